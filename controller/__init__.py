@@ -1,0 +1,1 @@
+"""The control plane: the store, the gRPC API server and the controllers."""

@@ -1,0 +1,1 @@
+"""Durable desired state with etcd's semantics: one Store protocol, backends memory, sqlite and etcd."""
