@@ -1,0 +1,1 @@
+"""The ``atoll`` command-line interface: one module per verb, dispatched by ``atoll.cli.main``."""

@@ -1,0 +1,122 @@
+"""``atoll apply -f FILE|DIR|-``: make the server's objects match manifests.
+
+Every document is decoded and validated before anything is sent; one bad document sends nothing.
+Then each object is applied in order; a server error is printed and the rest still go (as kubectl
+does), and the exit code is 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+
+from atoll import kinds
+from atoll.cli import printers
+from atoll.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CliError,
+    Streams,
+    add_server_flag,
+    run_with_client,
+    server_error_line,
+)
+from atoll.client import ApiError, Client
+from atoll.v1 import object_pb2
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "apply",
+        help="create or update objects from manifests",
+        description="Create or update objects from YAML/JSON manifests (files, directories, or - for stdin).",
+    )
+    add_filename_flag(parser, required=True, verb="apply")
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        metavar="NS",
+        help="namespace for documents that name none (must match those that do)",
+    )
+    add_server_flag(parser, top_level=False)
+    parser.set_defaults(run=run)
+
+
+def add_filename_flag(parser: argparse.ArgumentParser, *, required: bool, verb: str) -> None:
+    parser.add_argument(
+        "-f",
+        "--filename",
+        dest="filenames",
+        action="append",
+        default=[] if not required else None,
+        required=required,
+        metavar="FILE",
+        help=f"manifest file, directory (recursive) or - for stdin; repeatable; objects to {verb}",
+    )
+
+
+def load_objects(
+    filenames: Sequence[str], namespace: str | None, streams: Streams
+) -> list[object_pb2.Object] | None:
+    """Decode and validate every manifest; print each problem and return None if there is any.
+
+    Objects of namespaced kinds without a namespace get ``namespace`` when given; a document
+    naming another namespace than an explicit ``-n`` is an error, as in kubectl.
+    """
+    from atoll.manifest import ManifestErrors, load_paths  # deferred: the codec is large
+
+    try:
+        documents = load_paths(filenames, sys.stdin if "-" in filenames else None)
+    except ManifestErrors as failed:
+        for error in failed.errors:
+            streams.error(f"error: {error}")
+        return None
+    objects = []
+    problems = []
+    for document in documents:
+        kind = kinds.of_object(document.object)
+        meta = kinds.unwrap(document.object).metadata
+        if kind.namespaced and namespace:
+            if not meta.namespace:
+                meta.namespace = namespace
+            elif meta.namespace != namespace:
+                problems.append(
+                    f"error: {document.source} doc {document.index}: the namespace of the object "
+                    f"({meta.namespace}) does not match --namespace {namespace}"
+                )
+        objects.append(document.object)
+    for problem in problems:
+        streams.error(problem)
+    return None if problems else objects
+
+
+def run(args: argparse.Namespace) -> int:
+    streams = Streams()
+    objects = load_objects(args.filenames, args.namespace, streams)
+    if objects is None:
+        return EXIT_FAILED
+    return run_with_client(args, lambda client, s: apply_all(client, objects, s), streams)
+
+
+async def apply_all(client: Client, objects: Sequence[object_pb2.Object], streams: Streams) -> int:
+    """Apply each object in order, printing ``pod/web created|configured|unchanged`` or the
+    server's error; returns 1 if any failed."""
+    if not objects:
+        raise CliError("no objects passed to apply")
+    status = EXIT_OK
+    for obj in objects:
+        try:
+            response = await client.apply(obj)
+        except ApiError as err:
+            streams.error(server_error_line(err, client.server))
+            if err.code == grpc.StatusCode.UNAVAILABLE:
+                return EXIT_FAILED  # the server is gone: the remaining objects would fail the same way
+            status = EXIT_FAILED
+            continue
+        streams.out.write(f"{printers.resource_name(obj)} {response.result}\n")
+        streams.out.flush()
+    return status

@@ -1,0 +1,125 @@
+"""What every verb shares: the argument parser class, shared flags, running a verb against the
+server, and turning every failure into one line on stderr with exit code 1."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import NoReturn, TextIO
+
+import grpc
+
+from atoll import kinds
+from atoll.client import ApiError, Client
+from atoll.config import ConfigError, resolve_client_config
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """A mistake in how the command was used; the message is one actionable line."""
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one line and exits 1 (not usage + exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_FAILED, f"error: {message} (see '{self.prog} --help')\n")
+
+
+@dataclass
+class Streams:
+    """Where a verb writes, and the clock it reads (epoch seconds); tests substitute all three."""
+
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    now: Callable[[], float] = time.time
+
+    def error(self, line: str) -> None:
+        self.err.write(line.rstrip("\n") + "\n")
+        self.err.flush()
+
+
+def add_server_flag(parser: argparse.ArgumentParser, *, top_level: bool) -> None:
+    """``--server HOST:PORT``, accepted before and after the verb (the later one wins)."""
+    parser.add_argument(
+        "--server",
+        metavar="HOST:PORT",
+        default=None if top_level else argparse.SUPPRESS,
+        help="API server address (default: $ATOLL_SERVER, then the client config written by `atoll up`)",
+    )
+
+
+def add_namespace_flags(parser: argparse.ArgumentParser, *, all_namespaces: bool = False) -> None:
+    parser.add_argument("-n", "--namespace", metavar="NS", help="namespace (default: default)")
+    if all_namespaces:
+        parser.add_argument(
+            "-A", "--all-namespaces", action="store_true", help="every namespace (overrides -n)"
+        )
+
+
+def namespace_of(args: argparse.Namespace, kind: kinds.Kind) -> str:
+    """The namespace a verb acts in: "" for cluster-scoped kinds and for -A; else -n or default."""
+    if not kind.namespaced or getattr(args, "all_namespaces", False):
+        return ""
+    return str(args.namespace or "default")
+
+
+def server_error_line(err: ApiError, server: str) -> str:
+    """One line for a failed call: kubectl's ``Error from server (Reason): message``, or, when the
+    server cannot be reached at all, what to do about it."""
+    if err.code == grpc.StatusCode.UNAVAILABLE:
+        return unreachable_line(server, err.message)
+    return f"Error from server ({err.reason}): {err.message}"
+
+
+def unreachable_line(server: str, details: str) -> str:
+    lowered = details.lower()
+    if "connection refused" in lowered:
+        cause = "connection refused"
+    elif "dns resolution failed" in lowered or "name or service not known" in lowered:
+        cause = "unknown host"
+    elif "deadline" in lowered or "timed out" in lowered or "timeout" in lowered:
+        cause = "timed out"
+    else:
+        cause = details
+    return f"cannot reach the atoll server at {server}: {cause} (is `atoll up` running?)"
+
+
+Body = Callable[[Client, Streams], Awaitable[int]]
+
+
+def run_with_client(args: argparse.Namespace, body: Body, streams: Streams | None = None) -> int:
+    """Resolve the server, connect, run ``body`` and map every expected failure to one stderr line.
+
+    Returns the exit code: ``body``'s, 1 for any error, 130 on Ctrl-C. Unexpected exceptions (bugs)
+    still raise with a traceback.
+    """
+    streams = streams or Streams()
+    try:
+        config = resolve_client_config(args.server)
+    except ConfigError as err:
+        streams.error(f"error: {err}")
+        return EXIT_FAILED
+
+    async def connected() -> int:
+        async with Client.connect(config) as client:
+            return await body(client, streams)
+
+    try:
+        return asyncio.run(connected())
+    except ApiError as err:
+        streams.error(server_error_line(err, config.server))
+    except (CliError, kinds.UnknownKindError) as err:
+        streams.error(f"error: {err}")
+    except OSError as err:  # TLS files named in the client config
+        streams.error(f"error: {err.strerror or err}: {err.filename}")
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED

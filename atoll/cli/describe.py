@@ -1,0 +1,195 @@
+"""``atoll describe KIND [NAME...]``: an object for people: metadata, spec, status, conditions and
+the Events that concern it (why it is Pending, where it was scheduled, why it failed)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from atoll import kinds
+from atoll.cli import printers
+from atoll.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Streams,
+    add_namespace_flags,
+    add_server_flag,
+    namespace_of,
+    run_with_client,
+    server_error_line,
+)
+from atoll.client import ApiError, Client
+from atoll.v1 import object_pb2
+
+LABEL_WIDTH = 14  # "Annotations:  " — values start in one column, like kubectl describe
+_METADATA_SECTIONS = frozenset({"apiVersion", "kind", "metadata"})
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "describe",
+        help="show objects in detail, with their conditions and events",
+        description="Show objects in detail: metadata, spec, status, conditions and related events.",
+    )
+    parser.add_argument("kind", metavar="KIND", help="kind: pod, vm, deploy, node, event, ns, lease")
+    parser.add_argument("names", metavar="NAME", nargs="*", help="objects to describe (default: all)")
+    add_namespace_flags(parser)
+    parser.add_argument(
+        "-l", "--selector", default="", metavar="SELECTOR", help="label selector (without NAME)"
+    )
+    add_server_flag(parser, top_level=False)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_with_client(args, lambda client, streams: execute(client, args, streams))
+
+
+async def execute(client: Client, args: argparse.Namespace, streams: Streams) -> int:
+    """Describe each named object (or every match); a missing name is reported and exits 1."""
+    kind = kinds.lookup(args.kind)
+    namespace = namespace_of(args, kind)
+    status = EXIT_OK
+    objects: list[object_pb2.Object] = []
+    if args.names:
+        for name in args.names:
+            try:
+                objects.append(await client.get(kind.name, name, namespace))
+            except ApiError as err:
+                streams.error(server_error_line(err, client.server))
+                status = EXIT_FAILED
+    else:
+        objects, _ = await client.list_all(kind.name, namespace, args.selector)
+    # Cluster-scoped objects have their events in some namespace: search them all.
+    events = await client.list_all("Event", namespace) if objects and kind.name != "Event" else ([], 0)
+    for index, obj in enumerate(objects):
+        if index:
+            streams.out.write("\n\n")
+        streams.out.write(render(obj, related_events(obj, events[0]), streams.now()))
+    streams.out.flush()
+    return status
+
+
+def related_events(obj: object_pb2.Object, events: Sequence[object_pb2.Object]) -> list[Any]:
+    """The events whose involved object is ``obj`` (same kind and name, and uid when both have
+    one, so that events of an earlier object with the same name are left out), oldest first."""
+    kind = kinds.of_object(obj)
+    meta = kinds.unwrap(obj).metadata
+    chosen = []
+    for candidate in printers.sort_for_display(kinds.by_name("Event"), events):
+        ref = kinds.unwrap(candidate).involved_object
+        if ref.kind != kind.name or ref.name != meta.name:
+            continue
+        if kind.namespaced and ref.namespace and ref.namespace != meta.namespace:
+            continue
+        if ref.uid and meta.uid and ref.uid != meta.uid:
+            continue
+        chosen.append(kinds.unwrap(candidate))
+    return chosen
+
+
+def render(obj: object_pb2.Object, events: Sequence[Any], now: float) -> str:
+    """The full description of ``obj`` as text (ends with a newline)."""
+    from atoll.manifest import to_manifest  # deferred: only describe and YAML output need the codec
+
+    kind = kinds.of_object(obj)
+    message = kinds.unwrap(obj)
+    lines = _metadata_lines(kind, message, now)
+    manifest = to_manifest(obj)
+    for key, value in manifest.items():
+        if key in _METADATA_SECTIONS:
+            continue
+        if key == "status" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k != "conditions"}
+        lines.extend(_section(key[:1].upper() + key[1:], value))
+    if kind.has_status and hasattr(message.status, "conditions"):
+        lines.extend(_conditions(message.status.conditions, now))
+    if kind.name != "Event":
+        lines.extend(_events(events, now))
+    return "\n".join(lines) + "\n"
+
+
+def _field(label: str, value: str) -> str:
+    return f"{label + ':':<{LABEL_WIDTH}}{value}"
+
+
+def _mapping_lines(label: str, values: Mapping[str, str]) -> list[str]:
+    """``Labels:  a=b`` with further pairs aligned under the first, like kubectl."""
+    pairs = [f"{key}={value}" for key, value in sorted(values.items())] or [printers.NONE]
+    return [_field(label, pairs[0])] + [" " * LABEL_WIDTH + pair for pair in pairs[1:]]
+
+
+def _metadata_lines(kind: kinds.Kind, message: Any, now: float) -> list[str]:
+    meta = message.metadata
+    lines = [_field("Name", meta.name)]
+    if kind.namespaced:
+        lines.append(_field("Namespace", meta.namespace))
+    lines.extend(_mapping_lines("Labels", meta.labels))
+    lines.extend(_mapping_lines("Annotations", meta.annotations))
+    if meta.uid:
+        lines.append(_field("UID", meta.uid))
+    if printers.is_set(meta.creation_timestamp):
+        created = meta.creation_timestamp.ToJsonString()
+        lines.append(_field("Created", f"{created} ({printers.since(meta.creation_timestamp, now)} ago)"))
+    owner = next((ref for ref in meta.owner_references if ref.controller), None)
+    if owner is not None:
+        lines.append(_field("Controlled By", f"{owner.kind}/{owner.name}"))
+    if meta.finalizers:
+        lines.append(_field("Finalizers", ", ".join(meta.finalizers)))
+    if printers.is_set(meta.deletion_timestamp):
+        lines.append(_field("Deleting", f"since {meta.deletion_timestamp.ToJsonString()}"))
+    return lines
+
+
+def _section(title: str, value: Any) -> list[str]:
+    """A top-level manifest field: scalars inline, structures as indented YAML."""
+    if value in (None, {}, []):
+        return []
+    if not isinstance(value, dict | list):
+        return [_field(title, str(value))]
+    body = yaml.safe_dump(value, sort_keys=False, default_flow_style=False).rstrip("\n")
+    return [f"{title}:"] + ["  " + line for line in body.splitlines()]
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    return ["  " + line.rstrip() for line in printers.align(rows)]
+
+
+def _conditions(conditions: Sequence[Any], now: float) -> list[str]:
+    if not conditions:
+        return [_field("Conditions", printers.NONE)]
+    rows = [["Type", "Status", "Reason", "Age", "Message"], ["----", "------", "------", "---", "-------"]]
+    for condition in conditions:
+        rows.append(
+            [
+                condition.type,
+                condition.status,
+                condition.reason or printers.NONE,
+                printers.since(condition.last_transition_time, now),
+                " ".join(condition.message.split()),
+            ]
+        )
+    return ["Conditions:", *_table(rows)]
+
+
+def _events(events: Sequence[Any], now: float) -> list[str]:
+    if not events:
+        return [_field("Events", printers.NONE)]
+    rows = [["Type", "Reason", "Age", "From", "Message"], ["----", "------", "---", "----", "-------"]]
+    for event in events:
+        age = printers.since(printers.event_last_seen(event), now)
+        if event.count > 1:
+            age = f"{age} (x{event.count} over {printers.since(event.first_timestamp, now)})"
+        rows.append(
+            [
+                event.type or "Normal",
+                event.reason,
+                age,
+                event.source or printers.NONE,
+                " ".join(event.message.split()),
+            ]
+        )
+    return ["Events:", *_table(rows)]

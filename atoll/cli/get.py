@@ -1,0 +1,184 @@
+"""``atoll get KIND [NAME...]``: list or fetch objects as a table, wide table, YAML, JSON or names;
+``-w`` prints the current objects and then follows changes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from atoll import kinds
+from atoll.cli import printers
+from atoll.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CliError,
+    Streams,
+    add_namespace_flags,
+    add_server_flag,
+    namespace_of,
+    run_with_client,
+    server_error_line,
+)
+from atoll.client import BOOKMARK, ApiError, Client
+from atoll.v1 import object_pb2
+
+OUTPUT_FORMATS = ("table", "wide", "yaml", "json", "name")
+DEFAULT_CHUNK_SIZE = 500
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "get",
+        help="list objects of one kind, or show some by name",
+        description="List objects of one kind (pods, vms, deploy, nodes, events, ns, leases) or fetch some.",
+    )
+    parser.add_argument("kind", metavar="KIND", help="kind: pod/pods/po, vm, deploy, node, event, ns, lease")
+    parser.add_argument("names", metavar="NAME", nargs="*", help="names of objects to show (default: all)")
+    add_namespace_flags(parser, all_namespaces=True)
+    parser.add_argument(
+        "-l", "--selector", default="", metavar="SELECTOR", help="label selector: app=web,tier!=db"
+    )
+    parser.add_argument(
+        "--field-selector", default="", metavar="SELECTOR", help="field selector: spec.nodeName=n1"
+    )
+    parser.add_argument("-o", "--output", choices=OUTPUT_FORMATS, default="table", help="output format")
+    parser.add_argument("-w", "--watch", action="store_true", help="after listing, follow changes")
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=DEFAULT_CHUNK_SIZE,
+        metavar="N",
+        help=f"fetch lists N objects at a time (default {DEFAULT_CHUNK_SIZE}; 0: all at once)",
+    )
+    add_server_flag(parser, top_level=False)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_with_client(args, lambda client, streams: execute(client, args, streams))
+
+
+async def execute(client: Client, args: argparse.Namespace, streams: Streams) -> int:
+    """Print what ``args`` asks for; per-name server errors are printed and make the exit code 1."""
+    kind = kinds.lookup(args.kind)
+    if args.names and args.all_namespaces:
+        raise CliError("a resource cannot be retrieved by name across all namespaces; use -n NS")
+    if args.chunk_size < 0:
+        raise CliError(f"--chunk-size must be 0 or more, got {args.chunk_size}")
+    namespace = namespace_of(args, kind)
+    if args.watch:
+        return await _watch(client, kind, namespace, args, streams)
+    objects: list[object_pb2.Object] = []
+    status = EXIT_OK
+    if args.names:
+        for name in args.names:
+            try:
+                objects.append(await client.get(kind.name, name, namespace))
+            except ApiError as err:
+                streams.error(server_error_line(err, client.server))
+                status = EXIT_FAILED
+    else:
+        objects, _ = await client.list_all(
+            kind.name, namespace, args.selector, args.field_selector, args.chunk_size
+        )
+        if not objects and args.output in ("table", "wide"):
+            streams.error(no_resources_message(kind, namespace))
+            return status
+    if args.names and not objects:
+        return status
+    single = len(args.names) == 1
+    printer = ObjectPrinter(kind, args.output, streams, all_namespaces=args.all_namespaces)
+    printer.print_all(objects, single=single)
+    return status
+
+
+def no_resources_message(kind: kinds.Kind, namespace: str) -> str:
+    """kubectl's wording: ``No resources found in default namespace.`` or ``No resources found``."""
+    if kind.namespaced and namespace:
+        return f"No resources found in {namespace} namespace."
+    return "No resources found"
+
+
+async def _watch(
+    client: Client, kind: kinds.Kind, namespace: str, args: argparse.Namespace, streams: Streams
+) -> int:
+    """List (or get the one named object), print, then print each change until interrupted."""
+    if len(args.names) > 1:
+        raise CliError("watch is only supported on one object or on a whole list, not on several names")
+    field_selector = args.field_selector
+    if args.names:
+        by_name = f"metadata.name={args.names[0]}"
+        field_selector = f"{field_selector},{by_name}" if field_selector else by_name
+    objects, revision = await client.list_all(
+        kind.name, namespace, args.selector, field_selector, args.chunk_size
+    )
+    if args.names and not objects:
+        await client.get(kind.name, args.names[0], namespace)  # raises the server's NotFound
+    printer = ObjectPrinter(kind, args.output, streams, all_namespaces=args.all_namespaces)
+    printer.print_stream(objects)
+    async for event in client.watch(
+        kind.name, namespace, args.selector, field_selector, resource_version=revision
+    ):
+        if event.type != BOOKMARK and event.HasField("object"):
+            printer.print_stream([event.object])
+    return EXIT_OK
+
+
+class ObjectPrinter:
+    """Prints objects in one output format; ``print_stream`` keeps table columns aligned across
+    calls and prints the header only once (for watches)."""
+
+    def __init__(self, kind: kinds.Kind, output: str, streams: Streams, *, all_namespaces: bool) -> None:
+        self._kind = kind
+        self._output = output
+        self._streams = streams
+        self._columns = printers.columns_for(kind, wide=output == "wide", all_namespaces=all_namespaces)
+        self._table = printers.TableWriter(streams.out)
+        self._header_printed = False
+
+    def print_all(self, objects: Sequence[object_pb2.Object], *, single: bool) -> None:
+        """Print a complete result; ``single`` (one name asked for) prints YAML/JSON as the object
+        itself rather than a List."""
+        if self._output in ("yaml", "json"):
+            self._write_document(_document(objects, single=single))
+        else:
+            self.print_stream(objects)
+
+    def print_stream(self, objects: Sequence[object_pb2.Object]) -> None:
+        out = self._streams.out
+        if self._output == "name":
+            for obj in objects:
+                out.write(printers.resource_name(obj) + "\n")
+        elif self._output in ("yaml", "json"):
+            for obj in objects:
+                self._write_document(_document([obj], single=True), separate=self._output == "yaml")
+        elif objects:
+            shown = printers.sort_for_display(self._kind, objects)
+            table = printers.rows(self._columns, shown, self._streams.now())
+            if not self._header_printed:
+                table.insert(0, printers.headers(self._columns))
+                self._header_printed = True
+            self._table.write(table)
+        out.flush()
+
+    def _write_document(self, document: dict[str, Any], *, separate: bool = False) -> None:
+        out = self._streams.out
+        if self._output == "json":
+            out.write(json.dumps(document, indent=4) + "\n")
+            return
+        if separate:
+            out.write("---\n")
+        out.write(yaml.safe_dump(document, sort_keys=False, default_flow_style=False))
+
+
+def _document(objects: Sequence[object_pb2.Object], *, single: bool) -> dict[str, Any]:
+    """The manifest of one object, or a ``List`` of manifests."""
+    from atoll.manifest import to_manifest  # deferred: only YAML/JSON output needs the codec
+
+    if single and len(objects) == 1:
+        return to_manifest(objects[0])
+    return {"apiVersion": kinds.API_VERSION, "kind": "List", "items": [to_manifest(obj) for obj in objects]}

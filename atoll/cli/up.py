@@ -1,0 +1,92 @@
+"""`atoll up`: the composition root. Runs the control plane in the foreground on one machine.
+
+It opens the store, starts the API server (and, as later components land, the scheduler, the
+controllers and simulated nodes), writes the client config so `atoll` finds the server, and
+stops cleanly on SIGINT/SIGTERM. Restarting with the same data dir shows everything it had.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from atoll.config import write_client_config
+from controller.apiserver.server import start_api_server
+from controller.store.factory import open_store
+
+DEFAULT_LISTEN = "127.0.0.1:7443"
+DATA_DIR_ENV = "ATOLL_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    explicit = os.environ.get(DATA_DIR_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path.home() / ".local" / "share" / "atoll"
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("up", help="run the control plane in the foreground")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help=f"state directory (default: ${DATA_DIR_ENV} or ~/.local/share/atoll)"
+    )
+    parser.add_argument("--listen", default=DEFAULT_LISTEN, help=f"HOST:PORT for the API server (default {DEFAULT_LISTEN})")
+    parser.add_argument(
+        "--store",
+        default="sqlite",
+        help="sqlite (embedded, default), memory, or etcd://HOST:PORT[,HOST:PORT...]",
+    )
+    parser.add_argument("--no-client-config", action="store_true", help="do not write the client config file")
+    parser.add_argument("--log-level", default="WARNING", help="Python log level (default WARNING)")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(_serve(args))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    data_dir: Path = (args.data_dir or default_data_dir()).expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        store = await open_store(args.store, data_dir)
+    except (ValueError, OSError) as exc:
+        print(f"atoll up: --store {args.store}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        api = await start_api_server(store, args.listen)
+    except RuntimeError as exc:
+        await store.close()
+        print(f"atoll up: {exc}", file=sys.stderr)
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"atoll control plane is up (pid {os.getpid()})")
+    print(f"  API server:    {api.address} (gRPC, plaintext; health and reflection on)")
+    print(f"  store:         {_describe_store(args.store, data_dir)}")
+    print(f"  data dir:      {data_dir}")
+    if not args.no_client_config:
+        path = write_client_config(api.address)
+        print(f"  client config: {path}")
+    print("Stop with Ctrl-C.", flush=True)
+    await stop.wait()
+    print("atoll up: stopping", flush=True)
+    await api.stop()
+    await store.close()
+    return 0
+
+
+def _describe_store(spec: str, data_dir: Path) -> str:
+    if spec == "sqlite":
+        return f"sqlite {data_dir / 'atoll.db'}"
+    return spec

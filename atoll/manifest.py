@@ -1,0 +1,270 @@
+"""YAML/JSON manifests <-> atoll.v1 objects; every error names file, document and field path.
+
+A manifest document looks like Kubernetes'::
+
+    apiVersion: atoll.dev/v1
+    kind: Pod
+    metadata: {name: web, namespace: default}
+    spec: {containers: [{name: web, image: nginx}]}
+
+Loading reports *every* problem of *every* document at once (decoding and validation), as
+``ManifestErrors``, one line per problem::
+
+    web.yaml doc 2: spec.containers[0].resources.requests.memory: invalid quantity "12Gx"
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import yaml
+
+from atoll import kinds, validation
+from atoll.manifest_codec import DecodeError, decode_into, describe, encode
+from atoll.v1 import object_pb2
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+STDIN_SOURCE = "<stdin>"
+_ENVELOPE_KEYS = frozenset({"apiVersion", "kind"})
+
+
+@dataclass(frozen=True)
+class ManifestError:
+    """One problem. ``document`` is 1-based (0: the whole source, e.g. a missing file);
+    ``path`` is the field path in manifest form, empty when the problem is the document itself."""
+
+    source: str
+    document: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source} doc {self.document}" if self.document else self.source
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ManifestErrors(Exception):
+    """Every problem found in a load; ``str()`` has one line per error."""
+
+    def __init__(self, errors: Sequence[ManifestError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(str(error) for error in self.errors))
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self.errors)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One decoded, validated object; ``index`` is its 1-based document number in ``source``."""
+
+    source: str
+    index: int
+    object: object_pb2.Object
+
+
+def from_manifest(data: Any, source: str, document: int) -> object_pb2.Object:
+    """Decode one parsed document (no validation); raises ManifestErrors with every decoding problem."""
+    obj, errors = _decode(data)
+    if errors or obj is None:
+        raise ManifestErrors([ManifestError(source, document, e.path, e.message) for e in errors])
+    return obj
+
+
+def to_manifest(obj: object_pb2.Object) -> dict[str, Any]:
+    """The manifest form of ``obj``: apiVersion, kind, then the kind's set fields in camelCase.
+
+    Empty and zero fields are omitted; int64 values are ints; timestamps are RFC 3339 strings.
+    ``from_manifest(to_manifest(x), ...) == x`` for every object.
+    """
+    kind = kinds.of_object(obj)
+    return {"apiVersion": kinds.API_VERSION, "kind": kind.name, **encode(kinds.unwrap(obj))}
+
+
+def load_text(text: str, source: str) -> list[Document]:
+    """Decode and validate every document of ``text`` (multi-document YAML, or JSON if ``source``
+    ends in .json). Empty documents are skipped but still counted. Raises ManifestErrors listing
+    every problem of every document; returns only when all documents are valid."""
+    documents: list[Document] = []
+    errors: list[ManifestError] = []
+    for index, data in _parse(text, source, errors):
+        if data is None:
+            continue
+        obj, problems = _decode(data)
+        if obj is not None:
+            problems += _validation_problems(obj, problems)
+        errors.extend(ManifestError(source, index, p.path, p.message) for p in problems)
+        if obj is not None and not problems:
+            documents.append(Document(source, index, obj))
+    if errors:
+        raise ManifestErrors(errors)
+    return documents
+
+
+def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> list[Document]:
+    """Load files, directories (recursively: *.yaml, *.yml, *.json in sorted order) and "-" (stdin).
+
+    Everything is decoded and validated before returning; a missing or unreadable path, or a
+    directory without manifests, is a ManifestError too. Raises ManifestErrors with all problems.
+    """
+    documents: list[Document] = []
+    errors: list[ManifestError] = []
+    for source, text in _read_sources(paths, stdin, errors):
+        try:
+            documents.extend(load_text(text, source))
+        except ManifestErrors as failed:
+            errors.extend(failed.errors)
+    if errors:
+        raise ManifestErrors(errors)
+    return documents
+
+
+def _read_sources(
+    paths: Sequence[str], stdin: TextIO | None, errors: list[ManifestError]
+) -> Iterator[tuple[str, str]]:
+    for path in paths:
+        if path == "-":
+            yield STDIN_SOURCE, (stdin or sys.stdin).read()
+            continue
+        if os.path.isdir(path):
+            files = _manifest_files(path)
+            if not files:
+                suffixes = ", ".join(f"*{suffix}" for suffix in MANIFEST_SUFFIXES)
+                errors.append(ManifestError(path, 0, "", f"directory holds no manifests ({suffixes})"))
+            paths_to_read = files
+        else:
+            paths_to_read = [path]
+        for file in paths_to_read:
+            try:
+                with open(file, encoding="utf-8") as handle:
+                    yield file, handle.read()
+            except FileNotFoundError:
+                errors.append(ManifestError(file, 0, "", "no such file or directory"))
+            except UnicodeDecodeError as error:
+                errors.append(ManifestError(file, 0, "", f"not UTF-8 text (byte {error.start})"))
+            except OSError as error:
+                errors.append(ManifestError(file, 0, "", error.strerror or str(error)))
+
+
+def _manifest_files(directory: str) -> list[str]:
+    found: list[str] = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        found.extend(os.path.join(root, name) for name in files if name.endswith(MANIFEST_SUFFIXES))
+    return sorted(found)
+
+
+def _parse(text: str, source: str, errors: list[ManifestError]) -> Iterator[tuple[int, Any]]:
+    """(1-based document number, parsed data or None) per document; a syntax error ends the stream."""
+    if source.endswith(".json"):
+        try:
+            yield 1, json.loads(text)
+        except json.JSONDecodeError as error:
+            errors.append(
+                ManifestError(
+                    source, 1, "", f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+                )
+            )
+        return
+    index = 0
+    try:
+        for data in yaml.load_all(text, Loader=_StrictLoader):
+            index += 1
+            yield index, data
+    except yaml.YAMLError as error:
+        errors.append(ManifestError(source, index + 1, "", _yaml_error_text(error)))
+
+
+def _yaml_error_text(error: yaml.YAMLError) -> str:
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        problem = error.problem or "syntax error"
+        context = f" ({error.context})" if error.context else ""
+        return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}{context}"
+    return f"invalid YAML: {error}"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys and keeps timestamps as strings (the decoder parses them)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.construct_object(key_node, deep=False)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {describe(key)}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _decode(data: Any) -> tuple[object_pb2.Object | None, list[DecodeError]]:
+    """The object, or None when the kind cannot be known; plus every decoding problem."""
+    if not isinstance(data, dict):
+        return None, [
+            DecodeError(
+                "", f"expected a mapping with apiVersion, kind, metadata and spec, got {describe(data)}"
+            )
+        ]
+    errors: list[DecodeError] = []
+    api_version = data.get("apiVersion")
+    if api_version is None:
+        errors.append(DecodeError("apiVersion", f"required: set apiVersion: {kinds.API_VERSION}"))
+    elif api_version != kinds.API_VERSION:
+        errors.append(
+            DecodeError(
+                "apiVersion", f"unsupported apiVersion {describe(api_version)}; use {kinds.API_VERSION}"
+            )
+        )
+    kind = _kind(data.get("kind"), errors)
+    if kind is None:
+        return None, errors
+    message = kind.message()
+    errors += decode_into(data, message, "", skip=_ENVELOPE_KEYS)
+    return kind.wrap(message), errors
+
+
+def _kind(name: Any, errors: list[DecodeError]) -> kinds.Kind | None:
+    known = [kind.name for kind in kinds.KINDS]
+    if name is None:
+        errors.append(DecodeError("kind", f"required: set kind to one of {', '.join(known)}"))
+        return None
+    if isinstance(name, str) and name in known:
+        return kinds.by_name(name)
+    message = f"unknown kind {describe(name)}"
+    close = difflib.get_close_matches(name, known, n=1) if isinstance(name, str) else []
+    hint = f'; did you mean "{close[0]}"?' if close else f"; known kinds: {', '.join(known)}"
+    errors.append(DecodeError("kind", message + hint))
+    return None
+
+
+def _validation_problems(obj: object_pb2.Object, decode_errors: list[DecodeError]) -> list[DecodeError]:
+    """Validation errors, minus those at or under a path that already failed to decode
+    (``spec.vcpus: expected an integer`` makes ``spec.vcpus: must be at least 1`` noise)."""
+    failed = [error.path for error in decode_errors]
+    return [
+        DecodeError(problem.path, problem.message)
+        for problem in validation.validate(obj)
+        if not any(_within(problem.path, path) for path in failed)
+    ]
+
+
+def _within(path: str, ancestor: str) -> bool:
+    if not ancestor:
+        return True
+    return path == ancestor or path.startswith((f"{ancestor}.", f"{ancestor}["))

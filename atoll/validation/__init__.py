@@ -1,0 +1,64 @@
+"""Validation of API objects, shared by the API server and clients: ``validate`` reports every problem.
+
+Paths are in manifest form (``spec.containers[0].resources.requests.memory``). Validation accepts
+objects both before and after ``atoll.defaults.apply_defaults``: empty values that defaults fill
+are valid.
+"""
+
+from __future__ import annotations
+
+from atoll import kinds
+from atoll.v1 import object_pb2
+from atoll.validation.base import FieldError
+from atoll.validation.cluster import validate_namespace, validate_node
+from atoll.validation.deployment import validate_deployment_spec, validate_deployment_status
+from atoll.validation.meta import validate_metadata
+from atoll.validation.pod import validate_pod_spec, validate_pod_status
+from atoll.validation.records import validate_event, validate_lease
+from atoll.validation.update import immutable_field_errors
+from atoll.validation.virtualmachine import validate_vm_spec, validate_vm_status
+
+__all__ = ["FieldError", "validate", "validate_update"]
+
+
+def validate(obj: object_pb2.Object) -> list[FieldError]:
+    """Every problem with ``obj`` (empty when valid), in a stable order; never raises."""
+    try:
+        kind = kinds.of_object(obj)
+    except kinds.UnknownKindError:
+        return [FieldError("kind", "required: the object holds no kind")]
+    message = kinds.unwrap(obj)
+    errors: list[FieldError] = []
+    validate_metadata(message.metadata, kind, "metadata", errors)
+    if kind.name == "Pod":
+        validate_pod_spec(message.spec, "spec", errors)
+        validate_pod_status(message.status, "status", errors)
+    elif kind.name == "VirtualMachine":
+        validate_vm_spec(message.spec, "spec", errors)
+        validate_vm_status(message.status, "status", errors)
+    elif kind.name == "Deployment":
+        validate_deployment_spec(message.spec, "spec", errors)
+        validate_deployment_status(message.status, "status", errors)
+    elif kind.name == "Namespace":
+        validate_namespace(message, errors)
+    elif kind.name == "Node":
+        validate_node(message, errors)
+    elif kind.name == "Event":
+        validate_event(message, errors)
+    elif kind.name == "Lease":
+        validate_lease(message, errors)
+    return errors
+
+
+def validate_update(old: object_pb2.Object, new: object_pb2.Object) -> list[FieldError]:
+    """Everything wrong with replacing ``old`` by ``new``: ``validate(new)`` plus immutable-field
+    changes (metadata namespace/name/uid, a set spec.nodeName, a Deployment's selector, a Pod's
+    container names, os and Windows isolation). Callers need only this call for updates."""
+    errors = validate(new)
+    try:
+        old_kind, new_kind = kinds.of_object(old), kinds.of_object(new)
+    except kinds.UnknownKindError:
+        return errors
+    if old_kind != new_kind:
+        return [*errors, FieldError("kind", f"may not change from {old_kind.name} to {new_kind.name}")]
+    return errors + immutable_field_errors(new_kind.name, kinds.unwrap(old), kinds.unwrap(new))

@@ -1,0 +1,396 @@
+"""Object semantics on top of a Store: create, get, update, status updates, delete with finalizers,
+apply, bind.
+
+Contracts:
+- Every write validates the whole resulting object first; a rejected request changes nothing.
+- ``resource_version`` of a returned object is the store revision of its last write.
+- ``generation`` starts at 1 and is bumped whenever the spec changes; status writes never bump it.
+- Update keeps server-owned metadata (uid, creation/deletion timestamps, generation) and status;
+  UpdateStatus keeps everything but status.
+- A write that changes nothing is not written (the stored object is returned unchanged).
+- Delete of an object with finalizers only sets deletion_timestamp; the update that removes the
+  last finalizer of such an object deletes it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from atoll import kinds
+from atoll.defaults import apply_defaults
+from atoll.kinds import Kind
+from atoll.v1 import api_pb2, object_pb2
+from atoll.validation import validate, validate_update
+from controller.apiserver import codec
+from controller.apiserver.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    ForbiddenStateError,
+    InvalidError,
+    NotFoundError,
+)
+from controller.apiserver.namespaces import NamespaceIndex
+from controller.apiserver.objectref import describe, describe_message, effective_namespace
+from controller.store import protocol as store_api
+from controller.store.protocol import Store
+
+Clock = Callable[[], datetime]
+PROTECTED_NAMESPACES = frozenset({"default", "atoll-system", "atoll-node-lease"})
+# Unconditional writes retry this many times when a concurrent writer wins the race.
+_UNCONDITIONAL_RETRIES = 20
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An object as read from the store: its kind, decoded message and mod revision."""
+
+    kind: Kind
+    message: Any
+    revision: int
+
+
+class Registry:
+    """The storage semantics every servicer call goes through."""
+
+    def __init__(self, store: Store, namespaces: NamespaceIndex, clock: Clock = utc_now) -> None:
+        self._store = store
+        self._namespaces = namespaces
+        self._clock = clock
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def read(self, kind: Kind, namespace: str, name: str) -> Stored:
+        namespace = effective_namespace(kind, namespace)
+        kv = await self._store.get(kind.key(namespace, name))
+        if kv is None:
+            raise NotFoundError(f"{describe(kind, namespace, name)} not found")
+        return Stored(kind, codec.decode(kind, kv.value, kv.mod_revision), kv.mod_revision)
+
+    # --- create ------------------------------------------------------------------------------
+
+    async def create(self, obj: object_pb2.Object) -> Any:
+        kind, message = _unpack(obj)
+        message = self._prepare_create(kind, message)
+        await self._require_namespace(kind, message.metadata.namespace)
+        key = kind.key(message.metadata.namespace, message.metadata.name)
+        try:
+            revision = await self._store.create(key, codec.encode(message))
+        except store_api.KeyExistsError:
+            raise AlreadyExistsError(f"{describe_message(kind, message)} already exists") from None
+        message.metadata.resource_version = revision
+        return message
+
+    def _prepare_create(self, kind: Kind, message: Any) -> Any:
+        message = _defaulted(kind, message)
+        meta = message.metadata
+        meta.namespace = effective_namespace(kind, meta.namespace)
+        meta.uid = str(uuid.uuid4())
+        meta.creation_timestamp.FromDatetime(self._clock())
+        meta.ClearField("deletion_timestamp")
+        meta.resource_version = 0
+        meta.generation = 1
+        _validate(kind, message)
+        return message
+
+    async def _require_namespace(self, kind: Kind, namespace: str) -> None:
+        if not kind.namespaced:
+            return
+        phase = await self._namespaces.phase(namespace)
+        if phase is None:
+            raise NotFoundError(f"namespace {namespace!r} not found (create it first: kind Namespace)")
+        if phase == "Terminating" and kind.name != "Event":
+            raise ForbiddenStateError(f"namespace {namespace!r} is terminating; it takes no new objects")
+
+    # --- update ------------------------------------------------------------------------------
+
+    async def update(self, obj: object_pb2.Object, *, status_only: bool = False) -> Any:
+        """Update (spec and metadata) or UpdateStatus (status only) with optimistic concurrency."""
+        kind, desired = _unpack(obj)
+        if status_only and not kind.has_status:
+            raise InvalidError(f"{kind.singular}: kind {kind.name} has no status; use Update")
+        wanted_revision = desired.metadata.resource_version
+        for _ in range(_UNCONDITIONAL_RETRIES):
+            current = await self.read(kind, desired.metadata.namespace, desired.metadata.name)
+            if wanted_revision and wanted_revision != current.revision:
+                raise ConflictError(_stale_message(kind, current, wanted_revision))
+            if status_only:
+                merged = _with_status(current.message, desired)
+            else:
+                merged = self._merge_update(kind, current.message, desired)
+            try:
+                return await self._write(kind, current, merged)
+            except store_api.ConflictError:
+                if wanted_revision:
+                    raise ConflictError(_stale_message(kind, current, wanted_revision)) from None
+        raise ConflictError(f"{describe_message(kind, desired)}: too many concurrent writers; retry")
+
+    def _merge_update(self, kind: Kind, old: Any, desired: Any) -> Any:
+        merged = _defaulted(kind, desired)
+        _keep_server_metadata(old, merged)
+        if kind.has_status:
+            _copy_status(old, merged)
+        if _spec_of(merged) != _spec_of(old):
+            merged.metadata.generation = old.metadata.generation + 1
+        errors = validate_update(kind.wrap(old), kind.wrap(merged))
+        if errors:
+            raise InvalidError(_join_errors(kind, merged, errors))
+        return merged
+
+    async def _write(self, kind: Kind, current: Stored, merged: Any) -> Any:
+        """Writes ``merged`` over ``current``; deletes it when it was deleting and lost its last finalizer."""
+        merged.metadata.resource_version = current.revision
+        if merged == current.message:
+            return current.message
+        _validate(kind, merged)
+        key = kind.key(merged.metadata.namespace, merged.metadata.name)
+        if merged.metadata.HasField("deletion_timestamp") and not merged.metadata.finalizers:
+            revision = await self._store.delete(key, expected_revision=current.revision)
+        else:
+            revision = await self._store.update(key, codec.encode(merged), expected_revision=current.revision)
+        merged.metadata.resource_version = revision
+        return merged
+
+    # --- delete ------------------------------------------------------------------------------
+
+    async def delete(self, request: api_pb2.DeleteRequest) -> api_pb2.DeleteResponse:
+        kind = _kind(request.kind)
+        namespace = effective_namespace(kind, request.namespace)
+        if kind.name == "Namespace" and request.name in PROTECTED_NAMESPACES:
+            raise ForbiddenStateError(f"namespace/{request.name}: this namespace may not be deleted")
+        for _ in range(_UNCONDITIONAL_RETRIES):
+            current = await self.read(kind, namespace, request.name)
+            precondition = request.precondition_resource_version
+            if precondition and precondition != current.revision:
+                raise ConflictError(_stale_message(kind, current, precondition))
+            try:
+                return await self._delete_once(kind, current)
+            except store_api.ConflictError:
+                if precondition:
+                    raise ConflictError(_stale_message(kind, current, precondition)) from None
+            except store_api.KeyNotFoundError:
+                raise NotFoundError(f"{describe(kind, namespace, request.name)} not found") from None
+        raise ConflictError(f"{describe(kind, namespace, request.name)}: too many concurrent writers; retry")
+
+    async def _delete_once(self, kind: Kind, current: Stored) -> api_pb2.DeleteResponse:
+        message = current.message
+        key = kind.key(message.metadata.namespace, message.metadata.name)
+        if kind.name == "Namespace":
+            return await self._delete_namespace(current)
+        if message.metadata.finalizers:
+            if not message.metadata.HasField("deletion_timestamp"):
+                message.metadata.deletion_timestamp.FromDatetime(self._clock())
+                revision = await self._store.update(key, codec.encode(message), expected_revision=current.revision)
+                message.metadata.resource_version = revision
+            return api_pb2.DeleteResponse(object=kind.wrap(message), deleted=False)
+        revision = await self._store.delete(key, expected_revision=current.revision)
+        message.metadata.resource_version = revision
+        return api_pb2.DeleteResponse(object=kind.wrap(message), deleted=True)
+
+    async def _delete_namespace(self, current: Stored) -> api_pb2.DeleteResponse:
+        """Marks the namespace Terminating, deletes everything in it, then the namespace itself."""
+        ns = current.message
+        key = current.kind.key("", ns.metadata.name)
+        revision = current.revision
+        if ns.status.phase != "Terminating":
+            ns.status.phase = "Terminating"
+            ns.metadata.deletion_timestamp.FromDatetime(self._clock())
+            revision = await self._store.update(key, codec.encode(ns), expected_revision=revision)
+        remaining = 0
+        for kind in kinds.KINDS:
+            if not kind.namespaced:
+                continue
+            listing = await self._store.range(kind.prefix(ns.metadata.name))
+            for kv in listing.items:
+                name = kv.key.rsplit("/", 1)[1]
+                try:
+                    request = api_pb2.DeleteRequest(kind=kind.name, namespace=ns.metadata.name, name=name)
+                    response = await self.delete(request)
+                except NotFoundError:
+                    continue
+                remaining += 0 if response.deleted else 1
+        if remaining:
+            ns.metadata.resource_version = revision
+            return api_pb2.DeleteResponse(object=current.kind.wrap(ns), deleted=False)
+        revision = await self._store.delete(key, expected_revision=revision)
+        ns.metadata.resource_version = revision
+        return api_pb2.DeleteResponse(object=current.kind.wrap(ns), deleted=True)
+
+    # --- apply -------------------------------------------------------------------------------
+
+    async def apply(self, obj: object_pb2.Object) -> api_pb2.ApplyResponse:
+        """Create-or-update from a whole desired object; result created, configured or unchanged.
+
+        The manifest owns spec, labels and annotations. Fields the system set and the manifest
+        leaves empty are kept: status, spec.nodeName of a bound workload, owner references and
+        finalizers when the manifest lists none.
+        """
+        kind, desired = _unpack(obj)
+        desired.metadata.namespace = effective_namespace(kind, desired.metadata.namespace)
+        for _ in range(_UNCONDITIONAL_RETRIES):
+            try:
+                current = await self.read(kind, desired.metadata.namespace, desired.metadata.name)
+            except NotFoundError:
+                try:
+                    created = await self.create(kind.wrap(desired))
+                except AlreadyExistsError:
+                    continue
+                return api_pb2.ApplyResponse(object=kind.wrap(created), result="created")
+            merged = _apply_onto(kind, current.message, desired)
+            merged = self._merge_update(kind, current.message, merged)
+            try:
+                written = await self._write(kind, current, merged)
+            except store_api.ConflictError:
+                continue
+            result = "unchanged" if written.metadata.resource_version == current.revision else "configured"
+            return api_pb2.ApplyResponse(object=kind.wrap(written), result=result)
+        raise ConflictError(f"{describe_message(kind, desired)}: too many concurrent writers; retry")
+
+    # --- bind --------------------------------------------------------------------------------
+
+    async def bind_one(self, binding: api_pb2.Binding) -> api_pb2.BindResult:
+        """Sets spec.nodeName of one unbound Pod or VirtualMachine; never raises for a lost race."""
+        try:
+            kind = _kind(binding.kind)
+        except InvalidError as exc:
+            return api_pb2.BindResult(code="INVALID", message=exc.message)
+        if kind.name not in ("Pod", "VirtualMachine"):
+            return api_pb2.BindResult(code="INVALID", message=f"kind {kind.name} cannot be bound to a node")
+        if not binding.node_name:
+            return api_pb2.BindResult(code="INVALID", message="node_name: required")
+        try:
+            current = await self.read(kind, binding.namespace, binding.name)
+        except NotFoundError as exc:
+            return api_pb2.BindResult(code="NOT_FOUND", message=exc.message)
+        message = current.message
+        label = describe_message(kind, message)
+        if binding.expected_resource_version and binding.expected_resource_version != current.revision:
+            return api_pb2.BindResult(code="CONFLICT", message=_stale_message(kind, current, binding.expected_resource_version))
+        if message.spec.node_name:
+            return api_pb2.BindResult(
+                code="ALREADY_BOUND", message=f"{label} is already bound to node {message.spec.node_name}"
+            )
+        if message.metadata.HasField("deletion_timestamp"):
+            return api_pb2.BindResult(code="CONFLICT", message=f"{label} is being deleted")
+        if await self._store.get(kinds.by_name("Node").key("", binding.node_name)) is None:
+            return api_pb2.BindResult(code="NOT_FOUND", message=f"node/{binding.node_name} not found")
+        message.spec.node_name = binding.node_name
+        key = kind.key(message.metadata.namespace, message.metadata.name)
+        try:
+            revision = await self._store.update(key, codec.encode(message), expected_revision=current.revision)
+        except (store_api.ConflictError, store_api.KeyNotFoundError):
+            return api_pb2.BindResult(code="CONFLICT", message=f"{label} changed while binding; retry")
+        return api_pb2.BindResult(code="OK", resource_version=revision)
+
+
+def _kind(name: str) -> Kind:
+    try:
+        return kinds.lookup(name)
+    except kinds.UnknownKindError as exc:
+        raise InvalidError(f"kind: {exc}") from None
+
+
+def _unpack(obj: object_pb2.Object) -> tuple[Kind, Any]:
+    try:
+        kind = kinds.of_object(obj)
+    except kinds.UnknownKindError as exc:
+        raise InvalidError(f"object: {exc}") from None
+    message = kind.message()
+    message.CopyFrom(kinds.unwrap(obj))
+    return kind, message
+
+
+def _defaulted(kind: Kind, message: Any) -> Any:
+    """A copy of ``message`` with server defaults filled in (the input is not changed)."""
+    wrapped = kind.wrap(message)
+    apply_defaults(wrapped)
+    return kinds.unwrap(wrapped)
+
+
+def _validate(kind: Kind, message: Any) -> None:
+    errors = validate(kind.wrap(message))
+    if errors:
+        raise InvalidError(_join_errors(kind, message, errors))
+
+
+def _join_errors(kind: Kind, message: Any, errors: list[Any]) -> str:
+    return "; ".join(f"{describe_message(kind, message)}: {error}" for error in errors)
+
+
+def _stale_message(kind: Kind, current: Stored, wanted: int) -> str:
+    return (
+        f"{describe_message(kind, current.message)}: resource_version {wanted} is stale "
+        f"(stored: {current.revision}); read it again and retry"
+    )
+
+
+def _spec_of(message: Any) -> Any:
+    return message.spec if message.DESCRIPTOR.fields_by_name.get("spec") is not None else None
+
+
+def _keep_server_metadata(old: Any, new: Any) -> None:
+    meta, was = new.metadata, old.metadata
+    meta.uid = was.uid
+    meta.creation_timestamp.CopyFrom(was.creation_timestamp)
+    if was.HasField("deletion_timestamp"):
+        meta.deletion_timestamp.CopyFrom(was.deletion_timestamp)
+    else:
+        meta.ClearField("deletion_timestamp")
+    meta.generation = was.generation
+    meta.namespace = was.namespace
+
+
+def _with_status(old: Any, desired: Any) -> Any:
+    merged = type(old)()
+    merged.CopyFrom(old)
+    _copy_status(desired, merged)
+    return merged
+
+
+def _copy_status(source: Any, target: Any) -> None:
+    """Copies status including its absence, so an unchanged object compares equal."""
+    if source.HasField("status"):
+        target.status.CopyFrom(source.status)
+    else:
+        target.ClearField("status")
+
+
+def _apply_onto(kind: Kind, old: Any, desired: Any) -> Any:
+    merged = kind.message()
+    merged.CopyFrom(old)
+    meta, want = merged.metadata, desired.metadata
+    meta.labels.clear()
+    meta.labels.update(want.labels)
+    meta.annotations.clear()
+    meta.annotations.update(want.annotations)
+    if want.owner_references:
+        del meta.owner_references[:]
+        meta.owner_references.extend(want.owner_references)
+    if want.finalizers:
+        del meta.finalizers[:]
+        meta.finalizers.extend(want.finalizers)
+    if kind.name == "Event":
+        for field in ("involved_object", "reason", "message", "type", "count", "first_timestamp",
+                      "last_timestamp", "source"):
+            merged.ClearField(field)
+        merged.MergeFrom(_without_metadata(desired))
+        return merged
+    merged.spec.CopyFrom(desired.spec)
+    bound_to = old.spec.node_name if kind.name in ("Pod", "VirtualMachine") else ""
+    if bound_to and not merged.spec.node_name:
+        merged.spec.node_name = bound_to
+    return merged
+
+
+def _without_metadata(message: Any) -> Any:
+    copy = type(message)()
+    copy.CopyFrom(message)
+    copy.ClearField("metadata")
+    return copy

@@ -1,0 +1,137 @@
+"""Assembles and runs the API server: store -> registry -> servicers -> grpc.aio server.
+
+``start_api_server`` is what ``atoll up`` and tests call; it returns once the port is bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from atoll.kinds import by_name
+from atoll.v1 import namespace_pb2
+from controller.apiserver.errors import AlreadyExistsError
+from controller.apiserver.handlers import SERVICE_NAME, add_objects_service
+from controller.apiserver.namespaces import NamespaceIndex
+from controller.apiserver.objects_service import ObjectsService
+from controller.apiserver.registry import PROTECTED_NAMESPACES, Registry
+from controller.apiserver.watch_cache import WatchCache
+from controller.apiserver.watch_stream import WatchStreamer
+from controller.store.protocol import Store
+
+log = logging.getLogger(__name__)
+
+# Requests above this are refused with RESOURCE_EXHAUSTED before they reach a servicer.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class ApiServer:
+    """A running API server; ``port`` is the bound port (useful with listen port 0)."""
+
+    server: grpc.aio.Server
+    port: int
+    host: str
+    registry: Registry
+    cache: WatchCache
+    health: health.HealthServicer
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    store: Store
+    compactor: asyncio.Task[None] | None = None
+
+    async def compact(self, revision: int) -> None:
+        """Discards store history before ``revision``; later watches from older revisions get OUT_OF_RANGE."""
+        await self.store.compact(revision)
+        self.cache.note_compacted(revision)
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """Stops taking calls, ends watch streams, waits up to ``grace`` seconds for in-flight calls."""
+        self.health.enter_graceful_shutdown()
+        if self.compactor is not None:
+            self.compactor.cancel()
+        await self.cache.stop()
+        await self.server.stop(grace)
+
+    async def compact_periodically(self, interval: float) -> None:
+        """Every ``interval`` seconds, compacts to the revision seen one interval ago (as kube-apiserver does),
+        so clients always have at least one interval of history to resume watches from."""
+        previous = 0
+        while True:
+            await asyncio.sleep(interval)
+            if previous > 1:
+                try:
+                    await self.compact(previous)
+                except Exception:
+                    log.exception("compaction to revision %d failed", previous)
+            previous = self.cache.revision
+
+
+DEFAULT_COMPACT_INTERVAL = 300.0
+
+
+async def start_api_server(
+    store: Store, listen: str = "127.0.0.1:0", *, compact_interval: float | None = DEFAULT_COMPACT_INTERVAL
+) -> ApiServer:
+    """Binds ``listen`` (HOST:PORT, port 0 = any free port) and serves atoll.v1.Objects on ``store``.
+
+    Creates the built-in namespaces if missing. Raises OSError-like RuntimeError if the port is taken.
+    """
+    namespaces = NamespaceIndex(store)
+    registry = Registry(store, namespaces)
+    cache = WatchCache(store, namespaces)
+    await cache.start()
+    await _bootstrap(registry)
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+            ("grpc.max_send_message_length", MAX_RESPONSE_BYTES),
+            ("grpc.so_reuseport", 0),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+            ("grpc.max_concurrent_streams", 100_000),
+        ]
+    )
+    add_objects_service(server, ObjectsService(store, registry, WatchStreamer(store, cache)))
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    host, _, port_text = listen.rpartition(":")
+    try:
+        port = server.add_insecure_port(listen)
+    except RuntimeError as exc:
+        await cache.stop()
+        raise RuntimeError(f"cannot listen on {listen}: {exc}") from None
+    if port == 0 and port_text != "0":
+        await cache.stop()
+        raise RuntimeError(f"cannot listen on {listen}: address in use or not available")
+    await server.start()
+    for service in ("", SERVICE_NAME):
+        health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    api = ApiServer(server, port, host or "127.0.0.1", registry, cache, health_servicer, store)
+    if compact_interval:
+        api.compactor = asyncio.create_task(api.compact_periodically(compact_interval), name="compactor")
+    return api
+
+
+async def _bootstrap(registry: Registry) -> None:
+    kind = by_name("Namespace")
+    for name in sorted(PROTECTED_NAMESPACES):
+        namespace = namespace_pb2.Namespace()
+        namespace.metadata.name = name
+        namespace.status.phase = "Active"
+        try:
+            await registry.create(kind.wrap(namespace))
+        except AlreadyExistsError:
+            pass

@@ -1,0 +1,246 @@
+"""One store watch for the whole API server, fanned out to every client watch.
+
+The cache follows the store from the revision it started at and keeps the most recent events in
+a ring buffer. A client watch from a revision still covered by the buffer is served from memory;
+an older one falls back to a direct store watch (which fails with GoneError when compacted).
+Events are decoded and encoded once, however many watchers receive them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from atoll import kinds
+from atoll.kinds import Kind
+from atoll.v1 import api_pb2
+from controller.apiserver import codec
+from controller.apiserver.errors import GoneError, UnavailableError
+from controller.apiserver.namespaces import NamespaceIndex
+from controller.store.protocol import CompactedError, EventType, Store, WatchEvent
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BUFFER_EVENTS = 20_000
+# A watcher this many events behind is cut off and told to relist (as Kubernetes does).
+DEFAULT_MAX_BACKLOG = 50_000
+
+
+@dataclass(slots=True)
+class CachedEvent:
+    """A store event decoded once; ``new`` is the object after the change (for DELETE: as deleted)."""
+
+    revision: int
+    kind: Kind
+    key: str
+    deleted: bool
+    value: bytes
+    prev_value: bytes | None
+    _new: Any = None
+    _old: Any = None
+    _encoded: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def new(self) -> Any:
+        if self._new is None:
+            self._new = codec.decode(self.kind, self.value, self.revision)
+        return self._new
+
+    @property
+    def old(self) -> Any:
+        if self._old is None and self.prev_value is not None:
+            self._old = codec.decode(self.kind, self.prev_value, self.revision)
+        return self._old
+
+    def encoded(self, event_type: str) -> bytes:
+        """Serialized ``WatchEvent`` of this change as ``event_type``, memoized."""
+        data = self._encoded.get(event_type)
+        if data is None:
+            event = api_pb2.WatchEvent(type=event_type, resource_version=self.revision)
+            getattr(event.object, self.kind.field).CopyFrom(self.new)
+            data = event.SerializeToString()
+            self._encoded[event_type] = data
+        return data
+
+
+def cached_event(event: WatchEvent) -> CachedEvent | None:
+    kind = kinds.kind_of_key(event.kv.key)
+    if kind is None:
+        return None
+    return CachedEvent(
+        revision=event.kv.mod_revision,
+        kind=kind,
+        key=event.kv.key,
+        deleted=event.type is EventType.DELETE,
+        value=event.kv.value,
+        prev_value=event.prev_value,
+    )
+
+
+class Subscription:
+    """Events for one client watch: batches of CachedEvents with revision > ``after``, in order."""
+
+    def __init__(self, prefix: str, after: int, max_backlog: int) -> None:
+        self.prefix = prefix
+        self.after = after
+        self._queue: asyncio.Queue[CachedEvent | Exception] = asyncio.Queue()
+        self._max_backlog = max_backlog
+        self._closed = False
+
+    def offer(self, event: CachedEvent) -> None:
+        if self._closed or event.revision <= self.after or not event.key.startswith(self.prefix):
+            return
+        if self._queue.qsize() >= self._max_backlog:
+            self.fail(GoneError("watch fell too far behind; list again and watch from the list's revision"))
+            return
+        self._queue.put_nowait(event)
+
+    def fail(self, error: Exception) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put_nowait(error)
+
+    async def next_batch(self, timeout: float | None) -> list[CachedEvent]:
+        """Every event ready now (waiting up to ``timeout`` for the first); [] on timeout."""
+        try:
+            first = await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return []
+        batch: list[CachedEvent] = []
+        item: CachedEvent | Exception = first
+        while True:
+            if isinstance(item, Exception):
+                if batch:
+                    self._queue.put_nowait(item)  # deliver what came before the failure first
+                    return batch
+                raise item
+            batch.append(item)
+            if self._queue.empty():
+                return batch
+            item = self._queue.get_nowait()
+
+
+class WatchCache:
+    """Follows the store from start() on; ``subscribe`` hands out client subscriptions."""
+
+    def __init__(
+        self,
+        store: Store,
+        namespaces: NamespaceIndex,
+        *,
+        buffer_events: int = DEFAULT_BUFFER_EVENTS,
+        max_backlog: int = DEFAULT_MAX_BACKLOG,
+    ) -> None:
+        self._store = store
+        self._namespaces = namespaces
+        self._buffer: deque[CachedEvent] = deque(maxlen=buffer_events)
+        self._max_backlog = max_backlog
+        self._subscribers: dict[str, set[Subscription]] = {kind.name: set() for kind in kinds.KINDS}
+        # Every event after this revision is in the buffer (or still to come from the store).
+        self._covered_after = 0
+        self._revision = 0
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def revision(self) -> int:
+        """The newest revision the cache has seen."""
+        return self._revision
+
+    async def start(self) -> None:
+        self._revision = await self._store.current_revision()
+        self._covered_after = self._revision
+        self._task = asyncio.create_task(self._follow(), name="watch-cache")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for subscribers in self._subscribers.values():
+            for subscription in subscribers:
+                subscription.fail(UnavailableError("the API server is shutting down; reconnect"))
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                async for event in self._store.watch(kinds.KEY_ROOT, self._revision):
+                    self._ingest(event)
+            except asyncio.CancelledError:
+                raise
+            except CompactedError:
+                log.warning("watch cache fell behind compaction; watchers must relist")
+                await self._reset()
+            except Exception:
+                log.exception("store watch failed; restarting it")
+                await asyncio.sleep(0.5)
+
+    async def _reset(self) -> None:
+        for subscribers in self._subscribers.values():
+            for subscription in subscribers:
+                subscription.fail(GoneError("the API server's watch restarted; list again"))
+            subscribers.clear()
+        self._buffer.clear()
+        self._revision = await self._store.current_revision()
+        self._covered_after = self._revision
+
+    def _ingest(self, raw: WatchEvent) -> None:
+        event = cached_event(raw)
+        self._revision = max(self._revision, raw.kv.mod_revision)
+        if event is None:
+            return
+        if len(self._buffer) == self._buffer.maxlen:
+            self._covered_after = self._buffer[0].revision
+        self._buffer.append(event)
+        if event.kind.name == "Namespace":
+            self._namespaces.observe(event.new.metadata.name, None if event.deleted else event.new.status.phase)
+        for subscription in self._subscribers[event.kind.name]:
+            subscription.offer(event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, kind: Kind, prefix: str, after: int) -> AsyncIterator[Subscription]:
+        """A subscription to ``prefix`` (within ``kind``) for events after revision ``after``."""
+        subscription = Subscription(prefix, after, self._max_backlog)
+        if after >= self._covered_after:
+            for event in self._buffer:  # no await between replay and registration: nothing is missed
+                if event.kind is kind:
+                    subscription.offer(event)
+            self._subscribers[kind.name].add(subscription)
+            try:
+                yield subscription
+            finally:
+                self._subscribers[kind.name].discard(subscription)
+            return
+        pump = asyncio.create_task(self._direct(kind, subscription))
+        try:
+            yield subscription
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    async def _direct(self, kind: Kind, subscription: Subscription) -> None:
+        """Serves a watch older than the buffer straight from the store."""
+        try:
+            async for raw in self._store.watch(subscription.prefix, subscription.after):
+                event = cached_event(raw)
+                if event is not None and event.kind is kind:
+                    subscription.offer(event)
+        except CompactedError as exc:
+            subscription.fail(GoneError(f"resource_version {subscription.after} is too old: {exc}; list again"))
+        except Exception as exc:  # the stream must end with a status, not hang
+            subscription.fail(UnavailableError(f"store watch failed: {exc}"))
+
+    def note_compacted(self, revision: int) -> None:
+        """The store discarded history before ``revision``: watches from older revisions must fail."""
+        while self._buffer and self._buffer[0].revision < revision:
+            self._buffer.popleft()
+        # Watching after revision-1 starts at ``revision`` itself, which is still available.
+        self._covered_after = max(self._covered_after, revision - 1)
+
+    def subscriber_count(self) -> int:
+        return sum(len(s) for s in self._subscribers.values())

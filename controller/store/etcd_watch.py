@@ -1,0 +1,75 @@
+"""One etcd watch stream turned into Store.watch events.
+
+The stream starts AT ``after_revision`` (not after it) so that etcd itself reports a compaction
+exactly when ``after_revision`` is below the compaction point, as the protocol requires; the event
+at ``after_revision`` itself is skipped. Each Store.watch gets its own gRPC stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+import grpc
+
+from controller.store.etcd_rpc import key_range, rpc
+from controller.store.keys import decode_key
+from controller.store.protocol import (
+    CompactedError,
+    EventType,
+    KeyValue,
+    StoreUnavailableError,
+    WatchEvent,
+)
+
+
+async def watch_prefix(
+    channel: Any, metadata: Any, prefix: str, after_revision: int
+) -> AsyncGenerator[WatchEvent, None]:
+    """Every event on ``prefix`` with revision > ``after_revision``, then live ones."""
+    key, range_end = key_range(prefix)
+    create = rpc.WatchCreateRequest(
+        key=key, range_end=range_end, start_revision=max(after_revision, 1), prev_kv=True
+    )
+    stream_open = asyncio.Event()
+
+    async def requests() -> AsyncIterator[Any]:
+        yield rpc.WatchRequest(create_request=create)
+        await stream_open.wait()  # never set: the request side stays open until the call ends
+
+    call = rpc.WatchStub(channel).Watch(requests(), metadata=metadata)
+    try:
+        async for response in call:
+            if response.compact_revision:
+                raise CompactedError(after_revision, int(response.compact_revision))
+            if response.canceled:
+                reason = response.cancel_reason or "no reason given"
+                raise StoreUnavailableError(f"etcd cancelled the watch on {prefix!r}: {reason}")
+            for event in response.events:
+                if event.kv.mod_revision > after_revision:
+                    yield _to_watch_event(event)
+        raise StoreUnavailableError(f"etcd ended the watch stream on {prefix!r}")
+    except grpc.aio.AioRpcError as error:
+        raise StoreUnavailableError(f"etcd watch on {prefix!r} failed: {error.details()}") from None
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # our caller is being cancelled
+        # The channel was closed under us (store closed or connection replaced).
+        raise StoreUnavailableError(f"etcd watch on {prefix!r} ended: connection closed") from None
+    finally:
+        call.cancel()
+
+
+def _to_watch_event(event: Any) -> WatchEvent:
+    key = decode_key(event.kv.key)
+    has_prev = event.HasField("prev_kv")
+    if event.type == rpc.Event.DELETE:
+        # etcd's delete event carries only the key and revision; the value comes from prev_kv.
+        deleted = bytes(event.prev_kv.value) if has_prev else b""
+        create_revision = int(event.prev_kv.create_revision) if has_prev else 0
+        kv = KeyValue(key, deleted, create_revision, int(event.kv.mod_revision))
+        return WatchEvent(EventType.DELETE, kv, deleted)
+    kv = KeyValue(key, bytes(event.kv.value), int(event.kv.create_revision), int(event.kv.mod_revision))
+    return WatchEvent(EventType.PUT, kv, bytes(event.prev_kv.value) if has_prev else None)

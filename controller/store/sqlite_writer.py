@@ -1,0 +1,234 @@
+"""The single writer of the embedded store: one thread that group-commits.
+
+Callers on any event loop submit a ``WriteRequest`` and await its future. The thread takes every
+request queued while the previous commit was in flight and applies them in ONE transaction (one
+fsync): each request still gets its own revision and its own outcome, and a request that fails
+its check (exists, not found, conflict) changes nothing and does not disturb its neighbours.
+Futures resolve only after COMMIT returns, so an acknowledged write is durable. Committed events
+go to ``on_commit`` in revision order, from the writer thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from controller.store.keys import encode_key
+from controller.store.protocol import (
+    ConflictError,
+    EventType,
+    KeyExistsError,
+    KeyNotFoundError,
+    KeyValue,
+    StoreError,
+    StoreUnavailableError,
+    WatchEvent,
+)
+from controller.store.revisions import FutureRevisionError
+from controller.store.sqlite_schema import read_meta
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 1024
+
+
+class Operation(Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    COMPACT = "compact"
+
+
+@dataclass(slots=True)
+class WriteRequest:
+    """One write. ``revision`` is the compaction point for COMPACT; the future's result is the
+    write's revision (0 for COMPACT) or a StoreError."""
+
+    operation: Operation
+    key: str = ""
+    value: bytes = b""
+    expected_revision: int | None = None
+    revision: int = 0
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
+    future: asyncio.Future[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.future = self.loop.create_future()
+
+
+Outcome = int | BaseException
+
+
+class GroupCommitWriter:
+    """Owns the write connection and the revision counter; see the module docstring."""
+
+    def __init__(self, connection: sqlite3.Connection, on_commit: Callable[[list[WatchEvent]], None]) -> None:
+        self._connection = connection
+        self._on_commit = on_commit
+        self.revision = read_meta(connection, "revision")
+        self.compacted = read_meta(connection, "compacted")
+        self._queue: queue.SimpleQueue[WriteRequest | None] = queue.SimpleQueue()
+        self._accepting = True
+        self._accepting_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="atoll-sqlite-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, request: WriteRequest) -> None:
+        with self._accepting_lock:
+            if not self._accepting:
+                raise StoreUnavailableError("sqlite store is closed")
+            self._queue.put(request)
+
+    def stop(self) -> None:
+        """Finishes every accepted request, then ends the thread (blocks until it has)."""
+        with self._accepting_lock:
+            if self._accepting:
+                self._accepting = False
+                self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            batch: list[WriteRequest] = []
+            item = self._queue.get()
+            while item is not None:
+                batch.append(item)
+                if len(batch) == MAX_BATCH:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._commit(batch)
+            if item is None:
+                self._connection.close()
+                return
+
+    def _commit(self, batch: list[WriteRequest]) -> None:
+        outcomes: list[Outcome] = []
+        events: list[WatchEvent] = []
+        revision, compacted = self.revision, self.compacted
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+            for request in batch:
+                try:
+                    if request.operation is Operation.COMPACT:
+                        compacted = self._compact(request.revision, revision, compacted)
+                        outcomes.append(0)
+                        continue
+                    event = self._apply(request, revision + 1)
+                except StoreError as error:
+                    outcomes.append(error)
+                    continue
+                revision += 1
+                events.append(event)
+                outcomes.append(revision)
+            self._connection.execute("UPDATE meta SET value = ? WHERE name = 'revision'", (revision,))
+            self._connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            log.exception("sqlite store: a write batch of %d failed", len(batch))
+            if self._connection.in_transaction:
+                self._connection.execute("ROLLBACK")
+            failure = StoreUnavailableError(f"sqlite store write failed: {error}")
+            _resolve(batch, [failure] * len(batch))
+            return
+        self.revision, self.compacted = revision, compacted
+        self._on_commit(events)
+        _resolve(batch, outcomes)
+
+    def _apply(self, request: WriteRequest, revision: int) -> WatchEvent:
+        key = encode_key(request.key)
+        row = self._connection.execute(
+            "SELECT value, create_revision, mod_revision FROM current WHERE key = ?", (key,)
+        ).fetchone()
+        if request.operation is Operation.CREATE:
+            if row is not None:
+                raise KeyExistsError(f"key {request.key!r} already exists")
+            self._insert_history(revision, key, request.value, revision, None, deleted=False)
+            self._connection.execute(
+                "INSERT INTO current (key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?)",
+                (key, request.value, revision, revision),
+            )
+            return WatchEvent(EventType.PUT, KeyValue(request.key, request.value, revision, revision), None)
+        if row is None:
+            raise KeyNotFoundError(f"key {request.key!r} not found")
+        old_value, create_revision, mod_revision = bytes(row[0]), int(row[1]), int(row[2])
+        if request.expected_revision is not None and request.expected_revision != mod_revision:
+            raise ConflictError(
+                f"key {request.key!r} is at revision {mod_revision}, expected {request.expected_revision}"
+            )
+        if request.operation is Operation.UPDATE:
+            self._insert_history(revision, key, request.value, create_revision, mod_revision, deleted=False)
+            self._connection.execute(
+                "UPDATE current SET value = ?, mod_revision = ? WHERE key = ?", (request.value, revision, key)
+            )
+            kv = KeyValue(request.key, request.value, create_revision, revision)
+            return WatchEvent(EventType.PUT, kv, old_value)
+        self._insert_history(revision, key, old_value, create_revision, mod_revision, deleted=True)
+        self._connection.execute("DELETE FROM current WHERE key = ?", (key,))
+        return WatchEvent(
+            EventType.DELETE, KeyValue(request.key, old_value, create_revision, revision), old_value
+        )
+
+    def _insert_history(
+        self,
+        revision: int,
+        key: bytes,
+        value: bytes,
+        create_revision: int,
+        prev: int | None,
+        *,
+        deleted: bool,
+    ) -> None:
+        self._connection.execute(
+            "INSERT INTO history (revision, key, value, create_revision, prev_revision, deleted) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (revision, key, value, create_revision, prev, int(deleted)),
+        )
+
+    def _compact(self, target: int, current: int, compacted: int) -> int:
+        """Deletes history no read at or after ``target`` needs; returns the new compaction point."""
+        if target > current:
+            raise FutureRevisionError(target, current)
+        if target <= compacted:
+            return compacted
+        # First the versions superseded at or before target, then deletes at or before target
+        # (in that order: a tombstone is what marks the version before it as superseded).
+        self._connection.execute(
+            "DELETE FROM history WHERE revision < :target AND EXISTS ("
+            " SELECT 1 FROM history AS newer WHERE newer.key = history.key"
+            " AND newer.revision > history.revision AND newer.revision <= :target)",
+            {"target": target},
+        )
+        self._connection.execute("DELETE FROM history WHERE revision <= ? AND deleted = 1", (target,))
+        self._connection.execute("UPDATE meta SET value = ? WHERE name = 'compacted'", (target,))
+        return target
+
+
+def _resolve(batch: list[WriteRequest], outcomes: list[Outcome]) -> None:
+    """Settles each request's future on its own loop, one wake-up per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], Outcome]]] = {}
+    for request, outcome in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(request.loop, []).append((request.future, outcome))
+    for loop, settlements in by_loop.items():
+        # A closed loop raises RuntimeError: nobody is waiting there any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, settlements)
+
+
+def _settle(settlements: list[tuple[asyncio.Future[int], Outcome]]) -> None:
+    for future, outcome in settlements:
+        if future.done():
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)

@@ -1,0 +1,1 @@
+"""The atoll scheduler: a pure placement core (snapshot, framework, plugins, queue) and its runner."""

@@ -1,0 +1,1 @@
+"""The scheduling framework: extension-point protocols, Status, the per-cycle runtime and profiles."""

@@ -1,0 +1,161 @@
+"""Framework: runs one profile's plugins over a snapshot for one workload. Pure: no I/O.
+
+``schedule`` returns a Decision: the chosen node, or an Explanation counting every reason.
+Reasons are attributed the Kubernetes way: a node is counted under the reasons of the first
+filter (in profile order, vector filters before per-node filters) that rejects it; a filter
+may give one node several reasons (insufficient cpu and insufficient memory).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from scheduler.framework.cycle_state import CycleState
+from scheduler.framework.explain import Explanation
+from scheduler.framework.interfaces import (
+    BoolArray,
+    Filter,
+    FloatArray,
+    PreFilter,
+    Reserve,
+    Score,
+    VectorFilter,
+)
+from scheduler.framework.status import SUCCESS, Code, Status
+from scheduler.snapshot import ClusterSnapshot
+from scheduler.workload import WorkloadInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Where ``workload`` goes (``node``), or why it cannot go anywhere (``explanation``)."""
+
+    workload: WorkloadInfo
+    node: str = ""
+    explanation: Explanation | None = None
+    error: str = ""
+    state: CycleState | None = None
+
+    @property
+    def placed(self) -> bool:
+        return bool(self.node)
+
+
+@dataclass(frozen=True, slots=True)
+class Feasibility:
+    """Nodes passing every filter, and (when explained) the reason counts of the others."""
+
+    feasible: BoolArray
+    counts: Counter[str]
+
+
+class Framework:
+    """One profile's plugins, sorted by extension point; ``weights`` apply to Score plugins."""
+
+    def __init__(self, profile_name: str, plugins: Sequence[tuple[object, float]]) -> None:
+        self.profile_name = profile_name
+        self.plugins = [plugin for plugin, _ in plugins]
+        self.pre_filters = [p for p in self.plugins if isinstance(p, PreFilter)]
+        self.vector_filters = [p for p in self.plugins if isinstance(p, VectorFilter)]
+        self.filters = [p for p in self.plugins if isinstance(p, Filter)]
+        self.scores = [(p, float(w)) for p, w in plugins if isinstance(p, Score) and w > 0]
+        self.reserves = [p for p in self.plugins if isinstance(p, Reserve)]
+
+    def schedule(self, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Decision:
+        """Filter, score and pick a node for ``workload``; does not reserve."""
+        state = CycleState()
+        total = snapshot.nodes.count
+        failed = self.pre_filter(state, workload, snapshot)
+        if failed is not None:
+            if failed.code is Code.ERROR:
+                return Decision(workload, error="; ".join(failed.reasons), state=state)
+            return Decision(workload, explanation=Explanation(total, Counter(dict.fromkeys(failed.reasons, total))),
+                            state=state)
+        feasible = self.find_feasible(state, workload, snapshot, explain=False).feasible
+        slots = np.flatnonzero(feasible)
+        if slots.size == 0:
+            counts = self.find_feasible(state, workload, snapshot, explain=True).counts
+            return Decision(workload, explanation=Explanation(total, counts), state=state)
+        if slots.size == 1 or not self.scores:
+            best = int(slots[0])
+        else:
+            totals = self.score(state, workload, snapshot, feasible)
+            best = int(np.argmax(np.where(feasible, totals, -np.inf)))
+        return Decision(workload, node=snapshot.nodes.names[best], state=state)
+
+    def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status | None:
+        """Run every PreFilter; returns the first non-success, non-skip status (or None)."""
+        for plugin in self.pre_filters:
+            status = plugin.pre_filter(state, workload, snapshot)
+            if status.code is Code.SKIP:
+                state.skipped.add(_name(plugin))
+            elif not status.ok:
+                return Status(status.code, status.reasons, status.plugin or _name(plugin))
+        return None
+
+    def find_feasible(
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, explain: bool,
+        without: frozenset[str] = frozenset(),
+    ) -> Feasibility:
+        """Nodes passing every filter except those named in ``without`` (used by preemption)."""
+        alive = snapshot.nodes.present.copy()
+        counts: Counter[str] = Counter()
+        for vector in self.vector_filters:
+            name = _name(vector)
+            if name in state.skipped or name in without:
+                continue
+            verdict = vector.filter_nodes(state, workload, snapshot, explain)
+            if explain:
+                rejected = alive & ~verdict.passed
+                for reason in verdict.reasons:
+                    hits = int(np.count_nonzero(reason.failing & rejected))
+                    if hits:
+                        counts[reason.reason] += hits
+            alive &= verdict.passed
+            if not explain and not alive.any():
+                return Feasibility(alive, counts)
+        per_node = [f for f in self.filters if _name(f) not in state.skipped and _name(f) not in without]
+        if per_node:
+            for slot in np.flatnonzero(alive):
+                for plugin in per_node:
+                    status = plugin.filter(state, workload, snapshot, int(slot))
+                    if not status.ok:
+                        alive[slot] = False
+                        counts.update(status.reasons)
+                        break
+        return Feasibility(alive, counts)
+
+    def score(
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+    ) -> FloatArray:
+        """Weighted sum of every applicable Score plugin, per node slot."""
+        totals = np.zeros(snapshot.nodes.capacity, dtype=np.float64)
+        for plugin, weight in self.scores:
+            if _name(plugin) in state.skipped:
+                continue
+            totals += weight * plugin.score(state, workload, snapshot, feasible)
+        return totals
+
+    def reserve(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str) -> Status:
+        """Run Reserve plugins in order; on a failure, unreserve those already run."""
+        done: list[Reserve] = []
+        for plugin in self.reserves:
+            status = plugin.reserve(state, workload, snapshot, node)
+            if not status.ok:
+                for earlier in reversed(done):
+                    earlier.unreserve(state, workload, snapshot, node)
+                return status
+            done.append(plugin)
+        return SUCCESS
+
+    def unreserve(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str) -> None:
+        for plugin in reversed(self.reserves):
+            plugin.unreserve(state, workload, snapshot, node)
+
+
+def _name(plugin: object) -> str:
+    return str(getattr(plugin, "NAME", type(plugin).__name__))

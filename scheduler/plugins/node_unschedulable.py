@@ -1,0 +1,31 @@
+"""NodeUnschedulable: cordoned nodes take nothing new, unless the workload tolerates the
+``node.kubernetes.io/unschedulable:NoSchedule`` taint (as in Kubernetes)."""
+
+from __future__ import annotations
+
+from scheduler.framework.cycle_state import CycleState
+from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
+from scheduler.snapshot import ClusterSnapshot
+from scheduler.workload import WorkloadInfo
+
+NAME = "NodeUnschedulable"
+REASON = "node(s) were unschedulable"
+UNSCHEDULABLE_TAINT_KEY = "node.kubernetes.io/unschedulable"
+
+
+def tolerates_cordon(workload: WorkloadInfo) -> bool:
+    """Whether ``workload`` may be placed on cordoned nodes."""
+    return any(t.tolerates(UNSCHEDULABLE_TAINT_KEY, "", "NoSchedule") for t in workload.tolerations)
+
+
+class NodeUnschedulable:
+    NAME = NAME
+
+    def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status:
+        return SKIP if tolerates_cordon(workload) else SUCCESS
+
+    def filter_nodes(
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, explain: bool
+    ) -> NodeVerdict:
+        cordoned = snapshot.nodes.unschedulable
+        return NodeVerdict(~cordoned, (ReasonMask(REASON, cordoned),) if explain else ())

@@ -1,0 +1,118 @@
+"""ClusterSnapshot: nodes and bound workloads, kept consistent as events arrive.
+
+The snapshot is the scheduler's only picture of the cluster. It is updated incrementally
+(``upsert_node``, ``remove_node``, ``upsert_workload``, ``remove_workload``) from watch events,
+and by ``assume`` when the scheduler decides a placement before the Bind call returns, so the
+next decision already sees the node's new allocation. ``forget`` undoes an assumption whose
+bind failed. Only the scheduler writes here; plugins only read.
+
+Invariant: ``nodes.used_*[slot]`` equals the sum of what the workloads on ``slot`` are
+charged (their requests plus hypervisor overhead on that node, and one pod each).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+
+from scheduler.node_facts import NodeFacts
+from scheduler.node_table import NodeTable
+from scheduler.workload import WorkloadInfo
+from scheduler.workload_table import WorkloadTable
+
+
+class ClusterSnapshot:
+    """Nodes and bound workloads. Not thread-safe: one owner mutates, decisions read."""
+
+    def __init__(self, node_capacity: int = 64, workload_capacity: int = 256) -> None:
+        self.nodes = NodeTable(node_capacity)
+        self.workloads = WorkloadTable(workload_capacity)
+        self._waiting: dict[str, set[int]] = defaultdict(set)
+
+    def upsert_node(self, facts: NodeFacts) -> int:
+        """Add or replace a node; re-charges its workloads (its overhead may have changed)."""
+        slot = self.nodes.upsert(facts)
+        waiting = self._waiting.pop(facts.name, set())
+        for wslot in waiting:
+            self.workloads.node[wslot] = slot
+            self.workloads.on_node[slot].add(wslot)
+        self._recharge(slot)
+        return slot
+
+    def remove_node(self, name: str) -> None:
+        """Forget a node; its workloads stay known and wait for a node of that name."""
+        slot = self.nodes.index.get(name)
+        if slot is None:
+            return
+        members = self.workloads.on_node.pop(slot, set())
+        for wslot in members:
+            self.workloads.node[wslot] = -1
+        self._waiting[name].update(members)
+        self.nodes.remove(name)
+
+    def upsert_workload(self, info: WorkloadInfo) -> None:
+        """Record a bound workload (``info.node_name`` set), replacing any earlier version."""
+        if not info.node_name:
+            raise ValueError(f"{info.key} is not bound; only bound workloads enter the snapshot")
+        self.remove_workload(info.key)
+        wslot = self.workloads.add(info)
+        slot = self.nodes.index.get(info.node_name)
+        if slot is None:
+            self._waiting[info.node_name].add(wslot)
+            return
+        self.workloads.node[wslot] = slot
+        self.workloads.on_node[slot].add(wslot)
+        self._charge(wslot, slot, +1)
+
+    def remove_workload(self, key: str) -> WorkloadInfo | None:
+        """Forget a workload and release what it held; returns its last info, or None."""
+        wslot = self.workloads.index.get(key)
+        if wslot is None:
+            return None
+        slot = int(self.workloads.node[wslot])
+        if slot >= 0:
+            self._charge(wslot, slot, -1)
+            self.workloads.on_node[slot].discard(wslot)
+        else:
+            info = self.workloads.infos[wslot]
+            if info is not None:
+                self._waiting[info.node_name].discard(wslot)
+        removed = self.workloads.remove(key)
+        return None if removed is None else removed[1]
+
+    def assume(self, info: WorkloadInfo, node_name: str) -> WorkloadInfo:
+        """Charge ``info`` to ``node_name`` before the bind completes; returns the bound info."""
+        bound = dataclasses.replace(info, node_name=node_name)
+        self.upsert_workload(bound)
+        return bound
+
+    def forget(self, key: str) -> None:
+        """Undo ``assume`` for a bind that failed."""
+        self.remove_workload(key)
+
+    def charge_of(self, info: WorkloadInfo, slot: int) -> tuple[int, int, int]:
+        """(cpu millis, memory bytes, ephemeral bytes) ``info`` costs on node ``slot``."""
+        nodes = self.nodes
+        memory = info.memory
+        if info.is_vm:
+            memory += int(nodes.vm_overhead[slot])
+        elif info.uses_utility_vm:
+            memory += int(nodes.uvm_overhead[slot])
+        return info.cpu_millis, memory, info.ephemeral
+
+    def _charge(self, wslot: int, slot: int, sign: int) -> None:
+        table, nodes = self.workloads, self.nodes
+        if sign > 0:
+            info = table.infos[wslot]
+            assert info is not None
+            table.cpu[wslot], table.mem[wslot], table.eph[wslot] = self.charge_of(info, slot)
+        nodes.used_cpu[slot] += sign * table.cpu[wslot]
+        nodes.used_mem[slot] += sign * table.mem[wslot]
+        nodes.used_eph[slot] += sign * table.eph[wslot]
+        nodes.used_pods[slot] += sign
+
+    def _recharge(self, slot: int) -> None:
+        nodes = self.nodes
+        nodes.used_cpu[slot] = nodes.used_mem[slot] = nodes.used_eph[slot] = nodes.used_pods[slot] = 0
+        for wslot in self.workloads.on_node.get(slot, ()):
+            self._charge(wslot, slot, +1)

@@ -1,0 +1,231 @@
+"""WorkloadInfo: what the scheduler needs to know about a Pod or a VirtualMachine, decoded once.
+
+Plugins never read protobuf messages; they read this frozen, kind-independent view. Decoding
+validates what the scheduler depends on (quantities, selector operators, Windows builds) and
+raises WorkloadError with the field path, which the runner turns into a FailedScheduling event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TypedDict
+
+from atoll.v1 import pod_pb2, scheduling_pb2, virtualmachine_pb2
+from scheduler.quantity import QuantityError, amount, cpu_millis
+from scheduler.selectors import Requirement, Selector, SelectorError, from_match_labels, requirement
+from scheduler.windows_compat import BuildError, Isolation, WindowsBuild, build_from_image, parse_build
+
+POD = "Pod"
+VM = "VirtualMachine"
+
+
+class WorkloadError(ValueError):
+    """A workload the scheduler cannot interpret; the message names the object and field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Toleration:
+    key: str
+    operator: str  # Equal or Exists
+    value: str
+    effect: str  # "" tolerates every effect
+
+    def tolerates(self, key: str, value: str, effect: str) -> bool:
+        """Kubernetes semantics: empty key with Exists tolerates every taint."""
+        if self.effect and self.effect != effect:
+            return False
+        if not self.key:
+            return self.operator == "Exists"
+        if self.key != key:
+            return False
+        return self.operator == "Exists" or self.value == value
+
+
+@dataclass(frozen=True, slots=True)
+class SpreadConstraint:
+    max_skew: int
+    topology_key: str
+    hard: bool  # DoNotSchedule (True) or ScheduleAnyway
+    selector: Selector
+
+
+@dataclass(frozen=True, slots=True)
+class AntiAffinityTerm:
+    selector: Selector
+    topology_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreferredTerm:
+    weight: int
+    term: Selector
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadInfo:
+    """The scheduler's view of one workload. ``required_terms`` are ORed; None = no constraint."""
+
+    kind: str
+    namespace: str
+    name: str
+    uid: str = ""
+    resource_version: int = 0
+    priority: int = 0
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    node_name: str = ""
+    cpu_millis: int = 0
+    memory: int = 0
+    ephemeral: int = 0
+    os: str = "linux"
+    isolation: Isolation | None = None
+    image_build: WindowsBuild | None = None
+    host_network: bool = False
+    all_host_process: bool = False
+    guest_os: str = ""
+    hypervisor_type: str = "any"
+    node_selector: Selector = Selector()
+    required_terms: tuple[Selector, ...] | None = None
+    preferred_terms: tuple[PreferredTerm, ...] = ()
+    tolerations: tuple[Toleration, ...] = ()
+    spread: tuple[SpreadConstraint, ...] = ()
+    anti_affinity: tuple[AntiAffinityTerm, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Unique key: ``Kind/namespace/name``."""
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+    @property
+    def is_vm(self) -> bool:
+        return self.kind == VM
+
+    @property
+    def uses_utility_vm(self) -> bool:
+        """A Hyper-V isolated Windows pod pays for a utility VM."""
+        return self.kind == POD and self.isolation is Isolation.HYPERV
+
+
+def from_pod(pod: pod_pb2.Pod) -> WorkloadInfo:
+    """Decode a Pod; requests default to limits when only limits are given."""
+    meta, spec = pod.metadata, pod.spec
+    where = f"pod {meta.namespace}/{meta.name}"
+    cpu = mem = eph = 0
+    try:
+        for index, container in enumerate(spec.containers):
+            res = container.resources
+            cpu += cpu_millis(res.requests.get("cpu") or res.limits.get("cpu", ""))
+            mem += amount(res.requests.get("memory") or res.limits.get("memory", ""))
+            eph += amount(res.requests.get("ephemeral-storage") or res.limits.get("ephemeral-storage", ""))
+    except QuantityError as err:
+        raise WorkloadError(f"{where}: spec.containers[{index}].resources: {err}") from None
+    os_name = spec.os or "linux"
+    isolation: Isolation | None = None
+    image_build: WindowsBuild | None = None
+    if os_name == "windows":
+        isolation, image_build = _windows(spec, where)
+    return WorkloadInfo(
+        kind=POD, namespace=meta.namespace, name=meta.name, uid=meta.uid,
+        resource_version=meta.resource_version, labels=MappingProxyType(dict(meta.labels)),
+        node_name=spec.node_name, cpu_millis=cpu, memory=mem, ephemeral=eph, os=os_name,
+        isolation=isolation, image_build=image_build, host_network=spec.host_network,
+        all_host_process=bool(spec.containers) and all(c.host_process for c in spec.containers),
+        **_placement(spec.scheduling, where),
+    )
+
+
+def from_vm(vm: virtualmachine_pb2.VirtualMachine) -> WorkloadInfo:
+    """Decode a VirtualMachine: vcpus and memory, disks count as ephemeral storage."""
+    meta, spec = vm.metadata, vm.spec
+    where = f"virtualmachine {meta.namespace}/{meta.name}"
+    try:
+        memory = amount(spec.memory)
+    except QuantityError as err:
+        raise WorkloadError(f"{where}: spec.memory: {err}") from None
+    disks = 0
+    for index, disk in enumerate(spec.disks):
+        try:
+            disks += amount(disk.size)
+        except QuantityError as err:
+            raise WorkloadError(f"{where}: spec.disks[{index}].size: {err}") from None
+    hv_type = spec.hypervisor.type or "any"
+    if hv_type not in ("any", "type1", "type2"):
+        raise WorkloadError(f"{where}: spec.hypervisor.type: {hv_type!r} is not any, type1 or type2")
+    guest = spec.guest.os or "linux"
+    return WorkloadInfo(
+        kind=VM, namespace=meta.namespace, name=meta.name, uid=meta.uid,
+        resource_version=meta.resource_version, labels=MappingProxyType(dict(meta.labels)),
+        node_name=spec.node_name, cpu_millis=spec.vcpus * 1000, memory=memory, ephemeral=disks,
+        os=guest, guest_os=guest, hypervisor_type=hv_type, **_placement(spec.scheduling, where),
+    )
+
+
+def _windows(spec: pod_pb2.PodSpec, where: str) -> tuple[Isolation, WindowsBuild | None]:
+    mode = spec.windows.isolation or ("hostprocess" if any(c.host_process for c in spec.containers)
+                                      else "process")
+    try:
+        isolation = Isolation(mode)
+    except ValueError:
+        raise WorkloadError(f"{where}: spec.windows.isolation: {mode!r} is not process, hyperv or "
+                            "hostprocess") from None
+    if spec.windows.image_build:
+        try:
+            return isolation, parse_build(spec.windows.image_build)
+        except BuildError as err:
+            raise WorkloadError(f"{where}: spec.windows.image_build: {err}") from None
+    builds = {b for b in (build_from_image(c.image) for c in spec.containers) if b is not None}
+    return isolation, (min(builds, key=lambda b: b.build) if len(builds) == 1 else None)
+
+
+class _PlacementFields(TypedDict):
+    priority: int
+    node_selector: Selector
+    required_terms: tuple[Selector, ...] | None
+    preferred_terms: tuple[PreferredTerm, ...]
+    tolerations: tuple[Toleration, ...]
+    spread: tuple[SpreadConstraint, ...]
+    anti_affinity: tuple[AntiAffinityTerm, ...]
+
+
+def _placement(sched: scheduling_pb2.Scheduling, where: str) -> _PlacementFields:
+    try:
+        node_aff = sched.affinity.node_affinity
+        required = None
+        if node_aff.HasField("required_during_scheduling_ignored_during_execution"):
+            terms = node_aff.required_during_scheduling_ignored_during_execution.node_selector_terms
+            required = tuple(_term(t) for t in terms)
+        preferred = tuple(PreferredTerm(p.weight, _term(p.preference))
+                          for p in node_aff.preferred_during_scheduling_ignored_during_execution)
+        spread = tuple(SpreadConstraint(max(1, c.max_skew), c.topology_key,
+                                        (c.when_unsatisfiable or "DoNotSchedule") == "DoNotSchedule",
+                                        _label_selector(c.label_selector))
+                       for c in sched.topology_spread_constraints)
+        anti = tuple(AntiAffinityTerm(_label_selector(t.label_selector), t.topology_key)
+                     for t in sched.affinity.workload_anti_affinity
+                     .required_during_scheduling_ignored_during_execution)
+    except SelectorError as err:
+        raise WorkloadError(f"{where}: spec.scheduling: {err}") from None
+    return {
+        "priority": sched.priority,
+        "node_selector": from_match_labels(dict(sched.node_selector)),
+        "required_terms": required,
+        "preferred_terms": preferred,
+        "tolerations": tuple(Toleration(t.key, t.operator or "Equal", t.value, t.effect)
+                             for t in sched.tolerations),
+        "spread": spread,
+        "anti_affinity": anti,
+    }
+
+
+def _term(term: scheduling_pb2.NodeSelectorTerm) -> Selector:
+    return Selector(tuple(requirement(r.key, r.operator, r.values) for r in term.match_expressions))
+
+
+def _label_selector(sel: scheduling_pb2.LabelSelector) -> Selector:
+    expressions: list[Requirement] = []
+    for r in sel.match_expressions:
+        if r.operator in ("Gt", "Lt"):
+            raise SelectorError(f"label selector key {r.key!r}: {r.operator} is for node terms only")
+        expressions.append(requirement(r.key, r.operator, r.values))
+    return from_match_labels(dict(sel.match_labels), expressions)

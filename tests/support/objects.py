@@ -1,0 +1,37 @@
+"""Fixture factories returning fully valid objects; tests change only the field they test."""
+
+from __future__ import annotations
+
+from atoll.v1 import node_pb2, object_pb2, pod_pb2, virtualmachine_pb2
+
+
+def make_pod(name: str = "web", namespace: str = "default", **labels: str) -> object_pb2.Object:
+    pod = pod_pb2.Pod()
+    pod.metadata.name = name
+    pod.metadata.namespace = namespace
+    pod.metadata.labels.update(labels or {"app": "web"})
+    container = pod.spec.containers.add()
+    container.name = "main"
+    container.image = "busybox"
+    container.resources.requests.update({"cpu": "100m", "memory": "64Mi"})
+    return object_pb2.Object(pod=pod)
+
+
+def make_node(name: str = "n1", **labels: str) -> object_pb2.Object:
+    node = node_pb2.Node()
+    node.metadata.name = name
+    node.metadata.labels.update(labels)
+    node.status.capacity.update({"cpu": "4", "memory": "8Gi", "pods": "110"})
+    node.status.allocatable.update({"cpu": "4", "memory": "8Gi", "pods": "110"})
+    node.status.node_info.os = "linux"
+    return object_pb2.Object(node=node)
+
+
+def make_vm(name: str = "db", namespace: str = "default") -> object_pb2.Object:
+    vm = virtualmachine_pb2.VirtualMachine()
+    vm.metadata.name = name
+    vm.metadata.namespace = namespace
+    vm.spec.vcpus = 1
+    vm.spec.memory = "512Mi"
+    vm.spec.boot.kernel = "/var/lib/atoll/images/vmlinux"
+    return object_pb2.Object(virtual_machine=vm)

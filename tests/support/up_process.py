@@ -1,0 +1,51 @@
+"""`atoll up` as a real child process on a free loopback port, for end-to-end tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+_ADDRESS = re.compile(r"API server:\s+(\S+)")
+
+
+@dataclass
+class UpProcess:
+    process: subprocess.Popen[str]
+    address: str
+    output: list[str]
+
+    def kill(self, signum: int = signal.SIGKILL) -> int:
+        self.process.send_signal(signum)
+        return self.process.wait(timeout=30)
+
+
+def start_up(data_dir: Path, *extra: str, timeout: float = 30.0) -> UpProcess:
+    """Starts `atoll up --listen 127.0.0.1:0` and returns once it printed its address."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "atoll.cli.main", "up", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0",
+         "--no-client-config", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    output: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        match = _ADDRESS.search(line)
+        if match:
+            return UpProcess(process, match.group(1), output)
+    process.kill()
+    raise RuntimeError("atoll up did not start:\n" + "".join(output))
