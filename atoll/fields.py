@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from atoll.kinds import Kind
-from atoll.labels import SelectorError
+from atoll.labels import SelectorError, quote
 from atoll.v1 import object_pb2
 
 Getter = Callable[[Any], str]
@@ -93,7 +93,7 @@ def parse_field_selector(text: str, kind: Kind) -> FieldSelector:
         field, equal, value = _split_term(term, text)
         if field not in supported:
             raise SelectorError(
-                f"invalid field selector {text!r}: unknown field {field!r} for {kind.name}; "
+                f"invalid field selector {quote(text)}: unknown field {quote(field)} for {kind.name}; "
                 f"supported: {', '.join(supported)}"
             )
         found.append(FieldRequirement(field, equal, value))
@@ -105,4 +105,6 @@ def _split_term(term: str, text: str) -> tuple[str, bool, str]:
         field, found, value = term.partition(operator)
         if found:
             return field.strip(), equal, value.strip()
-    raise SelectorError(f"invalid field selector {text!r}: {term!r} is not FIELD=VALUE or FIELD!=VALUE")
+    raise SelectorError(
+        f"invalid field selector {quote(text)}: {quote(term)} is not FIELD=VALUE or FIELD!=VALUE"
+    )

@@ -9,6 +9,7 @@ Text syntax (kubectl): requirements joined by commas, all of which must hold::
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ _NAME_MAX = 63
 _PREFIX_MAX = 253
 _NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def quote(text: str) -> str:
+    """``text`` in double quotes, escaped as in JSON, for error messages."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 class SelectorError(ValueError):
@@ -127,18 +133,18 @@ def requirement(key: str, operator: Operator, values: Iterable[str] = ()) -> Req
     """A checked requirement; raises SelectorError naming the bad key, value or value count."""
     problem = label_key_problem(key)
     if problem:
-        raise SelectorError(f"invalid label key {key!r}: {problem}")
+        raise SelectorError(f"invalid label key {quote(key)}: {problem}")
     unique = tuple(sorted(set(values)))
     for value in unique:
         problem = label_value_problem(value)
         if problem:
-            raise SelectorError(f"invalid value {value!r} for label {key!r}: {problem}")
+            raise SelectorError(f"invalid value {quote(value)} for label {quote(key)}: {problem}")
     if operator in (Operator.EXISTS, Operator.DOES_NOT_EXIST) and unique:
-        raise SelectorError(f"label {key!r}: operator {operator.name} takes no values")
+        raise SelectorError(f"label {quote(key)}: operator {operator.name} takes no values")
     if operator in (Operator.EQUALS, Operator.NOT_EQUALS) and len(unique) != 1:
-        raise SelectorError(f"label {key!r}: operator {operator.value!r} takes exactly one value")
+        raise SelectorError(f"label {quote(key)}: operator {quote(operator.value)} takes exactly one value")
     if operator in (Operator.IN, Operator.NOT_IN) and not unique:
-        raise SelectorError(f"label {key!r}: operator {operator.value!r} needs at least one value")
+        raise SelectorError(f"label {quote(key)}: operator {quote(operator.value)} needs at least one value")
     return Requirement(key, operator, unique)
 
 
@@ -153,7 +159,7 @@ def parse_label_selector(text: str) -> LabelSelector:
     try:
         return make_selector(_Parser(text).requirements())
     except SelectorError as error:
-        raise SelectorError(f"invalid label selector {text!r}: {error}") from None
+        raise SelectorError(f"invalid label selector {quote(text)}: {error}") from None
 
 
 class _Parser:
@@ -186,7 +192,7 @@ class _Parser:
         if kind == "op" and value == "!":
             return requirement(self._expect("word", "a label key after '!'"), Operator.DOES_NOT_EXIST)
         if kind != "word":
-            raise SelectorError(f"expected a label key, found {value!r}")
+            raise SelectorError(f"expected a label key, found {quote(value)}")
         key = value
         following = self._peek()
         if following is None or following[0] == "comma":
@@ -199,7 +205,7 @@ class _Parser:
         if kind == "word" and value in ("in", "notin"):
             operator = Operator.IN if value == "in" else Operator.NOT_IN
             return requirement(key, operator, self._value_set())
-        raise SelectorError(f"expected =, ==, !=, in or notin after {key!r}, found {value!r}")
+        raise SelectorError(f"expected =, ==, !=, in or notin after {quote(key)}, found {quote(value)}")
 
     def _optional_word(self) -> str:
         """The value after = or !=; absent means the empty value ("tier=" selects tier="")."""
@@ -217,13 +223,13 @@ class _Parser:
             if kind == "rparen" and not values:
                 return values
             if kind != "word":
-                raise SelectorError(f"expected a value, found {value!r}")
+                raise SelectorError(f"expected a value, found {quote(value)}")
             values.append(value)
             kind, value = self._next("',' or ')'")
             if kind == "rparen":
                 return values
             if kind != "comma":
-                raise SelectorError(f"expected ',' or ')', found {value!r}")
+                raise SelectorError(f"expected ',' or ')', found {quote(value)}")
 
     def _peek(self) -> tuple[str, str] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -238,7 +244,7 @@ class _Parser:
     def _expect(self, kind: str, wanted: str) -> str:
         token_kind, value = self._next(wanted)
         if token_kind != kind:
-            raise SelectorError(f"expected {wanted}, found {value!r}")
+            raise SelectorError(f"expected {wanted}, found {quote(value)}")
         return value
 
 
@@ -257,7 +263,7 @@ def selector_from_proto(sel: scheduling_pb2.LabelSelector) -> LabelSelector:
         operator = _PROTO_OPERATORS.get(expression.operator)
         if operator is None:
             raise SelectorError(
-                f"label {expression.key!r}: unknown operator {expression.operator!r} "
+                f"label {quote(expression.key)}: unknown operator {quote(expression.operator)} "
                 f"(use {', '.join(_PROTO_OPERATORS)})"
             )
         found.append(requirement(expression.key, operator, expression.values))

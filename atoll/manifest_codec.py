@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 _TIMESTAMP = Timestamp.DESCRIPTOR.full_name
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 # String fields whose values are quantities or int-or-percent: YAML numbers are accepted there.
 _NUMBER_AS_STRING = frozenset(
@@ -76,7 +78,7 @@ def child_path(path: str, name: str) -> str:
 
 def key_path(path: str, key: str) -> str:
     """The path of a map entry: ``requests.memory``, or ``labels[app.kubernetes.io/name]``."""
-    if key and all(c.isalnum() or c in "-_" for c in key) and not key[0].isdigit():
+    if _PLAIN_KEY.match(key):
         return child_path(path, key)
     return f"{path}[{key}]"
 
@@ -232,7 +234,10 @@ def _scalar(value: Any, field: FieldDescriptor, path: str, errors: list[DecodeEr
             and not isinstance(value, bool)
         ):
             return True, str(value)
-        if isinstance(value, bool | int | float):
+        if isinstance(value, bool):
+            hint = "YAML reads unquoted yes/no/on/off/true/false as booleans: quote the value"
+            errors.append(DecodeError(path, f"expected a string, got {describe(value)} ({hint})"))
+        elif isinstance(value, int | float):
             errors.append(
                 DecodeError(path, f"expected a string, got {describe(value)} (quote it to keep it a string)")
             )

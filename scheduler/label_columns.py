@@ -41,15 +41,14 @@ class LabelColumns:
                 column[slot] = -1
                 self._numbers.pop(key, None)
         for key, value in labels.items():
-            column = self._columns.get(key)
-            if column is None:
-                column = np.full(self.capacity, -1, dtype=np.int32)
-                self._columns[key] = column
+            if key not in self._columns:
+                self._columns[key] = np.full(self.capacity, -1, dtype=np.int32)
                 self._codes[key] = {}
                 self._values[key] = []
+            target = self._columns[key]
             code = self._intern(key, value)
-            if column[slot] != code:
-                column[slot] = code
+            if target[slot] != code:
+                target[slot] = code
                 self._numbers.pop(key, None)
 
     def clear(self, slot: int) -> None:

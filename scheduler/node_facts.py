@@ -65,8 +65,8 @@ def from_node(node: node_pb2.Node) -> NodeFacts:
         ephemeral=_safe(amount, alloc.get("ephemeral-storage", "")),
         os=os_name,
         windows_build=build,
-        isolation=frozenset(status.windows_isolation) or (frozenset({"process"}) if os_name == "windows"
-                                                           else frozenset()),
+        isolation=frozenset(status.windows_isolation)
+        or (frozenset({"process"}) if os_name == "windows" else frozenset()),
         hypervisor_type=hv.type or "none",
         guest_os=frozenset(hv.guest_os),
         per_vm_overhead_memory=_safe(amount, hv.per_vm_overhead_memory),

@@ -23,8 +23,18 @@ HYPERVISOR_CODES = {"none": 0, "type1": 1, "type2": 2}
 GUEST_BITS = {"linux": 1, "windows": 2}
 
 _FLOAT_COLUMNS = ("inv_alloc_cpu", "inv_alloc_mem")
-_INT64_COLUMNS = ("alloc_cpu", "alloc_mem", "alloc_pods", "alloc_eph", "used_cpu", "used_mem",
-                  "used_pods", "used_eph", "vm_overhead", "uvm_overhead")
+_INT64_COLUMNS = (
+    "alloc_cpu",
+    "alloc_mem",
+    "alloc_pods",
+    "alloc_eph",
+    "used_cpu",
+    "used_mem",
+    "used_pods",
+    "used_eph",
+    "vm_overhead",
+    "uvm_overhead",
+)
 
 
 def _bits(names: frozenset[str], table: dict[str, int]) -> int:

@@ -61,8 +61,9 @@ def requirement(key: str, operator: str, values: Iterable[str] = ()) -> Requirem
     """A validated Requirement; raises SelectorError naming the key on bad input."""
     vals = tuple(values)
     if operator not in OPERATORS:
-        raise SelectorError(f"selector key {key!r}: unknown operator {operator!r} "
-                            f"(use one of {', '.join(sorted(OPERATORS))})")
+        raise SelectorError(
+            f"selector key {key!r}: unknown operator {operator!r} (use one of {', '.join(sorted(OPERATORS))})"
+        )
     if operator in ("Gt", "Lt") and (len(vals) != 1 or _as_int(vals[0]) is None):
         raise SelectorError(f"selector key {key!r}: {operator} needs exactly one integer value")
     if operator in ("In", "NotIn") and not vals:

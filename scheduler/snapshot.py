@@ -28,6 +28,7 @@ class ClusterSnapshot:
         self.nodes = NodeTable(node_capacity)
         self.workloads = WorkloadTable(workload_capacity)
         self._waiting: dict[str, set[int]] = defaultdict(set)
+        self._nominated: set[str] = set()
 
     def upsert_node(self, facts: NodeFacts) -> int:
         """Add or replace a node; re-charges its workloads (its overhead may have changed)."""
@@ -77,6 +78,7 @@ class ClusterSnapshot:
             info = self.workloads.infos[wslot]
             if info is not None:
                 self._waiting[info.node_name].discard(wslot)
+        self._nominated.discard(key)
         removed = self.workloads.remove(key)
         return None if removed is None else removed[1]
 
@@ -89,6 +91,33 @@ class ClusterSnapshot:
     def forget(self, key: str) -> None:
         """Undo ``assume`` for a bind that failed."""
         self.remove_workload(key)
+
+    def nominate(self, info: WorkloadInfo, node_name: str) -> None:
+        """Hold room on ``node_name`` for a preemptor while its victims terminate.
+
+        The preemptor is charged to the node like an assumed workload (the node may look
+        over-committed until the victims' deletions arrive), so no one else takes the room.
+        """
+        self.assume(info, node_name)
+        self.workloads.protected[self.workloads.index[info.key]] = True
+        self._nominated.add(info.key)
+
+    def release_nomination(self, key: str) -> bool:
+        """Drop the nomination held by ``key`` (before it is scheduled again); True if it had one."""
+        if key not in self._nominated:
+            return False
+        self._nominated.discard(key)
+        self.remove_workload(key)
+        return True
+
+    def nominated(self, key: str) -> bool:
+        return key in self._nominated
+
+    def mark_terminating(self, key: str) -> None:
+        """A victim whose deletion was requested: still charged, never a victim again."""
+        slot = self.workloads.index.get(key)
+        if slot is not None:
+            self.workloads.protected[slot] = True
 
     def charge_of(self, info: WorkloadInfo, slot: int) -> tuple[int, int, int]:
         """(cpu millis, memory bytes, ephemeral bytes) ``info`` costs on node ``slot``."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 SERVER_2016 = 14393
 SERVER_2019 = 17763
@@ -38,12 +38,18 @@ _RUNS_SERVER_2022_PROCESS_ISOLATED = frozenset(
 )
 
 # Image tags Microsoft publishes for its base images, so users never have to write builds by hand.
-_TAG_BUILDS = {"ltsc2016": SERVER_2016, "1607": SERVER_2016, "ltsc2019": SERVER_2019, "1809": SERVER_2019,
-               "ltsc2022": SERVER_2022, "ltsc2025": SERVER_2025}
+_TAG_BUILDS = {
+    "ltsc2016": SERVER_2016,
+    "1607": SERVER_2016,
+    "ltsc2019": SERVER_2019,
+    "1809": SERVER_2019,
+    "ltsc2022": SERVER_2022,
+    "ltsc2025": SERVER_2025,
+}
 _VERSION = re.compile(r"^10\.0\.(\d+)(?:\.(\d+))?$")
 
 
-class Isolation(str, Enum):
+class Isolation(StrEnum):
     """Windows isolation modes as written in pod specs and node status."""
 
     PROCESS = "process"
@@ -115,8 +121,9 @@ def can_run(host: WindowsBuild, image: WindowsBuild, isolation: Isolation) -> Ve
         return Verdict(False, f"image build {image.build} is newer than host build {host.build} (hyperv)")
     if image.build == host.build:
         if host.build == SERVER_2016 and _revisions_differ(host, image):
-            return Verdict(False, f"Server 2016 process isolation needs the same revision "
-                                  f"(image {image}, host {host})")
+            return Verdict(
+                False, f"Server 2016 process isolation needs the same revision (image {image}, host {host})"
+            )
         return RUNNABLE
     if image.build == SERVER_2022 and host.build in _RUNS_SERVER_2022_PROCESS_ISOLATED:
         return RUNNABLE

@@ -17,6 +17,7 @@ from scheduler.quantity import QuantityError, amount, cpu_millis
 from scheduler.selectors import Requirement, Selector, SelectorError, from_match_labels, requirement
 from scheduler.windows_compat import BuildError, Isolation, WindowsBuild, build_from_image, parse_build
 
+EVERYTHING = Selector()
 POD = "Pod"
 VM = "VirtualMachine"
 
@@ -85,7 +86,7 @@ class WorkloadInfo:
     all_host_process: bool = False
     guest_os: str = ""
     hypervisor_type: str = "any"
-    node_selector: Selector = Selector()
+    node_selector: Selector = EVERYTHING
     required_terms: tuple[Selector, ...] | None = None
     preferred_terms: tuple[PreferredTerm, ...] = ()
     tolerations: tuple[Toleration, ...] = ()
@@ -112,8 +113,9 @@ def from_pod(pod: pod_pb2.Pod) -> WorkloadInfo:
     meta, spec = pod.metadata, pod.spec
     where = f"pod {meta.namespace}/{meta.name}"
     cpu = mem = eph = 0
+    index = 0
     try:
-        for index, container in enumerate(spec.containers):
+        for index, container in enumerate(spec.containers):  # noqa: B007 (index names the field on error)
             res = container.resources
             cpu += cpu_millis(res.requests.get("cpu") or res.limits.get("cpu", ""))
             mem += amount(res.requests.get("memory") or res.limits.get("memory", ""))
@@ -126,10 +128,20 @@ def from_pod(pod: pod_pb2.Pod) -> WorkloadInfo:
     if os_name == "windows":
         isolation, image_build = _windows(spec, where)
     return WorkloadInfo(
-        kind=POD, namespace=meta.namespace, name=meta.name, uid=meta.uid,
-        resource_version=meta.resource_version, labels=MappingProxyType(dict(meta.labels)),
-        node_name=spec.node_name, cpu_millis=cpu, memory=mem, ephemeral=eph, os=os_name,
-        isolation=isolation, image_build=image_build, host_network=spec.host_network,
+        kind=POD,
+        namespace=meta.namespace,
+        name=meta.name,
+        uid=meta.uid,
+        resource_version=meta.resource_version,
+        labels=MappingProxyType(dict(meta.labels)),
+        node_name=spec.node_name,
+        cpu_millis=cpu,
+        memory=mem,
+        ephemeral=eph,
+        os=os_name,
+        isolation=isolation,
+        image_build=image_build,
+        host_network=spec.host_network,
         all_host_process=bool(spec.containers) and all(c.host_process for c in spec.containers),
         **_placement(spec.scheduling, where),
     )
@@ -154,21 +166,33 @@ def from_vm(vm: virtualmachine_pb2.VirtualMachine) -> WorkloadInfo:
         raise WorkloadError(f"{where}: spec.hypervisor.type: {hv_type!r} is not any, type1 or type2")
     guest = spec.guest.os or "linux"
     return WorkloadInfo(
-        kind=VM, namespace=meta.namespace, name=meta.name, uid=meta.uid,
-        resource_version=meta.resource_version, labels=MappingProxyType(dict(meta.labels)),
-        node_name=spec.node_name, cpu_millis=spec.vcpus * 1000, memory=memory, ephemeral=disks,
-        os=guest, guest_os=guest, hypervisor_type=hv_type, **_placement(spec.scheduling, where),
+        kind=VM,
+        namespace=meta.namespace,
+        name=meta.name,
+        uid=meta.uid,
+        resource_version=meta.resource_version,
+        labels=MappingProxyType(dict(meta.labels)),
+        node_name=spec.node_name,
+        cpu_millis=spec.vcpus * 1000,
+        memory=memory,
+        ephemeral=disks,
+        os=guest,
+        guest_os=guest,
+        hypervisor_type=hv_type,
+        **_placement(spec.scheduling, where),
     )
 
 
 def _windows(spec: pod_pb2.PodSpec, where: str) -> tuple[Isolation, WindowsBuild | None]:
-    mode = spec.windows.isolation or ("hostprocess" if any(c.host_process for c in spec.containers)
-                                      else "process")
+    mode = spec.windows.isolation or (
+        "hostprocess" if any(c.host_process for c in spec.containers) else "process"
+    )
     try:
         isolation = Isolation(mode)
     except ValueError:
-        raise WorkloadError(f"{where}: spec.windows.isolation: {mode!r} is not process, hyperv or "
-                            "hostprocess") from None
+        raise WorkloadError(
+            f"{where}: spec.windows.isolation: {mode!r} is not process, hyperv or hostprocess"
+        ) from None
     if spec.windows.image_build:
         try:
             return isolation, parse_build(spec.windows.image_build)
@@ -195,15 +219,23 @@ def _placement(sched: scheduling_pb2.Scheduling, where: str) -> _PlacementFields
         if node_aff.HasField("required_during_scheduling_ignored_during_execution"):
             terms = node_aff.required_during_scheduling_ignored_during_execution.node_selector_terms
             required = tuple(_term(t) for t in terms)
-        preferred = tuple(PreferredTerm(p.weight, _term(p.preference))
-                          for p in node_aff.preferred_during_scheduling_ignored_during_execution)
-        spread = tuple(SpreadConstraint(max(1, c.max_skew), c.topology_key,
-                                        (c.when_unsatisfiable or "DoNotSchedule") == "DoNotSchedule",
-                                        _label_selector(c.label_selector))
-                       for c in sched.topology_spread_constraints)
-        anti = tuple(AntiAffinityTerm(_label_selector(t.label_selector), t.topology_key)
-                     for t in sched.affinity.workload_anti_affinity
-                     .required_during_scheduling_ignored_during_execution)
+        preferred = tuple(
+            PreferredTerm(p.weight, _term(p.preference))
+            for p in node_aff.preferred_during_scheduling_ignored_during_execution
+        )
+        spread = tuple(
+            SpreadConstraint(
+                max(1, c.max_skew),
+                c.topology_key,
+                (c.when_unsatisfiable or "DoNotSchedule") == "DoNotSchedule",
+                _label_selector(c.label_selector),
+            )
+            for c in sched.topology_spread_constraints
+        )
+        anti = tuple(
+            AntiAffinityTerm(_label_selector(t.label_selector), t.topology_key)
+            for t in sched.affinity.workload_anti_affinity.required_during_scheduling_ignored_during_execution
+        )
     except SelectorError as err:
         raise WorkloadError(f"{where}: spec.scheduling: {err}") from None
     return {
@@ -211,8 +243,9 @@ def _placement(sched: scheduling_pb2.Scheduling, where: str) -> _PlacementFields
         "node_selector": from_match_labels(dict(sched.node_selector)),
         "required_terms": required,
         "preferred_terms": preferred,
-        "tolerations": tuple(Toleration(t.key, t.operator or "Equal", t.value, t.effect)
-                             for t in sched.tolerations),
+        "tolerations": tuple(
+            Toleration(t.key, t.operator or "Equal", t.value, t.effect) for t in sched.tolerations
+        ),
         "spread": spread,
         "anti_affinity": anti,
     }

@@ -33,6 +33,9 @@ class WorkloadTable:
         self.cpu = np.zeros(capacity, dtype=np.int64)
         self.mem = np.zeros(capacity, dtype=np.int64)
         self.eph = np.zeros(capacity, dtype=np.int64)
+        # Victims whose deletion was requested, and preemptors holding a nomination: neither
+        # may be chosen as a victim again.
+        self.protected = np.zeros(capacity, dtype=np.bool_)
         self.by_namespace: dict[str, set[int]] = defaultdict(set)
         self.by_label: dict[tuple[str, str, str], set[int]] = defaultdict(set)
         self.on_node: dict[int, set[int]] = defaultdict(set)
@@ -47,6 +50,7 @@ class WorkloadTable:
         self.index[info.key] = slot
         self.infos[slot] = info
         self.alive[slot] = True
+        self.protected[slot] = False
         self.priority[slot] = info.priority
         self.by_namespace[info.namespace].add(slot)
         for key, value in info.labels.items():
@@ -95,7 +99,7 @@ class WorkloadTable:
         return slot
 
     def _grow(self, capacity: int) -> None:
-        for name in ("alive", "node", "priority", "cpu", "mem", "eph"):
+        for name in ("alive", "node", "priority", "cpu", "mem", "eph", "protected"):
             old = getattr(self, name)
             grown = np.full(capacity, -1 if name == "node" else 0, dtype=old.dtype)
             grown[: self.capacity] = old

@@ -14,12 +14,14 @@ from typing import NoReturn, TextIO
 import grpc
 
 from atoll import kinds
-from atoll.client import ApiError, Client
+from atoll.client import ApiError, Backoff, Client
 from atoll.config import ConfigError, resolve_client_config
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+# A person is waiting: retry an unreachable server briefly (~0.3 s), then say so.
+CLI_BACKOFF = Backoff(attempts=3)
 
 
 class CliError(Exception):
@@ -62,6 +64,14 @@ def add_namespace_flags(parser: argparse.ArgumentParser, *, all_namespaces: bool
         parser.add_argument(
             "-A", "--all-namespaces", action="store_true", help="every namespace (overrides -n)"
         )
+
+
+def require_kind(args: argparse.Namespace, verb: str) -> kinds.Kind:
+    """The kind named by the KIND argument; CliError (listing the kinds) when it is missing."""
+    if not args.kind:
+        known = ", ".join(kind.plural for kind in kinds.KINDS)
+        raise CliError(f"give the kind of objects to {verb}: one of {known}")
+    return kinds.lookup(args.kind)
 
 
 def namespace_of(args: argparse.Namespace, kind: kinds.Kind) -> str:
@@ -109,7 +119,7 @@ def run_with_client(args: argparse.Namespace, body: Body, streams: Streams | Non
         return EXIT_FAILED
 
     async def connected() -> int:
-        async with Client.connect(config) as client:
+        async with Client.connect(config, backoff=CLI_BACKOFF) as client:
             return await body(client, streams)
 
     try:

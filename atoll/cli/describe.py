@@ -18,6 +18,7 @@ from atoll.cli.common import (
     add_namespace_flags,
     add_server_flag,
     namespace_of,
+    require_kind,
     run_with_client,
     server_error_line,
 )
@@ -34,7 +35,7 @@ def add_parser(subparsers: Any) -> None:
         help="show objects in detail, with their conditions and events",
         description="Show objects in detail: metadata, spec, status, conditions and related events.",
     )
-    parser.add_argument("kind", metavar="KIND", help="kind: pod, vm, deploy, node, event, ns, lease")
+    parser.add_argument("kind", metavar="KIND", nargs="?", help="pod, vm, deploy, node, event, ns, lease")
     parser.add_argument("names", metavar="NAME", nargs="*", help="objects to describe (default: all)")
     add_namespace_flags(parser)
     parser.add_argument(
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def execute(client: Client, args: argparse.Namespace, streams: Streams) -> int:
     """Describe each named object (or every match); a missing name is reported and exits 1."""
-    kind = kinds.lookup(args.kind)
+    kind = require_kind(args, "describe")
     namespace = namespace_of(args, kind)
     status = EXIT_OK
     objects: list[object_pb2.Object] = []

@@ -20,6 +20,7 @@ from atoll.cli.common import (
     add_namespace_flags,
     add_server_flag,
     namespace_of,
+    require_kind,
     run_with_client,
     server_error_line,
 )
@@ -36,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
         help="list objects of one kind, or show some by name",
         description="List objects of one kind (pods, vms, deploy, nodes, events, ns, leases) or fetch some.",
     )
-    parser.add_argument("kind", metavar="KIND", help="kind: pod/pods/po, vm, deploy, node, event, ns, lease")
+    parser.add_argument("kind", metavar="KIND", nargs="?", help="pod/po, vm, deploy, node, event, ns, lease")
     parser.add_argument("names", metavar="NAME", nargs="*", help="names of objects to show (default: all)")
     add_namespace_flags(parser, all_namespaces=True)
     parser.add_argument(
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def execute(client: Client, args: argparse.Namespace, streams: Streams) -> int:
     """Print what ``args`` asks for; per-name server errors are printed and make the exit code 1."""
-    kind = kinds.lookup(args.kind)
+    kind = require_kind(args, "get")
     if args.names and args.all_namespaces:
         raise CliError("a resource cannot be retrieved by name across all namespaces; use -n NS")
     if args.chunk_size < 0:

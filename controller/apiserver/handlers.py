@@ -1,24 +1,56 @@
 """gRPC method handlers for atoll.v1.Objects, built from the service descriptor.
 
-Like the generated ``add_ObjectsServicer_to_server`` except that Watch's response serializer
-passes pre-encoded bytes through (see wire.py), so one event is serialized once for all watchers.
+Like the generated ``add_ObjectsServicer_to_server`` with two differences:
+- requests are decoded here, so a malformed request is INVALID_ARGUMENT with a one-line message
+  instead of grpc's UNKNOWN with a logged traceback;
+- Watch's response serializer passes pre-encoded bytes through (see wire.py), so one event is
+  serialized once for all watchers.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 from google.protobuf import message_factory
+from google.protobuf.message import DecodeError, Message
 
 from atoll.v1 import api_pb2
 
 SERVICE_NAME = "atoll.v1.Objects"
 _PRE_ENCODED_STREAMS = frozenset({"Watch"})
+Context = grpc.aio.ServicerContext[Any, Any]
 
 
 def _identity(data: bytes) -> bytes:
     return data
+
+
+async def _decode(request_type: type[Message], raw: bytes, context: Context) -> Any:
+    try:
+        return request_type.FromString(raw)
+    except DecodeError:
+        await context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"request: not a valid {request_type.DESCRIPTOR.full_name} message (protobuf decode error)",
+        )
+
+
+def _unary(request_type: type[Message], implementation: Callable[[Any, Context], Awaitable[Any]]) -> Any:
+    async def handle(raw: bytes, context: Context) -> Any:
+        return await implementation(await _decode(request_type, raw, context), context)
+
+    return handle
+
+
+def _stream(request_type: type[Message], implementation: Callable[[Any, Context], AsyncIterator[Any]]) -> Any:
+    async def handle(raw: bytes, context: Context) -> AsyncIterator[Any]:
+        request = await _decode(request_type, raw, context)
+        async for response in implementation(request, context):
+            yield response
+
+    return handle
 
 
 def objects_handlers(servicer: Any) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
@@ -31,12 +63,12 @@ def objects_handlers(servicer: Any) -> dict[str, grpc.RpcMethodHandler[Any, Any]
         if method.server_streaming:
             serializer = _identity if method.name in _PRE_ENCODED_STREAMS else response_type.SerializeToString
             handlers[method.name] = grpc.unary_stream_rpc_method_handler(
-                implementation, request_deserializer=request_type.FromString, response_serializer=serializer
+                _stream(request_type, implementation), request_deserializer=_identity, response_serializer=serializer
             )
         else:
             handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-                implementation,
-                request_deserializer=request_type.FromString,
+                _unary(request_type, implementation),
+                request_deserializer=_identity,
                 response_serializer=response_type.SerializeToString,
             )
     return handlers

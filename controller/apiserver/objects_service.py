@@ -36,8 +36,8 @@ class ObjectsService:
 
     async def Create(self, request: api_pb2.CreateRequest, context: grpc.aio.ServicerContext[Any, Any]) -> object_pb2.Object:
         async def call() -> object_pb2.Object:
-            created = await self._registry.create(request.object)
-            return kinds.of_object(request.object).wrap(created)
+            await self._registry.create(request.object)  # stamps request.object in place
+            return request.object
 
         return await _answer(context, call)
 

@@ -39,6 +39,12 @@ from controller.store import protocol as store_api
 from controller.store.protocol import Store
 
 Clock = Callable[[], datetime]
+# Deleting with these policies leaves the object in place (deletion_timestamp set) with this
+# finalizer, which the garbage collector removes once dependents are deleted (foreground) or
+# released (orphan), as Kubernetes does. Background deletes at once; the collector follows.
+FOREGROUND_FINALIZER = "foregroundDeletion"
+ORPHAN_FINALIZER = "orphan"
+PROPAGATION_FINALIZERS = {"foreground": FOREGROUND_FINALIZER, "orphan": ORPHAN_FINALIZER}
 PROTECTED_NAMESPACES = frozenset({"default", "atoll-system", "atoll-node-lease"})
 # Unconditional writes retry this many times when a concurrent writer wins the race.
 _UNCONDITIONAL_RETRIES = 20
@@ -77,19 +83,11 @@ class Registry:
     # --- create ------------------------------------------------------------------------------
 
     async def create(self, obj: object_pb2.Object) -> Any:
-        kind, message = _unpack(obj)
-        message = self._prepare_create(kind, message)
-        await self._require_namespace(kind, message.metadata.namespace)
-        key = kind.key(message.metadata.namespace, message.metadata.name)
-        try:
-            revision = await self._store.create(key, codec.encode(message))
-        except store_api.KeyExistsError:
-            raise AlreadyExistsError(f"{describe_message(kind, message)} already exists") from None
-        message.metadata.resource_version = revision
-        return message
-
-    def _prepare_create(self, kind: Kind, message: Any) -> Any:
-        message = _defaulted(kind, message)
+        """Stores a new object and returns the message inside ``obj``, which is defaulted and
+        stamped in place (no copies: this is the hottest write path)."""
+        kind = _kind_of(obj)
+        apply_defaults(obj)
+        message = getattr(obj, kind.field)
         meta = message.metadata
         meta.namespace = effective_namespace(kind, meta.namespace)
         meta.uid = str(uuid.uuid4())
@@ -97,7 +95,16 @@ class Registry:
         meta.ClearField("deletion_timestamp")
         meta.resource_version = 0
         meta.generation = 1
-        _validate(kind, message)
+        errors = validate(obj)
+        if errors:
+            raise InvalidError(_join_errors(kind, message, errors))
+        await self._require_namespace(kind, meta.namespace)
+        key = kind.key(meta.namespace, meta.name)
+        try:
+            revision = await self._store.create(key, message.SerializeToString(deterministic=True))
+        except store_api.KeyExistsError:
+            raise AlreadyExistsError(f"{describe_message(kind, message)} already exists") from None
+        meta.resource_version = revision
         return message
 
     async def _require_namespace(self, kind: Kind, namespace: str) -> None:
@@ -163,6 +170,9 @@ class Registry:
     async def delete(self, request: api_pb2.DeleteRequest) -> api_pb2.DeleteResponse:
         kind = _kind(request.kind)
         namespace = effective_namespace(kind, request.namespace)
+        policy = request.propagation_policy or "background"
+        if policy not in ("background", "foreground", "orphan"):
+            raise InvalidError(f"propagationPolicy: must be background, foreground or orphan, got {policy!r}")
         if kind.name == "Namespace" and request.name in PROTECTED_NAMESPACES:
             raise ForbiddenStateError(f"namespace/{request.name}: this namespace may not be deleted")
         for _ in range(_UNCONDITIONAL_RETRIES):
@@ -171,7 +181,7 @@ class Registry:
             if precondition and precondition != current.revision:
                 raise ConflictError(_stale_message(kind, current, precondition))
             try:
-                return await self._delete_once(kind, current)
+                return await self._delete_once(kind, current, policy)
             except store_api.ConflictError:
                 if precondition:
                     raise ConflictError(_stale_message(kind, current, precondition)) from None
@@ -179,11 +189,14 @@ class Registry:
                 raise NotFoundError(f"{describe(kind, namespace, request.name)} not found") from None
         raise ConflictError(f"{describe(kind, namespace, request.name)}: too many concurrent writers; retry")
 
-    async def _delete_once(self, kind: Kind, current: Stored) -> api_pb2.DeleteResponse:
+    async def _delete_once(self, kind: Kind, current: Stored, policy: str) -> api_pb2.DeleteResponse:
         message = current.message
         key = kind.key(message.metadata.namespace, message.metadata.name)
         if kind.name == "Namespace":
             return await self._delete_namespace(current)
+        finalizer = PROPAGATION_FINALIZERS.get(policy)
+        if finalizer and finalizer not in message.metadata.finalizers and not message.metadata.HasField("deletion_timestamp"):
+            message.metadata.finalizers.append(finalizer)
         if message.metadata.finalizers:
             if not message.metadata.HasField("deletion_timestamp"):
                 message.metadata.deletion_timestamp.FromDatetime(self._clock())
@@ -297,11 +310,15 @@ def _kind(name: str) -> Kind:
         raise InvalidError(f"kind: {exc}") from None
 
 
-def _unpack(obj: object_pb2.Object) -> tuple[Kind, Any]:
+def _kind_of(obj: object_pb2.Object) -> Kind:
     try:
-        kind = kinds.of_object(obj)
+        return kinds.of_object(obj)
     except kinds.UnknownKindError as exc:
         raise InvalidError(f"object: {exc}") from None
+
+
+def _unpack(obj: object_pb2.Object) -> tuple[Kind, Any]:
+    kind = _kind_of(obj)
     message = kind.message()
     message.CopyFrom(kinds.unwrap(obj))
     return kind, message
@@ -355,11 +372,15 @@ def _with_status(old: Any, desired: Any) -> Any:
 
 
 def _copy_status(source: Any, target: Any) -> None:
-    """Copies status including its absence, so an unchanged object compares equal."""
-    if source.HasField("status"):
-        target.status.CopyFrom(source.status)
+    _copy_present(source, target, "status")
+
+
+def _copy_present(source: Any, target: Any, field: str) -> None:
+    """Copies a message field including its absence, so an unchanged object compares equal."""
+    if source.HasField(field):
+        getattr(target, field).CopyFrom(getattr(source, field))
     else:
-        target.ClearField("status")
+        target.ClearField(field)
 
 
 def _apply_onto(kind: Kind, old: Any, desired: Any) -> Any:
@@ -382,7 +403,7 @@ def _apply_onto(kind: Kind, old: Any, desired: Any) -> Any:
             merged.ClearField(field)
         merged.MergeFrom(_without_metadata(desired))
         return merged
-    merged.spec.CopyFrom(desired.spec)
+    _copy_present(desired, merged, "spec")
     bound_to = old.spec.node_name if kind.name in ("Pod", "VirtualMachine") else ""
     if bound_to and not merged.spec.node_name:
         merged.spec.node_name = bound_to

@@ -128,10 +128,10 @@ class EtcdStore:
 
     async def watch(self, prefix: str, after_revision: int) -> AsyncIterator[WatchEvent]:
         connection = await self._connected()
-        async for event in watch_prefix(
-            connection.client.channel, connection.metadata, prefix, after_revision
-        ):
-            yield event
+        events = watch_prefix(connection.client.channel, connection.metadata, prefix, after_revision)
+        async with contextlib.aclosing(events):
+            async for event in events:
+                yield event
 
     async def current_revision(self) -> int:
         reply = await self._kv("Range", rpc.RangeRequest(key=b"\0", count_only=True))

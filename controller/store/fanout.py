@@ -62,7 +62,7 @@ class Subscription:
 class FanOut:
     """Thread-safe registry of live subscriptions; see the module docstring."""
 
-    def __init__(self, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+    def __init__(self, max_pending: int | None = None) -> None:
         self._lock = threading.Lock()
         self._subscriptions: set[Subscription] = set()
         self._max_pending = max_pending
@@ -70,7 +70,8 @@ class FanOut:
 
     def subscribe(self, prefix: str) -> Subscription:
         """Starts queueing live events on ``prefix``; call on the subscriber's event loop."""
-        subscription = Subscription(prefix, asyncio.get_running_loop(), self._max_pending)
+        max_pending = DEFAULT_MAX_PENDING if self._max_pending is None else self._max_pending
+        subscription = Subscription(prefix, asyncio.get_running_loop(), max_pending)
         with self._lock:
             if self._closed_reason is not None:
                 raise StoreUnavailableError(self._closed_reason)

@@ -24,7 +24,7 @@ from controller.store.keys import validate_limit
 from controller.store.protocol import KeyValue, RangeResult, StoreUnavailableError, WatchEvent
 from controller.store.sqlite_readers import ReaderPool
 from controller.store.sqlite_schema import connect, create_schema
-from controller.store.sqlite_writer import GroupCommitWriter, Operation, WriteRequest
+from controller.store.sqlite_writer import GroupCommitWriter, Operation, WriteRequest, WriteStats
 
 
 class SqliteStore:
@@ -76,6 +76,11 @@ class SqliteStore:
 
     def watch(self, prefix: str, after_revision: int) -> AsyncIterator[WatchEvent]:
         return self._fanout.follow(prefix, after_revision, self._read_history)
+
+    @property
+    def write_stats(self) -> WriteStats:
+        """How many write requests were settled in how many commits (group commit at work)."""
+        return self._writer.stats
 
     async def current_revision(self) -> int:
         self._check_open()

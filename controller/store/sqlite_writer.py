@@ -66,6 +66,14 @@ class WriteRequest:
 Outcome = int | BaseException
 
 
+@dataclass(frozen=True, slots=True)
+class WriteStats:
+    """Counters since the store opened: ``requests`` settled in ``commits`` transactions."""
+
+    commits: int
+    requests: int
+
+
 class GroupCommitWriter:
     """Owns the write connection and the revision counter; see the module docstring."""
 
@@ -76,9 +84,15 @@ class GroupCommitWriter:
         self.compacted = read_meta(connection, "compacted")
         self._queue: queue.SimpleQueue[WriteRequest | None] = queue.SimpleQueue()
         self._accepting = True
+        self._commits = 0
+        self._requests = 0
         self._accepting_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="atoll-sqlite-writer", daemon=True)
         self._thread.start()
+
+    @property
+    def stats(self) -> WriteStats:
+        return WriteStats(self._commits, self._requests)
 
     def submit(self, request: WriteRequest) -> None:
         with self._accepting_lock:
@@ -133,7 +147,7 @@ class GroupCommitWriter:
                 outcomes.append(revision)
             self._connection.execute("UPDATE meta SET value = ? WHERE name = 'revision'", (revision,))
             self._connection.execute("COMMIT")
-        except sqlite3.Error as error:
+        except Exception as error:  # the thread must survive anything, or every caller would hang
             log.exception("sqlite store: a write batch of %d failed", len(batch))
             if self._connection.in_transaction:
                 self._connection.execute("ROLLBACK")
@@ -141,6 +155,8 @@ class GroupCommitWriter:
             _resolve(batch, [failure] * len(batch))
             return
         self.revision, self.compacted = revision, compacted
+        self._commits += 1
+        self._requests += len(batch)
         self._on_commit(events)
         _resolve(batch, outcomes)
 

@@ -18,6 +18,8 @@ class Explanation:
     total_nodes: int
     counts: Counter[str] = field(default_factory=Counter)
     preemption: str = ""
+    # Whether some reason could go away by deleting workloads (resources, spread, anti-affinity).
+    resolvable: bool = True
 
     def message(self) -> str:
         head = f"0/{self.total_nodes} nodes are available"

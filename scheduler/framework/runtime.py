@@ -51,6 +51,7 @@ class Feasibility:
 
     feasible: BoolArray
     counts: Counter[str]
+    resolvable: bool = False
 
 
 class Framework:
@@ -73,13 +74,18 @@ class Framework:
         if failed is not None:
             if failed.code is Code.ERROR:
                 return Decision(workload, error="; ".join(failed.reasons), state=state)
-            return Decision(workload, explanation=Explanation(total, Counter(dict.fromkeys(failed.reasons, total))),
-                            state=state)
+            counts = Counter(dict.fromkeys(failed.reasons, total))
+            resolvable = failed.code is Code.UNSCHEDULABLE
+            return Decision(
+                workload, explanation=Explanation(total, counts, resolvable=resolvable), state=state
+            )
         feasible = self.find_feasible(state, workload, snapshot, explain=False).feasible
         slots = np.flatnonzero(feasible)
         if slots.size == 0:
-            counts = self.find_feasible(state, workload, snapshot, explain=True).counts
-            return Decision(workload, explanation=Explanation(total, counts), state=state)
+            why = self.find_feasible(state, workload, snapshot, explain=True)
+            return Decision(
+                workload, explanation=Explanation(total, why.counts, resolvable=why.resolvable), state=state
+            )
         if slots.size == 1 or not self.scores:
             best = int(slots[0])
         else:
@@ -87,7 +93,9 @@ class Framework:
             best = int(np.argmax(np.where(feasible, totals, -np.inf)))
         return Decision(workload, node=snapshot.nodes.names[best], state=state)
 
-    def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status | None:
+    def pre_filter(
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot
+    ) -> Status | None:
         """Run every PreFilter; returns the first non-success, non-skip status (or None)."""
         for plugin in self.pre_filters:
             status = plugin.pre_filter(state, workload, snapshot)
@@ -98,12 +106,17 @@ class Framework:
         return None
 
     def find_feasible(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, explain: bool,
+        self,
+        state: CycleState,
+        workload: WorkloadInfo,
+        snapshot: ClusterSnapshot,
+        explain: bool,
         without: frozenset[str] = frozenset(),
     ) -> Feasibility:
         """Nodes passing every filter except those named in ``without`` (used by preemption)."""
         alive = snapshot.nodes.present.copy()
         counts: Counter[str] = Counter()
+        resolvable = False
         for vector in self.vector_filters:
             name = _name(vector)
             if name in state.skipped or name in without:
@@ -115,6 +128,7 @@ class Framework:
                     hits = int(np.count_nonzero(reason.failing & rejected))
                     if hits:
                         counts[reason.reason] += hits
+                        resolvable = resolvable or reason.resolvable
             alive &= verdict.passed
             if not explain and not alive.any():
                 return Feasibility(alive, counts)
@@ -126,8 +140,9 @@ class Framework:
                     if not status.ok:
                         alive[slot] = False
                         counts.update(status.reasons)
+                        resolvable = resolvable or status.code is Code.UNSCHEDULABLE
                         break
-        return Feasibility(alive, counts)
+        return Feasibility(alive, counts, resolvable)
 
     def score(
         self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
@@ -140,7 +155,9 @@ class Framework:
             totals += weight * plugin.score(state, workload, snapshot, feasible)
         return totals
 
-    def reserve(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str) -> Status:
+    def reserve(
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str
+    ) -> Status:
         """Run Reserve plugins in order; on a failure, unreserve those already run."""
         done: list[Reserve] = []
         for plugin in self.reserves:
@@ -152,7 +169,9 @@ class Framework:
             done.append(plugin)
         return SUCCESS
 
-    def unreserve(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str) -> None:
+    def unreserve(
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str
+    ) -> None:
         for plugin in reversed(self.reserves):
             plugin.unreserve(state, workload, snapshot, node)
 

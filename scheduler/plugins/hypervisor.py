@@ -55,9 +55,14 @@ class Hypervisor:
         passed = typed & boots
         if not explain:
             return NodeVerdict(passed)
-        return NodeVerdict(passed, (ReasonMask(NO_HYPERVISOR, ~has),
-                                    ReasonMask(type_reason(required), has & ~typed),
-                                    ReasonMask(guest_reason(workload.guest_os), has & ~boots)))
+        return NodeVerdict(
+            passed,
+            (
+                ReasonMask(NO_HYPERVISOR, ~has),
+                ReasonMask(type_reason(required), has & ~typed),
+                ReasonMask(guest_reason(workload.guest_os), has & ~boots),
+            ),
+        )
 
     def score(
         self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray

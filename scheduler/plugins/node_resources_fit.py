@@ -34,14 +34,21 @@ def memory_request(workload: WorkloadInfo, nodes: NodeTable) -> int | I64Array:
 
 
 def shortages(
-    nodes: NodeTable, workload: WorkloadInfo, *, extra_cpu: I64Array | int = 0, extra_mem: I64Array | int = 0,
-    extra_pods: I64Array | int = 0, extra_eph: I64Array | int = 0,
+    nodes: NodeTable,
+    workload: WorkloadInfo,
+    *,
+    extra_cpu: I64Array | int = 0,
+    extra_mem: I64Array | int = 0,
+    extra_pods: I64Array | int = 0,
+    extra_eph: I64Array | int = 0,
 ) -> tuple[BoolArray | None, BoolArray | None, BoolArray, BoolArray | None]:
     """Per node: short of (cpu, memory, pods, ephemeral)? None = the workload asks for none.
 
     ``extra_*`` is capacity to count as free in addition (preemption passes what victims hold).
     """
-    cpu = (nodes.alloc_cpu - nodes.used_cpu + extra_cpu < workload.cpu_millis) if workload.cpu_millis else None
+    cpu = (
+        (nodes.alloc_cpu - nodes.used_cpu + extra_cpu < workload.cpu_millis) if workload.cpu_millis else None
+    )
     mem_need = memory_request(workload, nodes)
     mem = (nodes.alloc_mem - nodes.used_mem + extra_mem < mem_need) if np.any(mem_need) else None
     pods = nodes.alloc_pods - nodes.used_pods + extra_pods < 1
@@ -77,8 +84,12 @@ class NodeResourcesFit:
         cpu, mem, pods, eph = parts
         reasons = tuple(
             ReasonMask(reason, part, resolvable=True)
-            for reason, part in ((INSUFFICIENT_CPU, cpu), (INSUFFICIENT_MEMORY, mem), (TOO_MANY_PODS, pods),
-                                 (INSUFFICIENT_EPHEMERAL, eph))
+            for reason, part in (
+                (INSUFFICIENT_CPU, cpu),
+                (INSUFFICIENT_MEMORY, mem),
+                (TOO_MANY_PODS, pods),
+                (INSUFFICIENT_EPHEMERAL, eph),
+            )
             if part is not None
         )
         return NodeVerdict(~short, reasons)

@@ -55,7 +55,9 @@ class WindowsIsolation:
     def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status:
         if workload.is_vm or workload.os != "windows" or workload.isolation is None:
             return SKIP
-        if workload.isolation is Isolation.HOSTPROCESS and not (workload.host_network and workload.all_host_process):
+        if workload.isolation is Isolation.HOSTPROCESS and not (
+            workload.host_network and workload.all_host_process
+        ):
             return Status.unschedulable(NAME, HOSTPROCESS_NEEDS_HOST_NETWORK, resolvable=False)
         return SUCCESS
 
@@ -69,5 +71,10 @@ class WindowsIsolation:
         passed = supports & builds
         if not explain:
             return NodeVerdict(passed)
-        return NodeVerdict(passed, (ReasonMask(mode_reason(workload.isolation), ~supports),
-                                    ReasonMask(build_reason(workload), supports & ~builds)))
+        return NodeVerdict(
+            passed,
+            (
+                ReasonMask(mode_reason(workload.isolation), ~supports),
+                ReasonMask(build_reason(workload), supports & ~builds),
+            ),
+        )

@@ -27,7 +27,7 @@ from pathlib import Path
 import grpc
 
 from atoll.client import Client
-from atoll.v1 import api_pb2
+from atoll.v1 import api_pb2, object_pb2
 from tests.bench.echo_server import METHOD
 from tests.support.etcd_server import etcd_server
 from tests.support.objects import make_pod
@@ -71,9 +71,17 @@ async def bench_echo(seconds: float, concurrency: int) -> float:
 
 
 async def bench_create(address: str, seconds: float, concurrency: int, prefix: str) -> float:
+    template = make_pod(f"{prefix}-warmup")
+
+    def pod(index: int) -> object_pb2.Object:
+        obj = object_pb2.Object()
+        obj.CopyFrom(template)
+        obj.pod.metadata.name = f"{prefix}-{index:07d}"
+        return obj
+
     async with Client.connect(address) as client:
-        await client.create(make_pod(f"{prefix}-warmup"))
-        return await _drive(lambda i: client.create(make_pod(f"{prefix}-{i:07d}")), seconds, concurrency)
+        await client.create(template)
+        return await _drive(lambda i: client.create(pod(i)), seconds, concurrency)
 
 
 async def bench_watch(address: str, watchers: int, creates: int, rate: float) -> tuple[float, float]:

@@ -11,17 +11,25 @@ import pytest
 
 from atoll.client import ApiError
 from atoll.v1 import api_pb2, object_pb2
-from controller.store.memory import MemoryStore
-from controller.store.sqlite import SqliteStore
+from controller.store.factory import open_store
 from tests.support.cluster import Cluster, running_cluster
+from tests.support.etcd_server import etcd_server
 from tests.support.objects import make_node, make_pod
+from tests.support.system import require_binary
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "etcd"])
 async def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cluster]:
-    store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "atoll.db")
-    async with running_cluster(store) as running:
-        yield running
+    if request.param != "etcd":
+        store = await open_store(request.param, tmp_path)
+        async with running_cluster(store) as running:
+            yield running
+        return
+    require_binary("etcd", "etcd-server")
+    with etcd_server() as endpoint:
+        store = await open_store(f"etcd://{endpoint}", tmp_path)
+        async with running_cluster(store) as running:
+            yield running
 
 
 async def test_create_stamps_server_metadata_and_get_returns_it(cluster: Cluster) -> None:
@@ -266,3 +274,23 @@ async def test_default_namespace_cannot_be_deleted(cluster: Cluster) -> None:
     with pytest.raises(ApiError) as err:
         await cluster.client.delete("namespace", "default")
     assert err.value.code == grpc.StatusCode.FAILED_PRECONDITION
+
+
+@pytest.mark.parametrize(
+    ("policy", "finalizer"),
+    [("foreground", "foregroundDeletion"), ("orphan", "orphan")],
+    ids=["foreground deletion leaves the owner with a foregroundDeletion finalizer", "orphan deletion leaves an orphan finalizer"],
+)
+async def test_propagation_policy_marks_the_owner_for_the_garbage_collector(cluster: Cluster, policy: str, finalizer: str) -> None:
+    await cluster.client.create(make_pod())
+    response = await cluster.client.delete("pod", "web", propagation_policy=policy)
+    assert not response.deleted
+    assert list(response.object.pod.metadata.finalizers) == [finalizer]
+    assert response.object.pod.metadata.HasField("deletion_timestamp")
+
+
+async def test_unknown_propagation_policy_is_invalid(cluster: Cluster) -> None:
+    await cluster.client.create(make_pod())
+    with pytest.raises(ApiError) as err:
+        await cluster.client.delete("pod", "web", propagation_policy="sideways")
+    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT

@@ -1,0 +1,140 @@
+"""Preemption planning: for a workload that fits nowhere, pick one node and the fewest,
+lowest-priority victims whose eviction makes it fit.
+
+1. Nodes passing every filter except NodeResourcesFit (victims are chosen for resources;
+   other constraints are evaluated with the victims still present, which is conservative).
+2. Vectorized: nodes where free + everything held by lower-priority, non-protected workloads
+   would fit the preemptor.
+3. Per candidate (the MAX_CANDIDATES closest to fitting): start from "evict all lower-priority
+   workloads", then reprieve them from the highest priority down (smallest first within one
+   priority) while the preemptor still fits; the rest are the victims.
+4. Best node: lowest highest-victim-priority, then fewest victims, then lowest priority sum,
+   then node name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scheduler.framework.cycle_state import CycleState
+from scheduler.framework.interfaces import FloatArray
+from scheduler.framework.runtime import Framework
+from scheduler.plugins.node_resources_fit import NAME as FIT
+from scheduler.plugins.node_resources_fit import any_shortage, memory_request, shortages
+from scheduler.snapshot import ClusterSnapshot
+from scheduler.workload import WorkloadInfo
+
+MAX_CANDIDATES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class PreemptionPlan:
+    """Evict ``victims`` from ``node`` so that the preemptor fits there."""
+
+    node: str
+    victims: tuple[WorkloadInfo, ...]
+
+    def describe(self) -> str:
+        return f"preempting {len(self.victims)} lower-priority workload(s) on node {self.node}"
+
+
+def plan_preemption(
+    framework: Framework, snapshot: ClusterSnapshot, workload: WorkloadInfo, state: CycleState | None = None
+) -> PreemptionPlan | None:
+    """The best plan, or None when evicting lower-priority workloads cannot help."""
+    table, nodes = snapshot.workloads, snapshot.nodes
+    lower = table.alive & (table.node >= 0) & (table.priority < workload.priority) & ~table.protected
+    victims_idx = np.flatnonzero(lower)
+    if victims_idx.size == 0:
+        return None
+    state = state or CycleState()
+    if framework.pre_filter(state, workload, snapshot) is not None:
+        return None
+    others = framework.find_feasible(
+        state, workload, snapshot, explain=False, without=frozenset({FIT})
+    ).feasible
+    where = table.node[victims_idx]
+    cap = nodes.capacity
+    extra_cpu = np.bincount(where, weights=table.cpu[victims_idx], minlength=cap).astype(np.int64)
+    extra_mem = np.bincount(where, weights=table.mem[victims_idx], minlength=cap).astype(np.int64)
+    extra_eph = np.bincount(where, weights=table.eph[victims_idx], minlength=cap).astype(np.int64)
+    extra_pods = np.bincount(where, minlength=cap).astype(np.int64)
+    possible = (
+        others
+        & (extra_pods > 0)
+        & ~any_shortage(
+            shortages(
+                nodes,
+                workload,
+                extra_cpu=extra_cpu,
+                extra_mem=extra_mem,
+                extra_pods=extra_pods,
+                extra_eph=extra_eph,
+            )
+        )
+    )
+    candidates = np.flatnonzero(possible)
+    if candidates.size == 0:
+        return None
+    if candidates.size > MAX_CANDIDATES:
+        candidates = candidates[
+            np.argsort(_deficit(snapshot, workload)[candidates], kind="stable")[:MAX_CANDIDATES]
+        ]
+    best: tuple[tuple[int, int, int, str], PreemptionPlan] | None = None
+    for slot in candidates:
+        victims = _victims_on(snapshot, workload, int(slot))
+        if victims is None:
+            continue
+        plan = PreemptionPlan(nodes.names[int(slot)], victims)
+        rank = (max(v.priority for v in victims), len(victims), sum(v.priority for v in victims), plan.node)
+        if best is None or rank < best[0]:
+            best = (rank, plan)
+    return None if best is None else best[1]
+
+
+def _deficit(snapshot: ClusterSnapshot, workload: WorkloadInfo) -> FloatArray:
+    nodes = snapshot.nodes
+    cpu_short = (workload.cpu_millis - (nodes.alloc_cpu - nodes.used_cpu)) * nodes.inv_alloc_cpu
+    mem_short = (memory_request(workload, nodes) - (nodes.alloc_mem - nodes.used_mem)) * nodes.inv_alloc_mem
+    return np.maximum(cpu_short, mem_short)
+
+
+def _victims_on(
+    snapshot: ClusterSnapshot, workload: WorkloadInfo, slot: int
+) -> tuple[WorkloadInfo, ...] | None:
+    table, nodes = snapshot.workloads, snapshot.nodes
+    lower = [
+        w
+        for w in table.on_node.get(slot, ())
+        if table.alive[w] and not table.protected[w] and table.priority[w] < workload.priority
+    ]
+    need_cpu, need_mem, need_eph = snapshot.charge_of(workload, slot)
+    free = [
+        int(nodes.alloc_cpu[slot] - nodes.used_cpu[slot]),
+        int(nodes.alloc_mem[slot] - nodes.used_mem[slot]),
+        int(nodes.alloc_eph[slot] - nodes.used_eph[slot]),
+        int(nodes.alloc_pods[slot] - nodes.used_pods[slot]),
+    ]
+    for w in lower:
+        free[0] += int(table.cpu[w])
+        free[1] += int(table.mem[w])
+        free[2] += int(table.eph[w])
+        free[3] += 1
+    need = (need_cpu, need_mem, need_eph, 1)
+    if any(f < n for f, n in zip(free, need, strict=True)):
+        return None
+    # Reprieve from the highest priority down; within one priority, smallest first.
+    order = sorted(
+        lower, key=lambda w: (-int(table.priority[w]), int(table.cpu[w]) + int(table.mem[w] >> 20))
+    )
+    victims: list[int] = []
+    for w in order:
+        held = (int(table.cpu[w]), int(table.mem[w]), int(table.eph[w]), 1)
+        if all(f - h >= n for f, h, n in zip(free, held, need, strict=True)):
+            free = [f - h for f, h in zip(free, held, strict=True)]
+        else:
+            victims.append(w)
+    infos = [table.infos[w] for w in victims]
+    return tuple(sorted((i for i in infos if i is not None), key=lambda i: (i.priority, i.key)))

@@ -1,0 +1,186 @@
+"""SchedulingQueue: unbound workloads waiting for a decision.
+
+Three places a workload can be, never two at once (plus "in flight" while being scheduled):
+
+- **active**: a heap ordered by priority (higher first), then arrival (earlier first);
+- **backoff**: retried at ``now >= backoff_until`` after an error or a bind conflict, with
+  exponential backoff (``initial * 2**(attempts-1)``, capped);
+- **unschedulable**: fits nowhere; it stays until a *relevant* cluster event (``on_event``)
+  moves it to backoff/active. There is no polling: the runner sleeps until the next
+  backoff expiry (``next_wakeup``) or the next event.
+
+If a relevant event arrives while a workload is in flight, a later "unschedulable" verdict
+sends it to backoff instead, so the event is not lost. Time is always passed in (``now``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from enum import Enum
+
+from scheduler.workload import WorkloadInfo
+
+
+class ClusterEvent(Enum):
+    """Changes that can make an unschedulable workload schedulable."""
+
+    NODE_ADDED = "NodeAdded"
+    NODE_CHANGED = "NodeChanged"  # labels, taints, capacity, readiness, uncordon
+    WORKLOAD_DELETED = "WorkloadDeleted"  # frees resources and spread/anti-affinity room
+
+
+ALL_EVENTS = frozenset(ClusterEvent)
+NODE_EVENTS = frozenset({ClusterEvent.NODE_ADDED, ClusterEvent.NODE_CHANGED})
+
+
+@dataclass(slots=True)
+class _Entry:
+    info: WorkloadInfo
+    arrival: int
+    attempts: int = 0
+    backoff_until: float = 0.0
+    wake_on: frozenset[ClusterEvent] = ALL_EVENTS
+    place: str = "active"  # active, backoff, unschedulable, inflight
+    missed: set[ClusterEvent] = field(default_factory=set)
+
+
+class SchedulingQueue:
+    """Priority queue with backoff and event-driven retries. Single-threaded by contract."""
+
+    def __init__(self, initial_backoff: float = 1.0, max_backoff: float = 10.0) -> None:
+        self.initial_backoff = initial_backoff
+        self.max_backoff = max_backoff
+        self._entries: dict[str, _Entry] = {}
+        self._active: list[tuple[int, int, str]] = []
+        self._backoff: list[tuple[float, int, str]] = []
+        self._arrivals = itertools.count()
+        self._parked: set[str] = set()  # unschedulable or inflight: the only ones events concern
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+    def place_of(self, key: str) -> str | None:
+        """Where ``key`` waits: active, backoff, unschedulable, inflight; None if absent."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry.place
+
+    def add(self, info: WorkloadInfo) -> None:
+        """A new or changed unbound workload: (re)enters active, keeping its arrival order."""
+        entry = self._entries.get(info.key)
+        if entry is None:
+            entry = _Entry(info, next(self._arrivals))
+            self._entries[info.key] = entry
+            self._push_active(entry)
+            return
+        entry.info = info
+        if entry.place in ("unschedulable", "backoff"):
+            self._push_active(entry)
+
+    def remove(self, key: str) -> None:
+        """Forget ``key`` (deleted, or bound by someone). Stale heap items are skipped lazily."""
+        self._entries.pop(key, None)
+        self._parked.discard(key)
+
+    def pop(self, now: float) -> WorkloadInfo | None:
+        """The next workload to schedule, now in flight; None when nothing is ready."""
+        self._flush_backoff(now)
+        while self._active:
+            _, arrival, key = heapq.heappop(self._active)
+            entry = self._entries.get(key)
+            if entry is not None and entry.place == "active" and entry.arrival == arrival:
+                entry.place = "inflight"
+                entry.missed.clear()
+                self._parked.add(key)
+                return entry.info
+        return None
+
+    def pop_batch(self, now: float, limit: int) -> list[WorkloadInfo]:
+        batch: list[WorkloadInfo] = []
+        while len(batch) < limit:
+            info = self.pop(now)
+            if info is None:
+                break
+            batch.append(info)
+        return batch
+
+    def done(self, key: str) -> None:
+        """Scheduled and bound: leaves the queue."""
+        self.remove(key)
+
+    def unschedulable(self, key: str, now: float, wake_on: frozenset[ClusterEvent] = ALL_EVENTS) -> None:
+        """``key`` fits nowhere; park it until one of ``wake_on`` happens."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        entry.attempts += 1
+        entry.wake_on = wake_on
+        if entry.missed & wake_on:
+            self._push_backoff(entry, now)
+        else:
+            entry.place = "unschedulable"
+            self._parked.add(key)
+
+    def backoff(self, key: str, now: float) -> None:
+        """Retry ``key`` after its backoff (errors, bind conflicts)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        entry.attempts += 1
+        self._push_backoff(entry, now)
+
+    def on_event(self, event: ClusterEvent, now: float) -> int:
+        """Wake workloads waiting for ``event``; returns how many were moved."""
+        moved = 0
+        for key in list(self._parked):
+            entry = self._entries[key]
+            if entry.place == "inflight":
+                entry.missed.add(event)
+            elif entry.place == "unschedulable" and event in entry.wake_on:
+                if entry.backoff_until > now:
+                    self._push_backoff(entry, now, keep_deadline=True)
+                else:
+                    self._push_active(entry)
+                moved += 1
+        return moved
+
+    def next_wakeup(self) -> float | None:
+        """Earliest backoff expiry, for the runner's timer; None when nothing is backing off."""
+        while self._backoff:
+            until, arrival, key = self._backoff[0]
+            entry = self._entries.get(key)
+            if entry is not None and entry.place == "backoff" and entry.arrival == arrival:
+                return until
+            heapq.heappop(self._backoff)
+        return None
+
+    def counts(self) -> dict[str, int]:
+        """How many workloads wait in each place."""
+        result = {"active": 0, "backoff": 0, "unschedulable": 0, "inflight": 0}
+        for entry in self._entries.values():
+            result[entry.place] += 1
+        return result
+
+    def _push_active(self, entry: _Entry) -> None:
+        self._parked.discard(entry.info.key)
+        entry.place = "active"
+        heapq.heappush(self._active, (-entry.info.priority, entry.arrival, entry.info.key))
+
+    def _push_backoff(self, entry: _Entry, now: float, keep_deadline: bool = False) -> None:
+        if not keep_deadline:
+            delay = min(self.initial_backoff * 2 ** max(entry.attempts - 1, 0), self.max_backoff)
+            entry.backoff_until = now + delay
+        self._parked.discard(entry.info.key)
+        entry.place = "backoff"
+        heapq.heappush(self._backoff, (entry.backoff_until, entry.arrival, entry.info.key))
+
+    def _flush_backoff(self, now: float) -> None:
+        while self._backoff and self._backoff[0][0] <= now:
+            _, arrival, key = heapq.heappop(self._backoff)
+            entry = self._entries.get(key)
+            if entry is not None and entry.place == "backoff" and entry.arrival == arrival:
+                self._push_active(entry)
