@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from atoll.kinds import Kind
+from atoll.kinds import KINDS, Kind
 from atoll.labels import SelectorError, quote
 from atoll.v1 import object_pb2
 
@@ -42,6 +42,10 @@ _BY_KIND: dict[str, dict[str, Getter]] = {
     },
 }
 
+_GETTERS: dict[str, dict[str, Getter]] = {
+    kind.name: {**_COMMON, **_BY_KIND.get(kind.name, {})} for kind in KINDS
+}
+
 
 def supported_fields(kind: Kind) -> tuple[str, ...]:
     """The field paths ``kind`` can be selected by, in a stable order."""
@@ -69,7 +73,7 @@ class FieldSelector:
         """True when every requirement holds for ``message`` (an ``Object`` or the kind's own message)."""
         if isinstance(message, object_pb2.Object):
             message = getattr(message, self.kind.field)
-        getters = {**_COMMON, **_BY_KIND.get(self.kind.name, {})}
+        getters = _GETTERS[self.kind.name]
         return all(
             (getters[requirement.field](message) == requirement.value) == requirement.equal
             for requirement in self.requirements

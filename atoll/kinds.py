@@ -41,7 +41,8 @@ class Kind:
     plural: str
     short: tuple[str, ...]
     field: str
-    message: type[Message]
+    # Typed loosely: every kind message has metadata, but protobuf classes share no typed base for it.
+    message: type[Any]
     namespaced: bool
     has_status: bool = True
 

@@ -100,6 +100,9 @@ def describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+_FIELDS: dict[str, dict[str, FieldDescriptor]] = {}
+
+
 def fields_by_json_name(descriptor: Descriptor) -> dict[str, FieldDescriptor]:
     """The fields of a message, keyed by the names manifests use."""
     cached = _FIELDS.get(descriptor.full_name)
@@ -107,9 +110,6 @@ def fields_by_json_name(descriptor: Descriptor) -> dict[str, FieldDescriptor]:
         cached = {field.json_name: field for field in descriptor.fields}
         _FIELDS[descriptor.full_name] = cached
     return cached
-
-
-_FIELDS: dict[str, dict[str, FieldDescriptor]] = {}
 
 
 def decode_into(

@@ -7,6 +7,7 @@ decimal exponent (e3, E-2). No whitespace. Arithmetic is exact: values are ``Fra
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from fractions import Fraction
@@ -22,6 +23,9 @@ class QuantityError(ValueError):
     """Text that is not a quantity; ``str()`` is ``invalid quantity "TEXT"``."""
 
 
+# Quantities repeat across a fleet ("100m", "64Mi"); the scheduler and the API server parse them on
+# every object, and Fractions are immutable, so a bounded memo is safe and saves most of the cost.
+@functools.lru_cache(maxsize=8192)
 def parse_quantity(text: str) -> Fraction:
     """The exact value of a quantity; raises QuantityError('invalid quantity "12Gx"')."""
     match = _NUMBER.match(text)
@@ -39,11 +43,13 @@ def parse_quantity(text: str) -> Fraction:
     raise QuantityError(f"invalid quantity {_quoted(text)}")
 
 
+@functools.lru_cache(maxsize=8192)
 def cpu_millis(text: str) -> int:
     """A CPU quantity in millicores, rounded up: "250m" -> 250, "2" -> 2000, "0.0001" -> 1."""
     return math.ceil(parse_quantity(text) * 1000)
 
 
+@functools.lru_cache(maxsize=8192)
 def to_bytes(text: str) -> int:
     """A memory or storage quantity in bytes, rounded up: "64Mi" -> 67108864, "1.5k" -> 1500."""
     return math.ceil(parse_quantity(text))

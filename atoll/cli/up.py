@@ -33,9 +33,14 @@ def default_data_dir() -> Path:
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("up", help="run the control plane in the foreground")
     parser.add_argument(
-        "--data-dir", type=Path, default=None, help=f"state directory (default: ${DATA_DIR_ENV} or ~/.local/share/atoll)"
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"state directory (default: ${DATA_DIR_ENV} or ~/.local/share/atoll)",
     )
-    parser.add_argument("--listen", default=DEFAULT_LISTEN, help=f"HOST:PORT for the API server (default {DEFAULT_LISTEN})")
+    parser.add_argument(
+        "--listen", default=DEFAULT_LISTEN, help=f"HOST:PORT for the API server (default {DEFAULT_LISTEN})"
+    )
     parser.add_argument(
         "--store",
         default="sqlite",

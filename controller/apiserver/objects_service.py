@@ -34,7 +34,9 @@ class ObjectsService:
         self._registry = registry
         self._watches = watches
 
-    async def Create(self, request: api_pb2.CreateRequest, context: grpc.aio.ServicerContext[Any, Any]) -> object_pb2.Object:
+    async def Create(
+        self, request: api_pb2.CreateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> object_pb2.Object:
         async def call() -> object_pb2.Object:
             await self._registry.create(request.object)  # stamps request.object in place
             return request.object
@@ -49,7 +51,9 @@ class ObjectsService:
 
         return await _answer(context, call)
 
-    async def List(self, request: api_pb2.ListRequest, context: grpc.aio.ServicerContext[Any, Any]) -> api_pb2.ListResponse:
+    async def List(
+        self, request: api_pb2.ListRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> api_pb2.ListResponse:
         async def call() -> api_pb2.ListResponse:
             kind = _kind(request.kind)
             prefix = kind.prefix(request.namespace if kind.namespaced else "")
@@ -57,7 +61,9 @@ class ObjectsService:
 
         return await _answer(context, call)
 
-    async def Update(self, request: api_pb2.UpdateRequest, context: grpc.aio.ServicerContext[Any, Any]) -> object_pb2.Object:
+    async def Update(
+        self, request: api_pb2.UpdateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> object_pb2.Object:
         async def call() -> object_pb2.Object:
             updated = await self._registry.update(request.object)
             return kinds.of_object(request.object).wrap(updated)
@@ -73,13 +79,19 @@ class ObjectsService:
 
         return await _answer(context, call)
 
-    async def Delete(self, request: api_pb2.DeleteRequest, context: grpc.aio.ServicerContext[Any, Any]) -> api_pb2.DeleteResponse:
+    async def Delete(
+        self, request: api_pb2.DeleteRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> api_pb2.DeleteResponse:
         return await _answer(context, lambda: self._registry.delete(request))
 
-    async def Apply(self, request: api_pb2.ApplyRequest, context: grpc.aio.ServicerContext[Any, Any]) -> api_pb2.ApplyResponse:
+    async def Apply(
+        self, request: api_pb2.ApplyRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> api_pb2.ApplyResponse:
         return await _answer(context, lambda: self._registry.apply(request.object))
 
-    async def Bind(self, request: api_pb2.BindRequest, context: grpc.aio.ServicerContext[Any, Any]) -> api_pb2.BindResponse:
+    async def Bind(
+        self, request: api_pb2.BindRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> api_pb2.BindResponse:
         async def call() -> api_pb2.BindResponse:
             if len(request.bindings) > MAX_BINDINGS_PER_CALL:
                 raise InvalidError(f"bindings: at most {MAX_BINDINGS_PER_CALL} per call, got {len(request.bindings)}")
@@ -88,7 +100,9 @@ class ObjectsService:
 
         return await _answer(context, call)
 
-    async def Watch(self, request: api_pb2.WatchRequest, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[bytes]:
+    async def Watch(
+        self, request: api_pb2.WatchRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[bytes]:
         """Streams pre-serialized WatchResponses (the handler's serializer passes bytes through)."""
         try:
             kind = _kind(request.kind)

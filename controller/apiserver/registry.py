@@ -195,7 +195,11 @@ class Registry:
         if kind.name == "Namespace":
             return await self._delete_namespace(current)
         finalizer = PROPAGATION_FINALIZERS.get(policy)
-        if finalizer and finalizer not in message.metadata.finalizers and not message.metadata.HasField("deletion_timestamp"):
+        if (
+            finalizer
+            and finalizer not in message.metadata.finalizers
+            and not message.metadata.HasField("deletion_timestamp")
+        ):
             message.metadata.finalizers.append(finalizer)
         if message.metadata.finalizers:
             if not message.metadata.HasField("deletion_timestamp"):
@@ -285,7 +289,9 @@ class Registry:
         message = current.message
         label = describe_message(kind, message)
         if binding.expected_resource_version and binding.expected_resource_version != current.revision:
-            return api_pb2.BindResult(code="CONFLICT", message=_stale_message(kind, current, binding.expected_resource_version))
+            return api_pb2.BindResult(
+                code="CONFLICT", message=_stale_message(kind, current, binding.expected_resource_version)
+            )
         if message.spec.node_name:
             return api_pb2.BindResult(
                 code="ALREADY_BOUND", message=f"{label} is already bound to node {message.spec.node_name}"
@@ -398,8 +404,16 @@ def _apply_onto(kind: Kind, old: Any, desired: Any) -> Any:
         del meta.finalizers[:]
         meta.finalizers.extend(want.finalizers)
     if kind.name == "Event":
-        for field in ("involved_object", "reason", "message", "type", "count", "first_timestamp",
-                      "last_timestamp", "source"):
+        for field in (
+            "involved_object",
+            "reason",
+            "message",
+            "type",
+            "count",
+            "first_timestamp",
+            "last_timestamp",
+            "source",
+        ):
             merged.ClearField(field)
         merged.MergeFrom(_without_metadata(desired))
         return merged

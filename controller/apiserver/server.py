@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -104,9 +105,7 @@ async def start_api_server(
     add_objects_service(server, ObjectsService(store, registry, WatchStreamer(store, cache)))
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     host, _, port_text = listen.rpartition(":")
     try:
         port = server.add_insecure_port(listen)
@@ -131,7 +130,5 @@ async def _bootstrap(registry: Registry) -> None:
         namespace = namespace_pb2.Namespace()
         namespace.metadata.name = name
         namespace.status.phase = "Active"
-        try:
+        with contextlib.suppress(AlreadyExistsError):
             await registry.create(kind.wrap(namespace))
-        except AlreadyExistsError:
-            pass

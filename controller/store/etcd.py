@@ -38,7 +38,7 @@ from controller.store.protocol import (
     StoreUnavailableError,
     WatchEvent,
 )
-from controller.store.revisions import FutureRevisionError
+from controller.store.revisions import FutureRevisionError, validate_read_revision
 
 CALL_TIMEOUT_SECONDS = 10.0
 PROBE_TIMEOUT_SECONDS = 3.0
@@ -109,6 +109,7 @@ class EtcdStore:
         revision: int | None = None,
     ) -> RangeResult:
         validate_limit(limit)
+        validate_read_revision(revision)
         _, range_end = ops.key_range(prefix)
         request = rpc.RangeRequest(
             key=encode_key(range_start(prefix, start_after)) or b"\0",

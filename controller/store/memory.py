@@ -23,7 +23,12 @@ from controller.store.protocol import (
     StoreUnavailableError,
     WatchEvent,
 )
-from controller.store.revisions import FutureRevisionError, check_readable, check_watchable
+from controller.store.revisions import (
+    FutureRevisionError,
+    check_readable,
+    check_watchable,
+    validate_read_revision,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,7 @@ class MemoryStore:
     ) -> RangeResult:
         self._check_open()
         validate_limit(limit)
+        validate_read_revision(revision)
         at = self._revision if revision is None else revision
         check_readable(at, self._revision, self._compacted)
         items: list[KeyValue] = []

@@ -26,3 +26,9 @@ def check_watchable(after_revision: int, compacted: int) -> None:
     """A watch needs every event after ``after_revision``: none of them may be compacted away."""
     if after_revision < compacted:
         raise CompactedError(after_revision, compacted)
+
+
+def validate_read_revision(revision: int | None) -> None:
+    """A read revision is None (current) or a real revision (>= 1; etcd would read 0 as "current")."""
+    if revision is not None and revision < 1:
+        raise ValueError(f"read revision must be >= 1 or None, got {revision}")

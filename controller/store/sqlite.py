@@ -22,6 +22,7 @@ from controller.store import sqlite_reads
 from controller.store.fanout import FanOut
 from controller.store.keys import validate_limit
 from controller.store.protocol import KeyValue, RangeResult, StoreUnavailableError, WatchEvent
+from controller.store.revisions import validate_read_revision
 from controller.store.sqlite_readers import ReaderPool
 from controller.store.sqlite_schema import connect, create_schema
 from controller.store.sqlite_writer import GroupCommitWriter, Operation, WriteRequest, WriteStats
@@ -69,6 +70,7 @@ class SqliteStore:
         revision: int | None = None,
     ) -> RangeResult:
         validate_limit(limit)
+        validate_read_revision(revision)
         read = functools.partial(
             sqlite_reads.range_at, prefix=prefix, start_after=start_after, limit=limit, revision=revision
         )

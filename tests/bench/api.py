@@ -165,13 +165,21 @@ async def main() -> None:
     )
     rows = [
         ("(a) raw grpc.aio echo, unary calls/s", f"{echo:,.0f}"),
-        ("(b) API Create, sqlite store, calls/s", f"{sqlite_rate:,.0f}  (b/a = {sqlite_rate / echo:.2f}, target >= 0.6)"),
-        ("(c) API Create, etcd store, calls/s", f"{etcd_rate:,.0f}  (c/a = {etcd_rate / echo:.2f})" if etcd_rate else "etcd not installed"),
+        (
+            "(b) API Create, sqlite store, calls/s",
+            f"{sqlite_rate:,.0f}  (b/a = {sqlite_rate / echo:.2f}, target >= 0.6)",
+        ),
+        (
+            "(c) API Create, etcd store, calls/s",
+            f"{etcd_rate:,.0f}  (c/a = {etcd_rate / echo:.2f})" if etcd_rate else "etcd not installed",
+        ),
         (f"(d) watch delivery, {args.watchers} watchers, p50 ms", f"{p50:.2f}"),
         (f"(d) watch delivery, {args.watchers} watchers, p99 ms", f"{p99:.2f}  (target <= 50)"),
     ]
     width = max(len(label) for label, _ in rows)
-    print(f"machine: {results['machine']}; request {results['request_bytes']} bytes; {args.concurrency} calls in flight")
+    print(
+        f"machine: {results['machine']}; request {results['request_bytes']} bytes; {args.concurrency} calls in flight"
+    )
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
     print(json.dumps(results))

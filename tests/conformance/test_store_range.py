@@ -92,6 +92,14 @@ async def test_range_limit_and_start_after(
     assert ([kv.key for kv in result.items], result.more) == (expected, more)
 
 
+@pytest.mark.parametrize(
+    "revision", [0, -3], ids=["read revision 0 is refused", "a negative read revision is refused"]
+)
+async def test_range_rejects_a_revision_below_1(store: Store, revision: int) -> None:
+    with pytest.raises(ValueError, match="revision"):
+        await store.range("/", revision=revision)
+
+
 @pytest.mark.parametrize("limit", [0, -1], ids=["a zero limit is refused", "a negative limit is refused"])
 async def test_range_rejects_a_non_positive_limit(store: Store, limit: int) -> None:
     with pytest.raises(ValueError, match="limit"):

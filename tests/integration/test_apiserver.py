@@ -191,7 +191,11 @@ async def test_bind_outcomes(cluster: Cluster) -> None:
     response = await cluster.client.bind([stale, no_node, missing])
     assert [r.code for r in response.results] == ["CONFLICT", "NOT_FOUND", "NOT_FOUND"]
     good = api_pb2.Binding(
-        kind="Pod", namespace="default", name="web", node_name="n1", expected_resource_version=pod.metadata.resource_version
+        kind="Pod",
+        namespace="default",
+        name="web",
+        node_name="n1",
+        expected_resource_version=pod.metadata.resource_version,
     )
     assert (await cluster.client.bind([good])).results[0].code == "OK"
     again = api_pb2.Binding(kind="Pod", namespace="default", name="web", node_name="n2")
@@ -236,7 +240,9 @@ async def test_watch_from_revision_replays_every_later_event_in_order(cluster: C
 async def test_watch_with_node_field_selector_sees_binding_as_added(cluster: Cluster) -> None:
     await cluster.client.create(make_node("n1"))
     await cluster.client.create(make_pod())
-    stream = cluster.client.watch("pods", field_selector="spec.nodeName=n1", resource_version=await cluster.store.current_revision())
+    stream = cluster.client.watch(
+        "pods", field_selector="spec.nodeName=n1", resource_version=await cluster.store.current_revision()
+    )
     await cluster.client.bind([api_pb2.Binding(kind="Pod", namespace="default", name="web", node_name="n1")])
     events = await _collect(stream, 1)
     assert events[0].type == "ADDED" and events[0].object.pod.spec.node_name == "n1"
@@ -279,9 +285,14 @@ async def test_default_namespace_cannot_be_deleted(cluster: Cluster) -> None:
 @pytest.mark.parametrize(
     ("policy", "finalizer"),
     [("foreground", "foregroundDeletion"), ("orphan", "orphan")],
-    ids=["foreground deletion leaves the owner with a foregroundDeletion finalizer", "orphan deletion leaves an orphan finalizer"],
+    ids=[
+        "foreground deletion leaves the owner with a foregroundDeletion finalizer",
+        "orphan deletion leaves an orphan finalizer",
+    ],
 )
-async def test_propagation_policy_marks_the_owner_for_the_garbage_collector(cluster: Cluster, policy: str, finalizer: str) -> None:
+async def test_propagation_policy_marks_the_owner_for_the_garbage_collector(
+    cluster: Cluster, policy: str, finalizer: str
+) -> None:
     await cluster.client.create(make_pod())
     response = await cluster.client.delete("pod", "web", propagation_policy=policy)
     assert not response.deleted

@@ -28,7 +28,12 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
 def atoll(up: UpProcess, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, ATOLL_SERVER=up.address, ATOLL_CONFIG="/nonexistent/config.yaml")
     return subprocess.run(
-        [sys.executable, "-m", "atoll.cli.main", *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "atoll.cli.main", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
 
 
@@ -73,7 +78,9 @@ def test_apply_examples_then_reapply_is_unchanged(up: UpProcess) -> None:
     ],
     ids=["a node", "an event", "a lease"],
 )
-def test_kind_round_trips_through_apply_get_delete(up: UpProcess, manifest: str, kind: str, name: str, namespace: str) -> None:
+def test_kind_round_trips_through_apply_get_delete(
+    up: UpProcess, manifest: str, kind: str, name: str, namespace: str
+) -> None:
     applied = atoll(up, "apply", "-f", "-", stdin=manifest)
     assert applied.returncode == 0, applied.stderr
     assert applied.stdout.strip() == f"{kind}/{name} created"
@@ -127,14 +134,16 @@ def test_example_objects_print_as_json_and_describe(up: UpProcess, kind: str, na
 def test_bad_manifest_stores_nothing_and_names_file_document_and_field(up: UpProcess, tmp_path: Path) -> None:
     manifest = tmp_path / "web.yaml"
     manifest.write_text(
-        "apiVersion: atoll.dev/v1\nkind: Pod\nmetadata: {name: ok-pod}\nspec: {containers: [{name: a, image: busybox}]}\n"
+        "apiVersion: atoll.dev/v1\nkind: Pod\nmetadata: {name: ok-pod}\n"
+        "spec: {containers: [{name: a, image: busybox}]}\n"
         "---\n"
         "apiVersion: atoll.dev/v1\nkind: Pod\nmetadata: {name: bad-pod}\n"
         "spec: {containers: [{name: a, image: busybox, resources: {requests: {memory: 12Gx}}}]}\n"
     )
     result = atoll(up, "apply", "-f", str(manifest))
     assert result.returncode != 0
-    assert f'{manifest} doc 2: spec.containers[0].resources.requests.memory: invalid quantity "12Gx"' in result.stderr
+    expected = f'{manifest} doc 2: spec.containers[0].resources.requests.memory: invalid quantity "12Gx"'
+    assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert atoll(up, "get", "pod", "ok-pod").returncode == 1, "nothing from a rejected apply is stored"
 

@@ -29,8 +29,18 @@ def start_up(data_dir: Path, *extra: str, timeout: float = 30.0) -> UpProcess:
     """Starts `atoll up --listen 127.0.0.1:0` and returns once it printed its address."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "atoll.cli.main", "up", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0",
-         "--no-client-config", *extra],
+        [
+            sys.executable,
+            "-m",
+            "atoll.cli.main",
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--listen",
+            "127.0.0.1:0",
+            "--no-client-config",
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -4,7 +4,7 @@ Each fixture in tests/unit/manifests/bad/ is loaded through ``load_paths``; the 
 complete list of error lines, so a missing, extra or reworded error fails.
 """
 
-# ruff: noqa: E501 - the expected error lines are exact and read best unbroken
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -71,7 +71,7 @@ def test_to_bytes_rounds_up(text: str, count: int) -> None:
     assert to_bytes(text) == count
 
 
-SUFFIXES = {
+SUFFIXES: dict[str, int | Fraction] = {
     "": 1,
     "k": 10**3,
     "M": 10**6,

@@ -1,4 +1,4 @@
-# ruff: noqa: E501 - table rows hold exact messages and read best unbroken
+
 """validate() for Namespaces, Nodes, Events and Leases.
 
 Rows start from the valid objects of tests/unit/test_validation.py and change one thing.

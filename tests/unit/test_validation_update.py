@@ -81,8 +81,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, str]], st
         [
             (
                 "metadata.name",
-                "invalid name \"Web\": use lowercase letters, digits, '-' and '.', starting and ending with a "
-                "letter or digit (DNS-1123 subdomain)",
+                "invalid name \"Web\": use lowercase letters, digits, '-' and '.', "
+                "starting and ending with a letter or digit (DNS-1123 subdomain)",
             ),
             ("metadata.name", 'may not change (was "web")'),
         ],
