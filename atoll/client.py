@@ -187,9 +187,7 @@ class Client:
             channel = grpc.aio.secure_channel(config.server, credentials, options=CHANNEL_OPTIONS)
         else:
             channel = grpc.aio.insecure_channel(config.server, options=CHANNEL_OPTIONS)
-        return cls(
-            channel, server=config.server, token=config.token, timeout=timeout, backoff=backoff, sleep=sleep
-        )
+        return cls(channel, server=config.server, token=config.token, timeout=timeout, backoff=backoff, sleep=sleep)
 
     async def close(self) -> None:
         """Close the channel; calls in flight fail with CANCELLED."""

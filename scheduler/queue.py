@@ -6,7 +6,8 @@ Three places a workload can be, never two at once (plus "in flight" while being 
 - **backoff**: retried at ``now >= backoff_until`` after an error or a bind conflict, with
   exponential backoff (``initial * 2**(attempts-1)``, capped);
 - **unschedulable**: fits nowhere; it stays until a *relevant* cluster event (``on_event``)
-  moves it to backoff/active. There is no polling: the runner sleeps until the next
+  moves it on: to backoff while its backoff (counted from the failed attempt) lasts, so a
+  burst of node updates cannot spin a hopeless workload, else to active. There is no polling: the runner sleeps until the next
   backoff expiry (``next_wakeup``) or the next event.
 
 If a relevant event arrives while a workload is in flight, a later "unschedulable" verdict
@@ -119,8 +120,9 @@ class SchedulingQueue:
             return
         entry.attempts += 1
         entry.wake_on = wake_on
+        entry.backoff_until = now + self._delay(entry)
         if entry.missed & wake_on:
-            self._push_backoff(entry, now)
+            self._push_backoff(entry, now, keep_deadline=True)
         else:
             entry.place = "unschedulable"
             self._parked.add(key)
@@ -172,11 +174,13 @@ class SchedulingQueue:
 
     def _push_backoff(self, entry: _Entry, now: float, keep_deadline: bool = False) -> None:
         if not keep_deadline:
-            delay = min(self.initial_backoff * 2 ** max(entry.attempts - 1, 0), self.max_backoff)
-            entry.backoff_until = now + delay
+            entry.backoff_until = now + self._delay(entry)
         self._parked.discard(entry.info.key)
         entry.place = "backoff"
         heapq.heappush(self._backoff, (entry.backoff_until, entry.arrival, entry.info.key))
+
+    def _delay(self, entry: _Entry) -> float:
+        return float(min(self.initial_backoff * 2 ** max(entry.attempts - 1, 0), self.max_backoff))
 
     def _flush_backoff(self, now: float) -> None:
         while self._backoff and self._backoff[0][0] <= now:

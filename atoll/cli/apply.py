@@ -59,9 +59,7 @@ def add_filename_flag(parser: argparse.ArgumentParser, *, required: bool, verb: 
     )
 
 
-def load_objects(
-    filenames: Sequence[str], namespace: str | None, streams: Streams
-) -> list[object_pb2.Object] | None:
+def load_objects(filenames: Sequence[str], namespace: str | None, streams: Streams) -> list[object_pb2.Object] | None:
     """Decode and validate every manifest; print each problem and return None if there is any.
 
     Objects of namespaced kinds without a namespace get ``namespace`` when given; a document

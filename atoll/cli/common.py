@@ -61,9 +61,7 @@ def add_server_flag(parser: argparse.ArgumentParser, *, top_level: bool) -> None
 def add_namespace_flags(parser: argparse.ArgumentParser, *, all_namespaces: bool = False) -> None:
     parser.add_argument("-n", "--namespace", metavar="NS", help="namespace (default: default)")
     if all_namespaces:
-        parser.add_argument(
-            "-A", "--all-namespaces", action="store_true", help="every namespace (overrides -n)"
-        )
+        parser.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace (overrides -n)")
 
 
 def require_kind(args: argparse.Namespace, verb: str) -> kinds.Kind:

@@ -56,12 +56,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("names", metavar="NAME", nargs="*", help="names of the objects to delete")
     add_filename_flag(parser, required=False, verb="delete")
     add_namespace_flags(parser)
-    parser.add_argument(
-        "--cascade", choices=CASCADE_POLICIES, help="what happens to dependents (default background)"
-    )
-    parser.add_argument(
-        "--wait", action="store_true", help="wait until the objects are gone (finalizers done)"
-    )
+    parser.add_argument("--cascade", choices=CASCADE_POLICIES, help="what happens to dependents (default background)")
+    parser.add_argument("--wait", action="store_true", help="wait until the objects are gone (finalizers done)")
     parser.add_argument(
         "--timeout",
         type=float,
@@ -114,9 +110,7 @@ def run(args: argparse.Namespace) -> int:
     return run_with_client(args, lambda client, s: delete_all(client, targets, args, s), streams)
 
 
-async def delete_all(
-    client: Client, targets: Sequence[Target], args: argparse.Namespace, streams: Streams
-) -> int:
+async def delete_all(client: Client, targets: Sequence[Target], args: argparse.Namespace, streams: Streams) -> int:
     """Delete each target, printing ``pod/web deleted``; with ``--wait`` then wait for all of them
     to disappear (bounded by ``--timeout`` when positive). Returns 1 if any failed."""
     status = EXIT_OK

@@ -38,9 +38,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("kind", metavar="KIND", nargs="?", help="pod, vm, deploy, node, event, ns, lease")
     parser.add_argument("names", metavar="NAME", nargs="*", help="objects to describe (default: all)")
     add_namespace_flags(parser)
-    parser.add_argument(
-        "-l", "--selector", default="", metavar="SELECTOR", help="label selector (without NAME)"
-    )
+    parser.add_argument("-l", "--selector", default="", metavar="SELECTOR", help="label selector (without NAME)")
     add_server_flag(parser, top_level=False)
     parser.set_defaults(run=run)
 

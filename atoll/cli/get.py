@@ -40,12 +40,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("kind", metavar="KIND", nargs="?", help="pod/po, vm, deploy, node, event, ns, lease")
     parser.add_argument("names", metavar="NAME", nargs="*", help="names of objects to show (default: all)")
     add_namespace_flags(parser, all_namespaces=True)
-    parser.add_argument(
-        "-l", "--selector", default="", metavar="SELECTOR", help="label selector: app=web,tier!=db"
-    )
-    parser.add_argument(
-        "--field-selector", default="", metavar="SELECTOR", help="field selector: spec.nodeName=n1"
-    )
+    parser.add_argument("-l", "--selector", default="", metavar="SELECTOR", help="label selector: app=web,tier!=db")
+    parser.add_argument("--field-selector", default="", metavar="SELECTOR", help="field selector: spec.nodeName=n1")
     parser.add_argument("-o", "--output", choices=OUTPUT_FORMATS, default="table", help="output format")
     parser.add_argument("-w", "--watch", action="store_true", help="after listing, follow changes")
     parser.add_argument(
@@ -83,9 +79,7 @@ async def execute(client: Client, args: argparse.Namespace, streams: Streams) ->
                 streams.error(server_error_line(err, client.server))
                 status = EXIT_FAILED
     else:
-        objects, _ = await client.list_all(
-            kind.name, namespace, args.selector, args.field_selector, args.chunk_size
-        )
+        objects, _ = await client.list_all(kind.name, namespace, args.selector, args.field_selector, args.chunk_size)
         if not objects and args.output in ("table", "wide"):
             streams.error(no_resources_message(kind, namespace))
             return status
@@ -104,9 +98,7 @@ def no_resources_message(kind: kinds.Kind, namespace: str) -> str:
     return "No resources found"
 
 
-async def _watch(
-    client: Client, kind: kinds.Kind, namespace: str, args: argparse.Namespace, streams: Streams
-) -> int:
+async def _watch(client: Client, kind: kinds.Kind, namespace: str, args: argparse.Namespace, streams: Streams) -> int:
     """List (or get the one named object), print, then print each change until interrupted."""
     if len(args.names) > 1:
         raise CliError("watch is only supported on one object or on a whole list, not on several names")
@@ -114,16 +106,12 @@ async def _watch(
     if args.names:
         by_name = f"metadata.name={args.names[0]}"
         field_selector = f"{field_selector},{by_name}" if field_selector else by_name
-    objects, revision = await client.list_all(
-        kind.name, namespace, args.selector, field_selector, args.chunk_size
-    )
+    objects, revision = await client.list_all(kind.name, namespace, args.selector, field_selector, args.chunk_size)
     if args.names and not objects:
         await client.get(kind.name, args.names[0], namespace)  # raises the server's NotFound
     printer = ObjectPrinter(kind, args.output, streams, all_namespaces=args.all_namespaces)
     printer.print_stream(objects)
-    async for event in client.watch(
-        kind.name, namespace, args.selector, field_selector, resource_version=revision
-    ):
+    async for event in client.watch(kind.name, namespace, args.selector, field_selector, resource_version=revision):
         if event.type != BOOKMARK and event.HasField("object"):
             printer.print_stream([event.object])
     return EXIT_OK

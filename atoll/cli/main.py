@@ -68,9 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if verb_of(argv) == "up":
         up = _load_up()
         if up is None:
-            sys.stderr.write(
-                "error: `atoll up` is not available in this installation (atoll.cli.up is missing)\n"
-            )
+            sys.stderr.write("error: `atoll up` is not available in this installation (atoll.cli.up is missing)\n")
             return EXIT_FAILED
     parser = build_parser(up)
     args = parser.parse_args(argv)

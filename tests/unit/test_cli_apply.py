@@ -107,9 +107,7 @@ async def test_an_unreachable_server_stops_after_the_first_object() -> None:
     [
         pytest.param("", "prod", "prod", "", id="the flag fills a missing namespace"),
         pytest.param("prod", "prod", "prod", "", id="a matching namespace is fine"),
-        pytest.param(
-            "dev", "prod", None, "does not match --namespace prod", id="a different namespace is refused"
-        ),
+        pytest.param("dev", "prod", None, "does not match --namespace prod", id="a different namespace is refused"),
         pytest.param("", None, "", "", id="without the flag the server defaults it"),
     ],
 )

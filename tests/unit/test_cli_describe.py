@@ -23,9 +23,7 @@ def text(stream: object) -> str:
     return stream.getvalue()
 
 
-def event(
-    name: str, kind: str, about: str, reason: str, ago: int, message: str, uid: str = ""
-) -> object_pb2.Object:
+def event(name: str, kind: str, about: str, reason: str, ago: int, message: str, uid: str = "") -> object_pb2.Object:
     ev = event_pb2.Event(reason=reason, message=message, type="Warning", source="scheduler", count=1)
     ev.metadata.name = name
     ev.metadata.namespace = "default"

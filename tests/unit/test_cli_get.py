@@ -123,9 +123,7 @@ async def test_a_missing_name_is_one_server_error_line_and_exit_1_while_others_p
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        pytest.param(
-            ["pods", "-n", "empty"], "No resources found in empty namespace.\n", id="namespaced kind"
-        ),
+        pytest.param(["pods", "-n", "empty"], "No resources found in empty namespace.\n", id="namespaced kind"),
         pytest.param(["leases", "-A"], "No resources found\n", id="every namespace"),
         pytest.param(["namespaces"], "No resources found\n", id="cluster-scoped kind"),
     ],
@@ -145,9 +143,7 @@ async def test_chunk_size_pages_the_list() -> None:
         for index in range(5):
             fake.put(running_pod(f"p{index}"))
         s = streams()
-        await get.execute(
-            client, build_parser().parse_args(["get", "pods", "--chunk-size", "2", "-o", "name"]), s
-        )
+        await get.execute(client, build_parser().parse_args(["get", "pods", "--chunk-size", "2", "-o", "name"]), s)
         limits = [request.limit for request in fake.requests["List"]]
     assert output(s)[0].count("\n") == 5
     assert limits == [2, 2, 2]

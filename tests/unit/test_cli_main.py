@@ -28,9 +28,7 @@ def parse(*argv: str) -> argparse.Namespace:
     [
         pytest.param(["--server", "a:1", "get", "pods"], "a:1", id="server before the verb"),
         pytest.param(["get", "pods", "--server", "b:2"], "b:2", id="server after the verb"),
-        pytest.param(
-            ["--server", "a:1", "get", "pods", "--server", "b:2"], "b:2", id="the later server wins"
-        ),
+        pytest.param(["--server", "a:1", "get", "pods", "--server", "b:2"], "b:2", id="the later server wins"),
         pytest.param(["get", "pods"], None, id="no server flag"),
     ],
 )
@@ -79,9 +77,7 @@ def test_verb_of_finds_the_first_positional(argv: list[str], verb: str | None) -
     ("argv", "expected"),
     [
         pytest.param([], "error: the following arguments are required: VERB", id="no verb"),
-        pytest.param(
-            ["get", "pods", "-o", "xml"], "error: argument -o/--output: invalid choice", id="bad output"
-        ),
+        pytest.param(["get", "pods", "-o", "xml"], "error: argument -o/--output: invalid choice", id="bad output"),
         pytest.param(["fly"], "error: argument VERB: invalid choice: 'fly'", id="unknown verb"),
     ],
 )
@@ -106,9 +102,7 @@ def test_without_any_server_the_error_says_to_run_atoll_up(capsys: pytest.Captur
 def test_an_unreachable_server_is_one_line_naming_the_address(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--server", "127.0.0.1:1", "get", "pods"]) == 1
     err = capsys.readouterr().err
-    assert err == (
-        "cannot reach the atoll server at 127.0.0.1:1: connection refused (is `atoll up` running?)\n"
-    )
+    assert err == "cannot reach the atoll server at 127.0.0.1:1: connection refused (is `atoll up` running?)\n"
 
 
 def test_an_unknown_kind_prints_the_kinds_lookup_message(capsys: pytest.CaptureFixture[str]) -> None:

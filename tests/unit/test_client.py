@@ -107,9 +107,7 @@ async def test_an_unknown_kind_fails_before_any_call() -> None:
 # -- errors -------------------------------------------------------------------------------------
 
 ERROR_CASES = [
-    pytest.param(
-        grpc.StatusCode.NOT_FOUND, 'pods "web" not found', "NotFound", 'pods "web" not found', id="not found"
-    ),
+    pytest.param(grpc.StatusCode.NOT_FOUND, 'pods "web" not found', "NotFound", 'pods "web" not found', id="not found"),
     pytest.param(
         grpc.StatusCode.INVALID_ARGUMENT,
         "pod/web: spec.containers[0].image: required\npod/web: spec.os: must be linux or windows\n",
@@ -117,12 +115,8 @@ ERROR_CASES = [
         "pod/web: spec.containers[0].image: required; pod/web: spec.os: must be linux or windows",
         id="several validation problems join into one line",
     ),
-    pytest.param(
-        grpc.StatusCode.ABORTED, "stale resource_version", "Conflict", "stale resource_version", id="stale"
-    ),
-    pytest.param(
-        grpc.StatusCode.OUT_OF_RANGE, "", "Expired", "out of range", id="empty details name the code"
-    ),
+    pytest.param(grpc.StatusCode.ABORTED, "stale resource_version", "Conflict", "stale resource_version", id="stale"),
+    pytest.param(grpc.StatusCode.OUT_OF_RANGE, "", "Expired", "out of range", id="empty details name the code"),
     pytest.param(
         grpc.StatusCode.FAILED_PRECONDITION,
         'namespace "x" is terminating',

@@ -114,9 +114,7 @@ class FakeObjects(api_pb2_grpc.ObjectsServicer):
         start = int(getattr(request, "continue") or 0)
         end = start + request.limit if request.limit else len(matching)
         token = str(end) if end < len(matching) else ""
-        return api_pb2.ListResponse(
-            items=matching[start:end], resource_version=self.revision, **{"continue": token}
-        )
+        return api_pb2.ListResponse(items=matching[start:end], resource_version=self.revision, **{"continue": token})
 
     async def Update(self, request: Any, context: Any) -> object_pb2.Object:
         await self._enter("Update", request, context)

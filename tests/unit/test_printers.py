@@ -79,9 +79,7 @@ def deleting(pod: pod_pb2.Pod) -> None:
     ("pod", "status"),
     [
         pytest.param(pod_with(), "Pending", id="no status yet is Pending"),
-        pytest.param(
-            pod_with(p=phase("Running"), c=container("running", ready=True)), "Running", id="running"
-        ),
+        pytest.param(pod_with(p=phase("Running"), c=container("running", ready=True)), "Running", id="running"),
         pytest.param(
             pod_with(p=phase("Running"), c=container("waiting", reason="CrashLoopBackOff")),
             "CrashLoopBackOff",
@@ -194,12 +192,8 @@ def test_label_selectors_print_in_kubectl_syntax() -> None:
             ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "OS"],
             id="pods wide across namespaces",
         ),
-        pytest.param(
-            "vm", False, False, ["NAME", "PHASE", "POWER", "VCPUS", "MEMORY", "NODE", "AGE"], id="vms"
-        ),
-        pytest.param(
-            "deploy", False, False, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], id="deployments"
-        ),
+        pytest.param("vm", False, False, ["NAME", "PHASE", "POWER", "VCPUS", "MEMORY", "NODE", "AGE"], id="vms"),
+        pytest.param("deploy", False, False, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], id="deployments"),
         pytest.param(
             "nodes",
             False,
@@ -207,16 +201,12 @@ def test_label_selectors_print_in_kubectl_syntax() -> None:
             ["NAME", "STATUS", "OS", "BUILD", "HYPERVISOR", "AGE", "VERSION"],
             id="nodes get no namespace column even with -A",
         ),
-        pytest.param(
-            "events", False, False, ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], id="events"
-        ),
+        pytest.param("events", False, False, ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], id="events"),
         pytest.param("ns", False, False, ["NAME", "STATUS", "AGE"], id="namespaces"),
         pytest.param("leases", False, False, ["NAME", "HOLDER", "AGE"], id="leases"),
     ],
 )
-def test_each_kind_has_kubectl_shaped_columns(
-    alias: str, wide: bool, all_namespaces: bool, headers: list[str]
-) -> None:
+def test_each_kind_has_kubectl_shaped_columns(alias: str, wide: bool, all_namespaces: bool, headers: list[str]) -> None:
     columns = printers.columns_for(kinds.lookup(alias), wide=wide, all_namespaces=all_namespaces)
     assert printers.headers(columns) == headers
 

@@ -21,29 +21,27 @@ def test_hard_spread_keeps_skew_within_max_skew() -> None:
     assert sorted(placed.count(n) for n in ("n-a", "n-b", "n-c")) == [3, 3, 3]
 
 
-def test_hard_spread_refuses_a_node_that_would_exceed_max_skew() -> None:
+def test_hard_spread_refuses_the_node_that_would_exceed_max_skew() -> None:
     harness = zones("a", "b")
     harness.bind(make_pod("w1").labels(app="web"), "n-a")
-    only_a = make_pod("w2").labels(app="web").spread("zone", 1, app="web").node_selector(zone="a")
-    decision = harness.decide(only_a)
-    # Domain b is eligible by selector? No: nodeSelector makes only zone a eligible, so skew stays 0.
-    assert decision.node == "n-a"
-    pod = make_pod("w3").labels(app="web").spread("zone", 1, app="web").require("zone", "In", "a", "b")
-    harness.bind(make_pod("w4").labels(app="web"), "n-a")
-    decision = harness.decide(pod.node_selector())
-    assert decision.node == "n-b"
+    assert harness.decide(make_pod("w2").labels(app="web").spread("zone", 1, app="web")).node == "n-b"
 
 
-def test_hard_spread_explains_skew_and_missing_labels() -> None:
-    harness = Harness(make_node("n-a").labels(zone="a"), make_node("n-b").labels(zone="b"), make_node("bare"))
+def test_skew_and_resource_reasons_are_counted_together() -> None:
+    harness = Harness(make_node("n-a").labels(zone="a").cpu("64"), make_node("n-b").labels(zone="b").cpu("1"))
     harness.bind(make_pod("w1").labels(app="web"), "n-a")
-    harness.bind(make_pod("w2").labels(app="web"), "n-a")
-    pod = make_pod("new").labels(app="web").spread("zone", 1, app="web").requests(cpu="5")
-    decision = harness.decide(make_pod("new").labels(app="web").spread("zone", 1, app="web"))
-    assert decision.node == "n-b"
-    decision = harness.decide(pod)
+    decision = harness.decide(make_pod("w2").labels(app="web").spread("zone", 1, app="web").requests(cpu="2"))
     assert decision.explanation is not None
-    assert "insufficient cpu" in decision.explanation.message()
+    assert decision.explanation.message() == (
+        "0/2 nodes are available: 1 insufficient cpu, 1 node(s) didn't match pod topology spread constraints."
+    )
+
+
+def test_only_domains_the_pod_may_use_count_for_skew() -> None:
+    harness = zones("a", "b")
+    harness.bind(make_pod("w1").labels(app="web"), "n-a")
+    pod = make_pod("w2").labels(app="web").spread("zone", 1, app="web").node_selector(zone="a")
+    assert harness.decide(pod).node == "n-a"
 
 
 def test_missing_topology_label_is_reported() -> None:
@@ -53,17 +51,6 @@ def test_missing_topology_label_is_reported() -> None:
     assert decision.explanation.message() == (
         "0/1 nodes are available: 1 node(s) didn't match pod topology spread constraints (missing required label)."
     )
-
-
-def test_skew_reason_is_reported() -> None:
-    harness = zones("a", "b")
-    harness.bind(make_pod("w1").labels(app="web"), "n-a")
-    pod = make_pod("new").labels(app="web").spread("zone", 1, app="web").node_selector(zone="a")
-    pod.require("zone", "In", "a", "b")
-    harness.snapshot.upsert_node(make_node("n-b").labels(zone="b").cordoned().facts())
-    harness.bind(make_pod("w2").labels(app="web"), "n-a")
-    decision = harness.decide(make_pod("x").labels(app="web").spread("zone", 0, app="web"))
-    assert decision.placed  # max_skew is at least 1
 
 
 def test_soft_spread_prefers_the_emptiest_domain_but_never_refuses() -> None:
