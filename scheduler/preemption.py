@@ -52,9 +52,7 @@ def plan_preemption(
     state = state or CycleState()
     if framework.pre_filter(state, workload, snapshot) is not None:
         return None
-    others = framework.find_feasible(
-        state, workload, snapshot, explain=False, without=frozenset({FIT})
-    ).feasible
+    others = framework.find_feasible(state, workload, snapshot, explain=False, without=frozenset({FIT})).feasible
     where = table.node[victims_idx]
     cap = nodes.capacity
     extra_cpu = np.bincount(where, weights=table.cpu[victims_idx], minlength=cap).astype(np.int64)
@@ -79,9 +77,7 @@ def plan_preemption(
     if candidates.size == 0:
         return None
     if candidates.size > MAX_CANDIDATES:
-        candidates = candidates[
-            np.argsort(_deficit(snapshot, workload)[candidates], kind="stable")[:MAX_CANDIDATES]
-        ]
+        candidates = candidates[np.argsort(_deficit(snapshot, workload)[candidates], kind="stable")[:MAX_CANDIDATES]]
     best: tuple[tuple[int, int, int, str], PreemptionPlan] | None = None
     for slot in candidates:
         victims = _victims_on(snapshot, workload, int(slot))
@@ -101,9 +97,7 @@ def _deficit(snapshot: ClusterSnapshot, workload: WorkloadInfo) -> FloatArray:
     return np.maximum(cpu_short, mem_short)
 
 
-def _victims_on(
-    snapshot: ClusterSnapshot, workload: WorkloadInfo, slot: int
-) -> tuple[WorkloadInfo, ...] | None:
+def _victims_on(snapshot: ClusterSnapshot, workload: WorkloadInfo, slot: int) -> tuple[WorkloadInfo, ...] | None:
     table, nodes = snapshot.workloads, snapshot.nodes
     lower = [
         w
@@ -126,9 +120,7 @@ def _victims_on(
     if any(f < n for f, n in zip(free, need, strict=True)):
         return None
     # Reprieve from the highest priority down; within one priority, smallest first.
-    order = sorted(
-        lower, key=lambda w: (-int(table.priority[w]), int(table.cpu[w]) + int(table.mem[w] >> 20))
-    )
+    order = sorted(lower, key=lambda w: (-int(table.priority[w]), int(table.cpu[w]) + int(table.mem[w] >> 20)))
     victims: list[int] = []
     for w in order:
         held = (int(table.cpu[w]), int(table.mem[w]), int(table.eph[w]), 1)

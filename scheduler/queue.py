@@ -7,8 +7,8 @@ Three places a workload can be, never two at once (plus "in flight" while being 
   exponential backoff (``initial * 2**(attempts-1)``, capped);
 - **unschedulable**: fits nowhere; it stays until a *relevant* cluster event (``on_event``)
   moves it on: to backoff while its backoff (counted from the failed attempt) lasts, so a
-  burst of node updates cannot spin a hopeless workload, else to active. There is no polling: the runner sleeps until the next
-  backoff expiry (``next_wakeup``) or the next event.
+  burst of node updates cannot spin a hopeless workload, else to active. There is no polling:
+  the runner sleeps until the next backoff expiry (``next_wakeup``) or the next event.
 
 If a relevant event arrives while a workload is in flight, a later "unschedulable" verdict
 sends it to backoff instead, so the event is not lost. Time is always passed in (``now``).
@@ -16,6 +16,7 @@ sends it to backoff instead, so the event is not lost. Time is always passed in 
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 from dataclasses import dataclass, field
@@ -71,16 +72,25 @@ class SchedulingQueue:
         return None if entry is None else entry.place
 
     def add(self, info: WorkloadInfo) -> None:
-        """A new or changed unbound workload: (re)enters active, keeping its arrival order."""
+        """A new unbound workload enters active. A known one gets the new info, and re-enters
+        active from unschedulable/backoff only if something besides its revision changed (our
+        own status writes must not spin it)."""
         entry = self._entries.get(info.key)
         if entry is None:
             entry = _Entry(info, next(self._arrivals))
             self._entries[info.key] = entry
             self._push_active(entry)
             return
+        changed = dataclasses.replace(entry.info, resource_version=0) != dataclasses.replace(info, resource_version=0)
         entry.info = info
-        if entry.place in ("unschedulable", "backoff"):
+        if changed and entry.place in ("unschedulable", "backoff"):
             self._push_active(entry)
+
+    def update_info(self, info: WorkloadInfo) -> None:
+        """Refresh what is known about a queued workload (a newer revision) without moving it."""
+        entry = self._entries.get(info.key)
+        if entry is not None:
+            entry.info = info
 
     def remove(self, key: str) -> None:
         """Forget ``key`` (deleted, or bound by someone). Stale heap items are skipped lazily."""

@@ -121,9 +121,7 @@ def can_run(host: WindowsBuild, image: WindowsBuild, isolation: Isolation) -> Ve
         return Verdict(False, f"image build {image.build} is newer than host build {host.build} (hyperv)")
     if image.build == host.build:
         if host.build == SERVER_2016 and _revisions_differ(host, image):
-            return Verdict(
-                False, f"Server 2016 process isolation needs the same revision (image {image}, host {host})"
-            )
+            return Verdict(False, f"Server 2016 process isolation needs the same revision (image {image}, host {host})")
         return RUNNABLE
     if image.build == SERVER_2022 and host.build in _RUNS_SERVER_2022_PROCESS_ISOLATED:
         return RUNNABLE

@@ -184,9 +184,7 @@ def from_vm(vm: virtualmachine_pb2.VirtualMachine) -> WorkloadInfo:
 
 
 def _windows(spec: pod_pb2.PodSpec, where: str) -> tuple[Isolation, WindowsBuild | None]:
-    mode = spec.windows.isolation or (
-        "hostprocess" if any(c.host_process for c in spec.containers) else "process"
-    )
+    mode = spec.windows.isolation or ("hostprocess" if any(c.host_process for c in spec.containers) else "process")
     try:
         isolation = Isolation(mode)
     except ValueError:
@@ -243,9 +241,7 @@ def _placement(sched: scheduling_pb2.Scheduling, where: str) -> _PlacementFields
         "node_selector": from_match_labels(dict(sched.node_selector)),
         "required_terms": required,
         "preferred_terms": preferred,
-        "tolerations": tuple(
-            Toleration(t.key, t.operator or "Equal", t.value, t.effect) for t in sched.tolerations
-        ),
+        "tolerations": tuple(Toleration(t.key, t.operator or "Equal", t.value, t.effect) for t in sched.tolerations),
         "spread": spread,
         "anti_affinity": anti,
     }

@@ -98,7 +98,8 @@ async def start_api_server(
             ("grpc.max_send_message_length", MAX_RESPONSE_BYTES),
             ("grpc.so_reuseport", 0),
             ("grpc.keepalive_permit_without_calls", 1),
-            ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+            ("grpc.http2.min_ping_interval_without_data_ms", 30_000),
+            ("grpc.http2.max_ping_strikes", 0),
             ("grpc.max_concurrent_streams", 100_000),
         ]
     )

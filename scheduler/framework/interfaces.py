@@ -51,9 +51,7 @@ class VectorFilter(Protocol):
 
 @runtime_checkable
 class Filter(Protocol):
-    def filter(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slot: int
-    ) -> Status:
+    def filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slot: int) -> Status:
         """Per-node check for what cannot be vectorized; called only on nodes every vector filter
         passed. Returns every reason the node is rejected."""
         ...
@@ -71,14 +69,10 @@ class Score(Protocol):
 
 @runtime_checkable
 class Reserve(Protocol):
-    def reserve(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str
-    ) -> Status:
+    def reserve(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str) -> Status:
         """Claim plugin-private resources on ``node``; a failure aborts the placement."""
         ...
 
-    def unreserve(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str
-    ) -> None:
+    def unreserve(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str) -> None:
         """Undo ``reserve``; must be idempotent (it runs after any later failure, bind included)."""
         ...

@@ -82,9 +82,7 @@ def parse_profile(data: object, source: str = "<profile>") -> Profile:
             raise ProfileError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown_keys)))}")
         plugin = entry.get("name")
         if plugin not in REGISTRY:
-            raise ProfileError(
-                f"{where}.name: unknown plugin {plugin!r} (known: {', '.join(sorted(REGISTRY))})"
-            )
+            raise ProfileError(f"{where}.name: unknown plugin {plugin!r} (known: {', '.join(sorted(REGISTRY))})")
         if plugin in seen:
             raise ProfileError(f"{where}.name: plugin {plugin!r} is listed twice")
         seen.add(plugin)

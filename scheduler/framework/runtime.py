@@ -76,9 +76,7 @@ class Framework:
                 return Decision(workload, error="; ".join(failed.reasons), state=state)
             counts = Counter(dict.fromkeys(failed.reasons, total))
             resolvable = failed.code is Code.UNSCHEDULABLE
-            return Decision(
-                workload, explanation=Explanation(total, counts, resolvable=resolvable), state=state
-            )
+            return Decision(workload, explanation=Explanation(total, counts, resolvable=resolvable), state=state)
         feasible = self.find_feasible(state, workload, snapshot, explain=False).feasible
         slots = np.flatnonzero(feasible)
         if slots.size == 0:
@@ -93,9 +91,7 @@ class Framework:
             best = int(np.argmax(np.where(feasible, totals, -np.inf)))
         return Decision(workload, node=snapshot.nodes.names[best], state=state)
 
-    def pre_filter(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot
-    ) -> Status | None:
+    def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status | None:
         """Run every PreFilter; returns the first non-success, non-skip status (or None)."""
         for plugin in self.pre_filters:
             status = plugin.pre_filter(state, workload, snapshot)
@@ -155,9 +151,7 @@ class Framework:
             totals += weight * plugin.score(state, workload, snapshot, feasible)
         return totals
 
-    def reserve(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str
-    ) -> Status:
+    def reserve(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str) -> Status:
         """Run Reserve plugins in order; on a failure, unreserve those already run."""
         done: list[Reserve] = []
         for plugin in self.reserves:
@@ -169,9 +163,7 @@ class Framework:
             done.append(plugin)
         return SUCCESS
 
-    def unreserve(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str
-    ) -> None:
+    def unreserve(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str) -> None:
         for plugin in reversed(self.reserves):
             plugin.unreserve(state, workload, snapshot, node)
 

@@ -41,9 +41,7 @@ class SelectorMasks:
         return cached
 
 
-def required_masks(
-    workload: WorkloadInfo, nodes: NodeTable, cache: SelectorMasks
-) -> tuple[BoolArray, BoolArray]:
+def required_masks(workload: WorkloadInfo, nodes: NodeTable, cache: SelectorMasks) -> tuple[BoolArray, BoolArray]:
     """(matches nodeSelector, matches required affinity terms) per node slot."""
     selector = cache.mask(workload.node_selector, nodes)
     if workload.required_terms is None:
@@ -62,9 +60,7 @@ class NodeAffinity:
 
     def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status:
         constrained = (
-            workload.node_selector.requirements
-            or workload.required_terms is not None
-            or workload.preferred_terms
+            workload.node_selector.requirements or workload.required_terms is not None or workload.preferred_terms
         )
         return SUCCESS if constrained else SKIP
 
@@ -75,9 +71,7 @@ class NodeAffinity:
         passed = selector & affinity
         if not explain:
             return NodeVerdict(passed)
-        return NodeVerdict(
-            passed, (ReasonMask(SELECTOR_REASON, ~selector), ReasonMask(AFFINITY_REASON, ~affinity))
-        )
+        return NodeVerdict(passed, (ReasonMask(SELECTOR_REASON, ~selector), ReasonMask(AFFINITY_REASON, ~affinity)))
 
     def score(
         self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray

@@ -46,9 +46,7 @@ def shortages(
 
     ``extra_*`` is capacity to count as free in addition (preemption passes what victims hold).
     """
-    cpu = (
-        (nodes.alloc_cpu - nodes.used_cpu + extra_cpu < workload.cpu_millis) if workload.cpu_millis else None
-    )
+    cpu = (nodes.alloc_cpu - nodes.used_cpu + extra_cpu < workload.cpu_millis) if workload.cpu_millis else None
     mem_need = memory_request(workload, nodes)
     mem = (nodes.alloc_mem - nodes.used_mem + extra_mem < mem_need) if np.any(mem_need) else None
     pods = nodes.alloc_pods - nodes.used_pods + extra_pods < 1

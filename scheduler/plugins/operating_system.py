@@ -20,9 +20,7 @@ class OperatingSystem:
         if workload.is_vm:
             return SKIP
         if workload.os not in OS_CODES:
-            return Status.unschedulable(
-                NAME, f"unknown os {workload.os!r} (use linux or windows)", resolvable=False
-            )
+            return Status.unschedulable(NAME, f"unknown os {workload.os!r} (use linux or windows)", resolvable=False)
         return SUCCESS
 
     def filter_nodes(

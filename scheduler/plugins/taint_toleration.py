@@ -24,9 +24,7 @@ def tolerated(taint: Taint, tolerations: Iterable[Toleration]) -> bool:
     return any(t.tolerates(taint.key, taint.value, taint.effect) for t in tolerations)
 
 
-def untolerated(
-    taints: Iterable[Taint], tolerations: Iterable[Toleration], effects: frozenset[str]
-) -> list[Taint]:
+def untolerated(taints: Iterable[Taint], tolerations: Iterable[Toleration], effects: frozenset[str]) -> list[Taint]:
     """The taints with an effect in ``effects`` that no toleration covers."""
     tols = tuple(tolerations)
     return [t for t in taints if t.effect in effects and not tolerated(t, tols)]

@@ -55,9 +55,7 @@ class WindowsIsolation:
     def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status:
         if workload.is_vm or workload.os != "windows" or workload.isolation is None:
             return SKIP
-        if workload.isolation is Isolation.HOSTPROCESS and not (
-            workload.host_network and workload.all_host_process
-        ):
+        if workload.isolation is Isolation.HOSTPROCESS and not (workload.host_network and workload.all_host_process):
             return Status.unschedulable(NAME, HOSTPROCESS_NEEDS_HOST_NETWORK, resolvable=False)
         return SUCCESS
 

@@ -1,0 +1,374 @@
+"""What every simulated driver shares: a task table driven by scripts on an injected clock.
+
+Subclasses (sim_linux, sim_windows, sim_hypervisor) decide what may run (``_admit``), how long
+it takes to come up, what memory it costs, and what happens over the memory limit.
+Timing: a task is PROVISIONING for ``start_latency`` (+ ``_extra_latency``), VMs then BOOTING for
+``_boot_seconds``, then RUNNING while its script executes; there is one timer per task at most,
+for the next thing that will happen to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.clock import Clock, LoopClock, Timer
+from agent.drivers.abilities import ExecResult
+from agent.drivers.protocol import (
+    Capabilities,
+    DriverError,
+    DriverFingerprint,
+    ExitResult,
+    Listener,
+    StartError,
+    TaskConfig,
+    TaskExistsError,
+    TaskHandle,
+    TaskNotFoundError,
+    TaskPhase,
+    TaskRunningError,
+    TaskStatus,
+)
+from agent.drivers.sim_script import SCRIPT_ANNOTATION, ScriptError, parse_script, script_of
+from agent.drivers.sim_task import SimTask, TaskFile
+
+Action = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    """Knobs of a simulated runtime. ``failure_rate``: chance that a start fails (StartError).
+    ``term_seconds``: how long a task takes to end after the graceful stop signal.
+    ``state_file``: where tasks are saved so a restarted agent can adopt them (None: memory only)."""
+
+    start_latency: float = 0.0
+    failure_rate: float = 0.0
+    term_seconds: float = 0.0
+    seed: int = 0
+    state_file: Path | None = None
+    host_ip: str = "10.0.0.1"
+    pod_network: str = "10.244"
+
+
+class SimDriver:
+    """The task machinery; subclasses set ``name`` and override the hooks below."""
+
+    name = "sim"
+
+    def __init__(self, settings: SimSettings | None = None, clock: Clock | None = None) -> None:
+        self.settings = settings or SimSettings()
+        self.clock: Clock = clock or LoopClock()
+        self._tasks: dict[str, SimTask] = {}
+        self._timers: dict[str, Timer] = {}
+        self._listener: Listener = lambda task_id: None
+        self._random = random.Random(self.settings.seed)
+        self._file = TaskFile(self.settings.state_file) if self.settings.state_file else None
+        self._detached: dict[str, SimTask] = self._file.load() if self._file else {}
+        self._addresses = 0
+
+    # --- hooks -------------------------------------------------------------------------------
+
+    def capabilities(self) -> Capabilities:
+        raise NotImplementedError
+
+    async def fingerprint(self) -> DriverFingerprint:
+        return DriverFingerprint(healthy=True)
+
+    def _admit(self, config: TaskConfig) -> None:
+        """Raise CannotRunError when ``config`` can never run on this runtime."""
+
+    def _extra_latency(self, config: TaskConfig) -> float:
+        return 0.0
+
+    def _boot_seconds(self, config: TaskConfig) -> float:
+        return 0.0
+
+    def _base_memory(self, config: TaskConfig) -> int:
+        return 0
+
+    def _ip(self, config: TaskConfig) -> str:
+        if config.host_network:
+            return self.settings.host_ip
+        self._addresses += 1
+        return f"{self.settings.pod_network}.{self._addresses // 250 % 256}.{self._addresses % 250 + 2}"
+
+    def _over_limit(self, task: SimTask, at: float) -> None:
+        """Memory use went over the limit: Linux semantics, the OOM killer ends the task."""
+        task.log(f"oom-kill: memory use {task.memory_used} over limit {task.memory_limit}")
+        self._exit(task, ExitResult(137, "OOMKilled", at, signal=9, message="memory limit exceeded"))
+
+    def _term_exit(self, task: SimTask, at: float) -> ExitResult:
+        return ExitResult(143, "Error", at, signal=15, message="terminated by SIGTERM")
+
+    def _kill_exit(self, task: SimTask, at: float) -> ExitResult:
+        return ExitResult(137, "Error", at, signal=9, message="killed after the grace period")
+
+    def _crash_exit(self, task: SimTask, at: float) -> ExitResult:
+        return ExitResult(139, "Error", at, signal=11, message="segmentation fault")
+
+    def _poweroff_exit(self, task: SimTask, at: float) -> ExitResult:
+        return ExitResult(0, "Completed", at)
+
+    # --- protocol ----------------------------------------------------------------------------
+
+    def set_listener(self, listener: Listener) -> None:
+        self._listener = listener
+
+    async def start(self, config: TaskConfig) -> TaskHandle:
+        if config.task_id in self._tasks:
+            raise TaskExistsError(f"task {config.task_id} exists; destroy it before starting it again")
+        self._admit(config)
+        try:
+            steps = parse_script(script_of(config.command, config.args, config.annotation(SCRIPT_ANNOTATION)))
+        except ScriptError as err:
+            raise StartError(str(err)) from None
+        if self.settings.failure_rate and self._random.random() < self.settings.failure_rate:
+            raise StartError(f"{self.name}: injected start failure")
+        now = self.clock.now()
+        task = SimTask(
+            task_id=config.task_id,
+            kind=config.kind,
+            image=config.image or (config.vm.kernel if config.vm else ""),
+            steps=steps,
+            started_at=now,
+            ready_at=now + self.settings.start_latency + self._extra_latency(config),
+            boot_seconds=self._boot_seconds(config),
+            memory_limit=config.resources.memory_limit,
+            base_memory=self._base_memory(config),
+            ip=self._ip(config),
+            changed=asyncio.Event(),
+        )
+        task.memory_used = task.base_memory
+        self._tasks[config.task_id] = task
+        self._advance(task.task_id)
+        return self._handle(task)
+
+    async def wait(self, task_id: str) -> ExitResult:
+        task = self._task(task_id)
+        while task.exit is None:
+            assert task.changed is not None
+            await task.changed.wait()
+        return task.exit
+
+    async def stop(self, task_id: str, timeout: float) -> ExitResult:
+        task = self._task(task_id)
+        if task.exit is None and task.stop_requested_at is None:
+            now = self.clock.now()
+            task.stop_requested_at = now
+            task.kill_at = now + max(0.0, timeout)
+            if not task.ignore_term:
+                task.graceful_exit_at = now + self.settings.term_seconds
+            task.phase = TaskPhase.STOPPING
+            task.log("stop requested")
+            self._advance(task_id)
+        return await self.wait(task_id)
+
+    async def destroy(self, task_id: str, force: bool = False) -> None:
+        task = self._tasks.get(task_id)
+        if task is None:
+            return
+        if task.exit is None:
+            if not force:
+                raise TaskRunningError(f"task {task_id} is {task.phase.value}; stop it or destroy with force")
+            self._exit(task, self._kill_exit(task, self.clock.now()))
+        timer = self._timers.pop(task_id, None)
+        if timer is not None:
+            timer.cancel()
+        del self._tasks[task_id]
+        self._save()
+
+    async def inspect(self, task_id: str) -> TaskStatus:
+        return self._task(task_id).status()
+
+    async def list_tasks(self) -> list[TaskHandle]:
+        tasks = {**self._detached, **self._tasks}
+        return [self._handle(task) for task in tasks.values()]
+
+    async def recover(self, handle: TaskHandle) -> bool:
+        if handle.task_id in self._tasks:
+            return True
+        task = self._detached.pop(handle.task_id, None)
+        if task is None:
+            return False
+        task.changed = asyncio.Event()
+        self._tasks[task.task_id] = task
+        self._advance(task.task_id)
+        return True
+
+    # --- abilities shared by the simulated runtimes ------------------------------------------
+
+    async def logs(self, task_id: str, *, follow: bool = False, tail: int = -1) -> AsyncIterator[str]:
+        task = self._task(task_id)
+        lines = list(task.logs)
+        for line in lines[len(lines) - tail if 0 <= tail < len(lines) else 0 :]:
+            yield line
+        seen = task.log_total
+        while follow and task.exit is None:
+            assert task.changed is not None
+            await task.changed.wait()
+            fresh = min(task.log_total - seen, len(task.logs))
+            for line in list(task.logs)[len(task.logs) - fresh :]:
+                yield line
+            seen = task.log_total
+
+    async def exec(self, task_id: str, argv: Sequence[str], timeout: float) -> ExecResult:
+        task = self._task(task_id)
+        if task.phase is not TaskPhase.RUNNING:
+            raise DriverError(f"task {task_id} is {task.phase.value}, not Running: cannot exec")
+        if argv and argv[0] == "echo":
+            return ExecResult(0, " ".join(argv[1:]) + "\n")
+        if argv and argv[0] == "exit":
+            return ExecResult(int(argv[1]) if len(argv) > 1 else 0, "")
+        return ExecResult(127, f"{argv[0] if argv else ''}: not found in the simulated runtime\n")
+
+    # --- machinery ---------------------------------------------------------------------------
+
+    def _task(self, task_id: str) -> SimTask:
+        task = self._tasks.get(task_id)
+        if task is None:
+            raise TaskNotFoundError(f"{self.name}: no task {task_id}")
+        return task
+
+    def _handle(self, task: SimTask) -> TaskHandle:
+        return TaskHandle(task.task_id, self.name, task.started_at, {"phase": task.phase.value})
+
+    def _exit(self, task: SimTask, result: ExitResult) -> None:
+        task.exit = result
+        task.phase = TaskPhase.EXITED
+        task.log(f"exited: code {result.exit_code} ({result.reason})")
+
+    def _advance(self, task_id: str) -> None:
+        """Run everything that is due for the task, then arm one timer for what comes next."""
+        task = self._tasks.get(task_id)
+        if task is None:
+            return
+        before = (task.phase, task.exit, task.log_total, task.memory_used)
+        timer = self._timers.pop(task_id, None)
+        if timer is not None:
+            timer.cancel()
+        while task.exit is None:
+            due = self._next_due(task)
+            if due is None:
+                break
+            at, action = due
+            if at > self.clock.now():
+                self._timers[task_id] = self.clock.call_later(at - self.clock.now(), lambda: self._advance(task_id))
+                break
+            action(at)
+        if before != (task.phase, task.exit, task.log_total, task.memory_used):
+            self._save()
+            task.signal_change()
+            if before[:2] != (task.phase, task.exit):
+                self._listener(task_id)
+
+    def _next_due(self, task: SimTask) -> tuple[float, Action] | None:
+        candidates: list[tuple[float, Action]] = []
+        if task.kill_at is not None:
+            candidates.append((task.kill_at, lambda at: self._exit(task, self._kill_exit(task, at))))
+        if task.graceful_exit_at is not None and task.paused_at is None:
+            candidates.append((task.graceful_exit_at, lambda at: self._exit(task, self._term_exit(task, at))))
+        if task.paused_at is None:
+            step = self._step_due(task)
+            if step is not None:
+                candidates.append(step)
+        return min(candidates, key=lambda c: c[0]) if candidates else None
+
+    def _step_due(self, task: SimTask) -> tuple[float, Action] | None:
+        if task.phase is TaskPhase.PROVISIONING:
+            return task.ready_at, lambda at: self._provisioned(task, at)
+        if task.phase is TaskPhase.BOOTING:
+            return task.booted_at, lambda at: self._booted(task, at)
+        if task.phase not in (TaskPhase.RUNNING, TaskPhase.STOPPING) or task.cursor == 0.0:
+            return None
+        if task.step >= len(task.steps):
+            return task.cursor, lambda at: self._exit(task, ExitResult(0, "Completed", at))
+        step = task.steps[task.step]
+        if step.verb == "sleep":
+            if math.isinf(step.number):
+                return None
+            return task.cursor + step.number, lambda at: self._slept(task, at)
+        return task.cursor, lambda at: self._run_statement(task, at)
+
+    def _provisioned(self, task: SimTask, at: float) -> None:
+        if task.kind == "vm":
+            task.phase = TaskPhase.BOOTING
+            task.booted_at = at + task.boot_seconds
+            task.log("booting")
+        else:
+            self._running(task, at)
+
+    def _booted(self, task: SimTask, at: float) -> None:
+        task.log("guest booted")
+        self._running(task, at)
+
+    def _running(self, task: SimTask, at: float) -> None:
+        if task.phase is not TaskPhase.STOPPING:
+            task.phase = TaskPhase.RUNNING
+        task.cursor = at
+        task.log(f"{self.name}: running {task.image}")
+
+    def _slept(self, task: SimTask, at: float) -> None:
+        task.cursor = at
+        task.step += 1
+
+    def _run_statement(self, task: SimTask, at: float) -> None:
+        step = task.steps[task.step]
+        task.step += 1
+        if step.verb == "echo":
+            task.log(step.text)
+        elif step.verb == "alloc":
+            task.memory_used = task.base_memory + int(step.number)
+            if task.memory_limit and task.memory_used > task.memory_limit:
+                self._over_limit(task, at)
+        elif step.verb == "ignore-term":
+            task.ignore_term = True
+            task.graceful_exit_at = None
+        elif step.verb == "exit":
+            code = int(step.number)
+            self._exit(task, ExitResult(code, "Completed" if code == 0 else "Error", at))
+        elif step.verb == "crash":
+            self._exit(task, self._crash_exit(task, at))
+        elif step.verb == "poweroff":
+            self._exit(task, self._poweroff_exit(task, at))
+        elif step.verb == "reboot" and task.kind == "vm":
+            task.reboots += 1
+            task.phase = TaskPhase.BOOTING
+            task.booted_at = at + task.boot_seconds
+            task.log("rebooting")
+
+    def _pause(self, task_id: str) -> None:
+        task = self._task(task_id)
+        if task.phase is TaskPhase.PAUSED:
+            return
+        if task.phase is not TaskPhase.RUNNING:
+            raise DriverError(f"task {task_id} is {task.phase.value}: only a Running task can be paused")
+        task.phase = TaskPhase.PAUSED
+        task.paused_at = self.clock.now()
+        self._advance(task_id)
+
+    def _resume(self, task_id: str) -> None:
+        task = self._task(task_id)
+        if task.phase is not TaskPhase.PAUSED or task.paused_at is None:
+            return
+        task.cursor += self.clock.now() - task.paused_at
+        task.paused_at = None
+        task.phase = TaskPhase.RUNNING
+        self._advance(task_id)
+
+    def _reboot(self, task_id: str) -> None:
+        task = self._task(task_id)
+        if task.phase not in (TaskPhase.RUNNING, TaskPhase.BOOTING):
+            raise DriverError(f"task {task_id} is {task.phase.value}: only a Running VM can reboot")
+        task.reboots += 1
+        task.phase = TaskPhase.BOOTING
+        task.booted_at = self.clock.now() + task.boot_seconds
+        task.log("rebooting")
+        self._advance(task_id)
+
+    def _save(self) -> None:
+        if self._file is not None:
+            self._file.save({**self._detached, **self._tasks})

@@ -1,0 +1,193 @@
+"""Informers: a local cache of one kind, filled by list-then-watch and kept current.
+
+Contract:
+- ``run`` consumes ``source()`` (normally ``Client.list_then_watch``): a full list, SYNCED, then
+  changes. A RESYNC (the watch fell behind compaction and the source relisted) or a restart of the
+  source after an error is handled as a relist: objects the new list lacks are deleted from the
+  cache (handlers see DELETED) and the rest are upserted.
+- Readers (``get``, ``list``, ``by_index``) get **copies**; nobody outside this class ever holds
+  a mutable cached object. Handlers are called with the cached objects themselves, synchronously,
+  and must only read them and not keep them (they map events to work-queue keys).
+- ``has_synced`` turns true after the first complete list; controllers wait for it before acting,
+  so they never mistake a cold cache for "nothing exists".
+- Errors from the source other than the ones it handles itself are logged and the source is
+  restarted after a back-off on the injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+from atoll import kinds
+from atoll.client import ADDED, DELETED, RESYNC, SYNCED, ApiError
+from atoll.v1 import api_pb2
+from controller.controllers.clock import Clock
+from controller.controllers.keys import key_of
+
+log = logging.getLogger(__name__)
+
+Source = Callable[[], AsyncIterator[api_pb2.WatchEvent]]
+# handler(event_type, old, new): ADDED (None, new), MODIFIED (old, new), DELETED (old, None).
+Handler = Callable[[str, Any, Any], None]
+IndexFunc = Callable[[Any], Iterable[str]]
+MODIFIED = "MODIFIED"
+
+
+class Informer:
+    """The cache of one kind (optionally narrowed by the source's selectors)."""
+
+    def __init__(self, kind: str, source: Source, clock: Clock, *, retry_delay: float = 1.0) -> None:
+        self.kind = kinds.lookup(kind)
+        self._source = source
+        self._clock = clock
+        self._retry_delay = retry_delay
+        self._items: dict[str, Any] = {}
+        self._handlers: list[Handler] = []
+        self._index_funcs: dict[str, IndexFunc] = {}
+        self._indexes: dict[str, dict[str, set[str]]] = {}
+        self._synced = asyncio.Event()
+        self._relisting: set[str] | None = None
+        self.revision = 0
+
+    # -- wiring ---------------------------------------------------------------------------------
+
+    def add_handler(self, handler: Handler) -> None:
+        """Call ``handler`` for every change; existing objects are replayed as ADDED first."""
+        self._handlers.append(handler)
+        for obj in self._items.values():
+            handler(ADDED, None, obj)
+
+    def add_index(self, name: str, values_of: IndexFunc) -> None:
+        """Maintain an index: ``values_of(obj)`` are the index values an object is found under."""
+        if name in self._index_funcs:
+            raise ValueError(f"informer {self.kind.plural}: index {name!r} is already defined")
+        self._index_funcs[name] = values_of
+        index: dict[str, set[str]] = {}
+        for key, obj in self._items.items():
+            for value in values_of(obj):
+                index.setdefault(value, set()).add(key)
+        self._indexes[name] = index
+
+    # -- reads (copies) -------------------------------------------------------------------------
+
+    @property
+    def has_synced(self) -> bool:
+        return self._synced.is_set()
+
+    async def wait_synced(self) -> None:
+        await self._synced.wait()
+
+    def get(self, key: str) -> Any | None:
+        """A copy of the object with this key (``ns/name`` or ``name``), or None."""
+        obj = self._items.get(key)
+        return _copy(obj) if obj is not None else None
+
+    def contains(self, key: str) -> bool:
+        return key in self._items
+
+    def keys(self) -> list[str]:
+        return list(self._items)
+
+    def list(self, namespace: str | None = None) -> list[Any]:
+        """Copies of every object, or of those in ``namespace``."""
+        return [
+            _copy(obj)
+            for obj in self._items.values()
+            if namespace is None or obj.metadata.namespace == namespace
+        ]
+
+    def by_index(self, name: str, value: str) -> list[Any]:
+        """Copies of the objects filed under ``value`` in index ``name``."""
+        return [_copy(self._items[key]) for key in sorted(self.index_keys(name, value))]
+
+    def index_keys(self, name: str, value: str) -> set[str]:
+        """The keys filed under ``value`` in index ``name`` (a new set)."""
+        return set(self._indexes[name].get(value, ()))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    # -- running --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Fill and follow the cache until cancelled."""
+        delay = self._retry_delay
+        while True:
+            self._relisting = set()
+            try:
+                async for event in self._source():
+                    self._apply(event)
+                    delay = self._retry_delay
+            except ApiError as err:
+                log.warning("informer %s: %s; listing again in %.1fs", self.kind.plural, err.message, delay)
+            await self._clock.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+    def apply(self, event: api_pb2.WatchEvent) -> None:
+        """Apply one event as ``run`` would (tests and benchmarks feed events directly)."""
+        self._apply(event)
+
+    def _apply(self, event: api_pb2.WatchEvent) -> None:
+        self.revision = max(self.revision, event.resource_version)
+        if event.type == RESYNC:
+            self._relisting = set()
+        elif event.type == SYNCED:
+            if self._relisting is not None:
+                for key in [key for key in self._items if key not in self._relisting]:
+                    self._remove(key)
+            self._relisting = None
+            self._synced.set()
+        elif event.type == DELETED:
+            self._remove(key_of(kinds.unwrap(event.object)))
+        else:
+            obj = kinds.unwrap(event.object)
+            key = key_of(obj)
+            if self._relisting is not None:
+                self._relisting.add(key)
+            self._upsert(key, obj)
+
+    def _upsert(self, key: str, obj: Any) -> None:
+        old = self._items.get(key)
+        if old is not None and old.metadata.resource_version == obj.metadata.resource_version:
+            return
+        if old is not None:
+            self._unindex(key, old)
+        self._items[key] = obj
+        self._index(key, obj)
+        kind = ADDED if old is None else MODIFIED
+        for handler in self._handlers:
+            handler(kind, old, obj)
+
+    def _remove(self, key: str) -> None:
+        old = self._items.pop(key, None)
+        if old is None:
+            return
+        self._unindex(key, old)
+        for handler in self._handlers:
+            handler(DELETED, old, None)
+
+    def _index(self, key: str, obj: Any) -> None:
+        for name, values_of in self._index_funcs.items():
+            index = self._indexes[name]
+            for value in values_of(obj):
+                index.setdefault(value, set()).add(key)
+
+    def _unindex(self, key: str, obj: Any) -> None:
+        for name, values_of in self._index_funcs.items():
+            index = self._indexes[name]
+            for value in values_of(obj):
+                keys = index.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[value]
+
+
+def _copy(obj: Any) -> Any:
+    copy = type(obj)()
+    copy.CopyFrom(obj)
+    return copy
+

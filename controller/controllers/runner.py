@@ -1,0 +1,117 @@
+"""Runs a reconciler: workers take keys from its work queue and call ``reconcile(key)``.
+
+Contract of ``Reconciler.reconcile(key)`` (level-based, as in controller-runtime):
+- It reads the current state (from informer caches, or the API when it must be exact) and makes
+  one step towards the desired state. Calling it again with nothing changed does nothing.
+- Returning ``Result(requeue_after=s)`` asks to see the key again after ``s`` seconds (timers:
+  grace periods, progress deadlines); returning ``Result()`` or None means "done until something
+  changes", and the key's back-off is reset.
+- Raising retries the key with per-key exponential back-off under the queue's global rate limit.
+  ``ApiError`` ABORTED (someone else wrote first) and NOT_FOUND are expected and logged quietly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import grpc
+
+from atoll.client import ApiError
+from controller.controllers.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+_QUIET_CODES = (grpc.StatusCode.ABORTED, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a reconcile asks for next; ``requeue_after`` None means nothing."""
+
+    requeue_after: float | None = None
+
+
+class Reconciler(Protocol):
+    """One controller's logic; ``queue`` is fed by its informer handlers."""
+
+    name: str
+    queue: WorkQueue
+
+    async def reconcile(self, key: str) -> Result | None: ...
+
+
+class Runner:
+    """``workers`` coroutines draining one reconciler's queue until ``stop`` is called."""
+
+    def __init__(self, reconciler: Reconciler, workers: int = 2) -> None:
+        self.reconciler = reconciler
+        self.workers = workers
+        self.reconciles = 0
+        self.failures = 0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        name = self.reconciler.name
+        self._tasks = [asyncio.create_task(self._work(), name=f"{name}-worker-{i}") for i in range(self.workers)]
+
+    async def stop(self) -> None:
+        """Shut the queue down, let in-flight reconciles finish being cancelled, and return."""
+        await self.reconciler.queue.shutdown()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def process_one(self, key: str) -> None:
+        """Reconcile ``key`` once with the queue's retry rules (the caller holds the key)."""
+        queue = self.reconciler.queue
+        self.reconciles += 1
+        try:
+            result = await self.reconciler.reconcile(key)
+        except asyncio.CancelledError:
+            raise
+        except ApiError as err:
+            self.failures += 1
+            level = logging.DEBUG if err.code in _QUIET_CODES else logging.WARNING
+            log.log(level, "%s %s: %s (retrying)", self.reconciler.name, key, err.message)
+            queue.add_rate_limited(key)
+            return
+        except Exception:
+            self.failures += 1
+            log.exception("%s %s: reconcile failed (retrying)", self.reconciler.name, key)
+            queue.add_rate_limited(key)
+            return
+        queue.forget(key)
+        if result is not None and result.requeue_after is not None:
+            queue.add_after(key, result.requeue_after)
+
+    async def _work(self) -> None:
+        queue = self.reconciler.queue
+        while True:
+            key = await queue.get()
+            if key is None:
+                return
+            try:
+                await self.process_one(key)
+            finally:
+                queue.done(key)
+
+
+async def drain(reconciler: Reconciler, *, limit: int = 10_000) -> int:
+    """Reconcile every ready key of ``reconciler.queue`` inline until none is ready; returns how
+    many reconciles ran. For tests: deterministic, no worker tasks."""
+    runner = Runner(reconciler, workers=0)
+    queue = reconciler.queue
+    count = 0
+    while len(queue) and count < limit:
+        key = await queue.get()
+        if key is None:
+            break
+        try:
+            await runner.process_one(key)
+        finally:
+            queue.done(key)
+        count += 1
+    return count

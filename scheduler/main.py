@@ -1,0 +1,69 @@
+"""``atoll-scheduler --server HOST:PORT [--profile FILE]``, and ``run_scheduler`` for ``atoll up``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from atoll.client import Client
+from scheduler.framework.profile import DEFAULT_PROFILE, Profile, ProfileError, build_framework, load_profile
+from scheduler.runner import Runner
+
+log = logging.getLogger("scheduler")
+
+
+async def run_scheduler(
+    server: str,
+    profile: Profile | str | Path | None = None,
+    stop: asyncio.Event | None = None,
+    *,
+    batch_size: int = 500,
+) -> None:
+    """Schedule against the API at ``server`` until ``stop`` is set (forever when None).
+
+    ``profile`` is a Profile, a path to a profile YAML, or None for the built-in default.
+    Raises ProfileError for a bad profile before connecting.
+    """
+    chosen = (
+        profile if isinstance(profile, Profile) else (load_profile(profile) if profile is not None else DEFAULT_PROFILE)
+    )
+    framework = build_framework(chosen)
+    client = Client.connect(server)
+    try:
+        await Runner(client, framework, batch_size=batch_size).run(stop or asyncio.Event())
+    finally:
+        await client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="atoll-scheduler", description="Place pods and VMs on nodes.")
+    parser.add_argument("--server", default="127.0.0.1:7443", help="API server HOST:PORT (default %(default)s)")
+    parser.add_argument("--profile", help="scheduler profile YAML (default: built-in spread profile)")
+    parser.add_argument("--batch-size", type=int, default=500, help="bindings per Bind call (default %(default)s)")
+    parser.add_argument("--log-level", default="WARNING", help="Python log level (default %(default)s)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        profile = load_profile(args.profile) if args.profile else DEFAULT_PROFILE
+    except ProfileError as err:
+        print(f"atoll-scheduler: {err}", file=sys.stderr)
+        return 2
+    return asyncio.run(_serve(args.server, profile, args.batch_size))
+
+
+async def _serve(server: str, profile: Profile, batch_size: int) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    log.warning("scheduling against %s with profile %s", server, profile.name)
+    await run_scheduler(server, profile, stop, batch_size=batch_size)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""Runner: connects the pure core to the API. Informers in, bindings and reports out.
+
+    list_then_watch(Node|Pod|VirtualMachine) -> handle() -> ClusterSnapshot + SchedulingQueue
+    loop: Scheduler.next_batch(now) -> one Bind call per batch -> bound / bind_failed
+          Unschedulable -> status condition + FailedScheduling Event (+ preemption: delete victims,
+          Preempted Events, status.nominatedNodeName)
+    reporter tasks: Scheduled Events, written in the background from a bounded queue
+
+Bind results: OK -> done; CONFLICT and NOT_FOUND -> undo the assumption, retry after backoff;
+ALREADY_BOUND -> undo, drop (the watch brings the bound object); INVALID -> undo, drop, Warning
+Event. The API server checks only the revision and that the workload is unbound; capacity is
+checked here, because this scheduler is the only binder and assumes every placement before
+deciding the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+
+from atoll import kinds
+from atoll.v1 import api_pb2, object_pb2
+from scheduler.api_port import ApiPort
+from scheduler.core import Invalid, Outcome, Placement, Scheduler, Unschedulable
+from scheduler.framework.runtime import Framework
+from scheduler.node_facts import from_node
+from scheduler.queue import ClusterEvent, SchedulingQueue
+from scheduler.reporting import UNSCHEDULABLE, failed_scheduling, preempted, scheduled, with_scheduled_condition
+from scheduler.snapshot import ClusterSnapshot
+from scheduler.workload import POD, WorkloadError, WorkloadInfo, from_pod, from_vm
+
+log = logging.getLogger(__name__)
+
+WATCHED_KINDS = ("Node", "Pod", "VirtualMachine")
+SYNCED, RESYNC, BOOKMARK, DELETED = "SYNCED", "RESYNC", "BOOKMARK", "DELETED"
+Write = Callable[[], Awaitable[object]]
+
+
+class Runner:
+    """One scheduler instance against one API. Call ``run(stop)``; ``handle`` is sync and testable."""
+
+    def __init__(
+        self,
+        api: ApiPort,
+        framework: Framework,
+        *,
+        batch_size: int = 500,
+        report_workers: int = 4,
+        report_queue_limit: int = 20_000,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        queue: SchedulingQueue | None = None,
+    ) -> None:
+        self.api = api
+        self.snapshot = ClusterSnapshot()
+        self.queue = queue or SchedulingQueue()
+        self.scheduler = Scheduler(framework, self.snapshot, self.queue)
+        self.batch_size = batch_size
+        self.clock, self.wall = clock, wall
+        self.objects: dict[str, object_pb2.Object] = {}  # latest envelope of each unbound workload
+        self.binding: set[str] = set()
+        self.synced: set[str] = set()
+        self.wake = asyncio.Event()
+        self.stats: Counter[str] = Counter()
+        self._reports: asyncio.Queue[Write] = asyncio.Queue(maxsize=report_queue_limit)
+        self._report_workers = report_workers
+        self._invalid_reported: dict[str, int] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Inform, schedule and report until ``stop`` is set; then cancel every task it started."""
+        tasks = [asyncio.create_task(self._inform(kind), name=f"inform-{kind}") for kind in WATCHED_KINDS]
+        tasks += [asyncio.create_task(self._report(), name=f"report-{i}") for i in range(self._report_workers)]
+        try:
+            await self._schedule_loop(stop)
+        finally:
+            for task in tasks:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for result in results:
+                if isinstance(result, Exception):
+                    log.error("scheduler task failed: %s", result)
+
+    async def _inform(self, kind: str) -> None:
+        async for event in self.api.list_then_watch(kind):
+            self.handle(kind, event)
+
+    async def _schedule_loop(self, stop: asyncio.Event) -> None:
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                self.wake.clear()
+                if len(self.synced) < len(WATCHED_KINDS):
+                    await self._wait(stopping, None)
+                    continue
+                outcomes = self.scheduler.next_batch(self.clock(), self.batch_size)
+                if outcomes:
+                    await self.apply(outcomes)
+                    await asyncio.sleep(0)  # let informers deliver what happened meanwhile
+                    continue
+                wakeup = self.queue.next_wakeup()
+                await self._wait(stopping, None if wakeup is None else max(0.0, wakeup - self.clock()))
+        finally:
+            stopping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stopping
+
+    async def _wait(self, stopping: asyncio.Task[bool], timeout: float | None) -> None:
+        woken = asyncio.create_task(self.wake.wait())
+        try:
+            await asyncio.wait((woken, stopping), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await woken
+
+    # -- informer events (sync) -----------------------------------------------------------------
+
+    def handle(self, kind: str, event: api_pb2.WatchEvent) -> None:
+        """Apply one informer event to the snapshot and queue; wakes the loop."""
+        if event.type == SYNCED:
+            self.synced.add(kind)
+        elif event.type in (RESYNC, BOOKMARK):
+            return
+        elif kind == "Node":
+            self._on_node(event)
+        else:
+            self._on_workload(kind, event)
+        self.wake.set()
+
+    def _on_node(self, event: api_pb2.WatchEvent) -> None:
+        node = event.object.node
+        now = self.clock()
+        if event.type == DELETED:
+            self.snapshot.remove_node(node.metadata.name)
+            return
+        facts = from_node(node)
+        slot = self.snapshot.nodes.index.get(facts.name)
+        previous = None if slot is None else self.snapshot.nodes.facts[slot]
+        if previous == facts:
+            return  # heartbeats and status noise change nothing the scheduler reads
+        self.snapshot.upsert_node(facts)
+        self.queue.on_event(ClusterEvent.NODE_ADDED if previous is None else ClusterEvent.NODE_CHANGED, now)
+
+    def _on_workload(self, kind: str, event: api_pb2.WatchEvent) -> None:
+        message = kinds.unwrap(event.object)
+        meta = message.metadata
+        key = f"{kind}/{meta.namespace}/{meta.name}"
+        if event.type == DELETED:
+            self.objects.pop(key, None)
+            self.queue.remove(key)
+            if self.snapshot.remove_workload(key) is not None:
+                self.queue.on_event(ClusterEvent.WORKLOAD_DELETED, self.clock())
+            return
+        try:
+            info = from_pod(message) if kind == POD else from_vm(message)
+        except WorkloadError as err:
+            self._report_invalid(key, event.object, str(err))
+            return
+        if info.node_name:
+            self.objects.pop(key, None)
+            self.queue.remove(key)
+            self.snapshot.upsert_workload(info)
+            return
+        if meta.HasField("deletion_timestamp"):
+            self.objects.pop(key, None)
+            self.queue.remove(key)
+            return
+        self.objects[key] = event.object
+        if key in self.binding or (key in self.snapshot.workloads.index and not self.snapshot.nominated(key)):
+            return  # our own bind is in flight or done; its result (or the bound object) decides
+        self.queue.add(info)
+
+    def _report_invalid(self, key: str, obj: object_pb2.Object, message: str) -> None:
+        revision = kinds.unwrap(obj).metadata.resource_version
+        if self._invalid_reported.get(key) == revision:
+            return
+        self._invalid_reported[key] = revision
+        self.queue.remove(key)
+        info = WorkloadInfo(
+            kinds.of_object(obj).name,
+            key.split("/")[1],
+            key.split("/")[2],
+            uid=kinds.unwrap(obj).metadata.uid,
+            resource_version=revision,
+        )
+        self._enqueue_event(failed_scheduling(info, message, self.wall()))
+
+    # -- outcomes -------------------------------------------------------------------------------
+
+    async def apply(self, outcomes: Sequence[Outcome]) -> None:
+        """Bind the placements in one call, then report the rest."""
+        placements = [o for o in outcomes if isinstance(o, Placement)]
+        if placements:
+            await self._bind(placements)
+        for outcome in outcomes:
+            if isinstance(outcome, Unschedulable):
+                await self._unschedulable(outcome)
+            elif isinstance(outcome, Invalid):
+                self.stats["invalid"] += 1
+                self._enqueue_event(failed_scheduling(outcome.workload, outcome.message, self.wall()))
+
+    async def _bind(self, placements: list[Placement]) -> None:
+        bindings = [
+            api_pb2.Binding(
+                kind=p.workload.kind,
+                namespace=p.workload.namespace,
+                name=p.workload.name,
+                node_name=p.node,
+                expected_resource_version=p.workload.resource_version,
+            )
+            for p in placements
+        ]
+        self.binding.update(p.workload.key for p in placements)
+        now = self.clock()
+        try:
+            response = await self.api.bind(bindings)
+            results = [(result.code, result.message) for result in response.results]
+            if len(results) != len(placements):
+                raise ValueError(f"bind answered {len(results)} results for {len(placements)} bindings")
+        except Exception as err:  # the call as a whole failed: every binding is retried
+            log.warning("bind call failed: %s", err)
+            results = [("UNAVAILABLE", str(err))] * len(placements)
+        for placement, (code, detail) in zip(placements, results, strict=True):
+            self.binding.discard(placement.workload.key)
+            self.stats[f"bind_{code.lower()}"] += 1
+            if code == "OK":
+                self.scheduler.bound(placement)
+                self._enqueue_event(scheduled(placement.workload, placement.node, self.wall()))
+                self.objects.pop(placement.workload.key, None)
+                continue
+            self.scheduler.bind_failed(placement, now, retry=code not in ("ALREADY_BOUND", "INVALID"))
+            if code == "INVALID":
+                self._enqueue_event(failed_scheduling(placement.workload, detail, self.wall()))
+            elif code not in ("ALREADY_BOUND",):
+                latest = self.objects.get(placement.workload.key)
+                if latest is not None and placement.workload.key in self.queue:
+                    self._requeue_latest(placement.workload.kind, latest)
+
+    def _requeue_latest(self, kind: str, obj: object_pb2.Object) -> None:
+        # The queue keeps the info it popped; give it the newest revision for the retry.
+        with contextlib.suppress(WorkloadError):
+            message = kinds.unwrap(obj)
+            info = from_pod(message) if kind == POD else from_vm(message)
+            self.queue.update_info(info)
+
+    async def _unschedulable(self, outcome: Unschedulable) -> None:
+        info, plan = outcome.workload, outcome.preemption
+        self.stats["unschedulable"] += 1
+        if plan is not None:
+            self.stats["preemptions"] += 1
+            for victim in plan.victims:
+                await self._ignore_errors(self.api.delete(victim.kind, victim.name, victim.namespace))
+                self._enqueue_event(preempted(victim, info, plan.node, self.wall()))
+        latest = self.objects.get(info.key)
+        if latest is not None:
+            update = with_scheduled_condition(
+                latest, "False", UNSCHEDULABLE, outcome.message, self.wall(), nominated_node=plan.node if plan else None
+            )
+            if update is not None:
+                await self._ignore_errors(self.api.update_status(update))
+                self._enqueue_event(failed_scheduling(info, outcome.message, self.wall()))
+
+    # -- background reports ---------------------------------------------------------------------
+
+    def _enqueue_event(self, event: object_pb2.Object) -> None:
+        self._enqueue_report(lambda: self.api.create(event))
+
+    def _enqueue_report(self, write: Write) -> None:
+        try:
+            self._reports.put_nowait(write)
+        except asyncio.QueueFull:
+            self.stats["reports_dropped"] += 1
+
+    async def _report(self) -> None:
+        while True:
+            write = await self._reports.get()
+            try:
+                await self._ignore_errors(write())
+            finally:
+                self._reports.task_done()
+
+    async def drain_reports(self) -> None:
+        """Wait until every queued report was written (tests, shutdown)."""
+        await self._reports.join()
+
+    async def _ignore_errors(self, call: Awaitable[object]) -> None:
+        try:
+            await call
+        except Exception as err:  # reports are best effort; the next attempt writes again
+            self.stats["write_errors"] += 1
+            log.info("scheduler write failed: %s", err)
