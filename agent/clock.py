@@ -69,7 +69,12 @@ class ManualClock:
 
     async def sleep(self, delay: float) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.call_later(delay, lambda: future.done() or future.set_result(None))
+
+        def wake() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        self.call_later(delay, wake)
         await future
 
     def advance(self, seconds: float) -> None:

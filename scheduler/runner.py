@@ -57,7 +57,7 @@ class Runner:
     ) -> None:
         self.api = api
         self.snapshot = ClusterSnapshot()
-        self.queue = queue or SchedulingQueue()
+        self.queue = queue if queue is not None else SchedulingQueue()
         self.scheduler = Scheduler(framework, self.snapshot, self.queue)
         self.batch_size = batch_size
         self.clock, self.wall = clock, wall

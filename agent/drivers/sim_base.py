@@ -322,7 +322,7 @@ class SimDriver:
             task.log(step.text)
         elif step.verb == "alloc":
             task.memory_used = task.base_memory + int(step.number)
-            if task.memory_limit and task.memory_used > task.memory_limit:
+            if task.memory_limit and int(step.number) > task.memory_limit:
                 self._over_limit(task, at)
         elif step.verb == "ignore-term":
             task.ignore_term = True

@@ -17,6 +17,8 @@ from google.protobuf import message_factory
 from google.protobuf.message import DecodeError, Message
 
 from atoll.v1 import api_pb2
+from controller.apiserver.errors import ApiError
+from controller.store.protocol import StoreUnavailableError
 
 SERVICE_NAME = "atoll.v1.Objects"
 _PRE_ENCODED_STREAMS = frozenset({"Watch"})
@@ -37,9 +39,20 @@ async def _decode(request_type: type[Message], raw: bytes, context: Context) -> 
         )
 
 
+async def _abort(context: Context, error: Exception) -> None:
+    """Ends the call with the status a user error maps to: one line, never a traceback."""
+    if isinstance(error, ApiError):
+        await context.abort(error.code, error.message)
+    await context.abort(grpc.StatusCode.UNAVAILABLE, f"store unavailable: {error}")
+
+
 def _unary(request_type: type[Message], implementation: Callable[[Any, Context], Awaitable[Any]]) -> Any:
     async def handle(raw: bytes, context: Context) -> Any:
-        return await implementation(await _decode(request_type, raw, context), context)
+        request = await _decode(request_type, raw, context)
+        try:
+            return await implementation(request, context)
+        except (ApiError, StoreUnavailableError) as error:
+            await _abort(context, error)
 
     return handle
 
@@ -47,8 +60,11 @@ def _unary(request_type: type[Message], implementation: Callable[[Any, Context],
 def _stream(request_type: type[Message], implementation: Callable[[Any, Context], AsyncIterator[Any]]) -> Any:
     async def handle(raw: bytes, context: Context) -> AsyncIterator[Any]:
         request = await _decode(request_type, raw, context)
-        async for response in implementation(request, context):
-            yield response
+        try:
+            async for response in implementation(request, context):
+                yield response
+        except (ApiError, StoreUnavailableError) as error:
+            await _abort(context, error)
 
     return handle
 

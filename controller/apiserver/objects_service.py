@@ -1,11 +1,11 @@
-"""The atoll.v1.Objects gRPC servicer: decodes requests, calls the registry, maps errors to codes."""
+"""The atoll.v1.Objects servicer: one method per RPC, each raising ApiError for what the caller
+did wrong; handlers.py decodes requests and maps ApiError to its status code."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 
@@ -13,16 +13,15 @@ from atoll import kinds
 from atoll.kinds import Kind
 from atoll.v1 import api_pb2, object_pb2
 from controller.apiserver import listing
-from controller.apiserver.errors import ApiError, InvalidError
+from controller.apiserver.errors import InvalidError
 from controller.apiserver.objectref import effective_namespace
 from controller.apiserver.registry import Registry
 from controller.apiserver.watch_stream import WatchStreamer
-from controller.store.protocol import Store, StoreUnavailableError
+from controller.store.protocol import Store
 
-log = logging.getLogger(__name__)
-T = TypeVar("T")
+Context = grpc.aio.ServicerContext[Any, Any]
 
-# Bindings in one Bind call; more is RESOURCE_EXHAUSTED.
+# Bindings in one Bind call; more is INVALID_ARGUMENT.
 MAX_BINDINGS_PER_CALL = 10_000
 
 
@@ -34,85 +33,46 @@ class ObjectsService:
         self._registry = registry
         self._watches = watches
 
-    async def Create(
-        self, request: api_pb2.CreateRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> object_pb2.Object:
-        async def call() -> object_pb2.Object:
-            await self._registry.create(request.object)  # stamps request.object in place
-            return request.object
+    async def Create(self, request: api_pb2.CreateRequest, context: Context) -> object_pb2.Object:
+        await self._registry.create(request.object)  # stamps request.object in place
+        return request.object
 
-        return await _answer(context, call)
+    async def Get(self, request: api_pb2.GetRequest, context: Context) -> object_pb2.Object:
+        kind = _kind(request.kind)
+        stored = await self._registry.read(kind, request.namespace, request.name)
+        return kind.wrap(stored.message)
 
-    async def Get(self, request: api_pb2.GetRequest, context: grpc.aio.ServicerContext[Any, Any]) -> object_pb2.Object:
-        async def call() -> object_pb2.Object:
-            kind = _kind(request.kind)
-            stored = await self._registry.read(kind, request.namespace, request.name)
-            return kind.wrap(stored.message)
+    async def List(self, request: api_pb2.ListRequest, context: Context) -> api_pb2.ListResponse:
+        kind = _kind(request.kind)
+        prefix = kind.prefix(request.namespace if kind.namespaced else "")
+        return await listing.list_page(self._store, kind, request, prefix)
 
-        return await _answer(context, call)
+    async def Update(self, request: api_pb2.UpdateRequest, context: Context) -> object_pb2.Object:
+        updated = await self._registry.update(request.object)
+        return kinds.of_object(request.object).wrap(updated)
 
-    async def List(
-        self, request: api_pb2.ListRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> api_pb2.ListResponse:
-        async def call() -> api_pb2.ListResponse:
-            kind = _kind(request.kind)
-            prefix = kind.prefix(request.namespace if kind.namespaced else "")
-            return await listing.list_page(self._store, kind, request, prefix)
+    async def UpdateStatus(self, request: api_pb2.UpdateRequest, context: Context) -> object_pb2.Object:
+        updated = await self._registry.update(request.object, status_only=True)
+        return kinds.of_object(request.object).wrap(updated)
 
-        return await _answer(context, call)
+    async def Delete(self, request: api_pb2.DeleteRequest, context: Context) -> api_pb2.DeleteResponse:
+        return await self._registry.delete(request)
 
-    async def Update(
-        self, request: api_pb2.UpdateRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> object_pb2.Object:
-        async def call() -> object_pb2.Object:
-            updated = await self._registry.update(request.object)
-            return kinds.of_object(request.object).wrap(updated)
+    async def Apply(self, request: api_pb2.ApplyRequest, context: Context) -> api_pb2.ApplyResponse:
+        return await self._registry.apply(request.object)
 
-        return await _answer(context, call)
+    async def Bind(self, request: api_pb2.BindRequest, context: Context) -> api_pb2.BindResponse:
+        if len(request.bindings) > MAX_BINDINGS_PER_CALL:
+            raise InvalidError(f"bindings: at most {MAX_BINDINGS_PER_CALL} per call, got {len(request.bindings)}")
+        results = await asyncio.gather(*(self._registry.bind_one(binding) for binding in request.bindings))
+        return api_pb2.BindResponse(results=results)
 
-    async def UpdateStatus(
-        self, request: api_pb2.UpdateRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> object_pb2.Object:
-        async def call() -> object_pb2.Object:
-            updated = await self._registry.update(request.object, status_only=True)
-            return kinds.of_object(request.object).wrap(updated)
-
-        return await _answer(context, call)
-
-    async def Delete(
-        self, request: api_pb2.DeleteRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> api_pb2.DeleteResponse:
-        return await _answer(context, lambda: self._registry.delete(request))
-
-    async def Apply(
-        self, request: api_pb2.ApplyRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> api_pb2.ApplyResponse:
-        return await _answer(context, lambda: self._registry.apply(request.object))
-
-    async def Bind(
-        self, request: api_pb2.BindRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> api_pb2.BindResponse:
-        async def call() -> api_pb2.BindResponse:
-            if len(request.bindings) > MAX_BINDINGS_PER_CALL:
-                raise InvalidError(f"bindings: at most {MAX_BINDINGS_PER_CALL} per call, got {len(request.bindings)}")
-            results = await asyncio.gather(*(self._registry.bind_one(b) for b in request.bindings))
-            return api_pb2.BindResponse(results=results)
-
-        return await _answer(context, call)
-
-    async def Watch(
-        self, request: api_pb2.WatchRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> AsyncIterator[bytes]:
+    async def Watch(self, request: api_pb2.WatchRequest, context: Context) -> AsyncIterator[bytes]:
         """Streams pre-serialized WatchResponses (the handler's serializer passes bytes through)."""
-        try:
-            kind = _kind(request.kind)
-            namespace = effective_namespace(kind, request.namespace) if request.namespace else ""
-            async for chunk in self._watches.stream(kind, namespace, request):
-                yield chunk
-        except ApiError as error:
-            await context.abort(error.code, error.message)
-        except StoreUnavailableError as exc:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, f"store unavailable: {exc}")
+        kind = _kind(request.kind)
+        namespace = effective_namespace(kind, request.namespace) if request.namespace else ""
+        async for chunk in self._watches.stream(kind, namespace, request):
+            yield chunk
 
 
 def _kind(name: str) -> Kind:
@@ -120,14 +80,3 @@ def _kind(name: str) -> Kind:
         return kinds.lookup(name)
     except kinds.UnknownKindError as exc:
         raise InvalidError(f"kind: {exc}") from None
-
-
-async def _answer(context: grpc.aio.ServicerContext[Any, Any], call: Callable[[], Awaitable[T]]) -> T:
-    """Runs ``call``; user errors become their status code with a one-line message, never a traceback."""
-    try:
-        return await call()
-    except ApiError as error:
-        await context.abort(error.code, error.message)
-    except StoreUnavailableError as exc:
-        await context.abort(grpc.StatusCode.UNAVAILABLE, f"store unavailable: {exc}")
-    raise AssertionError("context.abort returns only by raising")

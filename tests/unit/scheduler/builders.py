@@ -204,7 +204,7 @@ class PodBuilder(_Placement):
 
 
 class VmBuilder(_Placement):
-    """A Linux VM: 2 vcpus, 2Gi memory, any hypervisor, no disks."""
+    """A Linux VM: 2 vcpus, 2Gi memory, any hypervisor, direct kernel boot, no disks."""
 
     def __init__(self, name: str, namespace: str) -> None:
         self.vm = virtualmachine_pb2.VirtualMachine(
@@ -215,6 +215,7 @@ class VmBuilder(_Placement):
         self.vm.spec.vcpus = 2
         self.vm.spec.memory = "2Gi"
         self.vm.spec.guest.os = "linux"
+        self.vm.spec.boot.kernel = "/var/lib/atoll/images/vmlinux"
 
     def _scheduling(self) -> scheduling_pb2.Scheduling:
         return self.vm.spec.scheduling

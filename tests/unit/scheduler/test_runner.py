@@ -1,0 +1,129 @@
+"""Runner against a fake API: batched binds, explanations written, event-driven retries,
+conflicts, preemption and invalid workloads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from atoll import kinds
+from scheduler.framework.profile import DEFAULT_PROFILE, build_framework
+from scheduler.queue import SchedulingQueue
+from scheduler.runner import Runner
+from tests.unit.scheduler.builders import make_node, make_pod
+from tests.unit.scheduler.fake_api import FakeApi
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[tuple[FakeApi, Runner]]:
+    api = FakeApi()
+    runner = Runner(api, build_framework(DEFAULT_PROFILE), queue=SchedulingQueue(initial_backoff=0.01,
+                                                                               max_backoff=0.05))
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    yield api, runner
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+def node_of(api: FakeApi, name: str) -> str:
+    obj = api.get("Pod", "default", name)
+    return "" if obj is None else str(kinds.unwrap(obj).spec.node_name)
+
+
+async def test_pods_are_bound_in_one_batch_with_scheduled_events(running: tuple[FakeApi, Runner]) -> None:
+    api, runner = running
+    api.put(make_node("a").build())
+    api.put(make_node("b").build())
+    for i in range(20):
+        api.put(make_pod(f"p{i}").build())
+    await until(lambda: all(node_of(api, f"p{i}") for i in range(20)))
+    assert sum(len(call) for call in api.bind_calls) == 20
+    assert len(api.bind_calls) <= 3
+    await runner.drain_reports()
+    scheduled = [r for r in api.event_reasons() if r[0] == "Scheduled"]
+    assert len(scheduled) == 20
+    assert scheduled[0][2].startswith("Successfully assigned default/p")
+
+
+async def test_unschedulable_is_explained_then_placed_when_a_node_appears(running: tuple[FakeApi, Runner]) -> None:
+    api, runner = running
+    api.put(make_node("small").cpu("1").build())
+    api.put(make_pod("big").requests(cpu="2").build())
+    await until(lambda: bool(api.status_updates))
+    status = kinds.unwrap(api.get("Pod", "default", "big")).status
+    condition = status.conditions[0]
+    expected = "0/1 nodes are available: 1 insufficient cpu."
+    assert (condition.type, condition.status, condition.reason, condition.message) == (
+        "PodScheduled", "False", "Unschedulable", expected)
+    await runner.drain_reports()
+    assert ("FailedScheduling", "big", expected) in api.event_reasons()
+    assert api.events[-1].event.type == "Warning" and api.events[-1].event.source == "scheduler"
+    api.put(make_node("large").cpu("4").build())
+    await until(lambda: node_of(api, "big") == "large")
+
+
+async def test_identical_node_updates_do_not_retry_unschedulable_pods(running: tuple[FakeApi, Runner]) -> None:
+    api, runner = running
+    api.put(make_node("small").cpu("1").build())
+    api.put(make_pod("big").requests(cpu="2").build())
+    await until(lambda: runner.queue.place_of("Pod/default/big") == "unschedulable")
+    attempts = runner.stats["unschedulable"]
+    for _ in range(5):
+        api.put(make_node("small").cpu("1").build())
+    await asyncio.sleep(0.1)
+    assert runner.stats["unschedulable"] == attempts
+
+
+async def test_a_conflict_is_retried_with_the_newer_revision(running: tuple[FakeApi, Runner]) -> None:
+    api, runner = running
+    api.bind_script = ["CONFLICT"]
+    api.put(make_node("a").build())
+    api.put(make_pod("p").build())
+    await until(lambda: node_of(api, "p") == "a")
+    assert runner.stats["bind_conflict"] == 1 and runner.stats["bind_ok"] == 1
+
+
+async def test_already_bound_is_not_retried(running: tuple[FakeApi, Runner]) -> None:
+    api, runner = running
+    api.bind_script = ["ALREADY_BOUND"]
+    api.put(make_node("a").build())
+    api.put(make_pod("p").build())
+    await until(lambda: runner.stats["bind_already_bound"] == 1)
+    await asyncio.sleep(0.1)
+    assert len(api.bind_calls) == 1
+    assert "Pod/default/p" not in runner.snapshot.workloads.index
+
+
+async def test_preemption_deletes_victims_nominates_and_then_binds(running: tuple[FakeApi, Runner]) -> None:
+    api, runner = running
+    api.put(make_node("a").cpu("1").build())
+    api.put(make_pod("low").requests(cpu="1").priority(1).bound_to("a").build())
+    api.put(make_pod("vip").requests(cpu="1").priority(100).build())
+    await until(lambda: node_of(api, "vip") == "a")
+    assert api.deleted == [("Pod", "default", "low")]
+    assert any(kinds.unwrap(u).status.nominated_node_name == "a" for u in api.status_updates)
+    await runner.drain_reports()
+    preempted = [r for r in api.event_reasons() if r[0] == "Preempted"]
+    assert preempted == [("Preempted", "low", "Preempted by pod default/vip (priority 100) on node a")]
+
+
+async def test_an_invalid_workload_gets_a_warning_and_no_binding(running: tuple[FakeApi, Runner]) -> None:
+    api, runner = running
+    api.put(make_node("a").build())
+    api.put(make_pod("bad").requests(cpu="lots").build())
+    await until(lambda: bool(api.events))
+    reason, name, message = api.event_reasons()[0]
+    assert (reason, name) == ("FailedScheduling", "bad")
+    assert "spec.containers[0].resources: invalid quantity 'lots'" in message
+    assert api.bind_calls == []
