@@ -18,6 +18,7 @@ from atoll.v1 import (
     node_pb2,
     object_pb2,
     pod_pb2,
+    rbac_pb2,
     virtualmachine_pb2,
 )
 
@@ -84,6 +85,10 @@ KINDS: tuple[Kind, ...] = (
     Kind("Deployment", "deployments", ("deploy",), "deployment", deployment_pb2.Deployment, namespaced=True),
     Kind("Event", "events", ("ev",), "event", event_pb2.Event, namespaced=True, has_status=False),
     Kind("Lease", "leases", (), "lease", lease_pb2.Lease, namespaced=True, has_status=False),
+    Kind("Role", "roles", (), "role", rbac_pb2.Role, namespaced=False, has_status=False),
+    Kind(
+        "RoleBinding", "rolebindings", ("rb",), "role_binding", rbac_pb2.RoleBinding, namespaced=False, has_status=False
+    ),
 )
 
 _BY_FIELD = {kind.field: kind for kind in KINDS}

@@ -283,6 +283,20 @@ LEASE_COLUMNS = (
     Column("AGE", age),
 )
 
+ROLE_COLUMNS = (
+    Column("NAME", name),
+    Column("RULES", lambda role, now: str(len(role.spec.rules))),
+    Column("AGE", age),
+)
+
+ROLE_BINDING_COLUMNS = (
+    Column("NAME", name),
+    Column("ROLE", lambda binding, now: str(binding.spec.role_ref)),
+    Column("SUBJECTS", lambda binding, now: ",".join(f"{s.kind}:{s.name}" for s in binding.spec.subjects) or "<none>"),
+    Column("NAMESPACES", lambda binding, now: ",".join(binding.spec.namespaces) or "<all>"),
+    Column("AGE", age),
+)
+
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "Pod": POD_COLUMNS,
     "VirtualMachine": VM_COLUMNS,
@@ -291,6 +305,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "Event": EVENT_COLUMNS,
     "Namespace": NAMESPACE_COLUMNS,
     "Lease": LEASE_COLUMNS,
+    "Role": ROLE_COLUMNS,
+    "RoleBinding": ROLE_BINDING_COLUMNS,
 }
 NAMESPACE_COLUMN = Column("NAMESPACE", namespace)
 

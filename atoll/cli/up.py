@@ -13,11 +13,14 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from atoll.config import write_client_config
 from controller.apiserver.server import start_api_server
 from controller.store.factory import open_store
+from scheduler.main import run_scheduler
 
 DEFAULT_LISTEN = "127.0.0.1:7443"
 DATA_DIR_ENV = "ATOLL_DATA_DIR"
@@ -47,6 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="sqlite (embedded, default), memory, or etcd://HOST:PORT[,HOST:PORT...]",
     )
     parser.add_argument("--no-client-config", action="store_true", help="do not write the client config file")
+    parser.add_argument("--no-scheduler", action="store_true", help="do not start the scheduler in-process")
+    parser.add_argument("--scheduler-profile", type=Path, default=None, help="scheduler profile YAML (default built in)")
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default WARNING)")
 
 
@@ -83,12 +88,46 @@ async def _serve(args: argparse.Namespace) -> int:
     if not args.no_client_config:
         path = write_client_config(api.address)
         print(f"  client config: {path}")
+    components = _start_components(args, api.address, stop)
     print("Stop with Ctrl-C.", flush=True)
     await stop.wait()
     print("atoll up: stopping", flush=True)
+    await _stop_components(components)
     await api.stop()
     await store.close()
     return 0
+
+
+def _start_components(args: argparse.Namespace, server: str, stop: asyncio.Event) -> dict[str, asyncio.Task[None]]:
+    """Starts the in-process components that meet the API server only through gRPC at ``server``."""
+    components: dict[str, Coroutine[Any, Any, None]] = {}
+    if not args.no_scheduler:
+        components["scheduler"] = run_scheduler(server, args.scheduler_profile, stop)
+    for name in components:
+        print(f"  {name + ':':<14} running in-process")
+    return {name: asyncio.create_task(_supervised(name, work, stop), name=name) for name, work in components.items()}
+
+
+async def _supervised(name: str, work: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:
+    """Runs one component; if it fails, says so on stderr and stops the whole control plane."""
+    try:
+        await work
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        logging.getLogger("atoll.up").exception("%s failed", name)
+        print(f"atoll up: {name} failed: {exc}", file=sys.stderr, flush=True)
+        stop.set()
+
+
+async def _stop_components(components: dict[str, asyncio.Task[None]], grace: float = 5.0) -> None:
+    """Components watch the same ``stop`` event; give them ``grace`` seconds, then cancel."""
+    if not components:
+        return
+    _, pending = await asyncio.wait(components.values(), timeout=grace)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _describe_store(spec: str, data_dir: Path) -> str:

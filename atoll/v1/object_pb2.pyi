@@ -9,6 +9,7 @@ import atoll.v1.lease_pb2
 import atoll.v1.namespace_pb2
 import atoll.v1.node_pb2
 import atoll.v1.pod_pb2
+import atoll.v1.rbac_pb2
 import atoll.v1.virtualmachine_pb2
 import builtins
 import google.protobuf.descriptor
@@ -30,6 +31,8 @@ class Object(google.protobuf.message.Message):
     DEPLOYMENT_FIELD_NUMBER: builtins.int
     EVENT_FIELD_NUMBER: builtins.int
     LEASE_FIELD_NUMBER: builtins.int
+    ROLE_FIELD_NUMBER: builtins.int
+    ROLE_BINDING_FIELD_NUMBER: builtins.int
     @property
     def namespace(self) -> atoll.v1.namespace_pb2.Namespace: ...
     @property
@@ -44,6 +47,10 @@ class Object(google.protobuf.message.Message):
     def event(self) -> atoll.v1.event_pb2.Event: ...
     @property
     def lease(self) -> atoll.v1.lease_pb2.Lease: ...
+    @property
+    def role(self) -> atoll.v1.rbac_pb2.Role: ...
+    @property
+    def role_binding(self) -> atoll.v1.rbac_pb2.RoleBinding: ...
     def __init__(
         self,
         *,
@@ -54,9 +61,11 @@ class Object(google.protobuf.message.Message):
         deployment: atoll.v1.deployment_pb2.Deployment | None = ...,
         event: atoll.v1.event_pb2.Event | None = ...,
         lease: atoll.v1.lease_pb2.Lease | None = ...,
+        role: atoll.v1.rbac_pb2.Role | None = ...,
+        role_binding: atoll.v1.rbac_pb2.RoleBinding | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["deployment", b"deployment", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "pod", b"pod", "virtual_machine", b"virtual_machine"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["deployment", b"deployment", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "pod", b"pod", "virtual_machine", b"virtual_machine"]) -> None: ...
-    def WhichOneof(self, oneof_group: typing.Literal["kind", b"kind"]) -> typing.Literal["namespace", "node", "pod", "virtual_machine", "deployment", "event", "lease"] | None: ...
+    def HasField(self, field_name: typing.Literal["deployment", b"deployment", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "virtual_machine", b"virtual_machine"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["deployment", b"deployment", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "virtual_machine", b"virtual_machine"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["kind", b"kind"]) -> typing.Literal["namespace", "node", "pod", "virtual_machine", "deployment", "event", "lease", "role", "role_binding"] | None: ...
 
 global___Object = Object

@@ -14,6 +14,7 @@ from atoll.validation.cluster import validate_namespace, validate_node
 from atoll.validation.deployment import validate_deployment_spec, validate_deployment_status
 from atoll.validation.meta import validate_metadata
 from atoll.validation.pod import validate_pod_spec, validate_pod_status
+from atoll.validation.rbac import validate_role, validate_role_binding
 from atoll.validation.records import validate_event, validate_lease
 from atoll.validation.update import immutable_field_errors
 from atoll.validation.virtualmachine import validate_vm_spec, validate_vm_status
@@ -47,6 +48,10 @@ def validate(obj: object_pb2.Object) -> list[FieldError]:
         validate_event(message, errors)
     elif kind.name == "Lease":
         validate_lease(message, errors)
+    elif kind.name == "Role":
+        validate_role(message, errors)
+    elif kind.name == "RoleBinding":
+        validate_role_binding(message, errors)
     return errors
 
 

@@ -27,6 +27,7 @@ import grpc
 
 from atoll.client import ADDED, DELETED, ApiError
 from atoll.labels import selector_from_proto
+from atoll.revisions import current_revision, record_current_template, template_hash
 from atoll.v1 import deployment_pb2
 from controller.controllers import deployment_status, rollout
 from controller.controllers.clock import Clock
@@ -43,7 +44,6 @@ from controller.controllers.replicas import (
     summarize,
     template_kind,
 )
-from controller.controllers.revisions import current_revision, record_current_template, template_hash
 from controller.controllers.runner import Result
 from controller.controllers.workqueue import WorkQueue
 

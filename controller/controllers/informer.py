@@ -17,6 +17,7 @@ Contract:
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
@@ -88,7 +89,7 @@ class Informer:
     def contains(self, key: str) -> bool:
         return key in self._items
 
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:
         return list(self._items)
 
     def list(self, namespace: str | None = None) -> list[Any]:
@@ -99,7 +100,7 @@ class Informer:
             if namespace is None or obj.metadata.namespace == namespace
         ]
 
-    def by_index(self, name: str, value: str) -> list[Any]:
+    def by_index(self, name: str, value: str) -> builtins.list[Any]:
         """Copies of the objects filed under ``value`` in index ``name``."""
         return [_copy(self._items[key]) for key in sorted(self.index_keys(name, value))]
 

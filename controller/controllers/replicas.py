@@ -16,9 +16,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from atoll.annotations import TEMPLATE_HASH_LABEL
 from atoll.v1 import deployment_pb2, pod_pb2, virtualmachine_pb2
 from controller.controllers.ownership import controller_ref
-from controller.controllers.revisions import TEMPLATE_HASH_LABEL
 
 POD = "Pod"
 VIRTUAL_MACHINE = "VirtualMachine"
@@ -45,11 +45,8 @@ def template_kind(template: deployment_pb2.WorkloadTemplate) -> str:
 def summarize(kind: str, obj: Any) -> Replica:
     phase = obj.status.phase
     ready = phase == "Running" and _ready_condition(obj) in ("", "True")
-    if kind == POD:
-        active = phase not in ("Succeeded", "Failed")
-    else:
-        active = True
-    active = active and not obj.metadata.HasField("deletion_timestamp")
+    finished = kind == POD and phase in ("Succeeded", "Failed")
+    active = not finished and not obj.metadata.HasField("deletion_timestamp")
     created = obj.metadata.creation_timestamp.ToNanoseconds() / 1e9
     rank = (
         1 if obj.spec.node_name else 0,

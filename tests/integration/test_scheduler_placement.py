@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ async def cluster() -> AsyncIterator[tuple[Cluster, asyncio.Event]]:
             await asyncio.wait_for(task, 10)
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = await check()
@@ -56,8 +57,10 @@ async def test_mixed_fleet_placements_and_explanations(cluster: tuple[Cluster, a
         await client.create(node.build())
     workloads = {
         ("Pod", "web"): (make_pod("web").build(), {"linux-1", "kvm"}),
-        ("Pod", "iis"): (make_pod("iis").windows("process", image="mcr.microsoft.com/windows/servercore:ltsc2019")
-                         .build(), {"win-2019"}),
+        ("Pod", "iis"): (
+            make_pod("iis").windows("process", image="mcr.microsoft.com/windows/servercore:ltsc2019").build(),
+            {"win-2019"},
+        ),
         ("Pod", "legacy"): (make_pod("legacy").windows("hyperv", "10.0.17763").build(), {"win-2019", "win-2022"}),
         ("Pod", "agent"): (make_pod("agent").windows("hostprocess").build(), {"win-2022"}),
         ("VirtualMachine", "db"): (make_vm("db").guest("windows", "10.0.20348").build(), {"kvm"}),
@@ -66,7 +69,7 @@ async def test_mixed_fleet_placements_and_explanations(cluster: tuple[Cluster, a
         await client.create(obj)
     await client.create(make_pod("huge").requests(memory="1Ti").build())
     for (kind, name), (_, allowed) in workloads.items():
-        node = await eventually(lambda k=kind, n=name: node_of(client, k, n))
+        node = await eventually(partial(node_of, client, kind, name))
         assert node in allowed, f"{kind} {name} landed on {node}"
 
     async def explained() -> Any:
@@ -75,9 +78,7 @@ async def test_mixed_fleet_placements_and_explanations(cluster: tuple[Cluster, a
 
     condition = await eventually(explained)
     assert (condition.type, condition.status, condition.reason) == ("PodScheduled", "False", "Unschedulable")
-    assert condition.message == (
-        "0/4 nodes are available: 2 insufficient memory, 2 os mismatch."
-    )
+    assert condition.message == ("0/4 nodes are available: 2 insufficient memory, 2 os mismatch.")
 
     async def events() -> Any:
         items, _ = await client.list_all("Event", "default")
@@ -91,8 +92,8 @@ async def test_preemption_through_the_api(cluster: tuple[Cluster, asyncio.Event]
     client = cluster[0].client
     await client.create(make_node("only").cpu("1").build())
     await client.create(make_pod("low").requests(cpu="1").priority(1).build())
-    await eventually(lambda: node_of(client, "Pod", "low"))
+    await eventually(partial(node_of, client, "Pod", "low"))
     await client.create(make_pod("vip").requests(cpu="1").priority(100).build())
-    assert await eventually(lambda: node_of(client, "Pod", "vip")) == "only"
+    assert await eventually(partial(node_of, client, "Pod", "vip")) == "only"
     items, _ = await client.list_all("Pod", "default")
     assert [kinds.unwrap(i).metadata.name for i in items] == ["vip"]

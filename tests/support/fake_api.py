@@ -13,8 +13,8 @@ from typing import Any
 from atoll import kinds
 from atoll.client import ADDED, DELETED, SYNCED, ApiError
 from atoll.v1 import api_pb2, object_pb2
-from controller.apiserver import errors as server_errors
 from controller.apiserver import codec
+from controller.apiserver import errors as server_errors
 from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.registry import PROTECTED_NAMESPACES, Registry
 from controller.controllers.clock import Clock, to_datetime

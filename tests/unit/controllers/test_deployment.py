@@ -9,11 +9,12 @@ from typing import Any
 import grpc
 import pytest
 
+from atoll.annotations import TEMPLATE_HASH_LABEL
 from atoll.client import ApiError
+from atoll.revisions import find_revision, history, template_hash
 from atoll.v1 import deployment_pb2
 from controller.controllers.clock import FakeClock
 from controller.controllers.deployment import DeploymentController
-from controller.controllers.revisions import TEMPLATE_HASH_LABEL, find_revision, history, template_hash
 from controller.controllers.runner import drain
 from tests.support.fake_api import FakeApi
 from tests.unit.controllers.builders import make_deployment, node
@@ -55,9 +56,8 @@ async def harness() -> AsyncIterator[Harness]:
     clock = FakeClock()
     api = await FakeApi(clock).setup()
     await api.create(node("n1"))
-    controller = DeploymentController(
-        api, api.informer("Deployment"), {"Pod": api.informer("Pod"), "VirtualMachine": api.informer("VirtualMachine")}, clock
-    )
+    replicas = {"Pod": api.informer("Pod"), "VirtualMachine": api.informer("VirtualMachine")}
+    controller = DeploymentController(api, api.informer("Deployment"), replicas, clock)
     await api.sync_informers()
     yield Harness(api, clock, controller)
     await controller.queue.shutdown()
@@ -73,7 +73,8 @@ async def test_a_new_deployment_creates_its_replicas_owned_and_labelled(harness:
         assert pod.metadata.labels[TEMPLATE_HASH_LABEL] == digest
         assert pod.metadata.labels["app"] == "web"
         (owner,) = pod.metadata.owner_references
-        assert (owner.kind, owner.name, owner.uid, owner.controller) == ("Deployment", "web", created.metadata.uid, True)
+        assert (owner.kind, owner.name, owner.uid) == ("Deployment", "web", created.metadata.uid)
+        assert owner.controller and owner.block_owner_deletion
         assert pod.metadata.name.startswith(f"web-{digest}-")
     status = harness.deployment().status
     assert (status.replicas, status.updated_replicas, status.ready_replicas) == (3, 3, 0)
@@ -98,7 +99,12 @@ async def test_status_counts_ready_replicas_and_reports_the_rollout_complete(har
 @pytest.mark.parametrize(
     ("start", "target"),
     [(3, 5), (5, 2), (4, 0), (0, 3)],
-    ids=["scaling up adds replicas", "scaling down removes replicas", "scaling to zero removes all", "scaling from zero"],
+    ids=[
+        "scaling up adds replicas",
+        "scaling down removes replicas",
+        "scaling to zero removes all",
+        "scaling from zero creates them",
+    ],
 )
 async def test_scaling_converges_to_the_replica_count(harness: Harness, start: int, target: int) -> None:
     await harness.api.create(make_deployment(replicas=start))

@@ -62,9 +62,7 @@ class NodeBuilder:
         self.node.status.windows_isolation.extend(modes)
         return self
 
-    def hypervisor(
-        self, kind: str, guests: tuple[str, ...] = ("linux", "windows"), overhead: str = ""
-    ) -> Self:
+    def hypervisor(self, kind: str, guests: tuple[str, ...] = ("linux", "windows"), overhead: str = "") -> Self:
         hv = self.node.status.hypervisor
         hv.type = kind
         hv.name = f"sim-{kind}"
@@ -110,18 +108,14 @@ class _Placement:
 
     def require(self, key: str, operator: str, *values: str, term: int = 0) -> Self:
         """Add a requirement to required node-affinity term ``term`` (terms are ORed)."""
-        required = (
-            self._scheduling().affinity.node_affinity.required_during_scheduling_ignored_during_execution
-        )
+        required = self._scheduling().affinity.node_affinity.required_during_scheduling_ignored_during_execution
         while len(required.node_selector_terms) <= term:
             required.node_selector_terms.add()
         required.node_selector_terms[term].match_expressions.add(key=key, operator=operator, values=values)
         return self
 
     def prefer(self, weight: int, key: str, operator: str, *values: str) -> Self:
-        preferred = (
-            self._scheduling().affinity.node_affinity.preferred_during_scheduling_ignored_during_execution
-        )
+        preferred = self._scheduling().affinity.node_affinity.preferred_during_scheduling_ignored_during_execution
         term = preferred.add(weight=weight)
         term.preference.match_expressions.add(key=key, operator=operator, values=values)
         return self
@@ -151,9 +145,7 @@ class PodBuilder(_Placement):
 
     def __init__(self, name: str, namespace: str) -> None:
         self.pod = pod_pb2.Pod(
-            metadata=meta_pb2.ObjectMeta(
-                name=name, namespace=namespace, uid=f"uid-{name}", resource_version=1
-            )
+            metadata=meta_pb2.ObjectMeta(name=name, namespace=namespace, uid=f"uid-{name}", resource_version=1)
         )
         container = self.pod.spec.containers.add(name="main", image="busybox:1.36")
         container.resources.requests.update({"cpu": "100m", "memory": "128Mi"})
@@ -208,9 +200,7 @@ class VmBuilder(_Placement):
 
     def __init__(self, name: str, namespace: str) -> None:
         self.vm = virtualmachine_pb2.VirtualMachine(
-            metadata=meta_pb2.ObjectMeta(
-                name=name, namespace=namespace, uid=f"uid-{name}", resource_version=1
-            )
+            metadata=meta_pb2.ObjectMeta(name=name, namespace=namespace, uid=f"uid-{name}", resource_version=1)
         )
         self.vm.spec.vcpus = 2
         self.vm.spec.memory = "2Gi"

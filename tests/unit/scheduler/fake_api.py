@@ -92,7 +92,11 @@ class FakeApi:
         return obj
 
     async def delete(
-        self, kind: str, name: str, namespace: str = "default", precondition_resource_version: int = 0,
+        self,
+        kind: str,
+        name: str,
+        namespace: str = "default",
+        precondition_resource_version: int = 0,
         propagation_policy: str = "",
     ) -> api_pb2.DeleteResponse:
         key = self._key(kind, namespace, name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import zip_longest
 from typing import Any
 
@@ -13,15 +13,11 @@ from tests.unit.scheduler.builders import NodeBuilder, PodBuilder, VmBuilder, ma
 Group = Mapping[str, Any]
 
 
-def node_builders(groups: list[Group]) -> list[NodeBuilder]:
+def node_builders(groups: Sequence[Group]) -> list[NodeBuilder]:
     nodes: list[NodeBuilder] = []
     for g_index, group in enumerate(groups):
         for i in range(int(group["count"])):
-            node = (
-                make_node(f"n{g_index}-{i}")
-                .cpu(str(group.get("cpu", "32")))
-                .memory(group.get("memory", "128Gi"))
-            )
+            node = make_node(f"n{g_index}-{i}").cpu(str(group.get("cpu", "32"))).memory(group.get("memory", "128Gi"))
             node.pods(int(group.get("pods", 110)))
             if group.get("zones"):
                 node.label("zone", f"zone-{i % int(group['zones'])}")
@@ -37,11 +33,11 @@ def node_builders(groups: list[Group]) -> list[NodeBuilder]:
     return nodes
 
 
-def node_facts(groups: list[Group]) -> list[NodeFacts]:
+def node_facts(groups: Sequence[Group]) -> list[NodeFacts]:
     return [n.facts() for n in node_builders(groups)]
 
 
-def workload_builders(groups: list[Group], prefix: str = "w") -> list[PodBuilder | VmBuilder]:
+def workload_builders(groups: Sequence[Group], prefix: str = "w") -> list[PodBuilder | VmBuilder]:
     """Workloads of all groups, interleaved (one of each group in turn), as a real mix arrives."""
     per_group = [list(_group(g_index, group, prefix)) for g_index, group in enumerate(groups)]
     return [w for batch in zip_longest(*per_group) for w in batch if w is not None]
@@ -58,18 +54,14 @@ def _group(g_index: int, group: Group, prefix: str) -> Iterator[PodBuilder | VmB
                 vm.hypervisor(group["hypervisor"])
             builder = vm
         else:
-            pod = make_pod(name, "bench").requests(
-                cpu=str(group.get("cpu", "")), memory=group.get("memory", "")
-            )
+            pod = make_pod(name, "bench").requests(cpu=str(group.get("cpu", "")), memory=group.get("memory", ""))
             if group.get("os") == "windows":
                 pod.windows(group.get("isolation", "process"), image_build=group.get("image_build", ""))
             builder = pod
         builder.labels(**group.get("labels", {})).priority(int(group.get("priority", 0)))
         builder.node_selector(**group.get("node_selector", {}))
         for tol in group.get("tolerations", []):
-            builder.tolerate(
-                tol["key"], tol.get("value", ""), tol.get("effect", ""), tol.get("operator", "Equal")
-            )
+            builder.tolerate(tol["key"], tol.get("value", ""), tol.get("effect", ""), tol.get("operator", "Equal"))
         for req in group.get("affinity", []):
             builder.require(req["key"], req["operator"], *req.get("values", []))
         if group.get("spread"):
@@ -83,5 +75,5 @@ def _group(g_index: int, group: Group, prefix: str) -> Iterator[PodBuilder | VmB
         yield builder
 
 
-def workload_infos(groups: list[Group], prefix: str = "w") -> list[WorkloadInfo]:
+def workload_infos(groups: Sequence[Group], prefix: str = "w") -> list[WorkloadInfo]:
     return [b.info() for b in workload_builders(groups, prefix)]

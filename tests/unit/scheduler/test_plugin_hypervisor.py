@@ -17,12 +17,27 @@ TYPE2 = make_node("t2").hypervisor("type2", ("linux",))
         pytest.param(make_node(), make_vm(), False, "1 node(s) had no hypervisor", id="a VM needs a hypervisor"),
         pytest.param(TYPE1, make_vm(), True, "", id="any accepts type 1"),
         pytest.param(TYPE2, make_vm(), True, "", id="any accepts type 2"),
-        pytest.param(TYPE2, make_vm().hypervisor("type1"), False, "1 node(s) didn't have a type1 hypervisor",
-                     id="type1 refuses a type 2 host"),
-        pytest.param(TYPE1, make_vm().hypervisor("type2"), False, "1 node(s) didn't have a type2 hypervisor",
-                     id="type2 refuses a type 1 host"),
-        pytest.param(TYPE2, make_vm().guest("windows"), False, "1 node(s) couldn't boot windows guests",
-                     id="the guest OS must be supported"),
+        pytest.param(
+            TYPE2,
+            make_vm().hypervisor("type1"),
+            False,
+            "1 node(s) didn't have a type1 hypervisor",
+            id="type1 refuses a type 2 host",
+        ),
+        pytest.param(
+            TYPE1,
+            make_vm().hypervisor("type2"),
+            False,
+            "1 node(s) didn't have a type2 hypervisor",
+            id="type2 refuses a type 1 host",
+        ),
+        pytest.param(
+            TYPE2,
+            make_vm().guest("windows"),
+            False,
+            "1 node(s) couldn't boot windows guests",
+            id="the guest OS must be supported",
+        ),
     ],
 )
 def test_hypervisor(node: NodeBuilder, vm: VmBuilder, placed: bool, message: str) -> None:
@@ -34,5 +49,7 @@ def test_hypervisor(node: NodeBuilder, vm: VmBuilder, placed: bool, message: str
 
 
 def test_type1_hosts_are_preferred_when_the_vm_states_no_requirement() -> None:
-    harness = Harness(make_node("t2").hypervisor("type2").cpu("64").memory("256Gi"), make_node("t1").hypervisor("type1"))
+    harness = Harness(
+        make_node("t2").hypervisor("type2").cpu("64").memory("256Gi"), make_node("t1").hypervisor("type1")
+    )
     assert harness.decide(make_vm()).node == "t1"

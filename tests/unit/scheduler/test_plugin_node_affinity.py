@@ -22,16 +22,21 @@ NODES = (
         pytest.param(make_pod().node_selector(zone="b", disk="ssd"), set(), id="nodeSelector keys are ANDed"),
         pytest.param(make_pod().require("zone", "In", "a", "c"), {"a", "c"}, id="In matches any listed value"),
         pytest.param(make_pod().require("zone", "NotIn", "a"), {"b", "c"}, id="NotIn excludes listed values"),
-        pytest.param(make_pod().require("disk", "NotIn", "hdd"), {"a", "b"},
-                     id="NotIn matches nodes without the label"),
+        pytest.param(
+            make_pod().require("disk", "NotIn", "hdd"), {"a", "b"}, id="NotIn matches nodes without the label"
+        ),
         pytest.param(make_pod().require("disk", "Exists"), {"a", "c"}, id="Exists needs the key"),
         pytest.param(make_pod().require("disk", "DoesNotExist"), {"b"}, id="DoesNotExist needs the key absent"),
         pytest.param(make_pod().require("cores", "Gt", "8"), {"b"}, id="Gt compares integers"),
         pytest.param(make_pod().require("cores", "Lt", "32"), {"a"}, id="Lt compares integers and skips absent"),
-        pytest.param(make_pod().require("zone", "In", "a").require("cores", "Gt", "16"), set(),
-                     id="requirements inside one term are ANDed"),
-        pytest.param(make_pod().require("zone", "In", "a").require("cores", "Gt", "16", term=1), {"a", "b"},
-                     id="terms are ORed"),
+        pytest.param(
+            make_pod().require("zone", "In", "a").require("cores", "Gt", "16"),
+            set(),
+            id="requirements inside one term are ANDed",
+        ),
+        pytest.param(
+            make_pod().require("zone", "In", "a").require("cores", "Gt", "16", term=1), {"a", "b"}, id="terms are ORed"
+        ),
         pytest.param(make_pod().require("gpu", "In", "yes"), set(), id="an unknown label key matches nothing"),
     ],
 )
@@ -57,8 +62,11 @@ def test_explanation_distinguishes_selector_and_affinity() -> None:
     ("pod", "best"),
     [
         pytest.param(make_pod().prefer(10, "zone", "In", "c"), "c", id="the preferred zone wins"),
-        pytest.param(make_pod().prefer(10, "zone", "In", "c").prefer(50, "cores", "Gt", "16"), "b",
-                     id="the heavier preference wins"),
+        pytest.param(
+            make_pod().prefer(10, "zone", "In", "c").prefer(50, "cores", "Gt", "16"),
+            "b",
+            id="the heavier preference wins",
+        ),
     ],
 )
 def test_preferred_terms_score(pod: PodBuilder, best: str) -> None:

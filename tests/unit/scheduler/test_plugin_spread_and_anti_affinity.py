@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scheduler.core import Placement
+from scheduler.core import Placement, Unschedulable
 from tests.unit.scheduler.builders import make_node, make_pod
 from tests.unit.scheduler.harness import Harness
 
@@ -69,8 +69,8 @@ def test_anti_affinity_keeps_replicas_apart() -> None:
     third = harness.place(make_pod("db-2").labels(app="db").anti_affinity("zone", app="db"))
     assert isinstance(first, Placement) and isinstance(second, Placement)
     assert {first.node, second.node} == {"n-a", "n-b"}
-    assert not isinstance(third, Placement)
-    assert "2 node(s) didn't satisfy workload anti-affinity rules" in third.message  # type: ignore[union-attr]
+    assert isinstance(third, Unschedulable)
+    assert "2 node(s) didn't satisfy workload anti-affinity rules" in third.message
 
 
 def test_anti_affinity_is_symmetric() -> None:

@@ -14,18 +14,30 @@ GPU = make_node("gpu").taint("gpu", "true", "NoSchedule")
     ("node", "pod", "placed"),
     [
         pytest.param(GPU, make_pod(), False, id="an untolerated NoSchedule taint refuses"),
-        pytest.param(make_node().taint("maint", "", "NoExecute"), make_pod(), False,
-                     id="an untolerated NoExecute taint refuses"),
-        pytest.param(make_node().taint("spot", "", "PreferNoSchedule"), make_pod(), True,
-                     id="PreferNoSchedule never refuses"),
+        pytest.param(
+            make_node().taint("maint", "", "NoExecute"), make_pod(), False, id="an untolerated NoExecute taint refuses"
+        ),
+        pytest.param(
+            make_node().taint("spot", "", "PreferNoSchedule"), make_pod(), True, id="PreferNoSchedule never refuses"
+        ),
         pytest.param(GPU, make_pod().tolerate("gpu", "true"), True, id="Equal with the same value tolerates"),
         pytest.param(GPU, make_pod().tolerate("gpu", "false"), False, id="Equal with another value does not"),
         pytest.param(GPU, make_pod().tolerate("gpu", operator="Exists"), True, id="Exists tolerates any value"),
-        pytest.param(GPU, make_pod().tolerate("", operator="Exists"), True, id="an empty key with Exists tolerates all"),
-        pytest.param(GPU, make_pod().tolerate("gpu", "true", effect="NoExecute"), False,
-                     id="a toleration for another effect does not tolerate"),
-        pytest.param(GPU, make_pod().tolerate("gpu", "true", effect="NoSchedule"), True,
-                     id="a toleration for the same effect tolerates"),
+        pytest.param(
+            GPU, make_pod().tolerate("", operator="Exists"), True, id="an empty key with Exists tolerates all"
+        ),
+        pytest.param(
+            GPU,
+            make_pod().tolerate("gpu", "true", effect="NoExecute"),
+            False,
+            id="a toleration for another effect does not tolerate",
+        ),
+        pytest.param(
+            GPU,
+            make_pod().tolerate("gpu", "true", effect="NoSchedule"),
+            True,
+            id="a toleration for the same effect tolerates",
+        ),
     ],
 )
 def test_taints(node: NodeBuilder, pod: PodBuilder, placed: bool) -> None:

@@ -34,14 +34,22 @@ def test_shipped_profiles(file: str, profile: object) -> None:
     [
         pytest.param([], "expected a mapping", id="a list is not a profile"),
         pytest.param({"plugins": []}, "plugins: expected a non-empty list", id="a profile needs plugins"),
-        pytest.param({"plugins": [{"name": "Nope"}]}, "plugins[0].name: unknown plugin 'Nope'",
-                     id="an unknown plugin is named"),
-        pytest.param({"plugins": ["OS", "OS"]}, "plugins[1].name: plugin 'OS' is listed twice",
-                     id="a plugin listed twice is refused"),
-        pytest.param({"plugins": [{"name": "LeastAllocated", "weight": -1}]}, "plugins[0].weight",
-                     id="a negative weight is refused"),
-        pytest.param({"plugins": [{"name": "OS", "wieght": 1}]}, "unknown field(s) wieght",
-                     id="a misspelt field is refused"),
+        pytest.param(
+            {"plugins": [{"name": "Nope"}]}, "plugins[0].name: unknown plugin 'Nope'", id="an unknown plugin is named"
+        ),
+        pytest.param(
+            {"plugins": ["OS", "OS"]},
+            "plugins[1].name: plugin 'OS' is listed twice",
+            id="a plugin listed twice is refused",
+        ),
+        pytest.param(
+            {"plugins": [{"name": "LeastAllocated", "weight": -1}]},
+            "plugins[0].weight",
+            id="a negative weight is refused",
+        ),
+        pytest.param(
+            {"plugins": [{"name": "OS", "wieght": 1}]}, "unknown field(s) wieght", id="a misspelt field is refused"
+        ),
     ],
 )
 def test_profile_errors_name_the_field(data: object, message: str) -> None:

@@ -49,17 +49,31 @@ def test_vm_disks_count_as_ephemeral_storage() -> None:
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        pytest.param(lambda: make_pod("p").requests(cpu="lots").build(),
-                     "pod default/p: spec.containers[0].resources: invalid quantity 'lots'", id="a bad cpu request"),
-        pytest.param(lambda: make_pod("p").windows("sandbox").build(),
-                     "pod default/p: spec.windows.isolation: 'sandbox' is not process", id="a bad isolation mode"),
-        pytest.param(lambda: make_pod("p").windows("process", "2022").build(),
-                     "pod default/p: spec.windows.image_build: invalid Windows build", id="a bad image build"),
-        pytest.param(lambda: make_pod("p").require("zone", "Near", "a").build(),
-                     "pod default/p: spec.scheduling: selector key 'zone': unknown operator 'Near'",
-                     id="a bad affinity operator"),
-        pytest.param(lambda: make_pod("p").require("cores", "Gt", "many").build(),
-                     "needs exactly one integer value", id="a non-integer Gt"),
+        pytest.param(
+            lambda: make_pod("p").requests(cpu="lots").build(),
+            "pod default/p: spec.containers[0].resources: invalid quantity 'lots'",
+            id="a bad cpu request",
+        ),
+        pytest.param(
+            lambda: make_pod("p").windows("sandbox").build(),
+            "pod default/p: spec.windows.isolation: 'sandbox' is not process",
+            id="a bad isolation mode",
+        ),
+        pytest.param(
+            lambda: make_pod("p").windows("process", "2022").build(),
+            "pod default/p: spec.windows.image_build: invalid Windows build",
+            id="a bad image build",
+        ),
+        pytest.param(
+            lambda: make_pod("p").require("zone", "Near", "a").build(),
+            "pod default/p: spec.scheduling: selector key 'zone': unknown operator 'Near'",
+            id="a bad affinity operator",
+        ),
+        pytest.param(
+            lambda: make_pod("p").require("cores", "Gt", "many").build(),
+            "needs exactly one integer value",
+            id="a non-integer Gt",
+        ),
     ],
 )
 def test_pod_errors_name_object_and_field(build: object, message: str) -> None:

@@ -19,8 +19,9 @@ from tests.unit.scheduler.fake_api import FakeApi
 @pytest.fixture
 async def running() -> AsyncIterator[tuple[FakeApi, Runner]]:
     api = FakeApi()
-    runner = Runner(api, build_framework(DEFAULT_PROFILE), queue=SchedulingQueue(initial_backoff=0.01,
-                                                                               max_backoff=0.05))
+    runner = Runner(
+        api, build_framework(DEFAULT_PROFILE), queue=SchedulingQueue(initial_backoff=0.01, max_backoff=0.05)
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     yield api, runner
@@ -61,11 +62,17 @@ async def test_unschedulable_is_explained_then_placed_when_a_node_appears(runnin
     api.put(make_node("small").cpu("1").build())
     api.put(make_pod("big").requests(cpu="2").build())
     await until(lambda: bool(api.status_updates))
-    status = kinds.unwrap(api.get("Pod", "default", "big")).status
+    stored = api.get("Pod", "default", "big")
+    assert stored is not None
+    status = kinds.unwrap(stored).status
     condition = status.conditions[0]
     expected = "0/1 nodes are available: 1 insufficient cpu."
     assert (condition.type, condition.status, condition.reason, condition.message) == (
-        "PodScheduled", "False", "Unschedulable", expected)
+        "PodScheduled",
+        "False",
+        "Unschedulable",
+        expected,
+    )
     await runner.drain_reports()
     assert ("FailedScheduling", "big", expected) in api.event_reasons()
     assert api.events[-1].event.type == "Warning" and api.events[-1].event.source == "scheduler"
@@ -119,7 +126,7 @@ async def test_preemption_deletes_victims_nominates_and_then_binds(running: tupl
 
 
 async def test_an_invalid_workload_gets_a_warning_and_no_binding(running: tuple[FakeApi, Runner]) -> None:
-    api, runner = running
+    api, _ = running
     api.put(make_node("a").build())
     api.put(make_pod("bad").requests(cpu="lots").build())
     await until(lambda: bool(api.events))

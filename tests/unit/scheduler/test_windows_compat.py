@@ -6,6 +6,8 @@ under test): P = runs process-isolated, H = runs Hyper-V isolated, - = neither.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from scheduler.windows_compat import (
@@ -48,12 +50,15 @@ MATRIX = {
 }
 
 
-def _cases() -> list[object]:
-    cases = []
+def _cases() -> list[Any]:
+    cases: list[Any] = []
     for host, host_build in HOSTS.items():
         for (image, image_build), cell in zip(IMAGES.items(), MATRIX[host], strict=True):
-            expected = {Isolation.PROCESS: cell[0] == "P", Isolation.HYPERV: cell[1] == "H",
-                        Isolation.HOSTPROCESS: True}
+            expected = {
+                Isolation.PROCESS: cell[0] == "P",
+                Isolation.HYPERV: cell[1] == "H",
+                Isolation.HOSTPROCESS: True,
+            }
             for mode, runs in expected.items():
                 verb = "runs" if runs else "does not run"
                 case_id = f"{mode.value} {image} image {verb} on {host}"
@@ -86,16 +91,41 @@ def test_vectorized_filter_agrees_with_the_matrix(host: str, image: str, mode: I
 @pytest.mark.parametrize(
     ("host", "image", "mode", "runs"),
     [
-        pytest.param("10.0.14393.1914", "10.0.14393.1944", Isolation.PROCESS, False,
-                     id="Server 2016 process isolation refuses a different revision"),
-        pytest.param("10.0.14393.1944", "10.0.14393.1944", Isolation.PROCESS, True,
-                     id="Server 2016 process isolation accepts the same revision"),
-        pytest.param("10.0.14393.1914", "10.0.14393.1944", Isolation.HYPERV, True,
-                     id="Server 2016 hyperv isolation ignores revisions"),
-        pytest.param("10.0.17763.1000", "10.0.17763.5000", Isolation.PROCESS, True,
-                     id="Server 2019 process isolation ignores revisions"),
-        pytest.param("10.0.20348.100", "10.0.20348.2000", Isolation.PROCESS, True,
-                     id="Server 2022 process isolation ignores revisions"),
+        pytest.param(
+            "10.0.14393.1914",
+            "10.0.14393.1944",
+            Isolation.PROCESS,
+            False,
+            id="Server 2016 process isolation refuses a different revision",
+        ),
+        pytest.param(
+            "10.0.14393.1944",
+            "10.0.14393.1944",
+            Isolation.PROCESS,
+            True,
+            id="Server 2016 process isolation accepts the same revision",
+        ),
+        pytest.param(
+            "10.0.14393.1914",
+            "10.0.14393.1944",
+            Isolation.HYPERV,
+            True,
+            id="Server 2016 hyperv isolation ignores revisions",
+        ),
+        pytest.param(
+            "10.0.17763.1000",
+            "10.0.17763.5000",
+            Isolation.PROCESS,
+            True,
+            id="Server 2019 process isolation ignores revisions",
+        ),
+        pytest.param(
+            "10.0.20348.100",
+            "10.0.20348.2000",
+            Isolation.PROCESS,
+            True,
+            id="Server 2022 process isolation ignores revisions",
+        ),
     ],
 )
 def test_revision_rules(host: str, image: str, mode: Isolation, runs: bool) -> None:
@@ -108,12 +138,14 @@ def test_revision_rules(host: str, image: str, mode: Isolation, runs: bool) -> N
     ("image", "build"),
     [
         pytest.param("mcr.microsoft.com/windows/servercore:ltsc2022", WindowsBuild(20348), id="ltsc2022 tag"),
-        pytest.param("mcr.microsoft.com/windows/nanoserver:ltsc2019-amd64", WindowsBuild(17763),
-                     id="ltsc2019 tag with a suffix"),
+        pytest.param(
+            "mcr.microsoft.com/windows/nanoserver:ltsc2019-amd64", WindowsBuild(17763), id="ltsc2019 tag with a suffix"
+        ),
         pytest.param("mcr.microsoft.com/windows/servercore:ltsc2025", WindowsBuild(26100), id="ltsc2025 tag"),
         pytest.param("mcr.microsoft.com/windows/servercore:1809", WindowsBuild(17763), id="1809 tag"),
-        pytest.param("mcr.microsoft.com/windows/nanoserver:10.0.17763.437", WindowsBuild(17763, 437),
-                     id="full version tag"),
+        pytest.param(
+            "mcr.microsoft.com/windows/nanoserver:10.0.17763.437", WindowsBuild(17763, 437), id="full version tag"
+        ),
         pytest.param("registry:5000/app:v1", None, id="a custom tag names no build"),
         pytest.param("app", None, id="no tag names no build"),
     ],
@@ -124,5 +156,5 @@ def test_build_from_image_tag(image: str, build: WindowsBuild | None) -> None:
 
 @pytest.mark.parametrize("text", ["20348", "10.0", "10.0.x", "11.0.22000", ""])
 def test_parse_build_rejects_malformed_versions(text: str) -> None:
-    with pytest.raises(BuildError, match="expected 10.0.BUILD"):
+    with pytest.raises(BuildError, match=r"expected 10\.0\.BUILD"):
         parse_build(text)

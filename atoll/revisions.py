@@ -1,4 +1,5 @@
-"""Deployment revision history, kept in the Deployment's own annotations.
+"""Deployment revision history, kept in the Deployment's own annotations; the Deployment
+controller writes it and ``atoll rollout history|undo`` reads it.
 
 atoll has no ReplicaSet or ControllerRevision kind, so a Deployment records its templates itself:
 
@@ -17,12 +18,8 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
+from atoll.annotations import HISTORY_PREFIX, REVISION_ANNOTATION
 from atoll.v1 import deployment_pb2
-
-TEMPLATE_HASH_LABEL = "atoll.dev/template-hash"
-REVISION_ANNOTATION = "deployment.atoll.dev/revision"
-HISTORY_PREFIX = "history.deployment.atoll.dev/"
-CHANGE_CAUSE_ANNOTATION = "atoll.dev/change-cause"
 
 
 @dataclass(frozen=True)

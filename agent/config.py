@@ -1,0 +1,26 @@
+"""Settings of one node agent (the same for every node of a hollow fleet)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agent.workloads.backoff import RestartBackoff
+
+FINALIZER = "atoll.dev/agent"
+LEASE_NAMESPACE = "atoll-node-lease"
+RESERVED_DEFAULT = (("cpu", "100m"), ("memory", "256Mi"))
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """``lease_interval``: seconds between Lease renewals; ``lease_duration``: seconds after which
+    a missed renewal makes the node-lifecycle controller doubt the node. ``status_interval``:
+    seconds between re-fingerprints (the Node status is written only when it changed).
+    ``events``: record Events (hollow benchmarks may turn them off to measure the bare path)."""
+
+    lease_interval: float = 10.0
+    lease_duration: int = 40
+    status_interval: float = 60.0
+    backoff: RestartBackoff = field(default_factory=RestartBackoff)
+    finalizer: str = FINALIZER
+    events: bool = True

@@ -1,0 +1,40 @@
+"""What every runner of one node shares: the API client, the node's drivers, time, settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agent.clock import Clock
+from agent.config import AgentConfig
+from agent.drivers.protocol import Driver, TaskHandle
+from agent.events import EventRecorder
+from atoll.client import Client
+from atoll.v1 import meta_pb2
+
+
+@dataclass
+class NodeContext:
+    """``adopted`` holds tasks recovered from the drivers at agent start, by task id, until the
+    runner of their workload claims them (what is left unclaimed after the first full list is
+    orphaned: its workload was deleted while the agent was down)."""
+
+    client: Client
+    node_name: str
+    node_os: str
+    host_ip: str
+    drivers: list[Driver]
+    clock: Clock
+    config: AgentConfig
+    events: EventRecorder
+    adopted: dict[str, tuple[Driver, TaskHandle]] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return f"agent/{self.node_name}"
+
+    def event(self, kind: str, meta: meta_pb2.ObjectMeta, reason: str, message: str, *, warning: bool = False) -> None:
+        self.events.record(self.source, kind, meta.namespace, meta.name, meta.uid, reason, message, warning=warning)
+
+    def claim(self, task_id: str) -> tuple[Driver, TaskHandle] | None:
+        """The adopted task with this id, handed over once."""
+        return self.adopted.pop(task_id, None)

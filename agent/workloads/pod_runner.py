@@ -1,0 +1,198 @@
+"""PodRunner: converges one Pod bound to this node.
+
+Each reconcile, in order:
+
+1. Deleting (deletion_timestamp set) or vanished: stop every container (grace period from the
+   spec; the driver kills after it), destroy the tasks, remove the agent's finalizer (the API
+   server then deletes the Pod). Finished.
+2. Refused by admission (wrong OS, isolation, runtime handler): status Failed with the reason.
+3. Add the agent's finalizer before starting anything, so a deletion waits for the stop.
+4. Per container: an exited task is recorded and destroyed, then restarted per restart policy
+   after the crash-loop back-off (waiting reason CrashLoopBackOff meanwhile); a missing task is
+   started (or, at agent start, adopted from the driver: never started twice).
+5. Write status when it differs from the stored one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from agent.drivers.protocol import (
+    CannotRunError,
+    Driver,
+    ExitResult,
+    StartError,
+    TaskConfig,
+    TaskNotFoundError,
+    TaskPhase,
+)
+from agent.workloads.admission import Refusal, driver_for_pod
+from agent.workloads.backoff import should_restart
+from agent.workloads.context import NodeContext
+from agent.workloads.pod_status import ContainerRecord, build_pod_status
+from agent.workloads.runner import Runner
+from agent.workloads.specs import container_configs
+from atoll.v1 import pod_pb2
+
+CANNOT_RUN_EXIT_CODE = 128
+
+
+class PodRunner(Runner):
+    kind = "Pod"
+
+    def __init__(self, ctx: NodeContext, pod: pod_pb2.Pod) -> None:
+        self.ctx = ctx
+        self.configs: dict[str, TaskConfig] = {c.name: c for c in container_configs(pod)}
+        choice = driver_for_pod(pod.spec, ctx.node_os, ctx.drivers)
+        self.refusal = choice if isinstance(choice, Refusal) else None
+        self.driver: Driver | None = None if isinstance(choice, Refusal) else choice
+        self.records = [self._record(pod, c) for c in self.configs.values()]
+        self.first_seen = ctx.clock.now()
+        super().__init__(ctx, pod)
+
+    def _record(self, pod: pod_pb2.Pod, config: TaskConfig) -> ContainerRecord:
+        """A record continuing what the stored status and any adopted task say."""
+        record = ContainerRecord(config.name, config.task_id, config.image)
+        record.driver_name = self.driver.name if self.driver else ""
+        before = next((s for s in pod.status.container_statuses if s.name == config.name), None)
+        adopted = self.ctx.claim(config.task_id)
+        if before is not None:
+            record.restart_count = before.restart_count
+            record.ever_started = bool(before.container_id)
+            state = before.state.WhichOneof("state")
+            if state == "terminated" and pod.status.phase in ("Succeeded", "Failed") and adopted is None:
+                term = before.state.terminated
+                record.terminated = ExitResult(term.exit_code, term.reason, term.finished_at.ToNanoseconds() / 1e9,
+                                               term.signal, term.message)
+                record.final = True
+                record.cannot_run = term.reason == "ContainerCannotRun"
+        if adopted is not None:
+            driver, handle = adopted
+            self.driver = driver
+            record.driver_name = driver.name
+            record.task_alive = record.ever_started = True
+            record.started_at = handle.started_at
+        return record
+
+    async def reconcile(self) -> bool:
+        pod: pod_pb2.Pod = self.latest
+        if self.vanished or pod.metadata.HasField("deletion_timestamp"):
+            return await self._terminate(pod)
+        if self.refusal is not None:
+            await self._write_status(reason=self.refusal.reason, message=self.refusal.message, refused=True)
+            return False
+        if self.ctx.config.finalizer not in pod.metadata.finalizers:
+            stored = await self.set_finalizer(pod, present=True)
+            if stored is None:
+                return False  # gone: the DELETED event follows
+            self.adopt_written(stored)
+            if stored.metadata.HasField("deletion_timestamp"):
+                return await self._terminate(stored)
+        for record in self.records:
+            await self._sync(record)
+        await self._write_status()
+        return False
+
+    async def _sync(self, record: ContainerRecord) -> None:
+        assert self.driver is not None
+        now = self.ctx.clock.now()
+        if record.task_alive:
+            try:
+                status = await self.driver.inspect(record.task_id)
+            except TaskNotFoundError:
+                status = None
+            if status is None or status.phase is TaskPhase.EXITED:
+                result = status.exit if status and status.exit else ExitResult(
+                    137, "Error", now, message="the task vanished from the runtime")
+                await self.driver.destroy(record.task_id)
+                self._exited(record, result)
+            else:
+                record.running = status.phase is not TaskPhase.PROVISIONING
+                record.ip = status.ip
+                return
+        if record.final or now < record.retry_at:
+            if not record.final:
+                self.wake_at(record.retry_at)
+            return
+        await self._start(record)
+
+    def _exited(self, record: ContainerRecord, result: ExitResult) -> None:
+        pod: pod_pb2.Pod = self.latest
+        record.task_alive = record.running = False
+        record.last_exit = result
+        if self.ctx.config.backoff.window_resets(result.finished_at - record.started_at):
+            record.restarts_in_window = 0
+        if not should_restart(pod.spec.restart_policy or "Always", result):
+            record.terminated, record.final = result, True
+            if result.failed:
+                self.ctx.event("Pod", pod.metadata, "Failed",
+                               f"container {record.name} failed: {result.reason} (exit code {result.exit_code})",
+                               warning=True)
+            return
+        delay = self.ctx.config.backoff.delay(record.restarts_in_window)
+        record.restarts_in_window += 1
+        record.retry_at = self.ctx.clock.now() + delay
+        if delay > 0:
+            message = f"back-off {delay:g}s restarting failed container={record.name} pod={pod.metadata.name}"
+            record.waiting = ("CrashLoopBackOff", message)
+            self.ctx.event("Pod", pod.metadata, "BackOff", message, warning=True)
+            self.wake_at(record.retry_at)
+
+    async def _start(self, record: ContainerRecord) -> None:
+        assert self.driver is not None
+        pod: pod_pb2.Pod = self.latest
+        try:
+            handle = await self.driver.start(self.configs[record.name])
+        except CannotRunError as err:
+            result = ExitResult(CANNOT_RUN_EXIT_CODE, "ContainerCannotRun", self.ctx.clock.now(), message=str(err))
+            record.terminated, record.last_exit, record.final, record.cannot_run = result, result, True, True
+            self.ctx.event("Pod", pod.metadata, "Failed", f"container {record.name}: {err}", warning=True)
+            return
+        except StartError as err:
+            self.ctx.event("Pod", pod.metadata, "Failed", f"container {record.name} failed to start: {err}",
+                           warning=True)
+            record.started_at = self.ctx.clock.now()
+            self._exited(record, ExitResult(CANNOT_RUN_EXIT_CODE, "StartError", record.started_at, message=str(err)))
+            return
+        if record.ever_started:
+            record.restart_count += 1
+        record.ever_started = record.task_alive = True
+        record.started_at = handle.started_at
+        record.waiting = ("ContainerCreating", "")
+        status = await self.driver.inspect(record.task_id)
+        record.running = status.phase not in (TaskPhase.PROVISIONING, TaskPhase.EXITED)
+        record.ip = status.ip
+        if status.phase is TaskPhase.EXITED:
+            self.wake()
+        self.ctx.event("Pod", pod.metadata, "Started", f"Started container {record.name}")
+
+    async def _terminate(self, pod: pod_pb2.Pod) -> bool:
+        alive = [r for r in self.records if r.task_alive]
+        if alive and self.driver is not None:
+            grace = 0.0 if self.vanished else float(pod.spec.termination_grace_period_seconds)
+            results = await asyncio.gather(*(self.driver.stop(r.task_id, grace) for r in alive))
+            for record, result in zip(alive, results, strict=True):
+                await self.driver.destroy(record.task_id)
+                record.task_alive = record.running = False
+                if not self.vanished:
+                    self.ctx.event("Pod", pod.metadata, "Killed",
+                                   f"Stopped container {record.name} (exit code {result.exit_code})")
+        if self.vanished:
+            return True
+        stored = await self.set_finalizer(pod, present=False)
+        if stored is not None:
+            self.adopt_written(stored)
+            return False  # other finalizers remain: wait for the DELETED event
+        return True
+
+    async def _write_status(self, *, reason: str = "", message: str = "", refused: bool = False) -> None:
+        pod: pod_pb2.Pod = self.latest
+        if refused:
+            for record in self.records:
+                record.final, record.cannot_run = True, True
+                record.terminated = ExitResult(CANNOT_RUN_EXIT_CODE, reason, self.first_seen, message=message)
+        status = build_pod_status(pod.status, self.records, now=self.ctx.clock.now(), host_ip=self.ctx.host_ip,
+                                  start_time=self.first_seen, reason=reason, message=message)
+        if refused and status != pod.status and pod.status.phase != "Failed":
+            self.ctx.event("Pod", pod.metadata, "Failed", f"{reason}: {message}", warning=True)
+        await self.write_status(pod, status)

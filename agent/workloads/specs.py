@@ -1,0 +1,95 @@
+"""From API objects to driver task configs (pure; no I/O)."""
+
+from __future__ import annotations
+
+from agent.drivers.protocol import Resources, TaskConfig, VmOptions, WindowsOptions, task_id_for
+from atoll.quantity import QuantityError, cpu_millis, to_bytes
+from atoll.v1 import pod_pb2, virtualmachine_pb2
+
+VM_TASK = "vm"
+
+
+def _bytes(text: str) -> int:
+    try:
+        return to_bytes(text) if text else 0
+    except QuantityError:
+        return 0
+
+
+def _millis(text: str) -> int:
+    try:
+        return cpu_millis(text) if text else 0
+    except QuantityError:
+        return 0
+
+
+def container_configs(pod: pod_pb2.Pod) -> list[TaskConfig]:
+    """One task per container of ``pod``, in spec order."""
+    spec, meta = pod.spec, pod.metadata
+    windows = None
+    if spec.os == "windows":
+        windows = WindowsOptions(spec.windows.isolation or "process", spec.windows.image_build)
+    annotations = tuple(sorted(meta.annotations.items()))
+    configs = []
+    for container in spec.containers:
+        requests, limits = container.resources.requests, container.resources.limits
+        resources = Resources(
+            cpu_millis=_millis(requests.get("cpu", limits.get("cpu", ""))),
+            memory_request=_bytes(requests.get("memory", "")),
+            memory_limit=_bytes(limits.get("memory", "")),
+        )
+        configs.append(
+            TaskConfig(
+                task_id=task_id_for(meta.uid, container.name),
+                kind="container",
+                namespace=meta.namespace,
+                workload=meta.name,
+                workload_uid=meta.uid,
+                name=container.name,
+                image=container.image,
+                command=tuple(container.command),
+                args=tuple(container.args),
+                env=tuple((env.name, env.value) for env in container.env),
+                working_dir=container.working_dir,
+                os=spec.os or "linux",
+                resources=resources,
+                host_network=spec.host_network,
+                hostname=spec.hostname or meta.name,
+                read_only_root=container.read_only_root_filesystem,
+                windows=None if windows is None else WindowsOptions(
+                    windows.isolation, windows.image_build, container.host_process
+                ),
+                annotations=annotations,
+            )
+        )
+    return configs
+
+
+def vm_config(vm: virtualmachine_pb2.VirtualMachine) -> TaskConfig:
+    """The one task that runs ``vm``."""
+    spec, meta = vm.spec, vm.metadata
+    memory = _bytes(spec.memory)
+    options = VmOptions(
+        vcpus=spec.vcpus or 1,
+        memory=memory,
+        kernel=spec.boot.kernel,
+        initrd=spec.boot.initrd,
+        cmdline=spec.boot.cmdline,
+        boot_disk=spec.boot.disk,
+        disk_images=tuple(disk.image for disk in spec.disks),
+        guest_os=spec.guest.os or "linux",
+        guest_build=spec.guest.build,
+        hypervisor_type=spec.hypervisor.type or "any",
+    )
+    return TaskConfig(
+        task_id=task_id_for(meta.uid, VM_TASK),
+        kind="vm",
+        namespace=meta.namespace,
+        workload=meta.name,
+        workload_uid=meta.uid,
+        name=VM_TASK,
+        os=options.guest_os,
+        resources=Resources(cpu_millis=options.vcpus * 1000, memory_request=memory, memory_limit=memory),
+        vm=options,
+        annotations=tuple(sorted(meta.annotations.items())),
+    )

@@ -1,0 +1,231 @@
+"""VmRunner: converges one VirtualMachine bound to this node.
+
+Desired power: Stopped when runStrategy is Halted, else spec.powerState (Running, Paused,
+Stopped). When the guest ends by itself, the run strategy decides (the node's part of KubeVirt's
+semantics):
+
+==============  ======================  ===========================
+run strategy    guest crashed           guest shut down cleanly
+==============  ======================  ===========================
+Always          restart (back-off)      restart (back-off)
+RerunOnFailure  restart (back-off)      stay Stopped
+Manual          stay Failed             stay Stopped
+Halted          stay Stopped            stay Stopped
+==============  ======================  ===========================
+
+"Stay" lasts until the spec changes (a new generation), e.g. a user sets powerState again.
+Status phases: Starting (provisioning, booting), Running, Paused, Stopping, Stopped, Failed.
+Deletion stops the guest (ACPI, then quit after the grace period) and removes the finalizer.
+"""
+
+from __future__ import annotations
+
+from agent.drivers.abilities import Pausable
+from agent.drivers.protocol import CannotRunError, Driver, ExitResult, StartError, TaskNotFoundError, TaskPhase
+from agent.workloads.admission import Refusal, driver_for_vm
+from agent.workloads.context import NodeContext
+from agent.workloads.pod_status import timestamp
+from agent.workloads.runner import Runner
+from agent.workloads.specs import vm_config
+from atoll.v1 import meta_pb2, virtualmachine_pb2
+
+VirtualMachine = virtualmachine_pb2.VirtualMachine
+_PHASES = {
+    TaskPhase.PROVISIONING: "Starting",
+    TaskPhase.BOOTING: "Starting",
+    TaskPhase.RUNNING: "Running",
+    TaskPhase.PAUSED: "Paused",
+    TaskPhase.STOPPING: "Stopping",
+}
+
+
+def desired_power(spec: virtualmachine_pb2.VirtualMachineSpec) -> str:
+    return "Stopped" if spec.run_strategy == "Halted" else (spec.power_state or "Running")
+
+
+def restarts_after(strategy: str, result: ExitResult) -> bool:
+    if strategy == "Always":
+        return True
+    return strategy == "RerunOnFailure" and result.failed
+
+
+class VmRunner(Runner):
+    kind = "VirtualMachine"
+
+    def __init__(self, ctx: NodeContext, vm: VirtualMachine) -> None:
+        self.ctx = ctx
+        self.config = vm_config(vm)
+        choice = driver_for_vm(vm.spec, ctx.drivers)
+        self.refusal = choice if isinstance(choice, Refusal) else None
+        self.driver: Driver | None = None if isinstance(choice, Refusal) else choice
+        self.phase = vm.status.phase if vm.status.phase in ("Stopped", "Failed") else "Scheduled"
+        self.task_alive = False
+        self.started_at = vm.status.start_time.ToNanoseconds() / 1e9 if vm.status.HasField("start_time") else 0.0
+        self.restart_count = vm.status.restart_count
+        self.restarts_in_window = 0
+        self.retry_at = 0.0
+        self.guest_booted = False
+        self.reason, self.message = vm.status.reason, vm.status.message
+        self.halted_generation = vm.metadata.generation if self.phase in ("Stopped", "Failed") else -1
+        adopted = ctx.claim(self.config.task_id)
+        if adopted is not None:
+            self.driver, handle = adopted
+            self.task_alive, self.started_at, self.phase = True, handle.started_at, "Starting"
+        super().__init__(ctx, vm)
+
+    async def reconcile(self) -> bool:
+        vm: VirtualMachine = self.latest
+        if self.vanished or vm.metadata.HasField("deletion_timestamp"):
+            return await self._terminate(vm)
+        if self.refusal is not None:
+            self.phase, self.reason, self.message = "Failed", self.refusal.reason, self.refusal.message
+            if vm.status.phase != "Failed":
+                self.ctx.event(self.kind, vm.metadata, "Failed", f"{self.reason}: {self.message}", warning=True)
+            await self._write_status()
+            return False
+        if self.ctx.config.finalizer not in vm.metadata.finalizers:
+            stored = await self.set_finalizer(vm, present=True)
+            if stored is None:
+                return False
+            self.adopt_written(stored)
+        await self._converge()
+        await self._write_status()
+        return False
+
+    async def _converge(self) -> None:
+        assert self.driver is not None
+        vm: VirtualMachine = self.latest
+        want = desired_power(vm.spec)
+        if self.task_alive:
+            try:
+                status = await self.driver.inspect(self.config.task_id)
+            except TaskNotFoundError:
+                status = None
+            if status is None or status.exit is not None:
+                result = status.exit if status and status.exit else ExitResult(
+                    137, "Killed", self.ctx.clock.now(), message="the VM vanished from the hypervisor")
+                await self._ended(result)
+            elif want == "Stopped":
+                await self._stop(vm, float(vm.spec.termination_grace_period_seconds))
+                return
+            else:
+                self.phase = _PHASES[status.phase]
+                self.guest_booted = status.guest_booted
+                await self._set_pause(status.phase, want)
+                return
+        if want == "Stopped":
+            if self.phase not in ("Stopped", "Failed"):
+                self.phase, self.reason, self.message = "Stopped", "", ""
+            return
+        if self.halted_generation == vm.metadata.generation:
+            return
+        now = self.ctx.clock.now()
+        if now < self.retry_at:
+            self.wake_at(self.retry_at)
+            return
+        await self._start(vm)
+
+    async def _set_pause(self, phase: TaskPhase, want: str) -> None:
+        if not isinstance(self.driver, Pausable):
+            return
+        if want == "Paused" and phase is TaskPhase.RUNNING:
+            await self.driver.pause(self.config.task_id)
+            self.phase = "Paused"
+        elif want == "Running" and phase is TaskPhase.PAUSED:
+            await self.driver.resume(self.config.task_id)
+            self.phase = "Running"
+
+    async def _start(self, vm: VirtualMachine) -> None:
+        assert self.driver is not None
+        try:
+            handle = await self.driver.start(self.config)
+        except CannotRunError as err:
+            self.phase, self.reason, self.message = "Failed", "CannotRun", str(err)
+            self.halted_generation = vm.metadata.generation
+            self.ctx.event(self.kind, vm.metadata, "Failed", str(err), warning=True)
+            return
+        except StartError as err:
+            self.ctx.event(self.kind, vm.metadata, "Failed", f"start failed: {err}", warning=True)
+            await self._ended(ExitResult(1, "StartError", self.ctx.clock.now(), message=str(err)))
+            return
+        if self.started_at:
+            self.restart_count += 1
+        self.task_alive, self.started_at = True, handle.started_at
+        self.phase, self.reason, self.message, self.guest_booted = "Starting", "", "", False
+        self.ctx.event(self.kind, vm.metadata, "Started", f"Started virtual machine on {self.driver.name}")
+        self.wake()
+
+    async def _ended(self, result: ExitResult) -> None:
+        assert self.driver is not None
+        vm: VirtualMachine = self.latest
+        await self.driver.destroy(self.config.task_id)
+        self.task_alive, self.guest_booted = False, False
+        if self.ctx.config.backoff.window_resets(result.finished_at - self.started_at):
+            self.restarts_in_window = 0
+        if result.failed:
+            self.ctx.event(self.kind, vm.metadata, "Failed", f"{result.reason}: {result.message}", warning=True)
+        if restarts_after(vm.spec.run_strategy or "Always", result) and desired_power(vm.spec) != "Stopped":
+            delay = self.ctx.config.backoff.delay(self.restarts_in_window)
+            self.restarts_in_window += 1
+            self.retry_at = self.ctx.clock.now() + delay
+            self.phase, self.reason, self.message = "Starting", result.reason, result.message
+            if delay > 0:
+                self.reason, self.message = "CrashLoopBackOff", f"back-off {delay:g}s restarting the VM"
+                self.ctx.event(self.kind, vm.metadata, "BackOff", self.message, warning=True)
+            return
+        self.halted_generation = vm.metadata.generation
+        self.phase = "Failed" if result.failed else "Stopped"
+        self.reason, self.message = result.reason, result.message
+
+    async def _stop(self, vm: VirtualMachine, grace: float) -> None:
+        assert self.driver is not None
+        self.phase = "Stopping"
+        await self._write_status()
+        result = await self.driver.stop(self.config.task_id, grace)
+        await self.driver.destroy(self.config.task_id)
+        self.task_alive, self.guest_booted = False, False
+        self.phase, self.reason, self.message = "Stopped", "", ""
+        self.ctx.event(self.kind, vm.metadata, "Killed", f"Stopped virtual machine ({result.reason})")
+
+    async def _terminate(self, vm: VirtualMachine) -> bool:
+        if self.task_alive and self.driver is not None:
+            grace = 0.0 if self.vanished else float(vm.spec.termination_grace_period_seconds)
+            if not self.vanished:
+                await self._stop(vm, grace)
+            else:
+                await self.driver.stop(self.config.task_id, grace)
+                await self.driver.destroy(self.config.task_id)
+                self.task_alive = False
+        if self.vanished:
+            return True
+        stored = await self.set_finalizer(vm, present=False)
+        if stored is not None:
+            self.adopt_written(stored)
+            return False
+        return True
+
+    async def _write_status(self) -> None:
+        vm: VirtualMachine = self.latest
+        status = virtualmachine_pb2.VirtualMachineStatus()
+        status.CopyFrom(vm.status)
+        status.phase, status.reason, status.message = self.phase, self.reason, self.message
+        status.power_state = {"Running": "Running", "Paused": "Paused"}.get(self.phase, "Stopped")
+        if self.phase == "Starting" and self.task_alive:
+            status.power_state = "Running"
+        status.guest_booted = self.guest_booted
+        status.restart_count = self.restart_count
+        status.hypervisor = getattr(self.driver, "hypervisor_label", self.driver.name if self.driver else "")
+        if self.started_at:
+            status.start_time.CopyFrom(timestamp(self.started_at))
+        ready = self.phase == "Running" and self.guest_booted
+        previous = next((c for c in vm.status.conditions if c.type == "Ready"), None)
+        kept = [c for c in vm.status.conditions if c.type != "Ready"]
+        del status.conditions[:]
+        status.conditions.extend(kept)
+        condition = meta_pb2.Condition(type="Ready", status="True" if ready else "False")
+        if previous is not None and previous.status == condition.status:
+            condition.last_transition_time.CopyFrom(previous.last_transition_time)
+        else:
+            condition.last_transition_time.CopyFrom(timestamp(self.ctx.clock.now()))
+        status.conditions.append(condition)
+        await self.write_status(vm, status)

@@ -1,0 +1,18 @@
+"""Labels and annotations that controllers write and the CLI reads (or the reverse): the one place
+both sides take their names from, since ``atoll`` may not import ``controller``."""
+
+from __future__ import annotations
+
+# On every Deployment replica: the hash of the template it was made from (pod-template-hash).
+TEMPLATE_HASH_LABEL = "atoll.dev/template-hash"
+# On a Deployment: its current revision number, and one entry per kept revision (atoll.revisions).
+REVISION_ANNOTATION = "deployment.atoll.dev/revision"
+HISTORY_PREFIX = "history.deployment.atoll.dev/"
+# Optional, set by users: why a revision was made; shown by `atoll rollout history`.
+CHANGE_CAUSE_ANNOTATION = "atoll.dev/change-cause"
+
+# On a VirtualMachine: a one-shot power action for the VirtualMachine controller (start or
+# restart), written by `atoll vm start|restart` and removed once carried out.
+VM_ACTION_ANNOTATION = "vm.atoll.dev/action"
+VM_ACTION_START = "start"
+VM_ACTION_RESTART = "restart"

@@ -1,0 +1,238 @@
+"""The node lifecycle controller: notices nodes that stopped heartbeating and evicts their workloads.
+
+Heartbeats are Leases named after the node in namespace ``atoll-node-lease``. Like Kubernetes,
+the controller measures silence on its own clock from the moment it *observed* a lease change
+(not from the timestamp inside the lease), so clock skew between hosts does not matter and a
+freshly started (or newly elected) controller gives every node a full grace period.
+
+reconcile(node name):
+- Silent for less than ``grace_period`` (default 40 s): reachable. If the controller had marked
+  it unreachable, it removes the ``node.atoll.dev/unreachable`` NoExecute taint and sets Ready
+  back to True (reason NodeLeaseRenewed; the agent's next status report has the last word).
+  Wakes again when the grace period would run out.
+- Silent for ``grace_period`` or more: Ready becomes Unknown (reason NodeStatusUnknown), the
+  NoExecute taint is added, and a Warning Event NodeNotReady is recorded once. Each Pod or
+  VirtualMachine bound to the node is evicted once its toleration of the taint runs out
+  (``tolerations.eviction_delay``; default ``default_toleration_seconds`` = 300 s), measured
+  from when this controller added (or first saw) the taint. Eviction:
+  * a Pod, or a VirtualMachine controlled by an owner (a Deployment): deleted; the owner makes a
+    replacement that the scheduler places on a healthy node;
+  * a standalone VirtualMachine: its status becomes phase Failed, reason NodeLost, and the
+    VirtualMachine controller restarts it elsewhere if its run strategy says so (Always,
+    RerunOnFailure) — the object is not deleted here, so Manual and Halted VMs keep their record.
+  The agent of a node that comes back stops whatever it still runs that is no longer bound to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import grpc
+
+from atoll.client import DELETED, ApiError
+from atoll.v1 import meta_pb2, node_pb2, scheduling_pb2
+from controller.controllers.clock import Clock
+from controller.controllers.events import NORMAL, WARNING, EventRecorder
+from controller.controllers.informer import Informer
+from controller.controllers.ownership import controller_of
+from controller.controllers.runner import Result
+from controller.controllers.tolerations import eviction_delay
+from controller.controllers.workqueue import WorkQueue
+
+NAME = "node-lifecycle"
+LEASE_NAMESPACE = "atoll-node-lease"
+UNREACHABLE_TAINT_KEY = "node.atoll.dev/unreachable"
+NODE_INDEX = "node-name"
+UNKNOWN_REASON = "NodeStatusUnknown"
+NODE_LOST_REASON = "NodeLost"
+
+
+def unreachable_taint() -> scheduling_pb2.Taint:
+    return scheduling_pb2.Taint(key=UNREACHABLE_TAINT_KEY, effect="NoExecute")
+
+
+@dataclass(frozen=True)
+class NodeLifecycleOptions:
+    grace_period: float = 40.0
+    default_toleration_seconds: float = 300.0
+    # One Normal Event per evicted workload (Kubernetes' TaintManagerEviction); off in benchmarks.
+    eviction_events: bool = True
+
+
+class NodeApi(Protocol):
+    async def create(self, obj: Any) -> Any: ...
+    async def update(self, obj: Any) -> Any: ...
+    async def update_status(self, obj: Any) -> Any: ...
+    async def delete(
+        self, kind: str, name: str, namespace: str = "default", precondition_resource_version: int = 0,
+        propagation_policy: str = "",
+    ) -> Any: ...
+
+
+def node_index(obj: Any) -> list[str]:
+    return [obj.spec.node_name] if obj.spec.node_name else []
+
+
+class NodeLifecycleController:
+    name = NAME
+
+    def __init__(
+        self,
+        api: NodeApi,
+        nodes: Informer,
+        leases: Informer,
+        workloads: dict[str, Informer],
+        clock: Clock,
+        options: NodeLifecycleOptions | None = None,
+        queue: WorkQueue | None = None,
+    ) -> None:
+        """``leases`` watches namespace atoll-node-lease; ``workloads`` maps "Pod" and
+        "VirtualMachine" to their informers."""
+        self.api = api
+        self.clock = clock
+        self.options = options or NodeLifecycleOptions()
+        self.queue = queue or WorkQueue(clock, name=NAME)
+        self.nodes = nodes
+        self.leases = leases
+        self.workloads = workloads
+        self.events = EventRecorder(api, f"controller/{NAME}", clock)
+        self._observed: dict[str, float] = {}  # node -> when its heartbeat was last seen to change
+        self._tainted_since: dict[str, float] = {}
+        nodes.add_handler(self._on_node)
+        leases.add_handler(self._on_lease)
+        for informer in workloads.values():
+            informer.add_index(NODE_INDEX, node_index)
+            informer.add_handler(self._on_workload)
+
+    # -- handlers ----------------------------------------------------------------------------------
+
+    def _on_node(self, event_type: str, old: Any, new: Any) -> None:
+        name = (new or old).metadata.name
+        if event_type == DELETED:
+            self._observed.pop(name, None)
+            self._tainted_since.pop(name, None)
+            self.queue.forget(name)
+            return
+        self._observed.setdefault(name, self.clock.now())
+        self.queue.add(name)
+
+    def _on_lease(self, event_type: str, old: Any, new: Any) -> None:
+        if event_type == DELETED or new.metadata.namespace != LEASE_NAMESPACE:
+            return
+        name = new.metadata.name
+        self._observed[name] = self.clock.now()
+        if name in self._tainted_since:  # it was unreachable: bring it back now, not at the next timer
+            self.queue.add(name)
+
+    def _on_workload(self, event_type: str, old: Any, new: Any) -> None:
+        obj = new if new is not None else old
+        if obj.spec.node_name in self._tainted_since and event_type != DELETED:
+            self.queue.add(obj.spec.node_name)
+
+    # -- reconcile ---------------------------------------------------------------------------------
+
+    async def reconcile(self, name: str) -> Result | None:
+        node: node_pb2.Node | None = self.nodes.get(name)
+        if node is None:
+            return None
+        now = self.clock.now()
+        silent = now - self._observed.setdefault(name, now)
+        grace = self.options.grace_period
+        if silent < grace:
+            await self._mark_reachable(node)
+            return Result(requeue_after=grace - silent)
+        node = await self._mark_unreachable(node, now)
+        since = self._tainted_since.setdefault(name, now)
+        next_due = await self._evict_due(node, since, now)
+        return Result(requeue_after=None if next_due is None else max(0.0, next_due - now))
+
+    async def _mark_reachable(self, node: node_pb2.Node) -> None:
+        name = node.metadata.name
+        self._tainted_since.pop(name, None)
+        if _has_taint(node):
+            kept = [taint for taint in node.spec.taints if taint.key != UNREACHABLE_TAINT_KEY]
+            del node.spec.taints[:]
+            node.spec.taints.extend(kept)
+            node = (await self.api.update(node)).node
+            await self.events.record("Node", node, NORMAL, "NodeReady", f"node {name} renews its lease again")
+        ready = _condition(node, "Ready")
+        if ready is not None and ready.status == "Unknown" and ready.reason == UNKNOWN_REASON:
+            _set_condition(node, "True", "NodeLeaseRenewed", "the node agent renews its lease again", self.clock.now())
+            await self.api.update_status(node)
+
+    async def _mark_unreachable(self, node: node_pb2.Node, now: float) -> node_pb2.Node:
+        name = node.metadata.name
+        ready = _condition(node, "Ready")
+        if ready is None or ready.status != "Unknown":
+            message = f"node agent stopped renewing its lease (silent for over {self.options.grace_period:g}s)"
+            _set_condition(node, "Unknown", UNKNOWN_REASON, message, now)
+            node = (await self.api.update_status(node)).node
+            await self.events.record("Node", node, WARNING, "NodeNotReady", f"node {name} is not ready: {message}")
+        if not _has_taint(node):
+            node.spec.taints.append(unreachable_taint())
+            node = (await self.api.update(node)).node
+            self._tainted_since[name] = now
+        return node
+
+    async def _evict_due(self, node: node_pb2.Node, since: float, now: float) -> float | None:
+        """Evict the workloads whose toleration ran out; the earliest future deadline, if any."""
+        taint = unreachable_taint()
+        next_due: float | None = None
+        failure: ApiError | None = None
+        for kind, informer in self.workloads.items():
+            for obj in informer.by_index(NODE_INDEX, node.metadata.name):
+                if obj.metadata.HasField("deletion_timestamp") or _already_lost(kind, obj, node):
+                    continue
+                delay = eviction_delay(obj.spec.scheduling.tolerations, taint, self.options.default_toleration_seconds)
+                if delay is None:
+                    continue
+                due = since + delay
+                if due > now:
+                    next_due = due if next_due is None else min(next_due, due)
+                    continue
+                try:
+                    await self._evict(kind, obj, node)
+                except ApiError as err:
+                    if err.code != grpc.StatusCode.NOT_FOUND:
+                        failure = err
+        if failure is not None:
+            raise failure
+        return next_due
+
+    async def _evict(self, kind: str, obj: Any, node: node_pb2.Node) -> None:
+        meta = obj.metadata
+        if kind == "VirtualMachine" and controller_of(meta) is None:
+            obj.status.phase = "Failed"
+            obj.status.reason = NODE_LOST_REASON
+            obj.status.message = f"node {node.metadata.name} stopped heartbeating"
+            await self.api.update_status(obj)
+        else:
+            await self.api.delete(kind, meta.name, meta.namespace, precondition_resource_version=meta.resource_version)
+        if self.options.eviction_events:
+            await self.events.record(
+                kind, obj, NORMAL, "TaintManagerEviction", f"evicted from unreachable node {node.metadata.name}"
+            )
+
+
+def _already_lost(kind: str, obj: Any, node: node_pb2.Node) -> bool:
+    return kind == "VirtualMachine" and obj.status.phase == "Failed" and obj.status.reason == NODE_LOST_REASON
+
+
+def _has_taint(node: node_pb2.Node) -> bool:
+    return any(taint.key == UNREACHABLE_TAINT_KEY and taint.effect == "NoExecute" for taint in node.spec.taints)
+
+
+def _condition(node: node_pb2.Node, kind: str) -> meta_pb2.Condition | None:
+    for condition in node.status.conditions:
+        if condition.type == kind:
+            return condition
+    return None
+
+
+def _set_condition(node: node_pb2.Node, status: str, reason: str, message: str, now: float) -> None:
+    condition = _condition(node, "Ready")
+    if condition is None:
+        condition = node.status.conditions.add(type="Ready")
+    condition.status, condition.reason, condition.message = status, reason, message
+    condition.last_transition_time.FromNanoseconds(int(now * 1e9))

@@ -1,0 +1,188 @@
+"""The node lifecycle controller: grace period, NoExecute taint, eviction timing, recovery."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from atoll.v1 import object_pb2, scheduling_pb2
+from controller.controllers.clock import FakeClock
+from controller.controllers.node_lifecycle import (
+    UNREACHABLE_TAINT_KEY,
+    NodeLifecycleController,
+    NodeLifecycleOptions,
+)
+from controller.controllers.runner import drain
+from tests.support.fake_api import FakeApi
+from tests.support.objects import make_pod
+from tests.unit.controllers.builders import make_lease, make_standalone_vm, node
+
+GRACE = 40.0
+
+
+@dataclass
+class Harness:
+    api: FakeApi
+    clock: FakeClock
+    controller: NodeLifecycleController
+
+    async def run_for(self, seconds: float, *, renew: tuple[str, ...] = (), step: float = 5.0) -> None:
+        """Let ``seconds`` pass in steps, renewing the leases of ``renew`` each step and running
+        every reconcile that comes due."""
+        elapsed = 0.0
+        while elapsed < seconds:
+            for name in renew:
+                await self.renew(name)
+            await self.clock.advance(step)
+            await drain(self.controller)
+            elapsed += step
+
+    async def renew(self, name: str) -> None:
+        lease = (await self.api.get("Lease", name, "atoll-node-lease")).lease
+        lease.spec.renew_time.FromNanoseconds(int(self.clock.now() * 1e9))
+        await self.api.update(lease)
+
+    async def node(self, name: str) -> Any:
+        return (await self.api.get("Node", name, "")).node
+
+    async def exists(self, kind: str, name: str) -> bool:
+        items, _ = await self.api.list_all(kind)
+        return any(getattr(item, item.WhichOneof("kind")).metadata.name == name for item in items)
+
+    async def events(self, reason: str) -> list[Any]:
+        items, _ = await self.api.list_all("Event")
+        return [item.event for item in items if item.event.reason == reason]
+
+
+async def bound_pod(name: str, node_name: str, *, seconds: int | None = None, forever: bool = False) -> object_pb2.Object:
+    pod = make_pod(name)
+    pod.pod.spec.node_name = node_name
+    if seconds is not None or forever:
+        toleration = scheduling_pb2.Toleration(key=UNREACHABLE_TAINT_KEY, operator="Exists", effect="NoExecute")
+        if seconds is not None:
+            toleration.toleration_seconds = seconds
+        pod.pod.spec.scheduling.tolerations.append(toleration)
+    return pod
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    clock = FakeClock()
+    api = await FakeApi(clock).setup()
+    for name in ("n1", "n2"):
+        await api.create(node(name))
+        await api.create(make_lease(name, clock.now()))
+    workloads = {"Pod": api.informer("Pod"), "VirtualMachine": api.informer("VirtualMachine")}
+    options = NodeLifecycleOptions(grace_period=GRACE, default_toleration_seconds=300.0)
+    controller = NodeLifecycleController(
+        api, api.informer("Node"), api.informer("Lease"), workloads, clock, options
+    )
+    await api.sync_informers()
+    await drain(controller)
+    yield Harness(api, clock, controller)
+    await controller.queue.shutdown()
+
+
+def ready_of(node_obj: Any) -> tuple[str, str]:
+    (ready,) = [c for c in node_obj.status.conditions if c.type == "Ready"]
+    return ready.status, ready.reason
+
+
+def tainted(node_obj: Any) -> bool:
+    return any(t.key == UNREACHABLE_TAINT_KEY and t.effect == "NoExecute" for t in node_obj.spec.taints)
+
+
+async def test_a_node_that_renews_its_lease_stays_untainted(harness: Harness) -> None:
+    await harness.run_for(120, renew=("n1", "n2"))
+    assert not tainted(await harness.node("n1"))
+    assert await harness.events("NodeNotReady") == []
+
+
+async def test_a_silent_node_becomes_unknown_tainted_and_reported_after_the_grace_period(harness: Harness) -> None:
+    await harness.run_for(35, renew=("n2",))
+    assert not tainted(await harness.node("n1"))
+    await harness.run_for(10, renew=("n2",))
+    silent = await harness.node("n1")
+    assert tainted(silent)
+    assert ready_of(silent) == ("Unknown", "NodeStatusUnknown")
+    (event,) = await harness.events("NodeNotReady")
+    assert (event.type, event.involved_object.name) == ("Warning", "n1")
+    assert not tainted(await harness.node("n2"))
+
+
+@pytest.mark.parametrize(
+    ("toleration", "evicted_by", "kept_until"),
+    [
+        ({}, 300 + 10, 300 - 10),
+        ({"seconds": 30}, 30 + 10, 30 - 10),
+        ({"seconds": 0}, 10, None),
+        ({"forever": True}, None, 3600),
+    ],
+    ids=[
+        "a pod without a toleration goes after the default 300 seconds",
+        "a pod tolerating 30 seconds goes after 30 seconds",
+        "a pod tolerating 0 seconds goes at once",
+        "a pod tolerating forever stays",
+    ],
+)
+async def test_workloads_are_evicted_when_their_toleration_runs_out(
+    harness: Harness, toleration: dict[str, Any], evicted_by: float | None, kept_until: float | None
+) -> None:
+    await harness.api.create(await bound_pod("victim", "n1", **toleration))
+    await harness.api.create(await bound_pod("bystander", "n2"))
+    await harness.run_for(GRACE + 5, renew=("n2",))  # tainted from here
+    if kept_until is not None:
+        await harness.run_for(kept_until, renew=("n2",))
+        assert await harness.exists("Pod", "victim")
+    if evicted_by is not None:
+        await harness.run_for(evicted_by - (kept_until or 0), renew=("n2",))
+        assert not await harness.exists("Pod", "victim")
+    assert await harness.exists("Pod", "bystander")
+
+
+async def test_a_standalone_vm_is_marked_node_lost_and_an_owned_one_deleted(harness: Harness) -> None:
+    standalone = make_standalone_vm("solo")
+    standalone.spec.node_name = "n1"
+    await harness.api.create(standalone)
+    owned = make_standalone_vm("replica")
+    owned.spec.node_name = "n1"
+    owned.metadata.owner_references.add(kind="Deployment", name="web", uid="u-1", controller=True)
+    await harness.api.create(owned)
+    await harness.run_for(GRACE + 300 + 10, renew=("n2",))
+    solo = (await harness.api.get("VirtualMachine", "solo")).virtual_machine
+    assert (solo.status.phase, solo.status.reason) == ("Failed", "NodeLost")
+    assert not await harness.exists("VirtualMachine", "replica")
+
+
+async def test_a_node_that_comes_back_loses_the_taint_and_is_ready_again(harness: Harness) -> None:
+    await harness.api.create(await bound_pod("survivor", "n1"))
+    await harness.run_for(GRACE + 10, renew=("n2",))
+    assert tainted(await harness.node("n1"))
+    await harness.run_for(10, renew=("n1", "n2"))
+    back = await harness.node("n1")
+    assert not tainted(back)
+    assert ready_of(back) == ("True", "NodeLeaseRenewed")
+    await harness.run_for(400, renew=("n1", "n2"))
+    assert await harness.exists("Pod", "survivor")
+
+
+async def test_a_restarted_controller_gives_every_node_a_full_grace_period(harness: Harness) -> None:
+    await harness.clock.advance(1000)  # leases are old, but this controller never saw them change
+    fresh = NodeLifecycleController(
+        harness.api,
+        harness.api.informer("Node"),
+        harness.api.informer("Lease"),
+        {"Pod": harness.api.informer("Pod")},
+        harness.clock,
+        NodeLifecycleOptions(grace_period=GRACE),
+    )
+    await harness.api.sync_informers()
+    await drain(fresh)
+    assert not tainted(await harness.node("n1"))
+    await harness.clock.advance(GRACE + 1)
+    await drain(fresh)
+    assert tainted(await harness.node("n1"))
+    await fresh.queue.shutdown()
