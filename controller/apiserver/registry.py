@@ -313,12 +313,29 @@ class Registry:
         if await self._store.get(kinds.by_name("Node").key("", binding.node_name)) is None:
             return api_pb2.BindResult(code="NOT_FOUND", message=f"node/{binding.node_name} not found")
         message.spec.node_name = binding.node_name
+        _mark_scheduled(kind, message, self._clock())
         key = kind.key(message.metadata.namespace, message.metadata.name)
         try:
             revision = await self._store.update(key, codec.encode(message), expected_revision=current.revision)
         except (store_api.ConflictError, store_api.KeyNotFoundError):
             return api_pb2.BindResult(code="CONFLICT", message=f"{label} changed while binding; retry")
         return api_pb2.BindResult(code="OK", resource_version=revision)
+
+
+def _mark_scheduled(kind: Kind, message: Any, now: datetime) -> None:
+    """Sets the PodScheduled (VMs: Scheduled) condition to True in the binding's own write."""
+    condition_type = "PodScheduled" if kind.name == "Pod" else "Scheduled"
+    for condition in message.status.conditions:
+        if condition.type == condition_type:
+            break
+    else:
+        condition = message.status.conditions.add(type=condition_type)
+    if condition.status != "True":
+        condition.status = "True"
+        condition.reason = ""
+        condition.message = ""
+        condition.last_transition_time.FromDatetime(now)
+    message.status.nominated_node_name = ""
 
 
 def _kind(name: str) -> Kind:

@@ -198,6 +198,9 @@ async def test_bind_outcomes(cluster: Cluster) -> None:
         expected_resource_version=pod.metadata.resource_version,
     )
     assert (await cluster.client.bind([good])).results[0].code == "OK"
+    bound = (await cluster.client.get("pod", "web")).pod
+    assert bound.spec.node_name == "n1"
+    assert [(c.type, c.status) for c in bound.status.conditions] == [("PodScheduled", "True")]
     again = api_pb2.Binding(kind="Pod", namespace="default", name="web", node_name="n2")
     assert (await cluster.client.bind([again])).results[0].code == "ALREADY_BOUND"
 

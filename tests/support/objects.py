@@ -24,6 +24,7 @@ def make_node(name: str = "n1", **labels: str) -> object_pb2.Object:
     node.status.capacity.update({"cpu": "4", "memory": "8Gi", "pods": "110"})
     node.status.allocatable.update({"cpu": "4", "memory": "8Gi", "pods": "110"})
     node.status.node_info.os = "linux"
+    node.status.conditions.add(type="Ready", status="True", reason="AgentReady")
     return object_pb2.Object(node=node)
 
 

@@ -68,9 +68,11 @@ async def test_background_deletion_collects_the_dependents_after_the_owner_is_go
 async def test_foreground_deletion_deletes_dependents_first_then_the_owner(harness: Harness) -> None:
     response = await harness.api.delete("Deployment", "web", propagation_policy="foreground")
     assert not response.deleted
+    harness.api.hold_events("Pod")  # the collector has not yet seen the dependents go
     await drain(harness.gc)
     assert await harness.pods() == []
-    assert "web" in await harness.names("Deployment")  # still there until its dependents are observed gone
+    assert "web" in await harness.names("Deployment")
+    await harness.api.release_events()
     await harness.settle()
     assert await harness.names("Deployment") == set()
 

@@ -1,0 +1,10 @@
+"""Who may call the API server and what they may do: TLS, authentication, authorization, audit, limits.
+
+Pipeline of one call (``guard.SecurityGuard``, hooked in by ``handlers.add_objects_service``)::
+
+    authn.Authenticator      bearer token (token file) or client certificate -> UserInfo
+    attributes.attributes_for request -> verb, kind, namespace, name (one per binding for Bind)
+    authorizer.Authorizer    rbac (built-in roles + Role/RoleBinding objects), then node.NodeAuthorizer
+    limits.WatchLimiter      watch streams per user; request deadline
+    audit.AuditLog           every denied and every mutating call, JSON lines, rotated by size
+"""

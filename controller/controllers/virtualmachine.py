@@ -1,0 +1,170 @@
+"""The VirtualMachine controller: KubeVirt's run strategies and the power actions of `atoll vm`.
+
+Who does what:
+- The **agent** of the VM's node makes ``spec.power_state`` happen for that one run of the VM:
+  boots it (Running), pauses/resumes it (Paused/Running), shuts it down (Stopped), and reports
+  ``status.phase`` / ``status.power_state``. When the guest stops or fails on its own, the agent
+  reports phase Stopped or Failed and does not boot that run again.
+- This **controller** decides whether a stopped run is followed by a new run, and makes the new
+  run by **recreating** the VirtualMachine object: delete it (precondition: the revision it read),
+  then create it again with the same name, labels, annotations, owners and spec, without
+  ``spec.node_name`` and with ``status.restart_count`` + 1. The scheduler places it again (maybe
+  elsewhere) and the agent of the old node stops whatever it still runs for the old uid.
+  Recreation is needed because ``spec.nodeName`` is immutable once set; it is KubeVirt's model
+  (a new VirtualMachineInstance per run) folded into one kind. A VM controlled by an owner (a
+  Deployment replica) is only deleted: its owner makes the replacement under a fresh name, so the
+  two controllers never both replace it.
+
+Run strategies, level-based (``phase`` is status.phase; "stopped" is phase Stopped or Failed):
+- Always: a stopped run is replaced at once (guest shutdown, crash, node lost).
+- RerunOnFailure: replaced only when it Failed (node lost counts as failure); a clean shutdown stays.
+- Manual: never replaced on its own; ``atoll vm start`` on a stopped VM replaces it.
+- Halted: ``spec.power_state`` is kept Stopped.
+A ``spec.power_state`` of Stopped means "keep stopped" under every strategy.
+
+Power actions (``atoll vm``; see atoll/cli/vm.py): stop and pause/resume are plain spec changes
+(stop on Always/RerunOnFailure also sets Halted, as ``virtctl stop`` does); start and restart also
+set the one-shot annotation ``vm.atoll.dev/action``, which this controller carries out (start:
+replace the run if it is stopped; restart: replace it) and drops. Each replacement is a Normal
+Event ``Restarting`` with the reason.
+
+Crash window: between the delete and the create the VM object does not exist. A failed create is
+retried from memory; a controller killed in that instant loses the object. A separate
+VirtualMachineInstance kind (one object per run, owned by the VirtualMachine) would remove this
+window; see the report to the lead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import grpc
+
+from atoll.annotations import VM_ACTION_ANNOTATION, VM_ACTION_RESTART, VM_ACTION_START
+from atoll.client import ApiError
+from atoll.v1 import virtualmachine_pb2
+from controller.controllers.clock import Clock
+from controller.controllers.events import NORMAL, EventRecorder
+from controller.controllers.informer import Informer
+from controller.controllers.keys import key_of, split_key
+from controller.controllers.ownership import controller_of
+from controller.controllers.runner import Result
+from controller.controllers.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+NAME = "virtualmachine"
+STOPPED_PHASES = ("Stopped", "Failed")
+KIND = "VirtualMachine"
+
+
+class VmApi(Protocol):
+    async def create(self, obj: Any) -> Any: ...
+    async def update(self, obj: Any) -> Any: ...
+    async def delete(
+        self, kind: str, name: str, namespace: str = "default", precondition_resource_version: int = 0,
+        propagation_policy: str = "",
+    ) -> Any: ...
+
+
+def restart_reason(vm: virtualmachine_pb2.VirtualMachine) -> str | None:
+    """Why this run should be replaced now, or None. Pure: reads spec, status and annotations."""
+    strategy = vm.spec.run_strategy or "Always"
+    phase = vm.status.phase
+    stopped = phase in STOPPED_PHASES
+    action = vm.metadata.annotations.get(VM_ACTION_ANNOTATION, "")
+    if strategy == "Halted":
+        return None
+    if action == VM_ACTION_RESTART:
+        return "restart requested"
+    if action == VM_ACTION_START and stopped:
+        return "start requested"
+    if not stopped or vm.spec.power_state == "Stopped":
+        return None
+    lost = vm.status.reason == "NodeLost"
+    if strategy == "Always":
+        return "its node was lost" if lost else f"it is {phase} and the run strategy is Always"
+    if strategy == "RerunOnFailure" and phase == "Failed":
+        return "its node was lost" if lost else "it failed and the run strategy is RerunOnFailure"
+    return None
+
+
+def next_run(vm: virtualmachine_pb2.VirtualMachine) -> virtualmachine_pb2.VirtualMachine:
+    """The object of the next run: same identity and spec, unbound, restart count + 1."""
+    fresh = virtualmachine_pb2.VirtualMachine()
+    meta = fresh.metadata
+    meta.name, meta.namespace = vm.metadata.name, vm.metadata.namespace
+    meta.labels.update(vm.metadata.labels)
+    meta.annotations.update(vm.metadata.annotations)
+    meta.annotations.pop(VM_ACTION_ANNOTATION, None)
+    meta.owner_references.extend(vm.metadata.owner_references)
+    meta.finalizers.extend(vm.metadata.finalizers)
+    fresh.spec.CopyFrom(vm.spec)
+    fresh.spec.ClearField("node_name")
+    if fresh.spec.power_state == "Stopped":
+        fresh.spec.power_state = "Running"
+    fresh.status.phase = "Pending"
+    fresh.status.restart_count = vm.status.restart_count + 1
+    return fresh
+
+
+class VirtualMachineController:
+    name = NAME
+
+    def __init__(self, api: VmApi, vms: Informer, clock: Clock, queue: WorkQueue | None = None) -> None:
+        self.api = api
+        self.clock = clock
+        self.queue = queue or WorkQueue(clock, name=NAME)
+        self.vms = vms
+        self.events = EventRecorder(api, f"controller/{NAME}", clock)
+        self._pending_runs: dict[str, virtualmachine_pb2.VirtualMachine] = {}
+        vms.add_handler(lambda _type, old, new: self.queue.add(key_of(new if new is not None else old)))
+
+    async def reconcile(self, key: str) -> Result | None:
+        vm: virtualmachine_pb2.VirtualMachine | None = self.vms.get(key)
+        if vm is None:
+            pending = self._pending_runs.get(key)
+            if pending is not None:
+                await self._create_run(key, pending)
+            return None
+        if vm.metadata.HasField("deletion_timestamp"):
+            return None
+        strategy = vm.spec.run_strategy or "Always"
+        action = vm.metadata.annotations.get(VM_ACTION_ANNOTATION)
+        if strategy == "Halted" and (vm.spec.power_state != "Stopped" or action):
+            vm.spec.power_state = "Stopped"
+            vm.metadata.annotations.pop(VM_ACTION_ANNOTATION, None)
+            await self.api.update(vm)
+            return None
+        reason = restart_reason(vm)
+        if reason is not None:
+            await self._replace(key, vm, reason)
+        elif action:  # a start on a VM that is not stopped: nothing to replace
+            vm.metadata.annotations.pop(VM_ACTION_ANNOTATION, None)
+            vm.spec.power_state = "Running" if vm.spec.power_state == "Stopped" else vm.spec.power_state
+            await self.api.update(vm)
+        return None
+
+    async def _replace(self, key: str, vm: virtualmachine_pb2.VirtualMachine, reason: str) -> None:
+        namespace, name = split_key(key)
+        owned = controller_of(vm.metadata) is not None
+        message = f"replacing the run on node {vm.spec.node_name or '(none)'}: {reason}"
+        if not owned:
+            self._pending_runs[key] = next_run(vm)
+        try:
+            await self.api.delete(KIND, name, namespace, precondition_resource_version=vm.metadata.resource_version)
+        except ApiError as err:
+            if err.code != grpc.StatusCode.NOT_FOUND:
+                self._pending_runs.pop(key, None)
+                raise
+        await self.events.record(KIND, vm, NORMAL, "Restarting", message + (" (its owner replaces it)" if owned else ""))
+        if not owned:
+            await self._create_run(key, self._pending_runs[key])
+
+    async def _create_run(self, key: str, run: virtualmachine_pb2.VirtualMachine) -> None:
+        try:
+            await self.api.create(run)
+        except ApiError as err:
+            if err.code != grpc.StatusCode.ALREADY_EXISTS:
+                raise  # kept in _pending_runs: retried with back-off
+        self._pending_runs.pop(key, None)
