@@ -56,7 +56,9 @@ def gc_key(kind: str, obj: Any) -> str:
 class GarbageCollector:
     name = NAME
 
-    def __init__(self, api: GcApi, informers: dict[str, Informer], clock: Clock, queue: WorkQueue | None = None) -> None:
+    def __init__(
+        self, api: GcApi, informers: dict[str, Informer], clock: Clock, queue: WorkQueue | None = None
+    ) -> None:
         """``informers`` maps kind names (Deployment, Pod, ...) to their informers."""
         self.api = api
         self.clock = clock

@@ -157,7 +157,9 @@ class VirtualMachineController:
             if err.code != grpc.StatusCode.NOT_FOUND:
                 self._pending_runs.pop(key, None)
                 raise
-        await self.events.record(KIND, vm, NORMAL, "Restarting", message + (" (its owner replaces it)" if owned else ""))
+        if owned:
+            message += " (its owner makes the replacement)"
+        await self.events.record(KIND, vm, NORMAL, "Restarting", message)
         if not owned:
             await self._create_run(key, self._pending_runs[key])
 

@@ -86,7 +86,9 @@ async def test_a_pod_description_has_metadata_spec_status_conditions_and_its_eve
 async def test_a_node_without_events_or_conditions_says_none() -> None:
     s = streams()
     async with serve_fake() as (fake, client, _):
-        fake.put(make_node("n1"))
+        node = make_node("n1")
+        del node.node.status.conditions[:]
+        fake.put(node)
         code = await describe.execute(client, build_parser().parse_args(["describe", "node", "n1"]), s)
         event_list = fake.requests["List"][0]
     out = text(s.out)

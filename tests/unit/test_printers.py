@@ -129,6 +129,7 @@ def test_pod_restarts_show_the_age_of_the_latest_restart() -> None:
 
 def node_with(ready: str | None, cordoned: bool = False) -> node_pb2.Node:
     node = make_node().node
+    del node.status.conditions[:]
     if ready is not None:
         node.status.conditions.add(type="Ready", status=ready)
     node.spec.unschedulable = cordoned

@@ -57,7 +57,9 @@ class Harness:
         return [item.event for item in items if item.event.reason == reason]
 
 
-async def bound_pod(name: str, node_name: str, *, seconds: int | None = None, forever: bool = False) -> object_pb2.Object:
+async def bound_pod(
+    name: str, node_name: str, *, seconds: int | None = None, forever: bool = False
+) -> object_pb2.Object:
     pod = make_pod(name)
     pod.pod.spec.node_name = node_name
     if seconds is not None or forever:

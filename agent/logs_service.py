@@ -1,0 +1,101 @@
+"""The agent's AgentLogs gRPC service: a workload's output, read through its driver's LogReader.
+
+One server per agent process; a hollow fleet registers all of its nodes on one server, and the
+request's ``node_name`` picks the node. The address is published on each Node as the
+``atoll.dev/agent-endpoint`` annotation, where the API server's Logs proxy finds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from agent.drivers.abilities import LogReader
+from agent.drivers.protocol import DriverError, TaskNotFoundError, task_id_for
+from agent.node_agent import NodeAgent
+from agent.workloads.pod_runner import PodRunner
+from agent.workloads.specs import VM_TASK
+from agent.workloads.vm_runner import VmRunner
+from atoll.v1 import agent_pb2, agent_pb2_grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+LINES_PER_CHUNK = 100
+
+
+class AgentLogsService(agent_pb2_grpc.AgentLogsServicer):
+    def __init__(self) -> None:
+        self.nodes: dict[str, NodeAgent] = {}
+
+    async def Read(self, request: agent_pb2.LogsRequest, context: Context) -> AsyncIterator[agent_pb2.LogChunk]:
+        label = f"{request.kind.lower()}/{request.namespace}/{request.name}"
+        node = self.nodes.get(request.node_name)
+        if node is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"node {request.node_name} is not served by this agent")
+            return
+        runner = next((r for r in node.runners.values()
+                       if r.latest.metadata.namespace == request.namespace and r.latest.metadata.name == request.name
+                       and (not request.uid or r.uid == request.uid)), None)
+        if runner is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"{label} is not running on node {request.node_name}")
+            return
+        if isinstance(runner, VmRunner):
+            driver, task = runner.driver, task_id_for(runner.uid, VM_TASK)
+        elif isinstance(runner, PodRunner):
+            names = [record.name for record in runner.records]
+            container = request.container or (names[0] if len(names) == 1 else "")
+            if container not in names:
+                choice = f"choose one of: {', '.join(names)} (-c NAME)"
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                    f"{label}: {'no container ' + repr(container) + '; ' if container else ''}{choice}")
+                return
+            driver, task = runner.driver, task_id_for(runner.uid, container)
+        else:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{label}: kind has no logs")
+            return
+        if not isinstance(driver, LogReader):
+            name = driver.name if driver is not None else "no driver"
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{label}: driver {name} keeps no logs")
+            return
+        tail = request.tail_lines if request.tail_lines > 0 else -1
+        try:
+            chunk = agent_pb2.LogChunk()
+            async for line in driver.logs(task, follow=request.follow, tail=tail):
+                chunk.lines.append(line)
+                if len(chunk.lines) >= LINES_PER_CHUNK or request.follow:
+                    yield chunk
+                    chunk = agent_pb2.LogChunk()
+            if chunk.lines:
+                yield chunk
+        except TaskNotFoundError:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"{label}: not running now (no task on the node)")
+        except DriverError as err:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{label}: {err}")
+
+
+@dataclass
+class LogsServer:
+    server: grpc.aio.Server
+    address: str
+    service: AgentLogsService = field(default_factory=AgentLogsService)
+
+    def serve(self, node: NodeAgent) -> None:
+        self.service.nodes[node.name] = node
+
+    async def stop(self) -> None:
+        await self.server.stop(0.5)
+
+
+async def start_logs_server(listen: str) -> LogsServer:
+    """Serve AgentLogs on ``listen`` (HOST:PORT; port 0 picks a free one)."""
+    server = grpc.aio.server()
+    service = AgentLogsService()
+    agent_pb2_grpc.add_AgentLogsServicer_to_server(service, server)
+    host = listen.rpartition(":")[0] or "127.0.0.1"
+    port = server.add_insecure_port(listen)
+    if port == 0:
+        raise RuntimeError(f"cannot listen on {listen} for the agent's log service")
+    await server.start()
+    return LogsServer(server, f"{host}:{port}", service)

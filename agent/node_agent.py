@@ -1,0 +1,123 @@
+"""NodeAgent: one node's registration, adoption, and its runners (one per bound workload).
+
+It owns no connection and no watch: ``dispatch`` is fed by a watch that may serve many nodes
+(agent.run for one real node, agent.hollow for a fleet). Contracts:
+- ``start`` fingerprints the drivers, registers the Node, then adopts every task the drivers
+  still hold (from an earlier agent process) so runners continue them instead of starting anew.
+- After the first complete list of both kinds (``synced``), adopted tasks no workload claimed
+  are orphans (deleted while the agent was down): they are stopped and destroyed.
+- ``close`` stops reconciling but leaves workloads running, as kubelet does on restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from agent import registration
+from agent.drivers.protocol import Driver, DriverError, DriverFingerprint, TaskHandle, workload_uid_of
+from agent.registration import NodeProfile
+from agent.workloads.context import NodeContext
+from agent.workloads.pod_runner import PodRunner
+from agent.workloads.runner import Runner
+from agent.workloads.vm_runner import VmRunner
+from atoll import kinds
+from atoll.client import DELETED
+from atoll.v1 import api_pb2, node_pb2
+
+log = logging.getLogger(__name__)
+
+
+class NodeAgent:
+    def __init__(self, ctx: NodeContext, profile: NodeProfile) -> None:
+        self.ctx = ctx
+        self.profile = profile
+        self.runners: dict[str, Runner] = {}
+        self.node: node_pb2.Node | None = None
+        self._synced: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        for driver in ctx.drivers:
+            driver.set_listener(self._task_changed)
+
+    @property
+    def name(self) -> str:
+        return self.ctx.node_name
+
+    async def fingerprints(self) -> list[tuple[str, DriverFingerprint]]:
+        return [(driver.name, await driver.fingerprint()) for driver in self.ctx.drivers]
+
+    async def start(self) -> None:
+        wanted = registration.node_object(self.profile, await self.fingerprints())
+        self.node = await registration.register(self.ctx.client, wanted, int(self.ctx.clock.now() * 1e9))
+        await self.adopt()
+
+    async def adopt(self) -> None:
+        for driver in self.ctx.drivers:
+            for handle in await driver.list_tasks():
+                if await driver.recover(handle):
+                    self.ctx.adopted[handle.task_id] = (driver, handle)
+        if self.ctx.adopted:
+            log.info("node %s: adopted %d running tasks", self.name, len(self.ctx.adopted))
+
+    async def refresh(self) -> None:
+        """Re-fingerprint; UpdateStatus only when something changed."""
+        if self.node is None:
+            return
+        wanted = registration.node_status(self.profile, await self.fingerprints())
+        self.node = await registration.update_status(self.ctx.client, self.node, wanted,
+                                                     int(self.ctx.clock.now() * 1e9))
+
+    def dispatch(self, kind: str, event: api_pb2.WatchEvent) -> None:
+        """Hand one watch event to the workload's runner, creating the runner on first sight."""
+        message = kinds.unwrap(event.object)
+        uid = message.metadata.uid
+        runner = self.runners.get(uid)
+        if event.type == DELETED:
+            if runner is not None:
+                runner.vanish()
+            return
+        if runner is not None:
+            runner.observe(message)
+            return
+        runner = PodRunner(self.ctx, message) if kind == "Pod" else VmRunner(self.ctx, message)
+        self.runners[uid] = runner
+        self._forget_when_done(uid, runner)
+
+    def synced(self, kind: str) -> None:
+        self._synced.add(kind)
+        if self._synced >= {"Pod", "VirtualMachine"} and self.ctx.adopted:
+            orphans, self.ctx.adopted = self.ctx.adopted, {}
+            self._spawn(self._destroy_orphans(list(orphans.values())))
+
+    async def _destroy_orphans(self, orphans: list[tuple[Driver, TaskHandle]]) -> None:
+        for driver, handle in orphans:
+            log.info("node %s: destroying orphaned task %s", self.name, handle.task_id)
+            with contextlib.suppress(DriverError):
+                await driver.stop(handle.task_id, 0.0)
+                await driver.destroy(handle.task_id, force=True)
+
+    def _task_changed(self, task_id: str) -> None:
+        runner = self.runners.get(workload_uid_of(task_id))
+        if runner is not None:
+            runner.wake()
+
+    def _forget_when_done(self, uid: str, runner: Runner) -> None:
+        async def forget() -> None:
+            await runner.done.wait()
+            if self.runners.get(uid) is runner:
+                del self.runners[uid]
+        self._spawn(forget())
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*(runner.close() for runner in self.runners.values()))
+        await asyncio.gather(*self._background, return_exceptions=True)

@@ -1,0 +1,172 @@
+"""The Node object an agent registers: what the node is (a NodeProfile) plus what its drivers
+found, with allocatable = capacity - reserved.
+
+``register`` creates the Node, or, when it exists (an agent restart), rewrites its status only
+when it differs and adds missing profile labels; ``spec`` (cordon, taints set by operators) is
+never overwritten after creation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+
+from agent.config import RESERVED_DEFAULT
+from agent.drivers.protocol import DriverFingerprint, HypervisorFacts
+from atoll.client import ApiError, Client
+from atoll.quantity import cpu_millis, to_bytes
+from atoll.v1 import meta_pb2, node_pb2
+
+AGENT_VERSION = "atoll-agent/0.1.0"
+ENDPOINT_ANNOTATION = "atoll.dev/agent-endpoint"
+HOSTNAME_LABEL = "atoll.dev/hostname"
+OS_LABEL = "atoll.dev/os"
+
+
+@dataclass(frozen=True)
+class NodeProfile:
+    """What a node is. Quantities as strings (``cpu: "16"``, ``memory: 64Gi``). ``hypervisor``
+    is the host's own finding, used when no driver declares one. ``endpoint``: where the agent
+    serves logs (written as the ``atoll.dev/agent-endpoint`` annotation)."""
+
+    name: str
+    os: str = "linux"
+    os_build: str = ""
+    arch: str = "amd64"
+    kernel: str = ""
+    cpu: str = "4"
+    memory: str = "8Gi"
+    pods: str = "110"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: tuple[tuple[str, str, str], ...] = ()
+    reserved: Mapping[str, str] = field(default_factory=lambda: dict(RESERVED_DEFAULT))
+    address: str = ""
+    hypervisor: HypervisorFacts | None = None
+    endpoint: str = ""
+
+
+def format_memory(value: int) -> str:
+    for suffix, size in (("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if value and value % size == 0:
+            return f"{value // size}{suffix}"
+    return str(value)
+
+
+def format_cpu(millis: int) -> str:
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
+
+
+def allocatable(capacity: Mapping[str, str], reserved: Mapping[str, str]) -> dict[str, str]:
+    """capacity - reserved for cpu and memory (never below zero); other resources unchanged."""
+    result = dict(capacity)
+    if "cpu" in capacity:
+        result["cpu"] = format_cpu(max(0, cpu_millis(capacity["cpu"]) - cpu_millis(reserved.get("cpu", "0"))))
+    if "memory" in capacity:
+        left = to_bytes(capacity["memory"]) - to_bytes(reserved.get("memory", "0"))
+        result["memory"] = format_memory(max(0, left))
+    return result
+
+
+def node_status(profile: NodeProfile, drivers: Sequence[tuple[str, DriverFingerprint]]) -> node_pb2.NodeStatus:
+    """The status a node with ``profile`` and these driver fingerprints reports."""
+    status = node_pb2.NodeStatus()
+    capacity = {"cpu": profile.cpu, "memory": profile.memory, "pods": profile.pods}
+    status.capacity.update(capacity)
+    status.allocatable.update(allocatable(capacity, profile.reserved))
+    healthy = [(name, fp) for name, fp in drivers if fp.healthy]
+    info = status.node_info
+    info.os, info.arch, info.kernel_version, info.agent_version = (
+        profile.os, profile.arch, profile.kernel, AGENT_VERSION
+    )
+    info.os_build = next((fp.os_build for _, fp in healthy if fp.os_build), profile.os_build)
+    hypervisor = next((fp.hypervisor for _, fp in healthy if fp.hypervisor), None) or profile.hypervisor
+    status.hypervisor.type = hypervisor.type if hypervisor else "none"
+    if hypervisor is not None:
+        status.hypervisor.name, status.hypervisor.nested = hypervisor.name, hypervisor.nested
+        status.hypervisor.guest_os.extend(hypervisor.guest_os)
+        status.hypervisor.per_vm_overhead_memory = hypervisor.per_vm_overhead_memory
+    modes = sorted({mode for _, fp in healthy for mode in fp.windows_isolation})
+    status.windows_isolation.extend(modes)
+    status.runtime_handlers.extend(name for name, _ in healthy)
+    broken = [f"{name}: {fp.reason}" for name, fp in drivers if not fp.healthy]
+    ready = meta_pb2.Condition(type="Ready", status="True", reason="AgentReady",
+                               message="atoll-agent is running" + (f"; unhealthy drivers: {'; '.join(broken)}"
+                                                                   if broken else ""))
+    status.conditions.append(ready)
+    if hypervisor is None or hypervisor.type == "none":
+        why = hypervisor.reason if hypervisor else "no hypervisor driver"
+        status.conditions.append(meta_pb2.Condition(type="HypervisorReady", status="False", reason="NoHypervisor",
+                                                    message=why))
+    elif hypervisor.reason:
+        status.conditions.append(meta_pb2.Condition(type="HypervisorReady", status="True", reason="Degraded",
+                                                    message=hypervisor.reason))
+    if profile.address:
+        status.addresses.add(type="InternalIP", address=profile.address)
+    status.addresses.add(type="Hostname", address=profile.name)
+    return status
+
+
+def node_object(profile: NodeProfile, drivers: Sequence[tuple[str, DriverFingerprint]]) -> node_pb2.Node:
+    node = node_pb2.Node()
+    node.metadata.name = profile.name
+    node.metadata.labels.update({HOSTNAME_LABEL: profile.name, OS_LABEL: profile.os, **profile.labels})
+    if profile.endpoint:
+        node.metadata.annotations[ENDPOINT_ANNOTATION] = profile.endpoint
+    for key, value, effect in profile.taints:
+        node.spec.taints.add(key=key, value=value, effect=effect)
+    node.status.CopyFrom(node_status(profile, drivers))
+    return node
+
+
+def same_status(stored: node_pb2.NodeStatus, wanted: node_pb2.NodeStatus) -> bool:
+    """Equal apart from condition timestamps (which the comparison must not count as a change)."""
+    def bare(status: node_pb2.NodeStatus) -> node_pb2.NodeStatus:
+        copy = node_pb2.NodeStatus()
+        copy.CopyFrom(status)
+        for condition in copy.conditions:
+            condition.ClearField("last_transition_time")
+            condition.ClearField("last_heartbeat_time")
+        return copy
+    return bare(stored) == bare(wanted)
+
+
+async def register(client: Client, wanted: node_pb2.Node, now_nanos: int) -> node_pb2.Node:
+    """Create the Node, or bring an existing one's labels, endpoint and status up to date.
+    Status is written only when it changed. Returns the Node as stored."""
+    for condition in wanted.status.conditions:
+        condition.last_transition_time.FromNanoseconds(now_nanos)
+    try:
+        return (await client.create(wanted)).node
+    except ApiError as err:
+        if err.code != grpc.StatusCode.ALREADY_EXISTS:
+            raise
+    stored = (await client.get("Node", wanted.metadata.name)).node
+    missing = {k: v for k, v in wanted.metadata.labels.items() if stored.metadata.labels.get(k) != v}
+    endpoint = wanted.metadata.annotations.get(ENDPOINT_ANNOTATION, "")
+    if missing or stored.metadata.annotations.get(ENDPOINT_ANNOTATION, "") != endpoint:
+        stored.metadata.labels.update(missing)
+        if endpoint:
+            stored.metadata.annotations[ENDPOINT_ANNOTATION] = endpoint
+        stored = (await client.update(stored)).node
+    return await update_status(client, stored, wanted.status, now_nanos)
+
+
+async def update_status(client: Client, stored: node_pb2.Node, wanted: node_pb2.NodeStatus,
+                        now_nanos: int) -> node_pb2.Node:
+    """UpdateStatus when ``wanted`` differs from the stored status; keeps transition times of
+    conditions whose status did not change."""
+    if same_status(stored.status, wanted):
+        return stored
+    previous = {c.type: c for c in stored.status.conditions}
+    for condition in wanted.conditions:
+        before = previous.get(condition.type)
+        if before is not None and before.status == condition.status:
+            condition.last_transition_time.CopyFrom(before.last_transition_time)
+        else:
+            condition.last_transition_time.FromNanoseconds(now_nanos)
+    node = node_pb2.Node()
+    node.metadata.name = stored.metadata.name
+    node.status.CopyFrom(wanted)
+    return (await client.update_status(node)).node

@@ -1,0 +1,144 @@
+"""One node agent, assembled: drivers + NodeAgent + Lease heartbeats + its two watches.
+
+``run_agent`` is what ``atoll-agent`` and ``atoll up --real`` call; ``start_node`` is the same
+assembly on an existing client, for tests that drive time with a ManualClock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.clock import Clock, LoopClock
+from agent.config import AgentConfig
+from agent.drivers import build_driver
+from agent.drivers.protocol import Driver
+from agent.drivers.sim_base import SimSettings
+from agent.events import EventRecorder
+from agent.host import hypervisor
+from agent.host.facts import host_facts
+from agent.informer import start_watches
+from agent.lease import LeaseKeeper
+from agent.logs_service import LogsServer, start_logs_server
+from agent.node_agent import NodeAgent
+from agent.registration import NodeProfile, format_cpu, format_memory
+from agent.workloads.context import NodeContext
+from atoll.client import Client
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunningNode:
+    agent: NodeAgent
+    lease: LeaseKeeper
+    events: EventRecorder
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def close(self) -> None:
+        """Stop watching, heartbeating and reconciling; workloads keep running in their drivers."""
+        self.stop.set()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.agent.close()
+        await self.events.close()
+
+
+async def start_node(client: Client, profile: NodeProfile, drivers: Sequence[Driver], *,
+                     clock: Clock | None = None, config: AgentConfig | None = None) -> RunningNode:
+    """Register ``profile`` with ``drivers``, adopt their tasks, then heartbeat and watch."""
+    clock = clock or LoopClock()
+    config = config or AgentConfig()
+    events = EventRecorder(client, clock, enabled=config.events)
+    ctx = NodeContext(client, profile.name, profile.os, profile.address, list(drivers), clock, config, events)
+    agent = NodeAgent(ctx, profile)
+    await agent.start()
+    lease = LeaseKeeper(client, clock, interval=config.lease_interval, duration=config.lease_duration, slots=1)
+    lease.add(profile.name)
+    await lease.renew_all()
+    running = RunningNode(agent, lease, events)
+    running.tasks = [
+        *start_watches(client, profile.name, agent.dispatch, agent.synced),
+        asyncio.create_task(lease.run(running.stop), name="lease"),
+        asyncio.create_task(_refresh(agent, clock, config.status_interval, running.stop), name="refresh"),
+    ]
+    return running
+
+
+async def _refresh(agent: NodeAgent, clock: Clock, interval: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        await clock.sleep(interval)
+        try:
+            await agent.refresh()
+        except Exception as err:  # a failed refresh is retried next interval
+            log.warning("node %s: status refresh failed: %s", agent.name, err)
+
+
+def build_drivers(names: Sequence[str | Driver], clock: Clock, state_dir: Path | None) -> list[Driver]:
+    """Drivers by ``--driver`` name (UnknownDriverError for unknown names); each simulated one keeps
+    its tasks in ``state_dir/NAME.json`` when ``state_dir`` is given, so restarts adopt them."""
+    drivers: list[Driver] = []
+    for entry in names:
+        if not isinstance(entry, str):
+            drivers.append(entry)
+            continue
+        state_file = state_dir / f"{entry}.json" if state_dir else None
+        drivers.append(build_driver(entry, SimSettings(state_file=state_file), clock))
+    return drivers
+
+
+async def host_profile(node_name: str | None, drivers: Sequence[Driver], endpoint: str = "") -> NodeProfile:
+    """This host as a node: its facts and a tested hypervisor; a node whose container drivers are
+    all Windows ones (sim-windows) is a (simulated) Windows node."""
+    facts = host_facts()
+    container_os = {d.capabilities().os for d in drivers if "container" in d.capabilities().kinds}
+    node_os = "windows" if container_os == {"windows"} else facts.os
+    found = None if any("vm" in d.capabilities().kinds for d in drivers) else await hypervisor.detect()
+    return NodeProfile(
+        name=node_name or facts.hostname,
+        os=node_os,
+        os_build=facts.os_build if node_os == facts.os else "",
+        arch=facts.arch,
+        kernel=facts.kernel,
+        cpu=format_cpu(facts.cpu_millis),
+        memory=format_memory(facts.memory_bytes),
+        address=facts.address,
+        hypervisor=found,
+        endpoint=endpoint,
+    )
+
+
+async def run_agent(server: str, node_name: str | None, drivers: Sequence[str | Driver], stop: asyncio.Event, *,
+                    state_dir: Path | None = None, config: AgentConfig | None = None,
+                    logs_listen: str | None = "127.0.0.1:0", profile: NodeProfile | None = None) -> None:
+    """Run one node agent against the API server at ``server`` until ``stop`` is set.
+
+    ``drivers``: names (``sim-linux``) or Driver objects. ``node_name``: default the hostname.
+    ``logs_listen``: where to serve ``atoll logs`` for this node (None: no log service).
+    Raises UnknownDriverError for an unknown driver name, before connecting.
+    """
+    clock = LoopClock()
+    built = build_drivers(drivers, clock, state_dir)
+    async with Client.connect(server) as client:
+        logs: LogsServer | None = None
+        if logs_listen is not None:
+            logs = await start_logs_server(logs_listen)
+        endpoint = logs.address if logs else ""
+        node_profile = profile or await host_profile(node_name, built, endpoint)
+        running = await start_node(client, node_profile, built, clock=clock, config=config)
+        if logs is not None:
+            logs.serve(running.agent)
+        try:
+            await stop.wait()
+        finally:
+            await running.close()
+            if logs is not None:
+                await logs.stop()

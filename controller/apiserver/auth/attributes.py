@@ -1,0 +1,81 @@
+"""What a decoded request asks to do, in the authorizer's terms: verb, kind, namespace, name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from atoll import kinds
+from atoll.kinds import Kind
+from controller.apiserver.objectref import effective_namespace
+
+# Methods that change the store; every call of these is audited.
+MUTATING_METHODS = frozenset({"Create", "Update", "UpdateStatus", "Delete", "Apply", "Bind"})
+_VERB_OF = {
+    "Get": "get",
+    "List": "list",
+    "Watch": "watch",
+    "Create": "create",
+    "Update": "update",
+    "UpdateStatus": "updatestatus",
+    "Delete": "delete",
+}
+
+
+@dataclass(frozen=True)
+class RequestAttributes:
+    """One permission a call needs. ``namespace`` is "" for cluster-scoped kinds and for lists and
+    watches across all namespaces; ``name`` is "" for lists and watches. ``field_selector`` is the
+    list/watch selector text; ``obj`` the kind message a Create/Update/UpdateStatus carries."""
+
+    verb: str
+    kind: Kind
+    namespace: str = ""
+    name: str = ""
+    field_selector: str = ""
+    obj: Any = None
+
+    def describe(self) -> str:
+        where = f" in namespace {self.namespace!r}" if self.namespace else ""
+        if not self.namespace and self.kind.namespaced:
+            where = " in all namespaces"
+        target = f" {self.name!r}" if self.name else ""
+        return f"{self.verb} {self.kind.plural}{target}{where}"
+
+
+def attributes_for(method: str, request: Any) -> list[RequestAttributes]:
+    """Every permission ``request`` to ``method`` needs (Apply: create and update; Bind: one per
+    binding). Empty when the request names no valid kind: the servicer then refuses it as invalid."""
+    if method == "Bind":
+        return [
+            RequestAttributes("bind", kind, effective_namespace(kind, binding.namespace), binding.name)
+            for binding in request.bindings
+            if (kind := _lookup(binding.kind)) is not None
+        ]
+    if method in ("Create", "Update", "UpdateStatus", "Apply"):
+        return _object_attributes(method, request.object)
+    kind = _lookup(request.kind)
+    if kind is None:
+        return []
+    if method in ("List", "Watch"):
+        namespace = request.namespace if kind.namespaced else ""
+        return [RequestAttributes(_VERB_OF[method], kind, namespace, field_selector=request.field_selector)]
+    return [RequestAttributes(_VERB_OF[method], kind, effective_namespace(kind, request.namespace), request.name)]
+
+
+def _object_attributes(method: str, obj: Any) -> list[RequestAttributes]:
+    field = obj.WhichOneof("kind")
+    if field is None:
+        return []
+    kind = kinds.of_object(obj)
+    message = getattr(obj, field)
+    namespace = effective_namespace(kind, message.metadata.namespace)
+    verbs = ("create", "update") if method == "Apply" else (_VERB_OF[method],)
+    return [RequestAttributes(verb, kind, namespace, message.metadata.name, obj=message) for verb in verbs]
+
+
+def _lookup(name: str) -> Kind | None:
+    try:
+        return kinds.lookup(name)
+    except kinds.UnknownKindError:
+        return None

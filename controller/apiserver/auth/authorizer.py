@@ -1,0 +1,20 @@
+"""The authorizer: RBAC first (built-in and stored bindings), then the node authorizer for node identities."""
+
+from __future__ import annotations
+
+from controller.apiserver.auth.attributes import RequestAttributes
+from controller.apiserver.auth.identity import UserInfo
+from controller.apiserver.auth.node import NodeAuthorizer
+from controller.apiserver.auth.policy import PolicyCache
+
+
+class Authorizer:
+    def __init__(self, policy: PolicyCache, nodes: NodeAuthorizer) -> None:
+        self._policy = policy
+        self._nodes = nodes
+
+    async def allows(self, user: UserInfo, request: RequestAttributes) -> bool:
+        if self._policy.policy.allows(user, request):
+            return True
+        node = user.node_name
+        return node is not None and await self._nodes.allows(node, request)

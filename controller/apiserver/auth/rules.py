@@ -1,0 +1,114 @@
+"""Policy rules and the built-in roles and bindings.
+
+Built-in roles (their names are reserved; see ``atoll.validation.rbac.BUILTIN_ROLES``):
+
+- ``admin``: everything.
+- ``editor``: read and write Pods, VirtualMachines and Deployments; read Events.
+- ``viewer``: read everything.
+- ``scheduler``: read everything; bind and write the status (conditions) of Pods and
+  VirtualMachines; write Events; Leases for leader election.
+- ``controller``: read everything; write Pods, VirtualMachines, Deployments (and their status),
+  Events and Leases; update Nodes and their status (node lifecycle).
+- ``node``: no rules: a node identity is authorized by ``node.NodeAuthorizer``.
+
+Built-in bindings: group ``system:masters`` -> admin, user ``system:scheduler`` -> scheduler,
+user ``system:controller-manager`` -> controller, all cluster-wide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from atoll.kinds import Kind
+from atoll.pki import CONTROLLER_USER, MASTERS_GROUP, SCHEDULER_USER
+from atoll.v1 import rbac_pb2
+from atoll.validation.rbac import READ_VERBS, WILDCARD
+
+WORKLOADS = frozenset({"Pod", "VirtualMachine"})
+_ALL = frozenset({WILDCARD})
+_READ = frozenset(READ_VERBS)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Grants ``verbs`` on ``kinds`` (``*`` for all); non-empty ``namespaces`` limits it to objects
+    in those namespaces (never cluster-scoped kinds, nor lists across all namespaces)."""
+
+    verbs: frozenset[str]
+    kinds: frozenset[str]
+    namespaces: frozenset[str] = frozenset()
+
+    def grants(self, verb: str, kind: Kind, namespace: str) -> bool:
+        if verb not in self.verbs and WILDCARD not in self.verbs:
+            return False
+        if kind.name not in self.kinds and WILDCARD not in self.kinds:
+            return False
+        return within(self.namespaces, kind, namespace)
+
+    @classmethod
+    def from_proto(cls, rule: rbac_pb2.PolicyRule) -> Rule:
+        return cls(frozenset(rule.verbs), frozenset(rule.kinds), frozenset(rule.namespaces))
+
+
+def within(namespaces: frozenset[str], kind: Kind, namespace: str) -> bool:
+    """True when no namespace limit applies, or the request is inside one of ``namespaces``."""
+    if not namespaces:
+        return True
+    return kind.namespaced and namespace in namespaces
+
+
+def _rule(verbs: Iterable[str], kinds: Iterable[str]) -> Rule:
+    return Rule(frozenset(verbs), frozenset(kinds))
+
+
+_WRITE = ("create", "update", "updatestatus", "delete")
+BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
+    "admin": (Rule(_ALL, _ALL),),
+    "editor": (
+        _rule((*READ_VERBS, "create", "update", "delete"), ("Pod", "VirtualMachine", "Deployment")),
+        _rule(READ_VERBS, ("Event",)),
+    ),
+    "viewer": (Rule(_READ, _ALL),),
+    "scheduler": (
+        Rule(_READ, _ALL),
+        _rule(("bind", "updatestatus"), WORKLOADS),
+        _rule(("create", "update"), ("Event",)),
+        _rule(("create", "update"), ("Lease",)),
+    ),
+    "controller": (
+        Rule(_READ, _ALL),
+        _rule(_WRITE, ("Pod", "VirtualMachine", "Deployment", "Event", "Lease")),
+        _rule(("update", "updatestatus"), ("Node",)),
+    ),
+    "node": (),
+}
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A role granted to users and groups, cluster-wide or in ``namespaces``."""
+
+    name: str
+    role: str
+    users: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    namespaces: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_proto(cls, binding: rbac_pb2.RoleBinding) -> Binding:
+        spec = binding.spec
+        return cls(
+            name=binding.metadata.name,
+            role=spec.role_ref,
+            users=frozenset(s.name for s in spec.subjects if s.kind == "User"),
+            groups=frozenset(s.name for s in spec.subjects if s.kind == "Group"),
+            namespaces=frozenset(spec.namespaces),
+        )
+
+
+BUILTIN_BINDINGS: tuple[Binding, ...] = (
+    Binding("system:masters", "admin", groups=frozenset({MASTERS_GROUP})),
+    Binding("system:scheduler", "scheduler", users=frozenset({SCHEDULER_USER})),
+    Binding("system:controller-manager", "controller", users=frozenset({CONTROLLER_USER})),
+)

@@ -1,0 +1,52 @@
+"""Builds the security pieces of one API server from a SecurityConfig."""
+
+from __future__ import annotations
+
+import grpc
+
+from controller.apiserver.auth.audit import AuditLog
+from controller.apiserver.auth.authn import Authenticator, TokenTable
+from controller.apiserver.auth.authorizer import Authorizer
+from controller.apiserver.auth.config import SecurityConfig
+from controller.apiserver.auth.guard import SecurityGuard
+from controller.apiserver.auth.limits import WatchLimiter
+from controller.apiserver.auth.node import NodeAuthorizer, ObjectReader
+from controller.apiserver.auth.policy import PolicyCache
+from controller.store.protocol import Store
+
+
+class SecurityConfigError(Exception):
+    """A file the security config names cannot be read; the message names it."""
+
+
+def server_credentials(config: SecurityConfig) -> grpc.ServerCredentials:
+    """TLS credentials for the listening port; mutual TLS when ``config.require_client_cert``."""
+    try:
+        cert = config.server_cert.read_bytes()
+        key = config.server_key.read_bytes()
+        ca = config.client_ca.read_bytes()
+    except OSError as exc:
+        raise SecurityConfigError(f"cannot read {exc.filename}: {exc.strerror}") from None
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=ca, require_client_auth=config.require_client_cert
+    )
+
+
+async def build_guard(config: SecurityConfig, store: Store, read: ObjectReader) -> SecurityGuard:
+    """A started SecurityGuard (its RBAC policy loaded from ``store``); ``close()`` it when done."""
+    policy = PolicyCache(store)
+    await policy.start()
+    tokens = TokenTable(config.token_file) if config.token_file else None
+    audit = (
+        AuditLog(config.audit_log, max_bytes=config.audit_max_bytes, backups=config.audit_backups)
+        if config.audit_log
+        else None
+    )
+    return SecurityGuard(
+        Authenticator(tokens),
+        Authorizer(policy, NodeAuthorizer(read)),
+        policy,
+        WatchLimiter(config.max_watches_per_user),
+        audit,
+        config.request_timeout,
+    )

@@ -1,0 +1,103 @@
+"""Builds the controllers of one process on shared informers and runs them until cancelled.
+
+``CONTROLLERS`` is the one registry from controller name to factory; ``--controllers`` selects
+from it. Every controller gets its own work queue and ``workers`` coroutines; all share one
+informer per kind, so the process keeps one watch per kind however many controllers read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from atoll.client import Client
+from controller.controllers.clock import Clock
+from controller.controllers.deployment import DeploymentController
+from controller.controllers.garbage_collector import GarbageCollector
+from controller.controllers.informers import Informers
+from controller.controllers.node_lifecycle import LEASE_NAMESPACE, NodeLifecycleController, NodeLifecycleOptions
+from controller.controllers.runner import Reconciler, Runner
+from controller.controllers.virtualmachine import VirtualMachineController
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ControllerOptions:
+    """What ``atoll-controller`` flags (and ``atoll up``) can set."""
+
+    controllers: tuple[str, ...] = ("deployment", "node-lifecycle", "garbage-collector", "virtualmachine")
+    workers: int = 4
+    node_grace_period: float = 40.0
+    default_toleration_seconds: float = 300.0
+    eviction_events: bool = True
+    leader_elect: bool = False
+    lease_name: str = "atoll-controller"
+    lease_namespace: str = "atoll-system"
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    identity: str = ""
+
+
+Factory = Callable[[Client, Informers, Clock, ControllerOptions], Reconciler]
+
+
+def _deployment(client: Client, informers: Informers, clock: Clock, options: ControllerOptions) -> Reconciler:
+    replicas = {kind: informers.informer(kind) for kind in ("Pod", "VirtualMachine")}
+    return DeploymentController(client, informers.informer("Deployment"), replicas, clock)
+
+
+def _node_lifecycle(client: Client, informers: Informers, clock: Clock, options: ControllerOptions) -> Reconciler:
+    workloads = {kind: informers.informer(kind) for kind in ("Pod", "VirtualMachine")}
+    settings = NodeLifecycleOptions(
+        options.node_grace_period, options.default_toleration_seconds, options.eviction_events
+    )
+    return NodeLifecycleController(
+        client, informers.informer("Node"), informers.informer("Lease", LEASE_NAMESPACE), workloads, clock, settings
+    )
+
+
+def _garbage_collector(client: Client, informers: Informers, clock: Clock, options: ControllerOptions) -> Reconciler:
+    watched = {kind: informers.informer(kind) for kind in ("Deployment", "Pod", "VirtualMachine")}
+    return GarbageCollector(client, watched, clock)
+
+
+def _virtualmachine(client: Client, informers: Informers, clock: Clock, options: ControllerOptions) -> Reconciler:
+    return VirtualMachineController(client, informers.informer("VirtualMachine"), clock)
+
+
+CONTROLLERS: dict[str, Factory] = {
+    "deployment": _deployment,
+    "node-lifecycle": _node_lifecycle,
+    "garbage-collector": _garbage_collector,
+    "virtualmachine": _virtualmachine,
+}
+
+
+def check_names(names: Sequence[str]) -> tuple[str, ...]:
+    """The selected controller names in registry order; ValueError naming the unknown ones."""
+    unknown = [name for name in names if name not in CONTROLLERS]
+    if unknown:
+        raise ValueError(f"unknown controller(s) {', '.join(unknown)}; known: {', '.join(CONTROLLERS)}")
+    return tuple(name for name in CONTROLLERS if name in names)
+
+
+async def run_all(client: Client, clock: Clock, options: ControllerOptions) -> None:
+    """Build, sync and run the selected controllers until cancelled; always cleans up."""
+    informers = Informers(client, clock)
+    reconcilers = [CONTROLLERS[name](client, informers, clock, options) for name in check_names(options.controllers)]
+    runners = [Runner(reconciler, options.workers) for reconciler in reconcilers]
+    informers.start()
+    try:
+        await informers.wait_synced()
+        for runner in runners:
+            runner.start()
+        log.info("controllers running: %s", ", ".join(reconciler.name for reconciler in reconcilers))
+        await asyncio.Event().wait()
+    finally:
+        for runner in runners:
+            await runner.stop()
+        await informers.stop()

@@ -1,0 +1,134 @@
+"""``atoll-controller``: runs the controllers against an API server, optionally as one of several
+replicas with leader election. ``run_controllers`` is the same thing for in-process use (`atoll up`).
+
+    atoll-controller --server HOST:PORT [--leader-elect] [--controllers deployment,node-lifecycle,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+
+from atoll.client import Client
+from atoll.config import ClientConfig, ConfigError, resolve_client_config
+from controller.controllers.clock import Clock, SystemClock
+from controller.controllers.leader_election import ElectionConfig, LeaderElector, default_identity
+from controller.controllers.manager import CONTROLLERS, ControllerOptions, check_names, run_all
+
+log = logging.getLogger("atoll.controller")
+
+
+async def run_controllers(
+    server: str | ClientConfig,
+    stop: asyncio.Event,
+    *,
+    options: ControllerOptions | None = None,
+    clock: Clock | None = None,
+) -> None:
+    """Run the controllers until ``stop`` is set, then stop them and return.
+
+    With ``options.leader_elect`` the controllers run only while this process holds the Lease
+    ``options.lease_namespace/options.lease_name``; losing it stops them, and the process campaigns
+    again. Raises ValueError for an unknown controller name before connecting.
+    """
+    options = options or ControllerOptions()
+    check_names(options.controllers)
+    clock = clock or SystemClock()
+    async with Client.connect(server) as client:
+        if options.leader_elect:
+            election = ElectionConfig(
+                options.lease_name,
+                options.lease_namespace,
+                options.identity or default_identity(),
+                options.lease_duration,
+                options.renew_deadline,
+                options.retry_period,
+            )
+            elector = LeaderElector(client, election, clock)
+            work = asyncio.create_task(elector.run(lambda: run_all(client, clock, options)), name="leader-election")
+        else:
+            work = asyncio.create_task(run_all(client, clock, options), name="controllers")
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (work, stopping):
+                task.cancel()
+            await asyncio.gather(work, stopping, return_exceptions=True)
+        if work.done() and not work.cancelled() and work.exception() is not None:
+            raise work.exception()  # type: ignore[misc]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="atoll-controller", description="Run the atoll controllers.")
+    parser.add_argument("--server", metavar="HOST:PORT", help="API server (default: $ATOLL_SERVER or client config)")
+    parser.add_argument(
+        "--controllers",
+        default=",".join(CONTROLLERS),
+        help=f"comma-separated controllers to run (default: all: {','.join(CONTROLLERS)})",
+    )
+    parser.add_argument("--workers", type=int, default=4, help="workers per controller (default 4)")
+    parser.add_argument("--leader-elect", action="store_true", help="run only while holding the leader Lease")
+    parser.add_argument("--identity", default="", help="leader election identity (default HOST_RANDOM)")
+    parser.add_argument("--lease-duration", type=float, default=15.0, metavar="SECONDS")
+    parser.add_argument("--renew-deadline", type=float, default=10.0, metavar="SECONDS")
+    parser.add_argument("--retry-period", type=float, default=2.0, metavar="SECONDS")
+    parser.add_argument("--node-grace-period", type=float, default=40.0, metavar="SECONDS",
+                        help="lease silence before a node is Unknown and tainted (default 40)")
+    parser.add_argument("--default-toleration-seconds", type=float, default=300.0, metavar="SECONDS",
+                        help="eviction delay for workloads without a matching toleration (default 300)")
+    parser.add_argument("--log-level", default="INFO", help="Python log level (default INFO)")
+    return parser
+
+
+def options_from(args: argparse.Namespace) -> ControllerOptions:
+    names = tuple(name.strip() for name in args.controllers.split(",") if name.strip())
+    return replace(
+        ControllerOptions(),
+        controllers=check_names(names),
+        workers=args.workers,
+        leader_elect=args.leader_elect,
+        identity=args.identity,
+        lease_duration=args.lease_duration,
+        renew_deadline=args.renew_deadline,
+        retry_period=args.retry_period,
+        node_grace_period=args.node_grace_period,
+        default_toleration_seconds=args.default_toleration_seconds,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``atoll-controller`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = resolve_client_config(args.server)
+        options = options_from(args)
+        if options.leader_elect:
+            ElectionConfig("check", lease_duration=options.lease_duration,
+                           renew_deadline=options.renew_deadline, retry_period=options.retry_period)
+    except (ConfigError, ValueError) as err:
+        sys.stderr.write(f"atoll-controller: {err}\n")
+        return 1
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        log.info("atoll-controller: talking to %s", config.server)
+        await run_controllers(config, stop, options=options)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Leader election: one leader at a time, compare-revision renewal, a leader that cannot renew
+stops before anyone else starts, release on clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import grpc
+import pytest
+
+from atoll.client import ApiError
+from controller.controllers.clock import FakeClock
+from controller.controllers.leader_election import ElectionConfig, LeaderElector
+from tests.support.fake_api import FakeApi
+
+
+class Partitionable:
+    """The fake API as seen by one candidate; ``cut`` makes every call fail with UNAVAILABLE."""
+
+    def __init__(self, api: FakeApi) -> None:
+        self.api = api
+        self.cut = False
+
+    async def get(self, kind: str, name: str, namespace: str = "default") -> Any:
+        self._check()
+        return await self.api.get(kind, name, namespace)
+
+    async def create(self, obj: Any) -> Any:
+        self._check()
+        return await self.api.create(obj)
+
+    async def update(self, obj: Any) -> Any:
+        self._check()
+        return await self.api.update(obj)
+
+    def _check(self) -> None:
+        if self.cut:
+            raise ApiError(grpc.StatusCode.UNAVAILABLE, "partitioned")
+
+
+class Timeline:
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.entries: list[tuple[float, str, str]] = []
+        self.acting: set[str] = set()
+        self.overlaps = 0
+
+    def lead(self, who: str) -> Any:
+        async def lead() -> None:
+            self.entries.append((self.clock.now(), who, "start"))
+            if self.acting:
+                self.overlaps += 1
+            self.acting.add(who)
+            try:
+                await asyncio.Event().wait()
+            finally:
+                self.acting.discard(who)
+                self.entries.append((self.clock.now(), who, "stop"))
+
+        return lead
+
+    def when(self, who: str, what: str) -> float:
+        return next(at for at, name, kind in self.entries if (name, kind) == (who, what))
+
+
+def config(identity: str) -> ElectionConfig:
+    return ElectionConfig("atoll-controller", identity=identity, lease_duration=15, renew_deadline=10, retry_period=2)
+
+
+async def start(api: Any, clock: FakeClock, timeline: Timeline, who: str) -> tuple[LeaderElector, asyncio.Task[None]]:
+    elector = LeaderElector(api, config(who), clock)
+    return elector, asyncio.create_task(elector.run(timeline.lead(who)))
+
+
+async def tick(clock: FakeClock, seconds: float) -> None:
+    for _ in range(int(seconds)):
+        await clock.advance(1)
+
+
+@pytest.fixture
+async def api() -> FakeApi:
+    return await FakeApi(FakeClock()).setup()
+
+
+async def test_one_candidate_leads_and_the_other_waits_while_it_renews(api: FakeApi) -> None:
+    clock = FakeClock()
+    timeline = Timeline(clock)
+    first, first_task = await start(api, clock, timeline, "a")
+    await tick(clock, 1)
+    second, second_task = await start(api, clock, timeline, "b")
+    await tick(clock, 120)
+    assert (first.is_leader, second.is_leader) == (True, False)
+    assert timeline.overlaps == 0
+    lease = (await api.get("Lease", "atoll-controller", "atoll-system")).lease
+    assert lease.spec.holder_identity == "a"
+    for task in (first_task, second_task):
+        task.cancel()
+    await asyncio.gather(first_task, second_task, return_exceptions=True)
+
+
+async def test_a_partitioned_leader_stops_acting_before_another_starts(api: FakeApi) -> None:
+    clock = FakeClock()
+    timeline = Timeline(clock)
+    view_a = Partitionable(api)
+    first, first_task = await start(view_a, clock, timeline, "a")
+    await tick(clock, 1)
+    second, second_task = await start(api, clock, timeline, "b")
+    await tick(clock, 10)
+    view_a.cut = True
+    cut_at = clock.now()
+    await tick(clock, 40)
+    assert second.is_leader and not first.is_leader
+    assert timeline.when("a", "stop") < timeline.when("b", "start")
+    assert timeline.when("a", "stop") - cut_at <= 10
+    assert timeline.when("b", "start") - cut_at <= 15 + 2 + 2
+    assert timeline.overlaps == 0
+    for task in (first_task, second_task):
+        task.cancel()
+    await asyncio.gather(first_task, second_task, return_exceptions=True)
+
+
+async def test_a_renewal_from_a_stale_revision_is_refused(api: FakeApi) -> None:
+    clock = FakeClock()
+    elector = LeaderElector(api, config("a"), clock)
+    assert await elector.try_acquire_or_renew()
+    lease = (await api.get("Lease", "atoll-controller", "atoll-system")).lease
+    stale = lease.metadata.resource_version
+    lease.spec.holder_identity = "intruder"
+    await api.update(lease)
+    lease.metadata.resource_version = stale
+    with pytest.raises(ApiError) as raised:
+        await api.update(lease)
+    assert raised.value.code == grpc.StatusCode.ABORTED
+    assert not await elector.try_acquire_or_renew()  # the intruder's record is fresh to us
+
+
+async def test_a_leader_that_shuts_down_cleanly_hands_over_within_a_retry_period(api: FakeApi) -> None:
+    clock = FakeClock()
+    timeline = Timeline(clock)
+    _, first_task = await start(api, clock, timeline, "a")
+    await tick(clock, 1)
+    second, second_task = await start(api, clock, timeline, "b")
+    await tick(clock, 5)
+    first_task.cancel()
+    await asyncio.gather(first_task, return_exceptions=True)
+    stopped = clock.now()
+    await tick(clock, 3)
+    assert second.is_leader
+    assert timeline.when("b", "start") - stopped <= 3
+    second_task.cancel()
+    await asyncio.gather(second_task, return_exceptions=True)
+
+
+def test_a_renew_deadline_not_shorter_than_the_lease_is_refused() -> None:
+    with pytest.raises(ValueError, match="renew deadline < lease duration"):
+        ElectionConfig("x", lease_duration=10, renew_deadline=10, retry_period=2)
