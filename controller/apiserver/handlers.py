@@ -10,7 +10,7 @@ Like the generated ``add_ObjectsServicer_to_server`` with two differences:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.protobuf import message_factory
@@ -23,6 +23,17 @@ from controller.store.protocol import StoreUnavailableError
 SERVICE_NAME = "atoll.v1.Objects"
 _PRE_ENCODED_STREAMS = frozenset({"Watch"})
 Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class CallGuard(Protocol):
+    """Runs around every decoded call (authentication, authorization, audit, limits; see
+    controller/apiserver/auth/guard.py). It calls ``call()`` to run the servicer, or aborts."""
+
+    async def unary(self, method: str, request: Any, context: Context, call: Callable[[], Awaitable[Any]]) -> Any: ...
+
+    def stream(
+        self, method: str, request: Any, context: Context, call: Callable[[], AsyncIterator[Any]]
+    ) -> AsyncIterator[Any]: ...
 
 
 def _identity(data: bytes) -> bytes:
@@ -46,10 +57,17 @@ async def _abort(context: Context, error: Exception) -> None:
     await context.abort(grpc.StatusCode.UNAVAILABLE, f"store unavailable: {error}")
 
 
-def _unary(request_type: type[Message], implementation: Callable[[Any, Context], Awaitable[Any]]) -> Any:
+def _unary(
+    request_type: type[Message],
+    implementation: Callable[[Any, Context], Awaitable[Any]],
+    guard: CallGuard | None = None,
+    method: str = "",
+) -> Any:
     async def handle(raw: bytes, context: Context) -> Any:
         request = await _decode(request_type, raw, context)
         try:
+            if guard is not None:
+                return await guard.unary(method, request, context, lambda: implementation(request, context))
             return await implementation(request, context)
         except (ApiError, StoreUnavailableError) as error:
             await _abort(context, error)
@@ -57,11 +75,21 @@ def _unary(request_type: type[Message], implementation: Callable[[Any, Context],
     return handle
 
 
-def _stream(request_type: type[Message], implementation: Callable[[Any, Context], AsyncIterator[Any]]) -> Any:
+def _stream(
+    request_type: type[Message],
+    implementation: Callable[[Any, Context], AsyncIterator[Any]],
+    guard: CallGuard | None = None,
+    method: str = "",
+) -> Any:
     async def handle(raw: bytes, context: Context) -> AsyncIterator[Any]:
         request = await _decode(request_type, raw, context)
+        responses = (
+            guard.stream(method, request, context, lambda: implementation(request, context))
+            if guard is not None
+            else implementation(request, context)
+        )
         try:
-            async for response in implementation(request, context):
+            async for response in responses:
                 yield response
         except (ApiError, StoreUnavailableError) as error:
             await _abort(context, error)
@@ -69,7 +97,7 @@ def _stream(request_type: type[Message], implementation: Callable[[Any, Context]
     return handle
 
 
-def objects_handlers(servicer: Any) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
+def objects_handlers(servicer: Any, guard: CallGuard | None = None) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
     service = api_pb2.DESCRIPTOR.services_by_name["Objects"]
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in service.methods:
@@ -79,17 +107,20 @@ def objects_handlers(servicer: Any) -> dict[str, grpc.RpcMethodHandler[Any, Any]
         if method.server_streaming:
             serializer = _identity if method.name in _PRE_ENCODED_STREAMS else response_type.SerializeToString
             handlers[method.name] = grpc.unary_stream_rpc_method_handler(
-                _stream(request_type, implementation), request_deserializer=_identity, response_serializer=serializer
+                _stream(request_type, implementation, guard, method.name),
+                request_deserializer=_identity,
+                response_serializer=serializer,
             )
         else:
             handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-                _unary(request_type, implementation),
+                _unary(request_type, implementation, guard, method.name),
                 request_deserializer=_identity,
                 response_serializer=response_type.SerializeToString,
             )
     return handlers
 
 
-def add_objects_service(server: grpc.aio.Server, servicer: Any) -> None:
-    handlers = objects_handlers(servicer)
+def add_objects_service(server: grpc.aio.Server, servicer: Any, guard: CallGuard | None = None) -> None:
+    """Registers the Objects service; with ``guard``, every call runs inside it."""
+    handlers = objects_handlers(servicer, guard)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))

@@ -23,6 +23,7 @@ from controller.apiserver.auth.identity import UserInfo
 from controller.apiserver.auth.limits import WatchLimiter
 from controller.apiserver.auth.policy import PolicyCache
 from controller.apiserver.errors import ApiError
+from controller.store.protocol import StoreUnavailableError
 
 Context = grpc.aio.ServicerContext[Any, Any]
 _ANONYMOUS = UserInfo("")
@@ -62,6 +63,12 @@ class SecurityGuard:
             message = f"{method}: the request took longer than {self._timeout:g} s; try again or narrow it"
             self._record_all(user, audited, "DEADLINE_EXCEEDED", message)
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, message)
+            raise
+        except ApiError as error:
+            self._record_all(user, audited, error.code.name, error.message)
+            raise
+        except StoreUnavailableError as exc:
+            self._record_all(user, audited, "UNAVAILABLE", f"store unavailable: {exc}")
             raise
         except BaseException:
             code = context.code()

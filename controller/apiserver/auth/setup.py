@@ -15,7 +15,7 @@ from controller.apiserver.auth.policy import PolicyCache
 from controller.store.protocol import Store
 
 
-class SecurityConfigError(Exception):
+class SecurityConfigError(RuntimeError):
     """A file the security config names cannot be read; the message names it."""
 
 
