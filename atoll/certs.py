@@ -160,9 +160,7 @@ def subject_of(cert: x509.Certificate) -> Subject:
     """The user (CN) and groups (O) a certificate names."""
     common = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     groups = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
-    return Subject(
-        str(common[0].value) if common else "", tuple(str(attribute.value) for attribute in groups)
-    )
+    return Subject(str(common[0].value) if common else "", tuple(str(attribute.value) for attribute in groups))
 
 
 def san_names(cert: x509.Certificate) -> set[str]:

@@ -129,6 +129,11 @@ def unwrap(obj: object_pb2.Object) -> Any:
     return getattr(obj, of_object(obj).field)
 
 
+def kind_of_field(field: str) -> Kind:
+    """The kind whose ``Object`` oneof member is ``field`` (``virtual_machine`` -> VirtualMachine)."""
+    return _BY_FIELD[field]
+
+
 def kind_of_key(key: str) -> Kind | None:
     """The kind a store key belongs to, or None for keys outside the object space."""
     if not key.startswith(KEY_ROOT):

@@ -123,7 +123,9 @@ def ensure_pki(
     directory.chmod(0o700)
     ca = _ensure_ca(pki, now, report)
     wanted = list(dict.fromkeys([*LOCAL_SANS, *sans]))
-    if not pki.server_cert.exists() or not set(_normalized(wanted)) <= certs.san_names(certs.load_cert(pki.server_cert)):
+    if not pki.server_cert.exists() or not set(_normalized(wanted)) <= certs.san_names(
+        certs.load_cert(pki.server_cert)
+    ):
         dns_names, ips = certs.split_sans(wanted)
         pair = certs.issue(
             ca,

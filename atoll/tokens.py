@@ -95,4 +95,3 @@ def add_token(path: Path, user: str, groups: tuple[str, ...] = (), token: str | 
         Path(tmp).unlink(missing_ok=True)
         raise
     return token
-

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from atoll.cli import apply, delete, describe, get
+from atoll.cli import apply, delete, describe, get, rollout, scale, vm
 from atoll.cli.common import EXIT_FAILED, OneLineErrorParser, add_server_flag
 
-VERB_MODULES: tuple[ModuleType, ...] = (apply, get, describe, delete)
+VERB_MODULES: tuple[ModuleType, ...] = (apply, get, describe, delete, scale, rollout, vm)
 UP_MODULE = "atoll.cli.up"
 UP_HELP = "start a local control plane (API server, controllers, scheduler, agents)"
 

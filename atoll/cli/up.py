@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
 import signal
@@ -17,7 +18,9 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from atoll.config import write_client_config
+from atoll.config import ClientConfig, write_client_config
+from atoll.pki import Pki, client_address, internal_client_config, pki_dir
+from controller.apiserver.auth.config import SecurityConfig, secure_data_dir
 from controller.apiserver.server import start_api_server
 from controller.store.factory import open_store
 from scheduler.main import run_scheduler
@@ -50,6 +53,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="sqlite (embedded, default), memory, or etcd://HOST:PORT[,HOST:PORT...]",
     )
     parser.add_argument("--no-client-config", action="store_true", help="do not write the client config file")
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="plaintext, no authentication, loopback addresses only (default: mutual TLS with certificates "
+        "generated in DATA_DIR/pki, tokens, roles and an audit log)",
+    )
+    parser.add_argument(
+        "--san",
+        action="append",
+        default=[],
+        metavar="NAME_OR_IP",
+        help="extra DNS name or IP address for the API server certificate (repeatable)",
+    )
     parser.add_argument("--no-scheduler", action="store_true", help="do not start the scheduler in-process")
     parser.add_argument("--scheduler-profile", type=Path, default=None, help="scheduler profile YAML (default built in)")
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default WARNING)")
@@ -66,13 +82,23 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     data_dir: Path = (args.data_dir or default_data_dir()).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    security: SecurityConfig | None = None
+    if args.dev:
+        problem = _non_loopback(args.listen)
+        if problem:
+            print(f"atoll up: --dev serves plaintext, so it listens on loopback only: {problem}", file=sys.stderr)
+            return 2
+    else:
+        security, report = secure_data_dir(data_dir, args.san)
+        for warning in report.warnings:
+            print(f"atoll up: warning: {warning}", file=sys.stderr)
     try:
         store = await open_store(args.store, data_dir)
     except (ValueError, OSError) as exc:
         print(f"atoll up: --store {args.store}: {exc}", file=sys.stderr)
         return 2
     try:
-        api = await start_api_server(store, args.listen)
+        api = await start_api_server(store, args.listen, security=security)
     except RuntimeError as exc:
         await store.close()
         print(f"atoll up: {exc}", file=sys.stderr)
@@ -82,13 +108,18 @@ async def _serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     print(f"atoll control plane is up (pid {os.getpid()})")
-    print(f"  API server:    {api.address} (gRPC, plaintext; health and reflection on)")
+    transport = "plaintext, --dev" if security is None else f"mutual TLS, CA {security.client_ca}"
+    print(f"  API server:    {api.address} (gRPC, {transport}; health and reflection on)")
+    if security is not None:
+        print(f"  tokens:        {security.token_file} (atoll token create USER --group G)")
+        print(f"  audit log:     {security.audit_log}")
     print(f"  store:         {_describe_store(args.store, data_dir)}")
     print(f"  data dir:      {data_dir}")
     if not args.no_client_config:
-        path = write_client_config(api.address)
+        admin = _admin_config(api.address, data_dir, args.dev)
+        path = write_client_config(admin.server, ca=admin.ca, cert=admin.cert, key=admin.key)
         print(f"  client config: {path}")
-    components = _start_components(args, api.address, stop)
+    components = _start_components(args, api.address, data_dir, stop)
     print("Stop with Ctrl-C.", flush=True)
     await stop.wait()
     print("atoll up: stopping", flush=True)
@@ -98,11 +129,15 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_components(args: argparse.Namespace, server: str, stop: asyncio.Event) -> dict[str, asyncio.Task[None]]:
-    """Starts the in-process components that meet the API server only through gRPC at ``server``."""
+def _start_components(
+    args: argparse.Namespace, server: str, data_dir: Path, stop: asyncio.Event
+) -> dict[str, asyncio.Task[None]]:
+    """Starts the in-process components that meet the API server only through gRPC at ``server``,
+    each with its own identity (``internal_client_config``: plaintext in --dev, else its certificate)."""
     components: dict[str, Coroutine[Any, Any, None]] = {}
     if not args.no_scheduler:
-        components["scheduler"] = run_scheduler(server, args.scheduler_profile, stop)
+        scheduler = internal_client_config(data_dir, server, "scheduler", dev=args.dev)
+        components["scheduler"] = run_scheduler(scheduler, args.scheduler_profile, stop)  # type: ignore[arg-type]
     for name in components:
         print(f"  {name + ':':<14} running in-process")
     return {name: asyncio.create_task(_supervised(name, work, stop), name=name) for name, work in components.items()}
@@ -128,6 +163,26 @@ async def _stop_components(components: dict[str, asyncio.Task[None]], grace: flo
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _admin_config(server: str, data_dir: Path, dev: bool) -> ClientConfig:
+    """The client config `atoll up` writes: plaintext in --dev, else the admin certificate."""
+    if dev:
+        return ClientConfig(server=server)
+    pki = Pki(pki_dir(data_dir))
+    return ClientConfig(
+        server=client_address(server), ca=str(pki.ca_cert), cert=str(pki.cert("admin")), key=str(pki.key("admin"))
+    )
+
+
+def _non_loopback(listen: str) -> str | None:
+    """Why ``listen`` (HOST:PORT) is not a loopback address, or None when it is."""
+    host = listen.rpartition(":")[0].strip("[]")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return None if loopback else f"{listen!r} is not a loopback address; use 127.0.0.1:PORT or drop --dev"
 
 
 def _describe_store(spec: str, data_dir: Path) -> str:

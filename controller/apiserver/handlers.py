@@ -9,6 +9,8 @@ Like the generated ``add_ObjectsServicer_to_server`` with two differences:
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
@@ -16,7 +18,9 @@ import grpc
 from google.protobuf import message_factory
 from google.protobuf.message import DecodeError, Message
 
+from atoll import kinds
 from atoll.v1 import api_pb2
+from controller.apiserver import metrics
 from controller.apiserver.errors import ApiError
 from controller.store.protocol import StoreUnavailableError
 
@@ -57,6 +61,22 @@ async def _abort(context: Context, error: Exception) -> None:
     await context.abort(grpc.StatusCode.UNAVAILABLE, f"store unavailable: {error}")
 
 
+def _request_kind(request: Any) -> str:
+    """The kind a request is about, for metric labels ("" when it names none or an unknown one)."""
+    if request.DESCRIPTOR.fields_by_name.get("object") is not None:
+        field = request.object.WhichOneof("kind")
+        return kinds.kind_of_field(field).name if field else ""
+    name = getattr(request, "kind", "")
+    try:
+        return kinds.lookup(name).name if name else ""
+    except kinds.UnknownKindError:
+        return ""
+
+
+def _code_of(error: Exception) -> str:
+    return error.code.name if isinstance(error, ApiError) else "UNAVAILABLE"
+
+
 def _unary(
     request_type: type[Message],
     implementation: Callable[[Any, Context], Awaitable[Any]],
@@ -65,14 +85,37 @@ def _unary(
 ) -> Any:
     async def handle(raw: bytes, context: Context) -> Any:
         request = await _decode(request_type, raw, context)
+        kind = _request_kind(request)
+        code = "OK"
+        started = time.perf_counter()
+        metrics.INFLIGHT.inc()
         try:
             if guard is not None:
                 return await guard.unary(method, request, context, lambda: implementation(request, context))
             return await implementation(request, context)
         except (ApiError, StoreUnavailableError) as error:
+            code = _code_of(error)
             await _abort(context, error)
+        except asyncio.CancelledError:
+            code = "CANCELLED"
+            raise
+        except Exception as error:
+            # context.abort() raises; a guard that aborted set the code on the context.
+            code = _aborted_code(context, error)
+            raise
+        finally:
+            metrics.INFLIGHT.dec()
+            metrics.REQUEST_DURATION.labels(method, kind).observe(time.perf_counter() - started)
+            metrics.REQUESTS.labels(method, kind, code).inc()
 
     return handle
+
+
+def _aborted_code(context: Context, error: Exception) -> str:
+    code = context.code() if hasattr(context, "code") else None
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return "INTERNAL"
 
 
 def _stream(
@@ -83,16 +126,30 @@ def _stream(
 ) -> Any:
     async def handle(raw: bytes, context: Context) -> AsyncIterator[Any]:
         request = await _decode(request_type, raw, context)
+        kind = _request_kind(request)
+        code = "OK"
         responses = (
             guard.stream(method, request, context, lambda: implementation(request, context))
             if guard is not None
             else implementation(request, context)
         )
+        streams = metrics.WATCH_STREAMS.labels(kind)
+        streams.inc()
         try:
             async for response in responses:
                 yield response
         except (ApiError, StoreUnavailableError) as error:
+            code = _code_of(error)
             await _abort(context, error)
+        except asyncio.CancelledError:
+            code = "CANCELLED"
+            raise
+        except Exception as error:
+            code = _aborted_code(context, error)
+            raise
+        finally:
+            streams.dec()
+            metrics.REQUESTS.labels(method, kind, code).inc()
 
     return handle
 

@@ -16,8 +16,12 @@ from grpc_reflection.v1alpha import reflection
 
 from atoll.kinds import by_name
 from atoll.v1 import namespace_pb2
+from controller.apiserver.auth.config import SecurityConfig
+from controller.apiserver.auth.guard import SecurityGuard
+from controller.apiserver.auth.setup import build_guard, registry_reader, server_credentials
 from controller.apiserver.errors import AlreadyExistsError
 from controller.apiserver.handlers import SERVICE_NAME, add_objects_service
+from controller.apiserver.instrumented_store import InstrumentedStore
 from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.objects_service import ObjectsService
 from controller.apiserver.registry import PROTECTED_NAMESPACES, Registry
@@ -49,6 +53,7 @@ class ApiServer:
 
     store: Store
     compactor: asyncio.Task[None] | None = None
+    guard: SecurityGuard | None = None
 
     async def compact(self, revision: int) -> None:
         """Discards store history before ``revision``; later watches from older revisions get OUT_OF_RANGE."""
@@ -62,6 +67,8 @@ class ApiServer:
             self.compactor.cancel()
         await self.cache.stop()
         await self.server.stop(grace)
+        if self.guard is not None:
+            await self.guard.close()
 
     async def compact_periodically(self, interval: float) -> None:
         """Every ``interval`` seconds, compacts to the revision seen one interval ago (as kube-apiserver does),
@@ -81,12 +88,21 @@ DEFAULT_COMPACT_INTERVAL = 300.0
 
 
 async def start_api_server(
-    store: Store, listen: str = "127.0.0.1:0", *, compact_interval: float | None = DEFAULT_COMPACT_INTERVAL
+    store: Store,
+    listen: str = "127.0.0.1:0",
+    *,
+    compact_interval: float | None = DEFAULT_COMPACT_INTERVAL,
+    security: SecurityConfig | None = None,
 ) -> ApiServer:
     """Binds ``listen`` (HOST:PORT, port 0 = any free port) and serves atoll.v1.Objects on ``store``.
 
+    Plaintext without ``security``; with it, TLS (mutual unless the config says otherwise) only,
+    and every Objects call is authenticated, authorized, limited and audited (see auth/).
+
     Creates the built-in namespaces if missing. Raises OSError-like RuntimeError if the port is taken.
     """
+    credentials = server_credentials(security) if security else None
+    store = InstrumentedStore(store)
     namespaces = NamespaceIndex(store)
     registry = Registry(store, namespaces)
     cache = WatchCache(store, namespaces)
@@ -103,26 +119,33 @@ async def start_api_server(
             ("grpc.max_concurrent_streams", 100_000),
         ]
     )
-    add_objects_service(server, ObjectsService(store, registry, WatchStreamer(store, cache)))
+    guard = await build_guard(security, store, registry_reader(registry)) if security else None
+    add_objects_service(server, ObjectsService(store, registry, WatchStreamer(store, cache)), guard)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     host, _, port_text = listen.rpartition(":")
     try:
-        port = server.add_insecure_port(listen)
+        port = server.add_secure_port(listen, credentials) if credentials else server.add_insecure_port(listen)
     except RuntimeError as exc:
-        await cache.stop()
+        await _abandon(cache, guard)
         raise RuntimeError(f"cannot listen on {listen}: {exc}") from None
     if port == 0 and port_text != "0":
-        await cache.stop()
+        await _abandon(cache, guard)
         raise RuntimeError(f"cannot listen on {listen}: address in use or not available")
     await server.start()
     for service in ("", SERVICE_NAME):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
-    api = ApiServer(server, port, host or "127.0.0.1", registry, cache, health_servicer, store)
+    api = ApiServer(server, port, host or "127.0.0.1", registry, cache, health_servicer, store, guard=guard)
     if compact_interval:
         api.compactor = asyncio.create_task(api.compact_periodically(compact_interval), name="compactor")
     return api
+
+
+async def _abandon(cache: WatchCache, guard: SecurityGuard | None) -> None:
+    await cache.stop()
+    if guard is not None:
+        await guard.close()
 
 
 async def _bootstrap(registry: Registry) -> None:

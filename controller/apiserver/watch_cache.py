@@ -21,6 +21,7 @@ from atoll.kinds import Kind
 from atoll.v1 import api_pb2
 from controller.apiserver import codec
 from controller.apiserver.errors import GoneError, UnavailableError
+from controller.apiserver.metrics import OBJECTS
 from controller.apiserver.namespaces import NamespaceIndex
 from controller.store.protocol import CompactedError, EventType, Store, WatchEvent
 
@@ -154,6 +155,7 @@ class WatchCache:
     async def start(self) -> None:
         self._revision = await self._store.current_revision()
         self._covered_after = self._revision
+        await self._count_objects(self._revision)
         self._task = asyncio.create_task(self._follow(), name="watch-cache")
 
     async def stop(self) -> None:
@@ -179,6 +181,18 @@ class WatchCache:
                 log.exception("store watch failed; restarting it")
                 await asyncio.sleep(0.5)
 
+    async def _count_objects(self, revision: int) -> None:
+        """Sets the objects-by-kind gauge from a snapshot at ``revision``; the watch keeps it current."""
+        for kind in kinds.KINDS:
+            count, start_after = 0, None
+            while True:
+                page = await self._store.range(kind.prefix(), start_after=start_after, limit=1000, revision=revision)
+                count += len(page.items)
+                if not page.more:
+                    break
+                start_after = page.items[-1].key
+            OBJECTS.labels(kind.name).set(count)
+
     async def _reset(self) -> None:
         for subscribers in self._subscribers.values():
             for subscription in subscribers:
@@ -187,12 +201,17 @@ class WatchCache:
         self._buffer.clear()
         self._revision = await self._store.current_revision()
         self._covered_after = self._revision
+        await self._count_objects(self._revision)
 
     def _ingest(self, raw: WatchEvent) -> None:
         event = cached_event(raw)
         self._revision = max(self._revision, raw.kv.mod_revision)
         if event is None:
             return
+        if event.deleted:
+            OBJECTS.labels(event.kind.name).dec()
+        elif event.prev_value is None:
+            OBJECTS.labels(event.kind.name).inc()
         if len(self._buffer) == self._buffer.maxlen:
             self._covered_after = self._buffer[0].revision
         self._buffer.append(event)

@@ -3,10 +3,13 @@ policy and back-off, OOM kill, graceful deletion. Agent time is a ManualClock.""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from agent.clock import ManualClock
 from agent.config import FINALIZER, LEASE_NAMESPACE
+from agent.drivers.protocol import TaskPhase
 from agent.drivers.sim_base import SimSettings
 from agent.drivers.sim_linux import SimLinuxDriver
 from agent.registration import NodeProfile
@@ -128,6 +131,7 @@ async def test_delete_stops_within_the_grace_period_then_the_pod_disappears() ->
         await eventually(c.client, "pod", "stubborn", _phase("Running"))
         response = await c.client.delete("pod", "stubborn")
         assert not response.deleted, "the agent's finalizer holds the pod until its containers stop"
+        await stopping(driver)
         clock.advance(19)
         await settle()
         still = (await c.client.get("pod", "stubborn")).pod
@@ -137,6 +141,16 @@ async def test_delete_stops_within_the_grace_period_then_the_pod_disappears() ->
         assert await driver.list_tasks() == [], "the container is destroyed"
         await running.events.flush()
         assert "Killed" in await event_reasons(c.client, "stubborn")
+
+
+async def stopping(driver: SimLinuxDriver) -> None:
+    """Wait (real time) until the agent has asked the driver's only task to stop."""
+    for _ in range(250):
+        handles = await driver.list_tasks()
+        if handles and (await driver.inspect(handles[0].task_id)).phase is TaskPhase.STOPPING:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the agent never stopped the task")
 
 
 async def test_a_pod_deleted_before_it_runs_leaves_nothing_behind() -> None:

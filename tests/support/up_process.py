@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from atoll.config import ClientConfig
+
 _ADDRESS = re.compile(r"API server:\s+(\S+)")
 
 
@@ -25,8 +27,11 @@ class UpProcess:
         return self.process.wait(timeout=30)
 
 
-def start_up(data_dir: Path, *extra: str, timeout: float = 30.0) -> UpProcess:
-    """Starts `atoll up --listen 127.0.0.1:0` and returns once it printed its address."""
+def start_up(data_dir: Path, *extra: str, timeout: float = 30.0, secure: bool = False) -> UpProcess:
+    """Starts `atoll up --listen 127.0.0.1:0` and returns once it printed its address.
+
+    Plaintext (`--dev`) unless ``secure``: then the admin client config is in
+    ``admin_config(data_dir)`` (mutual TLS with the certificates up generated)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [
@@ -39,6 +44,7 @@ def start_up(data_dir: Path, *extra: str, timeout: float = 30.0) -> UpProcess:
             "--listen",
             "127.0.0.1:0",
             "--no-client-config",
+            *(() if secure else ("--dev",)),
             *extra,
         ],
         stdout=subprocess.PIPE,
@@ -59,3 +65,11 @@ def start_up(data_dir: Path, *extra: str, timeout: float = 30.0) -> UpProcess:
             return UpProcess(process, match.group(1), output)
     process.kill()
     raise RuntimeError("atoll up did not start:\n" + "".join(output))
+
+
+def admin_config(data_dir: Path, address: str) -> ClientConfig:
+    """The admin ClientConfig of a secure `atoll up` with ``data_dir``, for ``address``."""
+    pki = data_dir / "pki"
+    return ClientConfig(
+        server=address, ca=str(pki / "ca.pem"), cert=str(pki / "admin.pem"), key=str(pki / "admin-key.pem")
+    )

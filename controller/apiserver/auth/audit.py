@@ -21,9 +21,7 @@ def _utc_now() -> datetime:
 
 
 class AuditLog:
-    def __init__(
-        self, path: Path, *, max_bytes: int, backups: int, clock: Callable[[], datetime] = _utc_now
-    ) -> None:
+    def __init__(self, path: Path, *, max_bytes: int, backups: int, clock: Callable[[], datetime] = _utc_now) -> None:
         self._path = path
         self._max_bytes = max_bytes
         self._backups = backups

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ class Authenticator:
         self._cert_users: dict[bytes, UserInfo] = {}
 
     def authenticate(
-        self, metadata: Sequence[tuple[str, Any]] | None, auth_context: Mapping[str, Sequence[bytes]]
+        self, metadata: Iterable[tuple[str, Any]] | None, auth_context: Mapping[str, Iterable[bytes]]
     ) -> UserInfo:
         token = _bearer_token(metadata or ())
         if token is not None:
@@ -84,9 +84,8 @@ class Authenticator:
             if user is None:
                 raise UnauthenticatedError("the bearer token is not valid; ask an admin for one (atoll token create)")
             return user
-        pems = auth_context.get("x509_pem_cert") or ()
-        if pems:
-            return self._cert_user(pems[0])
+        for pem in auth_context.get("x509_pem_cert") or ():
+            return self._cert_user(pem)
         raise UnauthenticatedError("no credentials: present a client certificate or a bearer token")
 
     def _cert_user(self, pem: bytes) -> UserInfo:
@@ -106,7 +105,7 @@ class Authenticator:
         return user
 
 
-def _bearer_token(metadata: Sequence[tuple[str, Any]]) -> str | None:
+def _bearer_token(metadata: Iterable[tuple[str, Any]]) -> str | None:
     for key, value in metadata:
         if key != "authorization":
             continue

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from atoll.pki import Pki
+from atoll.pki import Pki, PkiReport, default_sans, ensure_pki, pki_dir
 
 DEFAULT_AUDIT_MAX_BYTES = 16 * 1024 * 1024
 DEFAULT_AUDIT_BACKUPS = 3
 DEFAULT_MAX_WATCHES_PER_USER = 200
 DEFAULT_REQUEST_TIMEOUT = 60.0
+TOKEN_FILE_NAME = "tokens.yaml"
+AUDIT_LOG_NAME = "audit.log"
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,14 @@ class SecurityConfig:
             token_file=token_file,
             audit_log=audit_log,
         )
+
+
+def secure_data_dir(data_dir: Path, sans: Sequence[str] = ()) -> tuple[SecurityConfig, PkiReport]:
+    """What ``atoll up`` serves with outside ``--dev``: certificates in DATA_DIR/pki (created when
+    missing; the server certificate names ``sans`` besides this host's names), tokens in
+    DATA_DIR/tokens.yaml, the audit log in DATA_DIR/audit.log."""
+    report = ensure_pki(pki_dir(data_dir), sans=[*default_sans(), *sans])
+    config = SecurityConfig.from_pki(
+        pki_dir(data_dir), token_file=data_dir / TOKEN_FILE_NAME, audit_log=data_dir / AUDIT_LOG_NAME
+    )
+    return config, report

@@ -92,16 +92,14 @@ class SecurityGuard:
         finally:
             self._watches.release(user.name)
 
-    async def _admit(
-        self, method: str, request: Any, context: Context
-    ) -> tuple[UserInfo, list[RequestAttributes]]:
+    async def _admit(self, method: str, request: Any, context: Context) -> tuple[UserInfo, list[RequestAttributes]]:
         """The caller and what it asks for; aborts the call (after auditing) when authentication
         or any permission fails."""
         requests = attributes_for(method, request)
         try:
             user = self._authenticator.authenticate(context.invocation_metadata(), context.auth_context())
         except ApiError as error:
-            targets = _audit_targets(method, requests) or [None]
+            targets: list[RequestAttributes | None] = [*_audit_targets(method, requests)] or [None]
             for target in targets:
                 self._record(_ANONYMOUS, method, target, error.code.name, error.message)
             await context.abort(error.code, error.message)

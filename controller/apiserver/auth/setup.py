@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 
+from atoll.kinds import Kind
 from controller.apiserver.auth.audit import AuditLog
 from controller.apiserver.auth.authn import Authenticator, TokenTable
 from controller.apiserver.auth.authorizer import Authorizer
@@ -12,6 +15,8 @@ from controller.apiserver.auth.guard import SecurityGuard
 from controller.apiserver.auth.limits import WatchLimiter
 from controller.apiserver.auth.node import NodeAuthorizer, ObjectReader
 from controller.apiserver.auth.policy import PolicyCache
+from controller.apiserver.errors import NotFoundError
+from controller.apiserver.registry import Registry
 from controller.store.protocol import Store
 
 
@@ -50,3 +55,15 @@ async def build_guard(config: SecurityConfig, store: Store, read: ObjectReader) 
         audit,
         config.request_timeout,
     )
+
+
+def registry_reader(registry: Registry) -> ObjectReader:
+    """An ObjectReader over the registry: the stored message, or None when absent."""
+
+    async def read(kind: Kind, namespace: str, name: str) -> Any | None:
+        try:
+            return (await registry.read(kind, namespace, name)).message
+        except NotFoundError:
+            return None
+
+    return read

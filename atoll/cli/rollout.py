@@ -1,0 +1,171 @@
+"""``atoll rollout status|history|undo deploy/NAME``: follow, list and revert Deployment rollouts.
+
+- status: waits (watching the Deployment) until the rollout finishes, printing kubectl's
+  progress lines; exits 1 when the Deployment reports ProgressDeadlineExceeded or ``--timeout``
+  passes.
+- history: the revisions the Deployment keeps (``atoll.revisions``), oldest first.
+- undo: puts the template of the previous revision (or ``--to-revision N``) back into the spec;
+  the Deployment controller then rolls it out like any other change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+import yaml
+
+from atoll.annotations import CHANGE_CAUSE_ANNOTATION
+from atoll.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CliError,
+    Streams,
+    add_namespace_flags,
+    add_server_flag,
+    run_with_client,
+)
+from atoll.cli.scale import add_target_arguments, modify, target_of
+from atoll.client import Client
+from atoll.manifest_codec import encode
+from atoll.revisions import Revision, current_revision, find_revision, history, template_hash
+from atoll.v1 import deployment_pb2
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "rollout", help="follow, list or undo deployment rollouts", description="Manage Deployment rollouts."
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    status = actions.add_parser("status", help="wait until the rollout finishes, showing progress")
+    status.add_argument(
+        "--timeout", type=float, default=0.0, metavar="SECONDS", help="give up after SECONDS (0: never)"
+    )
+    status.add_argument("--no-watch", dest="watch", action="store_false", help="print the state once and exit")
+    history_parser = actions.add_parser("history", help="list the revisions kept")
+    history_parser.add_argument("--revision", type=int, default=0, metavar="N", help="show revision N in detail")
+    undo = actions.add_parser("undo", help="roll back to the previous revision")
+    undo.add_argument("--to-revision", type=int, default=0, metavar="N", help="roll back to revision N")
+    for sub in (status, history_parser, undo):
+        add_target_arguments(sub)
+        add_namespace_flags(sub)
+        add_server_flag(sub, top_level=False)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    body = {"status": status, "history": show_history, "undo": undo}[args.action]
+    return run_with_client(args, lambda client, streams: body(client, args, streams))
+
+
+def progress(deployment: deployment_pb2.Deployment) -> tuple[str, bool, bool]:
+    """(message, done, failed) for one observed state, with kubectl's wording."""
+    name, spec, status = deployment.metadata.name, deployment.spec, deployment.status
+    if deployment.metadata.generation > status.observed_generation:
+        return "Waiting for deployment spec update to be observed...", False, False
+    for condition in status.conditions:
+        if condition.type == "Progressing" and condition.reason == "ProgressDeadlineExceeded":
+            return f'deployment "{name}" exceeded its progress deadline', False, True
+    waiting = f'Waiting for deployment "{name}" rollout to finish: '
+    updated, available = status.updated_replicas, status.available_replicas
+    if updated < spec.replicas:
+        return f"{waiting}{updated} out of {spec.replicas} new replicas have been updated...", False, False
+    if status.replicas > updated:
+        return f"{waiting}{status.replicas - updated} old replicas are pending termination...", False, False
+    if available < updated:
+        return f"{waiting}{available} of {updated} updated replicas are available...", False, False
+    return f'deployment "{name}" successfully rolled out', True, False
+
+
+async def status(client: Client, args: argparse.Namespace, streams: Streams) -> int:
+    kind, namespace, name = target_of(args, "Deployment")
+
+    async def follow() -> int:
+        last = ""
+        deployment = (await client.get(kind.name, name, namespace)).deployment
+        revision = deployment.metadata.resource_version
+        while True:
+            message, done, failed = progress(deployment)
+            if message != last:
+                (streams.err if failed else streams.out).write(("error: " if failed else "") + message + "\n")
+                streams.out.flush()
+                last = message
+            if done or failed or not args.watch:
+                return EXIT_FAILED if failed else EXIT_OK
+            async for event in client.watch(
+                kind.name, namespace, field_selector=f"metadata.name={name}", resource_version=revision
+            ):
+                revision = max(revision, event.resource_version)
+                if event.type == "DELETED":
+                    raise CliError(f"deployment/{name} was deleted while waiting for its rollout")
+                deployment = event.object.deployment
+                break
+
+    try:
+        return await asyncio.wait_for(follow(), args.timeout if args.timeout > 0 else None)
+    except TimeoutError:
+        streams.error(f"error: timed out after {args.timeout:g}s waiting for deployment/{name} to roll out")
+        return EXIT_FAILED
+
+
+def summary(revision: Revision) -> str:
+    template = revision.template
+    if template.WhichOneof("kind") == "virtual_machine":
+        spec = template.virtual_machine.spec
+        return f"VirtualMachine {spec.vcpus} vCPU {spec.memory}"
+    return "Pod " + ",".join(container.image for container in template.pod.spec.containers)
+
+
+async def show_history(client: Client, args: argparse.Namespace, streams: Streams) -> int:
+    kind, namespace, name = target_of(args, "Deployment")
+    deployment = (await client.get(kind.name, name, namespace)).deployment
+    revisions = history(deployment)
+    if args.revision:
+        found = find_revision(deployment, args.revision)
+        if found is None:
+            raise CliError(_missing_revision(name, args.revision, revisions))
+        streams.out.write(f"deployment/{name} revision {found.number} (hash {found.template_hash}):\n")
+        streams.out.write(_indent(encode(found.template)))
+        return EXIT_OK
+    current = current_revision(deployment)
+    cause = deployment.metadata.annotations.get(CHANGE_CAUSE_ANNOTATION, "<none>")
+    rows = [["REVISION", "HASH", "TEMPLATE", "CHANGE-CAUSE"]]
+    for revision in revisions:
+        rows.append([str(revision.number), revision.template_hash, summary(revision),
+                     cause if revision.number == current else "<none>"])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    streams.out.write(f"deployment/{name}\n")
+    for row in rows:
+        streams.out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
+    return EXIT_OK
+
+
+async def undo(client: Client, args: argparse.Namespace, streams: Streams) -> int:
+    kind, namespace, name = target_of(args, "Deployment")
+    deployment = (await client.get(kind.name, name, namespace)).deployment
+    target = find_revision(deployment, args.to_revision)
+    if target is None:
+        if args.to_revision:
+            raise CliError(_missing_revision(name, args.to_revision, history(deployment)))
+        raise CliError(f"deployment/{name}: no previous revision to roll back to")
+    if template_hash(deployment.spec.template) == target.template_hash:
+        same = f"the template already equals revision {target.number}"
+        streams.out.write(f"deployment/{name} skipped rollback ({same})\n")
+        return EXIT_OK
+
+    def restore(current: Any) -> None:
+        current.spec.template.CopyFrom(target.template)
+
+    await modify(client, kind, namespace, name, restore)
+    streams.out.write(f"deployment/{name} rolled back to revision {target.number}\n")
+    return EXIT_OK
+
+
+def _missing_revision(name: str, wanted: int, revisions: list[Revision]) -> str:
+    kept = ", ".join(str(revision.number) for revision in revisions) or "none"
+    return f"deployment/{name}: revision {wanted} not found (kept: {kept})"
+
+
+def _indent(value: Any) -> str:
+    return "".join(f"  {line}\n" for line in yaml.safe_dump(value, sort_keys=False).splitlines())
