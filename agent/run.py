@@ -28,6 +28,7 @@ from agent.node_agent import NodeAgent
 from agent.registration import NodeProfile, format_cpu, format_memory
 from agent.workloads.context import NodeContext
 from atoll.client import Client
+from atoll.config import ClientConfig
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,8 @@ async def host_profile(node_name: str | None, drivers: Sequence[Driver], endpoin
     )
 
 
-async def run_agent(server: str, node_name: str | None, drivers: Sequence[str | Driver], stop: asyncio.Event, *,
-                    state_dir: Path | None = None, config: AgentConfig | None = None,
+async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: Sequence[str | Driver],
+                    stop: asyncio.Event, *, state_dir: Path | None = None, config: AgentConfig | None = None,
                     logs_listen: str | None = "127.0.0.1:0", profile: NodeProfile | None = None) -> None:
     """Run one node agent against the API server at ``server`` until ``stop`` is set.
 

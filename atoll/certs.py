@@ -106,7 +106,8 @@ def issue(
     (negative: already expired, for tests). ``server`` adds serverAuth and the SANs; ``client``
     adds clientAuth."""
     key = ec.generate_private_key(ec.SECP256R1())
-    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, subject.common_name)]
+    # An empty common name is left out: such a certificate names no user (the server refuses it).
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, subject.common_name)] if subject.common_name else []
     attributes += [x509.NameAttribute(NameOID.ORGANIZATION_NAME, group) for group in subject.organizations]
     usages = [ExtendedKeyUsageOID.SERVER_AUTH] if server else []
     usages += [ExtendedKeyUsageOID.CLIENT_AUTH] if client else []

@@ -7,6 +7,7 @@ Layout of a PKI directory (``atoll certs init --dir DIR``; ``atoll up`` uses DAT
     admin.pem, admin-key.pem                      CN=admin, O=system:masters
     scheduler.pem, scheduler-key.pem              CN=system:scheduler
     controller.pem, controller-key.pem            CN=system:controller-manager
+    fleet.pem, fleet-key.pem                      CN=system:node-fleet, O=system:node-fleets (hollow nodes)
     nodes/NAME.pem, nodes/NAME-key.pem            CN=system:node:NAME, O=system:nodes
 
 ``ensure_pki`` creates what is missing and keeps what exists (the CA above all), so running it
@@ -30,6 +31,9 @@ ADMIN_USER = "admin"
 MASTERS_GROUP = "system:masters"
 SCHEDULER_USER = "system:scheduler"
 CONTROLLER_USER = "system:controller-manager"
+# One identity for a process that simulates many nodes (agent/hollow): the built-in "fleet" role.
+FLEET_USER = "system:node-fleet"
+FLEETS_GROUP = "system:node-fleets"
 NODE_USER_PREFIX = "system:node:"
 NODES_GROUP = "system:nodes"
 APISERVER_USER = "atoll-apiserver"
@@ -41,6 +45,7 @@ COMPONENTS: dict[str, tuple[str, Subject]] = {
     "admin": ("admin", Subject(ADMIN_USER, (MASTERS_GROUP,))),
     "scheduler": ("scheduler", Subject(SCHEDULER_USER)),
     "controller": ("controller", Subject(CONTROLLER_USER)),
+    "fleet": ("fleet", Subject(FLEET_USER, (FLEETS_GROUP,))),
 }
 NODE_PREFIX = "node:"
 
@@ -186,8 +191,9 @@ def pki_dir(data_dir: Path) -> Path:
 
 def internal_client_config(data_dir: Path, server: str, component: str, *, dev: bool = False) -> ClientConfig:
     """The ClientConfig an in-process component of ``atoll up`` connects with: ``scheduler``,
-    ``controller`` or ``node:NAME``. Plaintext in ``dev`` mode; otherwise mTLS with the
-    component's own certificate from DATA_DIR/pki (issued on first use for nodes)."""
+    ``controller``, ``node:NAME`` (one agent) or ``fleet`` (many simulated nodes in one process).
+    Plaintext in ``dev`` mode; otherwise mTLS with the component's own certificate from
+    DATA_DIR/pki (issued on first use for nodes)."""
     if dev:
         return ClientConfig(server=server)
     return client_config(pki_dir(data_dir), client_address(server), component)

@@ -22,6 +22,8 @@ from typing import Any
 import yaml
 
 TOKEN_PREFIX = "atoll_"
+# The token file's name inside a data dir (`atoll up` serves with DATA_DIR/tokens.yaml).
+TOKEN_FILE_NAME = "tokens.yaml"
 
 
 class TokenFileError(Exception):

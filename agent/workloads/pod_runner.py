@@ -58,7 +58,7 @@ class PodRunner(Runner):
         adopted = self.ctx.claim(config.task_id)
         if before is not None:
             record.restart_count = before.restart_count
-            record.ever_started = bool(before.container_id)
+            record.ever_started = record.ever_ran = bool(before.container_id)
             state = before.state.WhichOneof("state")
             if state == "terminated" and pod.status.phase in ("Succeeded", "Failed") and adopted is None:
                 term = before.state.terminated
@@ -70,7 +70,7 @@ class PodRunner(Runner):
             driver, handle = adopted
             self.driver = driver
             record.driver_name = driver.name
-            record.task_alive = record.ever_started = True
+            record.task_alive = record.ever_started = record.ever_ran = True
             record.started_at = handle.started_at
         return record
 
@@ -108,6 +108,7 @@ class PodRunner(Runner):
                 self._exited(record, result)
             else:
                 record.running = status.phase is not TaskPhase.PROVISIONING
+                record.ever_ran = record.ever_ran or record.running
                 record.ip = status.ip
                 return
         if record.final or now < record.retry_at:
@@ -161,6 +162,7 @@ class PodRunner(Runner):
         record.waiting = ("ContainerCreating", "")
         status = await self.driver.inspect(record.task_id)
         record.running = status.phase not in (TaskPhase.PROVISIONING, TaskPhase.EXITED)
+        record.ever_ran = record.ever_ran or record.running or status.phase is TaskPhase.EXITED
         record.ip = status.ip
         if status.phase is TaskPhase.EXITED:
             self.wake()

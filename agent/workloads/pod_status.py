@@ -4,7 +4,7 @@ Phase, as Kubernetes defines it:
 - Failed: a container can never run here (ContainerCannotRun), or every container ended for
   good and at least one failed;
 - Succeeded: every container ended for good with exit code 0;
-- Pending: some container has not started yet;
+- Pending: some container has not run yet (being created, or its utility VM booting);
 - Running: otherwise (running, or restarting under the restart policy).
 """
 
@@ -31,6 +31,7 @@ class ContainerRecord:
     image: str
     task_alive: bool = False
     ever_started: bool = False
+    ever_ran: bool = False
     started_at: float = 0.0
     running: bool = False
     restart_count: int = 0
@@ -51,7 +52,7 @@ def pod_phase(records: list[ContainerRecord]) -> str:
     if records and all(r.final for r in records):
         failed = any(r.terminated is not None and r.terminated.failed for r in records)
         return "Failed" if failed else "Succeeded"
-    if not all(r.ever_started for r in records):
+    if not all(r.ever_ran or r.final for r in records):
         return "Pending"
     return "Running"
 

@@ -18,14 +18,22 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from agent.hollow.fleet import FleetError, FleetSpec, default_fleet, load_fleet
+from agent.hollow.runner import run_hollow_fleet
+from atoll.certs import CertificateError
 from atoll.config import ClientConfig, write_client_config
-from atoll.pki import Pki, client_address, internal_client_config, pki_dir
+from atoll.pki import Pki, PkiError, client_address, internal_client_config, pki_dir
 from controller.apiserver.auth.config import SecurityConfig, secure_data_dir
 from controller.apiserver.server import start_api_server
+from controller.controllers.manager import ControllerOptions
+from controller.main import run_controllers
 from controller.store.factory import open_store
 from scheduler.main import run_scheduler
 
 DEFAULT_LISTEN = "127.0.0.1:7443"
+# A small mixed fleet (Linux, Windows Server 2022, a type-1 hypervisor host) so the quick start's
+# sample workloads run; --sim-nodes 0 for none.
+DEFAULT_SIM_NODES = 10
 DATA_DIR_ENV = "ATOLL_DATA_DIR"
 
 
@@ -67,7 +75,23 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="extra DNS name or IP address for the API server certificate (repeatable)",
     )
     parser.add_argument("--no-scheduler", action="store_true", help="do not start the scheduler in-process")
-    parser.add_argument("--scheduler-profile", type=Path, default=None, help="scheduler profile YAML (default built in)")
+    parser.add_argument("--no-controllers", action="store_true", help="do not start the controllers in-process")
+    parser.add_argument(
+        "--sim-nodes",
+        type=int,
+        default=DEFAULT_SIM_NODES,
+        help=f"simulated nodes to run in-process (default {DEFAULT_SIM_NODES})",
+    )
+    parser.add_argument("--fleet", type=Path, default=None, help="fleet file of simulated nodes (see deploy/fleets/)")
+    parser.add_argument(
+        "--node-grace-period",
+        type=float,
+        default=40.0,
+        help="seconds without a lease renewal before a node is NotReady",
+    )
+    parser.add_argument(
+        "--scheduler-profile", type=Path, default=None, help="scheduler profile YAML (default built in)"
+    )
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default WARNING)")
 
 
@@ -89,9 +113,18 @@ async def _serve(args: argparse.Namespace) -> int:
             print(f"atoll up: --dev serves plaintext, so it listens on loopback only: {problem}", file=sys.stderr)
             return 2
     else:
-        security, report = secure_data_dir(data_dir, args.san)
+        try:
+            security, report = secure_data_dir(data_dir, args.san)
+        except (CertificateError, PkiError) as exc:
+            print(f"atoll up: {exc} (or run with --dev for plaintext on loopback)", file=sys.stderr)
+            return 2
         for warning in report.warnings:
             print(f"atoll up: warning: {warning}", file=sys.stderr)
+    try:
+        fleet = load_fleet(args.fleet) if args.fleet else default_fleet(args.sim_nodes)
+    except FleetError as exc:
+        print(f"atoll up: {exc}", file=sys.stderr)
+        return 2
     try:
         store = await open_store(args.store, data_dir)
     except (ValueError, OSError) as exc:
@@ -119,7 +152,7 @@ async def _serve(args: argparse.Namespace) -> int:
         admin = _admin_config(api.address, data_dir, args.dev)
         path = write_client_config(admin.server, ca=admin.ca, cert=admin.cert, key=admin.key)
         print(f"  client config: {path}")
-    components = _start_components(args, api.address, data_dir, stop)
+    components = _start_components(args, api.address, data_dir, fleet, stop)
     print("Stop with Ctrl-C.", flush=True)
     await stop.wait()
     print("atoll up: stopping", flush=True)
@@ -130,7 +163,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 def _start_components(
-    args: argparse.Namespace, server: str, data_dir: Path, stop: asyncio.Event
+    args: argparse.Namespace, server: str, data_dir: Path, fleet: FleetSpec, stop: asyncio.Event
 ) -> dict[str, asyncio.Task[None]]:
     """Starts the in-process components that meet the API server only through gRPC at ``server``,
     each with its own identity (``internal_client_config``: plaintext in --dev, else its certificate)."""
@@ -138,6 +171,13 @@ def _start_components(
     if not args.no_scheduler:
         scheduler = internal_client_config(data_dir, server, "scheduler", dev=args.dev)
         components["scheduler"] = run_scheduler(scheduler, args.scheduler_profile, stop)  # type: ignore[arg-type]
+    if not args.no_controllers:
+        identity = internal_client_config(data_dir, server, "controller", dev=args.dev)
+        options = ControllerOptions(node_grace_period=args.node_grace_period)
+        components["controllers"] = run_controllers(identity, stop, options=options)
+    if fleet.total:
+        identity = internal_client_config(data_dir, server, "fleet", dev=args.dev)
+        components["sim-nodes"] = run_hollow_fleet(identity, fleet, stop)
     for name in components:
         print(f"  {name + ':':<14} running in-process")
     return {name: asyncio.create_task(_supervised(name, work, stop), name=name) for name, work in components.items()}

@@ -14,7 +14,7 @@ VERBS = ("get", "list", "watch", "create", "update", "updatestatus", "delete", "
 READ_VERBS = ("get", "list", "watch")
 WILDCARD = "*"
 # Roles the API server defines itself; a Role object may not take one of these names.
-BUILTIN_ROLES = ("admin", "editor", "viewer", "node", "scheduler", "controller")
+BUILTIN_ROLES = ("admin", "editor", "viewer", "node", "scheduler", "controller", "fleet")
 SUBJECT_KINDS = ("User", "Group")
 
 

@@ -422,10 +422,8 @@ def _apply_onto(kind: Kind, old: Any, desired: Any) -> Any:
     merged = kind.message()
     merged.CopyFrom(old)
     meta, want = merged.metadata, desired.metadata
-    meta.labels.clear()
-    meta.labels.update(want.labels)
-    meta.annotations.clear()
-    meta.annotations.update(want.annotations)
+    _replace_keeping_system_keys(meta.labels, want.labels)
+    _replace_keeping_system_keys(meta.annotations, want.annotations)
     if want.owner_references:
         del meta.owner_references[:]
         meta.owner_references.extend(want.owner_references)
@@ -451,6 +449,21 @@ def _apply_onto(kind: Kind, old: Any, desired: Any) -> Any:
     if bound_to and not merged.spec.node_name:
         merged.spec.node_name = bound_to
     return merged
+
+
+def _is_system_key(key: str) -> bool:
+    """Keys under an ``atoll.dev`` prefix (``deployment.atoll.dev/revision``) belong to the system."""
+    prefix, slash, _ = key.partition("/")
+    return bool(slash) and (prefix == "atoll.dev" or prefix.endswith(".atoll.dev"))
+
+
+def _replace_keeping_system_keys(current: Any, wanted: Any) -> None:
+    """The manifest's map replaces ``current``, except system keys the manifest does not mention:
+    an apply must not wipe what controllers recorded (rollout history, template hashes)."""
+    kept = {key: value for key, value in current.items() if _is_system_key(key) and key not in wanted}
+    current.clear()
+    current.update(wanted)
+    current.update(kept)
 
 
 def _without_metadata(message: Any) -> Any:

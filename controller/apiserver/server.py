@@ -22,6 +22,7 @@ from controller.apiserver.auth.setup import build_guard, registry_reader, server
 from controller.apiserver.errors import AlreadyExistsError
 from controller.apiserver.handlers import SERVICE_NAME, add_objects_service
 from controller.apiserver.instrumented_store import InstrumentedStore
+from controller.apiserver.logs_proxy import LogsProxy, add_logs_service
 from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.objects_service import ObjectsService
 from controller.apiserver.registry import PROTECTED_NAMESPACES, Registry
@@ -32,6 +33,7 @@ from controller.store.protocol import Store
 log = logging.getLogger(__name__)
 
 # Requests above this are refused with RESOURCE_EXHAUSTED before they reach a servicer.
+LOGS_SERVICE_NAME = "atoll.v1.Logs"
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
@@ -47,13 +49,14 @@ class ApiServer:
     cache: WatchCache
     health: health.HealthServicer
 
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
     store: Store
     compactor: asyncio.Task[None] | None = None
     guard: SecurityGuard | None = None
+    logs_proxy: LogsProxy | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
 
     async def compact(self, revision: int) -> None:
         """Discards store history before ``revision``; later watches from older revisions get OUT_OF_RANGE."""
@@ -67,6 +70,8 @@ class ApiServer:
             self.compactor.cancel()
         await self.cache.stop()
         await self.server.stop(grace)
+        if self.logs_proxy is not None:
+            await self.logs_proxy.close()
         if self.guard is not None:
             await self.guard.close()
 
@@ -123,7 +128,10 @@ async def start_api_server(
     add_objects_service(server, ObjectsService(store, registry, WatchStreamer(store, cache)), guard)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    logs_proxy = add_logs_service(server, registry)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, LOGS_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
     host, _, port_text = listen.rpartition(":")
     try:
         port = server.add_secure_port(listen, credentials) if credentials else server.add_insecure_port(listen)
@@ -136,7 +144,9 @@ async def start_api_server(
     await server.start()
     for service in ("", SERVICE_NAME):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
-    api = ApiServer(server, port, host or "127.0.0.1", registry, cache, health_servicer, store, guard=guard)
+    api = ApiServer(
+        server, port, host or "127.0.0.1", registry, cache, health_servicer, store, guard=guard, logs_proxy=logs_proxy
+    )
     if compact_interval:
         api.compactor = asyncio.create_task(api.compact_periodically(compact_interval), name="compactor")
     return api

@@ -44,7 +44,7 @@ async def test_registration_reports_capacity_allocatable_and_a_lease() -> None:
         first = lease.spec.renew_time.ToNanoseconds()
         node_revision = stored.metadata.resource_version
         clock.advance(10)
-        await eventually(c.client, "lease", "n1", lambda l: l.spec.renew_time.ToNanoseconds() > first,
+        await eventually(c.client, "lease", "n1", lambda lease: lease.spec.renew_time.ToNanoseconds() > first,
                          namespace=LEASE_NAMESPACE)
         again = (await c.client.get("node", "n1")).node
         assert again.metadata.resource_version == node_revision, "a heartbeat must not rewrite the Node"

@@ -42,7 +42,9 @@ async def test_build_rules_per_isolation_mode(isolation: str, image_build: str, 
     clock = ManualClock()
     async with cluster() as c, node(c.client, WIN2022, [SimWindowsDriver(HOST, clock=clock)], clock):
         await c.client.create(windows_pod("app", isolation, image_build))
-        await eventually(c.client, "pod", "app", lambda p: p is not None and p.status.phase == phase)
+        await eventually(c.client, "pod", "app", lambda p: p is not None and p.status.container_statuses)
+        clock.advance(HOST.utility_vm_boot)
+        await eventually(c.client, "pod", "app", lambda p: p.status.phase == phase)
 
 
 async def test_a_2019_image_forced_onto_a_2022_node_fails_with_microsofts_message() -> None:
@@ -68,9 +70,8 @@ async def test_hostprocess_runs_in_the_host_network_and_hyperv_pays_for_a_utilit
         assert booting.status.container_statuses[0].state.waiting.reason == "ContainerCreating"
         clock.advance(HOST.utility_vm_boot)
         await eventually(c.client, "pod", "isolated", lambda p: p.status.phase == "Running")
-        isolated = next(h for h in await driver.list_tasks() if h.task_id.endswith(":main")
-                        and (await driver.inspect(h.task_id)).memory_used)
-        assert (await driver.inspect(isolated.task_id)).memory_used >= HOST.utility_vm_memory
+        used = [(await driver.inspect(h.task_id)).memory_used for h in await driver.list_tasks()]
+        assert sorted(used) == [0, HOST.utility_vm_memory], "only the hyperv pod pays for a utility VM"
 
 
 async def test_windows_memory_limits_are_hard_caps_not_oom_kills() -> None:
@@ -109,10 +110,14 @@ async def test_an_os_mismatch_fails_the_pod_at_the_agent(
         assert await driver.list_tasks() == []
 
 
+def _failed(pod: object) -> bool:
+    return pod is not None and pod.status.phase == "Failed"  # type: ignore[attr-defined]
+
+
 async def test_an_isolation_mode_the_node_does_not_offer_fails_the_pod() -> None:
     clock = ManualClock()
     process_only = SimWindowsDriver(WindowsHost(isolation=("process",)), clock=clock)
     async with cluster() as c, node(c.client, WIN2022, [process_only], clock):
         await c.client.create(windows_pod("vm-isolated", "hyperv", "10.0.20348"))
-        failed = await eventually(c.client, "pod", "vm-isolated", lambda p: p is not None and p.status.phase == "Failed")
+        failed = await eventually(c.client, "pod", "vm-isolated", _failed)
         assert failed.status.reason == "UnsupportedIsolation"

@@ -308,3 +308,15 @@ async def test_unknown_propagation_policy_is_invalid(cluster: Cluster) -> None:
     with pytest.raises(ApiError) as err:
         await cluster.client.delete("pod", "web", propagation_policy="sideways")
     assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_apply_keeps_system_annotations_the_manifest_does_not_mention(cluster: Cluster) -> None:
+    await cluster.client.apply(make_pod())
+    stored = (await cluster.client.get("pod", "web")).pod
+    stored.metadata.annotations["deployment.atoll.dev/revision"] = "3"
+    stored.metadata.annotations["note"] = "by hand"
+    await cluster.client.update(object_pb2.Object(pod=stored))
+    manifest = make_pod()
+    manifest.pod.metadata.annotations["owner"] = "team-a"
+    applied = (await cluster.client.apply(manifest)).object.pod
+    assert dict(applied.metadata.annotations) == {"deployment.atoll.dev/revision": "3", "owner": "team-a"}

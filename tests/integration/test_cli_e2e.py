@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -155,3 +156,21 @@ def test_unreachable_server_is_one_line(up: UpProcess) -> None:
     )
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_quick_start_examples_end_up_running_on_the_default_simulated_fleet(tmp_path: Path) -> None:
+    process = start_up(tmp_path)
+    try:
+        assert atoll(process, "apply", "-f", str(EXAMPLES)).returncode == 0
+        deadline = time.monotonic() + 60
+        while True:
+            listed = json.loads(atoll(process, "get", "pods", "-A", "-o", "json").stdout)["items"]
+            phases = {item["metadata"]["name"]: item.get("status", {}).get("phase") for item in listed}
+            if phases and all(phase == "Running" for phase in phases.values()):
+                break
+            assert time.monotonic() < deadline, phases
+            time.sleep(0.5)
+        nodes = json.loads(atoll(process, "get", "nodes", "-o", "json").stdout)["items"]
+        assert len(nodes) >= 3
+    finally:
+        process.kill(signal.SIGTERM)

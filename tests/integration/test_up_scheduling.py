@@ -63,7 +63,7 @@ spec: {containers: [{name: big, image: busybox, resources: {requests: {memory: 6
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
-    process = start_up(tmp_path_factory.mktemp("up"))
+    process = start_up(tmp_path_factory.mktemp("up"), "--sim-nodes", "0")
     yield process
     process.kill(signal.SIGTERM)
 

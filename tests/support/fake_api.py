@@ -12,7 +12,7 @@ from typing import Any
 
 from atoll import kinds
 from atoll.client import ADDED, DELETED, SYNCED, ApiError
-from atoll.v1 import api_pb2, object_pb2
+from atoll.v1 import api_pb2, namespace_pb2, object_pb2
 from controller.apiserver import codec
 from controller.apiserver import errors as server_errors
 from controller.apiserver.namespaces import NamespaceIndex
@@ -38,7 +38,9 @@ class FakeApi:
 
     async def setup(self) -> FakeApi:
         for name in sorted(PROTECTED_NAMESPACES):
-            await self.create(object_pb2.Object(namespace={"metadata": {"name": name}, "status": {"phase": "Active"}}))
+            namespace = namespace_pb2.Namespace()
+            namespace.metadata.name, namespace.status.phase = name, "Active"
+            await self.create(namespace)
         return self
 
     def informer(self, kind: str) -> Informer:

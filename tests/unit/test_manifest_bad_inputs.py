@@ -48,7 +48,8 @@ CASES: list[tuple[str, list[str], str]] = [
     (
         "missing-kind.yaml",
         [
-            "doc 1: kind: required: set kind to one of Namespace, Node, Pod, VirtualMachine, Deployment, Event, Lease"
+            "doc 1: kind: required: set kind to one of Namespace, Node, Pod, VirtualMachine, Deployment, Event, Lease, "
+            "Role, RoleBinding"
         ],
         "a missing kind lists the known kinds",
     ),

@@ -64,7 +64,8 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]], str]] = [
         [
             (
                 "involvedObject.kind",
-                'unknown kind "Pods"; known kinds: Namespace, Node, Pod, VirtualMachine, Deployment, Event, Lease',
+                'unknown kind "Pods"; known kinds: Namespace, Node, Pod, VirtualMachine, Deployment, Event, Lease, '
+                "Role, RoleBinding",
             )
         ],
         "an event about an unknown kind",

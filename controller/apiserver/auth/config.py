@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from atoll.pki import Pki, PkiReport, default_sans, ensure_pki, pki_dir
+from atoll.tokens import TOKEN_FILE_NAME
 
 DEFAULT_AUDIT_MAX_BYTES = 16 * 1024 * 1024
 DEFAULT_AUDIT_BACKUPS = 3
 DEFAULT_MAX_WATCHES_PER_USER = 200
 DEFAULT_REQUEST_TIMEOUT = 60.0
-TOKEN_FILE_NAME = "tokens.yaml"
 AUDIT_LOG_NAME = "audit.log"
 
 

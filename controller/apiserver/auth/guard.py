@@ -48,6 +48,10 @@ class SecurityGuard:
         self._audit = audit
         self._timeout = request_timeout
 
+    @property
+    def policy(self) -> PolicyCache:
+        return self._policy
+
     async def close(self) -> None:
         await self._policy.stop()
         if self._audit is not None:
@@ -55,27 +59,32 @@ class SecurityGuard:
 
     async def unary(self, method: str, request: Any, context: Context, call: Callable[[], Awaitable[Any]]) -> Any:
         user, requests = await self._admit(method, request, context)
-        audited = _audit_targets(method, requests)
+        audited: list[RequestAttributes | None] = [*_audit_targets(method, requests)]
+        if method in MUTATING_METHODS and not audited:
+            audited = [None]  # a write naming no valid kind: the servicer refuses it, the audit still says so
         try:
             async with asyncio.timeout(self._timeout):
                 response = await call()
         except TimeoutError:
             message = f"{method}: the request took longer than {self._timeout:g} s; try again or narrow it"
-            self._record_all(user, audited, "DEADLINE_EXCEEDED", message)
+            self._record_all(user, method, audited, "DEADLINE_EXCEEDED", message)
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, message)
             raise
         except ApiError as error:
-            self._record_all(user, audited, error.code.name, error.message)
+            self._record_all(user, method, audited, error.code.name, error.message)
             raise
         except StoreUnavailableError as exc:
-            self._record_all(user, audited, "UNAVAILABLE", f"store unavailable: {exc}")
+            self._record_all(user, method, audited, "UNAVAILABLE", f"store unavailable: {exc}")
+            raise
+        except asyncio.CancelledError:
+            self._record_all(user, method, audited, "CANCELLED")
             raise
         except BaseException:
             code = context.code()
             name = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
-            self._record_all(user, audited, name, context.details() or "")
+            self._record_all(user, method, audited, name, context.details() or "")
             raise
-        self._record_all(user, audited, "OK")
+        self._record_all(user, method, audited, "OK")
         return response
 
     async def stream(
@@ -111,9 +120,11 @@ class SecurityGuard:
                 await context.abort(grpc.StatusCode.PERMISSION_DENIED, message)
         return user, (requests if method in MUTATING_METHODS else [])
 
-    def _record_all(self, user: UserInfo, targets: list[RequestAttributes], result: str, message: str = "") -> None:
+    def _record_all(
+        self, user: UserInfo, method: str, targets: list[RequestAttributes | None], result: str, message: str = ""
+    ) -> None:
         for attributes in targets:
-            self._record(user, "", attributes, result, message)
+            self._record(user, method, attributes, result, message)
 
     def _record(
         self, user: UserInfo, method: str, attributes: RequestAttributes | None, result: str, message: str

@@ -71,6 +71,11 @@ class PolicyCache:
             after = await self._load(kind)
             self._tasks.append(asyncio.create_task(self._follow(kind, after), name=f"rbac-{kind.plural}"))
 
+    @property
+    def binding_names(self) -> frozenset[str]:
+        """Names of the RoleBinding objects the current policy holds."""
+        return frozenset(self._bindings)
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()

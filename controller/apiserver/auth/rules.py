@@ -10,9 +10,12 @@ Built-in roles (their names are reserved; see ``atoll.validation.rbac.BUILTIN_RO
 - ``controller``: read everything; write Pods, VirtualMachines, Deployments (and their status),
   Events and Leases; update Nodes and their status (node lifecycle).
 - ``node``: no rules: a node identity is authorized by ``node.NodeAuthorizer``.
+- ``fleet``: what a node may do, for every node at once, for a process that simulates many
+  nodes with one identity (agent/hollow): read all; create and update the status of Nodes;
+  Leases; update the status of Pods and VirtualMachines; create Events.
 
 Built-in bindings: group ``system:masters`` -> admin, user ``system:scheduler`` -> scheduler,
-user ``system:controller-manager`` -> controller, all cluster-wide.
+user ``system:controller-manager`` -> controller, group ``system:node-fleets`` -> fleet, all cluster-wide.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from atoll.kinds import Kind
-from atoll.pki import CONTROLLER_USER, MASTERS_GROUP, SCHEDULER_USER
+from atoll.pki import CONTROLLER_USER, FLEETS_GROUP, MASTERS_GROUP, SCHEDULER_USER
 from atoll.v1 import rbac_pb2
 from atoll.validation.rbac import READ_VERBS, WILDCARD
 
@@ -82,6 +85,12 @@ BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
         _rule(("update", "updatestatus"), ("Node",)),
     ),
     "node": (),
+    "fleet": (
+        Rule(_READ, _ALL),
+        _rule(("create", "updatestatus"), ("Node",)),
+        _rule(("create", "update"), ("Lease", "Event")),
+        _rule(("updatestatus",), WORKLOADS),
+    ),
 }
 
 
@@ -111,4 +120,5 @@ BUILTIN_BINDINGS: tuple[Binding, ...] = (
     Binding("system:masters", "admin", groups=frozenset({MASTERS_GROUP})),
     Binding("system:scheduler", "scheduler", users=frozenset({SCHEDULER_USER})),
     Binding("system:controller-manager", "controller", users=frozenset({CONTROLLER_USER})),
+    Binding("system:node-fleets", "fleet", groups=frozenset({FLEETS_GROUP})),
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from atoll import kinds
 from atoll.v1 import object_pb2
 from controller.controllers.clock import FakeClock
 from controller.controllers.deployment import DeploymentController
@@ -33,7 +34,7 @@ class Harness:
 
     async def names(self, kind: str) -> set[str]:
         items, _ = await self.api.list_all(kind)
-        return {getattr(item, item.WhichOneof("kind")).metadata.name for item in items}
+        return {kinds.unwrap(item).metadata.name for item in items}
 
     async def pods(self) -> list[Any]:
         items, _ = await self.api.list_all("Pod")

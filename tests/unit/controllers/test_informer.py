@@ -47,8 +47,10 @@ async def test_readers_get_copies_that_cannot_change_the_cache() -> None:
     informer.apply(pod_event(ADDED, "web", 5))
     informer.apply(pod_event(SYNCED, "", 5))
     copy = informer.get("default/web")
+    assert copy is not None
     copy.metadata.labels["tampered"] = "yes"
-    assert "tampered" not in informer.get("default/web").metadata.labels
+    again = informer.get("default/web")
+    assert again is not None and "tampered" not in again.metadata.labels
     assert "tampered" not in informer.list()[0].metadata.labels
     assert informer.has_synced
 

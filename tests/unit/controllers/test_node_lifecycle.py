@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from atoll import kinds
 from atoll.v1 import object_pb2, scheduling_pb2
 from controller.controllers.clock import FakeClock
 from controller.controllers.node_lifecycle import (
@@ -50,7 +51,7 @@ class Harness:
 
     async def exists(self, kind: str, name: str) -> bool:
         items, _ = await self.api.list_all(kind)
-        return any(getattr(item, item.WhichOneof("kind")).metadata.name == name for item in items)
+        return any(kinds.unwrap(item).metadata.name == name for item in items)
 
     async def events(self, reason: str) -> list[Any]:
         items, _ = await self.api.list_all("Event")

@@ -1,0 +1,383 @@
+"""``oci``: real Linux containers through an OCI runtime (runc by default, crun selectable).
+
+start: resolve the image in the node's store -> overlay rootfs -> bundle (namespaces, cgroup
+limits) -> a detached shim runs ``create`` + ``start`` and waits for the container -> RUNNING.
+The shim's exit is watched through a pidfd; its exit.json plus the cgroup's OOM counter make the
+ExitResult (Completed, Error, OOMKilled). stop: SIGTERM, SIGKILL after the grace period.
+destroy: ``RUNTIME delete`` (cgroups), unmount, remove the task dir. After an agent restart,
+``list_tasks`` reads the task dirs and ``recover`` re-attaches through ``RUNTIME state`` and the
+shim's pid. Abilities: logs (container.log), pause/resume (freezer), exec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import shutil
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from agent.drivers import logfile
+from agent.drivers.abilities import ExecResult
+from agent.drivers.oci import rootfs
+from agent.drivers.oci.bundle import build_spec
+from agent.drivers.oci.cgroups import memory_cgroup, memory_usage, oom_kills
+from agent.drivers.oci.images import ImageConfig, ImageError, ImageStore, default_image_dir
+from agent.drivers.oci.limits import CgroupLimits, limits_for
+from agent.drivers.oci.runtime import OciRuntime, RuntimeCommandError
+from agent.drivers.oci.taskdir import ExitRecord, TaskDir, TaskRecord, container_id_for
+from agent.drivers.proc import ExitWatch, process_matches
+from agent.drivers.protocol import (
+    CannotRunError,
+    Capabilities,
+    DriverError,
+    DriverFingerprint,
+    ExitResult,
+    Listener,
+    StartError,
+    TaskConfig,
+    TaskExistsError,
+    TaskHandle,
+    TaskNotFoundError,
+    TaskPhase,
+    TaskRunningError,
+    TaskStatus,
+)
+
+NAME = "oci"
+SHIM = Path(__file__).with_name("shim.py")
+CGROUP_PARENT = "atoll"
+HANDSHAKE_TIMEOUT = 30.0
+KILL_SETTLE_TIMEOUT = 10.0
+# Runtime messages that no retry can fix: the image lacks the program, or the config is invalid.
+CANNOT_RUN_MARKERS = ("executable file not found", "no such file or directory", "permission denied")
+
+
+@dataclass(frozen=True)
+class OciSettings:
+    """``state_dir`` holds task dirs, the runtime root and (by default) the image store."""
+
+    state_dir: Path
+    runtime: str = "runc"
+    name: str = NAME
+    image_dir: Path | None = None
+    default_pids_limit: int = 4096
+    runtime_binary: str | None = None
+    host_ip: str = ""
+    python: str = sys.executable
+
+
+@dataclass
+class _Container:
+    record: TaskRecord
+    dir: TaskDir
+    phase: TaskPhase = TaskPhase.RUNNING
+    exit: ExitResult | None = None
+    stop_requested: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    watch: ExitWatch | None = None
+
+
+class OciDriver:
+    def __init__(self, settings: OciSettings) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.images = ImageStore(settings.image_dir or default_image_dir(settings.state_dir))
+        self.runtime = OciRuntime(settings.runtime, settings.state_dir / settings.runtime, settings.runtime_binary)
+        self._tasks_dir = settings.state_dir / "tasks"
+        self._tasks: dict[str, _Container] = {}
+        self._listener: Listener = lambda task_id: None
+
+    # --- facts -------------------------------------------------------------------------------
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(kinds=frozenset({"container"}), os="linux")
+
+    async def fingerprint(self) -> DriverFingerprint:
+        probe = await self.runtime.probe()
+        if not probe.ok:
+            return DriverFingerprint(healthy=False, reason=probe.reason)
+        if "overlay" not in Path("/proc/filesystems").read_text():
+            return DriverFingerprint(healthy=False, reason="the kernel has no overlay filesystem for container roots")
+        return DriverFingerprint(healthy=True, reason=probe.version)
+
+    def set_listener(self, listener: Listener) -> None:
+        self._listener = listener
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, config: TaskConfig) -> TaskHandle:
+        container_id = container_id_for(config.task_id)
+        task_dir = TaskDir(self._tasks_dir / container_id)
+        if config.task_id in self._tasks or task_dir.path.exists():
+            raise TaskExistsError(f"task {config.task_id} exists; destroy it before starting it again")
+        image_rootfs, image_config, limits = self._admit(config)
+        task_dir.path.mkdir(parents=True)
+        record = TaskRecord(
+            task_id=config.task_id,
+            container_id=container_id,
+            started_at=time.time(),
+            cgroups_path=f"/{CGROUP_PARENT}/{container_id}",
+            host_network=config.host_network,
+            overlay=not config.read_only_root,
+        )
+        try:
+            root = self._prepare_root(image_rootfs, task_dir, record.overlay)
+            task_dir.write_spec(build_spec(config, image_config, limits, root, record.cgroups_path))
+            container_pid, shim_pid = await self._launch(task_dir, container_id)
+        except BaseException:
+            await self._remove(task_dir, container_id)
+            raise
+        record = replace(record, container_pid=container_pid, shim_pid=shim_pid)
+        task_dir.save(record)
+        container = _Container(record, task_dir)
+        self._tasks[config.task_id] = container
+        container.watch = ExitWatch(shim_pid, lambda: self._shim_exited(container))
+        return self._handle(container)
+
+    def _admit(self, config: TaskConfig) -> tuple[Path, ImageConfig, CgroupLimits]:
+        if config.kind != "container":
+            raise CannotRunError(f"{self.name} runs containers, not virtual machines")
+        if config.os != "linux":
+            raise CannotRunError(f"{self.name} runs Linux containers; this pod's os is {config.os}")
+        try:
+            image = self.images.resolve(config.image)
+        except ImageError as err:
+            raise CannotRunError(str(err)) from None
+        limits = limits_for(config, self.settings.default_pids_limit)
+        return image.rootfs, image.config, limits
+
+    def _prepare_root(self, image_rootfs: Path, task_dir: TaskDir, overlay: bool) -> Path:
+        if not overlay:
+            return image_rootfs
+        try:
+            rootfs.mount_overlay(image_rootfs, task_dir.upper, task_dir.work, task_dir.rootfs)
+        except rootfs.RootfsError as err:
+            raise StartError(str(err)) from None
+        return task_dir.rootfs
+
+    async def _launch(self, task_dir: TaskDir, container_id: str) -> tuple[int, int]:
+        """Run the shim; (container pid, shim pid) once the container runs."""
+        with task_dir.shim_log.open("ab") as shim_log:
+            process = await asyncio.create_subprocess_exec(
+                self.settings.python, "-I", "-S", str(SHIM), str(task_dir.path), container_id,
+                json.dumps(self.runtime.argv()),
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=shim_log,
+                start_new_session=True,
+            )
+        assert process.stdout is not None
+        try:
+            line = (await asyncio.wait_for(process.stdout.readline(), HANDSHAKE_TIMEOUT)).decode().strip()
+        except TimeoutError:
+            raise StartError(f"{self.runtime.name}: shim silent for {HANDSHAKE_TIMEOUT:g}s") from None
+        finally:
+            await process.wait()
+        verb, _, rest = line.partition(" ")
+        if verb == "started":
+            container_pid, shim_pid = (int(part) for part in rest.split())
+            return container_pid, shim_pid
+        shim_errors = logfile.read_text(task_dir.shim_log).strip().splitlines()
+        message = rest or (shim_errors[-1] if shim_errors else "the container shim failed without a word")
+        text = f"{self.runtime.name}: {_runtime_message(message)}"
+        if any(marker in text.lower() for marker in CANNOT_RUN_MARKERS):
+            raise CannotRunError(text)
+        raise StartError(text)
+
+    async def wait(self, task_id: str) -> ExitResult:
+        container = self._task(task_id)
+        await container.done.wait()
+        assert container.exit is not None
+        return container.exit
+
+    async def stop(self, task_id: str, timeout: float) -> ExitResult:
+        container = self._task(task_id)
+        if container.exit is None and not container.stop_requested:
+            container.stop_requested = True
+            was_paused = container.phase is TaskPhase.PAUSED
+            container.phase = TaskPhase.STOPPING
+            await self.runtime.kill(container.record.container_id, "TERM")
+            if was_paused:
+                await self._try_resume(container)
+            try:
+                await asyncio.wait_for(container.done.wait(), max(0.0, timeout))
+            except TimeoutError:
+                await self.runtime.kill(container.record.container_id, "KILL")
+        try:
+            return await asyncio.wait_for(self.wait(task_id), KILL_SETTLE_TIMEOUT + max(0.0, timeout))
+        except TimeoutError:
+            raise DriverError(f"task {task_id} did not end after SIGKILL") from None
+
+    async def destroy(self, task_id: str, force: bool = False) -> None:
+        container = self._tasks.get(task_id)
+        if container is None:
+            await self._destroy_orphan(task_id)
+            return
+        if container.exit is None:
+            if not force:
+                raise TaskRunningError(f"task {task_id} is {container.phase.value}; stop it or destroy with force")
+            container.stop_requested = True
+            await self.runtime.kill(container.record.container_id, "KILL")
+            await self._try_resume(container)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(container.done.wait(), KILL_SETTLE_TIMEOUT)
+        if container.watch is not None:
+            container.watch.cancel()
+        await self._remove(container.dir, container.record.container_id)
+        del self._tasks[task_id]
+
+    async def _destroy_orphan(self, task_id: str) -> None:
+        task_dir = TaskDir(self._tasks_dir / container_id_for(task_id))
+        if task_dir.path.exists():
+            await self._remove(task_dir, container_id_for(task_id))
+
+    async def _remove(self, task_dir: TaskDir, container_id: str) -> None:
+        await self.runtime.delete(container_id)
+        try:
+            rootfs.unmount(task_dir.rootfs)
+        except rootfs.RootfsError as err:
+            raise DriverError(str(err)) from None
+        await asyncio.to_thread(shutil.rmtree, task_dir.path, True)
+
+    async def inspect(self, task_id: str) -> TaskStatus:
+        container = self._task(task_id)
+        used = 0
+        if container.exit is None:
+            used = memory_usage(memory_cgroup(container.record.cgroups_path))
+        return TaskStatus(
+            task_id=task_id,
+            phase=container.phase,
+            started_at=container.record.started_at,
+            exit=container.exit,
+            memory_used=used,
+            ip=self.settings.host_ip if container.record.host_network else "",
+        )
+
+    # --- adoption ----------------------------------------------------------------------------
+
+    async def list_tasks(self) -> list[TaskHandle]:
+        handles = {task_id: self._handle(container) for task_id, container in self._tasks.items()}
+        if self._tasks_dir.is_dir():
+            for path in sorted(self._tasks_dir.iterdir()):
+                record = TaskDir(path).load()
+                if record is not None and record.task_id not in handles:
+                    handles[record.task_id] = TaskHandle(record.task_id, self.name, record.started_at,
+                                                         {"container_id": record.container_id})
+        return list(handles.values())
+
+    async def recover(self, handle: TaskHandle) -> bool:
+        if handle.task_id in self._tasks:
+            return True
+        task_dir = TaskDir(self._tasks_dir / container_id_for(handle.task_id))
+        record = task_dir.load()
+        if record is None:
+            return False
+        container = _Container(record, task_dir)
+        self._tasks[record.task_id] = container
+        state = await self.runtime.state(record.container_id)
+        status = (state or {}).get("status", "stopped")
+        if task_dir.exit_record() is None and process_matches(record.shim_pid, str(task_dir.path)):
+            container.phase = TaskPhase.PAUSED if status == "paused" else TaskPhase.RUNNING
+            container.watch = ExitWatch(record.shim_pid, lambda: self._shim_exited(container))
+        elif task_dir.exit_record() is None and status in ("running", "paused"):
+            # The shim is gone but the container lives: follow it; its exit code is lost.
+            container.phase = TaskPhase.PAUSED if status == "paused" else TaskPhase.RUNNING
+            container.watch = ExitWatch(int(state.get("pid", 0)) if state else 0,
+                                        lambda: self._shim_exited(container))
+        else:
+            self._shim_exited(container, notify=False)
+        self._listener(record.task_id)
+        return True
+
+    # --- abilities ---------------------------------------------------------------------------
+
+    async def pause(self, task_id: str) -> None:
+        container = self._task(task_id)
+        if container.phase is TaskPhase.PAUSED:
+            return
+        if container.phase is not TaskPhase.RUNNING:
+            raise DriverError(f"task {task_id} is {container.phase.value}: only a Running container can be paused")
+        try:
+            await self.runtime.pause(container.record.container_id)
+        except RuntimeCommandError as err:
+            raise DriverError(str(err)) from None
+        if container.exit is None:
+            container.phase = TaskPhase.PAUSED
+
+    async def resume(self, task_id: str) -> None:
+        container = self._task(task_id)
+        if container.phase is not TaskPhase.PAUSED:
+            return
+        try:
+            await self.runtime.resume(container.record.container_id)
+        except RuntimeCommandError as err:
+            raise DriverError(str(err)) from None
+        if container.exit is None:
+            container.phase = TaskPhase.RUNNING
+
+    async def _try_resume(self, container: _Container) -> None:
+        with contextlib.suppress(RuntimeCommandError):
+            await self.runtime.resume(container.record.container_id)
+
+    async def logs(self, task_id: str, *, follow: bool = False, tail: int = -1) -> AsyncIterator[str]:
+        container = self._task(task_id)
+        async for line in logfile.follow_lines(container.dir.log, follow=follow, tail=tail,
+                                               ended=lambda: container.exit is not None):
+            yield line
+
+    async def exec(self, task_id: str, argv: Sequence[str], timeout: float) -> ExecResult:
+        container = self._task(task_id)
+        if container.phase is not TaskPhase.RUNNING:
+            raise DriverError(f"task {task_id} is {container.phase.value}, not Running: cannot exec")
+        try:
+            done = await self.runtime.exec(container.record.container_id, list(argv), timeout)
+        except TimeoutError as err:
+            raise DriverError(f"exec in {task_id}: {err}") from None
+        return ExecResult(done.returncode, done.stdout + done.stderr)
+
+    # --- machinery ---------------------------------------------------------------------------
+
+    def _task(self, task_id: str) -> _Container:
+        container = self._tasks.get(task_id)
+        if container is None:
+            raise TaskNotFoundError(f"{self.name}: no task {task_id}")
+        return container
+
+    def _handle(self, container: _Container) -> TaskHandle:
+        record = container.record
+        return TaskHandle(record.task_id, self.name, record.started_at,
+                          {"container_id": record.container_id, "shim_pid": str(record.shim_pid)})
+
+    def _shim_exited(self, container: _Container, notify: bool = True) -> None:
+        if container.exit is not None:
+            return
+        recorded = container.dir.exit_record()
+        container.exit = self._exit_result(container, recorded)
+        container.phase = TaskPhase.EXITED
+        container.done.set()
+        if notify:
+            self._listener(container.record.task_id)
+
+    def _exit_result(self, container: _Container, recorded: ExitRecord | None) -> ExitResult:
+        if recorded is None:
+            return ExitResult(255, "Error", time.time(), message="exit status unknown: the container's shim was gone")
+        code, signal_number, at = recorded.exit_code, recorded.signal, recorded.finished_at
+        if code != 0 and oom_kills(memory_cgroup(container.record.cgroups_path)) > 0:
+            return ExitResult(code, "OOMKilled", at, signal_number, "memory limit exceeded: OOM-killed by the kernel")
+        if code == 0:
+            return ExitResult(0, "Completed", at)
+        if signal_number == 9 and container.stop_requested:
+            return ExitResult(code, "Error", at, signal_number, "killed (SIGKILL) after the grace period")
+        if signal_number:
+            return ExitResult(code, "Error", at, signal_number, f"terminated by signal {signal_number}")
+        return ExitResult(code, "Error", at, 0, f"exited with code {code}")
+
+
+def _runtime_message(line: str) -> str:
+    """The message of a runc logrus line (``time=... level=error msg="..."``), else the line."""
+    match = re.search(r'msg="((?:[^"\\]|\\.)*)"', line)
+    return match.group(1).replace('\\"', '"') if match else line

@@ -1,0 +1,107 @@
+"""The per-container shim (containerd's and conmon's role), run as a script with the standard
+library only: ``python -I -S shim.py TASK_DIR CONTAINER_ID RUNTIME_ARGV_JSON``.
+
+It detaches from the agent (so containers outlive an agent restart), becomes a child subreaper,
+runs ``RUNTIME create`` with the container's stdout and stderr on ``TASK_DIR/container.log``, then
+``RUNTIME start``, and reports one handshake line on its stdout: ``started CONTAINER_PID SHIM_PID``
+or ``failed MESSAGE``. It then waits for the container's init process (reparented to it) and
+writes ``TASK_DIR/exit.json`` ({"exit_code", "signal", "finished_at"}) before exiting. The
+container's cgroup stays until the agent runs ``RUNTIME delete``, so an OOM kill can be read.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+LOG = "container.log"
+PID_FILE = "container.pid"
+EXIT_FILE = "exit.json"
+BUNDLE = "bundle"
+
+
+def _handshake(line: str) -> None:
+    try:
+        os.write(1, (line.replace("\n", " ") + "\n").encode())
+        os.close(1)
+    except OSError:
+        pass  # the agent went away while we started; the exit file still tells
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+
+
+def _new_output(log_path: str, offset: int) -> str:
+    try:
+        with open(log_path, "rb") as handle:
+            handle.seek(offset)
+            lines = [line.strip() for line in handle.read().decode(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
+def _runtime(runtime: list[str], args: list[str], log_fd: int) -> int:
+    return subprocess.call([*runtime, *args], stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd)
+
+
+def _write_exit(task_dir: str, exit_code: int, signal_number: int) -> None:
+    record = {"exit_code": exit_code, "signal": signal_number, "finished_at": time.time()}
+    temporary = os.path.join(task_dir, EXIT_FILE + ".tmp")
+    with open(temporary, "w") as handle:
+        json.dump(record, handle)
+    os.replace(temporary, os.path.join(task_dir, EXIT_FILE))
+
+
+def _wait_for(pid: int) -> tuple[int, int]:
+    """Reap children until ``pid`` ends; its (exit code as a shell reports it, signal)."""
+    while True:
+        try:
+            reaped, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 255, 0  # not our child after all: nothing left to learn
+        if reaped != pid:
+            continue
+        if os.WIFSIGNALED(status):
+            number = os.WTERMSIG(status)
+            return 128 + number, number
+        return os.WEXITSTATUS(status), 0
+
+
+def main(argv: list[str]) -> int:
+    task_dir, container_id, runtime = argv[0], argv[1], json.loads(argv[2])
+    if os.fork() > 0:
+        os._exit(0)  # the agent's child returns at once; the shim lives on, reparented
+    os.setsid()
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, lambda *_: None)  # a handler, not SIG_IGN: exec resets it for the container
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    log_path = os.path.join(task_dir, LOG)
+    pid_path = os.path.join(task_dir, PID_FILE)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    offset = os.fstat(log_fd).st_size
+    bundle = os.path.join(task_dir, BUNDLE)
+    if _runtime(runtime, ["create", "--bundle", bundle, "--pid-file", pid_path, container_id], log_fd) != 0:
+        _handshake("failed " + (_new_output(log_path, offset) or "create failed"))
+        return 1
+    with open(pid_path) as handle:
+        container_pid = int(handle.read().strip())
+    if _runtime(runtime, ["start", container_id], log_fd) != 0:
+        message = _new_output(log_path, offset) or "start failed"
+        _runtime(runtime, ["delete", "--force", container_id], log_fd)
+        _handshake("failed " + message)
+        return 1
+    _handshake(f"started {container_pid} {os.getpid()}")
+    os.close(log_fd)
+    exit_code, signal_number = _wait_for(container_pid)
+    _write_exit(task_dir, exit_code, signal_number)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,99 @@
+"""One container's directory on the node, and the record that lets a later agent adopt it.
+
+    STATE_DIR/tasks/CONTAINER_ID/
+        task.json        TaskRecord (written by the driver)
+        bundle/          config.json + rootfs (the overlay mount point)
+        upper/ work/     the overlay's writable layer
+        container.log    stdout and stderr (written by the container itself)
+        container.pid    the container's init pid (written by the runtime)
+        exit.json        how it ended (written by the shim)
+        shim.log         the shim's own errors, if any
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.drivers.oci.shim import BUNDLE, EXIT_FILE, LOG
+
+RECORD = "task.json"
+
+
+def container_id_for(task_id: str) -> str:
+    """A runtime container id for ``task_id`` (runc allows only ``[\\w+.-]``)."""
+    return re.sub(r"[^\w.+-]", "_", task_id.replace(":", "."))
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    task_id: str
+    container_id: str
+    started_at: float
+    cgroups_path: str
+    host_network: bool = False
+    overlay: bool = True
+    container_pid: int = 0
+    shim_pid: int = 0
+
+
+@dataclass(frozen=True)
+class ExitRecord:
+    exit_code: int
+    signal: int
+    finished_at: float
+
+
+class TaskDir:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def bundle(self) -> Path:
+        return self.path / BUNDLE
+
+    @property
+    def rootfs(self) -> Path:
+        return self.bundle / "rootfs"
+
+    @property
+    def upper(self) -> Path:
+        return self.path / "upper"
+
+    @property
+    def work(self) -> Path:
+        return self.path / "work"
+
+    @property
+    def log(self) -> Path:
+        return self.path / LOG
+
+    @property
+    def shim_log(self) -> Path:
+        return self.path / "shim.log"
+
+    def write_spec(self, spec: dict[str, Any]) -> None:
+        self.bundle.mkdir(parents=True, exist_ok=True)
+        (self.bundle / "config.json").write_text(json.dumps(spec))
+
+    def save(self, record: TaskRecord) -> None:
+        temporary = self.path / (RECORD + ".tmp")
+        temporary.write_text(json.dumps(asdict(record)))
+        os.replace(temporary, self.path / RECORD)
+
+    def load(self) -> TaskRecord | None:
+        try:
+            return TaskRecord(**json.loads((self.path / RECORD).read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def exit_record(self) -> ExitRecord | None:
+        try:
+            data = json.loads((self.path / EXIT_FILE).read_text())
+            return ExitRecord(int(data["exit_code"]), int(data["signal"]), float(data["finished_at"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None

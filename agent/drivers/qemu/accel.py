@@ -1,0 +1,107 @@
+"""Which acceleration really works here: KVM when a guest actually runs on it, else TCG.
+
+Stat-ing /dev/kvm is not enough (a paravirtual KVM shim can open fine and still fail every real
+guest: "failed to set MSR" with ``-cpu host``), so the probe boots a tiny guest with exactly the
+accelerator and CPU model the driver would use. The guest is one 512-byte boot sector (source
+below) that goes from real mode straight to 64-bit long mode (page tables, EFER.LME via wrmsr,
+paging), writes ``RL`` to the serial port and exits QEMU through isa-debug-exit with status 33.
+
+    cli; xor ax,ax; mov ds/es/ss,ax; mov sp,0x7c00; out 0x3f8,'R'
+    zero 0x1000..0x3fff; PML4[0]=0x2003; PDPT[0]=0x3003; PD[0]=0x83 (2 MiB identity page)
+    lgdt gdtr; cr4|=PAE; cr3=0x1000; EFER|=LME (rdmsr/wrmsr 0xC0000080); cr0|=PG|PE
+    ljmp 0x08:long_mode -> mov ds,0x10; out 0x3f8,'L','\\n'; out 0xf4,0x10; hlt
+    gdt: null, 0x00209A0000000000 (64-bit code), 0x0000920000000000 (data); 0x55AA at 510
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.drivers.proc import run_command
+
+PROBE_EXIT_STATUS = 33  # isa-debug-exit: (0x10 << 1) | 1
+PROBE_OUTPUT = "RL"
+PROBE_TIMEOUT = 10.0
+_CODE = bytes.fromhex(
+    "fa31c08ed88ec08ed0bc007cbaf803b052eebf001031c0b90018f3abc7060010"
+    "0320c70600200330c706003083000f0116987c0f20e06683c8200f22e066b800"
+    "1000000f22d866b9800000c00f32660d000100000f300f20c0660d010000800f"
+    "22c0ea677c080066b810008ed866baf803b04ceeb00aeeb010e6f4f40f1f4000"
+    "000000000000000000000000009a200000000000009200001700807c"
+)
+PROBE_IMAGE = _CODE + bytes(510 - len(_CODE)) + b"\x55\xaa"
+
+
+@dataclass(frozen=True)
+class Acceleration:
+    """How VMs run here. ``accel``: kvm or tcg; ``cpu``: the -cpu model; ``reason``: why KVM is
+    not used (empty when it is)."""
+
+    accel: str
+    cpu: str
+    reason: str = ""
+
+    @property
+    def hypervisor_type(self) -> str:
+        return "type1" if self.accel == "kvm" else "type2"
+
+    @property
+    def hypervisor_name(self) -> str:
+        return f"qemu-{self.accel}"
+
+
+KVM = Acceleration("kvm", "host")
+TCG = Acceleration("tcg", "qemu64")
+
+
+def host_is_virtual(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """True when this host itself runs under a hypervisor (the cpuinfo ``hypervisor`` flag)."""
+    try:
+        return any(line.startswith("flags") and " hypervisor" in line for line in cpuinfo.read_text().splitlines())
+    except OSError:
+        return False
+
+
+async def boots(qemu: str, acceleration: Acceleration) -> tuple[bool, str]:
+    """Boot the probe guest with ``acceleration``; (True, "") when it reached long mode and exited,
+    else (False, what went wrong in one line)."""
+    with tempfile.TemporaryDirectory(prefix="atoll-accel-") as scratch:
+        image = Path(scratch) / "probe.img"
+        image.write_bytes(PROBE_IMAGE)
+        argv = [
+            qemu, "-accel", acceleration.accel, "-cpu", acceleration.cpu, "-M", "pc", "-m", "16",
+            "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-drive", f"file={image},format=raw,if=floppy", "-boot", "a",
+        ]
+        try:
+            done = await run_command(argv, timeout=PROBE_TIMEOUT)
+        except TimeoutError:
+            return False, f"the probe guest did not finish within {PROBE_TIMEOUT:g}s"
+        except OSError as err:
+            return False, str(err)
+    if done.returncode == PROBE_EXIT_STATUS and PROBE_OUTPUT in done.stdout:
+        return True, ""
+    errors = [line.strip() for line in done.stderr.splitlines() if "error" in line.lower()]
+    return False, errors[0] if errors else done.error_line
+
+
+async def detect(qemu: str, kvm_device: Path = Path("/dev/kvm")) -> tuple[Acceleration | None, str]:
+    """The acceleration to use (KVM if its probe boots, else TCG if that boots), or None and why
+    nothing works."""
+    kvm_reason = f"{kvm_device} is missing"
+    if kvm_device.exists():
+        if os.access(kvm_device, os.R_OK | os.W_OK):
+            ok, why = await boots(qemu, KVM)
+            if ok:
+                return KVM, ""
+            kvm_reason = f"KVM probe guest failed: {why}"
+        else:
+            kvm_reason = f"{kvm_device} is not accessible"
+    ok, why = await boots(qemu, TCG)
+    if ok:
+        return Acceleration(TCG.accel, TCG.cpu, kvm_reason), ""
+    return None, f"{kvm_reason}; TCG probe guest failed too: {why}"

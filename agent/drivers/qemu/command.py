@@ -1,0 +1,83 @@
+"""The qemu-system-x86_64 command line for one VM (pure).
+
+QEMU daemonizes (so the VM outlives an agent restart) and starts with the vCPUs stopped (``-S``)
+so the driver attaches to QMP before the guest runs and misses no event. ``-no-shutdown`` keeps
+QEMU alive after a guest power-off until the driver has seen why and sends ``quit``; a pvpanic
+device with ``-action panic=pause`` turns guest panics into GUEST_PANICKED events. The serial
+console goes to a file that ``atoll logs vm/NAME`` reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.drivers.protocol import CannotRunError, TaskConfig
+from agent.drivers.qemu.accel import Acceleration
+
+MIB = 1024 * 1024
+DEFAULT_MEMORY_MIB = 256
+
+
+@dataclass(frozen=True)
+class VmPaths:
+    """Files of one VM under its task directory; ``qmp`` may live elsewhere (sun_path is short)."""
+
+    dir: Path
+    qmp: Path
+
+    @property
+    def console(self) -> Path:
+        return self.dir / "console.log"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.dir / "qemu.pid"
+
+    def overlay(self, index: int) -> Path:
+        return self.dir / f"disk{index}.qcow2"
+
+
+def memory_mib(config: TaskConfig) -> int:
+    memory = config.vm.memory if config.vm else 0
+    return max(16, -(-memory // MIB)) if memory else DEFAULT_MEMORY_MIB
+
+
+def qemu_argv(qemu: str, config: TaskConfig, acceleration: Acceleration, paths: VmPaths,
+              overlays: list[Path]) -> list[str]:
+    """The full command; ``overlays`` are the per-VM disk files in spec order (the first is the
+    boot disk when the VM boots from disk). CannotRunError when there is nothing to boot."""
+    vm = config.vm
+    if vm is None:
+        raise CannotRunError("not a virtual machine")
+    if not vm.kernel and not overlays:
+        raise CannotRunError("the VM has neither a kernel to boot nor a disk")
+    argv = [
+        qemu,
+        "-name", f"guest={config.namespace}/{config.workload},debug-threads=on",
+        "-machine", f"pc,accel={acceleration.accel}",
+        "-cpu", acceleration.cpu,
+        "-smp", str(max(1, vm.vcpus)),
+        "-m", f"{memory_mib(config)}M",
+        "-nodefaults", "-no-user-config", "-display", "none",
+        "-daemonize", "-pidfile", str(paths.pidfile),
+        "-qmp", f"unix:{paths.qmp},server=on,wait=off",
+        "-chardev", f"file,id=console,path={paths.console}",
+        "-serial", "chardev:console",
+        "-device", "pvpanic",
+        "-action", "panic=pause",
+        "-no-shutdown",
+        "-S",
+    ]
+    if vm.kernel:
+        argv += ["-kernel", vm.kernel]
+        if vm.initrd:
+            argv += ["-initrd", vm.initrd]
+        argv += ["-append", vm.cmdline or "console=ttyS0"]
+    for index, overlay in enumerate(overlays):
+        boot = ",bootindex=0" if index == 0 and not vm.kernel else ""
+        argv += [
+            "-drive", f"file={overlay},if=none,id=disk{index},format=qcow2",
+            "-device", f"virtio-blk-pci,drive=disk{index}{boot}",
+        ]
+    return argv

@@ -1,0 +1,456 @@
+"""``qemu``: real virtual machines run by qemu-system-x86_64 and controlled over QMP.
+
+start: disks (qcow2 overlays) -> QEMU daemonized with vCPUs stopped -> QMP connect, ``cont`` ->
+BOOTING; the serial console is followed and the boot marker makes the VM RUNNING (guest booted),
+or ``boot_timeout`` passes without it. QMP events drive the rest: SHUTDOWN (guest power-off:
+GuestShutdown; after our ACPI request: Stopped), GUEST_PANICKED or a panic on the console
+(GuestCrashed), RESET (BOOTING again). The driver then sends ``quit``; QEMU's exit (a pidfd)
+ends the task and exit.json records why. Run strategies are the agent's business.
+Adoption: ``recover`` reconnects to the VM's QMP socket and asks ``query-status``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.drivers import logfile
+from agent.drivers.proc import ExitWatch, process_matches, run_command
+from agent.drivers.protocol import (
+    CannotRunError,
+    Capabilities,
+    DriverError,
+    DriverFingerprint,
+    ExitResult,
+    HypervisorFacts,
+    Listener,
+    StartError,
+    TaskConfig,
+    TaskExistsError,
+    TaskHandle,
+    TaskNotFoundError,
+    TaskPhase,
+    TaskRunningError,
+    TaskStatus,
+)
+from agent.drivers.qemu import accel as accel_probe
+from agent.drivers.qemu.accel import Acceleration
+from agent.drivers.qemu.command import VmPaths, qemu_argv
+from agent.drivers.qemu.console import ConsoleWatch
+from agent.drivers.qemu.disks import make_overlay
+from agent.drivers.qemu.monitor import Monitor, MonitorError
+from agent.drivers.qemu.record import VmRecord, load_exit, load_record, qmp_socket_path, save_exit, save_record
+
+NAME = "qemu"
+SETTLE_TIMEOUT = 15.0
+CONSOLE_POLL = 0.05
+
+
+@dataclass(frozen=True)
+class QemuSettings:
+    """``accel``: auto (probe), kvm or tcg. ``boot_timeout``: seconds after which a VM whose
+    console never showed its boot marker is reported RUNNING anyway (guest_booted stays False)."""
+
+    state_dir: Path
+    name: str = NAME
+    qemu: str = "qemu-system-x86_64"
+    qemu_img: str = "qemu-img"
+    accel: str = "auto"
+    boot_timeout: float = 120.0
+    per_vm_overhead_mib: int = 64
+
+
+@dataclass
+class _Vm:
+    record: VmRecord
+    paths: VmPaths
+    console: ConsoleWatch
+    phase: TaskPhase = TaskPhase.BOOTING
+    guest_booted: bool = False
+    exit: ExitResult | None = None
+    pending: ExitResult | None = None
+    stop_requested: bool = False
+    phase_before_pause: TaskPhase = TaskPhase.RUNNING
+    boot_timer: asyncio.TimerHandle | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    monitor: Monitor | None = None
+    process_watch: ExitWatch | None = None
+    console_task: asyncio.Task[None] | None = None
+    quitting: asyncio.Task[None] | None = None
+
+
+def _task_dir_name(task_id: str) -> str:
+    return re.sub(r"[^\w.+-]", "_", task_id.replace(":", "."))
+
+
+class QemuDriver:
+    def __init__(self, settings: QemuSettings) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self._tasks_dir = settings.state_dir / "tasks"
+        self._vms: dict[str, _Vm] = {}
+        self._listener: Listener = lambda task_id: None
+        self._acceleration: Acceleration | None = None
+        self._probe_reason = ""
+
+    # --- facts -------------------------------------------------------------------------------
+
+    @property
+    def acceleration(self) -> Acceleration | None:
+        """What the last fingerprint found (None before the first one, or when nothing works)."""
+        return self._acceleration
+
+    def capabilities(self) -> Capabilities:
+        acceleration = self._acceleration
+        return Capabilities(
+            kinds=frozenset({"vm"}),
+            hypervisor_type=acceleration.hypervisor_type if acceleration else "",
+            guest_os=frozenset({"linux", "windows"} if acceleration and acceleration.accel == "kvm" else {"linux"}),
+        )
+
+    async def fingerprint(self) -> DriverFingerprint:
+        if shutil.which(self.settings.qemu) is None:
+            return DriverFingerprint(healthy=False, reason=f"{self.settings.qemu} not found: install qemu-system-x86")
+        if shutil.which(self.settings.qemu_img) is None:
+            return DriverFingerprint(healthy=False, reason=f"{self.settings.qemu_img} not found: install qemu-utils")
+        acceleration, why = await self._detect()
+        self._acceleration, self._probe_reason = acceleration, why
+        if acceleration is None:
+            return DriverFingerprint(healthy=False, reason=why)
+        facts = HypervisorFacts(
+            type=acceleration.hypervisor_type,
+            name=acceleration.hypervisor_name,
+            nested=accel_probe.host_is_virtual() if acceleration.accel == "kvm" else False,
+            guest_os=tuple(sorted(self.capabilities().guest_os)),
+            per_vm_overhead_memory=f"{self.settings.per_vm_overhead_mib}Mi",
+            reason="" if acceleration.accel == "kvm" else f"emulated (TCG): {acceleration.reason}",
+        )
+        return DriverFingerprint(healthy=True, reason=facts.reason, hypervisor=facts)
+
+    async def _detect(self) -> tuple[Acceleration | None, str]:
+        forced = {"kvm": accel_probe.KVM, "tcg": accel_probe.TCG}.get(self.settings.accel)
+        if forced is None:
+            return await accel_probe.detect(self.settings.qemu)
+        ok, why = await accel_probe.boots(self.settings.qemu, forced)
+        return (forced, "") if ok else (None, f"{forced.accel} probe guest failed: {why}")
+
+    def set_listener(self, listener: Listener) -> None:
+        self._listener = listener
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, config: TaskConfig) -> TaskHandle:
+        task_dir = self._tasks_dir / _task_dir_name(config.task_id)
+        if config.task_id in self._vms or task_dir.exists():
+            raise TaskExistsError(f"task {config.task_id} exists; destroy it before starting it again")
+        acceleration = await self._admit(config)
+        console = ConsoleWatch.for_config(config)
+        task_dir.mkdir(parents=True)
+        paths = VmPaths(task_dir, qmp_socket_path(task_dir))
+        try:
+            overlays = [
+                await make_overlay(self.settings.qemu_img, Path(image), paths.overlay(index))
+                for index, image in enumerate(config.vm.disk_images if config.vm else ())
+            ]
+            argv = qemu_argv(self.settings.qemu, config, acceleration, paths, overlays)
+            started_at = time.time()
+            done = await run_command(argv, timeout=60)
+            if done.returncode != 0:
+                raise StartError(f"qemu: {done.error_line}")
+            pid = int(paths.pidfile.read_text().strip())
+            record = VmRecord(config.task_id, started_at, pid, str(paths.qmp), acceleration.accel,
+                              console.marker.pattern)
+            save_record(task_dir, record)
+            vm = _Vm(record, paths, console)
+            await self._attach(vm)
+            assert vm.monitor is not None
+            await vm.monitor.execute("cont")
+        except BaseException:
+            await self._discard(task_dir)
+            raise
+        self._vms[config.task_id] = vm
+        return self._handle(vm)
+
+    async def _admit(self, config: TaskConfig) -> Acceleration:
+        vm = config.vm
+        if config.kind != "vm" or vm is None:
+            raise CannotRunError(f"{self.name} runs virtual machines, not containers")
+        if self._acceleration is None:
+            self._acceleration, self._probe_reason = await self._detect()
+        acceleration = self._acceleration
+        if acceleration is None:
+            raise CannotRunError(f"no working QEMU acceleration here: {self._probe_reason}")
+        if vm.hypervisor_type not in ("", "any", acceleration.hypervisor_type):
+            raise CannotRunError(
+                f"the VM needs a {vm.hypervisor_type} hypervisor; this node's {acceleration.hypervisor_name} "
+                f"is {acceleration.hypervisor_type}"
+            )
+        if vm.guest_os not in self.capabilities().guest_os:
+            raise CannotRunError(f"{acceleration.hypervisor_name} here runs linux guests, not {vm.guest_os}")
+        for label, path in (("kernel", vm.kernel), ("initrd", vm.initrd)):
+            if path and not Path(path).is_file():
+                raise CannotRunError(f"{label} {path} not found on this node")
+        return acceleration
+
+    async def _attach(self, vm: _Vm) -> None:
+        """Connect QMP, follow events, the console and the QEMU process."""
+        monitor = Monitor(vm.record.task_id)
+        await monitor.connect(Path(vm.record.qmp))
+        vm.monitor = monitor
+        monitor.on_events(lambda name, data: self._on_event(vm, name, data))
+        vm.process_watch = ExitWatch(vm.record.pid, lambda: self._qemu_exited(vm))
+        vm.console_task = asyncio.create_task(self._follow_console(vm), name=f"console-{vm.record.task_id}")
+        self._arm_boot_timer(vm)
+
+    async def wait(self, task_id: str) -> ExitResult:
+        vm = self._vm(task_id)
+        await vm.done.wait()
+        assert vm.exit is not None
+        return vm.exit
+
+    async def stop(self, task_id: str, timeout: float) -> ExitResult:
+        vm = self._vm(task_id)
+        if vm.exit is None and not vm.stop_requested:
+            vm.stop_requested = True
+            was_paused = vm.phase is TaskPhase.PAUSED
+            vm.phase = TaskPhase.STOPPING
+            try:
+                if was_paused:
+                    await self._command(vm, "cont")
+                await self._command(vm, "system_powerdown")
+                await asyncio.wait_for(vm.done.wait(), max(0.0, timeout))
+            except (TimeoutError, MonitorError):
+                self._force_quit(vm, ExitResult(137, "Killed", time.time(), signal.SIGKILL,
+                                                 f"guest did not power off within {timeout:g}s; quit"))
+        try:
+            return await asyncio.wait_for(self.wait(task_id), SETTLE_TIMEOUT)
+        except TimeoutError:
+            raise DriverError(f"VM {task_id} did not end after quit") from None
+
+    async def destroy(self, task_id: str, force: bool = False) -> None:
+        vm = self._vms.get(task_id)
+        if vm is None:
+            await self._discard(self._tasks_dir / _task_dir_name(task_id))
+            return
+        if vm.exit is None:
+            if not force:
+                raise TaskRunningError(f"task {task_id} is {vm.phase.value}; stop it or destroy with force")
+            vm.stop_requested = True
+            self._force_quit(vm, ExitResult(137, "Killed", time.time(), signal.SIGKILL, "destroyed while running"))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(vm.done.wait(), SETTLE_TIMEOUT)
+        await self._release(vm)
+        await self._discard(vm.paths.dir, Path(vm.record.qmp))
+        del self._vms[task_id]
+
+    async def _discard(self, task_dir: Path, qmp: Path | None = None) -> None:
+        record = load_record(task_dir)
+        if record is not None and process_matches(record.pid, record.qmp):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(record.pid, signal.SIGKILL)
+        for socket in {qmp, Path(record.qmp) if record else None} - {None}:
+            assert socket is not None
+            with contextlib.suppress(FileNotFoundError):
+                socket.unlink()
+        await asyncio.to_thread(shutil.rmtree, task_dir, True)
+
+    async def inspect(self, task_id: str) -> TaskStatus:
+        vm = self._vm(task_id)
+        return TaskStatus(task_id, vm.phase, vm.record.started_at, vm.exit, guest_booted=vm.guest_booted)
+
+    # --- adoption ----------------------------------------------------------------------------
+
+    async def list_tasks(self) -> list[TaskHandle]:
+        handles = {task_id: self._handle(vm) for task_id, vm in self._vms.items()}
+        if self._tasks_dir.is_dir():
+            for path in sorted(self._tasks_dir.iterdir()):
+                record = load_record(path)
+                if record is not None and record.task_id not in handles:
+                    handles[record.task_id] = TaskHandle(record.task_id, self.name, record.started_at,
+                                                         {"pid": str(record.pid), "qmp": record.qmp})
+        return list(handles.values())
+
+    async def recover(self, handle: TaskHandle) -> bool:
+        if handle.task_id in self._vms:
+            return True
+        task_dir = self._tasks_dir / _task_dir_name(handle.task_id)
+        record = load_record(task_dir)
+        if record is None:
+            return False
+        vm = _Vm(record, VmPaths(task_dir, Path(record.qmp)), ConsoleWatch(re.compile(record.boot_marker)))
+        self._vms[record.task_id] = vm
+        recorded = load_exit(task_dir)
+        if recorded is None and not process_matches(record.pid, record.qmp):
+            recorded = ExitResult(137, "Killed", time.time(), message="QEMU ended while no agent was watching")
+            save_exit(task_dir, recorded)
+        if recorded is not None:
+            vm.exit, vm.phase = recorded, TaskPhase.EXITED
+            vm.done.set()
+        else:
+            await self._adopt(vm)
+        self._listener(record.task_id)
+        return True
+
+    async def _adopt(self, vm: _Vm) -> None:
+        await self._attach(vm)
+        assert vm.monitor is not None
+        status = await vm.monitor.status()
+        text = logfile.read_text(vm.paths.console)
+        vm.guest_booted = any(vm.console.booted(line) for line in text.splitlines())
+        vm.phase = TaskPhase.RUNNING if vm.guest_booted else TaskPhase.BOOTING
+        if status == "paused":
+            vm.phase_before_pause, vm.phase = vm.phase, TaskPhase.PAUSED
+        elif status == "shutdown":
+            self._force_quit(vm, ExitResult(0, "GuestShutdown", time.time(), message="guest shut down"))
+        elif status in ("guest-panicked", "internal-error"):
+            self._force_quit(vm, ExitResult(1, "GuestCrashed", time.time(), message=f"QEMU run state {status}"))
+
+    # --- abilities ---------------------------------------------------------------------------
+
+    async def pause(self, task_id: str) -> None:
+        vm = self._vm(task_id)
+        if vm.phase is TaskPhase.PAUSED:
+            return
+        if vm.phase is not TaskPhase.RUNNING:
+            raise DriverError(f"task {task_id} is {vm.phase.value}: only a Running VM can be paused")
+        await self._command(vm, "stop")
+        vm.phase_before_pause, vm.phase = vm.phase, TaskPhase.PAUSED
+
+    async def resume(self, task_id: str) -> None:
+        vm = self._vm(task_id)
+        if vm.phase is not TaskPhase.PAUSED:
+            return
+        await self._command(vm, "cont")
+        vm.phase = vm.phase_before_pause
+
+    async def reboot(self, task_id: str) -> None:
+        vm = self._vm(task_id)
+        if vm.phase not in (TaskPhase.RUNNING, TaskPhase.BOOTING):
+            raise DriverError(f"task {task_id} is {vm.phase.value}: only a Running VM can reboot")
+        await self._command(vm, "system_reset")
+        self._rebooting(vm)
+
+    async def logs(self, task_id: str, *, follow: bool = False, tail: int = -1) -> AsyncIterator[str]:
+        vm = self._vm(task_id)
+        async for line in logfile.follow_lines(vm.paths.console, follow=follow, tail=tail,
+                                               ended=lambda: vm.exit is not None):
+            yield line
+
+    def console(self, task_id: str) -> AsyncIterator[str]:
+        return self.logs(task_id, follow=True)
+
+    # --- machinery ---------------------------------------------------------------------------
+
+    def _vm(self, task_id: str) -> _Vm:
+        vm = self._vms.get(task_id)
+        if vm is None:
+            raise TaskNotFoundError(f"{self.name}: no task {task_id}")
+        return vm
+
+    def _handle(self, vm: _Vm) -> TaskHandle:
+        return TaskHandle(vm.record.task_id, self.name, vm.record.started_at,
+                          {"pid": str(vm.record.pid), "qmp": vm.record.qmp})
+
+    async def _command(self, vm: _Vm, command: str) -> None:
+        if vm.monitor is None or vm.exit is not None:
+            raise DriverError(f"VM {vm.record.task_id} is not running")
+        await vm.monitor.execute(command)
+
+    def _set_phase(self, vm: _Vm, phase: TaskPhase) -> None:
+        if vm.exit is None and vm.phase is not phase:
+            vm.phase = phase
+            self._listener(vm.record.task_id)
+
+    def _rebooting(self, vm: _Vm) -> None:
+        vm.guest_booted = False
+        self._arm_boot_timer(vm)
+        if vm.phase is not TaskPhase.STOPPING:
+            self._set_phase(vm, TaskPhase.BOOTING)
+
+    def _arm_boot_timer(self, vm: _Vm) -> None:
+        """After ``boot_timeout`` without a boot marker, a BOOTING VM counts as RUNNING."""
+        if vm.boot_timer is not None:
+            vm.boot_timer.cancel()
+
+        def expire() -> None:
+            if vm.phase is TaskPhase.BOOTING:
+                self._set_phase(vm, TaskPhase.RUNNING)
+
+        vm.boot_timer = asyncio.get_running_loop().call_later(self.settings.boot_timeout, expire)
+
+    def _on_event(self, vm: _Vm, name: str, data: Mapping[str, Any]) -> None:
+        now = time.time()
+        if name == "SHUTDOWN":
+            reason = str(data.get("reason", ""))
+            if reason == "guest-panic":
+                self._force_quit(vm, ExitResult(1, "GuestCrashed", now, message="guest panicked"))
+            elif vm.stop_requested:
+                self._force_quit(vm, ExitResult(0, "Stopped", now, message="guest powered off (ACPI)"))
+            elif data.get("guest"):
+                self._force_quit(vm, ExitResult(0, "GuestShutdown", now, message="guest shut down"))
+        elif name == "GUEST_PANICKED":
+            self._force_quit(vm, ExitResult(1, "GuestCrashed", now, message="guest panicked (pvpanic)"))
+        elif name == "RESET":
+            self._rebooting(vm)
+
+    def _force_quit(self, vm: _Vm, result: ExitResult) -> None:
+        """Record why the VM ends (the first reason wins) and make QEMU quit."""
+        if vm.pending is None:
+            vm.pending = result
+        if vm.quitting is None and vm.exit is None:
+            vm.quitting = asyncio.create_task(self._quit(vm), name=f"quit-{vm.record.task_id}")
+
+    async def _quit(self, vm: _Vm) -> None:
+        try:
+            if vm.monitor is not None:
+                await vm.monitor.execute("quit")
+                return
+        except MonitorError:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(vm.record.pid, signal.SIGKILL)
+
+    async def _follow_console(self, vm: _Vm) -> None:
+        """Watch the console for the boot marker and kernel panics."""
+        async for line in logfile.follow_lines(vm.paths.console, follow=True, tail=-1,
+                                               ended=lambda: vm.exit is not None, poll=CONSOLE_POLL):
+            if vm.console.panicked(line):
+                self._force_quit(vm, ExitResult(1, "GuestCrashed", time.time(), message=line.strip()))
+            elif not vm.guest_booted and vm.console.booted(line):
+                vm.guest_booted = True
+                if vm.phase is TaskPhase.BOOTING:
+                    self._set_phase(vm, TaskPhase.RUNNING)
+
+    def _qemu_exited(self, vm: _Vm) -> None:
+        if vm.exit is not None:
+            return
+        result = vm.pending or ExitResult(137, "Killed", time.time(), message="the QEMU process ended unexpectedly")
+        vm.exit = result
+        vm.phase = TaskPhase.EXITED
+        with contextlib.suppress(OSError):
+            save_exit(vm.paths.dir, result)
+        vm.done.set()
+        asyncio.get_running_loop().create_task(self._release(vm))
+        self._listener(vm.record.task_id)
+
+    async def _release(self, vm: _Vm) -> None:
+        if vm.boot_timer is not None:
+            vm.boot_timer.cancel()
+        if vm.process_watch is not None:
+            vm.process_watch.cancel()
+        monitor, vm.monitor = vm.monitor, None
+        if monitor is not None:
+            await monitor.close()
+        if vm.console_task is not None and vm.console_task is not asyncio.current_task():
+            vm.console_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await vm.console_task

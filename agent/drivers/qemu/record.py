@@ -1,0 +1,64 @@
+"""What a VM's task directory keeps for a later agent process: the launch record (task.json)
+and, once the driver has seen the VM end, its exit (exit.json)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from agent.drivers.protocol import ExitResult
+
+RECORD = "task.json"
+EXIT = "exit.json"
+MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes
+
+
+@dataclass(frozen=True)
+class VmRecord:
+    task_id: str
+    started_at: float
+    pid: int
+    qmp: str
+    accel: str
+    boot_marker: str
+
+
+def qmp_socket_path(task_dir: Path) -> Path:
+    """``task_dir/qmp.sock``, or a short path in the temp dir when that would not fit sun_path."""
+    path = task_dir / "qmp.sock"
+    if len(str(path)) <= MAX_SOCKET_PATH:
+        return path
+    digest = hashlib.sha1(str(task_dir).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"atoll-qmp-{digest}.sock"
+
+
+def _write(path: Path, data: object) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data))
+    os.replace(temporary, path)
+
+
+def save_record(task_dir: Path, record: VmRecord) -> None:
+    _write(task_dir / RECORD, asdict(record))
+
+
+def load_record(task_dir: Path) -> VmRecord | None:
+    try:
+        return VmRecord(**json.loads((task_dir / RECORD).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def save_exit(task_dir: Path, result: ExitResult) -> None:
+    _write(task_dir / EXIT, asdict(result))
+
+
+def load_exit(task_dir: Path) -> ExitResult | None:
+    try:
+        return ExitResult(**json.loads((task_dir / EXIT).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None

@@ -1,0 +1,203 @@
+"""Fleet files: how many simulated nodes of which shape a hollow agent runs.
+
+::
+
+    nodes:
+    - count: 2000
+      namePrefix: lnx-
+      os: linux
+      cpu: "16"
+      memory: 64Gi
+      labels: {zone: a}
+    - count: 500
+      namePrefix: w22-
+      os: windows
+      osBuild: "10.0.20348"
+      isolation: [process, hyperv]
+    - count: 100
+      namePrefix: kvm-
+      os: linux
+      hypervisor: {type: type1, name: kvm}
+      taints: [{key: dedicated, value: vms, effect: NoSchedule}]
+
+Other keys per group: ``pods``, ``arch``, ``reserved`` ({cpu, memory}), ``startLatency`` and
+``failureRate`` (of the simulated runtimes), and under ``hypervisor``: ``nested``, ``guestOs``,
+``bootSeconds``. Errors name the file, the group index and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agent.config import RESERVED_DEFAULT
+from agent.drivers.sim_hypervisor import HypervisorProfile
+from atoll.quantity import QuantityError, parse_quantity
+
+_GROUP_KEYS = {"count", "namePrefix", "os", "osBuild", "cpu", "memory", "pods", "arch", "labels", "taints",
+               "isolation", "hypervisor", "reserved", "startLatency", "failureRate"}
+_HYPERVISOR_KEYS = {"type", "name", "nested", "guestOs", "bootSeconds"}
+
+
+class FleetError(ValueError):
+    """A fleet file that cannot be used; one line naming file, group and field."""
+
+
+@dataclass(frozen=True)
+class NodeGroup:
+    count: int
+    name_prefix: str
+    os: str = "linux"
+    os_build: str = ""
+    cpu: str = "8"
+    memory: str = "32Gi"
+    pods: str = "110"
+    arch: str = "amd64"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: tuple[tuple[str, str, str], ...] = ()
+    isolation: tuple[str, ...] = ()
+    hypervisor: HypervisorProfile | None = None
+    reserved: Mapping[str, str] = field(default_factory=lambda: dict(RESERVED_DEFAULT))
+    start_latency: float = 0.0
+    failure_rate: float = 0.0
+
+    def names(self) -> Iterator[str]:
+        width = max(4, len(str(self.count - 1)))
+        for index in range(self.count):
+            yield f"{self.name_prefix}{index:0{width}d}"
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    groups: tuple[NodeGroup, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(group.count for group in self.groups)
+
+
+def default_fleet(nodes: int) -> FleetSpec:
+    """A small mixed fleet: about 70% Linux, 20% Windows Server 2022 (process, Hyper-V and
+    HostProcess isolation), 10% Linux with a type 1 hypervisor; each kind present once ``nodes``
+    >= 3. Labels follow atoll's well-known keys (zone, disk, memory size) so the sample manifests
+    in deploy/examples/ can express affinity against it."""
+    if nodes <= 0:
+        return FleetSpec(())
+    windows = max(1, nodes * 2 // 10) if nodes >= 3 else 0
+    kvm = max(1, nodes // 10) if nodes >= 3 else 0
+    linux = nodes - windows - kvm
+    zone = "topology.atoll.dev/zone"
+    groups = [
+        NodeGroup(linux, "sim-lnx-", cpu="8", memory="32Gi",
+                  labels={zone: "zone-a", "disk": "ssd", "atoll.dev/memory-gib": "32"}),
+        NodeGroup(windows, "sim-w22-", os="windows", os_build="10.0.20348", cpu="8", memory="32Gi",
+                  isolation=("process", "hyperv", "hostprocess"), labels={zone: "zone-b"}),
+        NodeGroup(kvm, "sim-kvm-", cpu="32", memory="128Gi", hypervisor=HypervisorProfile(type="type1", name="kvm"),
+                  labels={zone: "zone-b", "disk": "ssd", "atoll.dev/memory-gib": "128"}),
+    ]
+    return FleetSpec(tuple(group for group in groups if group.count > 0))
+
+
+def load_fleet(path: str | Path) -> FleetSpec:
+    """Read and check a fleet file; FleetError on any problem."""
+    source = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as err:
+        raise FleetError(f"{source}: cannot read the fleet file: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise FleetError(f"{source}: not valid YAML: {str(err).splitlines()[0]}") from None
+    return parse_fleet(data, source)
+
+
+def parse_fleet(data: Any, source: str = "fleet") -> FleetSpec:
+    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
+        raise FleetError(f"{source}: expected a mapping with a list under 'nodes'")
+    groups = tuple(_group(raw, f"{source}: nodes[{index}]") for index, raw in enumerate(data["nodes"]))
+    prefixes = [group.name_prefix for group in groups]
+    for prefix in prefixes:
+        clashing = [other for other in prefixes if other != prefix and other.startswith(prefix)]
+        if prefixes.count(prefix) > 1 or clashing:
+            raise FleetError(f"{source}: namePrefix {prefix!r} is used by more than one group")
+    return FleetSpec(groups)
+
+
+def _group(raw: Any, where: str) -> NodeGroup:
+    if not isinstance(raw, dict):
+        raise FleetError(f"{where}: expected a mapping")
+    unknown = sorted(set(raw) - _GROUP_KEYS)
+    if unknown:
+        raise FleetError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(_GROUP_KEYS))})")
+    count = raw.get("count")
+    if not isinstance(count, int) or count < 0:
+        raise FleetError(f"{where}.count: must be a whole number >= 0, got {count!r}")
+    prefix = raw.get("namePrefix")
+    if not isinstance(prefix, str) or not prefix:
+        raise FleetError(f"{where}.namePrefix: required (e.g. lnx-)")
+    os_name = str(raw.get("os", "linux"))
+    if os_name not in ("linux", "windows"):
+        raise FleetError(f"{where}.os: must be linux or windows, got {os_name!r}")
+    for key in ("cpu", "memory", "pods"):
+        if key in raw:
+            _quantity(str(raw[key]), f"{where}.{key}")
+    isolation = tuple(str(mode) for mode in raw.get("isolation", ["process"] if os_name == "windows" else []))
+    for mode in isolation:
+        if mode not in ("process", "hyperv", "hostprocess"):
+            raise FleetError(f"{where}.isolation: {mode!r} is not process, hyperv or hostprocess")
+    if isolation and os_name != "windows":
+        raise FleetError(f"{where}.isolation: only for os: windows")
+    return NodeGroup(
+        count=count,
+        name_prefix=prefix,
+        os=os_name,
+        os_build=str(raw.get("osBuild", "10.0.20348" if os_name == "windows" else "")),
+        cpu=str(raw.get("cpu", "8")),
+        memory=str(raw.get("memory", "32Gi")),
+        pods=str(raw.get("pods", "110")),
+        arch=str(raw.get("arch", "amd64")),
+        labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()},
+        taints=tuple(_taint(t, f"{where}.taints[{i}]") for i, t in enumerate(raw.get("taints") or [])),
+        isolation=isolation,
+        hypervisor=_hypervisor(raw["hypervisor"], f"{where}.hypervisor") if raw.get("hypervisor") else None,
+        reserved={str(k): str(v) for k, v in (raw.get("reserved") or dict(RESERVED_DEFAULT)).items()},
+        start_latency=float(raw.get("startLatency", 0.0)),
+        failure_rate=float(raw.get("failureRate", 0.0)),
+    )
+
+
+def _quantity(text: str, where: str) -> None:
+    try:
+        parse_quantity(text)
+    except QuantityError as err:
+        raise FleetError(f"{where}: {err}") from None
+
+
+def _taint(raw: Any, where: str) -> tuple[str, str, str]:
+    if not isinstance(raw, dict) or "key" not in raw:
+        raise FleetError(f"{where}: expected {{key, value, effect}}")
+    effect = str(raw.get("effect", "NoSchedule"))
+    if effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+        raise FleetError(f"{where}.effect: must be NoSchedule, PreferNoSchedule or NoExecute, got {effect!r}")
+    return str(raw["key"]), str(raw.get("value", "")), effect
+
+
+def _hypervisor(raw: Any, where: str) -> HypervisorProfile:
+    if not isinstance(raw, dict):
+        raise FleetError(f"{where}: expected a mapping such as {{type: type1, name: kvm}}")
+    unknown = sorted(set(raw) - _HYPERVISOR_KEYS)
+    if unknown:
+        raise FleetError(f"{where}: unknown field {unknown[0]!r}")
+    kind = str(raw.get("type", "type1"))
+    if kind not in ("type1", "type2"):
+        raise FleetError(f"{where}.type: must be type1 or type2, got {kind!r}")
+    return HypervisorProfile(
+        type=kind,
+        name=str(raw.get("name", "kvm" if kind == "type1" else "qemu-tcg")),
+        nested=bool(raw.get("nested", False)),
+        guest_os=tuple(str(g) for g in raw.get("guestOs", ["linux", "windows"])),
+        boot_seconds=float(raw.get("bootSeconds", 2.0)),
+    )

@@ -1,0 +1,106 @@
+"""``atoll-agent``: run one node agent, or a hollow fleet of simulated nodes.
+
+    atoll-agent --server HOST:PORT [--node-name NAME] [--driver NAME...] [--state-dir DIR]
+    atoll-agent hollow --server HOST:PORT (--fleet FILE | --nodes N) [--no-events]
+
+Stops cleanly on SIGINT/SIGTERM, leaving workloads running (a restart adopts them). Mistakes
+(unknown driver, bad fleet file, no server) are one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from agent.config import AgentConfig
+from agent.drivers import DRIVERS, UnknownDriverError
+from agent.hollow.fleet import FleetError, default_fleet, load_fleet
+from agent.hollow.runner import run_hollow_fleet
+from agent.run import run_agent
+from atoll.config import ConfigError, resolve_server
+
+EXIT_USAGE = 2
+DEFAULT_DRIVERS = ("sim-linux",)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"atoll-agent: {message} (see --help)\n")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", metavar="HOST:PORT",
+                        help="API server (default: $ATOLL_SERVER, then the client config of `atoll up`)")
+    parser.add_argument("--lease-interval", type=float, default=10.0, metavar="SECONDS",
+                        help="seconds between Lease renewals (default 10)")
+    parser.add_argument("--logs-listen", default="127.0.0.1:0", metavar="HOST:PORT",
+                        help="where to serve `atoll logs` (default 127.0.0.1, any free port)")
+    parser.add_argument("--no-events", action="store_true", help="record no Events")
+    parser.add_argument("--log-level", default="WARNING", help="Python log level (default WARNING)")
+
+
+def agent_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="atoll-agent", description="Run the atoll node agent for this host.")
+    _common(parser)
+    parser.add_argument("--node-name", help="name of the Node to register (default: the hostname)")
+    parser.add_argument("--driver", action="append", dest="drivers", metavar="NAME",
+                        help=f"a driver to run workloads with, repeatable: {', '.join(sorted(DRIVERS))} "
+                             f"(default {', '.join(DEFAULT_DRIVERS)})")
+    parser.add_argument("--state-dir", type=Path, help="where simulated runtimes keep tasks across restarts")
+    return parser
+
+
+def hollow_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="atoll-agent hollow", description="Run many simulated nodes in one process.")
+    _common(parser)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--fleet", type=Path, help="fleet file (YAML, see deploy/fleets/default.yaml)")
+    group.add_argument("--nodes", type=int, help="a default mixed fleet of N nodes")
+    return parser
+
+
+def _serve(body: Callable[[asyncio.Event], Awaitable[None]]) -> int:
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await body(stop)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``atoll-agent`` console script; returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    hollow = bool(args_list) and args_list[0] == "hollow"
+    args = (hollow_parser() if hollow else agent_parser()).parse_args(args_list[1:] if hollow else args_list)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = AgentConfig(lease_interval=args.lease_interval, events=not args.no_events)
+    try:
+        server = resolve_server(args.server)
+        if hollow:
+            fleet = load_fleet(args.fleet) if args.fleet else default_fleet(args.nodes)
+            return _serve(lambda stop: run_hollow_fleet(server, fleet, stop, config=config,
+                                                        logs_listen=args.logs_listen))
+        drivers = args.drivers or list(DEFAULT_DRIVERS)
+        unknown = [name for name in drivers if name not in DRIVERS]
+        if unknown:
+            raise UnknownDriverError(f"unknown driver {unknown[0]!r}; known drivers: {', '.join(sorted(DRIVERS))}")
+        return _serve(lambda stop: run_agent(server, args.node_name, drivers, stop, state_dir=args.state_dir,
+                                             config=config, logs_listen=args.logs_listen))
+    except (ConfigError, FleetError, UnknownDriverError, RuntimeError) as err:
+        sys.stderr.write(f"atoll-agent: {err}\n")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""``atoll node cordon|uncordon NAME...`` and ``atoll node drain NAME``.
+
+Cordon sets ``spec.unschedulable`` (the scheduler places nothing new there); uncordon clears it.
+Drain cordons, then evicts every Pod and VirtualMachine bound to the node by deleting it (its
+Deployment makes a replacement elsewhere) and waits until they are gone (the agent stops each
+within its grace period first). Like ``kubectl drain``, workloads no controller owns would be
+lost for good, so drain refuses while there are any, unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+
+from atoll import kinds
+from atoll.cli.common import EXIT_FAILED, EXIT_OK, CliError, Streams, add_server_flag, run_with_client
+from atoll.client import ApiError, Client
+
+ACTIONS = ("cordon", "uncordon", "drain")
+WORKLOADS = ("Pod", "VirtualMachine")
+_POLL_SECONDS = 0.5
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "node", help="cordon, uncordon or drain nodes", description="Take nodes out of (or back into) service."
+    )
+    parser.add_argument("action", choices=ACTIONS, help="cordon: no new workloads; drain: cordon and evict")
+    parser.add_argument("names", metavar="NAME", nargs="+", help="node names")
+    parser.add_argument("--force", action="store_true", help="drain: also evict workloads no controller owns")
+    parser.add_argument("--timeout", type=float, default=0.0, metavar="SECONDS",
+                        help="drain: give up waiting after SECONDS (0: never)")
+    add_server_flag(parser, top_level=False)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_with_client(args, lambda client, streams: execute(client, args, streams))
+
+
+async def execute(client: Client, args: argparse.Namespace, streams: Streams) -> int:
+    status = EXIT_OK
+    for name in args.names:
+        if args.action == "drain":
+            status = max(status, await drain(client, name, args.force, args.timeout, streams))
+        else:
+            changed = await set_unschedulable(client, name, args.action == "cordon")
+            word = "cordoned" if args.action == "cordon" else "uncordoned"
+            streams.out.write(f"node/{name} {word if changed else 'already ' + word}\n")
+    return status
+
+
+async def set_unschedulable(client: Client, name: str, value: bool) -> bool:
+    """Set spec.unschedulable; True when it changed. Retries when the Node changed meanwhile."""
+    for _ in range(10):
+        node = (await client.get("Node", name)).node
+        if node.spec.unschedulable == value:
+            return False
+        node.spec.unschedulable = value
+        try:
+            await client.update(node)
+            return True
+        except ApiError as err:
+            if err.code != grpc.StatusCode.ABORTED:
+                raise
+    raise CliError(f"node/{name} kept changing while being updated; try again")
+
+
+async def bound_workloads(client: Client, node_name: str) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+    for kind in WORKLOADS:
+        items, _ = await client.list_all(kind, field_selector=f"spec.nodeName={node_name}")
+        found.extend((kind, kinds.unwrap(item)) for item in items)
+    return found
+
+
+def unmanaged(workloads: Sequence[tuple[str, Any]]) -> list[str]:
+    return [f"{kinds.by_name(kind).singular}/{w.metadata.namespace}/{w.metadata.name}"
+            for kind, w in workloads
+            if not any(ref.controller for ref in w.metadata.owner_references)]
+
+
+async def drain(client: Client, name: str, force: bool, timeout: float, streams: Streams) -> int:
+    if await set_unschedulable(client, name, True):
+        streams.out.write(f"node/{name} cordoned\n")
+    workloads = await bound_workloads(client, name)
+    lost = unmanaged(workloads)
+    if lost and not force:
+        shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
+        streams.error(f"error: cannot drain node/{name}: {shown} not managed by a controller "
+                      f"(would be lost; use --force to evict them anyway)")
+        return EXIT_FAILED
+    for kind, workload in workloads:
+        label = f"{kinds.by_name(kind).singular}/{workload.metadata.name}"
+        try:
+            await client.delete(kind, workload.metadata.name, workload.metadata.namespace)
+            streams.out.write(f"evicting {label}\n")
+        except ApiError as err:
+            if err.code != grpc.StatusCode.NOT_FOUND:
+                raise
+    streams.out.flush()
+    try:
+        await asyncio.wait_for(_until_empty(client, name, {w.metadata.uid for _, w in workloads}),
+                               timeout if timeout > 0 else None)
+    except TimeoutError:
+        streams.error(f"error: timed out after {timeout:g}s waiting for node/{name} to drain")
+        return EXIT_FAILED
+    streams.out.write(f"node/{name} drained\n")
+    return EXIT_OK
+
+
+async def _until_empty(client: Client, name: str, evicted: set[str]) -> None:
+    while True:
+        remaining = [w for _, w in await bound_workloads(client, name) if w.metadata.uid in evicted]
+        if not remaining:
+            return
+        await asyncio.sleep(_POLL_SECONDS)

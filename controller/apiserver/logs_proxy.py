@@ -1,0 +1,91 @@
+"""The atoll.v1.Logs servicer: ``atoll logs`` asks the API server, which forwards to the agent of
+the workload's node (kubectl logs -> kube-apiserver -> kubelet, the same shape).
+
+The agent's address is the ``atoll.dev/agent-endpoint`` annotation of the Node. Errors are one
+line: the workload or node does not exist (NOT_FOUND), is not scheduled yet or its agent
+publishes no endpoint (FAILED_PRECONDITION), the agent cannot be reached (UNAVAILABLE); errors the
+agent reports are passed through with their code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import grpc
+
+from atoll import kinds
+from atoll.v1 import agent_pb2, agent_pb2_grpc
+from controller.apiserver.errors import ApiError
+from controller.apiserver.registry import Registry
+
+Context = grpc.aio.ServicerContext[Any, Any]
+ENDPOINT_ANNOTATION = "atoll.dev/agent-endpoint"
+_KINDS = ("Pod", "VirtualMachine")
+
+
+class LogsProxy(agent_pb2_grpc.LogsServicer):
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    async def Read(self, request: agent_pb2.LogsRequest, context: Context) -> AsyncIterator[agent_pb2.LogChunk]:
+        try:
+            forwarded, endpoint = await self._route(request)
+        except ApiError as err:
+            await context.abort(err.code, err.message)
+            return
+        channel = self._channels.get(endpoint)
+        if channel is None:
+            channel = self._channels[endpoint] = grpc.aio.insecure_channel(endpoint)
+        stub = cast("agent_pb2_grpc.AgentLogsAsyncStub", agent_pb2_grpc.AgentLogsStub(channel))
+        try:
+            async for chunk in stub.Read(forwarded):
+                yield chunk
+        except grpc.aio.AioRpcError as err:
+            details = err.details() or ""
+            if err.code() == grpc.StatusCode.UNAVAILABLE:
+                details = f"the agent of node {forwarded.node_name} at {endpoint} is unreachable: {details}"
+            await context.abort(err.code(), details)
+
+    async def _route(self, request: agent_pb2.LogsRequest) -> tuple[agent_pb2.LogsRequest, str]:
+        """The request to send to the agent (node name and uid filled in) and the agent's address."""
+        try:
+            kind = kinds.lookup(request.kind or "Pod")
+        except kinds.UnknownKindError as err:
+            raise _error(grpc.StatusCode.INVALID_ARGUMENT, str(err)) from None
+        if kind.name not in _KINDS:
+            raise _error(grpc.StatusCode.INVALID_ARGUMENT, f"kind {kind.name} has no logs (only pods and VMs)")
+        workload = (await self._registry.read(kind, request.namespace or "default", request.name)).message
+        label = f"{kind.singular}/{workload.metadata.name}"
+        node_name = workload.spec.node_name
+        if not node_name:
+            raise _error(grpc.StatusCode.FAILED_PRECONDITION, f"{label} is not scheduled to a node yet: no logs")
+        node = (await self._registry.read(kinds.by_name("Node"), "", node_name)).message
+        endpoint = node.metadata.annotations.get(ENDPOINT_ANNOTATION, "")
+        if not endpoint:
+            raise _error(grpc.StatusCode.FAILED_PRECONDITION,
+                         f"{label}: node {node_name} publishes no log endpoint (its agent serves no logs)")
+        forwarded = agent_pb2.LogsRequest()
+        forwarded.CopyFrom(request)
+        forwarded.kind, forwarded.namespace = kind.name, workload.metadata.namespace
+        forwarded.node_name, forwarded.uid = node_name, workload.metadata.uid
+        return forwarded, endpoint
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()
+        self._channels.clear()
+
+
+def _error(code: grpc.StatusCode, message: str) -> ApiError:
+    error = ApiError(message)
+    error.code = code
+    return error
+
+
+def add_logs_service(server: grpc.aio.Server, registry: Registry) -> LogsProxy:
+    """Serve atoll.v1.Logs on ``server``; returns the proxy (close it when the server stops)."""
+    proxy = LogsProxy(registry)
+    agent_pb2_grpc.add_LogsServicer_to_server(proxy, server)
+    return proxy

@@ -1,0 +1,133 @@
+"""Fixtures for the real-runtime tests: a busybox image in a shared image store, a Debian kernel
+and an initramfs (tests/e2e/artifacts.py), and drivers on a per-test state dir that destroy
+every task they still hold when the test ends. Missing packages skip the tests (fail in CI)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from agent.drivers.oci import OciDriver, OciSettings
+from agent.drivers.oci.images import ImageStore
+from agent.drivers.protocol import Resources, TaskConfig, VmOptions
+from agent.drivers.qemu import QemuDriver, QemuSettings
+from agent.drivers.qemu.console import BOOT_MARKER_ANNOTATION
+from tests.e2e import artifacts
+from tests.support.system import require_binary
+
+BUSYBOX_IMAGE = "busybox:e2e"
+BASE_CMDLINE = "console=ttyS0 quiet"
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        reason = "real runtimes need root (cgroups, mounts, namespaces)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def busybox() -> Path:
+    return Path(require_binary("busybox", "busybox-static"))
+
+
+@pytest.fixture(scope="session")
+def image_dir(tmp_path_factory: pytest.TempPathFactory, busybox: Path) -> Path:
+    """An image store holding busybox:e2e, shared by every container test."""
+    root = tmp_path_factory.mktemp("images")
+    rootfs = artifacts.busybox_rootfs(tmp_path_factory.mktemp("busybox-rootfs"), busybox)
+    ImageStore(root).import_path(rootfs, BUSYBOX_IMAGE)
+    return root
+
+
+def container(task_id: str, *command: str, **changes: object) -> TaskConfig:
+    """A valid busybox container config running ``command``; tests change only what they test."""
+    uid, _, name = task_id.partition(":")
+    fields: dict[str, object] = {
+        "task_id": task_id, "kind": "container", "namespace": "default", "workload": f"pod-{uid}",
+        "workload_uid": uid, "name": name or "main", "image": BUSYBOX_IMAGE, "command": tuple(command),
+        "resources": Resources(),
+    }
+    fields.update(changes)
+    return TaskConfig(**fields)  # type: ignore[arg-type]
+
+
+OciFactory = Callable[..., OciDriver]
+
+
+@pytest.fixture
+async def oci(tmp_path: Path, image_dir: Path) -> AsyncIterator[OciFactory]:
+    """``oci(runtime="runc")`` -> a driver on this test's state dir (call again for a second agent
+    process on the same dir). Every task left is destroyed at the end."""
+    _require_root()
+    made: list[OciDriver] = []
+
+    def build(runtime: str = "runc") -> OciDriver:
+        require_binary(runtime, runtime)
+        driver = OciDriver(OciSettings(state_dir=tmp_path / "oci", runtime=runtime, image_dir=image_dir))
+        made.append(driver)
+        return driver
+
+    yield build
+    if made:
+        last = made[-1]
+        for handle in await last.list_tasks():
+            await last.recover(handle)
+            await last.destroy(handle.task_id, force=True)
+
+
+@pytest.fixture(scope="session")
+def kernel() -> artifacts.Kernel:
+    require_binary("apt-get", "apt")
+    try:
+        return artifacts.debian_kernel()
+    except Exception as err:  # noqa: BLE001 (any failure to fetch means: no kernel here)
+        reason = f"no Debian kernel in {artifacts.kernel_cache_dir()}: {err} (run scripts/install_runtime_deps.sh)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def initramfs(tmp_path_factory: pytest.TempPathFactory, busybox: Path, kernel: artifacts.Kernel) -> Path:
+    return artifacts.build_initramfs(tmp_path_factory.mktemp("initramfs") / "initrd.cpio", busybox, kernel)
+
+
+def vm(task_id: str, kernel: artifacts.Kernel, initramfs: Path, *flags: str, **changes: object) -> TaskConfig:
+    """A valid direct-boot VM config; ``flags`` go on the kernel command line (atoll.poweroff ...)."""
+    uid, _, name = task_id.partition(":")
+    options = VmOptions(vcpus=1, memory=256 * 2**20, kernel=str(kernel.image), initrd=str(initramfs),
+                        cmdline=" ".join((BASE_CMDLINE, *flags)))
+    fields: dict[str, object] = {
+        "task_id": task_id, "kind": "vm", "namespace": "default", "workload": f"vm-{uid}", "workload_uid": uid,
+        "name": name or "vm", "vm": options, "annotations": ((BOOT_MARKER_ANNOTATION, artifacts.MARKER),),
+    }
+    fields.update(changes)
+    return TaskConfig(**fields)  # type: ignore[arg-type]
+
+
+QemuFactory = Callable[[], QemuDriver]
+
+
+@pytest.fixture
+async def qemu(tmp_path: Path) -> AsyncIterator[QemuFactory]:
+    """``qemu()`` -> a QEMU driver on this test's state dir; leftovers are destroyed at the end."""
+    require_binary("qemu-system-x86_64", "qemu-system-x86")
+    require_binary("qemu-img", "qemu-utils")
+    made: list[QemuDriver] = []
+
+    def build() -> QemuDriver:
+        driver = QemuDriver(QemuSettings(state_dir=tmp_path / "qemu", boot_timeout=60))
+        made.append(driver)
+        return driver
+
+    yield build
+    if made:
+        last = made[-1]
+        for handle in await last.list_tasks():
+            await last.recover(handle)
+            await last.destroy(handle.task_id, force=True)

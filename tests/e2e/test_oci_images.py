@@ -1,0 +1,137 @@
+"""The node image store: references, rootfs and OCI image-layout imports (whiteouts, config), and
+a container run from an imported layout using the image's entrypoint, cmd, env and working dir."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from agent.drivers.oci.images import ImageError, ImageStore, parse_reference
+from tests.e2e import artifacts
+from tests.e2e.conftest import OciFactory, container
+
+
+@pytest.mark.parametrize(("reference", "expected"), [
+    pytest.param("busybox", ("busybox", "latest"), id="a bare name means the latest tag"),
+    pytest.param("busybox:1.36", ("busybox", "1.36"), id="a tag is kept"),
+    pytest.param("registry:5000/team/app:v2", ("registry:5000/team/app", "v2"), id="a registry port is not a tag"),
+])
+def test_references_name_an_image_and_a_tag(reference: str, expected: tuple[str, str]) -> None:
+    assert parse_reference(reference) == expected
+
+
+@pytest.mark.parametrize("reference", [
+    pytest.param("", id="empty"),
+    pytest.param("app@sha256:abc", id="a digest"),
+    pytest.param("../escape:1", id="a path that escapes the store"),
+])
+def test_bad_references_are_refused(reference: str) -> None:
+    with pytest.raises(ImageError):
+        parse_reference(reference)
+
+
+def _tar(entries: dict[str, bytes | None], symlinks: dict[str, str] | None = None) -> bytes:
+    """A tar: None marks a directory."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in entries.items():
+            info = tarfile.TarInfo(name)
+            if data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                archive.addfile(info)
+            else:
+                info.size, info.mode = len(data), 0o755
+                archive.addfile(info, io.BytesIO(data))
+        for name, target in (symlinks or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            archive.addfile(info)
+    return buffer.getvalue()
+
+
+def _oci_layout(dest: Path, busybox: Path) -> Path:
+    """An OCI image-layout tarball: layer 1 = busybox + files, layer 2 deletes and replaces some."""
+    blobs: dict[str, bytes] = {}
+
+    def blob(data: bytes) -> dict[str, object]:
+        digest = hashlib.sha256(data).hexdigest()
+        blobs[digest] = data
+        return {"digest": f"sha256:{digest}", "size": len(data)}
+
+    lower = _tar({"bin": None, "bin/busybox": busybox.read_bytes(), "data": None, "data/old": b"old\n",
+                  "data/keep": b"keep\n", "opaque": None, "opaque/gone": b"gone\n", "app": None},
+                 symlinks={"bin/sh": "busybox", "bin/cat": "busybox", "bin/ls": "busybox"})
+    upper = _tar({"data/.wh.old": b"", "opaque/.wh..wh..opq": b"", "opaque/new": b"new\n",
+                  "app/run.sh": b"#!/bin/sh\necho \"$GREETING from $(pwd):\" $(ls /data /opaque) \"$@\"\n"})
+    config = {"architecture": "amd64", "os": "linux", "config": {
+        "Entrypoint": ["/bin/sh", "/app/run.sh"], "Cmd": ["default-arg"], "Env": ["GREETING=hi"],
+        "WorkingDir": "/app"}}
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **blob(json.dumps(config).encode())},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **blob(layer)}
+                           for layer in (lower, upper)]}
+    index = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                                "platform": {"os": "linux", "architecture": "amd64"},
+                                                **blob(json.dumps(manifest).encode())}]}
+    files = {"oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
+             "index.json": json.dumps(index).encode(),
+             **{f"blobs/sha256/{digest}": data for digest, data in blobs.items()}}
+    with tarfile.open(dest, "w") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return dest
+
+
+def test_an_oci_layout_import_applies_layers_with_whiteouts_and_keeps_the_config(
+    tmp_path: Path, busybox: Path
+) -> None:
+    store = ImageStore(tmp_path / "images")
+    image = store.import_path(_oci_layout(tmp_path / "app.tar", busybox), "team/app:v1")
+    assert sorted(path.name for path in (image.rootfs / "data").iterdir()) == ["keep"]
+    assert sorted(path.name for path in (image.rootfs / "opaque").iterdir()) == ["new"]
+    assert image.config.entrypoint == ("/bin/sh", "/app/run.sh")
+    assert (image.config.cmd, image.config.env, image.config.working_dir) == (("default-arg",), ("GREETING=hi",), "/app")
+    assert store.references() == ["team/app:v1"]
+
+
+def test_a_rootfs_tarball_imports_and_replaces_an_older_image_of_the_same_name(tmp_path: Path, busybox: Path) -> None:
+    store = ImageStore(tmp_path / "images")
+    rootfs = artifacts.busybox_rootfs(tmp_path / "rootfs", busybox)
+    store.import_path(rootfs, "box")
+    tarball = tmp_path / "box.tar"
+    with tarfile.open(tarball, "w") as archive:
+        archive.add(rootfs, arcname=".")
+        info = tarfile.TarInfo("etc/motd")
+        info.size = 3
+        archive.addfile(info, io.BytesIO(b"v2\n"))
+    image = store.import_path(tarball, "box")
+    assert (image.rootfs / "etc" / "motd").read_text() == "v2\n"
+    assert store.references() == ["box:latest"]
+
+
+def test_an_unknown_image_or_source_is_a_one_line_error(tmp_path: Path) -> None:
+    store = ImageStore(tmp_path / "images")
+    with pytest.raises(ImageError, match="image 'ghost' not found in .*atoll image import"):
+        store.resolve("ghost")
+    with pytest.raises(ImageError, match="no such file"):
+        store.import_path(tmp_path / "missing.tar", "x")
+
+
+async def test_a_container_runs_an_imported_layout_with_its_entrypoint_cmd_env_and_workdir(
+    oci: OciFactory, tmp_path: Path, busybox: Path
+) -> None:
+    driver = oci()
+    driver.images.import_path(_oci_layout(tmp_path / "app.tar", busybox), "team/app:v1")
+    await driver.start(container("u1:main", image="team/app:v1"))
+    await driver.start(container("u2:main", image="team/app:v1", args=("custom-arg",)))
+    for task_id, argument in (("u1:main", "default-arg"), ("u2:main", "custom-arg")):
+        assert (await asyncio.wait_for(driver.wait(task_id), 10)).exit_code == 0
+        assert [line async for line in driver.logs(task_id)] == [f"hi from /app: /data: keep /opaque: new {argument}"]

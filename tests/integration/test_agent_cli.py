@@ -1,0 +1,103 @@
+"""``atoll logs`` through the API server's Logs proxy to the node's agent, and ``atoll node
+cordon|uncordon|drain`` against a running agent."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+
+from agent.clock import ManualClock
+from agent.drivers.sim_hypervisor import HypervisorProfile, SimHypervisorDriver
+from agent.drivers.sim_linux import SimLinuxDriver
+from agent.logs_service import start_logs_server
+from agent.registration import NodeProfile
+from atoll.cli import logs as logs_verb
+from atoll.cli import node as node_verb
+from atoll.cli.common import Streams
+from atoll.client import ApiError, Client
+from atoll.v1 import meta_pb2
+from controller.apiserver.logs_proxy import add_logs_service
+from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually, node
+from tests.support.cluster import Cluster
+
+
+@contextlib.asynccontextmanager
+async def logs_proxy(c: Cluster) -> AsyncIterator[Client]:
+    """A gRPC server with only the Logs proxy on the running API server's registry."""
+    server = grpc.aio.server()
+    proxy = add_logs_service(server, c.api.registry)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    client = Client.connect(f"127.0.0.1:{port}")
+    try:
+        yield client
+    finally:
+        await client.close()
+        await proxy.close()
+        await server.stop(0)
+
+
+def _logs_args(target: str, container: str = "", tail: int = 0) -> argparse.Namespace:
+    return argparse.Namespace(target=target, container=container, follow=False, tail=tail, namespace=None)
+
+
+async def test_logs_of_a_pod_and_a_vm_come_from_the_nodes_agent() -> None:
+    clock = ManualClock()
+    logs_server = await start_logs_server("127.0.0.1:0")
+    profile = NodeProfile(name="n1", endpoint=logs_server.address)
+    drivers = [SimLinuxDriver(clock=clock), SimHypervisorDriver(HypervisorProfile(boot_seconds=0), clock=clock)]
+    try:
+        async with cluster() as c, node(c.client, profile, drivers, clock) as running, logs_proxy(c) as via_api:
+            logs_server.serve(running.agent)
+            await c.client.create(bound_pod("talk", "n1", "echo one; echo two; sleep infinity"))
+            await c.client.create(bound_vm("box", "n1"))
+            await eventually(c.client, "pod", "talk", lambda p: p is not None and p.status.phase == "Running")
+            await eventually(c.client, "vm", "box", lambda v: v is not None and v.status.phase == "Running")
+            out = io.StringIO()
+            await logs_verb.print_logs(via_api, _logs_args("pod/talk", tail=2), Streams(out=out))
+            assert out.getvalue() == "one\ntwo\n"
+            console = io.StringIO()
+            await logs_verb.print_logs(via_api, _logs_args("vm/box"), Streams(out=console))
+            assert "guest booted" in console.getvalue()
+            with pytest.raises(ApiError) as err:
+                await logs_verb.print_logs(via_api, _logs_args("pod/talk", container="nope"), Streams(out=out))
+            assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT and "choose one of: main" in err.value.message
+            with pytest.raises(ApiError) as missing:
+                await logs_verb.print_logs(via_api, _logs_args("ghost"), Streams(out=out))
+            assert missing.value.code == grpc.StatusCode.NOT_FOUND
+    finally:
+        await logs_server.stop()
+
+
+async def test_cordon_uncordon_and_drain_that_refuses_unmanaged_pods_without_force() -> None:
+    clock = ManualClock()
+    async with cluster() as c, node(c.client, NodeProfile(name="n1"), [SimLinuxDriver(clock=clock)], clock):
+        out, err = io.StringIO(), io.StringIO()
+        streams = Streams(out=out, err=err)
+        args = argparse.Namespace(action="cordon", names=["n1"], force=False, timeout=0.0)
+        await node_verb.execute(c.client, args, streams)
+        assert (await c.client.get("node", "n1")).node.spec.unschedulable
+        args.action = "uncordon"
+        await node_verb.execute(c.client, args, streams)
+        assert not (await c.client.get("node", "n1")).node.spec.unschedulable
+        managed = bound_pod("replica", "n1")
+        managed.pod.metadata.owner_references.append(
+            meta_pb2.OwnerReference(kind="Deployment", name="web", uid="u", controller=True))
+        await c.client.create(managed)
+        await c.client.create(bound_pod("pet", "n1"))
+        for name in ("replica", "pet"):
+            await eventually(c.client, "pod", name, lambda p: p is not None and p.status.phase == "Running")
+        args.action = "drain"
+        assert await node_verb.execute(c.client, args, streams) == 1
+        assert "pod/default/pet not managed by a controller" in err.getvalue()
+        assert (await c.client.get("pod", "pet")).pod.metadata.name == "pet", "nothing is evicted on refusal"
+        args.force, args.timeout = True, 10.0
+        assert await node_verb.execute(c.client, args, streams) == 0
+        assert "node/n1 drained" in out.getvalue()
+        for name in ("replica", "pet"):
+            await eventually(c.client, "pod", name, lambda p: p is None)

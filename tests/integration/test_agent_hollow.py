@@ -1,0 +1,71 @@
+"""A hollow fleet in-process: every node registers with its profile and a Lease, workloads bound to
+any of them run, and the whole fleet uses one watch per kind."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from agent.config import LEASE_NAMESPACE, AgentConfig
+from agent.hollow.fleet import FleetError, default_fleet, load_fleet
+from agent.hollow.runner import HollowFleet
+from atoll import kinds
+from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "fleets" / "default.yaml"
+
+
+async def test_a_default_fleet_registers_mixed_nodes_and_runs_what_is_bound_to_them() -> None:
+    async with cluster() as c:
+        fleet = HollowFleet(c.client, default_fleet(10), config=AgentConfig(lease_interval=0.5))
+        watches_before = len(asyncio.all_tasks())
+        await fleet.start()
+        try:
+            assert len(asyncio.all_tasks()) - watches_before < 20, "tasks do not grow with the node count"
+            nodes, _ = await c.client.list_all("nodes")
+            by_os = sorted(kinds.unwrap(n).status.node_info.os for n in nodes)
+            assert by_os.count("windows") == 2 and by_os.count("linux") == 8
+            kvm = [kinds.unwrap(n) for n in nodes if kinds.unwrap(n).status.hypervisor.type == "type1"]
+            assert [n.metadata.name for n in kvm] == ["sim-kvm-0000"]
+            leases, _ = await c.client.list_all("leases", LEASE_NAMESPACE)
+            assert len(leases) == 10
+            await c.client.create(bound_pod("a", "sim-lnx-0003"))
+            await c.client.create(bound_vm("v", "sim-kvm-0000"))
+            await eventually(c.client, "pod", "a", lambda p: p is not None and p.status.phase == "Running")
+            await eventually(c.client, "vm", "v", lambda v: v is not None and v.status.phase == "Running", timeout=10)
+            assert fleet.unknown_node_events == 0
+        finally:
+            await fleet.close()
+
+
+def test_the_example_fleet_file_loads_with_every_group() -> None:
+    spec = load_fleet(EXAMPLE)
+    assert [g.name_prefix for g in spec.groups] == ["lnx-", "w22-", "kvm-"]
+    assert spec.total == 2600
+    assert spec.groups[1].isolation == ("process", "hyperv")
+    assert spec.groups[2].taints == (("dedicated", "vms", "NoSchedule"),)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("nodes: [{count: -1, namePrefix: a-}]", "nodes[0].count", id="a negative count is refused"),
+        pytest.param("nodes: [{count: 1}]", "nodes[0].namePrefix: required", id="a missing prefix is refused"),
+        pytest.param("nodes: [{count: 1, namePrefix: a-, os: beos}]", "nodes[0].os", id="an unknown os is refused"),
+        pytest.param("nodes: [{count: 1, namePrefix: a-, cpu: lots}]", "nodes[0].cpu", id="a bad quantity is refused"),
+        pytest.param("nodes: [{count: 1, namePrefix: a-, colour: red}]", "unknown field 'colour'",
+                     id="an unknown field is refused"),
+        pytest.param("nodes: [{count: 1, namePrefix: a-, hypervisor: {type: type3}}]", "hypervisor.type",
+                     id="an unknown hypervisor type is refused"),
+    ],
+)
+def test_a_bad_fleet_file_is_one_line_naming_the_field(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text(text)
+    with pytest.raises(FleetError) as err:
+        load_fleet(path)
+    assert message in str(err.value)
+    assert str(err.value).startswith(str(path))
+    assert "\n" not in str(err.value)

@@ -1,0 +1,125 @@
+"""VirtualMachines at the agent on a simulated hypervisor: boot, run strategies after guest crashes
+and shutdowns, pause/resume and stop through powerState, refusals, deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agent.clock import ManualClock
+from agent.drivers.sim_hypervisor import HypervisorProfile, SimHypervisorDriver
+from agent.drivers.sim_linux import SimLinuxDriver
+from agent.registration import NodeProfile
+from atoll.client import Client
+from tests.integration.agent_harness import bound_vm, cluster, eventually, node
+
+KVM = NodeProfile(name="kvm1", cpu="16", memory="64Gi")
+BOOT = 2.0
+
+
+def hypervisor(clock: ManualClock, kind: str = "type1") -> SimHypervisorDriver:
+    return SimHypervisorDriver(HypervisorProfile(type=kind, boot_seconds=BOOT), clock=clock)
+
+
+def phase_is(phase: str) -> Any:
+    return lambda vm: vm is not None and vm.status.phase == phase
+
+
+async def set_spec(client: Client, name: str, **spec: Any) -> None:
+    vm = (await client.get("vm", name)).virtual_machine
+    for key, value in spec.items():
+        setattr(vm.spec, key, value)
+    await client.update(vm)
+
+
+async def test_a_vm_starts_boots_and_runs_and_the_node_reports_its_hypervisor() -> None:
+    clock = ManualClock()
+    async with cluster() as c, node(c.client, KVM, [hypervisor(clock)], clock):
+        stored = (await c.client.get("node", "kvm1")).node
+        assert (stored.status.hypervisor.type, stored.status.hypervisor.name) == ("type1", "kvm")
+        assert stored.status.hypervisor.per_vm_overhead_memory == "64Mi"
+        await c.client.create(bound_vm("db", "kvm1"))
+        starting = await eventually(c.client, "vm", "db", phase_is("Starting"))
+        assert not starting.status.guest_booted
+        clock.advance(BOOT)
+        running = await eventually(c.client, "vm", "db", phase_is("Running"))
+        assert running.status.guest_booted and running.status.power_state == "Running"
+        assert running.status.hypervisor == "sim-type1"
+        assert {c.type: c.status for c in running.status.conditions}["Ready"] == "True"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "script", "phase", "restarts"),
+    [
+        pytest.param("Always", "sleep 5; crash", "Starting", 1, id="Always restarts a crashed guest"),
+        pytest.param("Always", "sleep 5; poweroff", "Starting", 1, id="Always restarts a guest that shut down"),
+        pytest.param("RerunOnFailure", "sleep 5; crash", "Starting", 1, id="RerunOnFailure restarts a crash"),
+        pytest.param("RerunOnFailure", "sleep 5; poweroff", "Stopped", 0,
+                     id="RerunOnFailure leaves a clean shutdown stopped"),
+        pytest.param("Manual", "sleep 5; crash", "Failed", 0, id="Manual leaves a crashed guest failed"),
+    ],
+)
+async def test_run_strategy_decides_what_follows_the_guest_ending(
+    strategy: str, script: str, phase: str, restarts: int
+) -> None:
+    clock = ManualClock()
+    async with cluster() as c, node(c.client, KVM, [hypervisor(clock)], clock):
+        await c.client.create(bound_vm("app", "kvm1", script, run_strategy=strategy))
+        await eventually(c.client, "vm", "app", phase_is("Starting"))
+        clock.advance(BOOT)
+        await eventually(c.client, "vm", "app", phase_is("Running"))
+        clock.advance(5)
+        after = await eventually(c.client, "vm", "app",
+                                 lambda vm: vm.status.restart_count == restarts and vm.status.phase == phase)
+        assert after.status.power_state == ("Running" if phase == "Starting" else "Stopped")
+
+
+async def test_power_state_pauses_resumes_and_stops_the_vm() -> None:
+    clock = ManualClock()
+    driver = hypervisor(clock)
+    async with cluster() as c, node(c.client, KVM, [driver], clock):
+        await c.client.create(bound_vm("vm", "kvm1", run_strategy="Manual"))
+        await eventually(c.client, "vm", "vm", phase_is("Starting"))
+        clock.advance(BOOT)
+        await eventually(c.client, "vm", "vm", phase_is("Running"))
+        await set_spec(c.client, "vm", power_state="Paused")
+        paused = await eventually(c.client, "vm", "vm", phase_is("Paused"))
+        assert paused.status.power_state == "Paused"
+        await set_spec(c.client, "vm", power_state="Running")
+        await eventually(c.client, "vm", "vm", phase_is("Running"))
+        await set_spec(c.client, "vm", power_state="Stopped")
+        stopped = await eventually(c.client, "vm", "vm", phase_is("Stopped"))
+        assert stopped.status.power_state == "Stopped" and not stopped.status.guest_booted
+        assert await driver.list_tasks() == []
+
+
+@pytest.mark.parametrize(
+    ("drivers", "requirement", "reason"),
+    [
+        pytest.param("type1", "type2", "HypervisorTypeMismatch", id="a type2 VM on a type1 node fails"),
+        pytest.param("none", "any", "NoHypervisor", id="a VM on a node without a hypervisor fails"),
+    ],
+)
+async def test_a_vm_the_node_cannot_run_fails_with_the_reason(drivers: str, requirement: str, reason: str) -> None:
+    clock = ManualClock()
+    driver = hypervisor(clock) if drivers == "type1" else SimLinuxDriver(clock=clock)
+    async with cluster() as c, node(c.client, KVM, [driver], clock):
+        vm = bound_vm("odd", "kvm1")
+        vm.virtual_machine.spec.hypervisor.type = requirement
+        await c.client.create(vm)
+        failed = await eventually(c.client, "vm", "odd", phase_is("Failed"))
+        assert failed.status.reason == reason
+
+
+async def test_deleting_a_vm_powers_it_off_and_it_disappears() -> None:
+    clock = ManualClock()
+    driver = hypervisor(clock)
+    async with cluster() as c, node(c.client, KVM, [driver], clock):
+        await c.client.create(bound_vm("tmp", "kvm1"))
+        await eventually(c.client, "vm", "tmp", phase_is("Starting"))
+        clock.advance(BOOT)
+        await eventually(c.client, "vm", "tmp", phase_is("Running"))
+        await c.client.delete("vm", "tmp")
+        await eventually(c.client, "vm", "tmp", lambda vm: vm is None)
+        assert await driver.list_tasks() == []

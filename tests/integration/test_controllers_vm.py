@@ -1,0 +1,108 @@
+"""VirtualMachine run strategies and `atoll vm` power actions end to end (fake agent)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+from atoll.cli import vm as vm_verb
+from atoll.cli.common import CliError, Streams
+from atoll.cli.main import build_parser
+from atoll.client import ApiError
+from tests.support.controller_cluster import ControlledCluster, controlled_cluster
+from tests.support.eventually import eventually
+from tests.unit.controllers.builders import make_standalone_vm
+
+
+async def get_vm(env: ControlledCluster, name: str = "db") -> Any:
+    return (await env.client.get("VirtualMachine", name)).virtual_machine
+
+
+async def power(env: ControlledCluster, action: str, name: str = "db") -> str:
+    out = Streams(out=io.StringIO(), err=io.StringIO())
+    assert await vm_verb.power(env.client, build_parser().parse_args(["vm", action, name]), out) == 0
+    return out.out.getvalue()  # type: ignore[attr-defined, no-any-return]
+
+
+async def guest_stops(env: ControlledCluster, phase: str) -> Any:
+    """The guest shuts down (Stopped) or crashes (Failed), as the agent would report."""
+    vm = await get_vm(env)
+    vm.status.phase = phase
+    return (await env.client.update_status(vm)).virtual_machine
+
+
+def in_phase(env: ControlledCluster, phase: str, *, uid: str = "", other_than: str = "") -> Any:
+    async def check() -> Any:
+        try:
+            vm = await get_vm(env)
+        except ApiError as err:  # between the delete and the create of a new run
+            raise AssertionError(f"vm/db: {err.message}") from None
+        assert vm.status.phase == phase, f"phase {vm.status.phase}"
+        assert not uid or vm.metadata.uid == uid
+        assert not other_than or vm.metadata.uid != other_than
+        return vm
+
+    return check
+
+
+@pytest.mark.parametrize(
+    ("strategy", "ending", "restarts"),
+    [
+        ("Always", "Stopped", True),
+        ("Always", "Failed", True),
+        ("RerunOnFailure", "Failed", True),
+        ("RerunOnFailure", "Stopped", False),
+        ("Manual", "Failed", False),
+    ],
+    ids=[
+        "Always restarts after a guest shutdown",
+        "Always restarts after a crash",
+        "RerunOnFailure restarts after a crash",
+        "RerunOnFailure leaves a clean shutdown stopped",
+        "Manual leaves a crash stopped",
+    ],
+)
+async def test_run_strategies_decide_whether_an_ended_run_is_followed_by_another(
+    strategy: str, ending: str, restarts: bool
+) -> None:
+    async with controlled_cluster() as env:
+        await env.client.create(make_standalone_vm("db", strategy))
+        first = await eventually(in_phase(env, "Running"))
+        await guest_stops(env, ending)
+        if restarts:
+            second = await eventually(in_phase(env, "Running", other_than=first.metadata.uid))
+            assert second.status.restart_count == 1
+        else:
+            await eventually(in_phase(env, ending, uid=first.metadata.uid), timeout=1.0)
+            with pytest.raises(AssertionError):
+                await eventually(in_phase(env, "Running"), timeout=0.5)
+
+
+async def test_power_actions_stop_start_pause_resume_and_restart() -> None:
+    async with controlled_cluster() as env:
+        await env.client.create(make_standalone_vm("db", "Always"))
+        first = await eventually(in_phase(env, "Running"))
+        assert await power(env, "stop") == "virtualmachine/db stopped\n"
+        halted = await eventually(in_phase(env, "Stopped", uid=first.metadata.uid))
+        assert (halted.spec.run_strategy, halted.spec.power_state) == ("Halted", "Stopped")
+        await power(env, "start")
+        started = await eventually(in_phase(env, "Running", other_than=first.metadata.uid))
+        assert started.spec.run_strategy == "Always"
+        await power(env, "pause")
+        await eventually(in_phase(env, "Paused", uid=started.metadata.uid))
+        await power(env, "resume")
+        await eventually(in_phase(env, "Running", uid=started.metadata.uid))
+        await power(env, "restart")
+        restarted = await eventually(in_phase(env, "Running", other_than=started.metadata.uid))
+        assert "vm.atoll.dev/action" not in restarted.metadata.annotations
+        events, _ = await env.client.list_all("Event", field_selector="reason=Restarting")
+        assert len(events) == 2
+
+
+async def test_pausing_a_vm_that_is_not_running_is_refused_in_one_line() -> None:
+    async with controlled_cluster(node_count=0) as env:
+        await env.client.create(make_standalone_vm("db", "Always"))
+        with pytest.raises(CliError, match=r"^cannot pause vm/db: it is Pending, not Running$"):
+            await power(env, "pause")

@@ -1,0 +1,27 @@
+"""Polling for end-to-end tests: wait until a condition holds, failing with what was last seen."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Call ``check`` until it returns a truthy value (returned) or raises nothing for ``timeout``
+    seconds; an AssertionError from ``check`` counts as "not yet" and is re-raised at the end."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while True:
+        try:
+            result = await check()
+            if result:
+                return result
+        except AssertionError as err:
+            last = err
+        if time.monotonic() > deadline:
+            if last is not None:
+                raise last
+            raise AssertionError(f"condition not met within {timeout:g}s")
+        await asyncio.sleep(interval)
