@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 from atoll.v1 import node_pb2
 from scheduler.quantity import QuantityError, amount, cpu_millis
-from scheduler.windows_compat import BuildError, WindowsBuild, parse_build
+from atoll.windows import BuildError, WindowsBuild, parse_build
 
 
 @dataclass(frozen=True, slots=True)

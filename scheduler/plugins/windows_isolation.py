@@ -15,7 +15,7 @@ from scheduler.framework.interfaces import BoolArray
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
 from scheduler.node_table import ISOLATION_BITS, NodeTable
 from scheduler.snapshot import ClusterSnapshot
-from scheduler.windows_compat import SERVER_2016, Isolation, runnable_host_builds
+from atoll.windows import SERVER_2016, Isolation, runnable_host_builds
 from scheduler.workload import WorkloadInfo
 
 NAME = "WindowsIsolation"

@@ -15,7 +15,7 @@ from scheduler.plugins.hypervisor import accepts
 from scheduler.plugins.taint_toleration import HARD_EFFECTS, untolerated
 from scheduler.queue import SchedulingQueue
 from scheduler.snapshot import ClusterSnapshot
-from scheduler.windows_compat import can_run
+from atoll.windows import can_run
 from tests.unit.scheduler.fleet import node_facts, workload_infos
 
 CASES = Path(__file__).resolve().parents[2] / "bench" / "scheduler_cases.yaml"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scheduler.windows_compat import (
+from atoll.windows import (
     BuildError,
     Isolation,
     WindowsBuild,

@@ -1,4 +1,5 @@
-"""Which Windows container image builds run on which Windows hosts, per isolation mode.
+"""Which Windows container image builds run on which Windows hosts, per isolation mode (shared by
+the scheduler, which filters with it, and the agent, which re-checks before starting).
 
 The rules follow Microsoft's "Windows container version compatibility" page
 (learn.microsoft.com/virtualization/windowscontainers/deploy-containers/version-compatibility):
