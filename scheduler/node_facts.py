@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from atoll.v1 import node_pb2
-from scheduler.quantity import QuantityError, amount, cpu_millis
 from atoll.windows import BuildError, WindowsBuild, parse_build
+from scheduler.quantity import QuantityError, amount, cpu_millis
 
 
 @dataclass(frozen=True, slots=True)

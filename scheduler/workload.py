@@ -13,9 +13,9 @@ from types import MappingProxyType
 from typing import TypedDict
 
 from atoll.v1 import pod_pb2, scheduling_pb2, virtualmachine_pb2
+from atoll.windows import BuildError, Isolation, WindowsBuild, build_from_image, parse_build
 from scheduler.quantity import QuantityError, amount, cpu_millis
 from scheduler.selectors import Requirement, Selector, SelectorError, from_match_labels, requirement
-from atoll.windows import BuildError, Isolation, WindowsBuild, build_from_image, parse_build
 
 EVERYTHING = Selector()
 POD = "Pod"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from atoll.windows import SERVER_2016, Isolation, runnable_host_builds
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.interfaces import BoolArray
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
 from scheduler.node_table import ISOLATION_BITS, NodeTable
 from scheduler.snapshot import ClusterSnapshot
-from atoll.windows import SERVER_2016, Isolation, runnable_host_builds
 from scheduler.workload import WorkloadInfo
 
 NAME = "WindowsIsolation"
