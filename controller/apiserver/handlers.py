@@ -73,8 +73,22 @@ def _request_kind(request: Any) -> str:
         return ""
 
 
-def _code_of(error: Exception) -> str:
-    return error.code.name if isinstance(error, ApiError) else "UNAVAILABLE"
+def _failure_code(context: Context, error: BaseException) -> str:
+    """The status code name a failed call ends with, for metrics."""
+    if isinstance(error, ApiError):
+        return error.code.name
+    if isinstance(error, StoreUnavailableError):
+        return "UNAVAILABLE"
+    if isinstance(error, asyncio.CancelledError):
+        return "CANCELLED"
+    code = context.code() if hasattr(context, "code") else None  # set when a guard aborted
+    return code.name if isinstance(code, grpc.StatusCode) else "INTERNAL"
+
+
+async def _fail(context: Context, error: BaseException) -> None:
+    """Answers a user error with its status; anything else propagates (cancellation, bugs)."""
+    if isinstance(error, ApiError | StoreUnavailableError):
+        await _abort(context, error)
 
 
 def _unary(
@@ -93,15 +107,9 @@ def _unary(
             if guard is not None:
                 return await guard.unary(method, request, context, lambda: implementation(request, context))
             return await implementation(request, context)
-        except (ApiError, StoreUnavailableError) as error:
-            code = _code_of(error)
-            await _abort(context, error)
-        except asyncio.CancelledError:
-            code = "CANCELLED"
-            raise
-        except Exception as error:
-            # context.abort() raises; a guard that aborted set the code on the context.
-            code = _aborted_code(context, error)
+        except BaseException as error:
+            code = _failure_code(context, error)
+            await _fail(context, error)
             raise
         finally:
             metrics.INFLIGHT.dec()
@@ -109,13 +117,6 @@ def _unary(
             metrics.REQUESTS.labels(method, kind, code).inc()
 
     return handle
-
-
-def _aborted_code(context: Context, error: Exception) -> str:
-    code = context.code() if hasattr(context, "code") else None
-    if isinstance(code, grpc.StatusCode):
-        return code.name
-    return "INTERNAL"
 
 
 def _stream(
@@ -138,14 +139,9 @@ def _stream(
         try:
             async for response in responses:
                 yield response
-        except (ApiError, StoreUnavailableError) as error:
-            code = _code_of(error)
-            await _abort(context, error)
-        except asyncio.CancelledError:
-            code = "CANCELLED"
-            raise
-        except Exception as error:
-            code = _aborted_code(context, error)
+        except BaseException as error:
+            code = _failure_code(context, error)
+            await _fail(context, error)
             raise
         finally:
             streams.dec()
