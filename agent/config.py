@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent.workloads.backoff import RestartBackoff
+from atoll import finalizers
 
-FINALIZER = "atoll.dev/agent"
+FINALIZER = finalizers.NODE_AGENT
 LEASE_NAMESPACE = "atoll-node-lease"
 RESERVED_DEFAULT = (("cpu", "100m"), ("memory", "256Mi"))
 

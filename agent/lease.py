@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import grpc
 
+from agent import metrics
 from agent.clock import Clock
 from agent.config import LEASE_NAMESPACE
 from atoll.client import ApiError, Client
@@ -73,6 +75,7 @@ class LeaseKeeper:
         acquired = self._acquired.get(node_name) or now
         spec.acquire_time.FromNanoseconds(acquired)
         async with self._limit:
+            started = time.perf_counter()
             try:
                 try:
                     await self._client.update(lease)
@@ -84,4 +87,7 @@ class LeaseKeeper:
                 self.renewals += 1
             except ApiError as err:
                 self.failures += 1
+                metrics.LEASE_RENEWAL_FAILURES.inc()
                 log.warning("lease of node %s not renewed: %s", node_name, err.message)
+            finally:
+                metrics.LEASE_RENEWAL_DURATION.observe(time.perf_counter() - started)

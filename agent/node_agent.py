@@ -17,8 +17,10 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from agent import registration
+from agent import metrics, registration
+from agent.driver_timing import timed
 from agent.drivers.protocol import Driver, DriverError, DriverFingerprint, TaskHandle, workload_uid_of
+from agent.node_metrics import sample_node
 from agent.registration import NodeProfile
 from agent.workloads.context import NodeContext
 from agent.workloads.pod_runner import PodRunner
@@ -47,11 +49,14 @@ class NodeAgent:
         return self.ctx.node_name
 
     async def fingerprints(self) -> list[tuple[str, DriverFingerprint]]:
-        return [(driver.name, await driver.fingerprint()) for driver in self.ctx.drivers]
+        return [
+            (driver.name, await timed(driver.name, "fingerprint", driver.fingerprint())) for driver in self.ctx.drivers
+        ]
 
     async def start(self) -> None:
         wanted = registration.node_object(self.profile, await self.fingerprints())
         self.node = await registration.register(self.ctx.client, wanted, int(self.ctx.clock.now() * 1e9))
+        metrics.NODES.add(self.name, lambda: sample_node(self.node, list(self.runners.values())))
         await self.adopt()
 
     async def adopt(self) -> None:
@@ -117,6 +122,7 @@ class NodeAgent:
         task.add_done_callback(self._background.discard)
 
     async def close(self) -> None:
+        metrics.NODES.remove(self.name)
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*(runner.close() for runner in self.runners.values()))

@@ -2,6 +2,7 @@
 replicas with leader election. ``run_controllers`` is the same thing for in-process use (`atoll up`).
 
     atoll-controller --server HOST:PORT [--leader-elect] [--controllers deployment,node-lifecycle,...]
+                     [--metrics-listen HOST:PORT]
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from dataclasses import replace
 
 from atoll.client import Client
 from atoll.config import ClientConfig, ConfigError, resolve_client_config
+from atoll.metrics_http import MetricsListenError, serve_metrics
+from controller.controllers import metrics
 from controller.controllers.clock import Clock, SystemClock
 from controller.controllers.leader_election import ElectionConfig, LeaderElector, default_identity
 from controller.controllers.manager import CONTROLLERS, ControllerOptions, check_names, run_all
 
 log = logging.getLogger("atoll.controller")
+DEFAULT_METRICS_LISTEN = "127.0.0.1:9442"
 
 
 async def run_controllers(
@@ -53,6 +57,7 @@ async def run_controllers(
             elector = LeaderElector(client, election, clock)
             work = asyncio.create_task(elector.run(lambda: run_all(client, clock, options)), name="leader-election")
         else:
+            metrics.LEADER.labels(options.lease_name).set(1)  # the only manager: it leads
             work = asyncio.create_task(run_all(client, clock, options), name="controllers")
         stopping = asyncio.create_task(stop.wait())
         try:
@@ -61,6 +66,7 @@ async def run_controllers(
             for task in (work, stopping):
                 task.cancel()
             await asyncio.gather(work, stopping, return_exceptions=True)
+            metrics.LEADER.labels(options.lease_name).set(0)
         if work.done() and not work.cancelled() and work.exception() is not None:
             raise work.exception()  # type: ignore[misc]
 
@@ -83,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="lease silence before a node is Unknown and tainted (default 40)")
     parser.add_argument("--default-toleration-seconds", type=float, default=300.0, metavar="SECONDS",
                         help="eviction delay for workloads without a matching toleration (default 300)")
+    parser.add_argument("--metrics-listen", default=DEFAULT_METRICS_LISTEN, metavar="HOST:PORT",
+                        help=f"where to serve Prometheus /metrics (default {DEFAULT_METRICS_LISTEN}; empty: none)")
     parser.add_argument("--log-level", default="INFO", help="Python log level (default INFO)")
     return parser
 
@@ -116,6 +124,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, ValueError) as err:
         sys.stderr.write(f"atoll-controller: {err}\n")
         return 1
+    if args.metrics_listen:
+        try:
+            port = serve_metrics(args.metrics_listen, metrics.REGISTRY)
+        except MetricsListenError as err:
+            sys.stderr.write(f"atoll-controller: {err}\n")
+            return 1
+        log.info("atoll-controller: metrics on http://%s:%d/metrics", args.metrics_listen.rpartition(":")[0], port)
 
     async def serve() -> None:
         stop = asyncio.Event()

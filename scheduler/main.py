@@ -1,4 +1,5 @@
-"""``atoll-scheduler --server HOST:PORT [--profile FILE]``, and ``run_scheduler`` for ``atoll up``."""
+"""``atoll-scheduler --server HOST:PORT [--profile FILE] [--metrics-listen HOST:PORT]``, and
+``run_scheduler`` for ``atoll up``."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import sys
 from pathlib import Path
 
 from atoll.client import Client
+from atoll.metrics_http import MetricsListenError, serve_metrics
+from scheduler import metrics
 from scheduler.framework.profile import DEFAULT_PROFILE, Profile, ProfileError, build_framework, load_profile
 from scheduler.runner import Runner
 
 log = logging.getLogger("scheduler")
+DEFAULT_METRICS_LISTEN = "127.0.0.1:9441"
 
 
 async def run_scheduler(
@@ -44,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", default="127.0.0.1:7443", help="API server HOST:PORT (default %(default)s)")
     parser.add_argument("--profile", help="scheduler profile YAML (default: built-in spread profile)")
     parser.add_argument("--batch-size", type=int, default=500, help="bindings per Bind call (default %(default)s)")
+    parser.add_argument(
+        "--metrics-listen",
+        default=DEFAULT_METRICS_LISTEN,
+        metavar="HOST:PORT",
+        help="where to serve Prometheus /metrics (default %(default)s; empty: none)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -52,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     except ProfileError as err:
         print(f"atoll-scheduler: {err}", file=sys.stderr)
         return 2
+    if args.metrics_listen:
+        try:
+            port = serve_metrics(args.metrics_listen, metrics.REGISTRY)
+        except MetricsListenError as err:
+            print(f"atoll-scheduler: {err}", file=sys.stderr)
+            return 2
+        log.warning("metrics on http://%s:%d/metrics", args.metrics_listen.rpartition(":")[0], port)
     return asyncio.run(_serve(args.server, profile, args.batch_size))
 
 

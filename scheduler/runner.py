@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from atoll import kinds
 from atoll.v1 import api_pb2, object_pb2
+from scheduler import metrics
 from scheduler.api_port import ApiPort
 from scheduler.core import Invalid, Outcome, Placement, Scheduler, Unschedulable
 from scheduler.framework.runtime import Framework
@@ -36,6 +37,7 @@ from scheduler.workload import POD, WorkloadError, WorkloadInfo, from_pod, from_
 log = logging.getLogger(__name__)
 
 WATCHED_KINDS = ("Node", "Pod", "VirtualMachine")
+QUEUE_METRICS_PERIOD = 1.0  # seconds between pending-workload gauge updates while busy
 SYNCED, RESYNC, BOOKMARK, DELETED = "SYNCED", "RESYNC", "BOOKMARK", "DELETED"
 Write = Callable[[], Awaitable[object]]
 
@@ -69,6 +71,9 @@ class Runner:
         self._reports: asyncio.Queue[Write] = asyncio.Queue(maxsize=report_queue_limit)
         self._report_workers = report_workers
         self._invalid_reported: dict[str, int] = {}
+        self._first_seen: dict[str, float] = {}  # workload key -> clock() when first queued (e2e latency)
+        self._decided_in: dict[str, float] = {}  # workload key -> seconds its last decision took
+        self._queue_metrics_at = float("-inf")
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -98,17 +103,43 @@ class Runner:
                 if len(self.synced) < len(WATCHED_KINDS):
                     await self._wait(stopping, None)
                     continue
-                outcomes = self.scheduler.next_batch(self.clock(), self.batch_size)
+                outcomes = self._decide_batch()
                 if outcomes:
                     await self.apply(outcomes)
+                    self._publish_queue_metrics(force=False)
                     await asyncio.sleep(0)  # let informers deliver what happened meanwhile
                     continue
+                self._publish_queue_metrics(force=True)
                 wakeup = self.queue.next_wakeup()
                 await self._wait(stopping, None if wakeup is None else max(0.0, wakeup - self.clock()))
         finally:
             stopping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await stopping
+
+    def _decide_batch(self) -> list[Outcome]:
+        """Scheduler.next_batch, timing each decision for the attempt-duration metric."""
+        now = self.clock()
+        outcomes: list[Outcome] = []
+        for info in self.queue.pop_batch(now, self.batch_size):
+            started = time.perf_counter()
+            outcomes.append(self.scheduler.decide(info, now))
+            self._decided_in[info.key] = time.perf_counter() - started
+        return outcomes
+
+    def _publish_queue_metrics(self, force: bool) -> None:
+        """Pending-workload gauges, from the loop's own thread (the queue is not thread-safe); at
+        most once per QUEUE_METRICS_PERIOD while busy, always before the loop goes idle."""
+        now = self.clock()
+        if not force and now - self._queue_metrics_at < QUEUE_METRICS_PERIOD:
+            return
+        self._queue_metrics_at = now
+        for place, count in self.queue.counts().items():
+            metrics.PENDING_WORKLOADS.labels(place).set(count)
+        for key in [k for k in self._first_seen if k not in self.queue and k not in self.binding]:
+            del self._first_seen[key]
+        oldest = min(self._first_seen.values(), default=now)
+        metrics.OLDEST_PENDING_AGE.set(max(0.0, now - oldest))
 
     async def _wait(self, stopping: asyncio.Task[bool], timeout: float | None) -> None:
         woken = asyncio.create_task(self.wake.wait())
@@ -154,6 +185,7 @@ class Runner:
         if event.type == DELETED:
             self.objects.pop(key, None)
             self.queue.remove(key)
+            self._first_seen.pop(key, None)
             if self.snapshot.remove_workload(key) is not None:
                 self.queue.on_event(ClusterEvent.WORKLOAD_DELETED, self.clock())
             return
@@ -172,6 +204,7 @@ class Runner:
             self.queue.remove(key)
             return
         self.objects[key] = event.object
+        self._first_seen.setdefault(key, self.clock())
         if key in self.binding or (key in self.snapshot.workloads.index and not self.snapshot.nominated(key)):
             return  # our own bind is in flight or done; its result (or the bound object) decides
         self.queue.add(info)
@@ -200,8 +233,10 @@ class Runner:
             await self._bind(placements)
         for outcome in outcomes:
             if isinstance(outcome, Unschedulable):
+                self._count_attempt(outcome.workload.key, "unschedulable")
                 await self._unschedulable(outcome)
             elif isinstance(outcome, Invalid):
+                self._count_attempt(outcome.workload.key, "error")
                 self.stats["invalid"] += 1
                 self._enqueue_event(failed_scheduling(outcome.workload, outcome.message, self.wall()))
 
@@ -218,6 +253,7 @@ class Runner:
         ]
         self.binding.update(p.workload.key for p in placements)
         now = self.clock()
+        started = time.perf_counter()
         try:
             response = await self.api.bind(bindings)
             results = [(result.code, result.message) for result in response.results]
@@ -226,10 +262,16 @@ class Runner:
         except Exception as err:  # the call as a whole failed: every binding is retried
             log.warning("bind call failed: %s", err)
             results = [("UNAVAILABLE", str(err))] * len(placements)
+        bind_seconds = time.perf_counter() - started
+        metrics.BIND_DURATION.observe(bind_seconds)
         for placement, (code, detail) in zip(placements, results, strict=True):
             self.binding.discard(placement.workload.key)
             self.stats[f"bind_{code.lower()}"] += 1
+            self._count_attempt(placement.workload.key, "scheduled" if code == "OK" else "error", bind_seconds)
             if code == "OK":
+                first_seen = self._first_seen.pop(placement.workload.key, None)
+                if first_seen is not None:
+                    metrics.E2E_SCHEDULING_DURATION.observe(max(0.0, self.clock() - first_seen))
                 self.scheduler.bound(placement)
                 self._enqueue_event(scheduled(placement.workload, placement.node, self.wall()))
                 self.objects.pop(placement.workload.key, None)
@@ -254,6 +296,8 @@ class Runner:
         self.stats["unschedulable"] += 1
         if plan is not None:
             self.stats["preemptions"] += 1
+            metrics.PREEMPTION_ATTEMPTS.inc()
+            metrics.PREEMPTION_VICTIMS.inc(len(plan.victims))
             for victim in plan.victims:
                 await self._ignore_errors(self.api.delete(victim.kind, victim.name, victim.namespace))
                 self._enqueue_event(preempted(victim, info, plan.node, self.wall()))
@@ -265,6 +309,10 @@ class Runner:
             if update is not None:
                 await self._ignore_errors(self.api.update_status(update))
                 self._enqueue_event(failed_scheduling(info, outcome.message, self.wall()))
+
+    def _count_attempt(self, key: str, result: str, extra_seconds: float = 0.0) -> None:
+        metrics.SCHEDULE_ATTEMPTS.labels(result).inc()
+        metrics.ATTEMPT_DURATION.labels(result).observe(self._decided_in.pop(key, 0.0) + extra_seconds)
 
     # -- background reports ---------------------------------------------------------------------
 

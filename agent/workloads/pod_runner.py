@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 
+from agent import metrics
+from agent.driver_timing import timed
 from agent.drivers.protocol import (
     CannotRunError,
     Driver,
@@ -98,13 +100,13 @@ class PodRunner(Runner):
         now = self.ctx.clock.now()
         if record.task_alive:
             try:
-                status = await self.driver.inspect(record.task_id)
+                status = await timed(self.driver.name, "inspect", self.driver.inspect(record.task_id))
             except TaskNotFoundError:
                 status = None
             if status is None or status.phase is TaskPhase.EXITED:
                 result = status.exit if status and status.exit else ExitResult(
                     137, "Error", now, message="the task vanished from the runtime")
-                await self.driver.destroy(record.task_id)
+                await timed(self.driver.name, "destroy", self.driver.destroy(record.task_id))
                 self._exited(record, result)
             else:
                 record.running = status.phase is not TaskPhase.PROVISIONING
@@ -143,7 +145,7 @@ class PodRunner(Runner):
         assert self.driver is not None
         pod: pod_pb2.Pod = self.latest
         try:
-            handle = await self.driver.start(self.configs[record.name])
+            handle = await timed(self.driver.name, "start", self.driver.start(self.configs[record.name]))
         except CannotRunError as err:
             result = ExitResult(CANNOT_RUN_EXIT_CODE, "ContainerCannotRun", self.ctx.clock.now(), message=str(err))
             record.terminated, record.last_exit, record.final, record.cannot_run = result, result, True, True
@@ -157,10 +159,11 @@ class PodRunner(Runner):
             return
         if record.ever_started:
             record.restart_count += 1
+            metrics.RESTARTS.labels("container").inc()
         record.ever_started = record.task_alive = True
         record.started_at = handle.started_at
         record.waiting = ("ContainerCreating", "")
-        status = await self.driver.inspect(record.task_id)
+        status = await timed(self.driver.name, "inspect", self.driver.inspect(record.task_id))
         record.running = status.phase not in (TaskPhase.PROVISIONING, TaskPhase.EXITED)
         record.ever_ran = record.ever_ran or record.running or status.phase is TaskPhase.EXITED
         record.ip = status.ip
@@ -172,9 +175,12 @@ class PodRunner(Runner):
         alive = [r for r in self.records if r.task_alive]
         if alive and self.driver is not None:
             grace = 0.0 if self.vanished else float(pod.spec.termination_grace_period_seconds)
-            results = await asyncio.gather(*(self.driver.stop(r.task_id, grace) for r in alive))
+            driver = self.driver
+            results = await asyncio.gather(
+                *(timed(driver.name, "stop", driver.stop(r.task_id, grace)) for r in alive)
+            )
             for record, result in zip(alive, results, strict=True):
-                await self.driver.destroy(record.task_id)
+                await timed(self.driver.name, "destroy", self.driver.destroy(record.task_id))
                 record.task_alive = record.running = False
                 if not self.vanished:
                     self.ctx.event("Pod", pod.metadata, "Killed",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from agent.clock import Timer
@@ -32,6 +33,7 @@ class Runner:
         self.latest = message
         self.uid: str = message.metadata.uid
         self.vanished = False
+        self.phase_since = time.time()  # wall time the written status phase last changed (metrics)
         self.done = asyncio.Event()
         self._wake = asyncio.Event()
         self._wake.set()
@@ -89,6 +91,8 @@ class Runner:
         """Write ``status`` for ``message`` unless the stored status already equals it."""
         if status == message.status:
             return
+        if status.phase != message.status.phase:
+            self.phase_since = time.time()
         desired = type(message)()
         desired.metadata.CopyFrom(message.metadata)
         desired.status.CopyFrom(status)

@@ -20,6 +20,8 @@ Deletion stops the guest (ACPI, then quit after the grace period) and removes th
 
 from __future__ import annotations
 
+from agent import metrics
+from agent.driver_timing import timed
 from agent.drivers.abilities import Pausable
 from agent.drivers.protocol import CannotRunError, Driver, ExitResult, StartError, TaskNotFoundError, TaskPhase
 from agent.workloads.admission import Refusal, driver_for_vm
@@ -98,7 +100,7 @@ class VmRunner(Runner):
         want = desired_power(vm.spec)
         if self.task_alive:
             try:
-                status = await self.driver.inspect(self.config.task_id)
+                status = await timed(self.driver.name, "inspect", self.driver.inspect(self.config.task_id))
             except TaskNotFoundError:
                 status = None
             if status is None or status.exit is not None:
@@ -129,16 +131,16 @@ class VmRunner(Runner):
         if not isinstance(self.driver, Pausable):
             return
         if want == "Paused" and phase is TaskPhase.RUNNING:
-            await self.driver.pause(self.config.task_id)
+            await timed(self.driver.name, "pause", self.driver.pause(self.config.task_id))
             self.phase = "Paused"
         elif want == "Running" and phase is TaskPhase.PAUSED:
-            await self.driver.resume(self.config.task_id)
+            await timed(self.driver.name, "resume", self.driver.resume(self.config.task_id))
             self.phase = "Running"
 
     async def _start(self, vm: VirtualMachine) -> None:
         assert self.driver is not None
         try:
-            handle = await self.driver.start(self.config)
+            handle = await timed(self.driver.name, "start", self.driver.start(self.config))
         except CannotRunError as err:
             self.phase, self.reason, self.message = "Failed", "CannotRun", str(err)
             self.halted_generation = vm.metadata.generation
@@ -150,6 +152,7 @@ class VmRunner(Runner):
             return
         if self.started_at:
             self.restart_count += 1
+            metrics.RESTARTS.labels("vm").inc()
         self.task_alive, self.started_at = True, handle.started_at
         self.phase, self.reason, self.message, self.guest_booted = "Starting", "", "", False
         self.ctx.event(self.kind, vm.metadata, "Started", f"Started virtual machine on {self.driver.name}")
@@ -158,7 +161,7 @@ class VmRunner(Runner):
     async def _ended(self, result: ExitResult) -> None:
         assert self.driver is not None
         vm: VirtualMachine = self.latest
-        await self.driver.destroy(self.config.task_id)
+        await timed(self.driver.name, "destroy", self.driver.destroy(self.config.task_id))
         self.task_alive, self.guest_booted = False, False
         if self.ctx.config.backoff.window_resets(result.finished_at - self.started_at):
             self.restarts_in_window = 0
@@ -181,8 +184,8 @@ class VmRunner(Runner):
         assert self.driver is not None
         self.phase = "Stopping"
         await self._write_status()
-        result = await self.driver.stop(self.config.task_id, grace)
-        await self.driver.destroy(self.config.task_id)
+        result = await timed(self.driver.name, "stop", self.driver.stop(self.config.task_id, grace))
+        await timed(self.driver.name, "destroy", self.driver.destroy(self.config.task_id))
         self.task_alive, self.guest_booted = False, False
         self.phase, self.reason, self.message = "Stopped", "", ""
         self.ctx.event(self.kind, vm.metadata, "Killed", f"Stopped virtual machine ({result.reason})")
@@ -193,8 +196,8 @@ class VmRunner(Runner):
             if not self.vanished:
                 await self._stop(vm, grace)
             else:
-                await self.driver.stop(self.config.task_id, grace)
-                await self.driver.destroy(self.config.task_id)
+                await timed(self.driver.name, "stop", self.driver.stop(self.config.task_id, grace))
+                await timed(self.driver.name, "destroy", self.driver.destroy(self.config.task_id))
                 self.task_alive = False
         if self.vanished:
             return True

@@ -112,7 +112,9 @@ class DeploymentController:
                 key = owner.rsplit("/", 1)[0]
                 if event_type == ADDED:
                     self.expectations.created(key, obj.metadata.name)
-                elif event_type == DELETED:
+                # A deletion is observed once the replica is marked: with finalizers it may stay
+                # Terminating for long (its node is down), as in client-go's ReplicaSet controller.
+                if event_type == DELETED or obj.metadata.HasField("deletion_timestamp"):
                     self.expectations.deleted(key, obj.metadata.name)
                 self.queue.add(key)
 
@@ -181,7 +183,7 @@ class DeploymentController:
         unavailable: int,
     ) -> bool:
         """One rollout step; returns True when it created or deleted anything."""
-        inactive = [replica for replica in (*new, *old) if not replica.active]
+        inactive = [replica for replica in (*new, *old) if not replica.active and not replica.deleting]
         new = [replica for replica in new if replica.active]
         old = [replica for replica in old if replica.active]
         spec = deployment.spec

@@ -33,6 +33,7 @@ import grpc
 
 from atoll.client import ApiError
 from atoll.v1 import lease_pb2
+from controller.controllers import metrics
 from controller.controllers.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class LeaderElector:
         self._observed: tuple[str, int] | None = None  # (holder, resource_version) last seen
         self._observed_at = 0.0
         self._lease: lease_pb2.Lease | None = None
+        self._leader_gauge = metrics.LEADER.labels(config.lease_name)
+        self._leader_gauge.set(0)
 
     async def run(self, lead: Callable[[], Awaitable[None]]) -> None:
         """Campaign, lead while the Lease is held, campaign again after losing it."""
@@ -83,6 +86,8 @@ class LeaderElector:
             await self._acquire()
             self.is_leader = True
             self.transitions += 1
+            self._leader_gauge.set(1)
+            metrics.LEADER_TRANSITIONS.labels(self.config.lease_name).inc()
             log.info("%s: became leader of lease %s", self.config.identity, self.config.lease_name)
             task = asyncio.ensure_future(lead())
             try:
@@ -90,9 +95,11 @@ class LeaderElector:
             except asyncio.CancelledError:
                 await _cancel(task)
                 self.is_leader = False
+                self._leader_gauge.set(0)
                 await self._release()
                 raise
             self.is_leader = False
+            self._leader_gauge.set(0)
             await _cancel(task)
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]

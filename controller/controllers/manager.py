@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from atoll.client import Client
+from controller.controllers import metrics
 from controller.controllers.clock import Clock
 from controller.controllers.deployment import DeploymentController
 from controller.controllers.garbage_collector import GarbageCollector
@@ -101,3 +102,4 @@ async def run_all(client: Client, clock: Clock, options: ControllerOptions) -> N
         for runner in runners:
             await runner.stop()
         await informers.stop()
+        metrics.NODE_READY.clear()  # only a running (leading) manager speaks for the nodes

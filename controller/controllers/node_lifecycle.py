@@ -32,10 +32,12 @@ import grpc
 
 from atoll.client import DELETED, ApiError
 from atoll.v1 import meta_pb2, node_pb2, scheduling_pb2
+from controller.controllers import metrics
 from controller.controllers.clock import Clock
 from controller.controllers.events import NORMAL, WARNING, EventRecorder
 from controller.controllers.informer import Informer
 from controller.controllers.ownership import controller_of
+from controller.controllers.release import NODE_LOST_REASON, release_from_lost_node
 from controller.controllers.runner import Result
 from controller.controllers.tolerations import eviction_delay
 from controller.controllers.workqueue import WorkQueue
@@ -45,7 +47,6 @@ LEASE_NAMESPACE = "atoll-node-lease"
 UNREACHABLE_TAINT_KEY = "node.atoll.dev/unreachable"
 NODE_INDEX = "node-name"
 UNKNOWN_REASON = "NodeStatusUnknown"
-NODE_LOST_REASON = "NodeLost"
 
 
 def unreachable_taint() -> scheduling_pb2.Taint:
@@ -113,7 +114,10 @@ class NodeLifecycleController:
             self._observed.pop(name, None)
             self._tainted_since.pop(name, None)
             self.queue.forget(name)
+            metrics.NODE_READY.remove(name)
             return
+        ready = _condition(new, "Ready")
+        metrics.NODE_READY.labels(name).set(1 if ready is not None and ready.status == "True" else 0)
         self._observed.setdefault(name, self.clock.now())
         self.queue.add(name)
 
@@ -208,7 +212,10 @@ class NodeLifecycleController:
             obj.status.message = f"node {node.metadata.name} stopped heartbeating"
             await self.api.update_status(obj)
         else:
-            await self.api.delete(kind, meta.name, meta.namespace, precondition_resource_version=meta.resource_version)
+            response = await self.api.delete(
+                kind, meta.name, meta.namespace, precondition_resource_version=meta.resource_version
+            )
+            await release_from_lost_node(self.api, response)
         if self.options.eviction_events:
             await self.events.record(
                 kind, obj, NORMAL, "TaintManagerEviction", f"evicted from unreachable node {node.metadata.name}"

@@ -36,6 +36,8 @@ class Replica:
     active: bool
     ready: bool
     rank: tuple[int, int, int, float]
+    # Already marked for deletion (it may stay Terminating while its node is down): never delete again.
+    deleting: bool = False
 
 
 def template_kind(template: deployment_pb2.WorkloadTemplate) -> str:
@@ -54,7 +56,9 @@ def summarize(kind: str, obj: Any) -> Replica:
         1 if ready else 0,
         -created,
     )
-    return Replica(kind, obj.metadata.name, obj.metadata.labels.get(TEMPLATE_HASH_LABEL, ""), active, ready, rank)
+    deleting = obj.metadata.HasField("deletion_timestamp")
+    template_hash = obj.metadata.labels.get(TEMPLATE_HASH_LABEL, "")
+    return Replica(kind, obj.metadata.name, template_hash, active, ready, rank, deleting)
 
 
 def _ready_condition(obj: Any) -> str:

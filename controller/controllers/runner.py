@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
 import grpc
 
 from atoll.client import ApiError
+from controller.controllers import metrics
 from controller.controllers.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,10 @@ class Runner:
         self.reconciles = 0
         self.failures = 0
         self._tasks: list[asyncio.Task[None]] = []
+        name = reconciler.name
+        self._duration = metrics.RECONCILE_DURATION.labels(name)
+        self._errors = metrics.RECONCILE_ERRORS.labels(name)
+        self._results = {result: metrics.RECONCILES.labels(name, result) for result in ("success", "requeue", "error")}
 
     def start(self) -> None:
         name = self.reconciler.name
@@ -68,24 +74,34 @@ class Runner:
         """Reconcile ``key`` once with the queue's retry rules (the caller holds the key)."""
         queue = self.reconciler.queue
         self.reconciles += 1
+        started = time.perf_counter()
         try:
             result = await self.reconciler.reconcile(key)
         except asyncio.CancelledError:
             raise
-        except ApiError as err:
-            self.failures += 1
-            level = logging.DEBUG if err.code in _QUIET_CODES else logging.WARNING
-            log.log(level, "%s %s: %s (retrying)", self.reconciler.name, key, err.message)
-            queue.add_rate_limited(key)
+        except Exception as err:
+            self._observe("error", started)
+            self._errors.inc()
+            self._retry(key, err)
             return
-        except Exception:
-            self.failures += 1
-            log.exception("%s %s: reconcile failed (retrying)", self.reconciler.name, key)
-            queue.add_rate_limited(key)
-            return
+        self._observe("requeue" if result is not None and result.requeue_after is not None else "success", started)
         queue.forget(key)
         if result is not None and result.requeue_after is not None:
             queue.add_after(key, result.requeue_after)
+
+    def _observe(self, result: str, started: float) -> None:
+        self._duration.observe(time.perf_counter() - started)
+        self._results[result].inc()
+
+    def _retry(self, key: str, err: Exception) -> None:
+        """Log why ``key`` failed (quietly for expected API conflicts) and re-queue it with back-off."""
+        self.failures += 1
+        if isinstance(err, ApiError):
+            level = logging.DEBUG if err.code in _QUIET_CODES else logging.WARNING
+            log.log(level, "%s %s: %s (retrying)", self.reconciler.name, key, err.message)
+        else:
+            log.error("%s %s: reconcile failed (retrying)", self.reconciler.name, key, exc_info=err)
+        self.reconciler.queue.add_rate_limited(key)
 
     async def _work(self) -> None:
         queue = self.reconciler.queue

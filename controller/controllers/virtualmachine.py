@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 import grpc
 
+from atoll import finalizers
 from atoll.annotations import VM_ACTION_ANNOTATION, VM_ACTION_RESTART, VM_ACTION_START
 from atoll.client import ApiError
 from atoll.v1 import virtualmachine_pb2
@@ -49,6 +50,7 @@ from controller.controllers.events import NORMAL, EventRecorder
 from controller.controllers.informer import Informer
 from controller.controllers.keys import key_of, split_key
 from controller.controllers.ownership import controller_of
+from controller.controllers.release import NODE_LOST_REASON, release_from_lost_node
 from controller.controllers.runner import Result
 from controller.controllers.workqueue import WorkQueue
 
@@ -81,7 +83,7 @@ def restart_reason(vm: virtualmachine_pb2.VirtualMachine) -> str | None:
         return "start requested"
     if not stopped or vm.spec.power_state == "Stopped":
         return None
-    lost = vm.status.reason == "NodeLost"
+    lost = vm.status.reason == NODE_LOST_REASON
     if strategy == "Always":
         return "its node was lost" if lost else f"it is {phase} and the run strategy is Always"
     if strategy == "RerunOnFailure" and phase == "Failed":
@@ -98,7 +100,7 @@ def next_run(vm: virtualmachine_pb2.VirtualMachine) -> virtualmachine_pb2.Virtua
     meta.annotations.update(vm.metadata.annotations)
     meta.annotations.pop(VM_ACTION_ANNOTATION, None)
     meta.owner_references.extend(vm.metadata.owner_references)
-    meta.finalizers.extend(vm.metadata.finalizers)
+    meta.finalizers.extend(f for f in vm.metadata.finalizers if f != finalizers.NODE_AGENT)
     fresh.spec.CopyFrom(vm.spec)
     fresh.spec.ClearField("node_name")
     if fresh.spec.power_state == "Stopped":
@@ -151,17 +153,25 @@ class VirtualMachineController:
         message = f"replacing the run on node {vm.spec.node_name or '(none)'}: {reason}"
         if not owned:
             self._pending_runs[key] = next_run(vm)
+        response = None
         try:
-            await self.api.delete(KIND, name, namespace, precondition_resource_version=vm.metadata.resource_version)
+            response = await self.api.delete(
+                KIND, name, namespace, precondition_resource_version=vm.metadata.resource_version
+            )
         except ApiError as err:
             if err.code != grpc.StatusCode.NOT_FOUND:
                 self._pending_runs.pop(key, None)
                 raise
+        if vm.status.reason == NODE_LOST_REASON:
+            await release_from_lost_node(self.api, response)
         if owned:
             message += " (its owner makes the replacement)"
         await self.events.record(KIND, vm, NORMAL, "Restarting", message)
-        if not owned:
+        gone = response is None or bool(getattr(response, "deleted", True))
+        if not owned and gone:
             await self._create_run(key, self._pending_runs[key])
+        # Otherwise the old run is Terminating (its agent stops it, then drops its finalizer): the
+        # pending run is created when the informer sees it gone (reconcile of a missing VM).
 
     async def _create_run(self, key: str, run: virtualmachine_pb2.VirtualMachine) -> None:
         try:

@@ -20,6 +20,7 @@ import collections
 import heapq
 import itertools
 
+from controller.controllers import metrics
 from controller.controllers.clock import Clock
 from controller.controllers.ratelimit import RateLimiter, default_rate_limiter
 
@@ -43,6 +44,10 @@ class WorkQueue:
         self._shutting_down = False
         self.adds = 0
         self.retries = 0
+        self._depth_gauge = metrics.WORKQUEUE_DEPTH.labels(name)
+        self._delayed_gauge = metrics.WORKQUEUE_DELAYED.labels(name)
+        self._adds_counter = metrics.WORKQUEUE_ADDS.labels(name)
+        self._retries_counter = metrics.WORKQUEUE_RETRIES.labels(name)
 
     # -- adding ---------------------------------------------------------------------------------
 
@@ -51,10 +56,12 @@ class WorkQueue:
         if self._shutting_down or key in self._dirty:
             return
         self.adds += 1
+        self._adds_counter.inc()
         self._dirty.add(key)
         if key in self._processing:
             return
         self._ready.append(key)
+        self._depth_gauge.set(len(self._ready))
         self._notify()
 
     def add_after(self, key: str, delay: float) -> None:
@@ -69,6 +76,7 @@ class WorkQueue:
         if current is not None and current <= ready_at:
             return
         self._waiting[key] = ready_at
+        self._delayed_gauge.set(len(self._waiting))
         heapq.heappush(self._heap, (ready_at, next(self._order), key))
         self._waiting_changed.set()
         if self._delay_task is None:
@@ -79,6 +87,7 @@ class WorkQueue:
     def add_rate_limited(self, key: str) -> None:
         """Queue ``key`` after its back-off (one more failure counted)."""
         self.retries += 1
+        self._retries_counter.inc()
         self.add_after(key, self._limiter.when(key))
 
     def forget(self, key: str) -> None:
@@ -104,6 +113,7 @@ class WorkQueue:
         if self._shutting_down:
             return None
         key = self._ready.popleft()
+        self._depth_gauge.set(len(self._ready))
         self._processing.add(key)
         self._dirty.discard(key)
         return key
@@ -113,6 +123,7 @@ class WorkQueue:
         self._processing.discard(key)
         if key in self._dirty and not self._shutting_down:
             self._ready.append(key)
+            self._depth_gauge.set(len(self._ready))
             self._notify()
 
     # -- state ----------------------------------------------------------------------------------
@@ -133,6 +144,8 @@ class WorkQueue:
         """Stop handing out keys: every waiting ``get`` returns None; delayed keys are dropped."""
         self._shutting_down = True
         self._ready.clear()
+        self._depth_gauge.set(0)
+        self._delayed_gauge.set(0)
         while self._getters:
             waiter = self._getters.popleft()
             if not waiter.done():
@@ -159,6 +172,7 @@ class WorkQueue:
                 ready_at, _, key = heapq.heappop(self._heap)
                 if self._waiting.get(key) == ready_at:
                     del self._waiting[key]
+                    self._delayed_gauge.set(len(self._waiting))
                     self.add(key)
             self._waiting_changed.clear()
             if not self._heap:

@@ -8,6 +8,7 @@ may give one node several reasons (insufficient cpu and insufficient memory).
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from scheduler.framework.interfaces import (
     VectorFilter,
 )
 from scheduler.framework.status import SUCCESS, Code, Status
+from scheduler.metrics import PLUGIN_DURATION, sample_plugin_latency
 from scheduler.snapshot import ClusterSnapshot
 from scheduler.workload import WorkloadInfo
 
@@ -69,6 +71,7 @@ class Framework:
     def schedule(self, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Decision:
         """Filter, score and pick a node for ``workload``; does not reserve."""
         state = CycleState()
+        state.record_plugin_metrics = sample_plugin_latency()
         total = snapshot.nodes.count
         failed = self.pre_filter(state, workload, snapshot)
         if failed is not None:
@@ -94,7 +97,10 @@ class Framework:
     def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status | None:
         """Run every PreFilter; returns the first non-success, non-skip status (or None)."""
         for plugin in self.pre_filters:
+            started = time.perf_counter()
             status = plugin.pre_filter(state, workload, snapshot)
+            if state.record_plugin_metrics:
+                _observe(plugin, "PreFilter", started)
             if status.code is Code.SKIP:
                 state.skipped.add(_name(plugin))
             elif not status.ok:
@@ -117,7 +123,10 @@ class Framework:
             name = _name(vector)
             if name in state.skipped or name in without:
                 continue
+            started = time.perf_counter()
             verdict = vector.filter_nodes(state, workload, snapshot, explain)
+            if state.record_plugin_metrics:
+                _observe(vector, "Filter", started)
             if explain:
                 rejected = alive & ~verdict.passed
                 for reason in verdict.reasons:
@@ -132,7 +141,10 @@ class Framework:
         if per_node:
             for slot in np.flatnonzero(alive):
                 for plugin in per_node:
+                    started = time.perf_counter()
                     status = plugin.filter(state, workload, snapshot, int(slot))
+                    if state.record_plugin_metrics:
+                        _observe(plugin, "Filter", started)
                     if not status.ok:
                         alive[slot] = False
                         counts.update(status.reasons)
@@ -148,14 +160,20 @@ class Framework:
         for plugin, weight in self.scores:
             if _name(plugin) in state.skipped:
                 continue
+            started = time.perf_counter()
             totals += weight * plugin.score(state, workload, snapshot, feasible)
+            if state.record_plugin_metrics:
+                _observe(plugin, "Score", started)
         return totals
 
     def reserve(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str) -> Status:
         """Run Reserve plugins in order; on a failure, unreserve those already run."""
         done: list[Reserve] = []
         for plugin in self.reserves:
+            started = time.perf_counter()
             status = plugin.reserve(state, workload, snapshot, node)
+            if state.record_plugin_metrics:
+                _observe(plugin, "Reserve", started)
             if not status.ok:
                 for earlier in reversed(done):
                     earlier.unreserve(state, workload, snapshot, node)
@@ -170,3 +188,7 @@ class Framework:
 
 def _name(plugin: object) -> str:
     return str(getattr(plugin, "NAME", type(plugin).__name__))
+
+
+def _observe(plugin: object, extension_point: str, started: float) -> None:
+    PLUGIN_DURATION.labels(_name(plugin), extension_point).observe(time.perf_counter() - started)

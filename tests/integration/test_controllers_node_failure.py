@@ -18,7 +18,8 @@ OPTIONS = ControllerOptions(node_grace_period=GRACE, default_toleration_seconds=
 async def settled(env: ControlledCluster, replicas: int) -> bool:
     pods = [pod for pod in env.nodes.running("Pod") if pod.spec.node_name not in env.nodes.failed]
     assert len(pods) == replicas, f"{len(pods)} pods running on live nodes"
-    assert len(env.nodes.bound_to("Pod")) == replicas, "a pod is still bound to the failed node"
+    live = {name: node for name, node in env.nodes.bound_to("Pod").items() if node not in env.nodes.failed}
+    assert len(live) == replicas, "a replacement is missing on the live nodes"
     vms = [vm for vm in env.nodes.running("VirtualMachine") if vm.spec.node_name not in env.nodes.failed]
     assert len(vms) == 1 and len(env.nodes.bound_to("VirtualMachine")) == 1
     return True

@@ -14,7 +14,7 @@ import contextlib
 import itertools
 from typing import Any
 
-from atoll import kinds
+from atoll import finalizers, kinds
 from atoll.client import DELETED, SYNCED, ApiError, Client
 from atoll.v1 import api_pb2, lease_pb2
 from tests.support.objects import make_node
@@ -117,7 +117,9 @@ class FakeNodes:
             keys, self._dirty = self._dirty, set()
             unbound = [key for key in keys if key in self.objects and not self.objects[key].spec.node_name]
             to_report = [key for key in keys if key in self.objects and self._needs_report(self.objects[key])]
+            to_release = [key for key in keys if key in self.objects and self._needs_release(self.objects[key])]
             await self._bind(unbound)
+            await asyncio.gather(*(self._release(key) for key in to_release))
             for start in range(0, len(to_report), self.batch):
                 await asyncio.gather(*(self._report(key) for key in to_report[start : start + self.batch]))
 
@@ -135,6 +137,24 @@ class FakeNodes:
             with contextlib.suppress(ApiError):
                 await self.client.bind(bindings[start : start + self.batch])
 
+    def _needs_release(self, obj: Any) -> bool:
+        """A deleted workload on a live node: like an agent, stop it at once and drop the finalizer."""
+        return (
+            obj.metadata.HasField("deletion_timestamp")
+            and obj.spec.node_name not in self.failed
+            and finalizers.NODE_AGENT in obj.metadata.finalizers
+        )
+
+    async def _release(self, key: tuple[str, str, str]) -> None:
+        obj = self.objects.get(key)
+        if obj is None:
+            return
+        copy = type(obj)()
+        copy.CopyFrom(obj)
+        copy.metadata.finalizers.remove(finalizers.NODE_AGENT)
+        with contextlib.suppress(ApiError):
+            await self.client.update(copy)
+
     def _needs_report(self, obj: Any) -> bool:
         node = obj.spec.node_name
         if not node or node in self.failed or obj.metadata.HasField("deletion_timestamp"):
@@ -147,6 +167,10 @@ class FakeNodes:
             return
         copy = type(obj)()
         copy.CopyFrom(obj)
+        if finalizers.NODE_AGENT not in copy.metadata.finalizers:  # as a real agent does before starting
+            copy.metadata.finalizers.append(finalizers.NODE_AGENT)
+            with contextlib.suppress(ApiError):
+                copy = kinds.unwrap(await self.client.update(copy))
         copy.status.phase = _desired_phase(copy)
         if key[0] == "VirtualMachine":
             copy.status.power_state = copy.status.phase if copy.status.phase != "Pending" else "Stopped"
