@@ -18,7 +18,8 @@ from dataclasses import replace
 
 from atoll.client import Client
 from atoll.config import ClientConfig, ConfigError, resolve_client_config
-from atoll.metrics_http import MetricsListenError, serve_metrics
+from atoll.metrics_flag import add_metrics_flag, start_metrics
+from atoll.metrics_http import MetricsListenError
 from controller.controllers import metrics
 from controller.controllers.clock import Clock, SystemClock
 from controller.controllers.leader_election import ElectionConfig, LeaderElector, default_identity
@@ -89,8 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="lease silence before a node is Unknown and tainted (default 40)")
     parser.add_argument("--default-toleration-seconds", type=float, default=300.0, metavar="SECONDS",
                         help="eviction delay for workloads without a matching toleration (default 300)")
-    parser.add_argument("--metrics-listen", default=DEFAULT_METRICS_LISTEN, metavar="HOST:PORT",
-                        help=f"where to serve Prometheus /metrics (default {DEFAULT_METRICS_LISTEN}; empty: none)")
+    add_metrics_flag(parser, DEFAULT_METRICS_LISTEN)
     parser.add_argument("--log-level", default="INFO", help="Python log level (default INFO)")
     return parser
 
@@ -124,13 +124,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, ValueError) as err:
         sys.stderr.write(f"atoll-controller: {err}\n")
         return 1
-    if args.metrics_listen:
-        try:
-            port = serve_metrics(args.metrics_listen, metrics.REGISTRY)
-        except MetricsListenError as err:
-            sys.stderr.write(f"atoll-controller: {err}\n")
-            return 1
-        log.info("atoll-controller: metrics on http://%s:%d/metrics", args.metrics_listen.rpartition(":")[0], port)
+    try:
+        url = start_metrics(args.metrics_listen, DEFAULT_METRICS_LISTEN, metrics.REGISTRY, "atoll-controller")
+    except MetricsListenError as err:
+        sys.stderr.write(f"atoll-controller: {err}\n")
+        return 1
+    if url:
+        log.info("atoll-controller: metrics on %s", url)
 
     async def serve() -> None:
         stop = asyncio.Event()

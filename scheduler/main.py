@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from atoll.client import Client
-from atoll.metrics_http import MetricsListenError, serve_metrics
+from atoll.metrics_flag import add_metrics_flag, start_metrics
+from atoll.metrics_http import MetricsListenError
 from scheduler import metrics
 from scheduler.framework.profile import DEFAULT_PROFILE, Profile, ProfileError, build_framework, load_profile
 from scheduler.runner import Runner
@@ -48,12 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", default="127.0.0.1:7443", help="API server HOST:PORT (default %(default)s)")
     parser.add_argument("--profile", help="scheduler profile YAML (default: built-in spread profile)")
     parser.add_argument("--batch-size", type=int, default=500, help="bindings per Bind call (default %(default)s)")
-    parser.add_argument(
-        "--metrics-listen",
-        default=DEFAULT_METRICS_LISTEN,
-        metavar="HOST:PORT",
-        help="where to serve Prometheus /metrics (default %(default)s; empty: none)",
-    )
+    add_metrics_flag(parser, DEFAULT_METRICS_LISTEN)
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -62,13 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     except ProfileError as err:
         print(f"atoll-scheduler: {err}", file=sys.stderr)
         return 2
-    if args.metrics_listen:
-        try:
-            port = serve_metrics(args.metrics_listen, metrics.REGISTRY)
-        except MetricsListenError as err:
-            print(f"atoll-scheduler: {err}", file=sys.stderr)
-            return 2
-        log.warning("metrics on http://%s:%d/metrics", args.metrics_listen.rpartition(":")[0], port)
+    try:
+        url = start_metrics(args.metrics_listen, DEFAULT_METRICS_LISTEN, metrics.REGISTRY, "atoll-scheduler")
+    except MetricsListenError as err:
+        print(f"atoll-scheduler: {err}", file=sys.stderr)
+        return 2
+    if url:
+        log.warning("metrics on %s", url)
     return asyncio.run(_serve(args.server, profile, args.batch_size))
 
 

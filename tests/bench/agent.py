@@ -159,7 +159,7 @@ async def create_pods(client: Client, count: int, rate: float, created: dict[str
 async def bench(args: argparse.Namespace) -> dict[str, object]:
     direct = args.bind_directly or not scheduler_available()
     data_dir = Path(tempfile.mkdtemp(prefix="atoll-bench-agent-"))
-    up = start_up(data_dir, "--store", args.store, *(("--no-scheduler",) if direct else ()))
+    up = start_up(data_dir, "--store", args.store, "--sim-nodes", "0", *(("--no-scheduler",) if direct else ()))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     hollow = subprocess.Popen(
         [sys.executable, "-m", "agent.main", "hollow", "--server", up.address, "--nodes", str(args.nodes),

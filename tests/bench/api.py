@@ -34,6 +34,10 @@ from tests.support.objects import make_pod
 from tests.support.up_process import start_up
 
 
+# The API server alone: no scheduler, controllers or simulated nodes adding their own load.
+API_ONLY = ("--no-scheduler", "--no-controllers", "--sim-nodes", "0")
+
+
 async def _drive(call: Callable[[int], Awaitable[object]], seconds: float, concurrency: int) -> float:
     """Calls ``call(i)`` from ``concurrency`` tasks for ``seconds``; returns completed calls per second."""
     done = 0
@@ -139,7 +143,7 @@ async def main() -> None:
     }
     echo = await bench_echo(args.seconds, args.concurrency)
     with tempfile.TemporaryDirectory() as tmp:
-        up = start_up(Path(tmp) / "sqlite")
+        up = start_up(Path(tmp) / "sqlite", *API_ONLY)
         try:
             sqlite_rate = await bench_create(up.address, args.seconds, args.concurrency, "c")
             p50, p99 = await bench_watch(up.address, args.watchers, args.watch_creates, args.watch_rate)
@@ -148,7 +152,7 @@ async def main() -> None:
         etcd_rate: float | None = None
         if shutil.which("etcd"):
             with etcd_server() as endpoint:
-                up = start_up(Path(tmp) / "etcd-up", "--store", f"etcd://{endpoint}")
+                up = start_up(Path(tmp) / "etcd-up", "--store", f"etcd://{endpoint}", *API_ONLY)
                 try:
                     etcd_rate = await bench_create(up.address, args.seconds, args.concurrency, "e")
                 finally:

@@ -73,7 +73,7 @@ class DeploymentView:
 
 async def run(args: argparse.Namespace) -> dict[str, float | int]:
     with tempfile.TemporaryDirectory() as data_dir:
-        up = start_up(Path(data_dir), "--store", "memory", "--no-scheduler")
+        up = start_up(Path(data_dir), "--store", "memory", "--no-scheduler", "--sim-nodes", "0")
         controller = subprocess.Popen(
             [sys.executable, "-m", "controller.main", "--server", up.address, "--log-level", "WARNING",
              "--node-grace-period", str(args.grace), "--default-toleration-seconds", "0", "--workers", "8"],

@@ -34,7 +34,7 @@ async def _create_until_killed(address: str, acknowledged: list[str], stop: asyn
 
 
 async def test_kill9_during_creates_loses_no_acknowledged_pod(tmp_path: Path) -> None:
-    up = start_up(tmp_path)
+    up = start_up(tmp_path, "--sim-nodes", "0")
     acknowledged: list[str] = []
     stop = asyncio.Event()
     writers = asyncio.create_task(_create_until_killed(up.address, acknowledged, stop))
@@ -43,7 +43,7 @@ async def test_kill9_during_creates_loses_no_acknowledged_pod(tmp_path: Path) ->
     up.kill(signal.SIGKILL)
     stop.set()
     await writers
-    restarted = start_up(tmp_path)
+    restarted = start_up(tmp_path, "--sim-nodes", "0")
     try:
         async with Client.connect(restarted.address) as client:
             items, _ = await client.list_all("pods")
@@ -57,12 +57,12 @@ async def test_kill9_during_creates_loses_no_acknowledged_pod(tmp_path: Path) ->
 
 
 async def test_restart_with_same_data_dir_shows_everything(tmp_path: Path) -> None:
-    up = start_up(tmp_path)
+    up = start_up(tmp_path, "--sim-nodes", "0")
     async with Client.connect(up.address) as client:
         for index in range(10):
             await client.create(make_pod(f"p{index}"))
     assert up.kill(signal.SIGTERM) == 0
-    again = start_up(tmp_path)
+    again = start_up(tmp_path, "--sim-nodes", "0")
     try:
         async with Client.connect(again.address) as client:
             items, _ = await client.list_all("pods")
