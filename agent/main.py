@@ -2,6 +2,7 @@
 
     atoll-agent --server HOST:PORT [--node-name NAME] [--driver NAME...] [--state-dir DIR]
     atoll-agent hollow --server HOST:PORT (--fleet FILE | --nodes N) [--no-events]
+    (both: [--metrics-listen HOST:PORT], default 127.0.0.1:9443)
 
 Stops cleanly on SIGINT/SIGTERM, leaving workloads running (a restart adopts them). Mistakes
 (unknown driver, bad fleet file, no server) are one line on stderr and exit code 2.
@@ -18,15 +19,19 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from agent import metrics
 from agent.config import AgentConfig
 from agent.drivers import DRIVERS, UnknownDriverError
 from agent.hollow.fleet import FleetError, default_fleet, load_fleet
 from agent.hollow.runner import run_hollow_fleet
 from agent.run import run_agent
-from atoll.config import ConfigError, resolve_server
+from atoll.config import ConfigError, resolve_client_config
+from atoll.metrics_flag import add_metrics_flag, start_metrics
+from atoll.metrics_http import MetricsListenError
 
 EXIT_USAGE = 2
 DEFAULT_DRIVERS = ("sim-linux",)
+DEFAULT_METRICS_LISTEN = "127.0.0.1:9443"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,6 +47,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--logs-listen", default="127.0.0.1:0", metavar="HOST:PORT",
                         help="where to serve `atoll logs` (default 127.0.0.1, any free port)")
     parser.add_argument("--no-events", action="store_true", help="record no Events")
+    add_metrics_flag(parser, DEFAULT_METRICS_LISTEN)
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default WARNING)")
 
 
@@ -86,18 +92,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = AgentConfig(lease_interval=args.lease_interval, events=not args.no_events)
     try:
-        server = resolve_server(args.server)
+        server = resolve_client_config(args.server)  # with the config file's ca/cert/key: mutual TLS
         if hollow:
             fleet = load_fleet(args.fleet) if args.fleet else default_fleet(args.nodes)
+            start_metrics(args.metrics_listen, DEFAULT_METRICS_LISTEN, metrics.REGISTRY, "atoll-agent")
             return _serve(lambda stop: run_hollow_fleet(server, fleet, stop, config=config,
                                                         logs_listen=args.logs_listen))
         drivers = args.drivers or list(DEFAULT_DRIVERS)
         unknown = [name for name in drivers if name not in DRIVERS]
         if unknown:
             raise UnknownDriverError(f"unknown driver {unknown[0]!r}; known drivers: {', '.join(sorted(DRIVERS))}")
+        start_metrics(args.metrics_listen, DEFAULT_METRICS_LISTEN, metrics.REGISTRY, "atoll-agent")
         return _serve(lambda stop: run_agent(server, args.node_name, drivers, stop, state_dir=args.state_dir,
                                              config=config, logs_listen=args.logs_listen))
-    except (ConfigError, FleetError, UnknownDriverError, RuntimeError) as err:
+    except (ConfigError, FleetError, UnknownDriverError, MetricsListenError, RuntimeError) as err:
         sys.stderr.write(f"atoll-agent: {err}\n")
         return EXIT_USAGE
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
 from atoll.client import Client
+from atoll.config import SERVER_ENV, ClientConfig, ConfigError, default_config_path, resolve_client_config
 from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
 from scheduler import metrics
@@ -18,17 +20,19 @@ from scheduler.framework.profile import DEFAULT_PROFILE, Profile, ProfileError, 
 from scheduler.runner import Runner
 
 log = logging.getLogger("scheduler")
+DEFAULT_SERVER = "127.0.0.1:7443"
 DEFAULT_METRICS_LISTEN = "127.0.0.1:9441"
 
 
 async def run_scheduler(
-    server: str,
+    server: str | ClientConfig,
     profile: Profile | str | Path | None = None,
     stop: asyncio.Event | None = None,
     *,
     batch_size: int = 500,
 ) -> None:
-    """Schedule against the API at ``server`` until ``stop`` is set (forever when None).
+    """Schedule against the API at ``server`` (an address, or a ClientConfig with TLS) until ``stop``
+    is set (forever when None).
 
     ``profile`` is a Profile, a path to a profile YAML, or None for the built-in default.
     Raises ProfileError for a bad profile before connecting.
@@ -46,7 +50,12 @@ async def run_scheduler(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="atoll-scheduler", description="Place pods and VMs on nodes.")
-    parser.add_argument("--server", default="127.0.0.1:7443", help="API server HOST:PORT (default %(default)s)")
+    parser.add_argument(
+        "--server",
+        default=None,
+        help="API server HOST:PORT (default: $ATOLL_SERVER, then the client config file, whose ca/cert/key "
+        "give TLS; else 127.0.0.1:7443)",
+    )
     parser.add_argument("--profile", help="scheduler profile YAML (default: built-in spread profile)")
     parser.add_argument("--batch-size", type=int, default=500, help="bindings per Bind call (default %(default)s)")
     add_metrics_flag(parser, DEFAULT_METRICS_LISTEN)
@@ -58,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     except ProfileError as err:
         print(f"atoll-scheduler: {err}", file=sys.stderr)
         return 2
+    configured = os.environ.get(SERVER_ENV) or default_config_path().exists()
+    try:
+        config = resolve_client_config(args.server or (None if configured else DEFAULT_SERVER))
+    except ConfigError as err:
+        print(f"atoll-scheduler: {err}", file=sys.stderr)
+        return 2
     try:
         url = start_metrics(args.metrics_listen, DEFAULT_METRICS_LISTEN, metrics.REGISTRY, "atoll-scheduler")
     except MetricsListenError as err:
@@ -65,15 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if url:
         log.warning("metrics on %s", url)
-    return asyncio.run(_serve(args.server, profile, args.batch_size))
+    return asyncio.run(_serve(config, profile, args.batch_size))
 
 
-async def _serve(server: str, profile: Profile, batch_size: int) -> int:
+async def _serve(server: ClientConfig, profile: Profile, batch_size: int) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    log.warning("scheduling against %s with profile %s", server, profile.name)
+    log.warning("scheduling against %s with profile %s", server.server, profile.name)
     await run_scheduler(server, profile, stop, batch_size=batch_size)
     return 0
 

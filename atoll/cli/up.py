@@ -18,19 +18,27 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from agent import metrics as agent_metrics
 from agent.hollow.fleet import FleetError, FleetSpec, default_fleet, load_fleet
 from agent.hollow.runner import run_hollow_fleet
 from atoll.certs import CertificateError
+from atoll.cli.up_metrics import serve_component_metrics
 from atoll.config import ClientConfig, write_client_config
+from atoll.metrics_http import MetricsListenError
 from atoll.pki import Pki, PkiError, client_address, internal_client_config, pki_dir
+from controller.apiserver import metrics as apiserver_metrics
 from controller.apiserver.auth.config import SecurityConfig, secure_data_dir
 from controller.apiserver.server import start_api_server
+from controller.controllers import metrics as controller_metrics
 from controller.controllers.manager import ControllerOptions
 from controller.main import run_controllers
 from controller.store.factory import open_store
+from scheduler import metrics as scheduler_metrics
 from scheduler.main import run_scheduler
 
 DEFAULT_LISTEN = "127.0.0.1:7443"
+# API server, scheduler, controllers, simulated nodes: BASE, BASE+1, BASE+2, BASE+3.
+DEFAULT_METRICS_BASE = "127.0.0.1:9440"
 # A small mixed fleet (Linux, Windows Server 2022, a type-1 hypervisor host) so the quick start's
 # sample workloads run; --sim-nodes 0 for none.
 DEFAULT_SIM_NODES = 10
@@ -92,6 +100,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--scheduler-profile", type=Path, default=None, help="scheduler profile YAML (default built in)"
     )
+    parser.add_argument(
+        "--metrics-listen-base",
+        default=None,
+        metavar="HOST:PORT",
+        help=f"/metrics of the API server on PORT, scheduler PORT+1, controllers PORT+2, simulated nodes PORT+3 "
+        f"(default {DEFAULT_METRICS_BASE}, a taken default port is skipped; port 0: any free ports)",
+    )
+    parser.add_argument("--no-metrics", action="store_true", help="serve no Prometheus /metrics")
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default WARNING)")
 
 
@@ -148,6 +164,13 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"  audit log:     {security.audit_log}")
     print(f"  store:         {_describe_store(args.store, data_dir)}")
     print(f"  data dir:      {data_dir}")
+    try:
+        _serve_metrics(args, fleet)
+    except MetricsListenError as exc:
+        await api.stop()
+        await store.close()
+        print(f"atoll up: {exc} (choose --metrics-listen-base HOST:PORT or --no-metrics)", file=sys.stderr)
+        return 2
     if not args.no_client_config:
         admin = _admin_config(api.address, data_dir, args.dev)
         path = write_client_config(admin.server, ca=admin.ca, cert=admin.cert, key=admin.key)
@@ -162,6 +185,25 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_metrics(args: argparse.Namespace, fleet: FleetSpec) -> None:
+    """Serves each in-process component's registry on its own port and prints where."""
+    if args.no_metrics:
+        return
+    registries = {"api-server": apiserver_metrics.REGISTRY}
+    if not args.no_scheduler:
+        registries["scheduler"] = scheduler_metrics.REGISTRY
+    if not args.no_controllers:
+        registries["controllers"] = controller_metrics.REGISTRY
+    if fleet.total:
+        registries["sim-nodes"] = agent_metrics.REGISTRY
+    base = args.metrics_listen_base or DEFAULT_METRICS_BASE
+    served = serve_component_metrics(base, registries, explicit=args.metrics_listen_base is not None)
+    for line in served.lines():
+        print(line)
+    for warning in served.warnings:
+        print(f"atoll up: warning: {warning}", file=sys.stderr)
+
+
 def _start_components(
     args: argparse.Namespace, server: str, data_dir: Path, fleet: FleetSpec, stop: asyncio.Event
 ) -> dict[str, asyncio.Task[None]]:
@@ -170,7 +212,7 @@ def _start_components(
     components: dict[str, Coroutine[Any, Any, None]] = {}
     if not args.no_scheduler:
         scheduler = internal_client_config(data_dir, server, "scheduler", dev=args.dev)
-        components["scheduler"] = run_scheduler(scheduler, args.scheduler_profile, stop)  # type: ignore[arg-type]
+        components["scheduler"] = run_scheduler(scheduler, args.scheduler_profile, stop)
     if not args.no_controllers:
         identity = internal_client_config(data_dir, server, "controller", dev=args.dev)
         options = ControllerOptions(node_grace_period=args.node_grace_period)

@@ -85,7 +85,7 @@ def kernel() -> artifacts.Kernel:
     require_binary("apt-get", "apt")
     try:
         return artifacts.debian_kernel()
-    except Exception as err:  # noqa: BLE001 (any failure to fetch means: no kernel here)
+    except Exception as err:  # any failure to fetch means: no kernel here
         reason = f"no Debian kernel in {artifacts.kernel_cache_dir()}: {err} (run scripts/install_runtime_deps.sh)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(reason, pytrace=False)

@@ -293,6 +293,14 @@ class OciDriver:
         self._listener(record.task_id)
         return True
 
+    async def close(self) -> None:
+        """Stop watching every task and forget them, touching none (what an agent exit does; a
+        later driver on the same state dir adopts them)."""
+        for container in self._tasks.values():
+            if container.watch is not None:
+                container.watch.cancel()
+        self._tasks.clear()
+
     # --- abilities ---------------------------------------------------------------------------
 
     async def pause(self, task_id: str) -> None:

@@ -52,7 +52,7 @@ from agent.drivers.qemu.record import VmRecord, load_exit, load_record, qmp_sock
 
 NAME = "qemu"
 SETTLE_TIMEOUT = 15.0
-CONSOLE_POLL = 0.05
+CONSOLE_POLL = 0.02
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,11 @@ class QemuDriver:
     def acceleration(self) -> Acceleration | None:
         """What the last fingerprint found (None before the first one, or when nothing works)."""
         return self._acceleration
+
+    @property
+    def hypervisor_label(self) -> str:
+        """What a VM's status.hypervisor says runs it: qemu-kvm or qemu-tcg."""
+        return self._acceleration.hypervisor_name if self._acceleration else self.name
 
     def capabilities(self) -> Capabilities:
         acceleration = self._acceleration
@@ -313,6 +318,13 @@ class QemuDriver:
             self._force_quit(vm, ExitResult(0, "GuestShutdown", time.time(), message="guest shut down"))
         elif status in ("guest-panicked", "internal-error"):
             self._force_quit(vm, ExitResult(1, "GuestCrashed", time.time(), message=f"QEMU run state {status}"))
+
+    async def close(self) -> None:
+        """Disconnect from every VM and forget them, touching none (what an agent exit does; a
+        later driver on the same state dir adopts them over QMP)."""
+        for vm in list(self._vms.values()):
+            await self._release(vm)
+        self._vms.clear()
 
     # --- abilities ---------------------------------------------------------------------------
 
