@@ -117,6 +117,17 @@ async def host_profile(node_name: str | None, drivers: Sequence[Driver], endpoin
     )
 
 
+async def close_drivers(drivers: Sequence[Driver]) -> None:
+    """Lets drivers with connections of their own (QMP sockets, exit watchers) drop them; the
+    workloads keep running, to be adopted by the next agent."""
+    for driver in drivers:
+        close = getattr(driver, "close", None)
+        if close is not None:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+
+
 async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: Sequence[str | Driver],
                     stop: asyncio.Event, *, state_dir: Path | None = None, config: AgentConfig | None = None,
                     logs_listen: str | None = "127.0.0.1:0", profile: NodeProfile | None = None) -> None:
@@ -143,3 +154,4 @@ async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: 
             await running.close()
             if logs is not None:
                 await logs.stop()
+            await close_drivers(built)

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from agent.drivers.oci import OciDriver, OciSettings
-from agent.drivers.oci.images import default_image_dir
+from atoll.images import default_image_dir
 from agent.drivers.protocol import Driver
 from agent.drivers.qemu import QemuDriver, QemuSettings
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.drivers.oci.images import ImageError, ImageStore, image_dir_for
+from atoll.images import ImageError, ImageStore, image_dir_for
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, Streams
 
 DATA_DIR_ENV = "ATOLL_DATA_DIR"

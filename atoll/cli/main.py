@@ -13,12 +13,12 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from atoll.cli import apply, certs, delete, describe, get, logs, node, rollout, scale, vm
+from atoll.cli import apply, certs, delete, describe, get, image, logs, node, rollout, scale, vm
 from atoll.cli import token as token_verb
 from atoll.cli.common import EXIT_FAILED, OneLineErrorParser, add_server_flag
 
 VERB_MODULES: tuple[ModuleType, ...] = (
-    apply, get, describe, delete, logs, node, scale, rollout, vm, certs, token_verb
+    apply, get, describe, delete, logs, node, image, scale, rollout, vm, certs, token_verb
 )
 UP_MODULE = "atoll.cli.up"
 UP_HELP = "start a local control plane (API server, controllers, scheduler, agents)"

@@ -13,17 +13,21 @@ import ipaddress
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 from agent import metrics as agent_metrics
+from agent.drivers.real import real_drivers
 from agent.hollow.fleet import FleetError, FleetSpec, default_fleet, load_fleet
 from agent.hollow.runner import run_hollow_fleet
+from agent.run import run_agent
 from atoll.certs import CertificateError
 from atoll.cli.up_metrics import serve_component_metrics
 from atoll.config import ClientConfig, write_client_config
+from atoll.images import node_state_dir
 from atoll.metrics_http import MetricsListenError
 from atoll.pki import Pki, PkiError, client_address, internal_client_config, pki_dir
 from controller.apiserver import metrics as apiserver_metrics
@@ -89,6 +93,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=int,
         default=DEFAULT_SIM_NODES,
         help=f"simulated nodes to run in-process (default {DEFAULT_SIM_NODES})",
+    )
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="also run this host as a real node (OCI containers with runc/crun, QEMU VMs), named after its hostname",
     )
     parser.add_argument("--fleet", type=Path, default=None, help="fleet file of simulated nodes (see deploy/fleets/)")
     parser.add_argument(
@@ -220,6 +229,12 @@ def _start_components(
     if fleet.total:
         identity = internal_client_config(data_dir, server, "fleet", dev=args.dev)
         components["sim-nodes"] = run_hollow_fleet(identity, fleet, stop)
+    if args.real:
+        node = socket.gethostname()
+        identity = internal_client_config(data_dir, server, f"node:{node}", dev=args.dev)
+        drivers = real_drivers(node_state_dir(data_dir, node))
+        state_dir = node_state_dir(data_dir, node)
+        components[f"node {node}"] = run_agent(identity, node, drivers, stop, state_dir=state_dir)
     for name in components:
         print(f"  {name + ':':<14} running in-process")
     return {name: asyncio.create_task(_supervised(name, work, stop), name=name) for name, work in components.items()}

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.drivers.oci import OciDriver, OciSettings
-from agent.drivers.oci.images import ImageStore
+from atoll.images import ImageStore
 from agent.drivers.proc import run_command
 from agent.drivers.qemu import QemuDriver, QemuSettings
 from agent.drivers.qemu.accel import Acceleration

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.drivers.oci import OciDriver, OciSettings
-from agent.drivers.oci.images import ImageStore
+from atoll.images import ImageStore
 from agent.drivers.protocol import Resources, TaskConfig, VmOptions
 from agent.drivers.qemu import QemuDriver, QemuSettings
 from agent.drivers.qemu.console import BOOT_MARKER_ANNOTATION

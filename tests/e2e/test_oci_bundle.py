@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agent.drivers.oci.bundle import build_spec
-from agent.drivers.oci.images import ImageConfig
+from atoll.images import ImageConfig
 from agent.drivers.oci.limits import CPU_LIMIT_ANNOTATION, PIDS_LIMIT_ANNOTATION, limits_for
 from agent.drivers.protocol import CannotRunError, Resources
 from tests.e2e.conftest import container

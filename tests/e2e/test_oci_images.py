@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.drivers.oci.images import ImageError, ImageStore, parse_reference
+from atoll.images import ImageError, ImageStore, parse_reference
 from tests.e2e import artifacts
 from tests.e2e.conftest import OciFactory, container
 

@@ -140,6 +140,13 @@ async def test_node_touches_only_workloads_bound_to_it(cluster: SecureCluster) -
     assert await _code(n1.update_status(theirs)) == grpc.StatusCode.PERMISSION_DENIED
     assert await _code(n1.get("pod", "theirs")) == grpc.StatusCode.PERMISSION_DENIED
     assert await _code(n1.update(mine)) == grpc.StatusCode.PERMISSION_DENIED, "a node never writes a workload's spec"
+    held = await n1.get("pod", "mine")
+    held.pod.metadata.finalizers.append("atoll.dev/agent")
+    sneaky = object_pb2.Object()
+    sneaky.CopyFrom(held)
+    sneaky.pod.spec.containers[0].image = "evil"
+    assert await _code(n1.update(sneaky)) == grpc.StatusCode.PERMISSION_DENIED, "finalizer plus a spec change"
+    assert await _code(n1.update(held)) == grpc.StatusCode.OK, "a node holds its agent finalizer on its workloads"
     assert await _code(n1.list("pods")) == grpc.StatusCode.PERMISSION_DENIED
     own = await n1.list("pods", field_selector="spec.nodeName=n1")
     assert [item.pod.metadata.name for item in own.items] == ["mine"]
@@ -150,6 +157,7 @@ async def test_node_touches_only_workloads_bound_to_it(cluster: SecureCluster) -
     assert [(d["verb"], d["name"]) for d in _denials(cluster, "system:node:n1") if d["kind"] == "Pod"] == [
         ("updatestatus", "theirs"),
         ("get", "theirs"),
+        ("update", "mine"),
         ("update", "mine"),
         ("list", ""),
         ("list", ""),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.drivers.oci.images import ImageConfig
+from atoll.images import ImageConfig
 from agent.drivers.oci.limits import CgroupLimits
 from agent.drivers.protocol import CannotRunError, TaskConfig
 

@@ -27,7 +27,7 @@ from agent.drivers.abilities import ExecResult
 from agent.drivers.oci import rootfs
 from agent.drivers.oci.bundle import build_spec
 from agent.drivers.oci.cgroups import memory_cgroup, memory_usage, oom_kills
-from agent.drivers.oci.images import ImageConfig, ImageError, ImageStore, default_image_dir
+from atoll.images import ImageConfig, ImageError, ImageStore, default_image_dir
 from agent.drivers.oci.limits import CgroupLimits, limits_for
 from agent.drivers.oci.runtime import OciRuntime, RuntimeCommandError
 from agent.drivers.oci.taskdir import ExitRecord, TaskDir, TaskRecord, container_id_for

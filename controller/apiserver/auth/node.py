@@ -5,8 +5,9 @@ A node may:
 - get, create and update the status of its own Node; list or watch Nodes only with the field
   selector ``metadata.name=NAME``;
 - get, create and update its own Lease (namespace ``atoll-node-lease``, name NAME);
-- get Pods and VirtualMachines bound to it (stored ``spec.nodeName == NAME``) and update their
-  status; list or watch them only with the field selector ``spec.nodeName=NAME``;
+- get Pods and VirtualMachines bound to it (stored ``spec.nodeName == NAME``), update their
+  status, and add or remove the node agent's finalizer on them (an Update that changes nothing
+  else); list or watch them only with the field selector ``spec.nodeName=NAME``;
 - create Events.
 Nothing else: not another node's objects, not a workload bound elsewhere, no spec writes of
 workloads, no deletes. Decisions that depend on a workload read it from the store first.
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from atoll import finalizers
 from atoll.fields import parse_field_selector
 from atoll.kinds import Kind
 from atoll.labels import SelectorError
@@ -47,13 +49,35 @@ class NodeAuthorizer:
         if kind in WORKLOADS:
             if verb in ("list", "watch"):
                 return _selects(request, "spec.nodeName", node)
-            if verb in ("get", "updatestatus"):
+            if verb in ("get", "updatestatus", "update"):
                 stored = await self._read(request.kind, request.namespace, request.name)
-                return stored is not None and stored.spec.node_name == node
+                if stored is None or stored.spec.node_name != node:
+                    return False
+                return verb != "update" or _only_agent_finalizer_changes(stored, request.obj)
             return False
         if kind == "Event":
             return verb == "create"
         return False
+
+
+def _only_agent_finalizer_changes(stored: Any, wanted: Any) -> bool:
+    """True when ``wanted`` adds or removes the node agent's finalizer and changes nothing else (status and
+    resource_version aside: an Update ignores the first and checks the second itself)."""
+    if wanted is None:
+        return False
+    changed = set(stored.metadata.finalizers) ^ set(wanted.metadata.finalizers)
+    if changed != {finalizers.NODE_AGENT}:
+        return False
+    expected = type(stored)()
+    expected.CopyFrom(stored)
+    del expected.metadata.finalizers[:]
+    expected.metadata.finalizers.extend(wanted.metadata.finalizers)
+    expected.metadata.resource_version = wanted.metadata.resource_version
+    comparable = type(wanted)()
+    comparable.CopyFrom(wanted)
+    for message in (expected, comparable):
+        message.ClearField("status")
+    return bool(expected == comparable)
 
 
 def _selects(request: RequestAttributes, field: str, value: str) -> bool:

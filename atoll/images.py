@@ -1,4 +1,5 @@
-"""The node's local image store: ``IMAGE_DIR/NAME/TAG/rootfs`` plus ``image.json`` (entrypoint,
+"""The node's local image store, shared by the OCI driver (which runs from it) and
+`atoll image import` (which fills it on the node): ``IMAGE_DIR/NAME/TAG/rootfs`` plus ``image.json`` (entrypoint,
 cmd, env, working dir). Pulling from registries is out of scope; images arrive by import:
 
 - a rootfs directory, or a tarball of one (``docker export``), copied as is;

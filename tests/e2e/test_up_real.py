@@ -1,0 +1,74 @@
+"""`atoll up --real`: this host as a real node beside the simulated fleet; a real container from a
+manifest runs through the API, the scheduler and the agent to its exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import artifacts
+from tests.integration.test_cli_e2e import atoll
+from tests.support.system import require_binary
+from tests.support.up_process import start_up
+
+POD = """
+apiVersion: atoll.dev/v1
+kind: Pod
+metadata: {name: real-hello}
+spec:
+  restartPolicy: Never
+  scheduling: {nodeSelector: {atoll.dev/hostname: %s}}
+  containers: [{name: main, image: busybox:real, command: [sh, -c, "echo hello from a real container; exit 3"]}]
+"""
+
+
+def test_a_manifest_runs_a_real_container_on_the_local_node(tmp_path: Path) -> None:
+    require_binary("runc", "runc")
+    busybox = Path(require_binary("busybox", "busybox-static"))
+    if os.geteuid() != 0:
+        pytest.skip("real runtimes need root")
+    data_dir = tmp_path / "data"
+    rootfs = artifacts.busybox_rootfs(tmp_path / "rootfs", busybox)
+    imported = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "atoll.cli.main",
+            "image",
+            "import",
+            "--data-dir",
+            str(data_dir),
+            str(rootfs),
+            "--name",
+            "busybox:real",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert imported.returncode == 0, imported.stderr
+    up = start_up(data_dir, "--real", "--sim-nodes", "2")
+    try:
+        node = socket.gethostname()
+        assert atoll(up, "apply", "-f", "-", stdin=POD % node).returncode == 0
+        deadline = time.monotonic() + 60
+        while True:
+            pod = json.loads(atoll(up, "get", "pod", "real-hello", "-o", "json").stdout)
+            state = pod.get("status", {}).get("containerStatuses", [{}])[0].get("state", {})
+            if "terminated" in state:
+                break
+            assert time.monotonic() < deadline, pod.get("status")
+            time.sleep(0.3)
+        assert pod["spec"]["nodeName"] == node
+        assert state["terminated"]["exitCode"] == 3
+        assert pod["status"]["phase"] == "Failed"
+    finally:
+        up.kill(signal.SIGTERM)
