@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 from agent.drivers.oci import OciDriver, OciSettings
-from atoll.images import default_image_dir
 from agent.drivers.protocol import Driver
 from agent.drivers.qemu import QemuDriver, QemuSettings
+from atoll.images import default_image_dir
 
 
 def real_drivers(state_dir: Path, *, host_ip: str = "", qemu_accel: str = "auto") -> list[Driver]:

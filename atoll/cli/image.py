@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from atoll.images import ImageError, ImageStore, image_dir_for
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, Streams
+from atoll.images import ImageError, ImageStore, image_dir_for
 
 DATA_DIR_ENV = "ATOLL_DATA_DIR"
 

@@ -33,7 +33,6 @@ from tests.support.etcd_server import etcd_server
 from tests.support.objects import make_pod
 from tests.support.up_process import start_up
 
-
 # The API server alone: no scheduler, controllers or simulated nodes adding their own load.
 API_ONLY = ("--no-scheduler", "--no-controllers", "--sim-nodes", "0")
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from agent.drivers.oci import OciDriver, OciSettings
-from atoll.images import ImageStore
 from agent.drivers.protocol import Resources, TaskConfig, VmOptions
 from agent.drivers.qemu import QemuDriver, QemuSettings
 from agent.drivers.qemu.console import BOOT_MARKER_ANNOTATION
+from atoll.images import ImageStore
 from tests.e2e import artifacts
 from tests.support.system import require_binary
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from agent.drivers.oci.bundle import build_spec
-from atoll.images import ImageConfig
 from agent.drivers.oci.limits import CPU_LIMIT_ANNOTATION, PIDS_LIMIT_ANNOTATION, limits_for
 from agent.drivers.protocol import CannotRunError, Resources
+from atoll.images import ImageConfig
 from tests.e2e.conftest import container
 
 IMAGE = ImageConfig(entrypoint=("/entry",), cmd=("default",), env=("PATH=/image/bin", "A=image"), working_dir="/w")

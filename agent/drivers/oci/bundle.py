@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from atoll.images import ImageConfig
 from agent.drivers.oci.limits import CgroupLimits
 from agent.drivers.protocol import CannotRunError, TaskConfig
+from atoll.images import ImageConfig
 
 OCI_VERSION = "1.0.2"
 TASK_ID_ANNOTATION = "atoll.dev/task-id"

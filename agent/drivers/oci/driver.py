@@ -27,7 +27,6 @@ from agent.drivers.abilities import ExecResult
 from agent.drivers.oci import rootfs
 from agent.drivers.oci.bundle import build_spec
 from agent.drivers.oci.cgroups import memory_cgroup, memory_usage, oom_kills
-from atoll.images import ImageConfig, ImageError, ImageStore, default_image_dir
 from agent.drivers.oci.limits import CgroupLimits, limits_for
 from agent.drivers.oci.runtime import OciRuntime, RuntimeCommandError
 from agent.drivers.oci.taskdir import ExitRecord, TaskDir, TaskRecord, container_id_for
@@ -48,6 +47,7 @@ from agent.drivers.protocol import (
     TaskRunningError,
     TaskStatus,
 )
+from atoll.images import ImageConfig, ImageError, ImageStore, default_image_dir
 
 NAME = "oci"
 SHIM = Path(__file__).with_name("shim.py")

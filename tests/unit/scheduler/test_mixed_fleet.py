@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import yaml
 
+from atoll.windows import can_run
 from scheduler.core import Placement, Scheduler, Unschedulable
 from scheduler.framework.profile import DEFAULT_PROFILE, build_framework
 from scheduler.plugins.hypervisor import accepts
 from scheduler.plugins.taint_toleration import HARD_EFFECTS, untolerated
 from scheduler.queue import SchedulingQueue
 from scheduler.snapshot import ClusterSnapshot
-from atoll.windows import can_run
 from tests.unit.scheduler.fleet import node_facts, workload_infos
 
 CASES = Path(__file__).resolve().parents[2] / "bench" / "scheduler_cases.yaml"
