@@ -13,16 +13,16 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from atoll.client import Client
 from atoll.config import ClientConfig, ConfigError, resolve_client_config
+from atoll.leaderelection import ElectionConfig, LeaderElector, default_identity
 from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
 from controller.controllers import metrics
 from controller.controllers.clock import Clock, SystemClock
-from controller.controllers.leader_election import ElectionConfig, LeaderElector, default_identity
 from controller.controllers.manager import CONTROLLERS, ControllerOptions, check_names, run_all
 
 log = logging.getLogger("atoll.controller")
@@ -55,7 +55,7 @@ async def run_controllers(
                 options.renew_deadline,
                 options.retry_period,
             )
-            elector = LeaderElector(client, election, clock)
+            elector = LeaderElector(client, election, clock, on_change=_leadership_metrics(options.lease_name))
             work = asyncio.create_task(elector.run(lambda: run_all(client, clock, options)), name="leader-election")
         else:
             metrics.LEADER.labels(options.lease_name).set(1)  # the only manager: it leads
@@ -86,10 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lease-duration", type=float, default=15.0, metavar="SECONDS")
     parser.add_argument("--renew-deadline", type=float, default=10.0, metavar="SECONDS")
     parser.add_argument("--retry-period", type=float, default=2.0, metavar="SECONDS")
-    parser.add_argument("--node-grace-period", type=float, default=40.0, metavar="SECONDS",
-                        help="lease silence before a node is Unknown and tainted (default 40)")
-    parser.add_argument("--default-toleration-seconds", type=float, default=300.0, metavar="SECONDS",
-                        help="eviction delay for workloads without a matching toleration (default 300)")
+    parser.add_argument(
+        "--node-grace-period",
+        type=float,
+        default=40.0,
+        metavar="SECONDS",
+        help="lease silence before a node is Unknown and tainted (default 40)",
+    )
+    parser.add_argument(
+        "--default-toleration-seconds",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="eviction delay for workloads without a matching toleration (default 300)",
+    )
     add_metrics_flag(parser, DEFAULT_METRICS_LISTEN)
     parser.add_argument("--log-level", default="INFO", help="Python log level (default INFO)")
     return parser
@@ -119,8 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = resolve_client_config(args.server)
         options = options_from(args)
         if options.leader_elect:
-            ElectionConfig("check", lease_duration=options.lease_duration,
-                           renew_deadline=options.renew_deadline, retry_period=options.retry_period)
+            ElectionConfig(
+                "check",
+                lease_duration=options.lease_duration,
+                renew_deadline=options.renew_deadline,
+                retry_period=options.retry_period,
+            )
     except (ConfigError, ValueError) as err:
         sys.stderr.write(f"atoll-controller: {err}\n")
         return 1
@@ -143,6 +157,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
     return 0
+
+
+def _leadership_metrics(lease_name: str) -> Callable[[bool], None]:
+    """Keeps the leader gauge and transition counter of ``lease_name`` current."""
+    gauge = metrics.LEADER.labels(lease_name)
+    transitions = metrics.LEADER_TRANSITIONS.labels(lease_name)
+
+    def changed(leading: bool) -> None:
+        gauge.set(1 if leading else 0)
+        if leading:
+            transitions.inc()
+
+    return changed
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from atoll.client import Client
 from atoll.config import SERVER_ENV, ClientConfig, ConfigError, default_config_path, resolve_client_config
+from atoll.leaderelection import ElectionConfig, LeaderElector, LoopClock, default_identity
 from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
 from scheduler import metrics
@@ -22,6 +23,7 @@ from scheduler.runner import Runner
 log = logging.getLogger("scheduler")
 DEFAULT_SERVER = "127.0.0.1:7443"
 DEFAULT_METRICS_LISTEN = "127.0.0.1:9441"
+LEASE_NAME = "atoll-scheduler"
 
 
 async def run_scheduler(
@@ -30,11 +32,15 @@ async def run_scheduler(
     stop: asyncio.Event | None = None,
     *,
     batch_size: int = 500,
+    election: ElectionConfig | None = None,
 ) -> None:
     """Schedule against the API at ``server`` (an address, or a ClientConfig with TLS) until ``stop``
     is set (forever when None).
 
     ``profile`` is a Profile, a path to a profile YAML, or None for the built-in default.
+    With ``election``, several replicas may run: only the holder of that Lease schedules (the
+    scheduler is the only binder, so two active replicas could overcommit a node); a standby
+    starts from a fresh snapshot when it takes over.
     Raises ProfileError for a bad profile before connecting.
     """
     chosen = (
@@ -42,9 +48,27 @@ async def run_scheduler(
     )
     framework = build_framework(chosen)
     client = Client.connect(server)
+    stop = stop or asyncio.Event()
     try:
-        await Runner(client, framework, batch_size=batch_size).run(stop or asyncio.Event())
+        if election is None:
+            metrics.LEADER.set(1)
+            await Runner(client, framework, batch_size=batch_size).run(stop)
+            return
+        elector = LeaderElector(client, election, LoopClock(), on_change=lambda leading: metrics.LEADER.set(leading))
+
+        async def lead() -> None:
+            await Runner(client, framework, batch_size=batch_size).run(asyncio.Event())
+
+        campaign = asyncio.create_task(elector.run(lead), name="scheduler-leader-election")
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({campaign, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (campaign, stopping):
+                task.cancel()
+            await asyncio.gather(campaign, stopping, return_exceptions=True)
     finally:
+        metrics.LEADER.set(0)
         await client.close()
 
 
@@ -58,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", help="scheduler profile YAML (default: built-in spread profile)")
     parser.add_argument("--batch-size", type=int, default=500, help="bindings per Bind call (default %(default)s)")
+    parser.add_argument("--leader-elect", action="store_true", help="run as one of several replicas; one schedules")
+    parser.add_argument("--identity", default="", help="this replica's name in the Lease (default host_random)")
+    parser.add_argument("--lease-duration", type=float, default=15.0, help="seconds (default %(default)s)")
+    parser.add_argument("--renew-deadline", type=float, default=10.0, help="seconds (default %(default)s)")
+    parser.add_argument("--retry-period", type=float, default=2.0, help="seconds (default %(default)s)")
     add_metrics_flag(parser, DEFAULT_METRICS_LISTEN)
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default %(default)s)")
     args = parser.parse_args(argv)
@@ -80,16 +109,29 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if url:
         log.warning("metrics on %s", url)
-    return asyncio.run(_serve(config, profile, args.batch_size))
+    election: ElectionConfig | None = None
+    if args.leader_elect:
+        try:
+            election = ElectionConfig(
+                LEASE_NAME,
+                identity=args.identity or default_identity(),
+                lease_duration=args.lease_duration,
+                renew_deadline=args.renew_deadline,
+                retry_period=args.retry_period,
+            )
+        except ValueError as err:
+            print(f"atoll-scheduler: {err}", file=sys.stderr)
+            return 2
+    return asyncio.run(_serve(config, profile, args.batch_size, election))
 
 
-async def _serve(server: ClientConfig, profile: Profile, batch_size: int) -> int:
+async def _serve(server: ClientConfig, profile: Profile, batch_size: int, election: ElectionConfig | None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     log.warning("scheduling against %s with profile %s", server.server, profile.name)
-    await run_scheduler(server, profile, stop, batch_size=batch_size)
+    await run_scheduler(server, profile, stop, batch_size=batch_size, election=election)
     return 0
 
 

@@ -85,6 +85,12 @@ PREEMPTION_ATTEMPTS = Counter(
     "Unschedulable workloads for which the scheduler chose lower-priority victims to evict.",
     registry=REGISTRY,
 )
+LEADER = Gauge(
+    "atoll_scheduler_leader",
+    "1 while this scheduler replica schedules: it holds the scheduler Lease, or runs without "
+    "--leader-elect; 0 while it waits as a standby.",
+    registry=REGISTRY,
+)
 PREEMPTION_VICTIMS = Counter(
     "atoll_scheduler_preemption_victims_total",
     "Workloads evicted (deleted) to make room for higher-priority ones.",

@@ -11,7 +11,7 @@ import pytest
 
 from atoll.client import ApiError
 from controller.controllers.clock import FakeClock
-from controller.controllers.leader_election import ElectionConfig, LeaderElector
+from atoll.leaderelection import ElectionConfig, LeaderElector
 from tests.support.fake_api import FakeApi
 
 

@@ -1,4 +1,5 @@
-"""Leader election through a Lease with compare-revision renewal (client-go's leaderelection).
+"""Leader election through a Lease with compare-revision renewal (client-go's leaderelection),
+shared by atoll-controller and atoll-scheduler, which each may run as several replicas.
 
 Every candidate runs ``LeaderElector.run(lead)``. At most one holds the Lease; it runs ``lead()``
 and renews every ``retry_period``. The rules that make "exactly one acts" true:
@@ -33,11 +34,31 @@ import grpc
 
 from atoll.client import ApiError
 from atoll.v1 import lease_pb2
-from controller.controllers import metrics
-from controller.controllers.clock import Clock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class Clock(Protocol):
+    """Time as the elector sees it (injected, so tests run in virtual time)."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class LoopClock:
+    """The running event loop's monotonic clock."""
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+# Called with True when this candidate becomes leader and False when it stops leading.
+LeadershipListener = Callable[[bool], None]
 
 
 def default_identity() -> str:
@@ -68,17 +89,19 @@ class LeaseApi(Protocol):
 
 
 class LeaderElector:
-    def __init__(self, api: LeaseApi, config: ElectionConfig, clock: Clock) -> None:
+    def __init__(
+        self, api: LeaseApi, config: ElectionConfig, clock: Clock, on_change: LeadershipListener | None = None
+    ) -> None:
         self.api = api
         self.config = config
         self.clock = clock
+        self._on_change = on_change or (lambda _leading: None)
         self.is_leader = False
         self.transitions = 0
         self._observed: tuple[str, int] | None = None  # (holder, resource_version) last seen
         self._observed_at = 0.0
         self._lease: lease_pb2.Lease | None = None
-        self._leader_gauge = metrics.LEADER.labels(config.lease_name)
-        self._leader_gauge.set(0)
+        self._on_change(False)
 
     async def run(self, lead: Callable[[], Awaitable[None]]) -> None:
         """Campaign, lead while the Lease is held, campaign again after losing it."""
@@ -86,8 +109,7 @@ class LeaderElector:
             await self._acquire()
             self.is_leader = True
             self.transitions += 1
-            self._leader_gauge.set(1)
-            metrics.LEADER_TRANSITIONS.labels(self.config.lease_name).inc()
+            self._on_change(True)
             log.info("%s: became leader of lease %s", self.config.identity, self.config.lease_name)
             task = asyncio.ensure_future(lead())
             try:
@@ -95,11 +117,11 @@ class LeaderElector:
             except asyncio.CancelledError:
                 await _cancel(task)
                 self.is_leader = False
-                self._leader_gauge.set(0)
+                self._on_change(False)
                 await self._release()
                 raise
             self.is_leader = False
-            self._leader_gauge.set(0)
+            self._on_change(False)
             await _cancel(task)
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
