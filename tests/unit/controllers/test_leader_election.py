@@ -10,8 +10,8 @@ import grpc
 import pytest
 
 from atoll.client import ApiError
-from controller.controllers.clock import FakeClock
 from atoll.leaderelection import ElectionConfig, LeaderElector
+from controller.controllers.clock import FakeClock
 from tests.support.fake_api import FakeApi
 
 
