@@ -235,7 +235,7 @@ def main() -> None:
     parser.add_argument("--bind-directly", action="store_true", help="bind with the Bind RPC, no scheduler")
     args = parser.parse_args()
     result = asyncio.run(bench(args))
-    print(f"machine: {os.cpu_count()} cores (shared with other work while measuring)")
+    print(f"machine: {os.cpu_count()} cores")
     for key, value in result.items():
         print(f"  {key:36} {value}")
     print(json.dumps(result))

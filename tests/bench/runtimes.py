@@ -50,7 +50,7 @@ async def _driver_container(driver: OciDriver, index: int) -> float:
     return elapsed
 
 
-async def _raw_container(runc_root: Path, bundle: Path, index: int) -> float:
+async def raw_container(runc_root: Path, bundle: Path, index: int) -> float:
     container_id = f"raw{index}"
     began = time.perf_counter()
     # The detached container inherits runc's stdio: /dev/null, so nothing waits on a pipe.
@@ -66,7 +66,9 @@ async def _raw_container(runc_root: Path, bundle: Path, index: int) -> float:
     return elapsed
 
 
-async def bench_containers(scratch: Path, count: int) -> dict[str, Any]:
+async def prepare_raw_bundle(scratch: Path) -> tuple[Path, OciDriver, Path]:
+    """Imports busybox as IMAGE into ``scratch/images`` and writes a raw runc bundle equivalent to
+    what the driver generates for it; returns (bundle dir, a warmed-up driver, image dir)."""
     image_dir = scratch / "images"
     rootfs = artifacts.busybox_rootfs(scratch / "rootfs", Path(shutil.which("busybox") or "busybox"))
     image = ImageStore(image_dir).import_path(rootfs, IMAGE)
@@ -79,16 +81,25 @@ async def bench_containers(scratch: Path, count: int) -> dict[str, Any]:
     bundle = scratch / "raw-bundle"
     bundle.mkdir()
     (bundle / "config.json").write_text(json.dumps(spec))
-    driven, raw = [], []
-    for index in range(count):  # alternate which goes first, so drift favours neither
-        if index % 2:
-            raw.append(await _raw_container(scratch / "raw-runc", bundle, index))
-        driven.append(await _driver_container(driver, index))
-        if not index % 2:
-            raw.append(await _raw_container(scratch / "raw-runc", bundle, index))
+    return bundle, driver, image_dir
+
+
+def remove_bench_cgroups() -> None:
     for parent in Path("/sys/fs/cgroup").glob("*/atoll-bench"):
         with contextlib.suppress(OSError):
             parent.rmdir()
+
+
+async def bench_containers(scratch: Path, count: int) -> dict[str, Any]:
+    bundle, driver, _ = await prepare_raw_bundle(scratch)
+    driven, raw = [], []
+    for index in range(count):  # alternate which goes first, so drift favours neither
+        if index % 2:
+            raw.append(await raw_container(scratch / "raw-runc", bundle, index))
+        driven.append(await _driver_container(driver, index))
+        if not index % 2:
+            raw.append(await raw_container(scratch / "raw-runc", bundle, index))
+    remove_bench_cgroups()
     driver_ms, raw_ms = statistics.median(driven) * 1000, statistics.median(raw) * 1000
     return {"driver_p50_ms": round(driver_ms, 1), "raw_p50_ms": round(raw_ms, 1),
             "overhead_ms": round(driver_ms - raw_ms, 1), "target_overhead_ms": CONTAINER_TARGET_MS,
@@ -106,7 +117,7 @@ async def _driver_vm(driver: QemuDriver, config_args: tuple[Any, ...], index: in
     return elapsed
 
 
-async def _raw_vm(kernel: artifacts.Kernel, initramfs: Path, acceleration: Acceleration) -> float:
+async def raw_vm(kernel: artifacts.Kernel, initramfs: Path, acceleration: Acceleration) -> float:
     began = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
         "qemu-system-x86_64", "-machine", f"pc,accel={acceleration.accel}", "-cpu", acceleration.cpu,
@@ -135,10 +146,10 @@ async def bench_vms(scratch: Path, count: int) -> dict[str, Any]:
     driven, raw = [], []
     for index in range(count):  # alternate which goes first, so drift favours neither
         if index % 2:
-            raw.append(await _raw_vm(kernel, initramfs, acceleration))
+            raw.append(await raw_vm(kernel, initramfs, acceleration))
         driven.append(await _driver_vm(driver, (kernel, initramfs), index))
         if not index % 2:
-            raw.append(await _raw_vm(kernel, initramfs, acceleration))
+            raw.append(await raw_vm(kernel, initramfs, acceleration))
     driver_s, raw_s = statistics.median(driven), statistics.median(raw)
     return {"driver_median_s": round(driver_s, 3), "raw_median_s": round(raw_s, 3),
             "ratio": round(driver_s / raw_s, 3), "target_ratio": VM_TARGET_RATIO,

@@ -1,0 +1,180 @@
+"""Orchestration overhead of real runtimes through the whole system:
+``python -m tests.bench.runtimes_api [--containers N] [--vms N]``.
+
+``atoll up --real`` (API server, scheduler, controllers, this host as a real node) in its own
+process; this process creates workloads through the API and times until a watch sees them Running:
+
+- container: create a Pod (busybox ``sleep``) -> Running, vs a raw ``runc run --detach`` of the
+  equivalent bundle. p50 of N (default 20); target: overhead <= +150 ms.
+- VM: create a VirtualMachine (direct kernel boot; Running is reported once the boot marker is on
+  the console) -> Running, vs a raw qemu boot of the same kernel and initramfs to the same marker.
+  Median of N (default 5); target: ratio <= 1.1.
+
+Raw and API runs alternate so background noise hits both alike. Needs root, runc, qemu,
+busybox-static and the cached kernel (scripts/install_runtime_deps.sh). Table, then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import signal
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from agent.drivers.qemu.accel import detect
+from atoll.client import Client
+from atoll.images import ImageStore, image_dir_for
+from atoll.v1 import object_pb2
+from tests.bench.runtimes import (
+    CONTAINER_TARGET_MS,
+    IMAGE,
+    VM_TARGET_RATIO,
+    prepare_raw_bundle,
+    raw_container,
+    raw_vm,
+    remove_bench_cgroups,
+)
+from tests.e2e import artifacts
+from tests.e2e.conftest import BASE_CMDLINE
+from tests.support.up_process import start_up
+
+BOOT_MARKER_ANNOTATION = "qemu.atoll.dev/boot-marker"
+
+
+def _pod(name: str, node: str) -> object_pb2.Object:
+    obj = object_pb2.Object()
+    pod = obj.pod
+    pod.metadata.name, pod.metadata.namespace = name, "default"
+    pod.spec.scheduling.node_selector["atoll.dev/hostname"] = node
+    container = pod.spec.containers.add(name="main", image=IMAGE)
+    container.command.extend(["sleep", "60"])
+    pod.spec.termination_grace_period_seconds = 0
+    return obj
+
+
+def _vm(name: str, node: str, kernel: Path, initramfs: Path) -> object_pb2.Object:
+    obj = object_pb2.Object()
+    vm = obj.virtual_machine
+    vm.metadata.name, vm.metadata.namespace = name, "default"
+    vm.metadata.annotations[BOOT_MARKER_ANNOTATION] = artifacts.MARKER
+    vm.spec.vcpus, vm.spec.memory = 1, "256Mi"
+    vm.spec.boot.kernel, vm.spec.boot.initrd, vm.spec.boot.cmdline = str(kernel), str(initramfs), BASE_CMDLINE
+    vm.spec.scheduling.node_selector["atoll.dev/hostname"] = node
+    vm.spec.run_strategy = "Manual"
+    vm.spec.termination_grace_period_seconds = 0
+    return obj
+
+
+async def _until_running(client: Client, kind: str, name: str, revision: int) -> None:
+    async for event in client.watch(kind, "default", field_selector=f"metadata.name={name}", resource_version=revision):
+        message = getattr(event.object, "pod" if kind == "pod" else "virtual_machine")
+        if message.status.phase == "Running":
+            return
+        if message.status.phase == "Failed":
+            raise SystemExit(f"{kind}/{name} failed: {message.status.message or message.status.reason}")
+
+
+async def _through_api(client: Client, kind: str, obj: object_pb2.Object) -> float:
+    name = (obj.pod if kind == "pod" else obj.virtual_machine).metadata.name
+    began = time.perf_counter()
+    created = await client.create(obj)
+    revision = (created.pod if kind == "pod" else created.virtual_machine).metadata.resource_version
+    await asyncio.wait_for(_until_running(client, kind, name, revision - 1), 180)
+    elapsed = time.perf_counter() - began
+    await client.delete(kind, name)
+    return elapsed
+
+
+async def bench(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    node = socket.gethostname()
+    data_dir = scratch / "data"
+    bundle, driver, _ = await prepare_raw_bundle(scratch)
+    await driver.close()
+    rootfs = artifacts.busybox_rootfs(scratch / "api-rootfs", Path(shutil.which("busybox") or "busybox"))
+    ImageStore(image_dir_for(data_dir, node)).import_path(rootfs, IMAGE)
+    up = start_up(data_dir, "--real", "--sim-nodes", "0")
+    results: dict[str, Any] = {"benchmark": "runtimes_api", "node": node}
+    try:
+        async with Client.connect(up.address) as client:
+            await _wait_for_node(client, node)
+            if args.containers:
+                api, raw = [], []
+                for index in range(args.containers):
+                    if index % 2:
+                        raw.append(await raw_container(scratch / "raw-runc", bundle, index))
+                    api.append(await _through_api(client, "pod", _pod(f"bench-{index}", node)))
+                    if not index % 2:
+                        raw.append(await raw_container(scratch / "raw-runc", bundle, index))
+                remove_bench_cgroups()
+                api_ms, raw_ms = statistics.median(api) * 1000, statistics.median(raw) * 1000
+                results["container"] = {
+                    "api_p50_ms": round(api_ms, 1), "raw_p50_ms": round(raw_ms, 1),
+                    "overhead_ms": round(api_ms - raw_ms, 1), "target_overhead_ms": CONTAINER_TARGET_MS,
+                    "ok": api_ms - raw_ms <= CONTAINER_TARGET_MS, "runs": args.containers,
+                }  # fmt: skip
+            if args.vms:
+                kernel = artifacts.debian_kernel()
+                busybox = Path(shutil.which("busybox") or "busybox")
+                initramfs = artifacts.build_initramfs(scratch / "initrd.cpio", busybox, kernel)
+                acceleration, why = await detect(shutil.which("qemu-system-x86_64") or "qemu-system-x86_64")
+                if acceleration is None:
+                    raise SystemExit(f"qemu unusable: {why}")
+                api, raw = [], []
+                for index in range(args.vms):
+                    if index % 2:
+                        raw.append(await raw_vm(kernel, initramfs, acceleration))
+                    vm = _vm(f"bench-vm-{index}", node, kernel.image, initramfs)
+                    api.append(await _through_api(client, "vm", vm))
+                    if not index % 2:
+                        raw.append(await raw_vm(kernel, initramfs, acceleration))
+                api_s, raw_s = statistics.median(api), statistics.median(raw)
+                results["vm"] = {
+                    "api_median_s": round(api_s, 3), "raw_median_s": round(raw_s, 3), "ratio": round(api_s / raw_s, 3),
+                    "target_ratio": VM_TARGET_RATIO, "ok": api_s / raw_s <= VM_TARGET_RATIO, "runs": args.vms,
+                    "accel": acceleration.accel,
+                }  # fmt: skip
+    finally:
+        up.kill(signal.SIGTERM)
+    return results
+
+
+async def _wait_for_node(client: Client, node: str) -> None:
+    for _ in range(300):
+        items, _ = await client.list_all("node")
+        if any(item.node.metadata.name == node for item in items):
+            return
+        await asyncio.sleep(0.1)
+    raise SystemExit(f"node {node} did not register")
+
+
+def _table(results: dict[str, Any]) -> None:
+    print(f"{'workload':<10}{'through API':>14}{'raw':>14}{'overhead':>14}{'target':>12}{'ok':>6}")
+    if "container" in results:
+        c = results["container"]
+        print(f"{'container':<10}{c['api_p50_ms']:>11.1f} ms{c['raw_p50_ms']:>11.1f} ms"
+              f"{c['overhead_ms']:>+11.1f} ms{'<= +150 ms':>12}{'yes' if c['ok'] else 'NO':>6}")  # fmt: skip
+    if "vm" in results:
+        v = results["vm"]
+        print(f"{'vm':<10}{v['api_median_s']:>12.2f} s{v['raw_median_s']:>12.2f} s"
+              f"{v['ratio']:>12.3f} x{'<= 1.1 x':>12}{'yes' if v['ok'] else 'NO':>6}")  # fmt: skip
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="atoll-bench-api-") as scratch:
+        return await bench(args, Path(scratch))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--containers", type=int, default=20, help="container runs (0 to skip)")
+    parser.add_argument("--vms", type=int, default=5, help="VM boots (0 to skip)")
+    outcome = asyncio.run(main(parser.parse_args()))
+    _table(outcome)
+    print(json.dumps(outcome))
