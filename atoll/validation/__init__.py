@@ -7,8 +7,14 @@ are valid.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf.message import Message
+
 from atoll import kinds
-from atoll.v1 import object_pb2
+from atoll.v1 import deployment_pb2, object_pb2, pod_pb2, virtualmachine_pb2
 from atoll.validation.base import FieldError
 from atoll.validation.cluster import validate_namespace, validate_node
 from atoll.validation.deployment import validate_deployment_spec, validate_deployment_status
@@ -31,14 +37,13 @@ def validate(obj: object_pb2.Object) -> list[FieldError]:
     message = kinds.unwrap(obj)
     errors: list[FieldError] = []
     validate_metadata(message.metadata, kind, "metadata", errors)
+    if kind.name in _SPEC_VALIDATORS:
+        errors.extend(_spec_errors(kind.name, message.spec.SerializeToString(deterministic=True)))
     if kind.name == "Pod":
-        validate_pod_spec(message.spec, "spec", errors)
         validate_pod_status(message.status, "status", errors)
     elif kind.name == "VirtualMachine":
-        validate_vm_spec(message.spec, "spec", errors)
         validate_vm_status(message.status, "status", errors)
     elif kind.name == "Deployment":
-        validate_deployment_spec(message.spec, "spec", errors)
         validate_deployment_status(message.status, "status", errors)
     elif kind.name == "Namespace":
         validate_namespace(message, errors)
@@ -53,6 +58,24 @@ def validate(obj: object_pb2.Object) -> list[FieldError]:
     elif kind.name == "RoleBinding":
         validate_role_binding(message, errors)
     return errors
+
+
+_SPEC_VALIDATORS: dict[str, tuple[type[Message], Callable[[Any, str, list[FieldError]], None]]] = {
+    "Pod": (pod_pb2.PodSpec, validate_pod_spec),
+    "VirtualMachine": (virtualmachine_pb2.VirtualMachineSpec, validate_vm_spec),
+    "Deployment": (deployment_pb2.DeploymentSpec, validate_deployment_spec),
+}
+
+
+# Spec validation is a pure function of the spec, and fleets repeat specs (every replica of a
+# Deployment, every pod of a batch job): memoized on the spec's canonical bytes it costs one
+# deterministic serialization instead of a walk over freshly decoded messages.
+@functools.lru_cache(maxsize=4096)
+def _spec_errors(kind_name: str, spec_bytes: bytes) -> tuple[FieldError, ...]:
+    spec_type, validator = _SPEC_VALIDATORS[kind_name]
+    errors: list[FieldError] = []
+    validator(spec_type.FromString(spec_bytes), "spec", errors)
+    return tuple(errors)
 
 
 def validate_update(old: object_pb2.Object, new: object_pb2.Object) -> list[FieldError]:

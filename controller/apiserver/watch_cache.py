@@ -146,6 +146,7 @@ class WatchCache:
         self._covered_after = 0
         self._revision = 0
         self._task: asyncio.Task[None] | None = None
+        self._object_counts = {kind.name: OBJECTS.labels(kind.name) for kind in kinds.KINDS}
 
     @property
     def revision(self) -> int:
@@ -209,9 +210,9 @@ class WatchCache:
         if event is None:
             return
         if event.deleted:
-            OBJECTS.labels(event.kind.name).dec()
+            self._object_counts[event.kind.name].dec()
         elif event.prev_value is None:
-            OBJECTS.labels(event.kind.name).inc()
+            self._object_counts[event.kind.name].inc()
         if len(self._buffer) == self._buffer.maxlen:
             self._covered_after = self._buffer[0].revision
         self._buffer.append(event)
