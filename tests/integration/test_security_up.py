@@ -87,3 +87,26 @@ def test_dev_mode_refuses_a_non_loopback_listen_address(tmp_path: Path, listen: 
         "use 127.0.0.1:PORT or drop --dev"
     ]
     assert not (tmp_path / "atoll.db").exists(), "nothing was started"
+
+
+async def test_secure_up_runs_workloads_on_its_simulated_fleet(up: UpProcess, data_dir: Path) -> None:
+    """The in-process scheduler, controllers and fleet each use their own identity and are allowed
+    exactly what running a pod needs: bind, hold the agent finalizer, write status and Events."""
+    async with Client.connect(admin_config(data_dir, up.address), timeout=5) as admin:
+        await admin.create(make_pod("runs-secure"))
+
+        async def running() -> bool:
+            pod = (await admin.get("pod", "runs-secure")).pod
+            assert pod.status.phase == "Running", pod.status.phase or "no phase yet"
+            assert "atoll.dev/agent" in pod.metadata.finalizers
+            return True
+
+        await eventually(running, timeout=20)
+        await admin.delete("pod", "runs-secure")
+
+        async def gone() -> bool:
+            items, _ = await admin.list_all("pods", field_selector="metadata.name=runs-secure")
+            assert not items, "the agent releases a deleted pod"
+            return True
+
+        await eventually(gone, timeout=20)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from atoll.pki import FLEETS_GROUP
 from controller.apiserver.auth.attributes import RequestAttributes
 from controller.apiserver.auth.identity import UserInfo
 from controller.apiserver.auth.node import NodeAuthorizer
@@ -17,4 +18,10 @@ class Authorizer:
         if self._policy.policy.allows(user, request):
             return True
         node = user.node_name
-        return node is not None and await self._nodes.allows(node, request)
+        if node is not None:
+            return await self._nodes.allows(node, request)
+        if FLEETS_GROUP in user.groups:
+            # A fleet acts as every node it simulates, so it may hold the agent finalizer on any
+            # bound workload, exactly as a node may on its own (and nothing more).
+            return await self._nodes.allows_finalizer_update(None, request)
+        return False

@@ -49,15 +49,25 @@ class NodeAuthorizer:
         if kind in WORKLOADS:
             if verb in ("list", "watch"):
                 return _selects(request, "spec.nodeName", node)
-            if verb in ("get", "updatestatus", "update"):
+            if verb == "update":
+                return await self.allows_finalizer_update(node, request)
+            if verb in ("get", "updatestatus"):
                 stored = await self._read(request.kind, request.namespace, request.name)
-                if stored is None or stored.spec.node_name != node:
-                    return False
-                return verb != "update" or _only_agent_finalizer_changes(stored, request.obj)
+                return stored is not None and stored.spec.node_name == node
             return False
         if kind == "Event":
             return verb == "create"
         return False
+
+    async def allows_finalizer_update(self, node: str | None, request: RequestAttributes) -> bool:
+        """An Update of a bound workload (bound to ``node``; any node when None) that only adds or
+        removes the node agent's finalizer."""
+        if request.verb != "update" or request.kind.name not in WORKLOADS:
+            return False
+        stored = await self._read(request.kind, request.namespace, request.name)
+        if stored is None or not stored.spec.node_name or (node is not None and stored.spec.node_name != node):
+            return False
+        return _only_agent_finalizer_changes(stored, request.obj)
 
 
 def _only_agent_finalizer_changes(stored: Any, wanted: Any) -> bool:
