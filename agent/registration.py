@@ -39,6 +39,8 @@ class NodeProfile:
     cpu: str = "4"
     memory: str = "8Gi"
     pods: str = "110"
+    # Disk for workloads (container layers, VM disks); "" when unknown (not reported).
+    ephemeral_storage: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     taints: tuple[tuple[str, str, str], ...] = ()
     reserved: Mapping[str, str] = field(default_factory=lambda: dict(RESERVED_DEFAULT))
@@ -73,6 +75,8 @@ def node_status(profile: NodeProfile, drivers: Sequence[tuple[str, DriverFingerp
     """The status a node with ``profile`` and these driver fingerprints reports."""
     status = node_pb2.NodeStatus()
     capacity = {"cpu": profile.cpu, "memory": profile.memory, "pods": profile.pods}
+    if profile.ephemeral_storage:
+        capacity["ephemeral-storage"] = profile.ephemeral_storage
     status.capacity.update(capacity)
     status.allocatable.update(allocatable(capacity, profile.reserved))
     healthy = [(name, fp) for name, fp in drivers if fp.healthy]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,8 @@ async def host_profile(node_name: str | None, drivers: Sequence[Driver], endpoin
         kernel=facts.kernel,
         cpu=format_cpu(facts.cpu_millis),
         memory=format_memory(facts.memory_bytes),
+        # The root filesystem's size, as kubelet reports its node filesystem.
+        ephemeral_storage=format_memory(shutil.disk_usage("/").total),
         address=facts.address,
         hypervisor=found,
         endpoint=endpoint,

@@ -38,8 +38,8 @@ from agent.config import RESERVED_DEFAULT
 from agent.drivers.sim_hypervisor import HypervisorProfile
 from atoll.quantity import QuantityError, parse_quantity
 
-_GROUP_KEYS = {"count", "namePrefix", "os", "osBuild", "cpu", "memory", "pods", "arch", "labels", "taints",
-               "isolation", "hypervisor", "reserved", "startLatency", "failureRate"}
+_GROUP_KEYS = {"count", "namePrefix", "os", "osBuild", "cpu", "memory", "pods", "ephemeralStorage", "arch",
+               "labels", "taints", "isolation", "hypervisor", "reserved", "startLatency", "failureRate"}
 _HYPERVISOR_KEYS = {"type", "name", "nested", "guestOs", "bootSeconds"}
 
 
@@ -56,6 +56,7 @@ class NodeGroup:
     cpu: str = "8"
     memory: str = "32Gi"
     pods: str = "110"
+    ephemeral_storage: str = "200Gi"
     arch: str = "amd64"
     labels: Mapping[str, str] = field(default_factory=dict)
     taints: tuple[tuple[str, str, str], ...] = ()
@@ -81,14 +82,14 @@ class FleetSpec:
 
 
 def default_fleet(nodes: int) -> FleetSpec:
-    """A small mixed fleet: about 70% Linux, 20% Windows Server 2022 (process, Hyper-V and
-    HostProcess isolation), 10% Linux with a type 1 hypervisor; each kind present once ``nodes``
-    >= 3. Labels follow atoll's well-known keys (zone, disk, memory size) so the sample manifests
+    """A small mixed fleet: about 60% Linux, 20% Windows Server 2022 (process, Hyper-V and
+    HostProcess isolation), 20% Linux with a type 1 hypervisor and 1 TiB of VM disk; each kind
+    present once ``nodes`` >= 3. Labels follow atoll's well-known keys (zone, disk, memory size) so the sample manifests
     in deploy/examples/ can express affinity against it."""
     if nodes <= 0:
         return FleetSpec(())
     windows = max(1, nodes * 2 // 10) if nodes >= 3 else 0
-    kvm = max(1, nodes // 10) if nodes >= 3 else 0
+    kvm = max(1, nodes * 2 // 10) if nodes >= 3 else 0
     linux = nodes - windows - kvm
     zone = "topology.atoll.dev/zone"
     groups = [
@@ -96,8 +97,8 @@ def default_fleet(nodes: int) -> FleetSpec:
                   labels={zone: "zone-a", "disk": "ssd", "atoll.dev/memory-gib": "32"}),
         NodeGroup(windows, "sim-w22-", os="windows", os_build="10.0.20348", cpu="8", memory="32Gi",
                   isolation=("process", "hyperv", "hostprocess"), labels={zone: "zone-b"}),
-        NodeGroup(kvm, "sim-kvm-", cpu="32", memory="128Gi", hypervisor=HypervisorProfile(type="type1", name="kvm"),
-                  labels={zone: "zone-b", "disk": "ssd", "atoll.dev/memory-gib": "128"}),
+        NodeGroup(kvm, "sim-kvm-", cpu="32", memory="128Gi", ephemeral_storage="1Ti",
+                  hypervisor=HypervisorProfile(type="type1", name="kvm"), labels={zone: "zone-b", "disk": "ssd", "atoll.dev/memory-gib": "128"}),
     ]
     return FleetSpec(tuple(group for group in groups if group.count > 0))
 
@@ -141,7 +142,7 @@ def _group(raw: Any, where: str) -> NodeGroup:
     os_name = str(raw.get("os", "linux"))
     if os_name not in ("linux", "windows"):
         raise FleetError(f"{where}.os: must be linux or windows, got {os_name!r}")
-    for key in ("cpu", "memory", "pods"):
+    for key in ("cpu", "memory", "pods", "ephemeralStorage"):
         if key in raw:
             _quantity(str(raw[key]), f"{where}.{key}")
     isolation = tuple(str(mode) for mode in raw.get("isolation", ["process"] if os_name == "windows" else []))
@@ -158,6 +159,7 @@ def _group(raw: Any, where: str) -> NodeGroup:
         cpu=str(raw.get("cpu", "8")),
         memory=str(raw.get("memory", "32Gi")),
         pods=str(raw.get("pods", "110")),
+        ephemeral_storage=str(raw.get("ephemeralStorage", "200Gi")),
         arch=str(raw.get("arch", "amd64")),
         labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()},
         taints=tuple(_taint(t, f"{where}.taints[{i}]") for i, t in enumerate(raw.get("taints") or [])),

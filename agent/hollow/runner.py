@@ -59,7 +59,8 @@ def group_drivers(group: NodeGroup, index: int, clock: Clock) -> list[Driver]:
 def group_profile(group: NodeGroup, name: str, index: int, endpoint: str) -> NodeProfile:
     return NodeProfile(
         name=name, os=group.os, os_build=group.os_build, arch=group.arch, kernel="hollow",
-        cpu=group.cpu, memory=group.memory, pods=group.pods, labels={**group.labels, "atoll.dev/hollow": "true"},
+        cpu=group.cpu, memory=group.memory, pods=group.pods, ephemeral_storage=group.ephemeral_storage,
+        labels={**group.labels, "atoll.dev/hollow": "true"},
         taints=group.taints, reserved=group.reserved, address=_address(index), endpoint=endpoint,
     )
 

@@ -28,7 +28,7 @@ async def test_a_default_fleet_registers_mixed_nodes_and_runs_what_is_bound_to_t
             by_os = sorted(kinds.unwrap(n).status.node_info.os for n in nodes)
             assert by_os.count("windows") == 2 and by_os.count("linux") == 8
             kvm = [kinds.unwrap(n) for n in nodes if kinds.unwrap(n).status.hypervisor.type == "type1"]
-            assert [n.metadata.name for n in kvm] == ["sim-kvm-0000"]
+            assert [n.metadata.name for n in kvm] == ["sim-kvm-0000", "sim-kvm-0001"]
             leases, _ = await c.client.list_all("leases", LEASE_NAMESPACE)
             assert len(leases) == 10
             await c.client.create(bound_pod("a", "sim-lnx-0003"))

@@ -158,13 +158,17 @@ def test_unreachable_server_is_one_line(up: UpProcess) -> None:
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_quick_start_examples_end_up_running_on_the_default_simulated_fleet(tmp_path: Path) -> None:
+def test_quick_start_pods_and_vms_end_up_running_on_the_default_simulated_fleet(tmp_path: Path) -> None:
     process = start_up(tmp_path)
     try:
         assert atoll(process, "apply", "-f", str(EXAMPLES)).returncode == 0
         deadline = time.monotonic() + 60
         while True:
-            listed = json.loads(atoll(process, "get", "pods", "-A", "-o", "json").stdout)["items"]
+            listed = [
+                item
+                for kind in ("pods", "vms")
+                for item in json.loads(atoll(process, "get", kind, "-A", "-o", "json").stdout)["items"]
+            ]
             phases = {item["metadata"]["name"]: item.get("status", {}).get("phase") for item in listed}
             if phases and all(phase == "Running" for phase in phases.values()):
                 break
