@@ -98,7 +98,8 @@ def default_fleet(nodes: int) -> FleetSpec:
         NodeGroup(windows, "sim-w22-", os="windows", os_build="10.0.20348", cpu="8", memory="32Gi",
                   isolation=("process", "hyperv", "hostprocess"), labels={zone: "zone-b"}),
         NodeGroup(kvm, "sim-kvm-", cpu="32", memory="128Gi", ephemeral_storage="1Ti",
-                  hypervisor=HypervisorProfile(type="type1", name="kvm"), labels={zone: "zone-b", "disk": "ssd", "atoll.dev/memory-gib": "128"}),
+                  hypervisor=HypervisorProfile(type="type1", name="kvm"),
+                  labels={zone: "zone-b", "disk": "ssd", "atoll.dev/memory-gib": "128"}),
     ]
     return FleetSpec(tuple(group for group in groups if group.count > 0))
 
