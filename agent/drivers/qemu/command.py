@@ -1,7 +1,8 @@
 """The qemu-system-x86_64 command line for one VM (pure).
 
-QEMU daemonizes (so the VM outlives an agent restart) and starts with the vCPUs stopped (``-S``)
-so the driver attaches to QMP before the guest runs and misses no event. ``-no-shutdown`` keeps
+QEMU daemonizes (so the VM outlives an agent restart) and the guest starts at once: the driver
+attaches to QMP while it boots (keeping the QMP handshake off the boot's critical path) and reads
+the run state once attached, so nothing that happened before is missed: ``-no-shutdown`` keeps
 QEMU alive after a guest power-off until the driver has seen why and sends ``quit``; a pvpanic
 device with ``-action panic=pause`` turns guest panics into GUEST_PANICKED events. The serial
 console goes to a file that ``atoll logs vm/NAME`` reads.
@@ -67,7 +68,6 @@ def qemu_argv(qemu: str, config: TaskConfig, acceleration: Acceleration, paths: 
         "-device", "pvpanic",
         "-action", "panic=pause",
         "-no-shutdown",
-        "-S",
     ]
     if vm.kernel:
         argv += ["-kernel", vm.kernel]

@@ -1,7 +1,8 @@
 """``qemu``: real virtual machines run by qemu-system-x86_64 and controlled over QMP.
 
-start: disks (qcow2 overlays) -> QEMU daemonized with vCPUs stopped -> QMP connect, ``cont`` ->
-BOOTING; the serial console is followed and the boot marker makes the VM RUNNING (guest booted),
+start: disks (qcow2 overlays) -> QEMU daemonized, guest running -> QMP connect, run state
+caught up (a power-off or panic before the connection is seen there) -> BOOTING; the serial
+console is followed and the boot marker makes the VM RUNNING (guest booted),
 or ``boot_timeout`` passes without it. QMP events drive the rest: SHUTDOWN (guest power-off:
 GuestShutdown; after our ACPI request: Stopped), GUEST_PANICKED or a panic on the console
 (GuestCrashed), RESET (BOOTING again). The driver then sends ``quit``; QEMU's exit (a pidfd)
@@ -178,7 +179,7 @@ class QemuDriver:
             vm = _Vm(record, paths, console)
             await self._attach(vm)
             assert vm.monitor is not None
-            await vm.monitor.execute("cont")
+            self._catch_up(vm, await vm.monitor.status())
         except BaseException:
             await self._discard(task_dir)
             raise
@@ -314,7 +315,12 @@ class QemuDriver:
         vm.phase = TaskPhase.RUNNING if vm.guest_booted else TaskPhase.BOOTING
         if status == "paused":
             vm.phase_before_pause, vm.phase = vm.phase, TaskPhase.PAUSED
-        elif status == "shutdown":
+        else:
+            self._catch_up(vm, status)
+
+    def _catch_up(self, vm: _Vm, status: str) -> None:
+        """Acts on a run state read after attaching: what the guest did before QMP was connected."""
+        if status == "shutdown":
             self._force_quit(vm, ExitResult(0, "GuestShutdown", time.time(), message="guest shut down"))
         elif status in ("guest-panicked", "internal-error"):
             self._force_quit(vm, ExitResult(1, "GuestCrashed", time.time(), message=f"QEMU run state {status}"))
