@@ -34,7 +34,7 @@ from google.protobuf.message import Message
 
 from atoll import kinds
 from atoll.config import ClientConfig
-from atoll.v1 import api_pb2, api_pb2_grpc, object_pb2
+from atoll.v1 import agent_pb2, agent_pb2_grpc, api_pb2, api_pb2_grpc, object_pb2
 
 if TYPE_CHECKING:
     from atoll.v1.api_pb2_grpc import ObjectsAsyncStub
@@ -297,6 +297,17 @@ class Client:
         return await self._unary(self._stub.Bind, request, idempotent=False)
 
     # -- streams ------------------------------------------------------------------------------
+
+    async def logs(self, request: agent_pb2.LogsRequest) -> AsyncIterator[tuple[str, ...]]:
+        """Lines of a pod's container or a VM's console, in chunks, through the API server (which
+        asks the node's agent); with ``request.follow`` until the workload ends. Errors surface as
+        ApiError (NOT_FOUND, FAILED_PRECONDITION when unscheduled, PERMISSION_DENIED, ...)."""
+        stub = cast("agent_pb2_grpc.LogsAsyncStub", agent_pb2_grpc.LogsStub(self._channel))
+        try:
+            async for chunk in stub.Read(request, metadata=self._metadata):
+                yield tuple(chunk.lines)
+        except grpc.aio.AioRpcError as err:
+            raise ApiError.from_rpc(err) from None
 
     async def watch(
         self,

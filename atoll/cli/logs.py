@@ -8,9 +8,7 @@ container or VM ends (or Ctrl-C).
 from __future__ import annotations
 
 import argparse
-from typing import Any, cast
-
-import grpc
+from typing import Any
 
 from atoll import kinds
 from atoll.cli.common import (
@@ -21,8 +19,8 @@ from atoll.cli.common import (
     add_server_flag,
     run_with_client,
 )
-from atoll.client import ApiError, Client
-from atoll.v1 import agent_pb2, agent_pb2_grpc
+from atoll.client import Client
+from atoll.v1 import agent_pb2
 
 
 def add_parser(subparsers: Any) -> None:
@@ -59,13 +57,8 @@ async def print_logs(client: Client, args: argparse.Namespace, streams: Streams)
     kind, name = parse_target(args.target)
     request = agent_pb2.LogsRequest(kind=kind, namespace=args.namespace or "default", name=name,
                                     container=args.container, follow=args.follow, tail_lines=max(0, args.tail))
-    # The typed client has no streaming call for logs yet; use its channel and credentials.
-    stub = cast("agent_pb2_grpc.LogsAsyncStub", agent_pb2_grpc.LogsStub(client._channel))
-    try:
-        async for chunk in stub.Read(request, metadata=client._metadata):
-            for line in chunk.lines:
-                streams.out.write(line + "\n")
-            streams.out.flush()
-    except grpc.aio.AioRpcError as err:
-        raise ApiError.from_rpc(err) from None
+    async for lines in client.logs(request):
+        for line in lines:
+            streams.out.write(line + "\n")
+        streams.out.flush()
     return EXIT_OK

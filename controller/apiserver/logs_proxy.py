@@ -17,6 +17,7 @@ import grpc
 from atoll import kinds
 from atoll.v1 import agent_pb2, agent_pb2_grpc
 from controller.apiserver.errors import ApiError
+from controller.apiserver.handlers import CallGuard
 from controller.apiserver.registry import Registry
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -25,11 +26,26 @@ _KINDS = ("Pod", "VirtualMachine")
 
 
 class LogsProxy(agent_pb2_grpc.LogsServicer):
-    def __init__(self, registry: Registry) -> None:
+    """With ``guard`` (secure mode), reading logs needs permission to get the workload, and counts
+    against the caller's stream limit like a watch."""
+
+    def __init__(self, registry: Registry, guard: CallGuard | None = None) -> None:
         self._registry = registry
+        self._guard = guard
         self._channels: dict[str, grpc.aio.Channel] = {}
 
     async def Read(self, request: agent_pb2.LogsRequest, context: Context) -> AsyncIterator[agent_pb2.LogChunk]:
+        if not request.kind:
+            request.kind = "Pod"
+        chunks = (
+            self._guard.stream("Get", request, context, lambda: self._read(request, context))
+            if self._guard is not None
+            else self._read(request, context)
+        )
+        async for chunk in chunks:
+            yield chunk
+
+    async def _read(self, request: agent_pb2.LogsRequest, context: Context) -> AsyncIterator[agent_pb2.LogChunk]:
         try:
             forwarded, endpoint = await self._route(request)
         except ApiError as err:
@@ -84,8 +100,8 @@ def _error(code: grpc.StatusCode, message: str) -> ApiError:
     return error
 
 
-def add_logs_service(server: grpc.aio.Server, registry: Registry) -> LogsProxy:
+def add_logs_service(server: grpc.aio.Server, registry: Registry, guard: CallGuard | None = None) -> LogsProxy:
     """Serve atoll.v1.Logs on ``server``; returns the proxy (close it when the server stops)."""
-    proxy = LogsProxy(registry)
+    proxy = LogsProxy(registry, guard)
     agent_pb2_grpc.add_LogsServicer_to_server(proxy, server)
     return proxy

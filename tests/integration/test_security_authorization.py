@@ -252,3 +252,19 @@ async def test_invalid_write_is_refused_as_invalid_and_still_audited(cluster: Se
     assert await _code(cluster.admin().create(object_pb2.Object())) == grpc.StatusCode.INVALID_ARGUMENT
     last = cluster.audit_records()[-1]
     assert (last["user"], last["verb"], last["kind"], last["result"]) == ("admin", "create", "", "INVALID_ARGUMENT")
+
+
+async def test_reading_logs_needs_permission_to_get_the_workload(cluster: SecureCluster) -> None:
+    from atoll.v1 import agent_pb2
+
+    await cluster.admin().create(make_pod("web", "team-a"))
+    await cluster.bind("vera-views-b", "viewer", users=["vera"], namespaces=["team-b"])
+    viewer = cluster.client(cluster.user_config("vera"))
+
+    async def read(client: Client) -> None:
+        async for _ in client.logs(agent_pb2.LogsRequest(namespace="team-a", name="web")):
+            pass
+
+    assert await _code(read(viewer)) == grpc.StatusCode.PERMISSION_DENIED, "a viewer of team-b reads no team-a logs"
+    assert await _code(read(cluster.admin())) == grpc.StatusCode.FAILED_PRECONDITION, "admin gets through: unscheduled"
+    assert [(d["verb"], d["name"]) for d in _denials(cluster, "vera")] == [("get", "web")]
