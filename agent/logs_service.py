@@ -3,12 +3,17 @@
 One server per agent process; a hollow fleet registers all of its nodes on one server, and the
 request's ``node_name`` picks the node. The address is published on each Node as the
 ``atoll.dev/agent-endpoint`` annotation, where the API server's Logs proxy finds it.
+
+When the agent has a certificate (any non --dev cluster) the endpoint is mutual TLS with the
+agent's own certificate, and only the API server's identity may read: users go through the API
+server, which authorizes them.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -19,6 +24,8 @@ from agent.node_agent import NodeAgent
 from agent.workloads.pod_runner import PodRunner
 from agent.workloads.specs import VM_TASK
 from agent.workloads.vm_runner import VmRunner
+from atoll.config import ClientConfig
+from atoll.pki import APISERVER_USER
 from atoll.v1 import agent_pb2, agent_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -26,10 +33,17 @@ LINES_PER_CHUNK = 100
 
 
 class AgentLogsService(agent_pb2_grpc.AgentLogsServicer):
-    def __init__(self) -> None:
+    def __init__(self, require_peer: str | None = None) -> None:
         self.nodes: dict[str, NodeAgent] = {}
+        self._require_peer = require_peer
 
     async def Read(self, request: agent_pb2.LogsRequest, context: Context) -> AsyncIterator[agent_pb2.LogChunk]:
+        if self._require_peer is not None:
+            names = [value.decode() for value in context.auth_context().get("x509_common_name", [])]
+            if self._require_peer not in names:
+                await context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                                    f"only {self._require_peer} reads logs here; ask the API server")
+                return
         label = f"{request.kind.lower()}/{request.namespace}/{request.name}"
         node = self.nodes.get(request.node_name)
         if node is None:
@@ -88,13 +102,24 @@ class LogsServer:
         await self.server.stop(0.5)
 
 
-async def start_logs_server(listen: str) -> LogsServer:
-    """Serve AgentLogs on ``listen`` (HOST:PORT; port 0 picks a free one)."""
+async def start_logs_server(listen: str, tls: ClientConfig | None = None) -> LogsServer:
+    """Serve AgentLogs on ``listen`` (HOST:PORT; port 0 picks a free one). With ``tls`` (the
+    agent's own ClientConfig carrying ca/cert/key), mutual TLS admitting only the API server."""
     server = grpc.aio.server()
-    service = AgentLogsService()
+    secure = tls is not None and bool(tls.ca and tls.cert and tls.key)
+    service = AgentLogsService(require_peer=APISERVER_USER if secure else None)
     agent_pb2_grpc.add_AgentLogsServicer_to_server(service, server)
     host = listen.rpartition(":")[0] or "127.0.0.1"
-    port = server.add_insecure_port(listen)
+    if secure:
+        assert tls is not None and tls.ca and tls.cert and tls.key
+        credentials = grpc.ssl_server_credentials(
+            [(Path(tls.key).read_bytes(), Path(tls.cert).read_bytes())],
+            root_certificates=Path(tls.ca).read_bytes(),
+            require_client_auth=True,
+        )
+        port = server.add_secure_port(listen, credentials)
+    else:
+        port = server.add_insecure_port(listen)
     if port == 0:
         raise RuntimeError(f"cannot listen on {listen} for the agent's log service")
     await server.start()

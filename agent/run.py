@@ -145,7 +145,7 @@ async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: 
     async with Client.connect(server) as client:
         logs: LogsServer | None = None
         if logs_listen is not None:
-            logs = await start_logs_server(logs_listen)
+            logs = await start_logs_server(logs_listen, server if isinstance(server, ClientConfig) else None)
         endpoint = logs.address if logs else ""
         node_profile = profile or await host_profile(node_name, built, endpoint)
         running = await start_node(client, node_profile, built, clock=clock, config=config)

@@ -157,6 +157,15 @@ def split_sans(values: Iterable[str]) -> tuple[list[str], list[IpAddress]]:
     return dns_names, ips
 
 
+def has_client_auth(cert: x509.Certificate) -> bool:
+    """Whether ``cert`` may authenticate a client (extended key usage clientAuth)."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return ExtendedKeyUsageOID.CLIENT_AUTH in usage
+
+
 def subject_of(cert: x509.Certificate) -> Subject:
     """The user (CN) and groups (O) a certificate names."""
     common = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)

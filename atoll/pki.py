@@ -48,6 +48,9 @@ COMPONENTS: dict[str, tuple[str, Subject]] = {
     "fleet": ("fleet", Subject(FLEET_USER, (FLEETS_GROUP,))),
 }
 NODE_PREFIX = "node:"
+# The name every agent certificate (node:NAME and fleet) carries as a DNS SAN, so the API server
+# can verify an agent's log endpoint whatever address it publishes; ``ssl_target_name_override``.
+AGENT_TLS_NAME = "atoll-agent"
 
 
 class PkiError(Exception):
@@ -128,8 +131,11 @@ def ensure_pki(
     directory.chmod(0o700)
     ca = _ensure_ca(pki, now, report)
     wanted = list(dict.fromkeys([*LOCAL_SANS, *sans]))
-    if not pki.server_cert.exists() or not set(_normalized(wanted)) <= certs.san_names(
-        certs.load_cert(pki.server_cert)
+    current = certs.load_cert(pki.server_cert) if pki.server_cert.exists() else None
+    if (
+        current is None
+        or not set(_normalized(wanted)) <= certs.san_names(current)
+        or not certs.has_client_auth(current)  # issued before the API server called agents
     ):
         dns_names, ips = certs.split_sans(wanted)
         pair = certs.issue(
@@ -140,7 +146,7 @@ def ensure_pki(
             dns_names=dns_names,
             ip_addresses=ips,
             server=True,
-            client=False,
+            client=True,  # the API server is the client of every agent's log endpoint
         )
         _write(pki, "apiserver", pair, report)
     for component in [*COMPONENTS, *(f"{NODE_PREFIX}{name}" for name in nodes)]:
@@ -172,7 +178,11 @@ def issue_component(
         return pki.cert(stem), pki.key(stem)
     now = now or certs.utc_now()
     ca = ca or certs.load_pair(pki.ca_cert, pki.key("ca"))
-    pair = certs.issue(ca, subject, now=now, valid_days=valid_days, client=True)
+    agent = component == "fleet" or component.startswith(NODE_PREFIX)
+    pair = certs.issue(
+        ca, subject, now=now, valid_days=valid_days, client=True,
+        server=agent, dns_names=(AGENT_TLS_NAME,) if agent else (),
+    )  # fmt: skip
     _write(pki, stem, pair, report or PkiReport())
     return pki.cert(stem), pki.key(stem)
 

@@ -138,7 +138,8 @@ async def run_hollow_fleet(server: str | ClientConfig, fleet: FleetSpec | str | 
     ``server`` until ``stop`` is set. Raises FleetError for a bad fleet file before connecting."""
     spec = fleet if isinstance(fleet, FleetSpec) else load_fleet(fleet)
     async with Client.connect(server) as client:
-        logs = await start_logs_server(logs_listen) if logs_listen is not None else None
+        tls = server if isinstance(server, ClientConfig) else None
+        logs = await start_logs_server(logs_listen, tls) if logs_listen is not None else None
         hollow = HollowFleet(client, spec, config=config or AgentConfig(), logs=logs)
         try:
             await hollow.start()

@@ -15,7 +15,9 @@ from typing import Any, cast
 import grpc
 
 from atoll import kinds
+from atoll.pki import AGENT_TLS_NAME
 from atoll.v1 import agent_pb2, agent_pb2_grpc
+from controller.apiserver.auth.config import SecurityConfig
 from controller.apiserver.errors import ApiError
 from controller.apiserver.handlers import CallGuard
 from controller.apiserver.registry import Registry
@@ -29,9 +31,10 @@ class LogsProxy(agent_pb2_grpc.LogsServicer):
     """With ``guard`` (secure mode), reading logs needs permission to get the workload, and counts
     against the caller's stream limit like a watch."""
 
-    def __init__(self, registry: Registry, guard: CallGuard | None = None) -> None:
+    def __init__(self, registry: Registry, guard: CallGuard | None = None, tls: SecurityConfig | None = None) -> None:
         self._registry = registry
         self._guard = guard
+        self._credentials = _agent_credentials(tls) if tls is not None else None
         self._channels: dict[str, grpc.aio.Channel] = {}
 
     async def Read(self, request: agent_pb2.LogsRequest, context: Context) -> AsyncIterator[agent_pb2.LogChunk]:
@@ -53,7 +56,7 @@ class LogsProxy(agent_pb2_grpc.LogsServicer):
             return
         channel = self._channels.get(endpoint)
         if channel is None:
-            channel = self._channels[endpoint] = grpc.aio.insecure_channel(endpoint)
+            channel = self._channels[endpoint] = self._dial(endpoint)
         stub = cast("agent_pb2_grpc.AgentLogsAsyncStub", agent_pb2_grpc.AgentLogsStub(channel))
         try:
             async for chunk in stub.Read(forwarded):
@@ -88,6 +91,13 @@ class LogsProxy(agent_pb2_grpc.LogsServicer):
         forwarded.node_name, forwarded.uid = node_name, workload.metadata.uid
         return forwarded, endpoint
 
+    def _dial(self, endpoint: str) -> grpc.aio.Channel:
+        """Plaintext in --dev; else mutual TLS, expecting an agent certificate (SAN atoll-agent)."""
+        if self._credentials is None:
+            return grpc.aio.insecure_channel(endpoint)
+        options = [("grpc.ssl_target_name_override", AGENT_TLS_NAME)]
+        return grpc.aio.secure_channel(endpoint, self._credentials, options=options)
+
     async def close(self) -> None:
         for channel in self._channels.values():
             await channel.close()
@@ -100,8 +110,19 @@ def _error(code: grpc.StatusCode, message: str) -> ApiError:
     return error
 
 
-def add_logs_service(server: grpc.aio.Server, registry: Registry, guard: CallGuard | None = None) -> LogsProxy:
+def _agent_credentials(tls: SecurityConfig) -> grpc.ChannelCredentials:
+    """The API server's own certificate (it carries clientAuth) toward agents signed by the same CA."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=tls.client_ca.read_bytes(),
+        private_key=tls.server_key.read_bytes(),
+        certificate_chain=tls.server_cert.read_bytes(),
+    )
+
+
+def add_logs_service(
+    server: grpc.aio.Server, registry: Registry, guard: CallGuard | None = None, tls: SecurityConfig | None = None
+) -> LogsProxy:
     """Serve atoll.v1.Logs on ``server``; returns the proxy (close it when the server stops)."""
-    proxy = LogsProxy(registry, guard)
+    proxy = LogsProxy(registry, guard, tls)
     agent_pb2_grpc.add_LogsServicer_to_server(proxy, server)
     return proxy

@@ -128,7 +128,7 @@ async def start_api_server(
     add_objects_service(server, ObjectsService(store, registry, WatchStreamer(store, cache)), guard)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    logs_proxy = add_logs_service(server, registry, guard)
+    logs_proxy = add_logs_service(server, registry, guard, tls=security)
     reflection.enable_server_reflection(
         (SERVICE_NAME, LOGS_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )

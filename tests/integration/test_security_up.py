@@ -110,3 +110,45 @@ async def test_secure_up_runs_workloads_on_its_simulated_fleet(up: UpProcess, da
             return True
 
         await eventually(gone, timeout=20)
+
+
+async def test_logs_reach_the_agent_over_mutual_tls_and_only_through_the_api_server(
+    up: UpProcess, data_dir: Path
+) -> None:
+    from atoll.v1 import agent_pb2, agent_pb2_grpc
+
+    admin_config_ = admin_config(data_dir, up.address)
+    async with Client.connect(admin_config_, timeout=5) as admin:
+        await admin.create(make_pod("talks"))
+
+        async def some_lines() -> list[str]:
+            lines: list[str] = []
+            try:
+                async for chunk in admin.logs(agent_pb2.LogsRequest(namespace="default", name="talks")):
+                    lines.extend(chunk)
+            except ApiError as err:  # not scheduled or not started yet
+                raise AssertionError(err.message) from None
+            assert lines, "no log lines yet"
+            return lines
+
+        assert await eventually(some_lines, timeout=20)
+        pod = (await admin.get("pod", "talks")).pod
+        node = (await admin.get("node", pod.spec.node_name, "")).node
+        endpoint = node.metadata.annotations["atoll.dev/agent-endpoint"]
+    request = agent_pb2.LogsRequest(kind="Pod", namespace="default", name="talks", node_name=pod.spec.node_name)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=Path(admin_config_.ca or "").read_bytes(),
+        private_key=Path(admin_config_.key or "").read_bytes(),
+        certificate_chain=Path(admin_config_.cert or "").read_bytes(),
+    )
+    options = [("grpc.ssl_target_name_override", "atoll-agent")]
+    async with grpc.aio.secure_channel(endpoint, credentials, options=options) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            async for _ in agent_pb2_grpc.AgentLogsStub(channel).Read(request):
+                pass
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED, "even admin must go through the API server"
+    async with grpc.aio.insecure_channel(endpoint) as plaintext:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            async for _ in agent_pb2_grpc.AgentLogsStub(plaintext).Read(request, timeout=5):
+                pass
+    assert refused.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
