@@ -16,6 +16,7 @@ Each reconcile, in order:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from agent import metrics
 from agent.driver_timing import timed
@@ -106,8 +107,11 @@ class PodRunner(Runner):
             if status is None or status.phase is TaskPhase.EXITED:
                 result = status.exit if status and status.exit else ExitResult(
                     137, "Error", now, message="the task vanished from the runtime")
-                await timed(self.driver.name, "destroy", self.driver.destroy(record.task_id))
                 self._exited(record, result)
+                if record.final:
+                    record.kept = True  # destroyed with the pod, so its logs stay readable
+                else:
+                    await timed(self.driver.name, "destroy", self.driver.destroy(record.task_id))
             else:
                 record.running = status.phase is not TaskPhase.PROVISIONING
                 record.ever_ran = record.ever_ran or record.running
@@ -185,6 +189,11 @@ class PodRunner(Runner):
                 if not self.vanished:
                     self.ctx.event("Pod", pod.metadata, "Killed",
                                    f"Stopped container {record.name} (exit code {result.exit_code})")
+        for record in self.records:
+            if record.kept and self.driver is not None:
+                with contextlib.suppress(TaskNotFoundError):
+                    await timed(self.driver.name, "destroy", self.driver.destroy(record.task_id))
+                record.kept = False
         if self.vanished:
             return True
         stored = await self.set_finalizer(pod, present=False)

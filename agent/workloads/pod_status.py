@@ -24,7 +24,9 @@ AGENT_CONDITIONS = ("Initialized", "ContainersReady", "Ready")
 class ContainerRecord:
     """One container as the runner tracks it. ``task_alive``: the driver holds a task for it.
     ``final``: it ended and will not be restarted (``terminated`` says how). ``waiting``: why it
-    is not running now (reason, message). ``retry_at``: when the next start may happen."""
+    is not running now (reason, message). ``retry_at``: when the next start may happen.
+    ``kept``: the driver still holds the ended task of a final container, so ``atoll logs`` can
+    read what it printed until the pod is deleted (as kubelet keeps a terminated container)."""
 
     name: str
     task_id: str
@@ -39,6 +41,7 @@ class ContainerRecord:
     last_exit: ExitResult | None = None
     terminated: ExitResult | None = None
     final: bool = False
+    kept: bool = False
     cannot_run: bool = False
     waiting: tuple[str, str] = ("ContainerCreating", "")
     retry_at: float = 0.0

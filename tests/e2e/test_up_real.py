@@ -70,5 +70,8 @@ def test_a_manifest_runs_a_real_container_on_the_local_node(tmp_path: Path) -> N
         assert pod["spec"]["nodeName"] == node
         assert state["terminated"]["exitCode"] == 3
         assert pod["status"]["phase"] == "Failed"
+        logs = atoll(up, "logs", "pod/real-hello")
+        assert logs.returncode == 0, logs.stderr
+        assert "hello from a real container" in logs.stdout, "an ended container's logs stay readable"
     finally:
         up.kill(signal.SIGTERM)

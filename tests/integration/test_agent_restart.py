@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from agent.clock import ManualClock
 from agent.drivers.sim_base import SimSettings
@@ -51,7 +52,22 @@ async def test_a_new_agent_adopts_running_containers_and_status_continues(tmp_pa
             assert done.status.container_statuses[0].state.terminated.reason == "Completed"
             await second.events.flush()
             assert (await event_reasons(c.client, "web")).count("Started") == 1
-            assert len(await second_driver.list_tasks()) == 1, "web runs; job exited and was destroyed"
+            handles = await second_driver.list_tasks()
+            phases = sorted([(await second_driver.inspect(h.task_id)).phase.value for h in handles])
+            assert phases == ["Exited", "Running"], "web runs; job's ended task is kept (for its logs) until deletion"
+            await c.client.delete("pod", "job")
+            await eventually_gone(c.client, "job")
+            assert len(await second_driver.list_tasks()) == 1, "deleting the pod destroyed its kept task"
+
+
+async def eventually_gone(client: Any, name: str, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        items, _ = await client.list_all("pods", field_selector=f"metadata.name={name}")
+        if not items:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"pod {name} was not deleted")
 
 
 async def _wait_running(client: object, names: list[str]) -> None:
