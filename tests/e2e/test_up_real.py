@@ -73,5 +73,7 @@ def test_a_manifest_runs_a_real_container_on_the_local_node(tmp_path: Path) -> N
         logs = atoll(up, "logs", "pod/real-hello")
         assert logs.returncode == 0, logs.stderr
         assert "hello from a real container" in logs.stdout, "an ended container's logs stay readable"
+        deleted = atoll(up, "delete", "pod", "real-hello", "--wait")
+        assert deleted.returncode == 0, deleted.stderr  # the agent destroys the kept task: no mount left
     finally:
         up.kill(signal.SIGTERM)
