@@ -161,7 +161,8 @@ async def test_prometheus_sees_the_cluster_and_fires_node_not_ready(stack: Stack
     await eventually(lambda: series(running_pods, 2), timeout=20, interval=0.5)
     scheduled = 'sum(atoll_scheduler_schedule_attempts_total{result="scheduled"})'
     await eventually(lambda: series(scheduled, 2), timeout=5, interval=0.5)  # its scrape may lag the agent's
-    await series('sum(atoll_apiserver_requests_total{method="Create",kind="Pod",code="OK"})', 2)
+    created = 'sum(atoll_apiserver_requests_total{method="Create",kind="Pod",code="OK"})'
+    await eventually(lambda: series(created, 2), timeout=5, interval=0.5)  # each target is scraped on its own
     alerts = (await asyncio.to_thread(query, prometheus, "/api/v1/alerts"))["alerts"]
     assert not [a for a in alerts if a["labels"]["alertname"] == "AtollNodeNotReady"], alerts
 
