@@ -151,8 +151,8 @@ async def test_prometheus_sees_the_cluster_and_fires_node_not_ready(stack: Stack
 
     fleet = SIM_NODES + 1
     await eventually(lambda: series("sum(atoll_controller_node_ready)", fleet), timeout=20, interval=0.5)
-    await series("count(atoll_agent_node_cpu_capacity_cores > 0)", fleet)
-    await series("sum(atoll_controller_leader)", 1)
+    await eventually(lambda: series("count(atoll_agent_node_cpu_capacity_cores > 0)", fleet), timeout=5, interval=0.5)
+    await eventually(lambda: series("sum(atoll_controller_leader)", 1), timeout=5, interval=0.5)
 
     async with Client.connect(stack.up.address) as client:
         for name in ("web-1", "web-2"):
