@@ -159,8 +159,13 @@ async def create_pods(client: Client, count: int, rate: float, created: dict[str
 async def bench(args: argparse.Namespace) -> dict[str, object]:
     direct = args.bind_directly or not scheduler_available()
     data_dir = Path(tempfile.mkdtemp(prefix="atoll-bench-agent-"))
-    up = start_up(data_dir, "--store", args.store, "--sim-nodes", "0", *(("--no-scheduler",) if direct else ()))
+    # The API server alone in `atoll up`; the scheduler in its own process, as on a real control
+    # plane, so the two do not share one event loop. (Controllers are not needed for bare pods.)
+    up = start_up(data_dir, "--store", args.store, "--sim-nodes", "0", "--no-scheduler", "--no-controllers")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    scheduler = None if direct else subprocess.Popen(
+        [sys.executable, "-m", "scheduler.main", "--server", up.address, "--metrics-listen", "127.0.0.1:0",
+         "--log-level", "ERROR"], env=env)
     hollow = subprocess.Popen(
         [sys.executable, "-m", "agent.main", "hollow", "--server", up.address, "--nodes", str(args.nodes),
          "--lease-interval", str(args.lease_interval), "--log-level", "ERROR",
@@ -218,6 +223,9 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
             hollow.wait(30)
         except subprocess.TimeoutExpired:
             hollow.kill()
+        if scheduler is not None:
+            scheduler.kill()
+            scheduler.wait()
         up.kill()
     return result
 
