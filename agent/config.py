@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent.workloads.backoff import RestartBackoff
-from atoll import finalizers
+from atoll import finalizers, namespaces
 
 FINALIZER = finalizers.NODE_AGENT
-LEASE_NAMESPACE = "atoll-node-lease"
+LEASE_NAMESPACE = namespaces.NODE_LEASE
 RESERVED_DEFAULT = (("cpu", "100m"), ("memory", "256Mi"))
 
 

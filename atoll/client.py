@@ -349,12 +349,7 @@ class Client:
                         yield event
                 return
             except grpc.aio.AioRpcError as err:
-                resumable = resource_version > 0 or not delivered
-                if err.code() != grpc.StatusCode.UNAVAILABLE or not resumable:
-                    raise ApiError.from_rpc(err) from None
-                if attempt + 1 >= self._backoff.attempts:
-                    raise ApiError.from_rpc(err) from None
-                await self._sleep(self._backoff.delay(attempt))
+                await self._pause_or_raise(err, attempt, retry=resource_version > 0 or not delivered)
                 attempt += 1
             finally:
                 call.cancel()
@@ -462,11 +457,15 @@ class Client:
             try:
                 return await method(request, timeout=self._timeout, metadata=self._metadata)
             except grpc.aio.AioRpcError as err:
-                retry = idempotent and err.code() == grpc.StatusCode.UNAVAILABLE
-                if not retry or attempt + 1 >= self._backoff.attempts:
-                    raise ApiError.from_rpc(err) from None
-                await self._sleep(self._backoff.delay(attempt))
+                await self._pause_or_raise(err, attempt, retry=idempotent)
                 attempt += 1
+
+    async def _pause_or_raise(self, err: grpc.aio.AioRpcError, attempt: int, *, retry: bool) -> None:
+        """Wait out the backoff after failed try ``attempt`` when ``retry`` is allowed, ``err`` is
+        UNAVAILABLE and tries remain; otherwise raise ``err`` as ApiError."""
+        if not retry or err.code() != grpc.StatusCode.UNAVAILABLE or attempt + 1 >= self._backoff.attempts:
+            raise ApiError.from_rpc(err) from None
+        await self._sleep(self._backoff.delay(attempt))
 
 
 def _scope(kind: kinds.Kind, namespace: str) -> str:

@@ -93,6 +93,7 @@ KINDS: tuple[Kind, ...] = (
 
 _BY_FIELD = {kind.field: kind for kind in KINDS}
 _BY_NAME = {kind.name: kind for kind in KINDS}
+_BY_PLURAL = {kind.plural: kind for kind in KINDS}
 _BY_ALIAS: dict[str, Kind] = {}
 for _kind in KINDS:
     for _alias in (_kind.name.lower(), _kind.plural, *_kind.short):
@@ -138,8 +139,4 @@ def kind_of_key(key: str) -> Kind | None:
     """The kind a store key belongs to, or None for keys outside the object space."""
     if not key.startswith(KEY_ROOT):
         return None
-    plural = key[len(KEY_ROOT) :].split("/", 1)[0]
-    for kind in KINDS:
-        if kind.plural == plural:
-            return kind
-    return None
+    return _BY_PLURAL.get(key[len(KEY_ROOT) :].split("/", 1)[0])

@@ -32,6 +32,7 @@ from typing import Any, Protocol, TypeVar
 
 import grpc
 
+from atoll import namespaces
 from atoll.client import ApiError
 from atoll.v1 import lease_pb2
 
@@ -68,7 +69,7 @@ def default_identity() -> str:
 @dataclass(frozen=True)
 class ElectionConfig:
     lease_name: str
-    namespace: str = "atoll-system"
+    namespace: str = namespaces.SYSTEM
     identity: str = field(default_factory=default_identity)
     lease_duration: float = 15.0
     renew_deadline: float = 10.0

@@ -73,6 +73,7 @@ async def run_controllers(
 
 
 def build_parser() -> argparse.ArgumentParser:
+    defaults = ControllerOptions()
     parser = argparse.ArgumentParser(prog="atoll-controller", description="Run the atoll controllers.")
     parser.add_argument("--server", metavar="HOST:PORT", help="API server (default: $ATOLL_SERVER or client config)")
     parser.add_argument(
@@ -80,25 +81,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(CONTROLLERS),
         help=f"comma-separated controllers to run (default: all: {','.join(CONTROLLERS)})",
     )
-    parser.add_argument("--workers", type=int, default=4, help="workers per controller (default 4)")
+    parser.add_argument(
+        "--workers", type=int, default=defaults.workers, help="workers per controller (default %(default)d)"
+    )
     parser.add_argument("--leader-elect", action="store_true", help="run only while holding the leader Lease")
     parser.add_argument("--identity", default="", help="leader election identity (default HOST_RANDOM)")
-    parser.add_argument("--lease-duration", type=float, default=15.0, metavar="SECONDS")
-    parser.add_argument("--renew-deadline", type=float, default=10.0, metavar="SECONDS")
-    parser.add_argument("--retry-period", type=float, default=2.0, metavar="SECONDS")
+    parser.add_argument("--lease-duration", type=float, default=defaults.lease_duration, metavar="SECONDS")
+    parser.add_argument("--renew-deadline", type=float, default=defaults.renew_deadline, metavar="SECONDS")
+    parser.add_argument("--retry-period", type=float, default=defaults.retry_period, metavar="SECONDS")
     parser.add_argument(
         "--node-grace-period",
         type=float,
-        default=40.0,
+        default=defaults.node_grace_period,
         metavar="SECONDS",
-        help="lease silence before a node is Unknown and tainted (default 40)",
+        help="lease silence before a node is Unknown and tainted (default %(default)g)",
     )
     parser.add_argument(
         "--default-toleration-seconds",
         type=float,
-        default=300.0,
+        default=defaults.default_toleration_seconds,
         metavar="SECONDS",
-        help="eviction delay for workloads without a matching toleration (default 300)",
+        help="eviction delay for workloads without a matching toleration (default %(default)g)",
     )
     add_metrics_flag(parser, DEFAULT_METRICS_LISTEN)
     parser.add_argument("--log-level", default="INFO", help="Python log level (default INFO)")

@@ -1,9 +1,9 @@
-"""Label selectors and node selector terms, compiled once and matched against labels.
+"""Node selectors and node selector terms, compiled once and matched against node labels.
 
-Two ways to match: against one object's labels (``matches``), used for workloads, and against
-every node at once (``requirement_mask``), used on the NodeTable's label columns.
-Operators: In, NotIn, Exists, DoesNotExist (both) and Gt, Lt (node terms; integer compare).
-NotIn and DoesNotExist match an object without the key, as in Kubernetes.
+Two ways to match: against one node's labels (``matches``), and against every node at once
+(``requirement_mask``), used on the NodeTable's label columns. Operators: In, NotIn, Exists,
+DoesNotExist and Gt, Lt (integer compare). NotIn and DoesNotExist match a node without the key,
+as in Kubernetes. Workload label selectors (spread, anti-affinity) are atoll.labels' LabelSelector.
 """
 
 from __future__ import annotations
@@ -50,12 +50,6 @@ class Requirement:
             return False
         return number > int(self.values[0]) if op == "Gt" else number < int(self.values[0])
 
-    def describe(self) -> str:
-        """Human form, e.g. ``zone in (a, b)``."""
-        if self.operator in ("Exists", "DoesNotExist"):
-            return f"{self.key} {self.operator.lower()}"
-        return f"{self.key} {self.operator.lower()} ({', '.join(self.values)})"
-
 
 def requirement(key: str, operator: str, values: Iterable[str] = ()) -> Requirement:
     """A validated Requirement; raises SelectorError naming the key on bad input."""
@@ -80,15 +74,10 @@ class Selector:
     def matches(self, labels: Mapping[str, str]) -> bool:
         return all(req.matches(labels) for req in self.requirements)
 
-    def equality_pairs(self) -> list[tuple[str, str]]:
-        """(key, value) pairs every match must carry: single-valued In requirements."""
-        return [(r.key, r.values[0]) for r in self.requirements if r.operator == "In" and len(r.values) == 1]
 
-
-def from_match_labels(match_labels: Mapping[str, str], expressions: Iterable[Requirement] = ()) -> Selector:
-    """A Selector from Kubernetes ``matchLabels`` plus ``matchExpressions``."""
-    reqs = [Requirement(k, "In", (v,)) for k, v in sorted(match_labels.items())]
-    return Selector((*reqs, *expressions))
+def from_match_labels(match_labels: Mapping[str, str]) -> Selector:
+    """A Selector from a ``nodeSelector`` map: each key must equal its value."""
+    return Selector(tuple(Requirement(k, "In", (v,)) for k, v in sorted(match_labels.items())))
 
 
 def requirement_mask(req: Requirement, columns: LabelColumns) -> BoolArray:

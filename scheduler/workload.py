@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypedDict
 
+from atoll.labels import LabelSelector, selector_from_proto
+from atoll.labels import SelectorError as LabelSelectorError
 from atoll.v1 import pod_pb2, scheduling_pb2, virtualmachine_pb2
 from atoll.windows import BuildError, Isolation, WindowsBuild, build_from_image, parse_build
 from scheduler.quantity import QuantityError, amount, cpu_millis
-from scheduler.selectors import Requirement, Selector, SelectorError, from_match_labels, requirement
+from scheduler.selectors import Selector, SelectorError, from_match_labels, requirement
 
 EVERYTHING = Selector()
 POD = "Pod"
@@ -49,12 +51,12 @@ class SpreadConstraint:
     max_skew: int
     topology_key: str
     hard: bool  # DoNotSchedule (True) or ScheduleAnyway
-    selector: Selector
+    selector: LabelSelector
 
 
 @dataclass(frozen=True, slots=True)
 class AntiAffinityTerm:
-    selector: Selector
+    selector: LabelSelector
     topology_key: str
 
 
@@ -226,15 +228,15 @@ def _placement(sched: scheduling_pb2.Scheduling, where: str) -> _PlacementFields
                 max(1, c.max_skew),
                 c.topology_key,
                 (c.when_unsatisfiable or "DoNotSchedule") == "DoNotSchedule",
-                _label_selector(c.label_selector),
+                selector_from_proto(c.label_selector),
             )
             for c in sched.topology_spread_constraints
         )
         anti = tuple(
-            AntiAffinityTerm(_label_selector(t.label_selector), t.topology_key)
+            AntiAffinityTerm(selector_from_proto(t.label_selector), t.topology_key)
             for t in sched.affinity.workload_anti_affinity.required_during_scheduling_ignored_during_execution
         )
-    except SelectorError as err:
+    except (SelectorError, LabelSelectorError) as err:
         raise WorkloadError(f"{where}: spec.scheduling: {err}") from None
     return {
         "priority": sched.priority,
@@ -249,12 +251,3 @@ def _placement(sched: scheduling_pb2.Scheduling, where: str) -> _PlacementFields
 
 def _term(term: scheduling_pb2.NodeSelectorTerm) -> Selector:
     return Selector(tuple(requirement(r.key, r.operator, r.values) for r in term.match_expressions))
-
-
-def _label_selector(sel: scheduling_pb2.LabelSelector) -> Selector:
-    expressions: list[Requirement] = []
-    for r in sel.match_expressions:
-        if r.operator in ("Gt", "Lt"):
-            raise SelectorError(f"label selector key {r.key!r}: {r.operator} is for node terms only")
-        expressions.append(requirement(r.key, r.operator, r.values))
-    return from_match_labels(dict(sel.match_labels), expressions)

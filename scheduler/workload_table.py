@@ -12,10 +12,11 @@ from collections import defaultdict
 import numpy as np
 import numpy.typing as npt
 
-from scheduler.selectors import Selector
+from atoll.labels import LabelSelector, Operator
 from scheduler.workload import WorkloadInfo
 
 IntArray = npt.NDArray[np.int64]
+_EQUALITY = (Operator.EQUALS, Operator.IN)  # single-valued, these name the label every match carries
 
 
 class WorkloadTable:
@@ -80,11 +81,13 @@ class WorkloadTable:
         self._free.append(slot)
         return slot, info
 
-    def matching(self, namespace: str, selector: Selector) -> list[int]:
+    def matching(self, namespace: str, selector: LabelSelector) -> list[int]:
         """Slots of workloads in ``namespace`` whose labels match ``selector``."""
         candidates: set[int] | None = None
-        for pair in selector.equality_pairs():
-            members = self.by_label.get((namespace, *pair), set())
+        for req in selector.requirements:
+            if req.operator not in _EQUALITY or len(req.values) != 1:
+                continue
+            members = self.by_label.get((namespace, req.key, req.values[0]), set())
             candidates = members if candidates is None or len(members) < len(candidates) else candidates
         if candidates is None:
             candidates = self.by_namespace.get(namespace, set())

@@ -72,6 +72,9 @@ class NodeGroup:
             yield f"{self.name_prefix}{index:0{width}d}"
 
 
+_DEFAULTS = NodeGroup(count=0, name_prefix="")  # what a fleet file's group leaves out
+
+
 @dataclass(frozen=True)
 class FleetSpec:
     groups: tuple[NodeGroup, ...]
@@ -157,18 +160,18 @@ def _group(raw: Any, where: str) -> NodeGroup:
         name_prefix=prefix,
         os=os_name,
         os_build=str(raw.get("osBuild", "10.0.20348" if os_name == "windows" else "")),
-        cpu=str(raw.get("cpu", "8")),
-        memory=str(raw.get("memory", "32Gi")),
-        pods=str(raw.get("pods", "110")),
-        ephemeral_storage=str(raw.get("ephemeralStorage", "200Gi")),
-        arch=str(raw.get("arch", "amd64")),
+        cpu=str(raw.get("cpu", _DEFAULTS.cpu)),
+        memory=str(raw.get("memory", _DEFAULTS.memory)),
+        pods=str(raw.get("pods", _DEFAULTS.pods)),
+        ephemeral_storage=str(raw.get("ephemeralStorage", _DEFAULTS.ephemeral_storage)),
+        arch=str(raw.get("arch", _DEFAULTS.arch)),
         labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()},
         taints=tuple(_taint(t, f"{where}.taints[{i}]") for i, t in enumerate(raw.get("taints") or [])),
         isolation=isolation,
         hypervisor=_hypervisor(raw["hypervisor"], f"{where}.hypervisor") if raw.get("hypervisor") else None,
         reserved={str(k): str(v) for k, v in (raw.get("reserved") or dict(RESERVED_DEFAULT)).items()},
-        start_latency=float(raw.get("startLatency", 0.0)),
-        failure_rate=float(raw.get("failureRate", 0.0)),
+        start_latency=float(raw.get("startLatency", _DEFAULTS.start_latency)),
+        failure_rate=float(raw.get("failureRate", _DEFAULTS.failure_rate)),
     )
 
 

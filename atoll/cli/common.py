@@ -7,7 +7,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn, TextIO
 
@@ -16,6 +16,7 @@ import grpc
 from atoll import kinds
 from atoll.client import ApiError, Backoff, Client
 from atoll.config import ConfigError, resolve_client_config
+from atoll.v1 import object_pb2
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -77,6 +78,22 @@ def namespace_of(args: argparse.Namespace, kind: kinds.Kind) -> str:
     if not kind.namespaced or getattr(args, "all_namespaces", False):
         return ""
     return str(args.namespace or "default")
+
+
+async def get_named(
+    client: Client, kind: kinds.Kind, names: Sequence[str], namespace: str, streams: Streams
+) -> tuple[list[object_pb2.Object], int]:
+    """The named objects that could be fetched, and the exit code: each server error is printed
+    (one line) and makes it EXIT_FAILED, while the other names are still fetched."""
+    objects: list[object_pb2.Object] = []
+    status = EXIT_OK
+    for name in names:
+        try:
+            objects.append(await client.get(kind.name, name, namespace))
+        except ApiError as err:
+            streams.error(server_error_line(err, client.server))
+            status = EXIT_FAILED
+    return objects, status
 
 
 def server_error_line(err: ApiError, server: str) -> str:

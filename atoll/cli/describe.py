@@ -12,17 +12,16 @@ import yaml
 from atoll import kinds
 from atoll.cli import printers
 from atoll.cli.common import (
-    EXIT_FAILED,
     EXIT_OK,
     Streams,
     add_namespace_flags,
     add_server_flag,
+    get_named,
     namespace_of,
     require_kind,
     run_with_client,
-    server_error_line,
 )
-from atoll.client import ApiError, Client
+from atoll.client import Client
 from atoll.v1 import object_pb2
 
 LABEL_WIDTH = 14  # "Annotations:  " — values start in one column, like kubectl describe
@@ -51,23 +50,19 @@ async def execute(client: Client, args: argparse.Namespace, streams: Streams) ->
     """Describe each named object (or every match); a missing name is reported and exits 1."""
     kind = require_kind(args, "describe")
     namespace = namespace_of(args, kind)
-    status = EXIT_OK
-    objects: list[object_pb2.Object] = []
     if args.names:
-        for name in args.names:
-            try:
-                objects.append(await client.get(kind.name, name, namespace))
-            except ApiError as err:
-                streams.error(server_error_line(err, client.server))
-                status = EXIT_FAILED
+        objects, status = await get_named(client, kind, args.names, namespace, streams)
     else:
         objects, _ = await client.list_all(kind.name, namespace, args.selector)
-    # Cluster-scoped objects have their events in some namespace: search them all.
-    events = await client.list_all("Event", namespace) if objects and kind.name != "Event" else ([], 0)
+        status = EXIT_OK
+    events: list[object_pb2.Object] = []
+    if objects and kind.name != "Event":
+        # Cluster-scoped objects have their events in some namespace: search them all.
+        events, _ = await client.list_all("Event", namespace)
     for index, obj in enumerate(objects):
         if index:
             streams.out.write("\n\n")
-        streams.out.write(render(obj, related_events(obj, events[0]), streams.now()))
+        streams.out.write(render(obj, related_events(obj, events), streams.now()))
     streams.out.flush()
     return status
 
@@ -78,7 +73,7 @@ def related_events(obj: object_pb2.Object, events: Sequence[object_pb2.Object]) 
     kind = kinds.of_object(obj)
     meta = kinds.unwrap(obj).metadata
     chosen = []
-    for candidate in printers.sort_for_display(kinds.by_name("Event"), events):
+    for candidate in events:
         ref = kinds.unwrap(candidate).involved_object
         if ref.kind != kind.name or ref.name != meta.name:
             continue
@@ -86,8 +81,9 @@ def related_events(obj: object_pb2.Object, events: Sequence[object_pb2.Object]) 
             continue
         if ref.uid and meta.uid and ref.uid != meta.uid:
             continue
-        chosen.append(kinds.unwrap(candidate))
-    return chosen
+        chosen.append(candidate)
+    # Sort only the few matches: describe calls this once per object, with every event.
+    return [kinds.unwrap(event) for event in printers.sort_for_display(kinds.by_name("Event"), chosen)]
 
 
 def render(obj: object_pb2.Object, events: Sequence[Any], now: float) -> str:

@@ -13,18 +13,17 @@ import yaml
 from atoll import kinds
 from atoll.cli import printers
 from atoll.cli.common import (
-    EXIT_FAILED,
     EXIT_OK,
     CliError,
     Streams,
     add_namespace_flags,
     add_server_flag,
+    get_named,
     namespace_of,
     require_kind,
     run_with_client,
-    server_error_line,
 )
-from atoll.client import BOOKMARK, ApiError, Client
+from atoll.client import BOOKMARK, Client
 from atoll.v1 import object_pb2
 
 OUTPUT_FORMATS = ("table", "wide", "yaml", "json", "name")
@@ -69,22 +68,16 @@ async def execute(client: Client, args: argparse.Namespace, streams: Streams) ->
     namespace = namespace_of(args, kind)
     if args.watch:
         return await _watch(client, kind, namespace, args, streams)
-    objects: list[object_pb2.Object] = []
-    status = EXIT_OK
     if args.names:
-        for name in args.names:
-            try:
-                objects.append(await client.get(kind.name, name, namespace))
-            except ApiError as err:
-                streams.error(server_error_line(err, client.server))
-                status = EXIT_FAILED
+        objects, status = await get_named(client, kind, args.names, namespace, streams)
+        if not objects:
+            return status
     else:
         objects, _ = await client.list_all(kind.name, namespace, args.selector, args.field_selector, args.chunk_size)
+        status = EXIT_OK
         if not objects and args.output in ("table", "wide"):
             streams.error(no_resources_message(kind, namespace))
             return status
-    if args.names and not objects:
-        return status
     single = len(args.names) == 1
     printer = ObjectPrinter(kind, args.output, streams, all_namespaces=args.all_namespaces)
     printer.print_all(objects, single=single)

@@ -10,21 +10,14 @@ The agent's oci driver reads the same directory, so an imported image is usable 
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, Streams
+from atoll.cli.datadir import default_data_dir
 from atoll.images import ImageError, ImageStore, image_dir_for
-
-DATA_DIR_ENV = "ATOLL_DATA_DIR"
-
-
-def default_data_dir() -> Path:
-    explicit = os.environ.get(DATA_DIR_ENV)
-    return Path(explicit).expanduser() if explicit else Path.home() / ".local" / "share" / "atoll"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -63,7 +56,9 @@ def run(args: argparse.Namespace, streams: Streams | None = None) -> int:
         return EXIT_OK
     except ImageError as err:
         streams.error(f"error: {err}")
-        return EXIT_FAILED
+    except OSError as err:  # e.g. a store directory that cannot be created
+        streams.error(f"error: {err.strerror or err}: {err.filename}")
+    return EXIT_FAILED
 
 
 def _import(args: argparse.Namespace, streams: Streams) -> int:

@@ -26,11 +26,12 @@ from agent.hollow.fleet import FleetError, FleetSpec, default_fleet, load_fleet
 from agent.hollow.runner import run_hollow_fleet
 from agent.run import run_agent
 from atoll.certs import CertificateError
+from atoll.cli.datadir import DATA_DIR_ENV, default_data_dir
 from atoll.cli.up_metrics import serve_component_metrics
-from atoll.config import ClientConfig, write_client_config
+from atoll.config import write_client_config
 from atoll.images import node_state_dir
 from atoll.metrics_http import MetricsListenError
-from atoll.pki import Pki, PkiError, client_address, internal_client_config, pki_dir
+from atoll.pki import PkiError, internal_client_config
 from controller.apiserver import metrics as apiserver_metrics
 from controller.apiserver.auth.config import SecurityConfig, secure_data_dir
 from controller.apiserver.server import start_api_server
@@ -38,23 +39,16 @@ from controller.controllers import metrics as controller_metrics
 from controller.controllers.manager import ControllerOptions
 from controller.main import run_controllers
 from controller.store.factory import open_store
+from controller.store.protocol import StoreUnavailableError
 from scheduler import metrics as scheduler_metrics
 from scheduler.main import run_scheduler
 
 DEFAULT_LISTEN = "127.0.0.1:7443"
 # API server, scheduler, controllers, simulated nodes: BASE, BASE+1, BASE+2, BASE+3.
 DEFAULT_METRICS_BASE = "127.0.0.1:9440"
-# A small mixed fleet (Linux, Windows Server 2022, a type-1 hypervisor host) so the quick start's
+# A small mixed fleet (Linux, Windows Server 2022, type-1 hypervisor hosts) so the quick start's
 # sample workloads run; --sim-nodes 0 for none.
 DEFAULT_SIM_NODES = 10
-DATA_DIR_ENV = "ATOLL_DATA_DIR"
-
-
-def default_data_dir() -> Path:
-    explicit = os.environ.get(DATA_DIR_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    return Path.home() / ".local" / "share" / "atoll"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -163,7 +157,7 @@ async def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         store = await open_store(args.store, data_dir)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, StoreUnavailableError) as exc:
         print(f"atoll up: --store {args.store}: {exc}", file=sys.stderr)
         return 2
     try:
@@ -192,7 +186,7 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"atoll up: {exc} (choose --metrics-listen-base HOST:PORT or --no-metrics)", file=sys.stderr)
         return 2
     if not args.no_client_config:
-        admin = _admin_config(api.address, data_dir, args.dev)
+        admin = internal_client_config(data_dir, api.address, "admin", dev=args.dev)
         path = write_client_config(admin.server, ca=admin.ca, cert=admin.cert, key=admin.key)
         print(f"  client config: {path}")
     components = _start_components(args, api.address, data_dir, fleet, stop)
@@ -243,9 +237,8 @@ def _start_components(
     if args.real:
         node = socket.gethostname()
         identity = internal_client_config(data_dir, server, f"node:{node}", dev=args.dev)
-        drivers = real_drivers(node_state_dir(data_dir, node))
         state_dir = node_state_dir(data_dir, node)
-        components[f"node {node}"] = run_agent(identity, node, drivers, stop, state_dir=state_dir)
+        components[f"node {node}"] = run_agent(identity, node, real_drivers(state_dir), stop, state_dir=state_dir)
     for name in components:
         print(f"  {name + ':':<14} running in-process")
     return {name: asyncio.create_task(_supervised(name, work, stop), name=name) for name, work in components.items()}
@@ -271,16 +264,6 @@ async def _stop_components(components: dict[str, asyncio.Task[None]], grace: flo
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
-
-
-def _admin_config(server: str, data_dir: Path, dev: bool) -> ClientConfig:
-    """The client config `atoll up` writes: plaintext in --dev, else the admin certificate."""
-    if dev:
-        return ClientConfig(server=server)
-    pki = Pki(pki_dir(data_dir))
-    return ClientConfig(
-        server=client_address(server), ca=str(pki.ca_cert), cert=str(pki.cert("admin")), key=str(pki.key("admin"))
-    )
 
 
 def _non_loopback(listen: str) -> str | None:

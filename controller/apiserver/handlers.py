@@ -51,11 +51,12 @@ async def _refuse_malformed(request_type: type[Message], context: Context) -> No
     )
 
 
-async def _decode(request_type: type[Message], raw: bytes, context: Context) -> Any:
+def _parse(request_type: type[Message], raw: bytes) -> Any:
+    """The decoded request, or None when the bytes are not one (synchronous: the per-call hot path)."""
     try:
         return request_type.FromString(raw)
     except DecodeError:
-        await _refuse_malformed(request_type, context)
+        return None
 
 
 async def _abort(context: Context, error: Exception) -> None:
@@ -106,9 +107,8 @@ def _unary(
     counts: dict[tuple[str, str], Any] = {}
 
     async def handle(raw: bytes, context: Context) -> Any:
-        try:  # decoded inline, not in a helper coroutine: this is the per-call hot path
-            request = request_type.FromString(raw)
-        except DecodeError:
+        request = _parse(request_type, raw)
+        if request is None:
             await _refuse_malformed(request_type, context)
         kind = _request_kind(request)
         code = "OK"
@@ -143,7 +143,9 @@ def _stream(
     method: str = "",
 ) -> Any:
     async def handle(raw: bytes, context: Context) -> AsyncIterator[Any]:
-        request = await _decode(request_type, raw, context)
+        request = _parse(request_type, raw)
+        if request is None:
+            await _refuse_malformed(request_type, context)
         kind = _request_kind(request)
         code = "OK"
         responses = (

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
 
 from controller.apiserver.metrics import STORE_DURATION
 from controller.store.protocol import KeyValue, RangeResult, Store, WatchEvent
 
 _BACKENDS = {"MemoryStore": "memory", "SqliteStore": "sqlite", "EtcdStore": "etcd"}
+T = TypeVar("T")
 
 
 class InstrumentedStore:
@@ -22,33 +24,24 @@ class InstrumentedStore:
             for operation in ("create", "update", "delete", "get", "range", "current_revision", "compact")
         }
 
-    async def create(self, key: str, value: bytes) -> int:
+    async def _timed(self, operation: str, call: Awaitable[T]) -> T:
         started = time.perf_counter()
         try:
-            return await self._inner.create(key, value)
+            return await call
         finally:
-            self._observe["create"](time.perf_counter() - started)
+            self._observe[operation](time.perf_counter() - started)
+
+    async def create(self, key: str, value: bytes) -> int:
+        return await self._timed("create", self._inner.create(key, value))
 
     async def update(self, key: str, value: bytes, expected_revision: int | None = None) -> int:
-        started = time.perf_counter()
-        try:
-            return await self._inner.update(key, value, expected_revision)
-        finally:
-            self._observe["update"](time.perf_counter() - started)
+        return await self._timed("update", self._inner.update(key, value, expected_revision))
 
     async def delete(self, key: str, expected_revision: int | None = None) -> int:
-        started = time.perf_counter()
-        try:
-            return await self._inner.delete(key, expected_revision)
-        finally:
-            self._observe["delete"](time.perf_counter() - started)
+        return await self._timed("delete", self._inner.delete(key, expected_revision))
 
     async def get(self, key: str) -> KeyValue | None:
-        started = time.perf_counter()
-        try:
-            return await self._inner.get(key)
-        finally:
-            self._observe["get"](time.perf_counter() - started)
+        return await self._timed("get", self._inner.get(key))
 
     async def range(
         self,
@@ -58,28 +51,17 @@ class InstrumentedStore:
         limit: int | None = None,
         revision: int | None = None,
     ) -> RangeResult:
-        started = time.perf_counter()
-        try:
-            return await self._inner.range(prefix, start_after=start_after, limit=limit, revision=revision)
-        finally:
-            self._observe["range"](time.perf_counter() - started)
+        call = self._inner.range(prefix, start_after=start_after, limit=limit, revision=revision)
+        return await self._timed("range", call)
 
     def watch(self, prefix: str, after_revision: int) -> AsyncIterator[WatchEvent]:
         return self._inner.watch(prefix, after_revision)
 
     async def current_revision(self) -> int:
-        started = time.perf_counter()
-        try:
-            return await self._inner.current_revision()
-        finally:
-            self._observe["current_revision"](time.perf_counter() - started)
+        return await self._timed("current_revision", self._inner.current_revision())
 
     async def compact(self, revision: int) -> None:
-        started = time.perf_counter()
-        try:
-            await self._inner.compact(revision)
-        finally:
-            self._observe["compact"](time.perf_counter() - started)
+        await self._timed("compact", self._inner.compact(revision))
 
     async def close(self) -> None:
         await self._inner.close()

@@ -48,8 +48,9 @@ async def list_page(store: Store, kind: Kind, request: api_pb2.ListRequest, pref
     matches = selector_matcher(kind, request.label_selector, request.field_selector)
     revision: int | None = None
     start_after: str | None = None
-    if getattr(request, "continue"):
-        token = decode_continue(getattr(request, "continue"), prefix)
+    continue_text = getattr(request, "continue")  # a Python keyword, so not request.continue
+    if continue_text:
+        token = decode_continue(continue_text, prefix)
         revision, start_after = token.revision, token.last_key
     response = api_pb2.ListResponse()
     size = 0

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from atoll import kinds
+from atoll import kinds, namespaces
 from atoll.defaults import apply_defaults
 from atoll.kinds import Kind
 from atoll.v1 import api_pb2, object_pb2
@@ -47,7 +47,7 @@ Clock = Callable[[], datetime]
 FOREGROUND_FINALIZER = "foregroundDeletion"
 ORPHAN_FINALIZER = "orphan"
 PROPAGATION_FINALIZERS = {"foreground": FOREGROUND_FINALIZER, "orphan": ORPHAN_FINALIZER}
-PROTECTED_NAMESPACES = frozenset({"default", "atoll-system", "atoll-node-lease"})
+PROTECTED_NAMESPACES = namespaces.BUILT_IN
 # Unconditional writes retry this many times when a concurrent writer wins the race.
 _UNCONDITIONAL_RETRIES = 20
 
@@ -113,7 +113,7 @@ class Registry:
         await self._require_namespace(kind, meta.namespace)
         key = kind.key(meta.namespace, meta.name)
         try:
-            revision = await self._store.create(key, message.SerializeToString(deterministic=True))
+            revision = await self._store.create(key, codec.encode(message))
         except store_api.KeyExistsError:
             raise AlreadyExistsError(f"{describe_message(kind, message)} already exists") from None
         meta.resource_version = revision
@@ -142,6 +142,8 @@ class Registry:
                 raise ConflictError(_stale_message(kind, current, wanted_revision))
             if status_only:
                 merged = _with_status(current.message, desired)
+                if merged != current.message:
+                    _validate(kind, merged)
             else:
                 merged = self._merge_update(kind, current.message, desired)
             try:
@@ -164,11 +166,11 @@ class Registry:
         return merged
 
     async def _write(self, kind: Kind, current: Stored, merged: Any) -> Any:
-        """Writes ``merged`` over ``current``; deletes it when it was deleting and lost its last finalizer."""
+        """Writes ``merged`` (already validated) over ``current``; deletes it when it was deleting
+        and lost its last finalizer."""
         merged.metadata.resource_version = current.revision
         if merged == current.message:
             return current.message
-        _validate(kind, merged)
         key = kind.key(merged.metadata.namespace, merged.metadata.name)
         if merged.metadata.HasField("deletion_timestamp") and not merged.metadata.finalizers:
             revision = await self._store.delete(key, expected_revision=current.revision)
@@ -430,20 +432,10 @@ def _apply_onto(kind: Kind, old: Any, desired: Any) -> Any:
     if want.finalizers:
         del meta.finalizers[:]
         meta.finalizers.extend(want.finalizers)
-    if kind.name == "Event":
-        for field in (
-            "involved_object",
-            "reason",
-            "message",
-            "type",
-            "count",
-            "first_timestamp",
-            "last_timestamp",
-            "source",
-        ):
-            merged.ClearField(field)
-        merged.MergeFrom(_without_metadata(desired))
-        return merged
+    if kind.name == "Event":  # no spec: the manifest owns every field but metadata
+        event = _without_metadata(desired)
+        event.metadata.CopyFrom(meta)
+        return event
     _copy_present(desired, merged, "spec")
     bound_to = old.spec.node_name if kind.name in ("Pod", "VirtualMachine") else ""
     if bound_to and not merged.spec.node_name:

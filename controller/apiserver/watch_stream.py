@@ -34,7 +34,7 @@ class WatchStreamer:
         if after < 0:
             raise GoneError(f"resourceVersion: must be >= 0, got {after}")
         if after == 0:
-            after = await self._current_revision()
+            after = await self._store.current_revision()
             async for chunk in self._initial(kind, prefix, after, matches):
                 yield chunk
         timeout = self._bookmark_seconds if request.allow_bookmarks else None
@@ -47,9 +47,6 @@ class WatchStreamer:
                 encoded = [e for e in (_translate(event, matches) for event in batch) if e is not None]
                 if encoded:
                     yield wire.watch_response(encoded)
-
-    async def _current_revision(self) -> int:
-        return await self._store.current_revision()
 
     async def _initial(self, kind: Kind, prefix: str, revision: int, matches: listing.Matcher) -> AsyncIterator[bytes]:
         start_after: str | None = None
@@ -74,9 +71,9 @@ class WatchStreamer:
 
 def _translate(event: CachedEvent, matches: listing.Matcher) -> bytes | None:
     """The serialized WatchEvent this watcher sees for ``event``, or None if it sees nothing."""
-    now_matches = not event.deleted and matches(event.new)
     if event.deleted:
         return event.encoded("DELETED") if matches(event.new) else None
+    now_matches = matches(event.new)
     old = event.old
     was_matching = old is not None and matches(old)
     if now_matches and was_matching:

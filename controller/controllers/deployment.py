@@ -31,6 +31,7 @@ from atoll.revisions import current_revision, record_current_template, template_
 from atoll.v1 import deployment_pb2
 from controller.controllers import deployment_status, rollout
 from controller.controllers.clock import Clock
+from controller.controllers.conditions import find_condition
 from controller.controllers.events import NORMAL, EventRecorder
 from controller.controllers.expectations import Expectations
 from controller.controllers.informer import Informer
@@ -152,7 +153,7 @@ class DeploymentController:
             await self.api.update_status(updated)
         if acted or deployment_status.complete(deployment, counts) or spec.paused:
             return None
-        progressing = deployment_status.find_condition(status, "Progressing")
+        progressing = find_condition(status.conditions, "Progressing")
         return Result(requeue_after=max(1.0, deployment_status.seconds_to_deadline(deployment, progressing, now)))
 
     def _replicas_of(self, deployment: deployment_pb2.Deployment, digest: str) -> tuple[list[Replica], list[Replica]]:

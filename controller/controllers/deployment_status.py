@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from atoll.v1 import deployment_pb2, meta_pb2
+from controller.controllers.conditions import find_condition
 from controller.controllers.replicas import Replica
 
 
@@ -64,7 +65,7 @@ def desired_status(
         available = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
     else:
         available = ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
-    old_progressing = find_condition(previous, "Progressing")
+    old_progressing = find_condition(previous.conditions, "Progressing")
     name = deployment.metadata.name
     if deployment.spec.paused:
         progressing = ("Unknown", "DeploymentPaused", "Deployment is paused.")
@@ -102,13 +103,6 @@ def seconds_to_deadline(
     return last + deadline - now
 
 
-def find_condition(status: deployment_pb2.DeploymentStatus, kind: str) -> meta_pb2.Condition | None:
-    for condition in status.conditions:
-        if condition.type == kind:
-            return condition
-    return None
-
-
 def _condition(
     previous: deployment_pb2.DeploymentStatus,
     kind: str,
@@ -119,7 +113,7 @@ def _condition(
 ) -> meta_pb2.Condition:
     status, reason, message = value
     condition = meta_pb2.Condition(type=kind, status=status, reason=reason, message=message)
-    old = find_condition(previous, kind)
+    old = find_condition(previous.conditions, kind)
     now_ns = int(now * 1e9)
     if old is not None and (old.status, old.reason) == (status, reason):
         condition.last_transition_time.CopyFrom(old.last_transition_time)

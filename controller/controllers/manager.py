@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from atoll import namespaces
 from atoll.client import Client
 from controller.controllers import metrics
 from controller.controllers.clock import Clock
@@ -36,7 +37,7 @@ class ControllerOptions:
     eviction_events: bool = True
     leader_elect: bool = False
     lease_name: str = "atoll-controller"
-    lease_namespace: str = "atoll-system"
+    lease_namespace: str = namespaces.SYSTEM
     lease_duration: float = 15.0
     renew_deadline: float = 10.0
     retry_period: float = 2.0

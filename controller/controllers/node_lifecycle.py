@@ -30,10 +30,12 @@ from typing import Any, Protocol
 
 import grpc
 
+from atoll import namespaces
 from atoll.client import DELETED, ApiError
-from atoll.v1 import meta_pb2, node_pb2, scheduling_pb2
+from atoll.v1 import node_pb2, scheduling_pb2
 from controller.controllers import metrics
 from controller.controllers.clock import Clock
+from controller.controllers.conditions import find_condition
 from controller.controllers.events import NORMAL, WARNING, EventRecorder
 from controller.controllers.informer import Informer
 from controller.controllers.ownership import controller_of
@@ -43,7 +45,7 @@ from controller.controllers.tolerations import eviction_delay
 from controller.controllers.workqueue import WorkQueue
 
 NAME = "node-lifecycle"
-LEASE_NAMESPACE = "atoll-node-lease"
+LEASE_NAMESPACE = namespaces.NODE_LEASE
 UNREACHABLE_TAINT_KEY = "node.atoll.dev/unreachable"
 NODE_INDEX = "node-name"
 UNKNOWN_REASON = "NodeStatusUnknown"
@@ -116,7 +118,7 @@ class NodeLifecycleController:
             self.queue.forget(name)
             metrics.NODE_READY.remove(name)
             return
-        ready = _condition(new, "Ready")
+        ready = find_condition(new.status.conditions, "Ready")
         metrics.NODE_READY.labels(name).set(1 if ready is not None and ready.status == "True" else 0)
         self._observed.setdefault(name, self.clock.now())
         self.queue.add(name)
@@ -160,14 +162,14 @@ class NodeLifecycleController:
             node.spec.taints.extend(kept)
             node = (await self.api.update(node)).node
             await self.events.record("Node", node, NORMAL, "NodeReady", f"node {name} renews its lease again")
-        ready = _condition(node, "Ready")
+        ready = find_condition(node.status.conditions, "Ready")
         if ready is not None and ready.status == "Unknown" and ready.reason == UNKNOWN_REASON:
             _set_condition(node, "True", "NodeLeaseRenewed", "the node agent renews its lease again", self.clock.now())
             await self.api.update_status(node)
 
     async def _mark_unreachable(self, node: node_pb2.Node, now: float) -> node_pb2.Node:
         name = node.metadata.name
-        ready = _condition(node, "Ready")
+        ready = find_condition(node.status.conditions, "Ready")
         if ready is None or ready.status != "Unknown":
             message = f"node agent stopped renewing its lease (silent for over {self.options.grace_period:g}s)"
             _set_condition(node, "Unknown", UNKNOWN_REASON, message, now)
@@ -186,7 +188,7 @@ class NodeLifecycleController:
         failure: ApiError | None = None
         for kind, informer in self.workloads.items():
             for obj in informer.by_index(NODE_INDEX, node.metadata.name):
-                if obj.metadata.HasField("deletion_timestamp") or _already_lost(kind, obj, node):
+                if obj.metadata.HasField("deletion_timestamp") or _already_lost(kind, obj):
                     continue
                 delay = eviction_delay(obj.spec.scheduling.tolerations, taint, self.options.default_toleration_seconds)
                 if delay is None:
@@ -222,7 +224,7 @@ class NodeLifecycleController:
             )
 
 
-def _already_lost(kind: str, obj: Any, node: node_pb2.Node) -> bool:
+def _already_lost(kind: str, obj: Any) -> bool:
     return kind == "VirtualMachine" and obj.status.phase == "Failed" and obj.status.reason == NODE_LOST_REASON
 
 
@@ -230,15 +232,8 @@ def _has_taint(node: node_pb2.Node) -> bool:
     return any(taint.key == UNREACHABLE_TAINT_KEY and taint.effect == "NoExecute" for taint in node.spec.taints)
 
 
-def _condition(node: node_pb2.Node, kind: str) -> meta_pb2.Condition | None:
-    for condition in node.status.conditions:
-        if condition.type == kind:
-            return condition
-    return None
-
-
 def _set_condition(node: node_pb2.Node, status: str, reason: str, message: str, now: float) -> None:
-    condition = _condition(node, "Ready")
+    condition = find_condition(node.status.conditions, "Ready")
     if condition is None:
         condition = node.status.conditions.add(type="Ready")
     condition.status, condition.reason, condition.message = status, reason, message

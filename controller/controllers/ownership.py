@@ -15,11 +15,6 @@ def controller_of(meta: meta_pb2.ObjectMeta) -> meta_pb2.OwnerReference | None:
     return None
 
 
-def controlled_by(meta: meta_pb2.ObjectMeta, kind: str, uid: str) -> bool:
-    ref = controller_of(meta)
-    return ref is not None and ref.kind == kind and ref.uid == uid
-
-
 def controller_ref(kind: str, owner: Any) -> meta_pb2.OwnerReference:
     """The reference a controller puts on objects it creates: controller, blocking foreground delete."""
     return meta_pb2.OwnerReference(

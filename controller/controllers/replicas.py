@@ -18,6 +18,7 @@ from typing import Any
 
 from atoll.annotations import TEMPLATE_HASH_LABEL
 from atoll.v1 import deployment_pb2, pod_pb2, virtualmachine_pb2
+from controller.controllers.conditions import find_condition
 from controller.controllers.ownership import controller_ref
 
 POD = "Pod"
@@ -46,9 +47,11 @@ def template_kind(template: deployment_pb2.WorkloadTemplate) -> str:
 
 def summarize(kind: str, obj: Any) -> Replica:
     phase = obj.status.phase
-    ready = phase == "Running" and _ready_condition(obj) in ("", "True")
+    ready_condition = find_condition(obj.status.conditions, "Ready")
+    ready = phase == "Running" and (ready_condition is None or ready_condition.status in ("", "True"))
     finished = kind == POD and phase in ("Succeeded", "Failed")
-    active = not finished and not obj.metadata.HasField("deletion_timestamp")
+    deleting = obj.metadata.HasField("deletion_timestamp")
+    active = not finished and not deleting
     created = obj.metadata.creation_timestamp.ToNanoseconds() / 1e9
     rank = (
         1 if obj.spec.node_name else 0,
@@ -56,16 +59,8 @@ def summarize(kind: str, obj: Any) -> Replica:
         1 if ready else 0,
         -created,
     )
-    deleting = obj.metadata.HasField("deletion_timestamp")
     template_hash = obj.metadata.labels.get(TEMPLATE_HASH_LABEL, "")
     return Replica(kind, obj.metadata.name, template_hash, active, ready, rank, deleting)
-
-
-def _ready_condition(obj: Any) -> str:
-    for condition in obj.status.conditions:
-        if condition.type == "Ready":
-            return str(condition.status)
-    return ""
 
 
 def replica_name(deployment_name: str, digest: str) -> str:

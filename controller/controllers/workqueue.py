@@ -136,10 +136,6 @@ class WorkQueue:
     def delayed(self) -> int:
         return len(self._waiting)
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._processing)
-
     async def shutdown(self) -> None:
         """Stop handing out keys: every waiting ``get`` returns None; delayed keys are dropped."""
         self._shutting_down = True

@@ -24,9 +24,9 @@ from controller.store.protocol import (
     WatchEvent,
 )
 from controller.store.revisions import (
-    FutureRevisionError,
     check_readable,
     check_watchable,
+    needs_compaction,
     validate_read_revision,
 )
 
@@ -125,9 +125,7 @@ class MemoryStore:
 
     async def compact(self, revision: int) -> None:
         self._check_open()
-        if revision > self._revision:
-            raise FutureRevisionError(revision, self._revision)
-        if revision <= self._compacted:
+        if not needs_compaction(revision, self._revision, self._compacted):
             return
         for key in list(self._versions):
             kept = _compacted_versions(self._versions[key], revision)

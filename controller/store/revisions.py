@@ -28,6 +28,14 @@ def check_watchable(after_revision: int, compacted: int) -> None:
         raise CompactedError(after_revision, compacted)
 
 
+def needs_compaction(target: int, current: int, compacted: int) -> bool:
+    """Whether compacting at ``target`` drops anything: FutureRevisionError above ``current``,
+    False at or below the existing compaction point (compaction is idempotent)."""
+    if target > current:
+        raise FutureRevisionError(target, current)
+    return target > compacted
+
+
 def validate_read_revision(revision: int | None) -> None:
     """A read revision is None (current) or a real revision (>= 1; etcd would read 0 as "current")."""
     if revision is not None and revision < 1:

@@ -31,7 +31,7 @@ from controller.store.protocol import (
     StoreUnavailableError,
     WatchEvent,
 )
-from controller.store.revisions import FutureRevisionError
+from controller.store.revisions import needs_compaction
 from controller.store.sqlite_schema import read_meta
 
 log = logging.getLogger(__name__)
@@ -212,9 +212,7 @@ class GroupCommitWriter:
 
     def _compact(self, target: int, current: int, compacted: int) -> int:
         """Deletes history no read at or after ``target`` needs; returns the new compaction point."""
-        if target > current:
-            raise FutureRevisionError(target, current)
-        if target <= compacted:
+        if not needs_compaction(target, current, compacted):
             return compacted
         # First the versions superseded at or before target, then deletes at or before target
         # (in that order: a tombstone is what marks the version before it as superseded).

@@ -110,8 +110,7 @@ async def bench_watch(address: str, watchers: int, creates: int, rate: float) ->
                     if seen == creates:
                         return
 
-        namespace_object = make_pod()
-        namespace_object.Clear()
+        namespace_object = object_pb2.Object()
         namespace_object.namespace.metadata.name = "bench"
         await client.create(namespace_object)
         tasks = [asyncio.create_task(watcher()) for _ in range(watchers)]

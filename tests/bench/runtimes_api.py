@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.drivers.qemu.accel import detect
+from atoll import kinds
 from atoll.client import Client
 from atoll.images import ImageStore, image_dir_for
 from atoll.v1 import object_pb2
@@ -74,7 +75,7 @@ def _vm(name: str, node: str, kernel: Path, initramfs: Path) -> object_pb2.Objec
 
 async def _until_running(client: Client, kind: str, name: str, revision: int) -> None:
     async for event in client.watch(kind, "default", field_selector=f"metadata.name={name}", resource_version=revision):
-        message = getattr(event.object, "pod" if kind == "pod" else "virtual_machine")
+        message = kinds.unwrap(event.object)
         if message.status.phase == "Running":
             return
         if message.status.phase == "Failed":
@@ -82,10 +83,9 @@ async def _until_running(client: Client, kind: str, name: str, revision: int) ->
 
 
 async def _through_api(client: Client, kind: str, obj: object_pb2.Object) -> float:
-    name = (obj.pod if kind == "pod" else obj.virtual_machine).metadata.name
+    name = kinds.unwrap(obj).metadata.name
     began = time.perf_counter()
-    created = await client.create(obj)
-    revision = (created.pod if kind == "pod" else created.virtual_machine).metadata.resource_version
+    revision = kinds.unwrap(await client.create(obj)).metadata.resource_version
     await asyncio.wait_for(_until_running(client, kind, name, revision - 1), 180)
     elapsed = time.perf_counter() - began
     await client.delete(kind, name)

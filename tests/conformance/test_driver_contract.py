@@ -1,7 +1,8 @@
 """The one Driver contract suite: every driver (simulated runtimes and the fake) passes it.
 
-A real driver (oci, qemu) joins by adding a DriverCase whose ``build`` skips when its binary is
-missing. Time is a ManualClock: start latencies and grace periods pass without sleeping.
+A real driver (oci, qemu) joins by adding a DriverCase whose ``build`` calls
+tests.support.system.require_binary (a skip here, a failure under CI=true).
+Time is a ManualClock: start latencies and grace periods pass without sleeping.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -22,12 +23,16 @@ BUSYBOX_IMAGE = "busybox:e2e"
 BASE_CMDLINE = "console=ttyS0 quiet"
 
 
+def _unavailable(reason: str) -> NoReturn:
+    """Skip the test for a missing prerequisite; under CI=true fail it (CI must have them all)."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
 def _require_root() -> None:
     if os.geteuid() != 0:
-        reason = "real runtimes need root (cgroups, mounts, namespaces)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        _unavailable("real runtimes need root (cgroups, mounts, namespaces)")
 
 
 @pytest.fixture(scope="session")
@@ -86,10 +91,7 @@ def kernel() -> artifacts.Kernel:
     try:
         return artifacts.debian_kernel()
     except Exception as err:  # any failure to fetch means: no kernel here
-        reason = f"no Debian kernel in {artifacts.kernel_cache_dir()}: {err} (run scripts/install_runtime_deps.sh)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        _unavailable(f"no Debian kernel in {artifacts.kernel_cache_dir()}: {err} (run scripts/install_runtime_deps.sh)")
 
 
 @pytest.fixture(scope="session")

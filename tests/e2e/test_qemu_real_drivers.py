@@ -3,21 +3,18 @@ itself; on a host with the packages installed every one is healthy."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
 
 from agent.drivers.protocol import Driver
 from agent.drivers.real import real_drivers
+from tests.e2e.conftest import _require_root
 from tests.support.system import require_binary
 
 
 async def test_the_real_drivers_of_a_host_fingerprint_healthy(tmp_path: Path) -> None:
     for binary, package in (("runc", "runc"), ("crun", "crun"), ("qemu-system-x86_64", "qemu-system-x86")):
         require_binary(binary, package)
-    if os.geteuid() != 0:
-        pytest.skip("real runtimes need root")
+    _require_root()
     drivers = real_drivers(tmp_path)
     assert [driver.name for driver in drivers] == ["oci", "crun", "qemu"]
     assert all(isinstance(driver, Driver) for driver in drivers)

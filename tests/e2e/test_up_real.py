@@ -4,7 +4,6 @@ manifest runs through the API, the scheduler and the agent to its exit code."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -12,9 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.e2e import artifacts
+from tests.e2e.conftest import _require_root
 from tests.integration.test_cli_e2e import atoll
 from tests.support.system import require_binary
 from tests.support.up_process import start_up
@@ -33,8 +31,7 @@ spec:
 def test_a_manifest_runs_a_real_container_on_the_local_node(tmp_path: Path) -> None:
     require_binary("runc", "runc")
     busybox = Path(require_binary("busybox", "busybox-static"))
-    if os.geteuid() != 0:
-        pytest.skip("real runtimes need root")
+    _require_root()
     data_dir = tmp_path / "data"
     rootfs = artifacts.busybox_rootfs(tmp_path / "rootfs", busybox)
     imported = subprocess.run(

@@ -83,7 +83,8 @@ async def test_update_bumps_generation_only_on_spec_change(cluster: Cluster) -> 
 
 async def test_update_with_stale_resource_version_is_aborted(cluster: Cluster) -> None:
     pod = (await cluster.client.create(make_pod())).pod
-    fresh = api_pb2.UpdateRequest(object=object_pb2.Object(pod=pod)).object.pod
+    fresh = type(pod)()
+    fresh.CopyFrom(pod)
     fresh.metadata.labels["a"] = "1"
     await cluster.client.update(object_pb2.Object(pod=fresh))
     pod.metadata.labels["b"] = "2"
@@ -138,16 +139,16 @@ async def test_list_pages_share_one_snapshot(cluster: Cluster) -> None:
     for index in range(25):
         await cluster.client.create(make_pod(f"p{index:02d}"))
     first = await cluster.client.list("pods", limit=10)
-    assert len(first.items) == 10 and first.__getattribute__("continue")
+    assert len(first.items) == 10 and getattr(first, "continue")
     await cluster.client.create(make_pod("p00a"))  # sorts inside the first page's range: must not appear
     await cluster.client.delete("pod", "p24")  # deleted after the snapshot: must still appear
     names = [item.pod.metadata.name for item in first.items]
-    token = first.__getattribute__("continue")
+    token = getattr(first, "continue")
     while token:
         page = await cluster.client.list("pods", limit=10, continue_=token)
         assert page.resource_version == first.resource_version
         names += [item.pod.metadata.name for item in page.items]
-        token = page.__getattribute__("continue")
+        token = getattr(page, "continue")
     assert names == [f"p{index:02d}" for index in range(25)]
 
 

@@ -178,3 +178,14 @@ def test_quick_start_pods_and_vms_end_up_running_on_the_default_simulated_fleet(
         assert len(nodes) >= 3
     finally:
         process.kill(signal.SIGTERM)
+
+
+def test_up_with_an_unreachable_etcd_says_so_in_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "atoll.cli.main", "up", "--dev", "--data-dir", str(tmp_path),
+         "--store", "etcd://127.0.0.1:1", "--sim-nodes", "0", "--no-client-config"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("atoll up: --store etcd://127.0.0.1:1: no etcd endpoint answered")

@@ -17,9 +17,9 @@ from typing import Any
 from atoll import finalizers, kinds
 from atoll.client import DELETED, SYNCED, ApiError, Client
 from atoll.v1 import api_pb2, lease_pb2
+from controller.controllers.node_lifecycle import LEASE_NAMESPACE
 from tests.support.objects import make_node
 
-LEASE_NAMESPACE = "atoll-node-lease"
 WORKLOAD_KINDS = ("Pod", "VirtualMachine")
 
 

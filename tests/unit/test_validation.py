@@ -123,6 +123,22 @@ def _set(data: Any, path: str, value: Any) -> None:
         data[steps[-1]] = value
 
 
+# A table row: kind in VALID, changes for make(), the expected (path, message) errors, test id.
+Case = tuple[str, dict[str, Any], list[tuple[str, str]], str]
+
+
+def parametrize_cases(cases: list[Case]) -> pytest.MarkDecorator:
+    """Parametrize a test over ``(name, changes, expected)`` of each row, with the row's id."""
+    return pytest.mark.parametrize(
+        ("name", "changes", "expected"), [(n, c, e) for n, c, e, _ in cases], ids=[i for *_, i in cases]
+    )
+
+
+def reported(name: str, changes: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (path, message) of every error validate() reports for ``make(name, changes)``."""
+    return [(error.path, error.message) for error in validate(make(name, changes))]
+
+
 @pytest.mark.parametrize(
     "name", sorted(VALID), ids=[f"the valid {n} is valid before and after defaults" for n in sorted(VALID)]
 )
@@ -135,7 +151,7 @@ def test_valid_objects_have_no_errors(name: str) -> None:
 
 LABELS = "use lowercase letters, digits"
 LONG = "a" * 254
-CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]], str]] = [
+CASES: list[Case] = [
     # metadata
     ("Pod", {"metadata.name": DELETE}, [("metadata.name", "required")], "a missing name is required"),
     (
@@ -476,13 +492,11 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]], str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("name", "changes", "expected"), [(n, c, e) for n, c, e, _ in CASES], ids=[i for *_, i in CASES]
-)
+@parametrize_cases(CASES)
 def test_validate_reports_exactly_the_expected_errors(
     name: str, changes: dict[str, Any], expected: list[tuple[str, str]]
 ) -> None:
-    assert [(error.path, error.message) for error in validate(make(name, changes))] == expected
+    assert reported(name, changes) == expected
 
 
 def test_an_empty_object_has_no_kind() -> None:

@@ -1,4 +1,3 @@
-
 """validate() for Namespaces, Nodes, Events and Leases.
 
 Rows start from the valid objects of tests/unit/test_validation.py and change one thing.
@@ -8,12 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
+from tests.unit.test_validation import DELETE, Case, parametrize_cases, reported
 
-from atoll.validation import validate
-from tests.unit.test_validation import DELETE, make
-
-CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]], str]] = [
+CASES: list[Case] = [
     # cluster and records
     (
         "Namespace",
@@ -80,10 +76,8 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]], str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("name", "changes", "expected"), [(n, c, e) for n, c, e, _ in CASES], ids=[i for *_, i in CASES]
-)
+@parametrize_cases(CASES)
 def test_validate_reports_exactly_the_expected_errors(
     name: str, changes: dict[str, Any], expected: list[tuple[str, str]]
 ) -> None:
-    assert [(error.path, error.message) for error in validate(make(name, changes))] == expected
+    assert reported(name, changes) == expected

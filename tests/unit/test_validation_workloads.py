@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
+from tests.unit.test_validation import DELETE, Case, parametrize_cases, reported
 
-from atoll.validation import validate
-from tests.unit.test_validation import DELETE, make
-
-CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]], str]] = [
+CASES: list[Case] = [
     # virtual machines
     (
         "VirtualMachine",
@@ -163,10 +160,8 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]], str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("name", "changes", "expected"), [(n, c, e) for n, c, e, _ in CASES], ids=[i for *_, i in CASES]
-)
+@parametrize_cases(CASES)
 def test_validate_reports_exactly_the_expected_errors(
     name: str, changes: dict[str, Any], expected: list[tuple[str, str]]
 ) -> None:
-    assert [(error.path, error.message) for error in validate(make(name, changes))] == expected
+    assert reported(name, changes) == expected

@@ -280,14 +280,16 @@ class OciDriver:
         self._tasks[record.task_id] = container
         state = await self.runtime.state(record.container_id)
         status = (state or {}).get("status", "stopped")
-        if task_dir.exit_record() is None and process_matches(record.shim_pid, str(task_dir.path)):
+        watched: int | None = None  # the pid whose exit ends the task, while it runs
+        if task_dir.exit_record() is None:
+            if process_matches(record.shim_pid, str(task_dir.path)):
+                watched = record.shim_pid
+            elif state and status in ("running", "paused"):
+                # The shim is gone but the container lives: follow it; its exit code is lost.
+                watched = int(state.get("pid", 0))
+        if watched is not None:
             container.phase = TaskPhase.PAUSED if status == "paused" else TaskPhase.RUNNING
-            container.watch = ExitWatch(record.shim_pid, lambda: self._shim_exited(container))
-        elif task_dir.exit_record() is None and status in ("running", "paused"):
-            # The shim is gone but the container lives: follow it; its exit code is lost.
-            container.phase = TaskPhase.PAUSED if status == "paused" else TaskPhase.RUNNING
-            container.watch = ExitWatch(int(state.get("pid", 0)) if state else 0,
-                                        lambda: self._shim_exited(container))
+            container.watch = ExitWatch(watched, lambda: self._shim_exited(container))
         else:
             self._shim_exited(container, notify=False)
         self._listener(record.task_id)

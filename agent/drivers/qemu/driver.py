@@ -255,16 +255,17 @@ class QemuDriver:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(vm.done.wait(), SETTLE_TIMEOUT)
         await self._release(vm)
-        await self._discard(vm.paths.dir, Path(vm.record.qmp))
+        await self._discard(vm.paths.dir)
         del self._vms[task_id]
 
-    async def _discard(self, task_dir: Path, qmp: Path | None = None) -> None:
+    async def _discard(self, task_dir: Path) -> None:
+        """Kill a VM's QEMU if it still runs, remove its QMP socket (which may live outside the
+        task dir) and the task dir."""
         record = load_record(task_dir)
         if record is not None and process_matches(record.pid, record.qmp):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(record.pid, signal.SIGKILL)
-        for socket in {qmp, Path(record.qmp) if record else None} - {None}:
-            assert socket is not None
+        for socket in {qmp_socket_path(task_dir), *([Path(record.qmp)] if record else [])}:
             with contextlib.suppress(FileNotFoundError):
                 socket.unlink()
         await asyncio.to_thread(shutil.rmtree, task_dir, True)

@@ -18,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from atoll import finalizers
+from atoll import finalizers, namespaces
 from atoll.fields import parse_field_selector
 from atoll.kinds import Kind
 from atoll.labels import SelectorError
 from controller.apiserver.auth.attributes import RequestAttributes
 from controller.apiserver.auth.rules import WORKLOADS
 
-NODE_LEASE_NAMESPACE = "atoll-node-lease"
+NODE_LEASE_NAMESPACE = namespaces.NODE_LEASE
 # Reads one stored object (kind, namespace, name); None when it does not exist.
 ObjectReader = Callable[[Kind, str, str], Awaitable[Any | None]]
 

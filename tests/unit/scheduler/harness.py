@@ -42,3 +42,14 @@ class Harness:
         info = self.queue.pop(now)
         assert info is not None
         return self.scheduler.decide(info, now)
+
+
+def assert_single_node_decision(
+    node: NodeBuilder, workload: PodBuilder | VmBuilder, placed: bool, reasons: str
+) -> None:
+    """On a one-node cluster, ``workload`` is placed, or refused with exactly ``reasons``."""
+    decision = Harness(node).decide(workload)
+    assert decision.placed is placed
+    if not placed:
+        assert decision.explanation is not None
+        assert decision.explanation.message() == f"0/1 nodes are available: {reasons}."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.scheduler.builders import NodeBuilder, VmBuilder, make_node, make_vm
-from tests.unit.scheduler.harness import Harness
+from tests.unit.scheduler.harness import Harness, assert_single_node_decision
 
 TYPE1 = make_node("t1").hypervisor("type1", ("linux", "windows"))
 TYPE2 = make_node("t2").hypervisor("type2", ("linux",))
@@ -41,11 +41,7 @@ TYPE2 = make_node("t2").hypervisor("type2", ("linux",))
     ],
 )
 def test_hypervisor(node: NodeBuilder, vm: VmBuilder, placed: bool, message: str) -> None:
-    decision = Harness(node).decide(vm)
-    assert decision.placed is placed
-    if not placed:
-        assert decision.explanation is not None
-        assert decision.explanation.message() == f"0/1 nodes are available: {message}."
+    assert_single_node_decision(node, vm, placed, message)
 
 
 def test_type1_hosts_are_preferred_when_the_vm_states_no_requirement() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from scheduler.overhead import DEFAULT_UTILITY_VM_MEMORY
 from tests.unit.scheduler.builders import NodeBuilder, PodBuilder, VmBuilder, make_node, make_pod, make_vm
-from tests.unit.scheduler.harness import Harness
+from tests.unit.scheduler.harness import Harness, assert_single_node_decision
 
 HV = make_node("hv").hypervisor("type1", overhead="512Mi").memory("4Gi").cpu("4")
 
@@ -85,11 +85,7 @@ HV = make_node("hv").hypervisor("type1", overhead="512Mi").memory("4Gi").cpu("4"
     ],
 )
 def test_fit(node: NodeBuilder, workload: PodBuilder | VmBuilder, placed: bool, message: str) -> None:
-    decision = Harness(node).decide(workload)
-    assert decision.placed is placed
-    if not placed:
-        assert decision.explanation is not None
-        assert decision.explanation.message() == f"0/1 nodes are available: {message}."
+    assert_single_node_decision(node, workload, placed, message)
 
 
 def test_default_utility_vm_overhead_is_the_documented_constant() -> None:

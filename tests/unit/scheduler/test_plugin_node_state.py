@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.scheduler.builders import NodeBuilder, PodBuilder, make_node, make_pod
-from tests.unit.scheduler.harness import Harness
+from tests.unit.scheduler.harness import assert_single_node_decision
 
 
 @pytest.mark.parametrize(
@@ -28,8 +28,4 @@ from tests.unit.scheduler.harness import Harness
     ],
 )
 def test_node_state(node: NodeBuilder, pod: PodBuilder, placed: bool, reason: str) -> None:
-    decision = Harness(node).decide(pod)
-    assert decision.placed is placed
-    if not placed:
-        assert decision.explanation is not None
-        assert decision.explanation.message() == f"0/1 nodes are available: {reason}."
+    assert_single_node_decision(node, pod, placed, reason)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.scheduler.builders import NodeBuilder, PodBuilder, VmBuilder, make_node, make_pod, make_vm
-from tests.unit.scheduler.harness import Harness
+from tests.unit.scheduler.harness import Harness, assert_single_node_decision
 
 LINUX = make_node("linux")
 WIN2022 = make_node("win").windows("10.0.20348").isolation("process", "hyperv", "hostprocess")
@@ -69,11 +69,7 @@ WIN_PROCESS_ONLY = make_node("win").windows("10.0.20348").isolation("process")
     ],
 )
 def test_os_and_isolation(node: NodeBuilder, workload: PodBuilder | VmBuilder, placed: bool, message: str) -> None:
-    decision = Harness(node).decide(workload)
-    assert decision.placed is placed
-    if not placed:
-        assert decision.explanation is not None
-        assert decision.explanation.message() == f"0/1 nodes are available: {message}."
+    assert_single_node_decision(node, workload, placed, message)
 
 
 def test_users_never_add_build_labels_in_a_mixed_windows_fleet() -> None:
