@@ -10,6 +10,8 @@ Contracts:
 - A write that changes nothing is not written (the stored object is returned unchanged).
 - Delete of an object with finalizers only sets deletion_timestamp; the update that removes the
   last finalizer of such an object deletes it.
+- Bind adds the node agent's finalizer (atoll/finalizers.py) in the binding's own write, so a
+  bound workload's deletion always waits for its agent, and the agent needs no write of its own.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from atoll import kinds, namespaces
+from atoll import finalizers, kinds, namespaces
 from atoll.defaults import apply_defaults
 from atoll.kinds import Kind
 from atoll.v1 import api_pb2, object_pb2
@@ -315,6 +317,8 @@ class Registry:
         if await self._store.get(kinds.by_name("Node").key("", binding.node_name)) is None:
             return api_pb2.BindResult(code="NOT_FOUND", message=f"node/{binding.node_name} not found")
         message.spec.node_name = binding.node_name
+        if finalizers.NODE_AGENT not in message.metadata.finalizers:
+            message.metadata.finalizers.append(finalizers.NODE_AGENT)  # the node's agent now owns its end
         _mark_scheduled(kind, message, self._clock())
         key = kind.key(message.metadata.namespace, message.metadata.name)
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from atoll import finalizers
 from atoll.client import ApiError
 from atoll.v1 import api_pb2, object_pb2
 from controller.store.factory import open_store
@@ -202,6 +203,7 @@ async def test_bind_outcomes(cluster: Cluster) -> None:
     bound = (await cluster.client.get("pod", "web")).pod
     assert bound.spec.node_name == "n1"
     assert [(c.type, c.status) for c in bound.status.conditions] == [("PodScheduled", "True")]
+    assert list(bound.metadata.finalizers) == [finalizers.NODE_AGENT], "deleting it now waits for the agent"
     again = api_pb2.Binding(kind="Pod", namespace="default", name="web", node_name="n2")
     assert (await cluster.client.bind([again])).results[0].code == "ALREADY_BOUND"
 

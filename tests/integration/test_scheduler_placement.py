@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from atoll import kinds
+from atoll import finalizers, kinds
 from atoll.client import Client
 from controller.store.memory import MemoryStore
 from scheduler.main import run_scheduler
@@ -40,6 +40,18 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0)
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+async def agent_lets_go(client: Client, kind: str, name: str) -> None:
+    """What the node's agent does once a deleted workload stopped: removes the finalizer Bind added."""
+
+    async def deleting() -> Any:
+        obj = kinds.unwrap(await client.get(kind, name))
+        return obj if obj.metadata.HasField("deletion_timestamp") else None
+
+    victim = await eventually(deleting)
+    victim.metadata.finalizers.remove(finalizers.NODE_AGENT)
+    await client.update(victim)
 
 
 async def node_of(client: Client, kind: str, name: str) -> str:
@@ -94,6 +106,7 @@ async def test_preemption_through_the_api(cluster: tuple[Cluster, asyncio.Event]
     await client.create(make_pod("low").requests(cpu="1").priority(1).build())
     await eventually(partial(node_of, client, "Pod", "low"))
     await client.create(make_pod("vip").requests(cpu="1").priority(100).build())
+    await agent_lets_go(client, "Pod", "low")
     assert await eventually(partial(node_of, client, "Pod", "vip")) == "only"
     items, _ = await client.list_all("Pod", "default")
     assert [kinds.unwrap(i).metadata.name for i in items] == ["vip"]

@@ -141,11 +141,15 @@ async def test_node_touches_only_workloads_bound_to_it(cluster: SecureCluster) -
     assert await _code(n1.get("pod", "theirs")) == grpc.StatusCode.PERMISSION_DENIED
     assert await _code(n1.update(mine)) == grpc.StatusCode.PERMISSION_DENIED, "a node never writes a workload's spec"
     held = await n1.get("pod", "mine")
-    held.pod.metadata.finalizers.append("atoll.dev/agent")
+    assert list(held.pod.metadata.finalizers) == ["atoll.dev/agent"], "Bind added the agent's finalizer"
+    held.pod.metadata.finalizers.remove("atoll.dev/agent")
     sneaky = object_pb2.Object()
     sneaky.CopyFrom(held)
     sneaky.pod.spec.containers[0].image = "evil"
     assert await _code(n1.update(sneaky)) == grpc.StatusCode.PERMISSION_DENIED, "finalizer plus a spec change"
+    assert await _code(n1.update(held)) == grpc.StatusCode.OK, "a node releases its agent finalizer"
+    held = await n1.get("pod", "mine")
+    held.pod.metadata.finalizers.append("atoll.dev/agent")
     assert await _code(n1.update(held)) == grpc.StatusCode.OK, "a node holds its agent finalizer on its workloads"
     assert await _code(n1.list("pods")) == grpc.StatusCode.PERMISSION_DENIED
     own = await n1.list("pods", field_selector="spec.nodeName=n1")

@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 import pytest
 
+from atoll import finalizers
 from atoll.annotations import VM_ACTION_ANNOTATION
 from atoll.client import ApiError
 from atoll.v1 import api_pb2
@@ -78,6 +79,13 @@ class Harness:
         await self.api.update_status(vm)
         return vm
 
+    async def agent_lets_go(self, name: str = "db") -> None:
+        """What the node's agent does once a deleted VM stopped: removes its finalizer (which Bind added)."""
+        vm = await self.vm(name)
+        assert vm.metadata.HasField("deletion_timestamp"), f"vm/{name} is not being deleted"
+        vm.metadata.finalizers.remove(finalizers.NODE_AGENT)
+        await self.api.update(vm)
+
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
@@ -94,6 +102,8 @@ async def test_a_stopped_always_vm_is_recreated_unbound_with_a_new_uid(harness: 
     await harness.api.create(make_standalone_vm("db", "Always"))
     before = await harness.bind_and_report("Stopped")
     await drain(harness.controller)
+    await harness.agent_lets_go()
+    await drain(harness.controller)
     after = await harness.vm()
     assert after.metadata.uid != before.metadata.uid
     assert after.spec.node_name == ""
@@ -108,6 +118,7 @@ async def test_an_owned_vm_is_deleted_for_its_owner_to_replace(harness: Harness)
     await harness.api.create(vm)
     await harness.bind_and_report("Failed", "web-1")
     await drain(harness.controller)
+    await harness.agent_lets_go("web-1")
     with pytest.raises(ApiError):
         await harness.vm("web-1")
 
@@ -133,6 +144,8 @@ async def test_start_on_a_running_vm_only_drops_the_action(harness: Harness) -> 
 async def test_a_failed_create_of_the_next_run_is_retried(harness: Harness) -> None:
     await harness.api.create(make_standalone_vm("db", "Always"))
     await harness.bind_and_report("Stopped")
+    await harness.controller.reconcile("default/db")  # deletes the stopped run
+    await harness.agent_lets_go()
     harness.api.fail_next["create VirtualMachine"] = ApiError(grpc.StatusCode.UNAVAILABLE, "restarting")
     with pytest.raises(ApiError):
         await harness.controller.reconcile("default/db")
