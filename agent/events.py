@@ -1,35 +1,36 @@
 """Events the agent reports (Started, Killed, BackOff, Failed), sent off the critical path.
 
-``record`` never waits for the API: events go to a bounded queue drained by a few sender tasks.
-When the queue is full (the API server is slow), events are dropped and counted, as Kubernetes'
-event broadcaster does; workload status is what must not wait.
+``record`` never waits for the API: it builds the Event and hands it to an EventSink (batched
+BatchCreate calls from a bounded queue; dropped and counted when the API server falls behind,
+as Kubernetes' event broadcaster does). Workload status is what must not wait.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import uuid
 
 from agent.clock import Clock
-from atoll.client import ApiError, Client
+from atoll.client import Client
+from atoll.event_sink import EventSink
 from atoll.v1 import event_pb2
-
-log = logging.getLogger(__name__)
 
 
 class EventRecorder:
-    def __init__(self, client: Client, clock: Clock, *, capacity: int = 10_000, senders: int = 4,
+    def __init__(self, client: Client, clock: Clock, *, capacity: int = 10_000, senders: int = 2,
                  enabled: bool = True) -> None:
-        self._client = client
         self._clock = clock
-        self._queue: asyncio.Queue[event_pb2.Event] = asyncio.Queue(capacity)
-        self._senders = senders
-        self._tasks: list[asyncio.Task[None]] = []
+        self._sink = EventSink(client, capacity=capacity, senders=senders)
         self.enabled = enabled
-        self.dropped = 0
-        self.sent = 0
+
+    @property
+    def dropped(self) -> int:
+        """Events not queued because the queue was full."""
+        return self._sink.dropped
+
+    @property
+    def sent(self) -> int:
+        """Events the API server stored."""
+        return self._sink.sent
 
     def record(self, source: str, kind: str, namespace: str, name: str, uid: str, reason: str, message: str,
                *, warning: bool = False) -> None:
@@ -45,32 +46,11 @@ class EventRecorder:
         nanos = int(self._clock.now() * 1e9)
         event.first_timestamp.FromNanoseconds(nanos)
         event.last_timestamp.FromNanoseconds(nanos)
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.dropped += 1
-        if not self._tasks:
-            self._tasks = [asyncio.create_task(self._send(), name="event-sender") for _ in range(self._senders)]
+        self._sink.put(event)
 
     async def flush(self) -> None:
         """Wait until every queued event was sent (or failed)."""
-        await self._queue.join()
+        await self._sink.flush()
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-
-    async def _send(self) -> None:
-        while True:
-            event = await self._queue.get()
-            try:
-                await self._client.create(event)
-                self.sent += 1
-            except ApiError as err:
-                log.debug("event %s not recorded: %s", event.metadata.name, err.message)
-            finally:
-                self._queue.task_done()
+        await self._sink.close()

@@ -208,6 +208,12 @@ class Client:
         request = api_pb2.CreateRequest(object=_unwrap_kind(obj))
         return await self._unary(self._stub.Create, request, idempotent=False)
 
+    async def batch_create(self, objects: Sequence[object_pb2.Object | Message]) -> api_pb2.BatchCreateResponse:
+        """Create many objects in one call; one result per object, in order (each succeeds or fails
+        alone: ``code`` "OK" or the status code name). Never retried."""
+        request = api_pb2.BatchCreateRequest(objects=[_unwrap_kind(obj) for obj in objects])
+        return await self._unary(self._stub.BatchCreate, request, idempotent=False)
+
     async def get(self, kind: str, name: str, namespace: str = "default") -> object_pb2.Object:
         """One object; NOT_FOUND when absent."""
         found = kinds.lookup(kind)

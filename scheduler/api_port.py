@@ -22,8 +22,8 @@ class ApiPort(Protocol):
         """Replace the status; ABORTED unless metadata.resource_version is current (0: any)."""
         ...
 
-    async def create(self, obj: object_pb2.Object) -> object_pb2.Object:
-        """Create an object (the scheduler creates Events)."""
+    async def batch_create(self, objects: Sequence[object_pb2.Object]) -> api_pb2.BatchCreateResponse:
+        """Create many objects, one result each (the scheduler's Events, through an EventSink)."""
         ...
 
     async def delete(

@@ -4,7 +4,8 @@
     loop: Scheduler.next_batch(now) -> one Bind call per batch -> bound / bind_failed
           Unschedulable -> status condition + FailedScheduling Event (+ preemption: delete victims,
           Preempted Events, status.nominatedNodeName)
-    reporter tasks: Scheduled Events, written in the background from a bounded queue
+    Events (Scheduled, FailedScheduling, Preempted): an EventSink writes them in the background,
+    batched, from a bounded queue
 
 Bind results: OK -> done; CONFLICT and NOT_FOUND -> undo the assumption, retry after backoff;
 ALREADY_BOUND -> undo, drop (the watch brings the bound object); INVALID -> undo, drop, Warning
@@ -23,6 +24,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 
 from atoll import kinds
+from atoll.event_sink import EventSink
 from atoll.v1 import api_pb2, object_pb2
 from scheduler import metrics
 from scheduler.api_port import ApiPort
@@ -39,7 +41,6 @@ log = logging.getLogger(__name__)
 WATCHED_KINDS = ("Node", "Pod", "VirtualMachine")
 QUEUE_METRICS_PERIOD = 1.0  # seconds between pending-workload gauge updates while busy
 SYNCED, RESYNC, BOOKMARK, DELETED = "SYNCED", "RESYNC", "BOOKMARK", "DELETED"
-Write = Callable[[], Awaitable[object]]
 
 
 class Runner:
@@ -68,8 +69,7 @@ class Runner:
         self.synced: set[str] = set()
         self.wake = asyncio.Event()
         self.stats: Counter[str] = Counter()
-        self._reports: asyncio.Queue[Write] = asyncio.Queue(maxsize=report_queue_limit)
-        self._report_workers = report_workers
+        self._events = EventSink(api, capacity=report_queue_limit, senders=report_workers)
         self._invalid_reported: dict[str, int] = {}
         self._first_seen: dict[str, float] = {}  # workload key -> clock() when first queued (e2e latency)
         self._decided_in: dict[str, float] = {}  # workload key -> seconds its last decision took
@@ -80,10 +80,10 @@ class Runner:
     async def run(self, stop: asyncio.Event) -> None:
         """Inform, schedule and report until ``stop`` is set; then cancel every task it started."""
         tasks = [asyncio.create_task(self._inform(kind), name=f"inform-{kind}") for kind in WATCHED_KINDS]
-        tasks += [asyncio.create_task(self._report(), name=f"report-{i}") for i in range(self._report_workers)]
         try:
             await self._schedule_loop(stop)
         finally:
+            await self._events.close()
             for task in tasks:
                 task.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -317,25 +317,12 @@ class Runner:
     # -- background reports ---------------------------------------------------------------------
 
     def _enqueue_event(self, event: object_pb2.Object) -> None:
-        self._enqueue_report(lambda: self.api.create(event))
-
-    def _enqueue_report(self, write: Write) -> None:
-        try:
-            self._reports.put_nowait(write)
-        except asyncio.QueueFull:
-            self.stats["reports_dropped"] += 1
-
-    async def _report(self) -> None:
-        while True:
-            write = await self._reports.get()
-            try:
-                await self._ignore_errors(write())
-            finally:
-                self._reports.task_done()
+        self._events.put(event.event)
+        self.stats["reports_dropped"] = self._events.dropped
 
     async def drain_reports(self) -> None:
-        """Wait until every queued report was written (tests, shutdown)."""
-        await self._reports.join()
+        """Wait until every queued Event was written (tests, shutdown)."""
+        await self._events.flush()
 
     async def _ignore_errors(self, call: Awaitable[object]) -> None:
         try:

@@ -373,3 +373,65 @@ class BindResponse(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["results", b"results"]) -> None: ...
 
 global___BindResponse = BindResponse
+
+@typing.final
+class BatchCreateRequest(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    OBJECTS_FIELD_NUMBER: builtins.int
+    @property
+    def objects(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[atoll.v1.object_pb2.Object]:
+        """Each is created on its own, as by Create; at most 10,000 per call."""
+
+    def __init__(
+        self,
+        *,
+        objects: collections.abc.Iterable[atoll.v1.object_pb2.Object] | None = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["objects", b"objects"]) -> None: ...
+
+global___BatchCreateRequest = BatchCreateRequest
+
+@typing.final
+class CreateResult(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: builtins.int
+    MESSAGE_FIELD_NUMBER: builtins.int
+    RESOURCE_VERSION_FIELD_NUMBER: builtins.int
+    code: builtins.str
+    """"OK" or the status code name Create would have failed with (ALREADY_EXISTS,
+    INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ...).
+    """
+    message: builtins.str
+    """One line naming the object and what is wrong; empty when OK."""
+    resource_version: builtins.int
+    """Of the created object, when OK."""
+    def __init__(
+        self,
+        *,
+        code: builtins.str = ...,
+        message: builtins.str = ...,
+        resource_version: builtins.int = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["code", b"code", "message", b"message", "resource_version", b"resource_version"]) -> None: ...
+
+global___CreateResult = CreateResult
+
+@typing.final
+class BatchCreateResponse(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: builtins.int
+    @property
+    def results(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___CreateResult]:
+        """One per object, same order."""
+
+    def __init__(
+        self,
+        *,
+        results: collections.abc.Iterable[global___CreateResult] | None = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["results", b"results"]) -> None: ...
+
+global___BatchCreateResponse = BatchCreateResponse

@@ -40,6 +40,11 @@ class ObjectsStub(object):
                 request_serializer=atoll_dot_v1_dot_api__pb2.CreateRequest.SerializeToString,
                 response_deserializer=atoll_dot_v1_dot_object__pb2.Object.FromString,
                 _registered_method=True)
+        self.BatchCreate = channel.unary_unary(
+                '/atoll.v1.Objects/BatchCreate',
+                request_serializer=atoll_dot_v1_dot_api__pb2.BatchCreateRequest.SerializeToString,
+                response_deserializer=atoll_dot_v1_dot_api__pb2.BatchCreateResponse.FromString,
+                _registered_method=True)
         self.Get = channel.unary_unary(
                 '/atoll.v1.Objects/Get',
                 request_serializer=atoll_dot_v1_dot_api__pb2.GetRequest.SerializeToString,
@@ -87,6 +92,14 @@ class ObjectsServicer(object):
 
     def Create(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchCreate(self, request, context):
+        """Creates many objects in one call (Events, in bulk); each succeeds or fails on its own, and
+        needs the same permission as its own Create.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -147,6 +160,11 @@ def add_ObjectsServicer_to_server(servicer, server):
                     servicer.Create,
                     request_deserializer=atoll_dot_v1_dot_api__pb2.CreateRequest.FromString,
                     response_serializer=atoll_dot_v1_dot_object__pb2.Object.SerializeToString,
+            ),
+            'BatchCreate': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchCreate,
+                    request_deserializer=atoll_dot_v1_dot_api__pb2.BatchCreateRequest.FromString,
+                    response_serializer=atoll_dot_v1_dot_api__pb2.BatchCreateResponse.SerializeToString,
             ),
             'Get': grpc.unary_unary_rpc_method_handler(
                     servicer.Get,
@@ -216,6 +234,33 @@ class Objects(object):
             '/atoll.v1.Objects/Create',
             atoll_dot_v1_dot_api__pb2.CreateRequest.SerializeToString,
             atoll_dot_v1_dot_object__pb2.Object.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchCreate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atoll.v1.Objects/BatchCreate',
+            atoll_dot_v1_dot_api__pb2.BatchCreateRequest.SerializeToString,
+            atoll_dot_v1_dot_api__pb2.BatchCreateResponse.FromString,
             options,
             channel_credentials,
             insecure,

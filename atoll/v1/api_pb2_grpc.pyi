@@ -25,6 +25,14 @@ class ObjectsStub:
         atoll.v1.object_pb2.Object,
     ]
 
+    BatchCreate: grpc.UnaryUnaryMultiCallable[
+        atoll.v1.api_pb2.BatchCreateRequest,
+        atoll.v1.api_pb2.BatchCreateResponse,
+    ]
+    """Creates many objects in one call (Events, in bulk); each succeeds or fails on its own, and
+    needs the same permission as its own Create.
+    """
+
     Get: grpc.UnaryUnaryMultiCallable[
         atoll.v1.api_pb2.GetRequest,
         atoll.v1.object_pb2.Object,
@@ -71,6 +79,14 @@ class ObjectsAsyncStub:
         atoll.v1.api_pb2.CreateRequest,
         atoll.v1.object_pb2.Object,
     ]
+
+    BatchCreate: grpc.aio.UnaryUnaryMultiCallable[
+        atoll.v1.api_pb2.BatchCreateRequest,
+        atoll.v1.api_pb2.BatchCreateResponse,
+    ]
+    """Creates many objects in one call (Events, in bulk); each succeeds or fails on its own, and
+    needs the same permission as its own Create.
+    """
 
     Get: grpc.aio.UnaryUnaryMultiCallable[
         atoll.v1.api_pb2.GetRequest,
@@ -120,6 +136,16 @@ class ObjectsServicer(metaclass=abc.ABCMeta):
         request: atoll.v1.api_pb2.CreateRequest,
         context: _ServicerContext,
     ) -> typing.Union[atoll.v1.object_pb2.Object, collections.abc.Awaitable[atoll.v1.object_pb2.Object]]: ...
+
+    @abc.abstractmethod
+    def BatchCreate(
+        self,
+        request: atoll.v1.api_pb2.BatchCreateRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[atoll.v1.api_pb2.BatchCreateResponse, collections.abc.Awaitable[atoll.v1.api_pb2.BatchCreateResponse]]:
+        """Creates many objects in one call (Events, in bulk); each succeeds or fails on its own, and
+        needs the same permission as its own Create.
+        """
 
     @abc.abstractmethod
     def Get(

@@ -13,7 +13,7 @@ from atoll import kinds
 from atoll.kinds import Kind
 from atoll.v1 import api_pb2, object_pb2
 from controller.apiserver import listing
-from controller.apiserver.errors import InvalidError
+from controller.apiserver.errors import ApiError, InvalidError
 from controller.apiserver.objectref import effective_namespace
 from controller.apiserver.registry import Registry
 from controller.apiserver.watch_stream import WatchStreamer
@@ -21,8 +21,9 @@ from controller.store.protocol import Store
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
-# Bindings in one Bind call; more is INVALID_ARGUMENT.
+# Bindings in one Bind call, objects in one BatchCreate call; more is INVALID_ARGUMENT.
 MAX_BINDINGS_PER_CALL = 10_000
+MAX_OBJECTS_PER_CALL = 10_000
 
 
 class ObjectsService:
@@ -36,6 +37,20 @@ class ObjectsService:
     async def Create(self, request: api_pb2.CreateRequest, context: Context) -> object_pb2.Object:
         await self._registry.create(request.object)  # stamps request.object in place
         return request.object
+
+    async def BatchCreate(self, request: api_pb2.BatchCreateRequest, context: Context) -> api_pb2.BatchCreateResponse:
+        if len(request.objects) > MAX_OBJECTS_PER_CALL:
+            raise InvalidError(f"objects: at most {MAX_OBJECTS_PER_CALL} per call, got {len(request.objects)}")
+        results = await asyncio.gather(*(self._create_one(obj) for obj in request.objects))
+        return api_pb2.BatchCreateResponse(results=results)
+
+    async def _create_one(self, obj: object_pb2.Object) -> api_pb2.CreateResult:
+        """Create's outcome as a result: a user error is this object's result, not the call's."""
+        try:
+            created = await self._registry.create(obj)
+        except ApiError as error:
+            return api_pb2.CreateResult(code=error.code.name, message=error.message)
+        return api_pb2.CreateResult(code="OK", resource_version=created.metadata.resource_version)
 
     async def Get(self, request: api_pb2.GetRequest, context: Context) -> object_pb2.Object:
         kind = _kind(request.kind)

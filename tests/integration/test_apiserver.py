@@ -323,3 +323,39 @@ async def test_apply_keeps_system_annotations_the_manifest_does_not_mention(clus
     manifest.pod.metadata.annotations["owner"] = "team-a"
     applied = (await cluster.client.apply(manifest)).object.pod
     assert dict(applied.metadata.annotations) == {"deployment.atoll.dev/revision": "3", "owner": "team-a"}
+
+
+def _event(name: str, namespace: str = "default") -> object_pb2.Object:
+    obj = object_pb2.Object()
+    obj.event.metadata.name, obj.event.metadata.namespace = name, namespace
+    obj.event.reason, obj.event.message, obj.event.type = "Started", "started", "Normal"
+    obj.event.involved_object.kind, obj.event.involved_object.name = "Pod", "web"
+    return obj
+
+
+async def test_batch_create_answers_each_object_on_its_own(cluster: Cluster) -> None:
+    await cluster.client.create(_event("taken"))
+    invalid = _event("bad")
+    invalid.event.type = "Loud"
+    response = await cluster.client.batch_create(
+        [_event("a"), _event("taken"), invalid, _event("b", "nowhere"), _event("c")]
+    )
+    codes = [result.code for result in response.results]
+    assert codes == ["OK", "ALREADY_EXISTS", "INVALID_ARGUMENT", "NOT_FOUND", "OK"]
+    assert "event/default/taken already exists" in response.results[1].message
+    assert "namespace 'nowhere' not found" in response.results[3].message
+    items, _ = await cluster.client.list_all("events", "default")
+    assert sorted(item.event.metadata.name for item in items) == ["a", "c", "taken"]
+    stored = {item.event.metadata.name: item.event.metadata.resource_version for item in items}
+    assert (response.results[0].resource_version, response.results[4].resource_version) == (stored["a"], stored["c"])
+
+
+async def test_batch_create_of_too_many_is_refused_whole(cluster: Cluster) -> None:
+    from controller.apiserver.objects_service import MAX_OBJECTS_PER_CALL
+
+    with pytest.raises(ApiError) as err:
+        await cluster.client.batch_create([_event(f"e{i}") for i in range(MAX_OBJECTS_PER_CALL + 1)])
+    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"objects: at most {MAX_OBJECTS_PER_CALL} per call" in err.value.message
+    items, _ = await cluster.client.list_all("events", "default")
+    assert items == []

@@ -272,3 +272,25 @@ async def test_reading_logs_needs_permission_to_get_the_workload(cluster: Secure
     assert await _code(read(viewer)) == grpc.StatusCode.PERMISSION_DENIED, "a viewer of team-b reads no team-a logs"
     assert await _code(read(cluster.admin())) == grpc.StatusCode.FAILED_PRECONDITION, "admin gets through: unscheduled"
     assert [(d["verb"], d["name"]) for d in _denials(cluster, "vera")] == [("get", "web")]
+
+
+async def test_batch_create_needs_create_on_every_object(cluster: SecureCluster) -> None:
+    n1 = cluster.client(cluster.config("node:n1"))
+    events = []
+    for name in ("started", "killed"):
+        event = object_pb2.Object()
+        event.event.metadata.name, event.event.metadata.namespace = name, "team-a"
+        event.event.reason, event.event.message, event.event.type = "Started", "ok", "Normal"
+        event.event.involved_object.kind, event.event.involved_object.name = "Pod", "mine"
+        events.append(event)
+    response = await n1.batch_create(events)
+    assert [result.code for result in response.results] == ["OK", "OK"], "a node records Events in bulk"
+    assert await _code(n1.batch_create([*events, make_pod("smuggled", "team-a")])) == grpc.StatusCode.PERMISSION_DENIED
+    assert await _code(cluster.admin().get("pod", "smuggled", "team-a")) == grpc.StatusCode.NOT_FOUND
+    written = [(r["verb"], r["kind"], r["name"], r["result"]) for r in cluster.audit_records()
+               if r["user"] == "system:node:n1"]
+    assert written == [
+        ("create", "Event", "started", "OK"),
+        ("create", "Event", "killed", "OK"),
+        ("create", "Pod", "smuggled", "PERMISSION_DENIED"),
+    ]

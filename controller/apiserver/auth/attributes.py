@@ -10,7 +10,7 @@ from atoll.kinds import Kind
 from controller.apiserver.objectref import effective_namespace
 
 # Methods that change the store; every call of these is audited.
-MUTATING_METHODS = frozenset({"Create", "Update", "UpdateStatus", "Delete", "Apply", "Bind"})
+MUTATING_METHODS = frozenset({"Create", "BatchCreate", "Update", "UpdateStatus", "Delete", "Apply", "Bind"})
 _VERB_OF = {
     "Get": "get",
     "List": "list",
@@ -45,13 +45,16 @@ class RequestAttributes:
 
 def attributes_for(method: str, request: Any) -> list[RequestAttributes]:
     """Every permission ``request`` to ``method`` needs (Apply: create and update; Bind: one per
-    binding). Empty when the request names no valid kind: the servicer then refuses it as invalid."""
+    binding; BatchCreate: one create per object). Empty when the request names no valid kind: the
+    servicer then refuses it as invalid."""
     if method == "Bind":
         return [
             RequestAttributes("bind", kind, effective_namespace(kind, binding.namespace), binding.name)
             for binding in request.bindings
             if (kind := _lookup(binding.kind)) is not None
         ]
+    if method == "BatchCreate":
+        return [attributes for obj in request.objects for attributes in _object_attributes("Create", obj)]
     if method in ("Create", "Update", "UpdateStatus", "Apply"):
         return _object_attributes(method, request.object)
     kind = _lookup(request.kind)

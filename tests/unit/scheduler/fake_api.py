@@ -87,9 +87,9 @@ class FakeApi:
         self._store(key, updated, "MODIFIED")
         return updated
 
-    async def create(self, obj: object_pb2.Object) -> object_pb2.Object:
-        self.events.append(obj)
-        return obj
+    async def batch_create(self, objects: Sequence[object_pb2.Object]) -> api_pb2.BatchCreateResponse:
+        self.events.extend(objects)
+        return api_pb2.BatchCreateResponse(results=[api_pb2.CreateResult(code="OK") for _ in objects])
 
     async def delete(
         self,
