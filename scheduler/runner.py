@@ -52,6 +52,7 @@ class Runner:
         framework: Framework,
         *,
         batch_size: int = 500,
+        binds_in_flight: int = 4,
         report_workers: int = 4,
         report_queue_limit: int = 20_000,
         clock: Callable[[], float] = time.monotonic,
@@ -70,6 +71,8 @@ class Runner:
         self.wake = asyncio.Event()
         self.stats: Counter[str] = Counter()
         self._events = EventSink(api, capacity=report_queue_limit, senders=report_workers)
+        self._bind_slots = asyncio.Semaphore(binds_in_flight)
+        self._binds: set[asyncio.Task[None]] = set()
         self._invalid_reported: dict[str, int] = {}
         self._first_seen: dict[str, float] = {}  # workload key -> clock() when first queued (e2e latency)
         self._decided_in: dict[str, float] = {}  # workload key -> seconds its last decision took
@@ -83,6 +86,8 @@ class Runner:
         try:
             await self._schedule_loop(stop)
         finally:
+            if self._binds:
+                await asyncio.wait(self._binds)  # bind answers settle what was assumed
             await self._events.close()
             for task in tasks:
                 task.cancel()
@@ -105,7 +110,7 @@ class Runner:
                     continue
                 outcomes = self._decide_batch()
                 if outcomes:
-                    await self.apply(outcomes)
+                    await self.apply(outcomes, wait_for_binds=False)
                     self._publish_queue_metrics(force=False)
                     await asyncio.sleep(0)  # let informers deliver what happened meanwhile
                     continue
@@ -226,11 +231,21 @@ class Runner:
 
     # -- outcomes -------------------------------------------------------------------------------
 
-    async def apply(self, outcomes: Sequence[Outcome]) -> None:
-        """Bind the placements in one call, then report the rest."""
+    async def apply(self, outcomes: Sequence[Outcome], *, wait_for_binds: bool = True) -> None:
+        """Bind the placements in one call, then report the rest. Without ``wait_for_binds`` the
+        Bind call runs in the background (as kube-scheduler's binding cycle does): the placements
+        are already assumed in the snapshot, so the next batch is decided meanwhile. At most
+        ``binds_in_flight`` calls run at once; this waits for a free slot, so a slow API server
+        slows the loop down (and the batches it takes grow) instead of piling up calls."""
         placements = [o for o in outcomes if isinstance(o, Placement)]
         if placements:
-            await self._bind(placements)
+            await self._bind_slots.acquire()
+            self.binding.update(p.workload.key for p in placements)
+            bind = asyncio.create_task(self._bind_in_slot(placements), name="bind")
+            self._binds.add(bind)
+            bind.add_done_callback(self._binds.discard)
+            if wait_for_binds:
+                await bind
         for outcome in outcomes:
             if isinstance(outcome, Unschedulable):
                 self._count_attempt(outcome.workload.key, "unschedulable")
@@ -239,6 +254,12 @@ class Runner:
                 self._count_attempt(outcome.workload.key, "error")
                 self.stats["invalid"] += 1
                 self._enqueue_event(failed_scheduling(outcome.workload, outcome.message, self.wall()))
+
+    async def _bind_in_slot(self, placements: list[Placement]) -> None:
+        try:
+            await self._bind(placements)
+        finally:
+            self._bind_slots.release()
 
     async def _bind(self, placements: list[Placement]) -> None:
         bindings = [
@@ -251,7 +272,6 @@ class Runner:
             )
             for p in placements
         ]
-        self.binding.update(p.workload.key for p in placements)
         now = self.clock()
         started = time.perf_counter()
         try:

@@ -43,6 +43,10 @@ from controller.store import protocol as store_api
 from controller.store.protocol import Store
 
 Clock = Callable[[], datetime]
+# Where writes may find the object they change without a store read: key -> (value, revision),
+# possibly stale (WatchCache.latest). A stale base fails the store's revision check and the write
+# is retried on a fresh read, so it only ever saves the read.
+RecentObjects = Callable[[str], tuple[bytes, int] | None]
 # Deleting with these policies leaves the object in place (deletion_timestamp set) with this
 # finalizer, which the garbage collector removes once dependents are deleted (foreground) or
 # released (orphan), as Kubernetes does. Background deletes at once; the collector follows.
@@ -52,6 +56,7 @@ PROPAGATION_FINALIZERS = {"foreground": FOREGROUND_FINALIZER, "orphan": ORPHAN_F
 PROTECTED_NAMESPACES = namespaces.BUILT_IN
 # Unconditional writes retry this many times when a concurrent writer wins the race.
 _UNCONDITIONAL_RETRIES = 20
+_NODE = kinds.by_name("Node")
 
 
 # UIDs need uniqueness, not secrecy: a PRNG seeded from the OS once is ~10x cheaper than
@@ -80,10 +85,13 @@ class Stored:
 class Registry:
     """The storage semantics every servicer call goes through."""
 
-    def __init__(self, store: Store, namespaces: NamespaceIndex, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, store: Store, namespaces: NamespaceIndex, clock: Clock = utc_now, recent: RecentObjects | None = None
+    ) -> None:
         self._store = store
         self._namespaces = namespaces
         self._clock = clock
+        self._recent = recent
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -93,6 +101,18 @@ class Registry:
         if kv is None:
             raise NotFoundError(f"{describe(kind, namespace, name)} not found")
         return Stored(kind, codec.decode(kind, kv.value, kv.mod_revision), kv.mod_revision)
+
+    async def _read_base(self, kind: Kind, namespace: str, name: str, *, fresh: bool) -> tuple[Stored, bool]:
+        """The object a write starts from, and whether it came from ``recent`` (then possibly
+        stale: the caller must not trust it for anything the store's revision check does not
+        catch, and reads again with ``fresh`` when in doubt). The message is the caller's own."""
+        if not fresh and self._recent is not None:
+            namespace = effective_namespace(kind, namespace)
+            hit = self._recent(kind.key(namespace, name))
+            if hit is not None:
+                value, revision = hit
+                return Stored(kind, codec.decode(kind, value, revision), revision), True
+        return await self.read(kind, namespace, name), False
 
     # --- create ------------------------------------------------------------------------------
 
@@ -138,9 +158,14 @@ class Registry:
         if status_only and not kind.has_status:
             raise InvalidError(f"{kind.singular}: kind {kind.name} has no status; use Update")
         wanted_revision = desired.metadata.resource_version
+        namespace, name = desired.metadata.namespace, desired.metadata.name
+        fresh = False
         for _ in range(_UNCONDITIONAL_RETRIES):
-            current = await self.read(kind, desired.metadata.namespace, desired.metadata.name)
+            current, cached = await self._read_base(kind, namespace, name, fresh=fresh)
+            fresh = True  # a retry always reads the store
             if wanted_revision and wanted_revision != current.revision:
+                if cached:
+                    continue  # the cache may lag: only the store's answer is a conflict
                 raise ConflictError(_stale_message(kind, current, wanted_revision))
             if status_only:
                 merged = _with_status(current.message, desired)
@@ -148,11 +173,16 @@ class Registry:
                     _validate(kind, merged)
             else:
                 merged = self._merge_update(kind, current.message, desired)
+            if cached and _unchanged(merged, current):
+                continue  # "nothing to write" is only true of the store's copy
             try:
                 return await self._write(kind, current, merged)
             except store_api.ConflictError:
-                if wanted_revision:
+                if wanted_revision and not cached:
                     raise ConflictError(_stale_message(kind, current, wanted_revision)) from None
+            except store_api.KeyNotFoundError:
+                if not cached:
+                    raise NotFoundError(f"{describe_message(kind, desired)} not found") from None
         raise ConflictError(f"{describe_message(kind, desired)}: too many concurrent writers; retry")
 
     def _merge_update(self, kind: Kind, old: Any, desired: Any) -> Any:
@@ -170,8 +200,7 @@ class Registry:
     async def _write(self, kind: Kind, current: Stored, merged: Any) -> Any:
         """Writes ``merged`` (already validated) over ``current``; deletes it when it was deleting
         and lost its last finalizer."""
-        merged.metadata.resource_version = current.revision
-        if merged == current.message:
+        if _unchanged(merged, current):
             return current.message
         key = kind.key(merged.metadata.namespace, merged.metadata.name)
         if merged.metadata.HasField("deletion_timestamp") and not merged.metadata.finalizers:
@@ -299,7 +328,9 @@ class Registry:
         if not binding.node_name:
             return api_pb2.BindResult(code="INVALID", message="node_name: required")
         try:
-            current = await self.read(kind, binding.namespace, binding.name)
+            current, cached = await self._read_base(kind, binding.namespace, binding.name, fresh=False)
+            if cached and binding.expected_resource_version not in (0, current.revision):
+                current = await self.read(kind, binding.namespace, binding.name)  # the cache may lag
         except NotFoundError as exc:
             return api_pb2.BindResult(code="NOT_FOUND", message=exc.message)
         message = current.message
@@ -314,7 +345,7 @@ class Registry:
             )
         if message.metadata.HasField("deletion_timestamp"):
             return api_pb2.BindResult(code="CONFLICT", message=f"{label} is being deleted")
-        if await self._store.get(kinds.by_name("Node").key("", binding.node_name)) is None:
+        if not await self._node_exists(binding.node_name):
             return api_pb2.BindResult(code="NOT_FOUND", message=f"node/{binding.node_name} not found")
         message.spec.node_name = binding.node_name
         if finalizers.NODE_AGENT not in message.metadata.finalizers:
@@ -326,6 +357,12 @@ class Registry:
         except (store_api.ConflictError, store_api.KeyNotFoundError):
             return api_pb2.BindResult(code="CONFLICT", message=f"{label} changed while binding; retry")
         return api_pb2.BindResult(code="OK", resource_version=revision)
+
+    async def _node_exists(self, name: str) -> bool:
+        key = _NODE.key("", name)
+        if self._recent is not None and self._recent(key) is not None:
+            return True  # it existed a moment ago; a node deleted meanwhile is the same race as after the check
+        return await self._store.get(key) is not None
 
 
 def _mark_scheduled(kind: Kind, message: Any, now: datetime) -> None:
@@ -342,6 +379,12 @@ def _mark_scheduled(kind: Kind, message: Any, now: datetime) -> None:
         condition.message = ""
         condition.last_transition_time.FromDatetime(now)
     message.status.nominated_node_name = ""
+
+
+def _unchanged(merged: Any, current: Stored) -> bool:
+    """Whether writing ``merged`` over ``current`` would change nothing (stamps its revision)."""
+    merged.metadata.resource_version = current.revision
+    return bool(merged == current.message)
 
 
 def _kind(name: str) -> Kind:

@@ -109,8 +109,8 @@ async def start_api_server(
     credentials = server_credentials(security) if security else None
     store = InstrumentedStore(store)
     namespaces = NamespaceIndex(store)
-    registry = Registry(store, namespaces)
     cache = WatchCache(store, namespaces)
+    registry = Registry(store, namespaces, recent=cache.latest)
     await cache.start()
     await _bootstrap(registry)
     server = grpc.aio.server(

@@ -28,6 +28,9 @@ from controller.store.protocol import CompactedError, EventType, Store, WatchEve
 log = logging.getLogger(__name__)
 
 DEFAULT_BUFFER_EVENTS = 20_000
+# Kinds whose newest copies are not kept for latest(): Events are written once and read back by
+# nobody who writes them, and they are the most numerous objects.
+_NOT_KEPT_LATEST = frozenset({"Event"})
 # A watcher this many events behind is cut off and told to relist (as Kubernetes does).
 DEFAULT_MAX_BACKLOG = 50_000
 
@@ -146,12 +149,22 @@ class WatchCache:
         self._covered_after = 0
         self._revision = 0
         self._task: asyncio.Task[None] | None = None
+        self._latest: dict[str, tuple[bytes, int]] = {}  # key -> (value, revision) of live objects
         self._object_counts = {kind.name: OBJECTS.labels(kind.name) for kind in kinds.KINDS}
 
     @property
     def revision(self) -> int:
         """The newest revision the cache has seen."""
         return self._revision
+
+    def latest(self, key: str) -> tuple[bytes, int] | None:
+        """The encoded object under ``key`` as of the newest change the cache saw, and that
+        change's revision; None when it saw no change since it started, or saw the deletion.
+
+        It may lag the store by the watch's delay: use it only as the base of a write that the
+        store checks against the revision (a stale base then fails and is read again), never to
+        answer a read."""
+        return self._latest.get(key)
 
     async def start(self) -> None:
         self._revision = await self._store.current_revision()
@@ -200,6 +213,7 @@ class WatchCache:
                 subscription.fail(GoneError("the API server's watch restarted; list again"))
             subscribers.clear()
         self._buffer.clear()
+        self._latest.clear()
         self._revision = await self._store.current_revision()
         self._covered_after = self._revision
         await self._count_objects(self._revision)
@@ -211,8 +225,12 @@ class WatchCache:
             return
         if event.deleted:
             self._object_counts[event.kind.name].dec()
-        elif event.prev_value is None:
-            self._object_counts[event.kind.name].inc()
+            self._latest.pop(event.key, None)
+        else:
+            if event.prev_value is None:
+                self._object_counts[event.kind.name].inc()
+            if event.kind.name not in _NOT_KEPT_LATEST:
+                self._latest[event.key] = (event.value, event.revision)
         if len(self._buffer) == self._buffer.maxlen:
             self._covered_after = self._buffer[0].revision
         self._buffer.append(event)

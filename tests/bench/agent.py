@@ -99,10 +99,13 @@ async def probe_updates(client: Client, seconds: float, per_second: float) -> li
     return latencies
 
 
-async def watch_running(client: Client, revision: int, running: dict[str, float], total: int,
-                        done: asyncio.Event) -> None:
+async def watch_running(
+    client: Client, revision: int, running: dict[str, float], bound: dict[str, float], total: int, done: asyncio.Event
+) -> None:
     async for event in client.watch("pods", "bench", resource_version=revision):
         pod = event.object.pod
+        if pod.spec.node_name and pod.metadata.name not in bound:
+            bound[pod.metadata.name] = time.perf_counter()
         if pod.status.phase == "Running" and pod.metadata.name not in running:
             running[pod.metadata.name] = time.perf_counter()
             if len(running) >= total:
@@ -110,8 +113,14 @@ async def watch_running(client: Client, revision: int, running: dict[str, float]
                 return
 
 
-async def create_pods(client: Client, count: int, rate: float, created: dict[str, float],
-                      call_latencies: list[float], linux_nodes: list[str] | None) -> None:
+async def create_pods(
+    client: Client,
+    count: int,
+    rate: float,
+    created: dict[str, float],
+    call_latencies: list[float],
+    linux_nodes: list[str] | None,
+) -> None:
     """Create ``count`` pods at ``rate`` per second (at most 256 calls in flight); with
     ``linux_nodes``, bind each batch of 100 created pods round robin over them."""
     limit = asyncio.Semaphore(256)
@@ -122,9 +131,12 @@ async def create_pods(client: Client, count: int, rate: float, created: dict[str
 
     async def bind(names: list[str], offset: int) -> None:
         assert linux_nodes is not None
-        bindings = [api_pb2.Binding(kind="Pod", namespace="bench", name=name,
-                                    node_name=linux_nodes[(offset + i) % len(linux_nodes)])
-                    for i, name in enumerate(names)]
+        bindings = [
+            api_pb2.Binding(
+                kind="Pod", namespace="bench", name=name, node_name=linux_nodes[(offset + i) % len(linux_nodes)]
+            )
+            for i, name in enumerate(names)
+        ]
         await client.bind(bindings)
 
     async def create(index: int) -> None:
@@ -163,17 +175,51 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
     # plane, so the two do not share one event loop. (Controllers are not needed for bare pods.)
     up = start_up(data_dir, "--store", args.store, "--sim-nodes", "0", "--no-scheduler", "--no-controllers")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    scheduler = None if direct else subprocess.Popen(
-        [sys.executable, "-m", "scheduler.main", "--server", up.address, "--metrics-listen", "127.0.0.1:0",
-         "--log-level", "ERROR"], env=env)
+    scheduler = (
+        None
+        if direct
+        else subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "scheduler.main",
+                "--server",
+                up.address,
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--log-level",
+                "ERROR",
+            ],
+            env=env,
+        )
+    )
     hollow = subprocess.Popen(
-        [sys.executable, "-m", "agent.main", "hollow", "--server", up.address, "--nodes", str(args.nodes),
-         "--lease-interval", str(args.lease_interval), "--log-level", "ERROR",
-         *(("--no-events",) if args.no_events else ())], env=env)
+        [
+            sys.executable,
+            "-m",
+            "agent.main",
+            "hollow",
+            "--server",
+            up.address,
+            "--nodes",
+            str(args.nodes),
+            "--lease-interval",
+            str(args.lease_interval),
+            "--log-level",
+            "ERROR",
+            *(("--no-events",) if args.no_events else ()),
+        ],
+        env=env,
+    )
     meter = ProcessMeter(hollow.pid)
-    result: dict[str, object] = {"nodes": args.nodes, "pods": args.pods, "rate_target": args.rate,
-                                 "store": args.store, "binding": "direct Bind RPC" if direct else "scheduler",
-                                 "events": not args.no_events}
+    result: dict[str, object] = {
+        "nodes": args.nodes,
+        "pods": args.pods,
+        "rate_target": args.rate,
+        "store": args.store,
+        "binding": "direct Bind RPC" if direct else "scheduler",
+        "events": not args.no_events,
+    }
     try:
         async with Client.connect(up.address) as client:
             began = time.perf_counter()
@@ -187,10 +233,11 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
             result["api_update_p99_ms_heartbeat"] = round(percentile(probe, 0.99) * 1000, 1)
             _, revision = await client.list_all("pods", "bench")
             running: dict[str, float] = {}
+            bound: dict[str, float] = {}
             created: dict[str, float] = {}
             calls: list[float] = []
             done = asyncio.Event()
-            watcher = asyncio.create_task(watch_running(client, revision, running, args.pods, done))
+            watcher = asyncio.create_task(watch_running(client, revision, running, bound, args.pods, done))
             cpu_before, wall = meter.cpu_seconds(), time.perf_counter()
             linux = sorted(n for n in names if n.startswith("sim-lnx-")) if direct else None
             prober = asyncio.create_task(probe_updates(client, 1e9, 20))
@@ -201,21 +248,31 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
             watcher.cancel()
             elapsed = time.perf_counter() - wall
             latencies = [running[name] - created[name] for name in running if name in created]
+            to_bind = [bound[name] - created[name] for name in bound if name in created]
+            to_run = [running[name] - bound[name] for name in running if name in bound]
             first = min(created.values())
-            result.update({
-                "running": len(running),
-                "pods_per_s": round(len(running) / (max(running.values()) - first), 1) if running else 0.0,
-                "create_calls_per_s": round(len(calls) / (max(created.values()) - first + 1e-9), 1),
-                "startup_p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
-                "startup_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
-                "startup_max_ms": round(max(latencies) * 1000, 1) if latencies else float("nan"),
-                "api_create_p50_ms_load": round(percentile(calls, 0.5) * 1000, 1),
-                "api_create_p99_ms_load": round(percentile(calls, 0.99) * 1000, 1),
-                "load_hollow_cores": round((meter.cpu_seconds() - cpu_before) / elapsed, 3),
-                "hollow_rss_mib": round(meter.memory("VmRSS") / 2**20, 1),
-                "hollow_peak_rss_mib": round(meter.memory("VmHWM") / 2**20, 1),
-                "hollow_cores_per_node_heartbeat": round(float(str(result["heartbeat_hollow_cores"])) / args.nodes, 6),
-            })
+            result.update(
+                {
+                    "running": len(running),
+                    "pods_per_s": round(len(running) / (max(running.values()) - first), 1) if running else 0.0,
+                    "create_calls_per_s": round(len(calls) / (max(created.values()) - first + 1e-9), 1),
+                    "startup_p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
+                    "startup_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+                    "startup_max_ms": round(max(latencies) * 1000, 1) if latencies else float("nan"),
+                    "created_to_bound_p50_ms": round(percentile(to_bind, 0.5) * 1000, 1),
+                    "created_to_bound_p99_ms": round(percentile(to_bind, 0.99) * 1000, 1),
+                    "bound_to_running_p50_ms": round(percentile(to_run, 0.5) * 1000, 1),
+                    "bound_to_running_p99_ms": round(percentile(to_run, 0.99) * 1000, 1),
+                    "api_create_p50_ms_load": round(percentile(calls, 0.5) * 1000, 1),
+                    "api_create_p99_ms_load": round(percentile(calls, 0.99) * 1000, 1),
+                    "load_hollow_cores": round((meter.cpu_seconds() - cpu_before) / elapsed, 3),
+                    "hollow_rss_mib": round(meter.memory("VmRSS") / 2**20, 1),
+                    "hollow_peak_rss_mib": round(meter.memory("VmHWM") / 2**20, 1),
+                    "hollow_cores_per_node_heartbeat": round(
+                        float(str(result["heartbeat_hollow_cores"])) / args.nodes, 6
+                    ),
+                }
+            )
             result["startup_mean_ms"] = round(statistics.fmean(latencies) * 1000, 1) if latencies else float("nan")
     finally:
         hollow.terminate()

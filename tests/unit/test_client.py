@@ -97,6 +97,16 @@ async def test_bind_sends_every_binding_in_one_request() -> None:
     assert len(fake.requests["Bind"]) == 1
 
 
+async def test_batch_create_sends_bare_messages_and_envelopes_in_one_request_and_is_never_retried() -> None:
+    async with serve_fake() as (fake, client, _):
+        fake.fail("BatchCreate", grpc.StatusCode.UNAVAILABLE, "restarting")
+        with pytest.raises(ApiError):
+            await client.batch_create([make_pod("a")])
+        response = await client.batch_create([make_pod("a"), make_node("n1").node, make_pod("a")])
+    assert [r.code for r in response.results] == ["OK", "OK", "ALREADY_EXISTS"]
+    assert len(fake.requests["BatchCreate"]) == 2, "a create is not idempotent: the failed call is not retried"
+
+
 async def test_an_unknown_kind_fails_before_any_call() -> None:
     async with serve_fake() as (fake, client, _):
         with pytest.raises(kinds.UnknownKindError, match="unknown kind 'gadget'"):

@@ -96,6 +96,17 @@ class FakeObjects(api_pb2_grpc.ObjectsServicer):
             await context.abort(grpc.StatusCode.ALREADY_EXISTS, "already exists")
         return self.put(request.object)
 
+    async def BatchCreate(self, request: Any, context: Any) -> api_pb2.BatchCreateResponse:
+        await self._enter("BatchCreate", request, context)
+        results = []
+        for obj in request.objects:
+            if key_of(obj) in self.objects:
+                results.append(api_pb2.CreateResult(code="ALREADY_EXISTS", message="already exists"))
+            else:
+                revision = kinds.unwrap(self.put(obj)).metadata.resource_version
+                results.append(api_pb2.CreateResult(code="OK", resource_version=revision))
+        return api_pb2.BatchCreateResponse(results=results)
+
     async def Get(self, request: Any, context: Any) -> object_pb2.Object:
         await self._enter("Get", request, context)
         found = self.objects.get((request.kind, request.namespace, request.name))
