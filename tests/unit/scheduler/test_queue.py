@@ -27,15 +27,48 @@ def test_unschedulable_waits_for_a_relevant_event_not_for_time() -> None:
     assert info is not None and info.name == "p"
 
 
-def test_woken_early_it_still_honours_its_backoff() -> None:
+def test_woken_early_it_honours_its_backoff_while_others_are_ready() -> None:
     queue = SchedulingQueue(initial_backoff=1.0)
     queue.add(make_pod("p").info())
     queue.pop(0.0)
     queue.unschedulable("Pod/default/p", 0.0)
     queue.on_event(ClusterEvent.NODE_CHANGED, 0.5)
     assert queue.place_of("Pod/default/p") == "backoff"
+    queue.add(make_pod("q").info())
+    queue.add(make_pod("r").info())
+    assert [info.name for info in queue.pop_batch(0.9, 10)] == ["q", "r", "p"], "p only once nothing else is ready"
+
+
+def test_an_idle_queue_takes_an_event_woken_workload_before_its_backoff_ends() -> None:
+    queue = SchedulingQueue(initial_backoff=1.0)
+    queue.add(make_pod("p").info())
+    queue.pop(0.0)
+    queue.unschedulable("Pod/default/p", 0.0)
+    assert queue.pop(0.02) is None, "unschedulable waits for an event, never for time"
+    queue.on_event(ClusterEvent.WORKLOAD_DELETED, 0.02)  # a deletion freed room 20 ms later
+    info = queue.pop(0.02)
+    assert info is not None and info.name == "p"
+    assert queue.place_of("Pod/default/p") == "inflight"
+
+
+def test_backoff_after_an_error_is_waited_out_even_when_idle() -> None:
+    queue = SchedulingQueue(initial_backoff=1.0)
+    queue.add(make_pod("p").info())
+    queue.pop(0.0)
+    queue.backoff("Pod/default/p", 0.0)  # a bind conflict or an API error
     assert queue.pop(0.9) is None
     assert queue.pop(1.0) is not None
+
+
+def test_a_workload_woken_then_failed_by_an_error_waits_its_error_backoff() -> None:
+    queue = SchedulingQueue(initial_backoff=1.0)
+    queue.add(make_pod("p").info())
+    queue.pop(0.0)
+    queue.unschedulable("Pod/default/p", 0.0)
+    queue.on_event(ClusterEvent.NODE_ADDED, 0.1)
+    assert queue.pop(0.1) is not None
+    queue.backoff("Pod/default/p", 0.1)  # the early attempt's bind failed
+    assert queue.pop(0.2) is None, "the stale early entry does not let it out"
 
 
 def test_woken_after_its_backoff_it_is_active_at_once() -> None:
