@@ -61,7 +61,7 @@ class SchedulingQueue:
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self._entries: dict[str, _Entry] = {}
-        self._active: list[tuple[int, int, str]] = []
+        self._active: list[tuple[float, int, str]] = []  # (-priority, arrival, key)
         self._backoff: list[tuple[float, int, str]] = []
         self._woken: list[tuple[float, int, str]] = []  # the subset of backoff an idle queue may take early
         self._arrivals = itertools.count()
