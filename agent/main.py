@@ -26,6 +26,7 @@ from agent.hollow.fleet import FleetError, default_fleet, load_fleet
 from agent.hollow.runner import run_hollow_fleet
 from agent.run import run_agent
 from atoll.config import ConfigError, resolve_client_config
+from atoll.gc_tuning import tune_gc
 from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
 
@@ -90,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hollow = bool(args_list) and args_list[0] == "hollow"
     args = (hollow_parser() if hollow else agent_parser()).parse_args(args_list[1:] if hollow else args_list)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    tune_gc()
     config = AgentConfig(lease_interval=args.lease_interval, events=not args.no_events)
     try:
         server = resolve_client_config(args.server)  # with the config file's ca/cert/key: mutual TLS

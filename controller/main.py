@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from atoll.client import Client
 from atoll.config import ClientConfig, ConfigError, resolve_client_config
+from atoll.gc_tuning import tune_gc
 from atoll.leaderelection import ElectionConfig, LeaderElector, default_identity
 from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
@@ -128,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``atoll-controller`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    tune_gc()
     try:
         config = resolve_client_config(args.server)
         options = options_from(args)

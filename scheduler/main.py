@@ -13,6 +13,7 @@ from pathlib import Path
 
 from atoll.client import Client
 from atoll.config import SERVER_ENV, ClientConfig, ConfigError, default_config_path, resolve_client_config
+from atoll.gc_tuning import tune_gc
 from atoll.leaderelection import ElectionConfig, LeaderElector, LoopClock, default_identity
 from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default %(default)s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    tune_gc()
     try:
         profile = load_profile(args.profile) if args.profile else DEFAULT_PROFILE
     except ProfileError as err:

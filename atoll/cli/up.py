@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import ipaddress
 import logging
 import os
@@ -29,6 +28,7 @@ from atoll.certs import CertificateError
 from atoll.cli.datadir import DATA_DIR_ENV, default_data_dir
 from atoll.cli.up_metrics import serve_component_metrics
 from atoll.config import write_client_config
+from atoll.gc_tuning import tune_gc
 from atoll.images import node_state_dir
 from atoll.metrics_http import MetricsListenError
 from atoll.pki import PkiError, internal_client_config
@@ -122,15 +122,6 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(_serve(args))
     except KeyboardInterrupt:
         return 0
-
-
-def tune_gc() -> None:
-    """A long-running server allocates many short-lived objects per call; with CPython's default
-    threshold (700) the cyclic collector runs every few requests. Objects from start-up are frozen
-    out of collection and young-generation collections made rarer, as busy Python servers do."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
 
 
 async def _serve(args: argparse.Namespace) -> int:
