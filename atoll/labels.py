@@ -9,6 +9,7 @@ Text syntax (kubectl): requirements joined by commas, all of which must hold::
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -32,6 +33,9 @@ class SelectorError(ValueError):
     """A selector that cannot be parsed or holds an invalid key, value or operator."""
 
 
+# Pure and called for every label, annotation, finalizer and namespace of every write; the
+# same few keys and values recur across a fleet.
+@functools.lru_cache(maxsize=8192)
 def label_key_problem(key: str) -> str | None:
     """Why ``key`` is not a valid label key ([prefix/]name, Kubernetes rules), or None."""
     if not key:
@@ -56,6 +60,7 @@ def label_key_problem(key: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)  # as label_key_problem
 def label_value_problem(value: str) -> str | None:
     """Why ``value`` is not a valid label value (empty is valid), or None."""
     if not value:

@@ -6,6 +6,7 @@ parsed value), so a validator reports every problem instead of stopping at the f
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ class FieldError:
         return f"{self.path}: {self.message}"
 
 
+# Pure, and called for the namespace of every write: the same few recur.
+@functools.lru_cache(maxsize=8192)
 def dns_label_problem(value: str) -> str | None:
     """Why ``value`` is not a DNS-1123 label (namespace, container and disk names), or None."""
     if len(value) > DNS_LABEL_MAX:

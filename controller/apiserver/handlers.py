@@ -113,7 +113,7 @@ def _unary(
         kind = _request_kind(request)
         code = "OK"
         started = time.perf_counter()
-        metrics.INFLIGHT.inc()
+        metrics.IN_FLIGHT.value += 1
         try:
             if guard is not None:
                 return await guard.unary(method, request, context, lambda: implementation(request, context))
@@ -123,7 +123,7 @@ def _unary(
             await _fail(context, error)
             raise
         finally:
-            metrics.INFLIGHT.dec()
+            metrics.IN_FLIGHT.value -= 1
             duration = durations.get(kind)
             if duration is None:
                 duration = durations[kind] = metrics.REQUEST_DURATION.labels(method, kind)

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import os
 import random
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from atoll import finalizers, kinds, namespaces
@@ -65,8 +64,24 @@ _uid_random = random.Random(os.urandom(32))
 
 
 def new_uid() -> str:
-    """A random (version 4) UUID string."""
-    return str(uuid.UUID(int=_uid_random.getrandbits(128), version=4))
+    """A random (version 4, RFC 4122 variant) UUID string, as str(uuid.uuid4()) gives."""
+    value = _uid_random.getrandbits(128) & _UUID_CLEAR | _UUID_SET
+    digits = f"{value:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+# uuid.UUID(version=4) sets the version nibble to 4 and the variant bits to 10.
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID_SET = (4 << 76) | (0x8000 << 48)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
+def stamp(timestamp: Any, when: datetime) -> None:
+    """``timestamp.FromDatetime(when)`` for an aware datetime, exactly, at a fraction of its cost
+    (it runs on every create and bind)."""
+    timestamp.seconds = (when - _EPOCH) // _SECOND
+    timestamp.nanos = when.microsecond * 1000
 
 
 def utc_now() -> datetime:
@@ -125,7 +140,7 @@ class Registry:
         meta = message.metadata
         meta.namespace = effective_namespace(kind, meta.namespace)
         meta.uid = new_uid()
-        meta.creation_timestamp.FromDatetime(self._clock())
+        stamp(meta.creation_timestamp, self._clock())
         meta.ClearField("deletion_timestamp")
         meta.resource_version = 0
         meta.generation = 1
@@ -377,7 +392,7 @@ def _mark_scheduled(kind: Kind, message: Any, now: datetime) -> None:
         condition.status = "True"
         condition.reason = ""
         condition.message = ""
-        condition.last_transition_time.FromDatetime(now)
+        stamp(condition.last_transition_time, now)
     message.status.nominated_node_name = ""
 
 

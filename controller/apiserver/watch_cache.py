@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from atoll import kinds
@@ -47,7 +47,7 @@ class CachedEvent:
     prev_value: bytes | None
     _new: Any = None
     _old: Any = None
-    _encoded: dict[str, bytes] = field(default_factory=dict)
+    _encoded: dict[str, bytes] | None = None  # made on first use: most events reach no watcher
 
     @property
     def new(self) -> Any:
@@ -63,6 +63,8 @@ class CachedEvent:
 
     def encoded(self, event_type: str) -> bytes:
         """Serialized ``WatchEvent`` of this change as ``event_type``, memoized."""
+        if self._encoded is None:
+            self._encoded = {}
         data = self._encoded.get(event_type)
         if data is None:
             event = api_pb2.WatchEvent(type=event_type, resource_version=self.revision)
