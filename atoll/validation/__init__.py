@@ -25,7 +25,7 @@ from atoll.validation.records import validate_event, validate_lease
 from atoll.validation.update import immutable_field_errors
 from atoll.validation.virtualmachine import validate_vm_spec, validate_vm_status
 
-__all__ = ["FieldError", "validate", "validate_update"]
+__all__ = ["FieldError", "validate", "validate_status", "validate_update"]
 
 
 def validate(obj: object_pb2.Object) -> list[FieldError]:
@@ -39,12 +39,9 @@ def validate(obj: object_pb2.Object) -> list[FieldError]:
     validate_metadata(message.metadata, kind, "metadata", errors)
     if kind.name in _SPEC_VALIDATORS:
         errors.extend(_spec_errors(kind.name, message.spec.SerializeToString(deterministic=True)))
-    if kind.name == "Pod":
-        validate_pod_status(message.status, "status", errors)
-    elif kind.name == "VirtualMachine":
-        validate_vm_status(message.status, "status", errors)
-    elif kind.name == "Deployment":
-        validate_deployment_status(message.status, "status", errors)
+    status_validator = _STATUS_VALIDATORS.get(kind.name)
+    if status_validator is not None:
+        status_validator(message.status, "status", errors)
     elif kind.name == "Namespace":
         validate_namespace(message, errors)
     elif kind.name == "Node":
@@ -59,6 +56,24 @@ def validate(obj: object_pb2.Object) -> list[FieldError]:
         validate_role_binding(message, errors)
     return errors
 
+
+def validate_status(kind: kinds.Kind, message: Any) -> list[FieldError]:
+    """What ``validate`` reports about the status of ``message`` (of ``kind``), for a status
+    write onto a stored object whose metadata and spec are unchanged, so already valid. Kinds
+    validated as a whole (Node, Namespace) get all of ``validate``."""
+    validator = _STATUS_VALIDATORS.get(kind.name)
+    if validator is None:
+        return validate(kind.wrap(message))
+    errors: list[FieldError] = []
+    validator(message.status, "status", errors)
+    return errors
+
+
+_STATUS_VALIDATORS: dict[str, Callable[[Any, str, list[FieldError]], None]] = {
+    "Pod": validate_pod_status,
+    "VirtualMachine": validate_vm_status,
+    "Deployment": validate_deployment_status,
+}
 
 _SPEC_VALIDATORS: dict[str, tuple[type[Message], Callable[[Any, str, list[FieldError]], None]]] = {
     "Pod": (pod_pb2.PodSpec, validate_pod_spec),

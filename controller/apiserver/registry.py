@@ -27,7 +27,7 @@ from atoll import finalizers, kinds, namespaces
 from atoll.defaults import apply_defaults
 from atoll.kinds import Kind
 from atoll.v1 import api_pb2, object_pb2
-from atoll.validation import validate, validate_update
+from atoll.validation import validate, validate_status, validate_update
 from controller.apiserver import codec
 from controller.apiserver.errors import (
     AlreadyExistsError,
@@ -184,8 +184,9 @@ class Registry:
                 raise ConflictError(_stale_message(kind, current, wanted_revision))
             if status_only:
                 merged = _with_status(current.message, desired)
-                if merged != current.message:
-                    _validate(kind, merged)
+                errors = validate_status(kind, merged)  # the rest is the stored, valid object
+                if errors:
+                    raise InvalidError(_join_errors(kind, merged, errors))
             else:
                 merged = self._merge_update(kind, current.message, desired)
             if cached and _unchanged(merged, current):
@@ -428,12 +429,6 @@ def _defaulted(kind: Kind, message: Any) -> Any:
     wrapped = kind.wrap(message)
     apply_defaults(wrapped)
     return kinds.unwrap(wrapped)
-
-
-def _validate(kind: Kind, message: Any) -> None:
-    errors = validate(kind.wrap(message))
-    if errors:
-        raise InvalidError(_join_errors(kind, message, errors))
 
 
 def _join_errors(kind: Kind, message: Any, errors: list[Any]) -> str:

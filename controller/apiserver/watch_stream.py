@@ -29,6 +29,7 @@ class WatchStreamer:
     async def stream(self, kind: Kind, namespace: str, request: api_pb2.WatchRequest) -> AsyncIterator[bytes]:
         """Wire-encoded WatchResponses for ``request``; ends only when the client goes away or on error."""
         matches = listing.selector_matcher(kind, request.label_selector, request.field_selector)
+        translate = _translate_all if not request.label_selector and not request.field_selector else _translate
         prefix = kind.prefix(namespace)
         after = request.resource_version
         if after < 0:
@@ -44,7 +45,7 @@ class WatchStreamer:
                 if not batch:
                     yield wire.watch_response([_bookmark(kind, max(self._cache.revision, after))])
                     continue
-                encoded = [e for e in (_translate(event, matches) for event in batch) if e is not None]
+                encoded = [e for e in (translate(event, matches) for event in batch) if e is not None]
                 if encoded:
                     yield wire.watch_response(encoded)
 
@@ -83,6 +84,14 @@ def _translate(event: CachedEvent, matches: listing.Matcher) -> bytes | None:
     if was_matching:
         return event.encoded("DELETED")
     return None
+
+
+def _translate_all(event: CachedEvent, matches: listing.Matcher) -> bytes:
+    """``_translate`` for a watcher without selectors (everything matches): no object is
+    decoded to decide, only to encode, once for all watchers."""
+    if event.deleted:
+        return event.encoded("DELETED")
+    return event.encoded("ADDED" if event.prev_value is None else "MODIFIED")
 
 
 def _bookmark(kind: Kind, revision: int) -> bytes:

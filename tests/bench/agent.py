@@ -1,10 +1,11 @@
 """Agent benchmark: a hollow fleet of 5,000 nodes, 10,000 pods created -> Running, end to end.
 
 Run: python -m tests.bench.agent [--nodes 5000] [--pods 10000] [--rate 1000] [--store sqlite]
-                                 [--bind-directly]
+                                 [--bind-directly | --scheduler-inside-up]
 
-Three processes, as in production: ``atoll up --dev`` (API server + scheduler), the hollow fleet
-(``atoll-agent hollow --nodes N``: default mixed fleet, 70% Linux), and this load generator.
+Four processes, as in production: ``atoll up --dev`` (the API server), the scheduler, the hollow
+fleet (``atoll-agent hollow --nodes N``: default mixed fleet, 70% Linux), and this load generator;
+with ``--scheduler-inside-up`` the scheduler runs inside ``atoll up``, as its quick start does.
 Phases: (1) wait until every node registered; (2) heartbeat only: Lease renewals of every node
 for ``--heartbeat-seconds`` while a probe makes Update calls (API mutating-call latency, and the
 hollow process's idle CPU); (3) create ``--pods`` Linux pods at ``--rate`` per second; a watch
@@ -172,12 +173,15 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
     direct = args.bind_directly or not scheduler_available()
     data_dir = Path(tempfile.mkdtemp(prefix="atoll-bench-agent-"))
     # The API server alone in `atoll up`; the scheduler in its own process, as on a real control
-    # plane, so the two do not share one event loop. (Controllers are not needed for bare pods.)
-    up = start_up(data_dir, "--store", args.store, "--sim-nodes", "0", "--no-scheduler", "--no-controllers")
+    # plane, so the two do not share one event loop (unless --scheduler-inside-up). Controllers are
+    # not needed for bare pods.
+    inside = args.scheduler_inside_up and not direct
+    own_scheduler = () if inside else ("--no-scheduler",)
+    up = start_up(data_dir, "--store", args.store, "--sim-nodes", "0", "--no-controllers", *own_scheduler)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     scheduler = (
         None
-        if direct
+        if direct or inside
         else subprocess.Popen(
             [
                 sys.executable,
@@ -217,7 +221,7 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
         "pods": args.pods,
         "rate_target": args.rate,
         "store": args.store,
-        "binding": "direct Bind RPC" if direct else "scheduler",
+        "binding": "direct Bind RPC" if direct else "scheduler inside atoll up" if inside else "scheduler",
         "events": not args.no_events,
     }
     try:
@@ -298,6 +302,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--no-events", action="store_true", help="the hollow agents record no Events")
     parser.add_argument("--bind-directly", action="store_true", help="bind with the Bind RPC, no scheduler")
+    parser.add_argument(
+        "--scheduler-inside-up", action="store_true", help="the scheduler inside `atoll up` (its default), not apart"
+    )
     args = parser.parse_args()
     result = asyncio.run(bench(args))
     print(f"machine: {os.cpu_count()} cores")

@@ -105,6 +105,19 @@ async def test_update_status_changes_status_and_never_spec(cluster: Cluster) -> 
     assert updated.metadata.generation == 1
 
 
+async def test_an_invalid_status_is_refused_with_its_field_path_and_not_stored(cluster: Cluster) -> None:
+    pod = (await cluster.client.create(make_pod())).pod
+    pod.status.phase = "Dozing"
+    pod.status.conditions.add(type="Ready", status="Maybe")
+    revision = await cluster.store.current_revision()
+    with pytest.raises(ApiError) as err:
+        await cluster.client.update_status(object_pb2.Object(pod=pod))
+    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert 'pod/default/web: status.phase: unsupported value "Dozing"' in err.value.message
+    assert "status.conditions[0].status" in err.value.message
+    assert await cluster.store.current_revision() == revision
+
+
 async def test_update_ignores_status_written_through_the_spec_path(cluster: Cluster) -> None:
     pod = (await cluster.client.create(make_pod())).pod
     pod.status.phase = "Failed"

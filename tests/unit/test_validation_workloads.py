@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from atoll import kinds
+from atoll.validation import validate, validate_status
+from tests.support.objects import make_node, make_pod, make_vm
 from tests.unit.test_validation import DELETE, Case, parametrize_cases, reported
 
 CASES: list[Case] = [
@@ -165,3 +168,21 @@ def test_validate_reports_exactly_the_expected_errors(
     name: str, changes: dict[str, Any], expected: list[tuple[str, str]]
 ) -> None:
     assert reported(name, changes) == expected
+
+
+def test_validate_status_reports_what_validate_reports_about_status_and_only_that() -> None:
+    pod = make_pod()
+    pod.pod.metadata.name = "Not A Name"  # a metadata problem validate_status does not look at
+    pod.pod.status.phase = "Dozing"
+    pod.pod.status.conditions.add(type="Ready", status="Maybe")
+    status_errors = [str(e) for e in validate(pod) if e.path.startswith("status")]
+    assert [str(e) for e in validate_status(kinds.by_name("Pod"), pod.pod)] == status_errors
+    assert len(status_errors) == 2
+    vm = make_vm()
+    vm.virtual_machine.status.power_state = "Sleeping"
+    assert [e.path for e in validate_status(kinds.by_name("VirtualMachine"), vm.virtual_machine)] == [
+        "status.powerState"
+    ]
+    node = make_node()
+    node.node.status.node_info.os = "plan9"
+    assert validate_status(kinds.by_name("Node"), node.node) == validate(node), "Node is validated whole"
