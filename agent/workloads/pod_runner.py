@@ -6,7 +6,8 @@ Each reconcile, in order:
    spec; the driver kills after it), destroy the tasks, remove the agent's finalizer (the API
    server then deletes the Pod). Finished.
 2. Refused by admission (wrong OS, isolation, runtime handler): status Failed with the reason.
-3. Add the agent's finalizer before starting anything, so a deletion waits for the stop.
+3. Hold the agent's finalizer before starting anything, so a deletion waits for the stop (Bind
+   adds it; only a Pod created with spec.nodeName already set needs the agent's own Update).
 4. Per container: an exited task is recorded and destroyed, then restarted per restart policy
    after the crash-loop back-off (waiting reason CrashLoopBackOff meanwhile); a missing task is
    started (or, at agent start, adopted from the driver: never started twice).
