@@ -21,6 +21,11 @@ reconcile(node name):
     VirtualMachine controller restarts it elsewhere if its run strategy says so (Always,
     RerunOnFailure) — the object is not deleted here, so Manual and Halted VMs keep their record.
   The agent of a node that comes back stops whatever it still runs that is no longer bound to it.
+- Gone (the Node was deleted, or a workload names a node that does not exist): once it has been
+  gone for ``orphan_quarantine`` (default 40 s, as Kubernetes' pod garbage collector waits, so a
+  watch that lags behind a new Node cannot orphan its first workloads), every workload still bound
+  to it is evicted as above without waiting for tolerations, and one that is already being
+  deleted is released: no agent will ever remove its finalizer.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ class NodeLifecycleOptions:
     default_toleration_seconds: float = 300.0
     # One Normal Event per evicted workload (Kubernetes' TaintManagerEviction); off in benchmarks.
     eviction_events: bool = True
+    orphan_quarantine: float = 40.0
 
 
 class NodeApi(Protocol):
@@ -102,6 +108,7 @@ class NodeLifecycleController:
         self.events = EventRecorder(api, f"controller/{NAME}", clock)
         self._observed: dict[str, float] = {}  # node -> when its heartbeat was last seen to change
         self._tainted_since: dict[str, float] = {}
+        self._gone_since: dict[str, float] = {}  # node name -> when this controller first missed it
         nodes.add_handler(self._on_node)
         leases.add_handler(self._on_lease)
         for informer in workloads.values():
@@ -117,7 +124,9 @@ class NodeLifecycleController:
             self._tainted_since.pop(name, None)
             self.queue.forget(name)
             metrics.NODE_READY.remove(name)
+            self.queue.add(name)  # what it ran is orphaned: collected after the quarantine
             return
+        self._gone_since.pop(name, None)
         ready = find_condition(new.status.conditions, "Ready")
         metrics.NODE_READY.labels(name).set(1 if ready is not None and ready.status == "True" else 0)
         self._observed.setdefault(name, self.clock.now())
@@ -133,16 +142,19 @@ class NodeLifecycleController:
 
     def _on_workload(self, event_type: str, old: Any, new: Any) -> None:
         obj = new if new is not None else old
-        if obj.spec.node_name in self._tainted_since and event_type != DELETED:
-            self.queue.add(obj.spec.node_name)
+        node_name = obj.spec.node_name
+        if not node_name or event_type == DELETED:
+            return
+        if node_name in self._tainted_since or self.nodes.get(node_name) is None:
+            self.queue.add(node_name)
 
     # -- reconcile ---------------------------------------------------------------------------------
 
     async def reconcile(self, name: str) -> Result | None:
         node: node_pb2.Node | None = self.nodes.get(name)
-        if node is None:
-            return None
         now = self.clock.now()
+        if node is None:
+            return await self._collect_orphans(name, now)
         silent = now - self._observed.setdefault(name, now)
         grace = self.options.grace_period
         if silent < grace:
@@ -198,7 +210,10 @@ class NodeLifecycleController:
                     next_due = due if next_due is None else min(next_due, due)
                     continue
                 try:
-                    await self._evict(kind, obj, node)
+                    await self._evict(
+                        kind, obj, node.metadata.name, f"node {node.metadata.name} stopped heartbeating",
+                        "TaintManagerEviction",
+                    )
                 except ApiError as err:
                     if err.code != grpc.StatusCode.NOT_FOUND:
                         failure = err
@@ -206,22 +221,49 @@ class NodeLifecycleController:
             raise failure
         return next_due
 
-    async def _evict(self, kind: str, obj: Any, node: node_pb2.Node) -> None:
+    async def _collect_orphans(self, name: str, now: float) -> Result | None:
+        """Evicts (or releases, when already deleting) what is still bound to the missing node
+        ``name`` once it has been missing for the quarantine."""
+        bound = [(kind, obj) for kind, found in self.workloads.items() for obj in found.by_index(NODE_INDEX, name)]
+        if not bound:
+            self._gone_since.pop(name, None)
+            return None
+        since = self._gone_since.setdefault(name, now)
+        if now - since < self.options.orphan_quarantine:
+            return Result(requeue_after=since + self.options.orphan_quarantine - now)
+        failure: ApiError | None = None
+        for kind, obj in bound:
+            if _already_lost(kind, obj):
+                continue
+            try:
+                if obj.metadata.HasField("deletion_timestamp"):
+                    await release_from_lost_node(self.api, await self._delete(kind, obj))
+                else:
+                    await self._evict(kind, obj, name, f"node {name} no longer exists", "NodeDeleted")
+            except ApiError as err:
+                if err.code != grpc.StatusCode.NOT_FOUND:
+                    failure = err
+        if failure is not None:
+            raise failure
+        return None
+
+    async def _delete(self, kind: str, obj: Any) -> Any:
         meta = obj.metadata
-        if kind == "VirtualMachine" and controller_of(meta) is None:
+        revision = meta.resource_version
+        return await self.api.delete(kind, meta.name, meta.namespace, precondition_resource_version=revision)
+
+    async def _evict(self, kind: str, obj: Any, node_name: str, why: str, reason: str) -> None:
+        """A standalone VM is marked Failed/NodeLost (the VM controller restarts it elsewhere per
+        its run strategy); anything else is deleted, and released from the agent that cannot."""
+        if kind == "VirtualMachine" and controller_of(obj.metadata) is None:
             obj.status.phase = "Failed"
             obj.status.reason = NODE_LOST_REASON
-            obj.status.message = f"node {node.metadata.name} stopped heartbeating"
+            obj.status.message = why
             await self.api.update_status(obj)
         else:
-            response = await self.api.delete(
-                kind, meta.name, meta.namespace, precondition_resource_version=meta.resource_version
-            )
-            await release_from_lost_node(self.api, response)
+            await release_from_lost_node(self.api, await self._delete(kind, obj))
         if self.options.eviction_events:
-            await self.events.record(
-                kind, obj, NORMAL, "TaintManagerEviction", f"evicted from unreachable node {node.metadata.name}"
-            )
+            await self.events.record(kind, obj, NORMAL, reason, f"evicted from node {node_name}: {why}")
 
 
 def _already_lost(kind: str, obj: Any) -> bool:

@@ -1,4 +1,5 @@
-"""The node lifecycle controller: grace period, NoExecute taint, eviction timing, recovery."""
+"""The node lifecycle controller: grace period, NoExecute taint, eviction timing, recovery, and
+what a deleted node leaves behind."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from atoll import kinds
+from atoll import finalizers, kinds
 from atoll.v1 import object_pb2, scheduling_pb2
 from controller.controllers.clock import FakeClock
 from controller.controllers.node_lifecycle import (
@@ -189,3 +190,45 @@ async def test_a_restarted_controller_gives_every_node_a_full_grace_period(harne
     await drain(fresh)
     assert tainted(await harness.node("n1"))
     await fresh.queue.shutdown()
+
+
+def held_by_the_agent(pod: object_pb2.Object) -> object_pb2.Object:
+    pod.pod.metadata.finalizers.append(finalizers.NODE_AGENT)  # as Bind or the agent leaves it
+    return pod
+
+
+async def test_what_a_deleted_node_ran_is_collected_after_the_quarantine(harness: Harness) -> None:
+    await harness.api.create(held_by_the_agent(await bound_pod("orphan", "n1", forever=True)))
+    await harness.api.create(held_by_the_agent(await bound_pod("leaving", "n1")))
+    await harness.api.delete("Pod", "leaving")  # deleting, but its agent will never let go
+    solo = make_standalone_vm("solo")
+    solo.spec.node_name = "n1"
+    await harness.api.create(solo)
+    await harness.api.create(await bound_pod("bystander", "n2"))
+    await harness.api.delete("Node", "n1", "")
+    await harness.run_for(35, renew=("n2",))
+    assert await harness.exists("Pod", "orphan") and await harness.exists("Pod", "leaving"), "quarantine"
+    await harness.run_for(10, renew=("n2",))
+    assert not await harness.exists("Pod", "orphan"), "tolerations do not matter: the node is gone"
+    assert not await harness.exists("Pod", "leaving"), "released from the agent that is gone"
+    vm = (await harness.api.get("VirtualMachine", "solo")).virtual_machine
+    assert (vm.status.phase, vm.status.reason) == ("Failed", "NodeLost"), "the VM controller restarts it"
+    assert await harness.exists("Pod", "bystander")
+    assert [e.involved_object.name for e in await harness.events("NodeDeleted")] == ["orphan", "solo"]
+
+
+async def test_a_workload_bound_to_a_node_that_never_existed_is_collected(harness: Harness) -> None:
+    await harness.api.create(await bound_pod("lost", "ghost"))
+    await harness.run_for(35, renew=("n1", "n2"))
+    assert await harness.exists("Pod", "lost")
+    await harness.run_for(10, renew=("n1", "n2"))
+    assert not await harness.exists("Pod", "lost")
+
+
+async def test_a_node_back_within_the_quarantine_keeps_its_workloads(harness: Harness) -> None:
+    await harness.api.create(await bound_pod("keeper", "n1"))
+    await harness.api.delete("Node", "n1", "")
+    await harness.run_for(20, renew=("n1", "n2"))
+    await harness.api.create(node("n1"))  # re-registered, as an agent does after a reinstall
+    await harness.run_for(60, renew=("n1", "n2"))
+    assert await harness.exists("Pod", "keeper")
