@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,11 +31,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from atoll import kinds
+from atoll import kinds, pki
 from atoll.client import Client
+from atoll.config import CONFIG_ENV, ClientConfig, write_client_config
 from atoll.v1 import api_pb2, lease_pb2
 from tests.support.objects import make_pod
-from tests.support.up_process import start_up
+from tests.support.up_process import admin_config, start_up
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -169,6 +171,14 @@ async def create_pods(
     await asyncio.gather(*binds)
 
 
+def _identity_env(env: dict[str, str], data_dir: Path, address: str, component: str) -> dict[str, str]:
+    """``env`` plus ATOLL_CONFIG naming a client config with ``component``'s certificate."""
+    config = pki.client_config(pki.pki_dir(data_dir), address, component)
+    path = data_dir / f"{component}-client.yaml"
+    write_client_config(config.server, path, ca=config.ca, cert=config.cert, key=config.key)
+    return {**env, CONFIG_ENV: str(path)}
+
+
 async def bench(args: argparse.Namespace) -> dict[str, object]:
     direct = args.bind_directly or not scheduler_available()
     data_dir = Path(tempfile.mkdtemp(prefix="atoll-bench-agent-"))
@@ -177,8 +187,16 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
     # not needed for bare pods.
     inside = args.scheduler_inside_up and not direct
     own_scheduler = () if inside else ("--no-scheduler",)
-    up = start_up(data_dir, "--store", args.store, "--sim-nodes", "0", "--no-controllers", *own_scheduler)
+    up = start_up(
+        data_dir, "--store", args.store, "--sim-nodes", "0", "--no-controllers", *own_scheduler, secure=args.secure
+    )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    target: str | ClientConfig = up.address
+    if args.secure:  # each process with its own identity, as `atoll up` issues them
+        target = admin_config(data_dir, up.address)
+        env_of = {name: _identity_env(env, data_dir, up.address, name) for name in ("scheduler", "fleet")}
+    else:
+        env_of = {"scheduler": env, "fleet": env}
     scheduler = (
         None
         if direct or inside
@@ -194,7 +212,7 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
                 "--log-level",
                 "ERROR",
             ],
-            env=env,
+            env=env_of["scheduler"],
         )
     )
     hollow = subprocess.Popen(
@@ -213,7 +231,7 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
             "ERROR",
             *(("--no-events",) if args.no_events else ()),
         ],
-        env=env,
+        env=env_of["fleet"],
     )
     meter = ProcessMeter(hollow.pid)
     result: dict[str, object] = {
@@ -223,9 +241,10 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
         "store": args.store,
         "binding": "direct Bind RPC" if direct else "scheduler inside atoll up" if inside else "scheduler",
         "events": not args.no_events,
+        "security": "mutual TLS, authorization, audit" if args.secure else "--dev (plaintext)",
     }
     try:
-        async with Client.connect(up.address) as client:
+        async with Client.connect(target) as client:
             began = time.perf_counter()
             names = await wait_for_nodes(client, args.nodes, args.timeout)
             result["register_s"] = round(time.perf_counter() - began, 1)
@@ -288,6 +307,7 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
             scheduler.kill()
             scheduler.wait()
         up.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
     return result
 
 
@@ -302,6 +322,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--no-events", action="store_true", help="the hollow agents record no Events")
     parser.add_argument("--bind-directly", action="store_true", help="bind with the Bind RPC, no scheduler")
+    parser.add_argument(
+        "--secure", action="store_true", help="`atoll up` secure (its default): mutual TLS, authorization, audit"
+    )
     parser.add_argument(
         "--scheduler-inside-up", action="store_true", help="the scheduler inside `atoll up` (its default), not apart"
     )
