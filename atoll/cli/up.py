@@ -34,6 +34,7 @@ from atoll.metrics_http import MetricsListenError
 from atoll.pki import PkiError, internal_client_config
 from controller.apiserver import metrics as apiserver_metrics
 from controller.apiserver.auth.config import SecurityConfig, secure_data_dir
+from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL
 from controller.apiserver.server import start_api_server
 from controller.controllers import metrics as controller_metrics
 from controller.controllers.manager import ControllerOptions
@@ -66,6 +67,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--store",
         default="sqlite",
         help="sqlite (embedded, default), memory, or etcd://HOST:PORT[,HOST:PORT...]",
+    )
+    parser.add_argument(
+        "--event-ttl",
+        type=float,
+        default=DEFAULT_EVENT_TTL,
+        metavar="SECONDS",
+        help=f"delete each Event this long after its last write (default {DEFAULT_EVENT_TTL:g}, as Kubernetes; "
+        "0 keeps them)",
     )
     parser.add_argument("--no-client-config", action="store_true", help="do not write the client config file")
     parser.add_argument(
@@ -125,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    if args.event_ttl < 0:
+        print(f"atoll up: --event-ttl must be 0 (keep Events) or more seconds, got {args.event_ttl:g}", file=sys.stderr)
+        return 2
     data_dir: Path = (args.data_dir or default_data_dir()).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     security: SecurityConfig | None = None
@@ -152,7 +164,7 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"atoll up: --store {args.store}: {exc}", file=sys.stderr)
         return 2
     try:
-        api = await start_api_server(store, args.listen, security=security)
+        api = await start_api_server(store, args.listen, event_ttl=args.event_ttl, security=security)
     except RuntimeError as exc:
         await store.close()
         print(f"atoll up: {exc}", file=sys.stderr)

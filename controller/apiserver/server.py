@@ -20,6 +20,7 @@ from controller.apiserver.auth.config import SecurityConfig
 from controller.apiserver.auth.guard import SecurityGuard
 from controller.apiserver.auth.setup import build_guard, registry_reader, server_credentials
 from controller.apiserver.errors import AlreadyExistsError
+from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL, EventExpirer
 from controller.apiserver.handlers import SERVICE_NAME, add_objects_service
 from controller.apiserver.instrumented_store import InstrumentedStore
 from controller.apiserver.logs_proxy import LogsProxy, add_logs_service
@@ -51,6 +52,7 @@ class ApiServer:
 
     store: Store
     compactor: asyncio.Task[None] | None = None
+    expirer: asyncio.Task[None] | None = None
     guard: SecurityGuard | None = None
     logs_proxy: LogsProxy | None = None
 
@@ -66,8 +68,9 @@ class ApiServer:
     async def stop(self, grace: float = 2.0) -> None:
         """Stops taking calls, ends watch streams, waits up to ``grace`` seconds for in-flight calls."""
         self.health.enter_graceful_shutdown()
-        if self.compactor is not None:
-            self.compactor.cancel()
+        for task in (self.compactor, self.expirer):
+            if task is not None:
+                task.cancel()
         await self.cache.stop()
         await self.server.stop(grace)
         if self.logs_proxy is not None:
@@ -97,6 +100,7 @@ async def start_api_server(
     listen: str = "127.0.0.1:0",
     *,
     compact_interval: float | None = DEFAULT_COMPACT_INTERVAL,
+    event_ttl: float | None = DEFAULT_EVENT_TTL,
     security: SecurityConfig | None = None,
 ) -> ApiServer:
     """Binds ``listen`` (HOST:PORT, port 0 = any free port) and serves atoll.v1.Objects on ``store``.
@@ -104,7 +108,9 @@ async def start_api_server(
     Plaintext without ``security``; with it, TLS (mutual unless the config says otherwise) only,
     and every Objects call is authenticated, authorized, limited and audited (see auth/).
 
-    Creates the built-in namespaces if missing. Raises OSError-like RuntimeError if the port is taken.
+    Compacts store history every ``compact_interval`` seconds and deletes each Event ``event_ttl``
+    seconds after its last write (None or 0: never). Creates the built-in namespaces if missing.
+    Raises OSError-like RuntimeError if the port is taken.
     """
     credentials = server_credentials(security) if security else None
     store = InstrumentedStore(store)
@@ -149,6 +155,8 @@ async def start_api_server(
     )
     if compact_interval:
         api.compactor = asyncio.create_task(api.compact_periodically(compact_interval), name="compactor")
+    if event_ttl:
+        api.expirer = asyncio.create_task(EventExpirer(store, cache, event_ttl).run(), name="event-expiry")
     return api
 
 
