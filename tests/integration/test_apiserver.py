@@ -15,7 +15,7 @@ from atoll.v1 import api_pb2, object_pb2
 from controller.store.factory import open_store
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.etcd_server import etcd_server
-from tests.support.objects import make_node, make_pod
+from tests.support.objects import make_event, make_node, make_pod
 from tests.support.system import require_binary
 
 
@@ -338,20 +338,12 @@ async def test_apply_keeps_system_annotations_the_manifest_does_not_mention(clus
     assert dict(applied.metadata.annotations) == {"deployment.atoll.dev/revision": "3", "owner": "team-a"}
 
 
-def _event(name: str, namespace: str = "default") -> object_pb2.Object:
-    obj = object_pb2.Object()
-    obj.event.metadata.name, obj.event.metadata.namespace = name, namespace
-    obj.event.reason, obj.event.message, obj.event.type = "Started", "started", "Normal"
-    obj.event.involved_object.kind, obj.event.involved_object.name = "Pod", "web"
-    return obj
-
-
 async def test_batch_create_answers_each_object_on_its_own(cluster: Cluster) -> None:
-    await cluster.client.create(_event("taken"))
-    invalid = _event("bad")
+    await cluster.client.create(make_event("taken"))
+    invalid = make_event("bad")
     invalid.event.type = "Loud"
     response = await cluster.client.batch_create(
-        [_event("a"), _event("taken"), invalid, _event("b", "nowhere"), _event("c")]
+        [make_event("a"), make_event("taken"), invalid, make_event("b", "nowhere"), make_event("c")]
     )
     codes = [result.code for result in response.results]
     assert codes == ["OK", "ALREADY_EXISTS", "INVALID_ARGUMENT", "NOT_FOUND", "OK"]
@@ -367,7 +359,7 @@ async def test_batch_create_of_too_many_is_refused_whole(cluster: Cluster) -> No
     from controller.apiserver.objects_service import MAX_OBJECTS_PER_CALL
 
     with pytest.raises(ApiError) as err:
-        await cluster.client.batch_create([_event(f"e{i}") for i in range(MAX_OBJECTS_PER_CALL + 1)])
+        await cluster.client.batch_create([make_event(f"e{i}") for i in range(MAX_OBJECTS_PER_CALL + 1)])
     assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert f"objects: at most {MAX_OBJECTS_PER_CALL} per call" in err.value.message
     items, _ = await cluster.client.list_all("events", "default")

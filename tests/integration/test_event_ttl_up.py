@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 from atoll.client import Client
-from atoll.v1 import object_pb2
 from tests.support.eventually import eventually
-from tests.support.objects import make_pod
+from tests.support.objects import make_event, make_pod
 from tests.support.up_process import start_up
 
 
@@ -19,11 +18,7 @@ async def test_events_expire_and_workloads_stay(tmp_path: Path) -> None:
     try:
         async with Client.connect(up.address) as client:
             await client.create(make_pod("web"))
-            event = object_pb2.Object()
-            event.event.metadata.name, event.event.metadata.namespace = "web.1", "default"
-            event.event.reason, event.event.message, event.event.type = "Started", "started", "Normal"
-            event.event.involved_object.kind, event.event.involved_object.name = "Pod", "web"
-            await client.create(event)
+            await client.create(make_event("web.1"))
 
             async def expired() -> bool:
                 return not (await client.list("events", "default")).items

@@ -12,7 +12,7 @@ import pytest
 
 from atoll.client import ApiError, Client
 from atoll.v1 import api_pb2, object_pb2, rbac_pb2
-from tests.support.objects import make_node, make_pod
+from tests.support.objects import make_event, make_node, make_pod
 from tests.support.secure_cluster import SecureCluster, secure_cluster
 
 
@@ -276,13 +276,7 @@ async def test_reading_logs_needs_permission_to_get_the_workload(cluster: Secure
 
 async def test_batch_create_needs_create_on_every_object(cluster: SecureCluster) -> None:
     n1 = cluster.client(cluster.config("node:n1"))
-    events = []
-    for name in ("started", "killed"):
-        event = object_pb2.Object()
-        event.event.metadata.name, event.event.metadata.namespace = name, "team-a"
-        event.event.reason, event.event.message, event.event.type = "Started", "ok", "Normal"
-        event.event.involved_object.kind, event.event.involved_object.name = "Pod", "mine"
-        events.append(event)
+    events = [make_event(name, "team-a", involved="mine") for name in ("started", "killed")]
     response = await n1.batch_create(events)
     assert [result.code for result in response.results] == ["OK", "OK"], "a node records Events in bulk"
     assert await _code(n1.batch_create([*events, make_pod("smuggled", "team-a")])) == grpc.StatusCode.PERMISSION_DENIED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atoll.v1 import node_pb2, object_pb2, pod_pb2, virtualmachine_pb2
+from atoll.v1 import event_pb2, node_pb2, object_pb2, pod_pb2, virtualmachine_pb2
 
 
 def make_pod(name: str = "web", namespace: str = "default", **labels: str) -> object_pb2.Object:
@@ -36,3 +36,11 @@ def make_vm(name: str = "db", namespace: str = "default") -> object_pb2.Object:
     vm.spec.memory = "512Mi"
     vm.spec.boot.kernel = "/var/lib/atoll/images/vmlinux"
     return object_pb2.Object(virtual_machine=vm)
+
+
+def make_event(name: str = "web.1", namespace: str = "default", involved: str = "web") -> object_pb2.Object:
+    """A Normal "Started" Event about Pod ``involved``."""
+    event = event_pb2.Event(reason="Started", message="started", type="Normal")
+    event.metadata.name, event.metadata.namespace = name, namespace
+    event.involved_object.kind, event.involved_object.name = "Pod", involved
+    return object_pb2.Object(event=event)

@@ -15,7 +15,7 @@ from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.registry import Registry
 from controller.apiserver.watch_cache import CachedEvent, WatchCache
 from controller.store.memory import MemoryStore
-from tests.support.objects import make_pod
+from tests.support.objects import make_event, make_pod
 
 TTL = 3600.0
 EVENT = kinds.by_name("Event")
@@ -37,13 +37,9 @@ class Setup:
     clock: Clock
 
     async def event(self, name: str, written_at: float | None = None) -> object_pb2.Object:
-        obj = object_pb2.Object()
-        event = obj.event
-        event.metadata.name, event.metadata.namespace = name, "default"
-        event.reason, event.message, event.type = "Started", "started", "Normal"
-        event.involved_object.kind, event.involved_object.name = "Pod", "web"
+        obj = make_event(name)
         if written_at is not None:
-            event.last_timestamp.FromNanoseconds(int(written_at * 1e9))
+            obj.event.last_timestamp.FromNanoseconds(int(written_at * 1e9))
         await self.registry.create(obj)
         return obj
 

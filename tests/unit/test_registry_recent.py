@@ -21,7 +21,7 @@ from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.registry import Registry, new_uid, stamp
 from controller.apiserver.watch_cache import WatchCache
 from controller.store.memory import MemoryStore
-from tests.support.objects import make_node, make_pod
+from tests.support.objects import make_event, make_node, make_pod
 
 POD = kinds.by_name("Pod")
 POD_KEY = POD.key("default", "web")
@@ -165,11 +165,7 @@ async def test_the_watch_cache_keeps_the_newest_copy_of_live_objects_except_even
         namespace.namespace.metadata.name = "default"
         await registry.create(namespace)
         created = await registry.create(make_pod())
-        event = object_pb2.Object()
-        event.event.metadata.name, event.event.metadata.namespace = "web.1", "default"
-        event.event.reason, event.event.message, event.event.type = "Started", "started", "Normal"
-        event.event.involved_object.kind, event.event.involved_object.name = "Pod", "web"
-        await registry.create(event)
+        await registry.create(make_event("web.1"))
 
         async def caught_up() -> None:
             while cache.revision < await store.current_revision():
