@@ -7,7 +7,6 @@ assembly on an existing client, for tests that drive time with a ManualClock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from agent.registration import NodeProfile, format_cpu, format_memory
 from agent.workloads.context import NodeContext
 from atoll.client import Client
 from atoll.config import ClientConfig
+from atoll.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,7 @@ class RunningNode:
     async def close(self) -> None:
         """Stop watching, heartbeating and reconciling; workloads keep running in their drivers."""
         self.stop.set()
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self.tasks)
         await self.agent.close()
         await self.events.close()
 

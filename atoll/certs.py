@@ -10,8 +10,6 @@ Time is data: every function that looks at the clock takes ``now``.
 from __future__ import annotations
 
 import ipaddress
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from atoll.atomic_file import write_atomic
 
 DEFAULT_VALID_DAYS = 365
 CA_VALID_DAYS = 3650
@@ -201,8 +201,8 @@ def expiry_warning(path: Path, now: datetime, warn_days: int = WARN_DAYS) -> str
 
 def write_pair(pair: KeyPair, cert_path: Path, key_path: Path) -> None:
     """Writes the certificate (mode 0644) and key (mode 0600), each atomically."""
-    _write_atomic(key_path, pair.key_pem(), 0o600)
-    _write_atomic(cert_path, pair.cert_pem(), 0o644)
+    write_atomic(key_path, pair.key_pem(), 0o600)
+    write_atomic(cert_path, pair.cert_pem(), 0o644)
 
 
 def load_cert(path: Path) -> x509.Certificate:
@@ -225,16 +225,3 @@ def load_pair(cert_path: Path, key_path: Path) -> KeyPair:
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise CertificateError(f"{key_path}: expected an ECDSA key")
     return KeyPair(cert, key)
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -16,12 +16,13 @@ Precedence, highest first: the ``--server`` flag, ``$ATOLL_SERVER``, the file at
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from atoll.atomic_file import write_atomic
 
 CONFIG_ENV = "ATOLL_CONFIG"
 SERVER_ENV = "ATOLL_SERVER"
@@ -100,18 +101,9 @@ def write_client_config(
     may carry a token.
     """
     path = path or default_config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     config = ClientConfig(server=server, ca=ca, cert=cert, key=key, token=token)
     data = {name: value for name, value in asdict(config).items() if value is not None}
-    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".yaml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(data, handle, sort_keys=False)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False).encode(), 0o600)
     return path
 
 

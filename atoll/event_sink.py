@@ -10,12 +10,12 @@ broadcaster does: the status of a workload is what must not wait, never its Even
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Protocol
 
 from atoll.client import ApiError
+from atoll.tasks import cancel_and_wait
 from atoll.v1 import api_pb2, event_pb2, object_pb2
 
 log = logging.getLogger(__name__)
@@ -51,11 +51,7 @@ class EventSink:
 
     async def close(self) -> None:
         """Stop the senders; what is still queued is not written."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     async def _send(self) -> None:

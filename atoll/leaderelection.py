@@ -34,6 +34,7 @@ import grpc
 
 from atoll import namespaces
 from atoll.client import ApiError
+from atoll.tasks import cancel_and_wait
 from atoll.v1 import lease_pb2
 
 log = logging.getLogger(__name__)
@@ -116,14 +117,14 @@ class LeaderElector:
             try:
                 await self._renew_until_lost(task)
             except asyncio.CancelledError:
-                await _cancel(task)
+                await cancel_and_wait([task])
                 self.is_leader = False
                 self._on_change(False)
                 await self._release()
                 raise
             self.is_leader = False
             self._on_change(False)
-            await _cancel(task)
+            await cancel_and_wait([task])
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
             log.warning("%s: lost lease %s; stopped acting", self.config.identity, self.config.lease_name)
@@ -223,12 +224,6 @@ async def _within(clock: Clock, attempt: Coroutine[Any, Any, bool], seconds: flo
     finally:
         timer.cancel()
     if not work.done():
-        await _cancel(work)
+        await cancel_and_wait([work])
         return False
     return bool(work.result())
-
-
-async def _cancel(task: asyncio.Future[Any]) -> None:
-    if not task.done():
-        task.cancel()
-    await asyncio.gather(task, return_exceptions=True)

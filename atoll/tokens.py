@@ -12,14 +12,14 @@ hash. The file is YAML, private (mode 0600)::
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from atoll.atomic_file import write_atomic
 
 TOKEN_PREFIX = "atoll_"
 # The token file's name inside a data dir (`atoll up` serves with DATA_DIR/tokens.yaml).
@@ -86,14 +86,5 @@ def add_token(path: Path, user: str, groups: tuple[str, ...] = (), token: str | 
     entries = read_token_file(path)
     entries.append(TokenEntry(hash_token(token), user, groups))
     data = {"tokens": [{"sha256": e.sha256, "user": e.user, "groups": list(e.groups)} for e in entries]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tokens-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(data, handle, sort_keys=False)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False).encode(), 0o600)
     return token

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from atoll import kinds
 from atoll.event_sink import EventSink
+from atoll.tasks import cancel_and_wait
 from atoll.v1 import api_pb2, object_pb2
 from scheduler import metrics
 from scheduler.api_port import ApiPort
@@ -89,10 +90,7 @@ class Runner:
             if self._binds:
                 await asyncio.wait(self._binds)  # bind answers settle what was assumed
             await self._events.close()
-            for task in tasks:
-                task.cancel()
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-            for result in results:
+            for result in await cancel_and_wait(tasks):
                 if isinstance(result, Exception):
                     log.error("scheduler task failed: %s", result)
 
@@ -338,7 +336,11 @@ class Runner:
 
     def _enqueue_event(self, event: object_pb2.Object) -> None:
         self._events.put(event.event)
-        self.stats["reports_dropped"] = self._events.dropped
+
+    @property
+    def events_dropped(self) -> int:
+        """Events not written because the API server fell behind (the sink's queue was full)."""
+        return self._events.dropped
 
     async def drain_reports(self) -> None:
         """Wait until every queued Event was written (tests, shutdown)."""

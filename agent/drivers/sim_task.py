@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from agent.drivers.protocol import ExitResult, TaskKind, TaskPhase, TaskStatus
 from agent.drivers.sim_script import Step
+from atoll.atomic_file import write_atomic
 
 LOG_LINES_KEPT = 200
 
@@ -120,7 +120,4 @@ class TaskFile:
         return {task_id: SimTask.from_json(data) for task_id, data in raw.items()}
 
     def save(self, tasks: dict[str, SimTask]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({task_id: task.to_json() for task_id, task in tasks.items()}))
-        os.replace(temporary, self.path)
+        write_atomic(self.path, json.dumps({task_id: task.to_json() for task_id, task in tasks.items()}).encode())

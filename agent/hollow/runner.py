@@ -8,7 +8,6 @@ interval in evenly spread slots, one EventRecorder and one log server.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from agent.registration import NodeProfile
 from agent.workloads.context import NodeContext
 from atoll.client import Client
 from atoll.config import ClientConfig
+from atoll.tasks import cancel_and_wait
 from atoll.v1 import api_pb2
 
 log = logging.getLogger(__name__)
@@ -123,11 +123,7 @@ class HollowFleet:
 
     async def close(self) -> None:
         self.stop.set()
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self.tasks)
         await asyncio.gather(*(agent.close() for agent in self.agents.values()))
         await self.events.close()
 

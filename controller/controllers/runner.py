@@ -21,6 +21,7 @@ from typing import Protocol
 import grpc
 
 from atoll.client import ApiError
+from atoll.tasks import cancel_and_wait
 from controller.controllers import metrics
 from controller.controllers.workqueue import WorkQueue
 
@@ -65,9 +66,7 @@ class Runner:
     async def stop(self) -> None:
         """Shut the queue down, let in-flight reconciles finish being cancelled, and return."""
         await self.reconciler.queue.shutdown()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
 
     async def process_one(self, key: str) -> None:

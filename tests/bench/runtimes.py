@@ -239,8 +239,9 @@ def _table(results: dict[str, Any]) -> None:
         )
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def options(description: str) -> argparse.ArgumentParser:
+    """The options of both runtime benchmarks (this one and runtimes_api)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--containers", type=int, default=20, help="container runs (0 to skip)")
     parser.add_argument("--vms", type=int, default=5, help="VM boots (0 to skip)")
     parser.add_argument(
@@ -249,6 +250,10 @@ if __name__ == "__main__":
         default=VM_SETTLE_SECONDS,
         help=f"seconds to wait before each VM boot (default {VM_SETTLE_SECONDS:g})",
     )
-    outcome = asyncio.run(main(parser.parse_args()))
+    return parser
+
+
+if __name__ == "__main__":
+    outcome = asyncio.run(main(options(__doc__.split("\n")[0]).parse_args()))
     _table(outcome)
     print(json.dumps(outcome))

@@ -38,8 +38,8 @@ from atoll.v1 import object_pb2
 from tests.bench.runtimes import (
     CONTAINER_TARGET_MS,
     IMAGE,
-    VM_SETTLE_SECONDS,
     VM_TARGET_RATIO,
+    options,
     prepare_raw_bundle,
     raw_container,
     raw_vm,
@@ -194,15 +194,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--containers", type=int, default=20, help="container runs (0 to skip)")
-    parser.add_argument("--vms", type=int, default=5, help="VM boots (0 to skip)")
-    parser.add_argument(
-        "--vm-settle",
-        type=float,
-        default=VM_SETTLE_SECONDS,
-        help=f"seconds to wait before each VM boot (default {VM_SETTLE_SECONDS:g})",
-    )
-    outcome = asyncio.run(main(parser.parse_args()))
+    outcome = asyncio.run(main(options(__doc__.split("\n")[0]).parse_args()))
     _table(outcome)
     print(json.dumps(outcome))

@@ -13,13 +13,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from agent.drivers.oci.shim import BUNDLE, EXIT_FILE, LOG
+from atoll.atomic_file import write_atomic
 
 RECORD = "task.json"
 
@@ -81,9 +81,7 @@ class TaskDir:
         (self.bundle / "config.json").write_text(json.dumps(spec))
 
     def save(self, record: TaskRecord) -> None:
-        temporary = self.path / (RECORD + ".tmp")
-        temporary.write_text(json.dumps(asdict(record)))
-        os.replace(temporary, self.path / RECORD)
+        write_atomic(self.path / RECORD, json.dumps(asdict(record)).encode())
 
     def load(self) -> TaskRecord | None:
         try:

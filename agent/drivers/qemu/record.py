@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from agent.drivers.protocol import ExitResult
+from atoll.atomic_file import write_atomic
 
 RECORD = "task.json"
 EXIT = "exit.json"
@@ -37,9 +37,7 @@ def qmp_socket_path(task_dir: Path) -> Path:
 
 
 def _write(path: Path, data: object) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data))
-    os.replace(temporary, path)
+    write_atomic(path, json.dumps(data).encode())
 
 
 def save_record(task_dir: Path, record: VmRecord) -> None:
