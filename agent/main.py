@@ -23,7 +23,7 @@ from agent import metrics
 from agent.config import AgentConfig
 from agent.drivers import DRIVERS, UnknownDriverError
 from agent.hollow.fleet import FleetError, default_fleet, load_fleet
-from agent.hollow.runner import run_hollow_fleet
+from agent.hollow.hollow_fleet import run_hollow_fleet
 from agent.run import run_agent
 from atoll.config import ConfigError, resolve_client_config
 from atoll.gc_tuning import tune_gc

@@ -24,8 +24,8 @@ from agent.node_metrics import sample_node
 from agent.registration import NodeProfile
 from agent.workloads.context import NodeContext
 from agent.workloads.pod_runner import PodRunner
-from agent.workloads.runner import Runner
 from agent.workloads.vm_runner import VmRunner
+from agent.workloads.workload_runner import WorkloadRunner
 from atoll import kinds
 from atoll.client import DELETED
 from atoll.v1 import api_pb2, node_pb2
@@ -37,7 +37,7 @@ class NodeAgent:
     def __init__(self, ctx: NodeContext, profile: NodeProfile) -> None:
         self.ctx = ctx
         self.profile = profile
-        self.runners: dict[str, Runner] = {}
+        self.runners: dict[str, WorkloadRunner] = {}
         self.node: node_pb2.Node | None = None
         self._synced: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
@@ -109,7 +109,7 @@ class NodeAgent:
         if runner is not None:
             runner.wake()
 
-    def _forget_when_done(self, uid: str, runner: Runner) -> None:
+    def _forget_when_done(self, uid: str, runner: WorkloadRunner) -> None:
         async def forget() -> None:
             await runner.done.wait()
             if self.runners.get(uid) is runner:

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 
 from agent.metrics import NodeSample, WorkloadSample
 from agent.workloads.pod_runner import PodRunner
-from agent.workloads.runner import Runner
 from agent.workloads.vm_runner import VmRunner
+from agent.workloads.workload_runner import WorkloadRunner
 from atoll.quantity import QuantityError, parse_quantity
 from atoll.v1 import node_pb2
 
@@ -20,7 +20,7 @@ _FINISHED = frozenset({"Succeeded", "Failed", "Stopped"})
 _CRASH_LOOP = "CrashLoopBackOff"
 
 
-def sample_node(node: node_pb2.Node | None, runners: Sequence[Runner]) -> NodeSample | None:
+def sample_node(node: node_pb2.Node | None, runners: Sequence[WorkloadRunner]) -> NodeSample | None:
     """The sample of ``node`` (None before it registered) with one entry per runner."""
     if node is None:
         return None
@@ -33,7 +33,7 @@ def sample_node(node: node_pb2.Node | None, runners: Sequence[Runner]) -> NodeSa
     )
 
 
-def _workload(runner: Runner) -> WorkloadSample | None:
+def _workload(runner: WorkloadRunner) -> WorkloadSample | None:
     meta, status = runner.latest.metadata, runner.latest.status
     phase = status.phase or "Pending"
     if isinstance(runner, PodRunner):

@@ -17,9 +17,9 @@ from agent.clock import Clock, LoopClock
 from agent.config import AgentConfig
 from agent.drivers import build_driver
 from agent.drivers.protocol import Driver
-from agent.drivers.sim_base import SimSettings
+from agent.drivers.sim.base import SimSettings
 from agent.events import EventRecorder
-from agent.host import hypervisor
+from agent.host.acceleration import host_hypervisor
 from agent.host.facts import host_facts
 from agent.informer import start_watches
 from agent.lease import LeaseKeeper
@@ -99,7 +99,7 @@ async def host_profile(node_name: str | None, drivers: Sequence[Driver], endpoin
     facts = host_facts()
     container_os = {d.capabilities().os for d in drivers if "container" in d.capabilities().kinds}
     node_os = "windows" if container_os == {"windows"} else facts.os
-    found = None if any("vm" in d.capabilities().kinds for d in drivers) else await hypervisor.detect()
+    found = None if any("vm" in d.capabilities().kinds for d in drivers) else await host_hypervisor()
     return NodeProfile(
         name=node_name or facts.hostname,
         os=node_os,

@@ -1,7 +1,7 @@
 """Task drivers: the ``Driver`` protocol (protocol.py), optional abilities (abilities.py), the
-simulated runtimes and a scriptable fake; ``DRIVERS`` maps each ``--driver`` name to a factory.
-
-Real drivers (``oci``, ``qemu``) register here too when they land; a duplicate name is an error.
+simulated runtimes (sim/), the real ones (oci/ = runc/crun, qemu/ over QMP; real.py builds them
+for ``--real``) and a scriptable fake for tests; ``DRIVERS`` maps each simulated ``--driver`` name
+to a factory.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from agent.clock import Clock
 from agent.drivers.protocol import Driver
-from agent.drivers.sim_base import SimSettings
-from agent.drivers.sim_hypervisor import SimHypervisorDriver
-from agent.drivers.sim_linux import SimLinuxDriver
-from agent.drivers.sim_windows import SimWindowsDriver
+from agent.drivers.sim.base import SimSettings
+from agent.drivers.sim.hypervisor import SimHypervisorDriver
+from agent.drivers.sim.linux import SimLinuxDriver
+from agent.drivers.sim.windows import SimWindowsDriver
 
 Factory = Callable[[SimSettings, Clock], Driver]
 
@@ -26,13 +26,6 @@ DRIVERS: dict[str, Factory] = {
 
 class UnknownDriverError(ValueError):
     """A ``--driver`` name that is not registered; the message lists the known ones."""
-
-
-def register(name: str, factory: Factory) -> None:
-    """Add a driver factory under ``name``; ValueError when the name is taken."""
-    if name in DRIVERS:
-        raise ValueError(f"driver {name!r} is already registered")
-    DRIVERS[name] = factory
 
 
 def build_driver(name: str, settings: SimSettings, clock: Clock) -> Driver:

@@ -1,5 +1,8 @@
 """Optional driver abilities, one small protocol each; the agent checks with ``isinstance``.
 
+Kept for the open issues that use them: ``Rebootable`` (restart a VM in place, keeping its
+identity), ``Exec`` (``atoll exec``) and ``Console`` (``atoll console vm/NAME``).
+
 A driver implements only the abilities its runtime has (Nomad's shape): the QEMU driver pauses
 VMs over QMP, the OCI driver serves log files, a simulated driver synthesises logs.
 """

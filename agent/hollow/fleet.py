@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from agent.config import RESERVED_DEFAULT
-from agent.drivers.sim_hypervisor import HypervisorProfile
+from agent.drivers.sim.hypervisor import HypervisorProfile
 from atoll.quantity import QuantityError, parse_quantity
 
 _GROUP_KEYS = {"count", "namePrefix", "os", "osBuild", "cpu", "memory", "pods", "ephemeralStorage", "arch",

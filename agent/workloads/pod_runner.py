@@ -34,14 +34,14 @@ from agent.workloads.admission import Refusal, driver_for_pod
 from agent.workloads.backoff import should_restart
 from agent.workloads.context import NodeContext
 from agent.workloads.pod_status import ContainerRecord, build_pod_status
-from agent.workloads.runner import Runner
 from agent.workloads.specs import container_configs
+from agent.workloads.workload_runner import WorkloadRunner
 from atoll.v1 import pod_pb2
 
 CANNOT_RUN_EXIT_CODE = 128
 
 
-class PodRunner(Runner):
+class PodRunner(WorkloadRunner):
     kind = "Pod"
 
     def __init__(self, ctx: NodeContext, pod: pod_pb2.Pod) -> None:

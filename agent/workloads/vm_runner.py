@@ -27,8 +27,8 @@ from agent.drivers.protocol import CannotRunError, Driver, ExitResult, StartErro
 from agent.workloads.admission import Refusal, driver_for_vm
 from agent.workloads.context import NodeContext
 from agent.workloads.pod_status import timestamp
-from agent.workloads.runner import Runner
 from agent.workloads.specs import vm_config
+from agent.workloads.workload_runner import WorkloadRunner
 from atoll.v1 import meta_pb2, virtualmachine_pb2
 
 VirtualMachine = virtualmachine_pb2.VirtualMachine
@@ -51,7 +51,7 @@ def restarts_after(strategy: str, result: ExitResult) -> bool:
     return strategy == "RerunOnFailure" and result.failed
 
 
-class VmRunner(Runner):
+class VmRunner(WorkloadRunner):
     kind = "VirtualMachine"
 
     def __init__(self, ctx: NodeContext, vm: VirtualMachine) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from agent import metrics as agent_metrics
 from agent.drivers.real import real_drivers
 from agent.hollow.fleet import FleetError, FleetSpec, default_fleet, load_fleet
-from agent.hollow.runner import run_hollow_fleet
+from agent.hollow.hollow_fleet import run_hollow_fleet
 from agent.run import run_agent
 from atoll.certs import CertificateError
 from atoll.cli.datadir import DATA_DIR_ENV, default_data_dir

@@ -32,7 +32,7 @@ from typing import Any
 from agent.drivers.oci import OciDriver, OciSettings
 from agent.drivers.proc import run_command
 from agent.drivers.qemu import QemuDriver, QemuSettings
-from agent.drivers.qemu.accel import Acceleration
+from agent.host.acceleration import Acceleration
 from atoll.images import ImageStore
 from tests.e2e import artifacts
 from tests.e2e.conftest import BASE_CMDLINE, container, vm

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.drivers.qemu.accel import detect
+from agent.host.acceleration import detect
 from atoll import kinds
 from atoll.client import DELETED, Client
 from atoll.images import ImageStore, image_dir_for

@@ -26,11 +26,11 @@ from agent.drivers.protocol import (
     VmOptions,
     WindowsOptions,
 )
-from agent.drivers.sim_base import SimSettings
-from agent.drivers.sim_hypervisor import SimHypervisorDriver
-from agent.drivers.sim_linux import SimLinuxDriver
-from agent.drivers.sim_script import SCRIPT_ANNOTATION
-from agent.drivers.sim_windows import SimWindowsDriver
+from agent.drivers.sim.base import SimSettings
+from agent.drivers.sim.hypervisor import SimHypervisorDriver
+from agent.drivers.sim.linux import SimLinuxDriver
+from agent.drivers.sim.script import SCRIPT_ANNOTATION
+from agent.drivers.sim.windows import SimWindowsDriver
 
 SETTLE = 60.0  # seconds of virtual time after which every driver's task is up (latency + boot)
 

@@ -11,7 +11,7 @@ from typing import Any
 from agent.clock import ManualClock
 from agent.config import AgentConfig
 from agent.drivers.protocol import Driver
-from agent.drivers.sim_script import SCRIPT_ANNOTATION
+from agent.drivers.sim.script import SCRIPT_ANNOTATION
 from agent.registration import NodeProfile
 from agent.run import RunningNode, start_node
 from atoll import kinds

@@ -12,8 +12,8 @@ import grpc
 import pytest
 
 from agent.clock import ManualClock
-from agent.drivers.sim_hypervisor import HypervisorProfile, SimHypervisorDriver
-from agent.drivers.sim_linux import SimLinuxDriver
+from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
+from agent.drivers.sim.linux import SimLinuxDriver
 from agent.logs_service import start_logs_server
 from agent.registration import NodeProfile
 from atoll.cli import logs as logs_verb

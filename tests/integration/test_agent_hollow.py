@@ -10,7 +10,7 @@ import pytest
 
 from agent.config import LEASE_NAMESPACE, AgentConfig
 from agent.hollow.fleet import FleetError, default_fleet, load_fleet
-from agent.hollow.runner import HollowFleet
+from agent.hollow.hollow_fleet import HollowFleet
 from atoll import kinds
 from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually
 

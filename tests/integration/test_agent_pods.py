@@ -10,8 +10,8 @@ import pytest
 from agent.clock import ManualClock
 from agent.config import FINALIZER, LEASE_NAMESPACE
 from agent.drivers.protocol import TaskPhase
-from agent.drivers.sim_base import SimSettings
-from agent.drivers.sim_linux import SimLinuxDriver
+from agent.drivers.sim.base import SimSettings
+from agent.drivers.sim.linux import SimLinuxDriver
 from agent.registration import NodeProfile
 from tests.integration.agent_harness import (
     bound_pod,

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.clock import ManualClock
-from agent.drivers.sim_base import SimSettings
-from agent.drivers.sim_linux import SimLinuxDriver
+from agent.drivers.sim.base import SimSettings
+from agent.drivers.sim.linux import SimLinuxDriver
 from agent.registration import NodeProfile
 from tests.integration.agent_harness import bound_pod, cluster, event_reasons, eventually, node
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from agent.clock import ManualClock
-from agent.drivers.sim_hypervisor import HypervisorProfile, SimHypervisorDriver
-from agent.drivers.sim_linux import SimLinuxDriver
+from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
+from agent.drivers.sim.linux import SimLinuxDriver
 from agent.registration import NodeProfile
 from atoll.client import Client
 from tests.integration.agent_harness import bound_vm, cluster, eventually, node

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.drivers.protocol import CannotRunError, TaskConfig
-from agent.drivers.qemu.accel import Acceleration
+from agent.host.acceleration import Acceleration
 
 MIB = 1024 * 1024
 DEFAULT_MEMORY_MIB = 256

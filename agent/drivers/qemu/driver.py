@@ -32,7 +32,6 @@ from agent.drivers.protocol import (
     DriverError,
     DriverFingerprint,
     ExitResult,
-    HypervisorFacts,
     Listener,
     StartError,
     TaskConfig,
@@ -43,13 +42,13 @@ from agent.drivers.protocol import (
     TaskRunningError,
     TaskStatus,
 )
-from agent.drivers.qemu import accel as accel_probe
-from agent.drivers.qemu.accel import Acceleration
 from agent.drivers.qemu.command import VmPaths, qemu_argv
 from agent.drivers.qemu.console import ConsoleWatch
 from agent.drivers.qemu.disks import make_overlay
 from agent.drivers.qemu.monitor import Monitor, MonitorError
 from agent.drivers.qemu.record import VmRecord, load_exit, load_record, qmp_socket_path, save_exit, save_record
+from agent.host import acceleration as accel_probe
+from agent.host.acceleration import Acceleration
 
 NAME = "qemu"
 SETTLE_TIMEOUT = 15.0
@@ -120,7 +119,7 @@ class QemuDriver:
         return Capabilities(
             kinds=frozenset({"vm"}),
             hypervisor_type=acceleration.hypervisor_type if acceleration else "",
-            guest_os=frozenset({"linux", "windows"} if acceleration and acceleration.accel == "kvm" else {"linux"}),
+            guest_os=frozenset(accel_probe.guest_os(acceleration) if acceleration else ("linux",)),
         )
 
     async def fingerprint(self) -> DriverFingerprint:
@@ -132,14 +131,7 @@ class QemuDriver:
         self._acceleration, self._probe_reason = acceleration, why
         if acceleration is None:
             return DriverFingerprint(healthy=False, reason=why)
-        facts = HypervisorFacts(
-            type=acceleration.hypervisor_type,
-            name=acceleration.hypervisor_name,
-            nested=accel_probe.host_is_virtual() if acceleration.accel == "kvm" else False,
-            guest_os=tuple(sorted(self.capabilities().guest_os)),
-            per_vm_overhead_memory=f"{self.settings.per_vm_overhead_mib}Mi",
-            reason="" if acceleration.accel == "kvm" else f"emulated (TCG): {acceleration.reason}",
-        )
+        facts = accel_probe.hypervisor_facts(acceleration, self.settings.per_vm_overhead_mib)
         return DriverFingerprint(healthy=True, reason=facts.reason, hypervisor=facts)
 
     async def _detect(self) -> tuple[Acceleration | None, str]:

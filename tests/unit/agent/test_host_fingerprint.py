@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from agent.host.acceleration import Acceleration, BootProbe, host_hypervisor
 from agent.host.facts import host_facts, memory_bytes, os_release
-from agent.host.hypervisor import ProbeResult, detect
 
 
 def test_meminfo_and_os_release_parse() -> None:
@@ -19,10 +21,10 @@ def test_this_host_reports_cpus_memory_kernel_and_arch() -> None:
     assert facts.os == "linux" and facts.kernel and facts.arch
 
 
-def _probe(kvm: bool, tcg: bool) -> object:
-    async def probe(qemu: str, accel: str) -> ProbeResult:
-        works = kvm if accel == "kvm" else tcg
-        return ProbeResult(works, "" if works else f"{accel}: failed to set MSR 0x48b")
+def _probe(kvm: bool, tcg: bool) -> BootProbe:
+    async def probe(qemu: str, acceleration: Acceleration) -> tuple[bool, str]:
+        works = kvm if acceleration.accel == "kvm" else tcg
+        return works, "" if works else f"{acceleration.accel}: failed to set MSR 0x48b"
     return probe
 
 
@@ -31,16 +33,19 @@ def _probe(kvm: bool, tcg: bool) -> object:
     [
         pytest.param(None, True, True, True, "none", "qemu-system-x86_64 is not installed",
                      id="no qemu: none, even with /dev/kvm present"),
-        pytest.param("/usr/bin/qemu", True, False, True, "type2", "KVM does not run a guest here",
+        pytest.param("/usr/bin/qemu", True, False, True, "type2", "KVM probe guest failed",
                      id="a /dev/kvm shim that cannot run a guest falls back to TCG"),
         pytest.param("/usr/bin/qemu", True, True, True, "type1", "", id="working KVM is type1"),
-        pytest.param("/usr/bin/qemu", False, False, False, "none", "TCG failed too",
+        pytest.param("/usr/bin/qemu", False, False, False, "none", "TCG probe guest failed too",
                      id="nothing boots: none with both reasons"),
     ],
 )
 async def test_detect_tests_rather_than_trusts_the_device(
-    qemu: str | None, kvm_device: bool, kvm: bool, tcg: bool, kind: str, reason_part: str
+    tmp_path: Path, qemu: str | None, kvm_device: bool, kvm: bool, tcg: bool, kind: str, reason_part: str
 ) -> None:
-    facts = await detect(_probe(kvm, tcg), which=lambda name: qemu, kvm_present=lambda: kvm_device)  # type: ignore[arg-type]
+    device = tmp_path / "kvm"
+    if kvm_device:
+        device.touch()
+    facts = await host_hypervisor(which=lambda name: qemu, kvm_device=device, probe=_probe(kvm, tcg))
     assert facts.type == kind
     assert reason_part in facts.reason

@@ -9,12 +9,12 @@ import pytest
 
 from agent.clock import ManualClock
 from agent.drivers.protocol import CannotRunError, Resources, TaskConfig, TaskPhase, VmOptions, WindowsOptions
-from agent.drivers.sim_base import SimSettings
-from agent.drivers.sim_hypervisor import HypervisorProfile, SimHypervisorDriver
-from agent.drivers.sim_linux import SimLinuxDriver
-from agent.drivers.sim_script import SCRIPT_ANNOTATION
-from agent.drivers.sim_windows import SimWindowsDriver, WindowsHost
-from agent.drivers.windows_builds import OS_MISMATCH, mismatch
+from agent.drivers.sim.base import SimSettings
+from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
+from agent.drivers.sim.linux import SimLinuxDriver
+from agent.drivers.sim.script import SCRIPT_ANNOTATION
+from agent.drivers.sim.windows import SimWindowsDriver, WindowsHost
+from agent.drivers.sim.windows_builds import OS_MISMATCH, mismatch
 
 
 def container(script: str = "", limit: int = 0, os: str = "linux", windows: WindowsOptions | None = None,

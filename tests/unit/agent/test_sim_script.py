@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from agent.drivers.sim_script import ScriptError, Step, parse_script, script_of
+from agent.drivers.sim.script import ScriptError, Step, parse_script, script_of
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,6 @@
-"""Which acceleration really works here: KVM when a guest actually runs on it, else TCG.
+"""Which acceleration really works here: KVM when a guest actually runs on it, else TCG. The one
+probe of this host's hypervisor: the QEMU driver fingerprints with it, and an agent without a VM
+driver reports the host's hypervisor from it.
 
 Stat-ing /dev/kvm is not enough (a paravirtual KVM shim can open fine and still fail every real
 guest: "failed to set MSR" with ``-cpu host``), so the probe boots a tiny guest with exactly the
@@ -16,11 +18,14 @@ paging), writes ``RL`` to the serial port and exits QEMU through isa-debug-exit 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.drivers.proc import run_command
+from agent.drivers.protocol import HypervisorFacts
 
 PROBE_EXIT_STATUS = 33  # isa-debug-exit: (0x10 << 1) | 1
 PROBE_OUTPUT = "RL"
@@ -55,6 +60,12 @@ class Acceleration:
 
 KVM = Acceleration("kvm", "host")
 TCG = Acceleration("tcg", "qemu64")
+QEMU = "qemu-system-x86_64"
+KVM_DEVICE = Path("/dev/kvm")
+DEFAULT_PER_VM_OVERHEAD_MIB = 64
+
+BootProbe = Callable[[str, Acceleration], Awaitable[tuple[bool, str]]]
+"""(qemu binary, acceleration) -> (the probe guest ran, else what went wrong in one line)."""
 
 
 def host_is_virtual(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -89,19 +100,54 @@ async def boots(qemu: str, acceleration: Acceleration) -> tuple[bool, str]:
     return False, errors[0] if errors else done.error_line
 
 
-async def detect(qemu: str, kvm_device: Path = Path("/dev/kvm")) -> tuple[Acceleration | None, str]:
+async def detect(
+    qemu: str, kvm_device: Path = KVM_DEVICE, probe: BootProbe | None = None
+) -> tuple[Acceleration | None, str]:
     """The acceleration to use (KVM if its probe boots, else TCG if that boots), or None and why
-    nothing works."""
+    nothing works. ``probe`` defaults to ``boots``; tests inject one."""
+    run_probe = probe or boots
     kvm_reason = f"{kvm_device} is missing"
     if kvm_device.exists():
         if os.access(kvm_device, os.R_OK | os.W_OK):
-            ok, why = await boots(qemu, KVM)
+            ok, why = await run_probe(qemu, KVM)
             if ok:
                 return KVM, ""
             kvm_reason = f"KVM probe guest failed: {why}"
         else:
             kvm_reason = f"{kvm_device} is not accessible"
-    ok, why = await boots(qemu, TCG)
+    ok, why = await run_probe(qemu, TCG)
     if ok:
         return Acceleration(TCG.accel, TCG.cpu, kvm_reason), ""
     return None, f"{kvm_reason}; TCG probe guest failed too: {why}"
+
+
+def guest_os(acceleration: Acceleration) -> tuple[str, ...]:
+    """Guests that run usably: Windows only with KVM (emulating it is far too slow)."""
+    return ("linux", "windows") if acceleration.accel == "kvm" else ("linux",)
+
+
+def hypervisor_facts(
+    acceleration: Acceleration, per_vm_overhead_mib: int = DEFAULT_PER_VM_OVERHEAD_MIB
+) -> HypervisorFacts:
+    """What a Node reports of a hypervisor running with ``acceleration``."""
+    return HypervisorFacts(
+        type=acceleration.hypervisor_type,
+        name=acceleration.hypervisor_name,
+        nested=host_is_virtual() if acceleration.accel == "kvm" else False,
+        guest_os=guest_os(acceleration),
+        per_vm_overhead_memory=f"{per_vm_overhead_mib}Mi",
+        reason="" if acceleration.accel == "kvm" else f"emulated (TCG): {acceleration.reason}",
+    )
+
+
+async def host_hypervisor(
+    which: Callable[[str], str | None] = shutil.which, kvm_device: Path = KVM_DEVICE, probe: BootProbe | None = None
+) -> HypervisorFacts:
+    """This host's hypervisor as a Node reports it (type1, type2, or none with the reason)."""
+    qemu = which(QEMU)
+    if qemu is None:
+        return HypervisorFacts("none", reason=f"{QEMU} is not installed (Debian package qemu-system-x86)")
+    acceleration, why = await detect(qemu, kvm_device, probe)
+    if acceleration is None:
+        return HypervisorFacts("none", reason=why)
+    return hypervisor_facts(acceleration)

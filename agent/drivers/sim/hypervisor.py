@@ -21,8 +21,8 @@ from agent.drivers.protocol import (
     HypervisorFacts,
     TaskConfig,
 )
-from agent.drivers.sim_base import SimDriver, SimSettings
-from agent.drivers.sim_task import SimTask
+from agent.drivers.sim.base import SimDriver, SimSettings
+from agent.drivers.sim.task import SimTask
 
 NAME = "sim-hypervisor"
 MIB = 1024 * 1024

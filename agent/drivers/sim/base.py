@@ -1,6 +1,6 @@
 """What every simulated driver shares: a task table driven by scripts on an injected clock.
 
-Subclasses (sim_linux, sim_windows, sim_hypervisor) decide what may run (``_admit``), how long
+Subclasses (linux, windows, hypervisor in this package) decide what may run (``_admit``), how long
 it takes to come up, what memory it costs, and what happens over the memory limit.
 Timing: a task is PROVISIONING for ``start_latency`` (+ ``_extra_latency``), VMs then BOOTING for
 ``_boot_seconds``, then RUNNING while its script executes; there is one timer per task at most,
@@ -33,8 +33,8 @@ from agent.drivers.protocol import (
     TaskRunningError,
     TaskStatus,
 )
-from agent.drivers.sim_script import SCRIPT_ANNOTATION, ScriptError, parse_script, script_of
-from agent.drivers.sim_task import SimTask, TaskFile
+from agent.drivers.sim.script import SCRIPT_ANNOTATION, ScriptError, parse_script, script_of
+from agent.drivers.sim.task import SimTask, TaskFile
 
 Action = Callable[[float], None]
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from agent.clock import Clock, LoopClock
 from agent.config import AgentConfig
 from agent.drivers.protocol import Driver
-from agent.drivers.sim_base import SimSettings
-from agent.drivers.sim_hypervisor import SimHypervisorDriver
-from agent.drivers.sim_linux import SimLinuxDriver
-from agent.drivers.sim_windows import SimWindowsDriver, WindowsHost
+from agent.drivers.sim.base import SimSettings
+from agent.drivers.sim.hypervisor import SimHypervisorDriver
+from agent.drivers.sim.linux import SimLinuxDriver
+from agent.drivers.sim.windows import SimWindowsDriver, WindowsHost
 from agent.events import EventRecorder
 from agent.hollow.fleet import FleetSpec, NodeGroup, load_fleet
 from agent.informer import node_of, start_watches

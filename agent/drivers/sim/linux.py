@@ -7,7 +7,7 @@ with code N; output is synthetic log lines. Windows pods and VMs are refused.
 from __future__ import annotations
 
 from agent.drivers.protocol import CannotRunError, Capabilities, TaskConfig
-from agent.drivers.sim_base import SimDriver
+from agent.drivers.sim.base import SimDriver
 
 NAME = "sim-linux"
 

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0
 
 
-class Runner:
+class WorkloadRunner:
     kind = ""
 
     def __init__(self, ctx: NodeContext, message: Any) -> None:

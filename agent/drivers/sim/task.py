@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.drivers.protocol import ExitResult, TaskKind, TaskPhase, TaskStatus
-from agent.drivers.sim_script import Step
+from agent.drivers.sim.script import Step
 from atoll.atomic_file import write_atomic
 
 LOG_LINES_KEPT = 200
