@@ -22,9 +22,9 @@ from atoll.gc_tuning import tune_gc
 from atoll.leaderelection import ElectionConfig, LeaderElector, default_identity
 from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
-from controller.controllers import metrics
-from controller.controllers.clock import Clock, SystemClock
-from controller.controllers.manager import CONTROLLERS, ControllerOptions, check_names, run_all
+from controller.manager import CONTROLLERS, ControllerOptions, check_names, run_all
+from controller.runtime import metrics
+from controller.runtime.clock import Clock, SystemClock
 
 log = logging.getLogger("atoll.controller")
 DEFAULT_METRICS_LISTEN = "127.0.0.1:9442"

@@ -36,9 +36,9 @@ from controller.apiserver import metrics as apiserver_metrics
 from controller.apiserver.auth.config import SecurityConfig, secure_data_dir
 from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL
 from controller.apiserver.server import start_api_server
-from controller.controllers import metrics as controller_metrics
-from controller.controllers.manager import ControllerOptions
 from controller.main import run_controllers
+from controller.manager import ControllerOptions
+from controller.runtime import metrics as controller_metrics
 from controller.store.factory import open_store
 from controller.store.protocol import StoreUnavailableError
 from scheduler import metrics as scheduler_metrics

@@ -1,2 +1,2 @@
-"""The controllers: level-based reconcilers (deployment, node lifecycle, garbage collection, virtual
-machines) fed by work queues and informer caches, plus leader election; they talk only to the API."""
+"""The controllers, one package each (deployment, node_lifecycle, garbage_collector,
+virtualmachine): level-based reconcilers built on ``controller.runtime``; they talk only to the API."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from controller.controllers.manager import ControllerOptions
+from controller.manager import ControllerOptions
 from tests.support.controller_cluster import ControlledCluster, controlled_cluster
 from tests.support.eventually import eventually
 from tests.unit.controllers.builders import make_deployment, make_standalone_vm

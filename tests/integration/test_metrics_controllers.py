@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from controller.controllers import metrics
+from controller.runtime import metrics
 from controller.store.memory import MemoryStore
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.eventually import eventually

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from atoll.client import Client
-from controller.controllers.manager import ControllerOptions
 from controller.main import run_controllers
+from controller.manager import ControllerOptions
 from controller.store.memory import MemoryStore
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.fake_nodes import FakeNodes

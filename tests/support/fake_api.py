@@ -17,8 +17,8 @@ from controller.apiserver import codec
 from controller.apiserver import errors as server_errors
 from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.registry import PROTECTED_NAMESPACES, Registry
-from controller.controllers.clock import Clock, to_datetime
-from controller.controllers.informer import Informer
+from controller.runtime.clock import Clock, to_datetime
+from controller.runtime.informer import Informer
 from controller.store.memory import MemoryStore
 
 

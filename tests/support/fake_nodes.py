@@ -17,7 +17,7 @@ from typing import Any
 from atoll import finalizers, kinds
 from atoll.client import DELETED, SYNCED, ApiError, Client
 from atoll.v1 import api_pb2, lease_pb2
-from controller.controllers.node_lifecycle import LEASE_NAMESPACE
+from controller.controllers.node_lifecycle.reconciler import LEASE_NAMESPACE
 from tests.support.objects import make_node
 
 WORKLOAD_KINDS = ("Pod", "VirtualMachine")

@@ -11,7 +11,7 @@ import pytest
 
 from agent import metrics as agent_metrics
 from controller.apiserver import metrics as apiserver_metrics
-from controller.controllers import metrics as controller_metrics
+from controller.runtime import metrics as controller_metrics
 from scheduler import metrics as scheduler_metrics
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"

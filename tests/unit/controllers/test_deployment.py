@@ -13,9 +13,9 @@ from atoll.annotations import TEMPLATE_HASH_LABEL
 from atoll.client import ApiError
 from atoll.revisions import find_revision, history, template_hash
 from atoll.v1 import deployment_pb2
-from controller.controllers.clock import FakeClock
-from controller.controllers.deployment import DeploymentController
-from controller.controllers.runner import drain
+from controller.controllers.deployment.reconciler import DeploymentController
+from controller.runtime.clock import FakeClock
+from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
 from tests.unit.controllers.builders import make_deployment, node
 

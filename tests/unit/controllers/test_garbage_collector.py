@@ -10,10 +10,10 @@ import pytest
 
 from atoll import kinds
 from atoll.v1 import object_pb2
-from controller.controllers.clock import FakeClock
-from controller.controllers.deployment import DeploymentController
-from controller.controllers.garbage_collector import GarbageCollector
-from controller.controllers.runner import drain
+from controller.controllers.deployment.reconciler import DeploymentController
+from controller.controllers.garbage_collector.reconciler import GarbageCollector
+from controller.runtime.clock import FakeClock
+from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
 from tests.support.objects import make_pod
 from tests.unit.controllers.builders import make_deployment, node

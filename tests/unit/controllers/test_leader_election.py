@@ -11,7 +11,7 @@ import pytest
 
 from atoll.client import ApiError
 from atoll.leaderelection import ElectionConfig, LeaderElector
-from controller.controllers.clock import FakeClock
+from controller.runtime.clock import FakeClock
 from tests.support.fake_api import FakeApi
 
 

@@ -11,13 +11,13 @@ import pytest
 
 from atoll import finalizers, kinds
 from atoll.v1 import object_pb2, scheduling_pb2
-from controller.controllers.clock import FakeClock
-from controller.controllers.node_lifecycle import (
+from controller.controllers.node_lifecycle.reconciler import (
     UNREACHABLE_TAINT_KEY,
     NodeLifecycleController,
     NodeLifecycleOptions,
 )
-from controller.controllers.runner import drain
+from controller.runtime.clock import FakeClock
+from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
 from tests.support.objects import make_pod
 from tests.unit.controllers.builders import make_lease, make_standalone_vm, node

@@ -13,9 +13,9 @@ from atoll import finalizers
 from atoll.annotations import VM_ACTION_ANNOTATION
 from atoll.client import ApiError
 from atoll.v1 import api_pb2
-from controller.controllers.clock import FakeClock
-from controller.controllers.runner import drain
-from controller.controllers.virtualmachine import VirtualMachineController, restart_reason
+from controller.controllers.virtualmachine.reconciler import VirtualMachineController, restart_reason
+from controller.runtime.clock import FakeClock
+from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
 from tests.unit.controllers.builders import make_standalone_vm, node
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from atoll.v1 import deployment_pb2, meta_pb2
 from controller.controllers.conditions import find_condition
-from controller.controllers.replicas import Replica
+from controller.controllers.deployment.replicas import Replica
 
 
 @dataclass(frozen=True)

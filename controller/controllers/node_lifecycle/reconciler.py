@@ -38,16 +38,16 @@ import grpc
 from atoll import namespaces
 from atoll.client import DELETED, ApiError
 from atoll.v1 import node_pb2, scheduling_pb2
-from controller.controllers import metrics
-from controller.controllers.clock import Clock
 from controller.controllers.conditions import find_condition
-from controller.controllers.events import NORMAL, WARNING, EventRecorder
-from controller.controllers.informer import Informer
+from controller.controllers.node_lifecycle.tolerations import eviction_delay
 from controller.controllers.ownership import controller_of
 from controller.controllers.release import NODE_LOST_REASON, release_from_lost_node
-from controller.controllers.runner import Result
-from controller.controllers.tolerations import eviction_delay
-from controller.controllers.workqueue import WorkQueue
+from controller.runtime import metrics
+from controller.runtime.clock import Clock
+from controller.runtime.events import NORMAL, WARNING, EventRecorder
+from controller.runtime.informer import Informer
+from controller.runtime.reconciler import Result
+from controller.runtime.workqueue import WorkQueue
 
 NAME = "node-lifecycle"
 LEASE_NAMESPACE = namespaces.NODE_LEASE

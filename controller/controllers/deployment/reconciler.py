@@ -29,15 +29,10 @@ from atoll.client import ADDED, DELETED, ApiError
 from atoll.labels import selector_from_proto
 from atoll.revisions import current_revision, record_current_template, template_hash
 from atoll.v1 import deployment_pb2
-from controller.controllers import deployment_status, rollout
-from controller.controllers.clock import Clock
 from controller.controllers.conditions import find_condition
-from controller.controllers.events import NORMAL, EventRecorder
-from controller.controllers.expectations import Expectations
-from controller.controllers.informer import Informer
-from controller.controllers.keys import join_key, key_of
-from controller.controllers.ownership import controller_of
-from controller.controllers.replicas import (
+from controller.controllers.deployment import rollout
+from controller.controllers.deployment import status as deployment_status
+from controller.controllers.deployment.replicas import (
     REPLICA_KINDS,
     Replica,
     new_replica,
@@ -45,8 +40,14 @@ from controller.controllers.replicas import (
     summarize,
     template_kind,
 )
-from controller.controllers.runner import Result
-from controller.controllers.workqueue import WorkQueue
+from controller.controllers.ownership import controller_of
+from controller.runtime.clock import Clock
+from controller.runtime.events import NORMAL, EventRecorder
+from controller.runtime.expectations import Expectations
+from controller.runtime.informer import Informer
+from controller.runtime.keys import join_key, key_of
+from controller.runtime.reconciler import Result
+from controller.runtime.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 NAME = "deployment"

@@ -7,11 +7,11 @@ import asyncio
 
 from atoll import kinds
 from atoll.client import Client
-from controller.controllers.clock import Clock
-from controller.controllers.informer import Informer
+from controller.runtime.clock import Clock
+from controller.runtime.informer import Informer
 
 
-class Informers:
+class SharedInformers:
     """Hands out shared informers; ``start`` runs them, ``stop`` cancels them."""
 
     def __init__(self, client: Client, clock: Clock) -> None:

@@ -10,8 +10,8 @@ import grpc
 
 from atoll.client import ADDED, DELETED, RESYNC, SYNCED, ApiError
 from atoll.v1 import api_pb2, object_pb2
-from controller.controllers.clock import FakeClock, settle
-from controller.controllers.informer import Informer
+from controller.runtime.clock import FakeClock, settle
+from controller.runtime.informer import Informer
 from tests.support.objects import make_pod
 
 

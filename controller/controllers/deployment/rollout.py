@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from controller.controllers.replicas import Replica
+from controller.controllers.deployment.replicas import Replica
 
 
 @dataclass

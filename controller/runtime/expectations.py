@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from controller.controllers.clock import Clock
+from controller.runtime.clock import Clock
 
 
 @dataclass

@@ -28,11 +28,11 @@ import grpc
 
 from atoll import kinds
 from atoll.client import DELETED, ApiError
-from controller.controllers.clock import Clock
-from controller.controllers.informer import Informer
-from controller.controllers.keys import key_of
-from controller.controllers.runner import Result
-from controller.controllers.workqueue import WorkQueue
+from controller.runtime.clock import Clock
+from controller.runtime.informer import Informer
+from controller.runtime.keys import key_of
+from controller.runtime.reconciler import Result
+from controller.runtime.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 NAME = "garbage-collector"

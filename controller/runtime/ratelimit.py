@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from controller.controllers.clock import Clock
+from controller.runtime.clock import Clock
 
 
 class RateLimiter(Protocol):

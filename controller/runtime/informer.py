@@ -25,8 +25,8 @@ from typing import Any
 from atoll import kinds
 from atoll.client import ADDED, DELETED, RESYNC, SYNCED, ApiError
 from atoll.v1 import api_pb2
-from controller.controllers.clock import Clock
-from controller.controllers.keys import key_of
+from controller.runtime.clock import Clock
+from controller.runtime.keys import key_of
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,5 @@
-"""Runs a reconciler: workers take keys from its work queue and call ``reconcile(key)``.
-
-Contract of ``Reconciler.reconcile(key)`` (level-based, as in controller-runtime):
-- It reads the current state (from informer caches, or the API when it must be exact) and makes
-  one step towards the desired state. Calling it again with nothing changed does nothing.
-- Returning ``Result(requeue_after=s)`` asks to see the key again after ``s`` seconds (timers:
-  grace periods, progress deadlines); returning ``Result()`` or None means "done until something
-  changes", and the key's back-off is reset.
-- Raising retries the key with per-key exponential back-off under the queue's global rate limit.
-  ``ApiError`` ABORTED (someone else wrote first) and NOT_FOUND are expected and logged quietly.
+"""Runs a reconciler: ``workers`` coroutines take keys from its work queue and call
+``reconcile(key)`` with the retry rules of ``controller.runtime.reconciler`` (the contract).
 """
 
 from __future__ import annotations
@@ -15,37 +7,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
-from typing import Protocol
 
 import grpc
 
 from atoll.client import ApiError
 from atoll.tasks import cancel_and_wait
-from controller.controllers import metrics
-from controller.controllers.workqueue import WorkQueue
+from controller.runtime import metrics
+from controller.runtime.reconciler import Reconciler
 
 log = logging.getLogger(__name__)
 _QUIET_CODES = (grpc.StatusCode.ABORTED, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS)
 
 
-@dataclass(frozen=True)
-class Result:
-    """What a reconcile asks for next; ``requeue_after`` None means nothing."""
-
-    requeue_after: float | None = None
-
-
-class Reconciler(Protocol):
-    """One controller's logic; ``queue`` is fed by its informer handlers."""
-
-    name: str
-    queue: WorkQueue
-
-    async def reconcile(self, key: str) -> Result | None: ...
-
-
-class Runner:
+class ReconcilerRunner:
     """``workers`` coroutines draining one reconciler's queue until ``stop`` is called."""
 
     def __init__(self, reconciler: Reconciler, workers: int = 2) -> None:
@@ -117,7 +91,7 @@ class Runner:
 async def drain(reconciler: Reconciler, *, limit: int = 10_000) -> int:
     """Reconcile every ready key of ``reconciler.queue`` inline until none is ready; returns how
     many reconciles ran. For tests: deterministic, no worker tasks."""
-    runner = Runner(reconciler, workers=0)
+    runner = ReconcilerRunner(reconciler, workers=0)
     queue = reconciler.queue
     count = 0
     while len(queue) and count < limit:

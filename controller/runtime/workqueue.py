@@ -20,9 +20,9 @@ import collections
 import heapq
 import itertools
 
-from controller.controllers import metrics
-from controller.controllers.clock import Clock
-from controller.controllers.ratelimit import RateLimiter, default_rate_limiter
+from controller.runtime import metrics
+from controller.runtime.clock import Clock
+from controller.runtime.ratelimit import RateLimiter, default_rate_limiter
 
 
 class WorkQueue:

@@ -14,14 +14,19 @@ from dataclasses import dataclass
 
 from atoll import namespaces
 from atoll.client import Client
-from controller.controllers import metrics
-from controller.controllers.clock import Clock
-from controller.controllers.deployment import DeploymentController
-from controller.controllers.garbage_collector import GarbageCollector
-from controller.controllers.informers import Informers
-from controller.controllers.node_lifecycle import LEASE_NAMESPACE, NodeLifecycleController, NodeLifecycleOptions
-from controller.controllers.runner import Reconciler, Runner
-from controller.controllers.virtualmachine import VirtualMachineController
+from controller.controllers.deployment.reconciler import DeploymentController
+from controller.controllers.garbage_collector.reconciler import GarbageCollector
+from controller.controllers.node_lifecycle.reconciler import (
+    LEASE_NAMESPACE,
+    NodeLifecycleController,
+    NodeLifecycleOptions,
+)
+from controller.controllers.virtualmachine.reconciler import VirtualMachineController
+from controller.runtime import metrics
+from controller.runtime.clock import Clock
+from controller.runtime.reconciler import Reconciler
+from controller.runtime.reconciler_runner import ReconcilerRunner
+from controller.runtime.shared_informers import SharedInformers
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +49,15 @@ class ControllerOptions:
     identity: str = ""
 
 
-Factory = Callable[[Client, Informers, Clock, ControllerOptions], Reconciler]
+Factory = Callable[[Client, SharedInformers, Clock, ControllerOptions], Reconciler]
 
 
-def _deployment(client: Client, informers: Informers, clock: Clock, options: ControllerOptions) -> Reconciler:
+def _deployment(client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions) -> Reconciler:
     replicas = {kind: informers.informer(kind) for kind in ("Pod", "VirtualMachine")}
     return DeploymentController(client, informers.informer("Deployment"), replicas, clock)
 
 
-def _node_lifecycle(client: Client, informers: Informers, clock: Clock, options: ControllerOptions) -> Reconciler:
+def _node_lifecycle(client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions) -> Reconciler:
     workloads = {kind: informers.informer(kind) for kind in ("Pod", "VirtualMachine")}
     settings = NodeLifecycleOptions(
         options.node_grace_period, options.default_toleration_seconds, options.eviction_events
@@ -62,12 +67,14 @@ def _node_lifecycle(client: Client, informers: Informers, clock: Clock, options:
     )
 
 
-def _garbage_collector(client: Client, informers: Informers, clock: Clock, options: ControllerOptions) -> Reconciler:
+def _garbage_collector(
+    client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions
+) -> Reconciler:
     watched = {kind: informers.informer(kind) for kind in ("Deployment", "Pod", "VirtualMachine")}
     return GarbageCollector(client, watched, clock)
 
 
-def _virtualmachine(client: Client, informers: Informers, clock: Clock, options: ControllerOptions) -> Reconciler:
+def _virtualmachine(client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions) -> Reconciler:
     return VirtualMachineController(client, informers.informer("VirtualMachine"), clock)
 
 
@@ -89,9 +96,9 @@ def check_names(names: Sequence[str]) -> tuple[str, ...]:
 
 async def run_all(client: Client, clock: Clock, options: ControllerOptions) -> None:
     """Build, sync and run the selected controllers until cancelled; always cleans up."""
-    informers = Informers(client, clock)
+    informers = SharedInformers(client, clock)
     reconcilers = [CONTROLLERS[name](client, informers, clock, options) for name in check_names(options.controllers)]
-    runners = [Runner(reconciler, options.workers) for reconciler in reconcilers]
+    runners = [ReconcilerRunner(reconciler, options.workers) for reconciler in reconcilers]
     informers.start()
     try:
         await informers.wait_synced()

@@ -45,14 +45,14 @@ from atoll import finalizers
 from atoll.annotations import VM_ACTION_ANNOTATION, VM_ACTION_RESTART, VM_ACTION_START
 from atoll.client import ApiError
 from atoll.v1 import virtualmachine_pb2
-from controller.controllers.clock import Clock
-from controller.controllers.events import NORMAL, EventRecorder
-from controller.controllers.informer import Informer
-from controller.controllers.keys import key_of, split_key
 from controller.controllers.ownership import controller_of
 from controller.controllers.release import NODE_LOST_REASON, release_from_lost_node
-from controller.controllers.runner import Result
-from controller.controllers.workqueue import WorkQueue
+from controller.runtime.clock import Clock
+from controller.runtime.events import NORMAL, EventRecorder
+from controller.runtime.informer import Informer
+from controller.runtime.keys import key_of, split_key
+from controller.runtime.reconciler import Result
+from controller.runtime.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 NAME = "virtualmachine"

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from atoll.client import ApiError
 from atoll.v1 import event_pb2
-from controller.controllers.clock import Clock
+from controller.runtime.clock import Clock
 
 log = logging.getLogger(__name__)
 NORMAL = "Normal"

@@ -6,10 +6,11 @@ import asyncio
 
 import pytest
 
-from controller.controllers.clock import FakeClock, settle
-from controller.controllers.ratelimit import ExponentialBackoff, MaxOf, TokenBucket
-from controller.controllers.runner import Result, Runner
-from controller.controllers.workqueue import WorkQueue
+from controller.runtime.clock import FakeClock, settle
+from controller.runtime.ratelimit import ExponentialBackoff, MaxOf, TokenBucket
+from controller.runtime.reconciler import Result
+from controller.runtime.reconciler_runner import ReconcilerRunner
+from controller.runtime.workqueue import WorkQueue
 
 
 async def test_a_key_added_many_times_is_handed_out_once() -> None:
@@ -101,7 +102,7 @@ class Recorder:
 async def test_many_workers_never_reconcile_one_key_concurrently() -> None:
     clock = FakeClock()
     recorder = Recorder(clock)
-    runner = Runner(recorder, workers=8)
+    runner = ReconcilerRunner(recorder, workers=8)
     runner.start()
     for _ in range(50):
         for key in ("a", "b", "c"):
@@ -116,7 +117,7 @@ async def test_many_workers_never_reconcile_one_key_concurrently() -> None:
 async def test_a_failing_reconcile_is_retried_after_its_backoff_and_then_forgotten() -> None:
     clock = FakeClock()
     recorder = Recorder(clock, fail_first=2)
-    runner = Runner(recorder, workers=1)
+    runner = ReconcilerRunner(recorder, workers=1)
     runner.start()
     recorder.queue.add("a")
     await settle()

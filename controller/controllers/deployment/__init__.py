@@ -1,0 +1,1 @@
+"""The Deployment controller: N replicas of a Pod or VirtualMachine template, rolled out safely."""

@@ -1,0 +1,1 @@
+"""The garbage collector: dependents of deleted owners, foreground and orphan deletions."""

@@ -1,0 +1,1 @@
+"""The node lifecycle controller: marks silent nodes unreachable and evicts their workloads."""

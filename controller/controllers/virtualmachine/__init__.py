@@ -1,0 +1,1 @@
+"""The VirtualMachine controller: run strategies and power actions (a new run = a new object)."""
