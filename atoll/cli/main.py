@@ -1,32 +1,57 @@
 """The ``atoll`` command: parse ``atoll [--server ADDR] VERB ...`` and hand off to the verb's module.
 
 Each verb module offers ``add_parser(subparsers)`` (which sets ``run`` as a default) and
-``run(args) -> int``. ``up`` (atoll.cli.up) is the composition root that starts the control plane;
-it is imported only when ``up`` is the verb, so other verbs never load the components.
+``run(args) -> int``. A package above ``atoll`` may add verbs of its own through ``lazy_verbs``:
+the ``atoll`` console script (allinone.main) adds ``up``, the composition root that imports every
+component. A lazy verb's module is imported only when it is the verb being run, so other verbs
+never load what it needs; the foundation never imports the package that offers it.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Sequence
-from types import ModuleType
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType, ModuleType
+from typing import Any, Protocol
 
 from atoll.cli import apply, certs, delete, describe, get, image, logs, node, rollout, scale, vm
 from atoll.cli import token as token_verb
-from atoll.cli.common import EXIT_FAILED, OneLineErrorParser, add_server_flag
+from atoll.cli.common import OneLineErrorParser, add_server_flag
 
 VERB_MODULES: tuple[ModuleType, ...] = (
     apply, get, describe, delete, logs, node, image, scale, rollout, vm, certs, token_verb
 )
-UP_MODULE = "atoll.cli.up"
-UP_HELP = "start a local control plane (API server, controllers, scheduler, agents)"
 
 
-def build_parser(up: ModuleType | None = None) -> argparse.ArgumentParser:
-    """The full parser. ``up`` is the atoll.cli.up module when ``atoll up`` is being run; otherwise
-    ``up`` appears in the help only, without its flags."""
+class Verb(Protocol):
+    """What a lazily loaded verb module offers."""
+
+    # Any: the verb's own annotation may name ArgumentParser; atoll's subparsers are OneLineErrorParser.
+    def add_parser(self, subparsers: argparse._SubParsersAction[Any]) -> None:
+        """Add the verb's subparser with its flags."""
+
+    def run(self, args: argparse.Namespace) -> int:
+        """Run the verb; returns the exit code."""
+
+
+@dataclass(frozen=True)
+class LazyVerb:
+    """A verb listed in the help by ``help`` and loaded by ``load()`` only when it is run."""
+
+    help: str
+    load: Callable[[], Verb]
+
+
+NO_LAZY_VERBS: Mapping[str, LazyVerb] = MappingProxyType({})
+
+
+def build_parser(
+    lazy_verbs: Mapping[str, LazyVerb] = NO_LAZY_VERBS, loaded: Mapping[str, Verb] = MappingProxyType({})
+) -> argparse.ArgumentParser:
+    """The full parser. A lazy verb present in ``loaded`` gets its own flags; the others appear in
+    the help only, without their flags."""
     parser = OneLineErrorParser(
         prog="atoll",
         description="Declarative virtual machines and containers: apply manifests, inspect, delete.",
@@ -35,10 +60,11 @@ def build_parser(up: ModuleType | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for module in VERB_MODULES:
         module.add_parser(subparsers)
-    if up is not None:
-        up.add_parser(subparsers)
-    else:
-        subparsers.add_parser("up", help=UP_HELP, add_help=False)
+    for name, lazy in lazy_verbs.items():
+        if name in loaded:
+            loaded[name].add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=lazy.help, add_help=False)
     return parser
 
 
@@ -55,28 +81,15 @@ def verb_of(argv: Sequence[str]) -> str | None:
     return None
 
 
-def _load_up() -> ModuleType | None:
-    try:
-        return importlib.import_module(UP_MODULE)
-    except ModuleNotFoundError as err:
-        if err.name != UP_MODULE:
-            raise
-        return None
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``atoll`` console script; returns the exit code."""
+def main(argv: Sequence[str] | None = None, *, lazy_verbs: Mapping[str, LazyVerb] = NO_LAZY_VERBS) -> int:
+    """Runs one ``atoll`` command line (``sys.argv`` when ``argv`` is None); returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    up = None
-    if verb_of(argv) == "up":
-        up = _load_up()
-        if up is None:
-            sys.stderr.write("error: `atoll up` is not available in this installation (atoll.cli.up is missing)\n")
-            return EXIT_FAILED
-    parser = build_parser(up)
+    verb = verb_of(argv)
+    loaded = {verb: lazy_verbs[verb].load()} if verb is not None and verb in lazy_verbs else {}
+    parser = build_parser(lazy_verbs, loaded)
     args = parser.parse_args(argv)
-    if up is not None and args.verb == "up":
-        return int(up.run(args) or 0)
+    if args.verb in loaded:
+        return int(loaded[args.verb].run(args) or 0)
     return int(args.run(args))
 
 

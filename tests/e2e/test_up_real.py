@@ -38,7 +38,7 @@ def test_a_manifest_runs_a_real_container_on_the_local_node(tmp_path: Path) -> N
         [
             sys.executable,
             "-m",
-            "atoll.cli.main",
+            "allinone",
             "image",
             "import",
             "--data-dir",

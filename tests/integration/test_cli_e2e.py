@@ -29,7 +29,7 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
 def atoll(up: UpProcess, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, ATOLL_SERVER=up.address, ATOLL_CONFIG="/nonexistent/config.yaml")
     return subprocess.run(
-        [sys.executable, "-m", "atoll.cli.main", *args],
+        [sys.executable, "-m", "allinone", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -152,7 +152,7 @@ def test_bad_manifest_stores_nothing_and_names_file_document_and_field(up: UpPro
 def test_unreachable_server_is_one_line(up: UpProcess) -> None:
     env = dict(os.environ, ATOLL_SERVER="127.0.0.1:1", ATOLL_CONFIG="/nonexistent/config.yaml")
     result = subprocess.run(
-        [sys.executable, "-m", "atoll.cli.main", "get", "pods"], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "allinone", "get", "pods"], capture_output=True, text=True, env=env, timeout=60
     )
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -182,7 +182,7 @@ def test_quick_start_pods_and_vms_end_up_running_on_the_default_simulated_fleet(
 
 def test_up_with_an_unreachable_etcd_says_so_in_one_line(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "atoll.cli.main", "up", "--dev", "--data-dir", str(tmp_path),
+        [sys.executable, "-m", "allinone", "up", "--dev", "--data-dir", str(tmp_path),
          "--store", "etcd://127.0.0.1:1", "--sim-nodes", "0", "--no-client-config"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip

@@ -31,7 +31,7 @@ async def test_events_expire_and_workloads_stay(tmp_path: Path) -> None:
 
 def test_a_negative_event_ttl_is_refused_in_one_line(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "atoll.cli.main", "up", "--dev", "--event-ttl", "-5", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "allinone", "up", "--dev", "--event-ttl", "-5", "--data-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,

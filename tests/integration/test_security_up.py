@@ -76,7 +76,7 @@ async def test_internal_component_config_and_new_tokens_work_against_a_running_u
 )
 def test_dev_mode_refuses_a_non_loopback_listen_address(tmp_path: Path, listen: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "atoll.cli.main", "up", "--dev", "--listen", listen, "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "allinone", "up", "--dev", "--listen", listen, "--data-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -37,7 +37,7 @@ def start_up(data_dir: Path, *extra: str, timeout: float = 30.0, secure: bool = 
         [
             sys.executable,
             "-m",
-            "atoll.cli.main",
+            "allinone",
             "up",
             "--data-dir",
             str(data_dir),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import types
 from pathlib import Path
 
@@ -112,9 +111,10 @@ def test_an_unknown_kind_prints_the_kinds_lookup_message(capsys: pytest.CaptureF
     assert err.count("\n") == 1
 
 
-def test_up_is_imported_only_for_the_up_verb(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lazy_verb_is_loaded_only_when_it_is_the_verb(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[argparse.Namespace] = []
-    fake_up = types.ModuleType("atoll.cli.up")
+    loads: list[str] = []
+    fake_up = types.ModuleType("fake_up")
 
     def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         subparsers.add_parser("up").add_argument("--listen", default="127.0.0.1:7443")
@@ -123,29 +123,23 @@ def test_up_is_imported_only_for_the_up_verb(monkeypatch: pytest.MonkeyPatch) ->
         calls.append(args)
         return 0
 
+    def load() -> cli_main.Verb:
+        loads.append("up")
+        return fake_up  # type: ignore[return-value]
+
     fake_up.add_parser = add_parser  # type: ignore[attr-defined]
     fake_up.run = run  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "atoll.cli.up", fake_up)
-    loads: list[str] = []
-    real_load = cli_main._load_up
+    lazy = {"up": cli_main.LazyVerb(help="start it", load=load)}
 
-    def counting_load() -> types.ModuleType | None:
-        loads.append("up")
-        return real_load()
-
-    monkeypatch.setattr(cli_main, "_load_up", counting_load)
-
-    assert main(["up", "--listen", "0.0.0.0:9"]) == 0
+    assert main(["up", "--listen", "0.0.0.0:9"], lazy_verbs=lazy) == 0
     assert calls[0].listen == "0.0.0.0:9"
-    main(["--server", "127.0.0.1:1", "get", "gizmos"])
+    main(["--server", "127.0.0.1:1", "get", "gizmos"], lazy_verbs=lazy)
     assert loads == ["up"]
 
 
-def test_a_missing_up_module_is_a_one_line_error(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setitem(sys.modules, "atoll.cli.up", None)  # makes the import fail as if absent
-    assert main(["up"]) == 1
-    assert capsys.readouterr().err == (
-        "error: `atoll up` is not available in this installation (atoll.cli.up is missing)\n"
-    )
+def test_the_foundation_alone_offers_no_up_verb(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["up"])
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err
+    assert "invalid choice: 'up'" in err and err.count("\n") == 1

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry
 
-from atoll.cli.up_metrics import OFFSETS, serve_component_metrics
+from allinone.metrics_ports import OFFSETS, serve_component_metrics
 from atoll.metrics_flag import start_metrics
 from atoll.metrics_http import MetricsListenError
 

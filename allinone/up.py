@@ -1,8 +1,9 @@
 """`atoll up`: the composition root. Runs the control plane in the foreground on one machine.
 
-It opens the store, starts the API server (and, as later components land, the scheduler, the
-controllers and simulated nodes), writes the client config so `atoll` finds the server, and
-stops cleanly on SIGINT/SIGTERM. Restarting with the same data dir shows everything it had.
+It opens the store, starts the API server, the scheduler, the controllers, simulated nodes (and
+with ``--real`` this host as a real node), each meeting the API server only through gRPC; writes
+the client config so `atoll` finds the server, and stops cleanly on SIGINT/SIGTERM. Restarting
+with the same data dir shows everything it had.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from agent.drivers.real import real_drivers
 from agent.hollow.fleet import FleetError, FleetSpec, default_fleet, load_fleet
 from agent.hollow.hollow_fleet import run_hollow_fleet
 from agent.run import run_agent
+from allinone.metrics_ports import serve_component_metrics
 from atoll.certs import CertificateError
 from atoll.cli.datadir import DATA_DIR_ENV, default_data_dir
-from atoll.cli.up_metrics import serve_component_metrics
 from atoll.config import write_client_config
 from atoll.gc_tuning import tune_gc
 from atoll.images import node_state_dir
