@@ -1,18 +1,16 @@
 """Events the agent reports (Started, Killed, BackOff, Failed), sent off the critical path.
 
-``record`` never waits for the API: it builds the Event and hands it to an EventSink (batched
+``record`` never waits for the API: it builds the Event (atoll.events) and hands it to an EventSink (batched
 BatchCreate calls from a bounded queue; dropped and counted when the API server falls behind,
 as Kubernetes' event broadcaster does). Workload status is what must not wait.
 """
 
 from __future__ import annotations
 
-import uuid
-
-from agent.clock import Clock
 from atoll.client import Client
+from atoll.clock import Clock
 from atoll.event_sink import EventSink
-from atoll.v1 import event_pb2
+from atoll.events import NORMAL, WARNING, new_event
 
 
 class EventRecorder:
@@ -37,15 +35,8 @@ class EventRecorder:
         """Queue an Event about ``kind/namespace/name`` from ``source`` (``agent/NODE``)."""
         if not self.enabled:
             return
-        event = event_pb2.Event(reason=reason, message=message, type="Warning" if warning else "Normal",
-                                count=1, source=source)
-        event.metadata.name = f"{name}.{uuid.uuid4().hex[:16]}"
-        event.metadata.namespace = namespace
-        involved = event.involved_object
-        involved.kind, involved.namespace, involved.name, involved.uid = kind, namespace, name, uid
-        nanos = int(self._clock.now() * 1e9)
-        event.first_timestamp.FromNanoseconds(nanos)
-        event.last_timestamp.FromNanoseconds(nanos)
+        event = new_event(kind=kind, namespace=namespace, name=name, uid=uid, reason=reason, message=message,
+                          source=source, at=self._clock.now(), event_type=WARNING if warning else NORMAL)
         self._sink.put(event)
 
     async def flush(self) -> None:

@@ -9,8 +9,9 @@ import asyncio
 from collections.abc import Callable
 
 from atoll import kinds
-from atoll.client import SYNCED, Client
+from atoll.client import Client
 from atoll.v1 import api_pb2
+from atoll.watch_events import SYNCED
 
 WORKLOAD_KINDS = ("Pod", "VirtualMachine")
 Dispatch = Callable[[str, api_pb2.WatchEvent], None]

@@ -16,9 +16,9 @@ import time
 import grpc
 
 from agent import metrics
-from agent.clock import Clock
 from agent.config import LEASE_NAMESPACE
 from atoll.client import ApiError, Client
+from atoll.clock import Clock
 from atoll.v1 import lease_pb2
 
 log = logging.getLogger(__name__)

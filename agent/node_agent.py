@@ -27,8 +27,8 @@ from agent.workloads.pod_runner import PodRunner
 from agent.workloads.vm_runner import VmRunner
 from agent.workloads.workload_runner import WorkloadRunner
 from atoll import kinds
-from atoll.client import DELETED
 from atoll.v1 import api_pb2, node_pb2
+from atoll.watch_events import DELETED
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.clock import Clock, LoopClock
 from agent.config import AgentConfig
 from agent.drivers import build_driver
 from agent.drivers.protocol import Driver
@@ -28,6 +27,7 @@ from agent.node_agent import NodeAgent
 from agent.registration import NodeProfile, format_cpu, format_memory
 from agent.workloads.context import NodeContext
 from atoll.client import Client
+from atoll.clock import Clock, SystemClock
 from atoll.config import ClientConfig
 from atoll.tasks import cancel_and_wait
 
@@ -53,7 +53,7 @@ class RunningNode:
 async def start_node(client: Client, profile: NodeProfile, drivers: Sequence[Driver], *,
                      clock: Clock | None = None, config: AgentConfig | None = None) -> RunningNode:
     """Register ``profile`` with ``drivers``, adopt their tasks, then heartbeat and watch."""
-    clock = clock or LoopClock()
+    clock = clock or SystemClock()
     config = config or AgentConfig()
     events = EventRecorder(client, clock, enabled=config.events)
     ctx = NodeContext(client, profile.name, profile.os, profile.address, list(drivers), clock, config, events)
@@ -136,7 +136,7 @@ async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: 
     ``logs_listen``: where to serve ``atoll logs`` for this node (None: no log service).
     Raises UnknownDriverError for an unknown driver name, before connecting.
     """
-    clock = LoopClock()
+    clock = SystemClock()
     built = build_drivers(drivers, clock, state_dir)
     async with Client.connect(server) as client:
         logs: LogsServer | None = None

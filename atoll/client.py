@@ -35,6 +35,7 @@ from google.protobuf.message import Message
 from atoll import kinds
 from atoll.config import ClientConfig
 from atoll.v1 import agent_pb2, agent_pb2_grpc, api_pb2, api_pb2_grpc, object_pb2
+from atoll.watch_events import ADDED, BOOKMARK, DELETED, RESYNC, SYNCED
 
 if TYPE_CHECKING:
     from atoll.v1.api_pb2_grpc import ObjectsAsyncStub
@@ -48,13 +49,6 @@ CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.keepalive_timeout_ms", 20_000),
 )
 
-ADDED = "ADDED"
-MODIFIED = "MODIFIED"
-DELETED = "DELETED"
-BOOKMARK = "BOOKMARK"
-# Synthetic events of list_then_watch (never sent by the server; they carry no object):
-RESYNC = "RESYNC"  # the watch fell behind compaction; a full relist follows
-SYNCED = "SYNCED"  # a full list has been delivered; the consumer's view is complete
 
 Sleep = Callable[[float], Awaitable[None]]
 _Request = TypeVar("_Request")

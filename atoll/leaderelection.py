@@ -34,29 +34,12 @@ import grpc
 
 from atoll import namespaces
 from atoll.client import ApiError
+from atoll.clock import Clock
 from atoll.tasks import cancel_and_wait
 from atoll.v1 import lease_pb2
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class Clock(Protocol):
-    """Time as the elector sees it (injected, so tests run in virtual time)."""
-
-    def now(self) -> float: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class LoopClock:
-    """The running event loop's monotonic clock."""
-
-    def now(self) -> float:
-        return asyncio.get_running_loop().time()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 # Called with True when this candidate becomes leader and False when it stops leading.

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from atoll.client import Client
+from atoll.clock import Clock, SystemClock
 from atoll.config import ClientConfig, ConfigError, resolve_client_config
 from atoll.gc_tuning import tune_gc
 from atoll.leaderelection import ElectionConfig, LeaderElector, default_identity
@@ -24,7 +25,6 @@ from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
 from controller.manager import CONTROLLERS, ControllerOptions, check_names, run_all
 from controller.runtime import metrics
-from controller.runtime.clock import Clock, SystemClock
 
 log = logging.getLogger("atoll.controller")
 DEFAULT_METRICS_LISTEN = "127.0.0.1:9442"

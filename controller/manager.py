@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from atoll import namespaces
 from atoll.client import Client
+from atoll.clock import Clock
 from controller.controllers.deployment.reconciler import DeploymentController
 from controller.controllers.garbage_collector.reconciler import GarbageCollector
 from controller.controllers.node_lifecycle.reconciler import (
@@ -23,7 +24,6 @@ from controller.controllers.node_lifecycle.reconciler import (
 )
 from controller.controllers.virtualmachine.reconciler import VirtualMachineController
 from controller.runtime import metrics
-from controller.runtime.clock import Clock
 from controller.runtime.reconciler import Reconciler
 from controller.runtime.reconciler_runner import ReconcilerRunner
 from controller.runtime.shared_informers import SharedInformers

@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 from atoll.client import Client
+from atoll.clock import SystemClock
 from atoll.config import SERVER_ENV, ClientConfig, ConfigError, default_config_path, resolve_client_config
 from atoll.gc_tuning import tune_gc
-from atoll.leaderelection import ElectionConfig, LeaderElector, LoopClock, default_identity
+from atoll.leaderelection import ElectionConfig, LeaderElector, default_identity
 from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
 from scheduler import metrics
@@ -55,7 +56,7 @@ async def run_scheduler(
             metrics.LEADER.set(1)
             await Runner(client, framework, batch_size=batch_size).run(stop)
             return
-        elector = LeaderElector(client, election, LoopClock(), on_change=lambda leading: metrics.LEADER.set(leading))
+        elector = LeaderElector(client, election, SystemClock(), on_change=lambda leading: metrics.LEADER.set(leading))
 
         async def lead() -> None:
             await Runner(client, framework, batch_size=batch_size).run(asyncio.Event())

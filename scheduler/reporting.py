@@ -1,6 +1,6 @@
 """What the scheduler writes besides bindings, as pure message builders: Events and conditions.
 
-Events go to the workload's namespace with source "scheduler": Normal/Scheduled naming the
+Events (built by atoll.events, source "scheduler"): Normal/Scheduled naming the
 node, Warning/FailedScheduling with the explanation, Normal/Preempted on each victim naming the
 preemptor. Status: ``PodScheduled`` (Pods) or ``Scheduled`` (VMs) = False, reason
 Unschedulable, with the same message; ``status.nominatedNodeName`` for preemptors.
@@ -9,24 +9,16 @@ Timestamps come from the ``wall`` argument (seconds since the epoch): time is da
 
 from __future__ import annotations
 
-import itertools
-import os
-
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from atoll import kinds
-from atoll.v1 import event_pb2, meta_pb2, object_pb2
-from scheduler.workload import POD, WorkloadInfo
+from atoll.conditions import scheduled_condition_type
+from atoll.events import NORMAL, WARNING, new_event
+from atoll.v1 import event_pb2, object_pb2
+from scheduler.workload import WorkloadInfo
 
 SOURCE = "scheduler"
 UNSCHEDULABLE = "Unschedulable"
-_SEQUENCE = itertools.count()
-_INSTANCE = os.urandom(3).hex()
-
-
-def condition_type(kind: str) -> str:
-    """PodScheduled for Pods, Scheduled for VirtualMachines."""
-    return "PodScheduled" if kind == POD else "Scheduled"
 
 
 def timestamp(wall: float) -> Timestamp:
@@ -35,40 +27,23 @@ def timestamp(wall: float) -> Timestamp:
     return stamp
 
 
-def event(info: WorkloadInfo, reason: str, message: str, warning: bool, wall: float) -> object_pb2.Object:
-    """A new Event about ``info``; names are unique per scheduler process."""
-    stamp = timestamp(wall)
-    body = event_pb2.Event(
-        metadata=meta_pb2.ObjectMeta(
-            name=f"{info.name}.{_INSTANCE}{next(_SEQUENCE):x}"[:253], namespace=info.namespace
-        ),
-        involved_object=event_pb2.ObjectReference(
-            kind=info.kind,
-            namespace=info.namespace,
-            name=info.name,
-            uid=info.uid,
-            resource_version=info.resource_version,
-        ),
-        reason=reason,
-        message=message,
-        type="Warning" if warning else "Normal",
-        count=1,
-        first_timestamp=stamp,
-        last_timestamp=stamp,
-        source=SOURCE,
+def event(info: WorkloadInfo, reason: str, message: str, warning: bool, wall: float) -> event_pb2.Event:
+    """A new Event about ``info`` (atoll.events' rule)."""
+    return new_event(
+        kind=info.kind, namespace=info.namespace, name=info.name, uid=info.uid, reason=reason, message=message,
+        source=SOURCE, at=wall, event_type=WARNING if warning else NORMAL, resource_version=info.resource_version,
     )
-    return kinds.by_name("Event").wrap(body)
 
 
-def scheduled(info: WorkloadInfo, node: str, wall: float) -> object_pb2.Object:
+def scheduled(info: WorkloadInfo, node: str, wall: float) -> event_pb2.Event:
     return event(info, "Scheduled", f"Successfully assigned {info.namespace}/{info.name} to {node}", False, wall)
 
 
-def failed_scheduling(info: WorkloadInfo, message: str, wall: float) -> object_pb2.Object:
+def failed_scheduling(info: WorkloadInfo, message: str, wall: float) -> event_pb2.Event:
     return event(info, "FailedScheduling", message, True, wall)
 
 
-def preempted(victim: WorkloadInfo, preemptor: WorkloadInfo, node: str, wall: float) -> object_pb2.Object:
+def preempted(victim: WorkloadInfo, preemptor: WorkloadInfo, node: str, wall: float) -> event_pb2.Event:
     text = (
         f"Preempted by {preemptor.kind.lower()} {preemptor.namespace}/{preemptor.name} "
         f"(priority {preemptor.priority}) on node {node}"
@@ -86,7 +61,7 @@ def with_scheduled_condition(
     copy = object_pb2.Object()
     copy.CopyFrom(obj)
     message_obj = kinds.unwrap(copy)
-    wanted = condition_type(kinds.of_object(copy).name)
+    wanted = scheduled_condition_type(kinds.of_object(copy).name)
     conditions = message_obj.status.conditions
     current = next((c for c in conditions if c.type == wanted), None)
     same_condition = current is not None and (current.status, current.reason, current.message) == (

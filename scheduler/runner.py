@@ -21,12 +21,14 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 
 from atoll import kinds
+from atoll.clock import Clock, SystemClock
 from atoll.event_sink import EventSink
 from atoll.tasks import cancel_and_wait
-from atoll.v1 import api_pb2, object_pb2
+from atoll.v1 import api_pb2, event_pb2, object_pb2
+from atoll.watch_events import BOOKMARK, DELETED, RESYNC, SYNCED
 from scheduler import metrics
 from scheduler.api_port import ApiPort
 from scheduler.core import Invalid, Outcome, Placement, Scheduler, Unschedulable
@@ -41,7 +43,6 @@ log = logging.getLogger(__name__)
 
 WATCHED_KINDS = ("Node", "Pod", "VirtualMachine")
 QUEUE_METRICS_PERIOD = 1.0  # seconds between pending-workload gauge updates while busy
-SYNCED, RESYNC, BOOKMARK, DELETED = "SYNCED", "RESYNC", "BOOKMARK", "DELETED"
 
 
 class Runner:
@@ -56,8 +57,7 @@ class Runner:
         binds_in_flight: int = 4,
         report_workers: int = 4,
         report_queue_limit: int = 20_000,
-        clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
+        clock: Clock | None = None,
         queue: SchedulingQueue | None = None,
     ) -> None:
         self.api = api
@@ -65,7 +65,7 @@ class Runner:
         self.queue = queue if queue is not None else SchedulingQueue()
         self.scheduler = Scheduler(framework, self.snapshot, self.queue)
         self.batch_size = batch_size
-        self.clock, self.wall = clock, wall
+        self.clock: Clock = clock or SystemClock()
         self.objects: dict[str, object_pb2.Object] = {}  # latest envelope of each unbound workload
         self.binding: set[str] = set()
         self.synced: set[str] = set()
@@ -114,7 +114,7 @@ class Runner:
                     continue
                 self._publish_queue_metrics(force=True)
                 wakeup = self.queue.next_wakeup()
-                await self._wait(stopping, None if wakeup is None else max(0.0, wakeup - self.clock()))
+                await self._wait(stopping, None if wakeup is None else max(0.0, wakeup - self.clock.now()))
         finally:
             stopping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -122,7 +122,7 @@ class Runner:
 
     def _decide_batch(self) -> list[Outcome]:
         """Scheduler.next_batch, timing each decision for the attempt-duration metric."""
-        now = self.clock()
+        now = self.clock.now()
         outcomes: list[Outcome] = []
         for info in self.queue.pop_batch(now, self.batch_size):
             started = time.perf_counter()
@@ -133,7 +133,7 @@ class Runner:
     def _publish_queue_metrics(self, force: bool) -> None:
         """Pending-workload gauges, from the loop's own thread (the queue is not thread-safe); at
         most once per QUEUE_METRICS_PERIOD while busy, always before the loop goes idle."""
-        now = self.clock()
+        now = self.clock.now()
         if not force and now - self._queue_metrics_at < QUEUE_METRICS_PERIOD:
             return
         self._queue_metrics_at = now
@@ -169,7 +169,7 @@ class Runner:
 
     def _on_node(self, event: api_pb2.WatchEvent) -> None:
         node = event.object.node
-        now = self.clock()
+        now = self.clock.now()
         if event.type == DELETED:
             self.snapshot.remove_node(node.metadata.name)
             return
@@ -190,7 +190,7 @@ class Runner:
             self.queue.remove(key)
             self._first_seen.pop(key, None)
             if self.snapshot.remove_workload(key) is not None:
-                self.queue.on_event(ClusterEvent.WORKLOAD_DELETED, self.clock())
+                self.queue.on_event(ClusterEvent.WORKLOAD_DELETED, self.clock.now())
             return
         try:
             info = from_pod(message) if kind == POD else from_vm(message)
@@ -207,7 +207,7 @@ class Runner:
             self.queue.remove(key)
             return
         self.objects[key] = event.object
-        self._first_seen.setdefault(key, self.clock())
+        self._first_seen.setdefault(key, self.clock.now())
         if key in self.binding or (key in self.snapshot.workloads.index and not self.snapshot.nominated(key)):
             return  # our own bind is in flight or done; its result (or the bound object) decides
         self.queue.add(info)
@@ -225,7 +225,7 @@ class Runner:
             uid=kinds.unwrap(obj).metadata.uid,
             resource_version=revision,
         )
-        self._enqueue_event(failed_scheduling(info, message, self.wall()))
+        self._enqueue_event(failed_scheduling(info, message, self.clock.now()))
 
     # -- outcomes -------------------------------------------------------------------------------
 
@@ -251,7 +251,7 @@ class Runner:
             elif isinstance(outcome, Invalid):
                 self._count_attempt(outcome.workload.key, "error")
                 self.stats["invalid"] += 1
-                self._enqueue_event(failed_scheduling(outcome.workload, outcome.message, self.wall()))
+                self._enqueue_event(failed_scheduling(outcome.workload, outcome.message, self.clock.now()))
 
     async def _bind_in_slot(self, placements: list[Placement]) -> None:
         try:
@@ -270,7 +270,7 @@ class Runner:
             )
             for p in placements
         ]
-        now = self.clock()
+        now = self.clock.now()
         started = time.perf_counter()
         try:
             response = await self.api.bind(bindings)
@@ -289,14 +289,14 @@ class Runner:
             if code == "OK":
                 first_seen = self._first_seen.pop(placement.workload.key, None)
                 if first_seen is not None:
-                    metrics.E2E_SCHEDULING_DURATION.observe(max(0.0, self.clock() - first_seen))
+                    metrics.E2E_SCHEDULING_DURATION.observe(max(0.0, self.clock.now() - first_seen))
                 self.scheduler.bound(placement)
-                self._enqueue_event(scheduled(placement.workload, placement.node, self.wall()))
+                self._enqueue_event(scheduled(placement.workload, placement.node, self.clock.now()))
                 self.objects.pop(placement.workload.key, None)
                 continue
             self.scheduler.bind_failed(placement, now, retry=code not in ("ALREADY_BOUND", "INVALID"))
             if code == "INVALID":
-                self._enqueue_event(failed_scheduling(placement.workload, detail, self.wall()))
+                self._enqueue_event(failed_scheduling(placement.workload, detail, self.clock.now()))
             elif code not in ("ALREADY_BOUND",):
                 latest = self.objects.get(placement.workload.key)
                 if latest is not None and placement.workload.key in self.queue:
@@ -318,15 +318,20 @@ class Runner:
             metrics.PREEMPTION_VICTIMS.inc(len(plan.victims))
             for victim in plan.victims:
                 await self._ignore_errors(self.api.delete(victim.kind, victim.name, victim.namespace))
-                self._enqueue_event(preempted(victim, info, plan.node, self.wall()))
+                self._enqueue_event(preempted(victim, info, plan.node, self.clock.now()))
         latest = self.objects.get(info.key)
         if latest is not None:
             update = with_scheduled_condition(
-                latest, "False", UNSCHEDULABLE, outcome.message, self.wall(), nominated_node=plan.node if plan else None
+                latest,
+                "False",
+                UNSCHEDULABLE,
+                outcome.message,
+                self.clock.now(),
+                nominated_node=plan.node if plan else None,
             )
             if update is not None:
                 await self._ignore_errors(self.api.update_status(update))
-                self._enqueue_event(failed_scheduling(info, outcome.message, self.wall()))
+                self._enqueue_event(failed_scheduling(info, outcome.message, self.clock.now()))
 
     def _count_attempt(self, key: str, result: str, extra_seconds: float = 0.0) -> None:
         metrics.SCHEDULE_ATTEMPTS.labels(result).inc()
@@ -334,8 +339,8 @@ class Runner:
 
     # -- background reports ---------------------------------------------------------------------
 
-    def _enqueue_event(self, event: object_pb2.Object) -> None:
-        self._events.put(event.event)
+    def _enqueue_event(self, event: event_pb2.Event) -> None:
+        self._events.put(event)
 
     @property
     def events_dropped(self) -> int:

@@ -30,20 +30,12 @@ class WorkloadError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Toleration:
+    """A decoded toleration; atoll.tolerations.tolerates matches it against a taint."""
+
     key: str
     operator: str  # Equal or Exists
     value: str
     effect: str  # "" tolerates every effect
-
-    def tolerates(self, key: str, value: str, effect: str) -> bool:
-        """Kubernetes semantics: empty key with Exists tolerates every taint."""
-        if self.effect and self.effect != effect:
-            return False
-        if not self.key:
-            return self.operator == "Exists"
-        if self.key != key:
-            return False
-        return self.operator == "Exists" or self.value == value
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agent.clock import Clock
 from agent.drivers.protocol import Driver
 from agent.drivers.sim.base import SimSettings
 from agent.drivers.sim.hypervisor import SimHypervisorDriver
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.drivers.sim.windows import SimWindowsDriver
+from atoll.clock import Clock
 
 Factory = Callable[[SimSettings, Clock], Driver]
 

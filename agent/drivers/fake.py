@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from agent.clock import Clock, LoopClock
 from agent.drivers.protocol import (
     Capabilities,
     DriverError,
@@ -25,6 +24,7 @@ from agent.drivers.protocol import (
     TaskRunningError,
     TaskStatus,
 )
+from atoll.clock import Clock, SystemClock
 
 
 @dataclass
@@ -43,7 +43,7 @@ class FakeDriver:
                  ignore_stop: bool = False) -> None:
         self.name = name
         self.caps = caps or Capabilities(kinds=frozenset({"container", "vm"}), os="linux")
-        self.clock: Clock = clock or LoopClock()
+        self.clock: Clock = clock or SystemClock()
         self.ignore_stop = ignore_stop
         self.calls: list[tuple[str, str]] = []
         self.started: list[TaskConfig] = []

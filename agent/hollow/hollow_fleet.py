@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.clock import Clock, LoopClock
 from agent.config import AgentConfig
 from agent.drivers.protocol import Driver
 from agent.drivers.sim.base import SimSettings
@@ -28,6 +27,7 @@ from agent.node_agent import NodeAgent
 from agent.registration import NodeProfile
 from agent.workloads.context import NodeContext
 from atoll.client import Client
+from atoll.clock import Clock, SystemClock
 from atoll.config import ClientConfig
 from atoll.tasks import cancel_and_wait
 from atoll.v1 import api_pb2
@@ -69,7 +69,7 @@ def group_profile(group: NodeGroup, name: str, index: int, endpoint: str) -> Nod
 class HollowFleet:
     client: Client
     spec: FleetSpec
-    clock: Clock = field(default_factory=LoopClock)
+    clock: Clock = field(default_factory=SystemClock)
     config: AgentConfig = field(default_factory=AgentConfig)
     logs: LogsServer | None = None
     agents: dict[str, NodeAgent] = field(default_factory=dict)

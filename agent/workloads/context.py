@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.drivers.protocol import Driver, TaskHandle
 from agent.events import EventRecorder
 from atoll.client import Client
+from atoll.clock import Clock
 from atoll.v1 import meta_pb2
 
 

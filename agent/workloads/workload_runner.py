@@ -14,12 +14,12 @@ import logging
 import time
 from typing import Any
 
-from agent.clock import Timer
 from agent.drivers.protocol import DriverError
 from agent.workloads import writes
 from agent.workloads.context import NodeContext
 from atoll import kinds
 from atoll.client import ApiError
+from atoll.clock import Timer
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0

@@ -28,8 +28,9 @@ from atoll.cli.common import (
     run_with_client,
     server_error_line,
 )
-from atoll.client import DELETED, ApiError, Client
+from atoll.client import ApiError, Client
 from atoll.v1 import object_pb2
+from atoll.watch_events import DELETED
 
 CASCADE_POLICIES = ("background", "foreground", "orphan")
 

@@ -23,8 +23,9 @@ from atoll.cli.common import (
     require_kind,
     run_with_client,
 )
-from atoll.client import BOOKMARK, Client
+from atoll.client import Client
 from atoll.v1 import object_pb2
+from atoll.watch_events import BOOKMARK
 
 OUTPUT_FORMATS = ("table", "wide", "yaml", "json", "name")
 DEFAULT_CHUNK_SIZE = 500

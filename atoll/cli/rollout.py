@@ -31,6 +31,7 @@ from atoll.client import Client
 from atoll.manifest_codec import encode
 from atoll.revisions import Revision, current_revision, find_revision, history, template_hash
 from atoll.v1 import deployment_pb2
+from atoll.watch_events import DELETED
 
 
 def add_parser(subparsers: Any) -> None:
@@ -97,7 +98,7 @@ async def status(client: Client, args: argparse.Namespace, streams: Streams) -> 
                 kind.name, namespace, field_selector=f"metadata.name={name}", resource_version=revision
             ):
                 revision = max(revision, event.resource_version)
-                if event.type == "DELETED":
+                if event.type == DELETED:
                     raise CliError(f"deployment/{name} was deleted while waiting for its rollout")
                 deployment = event.object.deployment
                 break

@@ -5,8 +5,10 @@ from __future__ import annotations
 import grpc
 
 
-class ApiError(Exception):
-    """An error the caller can act on; ``code`` is the gRPC status the servicer answers with."""
+class StatusError(Exception):
+    """An error the caller can act on, raised inside the API server (as apimachinery's StatusError):
+    the servicer answers with ``code`` and ``message``, which the caller's client raises as
+    atoll.client.ApiError."""
 
     code = grpc.StatusCode.UNKNOWN
 
@@ -15,39 +17,39 @@ class ApiError(Exception):
         self.message = message
 
 
-class InvalidError(ApiError):
+class InvalidError(StatusError):
     code = grpc.StatusCode.INVALID_ARGUMENT
 
 
-class NotFoundError(ApiError):
+class NotFoundError(StatusError):
     code = grpc.StatusCode.NOT_FOUND
 
 
-class AlreadyExistsError(ApiError):
+class AlreadyExistsError(StatusError):
     code = grpc.StatusCode.ALREADY_EXISTS
 
 
-class ConflictError(ApiError):
+class ConflictError(StatusError):
     """The object changed since the caller read it (stale resource_version or precondition)."""
 
     code = grpc.StatusCode.ABORTED
 
 
-class GoneError(ApiError):
+class GoneError(StatusError):
     """A list continue token or watch revision that is compacted; the caller relists."""
 
     code = grpc.StatusCode.OUT_OF_RANGE
 
 
-class ForbiddenStateError(ApiError):
+class ForbiddenStateError(StatusError):
     """The request is valid but the cluster state refuses it (namespace terminating, ...)."""
 
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
-class UnavailableError(ApiError):
+class UnavailableError(StatusError):
     code = grpc.StatusCode.UNAVAILABLE
 
 
-class TooManyError(ApiError):
+class TooManyError(StatusError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED

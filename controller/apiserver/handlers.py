@@ -21,7 +21,7 @@ from google.protobuf.message import DecodeError, Message
 from atoll import kinds
 from atoll.v1 import api_pb2
 from controller.apiserver import metrics
-from controller.apiserver.errors import ApiError
+from controller.apiserver.errors import StatusError
 from controller.store.protocol import StoreUnavailableError
 
 SERVICE_NAME = "atoll.v1.Objects"
@@ -61,7 +61,7 @@ def _parse(request_type: type[Message], raw: bytes) -> Any:
 
 async def _abort(context: Context, error: Exception) -> None:
     """Ends the call with the status a user error maps to: one line, never a traceback."""
-    if isinstance(error, ApiError):
+    if isinstance(error, StatusError):
         await context.abort(error.code, error.message)
     await context.abort(grpc.StatusCode.UNAVAILABLE, f"store unavailable: {error}")
 
@@ -80,7 +80,7 @@ def _request_kind(request: Any) -> str:
 
 def _failure_code(context: Context, error: BaseException) -> str:
     """The status code name a failed call ends with, for metrics."""
-    if isinstance(error, ApiError):
+    if isinstance(error, StatusError):
         return error.code.name
     if isinstance(error, StoreUnavailableError):
         return "UNAVAILABLE"
@@ -92,7 +92,7 @@ def _failure_code(context: Context, error: BaseException) -> str:
 
 async def _fail(context: Context, error: BaseException) -> None:
     """Answers a user error with its status; anything else propagates (cancellation, bugs)."""
-    if isinstance(error, ApiError | StoreUnavailableError):
+    if isinstance(error, StatusError | StoreUnavailableError):
         await _abort(context, error)
 
 

@@ -18,7 +18,7 @@ from atoll import kinds
 from atoll.pki import AGENT_TLS_NAME
 from atoll.v1 import agent_pb2, agent_pb2_grpc
 from controller.apiserver.auth.config import SecurityConfig
-from controller.apiserver.errors import ApiError
+from controller.apiserver.errors import StatusError
 from controller.apiserver.handlers import CallGuard
 from controller.apiserver.registry import Registry
 
@@ -51,7 +51,7 @@ class LogsProxy(agent_pb2_grpc.LogsServicer):
     async def _read(self, request: agent_pb2.LogsRequest, context: Context) -> AsyncIterator[agent_pb2.LogChunk]:
         try:
             forwarded, endpoint = await self._route(request)
-        except ApiError as err:
+        except StatusError as err:
             await context.abort(err.code, err.message)
             return
         channel = self._channels.get(endpoint)
@@ -104,8 +104,8 @@ class LogsProxy(agent_pb2_grpc.LogsServicer):
         self._channels.clear()
 
 
-def _error(code: grpc.StatusCode, message: str) -> ApiError:
-    error = ApiError(message)
+def _error(code: grpc.StatusCode, message: str) -> StatusError:
+    error = StatusError(message)
     error.code = code
     return error
 

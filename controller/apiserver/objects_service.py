@@ -1,5 +1,5 @@
-"""The atoll.v1.Objects servicer: one method per RPC, each raising ApiError for what the caller
-did wrong; handlers.py decodes requests and maps ApiError to its status code."""
+"""The atoll.v1.Objects servicer: one method per RPC, each raising StatusError for what the caller
+did wrong; handlers.py decodes requests and maps StatusError to its status code."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from atoll import kinds
 from atoll.kinds import Kind
 from atoll.v1 import api_pb2, object_pb2
 from controller.apiserver import listing
-from controller.apiserver.errors import ApiError, InvalidError
+from controller.apiserver.errors import InvalidError, StatusError
 from controller.apiserver.objectref import effective_namespace
 from controller.apiserver.registry import Registry
 from controller.apiserver.watch_stream import WatchStreamer
@@ -48,7 +48,7 @@ class ObjectsService:
         """Create's outcome as a result: a user error is this object's result, not the call's."""
         try:
             created = await self._registry.create(obj)
-        except ApiError as error:
+        except StatusError as error:
             return api_pb2.CreateResult(code=error.code.name, message=error.message)
         return api_pb2.CreateResult(code="OK", resource_version=created.metadata.resource_version)
 

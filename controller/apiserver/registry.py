@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from atoll import finalizers, kinds, namespaces
+from atoll.conditions import scheduled_condition_type
 from atoll.defaults import apply_defaults
 from atoll.kinds import Kind
 from atoll.v1 import api_pb2, object_pb2
@@ -383,7 +384,7 @@ class Registry:
 
 def _mark_scheduled(kind: Kind, message: Any, now: datetime) -> None:
     """Sets the PodScheduled (VMs: Scheduled) condition to True in the binding's own write."""
-    condition_type = "PodScheduled" if kind.name == "Pod" else "Scheduled"
+    condition_type = scheduled_condition_type(kind.name)
     for condition in message.status.conditions:
         if condition.type == condition_type:
             break

@@ -11,6 +11,7 @@ from typing import Any
 
 from atoll.kinds import Kind
 from atoll.v1 import api_pb2
+from atoll.watch_events import ADDED, BOOKMARK, DELETED, MODIFIED
 from controller.apiserver import codec, listing, wire
 from controller.apiserver.errors import GoneError
 from controller.apiserver.watch_cache import CachedEvent, WatchCache
@@ -61,7 +62,7 @@ class WatchStreamer:
                 start_after = kv.key
                 message = codec.decode(kind, kv.value, kv.mod_revision)
                 if matches(message):
-                    event = api_pb2.WatchEvent(type="ADDED", resource_version=kv.mod_revision)
+                    event = api_pb2.WatchEvent(type=ADDED, resource_version=kv.mod_revision)
                     getattr(event.object, kind.field).CopyFrom(message)
                     events.append(event.SerializeToString())
             if events:
@@ -73,16 +74,16 @@ class WatchStreamer:
 def _translate(event: CachedEvent, matches: listing.Matcher) -> bytes | None:
     """The serialized WatchEvent this watcher sees for ``event``, or None if it sees nothing."""
     if event.deleted:
-        return event.encoded("DELETED") if matches(event.new) else None
+        return event.encoded(DELETED) if matches(event.new) else None
     now_matches = matches(event.new)
     old = event.old
     was_matching = old is not None and matches(old)
     if now_matches and was_matching:
-        return event.encoded("MODIFIED")
+        return event.encoded(MODIFIED)
     if now_matches:
-        return event.encoded("ADDED")
+        return event.encoded(ADDED)
     if was_matching:
-        return event.encoded("DELETED")
+        return event.encoded(DELETED)
     return None
 
 
@@ -90,12 +91,12 @@ def _translate_all(event: CachedEvent, matches: listing.Matcher) -> bytes:
     """``_translate`` for a watcher without selectors (everything matches): no object is
     decoded to decide, only to encode, once for all watchers."""
     if event.deleted:
-        return event.encoded("DELETED")
-    return event.encoded("ADDED" if event.prev_value is None else "MODIFIED")
+        return event.encoded(DELETED)
+    return event.encoded(ADDED if event.prev_value is None else MODIFIED)
 
 
 def _bookmark(kind: Kind, revision: int) -> bytes:
-    event = api_pb2.WatchEvent(type="BOOKMARK", resource_version=revision)
+    event = api_pb2.WatchEvent(type=BOOKMARK, resource_version=revision)
     message: Any = getattr(event.object, kind.field)
     message.metadata.resource_version = revision
     return bytes(event.SerializeToString())

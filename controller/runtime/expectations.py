@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from controller.runtime.clock import Clock
+from atoll.clock import Clock
 
 
 @dataclass

@@ -23,9 +23,10 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from atoll import kinds
-from atoll.client import ADDED, DELETED, RESYNC, SYNCED, ApiError
+from atoll.client import ApiError
+from atoll.clock import Clock
 from atoll.v1 import api_pb2
-from controller.runtime.clock import Clock
+from atoll.watch_events import ADDED, DELETED, MODIFIED, RESYNC, SYNCED
 from controller.runtime.keys import key_of
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ Source = Callable[[], AsyncIterator[api_pb2.WatchEvent]]
 # handler(event_type, old, new): ADDED (None, new), MODIFIED (old, new), DELETED (old, None).
 Handler = Callable[[str, Any, Any], None]
 IndexFunc = Callable[[Any], Iterable[str]]
-MODIFIED = "MODIFIED"
 
 
 class Informer:

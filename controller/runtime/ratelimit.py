@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from controller.runtime.clock import Clock
+from atoll.clock import Clock
 
 
 class RateLimiter(Protocol):

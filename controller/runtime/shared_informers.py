@@ -7,7 +7,7 @@ import asyncio
 
 from atoll import kinds
 from atoll.client import Client
-from controller.runtime.clock import Clock
+from atoll.clock import Clock
 from controller.runtime.informer import Informer
 
 

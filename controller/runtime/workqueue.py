@@ -9,7 +9,7 @@
 - **Shutdown**: after ``shutdown`` every ``get`` returns None at once (queued and delayed keys are
   dropped); keys in flight finish normally.
 
-Delays are measured on the injected Clock, so with a FakeClock they fire on ``advance``.
+Delays are measured on the injected Clock, so with a ManualClock they fire on ``advance``.
 Coroutine-safe on one event loop (which is the only concurrency the controllers use).
 """
 
@@ -20,8 +20,8 @@ import collections
 import heapq
 import itertools
 
+from atoll.clock import Clock
 from controller.runtime import metrics
-from controller.runtime.clock import Clock
 from controller.runtime.ratelimit import RateLimiter, default_rate_limiter
 
 

@@ -3,19 +3,22 @@
 
 from __future__ import annotations
 
+from atoll.tolerations import tolerates
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
+from scheduler.node_facts import Taint
 from scheduler.snapshot import ClusterSnapshot
 from scheduler.workload import WorkloadInfo
 
 NAME = "NodeUnschedulable"
 REASON = "node(s) were unschedulable"
 UNSCHEDULABLE_TAINT_KEY = "node.kubernetes.io/unschedulable"
+CORDON_TAINT = Taint(UNSCHEDULABLE_TAINT_KEY, "", "NoSchedule")
 
 
 def tolerates_cordon(workload: WorkloadInfo) -> bool:
     """Whether ``workload`` may be placed on cordoned nodes."""
-    return any(t.tolerates(UNSCHEDULABLE_TAINT_KEY, "", "NoSchedule") for t in workload.tolerations)
+    return any(tolerates(t, CORDON_TAINT) for t in workload.tolerations)
 
 
 class NodeUnschedulable:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from atoll.tolerations import tolerates
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.interfaces import BoolArray, FloatArray
 from scheduler.framework.status import NodeVerdict, ReasonMask
@@ -21,7 +22,7 @@ HARD_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 
 def tolerated(taint: Taint, tolerations: Iterable[Toleration]) -> bool:
     """Whether some toleration covers ``taint``."""
-    return any(t.tolerates(taint.key, taint.value, taint.effect) for t in tolerations)
+    return any(tolerates(t, taint) for t in tolerations)
 
 
 def untolerated(taints: Iterable[Taint], tolerations: Iterable[Toleration], effects: frozenset[str]) -> list[Taint]:

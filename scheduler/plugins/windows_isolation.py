@@ -1,5 +1,5 @@
 """WindowsIsolation: the node offers the pod's isolation mode, and the pod's image build runs
-on the node's build in that mode (scheduler.windows_compat holds Microsoft's rules).
+on the node's build in that mode (atoll.windows holds Microsoft's rules).
 
 HostProcess pods must set hostNetwork and make every container HostProcess; that is a property
 of the pod, so it fails in PreFilter for every node at once. An image whose build is neither

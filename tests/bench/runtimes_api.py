@@ -32,9 +32,10 @@ from typing import Any
 
 from agent.host.acceleration import detect
 from atoll import kinds
-from atoll.client import DELETED, Client
+from atoll.client import Client
 from atoll.images import ImageStore, image_dir_for
 from atoll.v1 import object_pb2
+from atoll.watch_events import DELETED
 from tests.bench.runtimes import (
     CONTAINER_TARGET_MS,
     IMAGE,

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from agent.clock import ManualClock
 from agent.drivers.abilities import LogReader, Pausable
 from agent.drivers.fake import FakeDriver
 from agent.drivers.protocol import (
@@ -31,6 +30,7 @@ from agent.drivers.sim.hypervisor import SimHypervisorDriver
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.drivers.sim.script import SCRIPT_ANNOTATION
 from agent.drivers.sim.windows import SimWindowsDriver
+from atoll.clock import ManualClock
 
 SETTLE = 60.0  # seconds of virtual time after which every driver's task is up (latency + boot)
 

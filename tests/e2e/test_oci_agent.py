@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.clock import LoopClock
 from agent.config import AgentConfig
 from agent.drivers.oci import OciDriver, OciSettings
 from agent.registration import NodeProfile
 from agent.run import start_node
+from atoll.clock import SystemClock
 from tests.e2e.conftest import BUSYBOX_IMAGE, OciFactory
 from tests.integration.agent_harness import bound_pod, cluster, eventually
 
@@ -34,7 +34,7 @@ def terminated(reason: str) -> Any:
 
 async def test_pods_on_a_real_node_run_and_report_exit_codes_and_oom_kills(oci: OciFactory) -> None:
     async with cluster() as c:
-        running = await start_node(c.client, NODE, [oci()], clock=LoopClock(), config=AgentConfig())
+        running = await start_node(c.client, NODE, [oci()], clock=SystemClock(), config=AgentConfig())
         try:
             await c.client.create(pod("fails", "sh", "-c", "exit 3"))
             await c.client.create(pod("hog", "sh", "-c", "x=0123456789; while true; do x=$x$x; done",
@@ -54,13 +54,13 @@ async def test_a_running_pod_is_adopted_by_a_restarted_agent_without_a_restart(
 ) -> None:
     async with cluster() as c:
         first_driver = oci()
-        first = await start_node(c.client, NODE, [first_driver], clock=LoopClock(), config=AgentConfig())
+        first = await start_node(c.client, NODE, [first_driver], clock=SystemClock(), config=AgentConfig())
         await c.client.create(pod("serves", "sleep", "600"))
         before = await eventually(c.client, "pod", "serves", lambda p: p.status.phase == "Running", timeout=20)
         await first.close()
         await first_driver.close()  # the agent process ends; the container does not
         second_driver = OciDriver(OciSettings(state_dir=tmp_path / "oci", image_dir=image_dir))
-        second = await start_node(c.client, NODE, [second_driver], clock=LoopClock(), config=AgentConfig())
+        second = await start_node(c.client, NODE, [second_driver], clock=SystemClock(), config=AgentConfig())
         try:
             after = await eventually(c.client, "pod", "serves", lambda p: p.status.phase == "Running", timeout=20)
             assert after.status.container_statuses[0].restart_count == 0

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from agent.clock import LoopClock
 from agent.config import AgentConfig
 from agent.registration import NodeProfile
 from agent.run import RunningNode, start_node
 from agent.workloads.backoff import RestartBackoff
 from atoll.client import Client
+from atoll.clock import SystemClock
 from tests.e2e import artifacts
 from tests.e2e.conftest import BASE_CMDLINE, QemuFactory
 from tests.integration.agent_harness import bound_vm, cluster, eventually
@@ -26,7 +26,7 @@ BOOT_TIMEOUT = 90.0
 
 @contextlib.asynccontextmanager
 async def real_node(client: Client, qemu: QemuFactory) -> AsyncIterator[RunningNode]:
-    running = await start_node(client, NODE, [qemu()], clock=LoopClock(), config=QUICK_RESTARTS)
+    running = await start_node(client, NODE, [qemu()], clock=SystemClock(), config=QUICK_RESTARTS)
     try:
         yield running
     finally:

@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from agent.clock import ManualClock
 from agent.config import AgentConfig
 from agent.drivers.protocol import Driver
 from agent.drivers.sim.script import SCRIPT_ANNOTATION
@@ -16,6 +15,7 @@ from agent.registration import NodeProfile
 from agent.run import RunningNode, start_node
 from atoll import kinds
 from atoll.client import ApiError, Client
+from atoll.clock import ManualClock
 from atoll.v1 import object_pb2
 from controller.store.memory import MemoryStore
 from tests.support.cluster import Cluster, running_cluster

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
-from agent.clock import ManualClock
 from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.logs_service import start_logs_server
@@ -20,6 +19,7 @@ from atoll.cli import logs as logs_verb
 from atoll.cli import node as node_verb
 from atoll.cli.common import Streams
 from atoll.client import ApiError, Client
+from atoll.clock import ManualClock
 from atoll.v1 import meta_pb2
 from controller.apiserver.logs_proxy import add_logs_service
 from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually, node

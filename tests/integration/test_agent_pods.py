@@ -7,12 +7,12 @@ import asyncio
 
 import pytest
 
-from agent.clock import ManualClock
 from agent.config import FINALIZER, LEASE_NAMESPACE
 from agent.drivers.protocol import TaskPhase
 from agent.drivers.sim.base import SimSettings
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.registration import NodeProfile
+from atoll.clock import ManualClock
 from tests.integration.agent_harness import (
     bound_pod,
     cluster,

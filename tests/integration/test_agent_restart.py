@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.clock import ManualClock
 from agent.drivers.sim.base import SimSettings
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.registration import NodeProfile
+from atoll.clock import ManualClock
 from tests.integration.agent_harness import bound_pod, cluster, event_reasons, eventually, node
 
 PROFILE = NodeProfile(name="n1")

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from agent.clock import ManualClock
 from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.registration import NodeProfile
 from atoll.client import Client
+from atoll.clock import ManualClock
 from tests.integration.agent_harness import bound_vm, cluster, eventually, node
 
 KVM = NodeProfile(name="kvm1", cpu="16", memory="64Gi")

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from agent.clock import ManualClock
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.drivers.sim.windows import SimWindowsDriver, WindowsHost
 from agent.drivers.sim.windows_builds import OS_MISMATCH
 from agent.registration import NodeProfile
+from atoll.clock import ManualClock
 from atoll.v1 import object_pb2
 from tests.integration.agent_harness import bound_pod, cluster, eventually, node
 

@@ -8,16 +8,18 @@ writes in its caches at once (no watch latency; the expectations race is tested 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from atoll import kinds
-from atoll.client import ADDED, DELETED, SYNCED, ApiError
+from atoll.client import ApiError
+from atoll.clock import Clock
 from atoll.v1 import api_pb2, namespace_pb2, object_pb2
+from atoll.watch_events import ADDED, DELETED, SYNCED
 from controller.apiserver import codec
 from controller.apiserver import errors as server_errors
 from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.registry import PROTECTED_NAMESPACES, Registry
-from controller.runtime.clock import Clock, to_datetime
 from controller.runtime.informer import Informer
 from controller.store.memory import MemoryStore
 
@@ -27,7 +29,9 @@ class FakeApi:
 
     def __init__(self, clock: Clock) -> None:
         self.store = MemoryStore()
-        self.registry = Registry(self.store, NamespaceIndex(self.store), clock=lambda: to_datetime(clock.now()))
+        self.registry = Registry(
+            self.store, NamespaceIndex(self.store), clock=lambda: datetime.fromtimestamp(clock.now(), UTC)
+        )
         self.clock = clock
         self._informers: dict[str, list[Informer]] = {}
         self.calls: list[tuple[str, str, str]] = []
@@ -142,7 +146,7 @@ class FakeApi:
     async def _call(self, awaitable: Any) -> Any:
         try:
             return await awaitable
-        except server_errors.ApiError as err:
+        except server_errors.StatusError as err:
             raise ApiError(err.code, err.message) from None
 
     def hold_events(self, *kind_names: str) -> None:

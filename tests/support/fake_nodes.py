@@ -15,8 +15,9 @@ import itertools
 from typing import Any
 
 from atoll import finalizers, kinds
-from atoll.client import DELETED, SYNCED, ApiError, Client
+from atoll.client import ApiError, Client
 from atoll.v1 import api_pb2, lease_pb2
+from atoll.watch_events import DELETED, SYNCED
 from controller.controllers.node_lifecycle.reconciler import LEASE_NAMESPACE
 from tests.support.objects import make_node
 

@@ -13,7 +13,7 @@ from atoll import kinds
 from atoll.cli import delete
 from atoll.cli.common import CliError, Streams
 from atoll.cli.main import build_parser
-from atoll.client import DELETED, MODIFIED
+from atoll.watch_events import DELETED, MODIFIED
 from tests.support.objects import make_node, make_pod
 from tests.unit.test_client_fake import batch, serve_fake
 

@@ -15,8 +15,8 @@ from atoll import kinds
 from atoll.cli import get
 from atoll.cli.common import CliError, Streams
 from atoll.cli.main import build_parser
-from atoll.client import MODIFIED
 from atoll.v1 import object_pb2
+from atoll.watch_events import MODIFIED
 from tests.support.objects import make_node, make_pod
 from tests.unit.test_client_fake import batch, serve_fake
 

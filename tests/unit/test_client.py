@@ -9,18 +9,9 @@ import grpc
 import pytest
 
 from atoll import kinds
-from atoll.client import (
-    ADDED,
-    BOOKMARK,
-    DELETED,
-    MODIFIED,
-    RESYNC,
-    SYNCED,
-    ApiError,
-    Backoff,
-    Client,
-)
+from atoll.client import ApiError, Backoff, Client
 from atoll.v1 import api_pb2
+from atoll.watch_events import ADDED, BOOKMARK, DELETED, MODIFIED, RESYNC, SYNCED
 from tests.support.objects import make_node, make_pod
 from tests.unit.test_client_fake import CLOSE, Abort, batch, names, serve_fake
 

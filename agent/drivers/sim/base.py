@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.clock import Clock, LoopClock, Timer
 from agent.drivers.abilities import ExecResult
 from agent.drivers.protocol import (
     Capabilities,
@@ -35,6 +34,7 @@ from agent.drivers.protocol import (
 )
 from agent.drivers.sim.script import SCRIPT_ANNOTATION, ScriptError, parse_script, script_of
 from agent.drivers.sim.task import SimTask, TaskFile
+from atoll.clock import Clock, SystemClock, Timer
 
 Action = Callable[[float], None]
 
@@ -61,7 +61,7 @@ class SimDriver:
 
     def __init__(self, settings: SimSettings | None = None, clock: Clock | None = None) -> None:
         self.settings = settings or SimSettings()
-        self.clock: Clock = clock or LoopClock()
+        self.clock: Clock = clock or SystemClock()
         self._tasks: dict[str, SimTask] = {}
         self._timers: dict[str, Timer] = {}
         self._listener: Listener = lambda task_id: None

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from agent.clock import Clock
 from agent.drivers.protocol import (
     CannotRunError,
     Capabilities,
@@ -23,6 +22,7 @@ from agent.drivers.protocol import (
 )
 from agent.drivers.sim.base import SimDriver, SimSettings
 from agent.drivers.sim.task import SimTask
+from atoll.clock import Clock
 
 NAME = "sim-hypervisor"
 MIB = 1024 * 1024

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.clock import Clock
 from agent.drivers.protocol import CannotRunError, Capabilities, DriverFingerprint, TaskConfig
 from agent.drivers.sim import windows_builds
 from agent.drivers.sim.base import SimDriver, SimSettings
 from agent.drivers.sim.task import SimTask
+from atoll.clock import Clock
 
 NAME = "sim-windows"
 MIB = 1024 * 1024

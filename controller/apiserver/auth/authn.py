@@ -18,7 +18,7 @@ from cryptography import x509
 from atoll.certs import subject_of
 from atoll.tokens import TokenFileError, hash_token, read_token_file
 from controller.apiserver.auth.identity import UserInfo
-from controller.apiserver.errors import ApiError
+from controller.apiserver.errors import StatusError
 
 log = logging.getLogger(__name__)
 BEARER = "bearer "
@@ -26,7 +26,7 @@ BEARER = "bearer "
 _CERT_CACHE_SIZE = 4096
 
 
-class UnauthenticatedError(ApiError):
+class UnauthenticatedError(StatusError):
     code = grpc.StatusCode.UNAUTHENTICATED
 
 

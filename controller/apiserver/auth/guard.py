@@ -22,7 +22,7 @@ from controller.apiserver.auth.authorizer import Authorizer
 from controller.apiserver.auth.identity import UserInfo
 from controller.apiserver.auth.limits import WatchLimiter
 from controller.apiserver.auth.policy import PolicyCache
-from controller.apiserver.errors import ApiError
+from controller.apiserver.errors import StatusError
 from controller.store.protocol import StoreUnavailableError
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -70,7 +70,7 @@ class SecurityGuard:
             self._record_all(user, method, audited, "DEADLINE_EXCEEDED", message)
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, message)
             raise
-        except ApiError as error:
+        except StatusError as error:
             self._record_all(user, method, audited, error.code.name, error.message)
             raise
         except StoreUnavailableError as exc:
@@ -93,7 +93,7 @@ class SecurityGuard:
         user, _ = await self._admit(method, request, context)
         try:
             self._watches.acquire(user.name)
-        except ApiError as error:
+        except StatusError as error:
             await context.abort(error.code, error.message)
         try:
             async for item in call():
@@ -107,7 +107,7 @@ class SecurityGuard:
         requests = attributes_for(method, request)
         try:
             user = self._authenticator.authenticate(context.invocation_metadata(), context.auth_context())
-        except ApiError as error:
+        except StatusError as error:
             targets: list[RequestAttributes | None] = [*_audit_targets(method, requests)] or [None]
             for target in targets:
                 self._record(_ANONYMOUS, method, target, error.code.name, error.message)

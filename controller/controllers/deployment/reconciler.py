@@ -25,10 +25,13 @@ from typing import Any, Protocol
 
 import grpc
 
-from atoll.client import ADDED, DELETED, ApiError
+from atoll.client import ApiError
+from atoll.clock import Clock
+from atoll.events import NORMAL
 from atoll.labels import selector_from_proto
 from atoll.revisions import current_revision, record_current_template, template_hash
 from atoll.v1 import deployment_pb2
+from atoll.watch_events import ADDED, DELETED
 from controller.controllers.conditions import find_condition
 from controller.controllers.deployment import rollout
 from controller.controllers.deployment import status as deployment_status
@@ -41,8 +44,7 @@ from controller.controllers.deployment.replicas import (
     template_kind,
 )
 from controller.controllers.ownership import controller_of
-from controller.runtime.clock import Clock
-from controller.runtime.events import NORMAL, EventRecorder
+from controller.runtime.events import EventRecorder
 from controller.runtime.expectations import Expectations
 from controller.runtime.informer import Informer
 from controller.runtime.keys import join_key, key_of

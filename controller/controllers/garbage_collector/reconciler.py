@@ -27,8 +27,9 @@ from typing import Any, Protocol
 import grpc
 
 from atoll import kinds
-from atoll.client import DELETED, ApiError
-from controller.runtime.clock import Clock
+from atoll.client import ApiError
+from atoll.clock import Clock
+from atoll.watch_events import DELETED
 from controller.runtime.informer import Informer
 from controller.runtime.keys import key_of
 from controller.runtime.reconciler import Result

@@ -13,7 +13,7 @@ reconcile(node name):
 - Silent for ``grace_period`` or more: Ready becomes Unknown (reason NodeStatusUnknown), the
   NoExecute taint is added, and a Warning Event NodeNotReady is recorded once. Each Pod or
   VirtualMachine bound to the node is evicted once its toleration of the taint runs out
-  (``tolerations.eviction_delay``; default ``default_toleration_seconds`` = 300 s), measured
+  (``atoll.tolerations.eviction_delay``; default ``default_toleration_seconds`` = 300 s), measured
   from when this controller added (or first saw) the taint. Eviction:
   * a Pod, or a VirtualMachine controlled by an owner (a Deployment): deleted; the owner makes a
     replacement that the scheduler places on a healthy node;
@@ -36,15 +36,17 @@ from typing import Any, Protocol
 import grpc
 
 from atoll import namespaces
-from atoll.client import DELETED, ApiError
+from atoll.client import ApiError
+from atoll.clock import Clock
+from atoll.events import NORMAL, WARNING
+from atoll.tolerations import eviction_delay
 from atoll.v1 import node_pb2, scheduling_pb2
+from atoll.watch_events import DELETED
 from controller.controllers.conditions import find_condition
-from controller.controllers.node_lifecycle.tolerations import eviction_delay
 from controller.controllers.ownership import controller_of
 from controller.controllers.release import NODE_LOST_REASON, release_from_lost_node
 from controller.runtime import metrics
-from controller.runtime.clock import Clock
-from controller.runtime.events import NORMAL, WARNING, EventRecorder
+from controller.runtime.events import EventRecorder
 from controller.runtime.informer import Informer
 from controller.runtime.reconciler import Result
 from controller.runtime.workqueue import WorkQueue

@@ -44,11 +44,12 @@ import grpc
 from atoll import finalizers
 from atoll.annotations import VM_ACTION_ANNOTATION, VM_ACTION_RESTART, VM_ACTION_START
 from atoll.client import ApiError
+from atoll.clock import Clock
+from atoll.events import NORMAL
 from atoll.v1 import virtualmachine_pb2
 from controller.controllers.ownership import controller_of
 from controller.controllers.release import NODE_LOST_REASON, release_from_lost_node
-from controller.runtime.clock import Clock
-from controller.runtime.events import NORMAL, EventRecorder
+from controller.runtime.events import EventRecorder
 from controller.runtime.informer import Informer
 from controller.runtime.keys import key_of, split_key
 from controller.runtime.reconciler import Result

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.clock import ManualClock
 from agent.drivers.protocol import CannotRunError, Resources, TaskConfig, TaskPhase, VmOptions, WindowsOptions
 from agent.drivers.sim.base import SimSettings
 from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
@@ -15,6 +14,7 @@ from agent.drivers.sim.linux import SimLinuxDriver
 from agent.drivers.sim.script import SCRIPT_ANNOTATION
 from agent.drivers.sim.windows import SimWindowsDriver, WindowsHost
 from agent.drivers.sim.windows_builds import OS_MISMATCH, mismatch
+from atoll.clock import ManualClock
 
 
 def container(script: str = "", limit: int = 0, os: str = "linux", windows: WindowsOptions | None = None,

@@ -8,9 +8,10 @@ from typing import Any
 
 import grpc
 
-from atoll.client import ADDED, DELETED, RESYNC, SYNCED, ApiError
+from atoll.client import ApiError
+from atoll.clock import ManualClock, settle
 from atoll.v1 import api_pb2, object_pb2
-from controller.runtime.clock import FakeClock, settle
+from atoll.watch_events import ADDED, DELETED, RESYNC, SYNCED
 from controller.runtime.informer import Informer
 from tests.support.objects import make_pod
 
@@ -21,7 +22,7 @@ def pod_event(kind: str, name: str, revision: int, **labels: str) -> api_pb2.Wat
     return api_pb2.WatchEvent(type=kind, object=obj, resource_version=revision)
 
 
-def informer_of(*batches: list[api_pb2.WatchEvent], clock: FakeClock | None = None) -> Informer:
+def informer_of(*batches: list[api_pb2.WatchEvent], clock: ManualClock | None = None) -> Informer:
     """An informer whose source yields each batch in turn (one per (re)start), then fails."""
     remaining = list(batches)
 
@@ -32,7 +33,7 @@ def informer_of(*batches: list[api_pb2.WatchEvent], clock: FakeClock | None = No
             yield event
         raise ApiError(grpc.StatusCode.PERMISSION_DENIED, "token expired")
 
-    return Informer("Pod", source, clock or FakeClock())
+    return Informer("Pod", source, clock or ManualClock())
 
 
 def recorder(into: list[tuple[str, str]]) -> Any:
@@ -43,7 +44,7 @@ def recorder(into: list[tuple[str, str]]) -> Any:
 
 
 async def test_readers_get_copies_that_cannot_change_the_cache() -> None:
-    informer = Informer("Pod", lambda: _never(), FakeClock())
+    informer = Informer("Pod", lambda: _never(), ManualClock())
     informer.apply(pod_event(ADDED, "web", 5))
     informer.apply(pod_event(SYNCED, "", 5))
     copy = informer.get("default/web")
@@ -57,7 +58,7 @@ async def test_readers_get_copies_that_cannot_change_the_cache() -> None:
 
 async def test_a_resync_deletes_what_the_new_list_lacks_and_upserts_the_rest() -> None:
     seen: list[tuple[str, str]] = []
-    informer = Informer("Pod", lambda: _never(), FakeClock())
+    informer = Informer("Pod", lambda: _never(), ManualClock())
     informer.add_handler(recorder(seen))
     for event in (pod_event(ADDED, "a", 2), pod_event(ADDED, "b", 3), api_pb2.WatchEvent(type=SYNCED)):
         informer.apply(event)
@@ -73,7 +74,7 @@ async def test_a_resync_deletes_what_the_new_list_lacks_and_upserts_the_rest() -
 
 
 async def test_indexes_follow_label_changes_and_deletions() -> None:
-    informer = Informer("Pod", lambda: _never(), FakeClock())
+    informer = Informer("Pod", lambda: _never(), ManualClock())
     informer.add_index("app", lambda obj: [obj.metadata.labels["app"]])
     informer.apply(pod_event(ADDED, "a", 2, app="web"))
     informer.apply(pod_event("MODIFIED", "a", 3, app="db"))
@@ -84,7 +85,7 @@ async def test_indexes_follow_label_changes_and_deletions() -> None:
 
 
 async def test_a_failed_source_is_restarted_after_a_delay_and_relisted() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     seen: list[tuple[str, str]] = []
     first = [pod_event(ADDED, "a", 2), pod_event(ADDED, "b", 2), api_pb2.WatchEvent(type=SYNCED)]
     second = [pod_event(ADDED, "b", 2), api_pb2.WatchEvent(type=SYNCED)]
@@ -93,7 +94,7 @@ async def test_a_failed_source_is_restarted_after_a_delay_and_relisted() -> None
     task = asyncio.create_task(informer.run())
     await settle()
     assert informer.has_synced and len(informer) == 2
-    await clock.advance(1.0)
+    await clock.advance_and_settle(1.0)
     assert informer.keys() == ["default/b"]
     assert seen[-1] == ("DELETED", "a")
     task.cancel()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from controller.runtime.clock import FakeClock, settle
+from atoll.clock import ManualClock, settle
 from controller.runtime.ratelimit import ExponentialBackoff, MaxOf, TokenBucket
 from controller.runtime.reconciler import Result
 from controller.runtime.reconciler_runner import ReconcilerRunner
@@ -14,7 +14,7 @@ from controller.runtime.workqueue import WorkQueue
 
 
 async def test_a_key_added_many_times_is_handed_out_once() -> None:
-    queue = WorkQueue(FakeClock())
+    queue = WorkQueue(ManualClock())
     for _ in range(3):
         queue.add("a")
     queue.add("b")
@@ -23,7 +23,7 @@ async def test_a_key_added_many_times_is_handed_out_once() -> None:
 
 
 async def test_a_key_added_while_being_processed_waits_for_done() -> None:
-    queue = WorkQueue(FakeClock())
+    queue = WorkQueue(ManualClock())
     queue.add("a")
     assert await queue.get() == "a"
     queue.add("a")
@@ -33,15 +33,15 @@ async def test_a_key_added_while_being_processed_waits_for_done() -> None:
 
 
 async def test_add_after_fires_when_the_clock_reaches_the_earliest_deadline() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     queue = WorkQueue(clock)
     queue.add_after("a", 10)
     queue.add_after("a", 5)
     queue.add_after("a", 20)
     await settle()
-    await clock.advance(4)
+    await clock.advance_and_settle(4)
     assert len(queue) == 0
-    await clock.advance(1)
+    await clock.advance_and_settle(1)
     assert len(queue) == 1 and queue.delayed == 0
     await queue.shutdown()
 
@@ -61,14 +61,14 @@ def test_per_key_backoff_doubles_up_to_the_cap(failures: int, expected: float) -
 
 
 def test_the_global_bucket_delays_retries_beyond_the_burst() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = MaxOf(ExponentialBackoff(0.0, 0.0), TokenBucket(clock, rate=10.0, burst=3))
     delays = [limiter.when(f"k{i}") for i in range(5)]
     assert delays == pytest.approx([0, 0, 0, 0.1, 0.2])
 
 
 async def test_shutdown_wakes_waiting_workers_with_none() -> None:
-    queue = WorkQueue(FakeClock())
+    queue = WorkQueue(ManualClock())
     waiting = asyncio.create_task(queue.get())
     await settle()
     await queue.shutdown()
@@ -78,7 +78,7 @@ async def test_shutdown_wakes_waiting_workers_with_none() -> None:
 class Recorder:
     name = "recorder"
 
-    def __init__(self, clock: FakeClock, fail_first: int = 0) -> None:
+    def __init__(self, clock: ManualClock, fail_first: int = 0) -> None:
         self.queue = WorkQueue(clock)
         self.active: set[str] = set()
         self.overlaps = 0
@@ -100,7 +100,7 @@ class Recorder:
 
 
 async def test_many_workers_never_reconcile_one_key_concurrently() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     recorder = Recorder(clock)
     runner = ReconcilerRunner(recorder, workers=8)
     runner.start()
@@ -115,18 +115,18 @@ async def test_many_workers_never_reconcile_one_key_concurrently() -> None:
 
 
 async def test_a_failing_reconcile_is_retried_after_its_backoff_and_then_forgotten() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     recorder = Recorder(clock, fail_first=2)
     runner = ReconcilerRunner(recorder, workers=1)
     runner.start()
     recorder.queue.add("a")
     await settle()
     assert recorder.calls == ["a"]
-    await clock.advance(0.005)
+    await clock.advance_and_settle(0.005)
     assert recorder.calls == ["a", "a"]
-    await clock.advance(0.009)
+    await clock.advance_and_settle(0.009)
     assert recorder.calls == ["a", "a"]  # second back-off is 10 ms
-    await clock.advance(0.001)
+    await clock.advance_and_settle(0.001)
     assert recorder.calls == ["a", "a", "a"]
     assert recorder.queue.failures("a") == 0
     await runner.stop()

@@ -11,10 +11,10 @@ import pytest
 
 from atoll.annotations import TEMPLATE_HASH_LABEL
 from atoll.client import ApiError
+from atoll.clock import ManualClock
 from atoll.revisions import find_revision, history, template_hash
 from atoll.v1 import deployment_pb2
 from controller.controllers.deployment.reconciler import DeploymentController
-from controller.runtime.clock import FakeClock
 from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
 from tests.unit.controllers.builders import make_deployment, node
@@ -23,7 +23,7 @@ from tests.unit.controllers.builders import make_deployment, node
 @dataclass
 class Harness:
     api: FakeApi
-    clock: FakeClock
+    clock: ManualClock
     controller: DeploymentController
 
     async def reconcile(self) -> int:
@@ -53,7 +53,7 @@ class Harness:
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
-    clock = FakeClock()
+    clock = ManualClock()
     api = await FakeApi(clock).setup()
     await api.create(node("n1"))
     replicas = {"Pod": api.informer("Pod"), "VirtualMachine": api.informer("VirtualMachine")}
@@ -237,7 +237,7 @@ async def test_a_stuck_rollout_reports_progress_deadline_exceeded(harness: Harne
     deployment.spec.progress_deadline_seconds = 30
     await harness.api.create(deployment)
     await harness.reconcile()
-    await harness.clock.advance(31)
+    await harness.clock.advance_and_settle(31)
     await harness.reconcile()
     progressing = {c.type: c for c in harness.deployment().status.conditions}["Progressing"]
     assert (progressing.status, progressing.reason) == ("False", "ProgressDeadlineExceeded")

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from atoll import kinds
+from atoll.clock import ManualClock
 from atoll.v1 import object_pb2
 from controller.controllers.deployment.reconciler import DeploymentController
 from controller.controllers.garbage_collector.reconciler import GarbageCollector
-from controller.runtime.clock import FakeClock
 from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
 from tests.support.objects import make_pod
@@ -43,7 +43,7 @@ class Harness:
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
-    clock = FakeClock()
+    clock = ManualClock()
     api = await FakeApi(clock).setup()
     await api.create(node("n1"))
     gc = GarbageCollector(api, {kind: api.informer(kind) for kind in KINDS}, clock)

@@ -10,8 +10,8 @@ import grpc
 import pytest
 
 from atoll.client import ApiError
+from atoll.clock import ManualClock
 from atoll.leaderelection import ElectionConfig, LeaderElector
-from controller.runtime.clock import FakeClock
 from tests.support.fake_api import FakeApi
 
 
@@ -40,7 +40,7 @@ class Partitionable:
 
 
 class Timeline:
-    def __init__(self, clock: FakeClock) -> None:
+    def __init__(self, clock: ManualClock) -> None:
         self.clock = clock
         self.entries: list[tuple[float, str, str]] = []
         self.acting: set[str] = set()
@@ -68,23 +68,23 @@ def config(identity: str) -> ElectionConfig:
     return ElectionConfig("atoll-controller", identity=identity, lease_duration=15, renew_deadline=10, retry_period=2)
 
 
-async def start(api: Any, clock: FakeClock, timeline: Timeline, who: str) -> tuple[LeaderElector, asyncio.Task[None]]:
+async def start(api: Any, clock: ManualClock, timeline: Timeline, who: str) -> tuple[LeaderElector, asyncio.Task[None]]:
     elector = LeaderElector(api, config(who), clock)
     return elector, asyncio.create_task(elector.run(timeline.lead(who)))
 
 
-async def tick(clock: FakeClock, seconds: float) -> None:
+async def tick(clock: ManualClock, seconds: float) -> None:
     for _ in range(int(seconds)):
-        await clock.advance(1)
+        await clock.advance_and_settle(1)
 
 
 @pytest.fixture
 async def api() -> FakeApi:
-    return await FakeApi(FakeClock()).setup()
+    return await FakeApi(ManualClock()).setup()
 
 
 async def test_one_candidate_leads_and_the_other_waits_while_it_renews(api: FakeApi) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     timeline = Timeline(clock)
     first, first_task = await start(api, clock, timeline, "a")
     await tick(clock, 1)
@@ -100,7 +100,7 @@ async def test_one_candidate_leads_and_the_other_waits_while_it_renews(api: Fake
 
 
 async def test_a_partitioned_leader_stops_acting_before_another_starts(api: FakeApi) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     timeline = Timeline(clock)
     view_a = Partitionable(api)
     first, first_task = await start(view_a, clock, timeline, "a")
@@ -121,7 +121,7 @@ async def test_a_partitioned_leader_stops_acting_before_another_starts(api: Fake
 
 
 async def test_a_renewal_from_a_stale_revision_is_refused(api: FakeApi) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     elector = LeaderElector(api, config("a"), clock)
     assert await elector.try_acquire_or_renew()
     lease = (await api.get("Lease", "atoll-controller", "atoll-system")).lease
@@ -136,7 +136,7 @@ async def test_a_renewal_from_a_stale_revision_is_refused(api: FakeApi) -> None:
 
 
 async def test_a_leader_that_shuts_down_cleanly_hands_over_within_a_retry_period(api: FakeApi) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     timeline = Timeline(clock)
     _, first_task = await start(api, clock, timeline, "a")
     await tick(clock, 1)

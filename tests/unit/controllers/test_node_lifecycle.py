@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from atoll import finalizers, kinds
+from atoll.clock import ManualClock
 from atoll.v1 import object_pb2, scheduling_pb2
 from controller.controllers.node_lifecycle.reconciler import (
     UNREACHABLE_TAINT_KEY,
     NodeLifecycleController,
     NodeLifecycleOptions,
 )
-from controller.runtime.clock import FakeClock
 from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
 from tests.support.objects import make_pod
@@ -28,7 +28,7 @@ GRACE = 40.0
 @dataclass
 class Harness:
     api: FakeApi
-    clock: FakeClock
+    clock: ManualClock
     controller: NodeLifecycleController
 
     async def run_for(self, seconds: float, *, renew: tuple[str, ...] = (), step: float = 5.0) -> None:
@@ -38,7 +38,7 @@ class Harness:
         while elapsed < seconds:
             for name in renew:
                 await self.renew(name)
-            await self.clock.advance(step)
+            await self.clock.advance_and_settle(step)
             await drain(self.controller)
             elapsed += step
 
@@ -74,7 +74,7 @@ async def bound_pod(
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
-    clock = FakeClock()
+    clock = ManualClock()
     api = await FakeApi(clock).setup()
     for name in ("n1", "n2"):
         await api.create(node(name))
@@ -174,7 +174,7 @@ async def test_a_node_that_comes_back_loses_the_taint_and_is_ready_again(harness
 
 
 async def test_a_restarted_controller_gives_every_node_a_full_grace_period(harness: Harness) -> None:
-    await harness.clock.advance(1000)  # leases are old, but this controller never saw them change
+    await harness.clock.advance_and_settle(1000)  # leases are old, but this controller never saw them change
     fresh = NodeLifecycleController(
         harness.api,
         harness.api.informer("Node"),
@@ -186,7 +186,7 @@ async def test_a_restarted_controller_gives_every_node_a_full_grace_period(harne
     await harness.api.sync_informers()
     await drain(fresh)
     assert not tainted(await harness.node("n1"))
-    await harness.clock.advance(GRACE + 1)
+    await harness.clock.advance_and_settle(GRACE + 1)
     await drain(fresh)
     assert tainted(await harness.node("n1"))
     await fresh.queue.shutdown()

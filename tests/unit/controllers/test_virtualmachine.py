@@ -12,9 +12,9 @@ import pytest
 from atoll import finalizers
 from atoll.annotations import VM_ACTION_ANNOTATION
 from atoll.client import ApiError
+from atoll.clock import ManualClock
 from atoll.v1 import api_pb2
 from controller.controllers.virtualmachine.reconciler import VirtualMachineController, restart_reason
-from controller.runtime.clock import FakeClock
 from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
 from tests.unit.controllers.builders import make_standalone_vm, node
@@ -89,7 +89,7 @@ class Harness:
 
 @pytest.fixture
 async def harness() -> AsyncIterator[Harness]:
-    clock = FakeClock()
+    clock = ManualClock()
     api = await FakeApi(clock).setup()
     await api.create(node("n1"))
     controller = VirtualMachineController(api, api.informer("VirtualMachine"), clock)

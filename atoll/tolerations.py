@@ -1,22 +1,46 @@
-"""Taint and toleration matching for NoExecute eviction, with Kubernetes' rules.
+"""Taints and tolerations, with Kubernetes' rules: the scheduler applies them to place workloads
+(NoSchedule, PreferNoSchedule, NoExecute), the node lifecycle controller to evict them
+(NoExecute).
 
 A toleration matches a taint when its effect is empty or equal, its key is empty (with Exists:
-every taint) or equal, and its operator is Exists or (Equal, the default) its value is equal.
+every taint) or equal, and its operator is Exists or (Equal, the default when empty) its value
+is equal.
+
 How long a workload may stay on a node tainted NoExecute:
 - no matching toleration: ``default_seconds`` (Kubernetes adds a 300 s toleration by admission;
   atoll applies the controller's configurable default instead);
 - matching tolerations: the smallest ``toleration_seconds`` among them (negative counts as 0);
   if none of them sets seconds, forever (None).
+
+Both functions take protobuf messages (``scheduling_pb2.Toleration``/``Taint``) or any object
+with the same fields, such as the scheduler's decoded, frozen copies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from atoll.v1 import scheduling_pb2
 
 
-def tolerates(toleration: scheduling_pb2.Toleration, taint: scheduling_pb2.Taint) -> bool:
+class TaintFields(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def effect(self) -> str: ...
+
+
+class TolerationFields(TaintFields, Protocol):
+    @property
+    def operator(self) -> str:
+        """Exists or Equal; empty means Equal."""
+
+
+def tolerates(toleration: TolerationFields, taint: TaintFields) -> bool:
+    """Whether ``toleration`` matches ``taint``."""
     if toleration.effect and toleration.effect != taint.effect:
         return False
     operator = toleration.operator or "Equal"
@@ -28,9 +52,9 @@ def tolerates(toleration: scheduling_pb2.Toleration, taint: scheduling_pb2.Taint
 
 
 def eviction_delay(
-    tolerations: Iterable[scheduling_pb2.Toleration], taint: scheduling_pb2.Taint, default_seconds: float
+    tolerations: Iterable[scheduling_pb2.Toleration], taint: TaintFields, default_seconds: float
 ) -> float | None:
-    """Seconds after the taint appeared that the workload is evicted; None: never."""
+    """Seconds after the NoExecute ``taint`` appeared that the workload is evicted; None: never."""
     matching = [toleration for toleration in tolerations if tolerates(toleration, taint)]
     if not matching:
         return default_seconds
