@@ -10,6 +10,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from atoll.user_text import bounded_repr
 from atoll.v1 import (
     deployment_pb2,
     event_pb2,
@@ -105,7 +106,7 @@ def by_name(name: str) -> Kind:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise UnknownKindError(f"unknown kind {name!r}; known kinds: {', '.join(_BY_NAME)}") from None
+        raise UnknownKindError(f"unknown kind {bounded_repr(name)}; known kinds: {', '.join(_BY_NAME)}") from None
 
 
 def lookup(alias: str) -> Kind:
@@ -113,7 +114,7 @@ def lookup(alias: str) -> Kind:
     kind = _BY_NAME.get(alias) or _BY_ALIAS.get(alias.lower())
     if kind is None:
         known = ", ".join(f"{k.singular}/{k.plural}" for k in KINDS)
-        raise UnknownKindError(f"unknown kind {alias!r}; known kinds: {known}")
+        raise UnknownKindError(f"unknown kind {bounded_repr(alias)}; known kinds: {known}")
     return kind
 
 

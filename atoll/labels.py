@@ -9,13 +9,13 @@ Text syntax (kubectl): requirements joined by commas, all of which must hold::
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
+from atoll.memo import short_memo
+from atoll.user_text import quoted
 from atoll.v1 import scheduling_pb2
 
 _NAME_MAX = 63
@@ -25,8 +25,8 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 
 
 def quote(text: str) -> str:
-    """``text`` in double quotes, escaped as in JSON, for error messages."""
-    return json.dumps(text, ensure_ascii=False)
+    """``text`` in double quotes, escaped as in JSON and bounded (atoll/user_text.py), for error messages."""
+    return quoted(text)
 
 
 class SelectorError(ValueError):
@@ -35,7 +35,7 @@ class SelectorError(ValueError):
 
 # Pure and called for every label, annotation, finalizer and namespace of every write; the
 # same few keys and values recur across a fleet.
-@functools.lru_cache(maxsize=8192)
+@short_memo(maxsize=8192, max_chars=_PREFIX_MAX + 1 + _NAME_MAX)
 def label_key_problem(key: str) -> str | None:
     """Why ``key`` is not a valid label key ([prefix/]name, Kubernetes rules), or None."""
     if not key:
@@ -60,7 +60,7 @@ def label_key_problem(key: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=8192)  # as label_key_problem
+@short_memo(maxsize=8192, max_chars=_NAME_MAX)  # as label_key_problem
 def label_value_problem(value: str) -> str | None:
     """Why ``value`` is not a valid label value (empty is valid), or None."""
     if not value:

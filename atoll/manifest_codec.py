@@ -16,7 +16,6 @@ going after a problem and reports every one with the field path where it happene
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -26,6 +25,8 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+
+from atoll.user_text import bounded, quoted
 
 _TIMESTAMP = Timestamp.DESCRIPTOR.full_name
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -80,7 +81,7 @@ def key_path(path: str, key: str) -> str:
     """The path of a map entry: ``requests.memory``, or ``labels[app.kubernetes.io/name]``."""
     if _PLAIN_KEY.match(key):
         return child_path(path, key)
-    return f"{path}[{key}]"
+    return f"{path}[{bounded(key)}]"
 
 
 def describe(value: Any) -> str:
@@ -90,7 +91,7 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return quoted(value)
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, Mapping):

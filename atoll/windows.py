@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from atoll.user_text import bounded_repr
+
 SERVER_2016 = 14393
 SERVER_2019 = 17763
 SERVER_2022 = 20348
@@ -77,7 +79,7 @@ def parse_build(text: str) -> WindowsBuild:
     """``"10.0.20348.1850"`` -> WindowsBuild(20348, 1850); raises BuildError otherwise."""
     match = _VERSION.match(text.strip())
     if match is None:
-        raise BuildError(f"invalid Windows build {text!r} (expected 10.0.BUILD or 10.0.BUILD.REVISION)")
+        raise BuildError(f"invalid Windows build {bounded_repr(text)} (expected 10.0.BUILD or 10.0.BUILD.REVISION)")
     revision = match.group(2)
     return WindowsBuild(int(match.group(1)), None if revision is None else int(revision))
 

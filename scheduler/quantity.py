@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from atoll import quantity
+from atoll.user_text import bounded_repr
 
 
 class QuantityError(ValueError):
@@ -35,7 +36,7 @@ def _convert(convert: Callable[[str], int], text: str) -> int:
     try:
         negative = quantity.parse_quantity(raw) < 0
     except quantity.QuantityError:
-        raise QuantityError(f"invalid quantity {text!r} (expected e.g. 250m, 2, 64Mi, 1G)") from None
+        raise QuantityError(f"invalid quantity {bounded_repr(text)} (expected e.g. 250m, 2, 64Mi, 1G)") from None
     if negative:
-        raise QuantityError(f"invalid quantity {text!r} (must be a finite, non-negative number)")
+        raise QuantityError(f"invalid quantity {bounded_repr(text)} (must be a finite, non-negative number)")
     return convert(raw)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from atoll.user_text import bounded_repr
 from scheduler.label_columns import LabelColumns
 
 OPERATORS = frozenset({"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"})
@@ -56,12 +57,13 @@ def requirement(key: str, operator: str, values: Iterable[str] = ()) -> Requirem
     vals = tuple(values)
     if operator not in OPERATORS:
         raise SelectorError(
-            f"selector key {key!r}: unknown operator {operator!r} (use one of {', '.join(sorted(OPERATORS))})"
+            f"selector key {bounded_repr(key)}: unknown operator {bounded_repr(operator)} "
+            f"(use one of {', '.join(sorted(OPERATORS))})"
         )
     if operator in ("Gt", "Lt") and (len(vals) != 1 or _as_int(vals[0]) is None):
-        raise SelectorError(f"selector key {key!r}: {operator} needs exactly one integer value")
+        raise SelectorError(f"selector key {bounded_repr(key)}: {operator} needs exactly one integer value")
     if operator in ("In", "NotIn") and not vals:
-        raise SelectorError(f"selector key {key!r}: {operator} needs at least one value")
+        raise SelectorError(f"selector key {bounded_repr(key)}: {operator} needs at least one value")
     return Requirement(key, operator, vals)
 
 

@@ -14,6 +14,7 @@ from typing import TypedDict
 
 from atoll.labels import LabelSelector, selector_from_proto
 from atoll.labels import SelectorError as LabelSelectorError
+from atoll.user_text import bounded_repr
 from atoll.v1 import pod_pb2, scheduling_pb2, virtualmachine_pb2
 from atoll.windows import BuildError, Isolation, WindowsBuild, build_from_image, parse_build
 from scheduler.quantity import QuantityError, amount, cpu_millis
@@ -157,7 +158,7 @@ def from_vm(vm: virtualmachine_pb2.VirtualMachine) -> WorkloadInfo:
             raise WorkloadError(f"{where}: spec.disks[{index}].size: {err}") from None
     hv_type = spec.hypervisor.type or "any"
     if hv_type not in ("any", "type1", "type2"):
-        raise WorkloadError(f"{where}: spec.hypervisor.type: {hv_type!r} is not any, type1 or type2")
+        raise WorkloadError(f"{where}: spec.hypervisor.type: {bounded_repr(hv_type)} is not any, type1 or type2")
     guest = spec.guest.os or "linux"
     return WorkloadInfo(
         kind=VM,
@@ -183,7 +184,7 @@ def _windows(spec: pod_pb2.PodSpec, where: str) -> tuple[Isolation, WindowsBuild
         isolation = Isolation(mode)
     except ValueError:
         raise WorkloadError(
-            f"{where}: spec.windows.isolation: {mode!r} is not process, hyperv or hostprocess"
+            f"{where}: spec.windows.isolation: {bounded_repr(mode)} is not process, hyperv or hostprocess"
         ) from None
     if spec.windows.image_build:
         try:

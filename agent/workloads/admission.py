@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.drivers.protocol import Driver
+from atoll.user_text import bounded_repr
 from atoll.v1 import pod_pb2, virtualmachine_pb2
 
 
@@ -37,7 +38,7 @@ def driver_for_pod(spec: pod_pb2.PodSpec, node_os: str, drivers: Sequence[Driver
             handlers = ", ".join(d.name for d in drivers) or "none"
             return Refusal(
                 "RuntimeHandlerNotFound",
-                f"runtime handler {spec.runtime_class_name!r} is not offered here for {pod_os} containers "
+                f"runtime handler {bounded_repr(spec.runtime_class_name)} is not offered here for {pod_os} containers "
                 f"(handlers: {handlers})",
             )
         candidates = named

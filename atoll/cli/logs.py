@@ -20,6 +20,7 @@ from atoll.cli.common import (
     run_with_client,
 )
 from atoll.client import Client
+from atoll.user_text import bounded_repr
 from atoll.v1 import agent_pb2
 
 
@@ -45,7 +46,7 @@ def parse_target(text: str) -> tuple[str, str]:
         return "Pod", text
     kind = kinds.lookup(kind_text)
     if kind.name not in ("Pod", "VirtualMachine") or not name:
-        raise CliError(f"cannot show logs of {text!r}: give pod/NAME or vm/NAME")
+        raise CliError(f"cannot show logs of {bounded_repr(text)}: give pod/NAME or vm/NAME")
     return kind.name, name
 
 

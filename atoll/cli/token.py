@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from atoll.cli.common import EXIT_FAILED, EXIT_OK
 from atoll.cli.datadir import DATA_DIR_ENV, default_data_dir
 from atoll.tokens import TOKEN_FILE_NAME, TokenFileError, add_token
+from atoll.user_text import bounded_repr
 
 
 def add_parser(subparsers: Any) -> None:
@@ -35,8 +36,8 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     path: Path = (args.token_file or default_data_dir() / TOKEN_FILE_NAME).expanduser()
-    problems = [f"user {args.user!r}: must not be empty"] if not args.user.strip() else []
-    problems += [f"--group {group!r}: must not be empty" for group in args.group if not group.strip()]
+    problems = [f"user {bounded_repr(args.user)}: must not be empty"] if not args.user.strip() else []
+    problems += [f"--group {bounded_repr(group)}: must not be empty" for group in args.group if not group.strip()]
     if problems:
         err.write(f"error: {problems[0]}\n")
         return EXIT_FAILED
@@ -49,5 +50,5 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         err.write(f"error: cannot write token file: {exc.strerror}: {exc.filename}\n")
         return EXIT_FAILED
     out.write(f"{token}\n")
-    err.write(f"token for user {args.user!r} recorded in {path} (only its hash); it is shown only now\n")
+    err.write(f"token for user {bounded_repr(args.user)} recorded in {path} (only its hash); it is shown only now\n")
     return EXIT_OK

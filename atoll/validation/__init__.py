@@ -38,7 +38,9 @@ def validate(obj: object_pb2.Object) -> list[FieldError]:
     errors: list[FieldError] = []
     validate_metadata(message.metadata, kind, "metadata", errors)
     if kind.name in _SPEC_VALIDATORS:
-        errors.extend(_spec_errors(kind.name, message.spec.SerializeToString(deterministic=True)))
+        spec_bytes = message.spec.SerializeToString(deterministic=True)
+        memo = _spec_errors if len(spec_bytes) <= _MEMO_SPEC_BYTES else _spec_errors.__wrapped__
+        errors.extend(memo(kind.name, spec_bytes))
     status_validator = _STATUS_VALIDATORS.get(kind.name)
     if status_validator is not None:
         status_validator(message.status, "status", errors)
@@ -84,7 +86,9 @@ _SPEC_VALIDATORS: dict[str, tuple[type[Message], Callable[[Any, str, list[FieldE
 
 # Spec validation is a pure function of the spec, and fleets repeat specs (every replica of a
 # Deployment, every pod of a batch job): memoized on the spec's canonical bytes it costs one
-# deterministic serialization instead of a walk over freshly decoded messages.
+# deterministic serialization instead of a walk over freshly decoded messages. Only specs of at
+# most _MEMO_SPEC_BYTES are kept: the memo must not pin megabytes per entry.
+_MEMO_SPEC_BYTES = 16 * 1024
 @functools.lru_cache(maxsize=4096)
 def _spec_errors(kind_name: str, spec_bytes: bytes) -> tuple[FieldError, ...]:
     spec_type, validator = _SPEC_VALIDATORS[kind_name]

@@ -6,13 +6,13 @@ parsed value), so a validator reports every problem instead of stopping at the f
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
 from atoll.manifest_codec import describe
+from atoll.memo import short_memo
 from atoll.quantity import QuantityError, parse_quantity
 
 DNS_LABEL_MAX = 63
@@ -34,7 +34,7 @@ class FieldError:
 
 
 # Pure, and called for the namespace of every write: the same few recur.
-@functools.lru_cache(maxsize=8192)
+@short_memo(maxsize=8192, max_chars=DNS_LABEL_MAX)
 def dns_label_problem(value: str) -> str | None:
     """Why ``value`` is not a DNS-1123 label (namespace, container and disk names), or None."""
     if len(value) > DNS_LABEL_MAX:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import grpc
 
+from atoll.user_text import MESSAGE_CHARS, bounded
+
 
 class StatusError(Exception):
     """An error the caller can act on, raised inside the API server (as apimachinery's StatusError):
     the servicer answers with ``code`` and ``message``, which the caller's client raises as
-    atoll.client.ApiError."""
+    atoll.client.ApiError. ``message`` is bounded (atoll/user_text.py):
+    it is audited and travels in the call's trailers."""
 
     code = grpc.StatusCode.UNKNOWN
 
     def __init__(self, message: str) -> None:
+        message = bounded(message, MESSAGE_CHARS)
         super().__init__(message)
         self.message = message
 

@@ -67,3 +67,15 @@ OBJECTS = Gauge(
     ("kind",),
     registry=REGISTRY,
 )
+AUDIT_RECORDS_SAMPLED = Counter(
+    "atoll_apiserver_audit_records_sampled_total",
+    "Audit records of refused calls not written because the caller (or all callers) spent the budget for "
+    "refused calls; the caller's next written record says how many in its 'suppressed' field. By result.",
+    ("result",),
+    registry=REGISTRY,
+)
+FAILED_AUTHENTICATIONS_LIMITED = Counter(
+    "atoll_apiserver_failed_authentication_limited_total",
+    "Calls refused with RESOURCE_EXHAUSTED because their peer presented too many wrong tokens.",
+    registry=REGISTRY,
+)

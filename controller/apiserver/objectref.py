@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from atoll.kinds import Kind
+from atoll.user_text import bounded
 
 DEFAULT_NAMESPACE = "default"
 
@@ -17,10 +18,11 @@ def effective_namespace(kind: Kind, namespace: str) -> str:
 
 
 def describe(kind: Kind, namespace: str, name: str) -> str:
-    """``pod/default/web`` style name for error messages (``node/n1`` for cluster-scoped)."""
+    """``pod/default/web`` style name for error messages (``node/n1`` for cluster-scoped); the
+    namespace and name are bounded (atoll/user_text.py): a refused request may carry megabytes."""
     if kind.namespaced:
-        return f"{kind.singular}/{namespace}/{name}"
-    return f"{kind.singular}/{name}"
+        return f"{kind.singular}/{bounded(namespace)}/{bounded(name)}"
+    return f"{kind.singular}/{bounded(name)}"
 
 
 def describe_message(kind: Kind, message: Any) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from atoll import finalizers, kinds, namespaces
 from atoll.conditions import scheduled_condition_type
 from atoll.defaults import apply_defaults
 from atoll.kinds import Kind
+from atoll.user_text import bounded_repr
 from atoll.v1 import api_pb2, object_pb2
 from atoll.validation import validate, validate_status, validate_update
 from controller.apiserver import codec
@@ -57,6 +58,8 @@ PROTECTED_NAMESPACES = namespaces.BUILT_IN
 # Unconditional writes retry this many times when a concurrent writer wins the race.
 _UNCONDITIONAL_RETRIES = 20
 _NODE = kinds.by_name("Node")
+# Validation problems named in one error message (a request may have 100,000 bad labels).
+_ERRORS_SHOWN = 20
 
 
 # UIDs need uniqueness, not secrecy: a PRNG seeded from the OS once is ~10x cheaper than
@@ -162,9 +165,9 @@ class Registry:
             return
         phase = await self._namespaces.phase(namespace)
         if phase is None:
-            raise NotFoundError(f"namespace {namespace!r} not found (create it first: kind Namespace)")
+            raise NotFoundError(f"namespace {bounded_repr(namespace)} not found (create it first: kind Namespace)")
         if phase == "Terminating" and kind.name != "Event":
-            raise ForbiddenStateError(f"namespace {namespace!r} is terminating; it takes no new objects")
+            raise ForbiddenStateError(f"namespace {bounded_repr(namespace)} is terminating; it takes no new objects")
 
     # --- update ------------------------------------------------------------------------------
 
@@ -234,7 +237,9 @@ class Registry:
         namespace = effective_namespace(kind, request.namespace)
         policy = request.propagation_policy or "background"
         if policy not in ("background", "foreground", "orphan"):
-            raise InvalidError(f"propagationPolicy: must be background, foreground or orphan, got {policy!r}")
+            raise InvalidError(
+                f"propagationPolicy: must be background, foreground or orphan, got {bounded_repr(policy)}"
+            )
         if kind.name == "Namespace" and request.name in PROTECTED_NAMESPACES:
             raise ForbiddenStateError(f"namespace/{request.name}: this namespace may not be deleted")
         for _ in range(_UNCONDITIONAL_RETRIES):
@@ -432,8 +437,12 @@ def _defaulted(kind: Kind, message: Any) -> Any:
     return kinds.unwrap(wrapped)
 
 
-def _join_errors(kind: Kind, message: Any, errors: list[Any]) -> str:
-    return "; ".join(f"{describe_message(kind, message)}: {error}" for error in errors)
+def _join_errors(kind: Kind, message: Any, errors: Sequence[Any]) -> str:
+    """The first ``_ERRORS_SHOWN`` problems, one clause each, and how many more there were."""
+    label = describe_message(kind, message)
+    shown = "; ".join(f"{label}: {error}" for error in errors[:_ERRORS_SHOWN])
+    more = len(errors) - _ERRORS_SHOWN
+    return f"{shown}; and {more} more problems" if more > 0 else shown
 
 
 def _stale_message(kind: Kind, current: Stored, wanted: int) -> str:

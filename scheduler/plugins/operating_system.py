@@ -3,6 +3,7 @@ OS is the Hypervisor plugin's concern (a Linux KVM host boots Windows guests).""
 
 from __future__ import annotations
 
+from atoll.user_text import bounded_repr
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
 from scheduler.node_table import OS_CODES
@@ -20,7 +21,8 @@ class OperatingSystem:
         if workload.is_vm:
             return SKIP
         if workload.os not in OS_CODES:
-            return Status.unschedulable(NAME, f"unknown os {workload.os!r} (use linux or windows)", resolvable=False)
+            reason = f"unknown os {bounded_repr(workload.os)} (use linux or windows)"
+            return Status.unschedulable(NAME, reason, resolvable=False)
         return SUCCESS
 
     def filter_nodes(

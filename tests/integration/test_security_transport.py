@@ -34,10 +34,13 @@ async def test_admin_certificate_is_let_in_and_its_write_is_audited(cluster: Sec
     created = await cluster.admin().create(make_pod())
     assert created.pod.metadata.uid
     records = cluster.audit_records()
-    assert records[-1] | {"time": "t"} == {
+    assert records[-1]["peer"].startswith("ipv4:127.0.0.1:")
+    assert records[-1] | {"time": "t", "peer": "p"} == {
         "time": "t",
         "user": "admin",
         "groups": ["system:masters"],
+        "certificate": "admin",
+        "peer": "p",
         "verb": "create",
         "kind": "Pod",
         "namespace": "default",

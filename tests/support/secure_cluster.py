@@ -94,7 +94,11 @@ class SecureCluster:
 
     def audit_records(self) -> list[dict[str, Any]]:
         assert self.security.audit_log is not None
-        return [json.loads(line) for line in self.security.audit_log.read_text().splitlines()]
+        return self.audit_records_of(self.security.audit_log)
+
+    @staticmethod
+    def audit_records_of(path: Path) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def make_pki(directory: Path) -> KeyPair:

@@ -14,6 +14,7 @@ from typing import Any
 from agent.drivers.oci.limits import CgroupLimits
 from agent.drivers.protocol import CannotRunError, TaskConfig
 from atoll.images import ImageConfig
+from atoll.user_text import bounded_repr
 
 OCI_VERSION = "1.0.2"
 TASK_ID_ANNOTATION = "atoll.dev/task-id"
@@ -41,7 +42,8 @@ def container_argv(config: TaskConfig, image: ImageConfig) -> list[str]:
     else:
         argv = [*image.entrypoint, *image.cmd]
     if not argv:
-        raise CannotRunError(f"container {config.name}: no command, and image {config.image!r} defines none")
+        shown = bounded_repr(config.image)
+        raise CannotRunError(f"container {config.name}: no command, and image {shown} defines none")
     return argv
 
 

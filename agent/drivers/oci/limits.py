@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from agent.drivers.protocol import CannotRunError, TaskConfig
 from atoll.quantity import QuantityError, cpu_millis
+from atoll.user_text import bounded_repr
 
 CPU_LIMIT_ANNOTATION = "oci.atoll.dev/cpu-limit"
 PIDS_LIMIT_ANNOTATION = "oci.atoll.dev/pids-limit"
@@ -38,9 +39,9 @@ def _annotation_int(config: TaskConfig, key: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise CannotRunError(f"annotation {key}={text!r} is not a whole number") from None
+        raise CannotRunError(f"annotation {key}={bounded_repr(text)} is not a whole number") from None
     if value < 0:
-        raise CannotRunError(f"annotation {key}={text!r} must not be negative")
+        raise CannotRunError(f"annotation {key}={bounded_repr(text)} must not be negative")
     return value
 
 
@@ -51,7 +52,7 @@ def _cpu_limit_millis(config: TaskConfig) -> int:
     try:
         return cpu_millis(text)
     except QuantityError as err:
-        raise CannotRunError(f"annotation {CPU_LIMIT_ANNOTATION}={text!r}: {err}") from None
+        raise CannotRunError(f"annotation {CPU_LIMIT_ANNOTATION}={bounded_repr(text)}: {err}") from None
 
 
 def limits_for(config: TaskConfig, default_pids_limit: int = 0) -> CgroupLimits:

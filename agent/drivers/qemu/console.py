@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from agent.drivers.protocol import CannotRunError, TaskConfig
+from atoll.user_text import bounded_repr
 
 BOOT_MARKER_ANNOTATION = "qemu.atoll.dev/boot-marker"
 DEFAULT_BOOT_MARKER = r"Run /\S* as init process|Welcome to |login: ?$"
@@ -29,7 +30,8 @@ class ConsoleWatch:
         try:
             return cls(re.compile(text))
         except re.error as err:
-            raise CannotRunError(f"annotation {BOOT_MARKER_ANNOTATION}={text!r} is not a regex: {err}") from None
+            shown = bounded_repr(text)
+            raise CannotRunError(f"annotation {BOOT_MARKER_ANNOTATION}={shown} is not a regex: {err}") from None
 
     def booted(self, line: str) -> bool:
         return self.marker.search(line) is not None

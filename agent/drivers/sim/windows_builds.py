@@ -4,6 +4,7 @@ here), in the string form the drivers work with, plus Microsoft's mismatch messa
 
 from __future__ import annotations
 
+from atoll.user_text import bounded_repr
 from atoll.windows import BuildError, Isolation, build_from_image, can_run, parse_build
 
 OS_MISMATCH = (
@@ -26,5 +27,8 @@ def mismatch(host: str, image: str, isolation: str) -> str:
     try:
         verdict = can_run(parse_build(host), parse_build(image), Isolation(isolation))
     except (BuildError, ValueError):
-        return f"cannot compare Windows builds (host {host!r}, image {image!r}, isolation {isolation!r})"
+        return (
+            f"cannot compare Windows builds (host {bounded_repr(host)}, image {bounded_repr(image)}, "
+            f"isolation {bounded_repr(isolation)})"
+        )
     return verdict.reason

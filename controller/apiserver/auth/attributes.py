@@ -7,6 +7,7 @@ from typing import Any
 
 from atoll import kinds
 from atoll.kinds import Kind
+from atoll.user_text import bounded_repr
 from controller.apiserver.objectref import effective_namespace
 
 # Methods that change the store; every call of these is audited.
@@ -36,10 +37,10 @@ class RequestAttributes:
     obj: Any = None
 
     def describe(self) -> str:
-        where = f" in namespace {self.namespace!r}" if self.namespace else ""
+        where = f" in namespace {bounded_repr(self.namespace)}" if self.namespace else ""
         if not self.namespace and self.kind.namespaced:
             where = " in all namespaces"
-        target = f" {self.name!r}" if self.name else ""
+        target = f" {bounded_repr(self.name)}" if self.name else ""
         return f"{self.verb} {self.kind.plural}{target}{where}"
 
 

@@ -1,9 +1,13 @@
 """The audit log: one JSON line per denied or mutating call, rotated by size.
 
-Each line: ``time`` (RFC 3339, UTC), ``user``, ``groups``, ``verb``, ``kind``, ``namespace``,
-``name``, ``result`` (the gRPC status name: OK, PERMISSION_DENIED, UNAUTHENTICATED, ...) and
-``message`` for failures. When the file reaches ``max_bytes`` it becomes ``PATH.1`` (``PATH.1``
-becomes ``PATH.2``, ...), keeping ``backups`` old files.
+Each line: ``time`` (RFC 3339, UTC), ``user``, ``groups``, ``certificate`` (the user the
+connection's client certificate names, whatever token the call presented; "" without one),
+``peer`` (the network address), ``verb``, ``kind``, ``namespace``, ``name``, ``result`` (the gRPC
+status name: OK, PERMISSION_DENIED, UNAUTHENTICATED, ...), ``message`` for failures and
+``suppressed`` when records of this caller were left out before it (``audit_budget``). Every
+string a caller chose is bounded (atoll/user_text.py), so one line is at most about 2 KB. When the
+file reaches ``max_bytes`` it becomes ``PATH.1`` (``PATH.1`` becomes ``PATH.2``, ...), keeping
+``backups`` old files.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
+
+from atoll.user_text import bounded
+
+MESSAGE_CHARS = 1024
 
 
 def _utc_now() -> datetime:
@@ -45,20 +53,27 @@ class AuditLog:
         name: str,
         result: str,
         message: str = "",
+        certificate: str = "",
+        peer: str = "",
+        suppressed: int = 0,
     ) -> None:
         """Appends one line (flushed at once); rotates first when the file is full."""
-        entry = {
+        entry: dict[str, object] = {
             "time": self._clock().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "user": user,
-            "groups": sorted(groups),
-            "verb": verb,
-            "kind": kind,
-            "namespace": namespace,
-            "name": name,
+            "user": bounded(user),
+            "groups": sorted(bounded(group) for group in groups),
+            "certificate": bounded(certificate),
+            "peer": bounded(peer),
+            "verb": bounded(verb),
+            "kind": bounded(kind),
+            "namespace": bounded(namespace),
+            "name": bounded(name),
             "result": result,
         }
         if message:
-            entry["message"] = message
+            entry["message"] = bounded(message, MESSAGE_CHARS)
+        if suppressed:
+            entry["suppressed"] = suppressed
         line = json.dumps(entry, separators=(",", ":")) + "\n"
         if self._file.tell() + len(line) > self._max_bytes and self._file.tell() > 0:
             self._rotate()

@@ -2,6 +2,8 @@
 
 A presented token decides alone: an unknown token is UNAUTHENTICATED even when the connection
 carries a valid client certificate, so a typo never silently runs a call as someone else.
+Wrong tokens are limited per peer (``limits.FailedAuthLimiter``): past the limit every call that
+presents a token is RESOURCE_EXHAUSTED before the token is looked at, so guessing stops paying.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from cryptography import x509
 
 from atoll.certs import subject_of
 from atoll.tokens import TokenFileError, hash_token, read_token_file
-from controller.apiserver.auth.identity import UserInfo
+from controller.apiserver.auth.identity import Peer, UserInfo
+from controller.apiserver.auth.limits import FailedAuthLimiter
 from controller.apiserver.errors import StatusError
 
 log = logging.getLogger(__name__)
@@ -71,17 +74,33 @@ class TokenTable:
 class Authenticator:
     """Turns a call's credentials into a UserInfo or raises UnauthenticatedError."""
 
-    def __init__(self, tokens: TokenTable | None) -> None:
+    def __init__(self, tokens: TokenTable | None, failures: FailedAuthLimiter | None = None) -> None:
         self._tokens = tokens
+        self._failures = failures
         self._cert_users: dict[bytes, UserInfo] = {}
 
+    def peer(self, auth_context: Mapping[str, Iterable[bytes]], address: str) -> Peer:
+        """What carries the call: the user its client certificate names ("" when it has none or
+        one that names no user) and ``address``. Never raises."""
+        for pem in auth_context.get("x509_pem_cert") or ():
+            try:
+                return Peer(self._cert_user(pem).name, address)
+            except UnauthenticatedError:
+                break
+        return Peer("", address)
+
     def authenticate(
-        self, metadata: Iterable[tuple[str, Any]] | None, auth_context: Mapping[str, Iterable[bytes]]
+        self, metadata: Iterable[tuple[str, Any]] | None, auth_context: Mapping[str, Iterable[bytes]], peer: Peer
     ) -> UserInfo:
+        """The caller; UnauthenticatedError, or TooManyError while ``peer`` has failed too often."""
         token = _bearer_token(metadata or ())
         if token is not None:
+            if self._failures is not None:
+                self._failures.check(peer)
             user = self._tokens.lookup(token) if self._tokens else None
             if user is None:
+                if self._failures is not None:
+                    self._failures.failed(peer)
                 raise UnauthenticatedError("the bearer token is not valid; ask an admin for one (atoll token create)")
             return user
         for pem in auth_context.get("x509_pem_cert") or ():

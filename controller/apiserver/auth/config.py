@@ -14,6 +14,14 @@ DEFAULT_AUDIT_BACKUPS = 3
 DEFAULT_MAX_WATCHES_PER_USER = 200
 DEFAULT_REQUEST_TIMEOUT = 60.0
 AUDIT_LOG_NAME = "audit.log"
+# Audit records of refused calls (see audit_budget.py): per caller, then for all callers together.
+DEFAULT_AUDIT_REFUSED_BURST = 20
+DEFAULT_AUDIT_REFUSED_PER_SECOND = 0.1
+DEFAULT_AUDIT_REFUSED_TOTAL_BURST = 200
+DEFAULT_AUDIT_REFUSED_TOTAL_PER_SECOND = 2.0
+# Wrong tokens per peer before its tokens are refused unchecked, and how fast it earns tries back.
+DEFAULT_FAILED_AUTH_BURST = 10
+DEFAULT_FAILED_AUTH_PER_SECOND = 0.2
 
 
 @dataclass(frozen=True)
@@ -21,7 +29,9 @@ class SecurityConfig:
     """Paths are PEM files. ``client_ca`` verifies client certificates; with ``require_client_cert``
     every connection is mutual TLS (gRPC Python cannot ask for an optional client certificate).
     ``token_file`` (``atoll.tokens`` format) is re-read when it changes; None: no tokens.
-    ``audit_log`` None: no audit. ``request_timeout`` bounds every unary call (DEADLINE_EXCEEDED)."""
+    ``audit_log`` None: no audit. ``request_timeout`` bounds every unary call (DEADLINE_EXCEEDED).
+    ``audit_refused_*``: the budget of refused calls' audit records (audit_budget.py);
+    ``failed_auth_*``: wrong tokens per peer (limits.FailedAuthLimiter)."""
 
     server_cert: Path
     server_key: Path
@@ -33,6 +43,12 @@ class SecurityConfig:
     audit_backups: int = DEFAULT_AUDIT_BACKUPS
     max_watches_per_user: int = DEFAULT_MAX_WATCHES_PER_USER
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    audit_refused_burst: float = DEFAULT_AUDIT_REFUSED_BURST
+    audit_refused_per_second: float = DEFAULT_AUDIT_REFUSED_PER_SECOND
+    audit_refused_total_burst: float = DEFAULT_AUDIT_REFUSED_TOTAL_BURST
+    audit_refused_total_per_second: float = DEFAULT_AUDIT_REFUSED_TOTAL_PER_SECOND
+    failed_auth_burst: float = DEFAULT_FAILED_AUTH_BURST
+    failed_auth_per_second: float = DEFAULT_FAILED_AUTH_PER_SECOND
 
     @classmethod
     def from_pki(

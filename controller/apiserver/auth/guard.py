@@ -3,7 +3,9 @@
 Contract: a call that is not authenticated answers UNAUTHENTICATED and one that lacks a
 permission PERMISSION_DENIED, both before the servicer runs (nothing is read or written on the
 caller's behalf) and both audited. Every mutating call that runs is audited with its outcome.
-Unary calls are cut off after ``request_timeout`` seconds with DEADLINE_EXCEEDED.
+Unary calls are cut off after ``request_timeout`` seconds with DEADLINE_EXCEEDED. Audit records
+name the peer (its certificate's user and address) beside the authenticated user, and refused
+calls are recorded within ``audit_budget.AuditBudget``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import grpc
 
 from controller.apiserver.auth.attributes import MUTATING_METHODS, RequestAttributes, attributes_for
 from controller.apiserver.auth.audit import AuditLog
+from controller.apiserver.auth.audit_budget import AuditBudget
 from controller.apiserver.auth.authn import Authenticator
 from controller.apiserver.auth.authorizer import Authorizer
-from controller.apiserver.auth.identity import UserInfo
+from controller.apiserver.auth.identity import Peer, UserInfo
 from controller.apiserver.auth.limits import WatchLimiter
 from controller.apiserver.auth.policy import PolicyCache
 from controller.apiserver.errors import StatusError
@@ -40,6 +43,7 @@ class SecurityGuard:
         watches: WatchLimiter,
         audit: AuditLog | None,
         request_timeout: float,
+        audit_budget: AuditBudget,
     ) -> None:
         self._authenticator = authenticator
         self._authorizer = authorizer
@@ -47,6 +51,7 @@ class SecurityGuard:
         self._watches = watches
         self._audit = audit
         self._timeout = request_timeout
+        self._budget = audit_budget
 
     @property
     def policy(self) -> PolicyCache:
@@ -58,7 +63,7 @@ class SecurityGuard:
             self._audit.close()
 
     async def unary(self, method: str, request: Any, context: Context, call: Callable[[], Awaitable[Any]]) -> Any:
-        user, requests = await self._admit(method, request, context)
+        user, peer, requests = await self._admit(method, request, context)
         audited: list[RequestAttributes | None] = [*_audit_targets(method, requests)]
         if method in MUTATING_METHODS and not audited:
             audited = [None]  # a write naming no valid kind: the servicer refuses it, the audit still says so
@@ -67,30 +72,30 @@ class SecurityGuard:
                 response = await call()
         except TimeoutError:
             message = f"{method}: the request took longer than {self._timeout:g} s; try again or narrow it"
-            self._record_all(user, method, audited, "DEADLINE_EXCEEDED", message)
+            self._record_all(user, peer, method, audited, "DEADLINE_EXCEEDED", message)
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, message)
             raise
         except StatusError as error:
-            self._record_all(user, method, audited, error.code.name, error.message)
+            self._record_all(user, peer, method, audited, error.code.name, error.message)
             raise
         except StoreUnavailableError as exc:
-            self._record_all(user, method, audited, "UNAVAILABLE", f"store unavailable: {exc}")
+            self._record_all(user, peer, method, audited, "UNAVAILABLE", f"store unavailable: {exc}")
             raise
         except asyncio.CancelledError:
-            self._record_all(user, method, audited, "CANCELLED")
+            self._record_all(user, peer, method, audited, "CANCELLED")
             raise
         except BaseException:
             code = context.code()
             name = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
-            self._record_all(user, method, audited, name, context.details() or "")
+            self._record_all(user, peer, method, audited, name, context.details() or "")
             raise
-        self._record_all(user, method, audited, "OK")
+        self._record_all(user, peer, method, audited, "OK")
         return response
 
     async def stream(
         self, method: str, request: Any, context: Context, call: Callable[[], AsyncIterator[Any]]
     ) -> AsyncIterator[Any]:
-        user, _ = await self._admit(method, request, context)
+        user, _, _ = await self._admit(method, request, context)
         try:
             self._watches.acquire(user.name)
         except StatusError as error:
@@ -101,45 +106,60 @@ class SecurityGuard:
         finally:
             self._watches.release(user.name)
 
-    async def _admit(self, method: str, request: Any, context: Context) -> tuple[UserInfo, list[RequestAttributes]]:
-        """The caller and what it asks for; aborts the call (after auditing) when authentication
-        or any permission fails."""
+    async def _admit(
+        self, method: str, request: Any, context: Context
+    ) -> tuple[UserInfo, Peer, list[RequestAttributes]]:
+        """The caller, what carried it and what it asks for; aborts the call (after auditing)
+        when authentication or any permission fails."""
         requests = attributes_for(method, request)
+        auth_context = context.auth_context()
+        peer = self._authenticator.peer(auth_context, context.peer())
         try:
-            user = self._authenticator.authenticate(context.invocation_metadata(), context.auth_context())
+            user = self._authenticator.authenticate(context.invocation_metadata(), auth_context, peer)
         except StatusError as error:
             targets: list[RequestAttributes | None] = [*_audit_targets(method, requests)] or [None]
-            for target in targets:
-                self._record(_ANONYMOUS, method, target, error.code.name, error.message)
+            self._record_all(_ANONYMOUS, peer, method, targets, error.code.name, error.message)
             await context.abort(error.code, error.message)
             raise
         for attributes in requests:
             if not await self._authorizer.allows(user, attributes):
                 message = f"{user.describe()} may not {attributes.describe()}"
-                self._record(user, method, attributes, "PERMISSION_DENIED", message)
+                self._record(user, peer, method, attributes, "PERMISSION_DENIED", message)
                 await context.abort(grpc.StatusCode.PERMISSION_DENIED, message)
-        return user, (requests if method in MUTATING_METHODS else [])
+        return user, peer, (requests if method in MUTATING_METHODS else [])
 
     def _record_all(
-        self, user: UserInfo, method: str, targets: list[RequestAttributes | None], result: str, message: str = ""
+        self,
+        user: UserInfo,
+        peer: Peer,
+        method: str,
+        targets: list[RequestAttributes | None],
+        result: str,
+        message: str = "",
     ) -> None:
         for attributes in targets:
-            self._record(user, method, attributes, result, message)
+            self._record(user, peer, method, attributes, result, message)
 
     def _record(
-        self, user: UserInfo, method: str, attributes: RequestAttributes | None, result: str, message: str
+        self, user: UserInfo, peer: Peer, method: str, attributes: RequestAttributes | None, result: str, message: str
     ) -> None:
         if self._audit is None:
+            return
+        suppressed = self._budget.admit(peer.key, result)
+        if suppressed is None:
             return
         self._audit.record(
             user=user.name,
             groups=user.groups,
+            certificate=peer.certificate,
+            peer=peer.address,
             verb=attributes.verb if attributes else method.lower(),
             kind=attributes.kind.name if attributes else "",
             namespace=attributes.namespace if attributes else "",
             name=attributes.name if attributes else "",
             result=result,
             message=message,
+            suppressed=suppressed,
         )
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
+from atoll.user_text import bounded_repr
+from controller.apiserver import metrics
+from controller.apiserver.auth.buckets import TokenBuckets
+from controller.apiserver.auth.identity import Peer
 from controller.apiserver.errors import TooManyError
 
 
@@ -18,7 +23,8 @@ class WatchLimiter:
     def acquire(self, user: str) -> None:
         if self._open[user] >= self._max:
             raise TooManyError(
-                f"user {user!r} has {self._open[user]} watch streams open, the limit is {self._max}; close some"
+                f"user {bounded_repr(user)} has {self._open[user]} watch streams open, "
+                f"the limit is {self._max}; close some"
             )
         self._open[user] += 1
 
@@ -29,3 +35,25 @@ class WatchLimiter:
 
     def open_streams(self, user: str) -> int:
         return self._open[user]
+
+
+class FailedAuthLimiter:
+    """Wrong tokens per peer (``Peer.key``: its certificate's user, else its address): ``burst``
+    at once, then ``per_second``. While a peer has none left, ``check`` refuses its token-bearing
+    calls with RESOURCE_EXHAUSTED without looking at the token, so a right guess is not told apart."""
+
+    def __init__(self, buckets: TokenBuckets) -> None:
+        self._buckets = buckets
+
+    def check(self, peer: Peer) -> None:
+        if not self._buckets.available(peer.key):
+            metrics.FAILED_AUTHENTICATIONS_LIMITED.inc()
+            wait = self._buckets.seconds_until_available(peer.key)
+            when = f"for {math.ceil(wait)} s" if math.isfinite(wait) else "any more"
+            raise TooManyError(
+                f"too many failed authentications from {peer.describe()}; no token is checked for it {when}"
+            )
+
+    def failed(self, peer: Peer) -> None:
+        """Counts one wrong token against ``peer``."""
+        self._buckets.take(peer.key)

@@ -8,11 +8,13 @@ import grpc
 
 from atoll.kinds import Kind
 from controller.apiserver.auth.audit import AuditLog
+from controller.apiserver.auth.audit_budget import AuditBudget
 from controller.apiserver.auth.authn import Authenticator, TokenTable
 from controller.apiserver.auth.authorizer import Authorizer
+from controller.apiserver.auth.buckets import TokenBuckets
 from controller.apiserver.auth.config import SecurityConfig
 from controller.apiserver.auth.guard import SecurityGuard
-from controller.apiserver.auth.limits import WatchLimiter
+from controller.apiserver.auth.limits import FailedAuthLimiter, WatchLimiter
 from controller.apiserver.auth.node import NodeAuthorizer, ObjectReader
 from controller.apiserver.auth.policy import PolicyCache
 from controller.apiserver.errors import NotFoundError
@@ -47,13 +49,19 @@ async def build_guard(config: SecurityConfig, store: Store, read: ObjectReader) 
         if config.audit_log
         else None
     )
+    failures = FailedAuthLimiter(TokenBuckets(config.failed_auth_burst, config.failed_auth_per_second))
+    budget = AuditBudget(
+        TokenBuckets(config.audit_refused_burst, config.audit_refused_per_second),
+        TokenBuckets(config.audit_refused_total_burst, config.audit_refused_total_per_second),
+    )
     return SecurityGuard(
-        Authenticator(tokens),
+        Authenticator(tokens, failures),
         Authorizer(policy, NodeAuthorizer(read)),
         policy,
         WatchLimiter(config.max_watches_per_user),
         audit,
         config.request_timeout,
+        budget,
     )
 
 

@@ -29,18 +29,24 @@ def test_audit_line_has_every_field(tmp_path: Path) -> None:
         name="n1",
         result="PERMISSION_DENIED",
         message="no",
+        certificate="system:node:n1",
+        peer="ipv4:127.0.0.1:40000",
+        suppressed=3,
     )
     log.close()
     assert json.loads((tmp_path / "audit.log").read_text()) == {
         "time": "2030-01-02T00:00:00.000Z",
         "user": "u",
         "groups": ["a", "b"],
+        "certificate": "system:node:n1",
+        "peer": "ipv4:127.0.0.1:40000",
         "verb": "delete",
         "kind": "Node",
         "namespace": "",
         "name": "n1",
         "result": "PERMISSION_DENIED",
         "message": "no",
+        "suppressed": 3,
     }
 
 
