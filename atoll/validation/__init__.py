@@ -1,5 +1,7 @@
 """Validation of API objects, shared by the API server and clients: ``validate`` reports every problem.
 
+Size bounds (bounds.py) come first: an object over one is refused with those problems alone.
+
 Paths are in manifest form (``spec.containers[0].resources.requests.memory``). Validation accepts
 objects both before and after ``atoll.defaults.apply_defaults``: empty values that defaults fill
 are valid.
@@ -16,6 +18,7 @@ from google.protobuf.message import Message
 from atoll import kinds
 from atoll.v1 import deployment_pb2, object_pb2, pod_pb2, virtualmachine_pb2
 from atoll.validation.base import FieldError
+from atoll.validation.bounds import bounds_errors
 from atoll.validation.cluster import validate_namespace, validate_node
 from atoll.validation.deployment import validate_deployment_spec, validate_deployment_status
 from atoll.validation.meta import validate_metadata
@@ -35,7 +38,9 @@ def validate(obj: object_pb2.Object) -> list[FieldError]:
     except kinds.UnknownKindError:
         return [FieldError("kind", "required: the object holds no kind")]
     message = kinds.unwrap(obj)
-    errors: list[FieldError] = []
+    errors = bounds_errors(message)
+    if errors:
+        return errors  # the rest may be megabytes of entries: not worth walking one by one
     validate_metadata(message.metadata, kind, "metadata", errors)
     if kind.name in _SPEC_VALIDATORS:
         spec_bytes = message.spec.SerializeToString(deterministic=True)
@@ -66,8 +71,9 @@ def validate_status(kind: kinds.Kind, message: Any) -> list[FieldError]:
     validator = _STATUS_VALIDATORS.get(kind.name)
     if validator is None:
         return validate(kind.wrap(message))
-    errors: list[FieldError] = []
-    validator(message.status, "status", errors)
+    errors = bounds_errors(message)
+    if not errors:
+        validator(message.status, "status", errors)
     return errors
 
 

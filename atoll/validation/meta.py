@@ -10,7 +10,6 @@ from atoll.manifest_codec import describe, key_path
 from atoll.v1 import meta_pb2
 from atoll.validation.base import FieldError, check_at_least, check_name, check_one_of
 
-ANNOTATIONS_MAX_BYTES = 256 * 1024
 CONDITION_STATUSES = ("True", "False", "Unknown")
 
 
@@ -68,13 +67,6 @@ def _validate_common(meta: meta_pb2.ObjectMeta, path: str, errors: list[FieldErr
                     key_path(f"{path}.annotations", key), f"invalid annotation key {describe(key)}: {problem}"
                 )
             )
-    size = sum(len(key.encode()) + len(value.encode()) for key, value in meta.annotations.items())
-    if size > ANNOTATIONS_MAX_BYTES:
-        errors.append(
-            FieldError(
-                f"{path}.annotations", f"total size {size} bytes exceeds {ANNOTATIONS_MAX_BYTES} (256 KiB)"
-            )
-        )
     for index, owner in enumerate(meta.owner_references):
         owner_path = f"{path}.ownerReferences[{index}]"
         if not owner.kind:

@@ -2,7 +2,8 @@
 apply, bind.
 
 Contracts:
-- Every write validates the whole resulting object first; a rejected request changes nothing.
+- Every write validates the whole resulting object first (size bounds first:
+  atoll/validation/bounds.py; Bind checks those alone); a rejected request changes nothing.
 - ``resource_version`` of a returned object is the store revision of its last write.
 - ``generation`` starts at 1 and is bumped whenever the spec changes; status writes never bump it.
 - Update keeps server-owned metadata (uid, creation/deletion timestamps, generation) and status;
@@ -30,6 +31,7 @@ from atoll.kinds import Kind
 from atoll.user_text import bounded_repr
 from atoll.v1 import api_pb2, object_pb2
 from atoll.validation import validate, validate_status, validate_update
+from atoll.validation.bounds import bounds_errors
 from controller.apiserver import codec
 from controller.apiserver.errors import (
     AlreadyExistsError,
@@ -373,6 +375,9 @@ class Registry:
         if finalizers.NODE_AGENT not in message.metadata.finalizers:
             message.metadata.finalizers.append(finalizers.NODE_AGENT)  # the node's agent now owns its end
         _mark_scheduled(kind, message, self._clock())
+        oversized = bounds_errors(message)  # the binding's own additions may tip a full object over
+        if oversized:
+            return api_pb2.BindResult(code="INVALID", message=_join_errors(kind, message, oversized))
         key = kind.key(message.metadata.namespace, message.metadata.name)
         try:
             revision = await self._store.update(key, codec.encode(message), expected_revision=current.revision)

@@ -306,7 +306,7 @@ def _oversized(field: str) -> object_pb2.Object:
 @pytest.mark.parametrize(
     ("field", "code", "message"),
     [
-        ("annotations", grpc.StatusCode.INVALID_ARGUMENT, "metadata.annotations: total size"),
+        ("annotations", grpc.StatusCode.INVALID_ARGUMENT, "metadata.annotations: keys and values total"),
         ("label", grpc.StatusCode.INVALID_ARGUMENT, "metadata.labels.app: invalid label value"),
         ("message", grpc.StatusCode.RESOURCE_EXHAUSTED, "Received message larger than max"),
     ],

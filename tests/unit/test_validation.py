@@ -192,7 +192,7 @@ CASES: list[Case] = [
     (
         "Pod",
         {"metadata.annotations": {"big": "x" * (256 * 1024)}},
-        [("metadata.annotations", "total size 262147 bytes exceeds 262144 (256 KiB)")],
+        [("metadata.annotations", "keys and values total 262147 bytes, more than the limit of 262144 (256 KiB)")],
         "annotations over 256 KiB in total",
     ),
     (
