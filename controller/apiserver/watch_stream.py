@@ -46,9 +46,9 @@ class WatchStreamer:
                 if not batch:
                     yield wire.watch_response([_bookmark(kind, max(self._cache.revision, after))])
                     continue
-                encoded = [e for e in (translate(event, matches) for event in batch) if e is not None]
-                if encoded:
-                    yield wire.watch_response(encoded)
+                encoded = (e for e in (translate(event, matches) for event in batch) if e is not None)
+                for response in wire.watch_responses(encoded):
+                    yield response
 
     async def _initial(self, kind: Kind, prefix: str, revision: int, matches: listing.Matcher) -> AsyncIterator[bytes]:
         start_after: str | None = None
@@ -65,8 +65,8 @@ class WatchStreamer:
                     event = api_pb2.WatchEvent(type=ADDED, resource_version=kv.mod_revision)
                     getattr(event.object, kind.field).CopyFrom(message)
                     events.append(event.SerializeToString())
-            if events:
-                yield wire.watch_response(events)
+            for response in wire.watch_responses(events):
+                yield response
             if not chunk.more:
                 return
 
