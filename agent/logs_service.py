@@ -26,6 +26,7 @@ from agent.workloads.specs import VM_TASK
 from agent.workloads.vm_runner import VmRunner
 from atoll.config import ClientConfig
 from atoll.pki import APISERVER_USER
+from atoll.user_text import bounded, bounded_repr
 from atoll.v1 import agent_pb2, agent_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -44,16 +45,17 @@ class AgentLogsService(agent_pb2_grpc.AgentLogsServicer):
                 await context.abort(grpc.StatusCode.PERMISSION_DENIED,
                                     f"only {self._require_peer} reads logs here; ask the API server")
                 return
-        label = f"{request.kind.lower()}/{request.namespace}/{request.name}"
+        label = f"{bounded(request.kind.lower())}/{bounded(request.namespace)}/{bounded(request.name)}"
+        node_name = bounded(request.node_name)
         node = self.nodes.get(request.node_name)
         if node is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"node {request.node_name} is not served by this agent")
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"node {node_name} is not served by this agent")
             return
         runner = next((r for r in node.runners.values()
                        if r.latest.metadata.namespace == request.namespace and r.latest.metadata.name == request.name
                        and (not request.uid or r.uid == request.uid)), None)
         if runner is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"{label} is not running on node {request.node_name}")
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"{label} is not running on node {node_name}")
             return
         if isinstance(runner, VmRunner):
             driver, task = runner.driver, task_id_for(runner.uid, VM_TASK)
@@ -62,8 +64,8 @@ class AgentLogsService(agent_pb2_grpc.AgentLogsServicer):
             container = request.container or (names[0] if len(names) == 1 else "")
             if container not in names:
                 choice = f"choose one of: {', '.join(names)} (-c NAME)"
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                    f"{label}: {'no container ' + repr(container) + '; ' if container else ''}{choice}")
+                wrong = f"no container {bounded_repr(container)}; " if container else ""
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{label}: {wrong}{choice}")
                 return
             driver, task = runner.driver, task_id_for(runner.uid, container)
         else:

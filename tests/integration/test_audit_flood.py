@@ -91,3 +91,16 @@ async def test_wrong_tokens_are_limited_per_certificate_and_audited_with_it(clus
     assert (await other.list("pods")).resource_version > 0, "another certificate's tokens are still checked"
     refused = [r for r in _retained(cluster) if r["result"] in ("UNAUTHENTICATED", "RESOURCE_EXHAUSTED")]
     assert refused and {(r["user"], r["certificate"]) for r in refused} == {("", "system:node:n1")}
+
+
+async def test_batch_create_items_are_audited_with_their_own_results_and_sampled_when_refused(
+    cluster: SecureCluster,
+) -> None:
+    before = _sampled("INVALID_ARGUMENT")
+    objects = [make_pod(f"Not_Valid_{index}_" + "x" * 300_000) for index in range(FLOOD)] + [make_pod("fine")]
+    response = await cluster.admin().batch_create(objects)
+    assert [result.code for result in response.results] == ["INVALID_ARGUMENT"] * FLOOD + ["OK"]
+    records = [r for r in _retained(cluster) if r["verb"] == "create"]
+    assert [r["result"] for r in records] == ["INVALID_ARGUMENT"] * BURST + ["OK"]
+    assert records[-1]["name"] == "fine" and records[-1]["suppressed"] == FLOOD - BURST
+    assert _sampled("INVALID_ARGUMENT") - before == FLOOD - BURST

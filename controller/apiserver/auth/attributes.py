@@ -67,6 +67,20 @@ def attributes_for(method: str, request: Any) -> list[RequestAttributes]:
     return [RequestAttributes(_VERB_OF[method], kind, effective_namespace(kind, request.namespace), request.name)]
 
 
+def per_item_targets(method: str, request: Any, attributes: list[RequestAttributes]) -> list[RequestAttributes | None]:
+    """For BatchCreate and Bind, whose items succeed or fail on their own: ``attributes``
+    (from ``attributes_for``) aligned with the request's objects or bindings, None for an item
+    that named no valid kind. Empty for other methods."""
+    if method == "BatchCreate":
+        items = [obj.WhichOneof("kind") is not None for obj in request.objects]
+    elif method == "Bind":
+        items = [_lookup(binding.kind) is not None for binding in request.bindings]
+    else:
+        return []
+    remaining = iter(attributes)
+    return [next(remaining) if has_kind else None for has_kind in items]
+
+
 def _object_attributes(method: str, obj: Any) -> list[RequestAttributes]:
     field = obj.WhichOneof("kind")
     if field is None:

@@ -2,7 +2,8 @@
 
 Contract: a call that is not authenticated answers UNAUTHENTICATED and one that lacks a
 permission PERMISSION_DENIED, both before the servicer runs (nothing is read or written on the
-caller's behalf) and both audited. Every mutating call that runs is audited with its outcome.
+caller's behalf) and both audited. Every mutating call that runs is audited with its outcome
+(BatchCreate and Bind: one record per item, with that item's own result code).
 Unary calls are cut off after ``request_timeout`` seconds with DEADLINE_EXCEEDED. Audit records
 name the peer (its certificate's user and address) beside the authenticated user, and refused
 calls are recorded within ``audit_budget.AuditBudget``.
@@ -17,7 +18,12 @@ from typing import Any
 
 import grpc
 
-from controller.apiserver.auth.attributes import MUTATING_METHODS, RequestAttributes, attributes_for
+from controller.apiserver.auth.attributes import (
+    MUTATING_METHODS,
+    RequestAttributes,
+    attributes_for,
+    per_item_targets,
+)
 from controller.apiserver.auth.audit import AuditLog
 from controller.apiserver.auth.audit_budget import AuditBudget
 from controller.apiserver.auth.authn import Authenticator
@@ -89,7 +95,12 @@ class SecurityGuard:
             name = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
             self._record_all(user, peer, method, audited, name, context.details() or "")
             raise
-        self._record_all(user, peer, method, audited, "OK")
+        items = per_item_targets(method, request, requests)
+        if items and len(items) == len(response.results):
+            for target, result in zip(items, response.results, strict=True):  # each item's own outcome
+                self._record(user, peer, method, target, result.code, result.message)
+        else:
+            self._record_all(user, peer, method, audited, "OK")
         return response
 
     async def stream(
