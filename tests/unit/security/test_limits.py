@@ -10,7 +10,7 @@ from controller.apiserver.auth.audit_budget import AuditBudget
 from controller.apiserver.auth.buckets import TokenBuckets
 from controller.apiserver.auth.identity import Peer
 from controller.apiserver.auth.limits import FailedAuthLimiter
-from controller.apiserver.errors import ApiError
+from controller.apiserver.errors import StatusError
 
 
 class FakeClock:
@@ -73,7 +73,7 @@ def test_failed_authentications_are_limited_per_peer() -> None:
     for _ in range(2):
         limiter.check(node)
         limiter.failed(node)
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(StatusError) as err:
         limiter.check(node)
     assert err.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert err.value.message == (
