@@ -3,7 +3,7 @@ read time and wait through a Clock, never ``time.time`` or ``asyncio.sleep`` of 
 tests run minutes of back-off, grace periods and lease expiry in microseconds.
 
 The time base, for every Clock: ``now()`` is seconds since the Unix epoch (a float), the same
-number that status and Event timestamps record. Durations are differences of two ``now()``
+number that status and Event timestamps record (``to_timestamp``). Durations are differences of two ``now()``
 readings on one Clock; ``sleep`` and ``call_later`` wait that many seconds of the same Clock.
 
 - ``SystemClock``: real time. ``now()`` is ``time.time()``; waits run on the event loop.
@@ -18,9 +18,12 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from collections.abc import Callable
 from typing import Protocol
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 
 class Timer(Protocol):
@@ -124,6 +127,18 @@ class ManualClock:
     def pending(self) -> int:
         """Timers and sleeps not yet due or cancelled (tests check nothing is left scheduled)."""
         return sum(1 for _, _, timer, _ in self._queue if not timer.cancelled)
+
+
+def to_timestamp(seconds: float) -> Timestamp:
+    """A Clock reading (seconds since the epoch) as the protobuf Timestamp that objects record.
+
+    Whole seconds and the fraction are converted apart: ``int(seconds * 1e9)`` would lose up to a
+    few hundred nanoseconds to float rounding at today's epoch values."""
+    whole = math.floor(seconds)
+    nanos = round((seconds - whole) * 1e9)
+    if nanos >= 1_000_000_000:
+        whole, nanos = whole + 1, nanos - 1_000_000_000
+    return Timestamp(seconds=whole, nanos=nanos)
 
 
 async def settle(turns: int = 20) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import os
 
+from atoll.clock import to_timestamp
 from atoll.v1 import event_pb2
 
 NORMAL = "Normal"
@@ -56,7 +57,6 @@ def new_event(
     involved = event.involved_object
     involved.kind, involved.namespace, involved.name, involved.uid = kind, namespace, name, uid
     involved.resource_version = resource_version
-    nanos = int(at * 1e9)
-    event.first_timestamp.FromNanoseconds(nanos)
-    event.last_timestamp.FromNanoseconds(nanos)
+    event.first_timestamp.CopyFrom(to_timestamp(at))
+    event.last_timestamp.CopyFrom(event.first_timestamp)
     return event

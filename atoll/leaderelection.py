@@ -34,7 +34,7 @@ import grpc
 
 from atoll import namespaces
 from atoll.client import ApiError
-from atoll.clock import Clock
+from atoll.clock import Clock, to_timestamp
 from atoll.tasks import cancel_and_wait
 from atoll.v1 import lease_pb2
 
@@ -131,11 +131,11 @@ class LeaderElector:
         if held_by_other and self._observed_at + duration > now:
             return False
         if spec.holder_identity != config.identity:
-            spec.acquire_time.FromNanoseconds(int(now * 1e9))
+            spec.acquire_time.CopyFrom(to_timestamp(now))
             spec.lease_transitions += 1
         spec.holder_identity = config.identity
         spec.lease_duration_seconds = int(config.lease_duration)
-        spec.renew_time.FromNanoseconds(int(now * 1e9))
+        spec.renew_time.CopyFrom(to_timestamp(now))
         try:
             written = (await self.api.update(lease)).lease
         except ApiError:
@@ -148,8 +148,8 @@ class LeaderElector:
         lease.metadata.name, lease.metadata.namespace = self.config.lease_name, self.config.namespace
         lease.spec.holder_identity = self.config.identity
         lease.spec.lease_duration_seconds = int(self.config.lease_duration)
-        lease.spec.acquire_time.FromNanoseconds(int(now * 1e9))
-        lease.spec.renew_time.FromNanoseconds(int(now * 1e9))
+        lease.spec.acquire_time.CopyFrom(to_timestamp(now))
+        lease.spec.renew_time.CopyFrom(to_timestamp(now))
         try:
             written = (await self.api.create(lease)).lease
         except ApiError:

@@ -9,9 +9,8 @@ Timestamps come from the ``wall`` argument (seconds since the epoch): time is da
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from atoll import kinds
+from atoll.clock import to_timestamp
 from atoll.conditions import scheduled_condition_type
 from atoll.events import NORMAL, WARNING, new_event
 from atoll.v1 import event_pb2, object_pb2
@@ -19,12 +18,6 @@ from scheduler.workload import WorkloadInfo
 
 SOURCE = "scheduler"
 UNSCHEDULABLE = "Unschedulable"
-
-
-def timestamp(wall: float) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromNanoseconds(int(wall * 1e9))
-    return stamp
 
 
 def event(info: WorkloadInfo, reason: str, message: str, warning: bool, wall: float) -> event_pb2.Event:
@@ -75,7 +68,7 @@ def with_scheduled_condition(
     if current is None:
         current = conditions.add(type=wanted)
     if current.status != status:
-        current.last_transition_time.CopyFrom(timestamp(wall))
+        current.last_transition_time.CopyFrom(to_timestamp(wall))
     current.status, current.reason, current.message = status, reason, message
     if nominated_node is not None:
         message_obj.status.nominated_node_name = nominated_node

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from google.protobuf import timestamp_pb2
-
 from agent.drivers.protocol import ExitResult
+from atoll.clock import to_timestamp
 from atoll.v1 import meta_pb2, pod_pb2
 
 AGENT_CONDITIONS = ("Initialized", "ContainersReady", "Ready")
@@ -60,12 +59,6 @@ def pod_phase(records: list[ContainerRecord]) -> str:
     return "Running"
 
 
-def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromNanoseconds(int(seconds * 1e9))
-    return stamp
-
-
 def _terminated(result: ExitResult, started_at: float) -> pod_pb2.ContainerState:
     state = pod_pb2.ContainerState()
     term = state.terminated
@@ -73,8 +66,8 @@ def _terminated(result: ExitResult, started_at: float) -> pod_pb2.ContainerState
         result.exit_code, result.signal, result.reason, result.message
     )
     if started_at:
-        term.started_at.CopyFrom(timestamp(started_at))
-    term.finished_at.CopyFrom(timestamp(result.finished_at))
+        term.started_at.CopyFrom(to_timestamp(started_at))
+    term.finished_at.CopyFrom(to_timestamp(result.finished_at))
     return state
 
 
@@ -83,7 +76,7 @@ def container_status(record: ContainerRecord) -> pod_pb2.ContainerStatus:
     if record.ever_started and record.driver_name:
         status.container_id = f"{record.driver_name}://{record.task_id}"
     if record.running:
-        status.state.running.started_at.CopyFrom(timestamp(record.started_at))
+        status.state.running.started_at.CopyFrom(to_timestamp(record.started_at))
         status.ready = True
     elif record.final and record.terminated is not None:
         status.state.CopyFrom(_terminated(record.terminated, record.started_at))
@@ -118,7 +111,7 @@ def build_pod_status(
     if observed.HasField("start_time"):
         status.start_time.CopyFrom(observed.start_time)
     else:
-        status.start_time.CopyFrom(timestamp(start_time))
+        status.start_time.CopyFrom(to_timestamp(start_time))
     status.container_statuses.extend(container_status(record) for record in records)
     ready = bool(records) and all(r.running for r in records)
     kept = [c for c in observed.conditions if c.type not in AGENT_CONDITIONS]
@@ -138,5 +131,5 @@ def _condition(kind: str, value: bool, previous: meta_pb2.Condition | None, now:
     if previous is not None and previous.status == text:
         condition.last_transition_time.CopyFrom(previous.last_transition_time)
     else:
-        condition.last_transition_time.CopyFrom(timestamp(now))
+        condition.last_transition_time.CopyFrom(to_timestamp(now))
     return condition

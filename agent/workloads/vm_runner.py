@@ -26,9 +26,9 @@ from agent.drivers.abilities import Pausable
 from agent.drivers.protocol import CannotRunError, Driver, ExitResult, StartError, TaskNotFoundError, TaskPhase
 from agent.workloads.admission import Refusal, driver_for_vm
 from agent.workloads.context import NodeContext
-from agent.workloads.pod_status import timestamp
 from agent.workloads.specs import vm_config
 from agent.workloads.workload_runner import WorkloadRunner
+from atoll.clock import to_timestamp
 from atoll.v1 import meta_pb2, virtualmachine_pb2
 
 VirtualMachine = virtualmachine_pb2.VirtualMachine
@@ -219,7 +219,7 @@ class VmRunner(WorkloadRunner):
         status.restart_count = self.restart_count
         status.hypervisor = getattr(self.driver, "hypervisor_label", self.driver.name if self.driver else "")
         if self.started_at:
-            status.start_time.CopyFrom(timestamp(self.started_at))
+            status.start_time.CopyFrom(to_timestamp(self.started_at))
         ready = self.phase == "Running" and self.guest_booted
         previous = next((c for c in vm.status.conditions if c.type == "Ready"), None)
         kept = [c for c in vm.status.conditions if c.type != "Ready"]
@@ -229,6 +229,6 @@ class VmRunner(WorkloadRunner):
         if previous is not None and previous.status == condition.status:
             condition.last_transition_time.CopyFrom(previous.last_transition_time)
         else:
-            condition.last_transition_time.CopyFrom(timestamp(self.ctx.clock.now()))
+            condition.last_transition_time.CopyFrom(to_timestamp(self.ctx.clock.now()))
         status.conditions.append(condition)
         await self.write_status(vm, status)

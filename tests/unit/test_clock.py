@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from atoll.clock import ManualClock, SystemClock
+from atoll.clock import ManualClock, SystemClock, to_timestamp
 
 
 def test_the_system_clock_reads_seconds_since_the_epoch() -> None:
@@ -64,3 +64,13 @@ async def test_sleeping_zero_only_yields() -> None:
     clock = ManualClock()
     await asyncio.wait_for(clock.sleep(0), 1)
     assert clock.pending == 0
+
+
+def test_a_reading_becomes_the_timestamp_objects_record() -> None:
+    stamp = to_timestamp(1_700_000_000.25)
+    assert (stamp.seconds, stamp.nanos) == (1_700_000_000, 250_000_000)
+
+
+def test_a_reading_just_below_a_whole_second_rounds_into_the_next() -> None:
+    stamp = to_timestamp(1_700_000_000.9999999999)
+    assert (stamp.seconds, stamp.nanos) == (1_700_000_001, 0)

@@ -31,7 +31,8 @@ def test_an_event_names_its_object_and_source() -> None:
 
 def test_both_timestamps_are_the_given_time() -> None:
     event = build()
-    assert event.first_timestamp.ToNanoseconds() == event.last_timestamp.ToNanoseconds() == int(AT * 1e9)
+    assert event.first_timestamp == event.last_timestamp
+    assert (event.first_timestamp.seconds, event.first_timestamp.nanos) == (1_700_000_123, 250_000_000)
 
 
 def test_an_event_about_a_cluster_scoped_object_lives_in_default() -> None:

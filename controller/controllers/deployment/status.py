@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from atoll.clock import to_timestamp
 from atoll.v1 import deployment_pb2, meta_pb2
 from controller.controllers.conditions import find_condition
 from controller.controllers.deployment.replicas import Replica
@@ -114,13 +115,12 @@ def _condition(
     status, reason, message = value
     condition = meta_pb2.Condition(type=kind, status=status, reason=reason, message=message)
     old = find_condition(previous.conditions, kind)
-    now_ns = int(now * 1e9)
     if old is not None and (old.status, old.reason) == (status, reason):
         condition.last_transition_time.CopyFrom(old.last_transition_time)
     else:
-        condition.last_transition_time.FromNanoseconds(now_ns)
+        condition.last_transition_time.CopyFrom(to_timestamp(now))
     if old is not None and not progressed and old.HasField("last_heartbeat_time") and old.reason == reason:
         condition.last_heartbeat_time.CopyFrom(old.last_heartbeat_time)
     else:
-        condition.last_heartbeat_time.FromNanoseconds(now_ns)
+        condition.last_heartbeat_time.CopyFrom(to_timestamp(now))
     return condition

@@ -37,7 +37,7 @@ import grpc
 
 from atoll import namespaces
 from atoll.client import ApiError
-from atoll.clock import Clock
+from atoll.clock import Clock, to_timestamp
 from atoll.events import NORMAL, WARNING
 from atoll.tolerations import eviction_delay
 from atoll.v1 import node_pb2, scheduling_pb2
@@ -281,4 +281,4 @@ def _set_condition(node: node_pb2.Node, status: str, reason: str, message: str, 
     if condition is None:
         condition = node.status.conditions.add(type="Ready")
     condition.status, condition.reason, condition.message = status, reason, message
-    condition.last_transition_time.FromNanoseconds(int(now * 1e9))
+    condition.last_transition_time.CopyFrom(to_timestamp(now))
