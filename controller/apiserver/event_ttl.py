@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from atoll import kinds
+from atoll.clock import Clock, SystemClock
 from controller.apiserver import codec
 from controller.apiserver.watch_cache import CachedEvent, WatchCache
 from controller.store.protocol import ConflictError, KeyNotFoundError, Store
@@ -34,11 +34,11 @@ _SEED_PAGE = 1000
 class EventExpirer:
     """Call ``run()`` as a task; ``seed``, ``note`` and ``expire_due`` are its steps (tests drive them)."""
 
-    def __init__(self, store: Store, cache: WatchCache, ttl: float, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, cache: WatchCache, ttl: float, *, clock: Clock | None = None) -> None:
         self._store = store
         self._cache = cache
         self._ttl = ttl
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         self._due: list[tuple[float, int, str]] = []  # (expires at, revision, key), a heap
         self.expired = 0
 
@@ -77,14 +77,14 @@ class EventExpirer:
 
     def note(self, changes: Iterable[CachedEvent]) -> None:
         """Starts the clock of every Event written in ``changes`` (deletions need nothing)."""
-        expires = self._clock() + self._ttl
+        expires = self._clock.now() + self._ttl
         for change in changes:
             if not change.deleted:
                 self._schedule(expires, change.revision, change.key)
 
     async def expire_due(self) -> int:
         """Deletes every Event whose time is up and that was not written since; returns how many."""
-        now = self._clock()
+        now = self._clock.now()
         due: list[tuple[int, str]] = []
         while self._due and self._due[0][0] <= now:
             _, revision, key = heapq.heappop(self._due)
@@ -104,7 +104,7 @@ class EventExpirer:
         """Seconds until the next expiry (None: nothing scheduled, wait for writes)."""
         if not self._due:
             return None
-        return max(0.0, self._due[0][0] - self._clock())
+        return max(0.0, self._due[0][0] - self._clock.now())
 
     async def _delete(self, key: str, revision: int) -> bool:
         try:

@@ -21,10 +21,10 @@ import os
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from atoll import finalizers, kinds, namespaces
+from atoll.clock import Clock, SystemClock, set_timestamp
 from atoll.conditions import scheduled_condition_type
 from atoll.defaults import apply_defaults
 from atoll.kinds import Kind
@@ -45,7 +45,6 @@ from controller.apiserver.objectref import describe, describe_message, effective
 from controller.store import protocol as store_api
 from controller.store.protocol import Store
 
-Clock = Callable[[], datetime]
 # Where writes may find the object they change without a store read: key -> (value, revision),
 # possibly stale (WatchCache.latest). A stale base fails the store's revision check and the write
 # is retried on a fresh read, so it only ever saves the read.
@@ -79,19 +78,6 @@ def new_uid() -> str:
 # uuid.UUID(version=4) sets the version nibble to 4 and the variant bits to 10.
 _UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _UUID_SET = (4 << 76) | (0x8000 << 48)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_SECOND = timedelta(seconds=1)
-
-
-def stamp(timestamp: Any, when: datetime) -> None:
-    """``timestamp.FromDatetime(when)`` for an aware datetime, exactly, at a fraction of its cost
-    (it runs on every create and bind)."""
-    timestamp.seconds = (when - _EPOCH) // _SECOND
-    timestamp.nanos = when.microsecond * 1000
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -107,11 +93,15 @@ class Registry:
     """The storage semantics every servicer call goes through."""
 
     def __init__(
-        self, store: Store, namespaces: NamespaceIndex, clock: Clock = utc_now, recent: RecentObjects | None = None
+        self,
+        store: Store,
+        namespaces: NamespaceIndex,
+        clock: Clock | None = None,
+        recent: RecentObjects | None = None,
     ) -> None:
         self._store = store
         self._namespaces = namespaces
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         self._recent = recent
 
     # --- reads -------------------------------------------------------------------------------
@@ -146,7 +136,7 @@ class Registry:
         meta = message.metadata
         meta.namespace = effective_namespace(kind, meta.namespace)
         meta.uid = new_uid()
-        stamp(meta.creation_timestamp, self._clock())
+        set_timestamp(meta.creation_timestamp, self._clock.now())
         meta.ClearField("deletion_timestamp")
         meta.resource_version = 0
         meta.generation = 1
@@ -272,7 +262,7 @@ class Registry:
             message.metadata.finalizers.append(finalizer)
         if message.metadata.finalizers:
             if not message.metadata.HasField("deletion_timestamp"):
-                message.metadata.deletion_timestamp.FromDatetime(self._clock())
+                set_timestamp(message.metadata.deletion_timestamp, self._clock.now())
                 revision = await self._store.update(key, codec.encode(message), expected_revision=current.revision)
                 message.metadata.resource_version = revision
             return api_pb2.DeleteResponse(object=kind.wrap(message), deleted=False)
@@ -287,7 +277,7 @@ class Registry:
         revision = current.revision
         if ns.status.phase != "Terminating":
             ns.status.phase = "Terminating"
-            ns.metadata.deletion_timestamp.FromDatetime(self._clock())
+            set_timestamp(ns.metadata.deletion_timestamp, self._clock.now())
             revision = await self._store.update(key, codec.encode(ns), expected_revision=revision)
         remaining = 0
         for kind in kinds.KINDS:
@@ -374,7 +364,7 @@ class Registry:
         message.spec.node_name = binding.node_name
         if finalizers.NODE_AGENT not in message.metadata.finalizers:
             message.metadata.finalizers.append(finalizers.NODE_AGENT)  # the node's agent now owns its end
-        _mark_scheduled(kind, message, self._clock())
+        _mark_scheduled(kind, message, self._clock.now())
         oversized = bounds_errors(message)  # the binding's own additions may tip a full object over
         if oversized:
             return api_pb2.BindResult(code="INVALID", message=_join_errors(kind, message, oversized))
@@ -392,7 +382,7 @@ class Registry:
         return await self._store.get(key) is not None
 
 
-def _mark_scheduled(kind: Kind, message: Any, now: datetime) -> None:
+def _mark_scheduled(kind: Kind, message: Any, now: float) -> None:
     """Sets the PodScheduled (VMs: Scheduled) condition to True in the binding's own write."""
     condition_type = scheduled_condition_type(kind.name)
     for condition in message.status.conditions:
@@ -404,7 +394,7 @@ def _mark_scheduled(kind: Kind, message: Any, now: datetime) -> None:
         condition.status = "True"
         condition.reason = ""
         condition.message = ""
-        stamp(condition.last_transition_time, now)
+        set_timestamp(condition.last_transition_time, now)
     message.status.nominated_node_name = ""
 
 

@@ -8,7 +8,6 @@ writes in its caches at once (no watch latency; the expectations race is tested 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from atoll import kinds
@@ -29,9 +28,7 @@ class FakeApi:
 
     def __init__(self, clock: Clock) -> None:
         self.store = MemoryStore()
-        self.registry = Registry(
-            self.store, NamespaceIndex(self.store), clock=lambda: datetime.fromtimestamp(clock.now(), UTC)
-        )
+        self.registry = Registry(self.store, NamespaceIndex(self.store), clock=clock)
         self.clock = clock
         self._informers: dict[str, list[Informer]] = {}
         self.calls: list[tuple[str, str, str]] = []

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from atoll.clock import ManualClock, SystemClock, to_timestamp
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from atoll.clock import ManualClock, SystemClock, set_timestamp, to_timestamp
 
 
 def test_the_system_clock_reads_seconds_since_the_epoch() -> None:
@@ -66,9 +69,20 @@ async def test_sleeping_zero_only_yields() -> None:
     assert clock.pending == 0
 
 
-def test_a_reading_becomes_the_timestamp_objects_record() -> None:
-    stamp = to_timestamp(1_700_000_000.25)
-    assert (stamp.seconds, stamp.nanos) == (1_700_000_000, 250_000_000)
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        pytest.param(1_700_000_000.25, (1_700_000_000, 250_000_000), id="a fraction converts without float loss"),
+        pytest.param(0.0, (0, 0), id="the epoch"),
+        pytest.param(-0.5, (-1, 500_000_000), id="before the epoch the nanos stay positive"),
+    ],
+)
+def test_a_reading_becomes_the_timestamp_objects_record(seconds: float, expected: tuple[int, int]) -> None:
+    stamp = to_timestamp(seconds)
+    assert (stamp.seconds, stamp.nanos) == expected
+    in_place = Timestamp()
+    set_timestamp(in_place, seconds)
+    assert in_place == stamp
 
 
 def test_a_reading_just_below_a_whole_second_rounds_into_the_next() -> None:

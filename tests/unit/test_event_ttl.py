@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from atoll import kinds
+from atoll.clock import ManualClock
 from atoll.v1 import namespace_pb2, object_pb2
 from controller.apiserver.event_ttl import EventExpirer
 from controller.apiserver.namespaces import NamespaceIndex
@@ -22,19 +23,11 @@ EVENT = kinds.by_name("Event")
 
 
 @dataclass
-class Clock:
-    now: float = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
 class Setup:
     store: MemoryStore
     registry: Registry
     cache: WatchCache
-    clock: Clock
+    clock: ManualClock
 
     async def event(self, name: str, written_at: float | None = None) -> object_pb2.Object:
         obj = make_event(name)
@@ -68,7 +61,7 @@ async def setup() -> AsyncIterator[Setup]:
     namespace = object_pb2.Object(namespace=namespace_pb2.Namespace())
     namespace.namespace.metadata.name = "default"
     await registry.create(namespace)
-    yield Setup(store, registry, cache, Clock())
+    yield Setup(store, registry, cache, ManualClock(start=1_800_000_000.0))
     await cache.stop()
 
 
@@ -79,15 +72,15 @@ async def test_events_go_a_ttl_after_their_write_and_nothing_else_does(setup: Se
     await setup.event("web.1")
     expirer.note(await setup.changes_since(revision))
     revision = await setup.store.current_revision()
-    setup.clock.now += 600
+    setup.clock.advance(600)
     await setup.event("web.2")
     expirer.note(await setup.changes_since(revision))
-    setup.clock.now += TTL - 600 - 1
+    setup.clock.advance(TTL - 600 - 1)
     assert await expirer.expire_due() == 0
-    setup.clock.now += 1
+    setup.clock.advance(1)
     assert await expirer.expire_due() == 1
     assert await setup.names("Event") == ["web.2"]
-    setup.clock.now += 600
+    setup.clock.advance(600)
     assert await expirer.expire_due() == 1
     assert await setup.names("Event") == []
     assert await setup.names("Pod") == ["web"]
@@ -99,26 +92,26 @@ async def test_an_event_written_again_keeps_living_until_its_newer_schedule(setu
     obj = await setup.event("web.1")
     expirer.note(await setup.changes_since(start))
     first_write = await setup.store.current_revision()
-    setup.clock.now += 1800
+    setup.clock.advance(1800)
     obj.event.count = 2  # aggregated: written again
     await setup.registry.update(obj)
     expirer.note(await setup.changes_since(first_write))
-    setup.clock.now += TTL - 1800 + 1
+    setup.clock.advance(TTL - 1800 + 1)
     assert await expirer.expire_due() == 0, "the first schedule named a revision that is gone"
     assert await setup.names("Event") == ["web.1"]
-    setup.clock.now += 1800
+    setup.clock.advance(1800)
     assert await expirer.expire_due() == 1
     assert await setup.names("Event") == []
 
 
 async def test_events_stored_before_start_are_timed_from_their_last_timestamp(setup: Setup) -> None:
-    await setup.event("old", written_at=setup.clock.now - TTL - 5)
-    await setup.event("recent", written_at=setup.clock.now - 60)
+    await setup.event("old", written_at=setup.clock.now() - TTL - 5)
+    await setup.event("recent", written_at=setup.clock.now() - 60)
     expirer = EventExpirer(setup.store, setup.cache, TTL, clock=setup.clock)
     await expirer.seed()
     assert await expirer.expire_due() == 1
     assert await setup.names("Event") == ["recent"]
-    setup.clock.now += TTL
+    setup.clock.advance(TTL)
     assert await expirer.expire_due() == 1
 
 

@@ -8,17 +8,15 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from atoll import kinds
 from atoll.v1 import api_pb2, namespace_pb2, object_pb2
 from controller.apiserver import codec
 from controller.apiserver.errors import ConflictError, NotFoundError
 from controller.apiserver.namespaces import NamespaceIndex
-from controller.apiserver.registry import Registry, new_uid, stamp
+from controller.apiserver.registry import Registry, new_uid
 from controller.apiserver.watch_cache import WatchCache
 from controller.store.memory import MemoryStore
 from tests.support.objects import make_event, make_node, make_pod
@@ -188,15 +186,3 @@ def test_new_uid_is_a_random_version_4_uuid() -> None:
     for uid in list(uids)[:50]:
         parsed = uuid.UUID(uid)
         assert (str(parsed), parsed.version, parsed.variant) == (uid, 4, uuid.RFC_4122)
-
-
-def test_stamp_equals_from_datetime() -> None:
-    for when in (
-        datetime(2026, 11, 27, 11, 19, 0, 999_999, tzinfo=UTC),
-        datetime(1970, 1, 1, tzinfo=UTC),
-        datetime(2038, 1, 19, 3, 14, 8, 1, tzinfo=timezone(timedelta(hours=-5))),
-    ):
-        fast, reference = Timestamp(), Timestamp()
-        stamp(fast, when)
-        reference.FromDatetime(when)
-        assert fast == reference, when
