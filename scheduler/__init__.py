@@ -1,1 +1,2 @@
-"""The atoll scheduler: a pure placement core (snapshot, framework, plugins, queue) and its runner."""
+"""The atoll scheduler: a pure placement core (snapshot, framework, plugins, queue) and the
+scheduling loop that connects it to the API."""

@@ -1,4 +1,4 @@
-"""ApiPort: the part of the API the scheduler's runner uses; ``atoll.client.Client`` fits it,
+"""ApiPort: the part of the API the scheduler's scheduling loop uses; ``atoll.client.Client`` fits it,
 and tests pass a scriptable fake. Contracts are those of the Objects service (api.proto)."""
 
 from __future__ import annotations

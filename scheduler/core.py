@@ -3,7 +3,7 @@
 ``next_batch(now, limit)`` pops workloads and decides each one, in order, against a snapshot
 that already includes the earlier decisions of the batch (they are *assumed*). Outcomes:
 
-- Placement: bind ``workload`` to ``node``; the runner reports back ``bound`` or ``bind_failed``.
+- Placement: bind ``workload`` to ``node``; the scheduling loop reports back ``bound`` or ``bind_failed``.
 - Unschedulable: fits nowhere; ``explanation`` counts every reason; ``preemption``, when set,
   names victims to delete and the node the preemptor is nominated to (room is held there).
 - Invalid: the workload cannot be interpreted; retried after backoff.

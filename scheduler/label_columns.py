@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import numpy.typing as npt
 
-IntArray = npt.NDArray[np.int32]
-FloatArray = npt.NDArray[np.float64]
+from scheduler.arrays import FloatArray, I32Array
 
 
 class LabelColumns:
@@ -20,7 +18,7 @@ class LabelColumns:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._columns: dict[str, IntArray] = {}
+        self._columns: dict[str, I32Array] = {}
         self._codes: dict[str, dict[str, int]] = {}
         self._values: dict[str, list[str]] = {}
         self._numbers: dict[str, FloatArray] = {}
@@ -55,7 +53,7 @@ class LabelColumns:
         """Remove every label of ``slot``."""
         self.set(slot, {})
 
-    def codes(self, key: str) -> IntArray | None:
+    def codes(self, key: str) -> I32Array | None:
         """The code column of ``key``; None when no node ever had that key."""
         return self._columns.get(key)
 

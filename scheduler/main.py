@@ -20,7 +20,9 @@ from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
 from scheduler import metrics
 from scheduler.framework.profile import DEFAULT_PROFILE, Profile, ProfileError, build_framework, load_profile
-from scheduler.runner import Runner
+from scheduler.framework.runtime import Framework
+from scheduler.plugins import REGISTRY
+from scheduler.scheduling_loop import SchedulingLoop
 
 log = logging.getLogger("scheduler")
 DEFAULT_SERVER = "127.0.0.1:7443"
@@ -28,9 +30,20 @@ DEFAULT_METRICS_LISTEN = "127.0.0.1:9441"
 LEASE_NAME = "atoll-scheduler"
 
 
+def framework_for(profile: Framework | Profile | str | Path | None) -> Framework:
+    """The framework running ``profile`` (a Profile, a profile YAML path, None for the built-in
+    default; a Framework is returned as is) with this scheduler's plugins (scheduler/plugins).
+    ProfileError names the file, the plugin and the field."""
+    if isinstance(profile, Framework):
+        return profile
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile) if profile is not None else DEFAULT_PROFILE
+    return build_framework(profile, REGISTRY)
+
+
 async def run_scheduler(
     server: str | ClientConfig,
-    profile: Profile | str | Path | None = None,
+    profile: Framework | Profile | str | Path | None = None,
     stop: asyncio.Event | None = None,
     *,
     batch_size: int = 500,
@@ -39,27 +52,24 @@ async def run_scheduler(
     """Schedule against the API at ``server`` (an address, or a ClientConfig with TLS) until ``stop``
     is set (forever when None).
 
-    ``profile`` is a Profile, a path to a profile YAML, or None for the built-in default.
+    ``profile``: as ``framework_for`` takes it.
     With ``election``, several replicas may run: only the holder of that Lease schedules (the
     scheduler is the only binder, so two active replicas could overcommit a node); a standby
     starts from a fresh snapshot when it takes over.
     Raises ProfileError for a bad profile before connecting.
     """
-    chosen = (
-        profile if isinstance(profile, Profile) else (load_profile(profile) if profile is not None else DEFAULT_PROFILE)
-    )
-    framework = build_framework(chosen)
+    framework = framework_for(profile)
     client = Client.connect(server)
     stop = stop or asyncio.Event()
     try:
         if election is None:
             metrics.LEADER.set(1)
-            await Runner(client, framework, batch_size=batch_size).run(stop)
+            await SchedulingLoop(client, framework, batch_size=batch_size).run(stop)
             return
         elector = LeaderElector(client, election, SystemClock(), on_change=lambda leading: metrics.LEADER.set(leading))
 
         async def lead() -> None:
-            await Runner(client, framework, batch_size=batch_size).run(asyncio.Event())
+            await SchedulingLoop(client, framework, batch_size=batch_size).run(asyncio.Event())
 
         campaign = asyncio.create_task(elector.run(lead), name="scheduler-leader-election")
         stopping = asyncio.create_task(stop.wait())
@@ -95,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tune_gc()
     try:
-        profile = load_profile(args.profile) if args.profile else DEFAULT_PROFILE
+        framework = framework_for(args.profile)
     except ProfileError as err:
         print(f"atoll-scheduler: {err}", file=sys.stderr)
         return 2
@@ -125,16 +135,16 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as err:
             print(f"atoll-scheduler: {err}", file=sys.stderr)
             return 2
-    return asyncio.run(_serve(config, profile, args.batch_size, election))
+    return asyncio.run(_serve(config, framework, args.batch_size, election))
 
 
-async def _serve(server: ClientConfig, profile: Profile, batch_size: int, election: ElectionConfig | None) -> int:
+async def _serve(server: ClientConfig, framework: Framework, batch_size: int, election: ElectionConfig | None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    log.warning("scheduling against %s with profile %s", server.server, profile.name)
-    await run_scheduler(server, profile, stop, batch_size=batch_size, election=election)
+    log.warning("scheduling against %s with profile %s", server.server, framework.profile_name)
+    await run_scheduler(server, framework, stop, batch_size=batch_size, election=election)
     return 0
 
 

@@ -8,14 +8,11 @@ ClusterSnapshot; this module only stores facts and codes.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
+from scheduler.arrays import BoolArray, FloatArray, I64Array
 from scheduler.label_columns import LabelColumns
 from scheduler.node_facts import NodeFacts, Taint
 from scheduler.overhead import utility_vm_memory
-
-BoolArray = npt.NDArray[np.bool_]
-I64Array = npt.NDArray[np.int64]
 
 OS_CODES = {"linux": 1, "windows": 2}
 ISOLATION_BITS = {"process": 1, "hyperv": 2, "hostprocess": 4}
@@ -65,8 +62,8 @@ class NodeTable:
         for column in _FLOAT_COLUMNS:
             setattr(self, column, np.zeros(capacity, dtype=np.float64))
         # 1/allocatable (0 where nothing is allocatable), so scores multiply instead of divide.
-        self.inv_alloc_cpu: npt.NDArray[np.float64]
-        self.inv_alloc_mem: npt.NDArray[np.float64]
+        self.inv_alloc_cpu: FloatArray
+        self.inv_alloc_mem: FloatArray
         self.alloc_cpu: I64Array
         self.alloc_mem: I64Array
         self.alloc_pods: I64Array

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scheduler.arrays import FloatArray
 from scheduler.framework.cycle_state import CycleState
-from scheduler.framework.interfaces import FloatArray
 from scheduler.framework.runtime import Framework
 from scheduler.plugins.node_resources_fit import NAME as FIT
 from scheduler.plugins.node_resources_fit import any_shortage, memory_request, shortages

@@ -8,7 +8,7 @@ Three places a workload can be, never two at once (plus "in flight" while being 
 - **unschedulable**: fits nowhere; it stays until a *relevant* cluster event (``on_event``)
   moves it on: to backoff while its backoff (counted from the failed attempt) lasts, so a
   burst of node updates cannot spin a hopeless workload, else to active. There is no polling:
-  the runner sleeps until the next backoff expiry (``next_wakeup``) or the next event.
+  the scheduling loop sleeps until the next backoff expiry (``next_wakeup``) or the next event.
 
 When nothing is active, a workload that an event moved to backoff is popped before its backoff
 ends (as kube-scheduler does since KEP-5142): backoff exists so hopeless workloads do not crowd
@@ -172,7 +172,7 @@ class SchedulingQueue:
         return moved
 
     def next_wakeup(self) -> float | None:
-        """Earliest backoff expiry, for the runner's timer; None when nothing is backing off."""
+        """Earliest backoff expiry, for the scheduling loop's timer; None when nothing is backing off."""
         while self._backoff:
             until, arrival, key = self._backoff[0]
             entry = self._entries.get(key)

@@ -12,14 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from atoll.user_text import bounded_repr
+from scheduler.arrays import BoolArray
 from scheduler.label_columns import LabelColumns
 
 OPERATORS = frozenset({"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"})
-
-BoolArray = npt.NDArray[np.bool_]
 
 
 class SelectorError(ValueError):

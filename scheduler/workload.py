@@ -2,7 +2,7 @@
 
 Plugins never read protobuf messages; they read this frozen, kind-independent view. Decoding
 validates what the scheduler depends on (quantities, selector operators, Windows builds) and
-raises WorkloadError with the field path, which the runner turns into a FailedScheduling event.
+raises WorkloadError with the field path, which the scheduling loop turns into a FailedScheduling event.
 """
 
 from __future__ import annotations

@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
-import numpy.typing as npt
 
 from atoll.labels import LabelSelector, Operator
 from scheduler.workload import WorkloadInfo
 
-IntArray = npt.NDArray[np.int64]
 _EQUALITY = (Operator.EQUALS, Operator.IN)  # single-valued, these name the label every match carries
 
 

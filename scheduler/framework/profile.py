@@ -5,22 +5,27 @@
       - name: NodeResourcesFit
       - name: LeastAllocated
         weight: 1            # score weight; default 1, 0 keeps the plugin's filter only
-        args: {}             # passed to the plugin's factory
+        args: {}             # options, read by the plugin's from_args; unknown ones are refused
 
 Filters run in the listed order (put cheap, selective ones first). Errors name the file and
-the field path, in one line.
+the field path (and, for args, the plugin), in one line. Which plugins exist is not known here:
+``build_framework`` is handed the registry (scheduler/plugins), so the framework never imports
+the plugins it runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from scheduler.framework.plugin_args import PluginArgs, PluginArgsError
+from scheduler.framework.registry import PluginRegistry
 from scheduler.framework.runtime import Framework
-from scheduler.plugins import REGISTRY, PluginFactory
+
+BUILT_IN = "<built-in profile>"
 
 
 class ProfileError(ValueError):
@@ -36,8 +41,11 @@ class PluginSpec:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
+    """``source``: the file it came from, for error messages (not part of equality)."""
+
     name: str
     plugins: tuple[PluginSpec, ...]
+    source: str = field(default=BUILT_IN, compare=False)
 
 
 _FILTERS = (
@@ -52,11 +60,18 @@ _FILTERS = (
     "PodTopologySpread",
     "WorkloadAntiAffinity",
 )
+_EQUAL_RESOURCES = {"resources": {"cpu": 1, "memory": 1}}
 DEFAULT_PROFILE = Profile(
     "default",
-    (*(PluginSpec(n) for n in _FILTERS), PluginSpec("LeastAllocated"), PluginSpec("BalancedAllocation")),
+    (
+        *(PluginSpec(n) for n in _FILTERS),
+        PluginSpec("LeastAllocated", args=_EQUAL_RESOURCES),
+        PluginSpec("BalancedAllocation"),
+    ),
 )
-BINPACK_PROFILE = Profile("binpack", (*(PluginSpec(n) for n in _FILTERS), PluginSpec("MostAllocated")))
+BINPACK_PROFILE = Profile(
+    "binpack", (*(PluginSpec(n) for n in _FILTERS), PluginSpec("MostAllocated", args=_EQUAL_RESOURCES))
+)
 
 
 def parse_profile(data: object, source: str = "<profile>") -> Profile:
@@ -81,8 +96,8 @@ def parse_profile(data: object, source: str = "<profile>") -> Profile:
         if unknown_keys:
             raise ProfileError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown_keys)))}")
         plugin = entry.get("name")
-        if plugin not in REGISTRY:
-            raise ProfileError(f"{where}.name: unknown plugin {plugin!r} (known: {', '.join(sorted(REGISTRY))})")
+        if not isinstance(plugin, str) or not plugin:
+            raise ProfileError(f"{where}.name: expected a plugin name")
         if plugin in seen:
             raise ProfileError(f"{where}.name: plugin {plugin!r} is listed twice")
         seen.add(plugin)
@@ -93,7 +108,7 @@ def parse_profile(data: object, source: str = "<profile>") -> Profile:
         if not isinstance(args, Mapping):
             raise ProfileError(f"{where}.args: expected a mapping")
         specs.append(PluginSpec(plugin, float(weight), dict(args) or None))
-    return Profile(name, tuple(specs))
+    return Profile(name, tuple(specs), source)
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -109,6 +124,25 @@ def load_profile(path: str | Path) -> Profile:
     return parse_profile(data, str(path))
 
 
-def build_framework(profile: Profile, registry: Mapping[str, PluginFactory] = REGISTRY) -> Framework:
-    """Instantiate the profile's plugins through ``registry``."""
-    return Framework(profile.name, [(registry[s.name](s.args or {}), s.weight) for s in profile.plugins])
+def build_framework(profile: Profile, registry: PluginRegistry) -> Framework:
+    """Instantiate the profile's plugins from ``registry``, each through its ``from_args``.
+
+    ProfileError for a plugin the registry does not know or args its plugin refuses; the
+    message names the profile's file and name, the plugin and the arg.
+    """
+    plugins = []
+    for index, spec in enumerate(profile.plugins):
+        plugin = registry.get(spec.name)
+        if plugin is None:
+            known = ", ".join(sorted(registry))
+            raise ProfileError(
+                f"{profile.source}: plugins[{index}].name: unknown plugin {spec.name[:60]!r} (known: {known})"
+            )
+        try:
+            plugins.append((plugin.from_args(PluginArgs(spec.args)), spec.weight))
+        except PluginArgsError as err:
+            # err starts with "args", so this reads: plugins[3].args.resources: ...
+            raise ProfileError(
+                f"{profile.source}: profile {profile.name!r}, plugin {spec.name}: plugins[{index}].{err}"
+            ) from None
+    return Framework(profile.name, plugins)

@@ -15,17 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scheduler.arrays import BoolArray, FloatArray
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.explain import Explanation
-from scheduler.framework.interfaces import (
-    BoolArray,
-    Filter,
-    FloatArray,
-    PreFilter,
-    Reserve,
-    Score,
-    VectorFilter,
-)
+from scheduler.framework.interfaces import Filter, Plugin, PreFilter, Reserve, Score, VectorFilter
 from scheduler.framework.status import SUCCESS, Code, Status
 from scheduler.metrics import PLUGIN_DURATION, sample_plugin_latency
 from scheduler.snapshot import ClusterSnapshot
@@ -57,9 +50,10 @@ class Feasibility:
 
 
 class Framework:
-    """One profile's plugins, sorted by extension point; ``weights`` apply to Score plugins."""
+    """One profile's plugins, sorted by the extension points each declares (subclasses);
+    ``weights`` apply to Score plugins."""
 
-    def __init__(self, profile_name: str, plugins: Sequence[tuple[object, float]]) -> None:
+    def __init__(self, profile_name: str, plugins: Sequence[tuple[Plugin, float]]) -> None:
         self.profile_name = profile_name
         self.plugins = [plugin for plugin, _ in plugins]
         self.pre_filters = [p for p in self.plugins if isinstance(p, PreFilter)]
@@ -102,9 +96,9 @@ class Framework:
             if state.record_plugin_metrics:
                 _observe(plugin, "PreFilter", started)
             if status.code is Code.SKIP:
-                state.skipped.add(_name(plugin))
+                state.skipped.add(plugin.NAME)
             elif not status.ok:
-                return Status(status.code, status.reasons, status.plugin or _name(plugin))
+                return Status(status.code, status.reasons, status.plugin or plugin.NAME)
         return None
 
     def find_feasible(
@@ -120,7 +114,7 @@ class Framework:
         counts: Counter[str] = Counter()
         resolvable = False
         for vector in self.vector_filters:
-            name = _name(vector)
+            name = vector.NAME
             if name in state.skipped or name in without:
                 continue
             started = time.perf_counter()
@@ -137,7 +131,7 @@ class Framework:
             alive &= verdict.passed
             if not explain and not alive.any():
                 return Feasibility(alive, counts)
-        per_node = [f for f in self.filters if _name(f) not in state.skipped and _name(f) not in without]
+        per_node = [f for f in self.filters if f.NAME not in state.skipped and f.NAME not in without]
         if per_node:
             for slot in np.flatnonzero(alive):
                 for plugin in per_node:
@@ -158,7 +152,7 @@ class Framework:
         """Weighted sum of every applicable Score plugin, per node slot."""
         totals = np.zeros(snapshot.nodes.capacity, dtype=np.float64)
         for plugin, weight in self.scores:
-            if _name(plugin) in state.skipped:
+            if plugin.NAME in state.skipped:
                 continue
             started = time.perf_counter()
             totals += weight * plugin.score(state, workload, snapshot, feasible)
@@ -186,9 +180,5 @@ class Framework:
             plugin.unreserve(state, workload, snapshot, node)
 
 
-def _name(plugin: object) -> str:
-    return str(getattr(plugin, "NAME", type(plugin).__name__))
-
-
-def _observe(plugin: object, extension_point: str, started: float) -> None:
-    PLUGIN_DURATION.labels(_name(plugin), extension_point).observe(time.perf_counter() - started)
+def _observe(plugin: Plugin, extension_point: str, started: float) -> None:
+    PLUGIN_DURATION.labels(plugin.NAME, extension_point).observe(time.perf_counter() - started)

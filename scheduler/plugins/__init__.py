@@ -1,60 +1,40 @@
-"""Scheduler plugins, one per file, and REGISTRY: the one explicit name -> factory mapping.
+"""Scheduler plugins, one per file, and REGISTRY: the one explicit name -> plugin class mapping.
 
-A factory takes the plugin's ``args`` mapping from the profile (most plugins take none).
+Each plugin subclasses the extension points it implements (scheduler/framework/interfaces.py);
+``build_registry`` checks that contract when this module is imported. A plugin's profile
+``args`` go to its ``from_args`` (most take none and refuse any).
 Adding a plugin: write scheduler/plugins/<name>.py with a NAME constant, then one line below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from scheduler.framework.registry import PluginRegistry, build_registry
+from scheduler.plugins.balanced_allocation import BalancedAllocation
+from scheduler.plugins.hypervisor import Hypervisor
+from scheduler.plugins.least_allocated import LeastAllocated
+from scheduler.plugins.most_allocated import MostAllocated
+from scheduler.plugins.node_affinity import NodeAffinity
+from scheduler.plugins.node_ready import NodeReady
+from scheduler.plugins.node_resources_fit import NodeResourcesFit
+from scheduler.plugins.node_unschedulable import NodeUnschedulable
+from scheduler.plugins.operating_system import OperatingSystem
+from scheduler.plugins.pod_topology_spread import PodTopologySpread
+from scheduler.plugins.taint_toleration import TaintToleration
+from scheduler.plugins.windows_isolation import WindowsIsolation
+from scheduler.plugins.workload_anti_affinity import WorkloadAntiAffinity
 
-from scheduler.plugins import (
-    balanced_allocation,
-    hypervisor,
-    least_allocated,
-    most_allocated,
-    node_affinity,
-    node_ready,
-    node_resources_fit,
-    node_unschedulable,
-    operating_system,
-    pod_topology_spread,
-    taint_toleration,
-    windows_isolation,
-    workload_anti_affinity,
-)
-
-PluginFactory = Callable[[Mapping[str, object]], object]
-
-
-class DuplicatePluginError(ValueError):
-    """Two plugins registered under one name."""
-
-
-def build_registry(entries: list[tuple[str, PluginFactory]]) -> dict[str, PluginFactory]:
-    """A name -> factory dict; raises DuplicatePluginError when a name repeats."""
-    registry: dict[str, PluginFactory] = {}
-    for name, factory in entries:
-        if name in registry:
-            raise DuplicatePluginError(f"plugin {name!r} is registered twice")
-        registry[name] = factory
-    return registry
-
-
-REGISTRY: dict[str, PluginFactory] = build_registry(
-    [
-        (node_ready.NAME, lambda args: node_ready.NodeReady()),
-        (node_unschedulable.NAME, lambda args: node_unschedulable.NodeUnschedulable()),
-        (operating_system.NAME, lambda args: operating_system.OperatingSystem()),
-        (windows_isolation.NAME, lambda args: windows_isolation.WindowsIsolation()),
-        (hypervisor.NAME, lambda args: hypervisor.Hypervisor()),
-        (taint_toleration.NAME, lambda args: taint_toleration.TaintToleration()),
-        (node_affinity.NAME, lambda args: node_affinity.NodeAffinity()),
-        (node_resources_fit.NAME, lambda args: node_resources_fit.NodeResourcesFit()),
-        (pod_topology_spread.NAME, lambda args: pod_topology_spread.PodTopologySpread()),
-        (workload_anti_affinity.NAME, lambda args: workload_anti_affinity.WorkloadAntiAffinity()),
-        (least_allocated.NAME, lambda args: least_allocated.LeastAllocated()),
-        (most_allocated.NAME, lambda args: most_allocated.MostAllocated()),
-        (balanced_allocation.NAME, lambda args: balanced_allocation.BalancedAllocation()),
-    ]
+REGISTRY: PluginRegistry = build_registry(
+    NodeReady,
+    NodeUnschedulable,
+    OperatingSystem,
+    WindowsIsolation,
+    Hypervisor,
+    TaintToleration,
+    NodeAffinity,
+    NodeResourcesFit,
+    PodTopologySpread,
+    WorkloadAntiAffinity,
+    LeastAllocated,
+    MostAllocated,
+    BalancedAllocation,
 )

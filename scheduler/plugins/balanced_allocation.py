@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from scheduler.arrays import BoolArray, FloatArray
 from scheduler.framework.cycle_state import CycleState
-from scheduler.framework.interfaces import BoolArray, FloatArray
+from scheduler.framework.interfaces import NoArgs, Score
 from scheduler.plugins.allocation import requested_fractions
 from scheduler.snapshot import ClusterSnapshot
 from scheduler.workload import WorkloadInfo
@@ -22,7 +23,7 @@ def balanced(cpu_fraction: FloatArray, mem_fraction: FloatArray) -> FloatArray:
     return result
 
 
-class BalancedAllocation:
+class BalancedAllocation(Score, NoArgs):
     NAME = NAME
 
     def score(

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from scheduler.arrays import BoolArray, FloatArray
 from scheduler.framework.cycle_state import CycleState
-from scheduler.framework.interfaces import BoolArray, FloatArray
+from scheduler.framework.interfaces import NoArgs, PreFilter, Score, VectorFilter
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
 from scheduler.node_table import GUEST_BITS, HYPERVISOR_CODES
 from scheduler.snapshot import ClusterSnapshot
@@ -37,7 +38,7 @@ def guest_reason(guest_os: str) -> str:
     return f"node(s) couldn't boot {guest_os} guests"
 
 
-class Hypervisor:
+class Hypervisor(PreFilter, VectorFilter, Score, NoArgs):
     NAME = NAME
 
     def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from scheduler.arrays import BoolArray, FloatArray
 from scheduler.framework.cycle_state import CycleState
-from scheduler.framework.interfaces import BoolArray, FloatArray
+from scheduler.framework.interfaces import NoArgs, PreFilter, Score, VectorFilter
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
 from scheduler.node_table import NodeTable
 from scheduler.selectors import Selector, selector_mask
@@ -52,7 +53,7 @@ def required_masks(workload: WorkloadInfo, nodes: NodeTable, cache: SelectorMask
     return selector, affinity
 
 
-class NodeAffinity:
+class NodeAffinity(PreFilter, VectorFilter, Score, NoArgs):
     NAME = NAME
 
     def __init__(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from scheduler.framework.cycle_state import CycleState
+from scheduler.framework.interfaces import NoArgs, VectorFilter
 from scheduler.framework.status import NodeVerdict, ReasonMask
 from scheduler.snapshot import ClusterSnapshot
 from scheduler.workload import WorkloadInfo
@@ -11,7 +12,7 @@ NAME = "NodeReady"
 REASON = "node(s) were not ready"
 
 
-class NodeReady:
+class NodeReady(VectorFilter, NoArgs):
     NAME = NAME
 
     def filter_nodes(

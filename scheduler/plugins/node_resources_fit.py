@@ -6,9 +6,10 @@ preemption."""
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
+from scheduler.arrays import BoolArray, I64Array
 from scheduler.framework.cycle_state import CycleState
+from scheduler.framework.interfaces import NoArgs, VectorFilter
 from scheduler.framework.status import NodeVerdict, ReasonMask
 from scheduler.node_table import NodeTable
 from scheduler.snapshot import ClusterSnapshot
@@ -19,9 +20,6 @@ INSUFFICIENT_CPU = "insufficient cpu"
 INSUFFICIENT_MEMORY = "insufficient memory"
 TOO_MANY_PODS = "too many pods"
 INSUFFICIENT_EPHEMERAL = "insufficient ephemeral-storage"
-
-I64Array = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 def memory_request(workload: WorkloadInfo, nodes: NodeTable) -> int | I64Array:
@@ -69,7 +67,7 @@ def fits(nodes: NodeTable, workload: WorkloadInfo) -> BoolArray:
     return ~any_shortage(shortages(nodes, workload))
 
 
-class NodeResourcesFit:
+class NodeResourcesFit(VectorFilter, NoArgs):
     NAME = NAME
 
     def filter_nodes(

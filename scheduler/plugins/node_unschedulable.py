@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from atoll.tolerations import tolerates
 from scheduler.framework.cycle_state import CycleState
+from scheduler.framework.interfaces import NoArgs, PreFilter, VectorFilter
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
 from scheduler.node_facts import Taint
 from scheduler.snapshot import ClusterSnapshot
@@ -21,7 +22,7 @@ def tolerates_cordon(workload: WorkloadInfo) -> bool:
     return any(tolerates(t, CORDON_TAINT) for t in workload.tolerations)
 
 
-class NodeUnschedulable:
+class NodeUnschedulable(PreFilter, VectorFilter, NoArgs):
     NAME = NAME
 
     def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status:

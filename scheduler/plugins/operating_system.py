@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from atoll.user_text import bounded_repr
 from scheduler.framework.cycle_state import CycleState
+from scheduler.framework.interfaces import NoArgs, PreFilter, VectorFilter
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
 from scheduler.node_table import OS_CODES
 from scheduler.snapshot import ClusterSnapshot
@@ -14,7 +15,7 @@ NAME = "OS"
 REASON = "os mismatch"
 
 
-class OperatingSystem:
+class OperatingSystem(PreFilter, VectorFilter, NoArgs):
     NAME = NAME
 
     def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status:

@@ -10,10 +10,10 @@ required affinity, as in Kubernetes.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
+from scheduler.arrays import BoolArray, FloatArray, I32Array
 from scheduler.framework.cycle_state import CycleState
-from scheduler.framework.interfaces import BoolArray, FloatArray
+from scheduler.framework.interfaces import NoArgs, PreFilter, Score, VectorFilter
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
 from scheduler.plugins.node_affinity import SelectorMasks, required_masks
 from scheduler.snapshot import ClusterSnapshot
@@ -23,12 +23,10 @@ NAME = "PodTopologySpread"
 SKEW_REASON = "node(s) didn't match pod topology spread constraints"
 MISSING_REASON = "node(s) didn't match pod topology spread constraints (missing required label)"
 
-F64 = npt.NDArray[np.float64]
-
 
 def domain_counts(
     snapshot: ClusterSnapshot, namespace: str, constraint: SpreadConstraint
-) -> tuple[npt.NDArray[np.int32] | None, F64]:
+) -> tuple[I32Array | None, FloatArray]:
     """(domain code per node slot or None, matching workloads per domain code)."""
     codes = snapshot.nodes.labels.codes(constraint.topology_key)
     if codes is None:
@@ -43,9 +41,7 @@ def domain_counts(
     return codes, np.bincount(domains, minlength=size).astype(np.float64)
 
 
-def skew_ok(
-    codes: npt.NDArray[np.int32], per_domain: F64, eligible: BoolArray, self_match: int, max_skew: int
-) -> BoolArray:
+def skew_ok(codes: I32Array, per_domain: FloatArray, eligible: BoolArray, self_match: int, max_skew: int) -> BoolArray:
     """Per node: placing here keeps skew within ``max_skew`` (nodes without the label fail)."""
     has = codes >= 0
     eligible_domains = np.unique(codes[eligible & has])
@@ -56,7 +52,7 @@ def skew_ok(
     return has & (count_here + self_match - floor <= max_skew)
 
 
-class PodTopologySpread:
+class PodTopologySpread(PreFilter, VectorFilter, Score, NoArgs):
     NAME = NAME
 
     def __init__(self) -> None:

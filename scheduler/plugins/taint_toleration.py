@@ -9,8 +9,9 @@ from collections.abc import Iterable
 import numpy as np
 
 from atoll.tolerations import tolerates
+from scheduler.arrays import BoolArray, FloatArray
 from scheduler.framework.cycle_state import CycleState
-from scheduler.framework.interfaces import BoolArray, FloatArray
+from scheduler.framework.interfaces import NoArgs, Score, VectorFilter
 from scheduler.framework.status import NodeVerdict, ReasonMask
 from scheduler.node_facts import Taint
 from scheduler.snapshot import ClusterSnapshot
@@ -35,7 +36,7 @@ def reason(taint: Taint) -> str:
     return f"node(s) had untolerated taint {taint}"
 
 
-class TaintToleration:
+class TaintToleration(VectorFilter, Score, NoArgs):
     NAME = NAME
 
     def filter_nodes(

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from atoll.windows import SERVER_2016, Isolation, runnable_host_builds
+from scheduler.arrays import BoolArray
 from scheduler.framework.cycle_state import CycleState
-from scheduler.framework.interfaces import BoolArray
+from scheduler.framework.interfaces import NoArgs, PreFilter, VectorFilter
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
 from scheduler.node_table import ISOLATION_BITS, NodeTable
 from scheduler.snapshot import ClusterSnapshot
@@ -49,7 +50,7 @@ def build_reason(workload: WorkloadInfo) -> str:
     return f"node(s) had a Windows build that can't run image build {workload.image_build} ({mode})"
 
 
-class WindowsIsolation:
+class WindowsIsolation(PreFilter, VectorFilter, NoArgs):
     NAME = NAME
 
     def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status:

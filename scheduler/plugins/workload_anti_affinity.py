@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from scheduler.arrays import BoolArray
 from scheduler.framework.cycle_state import CycleState
-from scheduler.framework.interfaces import BoolArray
+from scheduler.framework.interfaces import NoArgs, PreFilter, VectorFilter
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
 from scheduler.snapshot import ClusterSnapshot
 from scheduler.workload import WorkloadInfo
@@ -42,7 +43,7 @@ def forbidden_nodes(snapshot: ClusterSnapshot, workload: WorkloadInfo) -> BoolAr
     return forbidden
 
 
-class WorkloadAntiAffinity:
+class WorkloadAntiAffinity(PreFilter, VectorFilter, NoArgs):
     NAME = NAME
 
     def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status:

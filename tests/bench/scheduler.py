@@ -28,6 +28,7 @@ import yaml
 
 from scheduler.core import Placement, Scheduler, Unschedulable
 from scheduler.framework.profile import DEFAULT_PROFILE, build_framework, load_profile
+from scheduler.plugins import REGISTRY
 from scheduler.queue import ClusterEvent, SchedulingQueue
 from scheduler.snapshot import ClusterSnapshot
 from tests.unit.scheduler.fleet import node_facts, workload_infos
@@ -44,7 +45,7 @@ def run_decisions(case: dict[str, Any], profile_path: str | None, batch: int) ->
         snapshot.assume(info, snapshot.nodes.names[index % snapshot.nodes.count])
     workloads = workload_infos(case["workloads"])
     queue = SchedulingQueue()
-    scheduler = Scheduler(build_framework(profile), snapshot, queue)
+    scheduler = Scheduler(build_framework(profile, REGISTRY), snapshot, queue)
     placed = unschedulable = preemptions = decisions = 0
     latencies: list[float] = []
     start = time.perf_counter()

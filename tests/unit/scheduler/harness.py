@@ -5,6 +5,7 @@ from __future__ import annotations
 from scheduler.core import Outcome, Scheduler
 from scheduler.framework.profile import DEFAULT_PROFILE, Profile, build_framework
 from scheduler.framework.runtime import Decision
+from scheduler.plugins import REGISTRY
 from scheduler.queue import SchedulingQueue
 from scheduler.snapshot import ClusterSnapshot
 from scheduler.workload import WorkloadInfo
@@ -16,7 +17,7 @@ class Harness:
 
     def __init__(self, *nodes: NodeBuilder, profile: Profile = DEFAULT_PROFILE) -> None:
         self.snapshot = ClusterSnapshot()
-        self.framework = build_framework(profile)
+        self.framework = build_framework(profile, REGISTRY)
         self.queue = SchedulingQueue()
         self.scheduler = Scheduler(self.framework, self.snapshot, self.queue)
         for node in nodes:
@@ -37,7 +38,7 @@ class Harness:
         return self.framework.schedule(info, self.snapshot)
 
     def place(self, workload: PodBuilder | VmBuilder, now: float = 0.0) -> Outcome:
-        """Queue, pop and decide ``workload`` as the runner would (placements are assumed)."""
+        """Queue, pop and decide ``workload`` as the scheduling loop would (placements are assumed)."""
         self.queue.add(workload.info())
         info = self.queue.pop(now)
         assert info is not None

@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-import pytest
 
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.explain import Explanation
+from scheduler.framework.interfaces import Filter, NoArgs, Reserve
 from scheduler.framework.runtime import Framework
 from scheduler.framework.status import SUCCESS, Code, Status
-from scheduler.plugins import REGISTRY, DuplicatePluginError, build_registry
+from scheduler.plugins import REGISTRY
 from scheduler.plugins.node_resources_fit import NodeResourcesFit
 from scheduler.snapshot import ClusterSnapshot
 from scheduler.workload import WorkloadInfo
 from tests.unit.scheduler.builders import make_node, make_pod
 
 
-class OddSlotsOnly:
+class OddSlotsOnly(Filter, NoArgs):
     """A per-node filter (the Python path) that records which slots it was asked about."""
 
     NAME = "OddSlotsOnly"
@@ -31,7 +31,7 @@ class OddSlotsOnly:
         return SUCCESS if slot % 2 else Status.unschedulable(self.NAME, "slot is even", "really even")
 
 
-class Recorder:
+class Recorder(Reserve, NoArgs):
     NAME = "Recorder"
 
     def __init__(self, fail: bool = False) -> None:
@@ -94,21 +94,10 @@ def test_explanation_of_an_empty_cluster() -> None:
     assert Explanation(0).message() == "0/0 nodes are available: no nodes registered."
 
 
-def test_registry_rejects_a_duplicate_name() -> None:
-    with pytest.raises(DuplicatePluginError, match="'X' is registered twice"):
-        build_registry([("X", lambda args: object()), ("X", lambda args: object())])
-
-
-@pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_every_registered_plugin_carries_its_name(name: str) -> None:
-    plugin = REGISTRY[name]({})
-    assert getattr(plugin, "NAME", None) == name
-
-
 def test_prefilter_skip_leaves_filter_and_score_out() -> None:
     from scheduler.framework.profile import DEFAULT_PROFILE, build_framework
 
-    framework = build_framework(DEFAULT_PROFILE)
+    framework = build_framework(DEFAULT_PROFILE, REGISTRY)
     state = CycleState()
     assert framework.pre_filter(state, make_pod().info(), snapshot_of("a")) is None
     assert {"Hypervisor", "WindowsIsolation", "NodeAffinity", "PodTopologySpread"} <= state.skipped

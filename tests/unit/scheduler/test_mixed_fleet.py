@@ -12,6 +12,7 @@ import yaml
 from atoll.windows import can_run
 from scheduler.core import Placement, Scheduler, Unschedulable
 from scheduler.framework.profile import DEFAULT_PROFILE, build_framework
+from scheduler.plugins import REGISTRY
 from scheduler.plugins.hypervisor import accepts
 from scheduler.plugins.taint_toleration import HARD_EFFECTS, untolerated
 from scheduler.queue import SchedulingQueue
@@ -31,7 +32,7 @@ def test_mixed_fleet_decisions_obey_every_rule() -> None:
     for facts in node_facts(scaled(case["nodes"], 25)):
         snapshot.upsert_node(facts)
     queue = SchedulingQueue()
-    scheduler = Scheduler(build_framework(DEFAULT_PROFILE), snapshot, queue)
+    scheduler = Scheduler(build_framework(DEFAULT_PROFILE, REGISTRY), snapshot, queue)
     workloads = workload_infos(scaled(case["workloads"], 25))
     for info in workloads:
         queue.add(info)

@@ -9,11 +9,13 @@ import pytest
 from scheduler.framework.profile import (
     BINPACK_PROFILE,
     DEFAULT_PROFILE,
+    Profile,
     ProfileError,
     build_framework,
     load_profile,
     parse_profile,
 )
+from scheduler.plugins import REGISTRY
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "scheduler"
 
@@ -25,8 +27,10 @@ DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "scheduler"
         pytest.param("binpack.yaml", BINPACK_PROFILE, id="the shipped binpack profile equals the built-in one"),
     ],
 )
-def test_shipped_profiles(file: str, profile: object) -> None:
+def test_shipped_profiles(file: str, profile: Profile) -> None:
     assert load_profile(DEPLOY / file) == profile
+    framework = build_framework(load_profile(DEPLOY / file), REGISTRY)
+    assert [plugin.NAME for plugin in framework.plugins] == [spec.name for spec in profile.plugins]
 
 
 @pytest.mark.parametrize(
@@ -54,7 +58,7 @@ def test_shipped_profiles(file: str, profile: object) -> None:
 )
 def test_profile_errors_name_the_field(data: object, message: str) -> None:
     with pytest.raises(ProfileError) as err:
-        parse_profile(data, "p.yaml")
+        build_framework(parse_profile(data, "p.yaml"), REGISTRY)
     assert str(err.value).startswith("p.yaml: ")
     assert message in str(err.value)
     assert "\n" not in str(err.value)
@@ -70,6 +74,68 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
 
 
 def test_zero_weight_keeps_the_filter_and_drops_the_score() -> None:
-    framework = build_framework(parse_profile({"plugins": [{"name": "TaintToleration", "weight": 0}]}))
+    framework = build_framework(parse_profile({"plugins": [{"name": "TaintToleration", "weight": 0}]}), REGISTRY)
     assert len(framework.vector_filters) == 1
     assert framework.scores == []
+
+
+@pytest.mark.parametrize(
+    ("plugin", "args", "message"),
+    [
+        pytest.param(
+            "LeastAllocated",
+            {"resource": {"cpu": 2}},
+            "profile 'p', plugin LeastAllocated: plugins[0].args: unknown arg 'resource' (known: resources)",
+            id="a misspelt arg is refused, naming profile, plugin and the args it knows",
+        ),
+        pytest.param(
+            "MostAllocated",
+            {"resources": {"gpu": 1}},
+            "profile 'p', plugin MostAllocated: plugins[0].args.resources: unknown name 'gpu' (known: cpu, memory)",
+            id="an unknown resource weight is refused",
+        ),
+        pytest.param(
+            "LeastAllocated",
+            {"resources": {"cpu": "heavy"}},
+            "plugins[0].args.resources.cpu: expected a number >= 0, got 'heavy'",
+            id="a weight that is not a number is refused",
+        ),
+        pytest.param(
+            "LeastAllocated",
+            {"resources": {"cpu": 0, "memory": 0}},
+            "plugins[0].args.resources: at least one weight must be above 0",
+            id="all weights zero is refused",
+        ),
+        pytest.param(
+            "TaintToleration",
+            {"strict": True},
+            "profile 'p', plugin TaintToleration: plugins[0].args: unknown arg 'strict' (this plugin takes no args)",
+            id="a plugin without options refuses any arg",
+        ),
+    ],
+)
+def test_plugin_args_errors_name_profile_plugin_and_arg(plugin: str, args: object, message: str) -> None:
+    profile = parse_profile({"name": "p", "plugins": [{"name": plugin, "args": args}]}, "p.yaml")
+    with pytest.raises(ProfileError) as err:
+        build_framework(profile, REGISTRY)
+    assert str(err.value).startswith("p.yaml: ")
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_resource_weights_from_the_profile_change_the_choice() -> None:
+    """Node a has spare cpu, node b spare memory: the weights decide which one LeastAllocated prefers."""
+    from tests.unit.scheduler.builders import make_node, make_pod
+    from tests.unit.scheduler.harness import Harness
+
+    def choice(weights: dict[str, float]) -> str:
+        profile = parse_profile(
+            {"plugins": ["NodeResourcesFit", {"name": "LeastAllocated", "args": {"resources": weights}}]}
+        )
+        harness = Harness(
+            make_node("a").cpu("16").memory("4Gi"), make_node("b").cpu("2").memory("64Gi"), profile=profile
+        )
+        return harness.decide(make_pod("p").requests(cpu="1", memory="1Gi")).node
+
+    assert choice({"cpu": 1, "memory": 0}) == "a"
+    assert choice({"cpu": 0, "memory": 1}) == "b"

@@ -1,4 +1,4 @@
-"""Runner against a fake API: batched binds, explanations written, event-driven retries,
+"""The scheduling loop against a fake API: batched binds, explanations written, event-driven retries,
 conflicts, preemption and invalid workloads."""
 
 from __future__ import annotations
@@ -10,21 +10,24 @@ import pytest
 
 from atoll import kinds
 from scheduler.framework.profile import DEFAULT_PROFILE, build_framework
+from scheduler.plugins import REGISTRY
 from scheduler.queue import SchedulingQueue
-from scheduler.runner import Runner
+from scheduler.scheduling_loop import SchedulingLoop
 from tests.unit.scheduler.builders import make_node, make_pod
 from tests.unit.scheduler.fake_api import FakeApi
 
+Running = tuple[FakeApi, SchedulingLoop]
+
 
 @pytest.fixture
-async def running() -> AsyncIterator[tuple[FakeApi, Runner]]:
+async def running() -> AsyncIterator[Running]:
     api = FakeApi()
-    runner = Runner(
-        api, build_framework(DEFAULT_PROFILE), queue=SchedulingQueue(initial_backoff=0.01, max_backoff=0.05)
+    loop = SchedulingLoop(
+        api, build_framework(DEFAULT_PROFILE, REGISTRY), queue=SchedulingQueue(initial_backoff=0.01, max_backoff=0.05)
     )
     stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    yield api, runner
+    task = asyncio.create_task(loop.run(stop))
+    yield api, loop
     stop.set()
     await asyncio.wait_for(task, 5)
 
@@ -42,8 +45,8 @@ def node_of(api: FakeApi, name: str) -> str:
     return "" if obj is None else str(kinds.unwrap(obj).spec.node_name)
 
 
-async def test_pods_are_bound_in_one_batch_with_scheduled_events(running: tuple[FakeApi, Runner]) -> None:
-    api, runner = running
+async def test_pods_are_bound_in_one_batch_with_scheduled_events(running: Running) -> None:
+    api, loop = running
     api.put(make_node("a").build())
     api.put(make_node("b").build())
     for i in range(20):
@@ -51,14 +54,16 @@ async def test_pods_are_bound_in_one_batch_with_scheduled_events(running: tuple[
     await until(lambda: all(node_of(api, f"p{i}") for i in range(20)))
     assert sum(len(call) for call in api.bind_calls) == 20
     assert len(api.bind_calls) <= 3
-    await runner.drain_reports()
+    await loop.drain_reports()
     scheduled = [r for r in api.event_reasons() if r[0] == "Scheduled"]
     assert len(scheduled) == 20
     assert scheduled[0][2].startswith("Successfully assigned default/p")
 
 
-async def test_unschedulable_is_explained_then_placed_when_a_node_appears(running: tuple[FakeApi, Runner]) -> None:
-    api, runner = running
+async def test_unschedulable_is_explained_then_placed_when_a_node_appears(
+    running: Running,
+) -> None:
+    api, loop = running
     api.put(make_node("small").cpu("1").build())
     api.put(make_pod("big").requests(cpu="2").build())
     await until(lambda: bool(api.status_updates))
@@ -73,59 +78,59 @@ async def test_unschedulable_is_explained_then_placed_when_a_node_appears(runnin
         "Unschedulable",
         expected,
     )
-    await runner.drain_reports()
+    await loop.drain_reports()
     assert ("FailedScheduling", "big", expected) in api.event_reasons()
     assert api.events[-1].event.type == "Warning" and api.events[-1].event.source == "scheduler"
     api.put(make_node("large").cpu("4").build())
     await until(lambda: node_of(api, "big") == "large")
 
 
-async def test_identical_node_updates_do_not_retry_unschedulable_pods(running: tuple[FakeApi, Runner]) -> None:
-    api, runner = running
+async def test_identical_node_updates_do_not_retry_unschedulable_pods(running: Running) -> None:
+    api, loop = running
     api.put(make_node("small").cpu("1").build())
     api.put(make_pod("big").requests(cpu="2").build())
-    await until(lambda: runner.queue.place_of("Pod/default/big") == "unschedulable")
-    attempts = runner.stats["unschedulable"]
+    await until(lambda: loop.queue.place_of("Pod/default/big") == "unschedulable")
+    attempts = loop.stats["unschedulable"]
     for _ in range(5):
         api.put(make_node("small").cpu("1").build())
     await asyncio.sleep(0.1)
-    assert runner.stats["unschedulable"] == attempts
+    assert loop.stats["unschedulable"] == attempts
 
 
-async def test_a_conflict_is_retried_with_the_newer_revision(running: tuple[FakeApi, Runner]) -> None:
-    api, runner = running
+async def test_a_conflict_is_retried_with_the_newer_revision(running: Running) -> None:
+    api, loop = running
     api.bind_script = ["CONFLICT"]
     api.put(make_node("a").build())
     api.put(make_pod("p").build())
     await until(lambda: node_of(api, "p") == "a")
-    assert runner.stats["bind_conflict"] == 1 and runner.stats["bind_ok"] == 1
+    assert loop.stats["bind_conflict"] == 1 and loop.stats["bind_ok"] == 1
 
 
-async def test_already_bound_is_not_retried(running: tuple[FakeApi, Runner]) -> None:
-    api, runner = running
+async def test_already_bound_is_not_retried(running: Running) -> None:
+    api, loop = running
     api.bind_script = ["ALREADY_BOUND"]
     api.put(make_node("a").build())
     api.put(make_pod("p").build())
-    await until(lambda: runner.stats["bind_already_bound"] == 1)
+    await until(lambda: loop.stats["bind_already_bound"] == 1)
     await asyncio.sleep(0.1)
     assert len(api.bind_calls) == 1
-    assert "Pod/default/p" not in runner.snapshot.workloads.index
+    assert "Pod/default/p" not in loop.snapshot.workloads.index
 
 
-async def test_preemption_deletes_victims_nominates_and_then_binds(running: tuple[FakeApi, Runner]) -> None:
-    api, runner = running
+async def test_preemption_deletes_victims_nominates_and_then_binds(running: Running) -> None:
+    api, loop = running
     api.put(make_node("a").cpu("1").build())
     api.put(make_pod("low").requests(cpu="1").priority(1).bound_to("a").build())
     api.put(make_pod("vip").requests(cpu="1").priority(100).build())
     await until(lambda: node_of(api, "vip") == "a")
     assert api.deleted == [("Pod", "default", "low")]
     assert any(kinds.unwrap(u).status.nominated_node_name == "a" for u in api.status_updates)
-    await runner.drain_reports()
+    await loop.drain_reports()
     preempted = [r for r in api.event_reasons() if r[0] == "Preempted"]
     assert preempted == [("Preempted", "low", "Preempted by pod default/vip (priority 100) on node a")]
 
 
-async def test_an_invalid_workload_gets_a_warning_and_no_binding(running: tuple[FakeApi, Runner]) -> None:
+async def test_an_invalid_workload_gets_a_warning_and_no_binding(running: Running) -> None:
     api, _ = running
     api.put(make_node("a").build())
     api.put(make_pod("bad").requests(cpu="lots").build())

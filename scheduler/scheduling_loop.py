@@ -1,4 +1,4 @@
-"""Runner: connects the pure core to the API. Informers in, bindings and reports out.
+"""SchedulingLoop: connects the pure core to the API. Informers in, bindings and reports out.
 
     list_then_watch(Node|Pod|VirtualMachine) -> handle() -> ClusterSnapshot + SchedulingQueue
     loop: Scheduler.next_batch(now) -> one Bind call per batch -> bound / bind_failed
@@ -45,7 +45,7 @@ WATCHED_KINDS = ("Node", "Pod", "VirtualMachine")
 QUEUE_METRICS_PERIOD = 1.0  # seconds between pending-workload gauge updates while busy
 
 
-class Runner:
+class SchedulingLoop:
     """One scheduler instance against one API. Call ``run(stop)``; ``handle`` is sync and testable."""
 
     def __init__(
