@@ -24,6 +24,7 @@ from agent.config import AgentConfig
 from agent.drivers import DRIVERS, UnknownDriverError
 from agent.hollow.fleet import FleetError, default_fleet, load_fleet
 from agent.hollow.hollow_fleet import run_hollow_fleet
+from agent.host.devices import ExtendedResourceFlagError, parse_flags
 from agent.run import run_agent
 from atoll.config import ConfigError, resolve_client_config
 from atoll.gc_tuning import tune_gc
@@ -60,6 +61,10 @@ def agent_parser() -> argparse.ArgumentParser:
                         help=f"a driver to run workloads with, repeatable: {', '.join(sorted(DRIVERS))} "
                              f"(default {', '.join(DEFAULT_DRIVERS)})")
     parser.add_argument("--state-dir", type=Path, help="where simulated runtimes keep tasks across restarts")
+    parser.add_argument("--extended-resource", action="append", default=[], dest="extended_resources",
+                        metavar="NAME=COUNT",
+                        help="an extended resource this node offers, in whole units, repeatable (e.g. "
+                             "nvidia.com/gpu=2); replaces what device discovery finds for NAME (/dev/nvidia[0-9]*)")
     return parser
 
 
@@ -104,10 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         unknown = [name for name in drivers if name not in DRIVERS]
         if unknown:
             raise UnknownDriverError(f"unknown driver {unknown[0]!r}; known drivers: {', '.join(sorted(DRIVERS))}")
+        extended = parse_flags(args.extended_resources)
         start_metrics(args.metrics_listen, DEFAULT_METRICS_LISTEN, metrics.REGISTRY, "atoll-agent")
         return _serve(lambda stop: run_agent(server, args.node_name, drivers, stop, state_dir=args.state_dir,
-                                             config=config, logs_listen=args.logs_listen))
-    except (ConfigError, FleetError, UnknownDriverError, MetricsListenError, RuntimeError) as err:
+                                             config=config, logs_listen=args.logs_listen,
+                                             extended_resources=extended))
+    except (ConfigError, FleetError, UnknownDriverError, MetricsListenError, ExtendedResourceFlagError,
+            RuntimeError) as err:
         sys.stderr.write(f"atoll-agent: {err}\n")
         return EXIT_USAGE
 

@@ -16,6 +16,7 @@ import grpc
 from agent.config import RESERVED_DEFAULT
 from agent.drivers.protocol import DriverFingerprint, HypervisorFacts
 from atoll.client import ApiError, Client
+from atoll.extended_resources import ExtendedResourceError, whole_units
 from atoll.quantity import cpu_millis, to_bytes
 from atoll.v1 import meta_pb2, node_pb2
 
@@ -47,6 +48,25 @@ class NodeProfile:
     address: str = ""
     hypervisor: HypervisorFacts | None = None
     endpoint: str = ""
+    # Whole units per extended resource (``{"nvidia.com/gpu": "2"}``), reported as capacity and
+    # allocatable alike (nothing of them is reserved).
+    extended_resources: Mapping[str, str] = field(default_factory=dict)
+
+    def extended_units(self) -> dict[str, int]:
+        """``extended_resources`` as counts (for admission); a malformed count offers nothing."""
+        return units_offered(self.extended_resources)
+
+
+def units_offered(extended_resources: Mapping[str, str]) -> dict[str, int]:
+    """Whole units per extended resource name; entries that are not whole numbers are left out
+    (the API server refuses to store them anyway)."""
+    units = {}
+    for name, text in extended_resources.items():
+        try:
+            units[name] = whole_units(text)
+        except ExtendedResourceError:
+            continue
+    return units
 
 
 def format_memory(value: int) -> str:
@@ -74,7 +94,7 @@ def allocatable(capacity: Mapping[str, str], reserved: Mapping[str, str]) -> dic
 def node_status(profile: NodeProfile, drivers: Sequence[tuple[str, DriverFingerprint]]) -> node_pb2.NodeStatus:
     """The status a node with ``profile`` and these driver fingerprints reports."""
     status = node_pb2.NodeStatus()
-    capacity = {"cpu": profile.cpu, "memory": profile.memory, "pods": profile.pods}
+    capacity = {**profile.extended_resources, "cpu": profile.cpu, "memory": profile.memory, "pods": profile.pods}
     if profile.ephemeral_storage:
         capacity["ephemeral-storage"] = profile.ephemeral_storage
     status.capacity.update(capacity)

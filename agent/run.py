@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from agent.drivers.protocol import Driver
 from agent.drivers.sim.base import SimSettings
 from agent.events import EventRecorder
 from agent.host.acceleration import host_hypervisor
+from agent.host.devices import host_extended_resources
 from agent.host.facts import host_facts
 from agent.informer import start_watches
 from agent.lease import LeaseKeeper
@@ -56,7 +57,8 @@ async def start_node(client: Client, profile: NodeProfile, drivers: Sequence[Dri
     clock = clock or SystemClock()
     config = config or AgentConfig()
     events = EventRecorder(client, clock, enabled=config.events)
-    ctx = NodeContext(client, profile.name, profile.os, profile.address, list(drivers), clock, config, events)
+    ctx = NodeContext(client, profile.name, profile.os, profile.address, list(drivers), clock, config, events,
+                      extended_resources=profile.extended_units())
     agent = NodeAgent(ctx, profile)
     await agent.start()
     lease = LeaseKeeper(client, clock, interval=config.lease_interval, duration=config.lease_duration, slots=1)
@@ -93,9 +95,11 @@ def build_drivers(names: Sequence[str | Driver], clock: Clock, state_dir: Path |
     return drivers
 
 
-async def host_profile(node_name: str | None, drivers: Sequence[Driver], endpoint: str = "") -> NodeProfile:
+async def host_profile(node_name: str | None, drivers: Sequence[Driver], endpoint: str = "",
+                       extended_resources: Mapping[str, int] | None = None) -> NodeProfile:
     """This host as a node: its facts and a tested hypervisor; a node whose container drivers are
-    all Windows ones (sim-windows) is a (simulated) Windows node."""
+    all Windows ones (sim-windows) is a (simulated) Windows node. Extended resources: those its
+    devices offer, overridden by ``extended_resources`` (agent/host/devices.py)."""
     facts = host_facts()
     container_os = {d.capabilities().os for d in drivers if "container" in d.capabilities().kinds}
     node_os = "windows" if container_os == {"windows"} else facts.os
@@ -113,6 +117,7 @@ async def host_profile(node_name: str | None, drivers: Sequence[Driver], endpoin
         address=facts.address,
         hypervisor=found,
         endpoint=endpoint,
+        extended_resources=host_extended_resources(extended_resources or {}),
     )
 
 
@@ -129,11 +134,14 @@ async def close_drivers(drivers: Sequence[Driver]) -> None:
 
 async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: Sequence[str | Driver],
                     stop: asyncio.Event, *, state_dir: Path | None = None, config: AgentConfig | None = None,
-                    logs_listen: str | None = "127.0.0.1:0", profile: NodeProfile | None = None) -> None:
+                    logs_listen: str | None = "127.0.0.1:0", profile: NodeProfile | None = None,
+                    extended_resources: Mapping[str, int] | None = None) -> None:
     """Run one node agent against the API server at ``server`` until ``stop`` is set.
 
     ``drivers``: names (``sim-linux``) or Driver objects. ``node_name``: default the hostname.
     ``logs_listen``: where to serve ``atoll logs`` for this node (None: no log service).
+    ``extended_resources``: units per name the operator declares (``--extended-resource``),
+    replacing what device discovery finds for those names.
     Raises UnknownDriverError for an unknown driver name, before connecting.
     """
     clock = SystemClock()
@@ -143,7 +151,7 @@ async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: 
         if logs_listen is not None:
             logs = await start_logs_server(logs_listen, server if isinstance(server, ClientConfig) else None)
         endpoint = logs.address if logs else ""
-        node_profile = profile or await host_profile(node_name, built, endpoint)
+        node_profile = profile or await host_profile(node_name, built, endpoint, extended_resources)
         running = await start_node(client, node_profile, built, clock=clock, config=config)
         if logs is not None:
             logs.serve(running.agent)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from atoll.extended_resources import ExtendedResourceError, is_extended, whole_units
 from atoll.v1 import node_pb2
 from atoll.windows import BuildError, WindowsBuild, parse_build
 from scheduler.quantity import QuantityError, amount, cpu_millis
@@ -40,6 +41,8 @@ class NodeFacts:
     guest_os: frozenset[str] = frozenset()
     per_vm_overhead_memory: int = 0
     taints: tuple[Taint, ...] = ()
+    # Allocatable count of each extended resource the node offers (nvidia.com/gpu: 2).
+    extended: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def from_node(node: node_pb2.Node) -> NodeFacts:
@@ -71,6 +74,7 @@ def from_node(node: node_pb2.Node) -> NodeFacts:
         guest_os=frozenset(hv.guest_os),
         per_vm_overhead_memory=_safe(amount, hv.per_vm_overhead_memory),
         taints=tuple(Taint(t.key, t.value, t.effect or "NoSchedule") for t in node.spec.taints),
+        extended=MappingProxyType({name: _whole(text) for name, text in sorted(alloc.items()) if is_extended(name)}),
     )
 
 
@@ -79,4 +83,12 @@ def _safe(parse: Callable[[str], int], text: str) -> int:
     try:
         return parse(text)
     except QuantityError:
+        return 0
+
+
+def _whole(text: str) -> int:
+    # Same for extended resources: a malformed count offers none (validation refuses it anyway).
+    try:
+        return whole_units(text)
+    except ExtendedResourceError:
         return 0

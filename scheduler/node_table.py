@@ -3,6 +3,10 @@
 Slots are reused after a node is removed (``present`` turns False); filters work on whole
 arrays and treat absent slots as failing. Allocation (``used_*``) is maintained by the
 ClusterSnapshot; this module only stores facts and codes.
+
+Extended resources (nvidia.com/gpu, ...) get a pair of columns per name, created the first time
+a node offers the name or a bound workload holds it (``extended_column``); a name nothing has
+mentioned has no column, which reads as "no node offers any".
 """
 
 from __future__ import annotations
@@ -76,6 +80,8 @@ class NodeTable:
         self.uvm_overhead: I64Array
         self.labels = LabelColumns(capacity)
         self.taint_masks: dict[Taint, BoolArray] = {}
+        self.extended_alloc: dict[str, I64Array] = {}
+        self.extended_used: dict[str, I64Array] = {}
         self.generation = 0
 
     @property
@@ -118,8 +124,22 @@ class NodeTable:
             self.labels.set(slot, facts.labels)
         if previous is None or previous.taints != facts.taints:
             self._set_taints(slot, previous.taints if previous else (), facts.taints)
+        if previous is not None:
+            for name in previous.extended.keys() - facts.extended.keys():
+                self.extended_alloc[name][slot] = 0
+        for name, count in facts.extended.items():
+            self.extended_column(name)[0][slot] = count
         self.generation += 1
         return slot
+
+    def extended_column(self, name: str) -> tuple[I64Array, I64Array]:
+        """(allocatable, used) columns of extended resource ``name``, created (zero) when new.
+        Only the snapshot calls this; readers use ``extended_alloc.get``."""
+        alloc = self.extended_alloc.get(name)
+        if alloc is None:
+            alloc = self.extended_alloc[name] = np.zeros(self.capacity, dtype=np.int64)
+            self.extended_used[name] = np.zeros(self.capacity, dtype=np.int64)
+        return alloc, self.extended_used[name]
 
     def remove(self, name: str) -> int | None:
         """Forget node ``name``; returns its former slot, or None when unknown."""
@@ -136,6 +156,9 @@ class NodeTable:
         self.labels.clear(slot)
         for column in (*_INT64_COLUMNS, *_FLOAT_COLUMNS):
             getattr(self, column)[slot] = 0
+        for columns in (self.extended_alloc, self.extended_used):
+            for values in columns.values():
+                values[slot] = 0
         self._free.append(slot)
         self.generation += 1
         return slot
@@ -174,6 +197,11 @@ class NodeTable:
             grown_mask = np.zeros(capacity, dtype=np.bool_)
             grown_mask[: self.capacity] = mask
             self.taint_masks[taint] = grown_mask
+        for columns in (self.extended_alloc, self.extended_used):
+            for name, values in columns.items():
+                grown_values = np.zeros(capacity, dtype=np.int64)
+                grown_values[: self.capacity] = values
+                columns[name] = grown_values
         self.names.extend([""] * (capacity - self.capacity))
         self.facts.extend([None] * (capacity - self.capacity))
         self.labels.grow(capacity)

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scheduler.arrays import FloatArray
+from scheduler.arrays import FloatArray, I64Array
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.runtime import Framework
 from scheduler.plugins.node_resources_fit import NAME as FIT
-from scheduler.plugins.node_resources_fit import any_shortage, memory_request, shortages
+from scheduler.plugins.node_resources_fit import memory_request, shortages
 from scheduler.snapshot import ClusterSnapshot
 from scheduler.workload import WorkloadInfo
 
@@ -59,19 +59,22 @@ def plan_preemption(
     extra_mem = np.bincount(where, weights=table.mem[victims_idx], minlength=cap).astype(np.int64)
     extra_eph = np.bincount(where, weights=table.eph[victims_idx], minlength=cap).astype(np.int64)
     extra_pods = np.bincount(where, minlength=cap).astype(np.int64)
+    extra_extended = {
+        name: np.bincount(where, weights=_held(snapshot, victims_idx, name), minlength=cap).astype(np.int64)
+        for name, _ in workload.extended
+    }
     possible = (
         others
         & (extra_pods > 0)
-        & ~any_shortage(
-            shortages(
-                nodes,
-                workload,
-                extra_cpu=extra_cpu,
-                extra_mem=extra_mem,
-                extra_pods=extra_pods,
-                extra_eph=extra_eph,
-            )
-        )
+        & ~shortages(
+            nodes,
+            workload,
+            extra_cpu=extra_cpu,
+            extra_mem=extra_mem,
+            extra_pods=extra_pods,
+            extra_eph=extra_eph,
+            extra_extended=extra_extended,
+        ).any()
     )
     candidates = np.flatnonzero(possible)
     if candidates.size == 0:
@@ -105,28 +108,42 @@ def _victims_on(snapshot: ClusterSnapshot, workload: WorkloadInfo, slot: int) ->
         if table.alive[w] and not table.protected[w] and table.priority[w] < workload.priority
     ]
     need_cpu, need_mem, need_eph = snapshot.charge_of(workload, slot)
+    names = [name for name, _ in workload.extended]
     free = [
         int(nodes.alloc_cpu[slot] - nodes.used_cpu[slot]),
         int(nodes.alloc_mem[slot] - nodes.used_mem[slot]),
         int(nodes.alloc_eph[slot] - nodes.used_eph[slot]),
         int(nodes.alloc_pods[slot] - nodes.used_pods[slot]),
+        *(int(nodes.extended_alloc[name][slot] - nodes.extended_used[name][slot]) for name in names),
     ]
+
+    def held(w: int) -> tuple[int, ...]:
+        info = table.infos[w]
+        extended = dict(info.extended) if info is not None else {}
+        return (int(table.cpu[w]), int(table.mem[w]), int(table.eph[w]), 1, *(extended.get(n, 0) for n in names))
+
     for w in lower:
-        free[0] += int(table.cpu[w])
-        free[1] += int(table.mem[w])
-        free[2] += int(table.eph[w])
-        free[3] += 1
-    need = (need_cpu, need_mem, need_eph, 1)
+        free = [f + h for f, h in zip(free, held(w), strict=True)]
+    need = (need_cpu, need_mem, need_eph, 1, *(count for _, count in workload.extended))
     if any(f < n for f, n in zip(free, need, strict=True)):
         return None
     # Reprieve from the highest priority down; within one priority, smallest first.
     order = sorted(lower, key=lambda w: (-int(table.priority[w]), int(table.cpu[w]) + int(table.mem[w] >> 20)))
     victims: list[int] = []
     for w in order:
-        held = (int(table.cpu[w]), int(table.mem[w]), int(table.eph[w]), 1)
-        if all(f - h >= n for f, h, n in zip(free, held, need, strict=True)):
-            free = [f - h for f, h in zip(free, held, strict=True)]
+        held_by_w = held(w)
+        if all(f - h >= n for f, h, n in zip(free, held_by_w, need, strict=True)):
+            free = [f - h for f, h in zip(free, held_by_w, strict=True)]
         else:
             victims.append(w)
     infos = [table.infos[w] for w in victims]
     return tuple(sorted((i for i in infos if i is not None), key=lambda i: (i.priority, i.key)))
+
+
+def _held(snapshot: ClusterSnapshot, wslots: I64Array, name: str) -> FloatArray:
+    """Units of extended resource ``name`` each workload in ``wslots`` holds (for bincount)."""
+    infos = snapshot.workloads.infos
+    return np.array(
+        [dict(info.extended).get(name, 0) if (info := infos[w]) is not None else 0 for w in wslots],
+        dtype=np.float64,
+    )

@@ -7,7 +7,8 @@ next decision already sees the node's new allocation. ``forget`` undoes an assum
 bind failed. Only the scheduler writes here; plugins only read.
 
 Invariant: ``nodes.used_*[slot]`` equals the sum of what the workloads on ``slot`` are
-charged (their requests plus hypervisor overhead on that node, and one pod each).
+charged (their requests plus hypervisor overhead on that node, and one pod each), and
+``nodes.extended_used[name][slot]`` the sum of their requests of extended resource ``name``.
 """
 
 from __future__ import annotations
@@ -131,17 +132,21 @@ class ClusterSnapshot:
 
     def _charge(self, wslot: int, slot: int, sign: int) -> None:
         table, nodes = self.workloads, self.nodes
+        info = table.infos[wslot]
+        assert info is not None
         if sign > 0:
-            info = table.infos[wslot]
-            assert info is not None
             table.cpu[wslot], table.mem[wslot], table.eph[wslot] = self.charge_of(info, slot)
         nodes.used_cpu[slot] += sign * table.cpu[wslot]
         nodes.used_mem[slot] += sign * table.mem[wslot]
         nodes.used_eph[slot] += sign * table.eph[wslot]
         nodes.used_pods[slot] += sign
+        for name, count in info.extended:
+            nodes.extended_column(name)[1][slot] += sign * count
 
     def _recharge(self, slot: int) -> None:
         nodes = self.nodes
         nodes.used_cpu[slot] = nodes.used_mem[slot] = nodes.used_eph[slot] = nodes.used_pods[slot] = 0
+        for used in nodes.extended_used.values():
+            used[slot] = 0
         for wslot in self.workloads.on_node.get(slot, ()):
             self._charge(wslot, slot, +1)

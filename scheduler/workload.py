@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypedDict
 
+from atoll.extended_resources import ExtendedResourceError, add_container_units
 from atoll.labels import LabelSelector, selector_from_proto
 from atoll.labels import SelectorError as LabelSelectorError
 from atoll.user_text import bounded_repr
@@ -87,6 +88,8 @@ class WorkloadInfo:
     tolerations: tuple[Toleration, ...] = ()
     spread: tuple[SpreadConstraint, ...] = ()
     anti_affinity: tuple[AntiAffinityTerm, ...] = ()
+    # Whole units of each extended resource requested, summed over containers, sorted by name.
+    extended: tuple[tuple[str, int], ...] = ()
 
     @property
     def key(self) -> str:
@@ -108,6 +111,7 @@ def from_pod(pod: pod_pb2.Pod) -> WorkloadInfo:
     meta, spec = pod.metadata, pod.spec
     where = f"pod {meta.namespace}/{meta.name}"
     cpu = mem = eph = 0
+    extended: dict[str, int] = {}
     index = 0
     try:
         for index, container in enumerate(spec.containers):  # noqa: B007 (index names the field on error)
@@ -115,7 +119,8 @@ def from_pod(pod: pod_pb2.Pod) -> WorkloadInfo:
             cpu += cpu_millis(res.requests.get("cpu") or res.limits.get("cpu", ""))
             mem += amount(res.requests.get("memory") or res.limits.get("memory", ""))
             eph += amount(res.requests.get("ephemeral-storage") or res.limits.get("ephemeral-storage", ""))
-    except QuantityError as err:
+            add_container_units(extended, res.requests, res.limits)
+    except (QuantityError, ExtendedResourceError) as err:
         raise WorkloadError(f"{where}: spec.containers[{index}].resources: {err}") from None
     os_name = spec.os or "linux"
     isolation: Isolation | None = None
@@ -138,6 +143,7 @@ def from_pod(pod: pod_pb2.Pod) -> WorkloadInfo:
         image_build=image_build,
         host_network=spec.host_network,
         all_host_process=bool(spec.containers) and all(c.host_process for c in spec.containers),
+        extended=tuple(sorted((name, count) for name, count in extended.items() if count)),
         **_placement(spec.scheduling, where),
     )
 

@@ -19,10 +19,15 @@
       os: linux
       hypervisor: {type: type1, name: kvm}
       taints: [{key: dedicated, value: vms, effect: NoSchedule}]
+    - count: 8
+      namePrefix: gpu-
+      extendedResources: {nvidia.com/gpu: 4}
 
 Other keys per group: ``pods``, ``arch``, ``reserved`` ({cpu, memory}), ``startLatency`` and
 ``failureRate`` (of the simulated runtimes), and under ``hypervisor``: ``nested``, ``guestOs``,
-``bootSeconds``. Errors name the file, the group index and the field.
+``bootSeconds``. ``extendedResources``: whole units per extended resource name (any name but
+cpu, memory, pods and ephemeral-storage; atoll/extended_resources.py). Errors name the file, the
+group index and the field.
 """
 
 from __future__ import annotations
@@ -36,10 +41,13 @@ import yaml
 
 from agent.config import RESERVED_DEFAULT
 from agent.drivers.sim.hypervisor import HypervisorProfile
+from atoll.extended_resources import ExtendedResourceError, is_extended, whole_units
+from atoll.labels import label_key_problem
 from atoll.quantity import QuantityError, parse_quantity
 
 _GROUP_KEYS = {"count", "namePrefix", "os", "osBuild", "cpu", "memory", "pods", "ephemeralStorage", "arch",
-               "labels", "taints", "isolation", "hypervisor", "reserved", "startLatency", "failureRate"}
+               "labels", "taints", "isolation", "hypervisor", "reserved", "startLatency", "failureRate",
+               "extendedResources"}
 _HYPERVISOR_KEYS = {"type", "name", "nested", "guestOs", "bootSeconds"}
 
 
@@ -65,6 +73,7 @@ class NodeGroup:
     reserved: Mapping[str, str] = field(default_factory=lambda: dict(RESERVED_DEFAULT))
     start_latency: float = 0.0
     failure_rate: float = 0.0
+    extended_resources: Mapping[str, str] = field(default_factory=dict)
 
     def names(self) -> Iterator[str]:
         width = max(4, len(str(self.count - 1)))
@@ -172,7 +181,29 @@ def _group(raw: Any, where: str) -> NodeGroup:
         reserved={str(k): str(v) for k, v in (raw.get("reserved") or dict(RESERVED_DEFAULT)).items()},
         start_latency=float(raw.get("startLatency", _DEFAULTS.start_latency)),
         failure_rate=float(raw.get("failureRate", _DEFAULTS.failure_rate)),
+        extended_resources=_extended(raw.get("extendedResources"), f"{where}.extendedResources"),
     )
+
+
+def _extended(raw: Any, where: str) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise FleetError(f"{where}: expected a mapping such as {{nvidia.com/gpu: 2}}")
+    units: dict[str, str] = {}
+    for name, count in raw.items():
+        shown = repr(name) if len(str(name)) <= 60 else repr(f"{str(name)[:60]}...")
+        if not isinstance(name, str) or not is_extended(name):
+            raise FleetError(f"{where}: {shown} is not an extended resource name (cpu, memory, pods and "
+                             "ephemeral-storage have fields of their own)")
+        problem = label_key_problem(name)
+        if problem:
+            raise FleetError(f"{where}: invalid resource name {shown}: {problem}")
+        try:
+            units[name] = str(whole_units(str(count)))
+        except ExtendedResourceError as err:
+            raise FleetError(f"{where}[{name}]: {err}") from None
+    return units
 
 
 def _quantity(text: str, where: str) -> None:

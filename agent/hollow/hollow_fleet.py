@@ -24,7 +24,7 @@ from agent.informer import node_of, start_watches
 from agent.lease import LeaseKeeper
 from agent.logs_service import LogsServer, start_logs_server
 from agent.node_agent import NodeAgent
-from agent.registration import NodeProfile
+from agent.registration import NodeProfile, units_offered
 from agent.workloads.context import NodeContext
 from atoll.client import Client
 from atoll.clock import Clock, SystemClock
@@ -62,6 +62,7 @@ def group_profile(group: NodeGroup, name: str, index: int, endpoint: str) -> Nod
         cpu=group.cpu, memory=group.memory, pods=group.pods, ephemeral_storage=group.ephemeral_storage,
         labels={**group.labels, "atoll.dev/hollow": "true"},
         taints=group.taints, reserved=group.reserved, address=_address(index), endpoint=endpoint,
+        extended_resources=group.extended_resources,
     )
 
 
@@ -88,9 +89,10 @@ class HollowFleet:
         endpoint = self.logs.address if self.logs else ""
         index = 0
         for group in self.spec.groups:
+            units = units_offered(group.extended_resources)  # one dict shared by the group's nodes
             for name in group.names():
                 ctx = NodeContext(self.client, name, group.os, _address(index), group_drivers(group, index, self.clock),
-                                  self.clock, self.config, self.events)
+                                  self.clock, self.config, self.events, extended_resources=units)
                 self.agents[name] = NodeAgent(ctx, group_profile(group, name, index, endpoint))
                 index += 1
         limit = asyncio.Semaphore(REGISTER_CONCURRENCY)

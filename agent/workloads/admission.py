@@ -7,10 +7,11 @@ A Refusal fails the workload with ``reason`` and ``message`` (kubelet-style reas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from agent.drivers.protocol import Driver
+from atoll.extended_resources import ExtendedResourceError, add_container_units
 from atoll.user_text import bounded_repr
 from atoll.v1 import pod_pb2, virtualmachine_pb2
 
@@ -55,6 +56,22 @@ def driver_for_pod(spec: pod_pb2.PodSpec, node_os: str, drivers: Sequence[Driver
             )
         return fitting[0]
     return candidates[0]
+
+
+def extended_resources_refusal(spec: pod_pb2.PodSpec, offered: Mapping[str, int]) -> Refusal | None:
+    """Why a pod needing more units of an extended resource than this node has at all cannot run
+    here (kubelet's ``OutOf<resource>``); None when every one it needs is offered. Sharing units
+    between pods is the scheduler's accounting; this catches a pod forced onto the wrong node."""
+    needed: dict[str, int] = {}
+    try:
+        for container in spec.containers:
+            add_container_units(needed, container.resources.requests, container.resources.limits)
+    except ExtendedResourceError as err:  # validation refuses this; never run what cannot be counted
+        return Refusal("InvalidExtendedResource", str(err))
+    for name, units in sorted(needed.items()):
+        if units > offered.get(name, 0):
+            return Refusal(f"OutOf{name}", f"the pod needs {units} {name}; this node offers {offered.get(name, 0)}")
+    return None
 
 
 def driver_for_vm(spec: virtualmachine_pb2.VirtualMachineSpec, drivers: Sequence[Driver]) -> Driver | Refusal:

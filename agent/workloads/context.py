@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from agent.config import AgentConfig
@@ -27,6 +28,8 @@ class NodeContext:
     config: AgentConfig
     events: EventRecorder
     adopted: dict[str, tuple[Driver, TaskHandle]] = field(default_factory=dict)
+    # Units of each extended resource this node offers (its capacity), for admission.
+    extended_resources: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def source(self) -> str:

@@ -30,7 +30,7 @@ from agent.drivers.protocol import (
     TaskNotFoundError,
     TaskPhase,
 )
-from agent.workloads.admission import Refusal, driver_for_pod
+from agent.workloads.admission import Refusal, driver_for_pod, extended_resources_refusal
 from agent.workloads.backoff import should_restart
 from agent.workloads.context import NodeContext
 from agent.workloads.pod_status import ContainerRecord, build_pod_status
@@ -47,7 +47,9 @@ class PodRunner(WorkloadRunner):
     def __init__(self, ctx: NodeContext, pod: pod_pb2.Pod) -> None:
         self.ctx = ctx
         self.configs: dict[str, TaskConfig] = {c.name: c for c in container_configs(pod)}
-        choice = driver_for_pod(pod.spec, ctx.node_os, ctx.drivers)
+        choice = extended_resources_refusal(pod.spec, ctx.extended_resources) or driver_for_pod(
+            pod.spec, ctx.node_os, ctx.drivers
+        )
         self.refusal = choice if isinstance(choice, Refusal) else None
         self.driver: Driver | None = None if isinstance(choice, Refusal) else choice
         self.records = [self._record(pod, c) for c in self.configs.values()]

@@ -1,9 +1,14 @@
-"""NodeResourcesFit: the node has room for the workload's cpu, memory, pod slot and ephemeral
-storage, counting the hypervisor's per-VM memory for VMs and the utility VM for Hyper-V
-isolated Windows pods. Every shortage is a separate reason, and all are resolvable by
-preemption."""
+"""NodeResourcesFit: the node has room for the workload's cpu, memory, pod slot, ephemeral
+storage and every extended resource it requests (nvidia.com/gpu: whole units against the
+node's allocatable count, never overcommitted), counting the hypervisor's per-VM memory for VMs
+and the utility VM for Hyper-V isolated Windows pods. Every shortage is a separate reason
+("insufficient nvidia.com/gpu"); all are resolvable by preemption, except an extended resource
+that no node offers at all."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,6 +27,11 @@ TOO_MANY_PODS = "too many pods"
 INSUFFICIENT_EPHEMERAL = "insufficient ephemeral-storage"
 
 
+def insufficient(resource: str) -> str:
+    """The reason a node lacks ``resource`` (an extended resource's name)."""
+    return f"insufficient {resource}"
+
+
 def memory_request(workload: WorkloadInfo, nodes: NodeTable) -> int | I64Array:
     """Memory ``workload`` needs on each node: its own plus hypervisor overhead where it applies."""
     if workload.is_vm:
@@ -29,6 +39,40 @@ def memory_request(workload: WorkloadInfo, nodes: NodeTable) -> int | I64Array:
     if workload.uses_utility_vm:
         return workload.memory + nodes.uvm_overhead
     return workload.memory
+
+
+class Shortages(NamedTuple):
+    """Per node: short of each resource? None = the workload asks for none of it.
+    ``extended``: (name, short per node, whether any node offers the name) per extended resource."""
+
+    cpu: BoolArray | None
+    memory: BoolArray | None
+    pods: BoolArray
+    ephemeral: BoolArray | None
+    extended: tuple[tuple[str, BoolArray, bool], ...] = ()
+
+    def any(self) -> BoolArray:
+        """Per node: short of at least one resource."""
+        short = self.pods.copy()
+        for part in (self.cpu, self.memory, self.ephemeral):
+            if part is not None:
+                short |= part
+        for _, part, _ in self.extended:
+            short |= part
+        return short
+
+    def reasons(self) -> tuple[ReasonMask, ...]:
+        """One ReasonMask per resource the workload asks for."""
+        standard = (
+            (INSUFFICIENT_CPU, self.cpu),
+            (INSUFFICIENT_MEMORY, self.memory),
+            (TOO_MANY_PODS, self.pods),
+            (INSUFFICIENT_EPHEMERAL, self.ephemeral),
+        )
+        return (
+            *(ReasonMask(reason, part, resolvable=True) for reason, part in standard if part is not None),
+            *(ReasonMask(insufficient(name), part, resolvable=offered) for name, part, offered in self.extended),
+        )
 
 
 def shortages(
@@ -39,8 +83,9 @@ def shortages(
     extra_mem: I64Array | int = 0,
     extra_pods: I64Array | int = 0,
     extra_eph: I64Array | int = 0,
-) -> tuple[BoolArray | None, BoolArray | None, BoolArray, BoolArray | None]:
-    """Per node: short of (cpu, memory, pods, ephemeral)? None = the workload asks for none.
+    extra_extended: Mapping[str, I64Array] | None = None,
+) -> Shortages:
+    """What ``workload`` is short of on each node.
 
     ``extra_*`` is capacity to count as free in addition (preemption passes what victims hold).
     """
@@ -49,22 +94,24 @@ def shortages(
     mem = (nodes.alloc_mem - nodes.used_mem + extra_mem < mem_need) if np.any(mem_need) else None
     pods = nodes.alloc_pods - nodes.used_pods + extra_pods < 1
     eph = (nodes.alloc_eph - nodes.used_eph + extra_eph < workload.ephemeral) if workload.ephemeral else None
-    return cpu, mem, pods, eph
-
-
-def any_shortage(parts: tuple[BoolArray | None, BoolArray | None, BoolArray, BoolArray | None]) -> BoolArray:
-    """Per node: short of at least one resource."""
-    cpu, mem, pods, eph = parts
-    short = pods.copy()
-    for part in (cpu, mem, eph):
-        if part is not None:
-            short |= part
-    return short
+    if not workload.extended:
+        return Shortages(cpu, mem, pods, eph)
+    extended = []
+    for name, count in workload.extended:
+        alloc = nodes.extended_alloc.get(name)
+        if alloc is None:  # no node has ever offered it
+            extended.append((name, np.ones(nodes.capacity, dtype=np.bool_), False))
+            continue
+        free = alloc - nodes.extended_used[name]
+        if extra_extended is not None and name in extra_extended:
+            free = free + extra_extended[name]
+        extended.append((name, free < count, bool(alloc.any())))
+    return Shortages(cpu, mem, pods, eph, tuple(extended))
 
 
 def fits(nodes: NodeTable, workload: WorkloadInfo) -> BoolArray:
     """Per node: whether every requested resource fits."""
-    return ~any_shortage(shortages(nodes, workload))
+    return ~shortages(nodes, workload).any()
 
 
 class NodeResourcesFit(VectorFilter, NoArgs):
@@ -74,18 +121,5 @@ class NodeResourcesFit(VectorFilter, NoArgs):
         self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, explain: bool
     ) -> NodeVerdict:
         parts = shortages(snapshot.nodes, workload)
-        short = any_shortage(parts)
-        if not explain:
-            return NodeVerdict(~short)
-        cpu, mem, pods, eph = parts
-        reasons = tuple(
-            ReasonMask(reason, part, resolvable=True)
-            for reason, part in (
-                (INSUFFICIENT_CPU, cpu),
-                (INSUFFICIENT_MEMORY, mem),
-                (TOO_MANY_PODS, pods),
-                (INSUFFICIENT_EPHEMERAL, eph),
-            )
-            if part is not None
-        )
-        return NodeVerdict(~short, reasons)
+        passed = ~parts.any()
+        return NodeVerdict(passed, parts.reasons()) if explain else NodeVerdict(passed)

@@ -48,6 +48,11 @@ def test_the_example_fleet_file_loads_with_every_group() -> None:
     assert spec.groups[2].taints == (("dedicated", "vms", "NoSchedule"),)
 
 
+def test_the_gpu_fleet_file_declares_gpus_on_its_gpu_group_only() -> None:
+    spec = load_fleet(EXAMPLE.with_name("gpu.yaml"))
+    assert [dict(g.extended_resources) for g in spec.groups] == [{}, {"nvidia.com/gpu": "4"}]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -291,6 +291,62 @@ CASES: list[Case] = [
         [],
         "limits without requests are valid",
     ),
+    (
+        "Pod",
+        {"spec.containers[0].resources": {"requests": {"nvidia.com/gpu": "1"}, "limits": {"nvidia.com/gpu": "2"}}},
+        [
+            (
+                "spec.containers[0].resources.requests[nvidia.com/gpu]",
+                'must equal the "nvidia.com/gpu" limit (2): an extended resource is never overcommitted, got 1',
+            )
+        ],
+        "an extended resource request below its limit",
+    ),
+    (
+        "Pod",
+        {"spec.containers[0].resources": {"requests": {"nvidia.com/gpu": "1.5"}}},
+        [
+            (
+                "spec.containers[0].resources.requests[nvidia.com/gpu]",
+                'must be a whole number >= 0 for an extended resource, got "1.5"',
+            )
+        ],
+        "a fraction of an extended resource",
+    ),
+    (
+        "Pod",
+        {"spec.containers[0].resources": {"limits": {"example.com/dongle": "500m"}}},
+        [
+            (
+                "spec.containers[0].resources.limits[example.com/dongle]",
+                'must be a whole number >= 0 for an extended resource, got "500m"',
+            )
+        ],
+        "millis of an extended resource",
+    ),
+    (
+        "Pod",
+        {"spec.containers[0].resources": {"requests": {"nvidia.com/gpu": "2"}, "limits": {"nvidia.com/gpu": "2"}}},
+        [],
+        "an extended resource request equal to its limit is valid",
+    ),
+    (
+        "Pod",
+        {"spec.containers[0].resources": {"requests": {"nvidia.com/gpu": "1"}}},
+        [],
+        "an extended resource request without a limit is valid",
+    ),
+    (
+        "Node",
+        {"status.capacity": {"cpu": "8", "nvidia.com/gpu": "0.5"}},
+        [
+            (
+                "status.capacity[nvidia.com/gpu]",
+                'must be a whole number >= 0 for an extended resource, got "0.5"',
+            )
+        ],
+        "a node offering a fraction of an extended resource",
+    ),
     # pod spec values
     (
         "Pod",

@@ -16,6 +16,11 @@ from agent.main import main
                      id="an unknown driver is named with the known ones"),
         pytest.param(["hollow", "--server", "127.0.0.1:1", "--fleet", "/nonexistent/fleet.yaml"],
                      "/nonexistent/fleet.yaml: cannot read the fleet file", id="a missing fleet file is named"),
+        pytest.param(["--server", "127.0.0.1:1", "--extended-resource", "nvidia.com/gpu=0.5"],
+                     "--extended-resource 'nvidia.com/gpu=0.5': must be a whole number",
+                     id="a fraction of an extended resource is refused before connecting"),
+        pytest.param(["--server", "127.0.0.1:1", "--extended-resource", "nvidia.com/gpu"],
+                     "expected NAME=COUNT", id="an extended resource without a count is refused"),
     ],
 )
 def test_mistakes_are_one_line_and_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

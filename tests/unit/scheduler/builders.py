@@ -49,6 +49,11 @@ class NodeBuilder:
         self.node.status.allocatable["ephemeral-storage"] = quantity
         return self
 
+    def offers(self, resource: str, quantity: str) -> Self:
+        """Allocatable of an extended resource (``offers("nvidia.com/gpu", "2")``)."""
+        self.node.status.allocatable[resource] = quantity
+        return self
+
     def windows(self, build: str) -> Self:
         """A Windows node of ``build`` offering process isolation (change with ``isolation``)."""
         self.node.status.node_info.os = "windows"
@@ -162,6 +167,15 @@ class PodBuilder(_Placement):
         for key, value in (("cpu", cpu), ("memory", memory), ("ephemeral-storage", ephemeral)):
             if value:
                 requests[key] = value
+        return self
+
+    def extended(self, resource: str, quantity: str, container: int = 0, limit: bool = False) -> Self:
+        """Request (or, with ``limit``, limit only) ``quantity`` of ``resource`` in one container;
+        containers are added as needed."""
+        while len(self.pod.spec.containers) <= container:
+            self.pod.spec.containers.add(name=f"c{len(self.pod.spec.containers)}", image="busybox:1.36")
+        resources = self.pod.spec.containers[container].resources
+        (resources.limits if limit else resources.requests)[resource] = quantity
         return self
 
     def windows(self, isolation: str = "process", image_build: str = "", image: str = "") -> Self:
