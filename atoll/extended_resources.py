@@ -14,10 +14,10 @@ and the agents reporting node capacity all read it here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from atoll.quantity import QuantityError, parse_quantity
+from atoll.user_text import quoted
 
 STANDARD_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage", "pods"})
 
@@ -34,7 +34,7 @@ def is_extended(name: str) -> bool:
 def whole_units(text: str) -> int:
     """The count ``text`` states (``"2"`` -> 2, ``"1k"`` -> 1000); ExtendedResourceError for a
     fraction, a negative number or text that is no quantity."""
-    shown = json.dumps(text if len(text) <= 40 else f"{text[:40]}...", ensure_ascii=False)
+    shown = quoted(text)
     try:
         value = parse_quantity(text.strip())
     except QuantityError:

@@ -44,6 +44,7 @@ from agent.drivers.sim.hypervisor import HypervisorProfile
 from atoll.extended_resources import ExtendedResourceError, is_extended, whole_units
 from atoll.labels import label_key_problem
 from atoll.quantity import QuantityError, parse_quantity
+from atoll.user_text import bounded_repr
 
 _GROUP_KEYS = {"count", "namePrefix", "os", "osBuild", "cpu", "memory", "pods", "ephemeralStorage", "arch",
                "labels", "taints", "isolation", "hypervisor", "reserved", "startLatency", "failureRate",
@@ -192,7 +193,7 @@ def _extended(raw: Any, where: str) -> dict[str, str]:
         raise FleetError(f"{where}: expected a mapping such as {{nvidia.com/gpu: 2}}")
     units: dict[str, str] = {}
     for name, count in raw.items():
-        shown = repr(name) if len(str(name)) <= 60 else repr(f"{str(name)[:60]}...")
+        shown = bounded_repr(str(name))
         if not isinstance(name, str) or not is_extended(name):
             raise FleetError(f"{where}: {shown} is not an extended resource name (cpu, memory, pods and "
                              "ephemeral-storage have fields of their own)")

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from atoll.extended_resources import ExtendedResourceError, is_extended, whole_units
+from atoll.user_text import bounded_repr
 
 # resource name -> device file names in /dev, one per unit (the NVIDIA driver makes /dev/nvidia0,
 # /dev/nvidia1, ... per GPU, beside the shared /dev/nvidiactl and /dev/nvidia-uvm).
@@ -38,21 +39,21 @@ def parse_flags(values: Iterable[str]) -> dict[str, int]:
     """``["nvidia.com/gpu=2"]`` -> ``{"nvidia.com/gpu": 2}``; ExtendedResourceFlagError otherwise."""
     parsed: dict[str, int] = {}
     for value in values:
-        shown = value if len(value) <= 80 else f"{value[:80]}..."
+        shown = bounded_repr(value)
         name, sep, count = value.partition("=")
         name = name.strip()
         if not sep or not name:
             raise ExtendedResourceFlagError(
-                f"--extended-resource {shown!r}: expected NAME=COUNT, e.g. nvidia.com/gpu=2"
+                f"--extended-resource {shown}: expected NAME=COUNT, e.g. nvidia.com/gpu=2"
             )
         if not is_extended(name):
             raise ExtendedResourceFlagError(
-                f"--extended-resource {shown!r}: {name} is a standard resource, not an extended one"
+                f"--extended-resource {shown}: {name} is a standard resource, not an extended one"
             )
         try:
             parsed[name] = whole_units(count)
         except ExtendedResourceError as err:
-            raise ExtendedResourceFlagError(f"--extended-resource {shown!r}: {err}") from None
+            raise ExtendedResourceFlagError(f"--extended-resource {shown}: {err}") from None
     return parsed
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-_SHOWN = 60  # characters of a user-supplied key or value echoed in an error
+from atoll.user_text import bounded, bounded_repr
 
 
 class PluginArgsError(ValueError):
@@ -62,5 +62,5 @@ class PluginArgs:
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}..."
+    """A key or value from the profile as an error message shows it, bounded."""
+    return bounded_repr(value) if isinstance(value, str) else bounded(repr(value))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from atoll.user_text import bounded_repr
 from scheduler.framework.plugin_args import PluginArgs, PluginArgsError
 from scheduler.framework.registry import PluginRegistry
 from scheduler.framework.runtime import Framework
@@ -136,7 +137,7 @@ def build_framework(profile: Profile, registry: PluginRegistry) -> Framework:
         if plugin is None:
             known = ", ".join(sorted(registry))
             raise ProfileError(
-                f"{profile.source}: plugins[{index}].name: unknown plugin {spec.name[:60]!r} (known: {known})"
+                f"{profile.source}: plugins[{index}].name: unknown plugin {bounded_repr(spec.name)} (known: {known})"
             )
         try:
             plugins.append((plugin.from_args(PluginArgs(spec.args)), spec.weight))
