@@ -29,6 +29,8 @@ def node_builders(groups: Sequence[Group]) -> list[NodeBuilder]:
             if group.get("hypervisor"):
                 hv = group["hypervisor"]
                 node.hypervisor(hv["type"], tuple(hv.get("guests", ["linux"])), hv.get("overhead", ""))
+            for resource, units in group.get("extended", {}).items():
+                node.offers(resource, str(units))
             nodes.append(node)
     return nodes
 
@@ -57,6 +59,8 @@ def _group(g_index: int, group: Group, prefix: str) -> Iterator[PodBuilder | VmB
             pod = make_pod(name, "bench").requests(cpu=str(group.get("cpu", "")), memory=group.get("memory", ""))
             if group.get("os") == "windows":
                 pod.windows(group.get("isolation", "process"), image_build=group.get("image_build", ""))
+            for resource, units in group.get("extended", {}).items():
+                pod.extended(resource, str(units))
             builder = pod
         builder.labels(**group.get("labels", {})).priority(int(group.get("priority", 0)))
         builder.node_selector(**group.get("node_selector", {}))

@@ -4,11 +4,14 @@ never overcommitted, counted per name in the explanation, freed by preemption.""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from scheduler.core import Placement, Unschedulable
 from scheduler.workload import WorkloadError
 from tests.unit.scheduler.builders import NodeBuilder, PodBuilder, make_node, make_pod
+from tests.unit.scheduler.fleet import node_builders, workload_builders
 from tests.unit.scheduler.harness import Harness, assert_single_node_decision
+from tests.unit.scheduler.test_mixed_fleet import CASES, scaled
 
 GPU = "nvidia.com/gpu"
 
@@ -148,3 +151,19 @@ def test_one_column_per_name_seen_keeps_the_fit_vectorized() -> None:
     assert set(nodes.extended_alloc) == {GPU, "example.com/dongle"}
     assert nodes.extended_alloc[GPU][nodes.index["a"]] == 2
     assert nodes.extended_alloc[GPU][nodes.index["b"]] == 0
+
+
+def test_the_benchmark_case_places_every_unit_once_and_explains_the_rest() -> None:
+    """tests/bench/scheduler_cases.yaml ExtendedResources, scaled down 25 times: 20 GPU nodes
+    with 2 units each, 44 pods asking for one: 40 placed on GPU nodes, 4 wait."""
+    case = yaml.safe_load(CASES.read_text(encoding="utf-8"))["cases"]["ExtendedResources"]
+    harness = Harness(*node_builders(scaled(case["nodes"], 25)))
+    outcomes = [harness.place(w) for w in workload_builders(scaled(case["workloads"], 25))]
+    gpu = [o for o in outcomes if o.workload.extended]
+    waiting = [o for o in gpu if isinstance(o, Unschedulable)]
+    assert len(gpu) == 44 and len(waiting) == 4
+    assert {o.message for o in waiting} == {"0/200 nodes are available: 200 insufficient nvidia.com/gpu."}
+    assert all(o.node.startswith("n1-") for o in gpu if isinstance(o, Placement))
+    nodes = harness.snapshot.nodes
+    assert (nodes.extended_used[GPU] <= nodes.extended_alloc[GPU]).all()
+    assert int(nodes.extended_used[GPU].sum()) == 40
