@@ -14,26 +14,25 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from atoll.clock import Clock, SystemClock
 from atoll.user_text import bounded
 
 MESSAGE_CHARS = 1024
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class AuditLog:
-    def __init__(self, path: Path, *, max_bytes: int, backups: int, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, path: Path, *, max_bytes: int, backups: int, clock: Clock | None = None) -> None:
         self._path = path
         self._max_bytes = max_bytes
         self._backups = backups
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] = self._open()
 
@@ -59,7 +58,7 @@ class AuditLog:
     ) -> None:
         """Appends one line (flushed at once); rotates first when the file is full."""
         entry: dict[str, object] = {
-            "time": self._clock().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": _iso(self._clock.now()),
             "user": bounded(user),
             "groups": sorted(bounded(group) for group in groups),
             "certificate": bounded(certificate),
@@ -93,3 +92,8 @@ class AuditLog:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _iso(seconds: float) -> str:
+    """A Clock reading as the audit log writes it: UTC, milliseconds, ``Z``."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -9,8 +9,7 @@ presents a token is RESOURCE_EXHAUSTED before the token is looked at, so guessin
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import grpc
 from cryptography import x509
 
 from atoll.certs import subject_of
+from atoll.clock import Clock, SystemClock
 from atoll.tokens import TokenFileError, hash_token, read_token_file
 from controller.apiserver.auth.identity import Peer, UserInfo
 from controller.apiserver.auth.limits import FailedAuthLimiter
@@ -37,10 +37,10 @@ class TokenTable:
     """The token file's hash -> UserInfo, re-read when its modification time or size changes
     (checked at most every ``recheck_seconds``). A broken file keeps the last good table."""
 
-    def __init__(self, path: Path, recheck_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, path: Path, recheck_seconds: float = 1.0, clock: Clock | None = None) -> None:
         self._path = path
         self._recheck = recheck_seconds
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         self._checked_at = float("-inf")
         self._stamp: tuple[int, int] | None = None
         self._users: dict[str, UserInfo] = {}
@@ -50,7 +50,7 @@ class TokenTable:
         return self._users.get(hash_token(token))
 
     def _refresh(self) -> None:
-        now = self._clock()
+        now = self._clock.now()
         if now - self._checked_at < self._recheck:
             return
         self._checked_at = now

@@ -8,10 +8,10 @@ caller; an attacker cannot grow the table without bound by inventing identities)
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
+
+from atoll.clock import Clock, SystemClock
 
 DEFAULT_MAX_KEYS = 10_000
 
@@ -24,7 +24,7 @@ class _Bucket:
 
 class TokenBuckets:
     """Per key: at most ``burst`` takes at once, refilled at ``per_second`` (``per_second`` 0:
-    never refilled). ``clock`` is monotonic seconds."""
+    never refilled), measured on ``clock``."""
 
     def __init__(
         self,
@@ -32,12 +32,12 @@ class TokenBuckets:
         per_second: float,
         *,
         max_keys: int = DEFAULT_MAX_KEYS,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         self._burst = burst
         self._rate = per_second
         self._max_keys = max_keys
-        self._clock = clock
+        self._clock: Clock = clock or SystemClock()
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     def take(self, key: str) -> bool:
@@ -60,7 +60,7 @@ class TokenBuckets:
         return (1 - bucket.tokens) / self._rate if self._rate > 0 else float("inf")
 
     def _refilled(self, key: str) -> _Bucket:
-        now = self._clock()
+        now = self._clock.now()
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(self._burst, now)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from atoll.clock import ManualClock
 from atoll.v1 import api_pb2, object_pb2
 from controller.apiserver.auth.attributes import attributes_for
 from controller.apiserver.auth.audit import AuditLog
@@ -19,7 +20,8 @@ def _record(log: AuditLog, name: str) -> None:
 
 
 def test_audit_line_has_every_field(tmp_path: Path) -> None:
-    log = AuditLog(tmp_path / "audit.log", max_bytes=10_000, backups=2, clock=lambda: datetime(2030, 1, 2, tzinfo=UTC))
+    clock = ManualClock(start=datetime(2030, 1, 2, tzinfo=UTC).timestamp())
+    log = AuditLog(tmp_path / "audit.log", max_bytes=10_000, backups=2, clock=clock)
     log.record(
         user="u",
         groups={"b", "a"},

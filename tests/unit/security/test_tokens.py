@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from atoll.clock import ManualClock
 from atoll.tokens import TokenFileError, add_token, hash_token, read_token_file
 from controller.apiserver.auth.authn import TokenTable
 from controller.apiserver.auth.identity import UserInfo
@@ -46,14 +47,14 @@ def test_malformed_token_file_names_file_and_entry(tmp_path: Path, text: str, me
 
 def test_token_table_rereads_a_changed_file_after_the_recheck_interval(tmp_path: Path) -> None:
     path = tmp_path / "tokens.yaml"
-    now = [0.0]
-    table = TokenTable(path, recheck_seconds=1.0, clock=lambda: now[0])
+    clock = ManualClock(start=0.0)
+    table = TokenTable(path, recheck_seconds=1.0, clock=clock)
     assert table.lookup("x") is None, "an absent file has no tokens"
     first = add_token(path, "alice", ("dev",))
-    now[0] = 0.5
+    clock.advance(0.5)
     assert table.lookup(first) is None, "not rechecked before the interval"
-    now[0] = 1.5
+    clock.advance(1.0)
     assert table.lookup(first) == UserInfo("alice", frozenset({"dev"}))
     path.write_text("tokens: [")
-    now[0] = 3.0
+    clock.advance(1.5)
     assert table.lookup(first) == UserInfo("alice", frozenset({"dev"})), "a broken file keeps the last good table"
