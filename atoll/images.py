@@ -6,30 +6,44 @@ cmd, env, working dir). Pulling from registries is out of scope; images arrive b
 - an OCI image layout (directory or tarball with ``oci-layout`` and ``index.json``): the manifest
   for linux/amd64 is chosen, its layers applied in order (whiteouts honoured), its config kept.
 
+Archives are hostile input: ``image_layout`` reads a layout with bounds and type checks, and
+``image_layers`` applies tar layers without the host ever following a link an archive made;
+``UnpackLimits`` bounds layers, entries and bytes. References are the OCI grammar, so a name
+is always a path below the store.
+
 Pure filesystem work with no agent dependency, so ``atoll image import`` can use it directly.
 """
 
 from __future__ import annotations
 
 import json
+import lzma
+import os
+import re
 import shutil
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
+
+from atoll.image_layers import LayerError, UnpackBudget, UnpackLimits, apply_layer, open_layer
+from atoll.image_layout import LayoutError, is_layout, read_layout
+from atoll.user_text import bounded, bounded_repr
 
 IMAGE_CONFIG = "image.json"
 ROOTFS = "rootfs"
 DEFAULT_TAG = "latest"
-WHITEOUT = ".wh."
-OPAQUE = ".wh..wh..opq"
-INDEX_MEDIA_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
+MAX_NAME_CHARS = 255
+ERROR_CHARS = 1000  # an import error names at most two entries, each bounded
+# The OCI distribution spec's reference grammar: [domain[:port]/]component(/component)*, :tag.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?"
+_NAME = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*")
+_TAG = re.compile(r"\w[\w.-]{0,127}")
 
 
 class ImageError(Exception):
@@ -68,15 +82,20 @@ class Image:
 
 
 def parse_reference(reference: str) -> tuple[str, str]:
-    """``name[:tag]`` -> (name, tag); the tag defaults to latest. ImageError for digests, empty or
-    path-escaping names."""
+    """``name[:tag]`` -> (name, tag); the tag defaults to latest. Names and tags follow the OCI
+    distribution grammar, so every reference is a path below the store (no ``..``, no leading
+    dot, no absolute path). ImageError (bounded) for anything else, digests included."""
     text = reference.strip()
-    if not text or "@" in text:
-        raise ImageError(f"image reference {reference!r} is not NAME[:TAG] (digests are not supported)")
     name, _, tag = text.rpartition(":") if ":" in text.rsplit("/", 1)[-1] else (text, "", DEFAULT_TAG)
-    parts = PurePosixPath(name).parts
-    if not name or not tag or name.startswith("/") or any(part in ("..", ".") for part in parts) or "/" in tag:
-        raise ImageError(f"image reference {reference!r} is not NAME[:TAG]")
+    if "@" in text:
+        raise ImageError(
+            f"image reference {bounded_repr(reference)} is not NAME[:TAG] (digests are not supported)"
+        )
+    if len(name) > MAX_NAME_CHARS or not _NAME.fullmatch(name) or not _TAG.fullmatch(tag):
+        raise ImageError(
+            f"image reference {bounded_repr(reference)} is not NAME[:TAG]"
+            " (lowercase name components such as team/app, a tag of letters, digits, '.', '_' and '-')"
+        )
     return name, tag
 
 
@@ -84,8 +103,9 @@ class ImageStore:
     """Images of one node under ``root``. Readers see an image either whole or not at all: imports
     are built beside the store and renamed into place."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, limits: UnpackLimits | None = None) -> None:
         self.root = root
+        self.limits = limits or UnpackLimits()
 
     def path_of(self, reference: str) -> Path:
         name, tag = parse_reference(reference)
@@ -105,24 +125,30 @@ class ImageStore:
         return Image(reference, rootfs, config)
 
     def references(self) -> list[str]:
-        """Every stored reference as NAME:TAG, sorted."""
+        """Every stored reference as NAME:TAG, sorted. Walks the store without entering an image's
+        rootfs (whose symlinks point wherever its archive said)."""
         found = []
-        for rootfs in self.root.glob(f"**/{ROOTFS}"):
-            tag_dir = rootfs.parent
-            if tag_dir.parent != self.root and not tag_dir.name.startswith(".import-"):
+        for directory, subdirectories, files in os.walk(self.root):
+            subdirectories[:] = sorted(name for name in subdirectories if name != ROOTFS and not name.startswith("."))
+            tag_dir = Path(directory)
+            if IMAGE_CONFIG in files and tag_dir.parent != self.root and tag_dir != self.root:
                 found.append(f"{tag_dir.parent.relative_to(self.root)}:{tag_dir.name}")
         return sorted(found)
 
     def import_path(self, source: Path, reference: str) -> Image:
         """Import ``source`` (rootfs dir, rootfs tarball, OCI layout dir or tarball) as ``reference``,
-        replacing an image of the same name. ImageError when the source cannot be read."""
+        replacing an image of the same name. Nothing outside the store is written or removed,
+        whatever the archive holds (atoll/image_layers.py); ImageError, one bounded line, when the
+        source cannot be read safely or exceeds ``self.limits``. A failed import leaves the store
+        as it was."""
         target = self.path_of(reference)
+        shown = bounded(str(source))
         if not source.exists():
-            raise ImageError(f"{source}: no such file or directory")
+            raise ImageError(f"{shown}: no such file or directory")
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".import-", dir=self.root))
         try:
-            config = _build(source, staging / ROOTFS)
+            config = _build(source, staging / ROOTFS, UnpackBudget(self.limits))
             (staging / IMAGE_CONFIG).write_text(json.dumps(config.to_json(), indent=1))
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists():
@@ -130,122 +156,87 @@ class ImageStore:
                 target.rename(retired / "old")
                 shutil.rmtree(retired, ignore_errors=True)
             staging.rename(target)
-        except (OSError, tarfile.TarError, json.JSONDecodeError, KeyError, ValueError) as err:
-            raise ImageError(f"cannot import {source}: {err}") from None
+        except (OSError, tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, ValueError) as err:
+            raise ImageError(f"cannot import {shown}: {bounded(_error_text(err), ERROR_CHARS)}") from None
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
         return self.resolve(reference)
 
 
-def _build(source: Path, rootfs: Path) -> ImageConfig:
-    with _opened_layout(source) as layout:
+def _error_text(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.strerror}: {bounded_repr(str(err.filename))}" if err.filename else err.strerror
+    return str(err) or type(err).__name__
+
+
+def _build(source: Path, rootfs: Path, budget: UnpackBudget) -> ImageConfig:
+    with _opened_layout(source, budget) as layout:
         if layout is not None:
-            return _apply_layout(layout, rootfs, str(source))
+            return _apply_layout(layout, rootfs, str(source), budget)
     if source.is_dir():
         shutil.copytree(source, rootfs, symlinks=True)
     else:
         rootfs.mkdir()
-        _apply_layer(source, rootfs)
+        with open_layer(source) as layer:
+            apply_layer(layer, rootfs, budget)
     return ImageConfig(source=str(source))
 
 
 @contextmanager
-def _opened_layout(source: Path) -> Iterator[Path | None]:
-    """An OCI layout directory for ``source`` (unpacking a layout tarball), or None."""
+def _opened_layout(source: Path, budget: UnpackBudget) -> Iterator[Path | None]:
+    """An OCI layout directory for ``source`` (unpacking a layout tarball, within ``budget``), or None."""
     if source.is_dir():
-        yield source if (source / "index.json").exists() and (source / "oci-layout").exists() else None
+        yield source if is_layout(source) else None
         return
-    with tarfile.open(source, "r:*") as archive:
-        names = {PurePosixPath(name).as_posix().lstrip("./") for name in archive.getnames()}
+    with open_layer(source) as archive:
+        members = archive.getmembers()
+        names = {"/".join(part for part in member.name.split("/") if part not in ("", ".")) for member in members}
         if not {"index.json", "oci-layout"} <= names:
             yield None
             return
+        for member in members:
+            budget.take_entry(member.name)
+            budget.take_bytes(member.size, member.name)
         with tempfile.TemporaryDirectory(prefix="atoll-oci-") as unpacked:
+            # A fresh private directory: the data filter's checks cannot be raced there.
             archive.extractall(unpacked, filter="data")
             yield Path(unpacked)
 
 
-def _blob(layout: Path, digest: str) -> Path:
-    algorithm, _, value = digest.partition(":")
-    if not value or "/" in value or "/" in algorithm:
-        raise ValueError(f"bad digest {digest!r}")
-    return layout / "blobs" / algorithm / value
-
-
-def _manifest(layout: Path, descriptor: dict[str, Any]) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(_blob(layout, descriptor["digest"]).read_text())
-    if descriptor.get("mediaType") in INDEX_MEDIA_TYPES or "manifests" in document:
-        return _manifest(layout, _pick(document["manifests"]))
-    return document
-
-
-def _pick(manifests: list[dict[str, Any]]) -> dict[str, Any]:
-    if not manifests:
-        raise ValueError("the image index lists no manifests")
-    for descriptor in manifests:
-        platform = descriptor.get("platform") or {}
-        if platform.get("os", "linux") == "linux" and platform.get("architecture", "amd64") == "amd64":
-            return descriptor
-    raise ValueError("the image has no linux/amd64 manifest")
-
-
-def _apply_layout(layout: Path, rootfs: Path, source: str) -> ImageConfig:
-    index = json.loads((layout / "index.json").read_text())
-    manifest = _manifest(layout, _pick(index["manifests"]))
+def _apply_layout(layout: Path, rootfs: Path, source: str, budget: UnpackBudget) -> ImageConfig:
+    image = read_layout(layout, budget.limits.max_layers)
     rootfs.mkdir()
-    for layer in manifest.get("layers", []):
-        _apply_layer(_blob(layout, layer["digest"]), rootfs)
-    config = json.loads(_blob(layout, manifest["config"]["digest"]).read_text()).get("config") or {}
+    for number, blob in enumerate(image.layers, start=1):
+        try:
+            with open_layer(blob) as layer:
+                apply_layer(layer, rootfs, budget)
+        except FileNotFoundError:
+            raise LayoutError(f"layer {number} ({blob.name}) is missing from the layout") from None
+        except (LayerError, tarfile.TarError) as err:
+            raise LayerError(f"layer {number}: {err}") from None
+    config = image.config
     return ImageConfig(
-        entrypoint=tuple(config.get("Entrypoint") or ()),
-        cmd=tuple(config.get("Cmd") or ()),
-        env=tuple(config.get("Env") or ()),
-        working_dir=config.get("WorkingDir") or "",
+        entrypoint=_strings(config, "Entrypoint"),
+        cmd=_strings(config, "Cmd"),
+        env=_strings(config, "Env"),
+        working_dir=_string(config, "WorkingDir"),
         source=source,
     )
 
 
-def _open_layer(path: Path) -> tarfile.TarFile:
-    with path.open("rb") as handle:
-        magic = handle.read(4)
-    if magic == b"\x28\xb5\x2f\xfd":
-        raise ValueError(f"layer {path.name} is zstd-compressed; only tar and tar+gzip layers are supported")
-    return tarfile.open(path, "r:*")
+def _strings(config: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = config.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise LayoutError(f"the image config's {key} is not a list of strings")
+    return tuple(value)
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
-def _apply_layer(path: Path, rootfs: Path) -> None:
-    """Apply one layer tarball onto ``rootfs``: whiteouts first (they hide lower layers only), then
-    the layer's entries, each replacing what a lower layer had at its path."""
-    with _open_layer(path) as layer:
-        members = layer.getmembers()
-        kept = []
-        for member in members:
-            relative = PurePosixPath(member.name.lstrip("/"))
-            if any(part == ".." for part in relative.parts):
-                raise ValueError(f"layer entry {member.name!r} escapes the root")
-            base = relative.name
-            if base == OPAQUE:
-                directory = rootfs / relative.parent
-                if directory.is_dir():
-                    for child in directory.iterdir():
-                        _remove(child)
-            elif base.startswith(WHITEOUT):
-                _remove(rootfs / relative.parent / base[len(WHITEOUT):])
-            else:
-                kept.append(member)
-        for member in kept:
-            target = rootfs / member.name.lstrip("/")
-            if not (member.isdir() and target.is_dir() and not target.is_symlink()):
-                _remove(target)
-            layer.extract(member, rootfs, filter="tar", numeric_owner=True)
+def _string(config: dict[str, Any], key: str) -> str:
+    value = config.get(key) or ""
+    if not isinstance(value, str):
+        raise LayoutError(f"the image config's {key} is not a string")
+    return value
 
 
 def default_image_dir(state_dir: Path) -> Path:

@@ -4,9 +4,7 @@ a container run from an imported layout using the image's entrypoint, cmd, env a
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
-import json
 import tarfile
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 from atoll.images import ImageError, ImageStore, parse_reference
 from tests.e2e import artifacts
 from tests.e2e.conftest import OciFactory, container
+from tests.support.oci_archives import layout_tarball, oci_layout, tar_bytes
 
 
 @pytest.mark.parametrize(("reference", "expected"), [
@@ -36,59 +35,22 @@ def test_bad_references_are_refused(reference: str) -> None:
         parse_reference(reference)
 
 
-def _tar(entries: dict[str, bytes | None], symlinks: dict[str, str] | None = None) -> bytes:
-    """A tar: None marks a directory."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in entries.items():
-            info = tarfile.TarInfo(name)
-            if data is None:
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                archive.addfile(info)
-            else:
-                info.size, info.mode = len(data), 0o755
-                archive.addfile(info, io.BytesIO(data))
-        for name, target in (symlinks or {}).items():
-            info = tarfile.TarInfo(name)
-            info.type, info.linkname = tarfile.SYMTYPE, target
-            archive.addfile(info)
-    return buffer.getvalue()
+RUN_SCRIPT = b'#!/bin/sh\necho "$GREETING from $(pwd):" $(ls /data /opaque) "$@"\n'
 
 
 def _oci_layout(dest: Path, busybox: Path) -> Path:
     """An OCI image-layout tarball: layer 1 = busybox + files, layer 2 deletes and replaces some."""
-    blobs: dict[str, bytes] = {}
-
-    def blob(data: bytes) -> dict[str, object]:
-        digest = hashlib.sha256(data).hexdigest()
-        blobs[digest] = data
-        return {"digest": f"sha256:{digest}", "size": len(data)}
-
-    lower = _tar({"bin": None, "bin/busybox": busybox.read_bytes(), "data": None, "data/old": b"old\n",
-                  "data/keep": b"keep\n", "opaque": None, "opaque/gone": b"gone\n", "app": None},
-                 symlinks={"bin/sh": "busybox", "bin/cat": "busybox", "bin/ls": "busybox"})
-    upper = _tar({"data/.wh.old": b"", "opaque/.wh..wh..opq": b"", "opaque/new": b"new\n",
-                  "app/run.sh": b"#!/bin/sh\necho \"$GREETING from $(pwd):\" $(ls /data /opaque) \"$@\"\n"})
-    config = {"architecture": "amd64", "os": "linux", "config": {
-        "Entrypoint": ["/bin/sh", "/app/run.sh"], "Cmd": ["default-arg"], "Env": ["GREETING=hi"],
-        "WorkingDir": "/app"}}
-    config_blob = blob(json.dumps(config).encode())
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config_blob},
-                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **blob(layer)}
-                           for layer in (lower, upper)]}
-    index = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                                                "platform": {"os": "linux", "architecture": "amd64"},
-                                                **blob(json.dumps(manifest).encode())}]}
-    files = {"oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
-             "index.json": json.dumps(index).encode(),
-             **{f"blobs/sha256/{digest}": data for digest, data in blobs.items()}}
-    with tarfile.open(dest, "w") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return dest
+    lower = tar_bytes([("dir", "bin"), ("file", "bin/busybox", busybox.read_bytes()), ("dir", "data"),
+                       ("file", "data/old", b"old\n"), ("file", "data/keep", b"keep\n"), ("dir", "opaque"),
+                       ("file", "opaque/gone", b"gone\n"), ("dir", "app"), ("symlink", "bin/sh", "busybox"),
+                       ("symlink", "bin/cat", "busybox"), ("symlink", "bin/ls", "busybox")], compress=True)
+    upper = tar_bytes([("file", "data/.wh.old", b""), ("file", "opaque/.wh..wh..opq", b""),
+                       ("file", "opaque/new", b"new\n"),
+                       ("file", "app/run.sh", RUN_SCRIPT)],
+                      compress=True)
+    config = {"Entrypoint": ["/bin/sh", "/app/run.sh"], "Cmd": ["default-arg"], "Env": ["GREETING=hi"],
+              "WorkingDir": "/app"}
+    return layout_tarball(oci_layout(dest.with_suffix(".layout"), [lower, upper], config), dest)
 
 
 def test_an_oci_layout_import_applies_layers_with_whiteouts_and_keeps_the_config(
