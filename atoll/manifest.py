@@ -27,11 +27,22 @@ import yaml
 
 from atoll import kinds, validation
 from atoll.manifest_codec import DecodeError, decode_into, describe, encode
+from atoll.manifest_yaml import ManifestLoader, json_shape_problem
+from atoll.user_text import bounded
 from atoll.v1 import object_pb2
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN_SOURCE = "<stdin>"
 _ENVELOPE_KEYS = frozenset({"apiVersion", "kind"})
+# One manifest file (or stdin) is at most 4 MiB, the API server's request limit
+# (controller/apiserver/server.py MAX_REQUEST_BYTES): 4 MiB of YAML is thousands of objects, and
+# Kubernetes stores none over 1.5 MiB. Checked before the file is read, so a 200 MB file costs
+# nothing; a larger set belongs in a directory of files, each under the limit.
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+# Problems reported per source; the rest are counted in one last line.
+MAX_ERRORS_PER_SOURCE = 100
+_SHOWN_PATH_CHARS = 320
+_SHOWN_MESSAGE_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,11 @@ class ManifestError:
     document: int
     path: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Paths and messages repeat what a hostile manifest holds (keys, values): bound them.
+        object.__setattr__(self, "path", bounded(self.path, _SHOWN_PATH_CHARS))
+        object.__setattr__(self, "message", bounded(self.message, _SHOWN_MESSAGE_CHARS))
 
     def __str__(self) -> str:
         where = f"{self.source} doc {self.document}" if self.document else self.source
@@ -90,7 +106,9 @@ def to_manifest(obj: object_pb2.Object) -> dict[str, Any]:
 def load_text(text: str, source: str) -> list[Document]:
     """Decode and validate every document of ``text`` (multi-document YAML, or JSON if ``source``
     ends in .json). Empty documents are skipped but still counted. Raises ManifestErrors listing
-    every problem of every document; returns only when all documents are valid."""
+    every problem of every document (at most MAX_ERRORS_PER_SOURCE, then a count); returns only
+    when all documents are valid. Any text gives one or the other in bounded time and memory:
+    nesting (MAX_DEPTH) and alias expansion (MAX_EXPANDED_NODES) are bounded while parsing."""
     documents: list[Document] = []
     errors: list[ManifestError] = []
     for index, data in _parse(text, source, errors):
@@ -103,8 +121,15 @@ def load_text(text: str, source: str) -> list[Document]:
         if obj is not None and not problems:
             documents.append(Document(source, index, obj))
     if errors:
-        raise ManifestErrors(errors)
+        raise ManifestErrors(_at_most(errors, source))
     return documents
+
+
+def _at_most(errors: list[ManifestError], source: str) -> list[ManifestError]:
+    if len(errors) <= MAX_ERRORS_PER_SOURCE:
+        return errors
+    hidden = len(errors) - MAX_ERRORS_PER_SOURCE
+    return [*errors[:MAX_ERRORS_PER_SOURCE], ManifestError(source, 0, "", f"{hidden} more problems not shown")]
 
 
 def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> list[Document]:
@@ -130,7 +155,9 @@ def _read_sources(
 ) -> Iterator[tuple[str, str]]:
     for path in paths:
         if path == "-":
-            yield STDIN_SOURCE, (stdin or sys.stdin).read()
+            text = _read_stdin(stdin or sys.stdin, errors)
+            if text is not None:
+                yield STDIN_SOURCE, text
             continue
         if os.path.isdir(path):
             files = _manifest_files(path)
@@ -142,14 +169,51 @@ def _read_sources(
             paths_to_read = [path]
         for file in paths_to_read:
             try:
-                with open(file, encoding="utf-8") as handle:
-                    yield file, handle.read()
+                with open(file, "rb") as handle:
+                    if os.fstat(handle.fileno()).st_size > MAX_MANIFEST_BYTES:
+                        errors.append(_too_big(file))
+                        continue
+                    data = handle.read(MAX_MANIFEST_BYTES + 1)  # a pipe or /proc file has no size
             except FileNotFoundError:
                 errors.append(ManifestError(file, 0, "", "no such file or directory"))
-            except UnicodeDecodeError as error:
-                errors.append(ManifestError(file, 0, "", f"not UTF-8 text (byte {error.start})"))
+                continue
             except OSError as error:
                 errors.append(ManifestError(file, 0, "", error.strerror or str(error)))
+                continue
+            text = _utf8(data, file, errors)
+            if text is not None:
+                yield file, text
+
+
+def _read_stdin(stdin: TextIO, errors: list[ManifestError]) -> str | None:
+    """At most MAX_MANIFEST_BYTES of stdin (bytes when it has them, so non-UTF-8 is one error)."""
+    binary = getattr(stdin, "buffer", None)
+    data: bytes | str = (binary or stdin).read(MAX_MANIFEST_BYTES + 1)
+    if isinstance(data, str):
+        if len(data.encode("utf-8", errors="surrogatepass")) > MAX_MANIFEST_BYTES:
+            errors.append(_too_big(STDIN_SOURCE))
+            return None
+        return data
+    return _utf8(data, STDIN_SOURCE, errors)
+
+
+def _utf8(data: bytes, source: str, errors: list[ManifestError]) -> str | None:
+    if len(data) > MAX_MANIFEST_BYTES:
+        errors.append(_too_big(source))
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        errors.append(ManifestError(source, 0, "", f"not UTF-8 text (byte {error.start})"))
+        return None
+
+
+def _too_big(source: str) -> ManifestError:
+    return ManifestError(
+        source, 0, "",
+        f"larger than {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB, the limit for one manifest file or stdin"
+        " (split it into several files, or a directory)",
+    )
 
 
 def _manifest_files(directory: str) -> list[str]:
@@ -164,21 +228,29 @@ def _parse(text: str, source: str, errors: list[ManifestError]) -> Iterator[tupl
     """(1-based document number, parsed data or None) per document; a syntax error ends the stream."""
     if source.endswith(".json"):
         try:
-            yield 1, json.loads(text)
+            data = json.loads(text)
         except json.JSONDecodeError as error:
-            errors.append(
-                ManifestError(
-                    source, 1, "", f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-                )
-            )
+            message = f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+            errors.append(ManifestError(source, 1, "", message))
+            return
+        except (ValueError, RecursionError) as error:  # over 4300 digits; nesting beyond recursion
+            errors.append(ManifestError(source, 1, "", f"invalid JSON: {str(error) or 'nested too deeply'}"))
+            return
+        problem = json_shape_problem(data)
+        if problem:
+            errors.append(ManifestError(source, 1, "", f"invalid JSON: {problem}"))
+            return
+        yield 1, data
         return
     index = 0
     try:
-        for data in yaml.load_all(text, Loader=_StrictLoader):
+        for data in yaml.load_all(text, Loader=ManifestLoader):
             index += 1
             yield index, data
     except yaml.YAMLError as error:
         errors.append(ManifestError(source, index + 1, "", _yaml_error_text(error)))
+    except ValueError as error:  # a constructor's own limit, e.g. an integer of over 4300 digits
+        errors.append(ManifestError(source, index + 1, "", f"invalid YAML: {error}"))
 
 
 def _yaml_error_text(error: yaml.YAMLError) -> str:
@@ -188,29 +260,6 @@ def _yaml_error_text(error: yaml.YAMLError) -> str:
         context = f" ({error.context})" if error.context else ""
         return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}{context}"
     return f"invalid YAML: {error}"
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys and keeps timestamps as strings (the decoder parses them)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
-                continue
-            key = self.construct_object(key_node, deep=False)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {describe(key)}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-_StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 def _decode(data: Any) -> tuple[object_pb2.Object | None, list[DecodeError]]:
