@@ -104,6 +104,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="also run this host as a real node (OCI containers with runc/crun, QEMU VMs), named after its hostname",
     )
+    parser.add_argument(
+        "--vm-image-dir", dest="vm_image_dirs", type=Path, action="append", default=[], metavar="DIR",
+        help="with --real: a directory whose files VMs may use as kernel, initrd or disk image, repeatable"
+             " (besides the node's image store, DATA_DIR/nodes/NODE/images)",
+    )
     parser.add_argument("--fleet", type=Path, default=None, help="fleet file of simulated nodes (see deploy/fleets/)")
     parser.add_argument(
         "--node-grace-period",
@@ -242,7 +247,8 @@ def _start_components(
         node = socket.gethostname()
         identity = internal_client_config(data_dir, server, f"node:{node}", dev=args.dev)
         state_dir = node_state_dir(data_dir, node)
-        components[f"node {node}"] = run_agent(identity, node, real_drivers(state_dir), stop, state_dir=state_dir)
+        drivers = real_drivers(state_dir, vm_image_dirs=tuple(path.resolve() for path in args.vm_image_dirs))
+        components[f"node {node}"] = run_agent(identity, node, drivers, stop, state_dir=state_dir)
     for name in components:
         print(f"  {name + ':':<14} running in-process")
     return {name: asyncio.create_task(_supervised(name, work, stop), name=name) for name, work in components.items()}

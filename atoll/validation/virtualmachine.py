@@ -14,6 +14,7 @@ from atoll.validation.base import (
 )
 from atoll.validation.meta import validate_conditions
 from atoll.validation.scheduling import validate_scheduling
+from atoll.vm_host_paths import path_problem
 
 RUN_STRATEGIES = ("Always", "RerunOnFailure", "Manual", "Halted")
 POWER_STATES = ("Running", "Paused", "Stopped")
@@ -67,6 +68,7 @@ def _validate_disks(
         if disk.name and disk.name in names:
             errors.append(FieldError(f"{disk_path}.name", f"duplicate name {describe(disk.name)}"))
         names.add(disk.name)
+        _check_host_path(disk.image, f"{disk_path}.image", errors)
         if not disk.image and not disk.size:
             errors.append(FieldError(disk_path, "set image (an existing image) or size (a new blank disk)"))
         if disk.size:
@@ -81,6 +83,8 @@ def _validate_boot(
 ) -> None:
     """Direct kernel boot XOR a boot disk; with neither, the first disk boots (defaults fill boot.disk)."""
     boot_path = f"{path}.boot"
+    _check_host_path(boot.kernel, f"{boot_path}.kernel", errors)
+    _check_host_path(boot.initrd, f"{boot_path}.initrd", errors)
     if boot.kernel and boot.disk:
         errors.append(FieldError(boot_path, "exactly one of kernel or disk"))
     elif not boot.kernel and not boot.disk and not disk_names:
@@ -95,3 +99,11 @@ def _validate_boot(
                 )
     if boot.disk and boot.disk not in disk_names:
         errors.append(FieldError(f"{boot_path}.disk", f"no disk named {describe(boot.disk)} in {path}.disks"))
+
+
+def _check_host_path(value: str, path: str, errors: list[FieldError]) -> None:
+    """A kernel, initrd or disk image names a file on the node: refuse what no node may give a VM
+    (the node checks the rest, atoll/vm_host_paths.py)."""
+    problem = path_problem(value) if value else None
+    if problem:
+        errors.append(FieldError(path, problem))

@@ -182,7 +182,7 @@ async def settled(seconds: float) -> None:
 async def bench_vms(scratch: Path, count: int, settle: float = VM_SETTLE_SECONDS) -> dict[str, Any]:
     kernel = artifacts.debian_kernel()
     initramfs = artifacts.build_initramfs(scratch / "initrd.cpio", Path(shutil.which("busybox") or "busybox"), kernel)
-    driver = QemuDriver(QemuSettings(state_dir=scratch / "qemu"))
+    driver = QemuDriver(QemuSettings(state_dir=scratch / "qemu", vm_image_dirs=(kernel.image.parent, scratch)))
     fingerprint = await driver.fingerprint()
     acceleration = driver.acceleration
     if acceleration is None:

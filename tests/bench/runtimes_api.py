@@ -118,7 +118,8 @@ async def bench(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     await driver.close()
     rootfs = artifacts.busybox_rootfs(scratch / "api-rootfs", Path(shutil.which("busybox") or "busybox"))
     ImageStore(image_dir_for(data_dir, node)).import_path(rootfs, IMAGE)
-    up = start_up(data_dir, "--real", "--sim-nodes", "0")
+    vm_files = ("--vm-image-dir", str(scratch), "--vm-image-dir", str(artifacts.kernel_cache_dir()))
+    up = start_up(data_dir, "--real", "--sim-nodes", "0", *vm_files)
     results: dict[str, Any] = {"benchmark": "runtimes_api", "node": node}
     try:
         async with Client.connect(up.address) as client:

@@ -25,7 +25,7 @@ def _driver_and_config(argv: list[str]) -> tuple[Driver, TaskConfig]:
         return driver, container(argv[3], *argv[4:])
     kernel = Path(argv[3])
     config = vm(argv[2], Kernel(kernel, kernel, kernel, ""), Path(argv[4]), *argv[5:])
-    return QemuDriver(QemuSettings(state_dir=state_dir)), config
+    return QemuDriver(QemuSettings(state_dir=state_dir, vm_image_dirs=(kernel.parent, Path(argv[4]).parent))), config
 
 
 async def main(argv: list[str]) -> None:

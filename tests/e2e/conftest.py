@@ -116,14 +116,16 @@ QemuFactory = Callable[[], QemuDriver]
 
 
 @pytest.fixture
-async def qemu(tmp_path: Path) -> AsyncIterator[QemuFactory]:
-    """``qemu()`` -> a QEMU driver on this test's state dir; leftovers are destroyed at the end."""
+async def qemu(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[QemuFactory]:
+    """``qemu()`` -> a QEMU driver on this test's state dir whose VMs may use the kernel cache and
+    the session's temporary files; leftovers are destroyed at the end."""
     require_binary("qemu-system-x86_64", "qemu-system-x86")
     require_binary("qemu-img", "qemu-utils")
     made: list[QemuDriver] = []
 
     def build() -> QemuDriver:
-        driver = QemuDriver(QemuSettings(state_dir=tmp_path / "qemu", boot_timeout=60))
+        driver = QemuDriver(QemuSettings(state_dir=tmp_path / "qemu", boot_timeout=60,
+                                         vm_image_dirs=(artifacts.cache_root(), tmp_path_factory.getbasetemp())))
         made.append(driver)
         return driver
 

@@ -20,7 +20,7 @@ import shutil
 import signal
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from agent.drivers.protocol import (
     TaskPhase,
     TaskRunningError,
     TaskStatus,
+    VmOptions,
 )
 from agent.drivers.qemu.command import VmPaths, qemu_argv
 from agent.drivers.qemu.console import ConsoleWatch
@@ -49,6 +50,7 @@ from agent.drivers.qemu.monitor import Monitor, MonitorError
 from agent.drivers.qemu.record import VmRecord, load_exit, load_record, qmp_socket_path, save_exit, save_record
 from agent.host import acceleration as accel_probe
 from agent.host.acceleration import Acceleration
+from atoll.vm_host_paths import HostPathError, resolve_vm_path
 
 NAME = "qemu"
 SETTLE_TIMEOUT = 15.0
@@ -58,9 +60,12 @@ CONSOLE_POLL = 0.02
 @dataclass(frozen=True)
 class QemuSettings:
     """``accel``: auto (probe), kvm or tcg. ``boot_timeout``: seconds after which a VM whose
-    console never showed its boot marker is reported RUNNING anyway (guest_booted stays False)."""
+    console never showed its boot marker is reported RUNNING anyway (guest_booted stays False).
+    ``vm_image_dirs``: the only directories whose files a VM may use as kernel, initrd or disk
+    image (atoll/vm_host_paths.py); none by default."""
 
     state_dir: Path
+    vm_image_dirs: tuple[Path, ...] = ()
     name: str = NAME
     qemu: str = "qemu-system-x86_64"
     qemu_img: str = "qemu-img"
@@ -150,6 +155,7 @@ class QemuDriver:
         task_dir = self._tasks_dir / _task_dir_name(config.task_id)
         if config.task_id in self._vms or task_dir.exists():
             raise TaskExistsError(f"task {config.task_id} exists; destroy it before starting it again")
+        config = replace(config, vm=self._on_host(config.vm))
         acceleration = await self._admit(config)
         console = ConsoleWatch.for_config(config)
         task_dir.mkdir(parents=True)
@@ -194,10 +200,29 @@ class QemuDriver:
             )
         if vm.guest_os not in self.capabilities().guest_os:
             raise CannotRunError(f"{acceleration.hypervisor_name} here runs linux guests, not {vm.guest_os}")
-        for label, path in (("kernel", vm.kernel), ("initrd", vm.initrd)):
-            if path and not Path(path).is_file():
-                raise CannotRunError(f"{label} {path} not found on this node")
         return acceleration
+
+    def _on_host(self, vm: VmOptions | None) -> VmOptions | None:
+        """``vm`` with its kernel, initrd and disk images replaced by their real paths, which QEMU
+        gets instead; CannotRunError naming the field when one is not a file VMs may use here.
+        Checked before anything else, so a refused path never reaches QEMU or qemu-img."""
+        if vm is None:
+            return None
+
+        def real(field: str, path: str) -> str:
+            if not path:
+                return path
+            try:
+                return resolve_vm_path(path, self.settings.vm_image_dirs)
+            except HostPathError as err:
+                raise CannotRunError(f"{field}: {err}") from None
+
+        return replace(
+            vm,
+            kernel=real("spec.boot.kernel", vm.kernel),
+            initrd=real("spec.boot.initrd", vm.initrd),
+            disk_images=tuple(real(f"spec.disks[{index}].image", image) for index, image in enumerate(vm.disk_images)),
+        )
 
     async def _attach(self, vm: _Vm) -> None:
         """Connect QMP, follow events, the console and the QEMU process."""
