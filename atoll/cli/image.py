@@ -18,6 +18,8 @@ from typing import Any
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, Streams
 from atoll.cli.datadir import default_data_dir
 from atoll.images import ImageError, ImageStore, image_dir_for
+from atoll.user_text import bounded_repr
+from atoll.validation.base import dns_subdomain_problem
 
 
 def add_parser(subparsers: Any) -> None:
@@ -42,7 +44,11 @@ def _store(args: argparse.Namespace, node: str | None) -> ImageStore:
     if args.image_dir is not None:
         return ImageStore(args.image_dir.expanduser())
     data_dir = (args.data_dir or default_data_dir()).expanduser()
-    return ImageStore(image_dir_for(data_dir, node or socket.gethostname()))
+    node = node or socket.gethostname()
+    problem = dns_subdomain_problem(node)  # a Node's name rule: never a path out of the data dir
+    if problem:
+        raise ImageError(f"node name {bounded_repr(node)}: {problem}")
+    return ImageStore(image_dir_for(data_dir, node))
 
 
 def run(args: argparse.Namespace, streams: Streams | None = None) -> int:

@@ -47,6 +47,17 @@ def test_mistakes_are_one_line_errors(tmp_path: Path, argv: list[str], message: 
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize("node", [
+    pytest.param("../../outside", id="a node name that climbs out of the data dir"),
+    pytest.param("a/b", id="a node name with a slash"),
+])
+def test_a_node_name_that_is_not_a_node_name_is_refused(tmp_path: Path, node: str) -> None:
+    code, _, err = _run(["image", "import", node, str(tmp_path), "--name", "x", "--data-dir", str(tmp_path / "d")])
+    assert (code, err.count("\n")) == (1, 1)
+    assert "node name" in err
+    assert not (tmp_path / "outside").exists() and not (tmp_path / "d").exists()
+
+
 def test_the_verb_has_its_own_parser() -> None:
     parser = argparse.ArgumentParser()
     image.add_parser(parser.add_subparsers())
