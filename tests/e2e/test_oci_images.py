@@ -99,3 +99,12 @@ async def test_a_container_runs_an_imported_layout_with_its_entrypoint_cmd_env_a
     for task_id, argument in (("u1:main", "default-arg"), ("u2:main", "custom-arg")):
         assert (await asyncio.wait_for(driver.wait(task_id), 10)).exit_code == 0
         assert [line async for line in driver.logs(task_id)] == [f"hi from /app: /data: keep /opaque: new {argument}"]
+
+
+async def test_an_image_named_with_a_registry_port_runs(oci: OciFactory, tmp_path: Path, busybox: Path) -> None:
+    """The store path holds ':' (and could hold ','), which separate overlay mount options."""
+    driver = oci()
+    driver.images.import_path(artifacts.busybox_rootfs(tmp_path / "rootfs", busybox), "localhost:5000/team/box:v1")
+    await driver.start(container("u1:main", "sh", "-c", "echo ported", image="localhost:5000/team/box:v1"))
+    assert (await asyncio.wait_for(driver.wait("u1:main"), 10)).exit_code == 0
+    assert [line async for line in driver.logs("u1:main")] == ["ported"]

@@ -30,10 +30,17 @@ def mount_overlay(lower: Path, upper: Path, work: Path, target: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     if is_mounted(target):
         return
-    options = f"lowerdir={lower},upperdir={upper},workdir={work}".encode()
+    options = f"lowerdir={_escaped(lower)},upperdir={_escaped(upper)},workdir={_escaped(work)}".encode()
     if _libc.mount(b"overlay", str(target).encode(), b"overlay", 0, options) != 0:
         code = ctypes.get_errno()
         raise RootfsError(f"cannot mount the overlay root at {target}: {os.strerror(code)}")
+
+
+def _escaped(path: Path) -> str:
+    """``path`` as an overlay option value: ',' separates options and ':' lower layers, so an image
+    stored under a name with a registry port (``registry:5000/app``) or a data dir with a comma
+    would otherwise name other directories; overlayfs unescapes backslashes."""
+    return str(path).replace("\\", "\\\\").replace(":", "\\:").replace(",", "\\,")
 
 
 def unmount(target: Path) -> None:
