@@ -190,12 +190,16 @@ def _opened_layout(source: Path, budget: UnpackBudget) -> Iterator[Path | None]:
         yield source if is_layout(source) else None
         return
     with open_layer(source) as archive:
-        members = archive.getmembers()
-        names = {"/".join(part for part in member.name.split("/") if part not in ("", ".")) for member in members}
+        listing = UnpackBudget(budget.limits)  # listing a bomb must stop at the limits too
+        names = set()
+        for member in archive:
+            listing.take_entry(member.name)
+            listing.take_bytes(member.size if member.isreg() else 0, member.name)
+            names.add("/".join(part for part in member.name.split("/") if part not in ("", ".")))
         if not {"index.json", "oci-layout"} <= names:
             yield None
             return
-        for member in members:
+        for member in archive.getmembers():
             budget.take_entry(member.name)
             budget.take_bytes(member.size, member.name)
         with tempfile.TemporaryDirectory(prefix="atoll-oci-") as unpacked:

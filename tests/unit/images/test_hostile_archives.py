@@ -67,8 +67,13 @@ def test_a_hostile_layout_changes_nothing_outside_the_store(
     tmp_path: Path, layers: list[list[Entry]], refusal: str | None
 ) -> None:
     world = World(tmp_path)
-    layout = oci_layout(tmp_path / "layout", _layers(world, layers))
-    for source in (layout, layout_tarball(layout, tmp_path / "layout.tar")):
+    blobs = _layers(world, layers)
+    layout = oci_layout(tmp_path / "layout", blobs)
+    sources = [layout, layout_tarball(layout, tmp_path / "layout.tar")]
+    if len(blobs) == 1:  # the same entries as a rootfs tarball
+        sources.append(tmp_path / "rootfs.tar.gz")
+        sources[-1].write_bytes(blobs[0])
+    for source in sources:
         error = world.import_(source)
         assert world.outside_unchanged()
         if refusal is not None:
@@ -91,9 +96,11 @@ def test_a_gzip_bomb_stops_at_the_byte_limit(tmp_path: Path) -> None:
     world = World(tmp_path, UnpackLimits(max_bytes=1024 * 1024))
     bomb = tar_bytes([("file", "zeros", bytes(64 * 1024 * 1024))], compress=True)
     assert len(bomb) < 100 * 1024
-    error = world.import_(oci_layout(tmp_path / "layout", [bomb]))
-    assert error is not None and "would exceed the import limit of 1048576 bytes" in error
-    assert world.outside_unchanged() and world.store_is_clean()
+    (tmp_path / "rootfs.tar.gz").write_bytes(bomb)
+    for source in (oci_layout(tmp_path / "layout", [bomb]), tmp_path / "rootfs.tar.gz"):
+        error = world.import_(source)
+        assert error is not None and "would exceed the import limit of 1048576 bytes" in error
+        assert world.outside_unchanged() and world.store_is_clean()
 
 
 def test_many_small_files_stop_at_the_entry_limit(tmp_path: Path) -> None:
