@@ -136,7 +136,9 @@ async def test_vms_that_can_never_run_here_fail_with_a_clear_reason(
     assert fingerprint.hypervisor is not None
     other_type = "type1" if fingerprint.hypervisor.type == "type2" else "type2"
     refusals = [
-        (VmOptions(kernel=str(tmp_path / "missing-kernel")), "kernel .*missing-kernel not found"),
+        (VmOptions(kernel=str(tmp_path / "missing-kernel")), 'spec.boot.kernel: ".*missing-kernel" does not exist'),
+        (VmOptions(kernel="/etc/passwd"), "spec.boot.kernel: .* is not in a directory this node lets VMs use"),
+        (VmOptions(kernel=str(kernel.image), disk_images=("/etc/shadow",)), r"spec.disks\[0\].image: .* not in a"),
         (VmOptions(kernel=str(kernel.image), hypervisor_type=other_type), f"needs a {other_type} hypervisor"),
         (VmOptions(), "neither a kernel"),
     ]
