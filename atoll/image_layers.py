@@ -220,10 +220,7 @@ def _write_file(layer: tarfile.TarFile, member: tarfile.TarInfo, parent: int, na
             with source:
                 while chunk := source.read(_COPY_CHUNK):
                     os.write(fd, chunk)
-        os.fchmod(fd, member.mode & 0o755)
-        if os.geteuid() == 0:
-            os.fchown(fd, member.uid, member.gid)
-        os.utime(fd, (member.mtime, member.mtime))
+        _set_attributes(fd, member)
     finally:
         os.close(fd)
 
@@ -258,12 +255,17 @@ def _finish_directory(root_fd: int, member: tarfile.TarInfo) -> None:
             return
         raise
     try:
-        os.fchmod(fd, member.mode & 0o755)
-        if os.geteuid() == 0:
-            os.fchown(fd, member.uid, member.gid)
-        os.utime(fd, (member.mtime, member.mtime))
+        _set_attributes(fd, member)
     finally:
         os.close(fd)
+
+
+def _set_attributes(fd: int, member: tarfile.TarInfo) -> None:
+    """Mode (less setuid, setgid, sticky and group/other write), owner when root, and mtime."""
+    os.fchmod(fd, member.mode & 0o755)
+    if os.geteuid() == 0:
+        os.fchown(fd, member.uid, member.gid)
+    os.utime(fd, (member.mtime, member.mtime))
 
 
 def _set_owner(parent: int, name: str, member: tarfile.TarInfo) -> None:

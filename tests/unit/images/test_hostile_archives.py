@@ -4,6 +4,7 @@ holds, and a refusal is one bounded line. Each case is one attack an archive can
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from atoll.image_layers import UnpackLimits
 from atoll.image_layout import INDEX_MEDIA_TYPES
 from atoll.images import ImageError, ImageStore
 from tests.support.oci_archives import Entry, layout_tarball, oci_layout, tar_bytes
+from tests.support.system import require_binary
 from tests.unit.images.world import World
 
 OUT = "{outside}"  # replaced by the absolute path of the directory the archive must not touch
@@ -83,8 +85,10 @@ def test_a_hostile_layout_changes_nothing_outside_the_store(
 
 def test_a_symlinked_path_resolves_inside_the_rootfs_as_the_container_sees_it(tmp_path: Path) -> None:
     world = World(tmp_path)
-    layers = [[("dir", "usr"), ("dir", "usr/lib"), ("symlink", "lib", "/usr/lib"), ("file", "lib/libc.so", b"c")],
-              [("file", "lib/.wh.libc.so", b""), ("file", "lib/libm.so", b"m")]]
+    layers: list[list[Entry]] = [
+        [("dir", "usr"), ("dir", "usr/lib"), ("symlink", "lib", "/usr/lib"), ("file", "lib/libc.so", b"c")],
+        [("file", "lib/.wh.libc.so", b""), ("file", "lib/libm.so", b"m")],
+    ]
     layout = oci_layout(tmp_path / "layout", _layers(world, layers))
     assert world.import_(layout) is None
     rootfs = world.store.resolve("hostile").rootfs
@@ -158,3 +162,17 @@ def test_a_reference_that_is_not_a_path_below_the_store_is_refused(tmp_path: Pat
     with pytest.raises(ImageError) as raised:
         store.path_of(reference)
     assert "\n" not in str(raised.value) and len(str(raised.value)) < 500
+
+
+def test_a_real_sparse_file_counts_its_full_size(tmp_path: Path) -> None:
+    """GNU tar stores a 10 GiB file of holes in 124 bytes; unpacked it would be 10 GiB of zeros."""
+    tar = require_binary("tar", "tar")
+    (tmp_path / "src").mkdir()
+    with (tmp_path / "src" / "holes").open("wb") as handle:
+        handle.truncate(10 * 1024**3)
+    archive = tmp_path / "sparse.tar.gz"
+    subprocess.run([tar, "--sparse", "-czf", str(archive), "-C", str(tmp_path / "src"), "holes"], check=True)
+    world = World(tmp_path, UnpackLimits(max_bytes=1024 * 1024))
+    error = world.import_(archive)
+    assert error is not None and "'holes' (10737418240 bytes) would exceed the import limit" in error
+    assert world.outside_unchanged() and world.store_is_clean()
