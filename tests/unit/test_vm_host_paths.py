@@ -23,7 +23,7 @@ from tests.support.objects import make_vm
     pytest.param("disk", "/dev/sda", "is below /dev", id="a disk that is a host block device"),
     pytest.param("disk", "/sys/firmware/acpi/tables/DSDT", "is below /sys", id="a disk below /sys"),
     pytest.param("disk", "/images/a\nb", "holds control characters", id="a newline in a disk path"),
-    pytest.param("disk", "/" + "a" * 5000, "longer than 4096 characters", id="a path over PATH_MAX"),
+    pytest.param("disk", "/" + "a" * 5000, "4096", id="a path over PATH_MAX"),
 ])
 def test_validation_refuses_paths_no_node_may_give_a_vm(field: str, value: str, message: str) -> None:
     vm = make_vm()
