@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 
 from agent.drivers.protocol import DriverError
@@ -33,7 +32,7 @@ class WorkloadRunner:
         self.latest = message
         self.uid: str = message.metadata.uid
         self.vanished = False
-        self.phase_since = time.time()  # wall time the written status phase last changed (metrics)
+        self.phase_since = ctx.clock.now()  # when the written status phase last changed (metrics)
         self.done = asyncio.Event()
         self._wake = asyncio.Event()
         self._wake.set()
@@ -92,7 +91,7 @@ class WorkloadRunner:
         if status == message.status:
             return
         if status.phase != message.status.phase:
-            self.phase_since = time.time()
+            self.phase_since = self.ctx.clock.now()
         desired = type(message)()
         desired.metadata.CopyFrom(message.metadata)
         desired.status.CopyFrom(status)
