@@ -5,7 +5,7 @@ Mapping (revisions are etcd's own, so they match the protocol: a fresh etcd is a
   update  txn  if key exists [and mod_revision(key) == expected] then put   else get (why it failed)
   delete  txn  same compare, then delete
   range   Range sorted ascending by key, with limit, revision, start key start_after + "\\0"
-  watch   one Watch stream per call, prev_kv, from after_revision (see etcd_watch)
+  watch   one Watch stream per call, prev_kv, from after_revision (see watch.py)
   compact Compact(physical)
 
 Endpoints are tried in order; the first that answers is used. When a call finds the endpoint
@@ -23,9 +23,9 @@ from typing import Any
 
 import grpc
 
-from controller.store import etcd_rpc as ops
-from controller.store.etcd_rpc import aetcd, rpc
-from controller.store.etcd_watch import watch_prefix
+from controller.store.etcd import rpc as ops
+from controller.store.etcd.rpc import aetcd, rpc
+from controller.store.etcd.watch import watch_prefix
 from controller.store.keys import decode_key, encode_key, range_start, validate_limit
 from controller.store.protocol import (
     CompactedError,

@@ -18,14 +18,14 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from controller.store import sqlite_reads
 from controller.store.fanout import FanOut
 from controller.store.keys import validate_limit
 from controller.store.protocol import KeyValue, RangeResult, StoreUnavailableError, WatchEvent
 from controller.store.revisions import validate_read_revision
-from controller.store.sqlite_readers import ReaderPool
-from controller.store.sqlite_schema import connect, create_schema
-from controller.store.sqlite_writer import GroupCommitWriter, Operation, WriteRequest, WriteStats
+from controller.store.sqlite import queries
+from controller.store.sqlite.reader_pool import ReaderPool
+from controller.store.sqlite.schema import connect, create_schema
+from controller.store.sqlite.writer import GroupCommitWriter, Operation, WriteRequest, WriteStats
 
 
 class SqliteStore:
@@ -59,7 +59,7 @@ class SqliteStore:
         return await self._write(WriteRequest(Operation.DELETE, key, expected_revision=expected_revision))
 
     async def get(self, key: str) -> KeyValue | None:
-        return await self._readers.run(functools.partial(sqlite_reads.get, key=key))
+        return await self._readers.run(functools.partial(queries.get, key=key))
 
     async def range(
         self,
@@ -72,7 +72,7 @@ class SqliteStore:
         validate_limit(limit)
         validate_read_revision(revision)
         read = functools.partial(
-            sqlite_reads.range_at, prefix=prefix, start_after=start_after, limit=limit, revision=revision
+            queries.range_at, prefix=prefix, start_after=start_after, limit=limit, revision=revision
         )
         return await self._readers.run(read)
 
@@ -107,7 +107,7 @@ class SqliteStore:
 
     async def _read_history(self, prefix: str, after_revision: int, limit: int) -> list[WatchEvent]:
         read = functools.partial(
-            sqlite_reads.history_page, prefix=prefix, after_revision=after_revision, limit=limit
+            queries.history_page, prefix=prefix, after_revision=after_revision, limit=limit
         )
         return await self._readers.run(read)
 

@@ -8,7 +8,7 @@ import sqlite3
 from controller.store.keys import decode_key, encode_key, prefix_end, range_start
 from controller.store.protocol import EventType, KeyValue, RangeResult, WatchEvent
 from controller.store.revisions import check_readable, check_watchable
-from controller.store.sqlite_schema import read_meta
+from controller.store.sqlite.schema import read_meta
 
 
 def get(connection: sqlite3.Connection, key: str) -> KeyValue | None:

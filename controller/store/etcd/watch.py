@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 
-from controller.store.etcd_rpc import key_range, rpc
+from controller.store.etcd.rpc import key_range, rpc
 from controller.store.keys import decode_key
 from controller.store.protocol import (
     CompactedError,

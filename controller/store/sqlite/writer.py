@@ -32,7 +32,7 @@ from controller.store.protocol import (
     WatchEvent,
 )
 from controller.store.revisions import needs_compaction
-from controller.store.sqlite_schema import read_meta
+from controller.store.sqlite.schema import read_meta
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from controller.store.protocol import StoreUnavailableError
-from controller.store.sqlite_schema import connect
+from controller.store.sqlite.schema import connect
 
 T = TypeVar("T")
 
