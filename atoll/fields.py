@@ -1,55 +1,32 @@
 """Field selectors: ``spec.nodeName=node-1,metadata.namespace!=kube-system``.
 
 Each kind supports a few fields (the ones worth indexing, as in Kubernetes): every kind has
-``metadata.name`` and ``metadata.namespace``; Pods and VirtualMachines add ``spec.nodeName`` and
-``status.phase``; Events add their involved object, reason and type. Operators are ``=``, ``==``
+``metadata.name`` and ``metadata.namespace``, and its strategy adds its own
+(``Kind.selectable_fields``: Pods and VirtualMachines ``spec.nodeName`` and ``status.phase``,
+Events their involved object, reason and type). Operators are ``=``, ``==``
 and ``!=``; commas join requirements that must all hold. The empty selector matches everything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from atoll.kinds import KINDS, Kind
+from atoll.kinds.kind import FieldGetter
 from atoll.labels import SelectorError, quote
 from atoll.v1 import object_pb2
 
-Getter = Callable[[Any], str]
-
-_COMMON: dict[str, Getter] = {
+_COMMON: dict[str, FieldGetter] = {
     "metadata.name": lambda m: str(m.metadata.name),
     "metadata.namespace": lambda m: str(m.metadata.namespace),
 }
-_WORKLOAD: dict[str, Getter] = {
-    "spec.nodeName": lambda m: str(m.spec.node_name),
-    "status.phase": lambda m: str(m.status.phase),
-}
-_BY_KIND: dict[str, dict[str, Getter]] = {
-    "Pod": _WORKLOAD,
-    "VirtualMachine": _WORKLOAD,
-    "Namespace": {"status.phase": lambda m: str(m.status.phase)},
-    "Node": {"spec.unschedulable": lambda m: "true" if m.spec.unschedulable else "false"},
-    "Event": {
-        "involvedObject.kind": lambda m: str(m.involved_object.kind),
-        "involvedObject.namespace": lambda m: str(m.involved_object.namespace),
-        "involvedObject.name": lambda m: str(m.involved_object.name),
-        "involvedObject.uid": lambda m: str(m.involved_object.uid),
-        "reason": lambda m: str(m.reason),
-        "type": lambda m: str(m.type),
-        "source": lambda m: str(m.source),
-    },
-}
-
-_GETTERS: dict[str, dict[str, Getter]] = {
-    kind.name: {**_COMMON, **_BY_KIND.get(kind.name, {})} for kind in KINDS
-}
+_GETTERS: dict[str, dict[str, FieldGetter]] = {kind.name: {**_COMMON, **kind.selectable_fields} for kind in KINDS}
 
 
 def supported_fields(kind: Kind) -> tuple[str, ...]:
     """The field paths ``kind`` can be selected by, in a stable order."""
-    return (*_COMMON, *_BY_KIND.get(kind.name, {}))
+    return tuple(_GETTERS[kind.name])
 
 
 @dataclass(frozen=True)

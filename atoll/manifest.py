@@ -25,7 +25,8 @@ from typing import Any, TextIO
 
 import yaml
 
-from atoll import kinds, validation
+from atoll import kinds
+from atoll.kinds.checks import validate
 from atoll.manifest_codec import DecodeError, decode_into, describe, encode
 from atoll.manifest_yaml import ManifestLoader, json_shape_problem
 from atoll.user_text import bounded
@@ -308,7 +309,7 @@ def _validation_problems(obj: object_pb2.Object, decode_errors: list[DecodeError
     failed = [error.path for error in decode_errors]
     return [
         DecodeError(problem.path, problem.message)
-        for problem in validation.validate(obj)
+        for problem in validate(obj)
         if not any(_within(problem.path, path) for path in failed)
     ]
 

@@ -22,6 +22,8 @@ from atoll.cli.common import (
     run_with_client,
 )
 from atoll.client import Client
+from atoll.kinds.columns import NONE, is_set, since
+from atoll.kinds.event import event_last_seen
 from atoll.v1 import object_pb2
 
 LABEL_WIDTH = 14  # "Annotations:  " — values start in one column, like kubectl describe
@@ -56,7 +58,7 @@ async def execute(client: Client, args: argparse.Namespace, streams: Streams) ->
         objects, _ = await client.list_all(kind.name, namespace, args.selector)
         status = EXIT_OK
     events: list[object_pb2.Object] = []
-    if objects and kind.name != "Event":
+    if objects and kind.described_with_events:
         # Cluster-scoped objects have their events in some namespace: search them all.
         events, _ = await client.list_all("Event", namespace)
     for index, obj in enumerate(objects):
@@ -102,7 +104,7 @@ def render(obj: object_pb2.Object, events: Sequence[Any], now: float) -> str:
         lines.extend(_section(key[:1].upper() + key[1:], value))
     if kind.has_status and hasattr(message.status, "conditions"):
         lines.extend(_conditions(message.status.conditions, now))
-    if kind.name != "Event":
+    if kind.described_with_events:
         lines.extend(_events(events, now))
     return "\n".join(lines) + "\n"
 
@@ -113,7 +115,7 @@ def _field(label: str, value: str) -> str:
 
 def _mapping_lines(label: str, values: Mapping[str, str]) -> list[str]:
     """``Labels:  a=b`` with further pairs aligned under the first, like kubectl."""
-    pairs = [f"{key}={value}" for key, value in sorted(values.items())] or [printers.NONE]
+    pairs = [f"{key}={value}" for key, value in sorted(values.items())] or [NONE]
     return [_field(label, pairs[0])] + [" " * LABEL_WIDTH + pair for pair in pairs[1:]]
 
 
@@ -126,15 +128,15 @@ def _metadata_lines(kind: kinds.Kind, message: Any, now: float) -> list[str]:
     lines.extend(_mapping_lines("Annotations", meta.annotations))
     if meta.uid:
         lines.append(_field("UID", meta.uid))
-    if printers.is_set(meta.creation_timestamp):
+    if is_set(meta.creation_timestamp):
         created = meta.creation_timestamp.ToJsonString()
-        lines.append(_field("Created", f"{created} ({printers.since(meta.creation_timestamp, now)} ago)"))
+        lines.append(_field("Created", f"{created} ({since(meta.creation_timestamp, now)} ago)"))
     owner = next((ref for ref in meta.owner_references if ref.controller), None)
     if owner is not None:
         lines.append(_field("Controlled By", f"{owner.kind}/{owner.name}"))
     if meta.finalizers:
         lines.append(_field("Finalizers", ", ".join(meta.finalizers)))
-    if printers.is_set(meta.deletion_timestamp):
+    if is_set(meta.deletion_timestamp):
         lines.append(_field("Deleting", f"since {meta.deletion_timestamp.ToJsonString()}"))
     return lines
 
@@ -155,15 +157,15 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 def _conditions(conditions: Sequence[Any], now: float) -> list[str]:
     if not conditions:
-        return [_field("Conditions", printers.NONE)]
+        return [_field("Conditions", NONE)]
     rows = [["Type", "Status", "Reason", "Age", "Message"], ["----", "------", "------", "---", "-------"]]
     for condition in conditions:
         rows.append(
             [
                 condition.type,
                 condition.status,
-                condition.reason or printers.NONE,
-                printers.since(condition.last_transition_time, now),
+                condition.reason or NONE,
+                since(condition.last_transition_time, now),
                 " ".join(condition.message.split()),
             ]
         )
@@ -172,18 +174,18 @@ def _conditions(conditions: Sequence[Any], now: float) -> list[str]:
 
 def _events(events: Sequence[Any], now: float) -> list[str]:
     if not events:
-        return [_field("Events", printers.NONE)]
+        return [_field("Events", NONE)]
     rows = [["Type", "Reason", "Age", "From", "Message"], ["----", "------", "---", "----", "-------"]]
     for event in events:
-        age = printers.since(printers.event_last_seen(event), now)
+        age = since(event_last_seen(event), now)
         if event.count > 1:
-            age = f"{age} (x{event.count} over {printers.since(event.first_timestamp, now)})"
+            age = f"{age} (x{event.count} over {since(event.first_timestamp, now)})"
         rows.append(
             [
                 event.type or "Normal",
                 event.reason,
                 age,
-                event.source or printers.NONE,
+                event.source or NONE,
                 " ".join(event.message.split()),
             ]
         )

@@ -45,7 +45,7 @@ def parse_target(text: str) -> tuple[str, str]:
     if not slash:
         return "Pod", text
     kind = kinds.lookup(kind_text)
-    if kind.name not in ("Pod", "VirtualMachine") or not name:
+    if not kind.node_bound or not name:
         raise CliError(f"cannot show logs of {bounded_repr(text)}: give pod/NAME or vm/NAME")
     return kind.name, name
 

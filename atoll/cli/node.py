@@ -21,7 +21,8 @@ from atoll.cli.common import EXIT_FAILED, EXIT_OK, CliError, Streams, add_server
 from atoll.client import ApiError, Client
 
 ACTIONS = ("cordon", "uncordon", "drain")
-WORKLOADS = ("Pod", "VirtualMachine")
+# What runs on a node and must leave it when it is drained.
+WORKLOADS = tuple(kind.name for kind in kinds.KINDS if kind.node_bound)
 _POLL_SECONDS = 0.5
 
 

@@ -15,35 +15,41 @@ WINDOWS_ISOLATION = ("process", "hyperv", "hostprocess")
 ADDRESS_TYPES = ("InternalIP", "ExternalIP", "Hostname")
 
 
-def validate_namespace(namespace: namespace_pb2.Namespace, errors: list[FieldError]) -> None:
-    for index, finalizer in enumerate(namespace.spec.finalizers):
+def validate_namespace_spec(spec: namespace_pb2.NamespaceSpec, path: str, errors: list[FieldError]) -> None:
+    for index, finalizer in enumerate(spec.finalizers):
         if not finalizer:
-            errors.append(FieldError(f"spec.finalizers[{index}]", "must not be empty"))
-    check_one_of(namespace.status.phase, NAMESPACE_PHASES, "status.phase", errors)
+            errors.append(FieldError(f"{path}.finalizers[{index}]", "must not be empty"))
 
 
-def validate_node(node: node_pb2.Node, errors: list[FieldError]) -> None:
-    for index, taint in enumerate(node.spec.taints):
-        validate_taint(taint, f"spec.taints[{index}]", errors)
-    status = node.status
-    validate_resource_list(status.capacity, "status.capacity", errors)
-    validate_resource_list(status.allocatable, "status.allocatable", errors)
-    check_one_of(status.node_info.os, NODE_OPERATING_SYSTEMS, "status.nodeInfo.os", errors)
+def validate_namespace_status(status: namespace_pb2.NamespaceStatus, path: str, errors: list[FieldError]) -> None:
+    check_one_of(status.phase, NAMESPACE_PHASES, f"{path}.phase", errors)
+
+
+def validate_node_spec(spec: node_pb2.NodeSpec, path: str, errors: list[FieldError]) -> None:
+    for index, taint in enumerate(spec.taints):
+        validate_taint(taint, f"{path}.taints[{index}]", errors)
+
+
+def validate_node_status(status: node_pb2.NodeStatus, path: str, errors: list[FieldError]) -> None:
+    """Capacity, node info (os, Windows build), hypervisor, isolation modes, addresses, conditions."""
+    validate_resource_list(status.capacity, f"{path}.capacity", errors)
+    validate_resource_list(status.allocatable, f"{path}.allocatable", errors)
+    check_one_of(status.node_info.os, NODE_OPERATING_SYSTEMS, f"{path}.nodeInfo.os", errors)
     if status.node_info.os == "windows":
-        check_windows_build(status.node_info.os_build, "status.nodeInfo.osBuild", errors)
-    check_one_of(status.hypervisor.type, HYPERVISOR_TYPES, "status.hypervisor.type", errors)
+        check_windows_build(status.node_info.os_build, f"{path}.nodeInfo.osBuild", errors)
+    check_one_of(status.hypervisor.type, HYPERVISOR_TYPES, f"{path}.hypervisor.type", errors)
     for index, guest_os in enumerate(status.hypervisor.guest_os):
         check_one_of(
-            guest_os, NODE_OPERATING_SYSTEMS, f"status.hypervisor.guestOs[{index}]", errors, required=True
+            guest_os, NODE_OPERATING_SYSTEMS, f"{path}.hypervisor.guestOs[{index}]", errors, required=True
         )
     if status.hypervisor.per_vm_overhead_memory:
         check_quantity(
-            status.hypervisor.per_vm_overhead_memory, "status.hypervisor.perVmOverheadMemory", errors
+            status.hypervisor.per_vm_overhead_memory, f"{path}.hypervisor.perVmOverheadMemory", errors
         )
     for index, mode in enumerate(status.windows_isolation):
-        check_one_of(mode, WINDOWS_ISOLATION, f"status.windowsIsolation[{index}]", errors, required=True)
+        check_one_of(mode, WINDOWS_ISOLATION, f"{path}.windowsIsolation[{index}]", errors, required=True)
     for index, address in enumerate(status.addresses):
-        check_one_of(address.type, ADDRESS_TYPES, f"status.addresses[{index}].type", errors, required=True)
+        check_one_of(address.type, ADDRESS_TYPES, f"{path}.addresses[{index}].type", errors, required=True)
         if not address.address:
-            errors.append(FieldError(f"status.addresses[{index}].address", "required"))
-    validate_conditions(status.conditions, "status.conditions", errors)
+            errors.append(FieldError(f"{path}.addresses[{index}].address", "required"))
+    validate_conditions(status.conditions, f"{path}.conditions", errors)

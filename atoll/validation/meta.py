@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from atoll.kinds import Kind
 from atoll.labels import label_key_problem, label_value_problem
 from atoll.manifest_codec import describe, key_path
 from atoll.v1 import meta_pb2
@@ -13,14 +12,23 @@ from atoll.validation.base import FieldError, check_at_least, check_name, check_
 CONDITION_STATUSES = ("True", "False", "Unknown")
 
 
-def validate_metadata(meta: meta_pb2.ObjectMeta, kind: Kind, path: str, errors: list[FieldError]) -> None:
-    """Name (required; a DNS label for Namespaces, else a DNS subdomain), namespace, labels, ..."""
-    check_name(meta.name, f"{path}.name", errors, label=kind.name == "Namespace", required=True)
-    if not kind.namespaced and meta.namespace:
+def validate_metadata(
+    meta: meta_pb2.ObjectMeta,
+    path: str,
+    errors: list[FieldError],
+    *,
+    kind_name: str,
+    namespaced: bool,
+    name_is_dns_label: bool,
+) -> None:
+    """Name (required; a DNS label where ``name_is_dns_label``, else a DNS subdomain), namespace
+    (empty unless ``namespaced``), labels, annotations, owner references, finalizers."""
+    check_name(meta.name, f"{path}.name", errors, label=name_is_dns_label, required=True)
+    if not namespaced and meta.namespace:
         errors.append(
             FieldError(
                 f"{path}.namespace",
-                f"must be empty: {kind.name} is cluster-scoped, got {describe(meta.namespace)}",
+                f"must be empty: {kind_name} is cluster-scoped, got {describe(meta.namespace)}",
             )
         )
     else:

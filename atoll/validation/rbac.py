@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from atoll import kinds
 from atoll.manifest_codec import describe
 from atoll.v1 import rbac_pb2
 from atoll.validation.base import FieldError, check_name, check_one_of
@@ -18,7 +17,8 @@ BUILTIN_ROLES = ("admin", "editor", "viewer", "node", "scheduler", "controller",
 SUBJECT_KINDS = ("User", "Group")
 
 
-def validate_role(role: rbac_pb2.Role, errors: list[FieldError]) -> None:
+def validate_role(role: rbac_pb2.Role, known_kinds: Sequence[str], errors: list[FieldError]) -> None:
+    """Not a built-in role's name; rules of known verbs and kinds (``known_kinds`` or ``*``)."""
     if role.metadata.name in BUILTIN_ROLES:
         errors.append(
             FieldError("metadata.name", f"{describe(role.metadata.name)} is a built-in role; choose another name")
@@ -26,7 +26,7 @@ def validate_role(role: rbac_pb2.Role, errors: list[FieldError]) -> None:
     for index, rule in enumerate(role.spec.rules):
         path = f"spec.rules[{index}]"
         _check_words(rule.verbs, (*VERBS, WILDCARD), f"{path}.verbs", errors)
-        _check_words(rule.kinds, (*(kind.name for kind in kinds.KINDS), WILDCARD), f"{path}.kinds", errors)
+        _check_words(rule.kinds, (*known_kinds, WILDCARD), f"{path}.kinds", errors)
         _check_namespaces(rule.namespaces, f"{path}.namespaces", errors)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from atoll import kinds
+from collections.abc import Sequence
+
 from atoll.manifest_codec import describe
 from atoll.v1 import event_pb2, lease_pb2
 from atoll.validation.base import FieldError, check_at_least, check_name, check_one_of
@@ -10,12 +11,13 @@ from atoll.validation.base import FieldError, check_at_least, check_name, check_
 EVENT_TYPES = ("Normal", "Warning")
 
 
-def validate_event(event: event_pb2.Event, errors: list[FieldError]) -> None:
+def validate_event(event: event_pb2.Event, known_kinds: Sequence[str], errors: list[FieldError]) -> None:
+    """The involved object (its kind one of ``known_kinds``), type and count."""
     involved = event.involved_object
     if not involved.kind:
         errors.append(FieldError("involvedObject.kind", "required"))
-    elif involved.kind not in {kind.name for kind in kinds.KINDS}:
-        known = ", ".join(kind.name for kind in kinds.KINDS)
+    elif involved.kind not in known_kinds:
+        known = ", ".join(known_kinds)
         errors.append(
             FieldError("involvedObject.kind", f"unknown kind {describe(involved.kind)}; known kinds: {known}")
         )

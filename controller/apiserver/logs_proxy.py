@@ -24,7 +24,6 @@ from controller.apiserver.registry import Registry
 
 Context = grpc.aio.ServicerContext[Any, Any]
 ENDPOINT_ANNOTATION = "atoll.dev/agent-endpoint"
-_KINDS = ("Pod", "VirtualMachine")
 
 
 class LogsProxy(agent_pb2_grpc.LogsServicer):
@@ -73,7 +72,7 @@ class LogsProxy(agent_pb2_grpc.LogsServicer):
             kind = kinds.lookup(request.kind or "Pod")
         except kinds.UnknownKindError as err:
             raise _error(grpc.StatusCode.INVALID_ARGUMENT, str(err)) from None
-        if kind.name not in _KINDS:
+        if not kind.node_bound:
             raise _error(grpc.StatusCode.INVALID_ARGUMENT, f"kind {kind.name} has no logs (only pods and VMs)")
         workload = (await self._registry.read(kind, request.namespace or "default", request.name)).message
         label = f"{kind.singular}/{workload.metadata.name}"

@@ -6,7 +6,7 @@ from atoll import kinds
 from controller.apiserver import codec
 from controller.store.protocol import Store
 
-_NAMESPACE = kinds.by_name("Namespace")
+NAMESPACE = kinds.by_name("Namespace")
 
 
 class NamespaceIndex:
@@ -25,10 +25,10 @@ class NamespaceIndex:
         cached = self._phases.get(name)
         if cached is not None:
             return cached
-        kv = await self._store.get(_NAMESPACE.key("", name))
+        kv = await self._store.get(NAMESPACE.key("", name))
         if kv is None:
             return None
-        phase = codec.decode(_NAMESPACE, kv.value, kv.mod_revision).status.phase or "Active"
+        phase = codec.decode(NAMESPACE, kv.value, kv.mod_revision).status.phase or "Active"
         self._phases[name] = phase
         return phase
 

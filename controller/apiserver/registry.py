@@ -26,11 +26,11 @@ from typing import Any
 from atoll import finalizers, kinds, namespaces
 from atoll.clock import Clock, SystemClock, set_timestamp
 from atoll.conditions import scheduled_condition_type
-from atoll.defaults import apply_defaults
-from atoll.kinds import Kind
+from atoll.kinds import Kind, apply_defaults
+from atoll.kinds.checks import validate, validate_status, validate_update
+from atoll.kinds.kind import copy_present
 from atoll.user_text import bounded_repr
 from atoll.v1 import api_pb2, object_pb2
-from atoll.validation import validate, validate_status, validate_update
 from atoll.validation.bounds import bounds_errors
 from controller.apiserver import codec
 from controller.apiserver.errors import (
@@ -40,6 +40,7 @@ from controller.apiserver.errors import (
     InvalidError,
     NotFoundError,
 )
+from controller.apiserver.kind_hooks import DELETERS, Deleter
 from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.objectref import describe, describe_message, effective_namespace
 from controller.store import protocol as store_api
@@ -103,6 +104,9 @@ class Registry:
         self._namespaces = namespaces
         self._clock: Clock = clock or SystemClock()
         self._recent = recent
+        self._deleters: dict[str, Deleter] = {
+            name: factory(store, self._clock, self.delete) for name, factory in DELETERS.items()
+        }
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -158,7 +162,7 @@ class Registry:
         phase = await self._namespaces.phase(namespace)
         if phase is None:
             raise NotFoundError(f"namespace {bounded_repr(namespace)} not found (create it first: kind Namespace)")
-        if phase == "Terminating" and kind.name != "Event":
+        if phase == "Terminating" and not kind.created_in_terminating_namespace:
             raise ForbiddenStateError(f"namespace {bounded_repr(namespace)} is terminating; it takes no new objects")
 
     # --- update ------------------------------------------------------------------------------
@@ -179,7 +183,7 @@ class Registry:
                     continue  # the cache may lag: only the store's answer is a conflict
                 raise ConflictError(_stale_message(kind, current, wanted_revision))
             if status_only:
-                merged = _with_status(current.message, desired)
+                merged = kind.status_write(current.message, desired)
                 errors = validate_status(kind, merged)  # the rest is the stored, valid object
                 if errors:
                     raise InvalidError(_join_errors(kind, merged, errors))
@@ -200,9 +204,8 @@ class Registry:
     def _merge_update(self, kind: Kind, old: Any, desired: Any) -> Any:
         merged = _defaulted(kind, desired)
         _keep_server_metadata(old, merged)
-        if kind.has_status:
-            _copy_status(old, merged)
-        if _spec_of(merged) != _spec_of(old):
+        kind.keep_on_update(old, merged)
+        if kind.bumps_generation(old, merged):
             merged.metadata.generation = old.metadata.generation + 1
         errors = validate_update(kind.wrap(old), kind.wrap(merged))
         if errors:
@@ -232,8 +235,10 @@ class Registry:
             raise InvalidError(
                 f"propagationPolicy: must be background, foreground or orphan, got {bounded_repr(policy)}"
             )
-        if kind.name == "Namespace" and request.name in PROTECTED_NAMESPACES:
-            raise ForbiddenStateError(f"namespace/{request.name}: this namespace may not be deleted")
+        deleter = self._deleters.get(kind.name)
+        refusal = deleter.refusal(request.name) if deleter is not None else None
+        if refusal is not None:
+            raise ForbiddenStateError(refusal)
         for _ in range(_UNCONDITIONAL_RETRIES):
             current = await self.read(kind, namespace, request.name)
             precondition = request.precondition_resource_version
@@ -251,8 +256,9 @@ class Registry:
     async def _delete_once(self, kind: Kind, current: Stored, policy: str) -> api_pb2.DeleteResponse:
         message = current.message
         key = kind.key(message.metadata.namespace, message.metadata.name)
-        if kind.name == "Namespace":
-            return await self._delete_namespace(current)
+        deleter = self._deleters.get(kind.name)
+        if deleter is not None:
+            return await deleter.delete(kind, message, current.revision)
         finalizer = PROPAGATION_FINALIZERS.get(policy)
         if (
             finalizer
@@ -269,35 +275,6 @@ class Registry:
         revision = await self._store.delete(key, expected_revision=current.revision)
         message.metadata.resource_version = revision
         return api_pb2.DeleteResponse(object=kind.wrap(message), deleted=True)
-
-    async def _delete_namespace(self, current: Stored) -> api_pb2.DeleteResponse:
-        """Marks the namespace Terminating, deletes everything in it, then the namespace itself."""
-        ns = current.message
-        key = current.kind.key("", ns.metadata.name)
-        revision = current.revision
-        if ns.status.phase != "Terminating":
-            ns.status.phase = "Terminating"
-            set_timestamp(ns.metadata.deletion_timestamp, self._clock.now())
-            revision = await self._store.update(key, codec.encode(ns), expected_revision=revision)
-        remaining = 0
-        for kind in kinds.KINDS:
-            if not kind.namespaced:
-                continue
-            listing = await self._store.range(kind.prefix(ns.metadata.name))
-            for kv in listing.items:
-                name = kv.key.rsplit("/", 1)[1]
-                try:
-                    request = api_pb2.DeleteRequest(kind=kind.name, namespace=ns.metadata.name, name=name)
-                    response = await self.delete(request)
-                except NotFoundError:
-                    continue
-                remaining += 0 if response.deleted else 1
-        if remaining:
-            ns.metadata.resource_version = revision
-            return api_pb2.DeleteResponse(object=current.kind.wrap(ns), deleted=False)
-        revision = await self._store.delete(key, expected_revision=revision)
-        ns.metadata.resource_version = revision
-        return api_pb2.DeleteResponse(object=current.kind.wrap(ns), deleted=True)
 
     # --- apply -------------------------------------------------------------------------------
 
@@ -337,7 +314,7 @@ class Registry:
             kind = _kind(binding.kind)
         except InvalidError as exc:
             return api_pb2.BindResult(code="INVALID", message=exc.message)
-        if kind.name not in ("Pod", "VirtualMachine"):
+        if not kind.node_bound:
             return api_pb2.BindResult(code="INVALID", message=f"kind {kind.name} cannot be bound to a node")
         if not binding.node_name:
             return api_pb2.BindResult(code="INVALID", message="node_name: required")
@@ -447,10 +424,6 @@ def _stale_message(kind: Kind, current: Stored, wanted: int) -> str:
     )
 
 
-def _spec_of(message: Any) -> Any:
-    return message.spec if message.DESCRIPTOR.fields_by_name.get("spec") is not None else None
-
-
 def _keep_server_metadata(old: Any, new: Any) -> None:
     meta, was = new.metadata, old.metadata
     meta.uid = was.uid
@@ -461,25 +434,6 @@ def _keep_server_metadata(old: Any, new: Any) -> None:
         meta.ClearField("deletion_timestamp")
     meta.generation = was.generation
     meta.namespace = was.namespace
-
-
-def _with_status(old: Any, desired: Any) -> Any:
-    merged = type(old)()
-    merged.CopyFrom(old)
-    _copy_status(desired, merged)
-    return merged
-
-
-def _copy_status(source: Any, target: Any) -> None:
-    _copy_present(source, target, "status")
-
-
-def _copy_present(source: Any, target: Any, field: str) -> None:
-    """Copies a message field including its absence, so an unchanged object compares equal."""
-    if source.HasField(field):
-        getattr(target, field).CopyFrom(getattr(source, field))
-    else:
-        target.ClearField(field)
 
 
 def _apply_onto(kind: Kind, old: Any, desired: Any) -> Any:
@@ -494,12 +448,12 @@ def _apply_onto(kind: Kind, old: Any, desired: Any) -> Any:
     if want.finalizers:
         del meta.finalizers[:]
         meta.finalizers.extend(want.finalizers)
-    if kind.name == "Event":  # no spec: the manifest owns every field but metadata
+    if not kind.has_spec:  # the manifest owns every field but metadata (Events)
         event = _without_metadata(desired)
         event.metadata.CopyFrom(meta)
         return event
-    _copy_present(desired, merged, "spec")
-    bound_to = old.spec.node_name if kind.name in ("Pod", "VirtualMachine") else ""
+    copy_present(desired, merged, "spec")
+    bound_to = old.spec.node_name if kind.node_bound else ""
     if bound_to and not merged.spec.node_name:
         merged.spec.node_name = bound_to
     return merged

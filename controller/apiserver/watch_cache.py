@@ -21,16 +21,14 @@ from atoll.kinds import Kind
 from atoll.v1 import api_pb2
 from controller.apiserver import codec
 from controller.apiserver.errors import GoneError, UnavailableError
+from controller.apiserver.kind_hooks import LATEST_NOT_KEPT
 from controller.apiserver.metrics import OBJECTS
-from controller.apiserver.namespaces import NamespaceIndex
+from controller.apiserver.namespaces import NAMESPACE, NamespaceIndex
 from controller.store.protocol import CompactedError, EventType, Store, WatchEvent
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BUFFER_EVENTS = 20_000
-# Kinds whose newest copies are not kept for latest(): Events are written once and read back by
-# nobody who writes them, and they are the most numerous objects.
-_NOT_KEPT_LATEST = frozenset({"Event"})
 # A watcher this many events behind is cut off and told to relist (as Kubernetes does).
 DEFAULT_MAX_BACKLOG = 50_000
 
@@ -231,12 +229,12 @@ class WatchCache:
         else:
             if event.prev_value is None:
                 self._object_counts[event.kind.name].inc()
-            if event.kind.name not in _NOT_KEPT_LATEST:
+            if event.kind.name not in LATEST_NOT_KEPT:
                 self._latest[event.key] = (event.value, event.revision)
         if len(self._buffer) == self._buffer.maxlen:
             self._covered_after = self._buffer[0].revision
         self._buffer.append(event)
-        if event.kind.name == "Namespace":
+        if event.kind is NAMESPACE:
             self._namespaces.observe(event.new.metadata.name, None if event.deleted else event.new.status.phase)
         for subscription in self._subscribers[event.kind.name]:
             subscription.offer(event)

@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from atoll import manifest
-from atoll.defaults import apply_defaults
+from atoll.kinds import apply_defaults
+from atoll.kinds.checks import validate
 from atoll.v1 import api_pb2, object_pb2
-from atoll.validation import validate
 from controller.apiserver.server import ApiServer
 from tests.support.objects import make_node, make_pod
 from tests.support.threaded_server import threaded_api_server

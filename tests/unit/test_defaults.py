@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from atoll.defaults import apply_defaults
+from atoll.kinds import apply_defaults
 from atoll.manifest import to_manifest
 from atoll.v1 import object_pb2
 from tests.unit.test_validation import VALID, make

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from atoll import kinds
-from atoll.defaults import apply_defaults
+from atoll.kinds import apply_defaults
 from atoll.manifest import ManifestError, ManifestErrors, from_manifest, load_paths, load_text, to_manifest
 from atoll.v1 import event_pb2, meta_pb2, object_pb2, pod_pb2
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from atoll.defaults import apply_defaults
+from atoll.kinds import apply_defaults
+from atoll.kinds.checks import FieldError, validate
 from atoll.manifest import from_manifest
 from atoll.v1 import object_pb2
-from atoll.validation import FieldError, validate
 
 DELETE = object()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from atoll import kinds
-from atoll.defaults import apply_defaults
+from atoll.kinds import apply_defaults
+from atoll.kinds.checks import validate, validate_status
 from atoll.v1 import object_pb2
-from atoll.validation import validate, validate_status
 from atoll.validation.bounds import MAX_ITEMS, MESSAGE_CHARS, bounds_errors
 from tests.support.objects import make_node, make_pod, make_vm
 from tests.support.oversized import CASES, Oversized

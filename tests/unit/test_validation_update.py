@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from atoll.validation import validate_update
+from atoll.kinds.checks import validate_update
 from tests.unit.test_validation import make
 
 CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, str]], str]] = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from atoll import kinds
-from atoll.validation import validate, validate_status
+from atoll.kinds.checks import validate, validate_status
 from tests.support.objects import make_node, make_pod, make_vm
 from tests.unit.test_validation import DELETE, Case, parametrize_cases, reported
 

@@ -10,7 +10,7 @@ import pytest
 
 from agent.drivers.protocol import CannotRunError, TaskConfig, VmOptions
 from agent.drivers.qemu import QemuDriver, QemuSettings
-from atoll import validation
+from atoll.kinds import checks
 from atoll.vm_host_paths import HostPathError, resolve_vm_path
 from tests.support.objects import make_vm
 
@@ -36,7 +36,7 @@ def test_validation_refuses_paths_no_node_may_give_a_vm(field: str, value: str, 
     else:
         vm.virtual_machine.spec.boot.kernel = value
         where = "spec.boot.kernel"
-    problems = [error for error in validation.validate(vm) if error.path == where]
+    problems = [error for error in checks.validate(vm) if error.path == where]
     assert len(problems) == 1 and message in problems[0].message, problems
     assert len(problems[0].message) < 500
 
@@ -44,7 +44,7 @@ def test_validation_refuses_paths_no_node_may_give_a_vm(field: str, value: str, 
 def test_validation_accepts_a_normal_absolute_path() -> None:
     vm = make_vm()
     vm.virtual_machine.spec.disks.add(name="data", image="/var/lib/atoll/vm/data.qcow2")
-    assert validation.validate(vm) == []
+    assert checks.validate(vm) == []
 
 
 @pytest.fixture

@@ -23,12 +23,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from atoll.kinds import Kind
+from atoll.kinds import KINDS, Kind
 from atoll.pki import CONTROLLER_USER, FLEETS_GROUP, MASTERS_GROUP, SCHEDULER_USER
 from atoll.v1 import rbac_pb2
 from atoll.validation.rbac import READ_VERBS, WILDCARD
 
-WORKLOADS = frozenset({"Pod", "VirtualMachine"})
+# Kinds a node agent runs (Pod, VirtualMachine): their kind strategies say so.
+WORKLOADS = frozenset(kind.name for kind in KINDS if kind.node_bound)
 _ALL = frozenset({WILDCARD})
 _READ = frozenset(READ_VERBS)
 

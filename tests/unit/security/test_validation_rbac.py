@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from atoll.kinds.checks import validate
 from atoll.v1 import object_pb2, rbac_pb2
-from atoll.validation import validate
 
 
 def role(name: str = "reader", **rule: list[str]) -> object_pb2.Object:

@@ -1,0 +1,80 @@
+"""VirtualMachine: the user's VM for its whole life (each run is an instance with its own status)."""
+
+from __future__ import annotations
+
+from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, Column, or_none
+from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_rule
+from atoll.kinds.pod import TERMINATION_GRACE_PERIOD_SECONDS
+from atoll.v1 import virtualmachine_pb2
+from atoll.validation.base import FieldError
+from atoll.validation.update import check_node_name_kept
+from atoll.validation.virtualmachine import validate_vm_spec, validate_vm_status
+
+_check_spec = memoized_spec_rule(virtualmachine_pb2.VirtualMachineSpec, validate_vm_spec)
+
+
+def default_vm_spec(spec: virtualmachine_pb2.VirtualMachineSpec) -> None:
+    """runStrategy Always, powerState Running, hypervisor any, guest linux, disks qcow2 on virtio,
+    grace period 30s, and boot from the first disk when no boot source is given. (KubeVirt has
+    no default run strategy; atoll chooses Always.)"""
+    if not spec.run_strategy:
+        spec.run_strategy = "Always"
+    if not spec.power_state:
+        spec.power_state = "Running"
+    if not spec.hypervisor.type:
+        spec.hypervisor.type = "any"
+    if not spec.guest.os:
+        spec.guest.os = "linux"
+    if not spec.HasField("termination_grace_period_seconds"):
+        spec.termination_grace_period_seconds = TERMINATION_GRACE_PERIOD_SECONDS
+    for disk in spec.disks:
+        if not disk.format:
+            disk.format = "qcow2"
+        if not disk.bus:
+            disk.bus = "virtio"
+    if not spec.boot.kernel and not spec.boot.disk and spec.disks:
+        spec.boot.disk = spec.disks[0].name
+    for spread in spec.scheduling.topology_spread_constraints:
+        if not spread.when_unsatisfiable:
+            spread.when_unsatisfiable = "DoNotSchedule"
+
+
+class VirtualMachineKind(KindStrategy[virtualmachine_pb2.VirtualMachine]):
+    def default(self, obj: virtualmachine_pb2.VirtualMachine) -> None:
+        default_vm_spec(obj.spec)
+
+    def validate(self, obj: virtualmachine_pb2.VirtualMachine, errors: list[FieldError]) -> None:
+        _check_spec(obj.spec, errors)
+
+    def validate_status(self, obj: virtualmachine_pb2.VirtualMachine, errors: list[FieldError]) -> None:
+        validate_vm_status(obj.status, "status", errors)
+
+    def validate_update(
+        self, old: virtualmachine_pb2.VirtualMachine, new: virtualmachine_pb2.VirtualMachine, errors: list[FieldError]
+    ) -> None:
+        """spec.nodeName never changes once set."""
+        check_node_name_kept(old.spec.node_name, new.spec.node_name, errors)
+
+
+KIND = VirtualMachineKind(
+    name="VirtualMachine",
+    plural="virtualmachines",
+    short=("vm", "vms"),
+    field="virtual_machine",
+    message=virtualmachine_pb2.VirtualMachine,
+    namespaced=True,
+    node_bound=True,
+    columns=(
+        NAME_COLUMN,
+        Column("PHASE", lambda vm, now: vm.status.phase or "Pending"),
+        Column("POWER", lambda vm, now: vm.status.power_state or or_none(vm.spec.power_state)),
+        Column("VCPUS", lambda vm, now: str(vm.spec.vcpus)),
+        Column("MEMORY", lambda vm, now: or_none(vm.spec.memory)),
+        Column("NODE", lambda vm, now: or_none(vm.spec.node_name)),
+        AGE_COLUMN,
+        Column("GUEST", lambda vm, now: or_none(vm.spec.guest.os), wide=True),
+        Column("HYPERVISOR", lambda vm, now: or_none(vm.status.hypervisor), wide=True),
+        Column("RESTARTS", lambda vm, now: str(vm.status.restart_count), wide=True),
+    ),
+    selectable_fields=NODE_BOUND_FIELDS,
+)
