@@ -16,6 +16,7 @@ Pure filesystem work with no agent dependency, so ``atoll image import`` can use
 
 from __future__ import annotations
 
+import fcntl
 import json
 import lzma
 import os
@@ -38,6 +39,9 @@ IMAGE_CONFIG = "image.json"
 ROOTFS = "rootfs"
 DEFAULT_TAG = "latest"
 MAX_NAME_CHARS = 255
+STAGING_PREFIX = ".import-"
+RETIRED_PREFIX = ".retired-"
+LOCK_FILE = ".lock"
 ERROR_CHARS = 1000  # an import error names at most two entries, each bounded
 # The OCI distribution spec's reference grammar: [domain[:port]/]component(/component)*, :tag.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -146,22 +150,40 @@ class ImageStore:
         if not source.exists():
             raise ImageError(f"{shown}: no such file or directory")
         self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".import-", dir=self.root))
-        try:
-            config = _build(source, staging / ROOTFS, UnpackBudget(self.limits))
-            (staging / IMAGE_CONFIG).write_text(json.dumps(config.to_json(), indent=1))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                retired = Path(tempfile.mkdtemp(prefix=".retired-", dir=self.root))
-                target.rename(retired / "old")
-                shutil.rmtree(retired, ignore_errors=True)
-            staging.rename(target)
-        except (OSError, tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, ValueError) as err:
-            raise ImageError(f"cannot import {shown}: {bounded(_error_text(err), ERROR_CHARS)}") from None
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+        with _import_lock(self.root):
+            _remove_leftovers(self.root)
+            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root))
+            try:
+                config = _build(source, staging / ROOTFS, UnpackBudget(self.limits))
+                (staging / IMAGE_CONFIG).write_text(json.dumps(config.to_json(), indent=1))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.exists():
+                    retired = Path(tempfile.mkdtemp(prefix=RETIRED_PREFIX, dir=self.root))
+                    target.rename(retired / "old")
+                    shutil.rmtree(retired, ignore_errors=True)
+                staging.rename(target)
+            except (OSError, tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, ValueError) as err:
+                raise ImageError(f"cannot import {shown}: {bounded(_error_text(err), ERROR_CHARS)}") from None
+            finally:
+                if staging.exists():
+                    shutil.rmtree(staging, ignore_errors=True)
         return self.resolve(reference)
+
+
+@contextmanager
+def _import_lock(root: Path) -> Iterator[None]:
+    """One import at a time per store (an flock, released by the kernel when a process dies), so
+    that staging directories found while holding it belong to no running import."""
+    with (root / LOCK_FILE).open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        yield
+
+
+def _remove_leftovers(root: Path) -> None:
+    """Staging and retired directories of imports that were killed (kill -9, power loss)."""
+    for entry in root.iterdir():
+        if entry.name.startswith((STAGING_PREFIX, RETIRED_PREFIX)) and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _error_text(err: BaseException) -> str:

@@ -176,3 +176,15 @@ def test_a_real_sparse_file_counts_its_full_size(tmp_path: Path) -> None:
     error = world.import_(archive)
     assert error is not None and "'holes' (10737418240 bytes) would exceed the import limit" in error
     assert world.outside_unchanged() and world.store_is_clean()
+
+
+def test_an_import_after_a_killed_one_removes_what_it_left(tmp_path: Path) -> None:
+    """kill -9 during an import leaves its staging directory (and maybe a retired image) behind."""
+    world = World(tmp_path)
+    for leftover in (".import-killed/rootfs/usr", ".retired-killed/old/rootfs"):
+        (world.store.root / leftover).mkdir(parents=True)
+    layout = oci_layout(tmp_path / "layout", [tar_bytes([("file", "f", b"x")])])
+    assert world.import_(layout) is None
+    assert world.import_(layout) is None, "and again, on the state the first left"
+    assert world.store_is_clean()
+    assert world.store.references() == ["hostile:latest"]

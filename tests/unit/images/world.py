@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from atoll.image_layers import UnpackLimits
-from atoll.images import ImageError, ImageStore
+from atoll.images import LOCK_FILE, ImageError, ImageStore
 
 REFERENCE = "hostile"
 
@@ -52,4 +52,4 @@ class World:
 
     def store_is_clean(self) -> bool:
         """No staging or retired directories were left in the store."""
-        return not any(name.startswith(".") for name in os.listdir(self.store.root))
+        return not any(name.startswith(".") and name != LOCK_FILE for name in os.listdir(self.store.root))
