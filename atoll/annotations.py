@@ -16,3 +16,8 @@ CHANGE_CAUSE_ANNOTATION = "atoll.dev/change-cause"
 VM_ACTION_ANNOTATION = "vm.atoll.dev/action"
 VM_ACTION_START = "start"
 VM_ACTION_RESTART = "restart"
+
+# On a VirtualMachine: "leave this node" (the node's name), written by `atoll node drain`. The
+# node's agent stops the run there; the VirtualMachine controller then unbinds the VM (same object,
+# UID and spec) and drops this annotation, and the scheduler places it again (atoll/vm_runs.py).
+VM_EVICT_ANNOTATION = "vm.atoll.dev/evict-from"

@@ -208,8 +208,15 @@ class SchedulingLoop:
             return
         self.objects[key] = event.object
         self._first_seen.setdefault(key, self.clock.now())
-        if key in self.binding or (key in self.snapshot.workloads.index and not self.snapshot.nominated(key)):
-            return  # our own bind is in flight or done; its result (or the bound object) decides
+        if key in self.binding:
+            return  # our own bind is in flight; its result decides
+        recorded = self.snapshot.workload(key)
+        if recorded is not None and not self.snapshot.nominated(key):
+            if info.resource_version <= recorded.resource_version:
+                return  # an older version than the bound one we hold (or assumed)
+            # Bound, and unbound since (a VM evicted from its node): release that node, place anew.
+            self.snapshot.remove_workload(key)
+            self.queue.on_event(ClusterEvent.WORKLOAD_DELETED, self.clock.now())
         self.queue.add(info)
 
     def _report_invalid(self, key: str, obj: object_pb2.Object, message: str) -> None:

@@ -66,6 +66,11 @@ class ClusterSnapshot:
         self.workloads.on_node[slot].add(wslot)
         self._charge(wslot, slot, +1)
 
+    def workload(self, key: str) -> WorkloadInfo | None:
+        """The info recorded for ``key`` (bound, assumed or nominated), or None."""
+        wslot = self.workloads.index.get(key)
+        return None if wslot is None else self.workloads.infos[wslot]
+
     def remove_workload(self, key: str) -> WorkloadInfo | None:
         """Forget a workload and release what it held; returns its last info, or None."""
         wslot = self.workloads.index.get(key)

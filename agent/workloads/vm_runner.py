@@ -1,8 +1,8 @@
 """VmRunner: converges one VirtualMachine bound to this node.
 
-Desired power: Stopped when runStrategy is Halted, else spec.powerState (Running, Paused,
-Stopped). When the guest ends by itself, the run strategy decides (the node's part of KubeVirt's
-semantics):
+Desired power: Stopped when runStrategy is Halted or the VM is asked to leave this node (drain;
+the VirtualMachine controller then unbinds it), else spec.powerState (Running, Paused, Stopped).
+When the guest ends by itself, the run strategy decides (the node's part of KubeVirt's semantics):
 
 ==============  ======================  ===========================
 run strategy    guest crashed           guest shut down cleanly
@@ -30,6 +30,7 @@ from agent.workloads.specs import vm_config
 from agent.workloads.workload_runner import WorkloadRunner
 from atoll.clock import to_timestamp
 from atoll.v1 import meta_pb2, virtualmachine_pb2
+from atoll.vm_runs import evicted_from_its_node
 
 VirtualMachine = virtualmachine_pb2.VirtualMachine
 _PHASES = {
@@ -41,8 +42,11 @@ _PHASES = {
 }
 
 
-def desired_power(spec: virtualmachine_pb2.VirtualMachineSpec) -> str:
-    return "Stopped" if spec.run_strategy == "Halted" else (spec.power_state or "Running")
+def desired_power(vm: VirtualMachine) -> str:
+    """Stopped when Halted or asked to leave this node (drain: atoll/vm_runs.py), else the spec's."""
+    if vm.spec.run_strategy == "Halted" or evicted_from_its_node(vm):
+        return "Stopped"
+    return vm.spec.power_state or "Running"
 
 
 def restarts_after(strategy: str, result: ExitResult) -> bool:
@@ -97,7 +101,7 @@ class VmRunner(WorkloadRunner):
     async def _converge(self) -> None:
         assert self.driver is not None
         vm: VirtualMachine = self.latest
-        want = desired_power(vm.spec)
+        want = desired_power(vm)
         if self.task_alive:
             try:
                 status = await timed(self.driver.name, "inspect", self.driver.inspect(self.config.task_id))
@@ -167,7 +171,7 @@ class VmRunner(WorkloadRunner):
             self.restarts_in_window = 0
         if result.failed:
             self.ctx.event(self.kind, vm.metadata, "Failed", f"{result.reason}: {result.message}", warning=True)
-        if restarts_after(vm.spec.run_strategy or "Always", result) and desired_power(vm.spec) != "Stopped":
+        if restarts_after(vm.spec.run_strategy or "Always", result) and desired_power(vm) != "Stopped":
             delay = self.ctx.config.backoff.delay(self.restarts_in_window)
             self.restarts_in_window += 1
             self.retry_at = self.ctx.clock.now() + delay

@@ -1,10 +1,13 @@
 """``atoll node cordon|uncordon NAME...`` and ``atoll node drain NAME``.
 
 Cordon sets ``spec.unschedulable`` (the scheduler places nothing new there); uncordon clears it.
-Drain cordons, then evicts every Pod and VirtualMachine bound to the node by deleting it (its
-Deployment makes a replacement elsewhere) and waits until they are gone (the agent stops each
-within its grace period first). Like ``kubectl drain``, workloads no controller owns would be
-lost for good, so drain refuses while there are any, unless ``--force``.
+Drain cordons, then evicts every workload bound to the node and waits until none is left there:
+
+- a Pod is deleted (its Deployment makes a replacement elsewhere; the agent stops it within its
+  grace period first). Like ``kubectl drain``, a Pod no controller owns would be lost for good, so
+  drain refuses while there are any, unless ``--force``;
+- a VirtualMachine is never deleted: it is asked to leave the node (atoll/vm_runs.py), stopped
+  there and placed again elsewhere by the scheduler, the same object with the same UID.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import grpc
 
 from atoll import kinds
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, CliError, Streams, add_server_flag, run_with_client
+from atoll.cli.scale import modify
 from atoll.client import ApiError, Client
+from atoll.vm_runs import request_eviction
 
 ACTIONS = ("cordon", "uncordon", "drain")
 # What runs on a node and must leave it when it is drained.
@@ -32,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("action", choices=ACTIONS, help="cordon: no new workloads; drain: cordon and evict")
     parser.add_argument("names", metavar="NAME", nargs="+", help="node names")
-    parser.add_argument("--force", action="store_true", help="drain: also evict workloads no controller owns")
+    parser.add_argument("--force", action="store_true", help="drain: also delete Pods no controller owns")
     parser.add_argument("--timeout", type=float, default=0.0, metavar="SECONDS",
                         help="drain: give up waiting after SECONDS (0: never)")
     add_server_flag(parser, top_level=False)
@@ -80,9 +85,10 @@ async def bound_workloads(client: Client, node_name: str) -> list[tuple[str, Any
 
 
 def unmanaged(workloads: Sequence[tuple[str, Any]]) -> list[str]:
+    """The Pods a drain would lose for good: those no controller owns (VMs are never lost)."""
     return [f"{kinds.by_name(kind).singular}/{w.metadata.namespace}/{w.metadata.name}"
             for kind, w in workloads
-            if not any(ref.controller for ref in w.metadata.owner_references)]
+            if kind == "Pod" and not any(ref.controller for ref in w.metadata.owner_references)]
 
 
 async def drain(client: Client, name: str, force: bool, timeout: float, streams: Streams) -> int:
@@ -93,13 +99,17 @@ async def drain(client: Client, name: str, force: bool, timeout: float, streams:
     if lost and not force:
         shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
         streams.error(f"error: cannot drain node/{name}: {shown} not managed by a controller "
-                      f"(would be lost; use --force to evict them anyway)")
+                      f"(would be lost; use --force to delete them anyway)")
         return EXIT_FAILED
     for kind, workload in workloads:
         label = f"{kinds.by_name(kind).singular}/{workload.metadata.name}"
         try:
-            await client.delete(kind, workload.metadata.name, workload.metadata.namespace)
-            streams.out.write(f"evicting {label}\n")
+            if kind == "VirtualMachine":
+                await evict_vm(client, workload.metadata.namespace, workload.metadata.name, name)
+                streams.out.write(f"evicting {label} (stopped here, started again elsewhere)\n")
+            else:
+                await client.delete(kind, workload.metadata.name, workload.metadata.namespace)
+                streams.out.write(f"evicting {label}\n")
         except ApiError as err:
             if err.code != grpc.StatusCode.NOT_FOUND:
                 raise
@@ -112,6 +122,16 @@ async def drain(client: Client, name: str, force: bool, timeout: float, streams:
         return EXIT_FAILED
     streams.out.write(f"node/{name} drained\n")
     return EXIT_OK
+
+
+async def evict_vm(client: Client, namespace: str, name: str, node_name: str) -> None:
+    """Ask VM ``name`` to leave ``node_name`` (no change when it left already or was asked)."""
+
+    def ask(vm: Any) -> None:
+        if vm.spec.node_name == node_name:
+            request_eviction(vm)
+
+    await modify(client, kinds.by_name("VirtualMachine"), namespace, name, ask)
 
 
 async def _until_empty(client: Client, name: str, evicted: set[str]) -> None:

@@ -9,6 +9,12 @@ from atoll.v1 import virtualmachine_pb2
 from atoll.validation.base import FieldError
 from atoll.validation.update import check_node_name_kept
 from atoll.validation.virtualmachine import validate_vm_spec, validate_vm_status
+from atoll.vm_runs import begin_next_run, may_unbind
+
+UNBIND_HINT = (
+    "; a VirtualMachine may only be unbound (nodeName cleared) once its run there ended "
+    "(status.phase Stopped or Failed)"
+)
 
 _check_spec = memoized_spec_rule(virtualmachine_pb2.VirtualMachineSpec, validate_vm_spec)
 
@@ -52,8 +58,17 @@ class VirtualMachineKind(KindStrategy[virtualmachine_pb2.VirtualMachine]):
     def validate_update(
         self, old: virtualmachine_pb2.VirtualMachine, new: virtualmachine_pb2.VirtualMachine, errors: list[FieldError]
     ) -> None:
-        """spec.nodeName never changes once set."""
-        check_node_name_kept(old.spec.node_name, new.spec.node_name, errors)
+        """spec.nodeName never changes once set, except that it is cleared (an unbind) once the run
+        on that node ended (atoll/vm_runs.py)."""
+        if not may_unbind(old, new):
+            check_node_name_kept(old.spec.node_name, new.spec.node_name, errors, UNBIND_HINT)
+
+    def keep_on_update(self, old: virtualmachine_pb2.VirtualMachine, merged: virtualmachine_pb2.VirtualMachine) -> None:
+        """The status stays, except that an unbind begins the next run in the same write (status
+        reset, agent finalizer removed: atoll/vm_runs.py)."""
+        super().keep_on_update(old, merged)
+        if old.spec.node_name and not merged.spec.node_name:
+            begin_next_run(merged)
 
 
 KIND = VirtualMachineKind(

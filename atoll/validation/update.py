@@ -19,10 +19,11 @@ def check_identity_unchanged(old: meta_pb2.ObjectMeta, new: meta_pb2.ObjectMeta,
         errors.append(FieldError("metadata.uid", f"may not change (was {describe(old.uid)})"))
 
 
-def check_node_name_kept(old: str, new: str, errors: list[FieldError]) -> None:
-    """A workload's spec.nodeName, once set, never changes (Bind sets it once)."""
+def check_node_name_kept(old: str, new: str, errors: list[FieldError], hint: str = "") -> None:
+    """A workload's spec.nodeName, once set, never changes (Bind sets it once); ``hint`` (the
+    exception a kind allows) is appended to the message."""
     if old and new != old:
-        errors.append(FieldError("spec.nodeName", f"may not change once set (was {describe(old)})"))
+        errors.append(FieldError("spec.nodeName", f"may not change once set (was {describe(old)}){hint}"))
 
 
 def check_unchanged(old: str, new: str, path: str, errors: list[FieldError]) -> None:

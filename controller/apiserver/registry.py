@@ -13,6 +13,9 @@ Contracts:
   last finalizer of such an object deletes it.
 - Bind adds the node agent's finalizer (atoll/finalizers.py) in the binding's own write, so a
   bound workload's deletion always waits for its agent, and the agent needs no write of its own.
+- An Update that unbinds a VirtualMachine (allowed once its run ended; atoll/vm_runs.py) resets
+  its status for the next run and removes that finalizer in the same write (its kind's
+  ``keep_on_update``).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import Any
 from atoll import kinds
 from atoll.kinds import Kind
 from atoll.v1 import api_pb2
+from atoll.watch_events import DELETED
 from controller.apiserver import codec
 from controller.apiserver.errors import GoneError, UnavailableError
 from controller.apiserver.kind_hooks import LATEST_NOT_KEPT
@@ -61,14 +62,24 @@ class CachedEvent:
 
     def encoded(self, event_type: str) -> bytes:
         """Serialized ``WatchEvent`` of this change as ``event_type``, memoized."""
+        return self._encode(event_type, previous=False)
+
+    def encoded_left(self) -> bytes:
+        """Serialized DELETED for a watcher the object stopped matching: it carries the object as
+        that watcher last saw it (before this change), at this revision, as Kubernetes does, so a
+        watcher that routes by a field (a hollow fleet by spec.nodeName) finds the right consumer."""
+        return self._encode(DELETED, previous=True)
+
+    def _encode(self, event_type: str, *, previous: bool) -> bytes:
         if self._encoded is None:
             self._encoded = {}
-        data = self._encoded.get(event_type)
+        memo_key = f"{event_type}-previous" if previous else event_type
+        data = self._encoded.get(memo_key)
         if data is None:
             event = api_pb2.WatchEvent(type=event_type, resource_version=self.revision)
-            getattr(event.object, self.kind.field).CopyFrom(self.new)
+            getattr(event.object, self.kind.field).CopyFrom(self.old if previous else self.new)
             data = event.SerializeToString()
-            self._encoded[event_type] = data
+            self._encoded[memo_key] = data
         return data
 
 

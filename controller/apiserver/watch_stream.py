@@ -1,7 +1,8 @@
 """One client watch: the initial list (resource_version 0), then changes filtered by selectors.
 
 Selector semantics follow Kubernetes' watch cache: an object that starts matching arrives as
-ADDED, one that stops matching as DELETED, one that keeps matching as MODIFIED.
+ADDED, one that stops matching as DELETED (carrying its last matching state), one that keeps
+matching as MODIFIED.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def _translate(event: CachedEvent, matches: listing.Matcher) -> bytes | None:
     if now_matches:
         return event.encoded(ADDED)
     if was_matching:
-        return event.encoded(DELETED)
+        return event.encoded_left()
     return None
 
 

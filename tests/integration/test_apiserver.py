@@ -274,6 +274,9 @@ async def test_watch_label_selector_turns_unmatching_update_into_deleted(cluster
     await cluster.client.update(object_pb2.Object(pod=pod))
     events = await _collect(stream, 1)
     assert events[0].type == "DELETED"
+    # It carries what the watcher last saw (as Kubernetes does), at the revision of the change.
+    assert events[0].object.pod.metadata.labels["app"] == "web"
+    assert events[0].object.pod.metadata.resource_version == events[0].resource_version > pod.metadata.resource_version
 
 
 async def test_watch_from_compacted_revision_is_out_of_range(cluster: Cluster) -> None:

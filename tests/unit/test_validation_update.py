@@ -44,10 +44,36 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, str]], st
     ),
     (
         "VirtualMachine",
-        {"spec.nodeName": "node-1"},
+        {"spec.nodeName": "node-1", "status.phase": "Running"},
         {"spec.nodeName": ""},
-        [("spec.nodeName", 'may not change once set (was "node-1")')],
-        "a bound vm cannot be unbound",
+        [
+            (
+                "spec.nodeName",
+                'may not change once set (was "node-1"); a VirtualMachine may only be unbound (nodeName '
+                "cleared) once its run there ended (status.phase Stopped or Failed)",
+            )
+        ],
+        "a running vm cannot be unbound",
+    ),
+    (
+        "VirtualMachine",
+        {"spec.nodeName": "node-1", "status.phase": "Stopped"},
+        {"spec.nodeName": ""},
+        [],
+        "a vm whose run ended can be unbound",
+    ),
+    (
+        "VirtualMachine",
+        {"spec.nodeName": "node-1", "status.phase": "Failed"},
+        {"spec.nodeName": "node-2"},
+        [
+            (
+                "spec.nodeName",
+                'may not change once set (was "node-1"); a VirtualMachine may only be unbound (nodeName '
+                "cleared) once its run there ended (status.phase Stopped or Failed)",
+            )
+        ],
+        "a stopped vm cannot be moved straight to another node",
     ),
     (
         "Pod",

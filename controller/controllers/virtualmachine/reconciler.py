@@ -22,6 +22,11 @@ Run strategies, level-based (``phase`` is status.phase; "stopped" is phase Stopp
 - Halted: ``spec.power_state`` is kept Stopped.
 A ``spec.power_state`` of Stopped means "keep stopped" under every strategy.
 
+Eviction (``atoll node drain``; atoll/vm_runs.py) comes first and never replaces the object: the
+annotation ``vm.atoll.dev/evict-from`` makes the node's agent stop the run; once it reports the run
+ended, this controller clears ``spec.nodeName`` (and the annotation) in one Update, the API server
+begins the next run in that write, and the scheduler places the same VM elsewhere (Event Evicted).
+
 Power actions (``atoll vm``; see atoll/cli/vm.py): stop and pause/resume are plain spec changes
 (stop on Always/RerunOnFailure also sets Halted, as ``virtctl stop`` does); start and restart also
 set the one-shot annotation ``vm.atoll.dev/action``, which this controller carries out (start:
@@ -42,11 +47,12 @@ from typing import Any, Protocol
 import grpc
 
 from atoll import finalizers
-from atoll.annotations import VM_ACTION_ANNOTATION, VM_ACTION_RESTART, VM_ACTION_START
+from atoll.annotations import VM_ACTION_ANNOTATION, VM_ACTION_RESTART, VM_ACTION_START, VM_EVICT_ANNOTATION
 from atoll.client import ApiError
 from atoll.clock import Clock
 from atoll.events import NORMAL
 from atoll.v1 import virtualmachine_pb2
+from atoll.vm_runs import evicted_from_its_node, run_ended
 from controller.controllers.ownership import controller_of
 from controller.controllers.release import NODE_LOST_REASON, release_from_lost_node
 from controller.runtime.events import EventRecorder
@@ -132,6 +138,9 @@ class VirtualMachineController:
             return None
         if vm.metadata.HasField("deletion_timestamp"):
             return None
+        if VM_EVICT_ANNOTATION in vm.metadata.annotations:
+            await self._evict(vm)
+            return None
         strategy = vm.spec.run_strategy or "Always"
         action = vm.metadata.annotations.get(VM_ACTION_ANNOTATION)
         if strategy == "Halted" and (vm.spec.power_state != "Stopped" or action):
@@ -147,6 +156,20 @@ class VirtualMachineController:
             vm.spec.power_state = "Running" if vm.spec.power_state == "Stopped" else vm.spec.power_state
             await self.api.update(vm)
         return None
+
+    async def _evict(self, vm: virtualmachine_pb2.VirtualMachine) -> None:
+        """Carry out a drain's eviction (atoll/vm_runs.py): once the agent of the node reported the
+        run ended, unbind the VM so the scheduler places it again; the object stays."""
+        node = vm.metadata.annotations[VM_EVICT_ANNOTATION]
+        if evicted_from_its_node(vm) and not run_ended(vm):
+            return  # the agent of that node is stopping it; its status write brings us back
+        del vm.metadata.annotations[VM_EVICT_ANNOTATION]
+        left = vm.spec.node_name == node
+        if left:
+            vm.spec.node_name = ""  # the API server begins the next run in this same write
+        await self.api.update(vm)
+        if left:
+            await self.events.record(KIND, vm, NORMAL, "Evicted", f"stopped on node {node}, to be placed again")
 
     async def _replace(self, key: str, vm: virtualmachine_pb2.VirtualMachine, reason: str) -> None:
         namespace, name = split_key(key)

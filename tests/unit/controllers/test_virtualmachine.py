@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from atoll import finalizers
-from atoll.annotations import VM_ACTION_ANNOTATION
+from atoll.annotations import VM_ACTION_ANNOTATION, VM_EVICT_ANNOTATION
 from atoll.client import ApiError
 from atoll.clock import ManualClock
 from atoll.v1 import api_pb2
@@ -151,3 +151,50 @@ async def test_a_failed_create_of_the_next_run_is_retried(harness: Harness) -> N
         await harness.controller.reconcile("default/db")
     await harness.controller.reconcile("default/db")
     assert (await harness.vm()).status.restart_count == 1
+
+
+async def evict(harness: Harness, node_name: str = "n1", name: str = "db") -> None:
+    """What `atoll node drain` writes: ask the VM to leave ``node_name``."""
+    vm = await harness.vm(name)
+    vm.metadata.annotations[VM_EVICT_ANNOTATION] = node_name
+    await harness.api.update(vm)
+
+
+async def test_an_evicted_vm_waits_for_its_agent_then_is_unbound_keeping_its_uid(harness: Harness) -> None:
+    await harness.api.create(make_standalone_vm("db", "Always"))
+    running = await harness.bind_and_report("Running")
+    await evict(harness)
+    await drain(harness.controller)
+    assert (await harness.vm()).spec.node_name == "n1"  # still running there: the agent stops it first
+
+    await harness.bind_and_report("Stopped")  # the agent of n1 stopped the guest
+    await drain(harness.controller)
+    after = await harness.vm()
+    assert after.metadata.uid == running.metadata.uid
+    assert after.spec.node_name == ""
+    assert VM_EVICT_ANNOTATION not in after.metadata.annotations
+    assert finalizers.NODE_AGENT not in after.metadata.finalizers
+    assert (after.status.phase, after.status.restart_count) == ("Pending", 1)
+    items, _ = await harness.api.list_all("Event")
+    assert [item.event.reason for item in items] == ["Evicted"]
+
+
+async def test_an_evicted_deployment_replica_is_unbound_too_never_deleted(harness: Harness) -> None:
+    vm = make_standalone_vm("web-1", "Always")
+    vm.metadata.owner_references.add(kind="Deployment", name="web", uid="u-1", controller=True)
+    await harness.api.create(vm)
+    await harness.bind_and_report("Running", "web-1")
+    await evict(harness, name="web-1")
+    await harness.bind_and_report("Stopped", "web-1")
+    await drain(harness.controller)
+    after = await harness.vm("web-1")
+    assert (after.spec.node_name, after.status.phase) == ("", "Pending")
+
+
+async def test_an_eviction_from_a_node_the_vm_already_left_is_dropped(harness: Harness) -> None:
+    await harness.api.create(make_standalone_vm("db", "Always"))
+    await evict(harness, node_name="n0")
+    await drain(harness.controller)
+    after = await harness.vm()
+    assert VM_EVICT_ANNOTATION not in after.metadata.annotations
+    assert after.status.restart_count == 0

@@ -13,7 +13,7 @@ from scheduler.framework.profile import DEFAULT_PROFILE, build_framework
 from scheduler.plugins import REGISTRY
 from scheduler.queue import SchedulingQueue
 from scheduler.scheduling_loop import SchedulingLoop
-from tests.unit.scheduler.builders import make_node, make_pod
+from tests.unit.scheduler.builders import make_node, make_pod, make_vm
 from tests.unit.scheduler.fake_api import FakeApi
 
 Running = tuple[FakeApi, SchedulingLoop]
@@ -139,3 +139,18 @@ async def test_an_invalid_workload_gets_a_warning_and_no_binding(running: Runnin
     assert (reason, name) == ("FailedScheduling", "bad")
     assert "spec.containers[0].resources: invalid quantity 'lots'" in message
     assert api.bind_calls == []
+
+
+async def test_a_vm_unbound_after_binding_releases_its_node_and_is_placed_again(running: Running) -> None:
+    api, loop = running
+    api.put(make_node("a").hypervisor("type1").cpu("2").build())
+    api.put(make_node("b").hypervisor("type1").cpu("2").build())
+    api.put(make_vm("filler").vcpus(2).bound_to("b").build())
+    bound = make_vm("db").vcpus(2).bound_to("a").build()
+    api.put(bound)
+    await until(lambda: "VirtualMachine/default/db" in loop.snapshot.workloads.index)
+    bound.spec.node_name = ""  # evicted: its run on a ended and the VM was unbound (same object)
+    api.put(bound)
+    # Only a's room, which db itself held until now, fits it.
+    await until(lambda: str(kinds.unwrap(api.get("VirtualMachine", "default", "db")).spec.node_name) == "a")
+    assert loop.stats["bind_ok"] == 1
