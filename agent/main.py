@@ -26,6 +26,7 @@ from agent.hollow.fleet import FleetError, default_fleet, load_fleet
 from agent.hollow.hollow_fleet import run_hollow_fleet
 from agent.host.devices import ExtendedResourceFlagError, parse_flags
 from agent.run import run_agent
+from atoll.client_flags import add_client_flags, client_flags
 from atoll.config import ConfigError, resolve_client_config
 from atoll.gc_tuning import tune_gc
 from atoll.metrics_flag import add_metrics_flag, start_metrics
@@ -42,8 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--server", metavar="HOST:PORT",
-                        help="API server (default: $ATOLL_SERVER, then the client config of `atoll up`)")
+    add_client_flags(parser)
     parser.add_argument("--lease-interval", type=float, default=10.0, metavar="SECONDS",
                         help="seconds between Lease renewals (default 10)")
     parser.add_argument("--logs-listen", default="127.0.0.1:0", metavar="HOST:PORT",
@@ -99,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tune_gc()
     config = AgentConfig(lease_interval=args.lease_interval, events=not args.no_events)
     try:
-        server = resolve_client_config(args.server)  # with the config file's ca/cert/key: mutual TLS
+        server = resolve_client_config(client_flags(args),
+                                       notice=lambda line: sys.stderr.write(f"atoll-agent: {line}\n"))
         if hollow:
             fleet = load_fleet(args.fleet) if args.fleet else default_fleet(args.nodes)
             start_metrics(args.metrics_listen, DEFAULT_METRICS_LISTEN, metrics.REGISTRY, "atoll-agent")

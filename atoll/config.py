@@ -1,4 +1,4 @@
-"""Where a client finds the API server: the --server flag, $ATOLL_SERVER, or the client config file.
+"""Where a client finds the API server and how it authenticates: flags, environment, config file.
 
 The config file is YAML, written by ``atoll up`` (or by hand)::
 
@@ -9,13 +9,24 @@ The config file is YAML, written by ``atoll up`` (or by hand)::
     key: /path/client-key.pem
     token: s3cr3t
 
-Precedence, highest first: the ``--server`` flag, ``$ATOLL_SERVER``, the file at
-``$ATOLL_CONFIG`` or ``~/.config/atoll/config.yaml``.
+Precedence, highest first, as kubectl's (explicit flags, then the environment, then the file):
+
+- the file: ``$ATOLL_CONFIG``, else ``~/.config/atoll/config.yaml``;
+- the server: ``--server``, else ``$ATOLL_SERVER``, else the file's;
+- the credentials (ca, cert, key, token) as one set, never mixed from two sources: the flags
+  ``--ca/--cert/--key/--token`` when any is given; else the file's, but only when the file is
+  written for the server chosen above. A file written for another server lends nothing: the
+  client speaks plaintext without a token, and says so in one line (a notice), so that
+  ``--server`` never borrows another cluster's certificates silently.
+
+Every credential file that is used must be readable: otherwise ConfigError names the file and
+where it was named (the config file or the flag), in one line.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -107,14 +118,37 @@ def write_client_config(
     return path
 
 
-def resolve_client_config(flag: str | None) -> ClientConfig:
-    """The effective config: the flag or ``$ATOLL_SERVER`` override the file's server address.
+@dataclass(frozen=True)
+class ClientFlags:
+    """What a command line says explicitly about reaching the server; None: not given."""
 
-    TLS fields and token always come from the file. Raises ConfigError when no server is known.
+    server: str | None = None
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    token: str | None = None
+
+    def credentials(self) -> dict[str, str | None]:
+        return {"ca": self.ca, "cert": self.cert, "key": self.key, "token": self.token}
+
+
+Notice = Callable[[str], object]
+CREDENTIAL_FILES = ("ca", "cert", "key")
+
+
+def resolve_client_config(flags: ClientFlags | str | None = None, *, notice: Notice | None = None) -> ClientConfig:
+    """The effective config by the precedence in this module's docstring.
+
+    ``flags`` may be just the ``--server`` value. ``notice`` receives the one line saying that a
+    config file written for another server was not used for credentials. Raises ConfigError
+    (one line) when no server is known, when the file is broken and no server is given
+    explicitly, or when a credential file that would be used cannot be read.
     """
-    override = flag or os.environ.get(SERVER_ENV)
+    given = flags if isinstance(flags, ClientFlags) else ClientFlags(server=flags)
+    override = given.server or os.environ.get(SERVER_ENV)
+    path = default_config_path()
     try:
-        stored = load_client_config()
+        stored = load_client_config(path)
     except ConfigError:
         if not override:
             raise
@@ -123,16 +157,49 @@ def resolve_client_config(flag: str | None) -> ClientConfig:
     if not server:
         raise ConfigError(
             f"no atoll server configured: run `atoll up`, pass --server HOST:PORT or set ${SERVER_ENV} "
-            f"(looked in {default_config_path()})"
+            f"(looked in {path})"
         )
+    explicit = given.credentials()
+    if any(explicit.values()):
+        config = ClientConfig(server=server, **explicit)
+        _require_readable(config, lambda field: f"--{field}")
+        return config
     if stored is None:
         return ClientConfig(server=server)
-    return ClientConfig(server=server, ca=stored.ca, cert=stored.cert, key=stored.key, token=stored.token)
+    if stored.server != server:
+        if notice is not None and any(getattr(stored, field) for field in (*CREDENTIAL_FILES, "token")):
+            notice(
+                f"note: not using the credentials of client config {path}: it is written for server "
+                f"{stored.server}, not {server} (pass --ca/--cert/--key/--token, or set ${CONFIG_ENV})"
+            )
+        return ClientConfig(server=server)
+    config = ClientConfig(server=server, ca=stored.ca, cert=stored.cert, key=stored.key, token=stored.token)
+    _require_readable(config, lambda field: f"client config {path}: {field}")
+    return config
 
 
 def resolve_server(flag: str | None) -> str:
     """The server address: ``flag``, else ``$ATOLL_SERVER``, else the config file; else ConfigError."""
     return resolve_client_config(flag).server
+
+
+def _require_readable(config: ClientConfig, where: Callable[[str], str]) -> None:
+    """ConfigError naming ``where(field)`` for a certificate set that cannot work (cert without
+    key, a client certificate without a ca) or the first credential file that cannot be read."""
+    if bool(config.cert) != bool(config.key):
+        missing = "key" if config.cert else "cert"
+        raise ConfigError(f"{where(missing)} is missing: cert and key go together")
+    if config.cert and not config.ca:
+        raise ConfigError(f"{where('ca')} is missing: a client certificate needs the server's ca")
+    for field in CREDENTIAL_FILES:
+        name = getattr(config, field)
+        if not name:
+            continue
+        try:
+            with open(name, "rb"):
+                pass
+        except OSError as err:
+            raise ConfigError(f"{where(field)} {name}: {err.strerror or err}") from None
 
 
 def _first_line(err: Exception) -> str:

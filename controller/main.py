@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from atoll.client import Client
+from atoll.client_flags import add_client_flags, client_flags
 from atoll.clock import Clock, SystemClock
 from atoll.config import ClientConfig, ConfigError, resolve_client_config
 from atoll.gc_tuning import tune_gc
@@ -76,7 +77,7 @@ async def run_controllers(
 def build_parser() -> argparse.ArgumentParser:
     defaults = ControllerOptions()
     parser = argparse.ArgumentParser(prog="atoll-controller", description="Run the atoll controllers.")
-    parser.add_argument("--server", metavar="HOST:PORT", help="API server (default: $ATOLL_SERVER or client config)")
+    add_client_flags(parser)
     parser.add_argument(
         "--controllers",
         default=",".join(CONTROLLERS),
@@ -131,7 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tune_gc()
     try:
-        config = resolve_client_config(args.server)
+        config = resolve_client_config(
+            client_flags(args), notice=lambda line: sys.stderr.write(f"atoll-controller: {line}\n")
+        )
         options = options_from(args)
         if options.leader_elect:
             ElectionConfig(

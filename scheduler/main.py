@@ -9,9 +9,11 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from atoll.client import Client
+from atoll.client_flags import add_client_flags, client_flags
 from atoll.clock import SystemClock
 from atoll.config import SERVER_ENV, ClientConfig, ConfigError, default_config_path, resolve_client_config
 from atoll.gc_tuning import tune_gc
@@ -86,12 +88,7 @@ async def run_scheduler(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="atoll-scheduler", description="Place pods and VMs on nodes.")
-    parser.add_argument(
-        "--server",
-        default=None,
-        help="API server HOST:PORT (default: $ATOLL_SERVER, then the client config file, whose ca/cert/key "
-        "give TLS; else 127.0.0.1:7443)",
-    )
+    add_client_flags(parser)  # default server, when none is configured anywhere: 127.0.0.1:7443
     parser.add_argument("--profile", help="scheduler profile YAML (default: built-in spread profile)")
     parser.add_argument("--batch-size", type=int, default=500, help="bindings per Bind call (default %(default)s)")
     parser.add_argument("--leader-elect", action="store_true", help="run as one of several replicas; one schedules")
@@ -109,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     except ProfileError as err:
         print(f"atoll-scheduler: {err}", file=sys.stderr)
         return 2
-    configured = os.environ.get(SERVER_ENV) or default_config_path().exists()
+    flags = client_flags(args)
+    if not (flags.server or os.environ.get(SERVER_ENV) or default_config_path().exists()):
+        flags = replace(flags, server=DEFAULT_SERVER)
     try:
-        config = resolve_client_config(args.server or (None if configured else DEFAULT_SERVER))
+        config = resolve_client_config(flags, notice=lambda line: print(f"atoll-scheduler: {line}", file=sys.stderr))
     except ConfigError as err:
         print(f"atoll-scheduler: {err}", file=sys.stderr)
         return 2

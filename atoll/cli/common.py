@@ -15,6 +15,7 @@ import grpc
 
 from atoll import kinds
 from atoll.client import ApiError, Backoff, Client
+from atoll.client_flags import add_client_flags, client_flags
 from atoll.config import ConfigError, resolve_client_config
 from atoll.v1 import object_pb2
 
@@ -50,13 +51,9 @@ class Streams:
 
 
 def add_server_flag(parser: argparse.ArgumentParser, *, top_level: bool) -> None:
-    """``--server HOST:PORT``, accepted before and after the verb (the later one wins)."""
-    parser.add_argument(
-        "--server",
-        metavar="HOST:PORT",
-        default=None if top_level else argparse.SUPPRESS,
-        help="API server address (default: $ATOLL_SERVER, then the client config written by `atoll up`)",
-    )
+    """``--server HOST:PORT`` and the credential flags (atoll/client_flags.py), accepted before and
+    after the verb (the later one wins)."""
+    add_client_flags(parser, repeated=not top_level)
 
 
 def add_namespace_flags(parser: argparse.ArgumentParser, *, all_namespaces: bool = False) -> None:
@@ -128,7 +125,7 @@ def run_with_client(args: argparse.Namespace, body: Body, streams: Streams | Non
     """
     streams = streams or Streams()
     try:
-        config = resolve_client_config(args.server)
+        config = resolve_client_config(client_flags(args), notice=streams.error)
     except ConfigError as err:
         streams.error(f"error: {err}")
         return EXIT_FAILED
@@ -143,7 +140,7 @@ def run_with_client(args: argparse.Namespace, body: Body, streams: Streams | Non
         streams.error(server_error_line(err, config.server))
     except (CliError, kinds.UnknownKindError) as err:
         streams.error(f"error: {err}")
-    except OSError as err:  # TLS files named in the client config
+    except OSError as err:  # a credential file that vanished after it was checked
         streams.error(f"error: {err.strerror or err}: {err.filename}")
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -23,6 +23,7 @@ from atoll.cli.common import OneLineErrorParser, add_server_flag
 VERB_MODULES: tuple[ModuleType, ...] = (
     apply, get, describe, delete, logs, node, image, scale, rollout, vm, certs, token_verb
 )
+VALUE_FLAGS = frozenset({"--server", "--ca", "--cert", "--key", "--token"})
 
 
 class Verb(Protocol):
@@ -69,12 +70,13 @@ def build_parser(
 
 
 def verb_of(argv: Sequence[str]) -> str | None:
-    """The first positional argument (the verb), skipping ``--server VALUE`` and other flags."""
+    """The first positional argument (the verb), skipping ``--server VALUE`` (and the other
+    top-level flags that take a value) and other flags."""
     skip_value = False
     for token in argv:
         if skip_value:
             skip_value = False
-        elif token == "--server":
+        elif token in VALUE_FLAGS:
             skip_value = True
         elif not token.startswith("-"):
             return token
