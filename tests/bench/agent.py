@@ -12,8 +12,9 @@ hollow process's idle CPU); (3) create ``--pods`` Linux pods at ``--rate`` per s
 records when each is Running. With ``--bind-directly`` (or when the scheduler is missing) the
 generator binds each pod itself with the Bind RPC, round robin over the Linux nodes, and says so.
 
-Prints a table, then one JSON line. Targets on a 2-core machine: 5,000 nodes with API p99 <= 1 s,
-hollow RSS <= 1 GiB, pod startup p99 <= 1 s at 1,000 pods/s.
+Hermetic (tests/support/hermetic.py); fails at once if one of its processes dies (supervisor.py).
+Prints the calibration figure (calibration.py), a table, then one JSON line. Targets on a 2-core
+machine: 5,000 nodes with API p99 <= 1 s, hollow RSS <= 1 GiB, pod startup p99 <= 1 s at 1,000 pods/s.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +35,9 @@ from atoll import kinds, pki
 from atoll.client import Client
 from atoll.config import CONFIG_ENV, ClientConfig, write_client_config
 from atoll.v1 import api_pb2, lease_pb2
+from tests.bench.calibration import measure
+from tests.bench.supervisor import Supervisor, exit_on_child_death
+from tests.support.hermetic import isolate_environment
 from tests.support.objects import make_pod
 from tests.support.up_process import admin_config, start_up
 
@@ -179,9 +182,24 @@ def _identity_env(env: dict[str, str], data_dir: Path, address: str, component: 
     return {**env, CONFIG_ENV: str(path)}
 
 
-async def bench(args: argparse.Namespace) -> dict[str, object]:
+async def bench(args: argparse.Namespace, children: Supervisor) -> dict[str, object]:
+    calibration = await measure(children)
     direct = args.bind_directly or not scheduler_available()
     data_dir = Path(tempfile.mkdtemp(prefix="atoll-bench-agent-"))
+    try:
+        result = await _bench(args, children, direct, data_dir)
+    finally:
+        children.stop_all()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    result["calibration_echo_calls_per_s"] = round(calibration.echo_calls_per_s)
+    result.update(calibration.ratios(
+        rates={"pods": float(str(result.get("pods_per_s", 0.0)))},
+        durations={"startup_p99": float(str(result.get("startup_p99_ms", "nan"))) / 1000},
+    ))
+    return result
+
+
+async def _bench(args: argparse.Namespace, children: Supervisor, direct: bool, data_dir: Path) -> dict[str, object]:
     # The API server alone in `atoll up`; the scheduler in its own process, as on a real control
     # plane, so the two do not share one event loop (unless --scheduler-inside-up). Controllers are
     # not needed for bare pods.
@@ -190,6 +208,7 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
     up = start_up(
         data_dir, "--store", args.store, "--sim-nodes", "0", "--no-controllers", *own_scheduler, secure=args.secure
     )
+    children.adopt("atoll up", up.process, up.output)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     target: str | ClientConfig = up.address
     if args.secure:  # each process with its own identity, as `atoll up` issues them
@@ -197,10 +216,9 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
         env_of = {name: _identity_env(env, data_dir, up.address, name) for name in ("scheduler", "fleet")}
     else:
         env_of = {"scheduler": env, "fleet": env}
-    scheduler = (
-        None
-        if direct or inside
-        else subprocess.Popen(
+    if not (direct or inside):
+        children.start(
+            "atoll-scheduler",
             [
                 sys.executable,
                 "-m",
@@ -214,8 +232,8 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
             ],
             env=env_of["scheduler"],
         )
-    )
-    hollow = subprocess.Popen(
+    hollow = children.start(
+        "atoll-agent hollow",
         [
             sys.executable,
             "-m",
@@ -232,7 +250,7 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
             *(("--no-events",) if args.no_events else ()),
         ],
         env=env_of["fleet"],
-    )
+    ).process
     meter = ProcessMeter(hollow.pid)
     result: dict[str, object] = {
         "nodes": args.nodes,
@@ -243,71 +261,66 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
         "events": not args.no_events,
         "security": "mutual TLS, authorization, audit" if args.secure else "--dev (plaintext)",
     }
-    try:
-        async with Client.connect(target) as client:
-            began = time.perf_counter()
-            names = await wait_for_nodes(client, args.nodes, args.timeout)
-            result["register_s"] = round(time.perf_counter() - began, 1)
-            await client.apply(kinds.by_name("Namespace").message(metadata={"name": "bench"}))
-            cpu_before = meter.cpu_seconds()
-            probe = await probe_updates(client, args.heartbeat_seconds, 20)
-            result["heartbeat_hollow_cores"] = round((meter.cpu_seconds() - cpu_before) / args.heartbeat_seconds, 3)
-            result["api_update_p50_ms_heartbeat"] = round(percentile(probe, 0.5) * 1000, 1)
-            result["api_update_p99_ms_heartbeat"] = round(percentile(probe, 0.99) * 1000, 1)
-            _, revision = await client.list_all("pods", "bench")
-            running: dict[str, float] = {}
-            bound: dict[str, float] = {}
-            created: dict[str, float] = {}
-            calls: list[float] = []
-            done = asyncio.Event()
-            watcher = asyncio.create_task(watch_running(client, revision, running, bound, args.pods, done))
-            cpu_before, wall = meter.cpu_seconds(), time.perf_counter()
-            linux = sorted(n for n in names if n.startswith("sim-lnx-")) if direct else None
-            prober = asyncio.create_task(probe_updates(client, 1e9, 20))
-            await create_pods(client, args.pods, args.rate, created, calls, linux)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), args.timeout)
-            prober.cancel()
-            watcher.cancel()
-            elapsed = time.perf_counter() - wall
-            latencies = [running[name] - created[name] for name in running if name in created]
-            to_bind = [bound[name] - created[name] for name in bound if name in created]
-            to_run = [running[name] - bound[name] for name in running if name in bound]
-            first = min(created.values())
-            result.update(
-                {
-                    "running": len(running),
-                    "pods_per_s": round(len(running) / (max(running.values()) - first), 1) if running else 0.0,
-                    "create_calls_per_s": round(len(calls) / (max(created.values()) - first + 1e-9), 1),
-                    "startup_p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
-                    "startup_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
-                    "startup_max_ms": round(max(latencies) * 1000, 1) if latencies else float("nan"),
-                    "created_to_bound_p50_ms": round(percentile(to_bind, 0.5) * 1000, 1),
-                    "created_to_bound_p99_ms": round(percentile(to_bind, 0.99) * 1000, 1),
-                    "bound_to_running_p50_ms": round(percentile(to_run, 0.5) * 1000, 1),
-                    "bound_to_running_p99_ms": round(percentile(to_run, 0.99) * 1000, 1),
-                    "api_create_p50_ms_load": round(percentile(calls, 0.5) * 1000, 1),
-                    "api_create_p99_ms_load": round(percentile(calls, 0.99) * 1000, 1),
-                    "load_hollow_cores": round((meter.cpu_seconds() - cpu_before) / elapsed, 3),
-                    "hollow_rss_mib": round(meter.memory("VmRSS") / 2**20, 1),
-                    "hollow_peak_rss_mib": round(meter.memory("VmHWM") / 2**20, 1),
-                    "hollow_cores_per_node_heartbeat": round(
-                        float(str(result["heartbeat_hollow_cores"])) / args.nodes, 6
-                    ),
-                }
-            )
-            result["startup_mean_ms"] = round(statistics.fmean(latencies) * 1000, 1) if latencies else float("nan")
-    finally:
-        hollow.terminate()
-        try:
-            hollow.wait(30)
-        except subprocess.TimeoutExpired:
-            hollow.kill()
-        if scheduler is not None:
-            scheduler.kill()
-            scheduler.wait()
-        up.kill()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    async with Client.connect(target) as client:
+        return await children.guard(_measure(args, client, meter, result, direct))
+
+
+async def _measure(
+    args: argparse.Namespace, client: Client, meter: ProcessMeter, result: dict[str, object], direct: bool
+) -> dict[str, object]:
+    """Phases (1)-(3) of the module docstring; adds their figures to ``result``."""
+    began = time.perf_counter()
+    names = await wait_for_nodes(client, args.nodes, args.timeout)
+    result["register_s"] = round(time.perf_counter() - began, 1)
+    await client.apply(kinds.by_name("Namespace").message(metadata={"name": "bench"}))
+    cpu_before = meter.cpu_seconds()
+    probe = await probe_updates(client, args.heartbeat_seconds, 20)
+    result["heartbeat_hollow_cores"] = round((meter.cpu_seconds() - cpu_before) / args.heartbeat_seconds, 3)
+    result["api_update_p50_ms_heartbeat"] = round(percentile(probe, 0.5) * 1000, 1)
+    result["api_update_p99_ms_heartbeat"] = round(percentile(probe, 0.99) * 1000, 1)
+    _, revision = await client.list_all("pods", "bench")
+    running: dict[str, float] = {}
+    bound: dict[str, float] = {}
+    created: dict[str, float] = {}
+    calls: list[float] = []
+    done = asyncio.Event()
+    watcher = asyncio.create_task(watch_running(client, revision, running, bound, args.pods, done))
+    cpu_before, wall = meter.cpu_seconds(), time.perf_counter()
+    linux = sorted(n for n in names if n.startswith("sim-lnx-")) if direct else None
+    prober = asyncio.create_task(probe_updates(client, 1e9, 20))
+    await create_pods(client, args.pods, args.rate, created, calls, linux)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), args.timeout)
+    prober.cancel()
+    watcher.cancel()
+    elapsed = time.perf_counter() - wall
+    latencies = [running[name] - created[name] for name in running if name in created]
+    to_bind = [bound[name] - created[name] for name in bound if name in created]
+    to_run = [running[name] - bound[name] for name in running if name in bound]
+    first = min(created.values())
+    result.update(
+        {
+            "running": len(running),
+            "pods_per_s": round(len(running) / (max(running.values()) - first), 1) if running else 0.0,
+            "create_calls_per_s": round(len(calls) / (max(created.values()) - first + 1e-9), 1),
+            "startup_p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
+            "startup_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+            "startup_max_ms": round(max(latencies) * 1000, 1) if latencies else float("nan"),
+            "created_to_bound_p50_ms": round(percentile(to_bind, 0.5) * 1000, 1),
+            "created_to_bound_p99_ms": round(percentile(to_bind, 0.99) * 1000, 1),
+            "bound_to_running_p50_ms": round(percentile(to_run, 0.5) * 1000, 1),
+            "bound_to_running_p99_ms": round(percentile(to_run, 0.99) * 1000, 1),
+            "api_create_p50_ms_load": round(percentile(calls, 0.5) * 1000, 1),
+            "api_create_p99_ms_load": round(percentile(calls, 0.99) * 1000, 1),
+            "load_hollow_cores": round((meter.cpu_seconds() - cpu_before) / elapsed, 3),
+            "hollow_rss_mib": round(meter.memory("VmRSS") / 2**20, 1),
+            "hollow_peak_rss_mib": round(meter.memory("VmHWM") / 2**20, 1),
+            "hollow_cores_per_node_heartbeat": round(
+                float(str(result["heartbeat_hollow_cores"])) / args.nodes, 6
+            ),
+        }
+    )
+    result["startup_mean_ms"] = round(statistics.fmean(latencies) * 1000, 1) if latencies else float("nan")
     return result
 
 
@@ -329,8 +342,11 @@ def main() -> None:
         "--scheduler-inside-up", action="store_true", help="the scheduler inside `atoll up` (its default), not apart"
     )
     args = parser.parse_args()
-    result = asyncio.run(bench(args))
-    print(f"machine: {os.cpu_count()} cores")
+    isolate_environment("atoll-bench-agent-")
+    with exit_on_child_death(), Supervisor() as children:
+        result = asyncio.run(bench(args, children))
+    print(f"machine: {os.cpu_count()} cores; calibration: raw grpc.aio echo "
+          f"{result['calibration_echo_calls_per_s']:,} calls/s (same run)")
     for key, value in result.items():
         print(f"  {key:36} {value}")
     print(json.dumps(result))

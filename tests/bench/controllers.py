@@ -13,7 +13,9 @@ Phases, each timed from the triggering write until the API shows the end state:
 3. --fail nodes stop heartbeating: every affected replica Running on a live node. Reported from
    the first NoExecute taint the controller puts on a failed node (that is, excluding the grace
    period; pods have no toleration and the eviction delay is 0 here), and in total.
-Prints a table, then one JSON line.
+Hermetic (tests/support/hermetic.py); fails at once if `atoll up` or `atoll-controller` dies
+(supervisor.py). Prints the calibration figure (calibration.py) and each phase in echo calls, a
+table, then one JSON line.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from atoll.client import Client
+from tests.bench.calibration import measure
+from tests.bench.supervisor import Supervisor, exit_on_child_death
 from tests.support.fake_nodes import FakeNodes
+from tests.support.hermetic import isolate_environment
 from tests.support.up_process import start_up
 from tests.unit.controllers.builders import make_deployment
 
@@ -71,10 +75,13 @@ class DeploymentView:
         return observed and wanted == replicas and got == updated == available == replicas
 
 
-async def run(args: argparse.Namespace) -> dict[str, float | int]:
+async def run(args: argparse.Namespace, children: Supervisor) -> dict[str, float | int | None]:
+    calibration = await measure(children)
     with tempfile.TemporaryDirectory() as data_dir:
         up = start_up(Path(data_dir), "--store", "memory", "--no-scheduler", "--sim-nodes", "0")
-        controller = subprocess.Popen(
+        children.adopt("atoll up", up.process, up.output)
+        children.start(
+            "atoll-controller",
             [sys.executable, "-m", "controller.main", "--server", up.address, "--log-level", "WARNING",
              "--node-grace-period", str(args.grace), "--default-toleration-seconds", "0", "--workers", "8"],
         )
@@ -82,47 +89,60 @@ async def run(args: argparse.Namespace) -> dict[str, float | int]:
         names = [f"node-{i:05d}" for i in range(args.nodes)]
         nodes = FakeNodes(client, names, heartbeat=args.heartbeat)
         try:
-            started = time.perf_counter()
-            await nodes.start()
-            register = time.perf_counter() - started
-            deployment = make_deployment("bench", replicas=0, max_surge="25%", max_unavailable="0")
-            deployment.spec.template.pod.metadata.labels["app"] = "bench"
-            await client.create(deployment)
-            view = DeploymentView(client)
-            view.start()
-            await wait_for(lambda: view.complete(0))
-
-            current = (await client.get("Deployment", "bench")).deployment
-            current.spec.replicas = args.replicas
-            await client.update(current)
-            scale_up = await wait_for(lambda: view.complete(args.replicas) and len(nodes.running()) == args.replicas)
-
-            current = (await client.get("Deployment", "bench")).deployment
-            current.spec.template.pod.spec.containers[0].image = "nginx:2"
-            await client.update(current)
-            await asyncio.sleep(0.2)
-            rolling = await wait_for(lambda: view.complete(args.replicas)) + 0.2
-
-            victims = set(names[: args.fail])
-            affected = sum(1 for node in nodes.bound_to("Pod").values() if node in victims)
-            nodes.fail(*victims)
-            failed_at = time.perf_counter()
-            first_taint = asyncio.create_task(_first_taint(client, victims))
-
-            def replaced() -> bool:
-                bound = nodes.bound_to("Pod")
-                running = [pod for pod in nodes.running() if pod.spec.node_name not in victims]
-                return len(running) == args.replicas and not any(node in victims for node in bound.values())
-
-            await wait_for(replaced, poll=0.1)
-            done_at = time.perf_counter()
-            tainted_at = await first_taint
+            result = await children.guard(_phases(args, client, nodes, names))
         finally:
             await nodes.stop()
             await client.close()
-            controller.terminate()
-            controller.wait(30)
-            up.kill()
+            children.stop_all()
+    return {
+        **result,
+        "calibration_echo_calls_per_s": round(calibration.echo_calls_per_s),
+        **calibration.ratios(durations={
+            "scale_up": float(result["scale_up_s"]), "rolling_update": float(result["rolling_update_s"]),
+            "node_failure_from_first_taint": float(result["node_failure_from_first_taint_s"]),
+        }),
+    }
+
+
+async def _phases(
+    args: argparse.Namespace, client: Client, nodes: FakeNodes, names: list[str]
+) -> dict[str, float | int]:
+    """The three timed phases of the module docstring; their figures."""
+    started = time.perf_counter()
+    await nodes.start()
+    register = time.perf_counter() - started
+    deployment = make_deployment("bench", replicas=0, max_surge="25%", max_unavailable="0")
+    deployment.spec.template.pod.metadata.labels["app"] = "bench"
+    await client.create(deployment)
+    view = DeploymentView(client)
+    view.start()
+    await wait_for(lambda: view.complete(0))
+
+    current = (await client.get("Deployment", "bench")).deployment
+    current.spec.replicas = args.replicas
+    await client.update(current)
+    scale_up = await wait_for(lambda: view.complete(args.replicas) and len(nodes.running()) == args.replicas)
+
+    current = (await client.get("Deployment", "bench")).deployment
+    current.spec.template.pod.spec.containers[0].image = "nginx:2"
+    await client.update(current)
+    await asyncio.sleep(0.2)
+    rolling = await wait_for(lambda: view.complete(args.replicas)) + 0.2
+
+    victims = set(names[: args.fail])
+    affected = sum(1 for node in nodes.bound_to("Pod").values() if node in victims)
+    nodes.fail(*victims)
+    failed_at = time.perf_counter()
+    first_taint = asyncio.create_task(_first_taint(client, victims))
+
+    def replaced() -> bool:
+        bound = nodes.bound_to("Pod")
+        running = [pod for pod in nodes.running() if pod.spec.node_name not in victims]
+        return len(running) == args.replicas and not any(node in victims for node in bound.values())
+
+    await wait_for(replaced, poll=0.1)
+    done_at = time.perf_counter()
+    tainted_at = await first_taint
     return {
         "nodes": args.nodes,
         "replicas": args.replicas,
@@ -158,7 +178,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.nodes, args.replicas, args.fail, args.grace, args.heartbeat = 500, 1000, 50, 10.0, 3.0
-    results = asyncio.run(run(args))
+    isolate_environment("atoll-bench-controllers-")
+    with exit_on_child_death(), Supervisor() as children:
+        results = asyncio.run(run(args, children))
+    print(f"calibration: raw grpc.aio echo {results['calibration_echo_calls_per_s']:,} calls/s (same run); "
+          "each *_in_echo_calls figure is that duration in echo calls")
     width = max(len(key) for key in results)
     for key, value in results.items():
         print(f"{key.ljust(width)}  {value}")

@@ -13,7 +13,8 @@ Same machine, same run, raw and driven runs interleaved so background noise hits
 
 This measures the driver layer; an API-level apply adds the API server, scheduler and agent
 sync on top. Needs root, runc, qemu, busybox-static and the cached kernel
-(scripts/install_runtime_deps.sh). Prints a table, then one JSON line.
+(scripts/install_runtime_deps.sh). Hermetic (tests/support/hermetic.py). Prints the calibration
+figure (calibration.py; each time also in echo calls), a table, then one JSON line.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ from agent.drivers.proc import run_command
 from agent.drivers.qemu import QemuDriver, QemuSettings
 from agent.host.acceleration import Acceleration
 from atoll.images import ImageStore
+from tests.bench.calibration import calibration_line, measure
+from tests.bench.supervisor import Supervisor
 from tests.e2e import artifacts
 from tests.e2e.conftest import BASE_CMDLINE, container, vm
+from tests.support.hermetic import isolate_environment
 
 CONTAINER_TARGET_MS = 150.0
 VM_TARGET_RATIO = 1.1
@@ -215,15 +219,23 @@ async def bench_vms(scratch: Path, count: int, settle: float = VM_SETTLE_SECONDS
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"benchmark": "runtimes"}
+    with Supervisor() as children:
+        calibration = await measure(children)
+    results["calibration"] = calibration.as_json()
     with tempfile.TemporaryDirectory(prefix="atoll-bench-") as scratch:
         if args.containers:
             results["container"] = await bench_containers(Path(scratch), args.containers)
+            results["container"].update(
+                calibration.ratios(durations={"driver_p50": results["container"]["driver_p50_ms"] / 1000})
+            )
         if args.vms:
             results["vm"] = await bench_vms(Path(scratch), args.vms, args.vm_settle)
+            results["vm"].update(calibration.ratios(durations={"driver_median": results["vm"]["driver_median_s"]}))
     return results
 
 
 def _table(results: dict[str, Any]) -> None:
+    print(calibration_line(results["calibration"]))
     print(f"{'workload':<10}{'driver':>14}{'raw':>14}{'overhead':>14}{'target':>12}{'ok':>6}")
     if "container" in results:
         c = results["container"]
@@ -254,6 +266,7 @@ def options(description: str) -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
+    isolate_environment("atoll-bench-runtimes-")
     outcome = asyncio.run(main(options(__doc__.split("\n")[0]).parse_args()))
     _table(outcome)
     print(json.dumps(outcome))

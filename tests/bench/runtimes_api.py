@@ -13,7 +13,9 @@ process; this process creates workloads through the API and times until a watch 
 Raw and API runs alternate so background noise hits both alike; each workload is deleted and
 gone before the next run starts, and every VM boot starts ``--vm-settle`` seconds after the
 previous VM ended (tests.bench.runtimes.VM_SETTLE_SECONDS says why). Needs root, runc, qemu,
-busybox-static and the cached kernel (scripts/install_runtime_deps.sh). Table, then one JSON line.
+busybox-static and the cached kernel (scripts/install_runtime_deps.sh). Hermetic
+(tests/support/hermetic.py); fails at once if `atoll up` dies (supervisor.py). Prints the
+calibration figure (calibration.py; each time also in echo calls), a table, then one JSON line.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import signal
 import socket
 import statistics
 import tempfile
@@ -36,6 +37,7 @@ from atoll.client import Client
 from atoll.images import ImageStore, image_dir_for
 from atoll.v1 import object_pb2
 from atoll.watch_events import DELETED
+from tests.bench.calibration import calibration_line, measure
 from tests.bench.runtimes import (
     CONTAINER_TARGET_MS,
     IMAGE,
@@ -47,8 +49,10 @@ from tests.bench.runtimes import (
     remove_bench_cgroups,
     settled,
 )
+from tests.bench.supervisor import Supervisor, exit_on_child_death
 from tests.e2e import artifacts
 from tests.e2e.conftest import BASE_CMDLINE
+from tests.support.hermetic import isolate_environment
 from tests.support.up_process import start_up
 
 BOOT_MARKER_ANNOTATION = "qemu.atoll.dev/boot-marker"
@@ -118,54 +122,66 @@ async def bench(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     await driver.close()
     rootfs = artifacts.busybox_rootfs(scratch / "api-rootfs", Path(shutil.which("busybox") or "busybox"))
     ImageStore(image_dir_for(data_dir, node)).import_path(rootfs, IMAGE)
-    vm_files = ("--vm-image-dir", str(scratch), "--vm-image-dir", str(artifacts.kernel_cache_dir()))
-    up = start_up(data_dir, "--real", "--sim-nodes", "0", *vm_files)
+    with exit_on_child_death(), Supervisor() as children:
+        calibration = await measure(children)
+        vm_files = ("--vm-image-dir", str(scratch), "--vm-image-dir", str(artifacts.kernel_cache_dir()))
+        up = start_up(data_dir, "--real", "--sim-nodes", "0", *vm_files)
+        children.adopt("atoll up --real", up.process, up.output)
+        results = await children.guard(_measure(args, scratch, node, up.address, bundle))
+    results["calibration"] = calibration.as_json()
+    if "container" in results:
+        api_p50_s = results["container"]["api_p50_ms"] / 1000
+        results["container"].update(calibration.ratios(durations={"api_p50": api_p50_s}))
+    if "vm" in results:
+        results["vm"].update(calibration.ratios(durations={"api_median": results["vm"]["api_median_s"]}))
+    return results
+
+
+async def _measure(args: argparse.Namespace, scratch: Path, node: str, address: str, bundle: Path) -> dict[str, Any]:
+    """The alternating raw and through-the-API runs of the module docstring."""
     results: dict[str, Any] = {"benchmark": "runtimes_api", "node": node}
-    try:
-        async with Client.connect(up.address) as client:
-            await _wait_for_node(client, node)
-            if args.containers:
-                api, raw = [], []
-                for index in range(args.containers):
-                    if index % 2:
-                        raw.append(await raw_container(scratch / "raw-runc", bundle, index))
-                    api.append(await _through_api(client, "pod", _pod(f"bench-{index}", node)))
-                    if not index % 2:
-                        raw.append(await raw_container(scratch / "raw-runc", bundle, index))
-                remove_bench_cgroups()
-                api_ms, raw_ms = statistics.median(api) * 1000, statistics.median(raw) * 1000
-                results["container"] = {
-                    "api_p50_ms": round(api_ms, 1), "raw_p50_ms": round(raw_ms, 1),
-                    "overhead_ms": round(api_ms - raw_ms, 1), "target_overhead_ms": CONTAINER_TARGET_MS,
-                    "ok": api_ms - raw_ms <= CONTAINER_TARGET_MS, "runs": args.containers,
-                }  # fmt: skip
-            if args.vms:
-                kernel = artifacts.debian_kernel()
-                busybox = Path(shutil.which("busybox") or "busybox")
-                initramfs = artifacts.build_initramfs(scratch / "initrd.cpio", busybox, kernel)
-                acceleration, why = await detect(shutil.which("qemu-system-x86_64") or "qemu-system-x86_64")
-                if acceleration is None:
-                    raise SystemExit(f"qemu unusable: {why}")
-                api, raw = [], []
-                for index in range(args.vms):
-                    if index % 2:
-                        await settled(args.vm_settle)
-                        raw.append(await raw_vm(kernel, initramfs, acceleration))
-                    vm = _vm(f"bench-vm-{index}", node, kernel.image, initramfs)
+    async with Client.connect(address) as client:
+        await _wait_for_node(client, node)
+        if args.containers:
+            api, raw = [], []
+            for index in range(args.containers):
+                if index % 2:
+                    raw.append(await raw_container(scratch / "raw-runc", bundle, index))
+                api.append(await _through_api(client, "pod", _pod(f"bench-{index}", node)))
+                if not index % 2:
+                    raw.append(await raw_container(scratch / "raw-runc", bundle, index))
+            remove_bench_cgroups()
+            api_ms, raw_ms = statistics.median(api) * 1000, statistics.median(raw) * 1000
+            results["container"] = {
+                "api_p50_ms": round(api_ms, 1), "raw_p50_ms": round(raw_ms, 1),
+                "overhead_ms": round(api_ms - raw_ms, 1), "target_overhead_ms": CONTAINER_TARGET_MS,
+                "ok": api_ms - raw_ms <= CONTAINER_TARGET_MS, "runs": args.containers,
+            }  # fmt: skip
+        if args.vms:
+            kernel = artifacts.debian_kernel()
+            busybox = Path(shutil.which("busybox") or "busybox")
+            initramfs = artifacts.build_initramfs(scratch / "initrd.cpio", busybox, kernel)
+            acceleration, why = await detect(shutil.which("qemu-system-x86_64") or "qemu-system-x86_64")
+            if acceleration is None:
+                raise SystemExit(f"qemu unusable: {why}")
+            api, raw = [], []
+            for index in range(args.vms):
+                if index % 2:
                     await settled(args.vm_settle)
-                    api.append(await _through_api(client, "vm", vm))
-                    if not index % 2:
-                        await settled(args.vm_settle)
-                        raw.append(await raw_vm(kernel, initramfs, acceleration))
-                api_s, raw_s = statistics.median(api), statistics.median(raw)
-                results["vm"] = {
-                    "api_median_s": round(api_s, 3), "raw_median_s": round(raw_s, 3), "ratio": round(api_s / raw_s, 3),
-                    "target_ratio": VM_TARGET_RATIO, "ok": api_s / raw_s <= VM_TARGET_RATIO, "runs": args.vms,
-                    "accel": acceleration.accel, "settle_s": args.vm_settle, "api_runs_s": [round(x, 3) for x in api],
-                    "raw_runs_s": [round(x, 3) for x in raw],
-                }  # fmt: skip
-    finally:
-        up.kill(signal.SIGTERM)
+                    raw.append(await raw_vm(kernel, initramfs, acceleration))
+                vm = _vm(f"bench-vm-{index}", node, kernel.image, initramfs)
+                await settled(args.vm_settle)
+                api.append(await _through_api(client, "vm", vm))
+                if not index % 2:
+                    await settled(args.vm_settle)
+                    raw.append(await raw_vm(kernel, initramfs, acceleration))
+            api_s, raw_s = statistics.median(api), statistics.median(raw)
+            results["vm"] = {
+                "api_median_s": round(api_s, 3), "raw_median_s": round(raw_s, 3), "ratio": round(api_s / raw_s, 3),
+                "target_ratio": VM_TARGET_RATIO, "ok": api_s / raw_s <= VM_TARGET_RATIO, "runs": args.vms,
+                "accel": acceleration.accel, "settle_s": args.vm_settle, "api_runs_s": [round(x, 3) for x in api],
+                "raw_runs_s": [round(x, 3) for x in raw],
+            }  # fmt: skip
     return results
 
 
@@ -179,6 +195,7 @@ async def _wait_for_node(client: Client, node: str) -> None:
 
 
 def _table(results: dict[str, Any]) -> None:
+    print(calibration_line(results["calibration"]))
     print(f"{'workload':<10}{'through API':>14}{'raw':>14}{'overhead':>14}{'target':>12}{'ok':>6}")
     if "container" in results:
         c = results["container"]
@@ -196,6 +213,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    isolate_environment("atoll-bench-runtimes-api-")
     outcome = asyncio.run(main(options(__doc__.split("\n")[0]).parse_args()))
     _table(outcome)
     print(json.dumps(outcome))

@@ -7,8 +7,12 @@ DELETED events would do), so preemptors are placed on their next attempt.
 --mode e2e (b): bound/s end to end. An in-process API server (memory store) gets the nodes
 and every workload first; then ``atoll-scheduler`` starts as a separate process and the clock
 runs until every workload is bound (as scheduler_perf does). ``steady_bound_per_s`` counts from
-the first binding, i.e. without the scheduler's start-up and initial list.
+the first binding, i.e. without the scheduler's start-up and initial list. The benchmark fails at
+once, with its exit status and last lines, if the scheduler process dies.
 
+Hermetic (tests/support/hermetic.py: the user's client config is never read, by this process or
+the scheduler). First measures the calibration figure (tests/bench/calibration.py: raw grpc.aio
+echo calls/s on this machine, this run); each headline figure is also given per echo call/s.
 Prints a table for people and, last, one JSON line for tools.
 """
 
@@ -17,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import sys
 import time
@@ -31,6 +34,9 @@ from scheduler.framework.profile import DEFAULT_PROFILE, build_framework, load_p
 from scheduler.plugins import REGISTRY
 from scheduler.queue import ClusterEvent, SchedulingQueue
 from scheduler.snapshot import ClusterSnapshot
+from tests.bench.calibration import measure
+from tests.bench.supervisor import Supervisor, exit_on_child_death
+from tests.support.hermetic import isolate_environment
 from tests.unit.scheduler.fleet import node_facts, workload_infos
 
 CASES = Path(__file__).with_name("scheduler_cases.yaml")
@@ -93,7 +99,9 @@ def run_decisions(case: dict[str, Any], profile_path: str | None, batch: int) ->
     }
 
 
-async def run_e2e(case: dict[str, Any], profile_path: str | None, batch: int) -> dict[str, Any]:
+async def run_e2e(
+    case: dict[str, Any], profile_path: str | None, batch: int, children: Supervisor, timeout: float
+) -> dict[str, Any]:
     from atoll import kinds
     from atoll.v1 import namespace_pb2
     from controller.store.memory import MemoryStore
@@ -137,17 +145,16 @@ async def run_e2e(case: dict[str, Any], profile_path: str | None, batch: int) ->
             str(batch),
         ] + (["--profile", profile_path] if profile_path else [])
         start = time.perf_counter()
-        process = await asyncio.create_subprocess_exec(*command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        scheduler = children.start("atoll-scheduler", command)
         watchers = [asyncio.create_task(count(kind)) for kind in ("Pod", "VirtualMachine")]
         try:
-            await asyncio.wait_for(done.wait(), timeout=600)
+            await children.guard(asyncio.wait_for(done.wait(), timeout=timeout))
         finally:
             elapsed = time.perf_counter() - start
             for task in watchers:
                 task.cancel()
-            peak_rss_mib = _peak_rss_mib(process.pid)
-            process.terminate()
-            await process.wait()
+            peak_rss_mib = _peak_rss_mib(scheduler.process.pid)
+            children.stop(scheduler)
         return {
             "nodes": len(objects),
             "workloads": len(workloads),
@@ -177,25 +184,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("decisions", "e2e"), default="decisions")
     parser.add_argument("--profile", help="scheduler profile YAML (default: built-in default)")
     parser.add_argument("--batch", type=int, default=256, help="workloads popped per cycle")
+    parser.add_argument("--timeout", type=float, default=600.0, help="e2e: seconds to wait for the bindings")
     args = parser.parse_args(argv)
+    isolate_environment("atoll-bench-scheduler-")
     cases = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))["cases"]
     names = args.case or list(cases)
     unknown = [n for n in names if n not in cases]
     if unknown:
         print(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(cases)}", file=sys.stderr)
         return 2
-    results: dict[str, dict[str, Any]] = {}
-    for name in names:
-        if args.mode == "decisions":
-            results[name] = run_decisions(cases[name], args.profile, args.batch)
-        else:
-            results[name] = asyncio.run(run_e2e(cases[name], args.profile, args.batch))
+    with exit_on_child_death(), Supervisor() as children:
+        calibration = asyncio.run(measure(children))
+        results: dict[str, dict[str, Any]] = {}
+        for name in names:
+            if args.mode == "decisions":
+                results[name] = run_decisions(cases[name], args.profile, args.batch)
+                results[name].update(calibration.ratios({"decisions": results[name]["decisions_per_s"]}))
+            else:
+                results[name] = asyncio.run(run_e2e(cases[name], args.profile, args.batch, children, args.timeout))
+                results[name].update(calibration.ratios({"bound": results[name]["bound_per_s"]}))
+    print(calibration.line())
     columns = list(next(iter(results.values())))
     widths = [max(len(c), 8) + 2 for c in columns]
     print(f"{'case':<16}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
     for name, row in results.items():
         print(f"{name:<16}" + "".join(f"{row[c]!s:>{w}}" for c, w in zip(columns, widths, strict=True)))
-    print(json.dumps({"benchmark": "scheduler", "mode": args.mode, "results": results}))
+    print(json.dumps({
+        "benchmark": "scheduler", "mode": args.mode, "calibration": calibration.as_json(), "results": results,
+    }))
     return 0
 
 
