@@ -112,10 +112,15 @@ async def test_a_stopped_always_vm_is_recreated_unbound_with_a_new_uid(harness: 
     assert [item.event.reason for item in items] == ["Restarting"]
 
 
-async def test_an_owned_vm_is_deleted_for_its_owner_to_replace(harness: Harness) -> None:
-    vm = make_standalone_vm("web-1", "Always")
+async def create_replica(harness: Harness, name: str) -> None:
+    """A VM a Deployment controls."""
+    vm = make_standalone_vm(name, "Always")
     vm.metadata.owner_references.add(kind="Deployment", name="web", uid="u-1", controller=True)
     await harness.api.create(vm)
+
+
+async def test_an_owned_vm_is_deleted_for_its_owner_to_replace(harness: Harness) -> None:
+    await create_replica(harness, "web-1")
     await harness.bind_and_report("Failed", "web-1")
     await drain(harness.controller)
     await harness.agent_lets_go("web-1")
@@ -180,9 +185,7 @@ async def test_an_evicted_vm_waits_for_its_agent_then_is_unbound_keeping_its_uid
 
 
 async def test_an_evicted_deployment_replica_is_unbound_too_never_deleted(harness: Harness) -> None:
-    vm = make_standalone_vm("web-1", "Always")
-    vm.metadata.owner_references.add(kind="Deployment", name="web", uid="u-1", controller=True)
-    await harness.api.create(vm)
+    await create_replica(harness, "web-1")
     await harness.bind_and_report("Running", "web-1")
     await evict(harness, name="web-1")
     await harness.bind_and_report("Stopped", "web-1")
