@@ -89,4 +89,4 @@ def test_a_benchmark_whose_child_is_killed_fails_at_once_with_its_exit_status(
             process.wait()
     assert process.returncode == 1
     assert f"benchmark failed: atoll-scheduler (pid {pid}) was killed by SIGKILL (exit status -9)" in rest, rest
-    assert "Traceback" not in rest
+    assert "tests/bench/" not in rest  # no traceback of the benchmark's own (grpc may log its shutdown)
