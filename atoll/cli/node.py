@@ -85,10 +85,12 @@ async def bound_workloads(client: Client, node_name: str) -> list[tuple[str, Any
 
 
 def unmanaged(workloads: Sequence[tuple[str, Any]]) -> list[str]:
-    """The Pods a drain would lose for good: those no controller owns (VMs are never lost)."""
+    """What a drain would lose for good: workloads it deletes (not those evicted in place, VMs)
+    that no controller owns."""
     return [f"{kinds.by_name(kind).singular}/{w.metadata.namespace}/{w.metadata.name}"
             for kind, w in workloads
-            if kind == "Pod" and not any(ref.controller for ref in w.metadata.owner_references)]
+            if not kinds.by_name(kind).evicted_in_place
+            and not any(ref.controller for ref in w.metadata.owner_references)]
 
 
 async def drain(client: Client, name: str, force: bool, timeout: float, streams: Streams) -> int:
@@ -104,8 +106,8 @@ async def drain(client: Client, name: str, force: bool, timeout: float, streams:
     for kind, workload in workloads:
         label = f"{kinds.by_name(kind).singular}/{workload.metadata.name}"
         try:
-            if kind == "VirtualMachine":
-                await evict_vm(client, workload.metadata.namespace, workload.metadata.name, name)
+            if kinds.by_name(kind).evicted_in_place:
+                await evict_in_place(client, kind, workload.metadata.namespace, workload.metadata.name, name)
                 streams.out.write(f"evicting {label} (stopped here, started again elsewhere)\n")
             else:
                 await client.delete(kind, workload.metadata.name, workload.metadata.namespace)
@@ -124,14 +126,14 @@ async def drain(client: Client, name: str, force: bool, timeout: float, streams:
     return EXIT_OK
 
 
-async def evict_vm(client: Client, namespace: str, name: str, node_name: str) -> None:
-    """Ask VM ``name`` to leave ``node_name`` (no change when it left already or was asked)."""
+async def evict_in_place(client: Client, kind: str, namespace: str, name: str, node_name: str) -> None:
+    """Ask workload ``name`` to leave ``node_name`` (no change when it left already or was asked)."""
 
-    def ask(vm: Any) -> None:
-        if vm.spec.node_name == node_name:
-            request_eviction(vm)
+    def ask(workload: Any) -> None:
+        if workload.spec.node_name == node_name:
+            request_eviction(workload)
 
-    await modify(client, kinds.by_name("VirtualMachine"), namespace, name, ask)
+    await modify(client, kinds.by_name(kind), namespace, name, ask)
 
 
 async def _until_empty(client: Client, name: str, evicted: set[str]) -> None:

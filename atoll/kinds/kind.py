@@ -71,6 +71,9 @@ class KindStrategy(Generic[M]):
     # Workloads placed on a node: spec.nodeName is set once by Bind, the node's agent runs them
     # (and serves their logs); an apply keeps the binding.
     node_bound: bool = False
+    # Drain evicts such a workload in place: stopped on its node and placed again elsewhere, the
+    # same object (atoll/vm_runs.py), instead of deleting it.
+    evicted_in_place: bool = False
     # Objects this kind's Events are about: ``atoll describe`` lists them (not for Events themselves).
     described_with_events: bool = True
     # Printing: the columns of ``atoll get`` and the display order (None: the server's key order).

@@ -79,6 +79,7 @@ KIND = VirtualMachineKind(
     message=virtualmachine_pb2.VirtualMachine,
     namespaced=True,
     node_bound=True,
+    evicted_in_place=True,
     columns=(
         NAME_COLUMN,
         Column("PHASE", lambda vm, now: vm.status.phase or "Pending"),
