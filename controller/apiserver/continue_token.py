@@ -24,7 +24,7 @@ def decode_continue(text: str, prefix: str) -> ContinueToken:
     try:
         data = json.loads(base64.urlsafe_b64decode(text.encode()))
         token = ContinueToken(int(data["rv"]), str(data["k"]))
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # nested JSON: RecursionError
         raise InvalidError(f"continue: malformed token ({exc.__class__.__name__})") from None
     if not token.last_key.startswith(prefix):
         raise InvalidError("continue: the token belongs to a different list request")
