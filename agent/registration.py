@@ -15,13 +15,15 @@ import grpc
 
 from agent.config import RESERVED_DEFAULT
 from agent.drivers.protocol import DriverFingerprint, HypervisorFacts
+from atoll.annotations import AGENT_ENDPOINT_ANNOTATION
 from atoll.client import ApiError, Client
 from atoll.extended_resources import ExtendedResourceError, whole_units
 from atoll.quantity import cpu_millis, to_bytes
 from atoll.v1 import meta_pb2, node_pb2
 
 AGENT_VERSION = "atoll-agent/0.1.0"
-ENDPOINT_ANNOTATION = "atoll.dev/agent-endpoint"
+# Writes of the Node's labels and endpoint that lose to a concurrent write are tried this often.
+METADATA_ATTEMPTS = 5
 HOSTNAME_LABEL = "atoll.dev/hostname"
 OS_LABEL = "atoll.dev/os"
 
@@ -30,7 +32,8 @@ OS_LABEL = "atoll.dev/os"
 class NodeProfile:
     """What a node is. Quantities as strings (``cpu: "16"``, ``memory: 64Gi``). ``hypervisor``
     is the host's own finding, used when no driver declares one. ``endpoint``: where the agent
-    serves logs (written as the ``atoll.dev/agent-endpoint`` annotation)."""
+    serves logs (written as the ``atoll.dev/agent-endpoint`` annotation); its host must be
+    ``address`` (or the node name), the only addresses the node registers."""
 
     name: str
     os: str = "linux"
@@ -137,7 +140,7 @@ def node_object(profile: NodeProfile, drivers: Sequence[tuple[str, DriverFingerp
     node.metadata.name = profile.name
     node.metadata.labels.update({HOSTNAME_LABEL: profile.name, OS_LABEL: profile.os, **profile.labels})
     if profile.endpoint:
-        node.metadata.annotations[ENDPOINT_ANNOTATION] = profile.endpoint
+        node.metadata.annotations[AGENT_ENDPOINT_ANNOTATION] = profile.endpoint
     for key, value, effect in profile.taints:
         node.spec.taints.add(key=key, value=value, effect=effect)
     node.status.CopyFrom(node_status(profile, drivers))
@@ -157,8 +160,11 @@ def same_status(stored: node_pb2.NodeStatus, wanted: node_pb2.NodeStatus) -> boo
 
 
 async def register(client: Client, wanted: node_pb2.Node, now_nanos: int) -> node_pb2.Node:
-    """Create the Node, or bring an existing one's labels, endpoint and status up to date.
-    Status is written only when it changed. Returns the Node as stored."""
+    """Create the Node, or bring an existing one (an agent restart) up to date: its status first
+    (written only when it changed), then its profile labels and agent endpoint, which must lie
+    within the addresses that status names (``atoll.node_restriction``: what a node may change about
+    its own Node). Labels the node did not set (an operator's) are kept; spec is never written after
+    creation. Returns the Node as stored."""
     for condition in wanted.status.conditions:
         condition.last_transition_time.FromNanoseconds(now_nanos)
     try:
@@ -167,14 +173,28 @@ async def register(client: Client, wanted: node_pb2.Node, now_nanos: int) -> nod
         if err.code != grpc.StatusCode.ALREADY_EXISTS:
             raise
     stored = (await client.get("Node", wanted.metadata.name)).node
-    missing = {k: v for k, v in wanted.metadata.labels.items() if stored.metadata.labels.get(k) != v}
-    endpoint = wanted.metadata.annotations.get(ENDPOINT_ANNOTATION, "")
-    if missing or stored.metadata.annotations.get(ENDPOINT_ANNOTATION, "") != endpoint:
+    stored = await update_status(client, stored, wanted.status, now_nanos)
+    return await _update_metadata(client, stored, wanted)
+
+
+async def _update_metadata(client: Client, stored: node_pb2.Node, wanted: node_pb2.Node) -> node_pb2.Node:
+    """Adds ``wanted``'s labels and agent endpoint to ``stored``; reads again and retries when an
+    operator or controller wrote the Node in between (a cordon, a taint)."""
+    for attempt in range(1, METADATA_ATTEMPTS + 1):
+        missing = {k: v for k, v in wanted.metadata.labels.items() if stored.metadata.labels.get(k) != v}
+        endpoint = wanted.metadata.annotations.get(AGENT_ENDPOINT_ANNOTATION, "")
+        if not missing and (not endpoint or stored.metadata.annotations.get(AGENT_ENDPOINT_ANNOTATION) == endpoint):
+            return stored
         stored.metadata.labels.update(missing)
         if endpoint:
-            stored.metadata.annotations[ENDPOINT_ANNOTATION] = endpoint
-        stored = (await client.update(stored)).node
-    return await update_status(client, stored, wanted.status, now_nanos)
+            stored.metadata.annotations[AGENT_ENDPOINT_ANNOTATION] = endpoint
+        try:
+            return (await client.update(stored)).node
+        except ApiError as err:
+            if err.code != grpc.StatusCode.ABORTED or attempt == METADATA_ATTEMPTS:
+                raise
+        stored = (await client.get("Node", wanted.metadata.name)).node
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 async def update_status(client: Client, stored: node_pb2.Node, wanted: node_pb2.NodeStatus,

@@ -7,6 +7,7 @@ assembly on an existing client, for tests that drive time with a ManualClock.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import shutil
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,7 @@ from agent.workloads.context import NodeContext
 from atoll.client import Client
 from atoll.clock import Clock, SystemClock
 from atoll.config import ClientConfig
+from atoll.node_restriction import endpoint_host
 from atoll.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -99,8 +101,17 @@ async def host_profile(node_name: str | None, drivers: Sequence[Driver], endpoin
                        extended_resources: Mapping[str, int] | None = None) -> NodeProfile:
     """This host as a node: its facts and a tested hypervisor; a node whose container drivers are
     all Windows ones (sim-windows) is a (simulated) Windows node. Extended resources: those its
-    devices offer, overridden by ``extended_resources`` (agent/host/devices.py)."""
+    devices offer, overridden by ``extended_resources`` (agent/host/devices.py). The node's address
+    is where its log ``endpoint`` listens (kubelet's ``--node-ip`` shape: the API server dials it
+    there); a wildcard listen address publishes the host's primary address instead."""
     facts = host_facts()
+    address = facts.address
+    host = endpoint_host(endpoint)
+    if host:
+        if _wildcard(host):
+            endpoint = f"{address}:{endpoint.rpartition(':')[2]}"
+        else:
+            address = host
     container_os = {d.capabilities().os for d in drivers if "container" in d.capabilities().kinds}
     node_os = "windows" if container_os == {"windows"} else facts.os
     found = None if any("vm" in d.capabilities().kinds for d in drivers) else await host_hypervisor()
@@ -114,7 +125,7 @@ async def host_profile(node_name: str | None, drivers: Sequence[Driver], endpoin
         memory=format_memory(facts.memory_bytes),
         # The root filesystem's size, as kubelet reports its node filesystem.
         ephemeral_storage=format_memory(shutil.disk_usage("/").total),
-        address=facts.address,
+        address=address,
         hypervisor=found,
         endpoint=endpoint,
         extended_resources=host_extended_resources(extended_resources or {}),
@@ -130,6 +141,13 @@ async def close_drivers(drivers: Sequence[Driver]) -> None:
             result = close()
             if asyncio.iscoroutine(result):
                 await result
+
+
+def _wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: Sequence[str | Driver],

@@ -21,3 +21,7 @@ VM_ACTION_RESTART = "restart"
 # node's agent stops the run there; the VirtualMachine controller then unbinds the VM (same object,
 # UID and spec) and drops this annotation, and the scheduler places it again (atoll/vm_runs.py).
 VM_EVICT_ANNOTATION = "vm.atoll.dev/evict-from"
+
+# On a Node: HOST:PORT where its agent serves `atoll logs` (the API server's Logs proxy dials it).
+# HOST must be one of the Node's own status.addresses (atoll.node_restriction).
+AGENT_ENDPOINT_ANNOTATION = "atoll.dev/agent-endpoint"

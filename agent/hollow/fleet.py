@@ -43,6 +43,7 @@ from agent.config import RESERVED_DEFAULT
 from agent.drivers.sim.hypervisor import HypervisorProfile
 from atoll.extended_resources import ExtendedResourceError, is_extended, whole_units
 from atoll.labels import label_key_problem
+from atoll.node_restriction import RESTRICTED_LABEL_DOMAINS, restricted_labels
 from atoll.quantity import QuantityError, parse_quantity
 from atoll.user_text import bounded_repr
 
@@ -165,6 +166,11 @@ def _group(raw: Any, where: str) -> NodeGroup:
             raise FleetError(f"{where}.isolation: {mode!r} is not process, hyperv or hostprocess")
     if isolation and os_name != "windows":
         raise FleetError(f"{where}.isolation: only for os: windows")
+    labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
+    restricted = restricted_labels(labels)
+    if restricted:
+        raise FleetError(f"{where}.labels: {bounded_repr(restricted[0])}: a node may not set labels with the prefixes "
+                         f"{', '.join(RESTRICTED_LABEL_DOMAINS)}* on itself (an operator sets them on the Node)")
     return NodeGroup(
         count=count,
         name_prefix=prefix,
@@ -175,7 +181,7 @@ def _group(raw: Any, where: str) -> NodeGroup:
         pods=str(raw.get("pods", _DEFAULTS.pods)),
         ephemeral_storage=str(raw.get("ephemeralStorage", _DEFAULTS.ephemeral_storage)),
         arch=str(raw.get("arch", _DEFAULTS.arch)),
-        labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()},
+        labels=labels,
         taints=tuple(_taint(t, f"{where}.taints[{i}]") for i, t in enumerate(raw.get("taints") or [])),
         isolation=isolation,
         hypervisor=_hypervisor(raw["hypervisor"], f"{where}.hypervisor") if raw.get("hypervisor") else None,

@@ -29,6 +29,7 @@ from agent.workloads.context import NodeContext
 from atoll.client import Client
 from atoll.clock import Clock, SystemClock
 from atoll.config import ClientConfig
+from atoll.node_restriction import endpoint_host
 from atoll.tasks import cancel_and_wait
 from atoll.v1 import api_pb2
 
@@ -57,11 +58,15 @@ def group_drivers(group: NodeGroup, index: int, clock: Clock) -> list[Driver]:
 
 
 def group_profile(group: NodeGroup, name: str, index: int, endpoint: str) -> NodeProfile:
+    """A simulated node's profile. With a log ``endpoint``, the node's address is the endpoint's host (every
+    node of a fleet is reachable where the fleet process serves, as kwok's nodes share kwok's address): a
+    node's endpoint must lie within its own addresses. Without one, its simulated host address."""
     return NodeProfile(
         name=name, os=group.os, os_build=group.os_build, arch=group.arch, kernel="hollow",
         cpu=group.cpu, memory=group.memory, pods=group.pods, ephemeral_storage=group.ephemeral_storage,
         labels={**group.labels, "atoll.dev/hollow": "true"},
-        taints=group.taints, reserved=group.reserved, address=_address(index), endpoint=endpoint,
+        taints=group.taints, reserved=group.reserved, address=endpoint_host(endpoint) or _address(index),
+        endpoint=endpoint,
         extended_resources=group.extended_resources,
     )
 

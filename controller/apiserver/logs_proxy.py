@@ -1,10 +1,12 @@
 """The atoll.v1.Logs servicer: ``atoll logs`` asks the API server, which forwards to the agent of
 the workload's node (kubectl logs -> kube-apiserver -> kubelet, the same shape).
 
-The agent's address is the ``atoll.dev/agent-endpoint`` annotation of the Node. Errors are one
-line: the workload or node does not exist (NOT_FOUND), is not scheduled yet or its agent
-publishes no endpoint (FAILED_PRECONDITION), the agent cannot be reached (UNAVAILABLE); errors the
-agent reports are passed through with their code.
+The agent's address is the ``atoll.dev/agent-endpoint`` annotation of the Node; it is dialed only
+when its host is one of the Node's own addresses (``atoll.node_restriction.endpoint_problem``), so
+a node cannot point the API server at another host. Errors are one line: the workload or node
+does not exist (NOT_FOUND), is not scheduled yet or its agent publishes no endpoint, or one off its
+own addresses (FAILED_PRECONDITION), the agent cannot be reached (UNAVAILABLE); errors the agent
+reports are passed through with their code.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any, cast
 
 import grpc
 
-from atoll import kinds
+from atoll import kinds, node_restriction
+from atoll.annotations import AGENT_ENDPOINT_ANNOTATION
 from atoll.pki import AGENT_TLS_NAME
 from atoll.v1 import agent_pb2, agent_pb2_grpc
 from controller.apiserver.auth.config import SecurityConfig
@@ -23,7 +26,6 @@ from controller.apiserver.handlers import CallGuard
 from controller.apiserver.registry import Registry
 
 Context = grpc.aio.ServicerContext[Any, Any]
-ENDPOINT_ANNOTATION = "atoll.dev/agent-endpoint"
 
 
 class LogsProxy(agent_pb2_grpc.LogsServicer):
@@ -80,10 +82,13 @@ class LogsProxy(agent_pb2_grpc.LogsServicer):
         if not node_name:
             raise _error(grpc.StatusCode.FAILED_PRECONDITION, f"{label} is not scheduled to a node yet: no logs")
         node = (await self._registry.read(kinds.by_name("Node"), "", node_name)).message
-        endpoint = node.metadata.annotations.get(ENDPOINT_ANNOTATION, "")
+        endpoint = node.metadata.annotations.get(AGENT_ENDPOINT_ANNOTATION, "")
         if not endpoint:
             raise _error(grpc.StatusCode.FAILED_PRECONDITION,
                          f"{label}: node {node_name} publishes no log endpoint (its agent serves no logs)")
+        problem = node_restriction.endpoint_problem(endpoint, node_restriction.node_addresses(node))
+        if problem is not None:
+            raise _error(grpc.StatusCode.FAILED_PRECONDITION, f"{label}: node {node_name}: {problem}; not dialed")
         forwarded = agent_pb2.LogsRequest()
         forwarded.CopyFrom(request)
         forwarded.kind, forwarded.namespace = kind.name, workload.metadata.namespace

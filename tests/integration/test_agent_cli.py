@@ -1,4 +1,5 @@
-"""``atoll logs`` through the API server's Logs proxy to the node's agent, and ``atoll node
+"""``atoll logs`` through the API server's Logs proxy to the node's agent (only on the node's own
+addresses), and ``atoll node
 cordon|uncordon|drain`` against a running agent."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.logs_service import start_logs_server
 from agent.registration import NodeProfile
+from atoll.annotations import AGENT_ENDPOINT_ANNOTATION
 from atoll.cli import logs as logs_verb
 from atoll.cli import node as node_verb
 from atoll.cli.common import Streams
@@ -49,7 +51,7 @@ def _logs_args(target: str, container: str = "", tail: int = 0) -> argparse.Name
 async def test_logs_of_a_pod_and_a_vm_come_from_the_nodes_agent() -> None:
     clock = ManualClock()
     logs_server = await start_logs_server("127.0.0.1:0")
-    profile = NodeProfile(name="n1", endpoint=logs_server.address)
+    profile = NodeProfile(name="n1", address="127.0.0.1", endpoint=logs_server.address)
     drivers = [SimLinuxDriver(clock=clock), SimHypervisorDriver(HypervisorProfile(boot_seconds=0), clock=clock)]
     try:
         async with cluster() as c, node(c.client, profile, drivers, clock) as running, logs_proxy(c) as via_api:
@@ -70,6 +72,14 @@ async def test_logs_of_a_pod_and_a_vm_come_from_the_nodes_agent() -> None:
             with pytest.raises(ApiError) as missing:
                 await logs_verb.print_logs(via_api, _logs_args("ghost"), Streams(out=out))
             assert missing.value.code == grpc.StatusCode.NOT_FOUND
+            stored = (await c.client.get("node", "n1")).node
+            stored.metadata.annotations[AGENT_ENDPOINT_ANNOTATION] = "192.0.2.1:22"
+            await c.client.update(stored)
+            with pytest.raises(ApiError) as foreign:
+                await logs_verb.print_logs(via_api, _logs_args("pod/talk"), Streams(out=out))
+            assert foreign.value.code == grpc.StatusCode.FAILED_PRECONDITION
+            assert "'192.0.2.1:22' is not on one of the node's own addresses (127.0.0.1, n1); not dialed" in (
+                foreign.value.message)
     finally:
         await logs_server.stop()
 

@@ -106,7 +106,7 @@ def _with_ready_condition(obj: object_pb2.Object, kind: str) -> object_pb2.Objec
     return obj
 
 
-async def test_node_writes_its_own_node_status_and_no_other(cluster: SecureCluster) -> None:
+async def test_node_writes_its_own_node_within_the_node_restriction_and_no_other(cluster: SecureCluster) -> None:
     admin = cluster.admin()
     n1 = cluster.client(cluster.config("node:n1"))
     assert await _code(n1.create(make_node("n1"))) == grpc.StatusCode.OK, "a node registers itself"
@@ -114,14 +114,26 @@ async def test_node_writes_its_own_node_status_and_no_other(cluster: SecureClust
     assert await _code(n1.update_status(_with_ready_condition(make_node("n1"), "node"))) == grpc.StatusCode.OK
     other = _with_ready_condition(make_node("n2"), "node")
     assert await _code(n1.update_status(other)) == grpc.StatusCode.PERMISSION_DENIED
-    assert await _code(n1.update(make_node("n1", team="x"))) == grpc.StatusCode.PERMISSION_DENIED, "status only"
+    assert await _code(n1.update(make_node("n1", team="x"))) == grpc.StatusCode.OK, "a node relabels itself"
+    role = make_node("n1", **{"node-role.kubernetes.io/control-plane": ""})
+    with pytest.raises(ApiError) as refused:
+        await n1.update(role)
+    assert refused.value.code == grpc.StatusCode.PERMISSION_DENIED
+    assert refused.value.message.startswith("user 'system:node:n1' may not update nodes 'n1': a node may not set")
+    cordoned = make_node("n1", team="x")
+    cordoned.node.spec.unschedulable = True
+    assert await _code(n1.update(cordoned)) == grpc.StatusCode.PERMISSION_DENIED, "spec is the operator's"
+    assert await _code(n1.update(make_node("n2"))) == grpc.StatusCode.PERMISSION_DENIED
     assert await _code(n1.delete("node", "n2")) == grpc.StatusCode.PERMISSION_DENIED
     denied = _denials(cluster, "system:node:n1")
     assert [(d["verb"], d["kind"], d["name"]) for d in denied] == [
         ("updatestatus", "Node", "n2"),
         ("update", "Node", "n1"),
+        ("update", "Node", "n1"),
+        ("update", "Node", "n2"),
         ("delete", "Node", "n2"),
     ]
+    assert "node-role.kubernetes.io/control-plane" in denied[1]["message"]
     assert denied[0]["groups"] == ["system:nodes"]
 
 

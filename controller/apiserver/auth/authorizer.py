@@ -1,4 +1,6 @@
-"""The authorizer: RBAC first (built-in and stored bindings), then the node authorizer for node identities."""
+"""The authorizer: RBAC first (built-in and stored bindings), then the node authorizer for node identities
+and fleets. It answers True or False, or raises ``node.NodeRestrictionError`` with the reason a node's
+write of its own Node is refused."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ class Authorizer:
         if node is not None:
             return await self._nodes.allows(node, request)
         if FLEETS_GROUP in user.groups:
-            # A fleet acts as every node it simulates, so it may hold the agent finalizer on any
-            # bound workload, exactly as a node may on its own (and nothing more).
-            return await self._nodes.allows_finalizer_update(None, request)
+            # A fleet acts as every node it simulates: it may write any Node as a node writes its own,
+            # and hold the agent finalizer on any bound workload (and nothing more).
+            return await self._nodes.allows_fleet(request)
         return False

@@ -30,6 +30,7 @@ from controller.apiserver.auth.authn import Authenticator
 from controller.apiserver.auth.authorizer import Authorizer
 from controller.apiserver.auth.identity import Peer, UserInfo
 from controller.apiserver.auth.limits import WatchLimiter
+from controller.apiserver.auth.node import NodeRestrictionError
 from controller.apiserver.auth.policy import PolicyCache
 from controller.apiserver.errors import StatusError
 from controller.store.protocol import StoreUnavailableError
@@ -133,8 +134,12 @@ class SecurityGuard:
             await context.abort(error.code, error.message)
             raise
         for attributes in requests:
-            if not await self._authorizer.allows(user, attributes):
-                message = f"{user.describe()} may not {attributes.describe()}"
+            try:
+                allowed, reason = await self._authorizer.allows(user, attributes), ""
+            except NodeRestrictionError as refusal:
+                allowed, reason = False, f": {refusal.message}"
+            if not allowed:
+                message = f"{user.describe()} may not {attributes.describe()}{reason}"
                 self._record(user, peer, method, attributes, "PERMISSION_DENIED", message)
                 await context.abort(grpc.StatusCode.PERMISSION_DENIED, message)
         return user, peer, (requests if method in MUTATING_METHODS else [])

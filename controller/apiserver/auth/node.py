@@ -2,7 +2,8 @@
 
 A node may:
 - read Namespaces;
-- get, create and update the status of its own Node; list or watch Nodes only with the field
+- get its own Node, create it and update it (labels and agent endpoint only) within
+  ``atoll.node_restriction``, and update its status; list or watch Nodes only with the field
   selector ``metadata.name=NAME``;
 - get, create and update its own Lease (namespace ``atoll-node-lease``, name NAME);
 - get Pods and VirtualMachines bound to it (stored ``spec.nodeName == NAME``), update their
@@ -10,7 +11,11 @@ A node may:
   else); list or watch them only with the field selector ``spec.nodeName=NAME``;
 - create Events.
 Nothing else: not another node's objects, not a workload bound elsewhere, no spec writes of
-workloads, no deletes. Decisions that depend on a workload read it from the store first.
+workloads, no deletes. Decisions that depend on a workload or a Node read it from the store first.
+A fleet (``allows_fleet``) may do the node writes for every node it simulates.
+
+A Node write that ``atoll.node_restriction`` refuses raises ``NodeRestrictionError`` (the reason,
+for the caller) instead of answering False.
 """
 
 from __future__ import annotations
@@ -18,16 +23,25 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from atoll import finalizers, namespaces
+import grpc
+
+from atoll import finalizers, namespaces, node_restriction
 from atoll.fields import parse_field_selector
 from atoll.kinds import Kind
 from atoll.labels import SelectorError
 from controller.apiserver.auth.attributes import RequestAttributes
 from controller.apiserver.auth.rules import WORKLOADS
+from controller.apiserver.errors import ApiError
 
 NODE_LEASE_NAMESPACE = namespaces.NODE_LEASE
 # Reads one stored object (kind, namespace, name); None when it does not exist.
 ObjectReader = Callable[[Kind, str, str], Awaitable[Any | None]]
+
+
+class NodeRestrictionError(ApiError):
+    """A node identity's Node write that ``atoll.node_restriction`` refuses; the message says why."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
 
 
 class NodeAuthorizer:
@@ -42,7 +56,9 @@ class NodeAuthorizer:
         if kind == "Node":
             if verb in ("list", "watch"):
                 return _selects(request, "metadata.name", node)
-            return verb in ("get", "create", "updatestatus") and request.name == node
+            if request.name != node:
+                return False
+            return verb in ("get", "updatestatus") or await self.allows_node_write(request)
         if kind == "Lease":
             own = request.namespace == NODE_LEASE_NAMESPACE and request.name == node
             return own and verb in ("get", "create", "update")
@@ -58,6 +74,29 @@ class NodeAuthorizer:
         if kind == "Event":
             return verb == "create"
         return False
+
+    async def allows_fleet(self, request: RequestAttributes) -> bool:
+        """What a fleet may do beyond its role: the node writes of any node it simulates (Node create and
+        update within ``atoll.node_restriction``) and the agent finalizer on any bound workload."""
+        if request.kind.name == "Node":
+            return await self.allows_node_write(request)
+        return await self.allows_finalizer_update(None, request)
+
+    async def allows_node_write(self, request: RequestAttributes) -> bool:
+        """A Create or Update of Node ``request.name`` by that node; raises NodeRestrictionError with the
+        reason when ``atoll.node_restriction`` refuses it."""
+        if request.kind.name != "Node" or request.verb not in ("create", "update") or request.obj is None:
+            return False
+        if request.verb == "create":
+            problem = node_restriction.create_problem(request.obj)
+        else:
+            stored = await self._read(request.kind, "", request.name)
+            if stored is None:
+                return False
+            problem = node_restriction.update_problem(stored, request.obj)
+        if problem is not None:
+            raise NodeRestrictionError(problem)
+        return True
 
     async def allows_finalizer_update(self, node: str | None, request: RequestAttributes) -> bool:
         """An Update of a bound workload (bound to ``node``; any node when None) that only adds or

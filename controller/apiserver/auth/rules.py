@@ -11,8 +11,9 @@ Built-in roles (their names are reserved; see ``atoll.validation.rbac.BUILTIN_RO
   Events and Leases; update Nodes and their status (node lifecycle).
 - ``node``: no rules: a node identity is authorized by ``node.NodeAuthorizer``.
 - ``fleet``: what a node may do, for every node at once, for a process that simulates many
-  nodes with one identity (agent/hollow): read all; create and update the status of Nodes;
-  Leases; update the status of Pods and VirtualMachines; create Events.
+  nodes with one identity (agent/hollow): read all; update the status of Nodes; Leases; update the
+  status of Pods and VirtualMachines; create Events. Node creates and updates go through the node
+  authorizer (``node.NodeAuthorizer.allows_fleet``: ``atoll.node_restriction``), as a node's own do.
 
 Built-in bindings: group ``system:masters`` -> admin, user ``system:scheduler`` -> scheduler,
 user ``system:controller-manager`` -> controller, group ``system:node-fleets`` -> fleet, all cluster-wide.
@@ -88,7 +89,7 @@ BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
     "node": (),
     "fleet": (
         Rule(_READ, _ALL),
-        _rule(("create", "updatestatus"), ("Node",)),
+        _rule(("updatestatus",), ("Node",)),
         _rule(("create", "update"), ("Lease", "Event")),
         _rule(("updatestatus",), WORKLOADS),
     ),

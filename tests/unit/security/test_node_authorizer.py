@@ -1,4 +1,5 @@
-"""The node authorizer: a node writes only its own Node status and Lease and its workloads' status."""
+"""The node authorizer: a node writes only its own Node (within atoll.node_restriction), its Lease and its
+workloads' status; a fleet does the node writes for any node it simulates."""
 
 from __future__ import annotations
 
@@ -7,16 +8,27 @@ from typing import Any
 import pytest
 
 from atoll import kinds
+from atoll.annotations import AGENT_ENDPOINT_ANNOTATION
 from atoll.kinds import Kind
+from atoll.v1 import node_pb2
 from controller.apiserver.auth.attributes import RequestAttributes
 from controller.apiserver.auth.identity import UserInfo
-from controller.apiserver.auth.node import NodeAuthorizer
-from tests.support.objects import make_pod
+from controller.apiserver.auth.node import NodeAuthorizer, NodeRestrictionError
+from tests.support.objects import make_node, make_pod
 
 STORED = {("Pod", "default", "mine"): "n1", ("Pod", "default", "theirs"): "n2", ("Pod", "default", "unbound"): ""}
 
 
+def own_node(name: str = "n1", **labels: str) -> node_pb2.Node:
+    node = make_node(name, **labels).node
+    node.status.addresses.add(type="InternalIP", address="10.0.0.5")
+    node.metadata.annotations[AGENT_ENDPOINT_ANNOTATION] = "10.0.0.5:10250"
+    return node
+
+
 async def read(kind: Kind, namespace: str, name: str) -> Any | None:
+    if kind.name == "Node":
+        return own_node(name) if name in ("n1", "n2") else None
     if (kind.name, namespace, name) not in STORED:
         return None
     pod = make_pod(name).pod
@@ -24,17 +36,41 @@ async def read(kind: Kind, namespace: str, name: str) -> Any | None:
     return pod
 
 
-def attrs(verb: str, kind: str, name: str = "", namespace: str = "", selector: str = "") -> RequestAttributes:
+def attrs(verb: str, kind: str, name: str = "", namespace: str = "", selector: str = "", obj: Any = None
+          ) -> RequestAttributes:
     found = kinds.by_name(kind)
-    return RequestAttributes(verb, found, namespace if found.namespaced else "", name, field_selector=selector)
+    return RequestAttributes(verb, found, namespace if found.namespaced else "", name, field_selector=selector, obj=obj)
+
+
+def relabelled(name: str = "n1", **labels: str) -> node_pb2.Node:
+    node = own_node(name)
+    node.metadata.labels.update(labels)
+    return node
+
+
+def moved_endpoint(endpoint: str, name: str = "n1") -> node_pb2.Node:
+    node = own_node(name)
+    node.metadata.annotations[AGENT_ENDPOINT_ANNOTATION] = endpoint
+    return node
+
+
+def cordoned() -> node_pb2.Node:
+    node = own_node()
+    node.spec.unschedulable = True
+    return node
 
 
 CASES = [
-    (attrs("create", "Node", "n1"), True, "registers its own node"),
+    (attrs("create", "Node", "n1", obj=own_node()), True, "registers its own node"),
+    (attrs("create", "Node", "n2", obj=own_node("n2")), False, "may not register another node"),
+    (attrs("create", "Node", "n1"), False, "a create carrying no node is denied"),
+    (attrs("update", "Node", "n1", obj=relabelled(zone="b")), True, "updates its own labels"),
+    (attrs("update", "Node", "n1", obj=moved_endpoint("10.0.0.5:20000")), True, "moves its endpoint to a new port"),
+    (attrs("update", "Node", "n2", obj=relabelled("n2", zone="b")), False, "may not update another node"),
+    (attrs("update", "Node", "n3", obj=relabelled("n3")), False, "updating a node that does not exist is denied"),
     (attrs("updatestatus", "Node", "n1"), True, "writes its own node status"),
     (attrs("get", "Node", "n1"), True, "reads its own node"),
     (attrs("updatestatus", "Node", "n2"), False, "may not write another node's status"),
-    (attrs("update", "Node", "n1"), False, "may not write its own node spec"),
     (attrs("delete", "Node", "n1"), False, "may not delete its node"),
     (attrs("watch", "Node", selector="metadata.name=n1"), True, "watches its own node by name"),
     (attrs("watch", "Node"), False, "may not watch every node"),
@@ -64,6 +100,35 @@ CASES = [
 @pytest.mark.parametrize(("request_attributes", "allowed"), [c[:2] for c in CASES], ids=[c[2] for c in CASES])
 async def test_node_authorizer(request_attributes: RequestAttributes, allowed: bool) -> None:
     assert await NodeAuthorizer(read).allows("n1", request_attributes) is allowed
+
+
+REFUSED = [
+    (attrs("create", "Node", "n1", obj=relabelled(**{"node-role.kubernetes.io/control-plane": ""})), "node-role"),
+    (attrs("update", "Node", "n1", obj=relabelled(**{"node-restriction.atoll.dev/gpu": "1"})), "node-restriction"),
+    (attrs("update", "Node", "n1", obj=moved_endpoint("127.0.0.1:2379")), "not on one of the node's own addresses"),
+    (attrs("update", "Node", "n1", obj=cordoned()), "spec"),
+]
+REFUSED_IDS = ["may not register with a role label", "may not give itself a restricted label",
+               "may not point its endpoint off its own addresses", "may not write its own spec"]
+
+
+@pytest.mark.parametrize(("request_attributes", "reason"), REFUSED, ids=REFUSED_IDS)
+async def test_node_restriction_refusals_say_why(request_attributes: RequestAttributes, reason: str) -> None:
+    with pytest.raises(NodeRestrictionError, match=reason):
+        await NodeAuthorizer(read).allows("n1", request_attributes)
+
+
+@pytest.mark.parametrize(("request_attributes", "reason"), REFUSED, ids=REFUSED_IDS)
+async def test_a_fleet_is_held_to_the_same_restriction(request_attributes: RequestAttributes, reason: str) -> None:
+    with pytest.raises(NodeRestrictionError, match=reason):
+        await NodeAuthorizer(read).allows_fleet(request_attributes)
+
+
+async def test_a_fleet_registers_and_updates_any_node_it_simulates() -> None:
+    authorizer = NodeAuthorizer(read)
+    assert await authorizer.allows_fleet(attrs("create", "Node", "n7", obj=own_node("n7")))
+    assert await authorizer.allows_fleet(attrs("update", "Node", "n2", obj=moved_endpoint("10.0.0.5:1", "n2")))
+    assert not await authorizer.allows_fleet(attrs("delete", "Node", "n2"))
 
 
 @pytest.mark.parametrize(
