@@ -31,6 +31,7 @@ from atoll.config import ConfigError, resolve_client_config
 from atoll.gc_tuning import tune_gc
 from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
+from atoll.private_files import make_process_private
 
 EXIT_USAGE = 2
 DEFAULT_DRIVERS = ("sim-linux",)
@@ -97,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = (hollow_parser() if hollow else agent_parser()).parse_args(args_list[1:] if hollow else args_list)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tune_gc()
+    make_process_private()  # state dir, task records, workloads' logs (atoll.private_files)
     config = AgentConfig(lease_interval=args.lease_interval, events=not args.no_events)
     try:
         server = resolve_client_config(client_flags(args),

@@ -33,6 +33,7 @@ from atoll.gc_tuning import tune_gc
 from atoll.images import node_state_dir
 from atoll.metrics_http import MetricsListenError
 from atoll.pki import PkiError, internal_client_config
+from atoll.private_files import make_process_private, private_directory
 from controller.apiserver import metrics as apiserver_metrics
 from controller.apiserver.auth.config import SecurityConfig, secure_data_dir
 from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL
@@ -133,6 +134,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tune_gc()
+    make_process_private()  # the store, its WAL/SHM, logs, task dirs: everything up and its drivers write
     try:
         return asyncio.run(_serve(args))
     except KeyboardInterrupt:
@@ -143,8 +145,7 @@ async def _serve(args: argparse.Namespace) -> int:
     if args.event_ttl < 0:
         print(f"atoll up: --event-ttl must be 0 (keep Events) or more seconds, got {args.event_ttl:g}", file=sys.stderr)
         return 2
-    data_dir: Path = (args.data_dir or default_data_dir()).expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_directory((args.data_dir or default_data_dir()).expanduser().resolve())
     security: SecurityConfig | None = None
     if args.dev:
         problem = _non_loopback(args.listen)
@@ -205,7 +206,7 @@ async def _serve(args: argparse.Namespace) -> int:
     await _stop_components(components)
     await api.stop()
     await store.close()
-    return 0
+    return 1 if any(_failed(task) for task in components.values()) else 0
 
 
 def _serve_metrics(args: argparse.Namespace, fleet: FleetSpec) -> None:
@@ -229,7 +230,7 @@ def _serve_metrics(args: argparse.Namespace, fleet: FleetSpec) -> None:
 
 def _start_components(
     args: argparse.Namespace, server: str, data_dir: Path, fleet: FleetSpec, stop: asyncio.Event
-) -> dict[str, asyncio.Task[None]]:
+) -> dict[str, asyncio.Task[bool]]:
     """Starts the in-process components that meet the API server only through gRPC at ``server``,
     each with its own identity (``internal_client_config``: plaintext in --dev, else its certificate)."""
     components: dict[str, Coroutine[Any, Any, None]] = {}
@@ -254,8 +255,9 @@ def _start_components(
     return {name: asyncio.create_task(_supervised(name, work, stop), name=name) for name, work in components.items()}
 
 
-async def _supervised(name: str, work: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:
-    """Runs one component; if it fails, says so on stderr and stops the whole control plane."""
+async def _supervised(name: str, work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Runs one component; if it fails, says so on stderr, stops the whole control plane and
+    answers False (`atoll up` then exits 1)."""
     try:
         await work
     except asyncio.CancelledError:
@@ -264,9 +266,15 @@ async def _supervised(name: str, work: Coroutine[Any, Any, None], stop: asyncio.
         logging.getLogger("atoll.up").exception("%s failed", name)
         print(f"atoll up: {name} failed: {exc}", file=sys.stderr, flush=True)
         stop.set()
+        return False
+    return True
 
 
-async def _stop_components(components: dict[str, asyncio.Task[None]], grace: float = 5.0) -> None:
+def _failed(component: asyncio.Task[bool]) -> bool:
+    return component.done() and not component.cancelled() and component.result() is False
+
+
+async def _stop_components(components: dict[str, asyncio.Task[bool]], grace: float = 5.0) -> None:
     """Components watch the same ``stop`` event; give them ``grace`` seconds, then cancel."""
     if not components:
         return

@@ -200,9 +200,9 @@ def expiry_warning(path: Path, now: datetime, warn_days: int = WARN_DAYS) -> str
 
 
 def write_pair(pair: KeyPair, cert_path: Path, key_path: Path) -> None:
-    """Writes the certificate (mode 0644) and key (mode 0600), each atomically."""
-    write_atomic(key_path, pair.key_pem(), 0o600)
-    write_atomic(cert_path, pair.cert_pem(), 0o644)
+    """Writes the certificate and key, each atomically and private to this user (mode 0600)."""
+    write_atomic(key_path, pair.key_pem())
+    write_atomic(cert_path, pair.cert_pem())
 
 
 def load_cert(path: Path) -> x509.Certificate:

@@ -114,7 +114,7 @@ def write_client_config(
     path = path or default_config_path()
     config = ClientConfig(server=server, ca=ca, cert=cert, key=key, token=token)
     data = {name: value for name, value in asdict(config).items() if value is not None}
-    write_atomic(path, yaml.safe_dump(data, sort_keys=False).encode(), 0o600)
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False).encode())
     return path
 
 

@@ -86,5 +86,5 @@ def add_token(path: Path, user: str, groups: tuple[str, ...] = (), token: str | 
     entries = read_token_file(path)
     entries.append(TokenEntry(hash_token(token), user, groups))
     data = {"tokens": [{"sha256": e.sha256, "user": e.user, "groups": list(e.groups)} for e in entries]}
-    write_atomic(path, yaml.safe_dump(data, sort_keys=False).encode(), 0o600)
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False).encode())
     return token

@@ -18,6 +18,7 @@ from typing import Any
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, Streams
 from atoll.cli.datadir import default_data_dir
 from atoll.images import ImageError, ImageStore, image_dir_for
+from atoll.private_files import private_umask
 from atoll.user_text import bounded_repr
 from atoll.validation.base import dns_subdomain_problem
 
@@ -73,7 +74,8 @@ def _import(args: argparse.Namespace, streams: Streams) -> int:
         streams.error(f"error: image import takes [NODE] FILE, got {len(operands)} operands")
         return EXIT_FAILED
     node, source = (operands[0], operands[1]) if len(operands) == 2 else (None, operands[0])
-    store = _store(args, node)
-    image = store.import_path(Path(source).expanduser(), args.name)
+    with private_umask():
+        store = _store(args, node)
+        image = store.import_path(Path(source).expanduser(), args.name)
     streams.out.write(f"imported {args.name} into {store.root} ({image.rootfs})\n")
     return EXIT_OK

@@ -6,7 +6,7 @@ their logs are readable (through the API server's Logs proxy to the node's agent
 with the signal, starts it again on the same data dir (and store), and checks that the second start
 stays up, lists the same workloads, and that each is Running again and served by the new agent:
 its logs are read through the endpoint the agent registered on this start (the first start's
-endpoint is gone with its process).
+endpoint is gone with its process). Whatever the two starts wrote in the data dir is private.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from atoll.config import write_client_config
 from tests.e2e import artifacts
 from tests.e2e.conftest import _require_root
 from tests.support.etcd_server import etcd_server
+from tests.support.private_files import readable_by_others
 from tests.support.system import require_binary
 from tests.support.up_process import UpProcess, admin_config, start_up
 
@@ -191,6 +192,7 @@ def test_up_starts_again_with_its_workloads(mode: Mode, signum: signal.Signals, 
             cli = _cli(tmp_path, second, data_dir, mode.secure)
             after = _until_running_with_logs(cli, second, expected)
             assert sorted(after) == sorted(before), "the same workloads after the restart"
+            assert not readable_by_others(data_dir)
             if mode.name == "real":
                 deleted = cli("delete", "pod", "keep", "--wait")  # the agent destroys the real container
                 assert deleted.returncode == 0, deleted.stderr
