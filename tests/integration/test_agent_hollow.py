@@ -64,6 +64,9 @@ def test_the_gpu_fleet_file_declares_gpus_on_its_gpu_group_only() -> None:
                      id="an unknown field is refused"),
         pytest.param("nodes: [{count: 1, namePrefix: a-, hypervisor: {type: type3}}]", "hypervisor.type",
                      id="an unknown hypervisor type is refused"),
+        pytest.param("nodes: [{count: 1, namePrefix: a-, labels: {node-role.kubernetes.io/master: ''}}]",
+                     "nodes[0].labels: 'node-role.kubernetes.io/master': a node may not set",
+                     id="a label only operators may set is refused"),
     ],
 )
 def test_a_bad_fleet_file_is_one_line_naming_the_field(tmp_path: Path, text: str, message: str) -> None:
