@@ -31,14 +31,14 @@ from atoll.kinds import Kind
 from atoll.labels import SelectorError
 from controller.apiserver.auth.attributes import RequestAttributes
 from controller.apiserver.auth.rules import WORKLOADS
-from controller.apiserver.errors import ApiError
+from controller.apiserver.errors import StatusError
 
 NODE_LEASE_NAMESPACE = namespaces.NODE_LEASE
 # Reads one stored object (kind, namespace, name); None when it does not exist.
 ObjectReader = Callable[[Kind, str, str], Awaitable[Any | None]]
 
 
-class NodeRestrictionError(ApiError):
+class NodeRestrictionError(StatusError):
     """A node identity's Node write that ``atoll.node_restriction`` refuses; the message says why."""
 
     code = grpc.StatusCode.PERMISSION_DENIED
