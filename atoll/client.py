@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 import grpc
 import grpc.aio
-from google.protobuf.message import Message
 
 from atoll import kinds
 from atoll.config import ClientConfig
+from atoll.ports import Writable
 from atoll.v1 import agent_pb2, agent_pb2_grpc, api_pb2, api_pb2_grpc, object_pb2
 from atoll.watch_events import ADDED, BOOKMARK, DELETED, RESYNC, SYNCED
 
@@ -118,7 +118,7 @@ class Backoff:
         return base * (1.0 - self.jitter * random.random())
 
 
-def _unwrap_kind(obj: object_pb2.Object | Message) -> object_pb2.Object:
+def _unwrap_kind(obj: Writable) -> object_pb2.Object:
     """Accept either an ``Object`` envelope or a bare kind message (a Pod, a Node, ...)."""
     if isinstance(obj, object_pb2.Object):
         return obj
@@ -197,12 +197,12 @@ class Client:
 
     # -- unary verbs --------------------------------------------------------------------------
 
-    async def create(self, obj: object_pb2.Object | Message) -> object_pb2.Object:
+    async def create(self, obj: Writable) -> object_pb2.Object:
         """Create ``obj``; ALREADY_EXISTS if the name is taken. Never retried."""
         request = api_pb2.CreateRequest(object=_unwrap_kind(obj))
         return await self._unary(self._stub.Create, request, idempotent=False)
 
-    async def batch_create(self, objects: Sequence[object_pb2.Object | Message]) -> api_pb2.BatchCreateResponse:
+    async def batch_create(self, objects: Sequence[Writable]) -> api_pb2.BatchCreateResponse:
         """Create many objects in one call; one result per object, in order (each succeeds or fails
         alone: ``code`` "OK" or the status code name). Never retried."""
         request = api_pb2.BatchCreateRequest(objects=[_unwrap_kind(obj) for obj in objects])
@@ -257,12 +257,12 @@ class Client:
             if not token:
                 return items, page.resource_version
 
-    async def update(self, obj: object_pb2.Object | Message) -> object_pb2.Object:
+    async def update(self, obj: Writable) -> object_pb2.Object:
         """Replace spec and metadata; ABORTED unless ``metadata.resource_version`` is current (0: any)."""
         request = api_pb2.UpdateRequest(object=_unwrap_kind(obj))
         return await self._unary(self._stub.Update, request, idempotent=False)
 
-    async def update_status(self, obj: object_pb2.Object | Message) -> object_pb2.Object:
+    async def update_status(self, obj: Writable) -> object_pb2.Object:
         """Replace status only; same revision rule as update."""
         request = api_pb2.UpdateRequest(object=_unwrap_kind(obj))
         return await self._unary(self._stub.UpdateStatus, request, idempotent=False)
@@ -286,7 +286,7 @@ class Client:
         )
         return await self._unary(self._stub.Delete, request, idempotent=False)
 
-    async def apply(self, obj: object_pb2.Object | Message) -> api_pb2.ApplyResponse:
+    async def apply(self, obj: Writable) -> api_pb2.ApplyResponse:
         """Create or update to match ``obj``; ``result`` is created, configured or unchanged."""
         request = api_pb2.ApplyRequest(object=_unwrap_kind(obj))
         return await self._unary(self._stub.Apply, request, idempotent=False)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from atoll import namespaces
 from atoll.client import Client
 from atoll.clock import Clock
+from atoll.ports import ApiObject
+from atoll.v1 import deployment_pb2, lease_pb2, node_pb2, pod_pb2, virtualmachine_pb2
 from controller.controllers.deployment.reconciler import DeploymentController
 from controller.controllers.garbage_collector.reconciler import GarbageCollector
 from controller.controllers.node_lifecycle.reconciler import (
@@ -23,7 +25,9 @@ from controller.controllers.node_lifecycle.reconciler import (
     NodeLifecycleOptions,
 )
 from controller.controllers.virtualmachine.reconciler import VirtualMachineController
+from controller.controllers.workloads import Workload
 from controller.runtime import metrics
+from controller.runtime.informer import ObjectCache
 from controller.runtime.reconciler import Reconciler
 from controller.runtime.reconciler_runner import ReconcilerRunner
 from controller.runtime.shared_informers import SharedInformers
@@ -52,30 +56,39 @@ class ControllerOptions:
 Factory = Callable[[Client, SharedInformers, Clock, ControllerOptions], Reconciler]
 
 
+def _workloads(informers: SharedInformers) -> dict[str, ObjectCache[Workload]]:
+    """The Pod and VirtualMachine informers, by kind name."""
+    return {
+        "Pod": informers.informer(pod_pb2.Pod),
+        "VirtualMachine": informers.informer(virtualmachine_pb2.VirtualMachine),
+    }
+
+
 def _deployment(client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions) -> Reconciler:
-    replicas = {kind: informers.informer(kind) for kind in ("Pod", "VirtualMachine")}
-    return DeploymentController(client, informers.informer("Deployment"), replicas, clock)
+    return DeploymentController(client, informers.informer(deployment_pb2.Deployment), _workloads(informers), clock)
 
 
 def _node_lifecycle(client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions) -> Reconciler:
-    workloads = {kind: informers.informer(kind) for kind in ("Pod", "VirtualMachine")}
     settings = NodeLifecycleOptions(
         options.node_grace_period, options.default_toleration_seconds, options.eviction_events
     )
-    return NodeLifecycleController(
-        client, informers.informer("Node"), informers.informer("Lease", LEASE_NAMESPACE), workloads, clock, settings
-    )
+    nodes = informers.informer(node_pb2.Node)
+    leases = informers.informer(lease_pb2.Lease, LEASE_NAMESPACE)
+    return NodeLifecycleController(client, nodes, leases, _workloads(informers), clock, settings)
 
 
 def _garbage_collector(
     client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions
 ) -> Reconciler:
-    watched = {kind: informers.informer(kind) for kind in ("Deployment", "Pod", "VirtualMachine")}
+    watched: dict[str, ObjectCache[ApiObject]] = {
+        "Deployment": informers.informer(deployment_pb2.Deployment),
+        **_workloads(informers),
+    }
     return GarbageCollector(client, watched, clock)
 
 
 def _virtualmachine(client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions) -> Reconciler:
-    return VirtualMachineController(client, informers.informer("VirtualMachine"), clock)
+    return VirtualMachineController(client, informers.informer(virtualmachine_pb2.VirtualMachine), clock)
 
 
 CONTROLLERS: dict[str, Factory] = {

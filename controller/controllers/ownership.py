@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from atoll.ports import ApiObject
 from atoll.v1 import meta_pb2
 
 
@@ -15,7 +14,7 @@ def controller_of(meta: meta_pb2.ObjectMeta) -> meta_pb2.OwnerReference | None:
     return None
 
 
-def controller_ref(kind: str, owner: Any) -> meta_pb2.OwnerReference:
+def controller_ref(kind: str, owner: ApiObject) -> meta_pb2.OwnerReference:
     """The reference a controller puts on objects it creates: controller, blocking foreground delete."""
     return meta_pb2.OwnerReference(
         kind=kind, name=owner.metadata.name, uid=owner.metadata.uid, controller=True, block_owner_deletion=True

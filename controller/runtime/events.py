@@ -8,38 +8,32 @@ rule; this recorder writes each one through the API and waits for it.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
 
 from atoll.client import ApiError
 from atoll.clock import Clock
 from atoll.events import new_event
+from atoll.ports import ApiObject, Creator
 from atoll.v1 import event_pb2
 
 log = logging.getLogger(__name__)
 
 
-class EventCreateApi(Protocol):
-    """The API port an EventRecorder writes through (one awaited Create per Event)."""
-
-    async def create(self, obj: Any) -> Any: ...
-
-
 class EventRecorder:
     """Writes Events with ``source`` (e.g. ``controller/deployment``) through ``sink.create``."""
 
-    def __init__(self, sink: EventCreateApi, source: str, clock: Clock) -> None:
+    def __init__(self, sink: Creator, source: str, clock: Clock) -> None:
         self._sink = sink
         self._source = source
         self._clock = clock
 
-    def build(self, kind: str, involved: Any, event_type: str, reason: str, message: str) -> event_pb2.Event:
+    def build(self, kind: str, involved: ApiObject, event_type: str, reason: str, message: str) -> event_pb2.Event:
         meta = involved.metadata
         return new_event(
             kind=kind, namespace=meta.namespace, name=meta.name, uid=meta.uid, reason=reason, message=message,
             source=self._source, at=self._clock.now(), event_type=event_type, resource_version=meta.resource_version,
         )
 
-    async def record(self, kind: str, involved: Any, event_type: str, reason: str, message: str) -> None:
+    async def record(self, kind: str, involved: ApiObject, event_type: str, reason: str, message: str) -> None:
         """Create one Event about ``involved`` (a message with metadata) of kind ``kind``."""
         event = self.build(kind, involved, event_type, reason, message)
         try:

@@ -5,9 +5,14 @@ Contract:
   changes. A RESYNC (the watch fell behind compaction and the source relisted) or a restart of the
   source after an error is handled as a relist: objects the new list lacks are deleted from the
   cache (handlers see DELETED) and the rest are upserted.
+- Typed: an ``Informer[Pod]`` holds and hands out ``pod_pb2.Pod`` (an object of another kind in
+  its stream is a bug and raises TypeError). Controllers that read several kinds take the
+  read-only, covariant view ``ObjectCache[Pod | VirtualMachine]``.
 - Readers (``get``, ``list``, ``by_index``) get **copies**; nobody outside this class ever holds
   a mutable cached object. Handlers are called with the cached objects themselves, synchronously,
-  and must only read them and not keep them (they map events to work-queue keys).
+  and must only read them and not keep them (they map events to work-queue keys):
+  ``handler(event_type, obj, previous)`` with ``obj`` the new object for ADDED and MODIFIED and
+  the last one seen for DELETED; ``previous`` is the replaced object for MODIFIED, else None.
 - ``has_synced`` turns true after the first complete list; controllers wait for it before acting,
   so they never mistake a cold cache for "nothing exists".
 - Errors from the source other than the ones it handles itself are logged and the source is
@@ -19,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from atoll import kinds
 from atoll.client import ApiError
 from atoll.clock import Clock
+from atoll.ports import ApiObject, M, copy_of
 from atoll.v1 import api_pb2
 from atoll.watch_events import ADDED, DELETED, MODIFIED, RESYNC, SYNCED
 from controller.runtime.keys import key_of
@@ -32,22 +38,35 @@ from controller.runtime.keys import key_of
 log = logging.getLogger(__name__)
 
 Source = Callable[[], AsyncIterator[api_pb2.WatchEvent]]
-# handler(event_type, old, new): ADDED (None, new), MODIFIED (old, new), DELETED (old, None).
-Handler = Callable[[str, Any, Any], None]
-IndexFunc = Callable[[Any], Iterable[str]]
+M_co = TypeVar("M_co", bound=ApiObject, covariant=True)
+# handler(event_type, obj, previous): ADDED (new, None), MODIFIED (new, old), DELETED (old, None).
+Handler = Callable[[str, M_co, M_co | None], None]
+IndexFunc = Callable[[M_co], Iterable[str]]
 
 
-class Informer:
-    """The cache of one kind (optionally narrowed by the source's selectors)."""
+class ObjectCache(Protocol[M_co]):
+    """The read side of an informer, covariant in its message type: an ``Informer[Pod]`` is an
+    ``ObjectCache[Pod | VirtualMachine]``, so one controller can hold the caches of several kinds."""
 
-    def __init__(self, kind: str, source: Source, clock: Clock, *, retry_delay: float = 1.0) -> None:
-        self.kind = kinds.lookup(kind)
+    def add_handler(self, handler: Handler[M_co]) -> None: ...
+    def add_index(self, name: str, values_of: IndexFunc[M_co]) -> None: ...
+    def get(self, key: str) -> M_co | None: ...
+    def list(self, namespace: str | None = None) -> Sequence[M_co]: ...
+    def by_index(self, name: str, value: str) -> Sequence[M_co]: ...
+
+
+class Informer(Generic[M]):
+    """The cache of one kind, ``message_type`` (optionally narrowed by the source's selectors)."""
+
+    def __init__(self, message_type: type[M], source: Source, clock: Clock, *, retry_delay: float = 1.0) -> None:
+        self.kind = kind_of_message(message_type)
+        self.message_type = message_type
         self._source = source
         self._clock = clock
         self._retry_delay = retry_delay
-        self._items: dict[str, Any] = {}
-        self._handlers: list[Handler] = []
-        self._index_funcs: dict[str, IndexFunc] = {}
+        self._items: dict[str, M] = {}
+        self._handlers: list[Handler[M]] = []
+        self._index_funcs: dict[str, IndexFunc[M]] = {}
         self._indexes: dict[str, dict[str, set[str]]] = {}
         self._synced = asyncio.Event()
         self._relisting: set[str] | None = None
@@ -55,13 +74,13 @@ class Informer:
 
     # -- wiring ---------------------------------------------------------------------------------
 
-    def add_handler(self, handler: Handler) -> None:
+    def add_handler(self, handler: Handler[M]) -> None:
         """Call ``handler`` for every change; existing objects are replayed as ADDED first."""
         self._handlers.append(handler)
         for obj in self._items.values():
-            handler(ADDED, None, obj)
+            handler(ADDED, obj, None)
 
-    def add_index(self, name: str, values_of: IndexFunc) -> None:
+    def add_index(self, name: str, values_of: IndexFunc[M]) -> None:
         """Maintain an index: ``values_of(obj)`` are the index values an object is found under."""
         if name in self._index_funcs:
             raise ValueError(f"informer {self.kind.plural}: index {name!r} is already defined")
@@ -81,10 +100,10 @@ class Informer:
     async def wait_synced(self) -> None:
         await self._synced.wait()
 
-    def get(self, key: str) -> Any | None:
+    def get(self, key: str) -> M | None:
         """A copy of the object with this key (``ns/name`` or ``name``), or None."""
         obj = self._items.get(key)
-        return _copy(obj) if obj is not None else None
+        return copy_of(obj) if obj is not None else None
 
     def contains(self, key: str) -> bool:
         return key in self._items
@@ -92,17 +111,17 @@ class Informer:
     def keys(self) -> builtins.list[str]:
         return list(self._items)
 
-    def list(self, namespace: str | None = None) -> list[Any]:
+    def list(self, namespace: str | None = None) -> builtins.list[M]:
         """Copies of every object, or of those in ``namespace``."""
         return [
-            _copy(obj)
+            copy_of(obj)
             for obj in self._items.values()
             if namespace is None or obj.metadata.namespace == namespace
         ]
 
-    def by_index(self, name: str, value: str) -> builtins.list[Any]:
+    def by_index(self, name: str, value: str) -> builtins.list[M]:
         """Copies of the objects filed under ``value`` in index ``name``."""
-        return [_copy(self._items[key]) for key in sorted(self.index_keys(name, value))]
+        return [copy_of(self._items[key]) for key in sorted(self.index_keys(name, value))]
 
     def index_keys(self, name: str, value: str) -> set[str]:
         """The keys filed under ``value`` in index ``name`` (a new set)."""
@@ -142,15 +161,21 @@ class Informer:
             self._relisting = None
             self._synced.set()
         elif event.type == DELETED:
-            self._remove(key_of(kinds.unwrap(event.object)))
+            self._remove(key_of(self._message_of(event)))
         else:
-            obj = kinds.unwrap(event.object)
+            obj = self._message_of(event)
             key = key_of(obj)
             if self._relisting is not None:
                 self._relisting.add(key)
             self._upsert(key, obj)
 
-    def _upsert(self, key: str, obj: Any) -> None:
+    def _message_of(self, event: api_pb2.WatchEvent) -> M:
+        message = kinds.unwrap(event.object)
+        if not isinstance(message, self.message_type):
+            raise TypeError(f"informer {self.kind.plural}: the watch delivered a {type(message).__name__}")
+        return message
+
+    def _upsert(self, key: str, obj: M) -> None:
         old = self._items.get(key)
         if old is not None and old.metadata.resource_version == obj.metadata.resource_version:
             return
@@ -160,7 +185,7 @@ class Informer:
         self._index(key, obj)
         kind = ADDED if old is None else MODIFIED
         for handler in self._handlers:
-            handler(kind, old, obj)
+            handler(kind, obj, old)
 
     def _remove(self, key: str) -> None:
         old = self._items.pop(key, None)
@@ -170,13 +195,13 @@ class Informer:
         for handler in self._handlers:
             handler(DELETED, old, None)
 
-    def _index(self, key: str, obj: Any) -> None:
+    def _index(self, key: str, obj: M) -> None:
         for name, values_of in self._index_funcs.items():
             index = self._indexes[name]
             for value in values_of(obj):
                 index.setdefault(value, set()).add(key)
 
-    def _unindex(self, key: str, obj: Any) -> None:
+    def _unindex(self, key: str, obj: M) -> None:
         for name, values_of in self._index_funcs.items():
             index = self._indexes[name]
             for value in values_of(obj):
@@ -187,8 +212,9 @@ class Informer:
                         del index[value]
 
 
-def _copy(obj: Any) -> Any:
-    copy = type(obj)()
-    copy.CopyFrom(obj)
-    return copy
-
+def kind_of_message(message_type: type[ApiObject]) -> kinds.Kind:
+    """The registered kind whose message is ``message_type``; ValueError for any other class."""
+    for kind in kinds.KINDS:
+        if kind.message is message_type:
+            return kind
+    raise ValueError(f"{message_type.__name__} is not the message of an API kind")

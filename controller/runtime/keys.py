@@ -3,11 +3,11 @@ client-go's MetaNamespaceKeyFunc."""
 
 from __future__ import annotations
 
-from typing import Any
+from atoll.ports import ApiObject
 
 
-def key_of(message: Any) -> str:
-    """The key of an API message (anything with ``metadata.namespace`` and ``metadata.name``)."""
+def key_of(message: ApiObject) -> str:
+    """The key of an API message (a Pod, a Node, ...)."""
     return join_key(message.metadata.namespace, message.metadata.name)
 
 

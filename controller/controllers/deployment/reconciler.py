@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 import grpc
 
@@ -29,6 +30,7 @@ from atoll.client import ApiError
 from atoll.clock import Clock
 from atoll.events import NORMAL
 from atoll.labels import selector_from_proto
+from atoll.ports import Creator, Deleter, StatusUpdater, Updater
 from atoll.revisions import current_revision, record_current_template, template_hash
 from atoll.v1 import deployment_pb2
 from atoll.watch_events import ADDED, DELETED
@@ -44,9 +46,10 @@ from controller.controllers.deployment.replicas import (
     template_kind,
 )
 from controller.controllers.ownership import controller_of
+from controller.controllers.workloads import Workload
 from controller.runtime.events import EventRecorder
 from controller.runtime.expectations import Expectations
-from controller.runtime.informer import Informer
+from controller.runtime.informer import ObjectCache
 from controller.runtime.keys import join_key, key_of
 from controller.runtime.reconciler import Result
 from controller.runtime.workqueue import WorkQueue
@@ -56,19 +59,11 @@ NAME = "deployment"
 OWNER_INDEX = "deployment-owner"
 
 
-class DeploymentApi(Protocol):
+class DeploymentApi(Creator, Updater, StatusUpdater, Deleter, Protocol):
     """The API calls the controller makes (``atoll.client.Client`` satisfies it)."""
 
-    async def create(self, obj: Any) -> Any: ...
-    async def update(self, obj: Any) -> Any: ...
-    async def update_status(self, obj: Any) -> Any: ...
-    async def delete(
-        self, kind: str, name: str, namespace: str = "default", precondition_resource_version: int = 0,
-        propagation_policy: str = "",
-    ) -> Any: ...
 
-
-def owner_index(obj: Any) -> list[str]:
+def owner_index(obj: Workload) -> list[str]:
     """Index replicas by the key of the Deployment that controls them."""
     ref = controller_of(obj.metadata)
     if ref is None or ref.kind != "Deployment":
@@ -82,8 +77,8 @@ class DeploymentController:
     def __init__(
         self,
         api: DeploymentApi,
-        deployments: Informer,
-        replicas: dict[str, Informer],
+        deployments: ObjectCache[deployment_pb2.Deployment],
+        replicas: Mapping[str, ObjectCache[Workload]],
         clock: Clock,
         *,
         burst: int = 500,
@@ -98,18 +93,15 @@ class DeploymentController:
         self.burst = burst
         self.expectations = Expectations(clock)
         self.events = EventRecorder(api, f"controller/{NAME}", clock)
-        deployments.add_handler(lambda _type, _old, new: self._enqueue_deployment(_old, new))
+        deployments.add_handler(lambda _type, deployment, _previous: self.queue.add(key_of(deployment)))
         for informer in replicas.values():
             informer.add_index(OWNER_INDEX, owner_index)
             informer.add_handler(self._on_replica)
 
     # -- event handlers (cached objects: read only) ----------------------------------------------
 
-    def _enqueue_deployment(self, old: Any, new: Any) -> None:
-        self.queue.add(key_of(new if new is not None else old))
-
-    def _on_replica(self, event_type: str, old: Any, new: Any) -> None:
-        for obj in (old, new):
+    def _on_replica(self, event_type: str, replica: Workload, previous: Workload | None) -> None:
+        for obj in (previous, replica):
             if obj is None:
                 continue
             for owner in owner_index(obj):
@@ -125,7 +117,7 @@ class DeploymentController:
     # -- reconcile ------------------------------------------------------------------------------
 
     async def reconcile(self, key: str) -> Result | None:
-        deployment: deployment_pb2.Deployment | None = self.deployments.get(key)
+        deployment = self.deployments.get(key)
         if deployment is None:
             self.expectations.forget(key)
             return None
@@ -228,7 +220,9 @@ class DeploymentController:
             f"{current_revision(deployment)} ({digest})",
         )
 
-    async def _create_one(self, key: str, deployment: Any, digest: str, name: str) -> ApiError | None:
+    async def _create_one(
+        self, key: str, deployment: deployment_pb2.Deployment, digest: str, name: str
+    ) -> ApiError | None:
         try:
             await self.api.create(new_replica(deployment, digest, name))
         except ApiError as err:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from atoll.annotations import TEMPLATE_HASH_LABEL
 from atoll.v1 import deployment_pb2, pod_pb2, virtualmachine_pb2
 from controller.controllers.conditions import find_condition
 from controller.controllers.ownership import controller_ref
+from controller.controllers.workloads import Workload
 
 POD = "Pod"
 VIRTUAL_MACHINE = "VirtualMachine"
@@ -45,7 +45,7 @@ def template_kind(template: deployment_pb2.WorkloadTemplate) -> str:
     return VIRTUAL_MACHINE if template.WhichOneof("kind") == "virtual_machine" else POD
 
 
-def summarize(kind: str, obj: Any) -> Replica:
+def summarize(kind: str, obj: Workload) -> Replica:
     phase = obj.status.phase
     ready_condition = find_condition(obj.status.conditions, "Ready")
     ready = phase == "Running" and (ready_condition is None or ready_condition.status in ("", "True"))
@@ -69,10 +69,10 @@ def replica_name(deployment_name: str, digest: str) -> str:
     return f"{deployment_name[:230]}-{digest}-{suffix}"
 
 
-def new_replica(deployment: deployment_pb2.Deployment, digest: str, name: str) -> Any:
+def new_replica(deployment: deployment_pb2.Deployment, digest: str, name: str) -> Workload:
     """A Pod or VirtualMachine from the Deployment's template, controlled by the Deployment."""
     template = deployment.spec.template
-    replica: pod_pb2.Pod | virtualmachine_pb2.VirtualMachine
+    replica: Workload
     if template_kind(template) == POD:
         replica = pod_pb2.Pod(spec=template.pod.spec)
         source_meta = template.pod.metadata

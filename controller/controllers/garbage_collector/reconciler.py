@@ -22,15 +22,18 @@ informers of the kinds it watches (Deployment, Pod, VirtualMachine by default).
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 import grpc
 
 from atoll import kinds
 from atoll.client import ApiError
 from atoll.clock import Clock
+from atoll.ports import ApiObject, Deleter, Getter, Updater, metadata_of
+from atoll.v1 import meta_pb2
 from atoll.watch_events import DELETED
-from controller.runtime.informer import Informer
+from controller.runtime.informer import Handler, ObjectCache
 from controller.runtime.keys import key_of
 from controller.runtime.reconciler import Result
 from controller.runtime.workqueue import WorkQueue
@@ -41,16 +44,11 @@ FOREGROUND_FINALIZER = "foregroundDeletion"
 ORPHAN_FINALIZER = "orphan"
 
 
-class GcApi(Protocol):
-    async def get(self, kind: str, name: str, namespace: str = "default") -> Any: ...
-    async def update(self, obj: Any) -> Any: ...
-    async def delete(
-        self, kind: str, name: str, namespace: str = "default", precondition_resource_version: int = 0,
-        propagation_policy: str = "",
-    ) -> Any: ...
+class GcApi(Getter, Updater, Deleter, Protocol):
+    """The API calls the garbage collector makes (``atoll.client.Client`` satisfies it)."""
 
 
-def gc_key(kind: str, obj: Any) -> str:
+def gc_key(kind: str, obj: ApiObject) -> str:
     return f"{kind}:{key_of(obj)}"
 
 
@@ -58,7 +56,11 @@ class GarbageCollector:
     name = NAME
 
     def __init__(
-        self, api: GcApi, informers: dict[str, Informer], clock: Clock, queue: WorkQueue | None = None
+        self,
+        api: GcApi,
+        informers: Mapping[str, ObjectCache[ApiObject]],
+        clock: Clock,
+        queue: WorkQueue | None = None,
     ) -> None:
         """``informers`` maps kind names (Deployment, Pod, ...) to their informers."""
         self.api = api
@@ -72,33 +74,34 @@ class GarbageCollector:
 
     # -- graph ------------------------------------------------------------------------------------
 
-    def _handler(self, kind: str) -> Any:
-        def on_event(event_type: str, old: Any, new: Any) -> None:
-            if old is not None:
-                self._unlink(kind, old)
+    def _handler(self, kind: str) -> Handler[ApiObject]:
+        def on_event(event_type: str, obj: ApiObject, previous: ApiObject | None) -> None:
+            if previous is not None:
+                self._unlink(kind, previous)
             if event_type == DELETED:
-                self._owner_of_uid.pop(old.metadata.uid, None)
-                for dependent in self._dependents.get(old.metadata.uid, ()):
+                self._unlink(kind, obj)
+                self._owner_of_uid.pop(obj.metadata.uid, None)
+                for dependent in self._dependents.get(obj.metadata.uid, ()):
                     self.queue.add(dependent)
-                for ref in old.metadata.owner_references:
+                for ref in obj.metadata.owner_references:
                     owner = self._owner_of_uid.get(ref.uid)
                     if owner is not None:
                         self.queue.add(owner)
                 return
-            self._link(kind, new)
-            meta = new.metadata
+            self._link(kind, obj)
+            meta = obj.metadata
             if meta.owner_references or meta.HasField("deletion_timestamp"):
-                self.queue.add(gc_key(kind, new))
+                self.queue.add(gc_key(kind, obj))
 
         return on_event
 
-    def _link(self, kind: str, obj: Any) -> None:
+    def _link(self, kind: str, obj: ApiObject) -> None:
         key = gc_key(kind, obj)
         self._owner_of_uid[obj.metadata.uid] = key
         for ref in obj.metadata.owner_references:
             self._dependents.setdefault(ref.uid, set()).add(key)
 
-    def _unlink(self, kind: str, obj: Any) -> None:
+    def _unlink(self, kind: str, obj: ApiObject) -> None:
         key = gc_key(kind, obj)
         for ref in obj.metadata.owner_references:
             dependents = self._dependents.get(ref.uid)
@@ -107,9 +110,9 @@ class GarbageCollector:
                 if not dependents:
                     del self._dependents[ref.uid]
 
-    def dependents_of(self, uid: str) -> list[tuple[str, Any]]:
+    def dependents_of(self, uid: str) -> list[tuple[str, ApiObject]]:
         """(kind, copy) of every cached object with an owner reference to ``uid``."""
-        found = []
+        found: list[tuple[str, ApiObject]] = []
         for key in sorted(self._dependents.get(uid, ())):
             kind, object_key = key.split(":", 1)
             obj = self.informers[kind].get(object_key)
@@ -136,7 +139,7 @@ class GarbageCollector:
             await self._collect_if_orphaned(kind, obj)
         return None
 
-    async def _finish_foreground(self, kind: str, owner: Any) -> None:
+    async def _finish_foreground(self, kind: str, owner: ApiObject) -> None:
         blocking = 0
         for dependent_kind, dependent in self.dependents_of(owner.metadata.uid):
             ref = next(ref for ref in dependent.metadata.owner_references if ref.uid == owner.metadata.uid)
@@ -148,7 +151,7 @@ class GarbageCollector:
         if blocking == 0:
             await self._remove_finalizer(owner, FOREGROUND_FINALIZER)
 
-    async def _finish_orphan(self, kind: str, owner: Any) -> None:
+    async def _finish_orphan(self, kind: str, owner: ApiObject) -> None:
         uid = owner.metadata.uid
         for _, dependent in self.dependents_of(uid):
             kept = [ref for ref in dependent.metadata.owner_references if ref.uid != uid]
@@ -157,7 +160,7 @@ class GarbageCollector:
             await self.api.update(dependent)
         await self._remove_finalizer(owner, ORPHAN_FINALIZER)
 
-    async def _collect_if_orphaned(self, kind: str, obj: Any) -> None:
+    async def _collect_if_orphaned(self, kind: str, obj: ApiObject) -> None:
         missing = [ref for ref in obj.metadata.owner_references if not await self._owner_exists(ref, obj)]
         if not missing:
             return
@@ -170,7 +173,7 @@ class GarbageCollector:
         obj.metadata.owner_references.extend(kept)
         await self.api.update(obj)
 
-    async def _owner_exists(self, ref: Any, dependent: Any) -> bool:
+    async def _owner_exists(self, ref: meta_pb2.OwnerReference, dependent: ApiObject) -> bool:
         """True when the owner is cached, or the API has an object of that kind, name and uid."""
         if ref.uid in self._owner_of_uid:
             return True
@@ -186,9 +189,9 @@ class GarbageCollector:
             if err.code == grpc.StatusCode.NOT_FOUND:
                 return False
             raise
-        return bool(kinds.unwrap(found).metadata.uid == ref.uid)
+        return metadata_of(found).uid == ref.uid
 
-    async def _delete(self, kind: str, obj: Any, policy: str) -> None:
+    async def _delete(self, kind: str, obj: ApiObject, policy: str) -> None:
         meta = obj.metadata
         try:
             await self.api.delete(
@@ -199,7 +202,7 @@ class GarbageCollector:
             if err.code != grpc.StatusCode.NOT_FOUND:
                 raise
 
-    async def _remove_finalizer(self, obj: Any, finalizer: str) -> None:
+    async def _remove_finalizer(self, obj: ApiObject, finalizer: str) -> None:
         kept = [name for name in obj.metadata.finalizers if name != finalizer]
         del obj.metadata.finalizers[:]
         obj.metadata.finalizers.extend(kept)

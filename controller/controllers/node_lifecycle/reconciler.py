@@ -30,8 +30,9 @@ reconcile(node name):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import grpc
 
@@ -39,15 +40,17 @@ from atoll import namespaces
 from atoll.client import ApiError
 from atoll.clock import Clock, to_timestamp
 from atoll.events import NORMAL, WARNING
+from atoll.ports import Creator, Deleter, StatusUpdater, Updater
 from atoll.tolerations import eviction_delay
-from atoll.v1 import node_pb2, scheduling_pb2
+from atoll.v1 import api_pb2, lease_pb2, node_pb2, scheduling_pb2
 from atoll.watch_events import DELETED
 from controller.controllers.conditions import find_condition
 from controller.controllers.ownership import controller_of
 from controller.controllers.release import NODE_LOST_REASON, release_from_lost_node
+from controller.controllers.workloads import Workload
 from controller.runtime import metrics
 from controller.runtime.events import EventRecorder
-from controller.runtime.informer import Informer
+from controller.runtime.informer import ObjectCache
 from controller.runtime.reconciler import Result
 from controller.runtime.workqueue import WorkQueue
 
@@ -71,17 +74,11 @@ class NodeLifecycleOptions:
     orphan_quarantine: float = 40.0
 
 
-class NodeApi(Protocol):
-    async def create(self, obj: Any) -> Any: ...
-    async def update(self, obj: Any) -> Any: ...
-    async def update_status(self, obj: Any) -> Any: ...
-    async def delete(
-        self, kind: str, name: str, namespace: str = "default", precondition_resource_version: int = 0,
-        propagation_policy: str = "",
-    ) -> Any: ...
+class NodeApi(Creator, Updater, StatusUpdater, Deleter, Protocol):
+    """The API calls the controller makes (``atoll.client.Client`` satisfies it)."""
 
 
-def node_index(obj: Any) -> list[str]:
+def node_index(obj: Workload) -> list[str]:
     return [obj.spec.node_name] if obj.spec.node_name else []
 
 
@@ -91,9 +88,9 @@ class NodeLifecycleController:
     def __init__(
         self,
         api: NodeApi,
-        nodes: Informer,
-        leases: Informer,
-        workloads: dict[str, Informer],
+        nodes: ObjectCache[node_pb2.Node],
+        leases: ObjectCache[lease_pb2.Lease],
+        workloads: Mapping[str, ObjectCache[Workload]],
         clock: Clock,
         options: NodeLifecycleOptions | None = None,
         queue: WorkQueue | None = None,
@@ -119,8 +116,8 @@ class NodeLifecycleController:
 
     # -- handlers ----------------------------------------------------------------------------------
 
-    def _on_node(self, event_type: str, old: Any, new: Any) -> None:
-        name = (new or old).metadata.name
+    def _on_node(self, event_type: str, node: node_pb2.Node, previous: node_pb2.Node | None) -> None:
+        name = node.metadata.name
         if event_type == DELETED:
             self._observed.pop(name, None)
             self._tainted_since.pop(name, None)
@@ -129,21 +126,20 @@ class NodeLifecycleController:
             self.queue.add(name)  # what it ran is orphaned: collected after the quarantine
             return
         self._gone_since.pop(name, None)
-        ready = find_condition(new.status.conditions, "Ready")
+        ready = find_condition(node.status.conditions, "Ready")
         metrics.NODE_READY.labels(name).set(1 if ready is not None and ready.status == "True" else 0)
         self._observed.setdefault(name, self.clock.now())
         self.queue.add(name)
 
-    def _on_lease(self, event_type: str, old: Any, new: Any) -> None:
-        if event_type == DELETED or new.metadata.namespace != LEASE_NAMESPACE:
+    def _on_lease(self, event_type: str, lease: lease_pb2.Lease, previous: lease_pb2.Lease | None) -> None:
+        if event_type == DELETED or lease.metadata.namespace != LEASE_NAMESPACE:
             return
-        name = new.metadata.name
+        name = lease.metadata.name
         self._observed[name] = self.clock.now()
         if name in self._tainted_since:  # it was unreachable: bring it back now, not at the next timer
             self.queue.add(name)
 
-    def _on_workload(self, event_type: str, old: Any, new: Any) -> None:
-        obj = new if new is not None else old
+    def _on_workload(self, event_type: str, obj: Workload, previous: Workload | None) -> None:
         node_name = obj.spec.node_name
         if not node_name or event_type == DELETED:
             return
@@ -153,7 +149,7 @@ class NodeLifecycleController:
     # -- reconcile ---------------------------------------------------------------------------------
 
     async def reconcile(self, name: str) -> Result | None:
-        node: node_pb2.Node | None = self.nodes.get(name)
+        node = self.nodes.get(name)
         now = self.clock.now()
         if node is None:
             return await self._collect_orphans(name, now)
@@ -249,12 +245,12 @@ class NodeLifecycleController:
             raise failure
         return None
 
-    async def _delete(self, kind: str, obj: Any) -> Any:
+    async def _delete(self, kind: str, obj: Workload) -> api_pb2.DeleteResponse:
         meta = obj.metadata
         revision = meta.resource_version
         return await self.api.delete(kind, meta.name, meta.namespace, precondition_resource_version=revision)
 
-    async def _evict(self, kind: str, obj: Any, node_name: str, why: str, reason: str) -> None:
+    async def _evict(self, kind: str, obj: Workload, node_name: str, why: str, reason: str) -> None:
         """A standalone VM is marked Failed/NodeLost (the VM controller restarts it elsewhere per
         its run strategy); anything else is deleted, and released from the agent that cannot."""
         if kind == "VirtualMachine" and controller_of(obj.metadata) is None:
@@ -268,7 +264,7 @@ class NodeLifecycleController:
             await self.events.record(kind, obj, NORMAL, reason, f"evicted from node {node_name}: {why}")
 
 
-def _already_lost(kind: str, obj: Any) -> bool:
+def _already_lost(kind: str, obj: Workload) -> bool:
     return kind == "VirtualMachine" and obj.status.phase == "Failed" and obj.status.reason == NODE_LOST_REASON
 
 

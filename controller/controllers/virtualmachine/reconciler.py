@@ -42,7 +42,7 @@ window; see the report to the lead.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
 import grpc
 
@@ -51,12 +51,13 @@ from atoll.annotations import VM_ACTION_ANNOTATION, VM_ACTION_RESTART, VM_ACTION
 from atoll.client import ApiError
 from atoll.clock import Clock
 from atoll.events import NORMAL
-from atoll.v1 import virtualmachine_pb2
+from atoll.ports import Creator, Deleter, Updater
+from atoll.v1 import api_pb2, virtualmachine_pb2
 from atoll.vm_runs import evicted_from_its_node, run_ended
 from controller.controllers.ownership import controller_of
 from controller.controllers.release import NODE_LOST_REASON, release_from_lost_node
 from controller.runtime.events import EventRecorder
-from controller.runtime.informer import Informer
+from controller.runtime.informer import ObjectCache
 from controller.runtime.keys import key_of, split_key
 from controller.runtime.reconciler import Result
 from controller.runtime.workqueue import WorkQueue
@@ -67,13 +68,8 @@ STOPPED_PHASES = ("Stopped", "Failed")
 KIND = "VirtualMachine"
 
 
-class VmApi(Protocol):
-    async def create(self, obj: Any) -> Any: ...
-    async def update(self, obj: Any) -> Any: ...
-    async def delete(
-        self, kind: str, name: str, namespace: str = "default", precondition_resource_version: int = 0,
-        propagation_policy: str = "",
-    ) -> Any: ...
+class VmApi(Creator, Updater, Deleter, Protocol):
+    """The API calls the controller makes (``atoll.client.Client`` satisfies it)."""
 
 
 def restart_reason(vm: virtualmachine_pb2.VirtualMachine) -> str | None:
@@ -120,17 +116,23 @@ def next_run(vm: virtualmachine_pb2.VirtualMachine) -> virtualmachine_pb2.Virtua
 class VirtualMachineController:
     name = NAME
 
-    def __init__(self, api: VmApi, vms: Informer, clock: Clock, queue: WorkQueue | None = None) -> None:
+    def __init__(
+        self,
+        api: VmApi,
+        vms: ObjectCache[virtualmachine_pb2.VirtualMachine],
+        clock: Clock,
+        queue: WorkQueue | None = None,
+    ) -> None:
         self.api = api
         self.clock = clock
         self.queue = queue or WorkQueue(clock, name=NAME)
         self.vms = vms
         self.events = EventRecorder(api, f"controller/{NAME}", clock)
         self._pending_runs: dict[str, virtualmachine_pb2.VirtualMachine] = {}
-        vms.add_handler(lambda _type, old, new: self.queue.add(key_of(new if new is not None else old)))
+        vms.add_handler(lambda _type, vm, _previous: self.queue.add(key_of(vm)))
 
     async def reconcile(self, key: str) -> Result | None:
-        vm: virtualmachine_pb2.VirtualMachine | None = self.vms.get(key)
+        vm = self.vms.get(key)
         if vm is None:
             pending = self._pending_runs.get(key)
             if pending is not None:
@@ -177,7 +179,7 @@ class VirtualMachineController:
         message = f"replacing the run on node {vm.spec.node_name or '(none)'}: {reason}"
         if not owned:
             self._pending_runs[key] = next_run(vm)
-        response = None
+        response: api_pb2.DeleteResponse | None = None
         try:
             response = await self.api.delete(
                 KIND, name, namespace, precondition_resource_version=vm.metadata.resource_version
@@ -191,7 +193,7 @@ class VirtualMachineController:
         if owned:
             message += " (its owner makes the replacement)"
         await self.events.record(KIND, vm, NORMAL, "Restarting", message)
-        gone = response is None or bool(getattr(response, "deleted", True))
+        gone = response is None or response.deleted
         if not owned and gone:
             await self._create_run(key, self._pending_runs[key])
         # Otherwise the old run is Terminating (its agent stops it, then drops its finalizer): the

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
 
 import grpc
+import pytest
 
 from atoll.client import ApiError
 from atoll.clock import ManualClock, settle
-from atoll.v1 import api_pb2, object_pb2
+from atoll.v1 import api_pb2, meta_pb2, node_pb2, object_pb2, pod_pb2
 from atoll.watch_events import ADDED, DELETED, RESYNC, SYNCED
 from controller.runtime.informer import Informer
-from tests.support.objects import make_pod
+from controller.runtime.shared_informers import SharedInformers
+from tests.support.fake_api import FakeApi
+from tests.support.objects import make_node, make_pod
 
 
 def pod_event(kind: str, name: str, revision: int, **labels: str) -> api_pb2.WatchEvent:
@@ -22,7 +24,7 @@ def pod_event(kind: str, name: str, revision: int, **labels: str) -> api_pb2.Wat
     return api_pb2.WatchEvent(type=kind, object=obj, resource_version=revision)
 
 
-def informer_of(*batches: list[api_pb2.WatchEvent], clock: ManualClock | None = None) -> Informer:
+def informer_of(*batches: list[api_pb2.WatchEvent], clock: ManualClock | None = None) -> Informer[pod_pb2.Pod]:
     """An informer whose source yields each batch in turn (one per (re)start), then fails."""
     remaining = list(batches)
 
@@ -33,18 +35,18 @@ def informer_of(*batches: list[api_pb2.WatchEvent], clock: ManualClock | None = 
             yield event
         raise ApiError(grpc.StatusCode.PERMISSION_DENIED, "token expired")
 
-    return Informer("Pod", source, clock or ManualClock())
+    return Informer(pod_pb2.Pod, source, clock or ManualClock())
 
 
-def recorder(into: list[tuple[str, str]]) -> Any:
-    def handler(event_type: str, old: Any, new: Any) -> None:
-        into.append((event_type, (new or old).metadata.name))
+def recorder(into: list[tuple[str, str]]) -> Callable[[str, pod_pb2.Pod, pod_pb2.Pod | None], None]:
+    def handler(event_type: str, obj: pod_pb2.Pod, previous: pod_pb2.Pod | None) -> None:
+        into.append((event_type, obj.metadata.name))
 
     return handler
 
 
 async def test_readers_get_copies_that_cannot_change_the_cache() -> None:
-    informer = Informer("Pod", lambda: _never(), ManualClock())
+    informer = Informer(pod_pb2.Pod, lambda: _never(), ManualClock())
     informer.apply(pod_event(ADDED, "web", 5))
     informer.apply(pod_event(SYNCED, "", 5))
     copy = informer.get("default/web")
@@ -58,7 +60,7 @@ async def test_readers_get_copies_that_cannot_change_the_cache() -> None:
 
 async def test_a_resync_deletes_what_the_new_list_lacks_and_upserts_the_rest() -> None:
     seen: list[tuple[str, str]] = []
-    informer = Informer("Pod", lambda: _never(), ManualClock())
+    informer = Informer(pod_pb2.Pod, lambda: _never(), ManualClock())
     informer.add_handler(recorder(seen))
     for event in (pod_event(ADDED, "a", 2), pod_event(ADDED, "b", 3), api_pb2.WatchEvent(type=SYNCED)):
         informer.apply(event)
@@ -74,7 +76,7 @@ async def test_a_resync_deletes_what_the_new_list_lacks_and_upserts_the_rest() -
 
 
 async def test_indexes_follow_label_changes_and_deletions() -> None:
-    informer = Informer("Pod", lambda: _never(), ManualClock())
+    informer = Informer(pod_pb2.Pod, lambda: _never(), ManualClock())
     informer.add_index("app", lambda obj: [obj.metadata.labels["app"]])
     informer.apply(pod_event(ADDED, "a", 2, app="web"))
     informer.apply(pod_event("MODIFIED", "a", 3, app="db"))
@@ -99,6 +101,56 @@ async def test_a_failed_source_is_restarted_after_a_delay_and_relisted() -> None
     assert seen[-1] == ("DELETED", "a")
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_handlers_get_the_new_object_and_the_one_it_replaced() -> None:
+    calls: list[tuple[str, str, int | None]] = []
+
+    def handler(event_type: str, obj: pod_pb2.Pod, previous: pod_pb2.Pod | None) -> None:
+        replaced = None if previous is None else int(previous.metadata.labels["v"])
+        calls.append((event_type, obj.metadata.labels["v"], replaced))
+
+    informer = Informer(pod_pb2.Pod, lambda: _never(), ManualClock())
+    informer.add_handler(handler)
+    informer.apply(pod_event(ADDED, "a", 2, v="1"))
+    informer.apply(pod_event("MODIFIED", "a", 3, v="2"))
+    informer.apply(pod_event(DELETED, "a", 4, v="3"))
+    assert calls == [("ADDED", "1", None), ("MODIFIED", "2", 1), ("DELETED", "2", None)]
+
+
+async def test_an_object_of_another_kind_in_the_stream_is_refused() -> None:
+    informer = Informer(pod_pb2.Pod, lambda: _never(), ManualClock())
+    with pytest.raises(TypeError, match="informer pods: the watch delivered a Node"):
+        informer.apply(api_pb2.WatchEvent(type=ADDED, object=make_node("n1")))
+    assert len(informer) == 0
+
+
+def test_an_informer_needs_the_message_of_an_api_kind() -> None:
+    with pytest.raises(ValueError, match="ObjectMeta is not the message of an API kind"):
+        Informer(meta_pb2.ObjectMeta, lambda: _never(), ManualClock())  # type: ignore[type-var]
+
+
+async def test_shared_informers_hand_out_one_informer_per_kind_and_namespace_and_follow_the_api() -> None:
+    clock = ManualClock()
+    api = await FakeApi(clock).setup()
+    await api.create(make_pod("web"))
+    shared = SharedInformers(api, clock)
+    pods = shared.informer(pod_pb2.Pod)
+    assert shared.informer(pod_pb2.Pod) is pods
+    assert shared.informer(pod_pb2.Pod, "team-a") is not pods
+    nodes = shared.informer(node_pb2.Node)
+    shared.start()
+    try:
+        await asyncio.wait_for(shared.wait_synced(), 5)
+        assert pods.keys() == ["default/web"] and len(nodes) == 0
+        await api.create(make_node("n1"))
+        for _ in range(100):
+            if nodes.contains("n1"):
+                break
+            await asyncio.sleep(0)
+        assert nodes.get("n1") is not None
+    finally:
+        await shared.stop()
 
 
 async def _never() -> AsyncIterator[api_pb2.WatchEvent]:

@@ -13,7 +13,7 @@ from atoll.annotations import TEMPLATE_HASH_LABEL
 from atoll.client import ApiError
 from atoll.clock import ManualClock
 from atoll.revisions import find_revision, history, template_hash
-from atoll.v1 import deployment_pb2
+from atoll.v1 import deployment_pb2, pod_pb2, virtualmachine_pb2
 from controller.controllers.deployment.reconciler import DeploymentController
 from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
@@ -56,8 +56,8 @@ async def harness() -> AsyncIterator[Harness]:
     clock = ManualClock()
     api = await FakeApi(clock).setup()
     await api.create(node("n1"))
-    replicas = {"Pod": api.informer("Pod"), "VirtualMachine": api.informer("VirtualMachine")}
-    controller = DeploymentController(api, api.informer("Deployment"), replicas, clock)
+    replicas = {"Pod": api.informer(pod_pb2.Pod), "VirtualMachine": api.informer(virtualmachine_pb2.VirtualMachine)}
+    controller = DeploymentController(api, api.informer(deployment_pb2.Deployment), replicas, clock)
     await api.sync_informers()
     yield Harness(api, clock, controller)
     await controller.queue.shutdown()

@@ -10,15 +10,13 @@ import pytest
 
 from atoll import kinds
 from atoll.clock import ManualClock
-from atoll.v1 import object_pb2
+from atoll.v1 import deployment_pb2, object_pb2, pod_pb2, virtualmachine_pb2
 from controller.controllers.deployment.reconciler import DeploymentController
 from controller.controllers.garbage_collector.reconciler import GarbageCollector
 from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
 from tests.support.objects import make_pod
 from tests.unit.controllers.builders import make_deployment, node
-
-KINDS = ("Deployment", "Pod", "VirtualMachine")
 
 
 @dataclass
@@ -46,9 +44,17 @@ async def harness() -> AsyncIterator[Harness]:
     clock = ManualClock()
     api = await FakeApi(clock).setup()
     await api.create(node("n1"))
-    gc = GarbageCollector(api, {kind: api.informer(kind) for kind in KINDS}, clock)
-    replicas = {"Pod": api.informer("Pod"), "VirtualMachine": api.informer("VirtualMachine")}
-    deployments = DeploymentController(api, api.informer("Deployment"), replicas, clock)
+    gc = GarbageCollector(
+        api,
+        {
+            "Deployment": api.informer(deployment_pb2.Deployment),
+            "Pod": api.informer(pod_pb2.Pod),
+            "VirtualMachine": api.informer(virtualmachine_pb2.VirtualMachine),
+        },
+        clock,
+    )
+    replicas = {"Pod": api.informer(pod_pb2.Pod), "VirtualMachine": api.informer(virtualmachine_pb2.VirtualMachine)}
+    deployments = DeploymentController(api, api.informer(deployment_pb2.Deployment), replicas, clock)
     await api.sync_informers()
     harness = Harness(api, gc, deployments)
     await api.create(make_deployment(replicas=3))

@@ -11,7 +11,7 @@ import pytest
 
 from atoll import finalizers, kinds
 from atoll.clock import ManualClock
-from atoll.v1 import object_pb2, scheduling_pb2
+from atoll.v1 import lease_pb2, node_pb2, object_pb2, pod_pb2, scheduling_pb2, virtualmachine_pb2
 from controller.controllers.node_lifecycle.reconciler import (
     UNREACHABLE_TAINT_KEY,
     NodeLifecycleController,
@@ -79,10 +79,10 @@ async def harness() -> AsyncIterator[Harness]:
     for name in ("n1", "n2"):
         await api.create(node(name))
         await api.create(make_lease(name, clock.now()))
-    workloads = {"Pod": api.informer("Pod"), "VirtualMachine": api.informer("VirtualMachine")}
+    workloads = {"Pod": api.informer(pod_pb2.Pod), "VirtualMachine": api.informer(virtualmachine_pb2.VirtualMachine)}
     options = NodeLifecycleOptions(grace_period=GRACE, default_toleration_seconds=300.0)
     controller = NodeLifecycleController(
-        api, api.informer("Node"), api.informer("Lease"), workloads, clock, options
+        api, api.informer(node_pb2.Node), api.informer(lease_pb2.Lease), workloads, clock, options
     )
     await api.sync_informers()
     await drain(controller)
@@ -177,9 +177,9 @@ async def test_a_restarted_controller_gives_every_node_a_full_grace_period(harne
     await harness.clock.advance_and_settle(1000)  # leases are old, but this controller never saw them change
     fresh = NodeLifecycleController(
         harness.api,
-        harness.api.informer("Node"),
-        harness.api.informer("Lease"),
-        {"Pod": harness.api.informer("Pod")},
+        harness.api.informer(node_pb2.Node),
+        harness.api.informer(lease_pb2.Lease),
+        {"Pod": harness.api.informer(pod_pb2.Pod)},
         harness.clock,
         NodeLifecycleOptions(grace_period=GRACE),
     )

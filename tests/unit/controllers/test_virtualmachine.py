@@ -13,7 +13,7 @@ from atoll import finalizers
 from atoll.annotations import VM_ACTION_ANNOTATION, VM_EVICT_ANNOTATION
 from atoll.client import ApiError
 from atoll.clock import ManualClock
-from atoll.v1 import api_pb2
+from atoll.v1 import api_pb2, virtualmachine_pb2
 from controller.controllers.virtualmachine.reconciler import VirtualMachineController, restart_reason
 from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
@@ -92,7 +92,7 @@ async def harness() -> AsyncIterator[Harness]:
     clock = ManualClock()
     api = await FakeApi(clock).setup()
     await api.create(node("n1"))
-    controller = VirtualMachineController(api, api.informer("VirtualMachine"), clock)
+    controller = VirtualMachineController(api, api.informer(virtualmachine_pb2.VirtualMachine), clock)
     await api.sync_informers()
     yield Harness(api, controller)
     await controller.queue.shutdown()
