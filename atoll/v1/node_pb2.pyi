@@ -21,9 +21,14 @@ class NodeSpec(google.protobuf.message.Message):
     UNSCHEDULABLE_FIELD_NUMBER: builtins.int
     TAINTS_FIELD_NUMBER: builtins.int
     PROVIDER_ID_FIELD_NUMBER: builtins.int
+    POD_CIDR_FIELD_NUMBER: builtins.int
     unschedulable: builtins.bool
     """A cordoned node takes no new workloads."""
     provider_id: builtins.str
+    pod_cidr: builtins.str
+    """The range this node's pods and VMs take addresses from, given by the node IPAM controller
+    from the cluster CIDR (Kubernetes' podCIDR). Empty until allocated; a node may not set it.
+    """
     @property
     def taints(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[atoll.v1.scheduling_pb2.Taint]: ...
     def __init__(
@@ -32,8 +37,9 @@ class NodeSpec(google.protobuf.message.Message):
         unschedulable: builtins.bool = ...,
         taints: collections.abc.Iterable[atoll.v1.scheduling_pb2.Taint] | None = ...,
         provider_id: builtins.str = ...,
+        pod_cidr: builtins.str = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["provider_id", b"provider_id", "taints", b"taints", "unschedulable", b"unschedulable"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["pod_cidr", b"pod_cidr", "provider_id", b"provider_id", "taints", b"taints", "unschedulable", b"unschedulable"]) -> None: ...
 
 global___NodeSpec = NodeSpec
 

@@ -327,12 +327,14 @@ class PodStatus(google.protobuf.message.Message):
     START_TIME_FIELD_NUMBER: builtins.int
     CONTAINER_STATUSES_FIELD_NUMBER: builtins.int
     NOMINATED_NODE_NAME_FIELD_NUMBER: builtins.int
+    POD_IPS_FIELD_NUMBER: builtins.int
     phase: builtins.str
     """Pending, Running, Succeeded, Failed, Unknown."""
     message: builtins.str
     reason: builtins.str
     host_ip: builtins.str
     pod_ip: builtins.str
+    """The pod's address, from its node's pod CIDR (Kubernetes' podIP); empty until it has one."""
     nominated_node_name: builtins.str
     """Set when a preemptor is waiting for room on this node."""
     @property
@@ -343,6 +345,10 @@ class PodStatus(google.protobuf.message.Message):
     def start_time(self) -> google.protobuf.timestamp_pb2.Timestamp: ...
     @property
     def container_statuses(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___ContainerStatus]: ...
+    @property
+    def pod_ips(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """Every address of the pod, pod_ip first (Kubernetes' podIPs)."""
+
     def __init__(
         self,
         *,
@@ -355,9 +361,10 @@ class PodStatus(google.protobuf.message.Message):
         start_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
         container_statuses: collections.abc.Iterable[global___ContainerStatus] | None = ...,
         nominated_node_name: builtins.str = ...,
+        pod_ips: collections.abc.Iterable[builtins.str] | None = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["start_time", b"start_time"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["conditions", b"conditions", "container_statuses", b"container_statuses", "host_ip", b"host_ip", "message", b"message", "nominated_node_name", b"nominated_node_name", "phase", b"phase", "pod_ip", b"pod_ip", "reason", b"reason", "start_time", b"start_time"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["conditions", b"conditions", "container_statuses", b"container_statuses", "host_ip", b"host_ip", "message", b"message", "nominated_node_name", b"nominated_node_name", "phase", b"phase", "pod_ip", b"pod_ip", "pod_ips", b"pod_ips", "reason", b"reason", "start_time", b"start_time"]) -> None: ...
 
 global___PodStatus = PodStatus
 

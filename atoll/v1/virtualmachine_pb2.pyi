@@ -180,6 +180,8 @@ class VirtualMachineStatus(google.protobuf.message.Message):
     GUEST_BOOTED_FIELD_NUMBER: builtins.int
     NOMINATED_NODE_NAME_FIELD_NUMBER: builtins.int
     HYPERVISOR_FIELD_NUMBER: builtins.int
+    IP_FIELD_NUMBER: builtins.int
+    IPS_FIELD_NUMBER: builtins.int
     phase: builtins.str
     """Pending, Scheduled, Starting, Running, Paused, Stopping, Stopped, Failed."""
     power_state: builtins.str
@@ -191,10 +193,16 @@ class VirtualMachineStatus(google.protobuf.message.Message):
     nominated_node_name: builtins.str
     hypervisor: builtins.str
     """Hypervisor that actually runs it (qemu-kvm, qemu-tcg, sim-type1, ...)."""
+    ip: builtins.str
+    """The address of the VM's network interface, from its node's pod CIDR; empty until it has one."""
     @property
     def conditions(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[atoll.v1.meta_pb2.Condition]: ...
     @property
     def start_time(self) -> google.protobuf.timestamp_pb2.Timestamp: ...
+    @property
+    def ips(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """Every address of the VM's interfaces, ip first."""
+
     def __init__(
         self,
         *,
@@ -208,9 +216,11 @@ class VirtualMachineStatus(google.protobuf.message.Message):
         guest_booted: builtins.bool = ...,
         nominated_node_name: builtins.str = ...,
         hypervisor: builtins.str = ...,
+        ip: builtins.str = ...,
+        ips: collections.abc.Iterable[builtins.str] | None = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["start_time", b"start_time"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["conditions", b"conditions", "guest_booted", b"guest_booted", "hypervisor", b"hypervisor", "message", b"message", "nominated_node_name", b"nominated_node_name", "phase", b"phase", "power_state", b"power_state", "reason", b"reason", "restart_count", b"restart_count", "start_time", b"start_time"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["conditions", b"conditions", "guest_booted", b"guest_booted", "hypervisor", b"hypervisor", "ip", b"ip", "ips", b"ips", "message", b"message", "nominated_node_name", b"nominated_node_name", "phase", b"phase", "power_state", b"power_state", "reason", b"reason", "restart_count", b"restart_count", "start_time", b"start_time"]) -> None: ...
 
 global___VirtualMachineStatus = VirtualMachineStatus
 
