@@ -27,6 +27,7 @@ from agent.hollow.hollow_fleet import run_hollow_fleet
 from agent.run import run_agent
 from allinone.metrics_ports import serve_component_metrics
 from atoll.certs import CertificateError
+from atoll.cidrs import DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_MASK_SIZE, CidrError, check_cluster_cidr
 from atoll.cli.datadir import DATA_DIR_ENV, default_data_dir
 from atoll.config import write_client_config
 from atoll.gc_tuning import tune_gc
@@ -118,6 +119,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="seconds without a lease renewal before a node is NotReady",
     )
     parser.add_argument(
+        "--cluster-cidr",
+        default=DEFAULT_CLUSTER_CIDR,
+        metavar="CIDR",
+        help=f"range each node's pod CIDR is taken from (default {DEFAULT_CLUSTER_CIDR})",
+    )
+    parser.add_argument(
+        "--node-cidr-mask-size",
+        type=int,
+        default=DEFAULT_NODE_MASK_SIZE,
+        metavar="BITS",
+        help=f"prefix length of each node's pod CIDR (default {DEFAULT_NODE_MASK_SIZE})",
+    )
+    parser.add_argument(
         "--scheduler-profile", type=Path, default=None, help="scheduler profile YAML (default built in)"
     )
     parser.add_argument(
@@ -144,6 +158,11 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     if args.event_ttl < 0:
         print(f"atoll up: --event-ttl must be 0 (keep Events) or more seconds, got {args.event_ttl:g}", file=sys.stderr)
+        return 2
+    try:
+        check_cluster_cidr(args.cluster_cidr, args.node_cidr_mask_size)
+    except CidrError as exc:
+        print(f"atoll up: {exc}", file=sys.stderr)
         return 2
     data_dir = private_directory((args.data_dir or default_data_dir()).expanduser().resolve())
     security: SecurityConfig | None = None
@@ -239,7 +258,8 @@ def _start_components(
         components["scheduler"] = run_scheduler(scheduler, args.scheduler_profile, stop)
     if not args.no_controllers:
         identity = internal_client_config(data_dir, server, "controller", dev=args.dev)
-        options = ControllerOptions(node_grace_period=args.node_grace_period)
+        options = ControllerOptions(node_grace_period=args.node_grace_period, cluster_cidr=args.cluster_cidr,
+                                    node_cidr_mask_size=args.node_cidr_mask_size)
         components["controllers"] = run_controllers(identity, stop, options=options)
     if fleet.total:
         identity = internal_client_config(data_dir, server, "fleet", dev=args.dev)

@@ -7,8 +7,9 @@ use the same functions.
 
 A node may:
 
-- create its Node (spec included: the taints it registers with), with labels outside the
-  restricted prefixes and an agent endpoint inside its own addresses;
+- create its Node (spec included: the taints it registers with, but no ``spec.podCIDR``: the node
+  IPAM controller gives that), with labels outside the restricted prefixes and an agent endpoint
+  inside its own addresses;
 - update its own Node's labels (add, change, remove) outside the restricted prefixes, and its
   agent endpoint annotation (``AGENT_ENDPOINT_ANNOTATION``) within its own addresses: the status
   it registered (``status.addresses``) names them, so write the status first;
@@ -73,6 +74,8 @@ def node_addresses(node: Any) -> list[str]:
 
 def create_problem(node: Any) -> str | None:
     """Why a node may not create ``node`` (a node_pb2.Node) as its own Node, or None."""
+    if node.spec.pod_cidr:
+        return "a node may not set its own spec.podCIDR: the node IPAM controller gives it"
     restricted = restricted_labels(node.metadata.labels)
     if restricted:
         return _label_message(restricted)

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from atoll.cidrs import CidrError, check_cluster_cidr
 from atoll.client import Client
 from atoll.client_flags import add_client_flags, client_flags
 from atoll.clock import Clock, SystemClock
@@ -46,6 +47,7 @@ async def run_controllers(
     """
     options = options or ControllerOptions()
     check_names(options.controllers)
+    check_cluster_cidr(options.cluster_cidr, options.node_cidr_mask_size)
     clock = clock or SystemClock()
     async with Client.connect(server) as client:
         if options.leader_elect:
@@ -105,6 +107,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="eviction delay for workloads without a matching toleration (default %(default)g)",
     )
+    parser.add_argument(
+        "--cluster-cidr",
+        default=defaults.cluster_cidr,
+        metavar="CIDR",
+        help="range the node-ipam controller gives node pod CIDRs from (default %(default)s)",
+    )
+    parser.add_argument(
+        "--node-cidr-mask-size",
+        type=int,
+        default=defaults.node_cidr_mask_size,
+        metavar="BITS",
+        help="prefix length of each node's pod CIDR (default %(default)d)",
+    )
     add_metrics_flag(parser, DEFAULT_METRICS_LISTEN)
     parser.add_argument("--log-level", default="INFO", help="Python log level (default INFO)")
     return parser
@@ -123,6 +138,8 @@ def options_from(args: argparse.Namespace) -> ControllerOptions:
         retry_period=args.retry_period,
         node_grace_period=args.node_grace_period,
         default_toleration_seconds=args.default_toleration_seconds,
+        cluster_cidr=args.cluster_cidr,
+        node_cidr_mask_size=args.node_cidr_mask_size,
     )
 
 
@@ -131,6 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tune_gc()
+    try:
+        check_cluster_cidr(args.cluster_cidr, args.node_cidr_mask_size)
+    except CidrError as err:
+        sys.stderr.write(f"atoll-controller: {err}\n")
+        return 2
     try:
         config = resolve_client_config(
             client_flags(args), notice=lambda line: sys.stderr.write(f"atoll-controller: {line}\n")

@@ -13,12 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from atoll import namespaces
+from atoll.cidrs import DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_MASK_SIZE, check_cluster_cidr
 from atoll.client import Client
 from atoll.clock import Clock
 from atoll.ports import ApiObject
 from atoll.v1 import deployment_pb2, lease_pb2, node_pb2, pod_pb2, virtualmachine_pb2
 from controller.controllers.deployment.reconciler import DeploymentController
 from controller.controllers.garbage_collector.reconciler import GarbageCollector
+from controller.controllers.node_ipam.allocator import NodeRangeAllocator
+from controller.controllers.node_ipam.reconciler import NodeIpamController
 from controller.controllers.node_lifecycle.reconciler import (
     LEASE_NAMESPACE,
     NodeLifecycleController,
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 class ControllerOptions:
     """What ``atoll-controller`` flags (and ``atoll up``) can set."""
 
-    controllers: tuple[str, ...] = ("deployment", "node-lifecycle", "garbage-collector", "virtualmachine")
+    controllers: tuple[str, ...] = ("deployment", "node-lifecycle", "garbage-collector", "virtualmachine", "node-ipam")
     workers: int = 4
     node_grace_period: float = 40.0
     default_toleration_seconds: float = 300.0
@@ -51,6 +54,8 @@ class ControllerOptions:
     renew_deadline: float = 10.0
     retry_period: float = 2.0
     identity: str = ""
+    cluster_cidr: str = DEFAULT_CLUSTER_CIDR
+    node_cidr_mask_size: int = DEFAULT_NODE_MASK_SIZE
 
 
 Factory = Callable[[Client, SharedInformers, Clock, ControllerOptions], Reconciler]
@@ -91,11 +96,18 @@ def _virtualmachine(client: Client, informers: SharedInformers, clock: Clock, op
     return VirtualMachineController(client, informers.informer(virtualmachine_pb2.VirtualMachine), clock)
 
 
+def _node_ipam(client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions) -> Reconciler:
+    network = check_cluster_cidr(options.cluster_cidr, options.node_cidr_mask_size)
+    allocator = NodeRangeAllocator(network, options.node_cidr_mask_size)
+    return NodeIpamController(client, informers.informer("Node"), allocator, clock)
+
+
 CONTROLLERS: dict[str, Factory] = {
     "deployment": _deployment,
     "node-lifecycle": _node_lifecycle,
     "garbage-collector": _garbage_collector,
     "virtualmachine": _virtualmachine,
+    "node-ipam": _node_ipam,
 }
 
 

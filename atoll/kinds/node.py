@@ -54,6 +54,7 @@ KIND = NodeKind(
         AGE_COLUMN,
         Column("VERSION", lambda node, now: or_none(node.status.node_info.agent_version)),
         Column("INTERNAL-IP", lambda node, now: node_address(node, "InternalIP"), wide=True),
+        Column("POD-CIDR", lambda node, now: or_none(node.spec.pod_cidr), wide=True),
         Column("ARCH", lambda node, now: or_none(node.status.node_info.arch), wide=True),
         Column("KERNEL-VERSION", lambda node, now: or_none(node.status.node_info.kernel_version), wide=True),
         Column("RUNTIMES", lambda node, now: ",".join(node.status.runtime_handlers) or NONE, wide=True),

@@ -90,6 +90,7 @@ KIND = VirtualMachineKind(
         AGE_COLUMN,
         Column("GUEST", lambda vm, now: or_none(vm.spec.guest.os), wide=True),
         Column("HYPERVISOR", lambda vm, now: or_none(vm.status.hypervisor), wide=True),
+        Column("IP", lambda vm, now: or_none(vm.status.ip), wide=True),
         Column("RESTARTS", lambda vm, now: str(vm.status.restart_count), wide=True),
     ),
     selectable_fields=NODE_BOUND_FIELDS,

@@ -11,7 +11,10 @@ reconcile(node name):
   back to True (reason NodeLeaseRenewed; the agent's next status report has the last word).
   Wakes again when the grace period would run out.
 - Silent for ``grace_period`` or more: Ready becomes Unknown (reason NodeStatusUnknown), the
-  NoExecute taint is added, and a Warning Event NodeNotReady is recorded once. Each Pod or
+  NoExecute taint is added, and a Warning Event NodeNotReady is recorded once. At once, the Ready
+  condition of every Pod and VirtualMachine bound to it goes False with reason NodeNotReady
+  (Kubernetes' MarkPodsNotReady), so Deployments stop counting them available while they wait for
+  eviction; the agent of a node that comes back reports their real readiness again. Each Pod or
   VirtualMachine bound to the node is evicted once its toleration of the taint runs out
   (``atoll.tolerations.eviction_delay``; default ``default_toleration_seconds`` = 300 s), measured
   from when this controller added (or first saw) the taint. Eviction:
@@ -59,6 +62,7 @@ LEASE_NAMESPACE = namespaces.NODE_LEASE
 UNREACHABLE_TAINT_KEY = "node.atoll.dev/unreachable"
 NODE_INDEX = "node-name"
 UNKNOWN_REASON = "NodeStatusUnknown"
+NODE_NOT_READY_REASON = "NodeNotReady"
 
 
 def unreachable_taint() -> scheduling_pb2.Taint:
@@ -159,6 +163,7 @@ class NodeLifecycleController:
             await self._mark_reachable(node)
             return Result(requeue_after=grace - silent)
         node = await self._mark_unreachable(node, now)
+        await self._mark_workloads_not_ready(name, now)
         since = self._tainted_since.setdefault(name, now)
         next_due = await self._evict_due(node, since, now)
         return Result(requeue_after=None if next_due is None else max(0.0, next_due - now))
@@ -190,6 +195,30 @@ class NodeLifecycleController:
             node = (await self.api.update(node)).node
             self._tainted_since[name] = now
         return node
+
+    async def _mark_workloads_not_ready(self, node_name: str, now: float) -> None:
+        """Ready=False, reason NodeNotReady, on every workload bound to ``node_name`` that does not
+        say so already (a write per workload, once)."""
+        failure: ApiError | None = None
+        for informer in self.workloads.values():
+            for obj in informer.by_index(NODE_INDEX, node_name):
+                ready = find_condition(obj.status.conditions, "Ready")
+                if obj.metadata.HasField("deletion_timestamp") or (
+                    ready is not None and ready.status == "False" and ready.reason == NODE_NOT_READY_REASON
+                ):
+                    continue
+                if ready is None:
+                    ready = obj.status.conditions.add(type="Ready")
+                ready.status, ready.reason = "False", NODE_NOT_READY_REASON
+                ready.message = f"node {node_name} is not ready"
+                ready.last_transition_time.CopyFrom(to_timestamp(now))
+                try:
+                    await self.api.update_status(obj)
+                except ApiError as err:
+                    if err.code != grpc.StatusCode.NOT_FOUND:
+                        failure = err
+        if failure is not None:
+            raise failure
 
     async def _evict_due(self, node: node_pb2.Node, since: float, now: float) -> float | None:
         """Evict the workloads whose toleration ran out; the earliest future deadline, if any."""

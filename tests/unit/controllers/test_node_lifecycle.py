@@ -232,3 +232,32 @@ async def test_a_node_back_within_the_quarantine_keeps_its_workloads(harness: Ha
     await harness.api.create(node("n1"))  # re-registered, as an agent does after a reinstall
     await harness.run_for(60, renew=("n1", "n2"))
     assert await harness.exists("Pod", "keeper")
+
+
+def ready_condition(obj: Any) -> tuple[str, str]:
+    found = [c for c in obj.status.conditions if c.type == "Ready"]
+    return (found[0].status, found[0].reason) if found else ("", "")
+
+
+async def test_workloads_on_a_silent_node_turn_not_ready_at_once_and_stay_until_evicted(harness: Harness) -> None:
+    for name, node_name in (("victim", "n1"), ("bystander", "n2")):
+        pod = await bound_pod(name, node_name)
+        pod.pod.status.phase = "Running"
+        pod.pod.status.conditions.add(type="Ready", status="True")
+        await harness.api.create(pod)
+    vm = make_standalone_vm("vm1")
+    vm.spec.node_name = "n1"
+    vm.status.phase = "Running"
+    await harness.api.create(vm)
+    await harness.run_for(GRACE - 5, renew=("n2",))
+    assert ready_condition((await harness.api.get("Pod", "victim")).pod) == ("True", "")
+    await harness.run_for(10, renew=("n2",))
+    assert ready_condition((await harness.api.get("Pod", "victim")).pod) == ("False", "NodeNotReady")
+    assert ready_condition((await harness.api.get("VirtualMachine", "vm1")).virtual_machine) == (
+        "False", "NodeNotReady"
+    )
+    assert ready_condition((await harness.api.get("Pod", "bystander")).pod) == ("True", "")
+    writes = harness.api.count("update_status", "Pod")
+    await harness.run_for(60, renew=("n2",))
+    assert harness.api.count("update_status", "Pod") == writes  # marked once, not on every reconcile
+    assert await harness.exists("Pod", "victim")

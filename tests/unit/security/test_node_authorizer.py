@@ -148,3 +148,12 @@ async def test_a_fleet_registers_and_updates_any_node_it_simulates() -> None:
 )
 def test_node_identity(user: UserInfo, node: str | None) -> None:
     assert user.node_name == node
+
+
+def test_a_node_may_not_create_itself_with_a_pod_cidr() -> None:
+    from atoll import node_restriction
+
+    node = own_node()
+    assert node_restriction.create_problem(node) is None
+    node.spec.pod_cidr = "10.244.9.0/24"
+    assert "spec.podCIDR" in str(node_restriction.create_problem(node))
