@@ -1,6 +1,7 @@
-"""Shared watches of bound workloads: one list-then-watch stream per kind, whatever the number of
-nodes it feeds. A single agent selects ``spec.nodeName=NODE``; a hollow fleet selects every bound
-workload (``spec.nodeName!=``) and dispatches by node name.
+"""Shared watches of bound workloads and of the nodes themselves: one list-then-watch stream per
+kind, whatever the number of nodes it feeds. A single agent selects ``spec.nodeName=NODE`` (and its
+own Node by ``metadata.name``); a hollow fleet selects every bound workload (``spec.nodeName!=``)
+and every Node, and dispatches by node name.
 """
 
 from __future__ import annotations
@@ -37,11 +38,18 @@ def start_watches(client: Client, node_name: str | None, dispatch: Dispatch,
                   synced: Synced) -> list[asyncio.Task[None]]:
     """One ``follow`` task per workload kind."""
     selector = node_selector(node_name)
-    return [
+    watches = [
         asyncio.create_task(follow(client, kind, selector, dispatch, synced), name=f"watch-{kind}")
         for kind in WORKLOAD_KINDS
     ]
+    own = f"metadata.name={node_name}" if node_name else ""
+    watches.append(asyncio.create_task(follow(client, "Node", own, dispatch, synced), name="watch-Node"))
+    return watches
 
 
 def node_of(event: api_pb2.WatchEvent) -> str:
-    return str(kinds.unwrap(event.object).spec.node_name)
+    """The node an event concerns: the Node itself, or the node a workload is bound to."""
+    message = kinds.unwrap(event.object)
+    if event.object.WhichOneof("kind") == "node":
+        return str(message.metadata.name)
+    return str(message.spec.node_name)

@@ -6,6 +6,8 @@ It owns no connection and no watch: ``dispatch`` is fed by a watch that may serv
   still hold (from an earlier agent process) so runners continue them instead of starting anew.
 - After the first complete list of both kinds (``synced``), adopted tasks no workload claimed
   are orphans (deleted while the agent was down): they are stopped and destroyed.
+- Its Node object (at registration, then from a Node watch) tells it the node's pod CIDR: the
+  address pool takes its range from there, and every runner that waited for it is woken.
 - ``close`` stops reconciling but leaves workloads running, as kubelet does on restart.
 """
 
@@ -56,6 +58,7 @@ class NodeAgent:
     async def start(self) -> None:
         wanted = registration.node_object(self.profile, await self.fingerprints())
         self.node = await registration.register(self.ctx.client, wanted, int(self.ctx.clock.now() * 1e9))
+        self._learn_network(self.node)
         metrics.NODES.add(self.name, lambda: sample_node(self.node, list(self.runners.values())))
         await self.adopt()
 
@@ -78,6 +81,11 @@ class NodeAgent:
     def dispatch(self, kind: str, event: api_pb2.WatchEvent) -> None:
         """Hand one watch event to the workload's runner, creating the runner on first sight."""
         message = kinds.unwrap(event.object)
+        if kind == "Node":
+            if event.type != DELETED:
+                self.node = message
+                self._learn_network(message)
+            return
         uid = message.metadata.uid
         runner = self.runners.get(uid)
         if event.type == DELETED:
@@ -90,6 +98,13 @@ class NodeAgent:
         runner = PodRunner(self.ctx, message) if kind == "Pod" else VmRunner(self.ctx, message)
         self.runners[uid] = runner
         self._forget_when_done(uid, runner)
+
+    def _learn_network(self, node: node_pb2.Node) -> None:
+        pool = self.ctx.addresses
+        if pool is not None and pool.set_range(node.spec.pod_cidr):
+            log.info("node %s: pod CIDR %s", self.name, node.spec.pod_cidr)
+            for runner in self.runners.values():
+                runner.wake()
 
     def synced(self, kind: str) -> None:
         self._synced.add(kind)

@@ -25,6 +25,7 @@ from agent.host.facts import host_facts
 from agent.informer import start_watches
 from agent.lease import LeaseKeeper
 from agent.logs_service import LogsServer, start_logs_server
+from agent.network.address_pool import PodAddressPool
 from agent.node_agent import NodeAgent
 from agent.registration import NodeProfile, format_cpu, format_memory
 from agent.workloads.context import NodeContext
@@ -54,13 +55,15 @@ class RunningNode:
 
 
 async def start_node(client: Client, profile: NodeProfile, drivers: Sequence[Driver], *,
-                     clock: Clock | None = None, config: AgentConfig | None = None) -> RunningNode:
-    """Register ``profile`` with ``drivers``, adopt their tasks, then heartbeat and watch."""
+                     clock: Clock | None = None, config: AgentConfig | None = None,
+                     addresses: PodAddressPool | None = None) -> RunningNode:
+    """Register ``profile`` with ``drivers``, adopt their tasks, then heartbeat and watch.
+    ``addresses``: the pool the simulated ``drivers`` share, given the node's pod CIDR."""
     clock = clock or SystemClock()
     config = config or AgentConfig()
     events = EventRecorder(client, clock, enabled=config.events)
     ctx = NodeContext(client, profile.name, profile.os, profile.address, list(drivers), clock, config, events,
-                      extended_resources=profile.extended_units())
+                      extended_resources=profile.extended_units(), addresses=addresses)
     agent = NodeAgent(ctx, profile)
     await agent.start()
     lease = LeaseKeeper(client, clock, interval=config.lease_interval, duration=config.lease_duration, slots=1)
@@ -84,16 +87,18 @@ async def _refresh(agent: NodeAgent, clock: Clock, interval: float, stop: asynci
             log.warning("node %s: status refresh failed: %s", agent.name, err)
 
 
-def build_drivers(names: Sequence[str | Driver], clock: Clock, state_dir: Path | None) -> list[Driver]:
+def build_drivers(names: Sequence[str | Driver], clock: Clock, state_dir: Path | None,
+                  addresses: PodAddressPool | None = None) -> list[Driver]:
     """Drivers by ``--driver`` name (UnknownDriverError for unknown names); each simulated one keeps
-    its tasks in ``state_dir/NAME.json`` when ``state_dir`` is given, so restarts adopt them."""
+    its tasks in ``state_dir/NAME.json`` when ``state_dir`` is given, so restarts adopt them, and
+    takes its workloads' addresses from ``addresses``."""
     drivers: list[Driver] = []
     for entry in names:
         if not isinstance(entry, str):
             drivers.append(entry)
             continue
         state_file = state_dir / f"{entry}.json" if state_dir else None
-        drivers.append(build_driver(entry, SimSettings(state_file=state_file), clock))
+        drivers.append(build_driver(entry, SimSettings(state_file=state_file, addresses=addresses), clock))
     return drivers
 
 
@@ -163,14 +168,16 @@ async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: 
     Raises UnknownDriverError for an unknown driver name, before connecting.
     """
     clock = SystemClock()
-    built = build_drivers(drivers, clock, state_dir)
+    addresses = PodAddressPool(node_name or "")
+    built = build_drivers(drivers, clock, state_dir, addresses)
     async with Client.connect(server) as client:
         logs: LogsServer | None = None
         if logs_listen is not None:
             logs = await start_logs_server(logs_listen, server if isinstance(server, ClientConfig) else None)
         endpoint = logs.address if logs else ""
         node_profile = profile or await host_profile(node_name, built, endpoint, extended_resources)
-        running = await start_node(client, node_profile, built, clock=clock, config=config)
+        addresses.node_name = node_profile.name
+        running = await start_node(client, node_profile, built, clock=clock, config=config, addresses=addresses)
         if logs is not None:
             logs.serve(running.agent)
         try:

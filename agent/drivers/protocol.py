@@ -202,6 +202,15 @@ class StartError(DriverError):
     """Starting failed this time (runtime hiccup); the agent applies the restart policy."""
 
 
+NETWORK_NOT_READY_REASON = "NetworkNotReady"
+
+
+class NetworkNotReadyError(DriverError):
+    """The task needs the node's pod network and it is not there yet (the node has no pod CIDR).
+    Nothing was started; the agent keeps the workload waiting (reason NetworkNotReady, no restart
+    counted) and starts it once the network is ready."""
+
+
 class TaskRunningError(DriverError):
     """``destroy`` without force on a task that has not exited."""
 

@@ -1,8 +1,9 @@
 """Runs a FleetSpec: one NodeAgent per simulated node, all fed by shared watches.
 
 Sharing is the point: N nodes cost one gRPC channel, one Pod watch and one VirtualMachine watch
-(``spec.nodeName!=``, dispatched here by node name), one LeaseKeeper renewing every node once per
-interval in evenly spread slots, one EventRecorder and one log server.
+(``spec.nodeName!=``, dispatched here by node name), one Node watch (each node learns its pod
+CIDR from it), one LeaseKeeper renewing every node once per interval in evenly spread slots, one
+EventRecorder and one log server.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from agent.hollow.fleet import FleetSpec, NodeGroup, load_fleet
 from agent.informer import node_of, start_watches
 from agent.lease import LeaseKeeper
 from agent.logs_service import LogsServer, start_logs_server
+from agent.network.address_pool import PodAddressPool
 from agent.node_agent import NodeAgent
 from agent.registration import NodeProfile, units_offered
 from agent.workloads.context import NodeContext
@@ -42,10 +44,10 @@ def _address(index: int) -> str:
     return f"10.{64 + index // 65536 % 64}.{index // 256 % 256}.{index % 256}"
 
 
-def group_drivers(group: NodeGroup, index: int, clock: Clock) -> list[Driver]:
-    """The simulated runtimes of one node of ``group``."""
+def group_drivers(group: NodeGroup, index: int, clock: Clock, addresses: PodAddressPool | None = None) -> list[Driver]:
+    """The simulated runtimes of one node of ``group``, sharing the node's address pool."""
     settings = SimSettings(start_latency=group.start_latency, failure_rate=group.failure_rate, seed=index,
-                           host_ip=_address(index), pod_network=f"10.{128 + index // 256 % 64}.{index % 256}")
+                           host_ip=_address(index), addresses=addresses)
     drivers: list[Driver] = []
     if group.os == "windows":
         drivers.append(SimWindowsDriver(WindowsHost(os_build=group.os_build, isolation=group.isolation),
@@ -96,8 +98,10 @@ class HollowFleet:
         for group in self.spec.groups:
             units = units_offered(group.extended_resources)  # one dict shared by the group's nodes
             for name in group.names():
-                ctx = NodeContext(self.client, name, group.os, _address(index), group_drivers(group, index, self.clock),
-                                  self.clock, self.config, self.events, extended_resources=units)
+                addresses = PodAddressPool(name)
+                ctx = NodeContext(self.client, name, group.os, _address(index),
+                                  group_drivers(group, index, self.clock, addresses), self.clock, self.config,
+                                  self.events, extended_resources=units, addresses=addresses)
                 self.agents[name] = NodeAgent(ctx, group_profile(group, name, index, endpoint))
                 index += 1
         limit = asyncio.Semaphore(REGISTER_CONCURRENCY)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from agent.config import AgentConfig
 from agent.drivers.protocol import Driver, TaskHandle
 from agent.events import EventRecorder
+from agent.network.address_pool import PodAddressPool
 from atoll.client import Client
 from atoll.clock import Clock
 from atoll.v1 import meta_pb2
@@ -30,6 +31,8 @@ class NodeContext:
     adopted: dict[str, tuple[Driver, TaskHandle]] = field(default_factory=dict)
     # Units of each extended resource this node offers (its capacity), for admission.
     extended_resources: Mapping[str, int] = field(default_factory=dict)
+    # The node's address pool when its drivers are simulated (set from the Node's spec.podCIDR).
+    addresses: PodAddressPool | None = None
 
     @property
     def source(self) -> str:

@@ -22,9 +22,11 @@ import contextlib
 from agent import metrics
 from agent.driver_timing import timed
 from agent.drivers.protocol import (
+    NETWORK_NOT_READY_REASON,
     CannotRunError,
     Driver,
     ExitResult,
+    NetworkNotReadyError,
     StartError,
     TaskConfig,
     TaskNotFoundError,
@@ -158,6 +160,11 @@ class PodRunner(WorkloadRunner):
             record.terminated, record.last_exit, record.final, record.cannot_run = result, result, True, True
             self.ctx.event("Pod", pod.metadata, "Failed", f"container {record.name}: {err}", warning=True)
             return
+        except NetworkNotReadyError as err:
+            if record.waiting[0] != NETWORK_NOT_READY_REASON:
+                self.ctx.event("Pod", pod.metadata, NETWORK_NOT_READY_REASON, str(err), warning=True)
+            record.waiting = (NETWORK_NOT_READY_REASON, str(err))
+            return  # no restart counted; woken when the node's network is ready
         except StartError as err:
             self.ctx.event("Pod", pod.metadata, "Failed", f"container {record.name} failed to start: {err}",
                            warning=True)

@@ -107,6 +107,8 @@ def build_pod_status(
     status.message = message or next((r.terminated.message for r in records if r.cannot_run and r.terminated), "")
     status.host_ip = host_ip
     status.pod_ip = next((r.ip for r in records if r.ip), "")
+    if status.pod_ip:
+        status.pod_ips.append(status.pod_ip)
     status.nominated_node_name = observed.nominated_node_name
     if observed.HasField("start_time"):
         status.start_time.CopyFrom(observed.start_time)

@@ -23,7 +23,16 @@ from __future__ import annotations
 from agent import metrics
 from agent.driver_timing import timed
 from agent.drivers.abilities import Pausable
-from agent.drivers.protocol import CannotRunError, Driver, ExitResult, StartError, TaskNotFoundError, TaskPhase
+from agent.drivers.protocol import (
+    NETWORK_NOT_READY_REASON,
+    CannotRunError,
+    Driver,
+    ExitResult,
+    NetworkNotReadyError,
+    StartError,
+    TaskNotFoundError,
+    TaskPhase,
+)
 from agent.workloads.admission import Refusal, driver_for_vm
 from agent.workloads.context import NodeContext
 from agent.workloads.specs import vm_config
@@ -71,6 +80,7 @@ class VmRunner(WorkloadRunner):
         self.restarts_in_window = 0
         self.retry_at = 0.0
         self.guest_booted = False
+        self.ip = ""  # the running task's address, from the driver's inspect
         self.reason, self.message = vm.status.reason, vm.status.message
         self.halted_generation = vm.metadata.generation if self.phase in ("Stopped", "Failed") else -1
         adopted = ctx.claim(self.config.task_id)
@@ -117,6 +127,7 @@ class VmRunner(WorkloadRunner):
             else:
                 self.phase = _PHASES[status.phase]
                 self.guest_booted = status.guest_booted
+                self.ip = status.ip
                 await self._set_pause(status.phase, want)
                 return
         if want == "Stopped":
@@ -150,6 +161,11 @@ class VmRunner(WorkloadRunner):
             self.halted_generation = vm.metadata.generation
             self.ctx.event(self.kind, vm.metadata, "Failed", str(err), warning=True)
             return
+        except NetworkNotReadyError as err:
+            if self.reason != NETWORK_NOT_READY_REASON:
+                self.ctx.event(self.kind, vm.metadata, NETWORK_NOT_READY_REASON, str(err), warning=True)
+            self.phase, self.reason, self.message = "Starting", NETWORK_NOT_READY_REASON, str(err)
+            return  # woken when the node's network is ready
         except StartError as err:
             self.ctx.event(self.kind, vm.metadata, "Failed", f"start failed: {err}", warning=True)
             await self._ended(ExitResult(1, "StartError", self.ctx.clock.now(), message=str(err)))
@@ -166,7 +182,7 @@ class VmRunner(WorkloadRunner):
         assert self.driver is not None
         vm: VirtualMachine = self.latest
         await timed(self.driver.name, "destroy", self.driver.destroy(self.config.task_id))
-        self.task_alive, self.guest_booted = False, False
+        self.task_alive, self.guest_booted, self.ip = False, False, ""
         if self.ctx.config.backoff.window_resets(result.finished_at - self.started_at):
             self.restarts_in_window = 0
         if result.failed:
@@ -190,7 +206,7 @@ class VmRunner(WorkloadRunner):
         await self._write_status()
         result = await timed(self.driver.name, "stop", self.driver.stop(self.config.task_id, grace))
         await timed(self.driver.name, "destroy", self.driver.destroy(self.config.task_id))
-        self.task_alive, self.guest_booted = False, False
+        self.task_alive, self.guest_booted, self.ip = False, False, ""
         self.phase, self.reason, self.message = "Stopped", "", ""
         self.ctx.event(self.kind, vm.metadata, "Killed", f"Stopped virtual machine ({result.reason})")
 
@@ -220,6 +236,10 @@ class VmRunner(WorkloadRunner):
         if self.phase == "Starting" and self.task_alive:
             status.power_state = "Running"
         status.guest_booted = self.guest_booted
+        status.ip = self.ip
+        del status.ips[:]
+        if self.ip:
+            status.ips.append(self.ip)
         status.restart_count = self.restart_count
         status.hypervisor = getattr(self.driver, "hypervisor_label", self.driver.name if self.driver else "")
         if self.started_at:

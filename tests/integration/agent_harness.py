@@ -86,3 +86,19 @@ async def event_reasons(client: Client, name: str, namespace: str = "default") -
 async def settle(seconds: float = 0.05) -> None:
     """Give in-flight reconciles a moment of real time (used before asserting that nothing happens)."""
     await asyncio.sleep(seconds)
+
+
+@contextlib.asynccontextmanager
+async def node_ipam(server: str, cluster_cidr: str = "10.244.0.0/16", mask: int = 24) -> AsyncIterator[None]:
+    """The node IPAM controller alone, in-process, giving every Node a pod CIDR."""
+    from controller.main import run_controllers
+    from controller.manager import ControllerOptions
+
+    stop = asyncio.Event()
+    options = ControllerOptions(controllers=("node-ipam",), cluster_cidr=cluster_cidr, node_cidr_mask_size=mask)
+    task = asyncio.create_task(run_controllers(server, stop, options=options), name="node-ipam")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task

@@ -12,13 +12,17 @@ from agent.config import LEASE_NAMESPACE, AgentConfig
 from agent.hollow.fleet import FleetError, default_fleet, load_fleet
 from agent.hollow.hollow_fleet import HollowFleet
 from atoll import kinds
-from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually
+from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually, node_ipam
+from tests.support.objects import make_node
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "fleets" / "default.yaml"
 
 
 async def test_a_default_fleet_registers_mixed_nodes_and_runs_what_is_bound_to_them() -> None:
-    async with cluster() as c:
+    async with cluster() as c, node_ipam(c.api.address):
+        await c.client.create(make_node("probe"))  # the controller is up and settled once it has a range
+        await eventually(c.client, "node", "probe", lambda n: n is not None and bool(n.spec.pod_cidr), namespace="")
+        await c.client.delete("node", "probe", "")
         fleet = HollowFleet(c.client, default_fleet(10), config=AgentConfig(lease_interval=0.5))
         watches_before = len(asyncio.all_tasks())
         await fleet.start()

@@ -30,7 +30,7 @@ def test_a_good_cluster_cidr_passes() -> None:
 
 
 def test_overlapping_ranges_are_named() -> None:
-    with pytest.raises(CidrError, match="--cluster-cidr 10.0.0.0/8 overlaps --service-cidr 10.96.0.0/12"):
+    with pytest.raises(CidrError, match=r"--cluster-cidr 10\.0\.0\.0/8 overlaps --service-cidr 10\.96\.0\.0/12"):
         check_disjoint({"--cluster-cidr": "10.0.0.0/8", "--service-cidr": "10.96.0.0/12"})
     check_disjoint({"--cluster-cidr": "10.244.0.0/16", "--service-cidr": "10.96.0.0/12"})
 

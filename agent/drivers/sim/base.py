@@ -13,7 +13,7 @@ import asyncio
 import math
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.drivers.abilities import ExecResult
@@ -23,6 +23,7 @@ from agent.drivers.protocol import (
     DriverFingerprint,
     ExitResult,
     Listener,
+    NetworkNotReadyError,
     StartError,
     TaskConfig,
     TaskExistsError,
@@ -31,9 +32,11 @@ from agent.drivers.protocol import (
     TaskPhase,
     TaskRunningError,
     TaskStatus,
+    workload_uid_of,
 )
 from agent.drivers.sim.script import SCRIPT_ANNOTATION, ScriptError, parse_script, script_of
 from agent.drivers.sim.task import SimTask, TaskFile
+from agent.network.address_pool import AddressesExhaustedError, NoPodCidrError, PodAddressPool
 from atoll.clock import Clock, SystemClock, Timer
 
 Action = Callable[[float], None]
@@ -43,7 +46,10 @@ Action = Callable[[float], None]
 class SimSettings:
     """Knobs of a simulated runtime. ``failure_rate``: chance that a start fails (StartError).
     ``term_seconds``: how long a task takes to end after the graceful stop signal.
-    ``state_file``: where tasks are saved so a restarted agent can adopt them (None: memory only)."""
+    ``state_file``: where tasks are saved so a restarted agent can adopt them (None: memory only).
+    ``addresses``: the node's address pool, shared by its simulated drivers; a task that is not on
+    the host network takes its workload's address from it (NetworkNotReadyError before the node
+    has a pod CIDR). None: no pod network, such tasks get no address."""
 
     start_latency: float = 0.0
     failure_rate: float = 0.0
@@ -51,7 +57,7 @@ class SimSettings:
     seed: int = 0
     state_file: Path | None = None
     host_ip: str = "10.0.0.1"
-    pod_network: str = "10.244"
+    addresses: PodAddressPool | None = field(default=None, compare=False)
 
 
 class SimDriver:
@@ -68,7 +74,7 @@ class SimDriver:
         self._random = random.Random(self.settings.seed)
         self._file = TaskFile(self.settings.state_file) if self.settings.state_file else None
         self._detached: dict[str, SimTask] = self._file.load() if self._file else {}
-        self._addresses = 0
+        self._owners: dict[str, str] = {}  # task id -> workload uid, for tasks holding a pool address
 
     # --- hooks -------------------------------------------------------------------------------
 
@@ -91,10 +97,17 @@ class SimDriver:
         return 0
 
     def _ip(self, config: TaskConfig) -> str:
+        pool = self.settings.addresses
         if config.host_network:
             return self.settings.host_ip
-        self._addresses += 1
-        return f"{self.settings.pod_network}.{self._addresses // 250 % 256}.{self._addresses % 250 + 2}"
+        if pool is None:
+            return ""
+        try:
+            return pool.allocate(config.workload_uid, config.task_id)
+        except NoPodCidrError as err:
+            raise NetworkNotReadyError(str(err)) from None
+        except AddressesExhaustedError as err:
+            raise StartError(str(err)) from None
 
     def _over_limit(self, task: SimTask, at: float) -> None:
         """Memory use went over the limit: Linux semantics, the OOM killer ends the task."""
@@ -179,6 +192,8 @@ class SimDriver:
         if timer is not None:
             timer.cancel()
         del self._tasks[task_id]
+        if self.settings.addresses is not None:
+            self.settings.addresses.release(task_id)
         self._save()
 
     async def inspect(self, task_id: str) -> TaskStatus:
@@ -195,6 +210,9 @@ class SimDriver:
         if task is None:
             return False
         task.changed = asyncio.Event()
+        pool = self.settings.addresses
+        if pool is not None and task.ip and task.ip != self.settings.host_ip:
+            pool.reserve(workload_uid_of(task.task_id), task.task_id, task.ip)
         self._tasks[task.task_id] = task
         self._advance(task.task_id)
         return True

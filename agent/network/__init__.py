@@ -1,0 +1,1 @@
+"""The node's pod network: which addresses of the node's pod CIDR its workloads hold."""
