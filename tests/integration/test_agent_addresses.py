@@ -72,8 +72,8 @@ async def test_a_pod_waits_for_its_nodes_pod_cidr_then_runs_with_an_address_from
                 s.state.waiting.reason == "NetworkNotReady" for s in p.status.container_statuses))
             assert waiting.status.pod_ip == "" and waiting.status.container_statuses[0].restart_count == 0
             async with node_ipam(c.api.address, "10.50.0.0/16", 26):
-                pod = await eventually(c.client, "pod", "early",
-                                       lambda p: p is not None and p.status.phase == "Running" and bool(p.status.pod_ip))
+                pod = await eventually(c.client, "pod", "early", lambda p: p is not None
+                                       and p.status.phase == "Running" and bool(p.status.pod_ip))
                 node = kinds.unwrap(await c.client.get("node", name, ""))
                 assert ipaddress.ip_address(pod.status.pod_ip) in ipaddress.ip_network(node.spec.pod_cidr)
                 assert ipaddress.ip_network(node.spec.pod_cidr).prefixlen == 26
