@@ -200,7 +200,10 @@ async def _update_metadata(client: Client, stored: node_pb2.Node, wanted: node_p
 async def update_status(client: Client, stored: node_pb2.Node, wanted: node_pb2.NodeStatus,
                         now_nanos: int) -> node_pb2.Node:
     """UpdateStatus when ``wanted`` differs from the stored status; keeps transition times of
-    conditions whose status did not change."""
+    conditions whose status did not change, and the conditions other components own (the node
+    IPAM controller's NetworkUnavailable) as they are."""
+    reported = {condition.type for condition in wanted.conditions}
+    wanted.conditions.extend(c for c in stored.status.conditions if c.type not in reported)
     if same_status(stored.status, wanted):
         return stored
     previous = {c.type: c for c in stored.status.conditions}

@@ -18,7 +18,7 @@ from agent.drivers.sim.base import SimSettings
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.registration import NodeProfile
 from atoll.clock import ManualClock
-from tests.integration.agent_harness import bound_pod, cluster, event_reasons, eventually, node
+from tests.integration.agent_harness import bound_pod, cluster, event_reasons, eventually, node, node_ipam
 
 PROFILE = NodeProfile(name="n1")
 
@@ -76,7 +76,7 @@ async def _wait_running(client: object, names: list[str]) -> None:
 
 
 async def test_kill_9_of_the_agent_process_then_restart_adopts_every_workload(tmp_path: Path) -> None:
-    async with cluster() as c:
+    async with cluster() as c, node_ipam(c.api.address):
         argv = [sys.executable, "-m", "agent.main", "--server", c.api.address, "--node-name", "k9",
                 "--driver", "sim-linux", "--state-dir", str(tmp_path), "--log-level", "ERROR"]
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
@@ -88,6 +88,8 @@ async def test_kill_9_of_the_agent_process_then_restart_adopts_every_workload(tm
                 await c.client.create(bound_pod(name, "k9"))
             await _wait_running(c.client, names)
             before = {n: (await c.client.get("pod", n)).pod.status.container_statuses for n in names}
+            addresses = {n: (await c.client.get("pod", n)).pod.status.pod_ip for n in names}
+            assert len(set(addresses.values())) == 3 and "" not in addresses.values()
             agent.send_signal(signal.SIGKILL)
             agent.wait(10)
             agent = subprocess.Popen(argv, env=env)
@@ -97,6 +99,9 @@ async def test_kill_9_of_the_agent_process_then_restart_adopts_every_workload(tm
             for name in names:
                 now = (await c.client.get("pod", name)).pod.status.container_statuses
                 assert now == before[name], f"pod {name} was restarted or rewritten by the new agent"
+                assert (await c.client.get("pod", name)).pod.status.pod_ip == addresses[name], "kept on adoption"
+            after = (await c.client.get("pod", "after")).pod.status.pod_ip
+            assert after and after not in addresses.values(), "an adopted address is not handed out again"
             tasks = json.loads((tmp_path / "sim-linux.json").read_text())
             assert len(tasks) == 4, "one task per pod: none duplicated"
         finally:
