@@ -24,11 +24,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from atoll.clock import Clock, to_timestamp
+from atoll.clock import Clock
 from atoll.events import WARNING
 from atoll.v1 import node_pb2
 from atoll.watch_events import DELETED
-from controller.controllers.conditions import find_condition
+from controller.controllers.conditions import find_condition, set_condition
 from controller.controllers.node_ipam.allocator import NodeRangeAllocator, RangeExhaustedError
 from controller.runtime.events import EventRecorder
 from controller.runtime.informer import Informer
@@ -129,7 +129,8 @@ class NodeIpamController:
             return None
         self._reported.discard(name)
         if _condition_set_here(node):
-            _set_condition(node, "False", ASSIGNED_REASON, f"pod CIDR {cidr} assigned", self.clock.now())
+            set_condition(node.status.conditions, CONDITION, "False", ASSIGNED_REASON, f"pod CIDR {cidr} assigned",
+                          self.clock.now())
             await self.api.update_status(node)
         return None
 
@@ -141,18 +142,10 @@ class NodeIpamController:
                                      f"node {name} gets no pod CIDR: {why}")
         condition = find_condition(node.status.conditions, CONDITION)
         if condition is None or condition.status != "True" or condition.reason != NOT_AVAILABLE_REASON:
-            _set_condition(node, "True", NOT_AVAILABLE_REASON, why, self.clock.now())
+            set_condition(node.status.conditions, CONDITION, "True", NOT_AVAILABLE_REASON, why, self.clock.now())
             await self.api.update_status(node)
 
 
 def _condition_set_here(node: Any) -> bool:
     condition = find_condition(node.status.conditions, CONDITION)
     return condition is not None and condition.status == "True" and condition.reason == NOT_AVAILABLE_REASON
-
-
-def _set_condition(node: node_pb2.Node, status: str, reason: str, message: str, now: float) -> None:
-    condition = find_condition(node.status.conditions, CONDITION)
-    if condition is None:
-        condition = node.status.conditions.add(type=CONDITION)
-    condition.status, condition.reason, condition.message = status, reason, message
-    condition.last_transition_time.CopyFrom(to_timestamp(now))

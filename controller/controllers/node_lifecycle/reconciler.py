@@ -41,13 +41,13 @@ import grpc
 
 from atoll import namespaces
 from atoll.client import ApiError
-from atoll.clock import Clock, to_timestamp
+from atoll.clock import Clock
 from atoll.events import NORMAL, WARNING
 from atoll.ports import Creator, Deleter, StatusUpdater, Updater
 from atoll.tolerations import eviction_delay
 from atoll.v1 import api_pb2, lease_pb2, node_pb2, scheduling_pb2
 from atoll.watch_events import DELETED
-from controller.controllers.conditions import find_condition
+from controller.controllers.conditions import find_condition, set_condition
 from controller.controllers.ownership import controller_of
 from controller.controllers.release import NODE_LOST_REASON, release_from_lost_node
 from controller.controllers.workloads import Workload
@@ -179,7 +179,8 @@ class NodeLifecycleController:
             await self.events.record("Node", node, NORMAL, "NodeReady", f"node {name} renews its lease again")
         ready = find_condition(node.status.conditions, "Ready")
         if ready is not None and ready.status == "Unknown" and ready.reason == UNKNOWN_REASON:
-            _set_condition(node, "True", "NodeLeaseRenewed", "the node agent renews its lease again", self.clock.now())
+            set_condition(node.status.conditions, "Ready", "True", "NodeLeaseRenewed",
+                          "the node agent renews its lease again", self.clock.now())
             await self.api.update_status(node)
 
     async def _mark_unreachable(self, node: node_pb2.Node, now: float) -> node_pb2.Node:
@@ -187,7 +188,7 @@ class NodeLifecycleController:
         ready = find_condition(node.status.conditions, "Ready")
         if ready is None or ready.status != "Unknown":
             message = f"node agent stopped renewing its lease (silent for over {self.options.grace_period:g}s)"
-            _set_condition(node, "Unknown", UNKNOWN_REASON, message, now)
+            set_condition(node.status.conditions, "Ready", "Unknown", UNKNOWN_REASON, message, now)
             node = (await self.api.update_status(node)).node
             await self.events.record("Node", node, WARNING, "NodeNotReady", f"node {name} is not ready: {message}")
         if not _has_taint(node):
@@ -207,11 +208,8 @@ class NodeLifecycleController:
                     ready is not None and ready.status == "False" and ready.reason == NODE_NOT_READY_REASON
                 ):
                     continue
-                if ready is None:
-                    ready = obj.status.conditions.add(type="Ready")
-                ready.status, ready.reason = "False", NODE_NOT_READY_REASON
-                ready.message = f"node {node_name} is not ready"
-                ready.last_transition_time.CopyFrom(to_timestamp(now))
+                set_condition(obj.status.conditions, "Ready", "False", NODE_NOT_READY_REASON,
+                              f"node {node_name} is not ready", now)
                 try:
                     await self.api.update_status(obj)
                 except ApiError as err:
@@ -299,11 +297,3 @@ def _already_lost(kind: str, obj: Workload) -> bool:
 
 def _has_taint(node: node_pb2.Node) -> bool:
     return any(taint.key == UNREACHABLE_TAINT_KEY and taint.effect == "NoExecute" for taint in node.spec.taints)
-
-
-def _set_condition(node: node_pb2.Node, status: str, reason: str, message: str, now: float) -> None:
-    condition = find_condition(node.status.conditions, "Ready")
-    if condition is None:
-        condition = node.status.conditions.add(type="Ready")
-    condition.status, condition.reason, condition.message = status, reason, message
-    condition.last_transition_time.CopyFrom(to_timestamp(now))
