@@ -160,9 +160,20 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"atoll up: --event-ttl must be 0 (keep Events) or more seconds, got {args.event_ttl:g}", file=sys.stderr)
         return 2
     try:
-        check_cluster_cidr(args.cluster_cidr, args.node_cidr_mask_size)
+        fleet = load_fleet(args.fleet) if args.fleet else default_fleet(args.sim_nodes)
+    except FleetError as exc:
+        print(f"atoll up: {exc}", file=sys.stderr)
+        return 2
+    try:
+        cluster_cidr = check_cluster_cidr(args.cluster_cidr, args.node_cidr_mask_size)
     except CidrError as exc:
         print(f"atoll up: {exc}", file=sys.stderr)
+        return 2
+    ranges = 1 << (args.node_cidr_mask_size - cluster_cidr.prefixlen)
+    if not args.no_controllers and fleet.total > ranges:
+        print(f"atoll up: {fleet.total} simulated nodes need a pod CIDR each, but --cluster-cidr {cluster_cidr} "
+              f"holds {ranges} /{args.node_cidr_mask_size} ranges: give a wider --cluster-cidr (10.0.0.0/8 holds "
+              f"65536) or a larger --node-cidr-mask-size", file=sys.stderr)
         return 2
     data_dir = private_directory((args.data_dir or default_data_dir()).expanduser().resolve())
     security: SecurityConfig | None = None
@@ -179,11 +190,6 @@ async def _serve(args: argparse.Namespace) -> int:
             return 2
         for warning in report.warnings:
             print(f"atoll up: warning: {warning}", file=sys.stderr)
-    try:
-        fleet = load_fleet(args.fleet) if args.fleet else default_fleet(args.sim_nodes)
-    except FleetError as exc:
-        print(f"atoll up: {exc}", file=sys.stderr)
-        return 2
     try:
         store = await open_store(args.store, data_dir)
     except (ValueError, OSError, StoreUnavailableError) as exc:

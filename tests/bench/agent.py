@@ -76,14 +76,19 @@ def scheduler_available() -> bool:
     return True
 
 
+BENCH_CLUSTER_CIDR = "10.0.0.0/8"  # 65,536 /24 node ranges: room for any fleet this benchmark runs
+
+
 async def wait_for_nodes(client: Client, count: int, timeout: float) -> list[str]:
+    """The names of ``count`` registered nodes, once each has its pod CIDR."""
     deadline = time.monotonic() + timeout
     while True:
         nodes, _ = await client.list_all("nodes", limit=5000)
-        if len(nodes) >= count:
-            return [kinds.unwrap(n).metadata.name for n in nodes]
+        ready = [kinds.unwrap(n).metadata.name for n in nodes if kinds.unwrap(n).spec.pod_cidr]
+        if len(ready) >= count:
+            return ready
         if time.monotonic() > deadline:
-            raise RuntimeError(f"only {len(nodes)}/{count} nodes registered after {timeout:.0f}s")
+            raise RuntimeError(f"only {len(ready)}/{count} nodes registered with a pod CIDR after {timeout:.0f}s")
         await asyncio.sleep(1.0)
 
 
@@ -201,8 +206,8 @@ async def bench(args: argparse.Namespace, children: Supervisor) -> dict[str, obj
 
 async def _bench(args: argparse.Namespace, children: Supervisor, direct: bool, data_dir: Path) -> dict[str, object]:
     # The API server alone in `atoll up`; the scheduler in its own process, as on a real control
-    # plane, so the two do not share one event loop (unless --scheduler-inside-up). Controllers are
-    # not needed for bare pods.
+    # plane, so the two do not share one event loop (unless --scheduler-inside-up). Of the
+    # controllers only node-ipam is needed for bare pods (each node's pod CIDR), in its own process.
     inside = args.scheduler_inside_up and not direct
     own_scheduler = () if inside else ("--no-scheduler",)
     up = start_up(
@@ -213,9 +218,15 @@ async def _bench(args: argparse.Namespace, children: Supervisor, direct: bool, d
     target: str | ClientConfig = up.address
     if args.secure:  # each process with its own identity, as `atoll up` issues them
         target = admin_config(data_dir, up.address)
-        env_of = {name: _identity_env(env, data_dir, up.address, name) for name in ("scheduler", "fleet")}
+        env_of = {name: _identity_env(env, data_dir, up.address, name) for name in ("scheduler", "fleet", "controller")}
     else:
-        env_of = {"scheduler": env, "fleet": env}
+        env_of = {"scheduler": env, "fleet": env, "controller": env}
+    children.start(
+        "atoll-controller node-ipam",
+        [sys.executable, "-m", "controller.main", "--server", up.address, "--controllers", "node-ipam",
+         "--cluster-cidr", BENCH_CLUSTER_CIDR, "--metrics-listen", "", "--log-level", "ERROR"],
+        env=env_of["controller"],
+    )
     if not (direct or inside):
         children.start(
             "atoll-scheduler",

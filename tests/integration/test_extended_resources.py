@@ -24,7 +24,7 @@ from atoll.cli.describe import related_events, render
 from atoll.client import ApiError, Client
 from atoll.v1 import object_pb2
 from scheduler.main import run_scheduler
-from tests.integration.agent_harness import cluster
+from tests.integration.agent_harness import cluster, node_ipam
 from tests.support.objects import make_pod
 
 pytestmark = pytest.mark.timeout(60)
@@ -59,7 +59,7 @@ async def eventually(client: Client, name: str, check: Any, timeout: float = 20.
 
 @pytest.fixture
 async def gpu_cluster() -> AsyncIterator[Client]:
-    async with cluster() as c:
+    async with cluster() as c, node_ipam(c.api.address):
         fleet = HollowFleet(c.client, parse_fleet(yaml.safe_load(FLEET)), config=AgentConfig(lease_interval=0.5))
         await fleet.start()
         stop = asyncio.Event()

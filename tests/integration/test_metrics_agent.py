@@ -11,6 +11,7 @@ import pytest
 
 from agent import metrics
 from controller.store.memory import MemoryStore
+from tests.integration.agent_harness import node_ipam
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.eventually import eventually
 from tests.support.metrics_scrape import Families, declared, free_port, scrape, value
@@ -21,7 +22,7 @@ NODE = "metrics-node"
 
 @pytest.fixture
 async def agent() -> AsyncIterator[tuple[Cluster, str]]:
-    async with running_cluster(MemoryStore()) as cluster:
+    async with running_cluster(MemoryStore()) as cluster, node_ipam(cluster.api.address):
         port = free_port()
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "agent.main", "--server", cluster.api.address, "--node-name", NODE,

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.integration.test_cli_e2e import atoll
 from tests.support.up_process import UpProcess, start_up
 
@@ -79,13 +81,25 @@ def test_nodes_get_cidrs_pods_get_addresses_in_them_and_a_restart_keeps_them(tmp
         again.kill(signal.SIGTERM)
 
 
-def test_a_malformed_cluster_cidr_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--cluster-cidr", "10.60.0.0/33"), 'atoll up: --cluster-cidr "10.60.0.0/33" is not a CIDR'),
+        (("--cluster-cidr", "10.60.0.0/24", "--node-cidr-mask-size", "16"), "atoll up: --node-cidr-mask-size 16"),
+        (("--sim-nodes", "20", "--cluster-cidr", "10.60.0.0/20"), "atoll up: 20 simulated nodes need a pod CIDR"),
+    ],
+    ids=["a malformed CIDR", "a mask wider than the cluster", "a fleet bigger than the cluster CIDR"],
+)
+def test_a_bad_cluster_cidr_is_one_line_exit_code_2_and_creates_nothing(
+    tmp_path: Path, flags: tuple[str, ...], message: str
+) -> None:
+    data_dir = tmp_path / "data"
     result = subprocess.run(
-        [sys.executable, "-m", "allinone", "up", "--dev", "--data-dir", str(tmp_path), "--listen", "127.0.0.1:0",
-         "--cluster-cidr", "10.60.0.0/33"],
+        [sys.executable, "-m", "allinone", "up", "--dev", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0",
+         *flags],
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
-    assert result.stderr.startswith('atoll up: --cluster-cidr "10.60.0.0/33" is not a CIDR')
-    assert not (tmp_path / "state.db").exists() and not list(tmp_path.iterdir()), "nothing was created"
+    assert result.stderr.startswith(message)
+    assert not data_dir.exists(), "nothing was created"
