@@ -99,7 +99,7 @@ def _virtualmachine(client: Client, informers: SharedInformers, clock: Clock, op
 def _node_ipam(client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions) -> Reconciler:
     network = check_cluster_cidr(options.cluster_cidr, options.node_cidr_mask_size)
     allocator = NodeRangeAllocator(network, options.node_cidr_mask_size)
-    return NodeIpamController(client, informers.informer("Node"), allocator, clock)
+    return NodeIpamController(client, informers.informer(node_pb2.Node), allocator, clock)
 
 
 CONTROLLERS: dict[str, Factory] = {

@@ -22,16 +22,17 @@ A node may not set or change its own podCIDR (the node authorizer refuses it).
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
 from atoll.clock import Clock
 from atoll.events import WARNING
+from atoll.ports import Creator, StatusUpdater, Updater
 from atoll.v1 import node_pb2
 from atoll.watch_events import DELETED
 from controller.controllers.conditions import find_condition, set_condition
 from controller.controllers.node_ipam.allocator import NodeRangeAllocator, RangeExhaustedError
 from controller.runtime.events import EventRecorder
-from controller.runtime.informer import Informer
+from controller.runtime.informer import ObjectCache
 from controller.runtime.reconciler import Result
 from controller.runtime.workqueue import WorkQueue
 
@@ -42,17 +43,15 @@ ASSIGNED_REASON = "CIDRAssigned"
 log = logging.getLogger(__name__)
 
 
-class NodeIpamApi(Protocol):
-    async def create(self, obj: Any) -> Any: ...
-    async def update(self, obj: Any) -> Any: ...
-    async def update_status(self, obj: Any) -> Any: ...
+class NodeIpamApi(Creator, Updater, StatusUpdater, Protocol):
+    """The API calls the controller makes (``atoll.client.Client`` satisfies it)."""
 
 
 class NodeIpamController:
     name = NAME
 
     def __init__(
-        self, api: NodeIpamApi, nodes: Informer, allocator: NodeRangeAllocator, clock: Clock,
+        self, api: NodeIpamApi, nodes: ObjectCache[node_pb2.Node], allocator: NodeRangeAllocator, clock: Clock,
         queue: WorkQueue | None = None,
     ) -> None:
         self.api = api
@@ -66,27 +65,27 @@ class NodeIpamController:
         self._reported: set[str] = set()  # nodes with a Warning Event already recorded
         nodes.add_handler(self._on_node)
 
-    def _on_node(self, event_type: str, old: Any, new: Any) -> None:
-        name = (new or old).metadata.name
+    def _on_node(self, event_type: str, node: node_pb2.Node, previous: node_pb2.Node | None) -> None:
+        name = node.metadata.name
         if event_type == DELETED:
-            for cidr in {old.spec.pod_cidr, self._pending.pop(name, "")} - {""}:
+            for cidr in {node.spec.pod_cidr, self._pending.pop(name, "")} - {""}:
                 self.allocator.release(cidr, name)
             self._waiting.discard(name)
             self._reported.discard(name)
             self.queue.forget(name)
             self._wake_waiting()
             return
-        cidr = new.spec.pod_cidr
-        previous = old.spec.pod_cidr if old is not None else ""
+        cidr = node.spec.pod_cidr
+        before = previous.spec.pod_cidr if previous is not None else ""
         if cidr:
             pending = self._pending.pop(name, "")
-            for stale in {pending, previous} - {"", cidr}:
+            for stale in {pending, before} - {"", cidr}:
                 self.allocator.release(stale, name)
             if not self.allocator.occupy(cidr, name):
                 self.queue.add(name)  # reported by reconcile
                 return
             self._waiting.discard(name)
-            if _condition_set_here(new):
+            if _condition_set_here(node):
                 self.queue.add(name)
             return
         self.queue.add(name)
@@ -146,6 +145,6 @@ class NodeIpamController:
             await self.api.update_status(node)
 
 
-def _condition_set_here(node: Any) -> bool:
+def _condition_set_here(node: node_pb2.Node) -> bool:
     condition = find_condition(node.status.conditions, CONDITION)
     return condition is not None and condition.status == "True" and condition.reason == NOT_AVAILABLE_REASON
