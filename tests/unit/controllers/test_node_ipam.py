@@ -13,6 +13,7 @@ import pytest
 
 from atoll.client import ApiError
 from atoll.clock import ManualClock
+from atoll.v1 import node_pb2
 from controller.controllers.node_ipam.allocator import NodeRangeAllocator
 from controller.controllers.node_ipam.reconciler import NodeIpamController
 from controller.runtime.reconciler_runner import drain
@@ -41,7 +42,7 @@ class Harness:
 
 async def start(api: FakeApi, clock: ManualClock, cluster: str = "10.244.0.0/16", mask: int = 24) -> Harness:
     allocator = NodeRangeAllocator(ipaddress.IPv4Network(cluster), mask)
-    controller = NodeIpamController(api, api.informer("Node"), allocator, clock)
+    controller = NodeIpamController(api, api.informer(node_pb2.Node), allocator, clock)
     await api.sync_informers()
     await drain(controller)
     return Harness(api, clock, controller)
