@@ -60,6 +60,7 @@ class FakeApi:
         self.bind_calls: list[list[api_pb2.Binding]] = []
         self.status_updates: list[object_pb2.Object] = []
         self.events: list[object_pb2.Object] = []  # every Event sent through batch_create
+        self._latest: dict[tuple[str, str, str], object_pb2.Object] = {}  # (kind, namespace, name)
         # While held, informer updates queue up here (a watch that lags behind the writes).
         self.held: list[tuple[kinds.Kind, str, str]] | None = None
         self.held_kinds: frozenset[str] = frozenset()
@@ -211,12 +212,10 @@ class FakeApi:
         await self._publish(kind, namespace, meta.name)
         return wrapped
 
-    async def stored(self, kind: str, name: str, namespace: str = "default") -> object_pb2.Object | None:
-        """The object as stored now, or None (no call recorded, no failure injected)."""
-        try:
-            return await self.get(kind, name, namespace)
-        except ApiError:
-            return None
+    def latest(self, kind: str, name: str, namespace: str = "default") -> object_pb2.Object | None:
+        """The object as this fake last wrote it, or None; synchronous, for polling conditions."""
+        found = kinds.lookup(kind)
+        return self._latest.get((found.name, namespace if found.namespaced else "", name))
 
     def hold_events(self, *kind_names: str) -> None:
         """Stop feeding informers of these kinds (default: all) until ``release_events``
@@ -262,16 +261,18 @@ class FakeApi:
             raise ApiError(err.code, err.message) from None
 
     async def _publish(self, kind: kinds.Kind, namespace: str, name: str) -> None:
+        """Refresh ``latest`` from the store, then feed the informers (unless held)."""
+        ns = namespace if kind.namespaced else ""
+        kv = await self.store.get(kind.key(ns or "default", name))
+        if kv is None:
+            self._latest.pop((kind.name, ns, name), None)
+        else:
+            self._latest[(kind.name, ns, name)] = kind.wrap(codec.decode(kind, kv.value, kv.mod_revision))
         if self.held is not None and (not self.held_kinds or kind.name in self.held_kinds):
             self.held.append((kind, namespace, name))
             return
-        informers = self._informers.get(kind.name, [])
-        if not informers:
-            return
-        ns = namespace if kind.namespaced else ""
-        kv = await self.store.get(kind.key(ns or "default", name))
         key = f"{ns}/{name}" if ns else name
-        for informer in informers:
+        for informer in self._informers.get(kind.name, []):
             if kv is None:
                 if informer.contains(key):
                     gone = kind.wrap(kind.message())

@@ -9,19 +9,20 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from atoll import kinds
+from atoll.clock import SystemClock
 from scheduler.framework.profile import DEFAULT_PROFILE, build_framework
 from scheduler.plugins import REGISTRY
 from scheduler.queue import SchedulingQueue
 from scheduler.scheduling_loop import SchedulingLoop
+from tests.support.fake_api import FakeApi
 from tests.unit.scheduler.builders import make_node, make_pod, make_vm
-from tests.unit.scheduler.fake_api import FakeApi
 
 Running = tuple[FakeApi, SchedulingLoop]
 
 
 @pytest.fixture
 async def running() -> AsyncIterator[Running]:
-    api = FakeApi()
+    api = await FakeApi(SystemClock()).setup()
     loop = SchedulingLoop(
         api, build_framework(DEFAULT_PROFILE, REGISTRY), queue=SchedulingQueue(initial_backoff=0.01, max_backoff=0.05)
     )
@@ -40,17 +41,17 @@ async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     await asyncio.wait_for(poll(), timeout)
 
 
-def node_of(api: FakeApi, name: str) -> str:
-    obj = api.get("Pod", "default", name)
+def node_of(api: FakeApi, name: str, kind: str = "Pod") -> str:
+    obj = api.latest(kind, name)
     return "" if obj is None else str(kinds.unwrap(obj).spec.node_name)
 
 
 async def test_pods_are_bound_in_one_batch_with_scheduled_events(running: Running) -> None:
     api, loop = running
-    api.put(make_node("a").build())
-    api.put(make_node("b").build())
+    await api.put(make_node("a").build())
+    await api.put(make_node("b").build())
     for i in range(20):
-        api.put(make_pod(f"p{i}").build())
+        await api.put(make_pod(f"p{i}").build())
     await until(lambda: all(node_of(api, f"p{i}") for i in range(20)))
     assert sum(len(call) for call in api.bind_calls) == 20
     assert len(api.bind_calls) <= 3
@@ -64,10 +65,10 @@ async def test_unschedulable_is_explained_then_placed_when_a_node_appears(
     running: Running,
 ) -> None:
     api, loop = running
-    api.put(make_node("small").cpu("1").build())
-    api.put(make_pod("big").requests(cpu="2").build())
+    await api.put(make_node("small").cpu("1").build())
+    await api.put(make_pod("big").requests(cpu="2").build())
     await until(lambda: bool(api.status_updates))
-    stored = api.get("Pod", "default", "big")
+    stored = api.latest("Pod", "big")
     assert stored is not None
     status = kinds.unwrap(stored).status
     condition = status.conditions[0]
@@ -81,18 +82,18 @@ async def test_unschedulable_is_explained_then_placed_when_a_node_appears(
     await loop.drain_reports()
     assert ("FailedScheduling", "big", expected) in api.event_reasons()
     assert api.events[-1].event.type == "Warning" and api.events[-1].event.source == "scheduler"
-    api.put(make_node("large").cpu("4").build())
+    await api.put(make_node("large").cpu("4").build())
     await until(lambda: node_of(api, "big") == "large")
 
 
 async def test_identical_node_updates_do_not_retry_unschedulable_pods(running: Running) -> None:
     api, loop = running
-    api.put(make_node("small").cpu("1").build())
-    api.put(make_pod("big").requests(cpu="2").build())
+    await api.put(make_node("small").cpu("1").build())
+    await api.put(make_pod("big").requests(cpu="2").build())
     await until(lambda: loop.queue.place_of("Pod/default/big") == "unschedulable")
     attempts = loop.stats["unschedulable"]
     for _ in range(5):
-        api.put(make_node("small").cpu("1").build())
+        await api.put(make_node("small").cpu("1").build())
     await asyncio.sleep(0.1)
     assert loop.stats["unschedulable"] == attempts
 
@@ -100,8 +101,8 @@ async def test_identical_node_updates_do_not_retry_unschedulable_pods(running: R
 async def test_a_conflict_is_retried_with_the_newer_revision(running: Running) -> None:
     api, loop = running
     api.bind_script = ["CONFLICT"]
-    api.put(make_node("a").build())
-    api.put(make_pod("p").build())
+    await api.put(make_node("a").build())
+    await api.put(make_pod("p").build())
     await until(lambda: node_of(api, "p") == "a")
     assert loop.stats["bind_conflict"] == 1 and loop.stats["bind_ok"] == 1
 
@@ -109,8 +110,8 @@ async def test_a_conflict_is_retried_with_the_newer_revision(running: Running) -
 async def test_already_bound_is_not_retried(running: Running) -> None:
     api, loop = running
     api.bind_script = ["ALREADY_BOUND"]
-    api.put(make_node("a").build())
-    api.put(make_pod("p").build())
+    await api.put(make_node("a").build())
+    await api.put(make_pod("p").build())
     await until(lambda: loop.stats["bind_already_bound"] == 1)
     await asyncio.sleep(0.1)
     assert len(api.bind_calls) == 1
@@ -119,11 +120,11 @@ async def test_already_bound_is_not_retried(running: Running) -> None:
 
 async def test_preemption_deletes_victims_nominates_and_then_binds(running: Running) -> None:
     api, loop = running
-    api.put(make_node("a").cpu("1").build())
-    api.put(make_pod("low").requests(cpu="1").priority(1).bound_to("a").build())
-    api.put(make_pod("vip").requests(cpu="1").priority(100).build())
+    await api.put(make_node("a").cpu("1").build())
+    await api.put(make_pod("low").requests(cpu="1").priority(1).bound_to("a").build())
+    await api.put(make_pod("vip").requests(cpu="1").priority(100).build())
     await until(lambda: node_of(api, "vip") == "a")
-    assert api.deleted == [("Pod", "default", "low")]
+    assert [call for call in api.calls if call[0] == "delete"] == [("delete", "Pod", "low")]
     assert any(kinds.unwrap(u).status.nominated_node_name == "a" for u in api.status_updates)
     await loop.drain_reports()
     preempted = [r for r in api.event_reasons() if r[0] == "Preempted"]
@@ -132,8 +133,8 @@ async def test_preemption_deletes_victims_nominates_and_then_binds(running: Runn
 
 async def test_an_invalid_workload_gets_a_warning_and_no_binding(running: Running) -> None:
     api, _ = running
-    api.put(make_node("a").build())
-    api.put(make_pod("bad").requests(cpu="lots").build())
+    await api.put(make_node("a").build())
+    await api.put(make_pod("bad").requests(cpu="lots").build())
     await until(lambda: bool(api.events))
     reason, name, message = api.event_reasons()[0]
     assert (reason, name) == ("FailedScheduling", "bad")
@@ -143,14 +144,14 @@ async def test_an_invalid_workload_gets_a_warning_and_no_binding(running: Runnin
 
 async def test_a_vm_unbound_after_binding_releases_its_node_and_is_placed_again(running: Running) -> None:
     api, loop = running
-    api.put(make_node("a").hypervisor("type1").cpu("2").build())
-    api.put(make_node("b").hypervisor("type1").cpu("2").build())
-    api.put(make_vm("filler").vcpus(2).bound_to("b").build())
+    await api.put(make_node("a").hypervisor("type1").cpu("2").build())
+    await api.put(make_node("b").hypervisor("type1").cpu("2").build())
+    await api.put(make_vm("filler").vcpus(2).bound_to("b").build())
     bound = make_vm("db").vcpus(2).bound_to("a").build()
-    api.put(bound)
+    await api.put(bound)
     await until(lambda: "VirtualMachine/default/db" in loop.snapshot.workloads.index)
     bound.spec.node_name = ""  # evicted: its run on a ended and the VM was unbound (same object)
-    api.put(bound)
+    await api.put(bound)
     # Only a's room, which db itself held until now, fits it.
-    await until(lambda: str(kinds.unwrap(api.get("VirtualMachine", "default", "db")).spec.node_name) == "a")
+    await until(lambda: node_of(api, "db", "VirtualMachine") == "a")
     assert loop.stats["bind_ok"] == 1
