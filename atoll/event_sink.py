@@ -11,22 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Protocol
 
 from atoll.client import ApiError
+from atoll.ports import BatchCreator
 from atoll.tasks import cancel_and_wait
-from atoll.v1 import api_pb2, event_pb2, object_pb2
+from atoll.v1 import event_pb2, object_pb2
 
 log = logging.getLogger(__name__)
 
 
-class BatchCreateApi(Protocol):
-    async def batch_create(self, objects: Sequence[object_pb2.Object]) -> api_pb2.BatchCreateResponse: ...
-
-
 class EventSink:
-    def __init__(self, api: BatchCreateApi, *, capacity: int = 10_000, senders: int = 2, batch: int = 500) -> None:
+    def __init__(self, api: BatchCreator, *, capacity: int = 10_000, senders: int = 2, batch: int = 500) -> None:
         self._api = api
         self._queue: asyncio.Queue[event_pb2.Event] = asyncio.Queue(capacity)
         self._senders = senders

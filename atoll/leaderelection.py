@@ -35,6 +35,7 @@ import grpc
 from atoll import namespaces
 from atoll.client import ApiError
 from atoll.clock import Clock, to_timestamp
+from atoll.ports import Creator, Getter, Updater
 from atoll.tasks import cancel_and_wait
 from atoll.v1 import lease_pb2
 
@@ -67,10 +68,8 @@ class ElectionConfig:
             )
 
 
-class LeaseApi(Protocol):
-    async def get(self, kind: str, name: str, namespace: str = "default") -> Any: ...
-    async def create(self, obj: Any) -> Any: ...
-    async def update(self, obj: Any) -> Any: ...
+class LeaseApi(Getter, Creator, Updater, Protocol):
+    """The API calls an elector makes on its Lease (``atoll.client.Client`` satisfies it)."""
 
 
 class LeaderElector:

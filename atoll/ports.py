@@ -16,7 +16,7 @@ Contracts are those of the Objects service (proto/atoll/v1/api.proto); errors ar
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol, Self, TypeVar
 
 from google.protobuf.message import Message
@@ -72,6 +72,13 @@ class Getter(Protocol):
 class Creator(Protocol):
     async def create(self, obj: Writable) -> object_pb2.Object:
         """Create ``obj`` (a kind message or an Object envelope); ALREADY_EXISTS if the name is taken."""
+        ...
+
+
+class BatchCreator(Protocol):
+    async def batch_create(self, objects: Sequence[Writable]) -> api_pb2.BatchCreateResponse:
+        """Create many objects in one call; one result per object, in order, each on its own
+        (``code`` "OK" or the status code's name)."""
         ...
 
 

@@ -1,23 +1,19 @@
 """ApiPort: the part of the API the scheduler's scheduling loop uses; ``atoll.client.Client`` fits it,
 and tests pass ``tests/support/fake_api.FakeApi``. Contracts are those of the Objects service
 (api.proto); the verbs shared with other components are the small ports of ``atoll.ports``:
-``list_then_watch`` (Watcher), ``update_status`` (StatusUpdater) and ``delete`` (Deleter, for
-preemption victims)."""
+``list_then_watch`` (Watcher), ``update_status`` (StatusUpdater), ``batch_create`` (BatchCreator,
+the scheduler's Events through an EventSink) and ``delete`` (Deleter, for preemption victims)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
-from atoll.ports import Deleter, StatusUpdater, Watcher
-from atoll.v1 import api_pb2, object_pb2
+from atoll.ports import BatchCreator, Deleter, StatusUpdater, Watcher
+from atoll.v1 import api_pb2
 
 
-class ApiPort(Watcher, StatusUpdater, Deleter, Protocol):
+class ApiPort(Watcher, StatusUpdater, BatchCreator, Deleter, Protocol):
     async def bind(self, bindings: Sequence[api_pb2.Binding]) -> api_pb2.BindResponse:
         """One BindResult per binding, same order; each succeeds or fails on its own."""
-        ...
-
-    async def batch_create(self, objects: Sequence[object_pb2.Object]) -> api_pb2.BatchCreateResponse:
-        """Create many objects, one result each (the scheduler's Events, through an EventSink)."""
         ...

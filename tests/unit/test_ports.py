@@ -8,12 +8,12 @@ import pytest
 
 from atoll import kinds
 from atoll.client import Client
-from atoll.ports import Creator, Deleter, Getter, StatusUpdater, Updater, Watcher, copy_of, metadata_of
+from atoll.ports import BatchCreator, Creator, Deleter, Getter, StatusUpdater, Updater, Watcher, copy_of, metadata_of
 from atoll.v1 import object_pb2, pod_pb2
 from scheduler.api_port import ApiPort
 from tests.support.fake_api import FakeApi
 
-PORTS = (Getter, Creator, Updater, StatusUpdater, Deleter, Watcher, ApiPort)
+PORTS = (Getter, Creator, Updater, StatusUpdater, Deleter, Watcher, BatchCreator, ApiPort)
 IMPLEMENTATIONS = (Client, FakeApi)
 
 
