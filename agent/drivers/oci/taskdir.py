@@ -13,20 +13,20 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from agent.drivers.oci.shim import BUNDLE, EXIT_FILE, LOG
+from agent.drivers.task_names import host_name_for
 from atoll.atomic_file import write_atomic
 
 RECORD = "task.json"
 
 
 def container_id_for(task_id: str) -> str:
-    """A runtime container id for ``task_id`` (runc allows only ``[\\w+.-]``)."""
-    return re.sub(r"[^\w.+-]", "_", task_id.replace(":", "."))
+    """A runtime container id for ``task_id``, also its task directory's name."""
+    return host_name_for(task_id)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from agent.drivers.qemu.console import ConsoleWatch
 from agent.drivers.qemu.disks import make_overlay
 from agent.drivers.qemu.monitor import Monitor, MonitorError
 from agent.drivers.qemu.record import VmRecord, load_exit, load_record, qmp_socket_path, save_exit, save_record
+from agent.drivers.task_names import host_name_for
 from agent.host import acceleration as accel_probe
 from agent.host.acceleration import Acceleration
 from atoll.vm_host_paths import HostPathError, resolve_vm_path
@@ -71,7 +72,7 @@ class QemuSettings:
     qemu_img: str = "qemu-img"
     accel: str = "auto"
     boot_timeout: float = 120.0
-    per_vm_overhead_mib: int = 64
+    per_vm_overhead_mib: int = accel_probe.DEFAULT_PER_VM_OVERHEAD_MIB
 
 
 @dataclass
@@ -91,10 +92,6 @@ class _Vm:
     process_watch: ExitWatch | None = None
     console_task: asyncio.Task[None] | None = None
     quitting: asyncio.Task[None] | None = None
-
-
-def _task_dir_name(task_id: str) -> str:
-    return re.sub(r"[^\w.+-]", "_", task_id.replace(":", "."))
 
 
 class QemuDriver:
@@ -152,7 +149,7 @@ class QemuDriver:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self, config: TaskConfig) -> TaskHandle:
-        task_dir = self._tasks_dir / _task_dir_name(config.task_id)
+        task_dir = self._tasks_dir / host_name_for(config.task_id)
         if config.task_id in self._vms or task_dir.exists():
             raise TaskExistsError(f"task {config.task_id} exists; destroy it before starting it again")
         config = replace(config, vm=self._on_host(config.vm))
@@ -262,7 +259,7 @@ class QemuDriver:
     async def destroy(self, task_id: str, force: bool = False) -> None:
         vm = self._vms.get(task_id)
         if vm is None:
-            await self._discard(self._tasks_dir / _task_dir_name(task_id))
+            await self._discard(self._tasks_dir / host_name_for(task_id))
             return
         if vm.exit is None:
             if not force:
@@ -306,7 +303,7 @@ class QemuDriver:
     async def recover(self, handle: TaskHandle) -> bool:
         if handle.task_id in self._vms:
             return True
-        task_dir = self._tasks_dir / _task_dir_name(handle.task_id)
+        task_dir = self._tasks_dir / host_name_for(handle.task_id)
         record = load_record(task_dir)
         if record is None:
             return False
