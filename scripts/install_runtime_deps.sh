@@ -14,11 +14,14 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
 missing=""
-for pair in runc:runc crun:crun qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils busybox:busybox-static; do
+for pair in runc:runc crun:crun qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils busybox:busybox-static \
+        nft:nftables iptables:iptables ip:iproute2 mkfs.vfat:dosfstools mcopy:mtools genisoimage:genisoimage; do
     binary="${pair%%:*}"
     package="${pair#*:}"
     command -v "$binary" >/dev/null 2>&1 || missing="$missing $package"
 done
+# CNI plugins (pod networking) live in /usr/lib/cni, not on PATH.
+[ -x /usr/lib/cni/bridge ] || missing="$missing containernetworking-plugins"
 # busybox (non-static) may provide the binary; the tests need the static one.
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "ok installed" || missing="$missing busybox-static"
 
