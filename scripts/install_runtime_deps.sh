@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the real-runtime tests (tests/e2e/test_oci_*, test_qemu_*) need, idempotently and
 # fast when everything is already there:
-#   - Debian packages runc, crun, qemu-system-x86 (+ qemu-utils for qemu-img), busybox-static;
+#   - Debian packages runc, crun, qemu-system-x86 (+ qemu-utils for qemu-img), busybox-static,
+#     containernetworking-plugins, nftables, iptables, iproute2, dosfstools, mtools, genisoimage;
 #   - a Debian kernel (linux-image-amd64's current package) unpacked with `apt-get download` +
 #     `dpkg -x` into the test cache (never installed into /boot); tests/e2e/artifacts.py reads it
 #     and extracts an uncompressed vmlinux from it.
