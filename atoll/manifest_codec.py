@@ -43,6 +43,8 @@ _NUMBER_AS_STRING = frozenset(
         "atoll.v1.HypervisorInfo.per_vm_overhead_memory",
         "atoll.v1.RollingUpdate.max_surge",
         "atoll.v1.RollingUpdate.max_unavailable",
+        "atoll.v1.TCPSocketAction.port",
+        "atoll.v1.HTTPGetAction.port",
     }
 )
 

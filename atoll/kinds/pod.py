@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, Column, is_set, or_none, since
 from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_rule
+from atoll.probes import container_probes, default_probe
 from atoll.v1 import pod_pb2
 from atoll.validation.base import FieldError
 from atoll.validation.pod import validate_pod_spec, validate_pod_status
@@ -16,7 +17,8 @@ _check_spec = memoized_spec_rule(pod_pb2.PodSpec, validate_pod_spec)
 
 def default_pod_spec(spec: pod_pb2.PodSpec) -> None:
     """restartPolicy Always, os linux, Windows isolation process, grace period 30s, port protocol
-    TCP, and a request equal to the limit where only a limit is given (as Kubernetes does)."""
+    TCP, probe defaults (atoll/probes.py), and a request equal to the limit where only a limit is
+    given (as Kubernetes does)."""
     if not spec.restart_policy:
         spec.restart_policy = "Always"
     if not spec.os:
@@ -29,6 +31,8 @@ def default_pod_spec(spec: pod_pb2.PodSpec) -> None:
         for port in container.ports:
             if not port.protocol:
                 port.protocol = "TCP"
+        for _, probe in container_probes(container):
+            default_probe(probe)
         resources = container.resources
         for name, limit in resources.limits.items():
             if name not in resources.requests:

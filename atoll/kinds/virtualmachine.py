@@ -5,6 +5,7 @@ from __future__ import annotations
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, Column, or_none
 from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_rule
 from atoll.kinds.pod import TERMINATION_GRACE_PERIOD_SECONDS
+from atoll.probes import default_probe, vm_probes
 from atoll.v1 import virtualmachine_pb2
 from atoll.validation.base import FieldError
 from atoll.validation.update import check_node_name_kept
@@ -21,7 +22,8 @@ _check_spec = memoized_spec_rule(virtualmachine_pb2.VirtualMachineSpec, validate
 
 def default_vm_spec(spec: virtualmachine_pb2.VirtualMachineSpec) -> None:
     """runStrategy Always, powerState Running, hypervisor any, guest linux, disks qcow2 on virtio,
-    grace period 30s, and boot from the first disk when no boot source is given. (KubeVirt has
+    grace period 30s, probe defaults (atoll/probes.py), and boot from the first disk when no boot
+    source is given. (KubeVirt has
     no default run strategy; atoll chooses Always.)"""
     if not spec.run_strategy:
         spec.run_strategy = "Always"
@@ -43,6 +45,8 @@ def default_vm_spec(spec: virtualmachine_pb2.VirtualMachineSpec) -> None:
     for spread in spec.scheduling.topology_spread_constraints:
         if not spread.when_unsatisfiable:
             spread.when_unsatisfiable = "DoNotSchedule"
+    for _, probe in vm_probes(spec):
+        default_probe(probe)
 
 
 class VirtualMachineKind(KindStrategy[virtualmachine_pb2.VirtualMachine]):

@@ -92,10 +92,13 @@ class DeploymentSpec(google.protobuf.message.Message):
     REVISION_HISTORY_LIMIT_FIELD_NUMBER: builtins.int
     PAUSED_FIELD_NUMBER: builtins.int
     PROGRESS_DEADLINE_SECONDS_FIELD_NUMBER: builtins.int
+    MIN_READY_SECONDS_FIELD_NUMBER: builtins.int
     replicas: builtins.int
     revision_history_limit: builtins.int
     paused: builtins.bool
     progress_deadline_seconds: builtins.int
+    min_ready_seconds: builtins.int
+    """Seconds a new replica must be Ready before it counts as available; default 0."""
     @property
     def selector(self) -> atoll.v1.scheduling_pb2.LabelSelector: ...
     @property
@@ -112,9 +115,10 @@ class DeploymentSpec(google.protobuf.message.Message):
         revision_history_limit: builtins.int | None = ...,
         paused: builtins.bool = ...,
         progress_deadline_seconds: builtins.int | None = ...,
+        min_ready_seconds: builtins.int = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["_progress_deadline_seconds", b"_progress_deadline_seconds", "_replicas", b"_replicas", "_revision_history_limit", b"_revision_history_limit", "progress_deadline_seconds", b"progress_deadline_seconds", "replicas", b"replicas", "revision_history_limit", b"revision_history_limit", "selector", b"selector", "strategy", b"strategy", "template", b"template"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_progress_deadline_seconds", b"_progress_deadline_seconds", "_replicas", b"_replicas", "_revision_history_limit", b"_revision_history_limit", "paused", b"paused", "progress_deadline_seconds", b"progress_deadline_seconds", "replicas", b"replicas", "revision_history_limit", b"revision_history_limit", "selector", b"selector", "strategy", b"strategy", "template", b"template"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["_progress_deadline_seconds", b"_progress_deadline_seconds", "_replicas", b"_replicas", "_revision_history_limit", b"_revision_history_limit", "min_ready_seconds", b"min_ready_seconds", "paused", b"paused", "progress_deadline_seconds", b"progress_deadline_seconds", "replicas", b"replicas", "revision_history_limit", b"revision_history_limit", "selector", b"selector", "strategy", b"strategy", "template", b"template"]) -> None: ...
     @typing.overload
     def WhichOneof(self, oneof_group: typing.Literal["_progress_deadline_seconds", b"_progress_deadline_seconds"]) -> typing.Literal["progress_deadline_seconds"] | None: ...
     @typing.overload

@@ -4,6 +4,7 @@ isort:skip_file
 """
 
 import atoll.v1.meta_pb2
+import atoll.v1.probe_pb2
 import atoll.v1.scheduling_pb2
 import builtins
 import collections.abc
@@ -41,11 +42,14 @@ class ContainerPort(google.protobuf.message.Message):
     CONTAINER_PORT_FIELD_NUMBER: builtins.int
     HOST_PORT_FIELD_NUMBER: builtins.int
     PROTOCOL_FIELD_NUMBER: builtins.int
+    HOST_IP_FIELD_NUMBER: builtins.int
     name: builtins.str
     container_port: builtins.int
     host_port: builtins.int
     protocol: builtins.str
     """TCP (default), UDP or SCTP."""
+    host_ip: builtins.str
+    """The host address host_port binds (empty: every address of the node)."""
     def __init__(
         self,
         *,
@@ -53,8 +57,9 @@ class ContainerPort(google.protobuf.message.Message):
         container_port: builtins.int = ...,
         host_port: builtins.int = ...,
         protocol: builtins.str = ...,
+        host_ip: builtins.str = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["container_port", b"container_port", "host_port", b"host_port", "name", b"name", "protocol", b"protocol"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["container_port", b"container_port", "host_ip", b"host_ip", "host_port", b"host_port", "name", b"name", "protocol", b"protocol"]) -> None: ...
 
 global___ContainerPort = ContainerPort
 
@@ -72,6 +77,9 @@ class Container(google.protobuf.message.Message):
     RESOURCES_FIELD_NUMBER: builtins.int
     HOST_PROCESS_FIELD_NUMBER: builtins.int
     READ_ONLY_ROOT_FILESYSTEM_FIELD_NUMBER: builtins.int
+    LIVENESS_PROBE_FIELD_NUMBER: builtins.int
+    READINESS_PROBE_FIELD_NUMBER: builtins.int
+    STARTUP_PROBE_FIELD_NUMBER: builtins.int
     name: builtins.str
     image: builtins.str
     working_dir: builtins.str
@@ -88,6 +96,18 @@ class Container(google.protobuf.message.Message):
     def ports(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___ContainerPort]: ...
     @property
     def resources(self) -> atoll.v1.scheduling_pb2.ResourceRequirements: ...
+    @property
+    def liveness_probe(self) -> atoll.v1.probe_pb2.Probe:
+        """Restarts the container when it fails (after startup_probe passed)."""
+
+    @property
+    def readiness_probe(self) -> atoll.v1.probe_pb2.Probe:
+        """Decides the container's ready (and the pod's Ready condition)."""
+
+    @property
+    def startup_probe(self) -> atoll.v1.probe_pb2.Probe:
+        """Until it passes once, the other probes wait; failing it restarts the container."""
+
     def __init__(
         self,
         *,
@@ -101,9 +121,12 @@ class Container(google.protobuf.message.Message):
         resources: atoll.v1.scheduling_pb2.ResourceRequirements | None = ...,
         host_process: builtins.bool = ...,
         read_only_root_filesystem: builtins.bool = ...,
+        liveness_probe: atoll.v1.probe_pb2.Probe | None = ...,
+        readiness_probe: atoll.v1.probe_pb2.Probe | None = ...,
+        startup_probe: atoll.v1.probe_pb2.Probe | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["resources", b"resources"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["args", b"args", "command", b"command", "env", b"env", "host_process", b"host_process", "image", b"image", "name", b"name", "ports", b"ports", "read_only_root_filesystem", b"read_only_root_filesystem", "resources", b"resources", "working_dir", b"working_dir"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["liveness_probe", b"liveness_probe", "readiness_probe", b"readiness_probe", "resources", b"resources", "startup_probe", b"startup_probe"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["args", b"args", "command", b"command", "env", b"env", "host_process", b"host_process", "image", b"image", "liveness_probe", b"liveness_probe", "name", b"name", "ports", b"ports", "read_only_root_filesystem", b"read_only_root_filesystem", "readiness_probe", b"readiness_probe", "resources", b"resources", "startup_probe", b"startup_probe", "working_dir", b"working_dir"]) -> None: ...
 
 global___Container = Container
 

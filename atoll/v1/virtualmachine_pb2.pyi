@@ -4,6 +4,7 @@ isort:skip_file
 """
 
 import atoll.v1.meta_pb2
+import atoll.v1.probe_pb2
 import atoll.v1.scheduling_pb2
 import builtins
 import collections.abc
@@ -126,6 +127,8 @@ class VirtualMachineSpec(google.protobuf.message.Message):
     SCHEDULING_FIELD_NUMBER: builtins.int
     NODE_NAME_FIELD_NUMBER: builtins.int
     TERMINATION_GRACE_PERIOD_SECONDS_FIELD_NUMBER: builtins.int
+    READINESS_PROBE_FIELD_NUMBER: builtins.int
+    LIVENESS_PROBE_FIELD_NUMBER: builtins.int
     vcpus: builtins.int
     memory: builtins.str
     """Quantity, e.g. 2Gi."""
@@ -145,6 +148,14 @@ class VirtualMachineSpec(google.protobuf.message.Message):
     def hypervisor(self) -> global___HypervisorRequirement: ...
     @property
     def scheduling(self) -> atoll.v1.scheduling_pb2.Scheduling: ...
+    @property
+    def readiness_probe(self) -> atoll.v1.probe_pb2.Probe:
+        """TCP or HTTP against status.ip; decides the Ready condition."""
+
+    @property
+    def liveness_probe(self) -> atoll.v1.probe_pb2.Probe:
+        """TCP or HTTP against status.ip; failing restarts the VM (per its run strategy's back-off)."""
+
     def __init__(
         self,
         *,
@@ -159,9 +170,11 @@ class VirtualMachineSpec(google.protobuf.message.Message):
         scheduling: atoll.v1.scheduling_pb2.Scheduling | None = ...,
         node_name: builtins.str = ...,
         termination_grace_period_seconds: builtins.int | None = ...,
+        readiness_probe: atoll.v1.probe_pb2.Probe | None = ...,
+        liveness_probe: atoll.v1.probe_pb2.Probe | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "boot", b"boot", "guest", b"guest", "hypervisor", b"hypervisor", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "boot", b"boot", "disks", b"disks", "guest", b"guest", "hypervisor", b"hypervisor", "memory", b"memory", "node_name", b"node_name", "power_state", b"power_state", "run_strategy", b"run_strategy", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds", "vcpus", b"vcpus"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "boot", b"boot", "guest", b"guest", "hypervisor", b"hypervisor", "liveness_probe", b"liveness_probe", "readiness_probe", b"readiness_probe", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "boot", b"boot", "disks", b"disks", "guest", b"guest", "hypervisor", b"hypervisor", "liveness_probe", b"liveness_probe", "memory", b"memory", "node_name", b"node_name", "power_state", b"power_state", "readiness_probe", b"readiness_probe", "run_strategy", b"run_strategy", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds", "vcpus", b"vcpus"]) -> None: ...
     def WhichOneof(self, oneof_group: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds"]) -> typing.Literal["termination_grace_period_seconds"] | None: ...
 
 global___VirtualMachineSpec = VirtualMachineSpec

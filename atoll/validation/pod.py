@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from atoll.manifest_codec import describe
+from atoll.probes import container_probes, port_name_problem
 from atoll.v1 import pod_pb2
 from atoll.validation.base import (
     FieldError,
@@ -13,6 +16,7 @@ from atoll.validation.base import (
     check_windows_build,
 )
 from atoll.validation.meta import validate_conditions
+from atoll.validation.probe import validate_probe
 from atoll.validation.resources import validate_requirements
 from atoll.validation.scheduling import validate_scheduling
 
@@ -44,9 +48,11 @@ def validate_pod_spec(spec: pod_pb2.PodSpec, path: str, errors: list[FieldError]
     if not spec.containers:
         errors.append(FieldError(f"{path}.containers", "at least one container is required"))
     seen: set[str] = set()
+    host_ports: set[tuple[int, str, str]] = set()
     for index, container in enumerate(spec.containers):
         container_path = f"{path}.containers[{index}]"
         _validate_container(container, container_path, errors, windows=windows)
+        _validate_host_ports(spec, container, container_path, host_ports, errors)
         if container.name in seen:
             errors.append(FieldError(f"{container_path}.name", f"duplicate name {describe(container.name)}"))
         seen.add(container.name)
@@ -74,6 +80,36 @@ def validate_pod_spec(spec: pod_pb2.PodSpec, path: str, errors: list[FieldError]
     validate_scheduling(spec.scheduling, f"{path}.scheduling", errors)
 
 
+def _validate_host_ports(
+    spec: pod_pb2.PodSpec,
+    container: pod_pb2.Container,
+    path: str,
+    taken: set[tuple[int, str, str]],
+    errors: list[FieldError],
+) -> None:
+    """hostIP is an address; with hostNetwork a hostPort equals its containerPort; no two ports of
+    the pod claim one hostPort/protocol/hostIP (``taken`` collects them across containers)."""
+    for index, port in enumerate(container.ports):
+        port_path = f"{path}.ports[{index}]"
+        if port.host_ip:
+            try:
+                ipaddress.ip_address(port.host_ip)
+            except ValueError:
+                errors.append(FieldError(f"{port_path}.hostIP", f"not an IP address: {describe(port.host_ip)}"))
+        if not port.host_port:
+            if port.host_ip:
+                errors.append(FieldError(f"{port_path}.hostIP", "only allowed with a hostPort"))
+            continue
+        if spec.host_network and port.host_port != port.container_port:
+            errors.append(FieldError(f"{port_path}.hostPort",
+                                     f"must equal containerPort ({port.container_port}) with hostNetwork"))
+        claim = (port.host_port, port.protocol or "TCP", port.host_ip)
+        if claim in taken:
+            errors.append(FieldError(f"{port_path}.hostPort",
+                                     f"duplicate hostPort {port.host_port}/{claim[1]} in this pod"))
+        taken.add(claim)
+
+
 def validate_pod_status(status: pod_pb2.PodStatus, path: str, errors: list[FieldError]) -> None:
     check_one_of(status.phase, POD_PHASES, f"{path}.phase", errors)
     validate_conditions(status.conditions, f"{path}.conditions", errors)
@@ -85,11 +121,21 @@ def _validate_container(
     check_name(container.name, f"{path}.name", errors, label=True, required=True)
     if not container.image:
         errors.append(FieldError(f"{path}.image", "required"))
+    port_names: set[str] = set()
     for index, port in enumerate(container.ports):
         port_path = f"{path}.ports[{index}]"
         check_port(port.container_port, f"{port_path}.containerPort", errors, required=True)
         check_port(port.host_port, f"{port_path}.hostPort", errors, required=False)
         check_one_of(port.protocol, PROTOCOLS, f"{port_path}.protocol", errors)
+        if port.name:
+            problem = port_name_problem(port.name)
+            if problem:
+                errors.append(FieldError(f"{port_path}.name", f"invalid port name {describe(port.name)}: {problem}"))
+            elif port.name in port_names:
+                errors.append(FieldError(f"{port_path}.name", f"duplicate port name {describe(port.name)}"))
+            port_names.add(port.name)
+    for kind, probe in container_probes(container):
+        validate_probe(probe, kind, f"{path}.{kind}Probe", errors, container_ports=container.ports)
     for index, variable in enumerate(container.env):
         if not variable.name:
             errors.append(FieldError(f"{path}.env[{index}].name", "required"))

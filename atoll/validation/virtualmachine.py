@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from atoll.manifest_codec import describe
+from atoll.probes import vm_probes
 from atoll.v1 import virtualmachine_pb2
 from atoll.validation.base import (
     FieldError,
@@ -13,6 +14,7 @@ from atoll.validation.base import (
     check_windows_build,
 )
 from atoll.validation.meta import validate_conditions
+from atoll.validation.probe import validate_probe
 from atoll.validation.scheduling import validate_scheduling
 from atoll.vm_host_paths import path_problem
 
@@ -48,6 +50,8 @@ def validate_vm_spec(
         )
     check_name(spec.node_name, f"{path}.nodeName", errors, label=False, required=False)
     validate_scheduling(spec.scheduling, f"{path}.scheduling", errors)
+    for kind, probe in vm_probes(spec):
+        validate_probe(probe, kind, f"{path}.{kind}Probe", errors, container_ports=None)
 
 
 def validate_vm_status(
