@@ -55,6 +55,23 @@ class AntiAffinityTerm:
 
 
 @dataclass(frozen=True, slots=True)
+class HostPort:
+    """A port the workload takes on its node: ``host_ip`` "" means every address of the node."""
+
+    port: int
+    protocol: str
+    host_ip: str
+
+    def conflicts(self, other: HostPort) -> bool:
+        """Kubernetes' rule: same port and protocol, and the addresses overlap (equal, or either
+        binds every address)."""
+        if (self.port, self.protocol) != (other.port, other.protocol):
+            return False
+        wildcard = ("", "0.0.0.0", "::")
+        return self.host_ip in wildcard or other.host_ip in wildcard or self.host_ip == other.host_ip
+
+
+@dataclass(frozen=True, slots=True)
 class PreferredTerm:
     weight: int
     term: Selector
@@ -90,6 +107,8 @@ class WorkloadInfo:
     anti_affinity: tuple[AntiAffinityTerm, ...] = ()
     # Whole units of each extended resource requested, summed over containers, sorted by name.
     extended: tuple[tuple[str, int], ...] = ()
+    # The containers' hostPorts (the NodePorts filter keeps two claims of one apart).
+    host_ports: tuple[HostPort, ...] = ()
 
     @property
     def key(self) -> str:
@@ -144,6 +163,12 @@ def from_pod(pod: pod_pb2.Pod) -> WorkloadInfo:
         host_network=spec.host_network,
         all_host_process=bool(spec.containers) and all(c.host_process for c in spec.containers),
         extended=tuple(sorted((name, count) for name, count in extended.items() if count)),
+        host_ports=tuple(
+            HostPort(port.host_port, port.protocol or "TCP", port.host_ip)
+            for container in spec.containers
+            for port in container.ports
+            if port.host_port
+        ),
         **_placement(spec.scheduling, where),
     )
 

@@ -39,6 +39,7 @@ class WorkloadTable:
         self.by_label: dict[tuple[str, str, str], set[int]] = defaultdict(set)
         self.on_node: dict[int, set[int]] = defaultdict(set)
         self.with_anti_affinity: set[int] = set()
+        self.with_host_ports: set[int] = set()
 
     def __len__(self) -> int:
         return len(self.index)
@@ -56,6 +57,8 @@ class WorkloadTable:
             self.by_label[(info.namespace, key, value)].add(slot)
         if info.anti_affinity:
             self.with_anti_affinity.add(slot)
+        if info.host_ports:
+            self.with_host_ports.add(slot)
         return slot
 
     def remove(self, key: str) -> tuple[int, WorkloadInfo] | None:
@@ -73,6 +76,7 @@ class WorkloadTable:
                 if not members:
                     del self.by_label[(info.namespace, *label)]
         self.with_anti_affinity.discard(slot)
+        self.with_host_ports.discard(slot)
         self.infos[slot] = None
         self.alive[slot] = False
         self.node[slot] = -1

@@ -57,6 +57,7 @@ _FILTERS = (
     "Hypervisor",
     "TaintToleration",
     "NodeAffinity",
+    "NodePorts",
     "NodeResourcesFit",
     "PodTopologySpread",
     "WorkloadAntiAffinity",

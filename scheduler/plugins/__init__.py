@@ -14,6 +14,7 @@ from scheduler.plugins.hypervisor import Hypervisor
 from scheduler.plugins.least_allocated import LeastAllocated
 from scheduler.plugins.most_allocated import MostAllocated
 from scheduler.plugins.node_affinity import NodeAffinity
+from scheduler.plugins.node_ports import NodePorts
 from scheduler.plugins.node_ready import NodeReady
 from scheduler.plugins.node_resources_fit import NodeResourcesFit
 from scheduler.plugins.node_unschedulable import NodeUnschedulable
@@ -31,6 +32,7 @@ REGISTRY: PluginRegistry = build_registry(
     Hypervisor,
     TaintToleration,
     NodeAffinity,
+    NodePorts,
     NodeResourcesFit,
     PodTopologySpread,
     WorkloadAntiAffinity,

@@ -192,6 +192,11 @@ class PodBuilder(_Placement):
         self.pod.spec.host_network = enabled
         return self
 
+    def host_port(self, port: int, protocol: str = "TCP", host_ip: str = "") -> Self:
+        """The first container also takes ``port`` on its node."""
+        self.pod.spec.containers[0].ports.add(container_port=port, host_port=port, protocol=protocol, host_ip=host_ip)
+        return self
+
     def bound_to(self, node: str) -> Self:
         self.pod.spec.node_name = node
         return self
