@@ -26,9 +26,11 @@ from agent.hollow.fleet import FleetError, FleetSpec, default_fleet, load_fleet
 from agent.hollow.hollow_fleet import run_hollow_fleet
 from agent.run import run_agent
 from allinone.metrics_ports import serve_component_metrics
+from allinone.storage_classes import ensure_storage_classes
 from atoll.certs import CertificateError
 from atoll.cidrs import DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_MASK_SIZE, CidrError, check_cluster_cidr
 from atoll.cli.datadir import DATA_DIR_ENV, default_data_dir
+from atoll.client import Client
 from atoll.config import write_client_config
 from atoll.gc_tuning import tune_gc
 from atoll.images import node_state_dir
@@ -224,6 +226,10 @@ async def _serve(args: argparse.Namespace) -> int:
         admin = internal_client_config(data_dir, api.address, "admin", dev=args.dev)
         path = write_client_config(admin.server, ca=admin.ca, cert=admin.cert, key=admin.key)
         print(f"  client config: {path}")
+    async with Client.connect(internal_client_config(data_dir, api.address, "admin", dev=args.dev)) as admin_client:
+        created = await ensure_storage_classes(admin_client)
+    if created:
+        print(f"  storage:       created StorageClass {', '.join(created)}")
     components = _start_components(args, api.address, data_dir, fleet, stop)
     print("Stop with Ctrl-C.", flush=True)
     await stop.wait()

@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from atoll.kinds import deployment, event, lease, namespace, node, pod, role, rolebinding, virtualmachine
+from atoll.kinds import (
+    deployment,
+    event,
+    lease,
+    namespace,
+    node,
+    persistentvolume,
+    persistentvolumeclaim,
+    pod,
+    role,
+    rolebinding,
+    storageclass,
+    virtualmachine,
+)
 from atoll.kinds.kind import KEY_ROOT, Kind
 from atoll.user_text import bounded_repr
 from atoll.v1 import object_pb2
@@ -58,6 +71,9 @@ KINDS: tuple[Kind, ...] = register(
     lease.KIND,
     role.KIND,
     rolebinding.KIND,
+    persistentvolumeclaim.KIND,
+    persistentvolume.KIND,
+    storageclass.KIND,
 )
 
 _BY_FIELD = {kind.field: kind for kind in KINDS}

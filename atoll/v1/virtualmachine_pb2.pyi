@@ -26,6 +26,7 @@ class Disk(google.protobuf.message.Message):
     FORMAT_FIELD_NUMBER: builtins.int
     READ_ONLY_FIELD_NUMBER: builtins.int
     BUS_FIELD_NUMBER: builtins.int
+    PERSISTENT_VOLUME_CLAIM_FIELD_NUMBER: builtins.int
     name: builtins.str
     image: builtins.str
     """Path of the image on the node (or of the base image an overlay is made from)."""
@@ -36,6 +37,11 @@ class Disk(google.protobuf.message.Message):
     read_only: builtins.bool
     bus: builtins.str
     """virtio (default), ide, scsi."""
+    persistent_volume_claim: builtins.str
+    """A PersistentVolumeClaim in the VM's namespace: the disk is the claim's volume (a raw file for
+    Block claims, a qcow2 file inside the volume for Filesystem ones) instead of image/size, and
+    what the guest writes outlives every run.
+    """
     def __init__(
         self,
         *,
@@ -45,8 +51,9 @@ class Disk(google.protobuf.message.Message):
         format: builtins.str = ...,
         read_only: builtins.bool = ...,
         bus: builtins.str = ...,
+        persistent_volume_claim: builtins.str = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["bus", b"bus", "format", b"format", "image", b"image", "name", b"name", "read_only", b"read_only", "size", b"size"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["bus", b"bus", "format", b"format", "image", b"image", "name", b"name", "persistent_volume_claim", b"persistent_volume_claim", "read_only", b"read_only", "size", b"size"]) -> None: ...
 
 global___Disk = Disk
 

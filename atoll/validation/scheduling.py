@@ -24,12 +24,11 @@ def validate_scheduling(scheduling: scheduling_pb2.Scheduling, path: str, errors
     node_affinity = affinity.node_affinity
     affinity_path = f"{path}.affinity.nodeAffinity"
     if node_affinity.HasField("required_during_scheduling_ignored_during_execution"):
-        required_path = f"{affinity_path}.requiredDuringSchedulingIgnoredDuringExecution"
-        terms = node_affinity.required_during_scheduling_ignored_during_execution.node_selector_terms
-        if not terms:
-            errors.append(FieldError(f"{required_path}.nodeSelectorTerms", "at least one term is required"))
-        for index, term in enumerate(terms):
-            _node_selector_term(term, f"{required_path}.nodeSelectorTerms[{index}]", errors)
+        validate_node_selector(
+            node_affinity.required_during_scheduling_ignored_during_execution,
+            f"{affinity_path}.requiredDuringSchedulingIgnoredDuringExecution",
+            errors,
+        )
     for index, preferred in enumerate(node_affinity.preferred_during_scheduling_ignored_during_execution):
         preferred_path = f"{affinity_path}.preferredDuringSchedulingIgnoredDuringExecution[{index}]"
         if not 1 <= preferred.weight <= 100:
@@ -55,6 +54,14 @@ def validate_scheduling(scheduling: scheduling_pb2.Scheduling, path: str, errors
     check_name(
         scheduling.priority_class_name, f"{path}.priorityClassName", errors, label=False, required=False
     )
+
+
+def validate_node_selector(selector: scheduling_pb2.NodeSelector, path: str, errors: list[FieldError]) -> None:
+    """A required node selector: at least one term, each term's requirements valid."""
+    if not selector.node_selector_terms:
+        errors.append(FieldError(f"{path}.nodeSelectorTerms", "at least one term is required"))
+    for index, term in enumerate(selector.node_selector_terms):
+        _node_selector_term(term, f"{path}.nodeSelectorTerms[{index}]", errors)
 
 
 def validate_label_selector(

@@ -73,8 +73,15 @@ def _validate_disks(
             errors.append(FieldError(f"{disk_path}.name", f"duplicate name {describe(disk.name)}"))
         names.add(disk.name)
         _check_host_path(disk.image, f"{disk_path}.image", errors)
-        if not disk.image and not disk.size:
-            errors.append(FieldError(disk_path, "set image (an existing image) or size (a new blank disk)"))
+        if disk.persistent_volume_claim:
+            claim_path = f"{disk_path}.persistentVolumeClaim"
+            check_name(disk.persistent_volume_claim, claim_path, errors, label=False, required=True)
+            if disk.image or disk.size:
+                errors.append(FieldError(disk_path, "a persistentVolumeClaim disk has no image or size"))
+        elif not disk.image and not disk.size:
+            errors.append(
+                FieldError(disk_path, "set image (an existing image), size (a new blank disk) or persistentVolumeClaim")
+            )
         if disk.size:
             check_quantity(disk.size, f"{disk_path}.size", errors, positive=True)
         check_one_of(disk.format, DISK_FORMATS, f"{disk_path}.format", errors)

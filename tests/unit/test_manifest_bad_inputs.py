@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from atoll.kinds import KINDS
 from atoll.manifest import ManifestErrors, load_paths
 
 BAD = Path(__file__).parent / "manifests" / "bad"
@@ -48,8 +49,7 @@ CASES: list[tuple[str, list[str], str]] = [
     (
         "missing-kind.yaml",
         [
-            "doc 1: kind: required: set kind to one of Namespace, Node, Pod, VirtualMachine, Deployment, Event, Lease, "
-            "Role, RoleBinding"
+            "doc 1: kind: required: set kind to one of " + ", ".join(kind.name for kind in KINDS),
         ],
         "a missing kind lists the known kinds",
     ),

@@ -100,6 +100,34 @@ VALID: dict[str, dict[str, Any]] = {
         "metadata": {"name": "node-1", "namespace": "atoll-node-lease"},
         "spec": {"holderIdentity": "node-1", "leaseDurationSeconds": 40},
     },
+    "PersistentVolumeClaim": {
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": "demo"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    },
+    "PersistentVolume": {
+        "kind": "PersistentVolume",
+        "metadata": {"name": "pv-1"},
+        "spec": {
+            "capacity": {"storage": "10Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "local",
+            "local": {"path": "pv-1"},
+            "nodeAffinity": {
+                "required": {
+                    "nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": "atoll.dev/hostname", "operator": "In", "values": ["n1"]}]}
+                    ]
+                }
+            },
+        },
+    },
+    "StorageClass": {
+        "kind": "StorageClass",
+        "metadata": {"name": "fast"},
+        "provisioner": "atoll.dev/local",
+        "volumeBindingMode": "WaitForFirstConsumer",
+    },
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from atoll.kinds.kind import WIRE_KIND_NAMES
 from tests.unit.test_validation import DELETE, Case, parametrize_cases, reported
 
 CASES: list[Case] = [
@@ -60,8 +61,7 @@ CASES: list[Case] = [
         [
             (
                 "involvedObject.kind",
-                'unknown kind "Pods"; known kinds: Namespace, Node, Pod, VirtualMachine, Deployment, Event, Lease, '
-                "Role, RoleBinding",
+                'unknown kind "Pods"; known kinds: ' + ", ".join(WIRE_KIND_NAMES),
             )
         ],
         "an event about an unknown kind",

@@ -31,7 +31,7 @@ CASES: list[Case] = [
         "VirtualMachine",
         {"spec.disks": [{"name": "scratch", "bus": "usb"}]},
         [
-            ("spec.disks[0]", "set image (an existing image) or size (a new blank disk)"),
+            ("spec.disks[0]", "set image (an existing image), size (a new blank disk) or persistentVolumeClaim"),
             ("spec.disks[0].bus", 'unsupported value "usb": must be one of virtio, ide, scsi'),
         ],
         "a disk with neither image nor size and an unknown bus",

@@ -71,7 +71,10 @@ _WRITE = ("create", "update", "updatestatus", "delete")
 BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
     "admin": (Rule(_ALL, _ALL),),
     "editor": (
-        _rule((*READ_VERBS, "create", "update", "delete"), ("Pod", "VirtualMachine", "Deployment")),
+        _rule(
+            (*READ_VERBS, "create", "update", "delete"),
+            ("Pod", "VirtualMachine", "Deployment", "PersistentVolumeClaim"),
+        ),
         _rule(READ_VERBS, ("Event",)),
     ),
     "viewer": (Rule(_READ, _ALL),),
@@ -84,6 +87,7 @@ BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
     "controller": (
         Rule(_READ, _ALL),
         _rule(_WRITE, ("Pod", "VirtualMachine", "Deployment", "Event", "Lease")),
+        _rule(_WRITE, ("PersistentVolumeClaim", "PersistentVolume")),
         _rule(("update", "updatestatus"), ("Node",)),
     ),
     "node": (),
