@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from atoll.quantity import QuantityError, parse_quantity
 from atoll.v1 import storage_pb2
@@ -57,6 +58,10 @@ PROVISIONED_BY_ANNOTATION = "pv.atoll.dev/provisioned-by"
 CLAIM_PROTECTION_FINALIZER = "atoll.dev/pvc-protection"
 # A volume bound to a claim is not removed (Kubernetes' pv-protection).
 VOLUME_PROTECTION_FINALIZER = "atoll.dev/pv-protection"
+# On a volume provisioned with reclaim policy Delete: its data still exists. When the volume is
+# deleted, the node that holds the data (for a shared volume any node with the shared dir) removes
+# the data, then this finalizer; for a local volume whose node is gone, the binding controller.
+VOLUME_DATA_FINALIZER = "atoll.dev/volume-data"
 # The node label a local volume's node affinity selects on.
 HOSTNAME_LABEL = "atoll.dev/hostname"
 # The file of a VM disk inside a Filesystem volume.
@@ -138,3 +143,26 @@ def pin_to_node(volume: storage_pb2.PersistentVolume, node: str) -> None:
     """Give ``volume`` the node affinity of a local volume on ``node``."""
     term = volume.spec.node_affinity.required.node_selector_terms.add()
     term.match_expressions.add(key=HOSTNAME_LABEL, operator="In", values=[node])
+
+
+def claims_of(workload: Any) -> tuple[str, ...]:
+    """Names of the claims (in its own namespace) a Pod or VirtualMachine uses: VM disks from
+    claims and Pod volumes from claims."""
+    names: list[str] = []
+    spec = workload.spec
+    for disk in getattr(spec, "disks", ()):
+        if disk.persistent_volume_claim:
+            names.append(disk.persistent_volume_claim)
+    for volume in getattr(spec, "volumes", ()):
+        source = getattr(volume, "persistent_volume_claim", None)
+        if source is not None and volume.HasField("persistent_volume_claim"):
+            names.append(source.claim_name)
+    return tuple(dict.fromkeys(names))
+
+
+def holds_claims(workload: Any) -> bool:
+    """Whether a workload still holds its claims: every VM object does (its disks outlive its
+    runs); a Pod until it Succeeded or Failed."""
+    if hasattr(workload.spec, "disks"):
+        return True
+    return workload.status.phase not in ("Succeeded", "Failed")

@@ -17,7 +17,7 @@ from atoll.cidrs import DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_MASK_SIZE, check_clus
 from atoll.client import Client
 from atoll.clock import Clock
 from atoll.ports import ApiObject
-from atoll.v1 import deployment_pb2, lease_pb2, node_pb2, pod_pb2, virtualmachine_pb2
+from atoll.v1 import deployment_pb2, lease_pb2, node_pb2, pod_pb2, storage_pb2, virtualmachine_pb2
 from controller.controllers.deployment.reconciler import DeploymentController
 from controller.controllers.garbage_collector.reconciler import GarbageCollector
 from controller.controllers.node_ipam.allocator import NodeRangeAllocator
@@ -28,6 +28,7 @@ from controller.controllers.node_lifecycle.reconciler import (
     NodeLifecycleOptions,
 )
 from controller.controllers.virtualmachine.reconciler import VirtualMachineController
+from controller.controllers.volume_binding.reconciler import VolumeBindingController
 from controller.controllers.workloads import Workload
 from controller.runtime import metrics
 from controller.runtime.informer import ObjectCache
@@ -42,7 +43,14 @@ log = logging.getLogger(__name__)
 class ControllerOptions:
     """What ``atoll-controller`` flags (and ``atoll up``) can set."""
 
-    controllers: tuple[str, ...] = ("deployment", "node-lifecycle", "garbage-collector", "virtualmachine", "node-ipam")
+    controllers: tuple[str, ...] = (
+        "deployment",
+        "node-lifecycle",
+        "garbage-collector",
+        "virtualmachine",
+        "node-ipam",
+        "volume-binding",
+    )
     workers: int = 4
     node_grace_period: float = 40.0
     default_toleration_seconds: float = 300.0
@@ -102,12 +110,27 @@ def _node_ipam(client: Client, informers: SharedInformers, clock: Clock, options
     return NodeIpamController(client, informers.informer(node_pb2.Node), allocator, clock)
 
 
+def _volume_binding(
+    client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions
+) -> Reconciler:
+    return VolumeBindingController(
+        client,
+        informers.informer(storage_pb2.PersistentVolumeClaim),
+        informers.informer(storage_pb2.PersistentVolume),
+        informers.informer(storage_pb2.StorageClass),
+        _workloads(informers),
+        informers.informer(node_pb2.Node),
+        clock,
+    )
+
+
 CONTROLLERS: dict[str, Factory] = {
     "deployment": _deployment,
     "node-lifecycle": _node_lifecycle,
     "garbage-collector": _garbage_collector,
     "virtualmachine": _virtualmachine,
     "node-ipam": _node_ipam,
+    "volume-binding": _volume_binding,
 }
 
 

@@ -18,11 +18,13 @@ def _name(storage_class: storage_pb2.StorageClass, now: float) -> str:
 
 class StorageClassKind(KindStrategy[storage_pb2.StorageClass]):
     def default(self, obj: storage_pb2.StorageClass) -> None:
-        """Reclaim Delete, Immediate binding (Kubernetes' defaults)."""
+        """Reclaim Delete; binding WaitForFirstConsumer for local volumes (they need a node),
+        else Immediate (Kubernetes' default)."""
         if not obj.reclaim_policy:
             obj.reclaim_policy = storage.RECLAIM_DELETE
         if not obj.volume_binding_mode:
-            obj.volume_binding_mode = storage.IMMEDIATE
+            local = obj.provisioner == storage.LOCAL_PROVISIONER
+            obj.volume_binding_mode = storage.WAIT_FOR_FIRST_CONSUMER if local else storage.IMMEDIATE
 
     def validate(self, obj: storage_pb2.StorageClass, errors: list[FieldError]) -> None:
         validate_storage_class(obj, errors)

@@ -106,6 +106,16 @@ def validate_storage_class(storage_class: storage_pb2.StorageClass, errors: list
     check_one_of(storage_class.provisioner, storage.PROVISIONERS, "provisioner", errors, required=True)
     check_one_of(storage_class.reclaim_policy, storage.RECLAIM_POLICIES, "reclaimPolicy", errors)
     check_one_of(storage_class.volume_binding_mode, storage.BINDING_MODES, "volumeBindingMode", errors)
+    if (
+        storage_class.provisioner == storage.LOCAL_PROVISIONER
+        and storage_class.volume_binding_mode == storage.IMMEDIATE
+    ):
+        errors.append(
+            FieldError(
+                "volumeBindingMode",
+                "a local volume is made on the node its first consumer is placed on: use WaitForFirstConsumer",
+            )
+        )
     if len(storage_class.parameters) > MAX_PARAMETERS:
         errors.append(FieldError("parameters", f"at most {MAX_PARAMETERS} entries"))
 

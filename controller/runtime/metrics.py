@@ -85,3 +85,35 @@ NODE_READY = Gauge(
     ("node",),
     registry=REGISTRY,
 )
+
+# Volume binding (controller/controllers/volume_binding/).
+VOLUME_CLAIMS = Gauge(
+    "atoll_controller_volume_claims",
+    "PersistentVolumeClaims by phase (Pending, Bound, Lost), as the volume binding controller sees them.",
+    ("phase",),
+    registry=REGISTRY,
+)
+VOLUMES = Gauge(
+    "atoll_controller_volumes",
+    "PersistentVolumes by phase (Available, Bound, Released, Failed).",
+    ("phase",),
+    registry=REGISTRY,
+)
+VOLUME_CLAIM_OLDEST_PENDING = Gauge(
+    "atoll_controller_volume_claim_oldest_pending_seconds",
+    "Age of the oldest PersistentVolumeClaim still Pending (0 when none is).",
+    registry=REGISTRY,
+)
+VOLUME_BINDING_SECONDS = Histogram(
+    "atoll_controller_volume_claim_binding_seconds",
+    "Time from a claim's creation to its binding (provisioning included; for WaitForFirstConsumer "
+    "claims the wait for the first consumer's placement too).",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+    registry=REGISTRY,
+)
+VOLUME_PROVISIONING_ERRORS = Counter(
+    "atoll_controller_volume_provisioning_errors_total",
+    "Volume objects a provisioner failed to create, by provisioner.",
+    ("provisioner",),
+    registry=REGISTRY,
+)
