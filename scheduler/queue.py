@@ -36,10 +36,12 @@ class ClusterEvent(Enum):
     NODE_ADDED = "NodeAdded"
     NODE_CHANGED = "NodeChanged"  # labels, taints, capacity, readiness, uncordon
     WORKLOAD_DELETED = "WorkloadDeleted"  # frees resources and spread/anti-affinity room
+    VOLUME_CHANGED = "VolumeChanged"  # a claim, volume or class changed, or a claim's user left
 
 
 ALL_EVENTS = frozenset(ClusterEvent)
-NODE_EVENTS = frozenset({ClusterEvent.NODE_ADDED, ClusterEvent.NODE_CHANGED})
+# What can help a workload that evicting others cannot: a node, or the volumes it may use.
+NODE_EVENTS = frozenset({ClusterEvent.NODE_ADDED, ClusterEvent.NODE_CHANGED, ClusterEvent.VOLUME_CHANGED})
 
 
 @dataclass(slots=True)

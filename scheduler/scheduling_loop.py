@@ -37,11 +37,13 @@ from scheduler.node_facts import from_node
 from scheduler.queue import ClusterEvent, SchedulingQueue
 from scheduler.reporting import UNSCHEDULABLE, failed_scheduling, preempted, scheduled, with_scheduled_condition
 from scheduler.snapshot import ClusterSnapshot
+from scheduler.volumes import claim_facts, volume_facts
 from scheduler.workload import POD, WorkloadError, WorkloadInfo, from_pod, from_vm
 
 log = logging.getLogger(__name__)
 
-WATCHED_KINDS = ("Node", "Pod", "VirtualMachine")
+WATCHED_KINDS = ("Node", "Pod", "VirtualMachine", "PersistentVolumeClaim", "PersistentVolume", "StorageClass")
+VOLUME_KINDS = frozenset({"PersistentVolumeClaim", "PersistentVolume", "StorageClass"})
 QUEUE_METRICS_PERIOD = 1.0  # seconds between pending-workload gauge updates while busy
 
 
@@ -163,6 +165,8 @@ class SchedulingLoop:
             return
         elif kind == "Node":
             self._on_node(event)
+        elif kind in VOLUME_KINDS:
+            self._on_volume_object(kind, event)
         else:
             self._on_workload(kind, event)
         self.wake.set()
@@ -181,6 +185,33 @@ class SchedulingLoop:
         self.snapshot.upsert_node(facts)
         self.queue.on_event(ClusterEvent.NODE_ADDED if previous is None else ClusterEvent.NODE_CHANGED, now)
 
+    def _on_volume_object(self, kind: str, event: api_pb2.WatchEvent) -> None:
+        index = self.snapshot.volumes
+        message = kinds.unwrap(event.object)
+        meta = message.metadata
+        if kind == "PersistentVolumeClaim":
+            key = f"{meta.namespace}/{meta.name}"
+            if event.type == DELETED:
+                index.remove_claim(key)
+            else:
+                facts = claim_facts(event.object.persistent_volume_claim)
+                if index.claims.get(key) == facts:
+                    return  # status noise the scheduler does not read
+                index.upsert_claim(facts)
+        elif kind == "PersistentVolume":
+            if event.type == DELETED:
+                index.remove_volume(meta.name)
+            else:
+                volume = volume_facts(event.object.persistent_volume)
+                if index.volumes.get(meta.name) == volume:
+                    return
+                index.upsert_volume(volume)
+        elif event.type == DELETED:
+            index.remove_class(meta.name)
+        else:
+            index.upsert_class(event.object.storage_class)
+        self.queue.on_event(ClusterEvent.VOLUME_CHANGED, self.clock.now())
+
     def _on_workload(self, kind: str, event: api_pb2.WatchEvent) -> None:
         message = kinds.unwrap(event.object)
         meta = message.metadata
@@ -189,8 +220,11 @@ class SchedulingLoop:
             self.objects.pop(key, None)
             self.queue.remove(key)
             self._first_seen.pop(key, None)
-            if self.snapshot.remove_workload(key) is not None:
+            removed = self.snapshot.remove_workload(key)
+            if removed is not None:
                 self.queue.on_event(ClusterEvent.WORKLOAD_DELETED, self.clock.now())
+                if removed.claims:
+                    self.queue.on_event(ClusterEvent.VOLUME_CHANGED, self.clock.now())
             return
         try:
             info = from_pod(message) if kind == POD else from_vm(message)

@@ -18,6 +18,7 @@ from collections import defaultdict
 
 from scheduler.node_facts import NodeFacts
 from scheduler.node_table import NodeTable
+from scheduler.volumes import VolumeIndex
 from scheduler.workload import WorkloadInfo
 from scheduler.workload_table import WorkloadTable
 
@@ -28,6 +29,7 @@ class ClusterSnapshot:
     def __init__(self, node_capacity: int = 64, workload_capacity: int = 256) -> None:
         self.nodes = NodeTable(node_capacity)
         self.workloads = WorkloadTable(workload_capacity)
+        self.volumes = VolumeIndex()
         self._waiting: dict[str, set[int]] = defaultdict(set)
         self._nominated: set[str] = set()
 
@@ -58,6 +60,8 @@ class ClusterSnapshot:
             raise ValueError(f"{info.key} is not bound; only bound workloads enter the snapshot")
         self.remove_workload(info.key)
         wslot = self.workloads.add(info)
+        if info.claims:
+            self.volumes.charge_user(info.claim_keys, info.node_name, +1)
         slot = self.nodes.index.get(info.node_name)
         if slot is None:
             self._waiting[info.node_name].add(wslot)
@@ -86,7 +90,11 @@ class ClusterSnapshot:
                 self._waiting[info.node_name].discard(wslot)
         self._nominated.discard(key)
         removed = self.workloads.remove(key)
-        return None if removed is None else removed[1]
+        if removed is None:
+            return None
+        if removed[1].claims:
+            self.volumes.charge_user(removed[1].claim_keys, removed[1].node_name, -1)
+        return removed[1]
 
     def assume(self, info: WorkloadInfo, node_name: str) -> WorkloadInfo:
         """Charge ``info`` to ``node_name`` before the bind completes; returns the bound info."""
@@ -155,3 +163,4 @@ class ClusterSnapshot:
             used[slot] = 0
         for wslot in self.workloads.on_node.get(slot, ()):
             self._charge(wslot, slot, +1)
+

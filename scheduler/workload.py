@@ -15,6 +15,7 @@ from typing import TypedDict
 from atoll.extended_resources import ExtendedResourceError, add_container_units
 from atoll.labels import LabelSelector, selector_from_proto
 from atoll.labels import SelectorError as LabelSelectorError
+from atoll.storage import claims_of
 from atoll.user_text import bounded_repr
 from atoll.v1 import pod_pb2, scheduling_pb2, virtualmachine_pb2
 from atoll.windows import BuildError, Isolation, WindowsBuild, build_from_image, parse_build
@@ -95,6 +96,8 @@ class WorkloadInfo:
     os: str = "linux"
     isolation: Isolation | None = None
     image_build: WindowsBuild | None = None
+    # Names of the PersistentVolumeClaims (in its namespace) it uses.
+    claims: tuple[str, ...] = ()
     host_network: bool = False
     all_host_process: bool = False
     guest_os: str = ""
@@ -114,6 +117,11 @@ class WorkloadInfo:
     def key(self) -> str:
         """Unique key: ``Kind/namespace/name``."""
         return f"{self.kind}/{self.namespace}/{self.name}"
+
+    @property
+    def claim_keys(self) -> tuple[str, ...]:
+        """``namespace/name`` of each claim it uses."""
+        return tuple(f"{self.namespace}/{name}" for name in self.claims)
 
     @property
     def is_vm(self) -> bool:
@@ -169,6 +177,7 @@ def from_pod(pod: pod_pb2.Pod) -> WorkloadInfo:
             for port in container.ports
             if port.host_port
         ),
+        claims=claims_of(pod),
         **_placement(spec.scheduling, where),
     )
 
@@ -205,6 +214,7 @@ def from_vm(vm: virtualmachine_pb2.VirtualMachine) -> WorkloadInfo:
         os=guest,
         guest_os=guest,
         hypervisor_type=hv_type,
+        claims=claims_of(vm),
         **_placement(spec.scheduling, where),
     )
 

@@ -61,6 +61,7 @@ _FILTERS = (
     "NodeResourcesFit",
     "PodTopologySpread",
     "WorkloadAntiAffinity",
+    "VolumeBinding",
 )
 _EQUAL_RESOURCES = {"resources": {"cpu": 1, "memory": 1}}
 DEFAULT_PROFILE = Profile(

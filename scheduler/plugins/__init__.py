@@ -21,6 +21,7 @@ from scheduler.plugins.node_unschedulable import NodeUnschedulable
 from scheduler.plugins.operating_system import OperatingSystem
 from scheduler.plugins.pod_topology_spread import PodTopologySpread
 from scheduler.plugins.taint_toleration import TaintToleration
+from scheduler.plugins.volume_binding import VolumeBinding
 from scheduler.plugins.windows_isolation import WindowsIsolation
 from scheduler.plugins.workload_anti_affinity import WorkloadAntiAffinity
 
@@ -36,6 +37,7 @@ REGISTRY: PluginRegistry = build_registry(
     NodeResourcesFit,
     PodTopologySpread,
     WorkloadAntiAffinity,
+    VolumeBinding,
     LeastAllocated,
     MostAllocated,
     BalancedAllocation,

@@ -254,6 +254,11 @@ class VmBuilder(_Placement):
         self.vm.spec.disks.add(name=f"disk{len(self.vm.spec.disks)}", size=size)
         return self
 
+    def claim(self, name: str) -> Self:
+        """A disk from PersistentVolumeClaim ``name``."""
+        self.vm.spec.disks.add(name=f"disk{len(self.vm.spec.disks)}", persistent_volume_claim=name)
+        return self
+
     def bound_to(self, node: str) -> Self:
         self.vm.spec.node_name = node
         return self
