@@ -1,6 +1,7 @@
 """``atoll-agent``: run one node agent, or a hollow fleet of simulated nodes.
 
     atoll-agent --server HOST:PORT [--node-name NAME] [--driver NAME...] [--state-dir DIR]
+                [--real [--vm-image-dir DIR]...]
     atoll-agent hollow --server HOST:PORT (--fleet FILE | --nodes N) [--no-events]
     (both: [--metrics-listen HOST:PORT], default 127.0.0.1:9443)
 
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -22,9 +24,12 @@ from pathlib import Path
 from agent import metrics
 from agent.config import AgentConfig
 from agent.drivers import DRIVERS, UnknownDriverError
+from agent.drivers.protocol import Driver
+from agent.drivers.real import real_drivers
 from agent.hollow.fleet import FleetError, default_fleet, load_fleet
 from agent.hollow.hollow_fleet import run_hollow_fleet
 from agent.host.devices import ExtendedResourceFlagError, parse_flags
+from agent.network.node_network import NodeNetworkConfig
 from agent.run import run_agent
 from atoll.client_flags import add_client_flags, client_flags
 from atoll.config import ConfigError, resolve_client_config
@@ -36,6 +41,7 @@ from atoll.private_files import make_process_private
 EXIT_USAGE = 2
 DEFAULT_DRIVERS = ("sim-linux",)
 DEFAULT_METRICS_LISTEN = "127.0.0.1:9443"
+DEFAULT_REAL_STATE = Path("/var/lib/atoll/nodes")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,7 +67,15 @@ def agent_parser() -> argparse.ArgumentParser:
     parser.add_argument("--driver", action="append", dest="drivers", metavar="NAME",
                         help=f"a driver to run workloads with, repeatable: {', '.join(sorted(DRIVERS))} "
                              f"(default {', '.join(DEFAULT_DRIVERS)})")
-    parser.add_argument("--state-dir", type=Path, help="where simulated runtimes keep tasks across restarts")
+    parser.add_argument("--state-dir", type=Path,
+                        help="where runtimes keep tasks across restarts (with --real, default "
+                             f"{DEFAULT_REAL_STATE}/NODE)")
+    parser.add_argument("--real", action="store_true",
+                        help="run real workloads: OCI containers (runc, crun) and QEMU VMs, and program this host's "
+                             "network (routes to other nodes' pod CIDRs, Service virtual IPs in nftables)")
+    parser.add_argument("--vm-image-dir", action="append", type=Path, default=[], dest="vm_image_dirs",
+                        metavar="DIR", help="with --real: a directory whose files VMs may use as kernel, initrd or "
+                                            "disk image, repeatable")
     parser.add_argument("--extended-resource", action="append", default=[], dest="extended_resources",
                         metavar="NAME=COUNT",
                         help="an extended resource this node offers, in whole units, repeatable (e.g. "
@@ -108,15 +122,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             start_metrics(args.metrics_listen, DEFAULT_METRICS_LISTEN, metrics.REGISTRY, "atoll-agent")
             return _serve(lambda stop: run_hollow_fleet(server, fleet, stop, config=config,
                                                         logs_listen=args.logs_listen))
-        drivers = args.drivers or list(DEFAULT_DRIVERS)
-        unknown = [name for name in drivers if name not in DRIVERS]
+        names = args.drivers or ([] if args.real else list(DEFAULT_DRIVERS))
+        unknown = [name for name in names if name not in DRIVERS]
         if unknown:
             raise UnknownDriverError(f"unknown driver {unknown[0]!r}; known drivers: {', '.join(sorted(DRIVERS))}")
         extended = parse_flags(args.extended_resources)
+        drivers: list[str | Driver] = list(names)
+        state_dir, network = args.state_dir, None
+        if args.real:
+            state_dir = state_dir or DEFAULT_REAL_STATE / (args.node_name or socket.gethostname())
+            drivers[:0] = real_drivers(state_dir, vm_image_dirs=tuple(path.resolve() for path in args.vm_image_dirs))
+            network = NodeNetworkConfig()
         start_metrics(args.metrics_listen, DEFAULT_METRICS_LISTEN, metrics.REGISTRY, "atoll-agent")
-        return _serve(lambda stop: run_agent(server, args.node_name, drivers, stop, state_dir=args.state_dir,
+        return _serve(lambda stop: run_agent(server, args.node_name, drivers, stop, state_dir=state_dir,
                                              config=config, logs_listen=args.logs_listen,
-                                             extended_resources=extended))
+                                             extended_resources=extended, node_network=network))
     except (ConfigError, FleetError, UnknownDriverError, MetricsListenError, ExtendedResourceFlagError,
             RuntimeError) as err:
         sys.stderr.write(f"atoll-agent: {err}\n")

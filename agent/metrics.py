@@ -72,6 +72,26 @@ LEASE_RENEWAL_FAILURES = Counter(
     "longer than the grace period.",
     registry=REGISTRY,
 )
+# One nft transaction replaces the Service table: ~10 ms for a few Services, ~0.1-0.5 s for
+# thousands of endpoints (tests/bench/node_rules.py).
+_NFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+PROXY_SYNC_DURATION = Histogram(
+    "atoll_agent_proxy_sync_duration_seconds",
+    "Latency of one successful nft transaction replacing the node's Service table (real nodes only).",
+    buckets=_NFT_BUCKETS,
+    registry=REGISTRY,
+)
+PROXY_SYNC_FAILURES = Counter(
+    "atoll_agent_proxy_sync_failures_total",
+    "nft transactions of the Service table that failed (retried; the table keeps its previous rules).",
+    registry=REGISTRY,
+)
+ROUTE_SYNC_FAILURES = Counter(
+    "atoll_agent_route_sync_failures_total",
+    "Route changes towards other nodes' pod CIDRs that the kernel refused (retried), e.g. a node "
+    "address that is not on a directly connected network.",
+    registry=REGISTRY,
+)
 for _kind in ("container", "vm"):
     RESTARTS.labels(_kind)
 

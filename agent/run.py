@@ -26,6 +26,7 @@ from agent.informer import start_watches
 from agent.lease import LeaseKeeper
 from agent.logs_service import LogsServer, start_logs_server
 from agent.network.address_pool import PodAddressPool
+from agent.network.node_network import NodeNetwork, NodeNetworkConfig
 from agent.node_agent import NodeAgent
 from agent.registration import NodeProfile, format_cpu, format_memory
 from agent.workloads.context import NodeContext
@@ -158,13 +159,16 @@ def _wildcard(host: str) -> bool:
 async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: Sequence[str | Driver],
                     stop: asyncio.Event, *, state_dir: Path | None = None, config: AgentConfig | None = None,
                     logs_listen: str | None = "127.0.0.1:0", profile: NodeProfile | None = None,
-                    extended_resources: Mapping[str, int] | None = None) -> None:
+                    extended_resources: Mapping[str, int] | None = None,
+                    node_network: NodeNetworkConfig | None = None) -> None:
     """Run one node agent against the API server at ``server`` until ``stop`` is set.
 
     ``drivers``: names (``sim-linux``) or Driver objects. ``node_name``: default the hostname.
     ``logs_listen``: where to serve ``atoll logs`` for this node (None: no log service).
     ``extended_resources``: units per name the operator declares (``--extended-resource``),
     replacing what device discovery finds for those names.
+    ``node_network``: program this host's kernel (routes to other nodes' pod CIDRs, the Service
+    table in nftables; agent/network/node_network.py); only for real nodes.
     Raises UnknownDriverError for an unknown driver name, before connecting.
     """
     clock = SystemClock()
@@ -178,6 +182,8 @@ async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: 
         node_profile = profile or await host_profile(node_name, built, endpoint, extended_resources)
         addresses.node_name = node_profile.name
         running = await start_node(client, node_profile, built, clock=clock, config=config, addresses=addresses)
+        if node_network is not None:
+            running.tasks += NodeNetwork(client, node_profile.name, clock, node_network).start()
         if logs is not None:
             logs.serve(running.agent)
         try:

@@ -24,6 +24,7 @@ from agent import metrics as agent_metrics
 from agent.drivers.real import real_drivers
 from agent.hollow.fleet import FleetError, FleetSpec, default_fleet, load_fleet
 from agent.hollow.hollow_fleet import run_hollow_fleet
+from agent.network.node_network import NodeNetworkConfig
 from agent.run import run_agent
 from allinone.metrics_ports import serve_component_metrics
 from allinone.storage_classes import ensure_storage_classes
@@ -281,7 +282,8 @@ def _start_components(
         identity = internal_client_config(data_dir, server, f"node:{node}", dev=args.dev)
         state_dir = node_state_dir(data_dir, node)
         drivers = real_drivers(state_dir, vm_image_dirs=tuple(path.resolve() for path in args.vm_image_dirs))
-        components[f"node {node}"] = run_agent(identity, node, drivers, stop, state_dir=state_dir)
+        components[f"node {node}"] = run_agent(identity, node, drivers, stop, state_dir=state_dir,
+                                               node_network=NodeNetworkConfig())
     for name in components:
         print(f"  {name + ':':<14} running in-process")
     return {name: asyncio.create_task(_supervised(name, work, stop), name=name) for name, work in components.items()}

@@ -2,9 +2,9 @@
 
 A node may:
 - read Namespaces;
-- get its own Node, create it and update it (labels and agent endpoint only) within
-  ``atoll.node_restriction``, and update its status; list or watch Nodes only with the field
-  selector ``metadata.name=NAME``;
+- read every Node (get, list, watch: a real node routes to the others' pod CIDRs, as
+  Kubernetes' nodes may read all Nodes); create its own Node and update it (labels and agent
+  endpoint only) within ``atoll.node_restriction``, and update its status;
 - get, create and update its own Lease (namespace ``atoll-node-lease``, name NAME);
 - get Pods and VirtualMachines bound to it (stored ``spec.nodeName == NAME``), update their
   status, and add or remove the node agent's finalizer on them (an Update that changes nothing
@@ -54,11 +54,11 @@ class NodeAuthorizer:
         if kind == "Namespace":
             return verb in ("get", "list", "watch")
         if kind == "Node":
-            if verb in ("list", "watch"):
-                return _selects(request, "metadata.name", node)
+            if verb in ("get", "list", "watch"):
+                return True
             if request.name != node:
                 return False
-            return verb in ("get", "updatestatus") or await self.allows_node_write(request)
+            return verb == "updatestatus" or await self.allows_node_write(request)
         if kind == "Lease":
             own = request.namespace == NODE_LEASE_NAMESPACE and request.name == node
             return own and verb in ("get", "create", "update")

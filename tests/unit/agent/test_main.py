@@ -19,6 +19,8 @@ from agent.main import main
         pytest.param(["--server", "127.0.0.1:1", "--extended-resource", "nvidia.com/gpu=0.5"],
                      "--extended-resource 'nvidia.com/gpu=0.5': must be a whole number",
                      id="a fraction of an extended resource is refused before connecting"),
+        pytest.param(["--server", "127.0.0.1:1", "--real", "--driver", "sim-beos"], "unknown driver 'sim-beos'",
+                     id="a real node's extra simulated driver is checked before anything starts"),
         pytest.param(["--server", "127.0.0.1:1", "--extended-resource", "nvidia.com/gpu"],
                      "expected NAME=COUNT", id="an extended resource without a count is refused"),
     ],
