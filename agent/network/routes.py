@@ -32,6 +32,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from agent import metrics
 from agent.drivers.proc import run_command
+from agent.network.sync_loop import WatchedInputs
 from atoll.user_text import bounded
 from atoll.v1 import node_pb2
 
@@ -160,15 +161,14 @@ class RouteTable:
         return done.stdout
 
 
-class RouteSyncer:
+class RouteSyncer(WatchedInputs):
     """Keeps the kernel's atoll routes equal to ``desired_routes`` of the Nodes it is told about."""
 
     def __init__(self, table: RouteTable, node_name: str) -> None:
+        super().__init__()
         self.table = table
         self.node_name = node_name
-        self.on_change: Callable[[], None] = lambda: None  # set by the owner: requests a sync
         self._nodes: dict[str, node_pb2.Node] = {}
-        self._synced = False
         self._reported: dict[Route, str] = {}  # the last error logged per route
 
     def update_node(self, node: node_pb2.Node) -> None:
@@ -179,22 +179,12 @@ class RouteSyncer:
         if self._nodes.pop(name, None) is not None:
             self.on_change()
 
-    @property
-    def synced(self) -> bool:
-        """The Node list is complete (``mark_synced``)."""
-        return self._synced
-
-    def mark_synced(self) -> None:
-        if not self._synced:
-            self._synced = True
-            self.on_change()
-
     def wanted(self) -> set[Route]:
         return desired_routes(self._nodes.values(), self.node_name)
 
     async def sync(self) -> None:
         """Converge the kernel to ``wanted()`` (see the module docstring)."""
-        if not self._synced:
+        if not self.synced:
             return
         links = await self.table.links()
         desired, wanted = self.wanted(), set()

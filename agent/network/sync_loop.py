@@ -22,6 +22,26 @@ from atoll.clock import Clock, Timer
 log = logging.getLogger(__name__)
 
 
+class WatchedInputs:
+    """The inputs of one kernel programmer, fed by watches: ``on_change`` (set by the owner to the
+    loop's ``request``) is called when they change; ``synced`` turns True once every watch they
+    come from has listed (``mark_synced``), and a programmer writes nothing before that, so a
+    restarted agent never removes state only because it has not seen its object yet."""
+
+    def __init__(self) -> None:
+        self.on_change: Callable[[], None] = lambda: None
+        self._synced = False
+
+    @property
+    def synced(self) -> bool:
+        return self._synced
+
+    def mark_synced(self) -> None:
+        if not self._synced:
+            self._synced = True
+            self.on_change()
+
+
 class CoalescingSync:
     def __init__(self, name: str, sync: Callable[[], Awaitable[None]], clock: Clock, *,
                  min_interval: float = 0.0, retry_interval: float = 1.0, max_retry_interval: float = 30.0,

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from ipaddress import IPv4Network
 
 from agent import metrics
 from agent.network.proxy.model import ServicePort
 from agent.network.proxy.nft import Nft
 from agent.network.proxy.ruleset import render
+from agent.network.sync_loop import WatchedInputs
 from atoll.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -34,16 +34,15 @@ ServiceName = tuple[str, str]  # namespace, name
 RESYNC_INTERVAL = 300.0  # seconds between re-applications of an unchanged table
 
 
-class Proxier:
+class Proxier(WatchedInputs):
     def __init__(self, nft: Nft, clock: Clock, *, resync_interval: float = RESYNC_INTERVAL) -> None:
+        super().__init__()
         self.nft = nft
         self._clock = clock
         self.resync_interval = resync_interval
         self._applied_at = 0.0
-        self.on_change: Callable[[], None] = lambda: None  # set by the owner: requests a sync
         self._ports: dict[ServiceName, tuple[ServicePort, ...]] = {}
         self._pod_cidr: IPv4Network | None = None
-        self._synced = False
         self._applied: str | None = None
         self.transactions = 0  # successful nft transactions of this process
 
@@ -68,24 +67,13 @@ class Proxier:
     def pod_cidr(self) -> IPv4Network | None:
         return self._pod_cidr
 
-    @property
-    def synced(self) -> bool:
-        """Every watch the inputs come from has listed once (``mark_synced``)."""
-        return self._synced
-
-    def mark_synced(self) -> None:
-        """Every watch has listed once: from now on the inputs are complete."""
-        if not self._synced:
-            self._synced = True
-            self.on_change()
-
     def ruleset(self) -> str:
         """The transaction the current inputs render to."""
         return render((port for ports in self._ports.values() for port in ports), self._pod_cidr)
 
     async def sync(self) -> None:
         """Apply the current inputs if they differ from what this process last applied (see module)."""
-        if not self._synced:
+        if not self.synced:
             return
         text = self.ruleset()
         if text == self._applied and self._clock.now() - self._applied_at < self.resync_interval:
