@@ -34,6 +34,7 @@ portmap's) stay as they are.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -125,9 +126,10 @@ def endpoint_chain(port: ServicePort, index: int) -> str:
 
 
 def _service_chains(port: ServicePort, pod_cidr: IPv4Network | None) -> list[str]:
-    choices = ", ".join(f"{index} : goto {endpoint_chain(port, index)}" for index in range(len(port.endpoints)))
+    names = [endpoint_chain(port, index) for index in range(len(port.endpoints))]
+    choices = ", ".join(f"{index} : goto {name}" for index, name in enumerate(names))
     lines = _chain(service_chain(port), f"numgen random mod {len(port.endpoints)} vmap {{ {choices} }}")
-    for index, endpoint in enumerate(port.endpoints):
+    for name, endpoint in zip(names, port.endpoints, strict=True):
         if pod_cidr is not None and endpoint.ip in pod_cidr:
             source = str(pod_cidr)  # the same bridge: replies would bypass the node
         elif pod_cidr is None:
@@ -136,7 +138,7 @@ def _service_chains(port: ServicePort, pod_cidr: IPv4Network | None) -> list[str
             source = ""
         rules = [f"ip saddr {source} jump mark-for-masquerade"] if source else []
         rules.append(f"meta l4proto {port.protocol} dnat to {endpoint}")
-        lines += _chain(endpoint_chain(port, index), *rules)
+        lines += _chain(name, *rules)
     return lines
 
 
@@ -158,8 +160,9 @@ def _chain(name: str, *rules: str) -> list[str]:
     return [f"\tchain {name} {{", *(f"\t\t{rule}" for rule in rules), "\t}"]
 
 
+@functools.lru_cache(maxsize=1 << 16)  # every sync renders every name again
 def _name(prefix: str, readable: str) -> str:
     """kube-proxy's chain naming: a hash of the readable name (unique even when cut), then the
     readable name itself with anything nft would not accept replaced, cut to a bounded length."""
-    digest = base64.b32encode(hashlib.sha256(readable.encode()).digest()).decode()[:8]
+    digest = base64.b32encode(hashlib.sha256(readable.encode()).digest()[:5]).decode()  # 8 characters
     return f"{prefix}{digest}-{_UNSAFE.sub('_', readable)}"[:_NAME_MAX]
