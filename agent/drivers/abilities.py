@@ -1,7 +1,8 @@
 """Optional driver abilities, one small protocol each; the agent checks with ``isinstance``.
 
 Kept for the open issues that use them: ``Rebootable`` (restart a VM in place, keeping its
-identity), ``Exec`` (``atoll exec``) and ``Console`` (``atoll console vm/NAME``).
+identity), ``Exec`` (``atoll exec``; exec probes) and ``Console`` (``atoll console vm/NAME``).
+``SimulatedProbes``: a simulated runtime answers probes itself (agent/probes/checks.py).
 
 A driver implements only the abilities its runtime has (Nomad's shape): the QEMU driver pauses
 VMs over QMP, the OCI driver serves log files, a simulated driver synthesises logs.
@@ -55,3 +56,11 @@ class Exec(Protocol):
 class Console(Protocol):
     def console(self, task_id: str) -> AsyncIterator[str]:
         """A VM's serial console from boot on, following until the VM stops."""
+
+
+@runtime_checkable
+class SimulatedProbes(Protocol):
+    async def answer_probe(self, task_id: str, kind: str, handler: str, command: Sequence[str]) -> ExecResult:
+        """Answer a ``kind`` probe (startup, liveness, readiness) with ``handler`` (exec,
+        tcp_socket, http_get; ``command`` for exec) of a task whose processes and network are
+        simulated: exit code 0 is success. TaskNotFoundError if unknown."""

@@ -10,7 +10,9 @@ Each reconcile, in order:
    adds it; only a Pod created with spec.nodeName already set needs the agent's own Update).
 4. Per container: an exited task is recorded and destroyed, then restarted per restart policy
    after the crash-loop back-off (waiting reason CrashLoopBackOff meanwhile); a missing task is
-   started (or, at agent start, adopted from the driver: never started twice).
+   started (or, at agent start, adopted from the driver: never started twice). A running one is
+   probed (run_probes.py): readiness decides its ``ready``; a failed liveness or startup probe
+   stops it (the probe's grace period, else the pod's) and it ends like a crash.
 5. Write status when it differs from the stored one.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 
 from agent import metrics
 from agent.driver_timing import timed
@@ -36,8 +39,11 @@ from agent.workloads.admission import Refusal, driver_for_pod, extended_resource
 from agent.workloads.backoff import should_restart
 from agent.workloads.context import NodeContext
 from agent.workloads.pod_status import ContainerRecord, build_pod_status
+from agent.workloads.run_probes import ProbeSpec, RunProbes
 from agent.workloads.specs import container_configs
 from agent.workloads.workload_runner import WorkloadRunner
+from atoll.probes import container_probes
+from atoll.user_text import bounded
 from atoll.v1 import pod_pb2
 
 CANNOT_RUN_EXIT_CODE = 128
@@ -56,6 +62,8 @@ class PodRunner(WorkloadRunner):
         self.driver: Driver | None = None if isinstance(choice, Refusal) else choice
         self.records = [self._record(pod, c) for c in self.configs.values()]
         self.first_seen = ctx.clock.now()
+        specs = {c.name: ProbeSpec(container_probes(c), tuple(c.ports)) for c in pod.spec.containers}
+        self.probes = RunProbes(ctx, self.kind, pod.metadata, specs, self.wake)
         super().__init__(ctx, pod)
 
     def _record(self, pod: pod_pb2.Pod, config: TaskConfig) -> ContainerRecord:
@@ -112,24 +120,55 @@ class PodRunner(WorkloadRunner):
             if status is None or status.phase is TaskPhase.EXITED:
                 result = status.exit if status and status.exit else ExitResult(
                     137, "Error", now, message="the task vanished from the runtime")
-                self._exited(record, result)
-                if record.final:
-                    record.kept = True  # destroyed with the pod, so its logs stay readable
-                else:
-                    await timed(self.driver.name, "destroy", self.driver.destroy(record.task_id))
+                await self._ended(record, result)
             else:
                 record.running = status.phase is not TaskPhase.PROVISIONING
                 record.ever_ran = record.ever_ran or record.running
                 record.ip = status.ip
-                return
+                if not (record.running and await self._probe(record)):
+                    return
         if record.final or now < record.retry_at:
             if not record.final:
                 self.wake_at(record.retry_at)
             return
         await self._start(record)
 
+    async def _probe(self, record: ContainerRecord) -> bool:
+        """Keep the running ``record``'s probes going; kill it when a liveness or startup probe
+        failed (True: it ended, restart it by the policy)."""
+        assert self.driver is not None
+        pod: pod_pb2.Pod = self.latest
+        host_network = pod.spec.host_network
+
+        def address() -> str:
+            return record.ip or (self.ctx.host_ip if host_network else "")
+
+        record.probe_ready = self.probes.sync(record.name, self.driver, record.task_id, address, record.started_at)
+        failed = self.probes.failed(record.name)
+        if failed is None:
+            return False
+        kind, output = failed
+        grace = self.probes.grace(record.name, kind, float(pod.spec.termination_grace_period_seconds))
+        self.probes.forget(record.name)
+        self.ctx.event("Pod", pod.metadata, "Killing",
+                       f"Container {record.name} failed {kind} probe, will be restarted")
+        result = await timed(self.driver.name, "stop", self.driver.stop(record.task_id, grace))
+        await self._ended(record, replace(result, message=bounded(f"{kind} probe failed: {output}", 1024)))
+        return True
+
+    async def _ended(self, record: ContainerRecord, result: ExitResult) -> None:
+        """The task of ``record`` ended with ``result``: record it, then destroy the task (a final
+        container's is kept until the pod goes, so its logs stay readable)."""
+        assert self.driver is not None
+        self._exited(record, result)
+        if record.final:
+            record.kept = True
+        else:
+            await timed(self.driver.name, "destroy", self.driver.destroy(record.task_id))
+
     def _exited(self, record: ContainerRecord, result: ExitResult) -> None:
         pod: pod_pb2.Pod = self.latest
+        self.probes.forget(record.name)
         record.task_alive = record.running = False
         record.last_exit = result
         if self.ctx.config.backoff.window_resets(result.finished_at - record.started_at):
@@ -181,11 +220,18 @@ class PodRunner(WorkloadRunner):
         record.running = status.phase not in (TaskPhase.PROVISIONING, TaskPhase.EXITED)
         record.ever_ran = record.ever_ran or record.running or status.phase is TaskPhase.EXITED
         record.ip = status.ip
+        if record.running:
+            await self._probe(record)  # starts its probes: not ready before its readiness probe passes
         if status.phase is TaskPhase.EXITED:
             self.wake()
         self.ctx.event("Pod", pod.metadata, "Started", f"Started container {record.name}")
 
+    async def close(self) -> None:
+        self.probes.close()
+        await super().close()
+
     async def _terminate(self, pod: pod_pb2.Pod) -> bool:
+        self.probes.close()
         alive = [r for r in self.records if r.task_alive]
         if alive and self.driver is not None:
             grace = 0.0 if self.vanished else float(pod.spec.termination_grace_period_seconds)

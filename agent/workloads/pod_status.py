@@ -46,6 +46,12 @@ class ContainerRecord:
     retry_at: float = 0.0
     ip: str = ""
     driver_name: str = ""
+    # The run's probes say it is ready (True without probes; set by the runner, agent/workloads/run_probes.py).
+    probe_ready: bool = True
+
+    @property
+    def ready(self) -> bool:
+        return self.running and self.probe_ready
 
 
 def pod_phase(records: list[ContainerRecord]) -> str:
@@ -77,7 +83,7 @@ def container_status(record: ContainerRecord) -> pod_pb2.ContainerStatus:
         status.container_id = f"{record.driver_name}://{record.task_id}"
     if record.running:
         status.state.running.started_at.CopyFrom(to_timestamp(record.started_at))
-        status.ready = True
+        status.ready = record.ready
     elif record.final and record.terminated is not None:
         status.state.CopyFrom(_terminated(record.terminated, record.started_at))
     else:
@@ -115,7 +121,7 @@ def build_pod_status(
     else:
         status.start_time.CopyFrom(to_timestamp(start_time))
     status.container_statuses.extend(container_status(record) for record in records)
-    ready = bool(records) and all(r.running for r in records)
+    ready = bool(records) and all(r.ready for r in records)
     kept = [c for c in observed.conditions if c.type not in AGENT_CONDITIONS]
     status.conditions.extend(kept)
     wanted = {"Initialized": True, "ContainersReady": ready, "Ready": ready}

@@ -16,6 +16,8 @@ Halted          stay Stopped            stay Stopped
 "Stay" lasts until the spec changes (a new generation), e.g. a user sets powerState again.
 Status phases: Starting (provisioning, booting), Running, Paused, Stopping, Stopped, Failed.
 Deletion stops the guest (ACPI, then quit after the grace period) and removes the finalizer.
+A booted guest is probed against its address (run_probes.py): readiness decides Ready; a failed
+liveness probe stops it and the run ends as Killed (a failure: Always and RerunOnFailure restart).
 """
 
 from __future__ import annotations
@@ -35,9 +37,12 @@ from agent.drivers.protocol import (
 )
 from agent.workloads.admission import Refusal, driver_for_vm
 from agent.workloads.context import NodeContext
-from agent.workloads.specs import vm_config
+from agent.workloads.run_probes import ProbeSpec, RunProbes
+from agent.workloads.specs import VM_TASK, vm_config
 from agent.workloads.workload_runner import WorkloadRunner
 from atoll.clock import to_timestamp
+from atoll.probes import vm_probes
+from atoll.user_text import bounded
 from atoll.v1 import meta_pb2, virtualmachine_pb2
 from atoll.vm_runs import evicted_from_its_node
 
@@ -83,6 +88,8 @@ class VmRunner(WorkloadRunner):
         self.ip = ""  # the running task's address, from the driver's inspect
         self.reason, self.message = vm.status.reason, vm.status.message
         self.halted_generation = vm.metadata.generation if self.phase in ("Stopped", "Failed") else -1
+        self.probes = RunProbes(ctx, self.kind, vm.metadata, {VM_TASK: ProbeSpec(vm_probes(vm.spec))}, self.wake)
+        self.probe_ready = True
         adopted = ctx.claim(self.config.task_id)
         if adopted is not None:
             self.driver, handle = adopted
@@ -128,8 +135,9 @@ class VmRunner(WorkloadRunner):
                 self.phase = _PHASES[status.phase]
                 self.guest_booted = status.guest_booted
                 self.ip = status.ip
-                await self._set_pause(status.phase, want)
-                return
+                if not await self._probe(vm):
+                    await self._set_pause(status.phase, want)
+                    return
         if want == "Stopped":
             if self.phase not in ("Stopped", "Failed"):
                 self.phase, self.reason, self.message = "Stopped", "", ""
@@ -141,6 +149,27 @@ class VmRunner(WorkloadRunner):
             self.wake_at(self.retry_at)
             return
         await self._start(vm)
+
+    async def _probe(self, vm: VirtualMachine) -> bool:
+        """Probe the booted guest (against status.ip); stop the run when its liveness probe
+        failed (True: it ended, and the run strategy decides about a restart)."""
+        assert self.driver is not None
+        if self.phase != "Running" or not self.guest_booted:
+            self.probes.forget(VM_TASK)  # paused or rebooting: probing starts over once it runs again
+            self.probe_ready = True
+            return False
+        self.probe_ready = self.probes.sync(VM_TASK, self.driver, self.config.task_id, lambda: self.ip,
+                                            self.started_at)
+        failed = self.probes.failed(VM_TASK)
+        if failed is None:
+            return False
+        kind, output = failed
+        grace = self.probes.grace(VM_TASK, kind, float(vm.spec.termination_grace_period_seconds))
+        self.ctx.event(self.kind, vm.metadata, "Killing", f"The virtual machine failed its {kind} probe, stopping it")
+        await timed(self.driver.name, "stop", self.driver.stop(self.config.task_id, grace))
+        await self._ended(ExitResult(137, "Killed", self.ctx.clock.now(),
+                                     message=bounded(f"{kind} probe failed: {output}", 1024)))
+        return True
 
     async def _set_pause(self, phase: TaskPhase, want: str) -> None:
         if not isinstance(self.driver, Pausable):
@@ -181,6 +210,7 @@ class VmRunner(WorkloadRunner):
     async def _ended(self, result: ExitResult) -> None:
         assert self.driver is not None
         vm: VirtualMachine = self.latest
+        self.probes.forget(VM_TASK)
         await timed(self.driver.name, "destroy", self.driver.destroy(self.config.task_id))
         self.task_alive, self.guest_booted, self.ip = False, False, ""
         if self.ctx.config.backoff.window_resets(result.finished_at - self.started_at):
@@ -202,6 +232,7 @@ class VmRunner(WorkloadRunner):
 
     async def _stop(self, vm: VirtualMachine, grace: float) -> None:
         assert self.driver is not None
+        self.probes.forget(VM_TASK)
         self.phase = "Stopping"
         await self._write_status()
         result = await timed(self.driver.name, "stop", self.driver.stop(self.config.task_id, grace))
@@ -210,7 +241,12 @@ class VmRunner(WorkloadRunner):
         self.phase, self.reason, self.message = "Stopped", "", ""
         self.ctx.event(self.kind, vm.metadata, "Killed", f"Stopped virtual machine ({result.reason})")
 
+    async def close(self) -> None:
+        self.probes.close()
+        await super().close()
+
     async def _terminate(self, vm: VirtualMachine) -> bool:
+        self.probes.close()
         if self.task_alive and self.driver is not None:
             grace = 0.0 if self.vanished else float(vm.spec.termination_grace_period_seconds)
             if not self.vanished:
@@ -244,7 +280,7 @@ class VmRunner(WorkloadRunner):
         status.hypervisor = getattr(self.driver, "hypervisor_label", self.driver.name if self.driver else "")
         if self.started_at:
             status.start_time.CopyFrom(to_timestamp(self.started_at))
-        ready = self.phase == "Running" and self.guest_booted
+        ready = self.phase == "Running" and self.guest_booted and self.probe_ready
         previous = next((c for c in vm.status.conditions if c.type == "Ready"), None)
         kept = [c for c in vm.status.conditions if c.type != "Ready"]
         del status.conditions[:]

@@ -34,6 +34,7 @@ from agent.drivers.protocol import (
     TaskStatus,
     workload_uid_of,
 )
+from agent.drivers.sim.probes import FAIL_PROBES_ANNOTATION, FailProbesError, parse_fail_probes
 from agent.drivers.sim.script import SCRIPT_ANNOTATION, ScriptError, parse_script, script_of
 from agent.drivers.sim.task import SimTask, TaskFile
 from agent.network.address_pool import AddressesExhaustedError, NoPodCidrError, PodAddressPool
@@ -49,7 +50,9 @@ class SimSettings:
     ``state_file``: where tasks are saved so a restarted agent can adopt them (None: memory only).
     ``addresses``: the node's address pool, shared by its simulated drivers; a task that is not on
     the host network takes its workload's address from it (NetworkNotReadyError before the node
-    has a pod CIDR). None: no pod network, such tasks get no address."""
+    has a pod CIDR). None: no pod network, such tasks get no address.
+    ``fail_probes``: the probes every task fails unless its workload's annotation says otherwise
+    (agent/drivers/sim/probes.py)."""
 
     start_latency: float = 0.0
     failure_rate: float = 0.0
@@ -58,6 +61,7 @@ class SimSettings:
     state_file: Path | None = None
     host_ip: str = "10.0.0.1"
     addresses: PodAddressPool | None = field(default=None, compare=False)
+    fail_probes: str = ""
 
 
 class SimDriver:
@@ -135,9 +139,11 @@ class SimDriver:
         if config.task_id in self._tasks:
             raise TaskExistsError(f"task {config.task_id} exists; destroy it before starting it again")
         self._admit(config)
+        fail_probes = config.annotation(FAIL_PROBES_ANNOTATION) or self.settings.fail_probes
         try:
             steps = parse_script(script_of(config.command, config.args, config.annotation(SCRIPT_ANNOTATION)))
-        except ScriptError as err:
+            parse_fail_probes(fail_probes)
+        except (ScriptError, FailProbesError) as err:
             raise StartError(str(err)) from None
         if self.settings.failure_rate and self._random.random() < self.settings.failure_rate:
             raise StartError(f"{self.name}: injected start failure")
@@ -153,6 +159,7 @@ class SimDriver:
             memory_limit=config.resources.memory_limit,
             base_memory=self._base_memory(config),
             ip=self._ip(config),
+            fail_probes=fail_probes,
             changed=asyncio.Event(),
         )
         task.memory_used = task.base_memory
@@ -240,8 +247,25 @@ class SimDriver:
         if argv and argv[0] == "echo":
             return ExecResult(0, " ".join(argv[1:]) + "\n")
         if argv and argv[0] == "exit":
-            return ExecResult(int(argv[1]) if len(argv) > 1 else 0, "")
+            return ExecResult(int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 0, "")
+        if argv and argv[0] in ("true", "false"):
+            return ExecResult(0 if argv[0] == "true" else 1, "")
         return ExecResult(127, f"{argv[0] if argv else ''}: not found in the simulated runtime\n")
+
+    async def answer_probe(self, task_id: str, kind: str, handler: str, command: Sequence[str]) -> ExecResult:
+        """Fail the kinds the task's fail-probes value names (from their start offset on); else an
+        exec probe gets the simulated exec's answer (a command it does not know passes: the
+        simulated process is healthy), a TCP or HTTP probe passes while the task is Running."""
+        task = self._task(task_id)
+        if task.phase is not TaskPhase.RUNNING:
+            return ExecResult(1, f"task is {task.phase.value}, not Running")
+        after = parse_fail_probes(task.fail_probes).get(kind)
+        if after is not None and self.clock.now() - task.started_at >= after:
+            return ExecResult(1, f"simulated {kind} probe failure ({FAIL_PROBES_ANNOTATION})")
+        if handler == "exec":
+            answer = await self.exec(task_id, command, 1.0)
+            return ExecResult(0, answer.output) if answer.exit_code == 127 else answer
+        return ExecResult(0, "")
 
     # --- machinery ---------------------------------------------------------------------------
 

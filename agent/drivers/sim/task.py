@@ -40,6 +40,7 @@ class SimTask:
     memory_limit: int = 0
     base_memory: int = 0
     ip: str = ""
+    fail_probes: str = ""
     phase: TaskPhase = TaskPhase.PROVISIONING
     booted_at: float = 0.0
     cursor: float = 0.0
@@ -86,7 +87,7 @@ class SimTask:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SimTask:
-        fields = {name: data[name] for name in _SAVED}
+        fields = {name: data[name] for name in _SAVED if name in data}  # files from before a field was added
         steps = tuple(Step(verb, math.inf if number is None else number, text) for verb, number, text in data["steps"])
         task = cls(**fields, steps=steps)
         task.phase = TaskPhase(data["phase"])
@@ -98,7 +99,7 @@ class SimTask:
 _SAVED = (
     "task_id", "kind", "image", "started_at", "ready_at", "boot_seconds", "memory_limit", "base_memory",
     "ip", "booted_at", "cursor", "step", "memory_used", "ignore_term", "paused_at", "stop_requested_at",
-    "kill_at", "graceful_exit_at", "reboots", "log_total",
+    "kill_at", "graceful_exit_at", "reboots", "log_total", "fail_probes",
 )
 
 
