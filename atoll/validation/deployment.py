@@ -26,6 +26,10 @@ def validate_deployment_spec(
         check_at_least(spec.revision_history_limit, 0, f"{path}.revisionHistoryLimit", errors)
     if spec.HasField("progress_deadline_seconds"):
         check_at_least(spec.progress_deadline_seconds, 1, f"{path}.progressDeadlineSeconds", errors)
+    check_at_least(spec.min_ready_seconds, 0, f"{path}.minReadySeconds", errors)
+    if spec.HasField("progress_deadline_seconds") and 0 < spec.progress_deadline_seconds <= spec.min_ready_seconds:
+        errors.append(FieldError(f"{path}.progressDeadlineSeconds",
+                                 f"must be greater than minReadySeconds ({spec.min_ready_seconds})"))
     template_metadata = _validate_template(spec.template, f"{path}.template", errors)
     _validate_selector(spec, template_metadata, path, errors)
     _validate_strategy(spec.strategy, f"{path}.strategy", errors)

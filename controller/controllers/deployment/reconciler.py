@@ -127,7 +127,8 @@ class DeploymentController:
             # ABORTED when the Deployment changed since the cache saw it: retried with back-off.
             deployment = (await self.api.update(deployment)).deployment
         digest = template_hash(deployment.spec.template)
-        new, old = self._replicas_of(deployment, digest)
+        now = self.clock.now()
+        new, old = self._replicas_of(deployment, digest, now)
         spec = deployment.spec
         surge, unavailable = rollout.fenceposts(
             spec.strategy.rolling_update.max_surge, spec.strategy.rolling_update.max_unavailable, spec.replicas
@@ -137,7 +138,6 @@ class DeploymentController:
             acted = await self._step(key, deployment, digest, new, old, surge, unavailable)
         counts = deployment_status.count([r for r in new if r.active], [r for r in old if r.active])
         min_available = spec.replicas - unavailable if spec.strategy.type != "Recreate" else spec.replicas
-        now = self.clock.now()
         status = deployment_status.desired_status(
             deployment, counts, max(0, min_available), current_revision(deployment), now
         )
@@ -146,12 +146,19 @@ class DeploymentController:
             updated.CopyFrom(deployment)
             updated.status.CopyFrom(status)
             await self.api.update_status(updated)
-        if acted or deployment_status.complete(deployment, counts) or spec.paused:
+        # Ready replicas that become available later (minReadySeconds) change counts and the rollout.
+        soon = [r.available_at - now for r in (*new, *old) if r.active and r.ready and not r.available]
+        if acted or (deployment_status.complete(deployment, counts) and not soon):
             return None
+        if spec.paused:
+            return Result(requeue_after=max(0.1, min(soon))) if soon else None
         progressing = find_condition(status.conditions, "Progressing")
-        return Result(requeue_after=max(1.0, deployment_status.seconds_to_deadline(deployment, progressing, now)))
+        wait = deployment_status.seconds_to_deadline(deployment, progressing, now)
+        return Result(requeue_after=max(0.1, min([*soon, max(1.0, wait)])))
 
-    def _replicas_of(self, deployment: deployment_pb2.Deployment, digest: str) -> tuple[list[Replica], list[Replica]]:
+    def _replicas_of(
+        self, deployment: deployment_pb2.Deployment, digest: str, now: float
+    ) -> tuple[list[Replica], list[Replica]]:
         index_value = f"{key_of(deployment)}/{deployment.metadata.uid}"
         selector = selector_from_proto(deployment.spec.selector)
         new: list[Replica] = []
@@ -164,7 +171,7 @@ class DeploymentController:
             for obj in informer.by_index(OWNER_INDEX, index_value):
                 if not selector.matches(obj.metadata.labels):
                     continue
-                replica = summarize(kind, obj)
+                replica = summarize(kind, obj, now, deployment.spec.min_ready_seconds)
                 (new if replica.template_hash == digest and kind == wanted_kind else old).append(replica)
         return new, old
 

@@ -1,8 +1,10 @@
 """What a Deployment needs to know about one replica, whether it is a Pod or a VirtualMachine.
 
-- ``ready``: a Pod is Running with no Ready condition other than True; a VirtualMachine is
-  Running (phase) and, where the agent reports a Ready condition (guest booted), that is True.
-  atoll has no minReadySeconds, so "available" equals "ready".
+- ``ready``: a Pod is Running with no Ready condition other than True (the agent sets it from
+  the containers' readiness probes); a VirtualMachine is Running (phase) and, where the agent
+  reports a Ready condition (guest booted, readiness probe passing), that is True.
+- ``available``: ready for at least the Deployment's ``minReadySeconds``, counted from the
+  Ready condition's last transition (``available_at``); with 0, available equals ready.
 - ``active``: counted as a replica at all. Pods that Succeeded or Failed are not (the Deployment
   deletes them and makes new ones); a Failed VirtualMachine still is (its run strategy decides,
   in the VirtualMachine controller, whether it restarts).
@@ -39,16 +41,24 @@ class Replica:
     rank: tuple[int, int, int, float]
     # Already marked for deletion (it may stay Terminating while its node is down): never delete again.
     deleting: bool = False
+    available: bool = False
+    # When a ready replica becomes (or became) available; 0 when it is not ready.
+    available_at: float = 0.0
 
 
 def template_kind(template: deployment_pb2.WorkloadTemplate) -> str:
     return VIRTUAL_MACHINE if template.WhichOneof("kind") == "virtual_machine" else POD
 
 
-def summarize(kind: str, obj: Workload) -> Replica:
+def summarize(kind: str, obj: Workload, now: float = 0.0, min_ready_seconds: int = 0) -> Replica:
+    """``now`` and ``min_ready_seconds`` decide ``available`` (see the module docstring)."""
     phase = obj.status.phase
     ready_condition = find_condition(obj.status.conditions, "Ready")
     ready = phase == "Running" and (ready_condition is None or ready_condition.status in ("", "True"))
+    available_at = 0.0
+    if ready:
+        since = ready_condition.last_transition_time.ToNanoseconds() / 1e9 if ready_condition is not None else 0.0
+        available_at = since + max(0, min_ready_seconds) if since else 0.0
     finished = kind == POD and phase in ("Succeeded", "Failed")
     deleting = obj.metadata.HasField("deletion_timestamp")
     active = not finished and not deleting
@@ -60,7 +70,8 @@ def summarize(kind: str, obj: Workload) -> Replica:
         -created,
     )
     template_hash = obj.metadata.labels.get(TEMPLATE_HASH_LABEL, "")
-    return Replica(kind, obj.metadata.name, template_hash, active, ready, rank, deleting)
+    available = ready and available_at <= now
+    return Replica(kind, obj.metadata.name, template_hash, active, ready, rank, deleting, available, available_at)
 
 
 def replica_name(deployment_name: str, digest: str) -> str:

@@ -7,8 +7,10 @@ Rolling update follows Kubernetes' deployment controller, per replica instead of
 2. New replicas are created up to ``replicas``, never letting the total exceed
    ``replicas + maxSurge``. If any are created, the step ends here (old ones go next time, once
    the new ones are counted).
-3. Old replicas are deleted while at least ``replicas - maxUnavailable`` stay available:
-   unavailable old replicas first, then available ones.
+3. Old replicas are deleted while at least ``replicas - maxUnavailable`` stay available
+   (``Replica.available``: ready, by readiness probes, for minReadySeconds): unavailable old
+   replicas first, then available ones. New replicas that never become available therefore
+   stall the rollout; the old available ones keep serving.
 
 ``maxSurge`` rounds up and ``maxUnavailable`` down from percentages; if both come out 0,
 ``maxUnavailable`` is 1 (Kubernetes does the same). Recreate deletes every old replica, and creates
@@ -63,14 +65,14 @@ def plan_rolling(replicas: int, surge: int, unavailable: int, new: list[Replica]
     if not old:
         return Plan()
     min_available = replicas - unavailable
-    new_unavailable = sum(1 for replica in new if not replica.ready)
+    new_unavailable = sum(1 for replica in new if not replica.available)
     budget = total - min_available - new_unavailable
     if budget <= 0:
         return Plan()
-    doomed = [replica for replica in by_rank(old) if not replica.ready][:budget]
+    doomed = [replica for replica in by_rank(old) if not replica.available][:budget]
     budget -= len(doomed)
-    available = sum(1 for replica in (*new, *old) if replica.ready)
-    healthy_old = [replica for replica in by_rank(old) if replica.ready]
+    available = sum(1 for replica in (*new, *old) if replica.available)
+    healthy_old = [replica for replica in by_rank(old) if replica.available]
     doomed += healthy_old[: max(0, min(budget, available - min_available))]
     return Plan(delete=doomed)
 

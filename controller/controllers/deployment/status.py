@@ -30,7 +30,8 @@ class Counts:
 def count(new: list[Replica], old: list[Replica]) -> Counts:
     every = [*new, *old]
     ready = sum(1 for replica in every if replica.ready)
-    return Counts(len(every), len(new), ready, ready)
+    available = sum(1 for replica in every if replica.available)
+    return Counts(len(every), len(new), ready, available)
 
 
 def complete(deployment: deployment_pb2.Deployment, counts: Counts) -> bool:
