@@ -24,7 +24,9 @@
       extendedResources: {nvidia.com/gpu: 4}
 
 Other keys per group: ``pods``, ``arch``, ``reserved`` ({cpu, memory}), ``startLatency`` and
-``failureRate`` (of the simulated runtimes), and under ``hypervisor``: ``nested``, ``guestOs``,
+``failureRate`` (of the simulated runtimes), ``failProbes`` (the probes its workloads fail unless
+their ``sim.atoll.dev/fail-probes`` annotation says otherwise: ``readiness``, ``liveness:60``;
+agent/drivers/sim/probes.py), and under ``hypervisor``: ``nested``, ``guestOs``,
 ``bootSeconds``. ``extendedResources``: whole units per extended resource name (any name but
 cpu, memory, pods and ephemeral-storage; atoll/extended_resources.py). Errors name the file, the
 group index and the field.
@@ -41,6 +43,7 @@ import yaml
 
 from agent.config import RESERVED_DEFAULT
 from agent.drivers.sim.hypervisor import HypervisorProfile
+from agent.drivers.sim.probes import FailProbesError, parse_fail_probes
 from atoll.extended_resources import ExtendedResourceError, is_extended, whole_units
 from atoll.labels import label_key_problem
 from atoll.node_restriction import RESTRICTED_LABEL_DOMAINS, restricted_labels
@@ -49,7 +52,7 @@ from atoll.user_text import bounded_repr
 
 _GROUP_KEYS = {"count", "namePrefix", "os", "osBuild", "cpu", "memory", "pods", "ephemeralStorage", "arch",
                "labels", "taints", "isolation", "hypervisor", "reserved", "startLatency", "failureRate",
-               "extendedResources"}
+               "extendedResources", "failProbes"}
 _HYPERVISOR_KEYS = {"type", "name", "nested", "guestOs", "bootSeconds"}
 
 
@@ -76,6 +79,7 @@ class NodeGroup:
     start_latency: float = 0.0
     failure_rate: float = 0.0
     extended_resources: Mapping[str, str] = field(default_factory=dict)
+    fail_probes: str = ""
 
     def names(self) -> Iterator[str]:
         width = max(4, len(str(self.count - 1)))
@@ -189,7 +193,17 @@ def _group(raw: Any, where: str) -> NodeGroup:
         start_latency=float(raw.get("startLatency", _DEFAULTS.start_latency)),
         failure_rate=float(raw.get("failureRate", _DEFAULTS.failure_rate)),
         extended_resources=_extended(raw.get("extendedResources"), f"{where}.extendedResources"),
+        fail_probes=_fail_probes(raw.get("failProbes", ""), f"{where}.failProbes"),
     )
+
+
+def _fail_probes(raw: Any, where: str) -> str:
+    text = str(raw)
+    try:
+        parse_fail_probes(text)
+    except FailProbesError as err:
+        raise FleetError(f"{where}: {err}") from None
+    return text
 
 
 def _extended(raw: Any, where: str) -> dict[str, str]:

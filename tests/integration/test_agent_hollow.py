@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from agent.config import LEASE_NAMESPACE, AgentConfig
+from agent.drivers.sim.base import SimDriver
 from agent.hollow.fleet import FleetError, default_fleet, load_fleet
-from agent.hollow.hollow_fleet import HollowFleet
+from agent.hollow.hollow_fleet import HollowFleet, group_drivers
 from atoll import kinds
+from atoll.clock import ManualClock
 from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually, node_ipam
 from tests.support.objects import make_node
 
@@ -71,6 +73,9 @@ def test_the_gpu_fleet_file_declares_gpus_on_its_gpu_group_only() -> None:
         pytest.param("nodes: [{count: 1, namePrefix: a-, labels: {node-role.kubernetes.io/master: ''}}]",
                      "nodes[0].labels: 'node-role.kubernetes.io/master': a node may not set",
                      id="a label only operators may set is refused"),
+        pytest.param("nodes: [{count: 1, namePrefix: a-, failProbes: 'liveness:x'}]",
+                     "nodes[0].failProbes: sim.atoll.dev/fail-probes: 'liveness:x': after the ':' goes a number",
+                     id="a failProbes value that does not parse is refused"),
     ],
 )
 def test_a_bad_fleet_file_is_one_line_naming_the_field(tmp_path: Path, text: str, message: str) -> None:
@@ -81,3 +86,11 @@ def test_a_bad_fleet_file_is_one_line_naming_the_field(tmp_path: Path, text: str
     assert message in str(err.value)
     assert str(err.value).startswith(str(path))
     assert "\n" not in str(err.value)
+
+
+def test_fail_probes_of_a_fleet_group_reach_its_simulated_runtimes(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text("nodes: [{count: 1, namePrefix: sick-, failProbes: 'readiness, liveness:60'}]")
+    (group,) = load_fleet(path).groups
+    (driver,) = group_drivers(group, 0, ManualClock())
+    assert isinstance(driver, SimDriver) and driver.settings.fail_probes == "readiness, liveness:60"
