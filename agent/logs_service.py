@@ -22,7 +22,6 @@ from agent.drivers.abilities import LogReader
 from agent.drivers.protocol import DriverError, TaskNotFoundError, task_id_for
 from agent.node_agent import NodeAgent
 from agent.workloads.pod_runner import PodRunner
-from agent.workloads.specs import VM_TASK
 from agent.workloads.vm_runner import VmRunner
 from atoll.config import ClientConfig
 from atoll.pki import APISERVER_USER
@@ -58,7 +57,7 @@ class AgentLogsService(agent_pb2_grpc.AgentLogsServicer):
             await context.abort(grpc.StatusCode.NOT_FOUND, f"{label} is not running on node {node_name}")
             return
         if isinstance(runner, VmRunner):
-            driver, task = runner.driver, task_id_for(runner.uid, VM_TASK)
+            driver, task = runner.driver, runner.config.task_id
         elif isinstance(runner, PodRunner):
             names = [record.name for record in runner.records]
             container = request.container or (names[0] if len(names) == 1 else "")

@@ -8,6 +8,9 @@ It owns no connection and no watch: ``dispatch`` is fed by a watch that may serv
   are orphans (deleted while the agent was down): they are stopped and destroyed.
 - Its Node object (at registration, then from a Node watch) tells it the node's pod CIDR: the
   address pool takes its range from there, and every runner that waited for it is woken.
+- A runner serves one binding of its workload. A VirtualMachine unbound and bound here again (its
+  next run, atoll/vm_runs.py) gets a new runner once the old one has finished with its run; the
+  new binding waits in ``_next_binding`` meanwhile.
 - ``close`` stops reconciling but leaves workloads running, as kubelet does on restart.
 """
 
@@ -40,6 +43,7 @@ class NodeAgent:
         self.ctx = ctx
         self.profile = profile
         self.runners: dict[str, WorkloadRunner] = {}
+        self._next_binding: dict[str, tuple[str, Any]] = {}  # uid -> (kind, message) waiting for its runner
         self.node: node_pb2.Node | None = None
         self._synced: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
@@ -89,12 +93,20 @@ class NodeAgent:
         uid = message.metadata.uid
         runner = self.runners.get(uid)
         if event.type == DELETED:
+            self._next_binding.pop(uid, None)
             if runner is not None:
                 runner.vanish()
             return
-        if runner is not None:
+        if runner is None:
+            self._add_runner(kind, message)
+        elif runner.serves(message):
             runner.observe(message)
-            return
+        else:  # a new binding while the old one's runner still ends its run
+            runner.vanish()
+            self._next_binding[uid] = (kind, message)
+
+    def _add_runner(self, kind: str, message: Any) -> None:
+        uid = message.metadata.uid
         runner = PodRunner(self.ctx, message) if kind == "Pod" else VmRunner(self.ctx, message)
         self.runners[uid] = runner
         self._forget_when_done(uid, runner)
@@ -129,6 +141,9 @@ class NodeAgent:
             await runner.done.wait()
             if self.runners.get(uid) is runner:
                 del self.runners[uid]
+                waiting = self._next_binding.pop(uid, None)
+                if waiting is not None:
+                    self._add_runner(*waiting)
         self._spawn(forget())
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from agent.drivers.protocol import Resources, TaskConfig, VmOptions, WindowsOptions, task_id_for
 from atoll.quantity import QuantityError, cpu_millis, to_bytes
 from atoll.v1 import pod_pb2, virtualmachine_pb2
-
-VM_TASK = "vm"
+from atoll.vm_runs import run_task_name
 
 
 def _bytes(text: str) -> int:
@@ -65,8 +64,8 @@ def container_configs(pod: pod_pb2.Pod) -> list[TaskConfig]:
     return configs
 
 
-def vm_config(vm: virtualmachine_pb2.VirtualMachine) -> TaskConfig:
-    """The one task that runs ``vm``."""
+def vm_config(vm: virtualmachine_pb2.VirtualMachine, run: int) -> TaskConfig:
+    """The one task that runs run number ``run`` of ``vm`` (atoll/vm_runs.py)."""
     spec, meta = vm.spec, vm.metadata
     memory = _bytes(spec.memory)
     options = VmOptions(
@@ -82,12 +81,12 @@ def vm_config(vm: virtualmachine_pb2.VirtualMachine) -> TaskConfig:
         hypervisor_type=spec.hypervisor.type or "any",
     )
     return TaskConfig(
-        task_id=task_id_for(meta.uid, VM_TASK),
+        task_id=task_id_for(meta.uid, run_task_name(run)),
         kind="vm",
         namespace=meta.namespace,
         workload=meta.name,
         workload_uid=meta.uid,
-        name=VM_TASK,
+        name=run_task_name(run),
         os=options.guest_os,
         resources=Resources(cpu_millis=options.vcpus * 1000, memory_request=memory, memory_limit=memory),
         vm=options,

@@ -18,6 +18,11 @@ Status phases: Starting (provisioning, booting), Running, Paused, Stopping, Stop
 Deletion stops the guest (ACPI, then quit after the grace period) and removes the finalizer.
 A booted guest is probed against its address (run_probes.py): readiness decides Ready; a failed
 liveness probe stops it and the run ends as Killed (a failure: Always and RerunOnFailure restart).
+
+Runs (atoll/vm_runs.py): a runner serves one binding of the VM to this node, which starts at the
+run number the API server gave it; every boot of the guest here after the first is the next run
+(vm_run_log.py), and the driver task is named after its run. A runner never writes the status of
+a later run than its own: that run belongs to a new binding.
 """
 
 from __future__ import annotations
@@ -38,15 +43,17 @@ from agent.drivers.protocol import (
 from agent.workloads.admission import Refusal, driver_for_vm
 from agent.workloads.context import NodeContext
 from agent.workloads.run_probes import ProbeSpec, RunProbes
-from agent.workloads.specs import VM_TASK, vm_config
+from agent.workloads.specs import vm_config
+from agent.workloads.vm_run_log import RunLog
 from agent.workloads.workload_runner import WorkloadRunner
 from atoll.clock import to_timestamp
 from atoll.probes import vm_probes
 from atoll.user_text import bounded
 from atoll.v1 import meta_pb2, virtualmachine_pb2
-from atoll.vm_runs import evicted_from_its_node
+from atoll.vm_runs import run_end_requested, run_number
 
 VirtualMachine = virtualmachine_pb2.VirtualMachine
+PROBED = "vm"  # the name of the VM's probes, the same for every run (whose task names differ)
 _PHASES = {
     TaskPhase.PROVISIONING: "Starting",
     TaskPhase.BOOTING: "Starting",
@@ -57,8 +64,9 @@ _PHASES = {
 
 
 def desired_power(vm: VirtualMachine) -> str:
-    """Stopped when Halted or asked to leave this node (drain: atoll/vm_runs.py), else the spec's."""
-    if vm.spec.run_strategy == "Halted" or evicted_from_its_node(vm):
+    """Stopped when Halted or when the run must end (restart, drain: atoll/vm_runs.py), else the
+    spec's."""
+    if vm.spec.run_strategy == "Halted" or run_end_requested(vm):
         return "Stopped"
     return vm.spec.power_state or "Running"
 
@@ -74,7 +82,8 @@ class VmRunner(WorkloadRunner):
 
     def __init__(self, ctx: NodeContext, vm: VirtualMachine) -> None:
         self.ctx = ctx
-        self.config = vm_config(vm)
+        self.runs = RunLog.of(vm, ctx.node_name)
+        self.config = vm_config(vm, self.runs.number)
         choice = driver_for_vm(vm.spec, ctx.drivers)
         self.refusal = choice if isinstance(choice, Refusal) else None
         self.driver: Driver | None = None if isinstance(choice, Refusal) else choice
@@ -86,9 +95,10 @@ class VmRunner(WorkloadRunner):
         self.retry_at = 0.0
         self.guest_booted = False
         self.ip = ""  # the running task's address, from the driver's inspect
+        self.last_ip = ""  # the run's last address, for its record
         self.reason, self.message = vm.status.reason, vm.status.message
         self.halted_generation = vm.metadata.generation if self.phase in ("Stopped", "Failed") else -1
-        self.probes = RunProbes(ctx, self.kind, vm.metadata, {VM_TASK: ProbeSpec(vm_probes(vm.spec))}, self.wake)
+        self.probes = RunProbes(ctx, self.kind, vm.metadata, {PROBED: ProbeSpec(vm_probes(vm.spec))}, self.wake)
         self.probe_ready = True
         adopted = ctx.claim(self.config.task_id)
         if adopted is not None:
@@ -96,12 +106,19 @@ class VmRunner(WorkloadRunner):
             self.task_alive, self.started_at, self.phase = True, handle.started_at, "Starting"
         super().__init__(ctx, vm)
 
+    def serves(self, message: VirtualMachine) -> bool:
+        """Not after the VM left this node, nor a later run than this runner's (atoll/vm_runs.py):
+        that is a new binding."""
+        return not self.vanished and run_number(message) <= self.runs.number
+
     async def reconcile(self) -> bool:
         vm: VirtualMachine = self.latest
         if self.vanished or vm.metadata.HasField("deletion_timestamp"):
             return await self._terminate(vm)
         if self.refusal is not None:
             self.phase, self.reason, self.message = "Failed", self.refusal.reason, self.refusal.message
+            if self.runs.ended is None:
+                self._end_run(1)
             if vm.status.phase != "Failed":
                 self.ctx.event(self.kind, vm.metadata, "Failed", f"{self.reason}: {self.message}", warning=True)
             await self._write_status()
@@ -135,12 +152,14 @@ class VmRunner(WorkloadRunner):
                 self.phase = _PHASES[status.phase]
                 self.guest_booted = status.guest_booted
                 self.ip = status.ip
+                self.last_ip = status.ip or self.last_ip
                 if not await self._probe(vm):
                     await self._set_pause(status.phase, want)
                     return
         if want == "Stopped":
             if self.phase not in ("Stopped", "Failed"):
                 self.phase, self.reason, self.message = "Stopped", "", ""
+                self._end_run(0)
             return
         if self.halted_generation == vm.metadata.generation:
             return
@@ -155,16 +174,16 @@ class VmRunner(WorkloadRunner):
         failed (True: it ended, and the run strategy decides about a restart)."""
         assert self.driver is not None
         if self.phase != "Running" or not self.guest_booted:
-            self.probes.forget(VM_TASK)  # paused or rebooting: probing starts over once it runs again
+            self.probes.forget(PROBED)  # paused or rebooting: probing starts over once it runs again
             self.probe_ready = True
             return False
-        self.probe_ready = self.probes.sync(VM_TASK, self.driver, self.config.task_id, lambda: self.ip,
+        self.probe_ready = self.probes.sync(PROBED, self.driver, self.config.task_id, lambda: self.ip,
                                             self.started_at)
-        failed = self.probes.failed(VM_TASK)
+        failed = self.probes.failed(PROBED)
         if failed is None:
             return False
         kind, output = failed
-        grace = self.probes.grace(VM_TASK, kind, float(vm.spec.termination_grace_period_seconds))
+        grace = self.probes.grace(PROBED, kind, float(vm.spec.termination_grace_period_seconds))
         self.ctx.event(self.kind, vm.metadata, "Killing", f"The virtual machine failed its {kind} probe, stopping it")
         await timed(self.driver.name, "stop", self.driver.stop(self.config.task_id, grace))
         await self._ended(ExitResult(137, "Killed", self.ctx.clock.now(),
@@ -183,11 +202,14 @@ class VmRunner(WorkloadRunner):
 
     async def _start(self, vm: VirtualMachine) -> None:
         assert self.driver is not None
+        if self.runs.ended is not None:  # booting again here after the run ended: the next run
+            self._next_run_here()
         try:
             handle = await timed(self.driver.name, "start", self.driver.start(self.config))
         except CannotRunError as err:
             self.phase, self.reason, self.message = "Failed", "CannotRun", str(err)
             self.halted_generation = vm.metadata.generation
+            self._end_run(1)
             self.ctx.event(self.kind, vm.metadata, "Failed", str(err), warning=True)
             return
         except NetworkNotReadyError as err:
@@ -203,6 +225,7 @@ class VmRunner(WorkloadRunner):
             self.restart_count += 1
             metrics.RESTARTS.labels("vm").inc()
         self.task_alive, self.started_at = True, handle.started_at
+        self.runs.started(handle.started_at)
         self.phase, self.reason, self.message, self.guest_booted = "Starting", "", "", False
         self.ctx.event(self.kind, vm.metadata, "Started", f"Started virtual machine on {self.driver.name}")
         self.wake()
@@ -210,14 +233,18 @@ class VmRunner(WorkloadRunner):
     async def _ended(self, result: ExitResult) -> None:
         assert self.driver is not None
         vm: VirtualMachine = self.latest
-        self.probes.forget(VM_TASK)
+        self.probes.forget(PROBED)
         await timed(self.driver.name, "destroy", self.driver.destroy(self.config.task_id))
         self.task_alive, self.guest_booted, self.ip = False, False, ""
         if self.ctx.config.backoff.window_resets(result.finished_at - self.started_at):
             self.restarts_in_window = 0
         if result.failed:
             self.ctx.event(self.kind, vm.metadata, "Failed", f"{result.reason}: {result.message}", warning=True)
+        self.phase = "Failed" if result.failed else "Stopped"
+        self.reason, self.message = result.reason, result.message
+        self._end_run(result.exit_code, at=result.finished_at)
         if restarts_after(vm.spec.run_strategy or "Always", result) and desired_power(vm) != "Stopped":
+            self._next_run_here()
             delay = self.ctx.config.backoff.delay(self.restarts_in_window)
             self.restarts_in_window += 1
             self.retry_at = self.ctx.clock.now() + delay
@@ -227,18 +254,17 @@ class VmRunner(WorkloadRunner):
                 self.ctx.event(self.kind, vm.metadata, "BackOff", self.message, warning=True)
             return
         self.halted_generation = vm.metadata.generation
-        self.phase = "Failed" if result.failed else "Stopped"
-        self.reason, self.message = result.reason, result.message
 
     async def _stop(self, vm: VirtualMachine, grace: float) -> None:
         assert self.driver is not None
-        self.probes.forget(VM_TASK)
+        self.probes.forget(PROBED)
         self.phase = "Stopping"
         await self._write_status()
         result = await timed(self.driver.name, "stop", self.driver.stop(self.config.task_id, grace))
         await timed(self.driver.name, "destroy", self.driver.destroy(self.config.task_id))
         self.task_alive, self.guest_booted, self.ip = False, False, ""
         self.phase, self.reason, self.message = "Stopped", "", ""
+        self._end_run(result.exit_code, at=result.finished_at)
         self.ctx.event(self.kind, vm.metadata, "Killed", f"Stopped virtual machine ({result.reason})")
 
     async def close(self) -> None:
@@ -263,8 +289,24 @@ class VmRunner(WorkloadRunner):
             return False
         return True
 
+    def _end_run(self, exit_code: int, at: float | None = None) -> None:
+        """The current run ended here with the runner's phase, reason and message."""
+        self.runs.end(self.phase, self.reason, self.message, at=self.ctx.clock.now() if at is None else at,
+                      exit_code=exit_code, ip=self.last_ip, hypervisor=self._hypervisor())
+        self.last_ip = ""
+
+    def _next_run_here(self) -> None:
+        """The guest boots again on this node as the next run, under that run's task name."""
+        self.runs.next()
+        self.config = vm_config(self.latest, self.runs.number)
+
+    def _hypervisor(self) -> str:
+        return str(getattr(self.driver, "hypervisor_label", self.driver.name if self.driver else ""))
+
     async def _write_status(self) -> None:
         vm: VirtualMachine = self.latest
+        if run_number(vm) > self.runs.number:
+            return  # a later run: the API server began it (unbind); this binding is over
         status = virtualmachine_pb2.VirtualMachineStatus()
         status.CopyFrom(vm.status)
         status.phase, status.reason, status.message = self.phase, self.reason, self.message
@@ -277,7 +319,8 @@ class VmRunner(WorkloadRunner):
         if self.ip:
             status.ips.append(self.ip)
         status.restart_count = self.restart_count
-        status.hypervisor = getattr(self.driver, "hypervisor_label", self.driver.name if self.driver else "")
+        status.hypervisor = self._hypervisor()
+        self.runs.apply(status)
         if self.started_at:
             status.start_time.CopyFrom(to_timestamp(self.started_at))
         ready = self.phase == "Running" and self.guest_booted and self.probe_ready
@@ -292,3 +335,4 @@ class VmRunner(WorkloadRunner):
             condition.last_transition_time.CopyFrom(to_timestamp(self.ctx.clock.now()))
         status.conditions.append(condition)
         await self.write_status(vm, status)
+        self.runs.written()

@@ -50,6 +50,11 @@ class WorkloadRunner:
             self.latest = message
             self.wake()
 
+    def serves(self, message: Any) -> bool:
+        """Whether ``message`` belongs to the binding this runner serves (else a new runner must
+        take it over once this one is done). A Pod is bound once: always."""
+        return True
+
     def vanish(self) -> None:
         self.vanished = True
         self.wake()

@@ -100,10 +100,13 @@ def render(obj: object_pb2.Object, events: Sequence[Any], now: float) -> str:
         if key in _METADATA_SECTIONS:
             continue
         if key == "status" and isinstance(value, dict):
-            value = {k: v for k, v in value.items() if k != "conditions"}
+            apart = kind.described_apart | {"conditions"}
+            value = {k: v for k, v in value.items() if k not in apart}
         lines.extend(_section(key[:1].upper() + key[1:], value))
     if kind.has_status and hasattr(message.status, "conditions"):
         lines.extend(_conditions(message.status.conditions, now))
+    for title, rows in kind.describe_tables(message, now):
+        lines.extend([f"{title}:", *_table(rows)])
     if kind.described_with_events:
         lines.extend(_events(events, now))
     return "\n".join(lines) + "\n"

@@ -81,6 +81,9 @@ class KindStrategy(Generic[M]):
     display_order: Callable[[M], Any] | None = None
     # Field selectors beyond metadata.name and metadata.namespace.
     selectable_fields: Mapping[str, FieldGetter] = dataclasses.field(default_factory=dict)
+    # Status fields (manifest names) ``atoll describe`` leaves out of the status it prints, because
+    # ``describe_tables`` shows them as tables.
+    described_apart: frozenset[str] = frozenset()
 
     @property
     def singular(self) -> str:
@@ -122,6 +125,13 @@ class KindStrategy(Generic[M]):
     def validate_update(self, old: M, new: M, errors: list[FieldError]) -> None:
         """Problems with turning valid ``old`` into valid ``new`` beyond metadata identity: the
         kind's immutable fields. Default: none."""
+
+    # --- printing -------------------------------------------------------------------------------
+
+    def describe_tables(self, obj: M, now: float) -> list[tuple[str, list[list[str]]]]:
+        """Tables ``atoll describe`` shows after the conditions: (title, rows, header row first).
+        Default: none."""
+        return []
 
     # --- status rules ---------------------------------------------------------------------------
 

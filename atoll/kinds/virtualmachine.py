@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, Column, or_none
+from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, NONE, Column, is_set, or_none, since
 from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_rule
 from atoll.kinds.pod import TERMINATION_GRACE_PERIOD_SECONDS
 from atoll.probes import default_probe, vm_probes
-from atoll.v1 import virtualmachine_pb2
+from atoll.v1 import virtualmachine_pb2, vm_identity_pb2
 from atoll.validation.base import FieldError
 from atoll.validation.update import check_node_name_kept
 from atoll.validation.virtualmachine import validate_vm_spec, validate_vm_status
-from atoll.vm_runs import begin_next_run, may_unbind
+from atoll.vm_runs import begin_next_run, may_unbind, mirror_current_run, number_first_run
 
 UNBIND_HINT = (
     "; a VirtualMachine may only be unbound (nodeName cleared) once its run there ended "
@@ -49,9 +49,30 @@ def default_vm_spec(spec: virtualmachine_pb2.VirtualMachineSpec) -> None:
         default_probe(probe)
 
 
+RUNS_HEADER = ["Run", "Node", "Phase", "Reason", "Started", "Ended", "Exit", "IP"]
+
+
+def run_row(run: vm_identity_pb2.VirtualMachineRun, now: float) -> list[str]:
+    """One run as a row of ``atoll describe vm``'s Runs table."""
+    ended = is_set(run.end_time)
+    return [
+        str(run.number),
+        run.node or NONE,
+        run.phase or "Pending",
+        run.reason or NONE,
+        f"{since(run.start_time, now)} ago" if is_set(run.start_time) else NONE,
+        f"{since(run.end_time, now)} ago" if ended else NONE,
+        str(run.exit_code) if ended else NONE,
+        run.ip or NONE,
+    ]
+
+
 class VirtualMachineKind(KindStrategy[virtualmachine_pb2.VirtualMachine]):
     def default(self, obj: virtualmachine_pb2.VirtualMachine) -> None:
+        """Spec defaults, and a new VM's status starts at run 1 (an Update keeps the stored
+        status, so this only ever numbers a created VM: atoll/vm_runs.py)."""
         default_vm_spec(obj.spec)
+        number_first_run(obj)
 
     def validate(self, obj: virtualmachine_pb2.VirtualMachine, errors: list[FieldError]) -> None:
         _check_spec(obj.spec, errors)
@@ -67,12 +88,31 @@ class VirtualMachineKind(KindStrategy[virtualmachine_pb2.VirtualMachine]):
         if not may_unbind(old, new):
             check_node_name_kept(old.spec.node_name, new.spec.node_name, errors, UNBIND_HINT)
 
+    def describe_tables(
+        self, obj: virtualmachine_pb2.VirtualMachine, now: float
+    ) -> list[tuple[str, list[list[str]]]]:
+        """Runs: the current one first, then the previous ones, newest first (atoll/vm_runs.py)."""
+        runs = [obj.status.current_run, *obj.status.previous_runs] if obj.status.current_run.number else []
+        if not runs:
+            return []
+        return [("Runs", [RUNS_HEADER, ["-" * len(title) for title in RUNS_HEADER],
+                          *(run_row(run, now) for run in runs)])]
+
     def keep_on_update(self, old: virtualmachine_pb2.VirtualMachine, merged: virtualmachine_pb2.VirtualMachine) -> None:
         """The status stays, except that an unbind begins the next run in the same write (status
         reset, agent finalizer removed: atoll/vm_runs.py)."""
         super().keep_on_update(old, merged)
         if old.spec.node_name and not merged.spec.node_name:
-            begin_next_run(merged)
+            begin_next_run(merged, from_node=old.spec.node_name)
+
+    def status_write(
+        self, stored: virtualmachine_pb2.VirtualMachine, desired: virtualmachine_pb2.VirtualMachine
+    ) -> virtualmachine_pb2.VirtualMachine:
+        """The base rule, and the current run's record repeats the status it was given
+        (atoll/vm_runs.py), whoever wrote it (agent, node lifecycle, scheduler)."""
+        merged = super().status_write(stored, desired)
+        mirror_current_run(merged.status)
+        return merged
 
 
 KIND = VirtualMachineKind(
@@ -98,4 +138,5 @@ KIND = VirtualMachineKind(
         Column("RESTARTS", lambda vm, now: str(vm.status.restart_count), wide=True),
     ),
     selectable_fields=NODE_BOUND_FIELDS,
+    described_apart=frozenset({"currentRun", "previousRuns"}),
 )

@@ -6,6 +6,7 @@ isort:skip_file
 import atoll.v1.meta_pb2
 import atoll.v1.probe_pb2
 import atoll.v1.scheduling_pb2
+import atoll.v1.vm_identity_pb2
 import builtins
 import collections.abc
 import google.protobuf.descriptor
@@ -202,6 +203,8 @@ class VirtualMachineStatus(google.protobuf.message.Message):
     HYPERVISOR_FIELD_NUMBER: builtins.int
     IP_FIELD_NUMBER: builtins.int
     IPS_FIELD_NUMBER: builtins.int
+    CURRENT_RUN_FIELD_NUMBER: builtins.int
+    PREVIOUS_RUNS_FIELD_NUMBER: builtins.int
     phase: builtins.str
     """Pending, Scheduled, Starting, Running, Paused, Stopping, Stopped, Failed."""
     power_state: builtins.str
@@ -223,6 +226,16 @@ class VirtualMachineStatus(google.protobuf.message.Message):
     def ips(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
         """Every address of the VM's interfaces, ip first."""
 
+    @property
+    def current_run(self) -> atoll.v1.vm_identity_pb2.VirtualMachineRun:
+        """The run now (or the last one, when the VM is stopped): phase, reason, message, ip, start time
+        and hypervisor repeat the fields above, so that a run's record is whole.
+        """
+
+    @property
+    def previous_runs(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[atoll.v1.vm_identity_pb2.VirtualMachineRun]:
+        """Earlier runs, newest first, at most 10."""
+
     def __init__(
         self,
         *,
@@ -238,9 +251,11 @@ class VirtualMachineStatus(google.protobuf.message.Message):
         hypervisor: builtins.str = ...,
         ip: builtins.str = ...,
         ips: collections.abc.Iterable[builtins.str] | None = ...,
+        current_run: atoll.v1.vm_identity_pb2.VirtualMachineRun | None = ...,
+        previous_runs: collections.abc.Iterable[atoll.v1.vm_identity_pb2.VirtualMachineRun] | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["start_time", b"start_time"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["conditions", b"conditions", "guest_booted", b"guest_booted", "hypervisor", b"hypervisor", "ip", b"ip", "ips", b"ips", "message", b"message", "nominated_node_name", b"nominated_node_name", "phase", b"phase", "power_state", b"power_state", "reason", b"reason", "restart_count", b"restart_count", "start_time", b"start_time"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["current_run", b"current_run", "start_time", b"start_time"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["conditions", b"conditions", "current_run", b"current_run", "guest_booted", b"guest_booted", "hypervisor", b"hypervisor", "ip", b"ip", "ips", b"ips", "message", b"message", "nominated_node_name", b"nominated_node_name", "phase", b"phase", "power_state", b"power_state", "previous_runs", b"previous_runs", "reason", b"reason", "restart_count", b"restart_count", "start_time", b"start_time"]) -> None: ...
 
 global___VirtualMachineStatus = VirtualMachineStatus
 

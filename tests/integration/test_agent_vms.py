@@ -12,6 +12,7 @@ from agent.drivers.sim.linux import SimLinuxDriver
 from agent.registration import NodeProfile
 from atoll.client import Client
 from atoll.clock import ManualClock
+from atoll.v1 import api_pb2
 from tests.integration.agent_harness import bound_vm, cluster, eventually, node
 
 KVM = NodeProfile(name="kvm1", cpu="16", memory="64Gi")
@@ -123,3 +124,50 @@ async def test_deleting_a_vm_powers_it_off_and_it_disappears() -> None:
         await c.client.delete("vm", "tmp")
         await eventually(c.client, "vm", "tmp", lambda vm: vm is None)
         assert await driver.list_tasks() == []
+
+
+async def test_a_guest_booted_again_here_is_the_next_run_under_its_own_task() -> None:
+    clock = ManualClock()
+    driver = hypervisor(clock)
+    async with cluster() as c, node(c.client, KVM, [driver], clock):
+        await c.client.create(bound_vm("app", "kvm1", "sleep 5; crash", run_strategy="Always"))
+        first = await eventually(c.client, "vm", "app", phase_is("Starting"))
+        assert (first.status.current_run.number, first.status.current_run.node) == (1, "kvm1")
+        assert [task.task_id for task in await driver.list_tasks()] == [f"{first.metadata.uid}:vm-run1"]
+        clock.advance(BOOT + 5)
+        second = await eventually(c.client, "vm", "app", lambda vm: vm.status.current_run.number == 2
+                                  and vm.status.current_run.HasField("start_time"))  # no back-off the first time
+        assert [task.task_id for task in await driver.list_tasks()] == [f"{first.metadata.uid}:vm-run2"]
+        crashed = second.status.previous_runs[0]
+        assert (crashed.number, crashed.node, crashed.phase, crashed.reason) == (1, "kvm1", "Failed", "GuestCrashed")
+        assert crashed.exit_code == 1 and crashed.HasField("start_time") and crashed.HasField("end_time")
+        assert crashed.hypervisor == "sim-type1"
+        assert second.metadata.uid == first.metadata.uid
+
+
+async def test_a_vm_unbound_and_bound_here_again_gets_a_new_runner_for_its_next_run() -> None:
+    """What a restart does when the scheduler picks the same node: the runner of run 1 stops its
+    guest and finishes, then run 2 starts under its own task; run 1's record is the API server's."""
+    clock = ManualClock()
+    driver = hypervisor(clock)
+    async with cluster() as c, node(c.client, KVM, [driver], clock):
+        await c.client.create(bound_vm("app", "kvm1", run_strategy="Manual"))
+        await eventually(c.client, "vm", "app", phase_is("Starting"))
+        clock.advance(BOOT)
+        running = await eventually(c.client, "vm", "app", phase_is("Running"))
+        running.metadata.annotations["vm.atoll.dev/action"] = "restart"  # what `atoll vm restart` writes
+        await c.client.update(running)
+        stopped = await eventually(c.client, "vm", "app", phase_is("Stopped"))
+        assert stopped.status.current_run.HasField("end_time")
+        del stopped.metadata.annotations["vm.atoll.dev/action"]
+        stopped.spec.node_name = ""  # what the VirtualMachine controller writes
+        unbound = (await c.client.update(stopped)).virtual_machine
+        assert (unbound.status.phase, unbound.status.current_run.number) == ("Pending", 2)
+        await c.client.bind([api_pb2.Binding(kind="VirtualMachine", namespace="default", name="app", node_name="kvm1")])
+        await eventually(c.client, "vm", "app", lambda vm: vm.status.current_run.HasField("start_time")
+                         and vm.status.current_run.number == 2)
+        clock.advance(BOOT)
+        again = await eventually(c.client, "vm", "app", phase_is("Running"))
+        assert again.metadata.uid == running.metadata.uid
+        assert [run.number for run in again.status.previous_runs] == [1]
+        assert [task.task_id for task in await driver.list_tasks()] == [f"{running.metadata.uid}:vm-run2"]

@@ -1,5 +1,6 @@
-"""Node failure end to end: a node stops heartbeating; its Deployment pods and its Always VM run
-elsewhere within grace + eviction + 5 s (short settings), and nothing runs twice."""
+"""Node failure end to end: a node stops heartbeating; its Deployment pods and its Always VM (the
+same object, its next run) run elsewhere within grace + eviction + 5 s (short settings), and
+nothing runs twice."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ async def test_workloads_of_a_silent_node_run_elsewhere_within_grace_eviction_an
         assert time.monotonic() - started <= GRACE + EVICTION + 5
         assert not lost_pods & set(env.nodes.bound_to("Pod"))
         after = (await env.client.get("VirtualMachine", "db")).virtual_machine
-        assert after.metadata.uid != before.metadata.uid and after.spec.node_name != victim
+        assert after.metadata.uid == before.metadata.uid and after.spec.node_name != victim  # the same object
+        assert (after.status.current_run.number, after.status.previous_runs[0].reason) == (2, "NodeLost")
         assert after.status.restart_count == 1
         node = (await env.client.get("Node", victim, "")).node
         assert any(t.key == "node.atoll.dev/unreachable" and t.effect == "NoExecute" for t in node.spec.taints)

@@ -10,7 +10,6 @@ import pytest
 from atoll.cli import vm as vm_verb
 from atoll.cli.common import CliError, Streams
 from atoll.cli.main import build_parser
-from atoll.client import ApiError
 from tests.support.controller_cluster import ControlledCluster, controlled_cluster
 from tests.support.eventually import eventually
 from tests.unit.controllers.builders import make_standalone_vm
@@ -33,15 +32,13 @@ async def guest_stops(env: ControlledCluster, phase: str) -> Any:
     return (await env.client.update_status(vm)).virtual_machine
 
 
-def in_phase(env: ControlledCluster, phase: str, *, uid: str = "", other_than: str = "") -> Any:
+def in_phase(env: ControlledCluster, phase: str, *, run: int = 0) -> Any:
+    """The VM in ``phase`` (and at run number ``run``, when given)."""
+
     async def check() -> Any:
-        try:
-            vm = await get_vm(env)
-        except ApiError as err:  # between the delete and the create of a new run
-            raise AssertionError(f"vm/db: {err.message}") from None
+        vm = await get_vm(env)
         assert vm.status.phase == phase, f"phase {vm.status.phase}"
-        assert not uid or vm.metadata.uid == uid
-        assert not other_than or vm.metadata.uid != other_than
+        assert not run or vm.status.current_run.number == run, f"run {vm.status.current_run.number}"
         return vm
 
     return check
@@ -69,13 +66,15 @@ async def test_run_strategies_decide_whether_an_ended_run_is_followed_by_another
 ) -> None:
     async with controlled_cluster() as env:
         await env.client.create(make_standalone_vm("db", strategy))
-        first = await eventually(in_phase(env, "Running"))
+        first = await eventually(in_phase(env, "Running", run=1))
         await guest_stops(env, ending)
         if restarts:
-            second = await eventually(in_phase(env, "Running", other_than=first.metadata.uid))
+            second = await eventually(in_phase(env, "Running", run=2))
             assert second.status.restart_count == 1
+            assert second.metadata.uid == first.metadata.uid
+            assert second.status.previous_runs[0].phase == ending
         else:
-            await eventually(in_phase(env, ending, uid=first.metadata.uid), timeout=1.0)
+            await eventually(in_phase(env, ending, run=1), timeout=1.0)
             with pytest.raises(AssertionError):
                 await eventually(in_phase(env, "Running"), timeout=0.5)
 
@@ -83,20 +82,22 @@ async def test_run_strategies_decide_whether_an_ended_run_is_followed_by_another
 async def test_power_actions_stop_start_pause_resume_and_restart() -> None:
     async with controlled_cluster() as env:
         await env.client.create(make_standalone_vm("db", "Always"))
-        first = await eventually(in_phase(env, "Running"))
+        first = await eventually(in_phase(env, "Running", run=1))
         assert await power(env, "stop") == "virtualmachine/db stopped\n"
-        halted = await eventually(in_phase(env, "Stopped", uid=first.metadata.uid))
+        halted = await eventually(in_phase(env, "Stopped", run=1))
         assert (halted.spec.run_strategy, halted.spec.power_state) == ("Halted", "Stopped")
         await power(env, "start")
-        started = await eventually(in_phase(env, "Running", other_than=first.metadata.uid))
+        started = await eventually(in_phase(env, "Running", run=2))
         assert started.spec.run_strategy == "Always"
         await power(env, "pause")
-        await eventually(in_phase(env, "Paused", uid=started.metadata.uid))
+        await eventually(in_phase(env, "Paused", run=2))
         await power(env, "resume")
-        await eventually(in_phase(env, "Running", uid=started.metadata.uid))
+        await eventually(in_phase(env, "Running", run=2))
         await power(env, "restart")
-        restarted = await eventually(in_phase(env, "Running", other_than=started.metadata.uid))
+        restarted = await eventually(in_phase(env, "Running", run=3))
         assert "vm.atoll.dev/action" not in restarted.metadata.annotations
+        assert restarted.metadata.uid == first.metadata.uid
+        assert [run.number for run in restarted.status.previous_runs] == [2, 1]
         events, _ = await env.client.list_all("Event", field_selector="reason=Restarting")
         assert len(events) == 2
 

@@ -2,7 +2,8 @@
 
 ``FakeNodes`` registers nodes and their Leases, renews the Leases every ``heartbeat`` seconds,
 binds every unbound Pod and VirtualMachine round-robin to a live node (Bind RPC, batched), and
-reports each bound workload as Running (UpdateStatus), VMs honouring ``spec.power_state``. A node
+reports each bound workload as Running (UpdateStatus), VMs honouring ``spec.power_state`` and a
+request to end their run (restart, drain: atoll/vm_runs.py). A node
 can be "killed" (``fail``): its Lease stops being renewed and nothing new lands on it, while what
 it ran keeps its status, as after a real partition. ``bound_to`` tells where every workload is.
 """
@@ -17,6 +18,7 @@ from typing import Any
 from atoll import finalizers, kinds
 from atoll.client import ApiError, Client
 from atoll.v1 import api_pb2, lease_pb2
+from atoll.vm_runs import run_end_requested
 from atoll.watch_events import DELETED, SYNCED
 from controller.controllers.node_lifecycle.reconciler import LEASE_NAMESPACE
 from tests.support.objects import make_node
@@ -183,7 +185,7 @@ class FakeNodes:
 def _desired_phase(obj: Any) -> str:
     if obj.DESCRIPTOR.name != "VirtualMachine":
         return "Running"
-    power = obj.spec.power_state or "Running"
+    power = "Stopped" if run_end_requested(obj) else obj.spec.power_state or "Running"
     if obj.status.phase in ("Stopped", "Failed") and power != "Stopped":
         return str(obj.status.phase)  # a run that ended stays ended; the controller makes a new one
     return {"Running": "Running", "Paused": "Paused", "Stopped": "Stopped"}[power]

@@ -1,4 +1,4 @@
-"""The VirtualMachine controller: run strategies, power actions and recreation of runs."""
+"""The VirtualMachine controller: run strategies, power actions and new runs of the same object."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import grpc
 import pytest
 
 from atoll import finalizers
 from atoll.annotations import VM_ACTION_ANNOTATION, VM_EVICT_ANNOTATION
-from atoll.client import ApiError
 from atoll.clock import ManualClock
 from atoll.v1 import api_pb2, virtualmachine_pb2
 from controller.controllers.virtualmachine.reconciler import VirtualMachineController, restart_reason
@@ -79,12 +77,15 @@ class Harness:
         await self.api.update_status(vm)
         return vm
 
-    async def agent_lets_go(self, name: str = "db") -> None:
-        """What the node's agent does once a deleted VM stopped: removes its finalizer (which Bind added)."""
+    async def request(self, action: str, name: str = "db") -> None:
+        """What `atoll vm start|restart` writes."""
         vm = await self.vm(name)
-        assert vm.metadata.HasField("deletion_timestamp"), f"vm/{name} is not being deleted"
-        vm.metadata.finalizers.remove(finalizers.NODE_AGENT)
+        vm.metadata.annotations[VM_ACTION_ANNOTATION] = action
         await self.api.update(vm)
+
+    async def events(self) -> list[Any]:
+        items, _ = await self.api.list_all("Event")
+        return [item.event for item in items]
 
 
 @pytest.fixture
@@ -98,18 +99,29 @@ async def harness() -> AsyncIterator[Harness]:
     await controller.queue.shutdown()
 
 
-async def test_a_stopped_always_vm_is_recreated_unbound_with_a_new_uid(harness: Harness) -> None:
+def assert_next_run_of(after: Any, before: Any, *, number: int, from_node: str = "n1") -> None:
+    """``after`` is ``before``'s object, unbound, at run ``number`` with the ended run archived."""
+    assert after.metadata.uid == before.metadata.uid
+    assert after.metadata.creation_timestamp == before.metadata.creation_timestamp
+    assert list(after.metadata.owner_references) == list(before.metadata.owner_references)
+    assert after.spec.node_name == ""
+    assert finalizers.NODE_AGENT not in after.metadata.finalizers
+    assert (after.status.phase, after.status.current_run.number) == ("Pending", number)
+    assert after.status.restart_count == number - 1
+    ended = after.status.previous_runs[0]
+    assert (ended.number, ended.node) == (number - 1, from_node)
+
+
+async def test_a_stopped_always_vm_is_placed_again_as_the_same_object(harness: Harness) -> None:
     await harness.api.create(make_standalone_vm("db", "Always"))
     before = await harness.bind_and_report("Stopped")
     await drain(harness.controller)
-    await harness.agent_lets_go()
-    await drain(harness.controller)
     after = await harness.vm()
-    assert after.metadata.uid != before.metadata.uid
-    assert after.spec.node_name == ""
-    assert (after.status.phase, after.status.restart_count) == ("Pending", 1)
-    items, _ = await harness.api.list_all("Event")
-    assert [item.event.reason for item in items] == ["Restarting"]
+    assert_next_run_of(after, before, number=2)
+    assert after.status.previous_runs[0].phase == "Stopped"
+    events = await harness.events()
+    assert [event.reason for event in events] == ["Restarting"]
+    assert "run 1 on node n1 ended" in events[0].message
 
 
 async def create_replica(harness: Harness, name: str) -> None:
@@ -119,13 +131,11 @@ async def create_replica(harness: Harness, name: str) -> None:
     await harness.api.create(vm)
 
 
-async def test_an_owned_vm_is_deleted_for_its_owner_to_replace(harness: Harness) -> None:
+async def test_a_failed_deployment_replica_keeps_its_object_and_owner_too(harness: Harness) -> None:
     await create_replica(harness, "web-1")
-    await harness.bind_and_report("Failed", "web-1")
+    before = await harness.bind_and_report("Failed", "web-1")
     await drain(harness.controller)
-    await harness.agent_lets_go("web-1")
-    with pytest.raises(ApiError):
-        await harness.vm("web-1")
+    assert_next_run_of(await harness.vm("web-1"), before, number=2)
 
 
 async def test_halted_keeps_the_power_state_stopped(harness: Harness) -> None:
@@ -136,26 +146,59 @@ async def test_halted_keeps_the_power_state_stopped(harness: Harness) -> None:
 
 async def test_start_on_a_running_vm_only_drops_the_action(harness: Harness) -> None:
     await harness.api.create(make_standalone_vm("db", "Manual"))
-    await harness.bind_and_report("Running")
-    running = await harness.vm()
-    running.metadata.annotations[VM_ACTION_ANNOTATION] = "start"
-    await harness.api.update(running)
+    running = await harness.bind_and_report("Running")
+    await harness.request("start")
     await drain(harness.controller)
     after = await harness.vm()
     assert VM_ACTION_ANNOTATION not in after.metadata.annotations
-    assert after.metadata.uid == running.metadata.uid
+    assert (after.metadata.uid, after.spec.node_name) == (running.metadata.uid, "n1")
+    assert after.status.current_run.number == 1
 
 
-async def test_a_failed_create_of_the_next_run_is_retried(harness: Harness) -> None:
+async def test_a_restart_waits_for_the_agent_to_end_the_run_then_places_it_again(harness: Harness) -> None:
     await harness.api.create(make_standalone_vm("db", "Always"))
-    await harness.bind_and_report("Stopped")
-    await harness.controller.reconcile("default/db")  # deletes the stopped run
-    await harness.agent_lets_go()
-    harness.api.fail_next["create VirtualMachine"] = ApiError(grpc.StatusCode.UNAVAILABLE, "restarting")
-    with pytest.raises(ApiError):
-        await harness.controller.reconcile("default/db")
-    await harness.controller.reconcile("default/db")
-    assert (await harness.vm()).status.restart_count == 1
+    running = await harness.bind_and_report("Running")
+    await harness.request("restart")
+    await drain(harness.controller)
+    waiting = await harness.vm()
+    assert (waiting.spec.node_name, waiting.metadata.annotations[VM_ACTION_ANNOTATION]) == ("n1", "restart")
+
+    await harness.bind_and_report("Stopped")  # the agent of n1 ended the run (vm_runs.run_end_requested)
+    await drain(harness.controller)
+    after = await harness.vm()
+    assert_next_run_of(after, running, number=2)
+    assert VM_ACTION_ANNOTATION not in after.metadata.annotations
+
+
+async def test_a_restart_of_a_vm_not_placed_yet_is_dropped(harness: Harness) -> None:
+    await harness.api.create(make_standalone_vm("db", "Always"))
+    await harness.request("restart")
+    await drain(harness.controller)
+    after = await harness.vm()
+    assert VM_ACTION_ANNOTATION not in after.metadata.annotations
+    assert after.status.current_run.number == 1
+
+
+async def test_a_vm_whose_node_was_lost_is_placed_again_without_its_agent(harness: Harness) -> None:
+    await harness.api.create(make_standalone_vm("db", "RerunOnFailure"))
+    before = await harness.bind_and_report("Running")
+    lost = await harness.vm()
+    lost.status.phase, lost.status.reason = "Failed", "NodeLost"  # what node lifecycle writes
+    await harness.api.update_status(lost)
+    await drain(harness.controller)
+    after = await harness.vm()
+    assert_next_run_of(after, before, number=2)
+    assert (after.status.previous_runs[0].phase, after.status.previous_runs[0].reason) == ("Failed", "NodeLost")
+
+
+async def test_runs_beyond_ten_keep_the_newest_ten(harness: Harness) -> None:
+    await harness.api.create(make_standalone_vm("db", "Always"))
+    for _ in range(12):
+        await harness.bind_and_report("Failed")
+        await drain(harness.controller)
+    after = await harness.vm()
+    assert after.status.current_run.number == 13
+    assert [run.number for run in after.status.previous_runs] == list(range(12, 2, -1))
 
 
 async def evict(harness: Harness, node_name: str = "n1", name: str = "db") -> None:
@@ -178,10 +221,8 @@ async def test_an_evicted_vm_waits_for_its_agent_then_is_unbound_keeping_its_uid
     assert after.metadata.uid == running.metadata.uid
     assert after.spec.node_name == ""
     assert VM_EVICT_ANNOTATION not in after.metadata.annotations
-    assert finalizers.NODE_AGENT not in after.metadata.finalizers
-    assert (after.status.phase, after.status.restart_count) == ("Pending", 1)
-    items, _ = await harness.api.list_all("Event")
-    assert [item.event.reason for item in items] == ["Evicted"]
+    assert_next_run_of(after, running, number=2)
+    assert [event.reason for event in await harness.events()] == ["Evicted"]
 
 
 async def test_an_evicted_deployment_replica_is_unbound_too_never_deleted(harness: Harness) -> None:
@@ -192,6 +233,7 @@ async def test_an_evicted_deployment_replica_is_unbound_too_never_deleted(harnes
     await drain(harness.controller)
     after = await harness.vm("web-1")
     assert (after.spec.node_name, after.status.phase) == ("", "Pending")
+    assert after.metadata.owner_references[0].name == "web"
 
 
 async def test_an_eviction_from_a_node_the_vm_already_left_is_dropped(harness: Harness) -> None:
