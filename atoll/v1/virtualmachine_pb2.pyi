@@ -228,8 +228,8 @@ class VirtualMachineStatus(google.protobuf.message.Message):
 
     @property
     def current_run(self) -> atoll.v1.vm_identity_pb2.VirtualMachineRun:
-        """The run now (or the last one, when the VM is stopped): phase, reason, message, ip, start time
-        and hypervisor repeat the fields above, so that a run's record is whole.
+        """The run now (or the last one, when the VM is stopped): phase, reason, message, ip and
+        hypervisor repeat the fields above, so that a run's record is whole.
         """
 
     @property
