@@ -63,6 +63,29 @@ class WindowsOptions:
 
 
 @dataclass(frozen=True)
+class VmDisk:
+    """One disk of a VM's run, made for the run and gone with it: over ``image`` (a read-only
+    base) a copy-on-write overlay, grown to ``size`` bytes when set; without ``image`` a blank disk
+    of ``size`` bytes in ``format`` (qcow2 or raw). ``read_only``: the guest may not write it."""
+
+    name: str
+    image: str = ""
+    size: int = 0
+    format: str = "qcow2"
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class CloudInitData:
+    """The cloud-init NoCloud files of a VM's run; the driver gives them to the guest as a disk
+    labelled cidata. ``network_data`` empty: no network-config file."""
+
+    user_data: str
+    meta_data: str
+    network_data: str = ""
+
+
+@dataclass(frozen=True)
 class VmOptions:
     vcpus: int = 1
     memory: int = 0
@@ -70,7 +93,8 @@ class VmOptions:
     initrd: str = ""
     cmdline: str = ""
     boot_disk: str = ""
-    disk_images: tuple[str, ...] = ()
+    disks: tuple[VmDisk, ...] = ()
+    cloud_init: CloudInitData | None = None
     guest_os: str = "linux"
     guest_build: str = ""
     hypervisor_type: str = "any"

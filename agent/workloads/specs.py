@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from agent.drivers.protocol import Resources, TaskConfig, VmOptions, WindowsOptions, task_id_for
+from agent.drivers.protocol import (
+    CloudInitData,
+    Resources,
+    TaskConfig,
+    VmDisk,
+    VmOptions,
+    WindowsOptions,
+    task_id_for,
+)
 from atoll.quantity import QuantityError, cpu_millis, to_bytes
 from atoll.v1 import pod_pb2, virtualmachine_pb2
 from atoll.vm_runs import run_task_name
@@ -75,7 +83,11 @@ def vm_config(vm: virtualmachine_pb2.VirtualMachine, run: int) -> TaskConfig:
         initrd=spec.boot.initrd,
         cmdline=spec.boot.cmdline,
         boot_disk=spec.boot.disk,
-        disk_images=tuple(disk.image for disk in spec.disks),
+        disks=tuple(
+            VmDisk(disk.name, disk.image, _bytes(disk.size), disk.format or "qcow2", disk.read_only)
+            for disk in spec.disks
+        ),
+        cloud_init=cloud_init_data(vm) if vm.spec.HasField("cloud_init") else None,
         guest_os=spec.guest.os or "linux",
         guest_build=spec.guest.build,
         hypervisor_type=spec.hypervisor.type or "any",
@@ -92,3 +104,12 @@ def vm_config(vm: virtualmachine_pb2.VirtualMachine, run: int) -> TaskConfig:
         vm=options,
         annotations=tuple(sorted(meta.annotations.items())),
     )
+
+
+def cloud_init_data(vm: virtualmachine_pb2.VirtualMachine) -> CloudInitData:
+    """The NoCloud files of ``vm``'s spec.cloudInit; meta-data by default names the instance by
+    the VM's UID (the same for every run, so cloud-init's once-per-instance work runs once per
+    VM, not once per run) and the host by the VM's name."""
+    spec = vm.spec.cloud_init
+    meta_data = spec.meta_data or f"instance-id: {vm.metadata.uid}\nlocal-hostname: {vm.metadata.name}\n"
+    return CloudInitData(user_data=spec.user_data, meta_data=meta_data, network_data=spec.network_data)

@@ -30,11 +30,15 @@ class Disk(google.protobuf.message.Message):
     PERSISTENT_VOLUME_CLAIM_FIELD_NUMBER: builtins.int
     name: builtins.str
     image: builtins.str
-    """Path of the image on the node (or of the base image an overlay is made from)."""
+    """Path of a base image on the node: each run writes to its own copy-on-write overlay over it,
+    gone with the run (KubeVirt's containerDisk).
+    """
     size: builtins.str
-    """Quantity, e.g. 10Gi; for a new blank disk or to grow an overlay."""
+    """Quantity, e.g. 10Gi. Without image: a blank disk of this size, made for each run and gone
+    with it (KubeVirt's emptyDisk). With image: the size the run's overlay is grown to.
+    """
     format: builtins.str
-    """qcow2 (default) or raw."""
+    """qcow2 (default) or raw: of a blank disk (an overlay is always qcow2)."""
     read_only: builtins.bool
     bus: builtins.str
     """virtio (default), ide, scsi."""
@@ -137,6 +141,7 @@ class VirtualMachineSpec(google.protobuf.message.Message):
     TERMINATION_GRACE_PERIOD_SECONDS_FIELD_NUMBER: builtins.int
     READINESS_PROBE_FIELD_NUMBER: builtins.int
     LIVENESS_PROBE_FIELD_NUMBER: builtins.int
+    CLOUD_INIT_FIELD_NUMBER: builtins.int
     vcpus: builtins.int
     memory: builtins.str
     """Quantity, e.g. 2Gi."""
@@ -164,6 +169,10 @@ class VirtualMachineSpec(google.protobuf.message.Message):
     def liveness_probe(self) -> atoll.v1.probe_pb2.Probe:
         """TCP or HTTP against status.ip; failing restarts the VM (per its run strategy's back-off)."""
 
+    @property
+    def cloud_init(self) -> atoll.v1.vm_identity_pb2.CloudInit:
+        """A cloud-init NoCloud seed the node makes for each run, attached as the last disk."""
+
     def __init__(
         self,
         *,
@@ -180,9 +189,10 @@ class VirtualMachineSpec(google.protobuf.message.Message):
         termination_grace_period_seconds: builtins.int | None = ...,
         readiness_probe: atoll.v1.probe_pb2.Probe | None = ...,
         liveness_probe: atoll.v1.probe_pb2.Probe | None = ...,
+        cloud_init: atoll.v1.vm_identity_pb2.CloudInit | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "boot", b"boot", "guest", b"guest", "hypervisor", b"hypervisor", "liveness_probe", b"liveness_probe", "readiness_probe", b"readiness_probe", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "boot", b"boot", "disks", b"disks", "guest", b"guest", "hypervisor", b"hypervisor", "liveness_probe", b"liveness_probe", "memory", b"memory", "node_name", b"node_name", "power_state", b"power_state", "readiness_probe", b"readiness_probe", "run_strategy", b"run_strategy", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds", "vcpus", b"vcpus"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "boot", b"boot", "cloud_init", b"cloud_init", "guest", b"guest", "hypervisor", b"hypervisor", "liveness_probe", b"liveness_probe", "readiness_probe", b"readiness_probe", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "boot", b"boot", "cloud_init", b"cloud_init", "disks", b"disks", "guest", b"guest", "hypervisor", b"hypervisor", "liveness_probe", b"liveness_probe", "memory", b"memory", "node_name", b"node_name", "power_state", b"power_state", "readiness_probe", b"readiness_probe", "run_strategy", b"run_strategy", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds", "vcpus", b"vcpus"]) -> None: ...
     def WhichOneof(self, oneof_group: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds"]) -> typing.Literal["termination_grace_period_seconds"] | None: ...
 
 global___VirtualMachineSpec = VirtualMachineSpec

@@ -13,7 +13,8 @@ DESCRIPTOR: google.protobuf.descriptor.FileDescriptor
 
 @typing.final
 class VirtualMachineRun(google.protobuf.message.Message):
-    """What makes a VirtualMachine one machine across its runs: the record of each run.
+    """What makes a VirtualMachine one machine across its runs: the record of each run, and the
+    cloud-init data its node gives every run.
 
     One run of a VirtualMachine: one boot of its guest on one node (KubeVirt's
     VirtualMachineInstance, kept inside the VirtualMachine's status). A new run begins when the
@@ -70,3 +71,33 @@ class VirtualMachineRun(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["end_time", b"end_time", "exit_code", b"exit_code", "hypervisor", b"hypervisor", "ip", b"ip", "message", b"message", "node", b"node", "number", b"number", "phase", b"phase", "reason", b"reason", "start_time", b"start_time"]) -> None: ...
 
 global___VirtualMachineRun = VirtualMachineRun
+
+@typing.final
+class CloudInit(google.protobuf.message.Message):
+    """cloud-init NoCloud data (KubeVirt's cloudInitNoCloud): the node gives every run of the VM a
+    disk labelled cidata holding user-data, meta-data and network-config.
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    USER_DATA_FIELD_NUMBER: builtins.int
+    NETWORK_DATA_FIELD_NUMBER: builtins.int
+    META_DATA_FIELD_NUMBER: builtins.int
+    user_data: builtins.str
+    """user-data: a #cloud-config document or a script (#!/bin/sh ...)."""
+    network_data: builtins.str
+    """network-config (version 1 or 2); none when empty."""
+    meta_data: builtins.str
+    """meta-data (YAML); default: "instance-id: <the VM's UID>" (the same for every run, so
+    cloud-init's once-per-instance work runs once per VM) and "local-hostname: <the VM's name>".
+    """
+    def __init__(
+        self,
+        *,
+        user_data: builtins.str = ...,
+        network_data: builtins.str = ...,
+        meta_data: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["meta_data", b"meta_data", "network_data", b"network_data", "user_data", b"user_data"]) -> None: ...
+
+global___CloudInit = CloudInit

@@ -55,6 +55,9 @@ CHARS: Mapping[str, int] = {
     "atoll.v1.Container.command": 64 * KIB,
     "atoll.v1.Container.args": 64 * KIB,
     "atoll.v1.EnvVar.value": 64 * KIB,
+    "atoll.v1.CloudInit.user_data": 64 * KIB,
+    "atoll.v1.CloudInit.network_data": 64 * KIB,
+    "atoll.v1.CloudInit.meta_data": 64 * KIB,
 }
 # Every field called "message" (conditions, statuses, Events): Kubernetes allows 32 KiB.
 MESSAGE_CHARS = 32 * KIB

@@ -3,7 +3,10 @@ a busybox rootfs (from busybox-static), a Debian kernel (``apt-get download`` + 
 a cache dir, never installed) with an uncompressed vmlinux extracted from its vmlinuz, and an
 initramfs whose init prints a marker and powers off on the ACPI power button; the kernel
 command line can make it power off at once (``atoll.poweroff``), crash (``atoll.crash``: init
-exits, the kernel panics) or ignore the power button (``atoll.ignore-powerdown``).
+exits, the kernel panics) or ignore the power button (``atoll.ignore-powerdown``). Before the
+marker, init looks for a cloud-init NoCloud seed (a virtio disk labelled ``cidata``) and runs its
+user-data when that is a shell script (``#!``), between ``CLOUD_INIT_BEGIN`` and
+``CLOUD_INIT_END`` lines on the console.
 
 scripts/install_runtime_deps.sh fills the same cache (``kernel_cache_dir()``) in CI.
 """
@@ -21,8 +24,15 @@ MARKER = "ATOLL-GUEST-READY"
 KERNEL_META_PACKAGE = "linux-image-amd64"
 XZ_MAGIC = b"\xfd7zXZ\x00"
 ELF_MAGIC = b"\x7fELF"
+CLOUD_INIT_BEGIN = "atoll-guest: user-data begins"
+CLOUD_INIT_END = "atoll-guest: user-data exited"
 GUEST_MODULES = ("kernel/drivers/acpi/button.ko", "kernel/drivers/input/evdev.ko",
-                 "kernel/drivers/misc/pvpanic/pvpanic.ko", "kernel/drivers/misc/pvpanic/pvpanic-mmio.ko")
+                 "kernel/drivers/misc/pvpanic/pvpanic.ko", "kernel/drivers/misc/pvpanic/pvpanic-mmio.ko",
+                 # virtio disks (the cloud-init seed, blank disks) and the seed's ISO 9660 filesystem
+                 "kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko",
+                 "kernel/drivers/virtio/virtio_pci_modern_dev.ko", "kernel/drivers/virtio/virtio_pci_legacy_dev.ko",
+                 "kernel/drivers/virtio/virtio_pci.ko", "kernel/drivers/block/virtio_blk.ko",
+                 "kernel/drivers/cdrom/cdrom.ko", "kernel/fs/isofs/isofs.ko")
 
 INIT_SCRIPT = f"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -31,13 +41,24 @@ mkdir -p /proc /sys /dev
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for module in /lib/modules/*.ko; do insmod "$module" 2>/dev/null; done
+# insmod resolves no dependencies: passes until every module that can load has loaded
+for pass in 1 2 3 4; do for module in /lib/modules/*.ko; do insmod "$module" 2>/dev/null; done; done
 for event in /sys/class/input/event*; do
   case " $(cat /proc/cmdline) " in *" atoll.ignore-powerdown "*) break;; esac
   if grep -q "Power Button" "$event/device/name" 2>/dev/null; then
     (head -c 1 "/dev/input/${{event##*/}}" >/dev/null; echo "atoll-guest: power button"; poweroff -f) &
   fi
 done
+seed=$(findfs LABEL=cidata 2>/dev/null)
+if [ -n "$seed" ] && mkdir -p /run/cidata /tmp && mount -o ro "$seed" /run/cidata; then
+  if [ "$(head -c 2 /run/cidata/user-data)" = "#!" ]; then
+    cp /run/cidata/user-data /tmp/user-data && chmod +x /tmp/user-data
+    echo "{CLOUD_INIT_BEGIN} ($seed)"
+    /tmp/user-data
+    echo "{CLOUD_INIT_END} $?"
+  fi
+  umount /run/cidata
+fi
 echo "{MARKER} $(cat /proc/sys/kernel/random/boot_id)"
 case " $(cat /proc/cmdline) " in
   *" atoll.poweroff "*) echo "atoll-guest: powering off"; poweroff -f;;

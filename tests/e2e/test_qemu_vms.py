@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.drivers.protocol import CannotRunError, TaskPhase, VmOptions
+from agent.drivers.protocol import CannotRunError, CloudInitData, TaskPhase, VmDisk, VmOptions
 from agent.drivers.qemu import QemuDriver
 from tests.e2e import artifacts
 from tests.e2e.children import start_then_crash
@@ -57,7 +57,7 @@ async def test_a_vm_boots_pauses_resumes_and_powers_off_gracefully_on_a_disk_ove
     driver.set_listener(changed.append)
     config = vm("v1:vm", kernel, initramfs)
     assert config.vm is not None
-    await driver.start(replace(config, vm=replace(config.vm, disk_images=(str(base),))))
+    await driver.start(replace(config, vm=replace(config.vm, disks=(VmDisk("root", str(base)),))))
     assert (await driver.inspect("v1:vm")).phase is TaskPhase.BOOTING
     await _phase(driver, "v1:vm", TaskPhase.RUNNING)
     assert (await driver.inspect("v1:vm")).guest_booted
@@ -138,7 +138,8 @@ async def test_vms_that_can_never_run_here_fail_with_a_clear_reason(
     refusals = [
         (VmOptions(kernel=str(tmp_path / "missing-kernel")), 'spec.boot.kernel: ".*missing-kernel" does not exist'),
         (VmOptions(kernel="/etc/passwd"), "spec.boot.kernel: .* is not in a directory this node lets VMs use"),
-        (VmOptions(kernel=str(kernel.image), disk_images=("/etc/shadow",)), r"spec.disks\[0\].image: .* not in a"),
+        (VmOptions(kernel=str(kernel.image), disks=(VmDisk("d", "/etc/shadow"),)),
+         r"spec.disks\[0\].image: .* not in a"),
         (VmOptions(kernel=str(kernel.image), hypervisor_type=other_type), f"needs a {other_type} hypervisor"),
         (VmOptions(), "neither a kernel"),
     ]
@@ -146,3 +147,33 @@ async def test_vms_that_can_never_run_here_fail_with_a_clear_reason(
         with pytest.raises(CannotRunError, match=message):
             await driver.start(vm("v1:vm", kernel, initramfs, vm=options))
     assert await driver.list_tasks() == []
+
+
+async def test_a_run_gets_a_blank_disk_a_grown_overlay_and_runs_its_cloud_init_user_data(
+    qemu: QemuFactory, kernel: artifacts.Kernel, initramfs: Path, tmp_path: Path
+) -> None:
+    base = tmp_path / "base.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "64M"], check=True)
+    script = "\n".join(("#!/bin/sh", "echo hello from user-data",
+                        'for d in /sys/block/vd*; do echo "disk ${d##*/} $(cat $d/size)"; done', ""))
+    disks = (VmDisk("root", str(base), size=128 * 2**20), VmDisk("scratch", size=32 * 2**20, format="raw"))
+    seed = CloudInitData(user_data=script, meta_data="instance-id: u-1\nlocal-hostname: v1\n")
+    config = vm("v1:vm", kernel, initramfs)
+    assert config.vm is not None
+    driver = qemu()
+    await driver.start(replace(config, vm=replace(config.vm, disks=disks, cloud_init=seed)))
+    await _phase(driver, "v1:vm", TaskPhase.RUNNING)
+    console = await _console(driver, "v1:vm")
+    ran = console[next(i for i, line in enumerate(console) if line.startswith(artifacts.CLOUD_INIT_BEGIN)):]
+    assert ran[1] == "hello from user-data", console
+    sectors = {line.split()[1]: int(line.split()[2]) for line in ran if line.startswith("disk ")}
+    assert sectors["vda"] == 128 * 2**20 // 512 and sectors["vdb"] == 32 * 2**20 // 512, console
+    assert "vdc" in sectors  # the seed, last
+    assert f"{artifacts.CLOUD_INIT_END} 0" in ran, console
+    task_dir = tmp_path / "qemu" / "tasks" / "v1.vm"
+    label = subprocess.run(["blkid", "-o", "value", "-s", "LABEL", str(task_dir / "cidata.iso")],
+                           capture_output=True, text=True, check=True)
+    assert label.stdout.strip() == "cidata"
+    await driver.stop("v1:vm", timeout=30)
+    await driver.destroy("v1:vm")
+    assert not task_dir.exists()  # the run's disks and seed go with it

@@ -56,3 +56,12 @@ def test_template_metadata_and_map_keys_are_bounded() -> None:
     template.spec.containers.add(name="main", image="busybox").resources.requests["k" * 5000] = "1"
     paths = [e.path for e in bounds_errors(deployment.deployment)]
     assert paths == ["spec.template.pod.metadata.labels", "spec.template.pod.spec.containers[0].resources.requests"]
+
+
+def test_cloud_init_files_hold_64_kib_each() -> None:
+    vm = make_vm().virtual_machine
+    vm.spec.cloud_init.user_data = "u" * 64 * 1024
+    vm.spec.cloud_init.meta_data = "m" * 5000
+    assert bounds_errors(vm) == []
+    vm.spec.cloud_init.user_data += "u"
+    assert [e.path for e in bounds_errors(vm)] == ["spec.cloudInit.userData"]

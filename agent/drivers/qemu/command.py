@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.drivers.protocol import CannotRunError, TaskConfig
+from agent.drivers.qemu.disks import Drive
 from agent.host.acceleration import Acceleration
 
 MIB = 1024 * 1024
@@ -35,9 +36,6 @@ class VmPaths:
     def pidfile(self) -> Path:
         return self.dir / "qemu.pid"
 
-    def overlay(self, index: int) -> Path:
-        return self.dir / f"disk{index}.qcow2"
-
 
 def memory_mib(config: TaskConfig) -> int:
     memory = config.vm.memory if config.vm else 0
@@ -45,14 +43,17 @@ def memory_mib(config: TaskConfig) -> int:
 
 
 def qemu_argv(qemu: str, config: TaskConfig, acceleration: Acceleration, paths: VmPaths,
-              overlays: list[Path]) -> list[str]:
-    """The full command; ``overlays`` are the per-VM disk files in spec order (the first is the
-    boot disk when the VM boots from disk). CannotRunError when there is nothing to boot."""
+              drives: list[Drive]) -> list[str]:
+    """The full command; ``drives`` are the run's disk files in spec order, then the cloud-init
+    seed when there is one. Without a kernel the VM boots from the disk ``boot_disk`` names (else
+    the first). CannotRunError when there is nothing to boot."""
     vm = config.vm
     if vm is None:
         raise CannotRunError("not a virtual machine")
-    if not vm.kernel and not overlays:
+    if not vm.kernel and not vm.disks:
         raise CannotRunError("the VM has neither a kernel to boot nor a disk")
+    names = [disk.name for disk in vm.disks]
+    boot_index = -1 if vm.kernel else (names.index(vm.boot_disk) if vm.boot_disk in names else 0)
     argv = [
         qemu,
         "-name", f"guest={config.namespace}/{config.workload},debug-threads=on",
@@ -74,10 +75,11 @@ def qemu_argv(qemu: str, config: TaskConfig, acceleration: Acceleration, paths: 
         if vm.initrd:
             argv += ["-initrd", vm.initrd]
         argv += ["-append", vm.cmdline or "console=ttyS0"]
-    for index, overlay in enumerate(overlays):
-        boot = ",bootindex=0" if index == 0 and not vm.kernel else ""
+    for index, drive in enumerate(drives):
+        boot = ",bootindex=0" if index == boot_index else ""
+        read_only = ",readonly=on" if drive.read_only else ""
         argv += [
-            "-drive", f"file={overlay},if=none,id=disk{index},format=qcow2",
+            "-drive", f"file={drive.path},if=none,id=disk{index},format={drive.format}{read_only}",
             "-device", f"virtio-blk-pci,drive=disk{index}{boot}",
         ]
     return argv

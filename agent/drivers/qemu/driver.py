@@ -1,6 +1,7 @@
 """``qemu``: real virtual machines run by qemu-system-x86_64 and controlled over QMP.
 
-start: disks (qcow2 overlays) -> QEMU daemonized, guest running -> QMP connect, run state
+start: the run's disks (qcow2 overlays over images, blank disks: disks.py) and cloud-init seed
+(cloud_init.py) in the task dir -> QEMU daemonized, guest running -> QMP connect, run state
 caught up (a power-off or panic before the connection is seen there) -> BOOTING; the serial
 console is followed and the boot marker makes the VM RUNNING (guest booted),
 or ``boot_timeout`` passes without it. QMP events drive the rest: SHUTDOWN (guest power-off:
@@ -43,9 +44,10 @@ from agent.drivers.protocol import (
     TaskStatus,
     VmOptions,
 )
+from agent.drivers.qemu.cloud_init import build_seed
 from agent.drivers.qemu.command import VmPaths, qemu_argv
 from agent.drivers.qemu.console import ConsoleWatch
-from agent.drivers.qemu.disks import make_overlay
+from agent.drivers.qemu.disks import Drive, make_run_disks
 from agent.drivers.qemu.monitor import Monitor, MonitorError
 from agent.drivers.qemu.record import VmRecord, load_exit, load_record, qmp_socket_path, save_exit, save_record
 from agent.drivers.task_names import host_name_for
@@ -70,6 +72,7 @@ class QemuSettings:
     name: str = NAME
     qemu: str = "qemu-system-x86_64"
     qemu_img: str = "qemu-img"
+    genisoimage: str = "genisoimage"
     accel: str = "auto"
     boot_timeout: float = 120.0
     per_vm_overhead_mib: int = accel_probe.DEFAULT_PER_VM_OVERHEAD_MIB
@@ -158,11 +161,12 @@ class QemuDriver:
         task_dir.mkdir(parents=True)
         paths = VmPaths(task_dir, qmp_socket_path(task_dir))
         try:
-            overlays = [
-                await make_overlay(self.settings.qemu_img, Path(image), paths.overlay(index))
-                for index, image in enumerate(config.vm.disk_images if config.vm else ())
-            ]
-            argv = qemu_argv(self.settings.qemu, config, acceleration, paths, overlays)
+            assert config.vm is not None  # _admit
+            drives = await make_run_disks(self.settings.qemu_img, config.vm.disks, task_dir)
+            if config.vm.cloud_init is not None:
+                seed = await build_seed(self.settings.genisoimage, config.vm.cloud_init, task_dir)
+                drives.append(Drive(seed, "raw", read_only=True))
+            argv = qemu_argv(self.settings.qemu, config, acceleration, paths, drives)
             started_at = time.time()
             done = await run_command(argv, timeout=60)
             if done.returncode != 0:
@@ -218,7 +222,8 @@ class QemuDriver:
             vm,
             kernel=real("spec.boot.kernel", vm.kernel),
             initrd=real("spec.boot.initrd", vm.initrd),
-            disk_images=tuple(real(f"spec.disks[{index}].image", image) for index, image in enumerate(vm.disk_images)),
+            disks=tuple(replace(disk, image=real(f"spec.disks[{index}].image", disk.image))
+                        for index, disk in enumerate(vm.disks)),
         )
 
     async def _attach(self, vm: _Vm) -> None:
