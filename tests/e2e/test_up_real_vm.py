@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from tests.e2e import artifacts
 from tests.e2e.conftest import BASE_CMDLINE, _require_root
 from tests.integration.test_cli_e2e import atoll
+from tests.support.eventually import until
 from tests.support.system import require_binary
 from tests.support.up_process import UpProcess, start_up
 
@@ -47,16 +47,6 @@ def get_vm(up: UpProcess) -> Any:
     return json.loads(result.stdout)
 
 
-def until(check: Callable[[], Any], timeout: float = BOOT_TIMEOUT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not reached within {timeout:g}s"
-        time.sleep(0.5)
-
-
 def running_run(up: UpProcess, number: int) -> Callable[[], Any]:
     def check() -> Any:
         vm = get_vm(up)
@@ -87,14 +77,14 @@ def test_cloud_init_user_data_runs_in_a_real_guest_and_a_restart_keeps_the_vm(
                              greeting=GREETING, node=node)
         applied = atoll(up, "apply", "-f", "-", stdin=manifest)
         assert applied.returncode == 0, applied.stderr
-        first = until(running_run(up, 1))
+        first = until(running_run(up, 1), BOOT_TIMEOUT)
         assert first["spec"]["nodeName"] == node
         first_greetings = greetings(up)
         assert len(first_greetings) == 1, first_greetings
 
         restarted = atoll(up, "vm", "restart", "seeded")
         assert restarted.returncode == 0, restarted.stderr
-        second = until(running_run(up, 2))
+        second = until(running_run(up, 2), BOOT_TIMEOUT)
         assert second["metadata"]["uid"] == first["metadata"]["uid"]
         assert second["metadata"]["creationTimestamp"] == first["metadata"]["creationTimestamp"]
         second_greetings = greetings(up)  # the console of run 2: its own boot ran the user-data again

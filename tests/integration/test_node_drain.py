@@ -5,16 +5,14 @@ the same object (UID kept); a Pod no controller owns is refused without --force,
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from tests.integration.test_cli_e2e import atoll
+from tests.support.eventually import until
 from tests.support.up_process import UpProcess, start_up
 
 VM = """apiVersion: atoll.dev/v1
@@ -44,28 +42,10 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     process.kill(signal.SIGTERM)
 
 
-def atoll(up: UpProcess, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, ATOLL_SERVER=up.address)
-    return subprocess.run(
-        [sys.executable, "-m", "atoll.cli.main", *args], input=stdin, capture_output=True, text=True, env=env,
-        timeout=120,
-    )
-
-
 def get(up: UpProcess, kind: str, name: str) -> Any:
     result = atoll(up, "get", kind, name, "-o", "json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
-
-
-def until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not reached within {timeout:g}s"
-        time.sleep(0.2)
 
 
 def running_on(up: UpProcess, kind: str, name: str) -> Callable[[], Any]:

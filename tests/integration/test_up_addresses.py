@@ -9,13 +9,13 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integration.test_cli_e2e import atoll
+from tests.support.eventually import until
 from tests.support.up_process import UpProcess, start_up
 
 CLUSTER = "10.60.0.0/16"
@@ -34,13 +34,7 @@ def items(up: UpProcess, kind: str) -> dict[str, Any]:
 
 
 def wait_for(check: Any, what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+    return until(check, timeout, what=what)
 
 
 def node_cidrs(up: UpProcess) -> dict[str, str]:

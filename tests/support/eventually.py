@@ -25,3 +25,15 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0,
                 raise last
             raise AssertionError(f"condition not met within {timeout:g}s")
         await asyncio.sleep(interval)
+
+
+def until(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2, what: str = "") -> Any:
+    """Call ``check`` until it returns a truthy value (returned); AssertionError (naming ``what``)
+    after ``timeout`` seconds. For synchronous tests that drive the CLI as a child process."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what or 'condition'} not reached within {timeout:g}s"
+        time.sleep(interval)
