@@ -60,9 +60,12 @@ async def make_blank(qemu_img: str, path: Path, size: int, disk_format: str) -> 
 
 
 async def make_run_disks(qemu_img: str, disks: tuple[VmDisk, ...], task_dir: Path) -> list[Drive]:
-    """Every disk of a run, in spec order, as files in ``task_dir``."""
+    """Every disk of a run, in spec order, as files in ``task_dir``; CannotRunError for a disk
+    with neither an image nor a size."""
     drives = []
     for index, disk in enumerate(disks):
+        if not disk.image and not disk.size:
+            raise CannotRunError(f"disk {disk.name!r} has neither an image nor a size this node can make it from")
         if disk.image:
             path = await make_overlay(qemu_img, Path(disk.image), task_dir / f"disk{index}.qcow2", disk.size)
             drives.append(Drive(path, "qcow2", disk.read_only))

@@ -100,6 +100,11 @@ async def test_the_seed_is_an_iso9660_image_labelled_cidata_with_the_nocloud_fil
     assert user_data.stdout == "#cloud-config\n"
 
 
+async def test_a_disk_with_neither_image_nor_size_can_never_run(tmp_path: Path) -> None:
+    with pytest.raises(CannotRunError, match="'claimed' has neither an image nor a size"):
+        await make_run_disks("qemu-img", (VmDisk("claimed"),), tmp_path)
+
+
 async def test_without_genisoimage_a_seed_can_never_be_made(tmp_path: Path) -> None:
     with pytest.raises(CannotRunError, match="install genisoimage"):
         await build_seed("no-such-genisoimage", CloudInitData("", ""), tmp_path)
