@@ -204,6 +204,8 @@ class VmRunner(WorkloadRunner):
         assert self.driver is not None
         if self.runs.ended is not None:  # booting again here after the run ended: the next run
             self._next_run_here()
+        if run_number(self.latest) < self.runs.number:
+            await self._write_status()  # the status names the run before its task exists (kill -9 safe)
         try:
             handle = await timed(self.driver.name, "start", self.driver.start(self.config))
         except CannotRunError as err:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from agent.drivers.protocol import TaskConfig, TaskHandle
 from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.registration import NodeProfile
@@ -171,3 +172,25 @@ async def test_a_vm_unbound_and_bound_here_again_gets_a_new_runner_for_its_next_
         assert again.metadata.uid == running.metadata.uid
         assert [run.number for run in again.status.previous_runs] == [1]
         assert [task.task_id for task in await driver.list_tasks()] == [f"{running.metadata.uid}:vm-run2"]
+
+
+async def test_the_stored_status_names_each_run_before_its_task_starts() -> None:
+    """So an agent killed between the two finds the run it started under the name it started it."""
+    clock = ManualClock()
+    driver = hypervisor(clock)
+    async with cluster() as c, node(c.client, KVM, [driver], clock):
+        started: list[tuple[str, int]] = []
+        start = driver.start
+
+        async def recording_start(config: TaskConfig) -> TaskHandle:
+            stored = (await c.client.get("vm", "app")).virtual_machine
+            started.append((config.name, stored.status.current_run.number))
+            return await start(config)
+
+        driver.start = recording_start  # type: ignore[method-assign]
+        await c.client.create(bound_vm("app", "kvm1", "sleep 1; crash", run_strategy="Always"))
+        await eventually(c.client, "vm", "app", phase_is("Starting"))
+        clock.advance(BOOT + 1)
+        await eventually(c.client, "vm", "app", lambda vm: vm.status.current_run.HasField("start_time")
+                         and vm.status.current_run.number == 2)
+        assert started == [("vm-run1", 1), ("vm-run2", 2)]
