@@ -1,6 +1,7 @@
 """`atoll up --real` with a real QEMU VM: its cloud-init user-data script runs in the guest (read
-from the NoCloud seed disk, output in `atoll logs vm/NAME`), and `atoll vm restart` boots the
-next run with a new seed while the VirtualMachine keeps its name, UID and Events."""
+from the NoCloud seed disk, output in `atoll logs vm/NAME`), and `atoll vm restart`, then `stop`
+and `start`, boot the next runs, each with its seed, while the VirtualMachine keeps its name,
+UID and Events."""
 
 from __future__ import annotations
 
@@ -89,10 +90,18 @@ def test_cloud_init_user_data_runs_in_a_real_guest_and_a_restart_keeps_the_vm(
         assert second["metadata"]["creationTimestamp"] == first["metadata"]["creationTimestamp"]
         second_greetings = greetings(up)  # the console of run 2: its own boot ran the user-data again
         assert len(second_greetings) == 1 and second_greetings != first_greetings, second_greetings
+
+        assert atoll(up, "vm", "stop", "seeded").returncode == 0
+        stopped = until(lambda: (vm := get_vm(up))["status"].get("phase") == "Stopped" and vm, BOOT_TIMEOUT)
+        assert int(stopped["status"]["currentRun"]["number"]) == 2 and stopped["status"]["currentRun"].get("endTime")
+        assert atoll(up, "vm", "start", "seeded").returncode == 0
+        third = until(running_run(up, 3), BOOT_TIMEOUT)
+        assert third["metadata"]["uid"] == first["metadata"]["uid"]
+        assert len(greetings(up)) == 1
         described = atoll(up, "describe", "vm", "seeded").stdout
-        assert "Restarting" in described and "Started" in described, described
+        assert described.count("Restarting") == 2 and "Started" in described, described
         runs = described[described.index("Runs:"):described.index("Events:")].splitlines()
-        assert [line.split()[0] for line in runs[3:]] == ["2", "1"], described
+        assert [line.split()[0] for line in runs[3:]] == ["3", "2", "1"], described
         deleted = atoll(up, "delete", "vm", "seeded", "--wait")
         assert deleted.returncode == 0, deleted.stderr
     finally:
