@@ -136,6 +136,7 @@ KIND = VirtualMachineKind(
         Column("HYPERVISOR", lambda vm, now: or_none(vm.status.hypervisor), wide=True),
         Column("IP", lambda vm, now: or_none(vm.status.ip), wide=True),
         Column("RESTARTS", lambda vm, now: str(vm.status.restart_count), wide=True),
+        Column("RUN", lambda vm, now: str(vm.status.current_run.number or NONE), wide=True),
     ),
     selectable_fields=NODE_BOUND_FIELDS,
     described_apart=frozenset({"currentRun", "previousRuns"}),

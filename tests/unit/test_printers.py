@@ -197,6 +197,14 @@ def test_label_selectors_print_in_kubectl_syntax() -> None:
             id="pods wide across namespaces",
         ),
         pytest.param("vm", False, False, ["NAME", "PHASE", "POWER", "VCPUS", "MEMORY", "NODE", "AGE"], id="vms"),
+        pytest.param(
+            "vm",
+            True,
+            False,
+            ["NAME", "PHASE", "POWER", "VCPUS", "MEMORY", "NODE", "AGE",
+             "GUEST", "HYPERVISOR", "IP", "RESTARTS", "RUN"],
+            id="vms wide with the current run",
+        ),
         pytest.param("deploy", False, False, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], id="deployments"),
         pytest.param(
             "nodes",
