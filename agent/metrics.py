@@ -7,6 +7,7 @@ hollow agent. Per-node series carry a ``node`` label; the rest are summed over t
 
 Label values:
 - ``kind``: Pod or VirtualMachine; for restarts, ``container`` or ``vm``.
+- ``probe``: startup, liveness or readiness; ``result``: successful or failed.
 - ``phase``: the phase the agent last wrote to the workload's status: Pending, Running, Succeeded,
   Failed (pods); Scheduled, Starting, Running, Paused, Stopping, Stopped, Failed (VMs).
 - ``driver``: the task driver (sim-linux, sim-windows, sim-hypervisor, crun, qemu, ...);
@@ -94,6 +95,16 @@ ROUTE_SYNC_FAILURES = Counter(
 )
 for _kind in ("container", "vm"):
     RESTARTS.labels(_kind)
+PROBE_RESULTS = Counter(
+    "atoll_agent_probe_results_total",
+    "Probe attempts of containers and VMs (kubelet's prober_probe_total), by probe (startup, liveness, "
+    "readiness) and result (successful, failed), summed over the process's nodes.",
+    ("probe", "result"),
+    registry=REGISTRY,
+)
+for _probe in ("startup", "liveness", "readiness"):
+    for _result in ("successful", "failed"):
+        PROBE_RESULTS.labels(_probe, _result)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from agent import metrics
 from agent.probes.checks import ProbeResult
 from atoll.clock import Clock
 from atoll.v1 import probe_pb2
@@ -71,6 +72,7 @@ class ProbeWorker:
             await self._clock.sleep(period)
 
     def _record(self, result: ProbeResult) -> None:
+        metrics.PROBE_RESULTS.labels(self.kind, "successful" if result.success else "failed").inc()
         self._streak = self._streak + 1 if self.attempts and result.success == self.last.success else 1
         self.attempts += 1
         self.last = result

@@ -57,6 +57,11 @@ class WorkloadProbes:
         for worker in self._workers.values():
             worker.stop()
 
+    async def wait_closed(self) -> None:
+        """After ``close``: return once every worker has stopped."""
+        for worker in self._workers.values():
+            await worker.wait_stopped()
+
     def _start_workers(self, *kinds: str) -> None:
         for kind in kinds:
             probe = self._probes.get(kind)

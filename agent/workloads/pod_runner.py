@@ -227,11 +227,11 @@ class PodRunner(WorkloadRunner):
         self.ctx.event("Pod", pod.metadata, "Started", f"Started container {record.name}")
 
     async def close(self) -> None:
-        self.probes.close()
+        await self.probes.close()
         await super().close()
 
     async def _terminate(self, pod: pod_pb2.Pod) -> bool:
-        self.probes.close()
+        await self.probes.close()
         alive = [r for r in self.records if r.task_alive]
         if alive and self.driver is not None:
             grace = 0.0 if self.vanished else float(pod.spec.termination_grace_period_seconds)

@@ -77,9 +77,14 @@ class RunProbes:
         if run is not None:
             run[1].close()
 
-    def close(self) -> None:
-        for name in list(self._runs):
-            self.forget(name)
+    async def close(self) -> None:
+        """Stop every run's probes and wait until they have (the runner is closing)."""
+        runs = [probes for _, probes in self._runs.values()]
+        self._runs.clear()
+        for probes in runs:
+            probes.close()
+        for probes in runs:
+            await probes.wait_closed()
 
     def _reporter(self, name: str) -> Callable[[str, ProbeResult, bool], None]:
         what = "the virtual machine" if self._kind == "VirtualMachine" else f"container {name}"

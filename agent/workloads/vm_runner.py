@@ -270,11 +270,11 @@ class VmRunner(WorkloadRunner):
         self.ctx.event(self.kind, vm.metadata, "Killed", f"Stopped virtual machine ({result.reason})")
 
     async def close(self) -> None:
-        self.probes.close()
+        await self.probes.close()
         await super().close()
 
     async def _terminate(self, vm: VirtualMachine) -> bool:
-        self.probes.close()
+        await self.probes.close()
         if self.task_alive and self.driver is not None:
             grace = 0.0 if self.vanished else float(vm.spec.termination_grace_period_seconds)
             if not self.vanished:

@@ -127,24 +127,24 @@ def hypervisor(clock: ManualClock) -> SimHypervisorDriver:
     return SimHypervisorDriver(HypervisorProfile(type="type1", boot_seconds=2.0), clock=clock)
 
 
+async def boot_probed_vm(client: Any, clock: ManualClock, name: str, fail: str, field: str,
+                         probe: probe_pb2.Probe, expect_ready: str) -> None:
+    """Create VM ``name`` with ``probe`` in ``field`` and fail-probes ``fail``; boot it (2 s) and
+    wait until it runs with the Ready condition ``expect_ready``."""
+    vm = bound_vm(name, "kvm1")
+    vm.virtual_machine.metadata.annotations[FAIL_PROBES_ANNOTATION] = fail
+    getattr(vm.virtual_machine.spec, field).CopyFrom(probe)
+    await client.create(vm)
+    await eventually(client, "vm", name, lambda v: v and v.status.phase == "Starting")
+    await tick(clock, 2, client, name, lambda v: v.status.phase == "Running" and ready(v) == expect_ready, kind="vm")
+
+
 async def test_vm_probes_readiness_decides_ready_and_liveness_restarts_the_vm() -> None:
     clock = ManualClock()
     kvm = NodeProfile(name="kvm1", cpu="16", memory="64Gi")
     async with cluster() as c, node(c.client, kvm, [hypervisor(clock)], clock) as running:
-        vm = bound_vm("db", "kvm1")
-        vm.virtual_machine.metadata.annotations[FAIL_PROBES_ANNOTATION] = "readiness"
-        vm.virtual_machine.spec.readiness_probe.CopyFrom(tcp(5432, failure=1))
-        await c.client.create(vm)
-        await eventually(c.client, "vm", "db", lambda v: v and v.status.phase == "Starting")
-        await tick(clock, 2, c.client, "db", lambda v: v and v.status.phase == "Running" and ready(v) == "False",
-                   kind="vm")
-        sick = bound_vm("sick", "kvm1")
-        sick.virtual_machine.metadata.annotations[FAIL_PROBES_ANNOTATION] = "liveness:15"
-        sick.virtual_machine.spec.liveness_probe.CopyFrom(tcp(22, failure=1))
-        await c.client.create(sick)
-        await eventually(c.client, "vm", "sick", lambda v: v and v.status.phase == "Starting")
-        await tick(clock, 2, c.client, "sick", lambda v: v and v.status.phase == "Running" and ready(v) == "True",
-                   kind="vm")
+        await boot_probed_vm(c.client, clock, "db", "readiness", "readiness_probe", tcp(5432, failure=1), "False")
+        await boot_probed_vm(c.client, clock, "sick", "liveness:15", "liveness_probe", tcp(22, failure=1), "True")
         for _ in range(2):
             await clock.advance_and_settle(10)
         again = await eventually(c.client, "vm", "sick", lambda v: v.status.restart_count == 1)

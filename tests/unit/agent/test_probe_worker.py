@@ -3,6 +3,7 @@ liveness and startup failures, readiness."""
 
 from __future__ import annotations
 
+from agent import metrics
 from agent.drivers.abilities import ExecResult
 from agent.probes.checks import ProbeResult, ProbeTarget
 from agent.probes.worker import Check, ProbeWorker
@@ -76,6 +77,23 @@ async def test_thresholds_turn_the_verdict_and_report_each_turn() -> None:
     await clock.advance_and_settle(3)  # failures at 2, 3, 4: failing after the third
     assert turns == [(1, True), (4, False)]
     assert worker.last.output == "readiness says no"
+    worker.stop()
+    await worker.wait_stopped()
+
+
+async def test_every_attempt_is_counted_by_probe_and_result() -> None:
+    clock = ManualClock(START)
+    script = Scripted(clock)
+    script.answers["startup"] = False
+    def failed() -> float:
+        labels = {"probe": "startup", "result": "failed"}
+        return metrics.REGISTRY.get_sample_value("atoll_agent_probe_results_total", labels) or 0.0
+
+    before = failed()
+    worker = ProbeWorker("startup", probe(period=1, failure=10), script.check("startup"), clock, START, ignore)
+    await settle()
+    await clock.advance_and_settle(2)
+    assert failed() - before == 3
     worker.stop()
     await worker.wait_stopped()
 
