@@ -18,11 +18,11 @@ reconcile(node name):
   VirtualMachine bound to the node is evicted once its toleration of the taint runs out
   (``atoll.tolerations.eviction_delay``; default ``default_toleration_seconds`` = 300 s), measured
   from when this controller added (or first saw) the taint. Eviction:
-  * a Pod, or a VirtualMachine controlled by an owner (a Deployment): deleted; the owner makes a
-    replacement that the scheduler places on a healthy node;
-  * a standalone VirtualMachine: its status becomes phase Failed, reason NodeLost, and the
-    VirtualMachine controller restarts it elsewhere if its run strategy says so (Always,
-    RerunOnFailure) — the object is not deleted here, so Manual and Halted VMs keep their record.
+  * a Pod: deleted; its owner makes a replacement that the scheduler places on a healthy node;
+  * a VirtualMachine, standalone or a Deployment's replica: its status becomes phase Failed,
+    reason NodeLost, and the VirtualMachine controller places its next run elsewhere if its run
+    strategy says so (Always, RerunOnFailure) — the object is never deleted here, so it keeps its
+    name, UID and Events (atoll/vm_runs.py), and Manual and Halted VMs keep their record.
   The agent of a node that comes back stops whatever it still runs that is no longer bound to it.
 - Gone (the Node was deleted, or a workload names a node that does not exist): once it has been
   gone for ``orphan_quarantine`` (default 40 s, as Kubernetes' pod garbage collector waits, so a
@@ -48,7 +48,6 @@ from atoll.tolerations import eviction_delay
 from atoll.v1 import api_pb2, lease_pb2, node_pb2, scheduling_pb2
 from atoll.watch_events import DELETED
 from controller.controllers.conditions import find_condition, set_condition
-from controller.controllers.ownership import controller_of
 from controller.controllers.release import NODE_LOST_REASON, release_from_lost_node
 from controller.controllers.workloads import Workload
 from controller.runtime import metrics
@@ -278,9 +277,9 @@ class NodeLifecycleController:
         return await self.api.delete(kind, meta.name, meta.namespace, precondition_resource_version=revision)
 
     async def _evict(self, kind: str, obj: Workload, node_name: str, why: str, reason: str) -> None:
-        """A standalone VM is marked Failed/NodeLost (the VM controller restarts it elsewhere per
-        its run strategy); anything else is deleted, and released from the agent that cannot."""
-        if kind == "VirtualMachine" and controller_of(obj.metadata) is None:
+        """A VM is marked Failed/NodeLost (the VM controller places its next run elsewhere per its
+        run strategy); a Pod is deleted, and released from the agent that cannot."""
+        if kind == "VirtualMachine":
             obj.status.phase = "Failed"
             obj.status.reason = NODE_LOST_REASON
             obj.status.message = why

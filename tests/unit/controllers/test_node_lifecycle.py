@@ -147,7 +147,7 @@ async def test_workloads_are_evicted_when_their_toleration_runs_out(
     assert await harness.exists("Pod", "bystander")
 
 
-async def test_a_standalone_vm_is_marked_node_lost_and_an_owned_one_deleted(harness: Harness) -> None:
+async def test_every_vm_standalone_or_owned_is_marked_node_lost_never_deleted(harness: Harness) -> None:
     standalone = make_standalone_vm("solo")
     standalone.spec.node_name = "n1"
     await harness.api.create(standalone)
@@ -156,9 +156,10 @@ async def test_a_standalone_vm_is_marked_node_lost_and_an_owned_one_deleted(harn
     owned.metadata.owner_references.add(kind="Deployment", name="web", uid="u-1", controller=True)
     await harness.api.create(owned)
     await harness.run_for(GRACE + 300 + 10, renew=("n2",))
-    solo = (await harness.api.get("VirtualMachine", "solo")).virtual_machine
-    assert (solo.status.phase, solo.status.reason) == ("Failed", "NodeLost")
-    assert not await harness.exists("VirtualMachine", "replica")
+    for name in ("solo", "replica"):
+        lost = (await harness.api.get("VirtualMachine", name)).virtual_machine
+        assert (lost.status.phase, lost.status.reason) == ("Failed", "NodeLost")
+        assert lost.status.current_run.reason == "NodeLost"
 
 
 async def test_a_node_that_comes_back_loses_the_taint_and_is_ready_again(harness: Harness) -> None:
