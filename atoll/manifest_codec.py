@@ -31,7 +31,7 @@ from atoll.user_text import bounded, quoted
 _TIMESTAMP = Timestamp.DESCRIPTOR.full_name
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
-# String fields whose values are quantities or int-or-percent: YAML numbers are accepted there.
+# String fields whose values are quantities, int-or-percent or int-or-name: YAML numbers are accepted there.
 _NUMBER_AS_STRING = frozenset(
     {
         "atoll.v1.ResourceRequirements.RequestsEntry.value",
@@ -45,6 +45,7 @@ _NUMBER_AS_STRING = frozenset(
         "atoll.v1.RollingUpdate.max_unavailable",
         "atoll.v1.TCPSocketAction.port",
         "atoll.v1.HTTPGetAction.port",
+        "atoll.v1.ServicePort.target_port",
     }
 )
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from atoll.kinds import (
     deployment,
+    endpoints,
     event,
     lease,
     namespace,
@@ -20,6 +21,7 @@ from atoll.kinds import (
     pod,
     role,
     rolebinding,
+    service,
     storageclass,
     virtualmachine,
 )
@@ -71,6 +73,8 @@ KINDS: tuple[Kind, ...] = register(
     lease.KIND,
     role.KIND,
     rolebinding.KIND,
+    service.KIND,
+    endpoints.KIND,
     persistentvolumeclaim.KIND,
     persistentvolume.KIND,
     storageclass.KIND,

@@ -10,6 +10,7 @@ import atoll.v1.namespace_pb2
 import atoll.v1.node_pb2
 import atoll.v1.pod_pb2
 import atoll.v1.rbac_pb2
+import atoll.v1.service_pb2
 import atoll.v1.storage_pb2
 import atoll.v1.virtualmachine_pb2
 import builtins
@@ -34,6 +35,8 @@ class Object(google.protobuf.message.Message):
     LEASE_FIELD_NUMBER: builtins.int
     ROLE_FIELD_NUMBER: builtins.int
     ROLE_BINDING_FIELD_NUMBER: builtins.int
+    SERVICE_FIELD_NUMBER: builtins.int
+    ENDPOINTS_FIELD_NUMBER: builtins.int
     PERSISTENT_VOLUME_CLAIM_FIELD_NUMBER: builtins.int
     PERSISTENT_VOLUME_FIELD_NUMBER: builtins.int
     STORAGE_CLASS_FIELD_NUMBER: builtins.int
@@ -56,6 +59,10 @@ class Object(google.protobuf.message.Message):
     @property
     def role_binding(self) -> atoll.v1.rbac_pb2.RoleBinding: ...
     @property
+    def service(self) -> atoll.v1.service_pb2.Service: ...
+    @property
+    def endpoints(self) -> atoll.v1.service_pb2.Endpoints: ...
+    @property
     def persistent_volume_claim(self) -> atoll.v1.storage_pb2.PersistentVolumeClaim: ...
     @property
     def persistent_volume(self) -> atoll.v1.storage_pb2.PersistentVolume: ...
@@ -73,12 +80,14 @@ class Object(google.protobuf.message.Message):
         lease: atoll.v1.lease_pb2.Lease | None = ...,
         role: atoll.v1.rbac_pb2.Role | None = ...,
         role_binding: atoll.v1.rbac_pb2.RoleBinding | None = ...,
+        service: atoll.v1.service_pb2.Service | None = ...,
+        endpoints: atoll.v1.service_pb2.Endpoints | None = ...,
         persistent_volume_claim: atoll.v1.storage_pb2.PersistentVolumeClaim | None = ...,
         persistent_volume: atoll.v1.storage_pb2.PersistentVolume | None = ...,
         storage_class: atoll.v1.storage_pb2.StorageClass | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["deployment", b"deployment", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "persistent_volume", b"persistent_volume", "persistent_volume_claim", b"persistent_volume_claim", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "storage_class", b"storage_class", "virtual_machine", b"virtual_machine"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["deployment", b"deployment", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "persistent_volume", b"persistent_volume", "persistent_volume_claim", b"persistent_volume_claim", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "storage_class", b"storage_class", "virtual_machine", b"virtual_machine"]) -> None: ...
-    def WhichOneof(self, oneof_group: typing.Literal["kind", b"kind"]) -> typing.Literal["namespace", "node", "pod", "virtual_machine", "deployment", "event", "lease", "role", "role_binding", "persistent_volume_claim", "persistent_volume", "storage_class"] | None: ...
+    def HasField(self, field_name: typing.Literal["deployment", b"deployment", "endpoints", b"endpoints", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "persistent_volume", b"persistent_volume", "persistent_volume_claim", b"persistent_volume_claim", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "service", b"service", "storage_class", b"storage_class", "virtual_machine", b"virtual_machine"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["deployment", b"deployment", "endpoints", b"endpoints", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "persistent_volume", b"persistent_volume", "persistent_volume_claim", b"persistent_volume_claim", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "service", b"service", "storage_class", b"storage_class", "virtual_machine", b"virtual_machine"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["kind", b"kind"]) -> typing.Literal["namespace", "node", "pod", "virtual_machine", "deployment", "event", "lease", "role", "role_binding", "service", "endpoints", "persistent_volume_claim", "persistent_volume", "storage_class"] | None: ...
 
 global___Object = Object

@@ -128,6 +128,34 @@ VALID: dict[str, dict[str, Any]] = {
         "provisioner": "atoll.dev/local",
         "volumeBindingMode": "WaitForFirstConsumer",
     },
+    "Service": {
+        "kind": "Service",
+        "metadata": {"name": "web", "namespace": "demo"},
+        "spec": {
+            "selector": {"app": "web"},
+            "ports": [
+                {"name": "http", "port": 80, "targetPort": "http"},
+                {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 5353},
+            ],
+        },
+    },
+    "Endpoints": {
+        "kind": "Endpoints",
+        "metadata": {"name": "web", "namespace": "demo"},
+        "subsets": [
+            {
+                "addresses": [
+                    {
+                        "ip": "10.244.1.5",
+                        "nodeName": "node-1",
+                        "targetRef": {"kind": "Pod", "namespace": "demo", "name": "web-1", "uid": "u1"},
+                    }
+                ],
+                "notReadyAddresses": [{"ip": "10.244.2.7", "targetRef": {"kind": "VirtualMachine", "name": "vm-1"}}],
+                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+            }
+        ],
+    },
 }
 
 

@@ -3,12 +3,14 @@
 Built-in roles (their names are reserved; see ``atoll.validation.rbac.BUILTIN_ROLES``):
 
 - ``admin``: everything.
-- ``editor``: read and write Pods, VirtualMachines and Deployments; read Events.
+- ``editor``: read and write Pods, VirtualMachines, Deployments and Services; read Events and
+  Endpoints.
 - ``viewer``: read everything.
 - ``scheduler``: read everything; bind and write the status (conditions) of Pods and
   VirtualMachines; write Events; Leases for leader election.
 - ``controller``: read everything; write Pods, VirtualMachines, Deployments (and their status),
-  Events and Leases; update Nodes and their status (node lifecycle).
+  Events, Leases and Endpoints; the status of Services (endpoint counts); update Nodes and their
+  status (node lifecycle).
 - ``node``: no rules: a node identity is authorized by ``node.NodeAuthorizer``.
 - ``fleet``: what a node may do, for every node at once, for a process that simulates many
   nodes with one identity (agent/hollow): read all; update the status of Nodes; Leases; update the
@@ -73,9 +75,9 @@ BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
     "editor": (
         _rule(
             (*READ_VERBS, "create", "update", "delete"),
-            ("Pod", "VirtualMachine", "Deployment", "PersistentVolumeClaim"),
+            ("Pod", "VirtualMachine", "Deployment", "PersistentVolumeClaim", "Service"),
         ),
-        _rule(READ_VERBS, ("Event",)),
+        _rule(READ_VERBS, ("Event", "Endpoints")),
     ),
     "viewer": (Rule(_READ, _ALL),),
     "scheduler": (
@@ -86,9 +88,10 @@ BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
     ),
     "controller": (
         Rule(_READ, _ALL),
-        _rule(_WRITE, ("Pod", "VirtualMachine", "Deployment", "Event", "Lease")),
+        _rule(_WRITE, ("Pod", "VirtualMachine", "Deployment", "Event", "Lease", "Endpoints")),
         _rule(_WRITE, ("PersistentVolumeClaim", "PersistentVolume")),
         _rule(("update", "updatestatus"), ("Node",)),
+        _rule(("updatestatus",), ("Service",)),
     ),
     "node": (),
     "fleet": (
