@@ -29,7 +29,15 @@ from agent.run import run_agent
 from allinone.metrics_ports import serve_component_metrics
 from allinone.storage_classes import ensure_storage_classes
 from atoll.certs import CertificateError
-from atoll.cidrs import DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_MASK_SIZE, CidrError, check_cluster_cidr
+from atoll.cidrs import (
+    DEFAULT_CLUSTER_CIDR,
+    DEFAULT_NODE_MASK_SIZE,
+    DEFAULT_SERVICE_CIDR,
+    CidrError,
+    check_cluster_cidr,
+    check_disjoint,
+    check_service_cidr,
+)
 from atoll.cli.datadir import DATA_DIR_ENV, default_data_dir
 from atoll.client import Client
 from atoll.config import write_client_config
@@ -135,6 +143,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"prefix length of each node's pod CIDR (default {DEFAULT_NODE_MASK_SIZE})",
     )
     parser.add_argument(
+        "--service-cidr",
+        default=DEFAULT_SERVICE_CIDR,
+        metavar="CIDR",
+        help=f"range Services' cluster IPs are taken from, apart from --cluster-cidr (default {DEFAULT_SERVICE_CIDR})",
+    )
+    parser.add_argument(
         "--scheduler-profile", type=Path, default=None, help="scheduler profile YAML (default built in)"
     )
     parser.add_argument(
@@ -169,6 +183,8 @@ async def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         cluster_cidr = check_cluster_cidr(args.cluster_cidr, args.node_cidr_mask_size)
+        check_service_cidr(args.service_cidr)
+        check_disjoint({"--cluster-cidr": args.cluster_cidr, "--service-cidr": args.service_cidr})
     except CidrError as exc:
         print(f"atoll up: {exc}", file=sys.stderr)
         return 2
@@ -199,7 +215,9 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"atoll up: --store {args.store}: {exc}", file=sys.stderr)
         return 2
     try:
-        api = await start_api_server(store, args.listen, event_ttl=args.event_ttl, security=security)
+        api = await start_api_server(
+            store, args.listen, event_ttl=args.event_ttl, security=security, service_cidr=args.service_cidr
+        )
     except RuntimeError as exc:
         await store.close()
         print(f"atoll up: {exc}", file=sys.stderr)

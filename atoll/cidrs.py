@@ -13,6 +13,10 @@ from atoll.user_text import quoted
 
 DEFAULT_CLUSTER_CIDR = "10.244.0.0/16"
 DEFAULT_NODE_MASK_SIZE = 24
+# Services' virtual IPs (kube-apiserver's default --service-cluster-ip-range is 10.96.0.0/12).
+DEFAULT_SERVICE_CIDR = "10.96.0.0/16"
+# As kube-apiserver: at most a /12 (about a million addresses), at least 4 addresses.
+SERVICE_CIDR_PREFIX_RANGE = (12, 30)
 
 
 class CidrError(ValueError):
@@ -41,6 +45,16 @@ def check_cluster_cidr(cluster_cidr: str, node_mask_size: int) -> ipaddress.IPv4
             f"--node-cidr-mask-size {node_mask_size} must be between the cluster CIDR's prefix "
             f"({network.prefixlen}) and 30"
         )
+    return network
+
+
+def check_service_cidr(service_cidr: str) -> ipaddress.IPv4Network:
+    """The service CIDR: an IPv4 range from a /12 to a /30 (network and broadcast addresses are
+    never handed out)."""
+    network = parse_network(service_cidr, "--service-cidr")
+    shortest, longest = SERVICE_CIDR_PREFIX_RANGE
+    if not shortest <= network.prefixlen <= longest:
+        raise CidrError(f"--service-cidr {network}: the prefix length must be between /{shortest} and /{longest}")
     return network
 
 

@@ -4,6 +4,9 @@
   generic path (finalizers, propagation policy).
 - ``LATEST_NOT_KEPT``: kinds whose newest copies the watch cache does not keep as the base of
   writes.
+- ``CreateReserver``: what a kind's new objects take from a pool shared by all of them (a
+  Service's cluster IP, service_ips/); the registry is handed one per kind name by whoever
+  builds it (server.py), since pools depend on the server's flags.
 
 A kind without an entry needs nothing here: adding a kind usually touches no file in this folder.
 """
@@ -23,6 +26,15 @@ from controller.apiserver.errors import NotFoundError
 from controller.store.protocol import Store
 
 DeleteObject = Callable[[api_pb2.DeleteRequest], Awaitable[api_pb2.DeleteResponse]]
+# Gives back what a CreateReserver took, when the object was not written after all.
+Undo = Callable[[], Awaitable[None]]
+
+
+class CreateReserver(Protocol):
+    async def reserve(self, message: Any) -> Undo | None:
+        """Takes what the new, valid ``message`` needs from the pool and records it in
+        ``message`` in place, just before it is written; returns how to give it back (None:
+        nothing taken). Raises a StatusError (a one-line reason) when it cannot."""
 
 
 class Deleter(Protocol):

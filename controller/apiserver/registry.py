@@ -11,6 +11,8 @@ Contracts:
 - A write that changes nothing is not written (the stored object is returned unchanged).
 - Delete of an object with finalizers only sets deletion_timestamp; the update that removes the
   last finalizer of such an object deletes it.
+- Create of a kind with a reserver (kind_hooks.CreateReserver: a Service's cluster IP) takes
+  from the pool after validation, just before the write, and gives it back when the write fails.
 - Bind adds the node agent's finalizer (atoll/finalizers.py) in the binding's own write, so a
   bound workload's deletion always waits for its agent, and the agent needs no write of its own.
 - An Update that unbinds a VirtualMachine (allowed once its run ended; atoll/vm_runs.py) resets
@@ -20,9 +22,10 @@ Contracts:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +46,7 @@ from controller.apiserver.errors import (
     InvalidError,
     NotFoundError,
 )
-from controller.apiserver.kind_hooks import DELETERS, Deleter
+from controller.apiserver.kind_hooks import DELETERS, CreateReserver, Deleter
 from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.objectref import describe, describe_message, effective_namespace
 from controller.store import protocol as store_api
@@ -102,11 +105,13 @@ class Registry:
         namespaces: NamespaceIndex,
         clock: Clock | None = None,
         recent: RecentObjects | None = None,
+        reservers: Mapping[str, CreateReserver] | None = None,
     ) -> None:
         self._store = store
         self._namespaces = namespaces
         self._clock: Clock = clock or SystemClock()
         self._recent = recent
+        self._reservers = dict(reservers or {})
         self._deleters: dict[str, Deleter] = {
             name: factory(store, self._clock, self.delete) for name, factory in DELETERS.items()
         }
@@ -152,10 +157,17 @@ class Registry:
             raise InvalidError(_join_errors(kind, message, errors))
         await self._require_namespace(kind, meta.namespace)
         key = kind.key(meta.namespace, meta.name)
+        reserver = self._reservers.get(kind.name)
+        undo = await reserver.reserve(message) if reserver is not None else None
         try:
             revision = await self._store.create(key, codec.encode(message))
-        except store_api.KeyExistsError:
-            raise AlreadyExistsError(f"{describe_message(kind, message)} already exists") from None
+        except BaseException as exc:
+            if undo is not None:
+                with contextlib.suppress(Exception):  # what stays taken, repair gives back
+                    await undo()
+            if isinstance(exc, store_api.KeyExistsError):
+                raise AlreadyExistsError(f"{describe_message(kind, message)} already exists") from None
+            raise
         meta.resource_version = revision
         return message
 

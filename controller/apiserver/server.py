@@ -14,7 +14,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from atoll.cidrs import DEFAULT_SERVICE_CIDR, check_service_cidr
+from atoll.clock import SystemClock
 from atoll.kinds import by_name
+from atoll.kinds.service import KIND as SERVICE_KIND
 from atoll.v1 import namespace_pb2
 from controller.apiserver.auth.config import SecurityConfig
 from controller.apiserver.auth.guard import SecurityGuard
@@ -27,6 +30,9 @@ from controller.apiserver.logs_proxy import LogsProxy, add_logs_service
 from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.objects_service import ObjectsService
 from controller.apiserver.registry import PROTECTED_NAMESPACES, Registry
+from controller.apiserver.service_ips.allocator import ServiceIPAllocator
+from controller.apiserver.service_ips.repair import ServiceIPRepair
+from controller.apiserver.service_ips.reserver import ClusterIPReserver
 from controller.apiserver.watch_cache import WatchCache
 from controller.apiserver.watch_stream import WatchStreamer
 from controller.store.protocol import Store
@@ -51,8 +57,10 @@ class ApiServer:
     health: health.HealthServicer
 
     store: Store
+    service_ips: ServiceIPAllocator
     compactor: asyncio.Task[None] | None = None
     expirer: asyncio.Task[None] | None = None
+    service_ip_repair: asyncio.Task[None] | None = None
     guard: SecurityGuard | None = None
     logs_proxy: LogsProxy | None = None
 
@@ -68,7 +76,7 @@ class ApiServer:
     async def stop(self, grace: float = 2.0) -> None:
         """Stops taking calls, ends watch streams, waits up to ``grace`` seconds for in-flight calls."""
         self.health.enter_graceful_shutdown()
-        for task in (self.compactor, self.expirer):
+        for task in (self.compactor, self.expirer, self.service_ip_repair):
             if task is not None:
                 task.cancel()
         await self.cache.stop()
@@ -102,6 +110,7 @@ async def start_api_server(
     compact_interval: float | None = DEFAULT_COMPACT_INTERVAL,
     event_ttl: float | None = DEFAULT_EVENT_TTL,
     security: SecurityConfig | None = None,
+    service_cidr: str = DEFAULT_SERVICE_CIDR,
 ) -> ApiServer:
     """Binds ``listen`` (HOST:PORT, port 0 = any free port) and serves atoll.v1.Objects on ``store``.
 
@@ -110,14 +119,21 @@ async def start_api_server(
 
     Compacts store history every ``compact_interval`` seconds and deletes each Event ``event_ttl``
     seconds after its last write (None or 0: never). Creates the built-in namespaces if missing.
+    New Services get cluster IPs from ``service_cidr`` (atoll.cidrs.CidrError when it is not a
+    usable range: callers check it first to say so in one line).
     Raises OSError-like RuntimeError if the port is taken.
     """
+    service_network = check_service_cidr(service_cidr)
     credentials = server_credentials(security) if security else None
     store = InstrumentedStore(store)
     namespaces = NamespaceIndex(store)
     cache = WatchCache(store, namespaces)
-    registry = Registry(store, namespaces, recent=cache.latest)
+    service_ips = ServiceIPAllocator(store, service_network, SystemClock())
+    registry = Registry(
+        store, namespaces, recent=cache.latest, reservers={SERVICE_KIND.name: ClusterIPReserver(service_ips)}
+    )
     await cache.start()
+    await service_ips.load()
     await _bootstrap(registry)
     server = grpc.aio.server(
         options=[
@@ -151,12 +167,23 @@ async def start_api_server(
     for service in ("", SERVICE_NAME):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     api = ApiServer(
-        server, port, host or "127.0.0.1", registry, cache, health_servicer, store, guard=guard, logs_proxy=logs_proxy
+        server,
+        port,
+        host or "127.0.0.1",
+        registry,
+        cache,
+        health_servicer,
+        store,
+        service_ips,
+        guard=guard,
+        logs_proxy=logs_proxy,
     )
     if compact_interval:
         api.compactor = asyncio.create_task(api.compact_periodically(compact_interval), name="compactor")
     if event_ttl:
         api.expirer = asyncio.create_task(EventExpirer(store, cache, event_ttl).run(), name="event-expiry")
+    repair = ServiceIPRepair(store, cache, service_ips, SystemClock())
+    api.service_ip_repair = asyncio.create_task(repair.run(), name="service-ip-repair")
     return api
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atoll.v1 import event_pb2, node_pb2, object_pb2, pod_pb2, virtualmachine_pb2
+from atoll.v1 import event_pb2, node_pb2, object_pb2, pod_pb2, service_pb2, virtualmachine_pb2
 
 
 def make_pod(name: str = "web", namespace: str = "default", **labels: str) -> object_pb2.Object:
@@ -36,6 +36,19 @@ def make_vm(name: str = "db", namespace: str = "default") -> object_pb2.Object:
     vm.spec.memory = "512Mi"
     vm.spec.boot.kernel = "/var/lib/atoll/images/vmlinux"
     return object_pb2.Object(virtual_machine=vm)
+
+
+def make_service(
+    name: str = "web", namespace: str = "default", cluster_ip: str = "", **selector: str
+) -> object_pb2.Object:
+    """A ClusterIP Service on port 80 selecting ``selector`` (default app=web)."""
+    service = service_pb2.Service()
+    service.metadata.name = name
+    service.metadata.namespace = namespace
+    service.spec.selector.update(selector or {"app": "web"})
+    service.spec.ports.add(name="http", port=80, target_port="8080")
+    service.spec.cluster_ip = cluster_ip
+    return object_pb2.Object(service=service)
 
 
 def make_event(name: str = "web.1", namespace: str = "default", involved: str = "web") -> object_pb2.Object:
