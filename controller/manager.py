@@ -17,8 +17,9 @@ from atoll.cidrs import DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_MASK_SIZE, check_clus
 from atoll.client import Client
 from atoll.clock import Clock
 from atoll.ports import ApiObject
-from atoll.v1 import deployment_pb2, lease_pb2, node_pb2, pod_pb2, storage_pb2, virtualmachine_pb2
+from atoll.v1 import deployment_pb2, lease_pb2, node_pb2, pod_pb2, service_pb2, storage_pb2, virtualmachine_pb2
 from controller.controllers.deployment.reconciler import DeploymentController
+from controller.controllers.endpoints.reconciler import EndpointsController
 from controller.controllers.garbage_collector.reconciler import GarbageCollector
 from controller.controllers.node_ipam.allocator import NodeRangeAllocator
 from controller.controllers.node_ipam.reconciler import NodeIpamController
@@ -50,6 +51,7 @@ class ControllerOptions:
         "virtualmachine",
         "node-ipam",
         "volume-binding",
+        "endpoints",
     )
     workers: int = 4
     node_grace_period: float = 40.0
@@ -95,6 +97,8 @@ def _garbage_collector(
 ) -> Reconciler:
     watched: dict[str, ObjectCache[ApiObject]] = {
         "Deployment": informers.informer(deployment_pb2.Deployment),
+        "Service": informers.informer(service_pb2.Service),
+        "Endpoints": informers.informer(service_pb2.Endpoints),
         **_workloads(informers),
     }
     return GarbageCollector(client, watched, clock)
@@ -124,6 +128,12 @@ def _volume_binding(
     )
 
 
+def _endpoints(client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions) -> Reconciler:
+    services = informers.informer(service_pb2.Service)
+    endpoints = informers.informer(service_pb2.Endpoints)
+    return EndpointsController(client, services, endpoints, _workloads(informers), clock)
+
+
 CONTROLLERS: dict[str, Factory] = {
     "deployment": _deployment,
     "node-lifecycle": _node_lifecycle,
@@ -131,6 +141,7 @@ CONTROLLERS: dict[str, Factory] = {
     "virtualmachine": _virtualmachine,
     "node-ipam": _node_ipam,
     "volume-binding": _volume_binding,
+    "endpoints": _endpoints,
 }
 
 

@@ -2,7 +2,7 @@
 components share one process, each serving its own /metrics port).
 
 Label values:
-- ``controller``: deployment, node-lifecycle, garbage-collector, virtualmachine.
+- ``controller``: deployment, node-lifecycle, garbage-collector, virtualmachine, node-ipam, endpoints.
 - ``result``: ``success`` (converged; nothing to do until something changes), ``requeue`` (asked to
   see the key again after a delay: a timer such as a grace period) or ``error`` (raised; the key is
   retried with back-off).
@@ -10,6 +10,7 @@ Label values:
 - ``lease``: the leader-election Lease (``atoll-controller`` by default). A process run without
   ``--leader-elect`` reports itself as leader while its controllers run.
 - ``node``: a Node's name.
+- ``verb``: create, update or delete.
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ LEADER_TRANSITIONS = Counter(
     "atoll_controller_leader_transitions_total",
     "Times this process became leader of the Lease.",
     ("lease",),
+    registry=REGISTRY,
+)
+ENDPOINTS_WRITES = Counter(
+    "atoll_controller_endpoints_writes_total",
+    "Endpoints objects written by the endpoints controller, by verb: create, update or delete.",
+    ("verb",),
     registry=REGISTRY,
 )
 NODE_READY = Gauge(

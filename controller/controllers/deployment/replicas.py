@@ -21,7 +21,7 @@ from atoll.annotations import TEMPLATE_HASH_LABEL
 from atoll.v1 import deployment_pb2, pod_pb2, virtualmachine_pb2
 from controller.controllers.conditions import find_condition
 from controller.controllers.ownership import controller_ref
-from controller.controllers.workloads import Workload
+from controller.controllers.workloads import Workload, is_ready
 
 POD = "Pod"
 VIRTUAL_MACHINE = "VirtualMachine"
@@ -53,8 +53,8 @@ def template_kind(template: deployment_pb2.WorkloadTemplate) -> str:
 def summarize(kind: str, obj: Workload, now: float = 0.0, min_ready_seconds: int = 0) -> Replica:
     """``now`` and ``min_ready_seconds`` decide ``available`` (see the module docstring)."""
     phase = obj.status.phase
+    ready = is_ready(obj)
     ready_condition = find_condition(obj.status.conditions, "Ready")
-    ready = phase == "Running" and (ready_condition is None or ready_condition.status in ("", "True"))
     available_at = 0.0
     if ready:
         since = ready_condition.last_transition_time.ToNanoseconds() / 1e9 if ready_condition is not None else 0.0
