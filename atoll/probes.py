@@ -2,14 +2,15 @@
 
 A probe's ``port`` is an IntOrString: a number (``"8080"``) or the name of one of the
 container's ``ports`` (``"http"``). Validation (atoll/validation/probe.py) refuses a name that
-names no port; the agent resolves the name when it probes (``resolve_port``).
+names no port; the agent resolves the name when it probes (``resolve_port``). Port names and
+numbers follow atoll/named_ports.py.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
+from atoll.named_ports import port_number
 from atoll.v1 import pod_pb2, probe_pb2, virtualmachine_pb2
 
 PERIOD_SECONDS = 10
@@ -19,10 +20,6 @@ FAILURE_THRESHOLD = 3
 HTTP_PATH = "/"
 HTTP_SCHEME = "HTTP"
 SCHEMES = ("HTTP", "HTTPS")
-# IANA service name, as Kubernetes names container ports: at most 15 characters, lowercase
-# letters, digits and single '-' inside, at least one letter.
-PORT_NAME_MAX = 15
-_PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9]|-(?=[a-z0-9]))*$")
 
 
 def default_probe(probe: probe_pb2.Probe) -> None:
@@ -60,20 +57,6 @@ def vm_probes(spec: virtualmachine_pb2.VirtualMachineSpec) -> list[tuple[str, pr
         ("readiness", spec.HasField("readiness_probe"), spec.readiness_probe),
     )
     return [(kind, probe) for kind, present, probe in probes if present]
-
-
-def port_name_problem(name: str) -> str | None:
-    """Why ``name`` is not a valid port name (IANA service name), or None."""
-    if len(name) > PORT_NAME_MAX:
-        return f"must be at most {PORT_NAME_MAX} characters"
-    if not _PORT_NAME.match(name) or not any(c.isalpha() for c in name):
-        return "use lowercase letters, digits and single '-' inside, with at least one letter"
-    return None
-
-
-def port_number(port: str) -> int | None:
-    """``port`` as a number when it is written as one (1-65535 is checked by the caller), else None."""
-    return int(port) if port.isascii() and port.isdigit() else None
 
 
 def resolve_port(port: str, ports: Iterable[pod_pb2.ContainerPort]) -> int | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 from atoll.manifest_codec import describe
-from atoll.probes import container_probes, port_name_problem
+from atoll.named_ports import port_name_problem
+from atoll.probes import container_probes
 from atoll.v1 import pod_pb2
 from atoll.validation.base import (
     FieldError,

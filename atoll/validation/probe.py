@@ -12,7 +12,8 @@ import re
 from collections.abc import Sequence
 
 from atoll.manifest_codec import describe
-from atoll.probes import SCHEMES, port_name_problem, port_number
+from atoll.named_ports import port_name_problem, port_number
+from atoll.probes import SCHEMES
 from atoll.v1 import pod_pb2, probe_pb2
 from atoll.validation.base import FieldError, check_at_least, check_one_of
 

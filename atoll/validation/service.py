@@ -10,7 +10,8 @@ import ipaddress
 from collections.abc import Sequence
 
 from atoll.manifest_codec import describe
-from atoll.service_ports import port_name_problem, target_port_problem
+from atoll.named_ports import port_name_problem
+from atoll.service_ports import target_port_problem
 from atoll.v1 import service_pb2
 from atoll.validation.base import FieldError, check_at_least, check_name, check_one_of, check_port
 from atoll.validation.meta import validate_conditions, validate_labels

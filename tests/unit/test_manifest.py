@@ -80,7 +80,7 @@ def _stringify_numbers_in_quantities(data: object, parent: str = "") -> object:
         return {key: _stringify_numbers_in_quantities(value, key) for key, value in data.items()}
     if isinstance(data, list):
         return [_stringify_numbers_in_quantities(item, parent) for item in data]
-    if parent in ("requests", "limits", "maxSurge", "maxUnavailable") and isinstance(data, int):
+    if parent in ("requests", "limits", "maxSurge", "maxUnavailable", "targetPort") and isinstance(data, int):
         return str(data)
     return data
 

@@ -11,7 +11,7 @@ import pytest
 from atoll.kinds import apply_defaults
 from atoll.kinds import service as service_kind
 from atoll.kinds.checks import validate_update
-from atoll.service_ports import parse_target_port, resolve_target_port
+from atoll.service_ports import resolve_target_port, target_port_problem
 from atoll.v1 import pod_pb2
 from tests.unit.test_validation import DELETE, Case, make, parametrize_cases, reported
 
@@ -65,7 +65,7 @@ CASES: list[Case] = [
         [
             (
                 "spec.ports[0].targetPort",
-                "not a port number, and not a valid port name: use lowercase letters, digits and single '-' between them, with at least one letter (IANA service name)",
+                "not a port number, and not a valid port name: use lowercase letters, digits and single '-' inside, with at least one letter",
             )
         ],
         "a target port name that is no IANA name",
@@ -76,7 +76,7 @@ CASES: list[Case] = [
         [
             (
                 "spec.ports[0].name",
-                'invalid port name "a-very-long-port-name": must be at most 15 characters (IANA service name)',
+                'invalid port name "a-very-long-port-name": must be at most 15 characters',
             )
         ],
         "a port name over 15 characters",
@@ -201,12 +201,18 @@ def test_an_update_without_a_cluster_ip_keeps_the_allocated_one() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
-    [("8080", 8080), ("", 0), ("http", "http"), ("99999999999", 65536)],
-    ids=["digits are a number", "empty means the port", "letters are a name", "a huge number stays out of range"],
+    ("text", "problem"),
+    [
+        ("8080", None),
+        ("", None),
+        ("http", None),
+        ("99999999999", "must be a port number between 1 and 65535 or a port name, got 99999999"),
+        ("0", "must be a port number between 1 and 65535 or a port name, got 0"),
+    ],
+    ids=["digits are a number", "empty means the port", "letters are a name", "a huge number", "zero"],
 )
-def test_parse_target_port(text: str, expected: int | str) -> None:
-    assert parse_target_port(text) == expected
+def test_target_port_problem(text: str, problem: str | None) -> None:
+    assert target_port_problem(text) == problem
 
 
 def test_a_named_target_port_resolves_by_name_and_protocol() -> None:
