@@ -75,6 +75,15 @@ def host_addresses(pod_cidr: str) -> tuple[ipaddress.IPv4Address, int]:
     return network.network_address + 2, max(0, network.num_addresses - 3)
 
 
+def is_ip(text: str, *, v4_only: bool = False) -> bool:
+    """Whether ``text`` is an IP address (only IPv4 ones with ``v4_only``)."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return isinstance(address, ipaddress.IPv4Address) or not v4_only
+
+
 def in_cidr(address: str, pod_cidr: str) -> bool:
     """Whether ``address`` parses as an IP address inside ``pod_cidr``."""
     try:

@@ -6,9 +6,9 @@ question (it knows the flag and the store); here only its form is checked.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 
+from atoll.cidrs import is_ip
 from atoll.manifest_codec import describe
 from atoll.named_ports import port_name_problem
 from atoll.service_ports import target_port_problem
@@ -59,7 +59,7 @@ def _validate_ports(ports: Sequence[service_pb2.ServicePort], path: str, errors:
 
 
 def _validate_cluster_ips(spec: service_pb2.ServiceSpec, path: str, errors: list[FieldError]) -> None:
-    if spec.cluster_ip and spec.cluster_ip != HEADLESS and not _is_ipv4(spec.cluster_ip):
+    if spec.cluster_ip and spec.cluster_ip != HEADLESS and not is_ip(spec.cluster_ip, v4_only=True):
         message = f"must be an IPv4 address or None (headless), got {describe(spec.cluster_ip)}"
         errors.append(FieldError(f"{path}.clusterIP", message))
     one_family = "(only one address family is supported)"
@@ -102,7 +102,7 @@ def _check_port_name(name: str, seen: set[str], path: str, errors: list[FieldErr
 
 
 def _validate_address(address: service_pb2.EndpointAddress, path: str, errors: list[FieldError]) -> None:
-    if not _is_ip(address.ip):
+    if not is_ip(address.ip):
         errors.append(FieldError(f"{path}.ip", f"must be an IP address, got {describe(address.ip)}"))
     check_name(address.node_name, f"{path}.nodeName", errors, label=False, required=False)
     check_name(address.hostname, f"{path}.hostname", errors, label=True, required=False)
@@ -111,18 +111,3 @@ def _validate_address(address: service_pb2.EndpointAddress, path: str, errors: l
         check_one_of(ref.kind, ENDPOINT_TARGET_KINDS, f"{path}.targetRef.kind", errors, required=True)
         check_name(ref.name, f"{path}.targetRef.name", errors, label=False, required=True)
         check_name(ref.namespace, f"{path}.targetRef.namespace", errors, label=True, required=False)
-
-
-def _is_ipv4(text: str) -> bool:
-    try:
-        return isinstance(ipaddress.ip_address(text), ipaddress.IPv4Address)
-    except ValueError:
-        return False
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True

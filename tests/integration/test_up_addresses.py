@@ -81,8 +81,21 @@ def test_nodes_get_cidrs_pods_get_addresses_in_them_and_a_restart_keeps_them(tmp
         (("--cluster-cidr", "10.60.0.0/33"), 'atoll up: --cluster-cidr "10.60.0.0/33" is not a CIDR'),
         (("--cluster-cidr", "10.60.0.0/24", "--node-cidr-mask-size", "16"), "atoll up: --node-cidr-mask-size 16"),
         (("--sim-nodes", "20", "--cluster-cidr", "10.60.0.0/20"), "atoll up: 20 simulated nodes need a pod CIDR"),
+        (("--service-cidr", "10.70.0.0/33"), 'atoll up: --service-cidr "10.70.0.0/33" is not a CIDR'),
+        (("--service-cidr", "10.0.0.0/8"), "atoll up: --service-cidr 10.0.0.0/8: the prefix length must be between"),
+        (
+            ("--cluster-cidr", "10.60.0.0/16", "--service-cidr", "10.60.128.0/20"),
+            "atoll up: --cluster-cidr 10.60.0.0/16 overlaps --service-cidr 10.60.128.0/20",
+        ),
     ],
-    ids=["a malformed CIDR", "a mask wider than the cluster", "a fleet bigger than the cluster CIDR"],
+    ids=[
+        "a malformed CIDR",
+        "a mask wider than the cluster",
+        "a fleet bigger than the cluster CIDR",
+        "a malformed service CIDR",
+        "a service CIDR wider than a /12",
+        "a service CIDR inside the cluster CIDR",
+    ],
 )
 def test_a_bad_cluster_cidr_is_one_line_exit_code_2_and_creates_nothing(
     tmp_path: Path, flags: tuple[str, ...], message: str

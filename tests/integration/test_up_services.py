@@ -1,19 +1,14 @@
 """Services through `atoll up --dev` and the real CLI: apply twice (the cluster IP is kept), `get
 svc` shows the IP and the endpoints count, `get ep` the Ready pods, a taken cluster IP is one
-line, delete frees the IP, a restart keeps every IP, and a bad --service-cidr is one line and
-exit code 2."""
+line, delete frees the IP, a restart keeps every IP (bad --service-cidr flags: test_up_addresses.py)."""
 
 from __future__ import annotations
 
 import ipaddress
 import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.integration.test_cli_e2e import atoll
 from tests.integration.test_up_addresses import items, wait_for
@@ -115,30 +110,3 @@ def test_apply_get_delete_and_restart_keep_one_address_per_service(tmp_path: Pat
         assert late.returncode != 0 and "already allocated by service/web" in late.stderr
     finally:
         restarted.kill(signal.SIGTERM)
-
-
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [
-        (("--service-cidr", "10.70.0.0/33"), 'atoll up: --service-cidr "10.70.0.0/33" is not a CIDR'),
-        (("--service-cidr", "10.0.0.0/8"), "atoll up: --service-cidr 10.0.0.0/8: the prefix length must be between"),
-        (
-            ("--cluster-cidr", "10.60.0.0/16", "--service-cidr", "10.60.128.0/20"),
-            "atoll up: --cluster-cidr 10.60.0.0/16 overlaps --service-cidr 10.60.128.0/20",
-        ),
-    ],
-    ids=["a malformed CIDR", "a range wider than a /12", "a range inside the cluster CIDR"],
-)
-def test_a_bad_service_cidr_is_one_line_exit_code_2_and_creates_nothing(
-    tmp_path: Path, flags: tuple[str, ...], message: str
-) -> None:
-    data_dir = tmp_path / "data"
-    result = subprocess.run(
-        [sys.executable, "-m", "allinone", "up", "--dev", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0",
-         *flags],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
-    assert result.stderr.startswith(message)
-    assert not data_dir.exists(), "nothing was created"

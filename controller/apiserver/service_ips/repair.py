@@ -14,12 +14,12 @@ the allocation is derived from the Services whatever happened (Kubernetes' Clust
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from atoll import kinds
+from atoll.cidrs import is_ip
 from atoll.clock import Clock
 from atoll.v1 import service_pb2
 from controller.apiserver import codec
@@ -95,7 +95,7 @@ class ServiceIPRepair:
     async def release_deleted(self, service: service_pb2.Service) -> bool:
         """Frees the address of a deleted Service; returns whether a key was deleted."""
         ip, uid = service.spec.cluster_ip, service.metadata.uid
-        if not _is_ipv4(ip):
+        if not is_ip(ip, v4_only=True):
             return False
         return await self._allocator.release(ip, uid)
 
@@ -107,7 +107,7 @@ class ServiceIPRepair:
         async for kv in self._pages(SERVICE.prefix(""), revision):
             service = codec.decode(SERVICE, kv.value, kv.mod_revision)
             ip = service.spec.cluster_ip
-            if not _is_ipv4(ip):
+            if not is_ip(ip, v4_only=True):
                 continue
             owner = Owner(service.metadata.namespace, service.metadata.name, service.metadata.uid)
             if ip in holders:
@@ -156,11 +156,3 @@ class ServiceIPRepair:
             if not page.more:
                 return
             start_after = page.items[-1].key
-
-
-def _is_ipv4(text: str) -> bool:
-    try:
-        ipaddress.IPv4Address(text)
-    except ValueError:
-        return False
-    return True

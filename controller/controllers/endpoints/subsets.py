@@ -19,6 +19,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from atoll.cidrs import is_ip
 from atoll.service_ports import resolve_target_port
 from atoll.v1 import pod_pb2, service_pb2
 from controller.controllers.workloads import Workload, is_ready
@@ -46,7 +47,7 @@ def target_of(service: service_pb2.Service, obj: Workload) -> Target | None:
         ip, kind, containers = obj.status.pod_ip, "Pod", list(obj.spec.containers)
     else:
         ip, kind, containers = obj.status.ip, "VirtualMachine", []
-    if not _is_ip(ip):
+    if not is_ip(ip):
         return None
     ports = tuple(
         (port.name, resolved, port.protocol or "TCP")
@@ -105,11 +106,3 @@ def selects(service: service_pb2.Service, labels: Mapping[str, str]) -> bool:
 
 def _address_order(address: service_pb2.EndpointAddress) -> tuple[int, str, str]:
     return (int(ipaddress.ip_address(address.ip)), address.target_ref.kind, address.target_ref.name)
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
