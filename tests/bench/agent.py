@@ -1,7 +1,8 @@
-"""Agent benchmark: a hollow fleet of 5,000 nodes, 10,000 pods created -> Running, end to end.
+"""Agent benchmark: a hollow fleet of 5,000 nodes, 10,000 pods created -> Running, end to end,
+behind 1,000 Services.
 
 Run: python -m tests.bench.agent [--nodes 5000] [--pods 10000] [--rate 1000] [--store sqlite]
-                                 [--bind-directly | --scheduler-inside-up]
+                                 [--services 1000] [--bind-directly | --scheduler-inside-up]
 
 Four processes, as in production: ``atoll up --dev`` (the API server), the scheduler, the hollow
 fleet (``atoll-agent hollow --nodes N``: default mixed fleet, 70% Linux), and this load generator;
@@ -11,6 +12,13 @@ for ``--heartbeat-seconds`` while a probe makes Update calls (API mutating-call 
 hollow process's idle CPU); (3) create ``--pods`` Linux pods at ``--rate`` per second; a watch
 records when each is Running. With ``--bind-directly`` (or when the scheduler is missing) the
 generator binds each pod itself with the Bind RPC, round robin over the Linux nodes, and says so.
+
+With ``--services N`` (default 1,000; 0 = none, today's benchmark) N Services are created after the
+nodes registered (cluster IP allocation: create latency), pod i carries the label of Service
+i mod N, and the endpoints controller runs in the controller process: a watch on Endpoints records
+when each Running pod first appears among its Service's Ready addresses (Running -> endpoint) and
+when every pod is listed; the controller's own reconcile figures come from its /metrics. Run it
+with ``--services 0`` beside to compare API and scheduler figures (same-run calibration ratios).
 
 Hermetic (tests/support/hermetic.py); fails at once if one of its processes dies (supervisor.py).
 Prints the calibration figure (calibration.py), a table, then one JSON line. Targets on a 2-core
@@ -38,7 +46,8 @@ from atoll.v1 import api_pb2, lease_pb2
 from tests.bench.calibration import measure
 from tests.bench.supervisor import Supervisor, exit_on_child_death
 from tests.support.hermetic import isolate_environment
-from tests.support.objects import make_pod
+from tests.support.metrics_scrape import free_port, scrape
+from tests.support.objects import make_pod, make_service
 from tests.support.up_process import admin_config, start_up
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -76,7 +85,10 @@ def scheduler_available() -> bool:
     return True
 
 
-BENCH_CLUSTER_CIDR = "10.0.0.0/8"  # 65,536 /24 node ranges: room for any fleet this benchmark runs
+# 32,768 /24 node ranges, room for any fleet this benchmark runs, apart from the service CIDR.
+BENCH_CLUSTER_CIDR = "10.128.0.0/9"
+BENCH_SERVICE_CIDR = "10.96.0.0/16"
+SERVICE_PORT, TARGET_PORT = 80, 8080
 
 
 async def wait_for_nodes(client: Client, count: int, timeout: float) -> list[str]:
@@ -124,6 +136,42 @@ async def watch_running(
                 return
 
 
+def service_name(index: int) -> str:
+    return f"svc-{index:04d}"
+
+
+async def create_services(client: Client, count: int) -> list[float]:
+    """``count`` ClusterIP Services in namespace bench (256 calls in flight), Service i selecting
+    app=svc-i; the latency of each create (which allocates its cluster IP)."""
+    limit = asyncio.Semaphore(256)
+    latencies: list[float] = []
+
+    async def create(index: int) -> None:
+        service = make_service(service_name(index), "bench", app=service_name(index))
+        service.service.spec.ports[0].target_port = str(TARGET_PORT)
+        async with limit:
+            begun = time.perf_counter()
+            await client.create(service)
+            latencies.append(time.perf_counter() - begun)
+
+    await asyncio.gather(*(create(index) for index in range(count)))
+    return latencies
+
+
+async def watch_endpoints(
+    client: Client, revision: int, listed: dict[str, float], total: int, done: asyncio.Event
+) -> None:
+    """Records when each pod is first among the Ready addresses of its Service's Endpoints."""
+    async for event in client.watch("endpoints", "bench", resource_version=revision):
+        now = time.perf_counter()
+        for subset in event.object.endpoints.subsets:
+            for address in subset.addresses:
+                listed.setdefault(address.target_ref.name, now)
+        if len(listed) >= total:
+            done.set()
+            return
+
+
 async def create_pods(
     client: Client,
     count: int,
@@ -131,9 +179,11 @@ async def create_pods(
     created: dict[str, float],
     call_latencies: list[float],
     linux_nodes: list[str] | None,
+    services: int = 0,
 ) -> None:
     """Create ``count`` pods at ``rate`` per second (at most 256 calls in flight); with
-    ``linux_nodes``, bind each batch of 100 created pods round robin over them."""
+    ``linux_nodes``, bind each batch of 100 created pods round robin over them; with ``services``,
+    pod i is labelled for Service i mod ``services``."""
     limit = asyncio.Semaphore(256)
     start = time.perf_counter()
     pending: list[str] = []
@@ -152,7 +202,8 @@ async def create_pods(
 
     async def create(index: int) -> None:
         nonlocal next_node
-        pod = make_pod(f"p{index:05d}", "bench")
+        labels = {"app": service_name(index % services)} if services else {}
+        pod = make_pod(f"p{index:05d}", "bench", **labels)
         pod.pod.spec.containers[0].resources.requests.update({"cpu": "10m", "memory": "16Mi"})
         async with limit:
             begun = time.perf_counter()
@@ -211,7 +262,8 @@ async def _bench(args: argparse.Namespace, children: Supervisor, direct: bool, d
     inside = args.scheduler_inside_up and not direct
     own_scheduler = () if inside else ("--no-scheduler",)
     up = start_up(
-        data_dir, "--store", args.store, "--sim-nodes", "0", "--no-controllers", *own_scheduler, secure=args.secure
+        data_dir, "--store", args.store, "--sim-nodes", "0", "--no-controllers", *own_scheduler,
+        "--service-cidr", BENCH_SERVICE_CIDR, secure=args.secure,
     )
     children.adopt("atoll up", up.process, up.output)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
@@ -221,10 +273,13 @@ async def _bench(args: argparse.Namespace, children: Supervisor, direct: bool, d
         env_of = {name: _identity_env(env, data_dir, up.address, name) for name in ("scheduler", "fleet", "controller")}
     else:
         env_of = {"scheduler": env, "fleet": env, "controller": env}
+    controllers = "node-ipam,endpoints" if args.services else "node-ipam"
+    metrics_port = free_port()
     children.start(
-        "atoll-controller node-ipam",
-        [sys.executable, "-m", "controller.main", "--server", up.address, "--controllers", "node-ipam",
-         "--cluster-cidr", BENCH_CLUSTER_CIDR, "--metrics-listen", "", "--log-level", "ERROR"],
+        f"atoll-controller {controllers}",
+        [sys.executable, "-m", "controller.main", "--server", up.address, "--controllers", controllers,
+         "--cluster-cidr", BENCH_CLUSTER_CIDR, "--metrics-listen", f"127.0.0.1:{metrics_port}",
+         "--log-level", "ERROR"],
         env=env_of["controller"],
     )
     if not (direct or inside):
@@ -268,12 +323,51 @@ async def _bench(args: argparse.Namespace, children: Supervisor, direct: bool, d
         "pods": args.pods,
         "rate_target": args.rate,
         "store": args.store,
+        "services": args.services,
         "binding": "direct Bind RPC" if direct else "scheduler inside atoll up" if inside else "scheduler",
         "events": not args.no_events,
         "security": "mutual TLS, authorization, audit" if args.secure else "--dev (plaintext)",
     }
     async with Client.connect(target) as client:
-        return await children.guard(_measure(args, client, meter, result, direct))
+        await children.guard(_measure(args, client, meter, result, direct))
+    if args.services:
+        result.update(endpoints_controller_figures(f"http://127.0.0.1:{metrics_port}/metrics"))
+    return result
+
+
+def endpoints_controller_figures(url: str) -> dict[str, object]:
+    """The endpoints controller's reconciles (count, errors, mean and p99 from the histogram's
+    buckets) and Endpoints writes, from its process's /metrics."""
+    families = scrape(url)
+    label = ("controller", "endpoints")
+
+    duration = "atoll_controller_reconcile_duration_seconds"
+
+    def sample(family: str, suffix: str, *labels: tuple[str, str]) -> float:
+        return families.get(family, {}).get((("__name__", family + suffix), *sorted(labels)), 0.0)
+
+    count = sample(duration, "_count", label)
+    total = sample(duration, "_sum", label)
+    buckets = sorted(
+        (float(dict(key).get("le", "inf")), value)
+        for key, value in families.get(duration, {}).items()
+        if dict(key).get("__name__", "").endswith("_bucket") and dict(key).get("controller") == "endpoints"
+    )
+    p99 = next((bound for bound, seen in buckets if seen >= 0.99 * count), float("nan")) if count else float("nan")
+    writes = {
+        verb: int(sample("atoll_controller_endpoints_writes", "_total", ("verb", verb)))
+        for verb in ("create", "update", "delete")
+    }
+    return {
+        "endpoints_reconciles": int(count),
+        "endpoints_reconcile_errors": int(
+            sample("atoll_controller_reconcile_errors", "_total", label)
+        ),
+        "endpoints_reconcile_mean_ms": round(total / count * 1000, 2) if count else float("nan"),
+        "endpoints_reconcile_p99_ms_le": round(p99 * 1000, 1),
+        "endpoints_writes_create": writes["create"],
+        "endpoints_writes_update": writes["update"],
+    }
 
 
 async def _measure(
@@ -284,6 +378,12 @@ async def _measure(
     names = await wait_for_nodes(client, args.nodes, args.timeout)
     result["register_s"] = round(time.perf_counter() - began, 1)
     await client.apply(kinds.by_name("Namespace").message(metadata={"name": "bench"}))
+    if args.services:
+        began = time.perf_counter()
+        service_calls = await create_services(client, args.services)
+        result["services_create_s"] = round(time.perf_counter() - began, 2)
+        result["service_create_p50_ms"] = round(percentile(service_calls, 0.5) * 1000, 1)
+        result["service_create_p99_ms"] = round(percentile(service_calls, 0.99) * 1000, 1)
     cpu_before = meter.cpu_seconds()
     probe = await probe_updates(client, args.heartbeat_seconds, 20)
     result["heartbeat_hollow_cores"] = round((meter.cpu_seconds() - cpu_before) / args.heartbeat_seconds, 3)
@@ -296,15 +396,32 @@ async def _measure(
     calls: list[float] = []
     done = asyncio.Event()
     watcher = asyncio.create_task(watch_running(client, revision, running, bound, args.pods, done))
+    listed: dict[str, float] = {}
+    all_listed = asyncio.Event()
+    _, endpoints_revision = await client.list_all("endpoints", "bench")
+    endpoints_watcher = asyncio.create_task(
+        watch_endpoints(client, endpoints_revision, listed, args.pods if args.services else 0, all_listed)
+    )
     cpu_before, wall = meter.cpu_seconds(), time.perf_counter()
     linux = sorted(n for n in names if n.startswith("sim-lnx-")) if direct else None
     prober = asyncio.create_task(probe_updates(client, 1e9, 20))
-    await create_pods(client, args.pods, args.rate, created, calls, linux)
+    await create_pods(client, args.pods, args.rate, created, calls, linux, args.services)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(done.wait(), args.timeout)
     prober.cancel()
     watcher.cancel()
     elapsed = time.perf_counter() - wall
+    if args.services:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_listed.wait(), args.timeout)
+        to_endpoint = [listed[name] - running[name] for name in listed if name in running]
+        result["listed_in_endpoints"] = len(listed)
+        result["running_to_endpoint_p50_ms"] = round(percentile(to_endpoint, 0.5) * 1000, 1)
+        result["running_to_endpoint_p99_ms"] = round(percentile(to_endpoint, 0.99) * 1000, 1)
+        result["last_running_to_all_listed_ms"] = (
+            round((max(listed.values()) - max(running.values())) * 1000, 1) if listed and running else float("nan")
+        )
+    endpoints_watcher.cancel()
     latencies = [running[name] - created[name] for name in running if name in created]
     to_bind = [bound[name] - created[name] for name in bound if name in created]
     to_run = [running[name] - bound[name] for name in running if name in bound]
@@ -340,6 +457,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--pods", type=int, default=10000)
     parser.add_argument("--rate", type=float, default=1000.0, help="pods created per second")
+    parser.add_argument("--services", type=int, default=1000, help="Services over the pods (0: none)")
     parser.add_argument("--store", default="sqlite")
     parser.add_argument("--lease-interval", type=float, default=10.0)
     parser.add_argument("--heartbeat-seconds", type=float, default=20.0)
