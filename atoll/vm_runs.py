@@ -7,7 +7,8 @@ replace the object: its name, UID, creation time, owners and Events stay; only `
 and the status change. Run numbers start at 1 (``default`` at create) and only grow:
 
     agent     a guest ended and the run strategy restarts it on the same node:
-              the agent archives run N and starts run N+1 itself (status writes)
+              the agent archives run N and starts run N+1 itself (status writes); a run it
+              reported Stopped or Failed it never boots again: the controller makes the next
     VM ctrl   a new placement is due (restart, start after a stop, eviction, node lost, a run
               that cannot run here): once run N on its node ended (run_ended), one Update clears
               spec.nodeName and the one-shot annotations

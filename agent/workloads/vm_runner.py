@@ -13,7 +13,10 @@ Manual          stay Failed             stay Stopped
 Halted          stay Stopped            stay Stopped
 ==============  ======================  ===========================
 
-"Stay" lasts until the spec changes (a new generation), e.g. a user sets powerState again.
+"Stay" is for good: a run that ended here (stopped, failed, or could not start) is never booted
+again by the agent. Its next run is the VirtualMachine controller's to make, as a new placement
+(``atoll vm start``, or the run strategy once powerState is Running again), so the two never both
+begin a run.
 Status phases: Starting (provisioning, booting), Running, Paused, Stopping, Stopped, Failed.
 Deletion stops the guest (ACPI, then quit after the grace period) and removes the finalizer.
 A booted guest is probed against its address (run_probes.py): readiness decides Ready; a failed
@@ -97,7 +100,6 @@ class VmRunner(WorkloadRunner):
         self.ip = ""  # the running task's address, from the driver's inspect
         self.last_ip = ""  # the run's last address, for its record
         self.reason, self.message = vm.status.reason, vm.status.message
-        self.halted_generation = vm.metadata.generation if self.phase in ("Stopped", "Failed") else -1
         self.probes = RunProbes(ctx, self.kind, vm.metadata, {PROBED: ProbeSpec(vm_probes(vm.spec))}, self.wake)
         self.probe_ready = True
         adopted = ctx.claim(self.config.task_id)
@@ -161,8 +163,8 @@ class VmRunner(WorkloadRunner):
                 self.phase, self.reason, self.message = "Stopped", "", ""
                 self._end_run(0)
             return
-        if self.halted_generation == vm.metadata.generation:
-            return
+        if self.runs.ended is not None:
+            return  # ended for good here: the VirtualMachine controller places the next run
         now = self.ctx.clock.now()
         if now < self.retry_at:
             self.wake_at(self.retry_at)
@@ -202,15 +204,12 @@ class VmRunner(WorkloadRunner):
 
     async def _start(self, vm: VirtualMachine) -> None:
         assert self.driver is not None
-        if self.runs.ended is not None:  # booting again here after the run ended: the next run
-            self._next_run_here()
         if run_number(self.latest) < self.runs.number:
             await self._write_status()  # the status names the run before its task exists (kill -9 safe)
         try:
             handle = await timed(self.driver.name, "start", self.driver.start(self.config))
         except CannotRunError as err:
             self.phase, self.reason, self.message = "Failed", "CannotRun", str(err)
-            self.halted_generation = vm.metadata.generation
             self._end_run(1)
             self.ctx.event(self.kind, vm.metadata, "Failed", str(err), warning=True)
             return
@@ -255,7 +254,6 @@ class VmRunner(WorkloadRunner):
                 self.reason, self.message = "CrashLoopBackOff", f"back-off {delay:g}s restarting the VM"
                 self.ctx.event(self.kind, vm.metadata, "BackOff", self.message, warning=True)
             return
-        self.halted_generation = vm.metadata.generation
 
     async def _stop(self, vm: VirtualMachine, grace: float) -> None:
         assert self.driver is not None

@@ -194,3 +194,23 @@ async def test_the_stored_status_names_each_run_before_its_task_starts() -> None
         await eventually(c.client, "vm", "app", lambda vm: vm.status.current_run.HasField("start_time")
                          and vm.status.current_run.number == 2)
         assert started == [("vm-run1", 1), ("vm-run2", 2)]
+
+
+async def test_a_run_that_ended_here_is_never_booted_again_by_the_agent() -> None:
+    """Even when its spec asks for Running again: the next run is the VirtualMachine controller's
+    (a new placement), so the agent and the controller never both begin one."""
+    clock = ManualClock()
+    driver = hypervisor(clock)
+    async with cluster() as c, node(c.client, KVM, [driver], clock):
+        await c.client.create(bound_vm("app", "kvm1", run_strategy="Manual"))
+        await eventually(c.client, "vm", "app", phase_is("Starting"))
+        clock.advance(BOOT)
+        await eventually(c.client, "vm", "app", phase_is("Running"))
+        await set_spec(c.client, "app", power_state="Stopped")
+        await eventually(c.client, "vm", "app", phase_is("Stopped"))
+        await set_spec(c.client, "app", power_state="Running", run_strategy="Always")
+        clock.advance(60)
+        with pytest.raises(AssertionError):
+            await eventually(c.client, "vm", "app", lambda vm: not phase_is("Stopped")(vm), timeout=1.0)
+        assert await driver.list_tasks() == []
+        assert (await c.client.get("vm", "app")).virtual_machine.status.current_run.number == 1

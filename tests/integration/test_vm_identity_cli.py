@@ -1,8 +1,8 @@
 """One VirtualMachine object for the VM's whole life, through the real CLI against a real `atoll up`
 (scheduler, controllers, a simulated fleet with hypervisor nodes): `atoll vm restart`, twice,
-and a guest that crashes keep the name, UID, creation time and Events, each run is numbered and
-`atoll describe vm` lists the current run and the previous ones (atoll/vm_runs.py). A node that
-is lost: tests/integration/test_controllers_node_failure.py."""
+`atoll vm stop` and `start`, and a guest that crashes keep the name, UID, creation time and
+Events, each run is numbered and `atoll describe vm` lists the current run and the previous ones
+(atoll/vm_runs.py). A node that is lost: tests/integration/test_controllers_node_failure.py."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def identity(vm: Any) -> tuple[str, str, str]:
     return meta["name"], meta["uid"], meta["creationTimestamp"]
 
 
-def test_restart_twice_keeps_the_object_its_events_and_lists_the_runs(up: UpProcess) -> None:
+def test_restart_twice_stop_and_start_keep_the_object_its_events_and_list_the_runs(up: UpProcess) -> None:
     assert atoll(up, "apply", "-f", "-", stdin=VM.format(name="keep", script="sleep infinity")).returncode == 0
     first = until(running_run(up, "keep", 1))
 
@@ -79,12 +79,20 @@ def test_restart_twice_keeps_the_object_its_events_and_lists_the_runs(up: UpProc
     previous = after["status"]["previousRuns"]
     assert [int(run["number"]) for run in previous] == [2, 1]
     assert all(run["phase"] == "Stopped" and run.get("node") for run in previous)
+
+    # stop, then start: the agent never boots the stopped run again itself; the start is run 4
+    assert atoll(up, "vm", "stop", "keep").returncode == 0
+    until(lambda: (vm := get_vm(up, "keep"))["status"].get("phase") == "Stopped" and vm)
+    assert atoll(up, "vm", "start", "keep").returncode == 0
+    started = until(running_run(up, "keep", 4))
+    assert identity(started) == identity(first)
+    assert int(started["status"]["currentRun"]["number"]) == 4
     described = atoll(up, "describe", "vm", "keep").stdout
     runs = described[described.index("Runs:"):described.index("Events:")].splitlines()
-    assert [line.split()[0] for line in runs[3:]] == ["3", "2", "1"], described
-    assert "Running" in runs[3] and "Stopped" in runs[4] and "Stopped" in runs[5], described
+    assert [line.split()[0] for line in runs[3:]] == ["4", "3", "2", "1"], described
+    assert "Running" in runs[3] and all("Stopped" in line for line in runs[4:]), described
     events = described[described.index("Events:"):]
-    assert events.count("Restarting") == 2, described
+    assert events.count("Restarting") == 3, described
     assert "run 1 on node" in events and "run 2 on node" in events, described
     assert "Started" in events, described  # the first run's Events are still the VM's
 
