@@ -5,7 +5,7 @@ every task they still hold when the test ends. Missing packages skip the tests (
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -15,8 +15,10 @@ from agent.drivers.oci import OciDriver, OciSettings
 from agent.drivers.protocol import Resources, TaskConfig, VmOptions
 from agent.drivers.qemu import QemuDriver, QemuSettings
 from agent.drivers.qemu.console import BOOT_MARKER_ANNOTATION
+from agent.network.cni import DEFAULT_BIN_DIR
 from atoll.images import ImageStore
 from tests.e2e import artifacts
+from tests.support.netns import entered, scratch_netns
 from tests.support.system import require_binary
 
 BUSYBOX_IMAGE = "busybox:e2e"
@@ -83,6 +85,30 @@ async def oci(tmp_path: Path, image_dir: Path) -> AsyncIterator[OciFactory]:
         for handle in await last.list_tasks():
             await last.recover(handle)
             await last.destroy(handle.task_id, force=True)
+
+
+CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")
+
+
+@pytest.fixture(scope="session")
+def cni_bin_dir() -> Path:
+    """Debian's CNI plugins (containernetworking-plugins); iptables for portmap, iproute2."""
+    for plugin in CNI_PLUGINS:
+        if not (DEFAULT_BIN_DIR / plugin).is_file():
+            _unavailable(f"CNI plugin {plugin} not in {DEFAULT_BIN_DIR}: install containernetworking-plugins")
+    require_binary("iptables", "iptables")
+    require_binary("ip", "iproute2")
+    require_binary("nsenter", "util-linux")
+    return DEFAULT_BIN_DIR
+
+
+@pytest.fixture
+def node_netns(cni_bin_dir: Path) -> Iterator[str]:
+    """A network namespace of this test's own, entered by the test's thread for its duration:
+    the node's bridge, veths and rules are made in it and vanish with it."""
+    _require_root()
+    with scratch_netns() as name, entered(name):
+        yield name
 
 
 @pytest.fixture(scope="session")
