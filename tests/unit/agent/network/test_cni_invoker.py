@@ -57,26 +57,20 @@ async def test_runtime_config_goes_only_to_plugins_that_declare_the_capability(b
         {"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]}
 
 
-async def test_del_runs_in_reverse_order_with_the_cached_result(bin_dir: Path) -> None:
+@pytest.mark.parametrize(("command", "order"), [("DEL", ["second", "first"]), ("CHECK", ["first", "second"])],
+                         ids=["del runs in reverse order", "check runs in order"])
+async def test_del_and_check_pass_the_cached_add_result_to_every_plugin(
+    bin_dir: Path, command: str, order: list[str]
+) -> None:
     log = install(bin_dir, "first", "second")
     invoker = CniInvoker((bin_dir,))
     listed = network({"type": "first", "address": "10.1.0.5/24"}, {"type": "second"})
     result = await invoker.add(listed, ATTACHMENT)
-    await invoker.delete(listed, ATTACHMENT, result)
-    deletes = [c for c in calls(log) if c["env"]["CNI_COMMAND"] == "DEL"]  # type: ignore[index]
-    assert [c["plugin"] for c in deletes] == ["second", "first"]
-    assert all(c["config"]["prevResult"] == result.raw for c in deletes)  # type: ignore[index]
-
-
-async def test_check_passes_the_cached_result_to_every_plugin_in_order(bin_dir: Path) -> None:
-    log = install(bin_dir, "first", "second")
-    invoker = CniInvoker((bin_dir,))
-    listed = network({"type": "first", "address": "10.1.0.5/24"}, {"type": "second"})
-    result = await invoker.add(listed, ATTACHMENT)
-    await invoker.check(listed, ATTACHMENT, result)
-    checks = [c for c in calls(log) if c["env"]["CNI_COMMAND"] == "CHECK"]  # type: ignore[index]
-    assert [c["plugin"] for c in checks] == ["first", "second"]
-    assert all(c["config"]["prevResult"] == result.raw for c in checks)  # type: ignore[index]
+    run = invoker.delete if command == "DEL" else invoker.check
+    await run(listed, ATTACHMENT, result)
+    called = [c for c in calls(log) if c["env"]["CNI_COMMAND"] == command]  # type: ignore[index]
+    assert [c["plugin"] for c in called] == order
+    assert all(c["config"]["prevResult"] == result.raw for c in called)  # type: ignore[index]
 
 
 async def test_a_failed_add_raises_the_plugins_own_words_and_deletes_what_was_added(bin_dir: Path) -> None:
