@@ -7,7 +7,10 @@ It owns no connection and no watch: ``dispatch`` is fed by a watch that may serv
 - After the first complete list of both kinds (``synced``), adopted tasks no workload claimed
   are orphans (deleted while the agent was down): they are stopped and destroyed.
 - Its Node object (at registration, then from a Node watch) tells it the node's pod CIDR: the
-  address pool takes its range from there, and every runner that waited for it is woken.
+  address pool (simulated drivers) and the drivers on the real pod network (PodCidrAware) take
+  their range from there, and every runner that waited for it is woken.
+- Then pod sandboxes, namespaces and addresses that belong to no workload of the node (deleted
+  while the agent was down, or half made by a crash) are torn down (PodSandboxes).
 - A runner serves one binding of its workload. A VirtualMachine unbound and bound here again (its
   next run, atoll/vm_runs.py) gets a new runner once the old one has finished with its run; the
   new binding waits in ``_next_binding`` meanwhile.
@@ -24,6 +27,7 @@ from typing import Any
 
 from agent import metrics, registration
 from agent.driver_timing import timed
+from agent.drivers.abilities import PodCidrAware, PodSandboxes
 from agent.drivers.protocol import Driver, DriverError, DriverFingerprint, TaskHandle, workload_uid_of
 from agent.node_metrics import sample_node
 from agent.registration import NodeProfile
@@ -112,15 +116,22 @@ class NodeAgent:
         self._forget_when_done(uid, runner)
 
     def _learn_network(self, node: node_pb2.Node) -> None:
+        cidr = node.spec.pod_cidr
         pool = self.ctx.addresses
-        if pool is not None and pool.set_range(node.spec.pod_cidr):
-            log.info("node %s: pod CIDR %s", self.name, node.spec.pod_cidr)
+        changed = pool is not None and pool.set_range(cidr)
+        for driver in self.ctx.drivers:
+            if isinstance(driver, PodCidrAware):
+                changed = driver.set_pod_cidr(cidr) or changed
+        if changed:
+            log.info("node %s: pod CIDR %s", self.name, cidr)
             for runner in self.runners.values():
                 runner.wake()
 
     def synced(self, kind: str) -> None:
+        if kind in self._synced:
+            return
         self._synced.add(kind)
-        if self._synced >= {"Pod", "VirtualMachine"} and self.ctx.adopted:
+        if self._synced >= {"Pod", "VirtualMachine"}:
             orphans, self.ctx.adopted = self.ctx.adopted, {}
             self._spawn(self._destroy_orphans(list(orphans.values())))
 
@@ -130,6 +141,15 @@ class NodeAgent:
             with contextlib.suppress(DriverError):
                 await driver.stop(handle.task_id, 0.0)
                 await driver.destroy(handle.task_id, force=True)
+        for driver in self.ctx.drivers:
+            if isinstance(driver, PodSandboxes):
+                try:
+                    cleaned = await driver.remove_orphan_sandboxes(lambda uid: uid in self.runners)
+                except DriverError as err:
+                    log.warning("node %s: orphaned pod sandboxes not all removed: %s", self.name, err)
+                    continue
+                if cleaned:
+                    log.info("node %s: removed the pod network of %d gone workloads", self.name, len(cleaned))
 
     def _task_changed(self, task_id: str) -> None:
         runner = self.runners.get(workload_uid_of(task_id))

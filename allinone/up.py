@@ -24,6 +24,7 @@ from agent import metrics as agent_metrics
 from agent.drivers.real import real_drivers
 from agent.hollow.fleet import FleetError, FleetSpec, default_fleet, load_fleet
 from agent.hollow.hollow_fleet import run_hollow_fleet
+from agent.network.cni import DEFAULT_BIN_DIR
 from agent.network.node_network import NodeNetworkConfig
 from agent.run import run_agent
 from allinone.metrics_ports import serve_component_metrics
@@ -46,6 +47,7 @@ from atoll.images import node_state_dir
 from atoll.metrics_http import MetricsListenError
 from atoll.pki import PkiError, internal_client_config
 from atoll.private_files import make_process_private, private_directory
+from atoll.user_text import bounded_repr
 from controller.apiserver import metrics as apiserver_metrics
 from controller.apiserver.auth.config import SecurityConfig, secure_data_dir
 from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL
@@ -122,6 +124,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="with --real: a directory whose files VMs may use as kernel, initrd or disk image, repeatable"
              " (besides the node's image store, DATA_DIR/nodes/NODE/images)",
     )
+    parser.add_argument(
+        "--cni-bin-dir", type=Path, default=DEFAULT_BIN_DIR, metavar="DIR",
+        help=f"with --real: where the CNI plugins are (default {DEFAULT_BIN_DIR}: containernetworking-plugins)",
+    )
+    parser.add_argument(
+        "--node-netns", type=Path, default=None, metavar="PATH",
+        help="with --real: the network namespace the node's pod network (bridge atoll0, veths, hostPort rules) lives "
+             "in, e.g. /run/netns/NAME (default: the host's own)",
+    )
     parser.add_argument("--fleet", type=Path, default=None, help="fleet file of simulated nodes (see deploy/fleets/)")
     parser.add_argument(
         "--node-grace-period",
@@ -193,6 +204,10 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"atoll up: {fleet.total} simulated nodes need a pod CIDR each, but --cluster-cidr {cluster_cidr} "
               f"holds {ranges} /{args.node_cidr_mask_size} ranges: give a wider --cluster-cidr (10.0.0.0/8 holds "
               f"65536) or a larger --node-cidr-mask-size", file=sys.stderr)
+        return 2
+    if args.real and args.node_netns is not None and not args.node_netns.exists():
+        print(f"atoll up: --node-netns {bounded_repr(str(args.node_netns))} does not exist "
+              f"(make one with: ip netns add NAME)", file=sys.stderr)
         return 2
     data_dir = private_directory((args.data_dir or default_data_dir()).expanduser().resolve())
     security: SecurityConfig | None = None
@@ -299,12 +314,21 @@ def _start_components(
         node = socket.gethostname()
         identity = internal_client_config(data_dir, server, f"node:{node}", dev=args.dev)
         state_dir = node_state_dir(data_dir, node)
-        drivers = real_drivers(state_dir, vm_image_dirs=tuple(path.resolve() for path in args.vm_image_dirs))
+        drivers = real_drivers(state_dir, vm_image_dirs=tuple(path.resolve() for path in args.vm_image_dirs),
+                               node_name=node, cni_bin_dir=args.cni_bin_dir, node_netns=args.node_netns)
         components[f"node {node}"] = run_agent(identity, node, drivers, stop, state_dir=state_dir,
-                                               node_network=NodeNetworkConfig())
+                                               node_network=_node_network_config(args.node_netns))
     for name in components:
         print(f"  {name + ':':<14} running in-process")
     return {name: asyncio.create_task(_supervised(name, work, stop), name=name) for name, work in components.items()}
+
+
+def _node_network_config(node_netns: Path | None) -> NodeNetworkConfig:
+    """Routes and Service rules go where the node's pod network is (``--node-netns``)."""
+    if node_netns is None:
+        return NodeNetworkConfig()
+    enter = ("nsenter", f"--net={node_netns}", "--")
+    return NodeNetworkConfig(nft=(*enter, "nft"), ip=(*enter, "ip"))
 
 
 async def _supervised(name: str, work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:

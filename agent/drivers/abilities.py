@@ -3,6 +3,7 @@
 Kept for the open issues that use them: ``Rebootable`` (restart a VM in place, keeping its
 identity), ``Exec`` (``atoll exec``; exec probes) and ``Console`` (``atoll console vm/NAME``).
 ``SimulatedProbes``: a simulated runtime answers probes itself (agent/probes/checks.py).
+``PodSandboxes`` and ``PodCidrAware``: drivers on the node's real pod network (CNI).
 
 A driver implements only the abilities its runtime has (Nomad's shape): the QEMU driver pauses
 VMs over QMP, the OCI driver serves log files, a simulated driver synthesises logs.
@@ -10,7 +11,7 @@ VMs over QMP, the OCI driver serves log files, a simulated driver synthesises lo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -64,3 +65,53 @@ class SimulatedProbes(Protocol):
         """Answer a ``kind`` probe (startup, liveness, readiness) with ``handler`` (exec,
         tcp_socket, http_get; ``command`` for exec) of a task whose processes and network are
         simulated: exit code 0 is success. TaskNotFoundError if unknown."""
+
+
+@dataclass(frozen=True)
+class HostPort:
+    """A container port published on the node (``hostPort``); protocol TCP, UDP or SCTP."""
+
+    host_port: int
+    container_port: int
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """What a pod's sandbox is made from: the pod (its uid names the sandbox) and its hostPorts."""
+
+    workload_uid: str
+    namespace: str
+    name: str
+    host_ports: tuple[HostPort, ...] = ()
+
+
+@runtime_checkable
+class PodSandboxes(Protocol):
+    """Drivers whose pods share one sandbox (Kubernetes' pod sandbox): a network namespace on
+    the node's pod network, made before the pod's first container and shared by all of them,
+    kept across container restarts, removed once the pod's containers are gone for good.
+    ``hostNetwork`` pods have none."""
+
+    async def run_sandbox(self, config: SandboxConfig) -> str:
+        """Make the pod's sandbox, or find it (also one made by an earlier agent process: it is
+        re-attached, never set up twice); returns the pod's IP ('' when this driver has no pod
+        network: each container then gets a namespace of its own). NetworkNotReadyError before
+        the node has a pod CIDR; SandboxError when the network cannot be set up this time (its
+        message is the network plugin's own words); either way nothing is left behind."""
+
+    async def remove_sandbox(self, workload_uid: str) -> None:
+        """Tear the pod's sandbox down (network detached, address released, namespace gone), after
+        its containers' tasks are destroyed. Idempotent; SandboxError keeps it for a retry."""
+
+    async def remove_orphan_sandboxes(self, is_live: Callable[[str], bool]) -> list[str]:
+        """Tear down every sandbox, namespace and address that belongs to no workload of this node
+        (``is_live(uid)`` False): what a node that was down, or a crash mid-setup, left. The
+        uids cleaned."""
+
+
+@runtime_checkable
+class PodCidrAware(Protocol):
+    def set_pod_cidr(self, cidr: str) -> bool:
+        """The node's pod CIDR (spec.podCIDR) is ``cidr`` from now on; True when it changed (the
+        agent then wakes workloads that waited for the network)."""

@@ -235,6 +235,15 @@ class NetworkNotReadyError(DriverError):
     counted) and starts it once the network is ready."""
 
 
+SANDBOX_FAILED_REASON = "FailedCreatePodSandBox"  # Kubernetes' Event reason, spelling and all
+
+
+class SandboxError(DriverError):
+    """The pod's sandbox (its network) could not be set up or torn down this time; the message
+    carries the network plugin's own words. Nothing was left half made; the agent retries with
+    back-off and says so in a Warning Event."""
+
+
 class TaskRunningError(DriverError):
     """``destroy`` without force on a task that has not exited."""
 

@@ -12,8 +12,14 @@ Each reconcile, in order:
    after the crash-loop back-off (waiting reason CrashLoopBackOff meanwhile); a missing task is
    started (or, at agent start, adopted from the driver: never started twice). A running one is
    probed (run_probes.py): readiness decides its ``ready``; a failed liveness or startup probe
-   stops it (the probe's grace period, else the pod's) and it ends like a crash.
-5. Write status when it differs from the stored one.
+   stops it (the probe's grace period, else the pod's) and it ends like a crash. On a driver with
+   pod sandboxes (abilities.PodSandboxes) the pod's sandbox is made before its first container
+   starts and kept across container restarts; a failure is a Warning Event
+   FailedCreatePodSandBox with the network plugin's words, retried with the crash-loop back-off.
+5. Once every container has ended for good (Succeeded, Failed), and on deletion after the last
+   task is destroyed, the sandbox is torn down (its address released); a failed teardown is
+   retried and holds the finalizer.
+6. Write status when it differs from the stored one.
 """
 
 from __future__ import annotations
@@ -24,12 +30,15 @@ from dataclasses import replace
 
 from agent import metrics
 from agent.driver_timing import timed
+from agent.drivers.abilities import PodSandboxes
 from agent.drivers.protocol import (
     NETWORK_NOT_READY_REASON,
+    SANDBOX_FAILED_REASON,
     CannotRunError,
     Driver,
     ExitResult,
     NetworkNotReadyError,
+    SandboxError,
     StartError,
     TaskConfig,
     TaskNotFoundError,
@@ -40,7 +49,7 @@ from agent.workloads.backoff import should_restart
 from agent.workloads.context import NodeContext
 from agent.workloads.pod_status import ContainerRecord, build_pod_status
 from agent.workloads.run_probes import ProbeSpec, RunProbes
-from agent.workloads.specs import container_configs
+from agent.workloads.specs import container_configs, sandbox_config
 from agent.workloads.workload_runner import WorkloadRunner
 from atoll.probes import container_probes
 from atoll.user_text import bounded
@@ -64,6 +73,10 @@ class PodRunner(WorkloadRunner):
         self.first_seen = ctx.clock.now()
         specs = {c.name: ProbeSpec(container_probes(c), tuple(c.ports)) for c in pod.spec.containers}
         self.probes = RunProbes(ctx, self.kind, pod.metadata, specs, self.wake)
+        # The sandbox may exist (made by an earlier agent process): torn down when the pod ends.
+        self.sandbox_ready = False
+        self.sandbox_failures = 0
+        self.sandbox_retry_at = 0.0
         super().__init__(ctx, pod)
 
     def _record(self, pod: pod_pb2.Pod, config: TaskConfig) -> ContainerRecord:
@@ -106,6 +119,8 @@ class PodRunner(WorkloadRunner):
                 return await self._terminate(stored)
         for record in self.records:
             await self._sync(record)
+        if all(r.final and not r.task_alive for r in self.records):
+            await self._remove_sandbox()
         await self._write_status()
         return False
 
@@ -131,7 +146,8 @@ class PodRunner(WorkloadRunner):
             if not record.final:
                 self.wake_at(record.retry_at)
             return
-        await self._start(record)
+        if await self._sandbox(record):
+            await self._start(record)
 
     async def _probe(self, record: ContainerRecord) -> bool:
         """Keep the running ``record``'s probes going; kill it when a liveness or startup probe
@@ -200,9 +216,7 @@ class PodRunner(WorkloadRunner):
             self.ctx.event("Pod", pod.metadata, "Failed", f"container {record.name}: {err}", warning=True)
             return
         except NetworkNotReadyError as err:
-            if record.waiting[0] != NETWORK_NOT_READY_REASON:
-                self.ctx.event("Pod", pod.metadata, NETWORK_NOT_READY_REASON, str(err), warning=True)
-            record.waiting = (NETWORK_NOT_READY_REASON, str(err))
+            self._network_not_ready(record, err)
             return  # no restart counted; woken when the node's network is ready
         except StartError as err:
             self.ctx.event("Pod", pod.metadata, "Failed", f"container {record.name} failed to start: {err}",
@@ -230,6 +244,47 @@ class PodRunner(WorkloadRunner):
         await self.probes.close()
         await super().close()
 
+    def _network_not_ready(self, record: ContainerRecord, err: NetworkNotReadyError) -> None:
+        if record.waiting[0] != NETWORK_NOT_READY_REASON:
+            self.ctx.event("Pod", self.latest.metadata, NETWORK_NOT_READY_REASON, str(err), warning=True)
+        record.waiting = (NETWORK_NOT_READY_REASON, str(err))
+
+    async def _sandbox(self, record: ContainerRecord) -> bool:
+        """Whether ``record`` may start now as far as the pod's sandbox goes: made (or found), or
+        not needed (hostNetwork, a driver without sandboxes)."""
+        driver = self.driver
+        pod: pod_pb2.Pod = self.latest
+        if self.sandbox_ready or not isinstance(driver, PodSandboxes) or pod.spec.host_network:
+            return True
+        now = self.ctx.clock.now()
+        if now < self.sandbox_retry_at:
+            self.wake_at(self.sandbox_retry_at)
+            return False
+        try:
+            await timed(driver.name, "run_sandbox", driver.run_sandbox(sandbox_config(pod)))
+        except NetworkNotReadyError as err:
+            self._network_not_ready(record, err)
+            return False
+        except SandboxError as err:
+            self.sandbox_failures += 1
+            self.sandbox_retry_at = now + max(self.ctx.config.backoff.delay(self.sandbox_failures), 1.0)
+            self.wake_at(self.sandbox_retry_at)
+            message = bounded(f"Failed to create pod sandbox: {err}", 1024)
+            self.ctx.event("Pod", pod.metadata, SANDBOX_FAILED_REASON, message, warning=True)
+            for waiting in self.records:
+                if not waiting.final:
+                    waiting.waiting = ("ContainerCreating", message)
+            return False
+        self.sandbox_ready, self.sandbox_failures = True, 0
+        return True
+
+    async def _remove_sandbox(self) -> None:
+        """Tear the pod's sandbox down (idempotent); SandboxError propagates: retried."""
+        driver = self.driver
+        if isinstance(driver, PodSandboxes) and not self.latest.spec.host_network:
+            await timed(driver.name, "remove_sandbox", driver.remove_sandbox(self.uid))
+            self.sandbox_ready = False
+
     async def _terminate(self, pod: pod_pb2.Pod) -> bool:
         await self.probes.close()
         alive = [r for r in self.records if r.task_alive]
@@ -250,6 +305,7 @@ class PodRunner(WorkloadRunner):
                 with contextlib.suppress(TaskNotFoundError):
                     await timed(self.driver.name, "destroy", self.driver.destroy(record.task_id))
                 record.kept = False
+        await self._remove_sandbox()
         if self.vanished:
             return True
         stored = await self.set_finalizer(pod, present=False)

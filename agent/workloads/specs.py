@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent.drivers.abilities import HostPort, SandboxConfig
 from agent.drivers.protocol import (
     CloudInitData,
     Resources,
@@ -70,6 +71,15 @@ def container_configs(pod: pod_pb2.Pod) -> list[TaskConfig]:
             )
         )
     return configs
+
+
+def sandbox_config(pod: pod_pb2.Pod) -> SandboxConfig:
+    """The pod's sandbox: its uid and name, and every container's hostPort."""
+    ports = tuple(
+        HostPort(port.host_port, port.container_port or port.host_port, port.protocol or "TCP")
+        for container in pod.spec.containers for port in container.ports if port.host_port > 0
+    )
+    return SandboxConfig(pod.metadata.uid, pod.metadata.namespace, pod.metadata.name, ports)
 
 
 def vm_config(vm: virtualmachine_pb2.VirtualMachine, run: int) -> TaskConfig:

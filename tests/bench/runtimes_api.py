@@ -53,6 +53,7 @@ from tests.bench.supervisor import Supervisor, exit_on_child_death
 from tests.e2e import artifacts
 from tests.e2e.conftest import BASE_CMDLINE
 from tests.support.hermetic import isolate_environment
+from tests.support.netns import NETNS_DIR, scratch_netns
 from tests.support.up_process import start_up
 
 BOOT_MARKER_ANNOTATION = "qemu.atoll.dev/boot-marker"
@@ -122,10 +123,11 @@ async def bench(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     await driver.close()
     rootfs = artifacts.busybox_rootfs(scratch / "api-rootfs", Path(shutil.which("busybox") or "busybox"))
     ImageStore(image_dir_for(data_dir, node)).import_path(rootfs, IMAGE)
-    with exit_on_child_death(), Supervisor() as children:
+    with exit_on_child_death(), Supervisor() as children, scratch_netns("atoll-bench") as netns:
         calibration = await measure(children)
         vm_files = ("--vm-image-dir", str(scratch), "--vm-image-dir", str(artifacts.kernel_cache_dir()))
-        up = start_up(data_dir, "--real", "--sim-nodes", "0", *vm_files)
+        # The node's pod network in a namespace of the benchmark's own, not on the host's interfaces.
+        up = start_up(data_dir, "--real", "--sim-nodes", "0", "--node-netns", str(NETNS_DIR / netns), *vm_files)
         children.adopt("atoll up --real", up.process, up.output)
         results = await children.guard(_measure(args, scratch, node, up.address, bundle))
     results["calibration"] = calibration.as_json()

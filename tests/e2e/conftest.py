@@ -18,7 +18,7 @@ from agent.drivers.qemu.console import BOOT_MARKER_ANNOTATION
 from agent.network.cni import DEFAULT_BIN_DIR
 from atoll.images import ImageStore
 from tests.e2e import artifacts
-from tests.support.netns import entered, scratch_netns
+from tests.support.netns import NETNS_DIR, scratch_netns
 from tests.support.system import require_binary
 
 BUSYBOX_IMAGE = "busybox:e2e"
@@ -103,12 +103,12 @@ def cni_bin_dir() -> Path:
 
 
 @pytest.fixture
-def node_netns(cni_bin_dir: Path) -> Iterator[str]:
-    """A network namespace of this test's own, entered by the test's thread for its duration:
-    the node's bridge, veths and rules are made in it and vanish with it."""
+def node_netns(cni_bin_dir: Path) -> Iterator[Path]:
+    """A network namespace of this test's own for the node's network (``CniInvoker(node_netns=)``):
+    its bridge, veths and portmap rules are made in it and vanish with it."""
     _require_root()
-    with scratch_netns() as name, entered(name):
-        yield name
+    with scratch_netns() as name:
+        yield NETNS_DIR / name
 
 
 @pytest.fixture(scope="session")

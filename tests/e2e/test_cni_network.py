@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,15 +24,16 @@ from tests.support.netns import run_in
 POD_CIDR = "10.77.3.0/24"
 
 
-def node_network(tmp_path: Path, cni_bin_dir: Path, **changes: object) -> NodeCniNetwork:
+def node_network(tmp_path: Path, cni_bin_dir: Path, node_netns: Path, **changes: object) -> NodeCniNetwork:
     settings = NodeNetworkSettings(ipam_dir=tmp_path / "ipam", **changes)  # type: ignore[arg-type]
-    network = NodeCniNetwork(CniInvoker((cni_bin_dir,)), settings, tmp_path / "conf", node_name="n1")
+    invoker = CniInvoker((cni_bin_dir,), node_netns=node_netns)
+    network = NodeCniNetwork(invoker, settings, tmp_path / "conf", node_name="n1")
     network.set_pod_cidr(POD_CIDR)
     return network
 
 
 @pytest.fixture
-def netns_dir(tmp_path: Path, node_netns: str) -> Path:
+def netns_dir(tmp_path: Path) -> Iterator[Path]:
     directory = tmp_path / "netns"
     ensure_shared_dir(directory)
     yield directory
@@ -40,14 +42,14 @@ def netns_dir(tmp_path: Path, node_netns: str) -> Path:
     subprocess.run(["umount", "-l", str(directory)], check=False)
 
 
-def links() -> str:
-    return subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+def links(node_netns: Path) -> str:
+    return run_in(node_netns, "ip", "-o", "link").stdout
 
 
 async def test_a_pod_namespace_gets_an_address_of_the_pod_cidr_and_del_releases_it(
-    tmp_path: Path, cni_bin_dir: Path, netns_dir: Path
+    tmp_path: Path, cni_bin_dir: Path, node_netns: Path, netns_dir: Path
 ) -> None:
-    network = node_network(tmp_path, cni_bin_dir)
+    network = node_network(tmp_path, cni_bin_dir, node_netns)
     pod = netns_dir / "uid-a"
     create_netns(pod)
     result = await network.attach_pod("uid-a", pod)
@@ -57,21 +59,23 @@ async def test_a_pod_namespace_gets_an_address_of_the_pod_cidr_and_del_releases_
     assert f"{ip}/24" in inside.stdout
     assert "default via 10.77.3.1" in run_in(pod, "ip", "route").stdout
     assert run_in(pod, "ip", "-o", "link", "show", "lo").stdout.count("UP") >= 1
-    ping = subprocess.run(["busybox", "ping", "-c", "1", "-W", "2", ip], capture_output=True, text=True)
+    ping = run_in(node_netns, "busybox", "ping", "-c", "1", "-W", "2", ip)
     assert ping.returncode == 0, ping.stdout + ping.stderr  # from the node (the test's netns) over atoll0
     assert [(r.address, r.container_id, r.ifname) for r in network.reservations()] == [(ip, "uid-a", "eth0")]
-    assert "atoll0" in links() and links().count("veth") == 1
+    assert "atoll0" in links(node_netns) and links(node_netns).count("veth") == 1
 
     await network.detach_pod("uid-a", pod, result)
     assert network.reservations() == []
-    assert "veth" not in links()
+    assert "veth" not in links(node_netns)
     await network.detach_pod("uid-a", pod, result)  # a second DEL of what is gone succeeds
     remove_netns(pod)
     assert not netns_exists(pod) and not pod.exists()
 
 
-async def test_pods_and_vm_addresses_share_one_pool(tmp_path: Path, cni_bin_dir: Path, netns_dir: Path) -> None:
-    network = node_network(tmp_path, cni_bin_dir)
+async def test_pods_and_vm_addresses_share_one_pool(
+    tmp_path: Path, cni_bin_dir: Path, node_netns: Path, netns_dir: Path
+) -> None:
+    network = node_network(tmp_path, cni_bin_dir, node_netns)
     pod = netns_dir / "uid-p"
     create_netns(pod)
     pod_ip = (await network.attach_pod("uid-p", pod)).ip_in_sandbox()
@@ -88,13 +92,13 @@ async def test_pods_and_vm_addresses_share_one_pool(tmp_path: Path, cni_bin_dir:
 
 
 async def test_a_plugin_failure_carries_its_own_message_and_leaves_nothing(
-    tmp_path: Path, cni_bin_dir: Path, netns_dir: Path
+    tmp_path: Path, cni_bin_dir: Path, node_netns: Path, netns_dir: Path
 ) -> None:
-    network = node_network(tmp_path, cni_bin_dir, bridge="x" * 20)  # longer than IFNAMSIZ
+    network = node_network(tmp_path, cni_bin_dir, node_netns, bridge="x" * 20)  # longer than IFNAMSIZ
     pod = netns_dir / "uid-f"
     create_netns(pod)
     with pytest.raises(CniPluginError) as caught:
         await network.attach_pod("uid-f", pod)
     assert caught.value.plugin == "bridge" and caught.value.command == "ADD" and caught.value.msg
     assert network.reservations() == []
-    assert "veth" not in links()
+    assert "veth" not in links(node_netns)

@@ -14,8 +14,9 @@ from pathlib import Path
 from tests.e2e import artifacts
 from tests.e2e.conftest import _require_root
 from tests.integration.test_cli_e2e import atoll
+from tests.support.netns import NETNS_DIR, scratch_netns
 from tests.support.system import require_binary
-from tests.support.up_process import start_up
+from tests.support.up_process import UpProcess, start_up
 
 POD = """
 apiVersion: atoll.dev/v1
@@ -52,7 +53,11 @@ def test_a_manifest_runs_a_real_container_on_the_local_node(tmp_path: Path) -> N
         timeout=60,
     )
     assert imported.returncode == 0, imported.stderr
-    up = start_up(data_dir, "--real", "--sim-nodes", "2")
+    with scratch_netns() as netns:  # the node's pod network lives there, not on the host's interfaces
+        _run_the_pod(start_up(data_dir, "--real", "--sim-nodes", "2", "--node-netns", str(NETNS_DIR / netns)))
+
+
+def _run_the_pod(up: UpProcess) -> None:
     try:
         node = socket.gethostname()
         assert atoll(up, "apply", "-f", "-", stdin=POD % node).returncode == 0

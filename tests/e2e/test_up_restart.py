@@ -29,6 +29,7 @@ from atoll.config import write_client_config
 from tests.e2e import artifacts
 from tests.e2e.conftest import _require_root
 from tests.support.etcd_server import etcd_server
+from tests.support.netns import NETNS_DIR, scratch_netns
 from tests.support.private_files import readable_by_others
 from tests.support.system import require_binary
 from tests.support.up_process import UpProcess, admin_config, start_up
@@ -172,12 +173,23 @@ def _store(mode: Mode) -> Iterator[list[str]]:
         yield ["--store", f"etcd://{endpoint}"]
 
 
+@contextlib.contextmanager
+def _node_netns(mode: Mode) -> Iterator[list[str]]:
+    """For "real": a network namespace of the test's own for the node's pod network."""
+    if mode.name != "real":
+        yield []
+        return
+    with scratch_netns() as name:
+        yield ["--node-netns", str(NETNS_DIR / name)]
+
+
 @pytest.mark.parametrize(("signum", "_stop"), STOPS, ids=[stop for _, stop in STOPS])
 @pytest.mark.parametrize("mode", MODES, ids=[mode.name for mode in MODES])
 def test_up_starts_again_with_its_workloads(mode: Mode, signum: signal.Signals, _stop: str, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     flags = ["--no-metrics", *mode.flags(tmp_path)]
-    with _store(mode) as store:
+    with _store(mode) as store, _node_netns(mode) as netns:
+        flags += netns
         first = start_up(data_dir, *flags, *store, secure=mode.secure)
         second: UpProcess | None = None
         cli = _cli(tmp_path, first, data_dir, mode.secure)

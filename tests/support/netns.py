@@ -1,21 +1,17 @@
 """A network namespace of the test's own, so that bridges, veths, addresses and iptables rules
 that CNI plugins make never touch the host's interfaces: ``ip netns add`` before, ``ip netns
-del`` after (which takes every interface and rule in it along). ``entered`` moves the calling
-thread (the test's event loop thread, whose forks the plugins are) into it and back."""
+del`` after (which takes every interface and rule in it along). The agent runs its plugins
+there (``CniInvoker(node_netns=...)``); ``run_in`` runs a test's own checks there."""
 
 from __future__ import annotations
 
-import ctypes
-import os
 import secrets
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-CLONE_NEWNET = 0x40000000
 NETNS_DIR = Path("/run/netns")
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 @contextmanager
@@ -28,30 +24,6 @@ def scratch_netns(prefix: str = "atoll-t") -> Iterator[str]:
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
-
-
-def _setns(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if _libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"setns {path}: {os.strerror(ctypes.get_errno())}")
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def entered(name: str) -> Iterator[None]:
-    """This thread (and the processes it starts) in namespace ``name`` until the block ends."""
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        _setns(str(NETNS_DIR / name))
-        try:
-            yield
-        finally:
-            if _libc.setns(own, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "cannot return to the test's own network namespace")
-    finally:
-        os.close(own)
 
 
 def run_in(netns: Path | str, *argv: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:

@@ -9,6 +9,9 @@ from pathlib import Path
 # Image and container filesystems keep the modes their image gives them (a 0755 /bin/sh): they are
 # the workload's content, not atoll's, and sit inside private directories.
 CONTENT_DIRS = frozenset({"rootfs", "upper", "work", "merged", "layers"})
+# Pinned network namespaces (agent/network/netns.py) are nsfs inodes the kernel shows as 0444 and
+# no chmod changes; their directory is private, so only it is checked.
+PINNED_NAMESPACE_DIRS = frozenset({"netns"})
 
 
 def readable_by_others(root: Path) -> list[str]:
@@ -17,7 +20,8 @@ def readable_by_others(root: Path) -> list[str]:
     found: list[str] = []
     for directory, subdirs, files in os.walk(root):
         subdirs[:] = [name for name in subdirs if name not in CONTENT_DIRS]
-        for path in (Path(directory), *(Path(directory) / name for name in files)):
+        pinned = Path(directory).name in PINNED_NAMESPACE_DIRS
+        for path in (Path(directory), *(() if pinned else (Path(directory) / name for name in files))):
             info = path.lstat()
             if not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o077:
                 found.append(f"{stat.S_IMODE(info.st_mode):o} {path}")

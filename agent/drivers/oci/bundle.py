@@ -1,6 +1,7 @@
 """The OCI runtime spec (a bundle's ``config.json``) for one container (pure).
 
-Namespaces: pid, ipc, uts, mount always; network unless ``hostNetwork``. The root is the
+Namespaces: pid, ipc, uts, mount always; network unless ``hostNetwork``: the pod's (the path of
+its sandbox's namespace) when given, else a new one. The root is the
 prepared rootfs (read-only on request); /tmp is a writable tmpfs either way; cgroup limits come
 from ``CgroupLimits``.
 Argv follows Kubernetes: ``command`` replaces the image entrypoint, ``args`` replaces its cmd.
@@ -100,12 +101,13 @@ def _resources(limits: CgroupLimits) -> dict[str, Any]:
 
 
 def build_spec(config: TaskConfig, image: ImageConfig, limits: CgroupLimits, rootfs: Path,
-               cgroups_path: str) -> dict[str, Any]:
-    """The runtime spec for ``config`` with its root at ``rootfs`` and cgroups at ``cgroups_path``."""
+               cgroups_path: str, netns: Path | None = None) -> dict[str, Any]:
+    """The runtime spec for ``config`` with its root at ``rootfs``, cgroups at ``cgroups_path``
+    and, unless hostNetwork, the network namespace pinned at ``netns`` (None: a new one)."""
     hostname = config.hostname or config.workload
-    namespaces = [{"type": kind} for kind in ("pid", "ipc", "uts", "mount")]
+    namespaces: list[dict[str, str]] = [{"type": kind} for kind in ("pid", "ipc", "uts", "mount")]
     if not config.host_network:
-        namespaces.append({"type": "network"})
+        namespaces.append({"type": "network", "path": str(netns)} if netns is not None else {"type": "network"})
     capabilities = list(CAPABILITIES)
     return {
         "ociVersion": OCI_VERSION,

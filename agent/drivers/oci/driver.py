@@ -18,13 +18,13 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from agent.drivers import logfile
-from agent.drivers.abilities import ExecResult
-from agent.drivers.oci import rootfs
+from agent.drivers.abilities import ExecResult, SandboxConfig
+from agent.drivers.oci import pod_network, rootfs
 from agent.drivers.oci.bundle import build_spec
 from agent.drivers.oci.cgroups import memory_cgroup, memory_usage, oom_kills
 from agent.drivers.oci.limits import CgroupLimits, limits_for
@@ -46,7 +46,9 @@ from agent.drivers.protocol import (
     TaskPhase,
     TaskRunningError,
     TaskStatus,
+    workload_uid_of,
 )
+from agent.network.sandboxes import NodeSandboxes
 from atoll.images import ImageConfig, ImageError, ImageStore, default_image_dir
 
 NAME = "oci"
@@ -60,7 +62,11 @@ CANNOT_RUN_MARKERS = ("executable file not found", "no such file or directory", 
 
 @dataclass(frozen=True)
 class OciSettings:
-    """``state_dir`` holds task dirs, the runtime root and (by default) the image store."""
+    """``state_dir`` holds task dirs, the runtime root and (by default) the image store.
+    ``sandboxes``: the node's pod sandboxes (its CNI network), shared by every OCI driver of the
+    node; None runs each container in a network namespace of its own (loopback only).
+    ``cgroup_parent``: where containers' cgroups go (``atoll/NODE``: two agents on one host
+    keep apart)."""
 
     state_dir: Path
     runtime: str = "runc"
@@ -70,6 +76,8 @@ class OciSettings:
     runtime_binary: str | None = None
     host_ip: str = ""
     python: str = sys.executable
+    sandboxes: NodeSandboxes | None = None
+    cgroup_parent: str = CGROUP_PARENT
 
 
 @dataclass
@@ -117,18 +125,19 @@ class OciDriver:
         if config.task_id in self._tasks or task_dir.path.exists():
             raise TaskExistsError(f"task {config.task_id} exists; destroy it before starting it again")
         image_rootfs, image_config, limits = self._admit(config)
+        netns = pod_network.netns_for(self.settings.sandboxes, config)
         task_dir.path.mkdir(parents=True)
         record = TaskRecord(
             task_id=config.task_id,
             container_id=container_id,
             started_at=time.time(),
-            cgroups_path=f"/{CGROUP_PARENT}/{container_id}",
+            cgroups_path=f"/{self.settings.cgroup_parent}/{container_id}",
             host_network=config.host_network,
             overlay=not config.read_only_root,
         )
         try:
             root = self._prepare_root(image_rootfs, task_dir, record.overlay)
-            task_dir.write_spec(build_spec(config, image_config, limits, root, record.cgroups_path))
+            task_dir.write_spec(build_spec(config, image_config, limits, root, record.cgroups_path, netns))
             container_pid, shim_pid = await self._launch(task_dir, container_id)
         except BaseException:
             await self._remove(task_dir, container_id)
@@ -254,8 +263,24 @@ class OciDriver:
             started_at=container.record.started_at,
             exit=container.exit,
             memory_used=used,
-            ip=self.settings.host_ip if container.record.host_network else "",
+            ip=self.settings.host_ip if container.record.host_network else pod_network.pod_ip(
+                self.settings.sandboxes, workload_uid_of(task_id)),
         )
+
+    # --- pod sandboxes (abilities.PodSandboxes, PodCidrAware) -------------------------------
+
+    async def run_sandbox(self, config: SandboxConfig) -> str:
+        return await pod_network.run_sandbox(self.settings.sandboxes, config)
+
+    async def remove_sandbox(self, workload_uid: str) -> None:
+        await pod_network.remove_sandbox(self.settings.sandboxes, workload_uid)
+
+    async def remove_orphan_sandboxes(self, is_live: Callable[[str], bool]) -> list[str]:
+        return await pod_network.remove_orphans(self.settings.sandboxes, is_live)
+
+    def set_pod_cidr(self, cidr: str) -> bool:
+        sandboxes = self.settings.sandboxes
+        return sandboxes is not None and sandboxes.network.set_pod_cidr(cidr)
 
     # --- adoption ----------------------------------------------------------------------------
 

@@ -68,11 +68,16 @@ class Attachment:
 
 
 class CniInvoker:
-    """Runs plugins found in ``bin_dirs`` (searched in order)."""
+    """Runs plugins found in ``bin_dirs`` (searched in order). ``node_netns``: the network
+    namespace the node's network lives in (its bridge, host side veths, portmap rules), when it
+    is not the agent's own: plugins then run there (``nsenter --net``), while the agent keeps
+    its API connection where it is (two agents on one host, or a test's own namespace)."""
 
-    def __init__(self, bin_dirs: Sequence[Path] = (DEFAULT_BIN_DIR,), timeout: float = PLUGIN_TIMEOUT) -> None:
+    def __init__(self, bin_dirs: Sequence[Path] = (DEFAULT_BIN_DIR,), timeout: float = PLUGIN_TIMEOUT,
+                 node_netns: Path | None = None) -> None:
         self.bin_dirs = tuple(bin_dirs)
         self.timeout = timeout
+        self.node_netns = node_netns
 
     def find(self, plugin: str) -> Path:
         """The binary of plugin type ``plugin``; CniPluginNotFoundError when no bin dir has it."""
@@ -151,7 +156,8 @@ class CniInvoker:
         binary = self.find(plugin)
         env = {"PATH": os.environ.get("PATH") or DEFAULT_PATH, **cni_env}
         try:
-            done = await run_command([str(binary)], timeout=self.timeout, env=env, stdin=json.dumps(config).encode())
+            done = await run_command([*self._prefix(), str(binary)], timeout=self.timeout, env=env,
+                                     stdin=json.dumps(config).encode())
         except TimeoutError:
             raise CniError(f"CNI {command} {plugin}: no answer within {self.timeout:g}s") from None
         except OSError as err:
@@ -164,6 +170,10 @@ class CniInvoker:
                 raise CniResultError(f"CNI {command} {plugin}: printed no JSON result")
             return printed
         return None
+
+
+    def _prefix(self) -> list[str]:
+        return ["nsenter", f"--net={self.node_netns}", "--"] if self.node_netns is not None else []
 
 
 def derived_config(network: NetworkConfigList, plugin: Mapping[str, Any], attachment: Attachment,

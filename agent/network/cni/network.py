@@ -31,6 +31,7 @@ from agent.network.cni.conflist import (
 from agent.network.cni.errors import CniResultError
 from agent.network.cni.invoker import Attachment, CniInvoker, NetworkConfigList
 from agent.network.cni.result import CniIpConfig, CniResult
+from agent.network.netns import netns_exists
 from atoll.atomic_file import write_atomic
 
 POD_IFNAME = "eth0"
@@ -100,15 +101,18 @@ class NodeCniNetwork:
     async def detach_pod(self, uid: str, netns: Path, previous: CniResult | None,
                          ports: Sequence[PortMapping] = ()) -> None:
         """DEL the pod network (then loopback) for ``uid``; succeeds when it is already gone, also
-        when ``netns`` no longer exists (the plugins then release the address and host rules)."""
+        when no namespace is pinned at ``netns`` any more: CNI_NETNS is then empty, as the spec
+        allows for DEL, and the plugins release the address and host rules (the veth went with
+        the namespace)."""
         capabilities = {"portMappings": [p.to_json() for p in ports]} if ports else {}
         network = pod_network(self.settings, self.pod_cidr or _cidr_of(previous))
-        await self.invoker.delete(network, Attachment(uid, str(netns), POD_IFNAME, capability_args=capabilities),
+        pinned = str(netns) if netns_exists(netns) else ""
+        await self.invoker.delete(network, Attachment(uid, pinned, POD_IFNAME, capability_args=capabilities),
                                   previous)
         await self._delete_loopback(uid, netns)
 
     async def _delete_loopback(self, uid: str, netns: Path) -> None:
-        if netns.exists():
+        if netns_exists(netns):
             await self.invoker.delete(loopback_network(), Attachment(uid, str(netns), LOOPBACK_IFNAME))
 
     # --- addresses alone (VMs) ---------------------------------------------------------------
