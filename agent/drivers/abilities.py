@@ -69,11 +69,13 @@ class SimulatedProbes(Protocol):
 
 @dataclass(frozen=True)
 class HostPort:
-    """A container port published on the node (``hostPort``); protocol TCP, UDP or SCTP."""
+    """A container port published on the node (``hostPort``); protocol TCP, UDP or SCTP;
+    ``host_ip``: the node address it is published on ('' for all)."""
 
     host_port: int
     container_port: int
     protocol: str = "TCP"
+    host_ip: str = ""
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ def container_configs(pod: pod_pb2.Pod) -> list[TaskConfig]:
 def sandbox_config(pod: pod_pb2.Pod) -> SandboxConfig:
     """The pod's sandbox: its uid and name, and every container's hostPort."""
     ports = tuple(
-        HostPort(port.host_port, port.container_port or port.host_port, port.protocol or "TCP")
+        HostPort(port.host_port, port.container_port or port.host_port, port.protocol or "TCP", port.host_ip)
         for container in pod.spec.containers for port in container.ports if port.host_port > 0
     )
     return SandboxConfig(pod.metadata.uid, pod.metadata.namespace, pod.metadata.name, ports)

@@ -17,7 +17,8 @@ from agent.network.sandboxes import NodeSandboxes, SandboxSpec
 
 
 def sandbox_spec(config: SandboxConfig) -> SandboxSpec:
-    ports = tuple(PortMapping(p.host_port, p.container_port, p.protocol.lower() or "tcp") for p in config.host_ports)
+    ports = tuple(PortMapping(p.host_port, p.container_port, p.protocol.lower() or "tcp", p.host_ip)
+                  for p in config.host_ports)
     return SandboxSpec(config.workload_uid, config.namespace, config.name, ports)
 
 
