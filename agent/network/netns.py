@@ -2,9 +2,10 @@
 
 A pod's namespace must outlive every process in it (between container restarts there is none)
 and an agent restart, so it is held by a bind mount of its nsfs inode at ``DIR/NAME``. ``DIR``
-is itself a shared bind mount (as ``ip netns`` makes /run/netns): the copies that containers'
-mount namespaces inherit are then slaves, and unmounting the pin here unmounts them too, so the
-namespace really ends with ``remove_netns`` and no copy keeps it alive.
+stays a plain directory (``ip netns`` makes /run/netns a shared mount of its own; re-binding a
+directory under a shared parent for every pod stacks propagated copies): the copies of the pin
+that a runtime's new mount namespace inherits are dropped when it pivots into the container's
+root, so nothing but the pin holds the namespace and ``remove_netns`` really ends it.
 
 Creation runs ``unshare(CLONE_NEWNET)`` on a short-lived thread of its own (a namespace belongs
 to a thread; the thread returns to the agent's namespace and ends), never on the event loop's
@@ -22,8 +23,6 @@ from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
 MS_BIND = 4096
-MS_REC = 16384
-MS_SHARED = 1 << 20
 MNT_DETACH = 2
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -36,27 +35,16 @@ def _fail(what: str, path: Path) -> NetnsError:
     return NetnsError(f"cannot {what} {path}: {os.strerror(ctypes.get_errno())}")
 
 
-def ensure_shared_dir(directory: Path) -> None:
-    """Make ``directory`` a shared bind mount of itself (idempotent)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    if not os.path.ismount(directory):
-        path = str(directory).encode()
-        if _libc.mount(path, path, None, MS_BIND | MS_REC, None) != 0:
-            raise _fail("bind-mount the namespace directory", directory)
-    if _libc.mount(b"none", str(directory).encode(), None, MS_SHARED | MS_REC, None) != 0:
-        raise _fail("share the namespace directory", directory)
-
-
 def netns_exists(path: Path) -> bool:
     """True when a namespace is pinned at ``path``."""
     return os.path.ismount(path)
 
 
 def create_netns(path: Path) -> None:
-    """Pin a new, empty network namespace at ``path`` (its directory must be ready: see
-    ``ensure_shared_dir``). Idempotent: an existing pin is kept."""
+    """Pin a new, empty network namespace at ``path``. Idempotent: an existing pin is kept."""
     if netns_exists(path):
         return
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(exist_ok=True)
     failure: list[NetnsError] = []
 

@@ -30,7 +30,7 @@ from typing import Any
 from agent.network.cni.conflist import PortMapping
 from agent.network.cni.network import NodeCniNetwork
 from agent.network.cni.result import CniResult, parse_result
-from agent.network.netns import create_netns, ensure_shared_dir, netns_exists, remove_netns
+from agent.network.netns import create_netns, netns_exists, remove_netns
 from atoll.atomic_file import write_atomic
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class NodeSandboxes:
                               [p.to_json() for p in spec.ports], None, time.time())
             self._save(sandbox)
             try:
-                await asyncio.to_thread(self._pin, Path(sandbox.netns))
+                await asyncio.to_thread(create_netns, Path(sandbox.netns))
                 result = await self.network.attach_pod(spec.uid, Path(sandbox.netns), spec.ports)
             except BaseException:
                 with contextlib.suppress(Exception):
@@ -151,10 +151,6 @@ class NodeSandboxes:
 
     def _lock(self, uid: str) -> asyncio.Lock:
         return self._locks.setdefault(uid, asyncio.Lock())
-
-    def _pin(self, path: Path) -> None:
-        ensure_shared_dir(self.netns_dir)
-        create_netns(path)
 
     async def _teardown(self, sandbox: Sandbox) -> None:
         path = Path(sandbox.netns)

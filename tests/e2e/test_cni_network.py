@@ -6,7 +6,6 @@ failure surfaces with its own words and leaves nothing behind."""
 from __future__ import annotations
 
 import ipaddress
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from agent.network.cni import (
     NodeCniNetwork,
     NodeNetworkSettings,
 )
-from agent.network.netns import create_netns, ensure_shared_dir, netns_exists, remove_netns
+from agent.network.netns import create_netns, netns_exists, remove_netns
 from tests.support.netns import run_in
 
 POD_CIDR = "10.77.3.0/24"
@@ -35,11 +34,9 @@ def node_network(tmp_path: Path, cni_bin_dir: Path, node_netns: Path, **changes:
 @pytest.fixture
 def netns_dir(tmp_path: Path) -> Iterator[Path]:
     directory = tmp_path / "netns"
-    ensure_shared_dir(directory)
     yield directory
     for pinned in directory.iterdir():
         remove_netns(pinned)
-    subprocess.run(["umount", "-l", str(directory)], check=False)
 
 
 def links(node_netns: Path) -> str:

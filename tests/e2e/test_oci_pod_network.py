@@ -8,7 +8,6 @@ CNI failure is a Warning Event with the plugin's words, retried, leaving nothing
 from __future__ import annotations
 
 import ipaddress
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 from agent.config import AgentConfig
 from agent.drivers.oci import OciDriver, OciSettings
 from agent.drivers.real import node_sandboxes
-from agent.network.netns import create_netns, ensure_shared_dir
+from agent.network.netns import create_netns
 from agent.network.sandboxes import NodeSandboxes, SandboxSpec
 from agent.registration import NodeProfile
 from agent.run import RunningNode, start_node
@@ -92,7 +91,6 @@ async def node(tmp_path: Path, image_dir: Path, cni_bin_dir: Path, node_netns: P
         await made.driver.recover(handle)
         await made.driver.destroy(handle.task_id, force=True)
     await made.sandboxes.sweep(lambda uid: False)
-    subprocess.run(["umount", "-l", str(made.netns_dir)], check=False, capture_output=True)
 
 
 def serving_pod(name: str, **spec: Any) -> Any:
@@ -169,7 +167,6 @@ async def test_a_restarted_agent_reattaches_the_sandbox_and_sweeps_what_belongs_
         # Left by a node that was down or a crash: a sandbox of a deleted pod, a namespace pinned
         # with no record, an address of a VM that is gone.
         await node.sandboxes.ensure(SandboxSpec("gone-pod"))
-        ensure_shared_dir(node.netns_dir)
         create_netns(node.netns_dir / "half-made")
         await node.sandboxes.network.allocate_address("gone-vm")
         node.restarted()
