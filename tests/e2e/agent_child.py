@@ -2,7 +2,11 @@
 ``started`` and then idles until it is killed (SIGKILL: no cleanup, like a crashed agent).
 
     python -m tests.e2e.agent_child oci STATE_DIR IMAGE_DIR TASK_ID COMMAND...
+    python -m tests.e2e.agent_child pod STATE_DIR IMAGE_DIR NODE_NETNS POD_CIDR TASK_ID COMMAND...
     python -m tests.e2e.agent_child qemu STATE_DIR TASK_ID KERNEL INITRD FLAG...
+
+``pod`` makes the pod's sandbox on a CNI network (node_sandboxes(STATE_DIR, node_netns=NODE_NETNS))
+first, then starts the container in it.
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ import asyncio
 import sys
 from pathlib import Path
 
+from agent.drivers.abilities import SandboxConfig
 from agent.drivers.oci import OciDriver, OciSettings
 from agent.drivers.protocol import Driver, TaskConfig
 from agent.drivers.qemu import QemuDriver, QemuSettings
+from agent.drivers.real import node_sandboxes
 from tests.e2e.artifacts import Kernel
 from tests.e2e.conftest import container, vm
 
@@ -28,7 +34,21 @@ def _driver_and_config(argv: list[str]) -> tuple[Driver, TaskConfig]:
     return QemuDriver(QemuSettings(state_dir=state_dir, vm_image_dirs=(kernel.parent, Path(argv[4]).parent))), config
 
 
+def _pod_driver_and_config(argv: list[str]) -> tuple[OciDriver, TaskConfig]:
+    state_dir, image_dir, node_netns, pod_cidr = Path(argv[1]), Path(argv[2]), Path(argv[3]), argv[4]
+    sandboxes = node_sandboxes(state_dir, "child", node_netns=node_netns)
+    sandboxes.network.set_pod_cidr(pod_cidr)
+    driver = OciDriver(OciSettings(state_dir=state_dir / "oci", image_dir=image_dir, sandboxes=sandboxes))
+    return driver, container(argv[5], *argv[6:])
+
+
 async def main(argv: list[str]) -> None:
+    if argv[0] == "pod":
+        pod_driver, config = _pod_driver_and_config(argv)
+        await pod_driver.run_sandbox(SandboxConfig(config.workload_uid, config.namespace, config.workload))
+        await pod_driver.start(config)
+        print("started", flush=True)
+        await asyncio.Event().wait()
     driver, config = _driver_and_config(argv)
     await driver.start(config)
     print("started", flush=True)

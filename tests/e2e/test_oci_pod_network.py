@@ -7,7 +7,9 @@ CNI failure is a Warning Event with the plugin's words, retried, leaving nothing
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from atoll.clock import SystemClock
 from tests.e2e.conftest import BUSYBOX_IMAGE
 from tests.integration.agent_harness import bound_pod, cluster, eventually, node_ipam
 from tests.support.eventually import eventually as until
-from tests.support.netns import run_in
+from tests.support.netns import NETNS_DIR, run_in, scratch_netns
 
 NODE = NodeProfile(name="real-net", cpu="2", memory="8Gi")
 CLUSTER_CIDR = "10.88.0.0/16"
@@ -39,18 +41,20 @@ SERVE = "mkdir -p /tmp/w && echo pod-hello > /tmp/w/index.html && exec httpd -f 
 class Node:
     """The test's node: its state dir, and a way to (re)start its agent as a new process would."""
 
-    def __init__(self, state: Path, image_dir: Path, cni_bin_dir: Path, netns: Path, **network: Any) -> None:
+    def __init__(self, state: Path, image_dir: Path, cni_bin_dir: Path, netns: Path, profile: NodeProfile = NODE,
+                 **network: Any) -> None:
         self.state, self.image_dir, self.cni_bin_dir, self.netns, self.network = (
             state, image_dir, cni_bin_dir, netns, network)
+        self.profile = profile
         self.sandboxes = self.new_sandboxes()
         self.driver = self.new_driver()
 
     def new_sandboxes(self) -> NodeSandboxes:
-        return node_sandboxes(self.state, NODE.name, self.cni_bin_dir, node_netns=self.netns, **self.network)
+        return node_sandboxes(self.state, self.profile.name, self.cni_bin_dir, node_netns=self.netns, **self.network)
 
     def new_driver(self) -> OciDriver:
         return OciDriver(OciSettings(state_dir=self.state / "oci", image_dir=self.image_dir, sandboxes=self.sandboxes,
-                                     cgroup_parent=f"atoll/{NODE.name}"))
+                                     cgroup_parent=f"atoll/{self.profile.name}"))
 
     def restarted(self) -> None:
         """Forget everything in memory, as a new agent process on the same state would."""
@@ -93,8 +97,8 @@ async def node(tmp_path: Path, image_dir: Path, cni_bin_dir: Path, node_netns: P
     await made.sandboxes.sweep(lambda uid: False)
 
 
-def serving_pod(name: str, **spec: Any) -> Any:
-    obj = bound_pod(name, NODE.name, restart_policy="Always", termination_grace_period_seconds=1, **spec)
+def serving_pod(name: str, node_name: str = NODE.name, **spec: Any) -> Any:
+    obj = bound_pod(name, node_name, restart_policy="Always", termination_grace_period_seconds=1, **spec)
     web = obj.pod.spec.containers[0]
     web.name, web.image = "web", BUSYBOX_IMAGE
     web.command.extend(["sh", "-c", SERVE])
@@ -106,7 +110,7 @@ def running_with_ip(pod: Any) -> bool:
 
 
 async def start(c: Any, node: Node) -> RunningNode:
-    return await start_node(c.client, NODE, [node.driver], clock=SystemClock(), config=CONFIG)
+    return await start_node(c.client, node.profile, [node.driver], clock=SystemClock(), config=CONFIG)
 
 
 async def test_a_pods_containers_share_localhost_and_the_pod_answers_on_its_ip(node: Node) -> None:
@@ -214,3 +218,36 @@ async def test_a_cni_failure_is_a_warning_event_with_the_plugins_words_retried_l
             assert node.veths() == 0
         finally:
             await running.close()
+
+
+async def test_two_agents_share_one_host_each_with_its_own_network_state_and_cgroups(
+    node: Node, tmp_path: Path, image_dir: Path, cni_bin_dir: Path
+) -> None:
+    other_profile = NodeProfile(name="real-net-b", cpu="2", memory="8Gi")
+    with scratch_netns() as other_netns:
+        other = Node(tmp_path / "node-b", image_dir, cni_bin_dir, NETNS_DIR / other_netns, other_profile)
+        async with cluster() as c, node_ipam(c.api.address, CLUSTER_CIDR, 24):
+            agents = [await start(c, node), await start(c, other)]
+            try:
+                await c.client.create(serving_pod("on-a"))
+                await c.client.create(serving_pod("on-b", other_profile.name))
+                pods = [await eventually(c.client, "pod", name, running_with_ip, timeout=30)
+                        for name in ("on-a", "on-b")]
+                for pod, its_node in zip(pods, (node, other), strict=True):
+                    cidr = kinds.unwrap(await c.client.get("node", its_node.profile.name, "")).spec.pod_cidr
+                    assert ipaddress.ip_address(pod.status.pod_ip) in ipaddress.ip_network(cidr)
+                    assert its_node.pinned() == [pod.metadata.uid] and its_node.veths() == 1
+                    record = json.loads((its_node.state / "oci" / "tasks" / f"{pod.metadata.uid}.web" / "task.json")
+                                        .read_text())
+                    assert record["cgroups_path"] == f"/atoll/{its_node.profile.name}/{pod.metadata.uid}.web"
+                    await until(functools.partial(its_node.answers, f"http://{pod.status.pod_ip}:8080/"), timeout=15)
+                for name in ("on-a", "on-b"):
+                    await c.client.delete("pod", name)
+                    await eventually(c.client, "pod", name, lambda p: p is None, timeout=30)
+                assert node.pinned() == other.pinned() == [] and node.veths() == other.veths() == 0
+            finally:
+                for agent in agents:
+                    await agent.close()
+                for handle in await other.driver.list_tasks():
+                    await other.driver.destroy(handle.task_id, force=True)
+                await other.sandboxes.sweep(lambda uid: False)
