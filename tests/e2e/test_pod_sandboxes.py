@@ -14,6 +14,7 @@ from agent.drivers.real import node_sandboxes
 from agent.network.netns import create_netns, netns_exists, remove_netns
 from agent.network.sandboxes import NodeSandboxes, SandboxSpec
 from tests.e2e.children import start_then_crash
+from tests.support.eventually import eventually as until
 from tests.support.netns import run_in
 
 POD_CIDR = "10.66.0.0/24"
@@ -79,7 +80,12 @@ async def test_a_sandbox_whose_namespace_vanished_is_made_again_and_its_old_addr
     remove_netns(Path(old.netns))  # what a reboot does to a pin (the record is on disk, the mount is not)
     node = sandboxes(state, node_netns)
     made = await node.ensure(SandboxSpec("p3"))
-    assert netns_exists(Path(made.netns)) and held(node) == ["p3"] and veths(node_netns) == 1
+    assert netns_exists(Path(made.netns)) and held(node) == ["p3"]
+
+    async def one_veth() -> bool:  # the kernel ends an unpinned namespace, and its veth, a moment later
+        return veths(node_netns) == 1
+
+    await until(one_veth, timeout=10)
     await node.remove("p3")
     await node.remove("p3")  # twice: nothing there is fine
     assert held(node) == [] and veths(node_netns) == 0
