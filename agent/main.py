@@ -29,6 +29,7 @@ from agent.drivers.real import real_drivers
 from agent.hollow.fleet import FleetError, default_fleet, load_fleet
 from agent.hollow.hollow_fleet import run_hollow_fleet
 from agent.host.devices import ExtendedResourceFlagError, parse_flags
+from agent.network.cni import DEFAULT_BIN_DIR
 from agent.network.node_network import NodeNetworkConfig
 from agent.run import run_agent
 from atoll.client_flags import add_client_flags, client_flags
@@ -76,6 +77,9 @@ def agent_parser() -> argparse.ArgumentParser:
     parser.add_argument("--vm-image-dir", action="append", type=Path, default=[], dest="vm_image_dirs",
                         metavar="DIR", help="with --real: a directory whose files VMs may use as kernel, initrd or "
                                             "disk image, repeatable")
+    parser.add_argument("--cni-bin-dir", type=Path, default=DEFAULT_BIN_DIR, metavar="DIR",
+                        help=f"with --real: where the CNI plugins are (default {DEFAULT_BIN_DIR}: "
+                             "containernetworking-plugins)")
     parser.add_argument("--extended-resource", action="append", default=[], dest="extended_resources",
                         metavar="NAME=COUNT",
                         help="an extended resource this node offers, in whole units, repeatable (e.g. "
@@ -130,8 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         drivers: list[str | Driver] = list(names)
         state_dir, network = args.state_dir, None
         if args.real:
-            state_dir = state_dir or DEFAULT_REAL_STATE / (args.node_name or socket.gethostname())
-            drivers[:0] = real_drivers(state_dir, vm_image_dirs=tuple(path.resolve() for path in args.vm_image_dirs))
+            node_name = args.node_name or socket.gethostname()
+            state_dir = state_dir or DEFAULT_REAL_STATE / node_name
+            drivers[:0] = real_drivers(state_dir, vm_image_dirs=tuple(path.resolve() for path in args.vm_image_dirs),
+                                       node_name=node_name, cni_bin_dir=args.cni_bin_dir)
             network = NodeNetworkConfig()
         start_metrics(args.metrics_listen, DEFAULT_METRICS_LISTEN, metrics.REGISTRY, "atoll-agent")
         return _serve(lambda stop: run_agent(server, args.node_name, drivers, stop, state_dir=state_dir,
