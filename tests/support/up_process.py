@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,14 +28,17 @@ class UpProcess:
         return self.process.wait(timeout=30)
 
 
-def start_up(data_dir: Path, *extra: str, timeout: float = 30.0, secure: bool = False) -> UpProcess:
-    """Starts `atoll up --listen 127.0.0.1:0` and returns once it printed its address.
+def start_up(data_dir: Path, *extra: str, timeout: float = 30.0, secure: bool = False,
+             listen: str = "127.0.0.1:0", prefix: Sequence[str] = ()) -> UpProcess:
+    """Starts `atoll up --listen LISTEN` and returns once it printed its address.
 
     Plaintext (`--dev`) unless ``secure``: then the admin client config is in
-    ``admin_config(data_dir)`` (mutual TLS with the certificates up generated)."""
+    ``admin_config(data_dir)`` (mutual TLS with the certificates up generated). ``prefix``: a
+    command it runs under, e.g. ``ip netns exec NS`` (then ``listen`` is an address in NS)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [
+            *prefix,
             sys.executable,
             "-m",
             "allinone",
@@ -42,7 +46,7 @@ def start_up(data_dir: Path, *extra: str, timeout: float = 30.0, secure: bool = 
             "--data-dir",
             str(data_dir),
             "--listen",
-            "127.0.0.1:0",
+            listen,
             "--no-client-config",
             *(() if secure else ("--dev",)),
             *extra,

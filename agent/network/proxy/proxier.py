@@ -87,4 +87,6 @@ class Proxier(WatchedInputs):
         metrics.PROXY_SYNC_DURATION.observe(time.perf_counter() - started)
         self._applied, self._applied_at = text, self._clock.now()
         self.transactions += 1
-        log.debug("programmed %d service ports", sum(len(ports) for ports in self._ports.values()))
+        ports = [port for ports in self._ports.values() for port in ports]
+        log.info("Service table programmed: %d service ports, %d endpoints, %.0f ms", len(ports),
+                 sum(len(port.endpoints) for port in ports), (time.perf_counter() - started) * 1000)
