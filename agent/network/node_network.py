@@ -2,9 +2,10 @@
 pod CIDR (``routes``) and the Service table (``proxy``), each through a coalescing sync loop.
 
 Only real agents run it (``atoll-agent --real``, ``atoll up --real``): simulated and hollow nodes
-have no kernel objects. It watches every Node (the node authorizer lets a node read all Nodes,
-as Kubernetes' does) besides the agent's own watches; nothing is written before each watch has
-listed once, so a restart converges to the same routes and rules without a gap.
+have no kernel objects. It watches every Node, Service and Endpoints (the node authorizer lets
+a node read them, as Kubernetes' lets kubelet and kube-proxy) besides the agent's own watches;
+nothing is written before each watch has listed once, so a restart converges to the same routes
+and rules without a gap.
 """
 
 from __future__ import annotations
@@ -15,17 +16,18 @@ from dataclasses import dataclass
 
 from agent.informer import follow
 from agent.network.proxy.nft import Nft
+from agent.network.proxy.objects import service_ports
 from agent.network.proxy.proxier import RESYNC_INTERVAL, Proxier
 from agent.network.routes import RouteSyncer, RouteTable, pod_cidr_of
 from agent.network.sync_loop import CoalescingSync
 from atoll import kinds
 from atoll.client import Client
 from atoll.clock import Clock
-from atoll.v1 import api_pb2
+from atoll.v1 import api_pb2, service_pb2
 from atoll.watch_events import DELETED
 
 # The kinds whose first complete list the Service table waits for.
-PROXY_KINDS = frozenset({"Node"})
+PROXY_KINDS = frozenset({"Node", "Service", "Endpoints"})
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,15 @@ class NodeNetwork:
         self.proxier.on_change = self.proxy_loop.request
         self.routes.on_change = self.route_loop.request
         self._listed: set[str] = set()
+        self._services: dict[tuple[str, str], service_pb2.Service] = {}
+        self._endpoints: dict[tuple[str, str], service_pb2.Endpoints] = {}
 
     def start(self) -> list[asyncio.Task[None]]:
-        """The watch and the two sync loops, as tasks the caller cancels to stop (the kernel
+        """The watches and the two sync loops, as tasks the caller cancels to stop (the kernel
         state stays: traffic keeps flowing while the agent restarts)."""
         return [
-            asyncio.create_task(follow(self.client, "Node", "", self.dispatch, self.synced), name="network-Node"),
+            *(asyncio.create_task(follow(self.client, kind, "", self.dispatch, self.synced), name=f"network-{kind}")
+              for kind in sorted(PROXY_KINDS)),
             asyncio.create_task(self.route_loop.run(), name="network-routes"),
             asyncio.create_task(self.proxy_loop.run(), name="network-proxy"),
         ]
@@ -76,6 +81,15 @@ class NodeNetwork:
                 self.routes.update_node(message)
             if name == self.node_name:
                 self.proxier.set_pod_cidr(None if event.type == DELETED else pod_cidr_of(message))
+            return
+        key = (message.metadata.namespace, message.metadata.name)
+        known = self._services if kind == "Service" else self._endpoints
+        if event.type == DELETED:
+            known.pop(key, None)
+        else:
+            known[key] = message
+        service = self._services.get(key)
+        self.proxier.update(*key, service_ports(service, self._endpoints.get(key)) if service is not None else ())
 
     def synced(self, kind: str) -> None:
         self._listed.add(kind)

@@ -5,6 +5,8 @@ A node may:
 - read every Node (get, list, watch: a real node routes to the others' pod CIDRs, as
   Kubernetes' nodes may read all Nodes); create its own Node and update it (labels and agent
   endpoint only) within ``atoll.node_restriction``, and update its status;
+- read Services and Endpoints (get, list, watch: a real node programs every Service's virtual
+  IP, as Kubernetes lets kube-proxy);
 - get, create and update its own Lease (namespace ``atoll-node-lease``, name NAME);
 - get Pods and VirtualMachines bound to it (stored ``spec.nodeName == NAME``), update their
   status, and add or remove the node agent's finalizer on them (an Update that changes nothing
@@ -34,6 +36,7 @@ from controller.apiserver.auth.rules import WORKLOADS
 from controller.apiserver.errors import StatusError
 
 NODE_LEASE_NAMESPACE = namespaces.NODE_LEASE
+SERVICE_KINDS = frozenset({"Service", "Endpoints"})  # what a node's Service proxy reads
 # Reads one stored object (kind, namespace, name); None when it does not exist.
 ObjectReader = Callable[[Kind, str, str], Awaitable[Any | None]]
 
@@ -59,6 +62,8 @@ class NodeAuthorizer:
             if request.name != node:
                 return False
             return verb == "updatestatus" or await self.allows_node_write(request)
+        if kind in SERVICE_KINDS:
+            return verb in ("get", "list", "watch")
         if kind == "Lease":
             own = request.namespace == NODE_LEASE_NAMESPACE and request.name == node
             return own and verb in ("get", "create", "update")

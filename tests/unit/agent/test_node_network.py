@@ -8,8 +8,8 @@ from ipaddress import IPv4Network
 from agent.network.node_network import NodeNetwork, NodeNetworkConfig
 from agent.network.routes import Route
 from atoll.clock import ManualClock
-from atoll.v1 import api_pb2, node_pb2
-from atoll.watch_events import ADDED, DELETED
+from atoll.v1 import api_pb2, node_pb2, service_pb2
+from atoll.watch_events import ADDED, DELETED, MODIFIED
 
 
 def event(type_: str, name: str, pod_cidr: str, address: str) -> api_pb2.WatchEvent:
@@ -51,4 +51,47 @@ def test_changes_request_syncs_and_the_lists_unlock_them() -> None:
     assert net.route_loop.requested
     assert not net.routes.synced and not net.proxier.synced
     net.synced("Node")
-    assert net.routes.synced and net.proxier.synced
+    assert net.routes.synced and not net.proxier.synced, "routes need only the Nodes"
+    net.synced("Service")
+    net.synced("Endpoints")
+    assert net.proxier.synced
+
+
+def service_event(type_: str, *ready: str) -> api_pb2.WatchEvent:
+    service = service_pb2.Service()
+    service.metadata.namespace, service.metadata.name = "shop", "web"
+    service.spec.cluster_ip = "10.96.0.10"
+    service.spec.ports.add(name="http", protocol="TCP", port=80)
+    watched = api_pb2.WatchEvent(type=type_)
+    watched.object.service.CopyFrom(service)
+    return watched
+
+
+def endpoints_event(type_: str, *ready: str) -> api_pb2.WatchEvent:
+    endpoints = service_pb2.Endpoints()
+    endpoints.metadata.namespace, endpoints.metadata.name = "shop", "web"
+    subset = endpoints.subsets.add()
+    for ip in ready:
+        subset.addresses.add(ip=ip)
+    subset.ports.add(name="http", port=8080, protocol="TCP")
+    watched = api_pb2.WatchEvent(type=type_)
+    watched.object.endpoints.CopyFrom(endpoints)
+    return watched
+
+
+def programmed(net: NodeNetwork) -> list[str]:
+    return [line.strip() for line in net.proxier.ruleset().splitlines() if "dnat to" in line or "reject-chain," in line]
+
+
+def test_a_service_is_programmed_from_its_own_object_and_its_endpoints_in_any_order() -> None:
+    net = network()
+    net.dispatch("Endpoints", endpoints_event(ADDED, "10.244.1.5"))
+    assert programmed(net) == [], "Endpoints without their Service program nothing"
+    net.dispatch("Service", service_event(ADDED))
+    assert programmed(net) == ["meta l4proto tcp dnat to 10.244.1.5:8080"]
+    net.dispatch("Endpoints", endpoints_event(MODIFIED, "10.244.1.5", "10.244.2.7"))
+    assert len(programmed(net)) == 2
+    net.dispatch("Endpoints", endpoints_event(DELETED))
+    assert programmed(net) == ["10.96.0.10 . tcp . 80 : goto reject-chain,"]
+    net.dispatch("Service", service_event(DELETED))
+    assert programmed(net) == []
