@@ -24,6 +24,7 @@ create or a write from a stale revision. Entries expire (runtime/expectations.py
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Protocol
@@ -139,8 +140,13 @@ class EndpointsController:
         if not service.spec.selector:
             return None
         subsets = desired_subsets(service, self._selected(service))
-        await self._write(service, current, subsets)
-        await self._write_counts(service, subsets)
+        # Two independent writes, each conditional on what it read: one round trip, not two.
+        outcomes = await asyncio.gather(
+            self._write(service, current, subsets), self._write_counts(service, subsets), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         return None
 
     def _selected(self, service: service_pb2.Service) -> list[Workload]:
