@@ -1,4 +1,5 @@
-"""Network namespaces pinned by a bind mount, as ``ip netns add`` makes them, in any directory.
+"""Namespaces pinned by a bind mount, as ``ip netns add`` makes them, in any directory: a pod's
+network namespace, and its UTS (hostname) and IPC namespaces, which its containers share too.
 
 A pod's namespace must outlive every process in it (between container restarts there is none)
 and an agent restart, so it is held by a bind mount of its nsfs inode at ``DIR/NAME``. ``DIR``
@@ -7,10 +8,10 @@ directory under a shared parent for every pod stacks propagated copies): the cop
 that a runtime's new mount namespace inherits are dropped when it pivots into the container's
 root, so nothing but the pin holds the namespace and ``remove_netns`` really ends it.
 
-Creation runs ``unshare(CLONE_NEWNET)`` on a short-lived thread of its own (a namespace belongs
-to a thread; the thread returns to the agent's namespace and ends), never on the event loop's
-thread: a fork of ``ip`` would cost milliseconds on the pod start path. All calls block; run
-them in a worker (``asyncio.to_thread``).
+Creation runs ``unshare`` on a short-lived thread of its own (these namespaces belong to a
+thread; the thread returns to the agent's namespaces and ends), never on the event loop's thread:
+a fork of ``ip`` would cost milliseconds on the pod start path. All calls block; run them in a
+worker (``asyncio.to_thread``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ import ctypes
 import errno
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+# /proc/PID/ns names of the namespaces a pod shares, and their unshare flags.
+KINDS = {"net": CLONE_NEWNET, "uts": CLONE_NEWUTS, "ipc": CLONE_NEWIPC}
 MS_BIND = 4096
 MNT_DETACH = 2
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -42,37 +48,53 @@ def netns_exists(path: Path) -> bool:
 
 def create_netns(path: Path) -> None:
     """Pin a new, empty network namespace at ``path``. Idempotent: an existing pin is kept."""
-    if netns_exists(path):
+    create_namespaces({"net": path})
+
+
+def create_namespaces(pins: Mapping[str, Path]) -> None:
+    """Pin one new namespace of each kind (a key of KINDS) at its path, all made by one unshare.
+    Idempotent: when every pin exists nothing is made; pins of a half-made set are replaced."""
+    if all(netns_exists(path) for path in pins.values()):
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(exist_ok=True)
+    for path in pins.values():
+        remove_netns(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
     failure: list[NetnsError] = []
 
     def in_own_thread() -> None:
-        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        own = {kind: os.open(f"/proc/thread-self/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC) for kind in pins}
         try:
-            if _libc.unshare(CLONE_NEWNET) != 0:
-                failure.append(_fail("create a network namespace for", path))
+            flags = 0
+            for kind in pins:
+                flags |= KINDS[kind]
+            if _libc.unshare(flags) != 0:
+                failure.append(_fail("create the namespaces of", next(iter(pins.values()))))
                 return
-            if _libc.mount(b"/proc/thread-self/ns/net", str(path).encode(), None, MS_BIND, None) != 0:
-                failure.append(_fail("pin the network namespace at", path))
-            if _libc.setns(own, CLONE_NEWNET) != 0:
-                failure.append(_fail("return from the network namespace at", path))
+            for kind, path in pins.items():
+                if _libc.mount(f"/proc/thread-self/ns/{kind}".encode(), str(path).encode(), None, MS_BIND, None) != 0:
+                    failure.append(_fail(f"pin the {kind} namespace at", path))
+            for kind, fd in own.items():
+                if _libc.setns(fd, KINDS[kind]) != 0:
+                    failure.append(_fail(f"return from the {kind} namespace at", pins[kind]))
         finally:
-            os.close(own)
+            for fd in own.values():
+                os.close(fd)
 
     thread = threading.Thread(target=in_own_thread, name="netns-create")
     thread.start()
     thread.join()
     if failure:
-        remove_netns(path)
+        for path in pins.values():
+            remove_netns(path)
         raise failure[0]
 
 
 def remove_netns(path: Path) -> None:
-    """Unpin and delete ``path``; the namespace ends when nothing else holds it. Absent is fine."""
+    """Unpin and delete ``path`` (any pinned namespace); the namespace ends when nothing else holds
+    it. Absent is fine."""
     if _libc.umount2(str(path).encode(), MNT_DETACH) != 0 and ctypes.get_errno() not in (errno.EINVAL, errno.ENOENT):
-        raise _fail("unmount the network namespace at", path)
+        raise _fail("unmount the namespace pinned at", path)
     try:
         path.unlink()
     except FileNotFoundError:

@@ -2,9 +2,12 @@
 
 Life of a sandbox (Kubernetes' RunPodSandbox / StopPodSandbox, one record per pod)::
 
-    ensure(spec) ─> record "pending" ─> netns pinned at NETNS_DIR/UID ─> CNI ADD ─> record + result
+    ensure(spec) ─> record "pending" ─> namespaces pinned ─> CNI ADD ─> record + result
        │ (again: the same sandbox, nothing re-ADDed, also after an agent restart: records are files)
-    remove(uid)  ─> CNI DEL with the ADD's result ─> netns unpinned ─> record deleted
+    remove(uid)  ─> CNI DEL with the ADD's result ─> namespaces unpinned ─> record deleted
+
+A sandbox is three namespaces its containers share, as a Kubernetes pod's: network (pinned at
+NETNS_DIR/UID), UTS (one hostname, at NETNS_DIR/../uts/UID) and IPC (at NETNS_DIR/../ipc/UID).
 
 Every step is safe to repeat after a crash at any point: ``ensure`` finds a pending record (killed
 mid-ADD) or a record whose namespace vanished (the host rebooted), DELs it and starts over;
@@ -30,10 +33,11 @@ from typing import Any
 from agent.network.cni.conflist import PortMapping
 from agent.network.cni.network import NodeCniNetwork
 from agent.network.cni.result import CniResult, parse_result
-from agent.network.netns import create_netns, netns_exists, remove_netns
+from agent.network.netns import create_namespaces, netns_exists, remove_netns
 from atoll.atomic_file import write_atomic
 
 log = logging.getLogger(__name__)
+OCI_TYPES = {"net": "network", "uts": "uts", "ipc": "ipc"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,18 @@ class Sandbox:
     ports: list[dict[str, Any]] = field(default_factory=list)
     result: dict[str, Any] | None = None
     created_at: float = 0.0
+    uts: str = ""
+    ipc: str = ""
+
+    def pins(self) -> dict[str, Path]:
+        """The pinned namespaces by /proc name (net, uts, ipc); a record written before UTS and
+        IPC were shared has only net."""
+        pinned = {"net": self.netns, "uts": self.uts, "ipc": self.ipc}
+        return {kind: Path(path) for kind, path in pinned.items() if path}
+
+    def namespaces(self) -> dict[str, Path]:
+        """The namespaces containers join, by OCI type (network, uts, ipc)."""
+        return {OCI_TYPES[kind]: path for kind, path in self.pins().items()}
 
     @property
     def cni_result(self) -> CniResult | None:
@@ -75,12 +91,14 @@ class Sandbox:
 
 
 class NodeSandboxes:
-    """Sandboxes of one node: records under ``records_dir``, namespaces pinned in ``netns_dir``."""
+    """Sandboxes of one node: records under ``records_dir``, network namespaces pinned in
+    ``netns_dir``, UTS and IPC namespaces beside it (``uts/``, ``ipc/``)."""
 
     def __init__(self, network: NodeCniNetwork, records_dir: Path, netns_dir: Path) -> None:
         self.network = network
         self.records_dir = records_dir
         self.netns_dir = netns_dir
+        self.pin_dirs = {"net": netns_dir, "uts": netns_dir.with_name("uts"), "ipc": netns_dir.with_name("ipc")}
         self._sandboxes: dict[str, Sandbox] = self._load()
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -96,18 +114,20 @@ class NodeSandboxes:
         """The pod's ready sandbox, made now if needed (see the module docstring)."""
         async with self._lock(spec.uid):
             existing = self._sandboxes.get(spec.uid)
-            if existing is not None and existing.result is not None and netns_exists(Path(existing.netns)):
+            if existing is not None and existing.result is not None and all(
+                    netns_exists(path) for path in existing.pins().values()):
                 return existing
             if existing is not None:
                 log.info("sandbox of pod %s: %s, made again", spec.uid,
                          "half made" if existing.result is None else "its network namespace is gone")
                 await self._teardown(existing)
             self.network.pod_network()  # NoPodCidrError before anything is made
-            sandbox = Sandbox(spec.uid, spec.namespace, spec.name, str(self.netns_dir / spec.uid),
-                              [p.to_json() for p in spec.ports], None, time.time())
+            pins = {kind: str(directory / spec.uid) for kind, directory in self.pin_dirs.items()}
+            sandbox = Sandbox(spec.uid, spec.namespace, spec.name, pins["net"], [p.to_json() for p in spec.ports],
+                              None, time.time(), pins["uts"], pins["ipc"])
             self._save(sandbox)
             try:
-                await asyncio.to_thread(create_netns, Path(sandbox.netns))
+                await asyncio.to_thread(create_namespaces, sandbox.pins())
                 result = await self.network.attach_pod(spec.uid, Path(sandbox.netns), spec.ports)
             except BaseException:
                 with contextlib.suppress(Exception):
@@ -135,10 +155,11 @@ class NodeSandboxes:
             if not is_live(uid):
                 await self.remove(uid)
                 cleaned.append(uid)
-        if self.netns_dir.is_dir():
-            for pinned in sorted(self.netns_dir.iterdir()):
+        for kind, directory in self.pin_dirs.items():
+            for pinned in sorted(directory.iterdir()) if directory.is_dir() else ():
                 if pinned.name not in self._sandboxes and not is_live(pinned.name):
-                    await self.network.detach_pod(pinned.name, pinned, None)
+                    if kind == "net":
+                        await self.network.detach_pod(pinned.name, pinned, None)
                     await asyncio.to_thread(remove_netns, pinned)
                     cleaned.append(pinned.name)
         for held in self.network.reservations():
@@ -153,9 +174,9 @@ class NodeSandboxes:
         return self._locks.setdefault(uid, asyncio.Lock())
 
     async def _teardown(self, sandbox: Sandbox) -> None:
-        path = Path(sandbox.netns)
-        await self.network.detach_pod(sandbox.uid, path, sandbox.cni_result, sandbox.port_mappings())
-        await asyncio.to_thread(remove_netns, path)
+        await self.network.detach_pod(sandbox.uid, Path(sandbox.netns), sandbox.cni_result, sandbox.port_mappings())
+        for path in sandbox.pins().values():
+            await asyncio.to_thread(remove_netns, path)
         (self.records_dir / f"{sandbox.uid}.json").unlink(missing_ok=True)
         self._sandboxes.pop(sandbox.uid, None)
 

@@ -1,9 +1,10 @@
 """Real pods on the node's CNI network, through the node agent, inside a network namespace of the
 test's own (the node's netns: bridge, veths and portmap rules vanish with it): the containers of
-a pod share one namespace (localhost), the pod's IP comes from the node's pod CIDR and answers
-from the node, a hostPort answers on the node's address, an agent restart re-attaches without a
-second ADD, everything is released on deletion and by the sweep of a node that was down, and a
-CNI failure is a Warning Event with the plugin's words, retried, leaving nothing."""
+a pod share its network (localhost), UTS (hostname) and IPC namespaces; the pod's IP comes from
+the node's pod CIDR and answers from the node; a hostPort answers on the node's address; an
+agent restart re-attaches without a second ADD; everything is released on deletion and by the
+sweep of a node that was down; a CNI failure is a Warning Event with the plugin's words,
+retried, leaving nothing."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ NODE = NodeProfile(name="real-net", cpu="2", memory="8Gi")
 CLUSTER_CIDR = "10.88.0.0/16"
 NODE_ADDRESS = "192.0.2.10"  # TEST-NET-1: the node's address, on the loopback of the test's namespace
 CONFIG = AgentConfig(backoff=RestartBackoff(initial=0.3, maximum=0.6))
+SHARED_NAMESPACES = "echo $(hostname) $(for ns in uts ipc net; do readlink /proc/self/ns/$ns; done)"
 SERVE = "mkdir -p /tmp/w && echo pod-hello > /tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w"
 
 
@@ -132,6 +134,9 @@ async def test_a_pods_containers_share_localhost_and_the_pod_answers_on_its_ip(n
                 return fetched.output.strip() == "pod-hello"
 
             await until(from_the_other_container, timeout=15)  # one namespace for both containers
+            seen = [(await node.driver.exec(f"{pod.metadata.uid}:{name}", ["sh", "-c", SHARED_NAMESPACES], 10)).output
+                    for name in ("web", "client")]
+            assert seen[0] == seen[1] and seen[0].startswith("pair "), seen  # one hostname, UTS, IPC, network
             assert node.fetch(f"http://{pod.status.pod_ip}:8080/") == "pod-hello"  # from the node, over atoll0
             assert node.pinned() == [pod.metadata.uid] and node.veths() == 1
 

@@ -1,7 +1,7 @@
 """The OCI runtime spec (a bundle's ``config.json``) for one container (pure).
 
-Namespaces: pid, ipc, uts, mount always; network unless ``hostNetwork``: the pod's (the path of
-its sandbox's namespace) when given, else a new one. The root is the
+Namespaces: pid, ipc, uts, mount always; network unless ``hostNetwork``. The pod's own network,
+UTS and IPC namespaces (its sandbox's, by path) when given, else new ones. The root is the
 prepared rootfs (read-only on request); /tmp is a writable tmpfs either way; cgroup limits come
 from ``CgroupLimits``.
 Argv follows Kubernetes: ``command`` replaces the image entrypoint, ``args`` replaces its cmd.
@@ -9,6 +9,7 @@ Argv follows Kubernetes: ``command`` replaces the image entrypoint, ``args`` rep
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -101,13 +102,13 @@ def _resources(limits: CgroupLimits) -> dict[str, Any]:
 
 
 def build_spec(config: TaskConfig, image: ImageConfig, limits: CgroupLimits, rootfs: Path,
-               cgroups_path: str, netns: Path | None = None) -> dict[str, Any]:
-    """The runtime spec for ``config`` with its root at ``rootfs``, cgroups at ``cgroups_path``
-    and, unless hostNetwork, the network namespace pinned at ``netns`` (None: a new one)."""
+               cgroups_path: str, shared: Mapping[str, Path] | None = None) -> dict[str, Any]:
+    """The runtime spec for ``config`` with its root at ``rootfs``, cgroups at ``cgroups_path``,
+    joining the namespaces ``shared`` pins (OCI type -> path: the pod's sandbox)."""
     hostname = config.hostname or config.workload
-    namespaces: list[dict[str, str]] = [{"type": kind} for kind in ("pid", "ipc", "uts", "mount")]
-    if not config.host_network:
-        namespaces.append({"type": "network", "path": str(netns)} if netns is not None else {"type": "network"})
+    kinds = ["pid", "ipc", "uts", "mount"] + ([] if config.host_network else ["network"])
+    pinned = shared or {}
+    namespaces = [{"type": kind, "path": str(pinned[kind])} if kind in pinned else {"type": kind} for kind in kinds]
     capabilities = list(CAPABILITIES)
     return {
         "ociVersion": OCI_VERSION,

@@ -125,7 +125,7 @@ class OciDriver:
         if config.task_id in self._tasks or task_dir.path.exists():
             raise TaskExistsError(f"task {config.task_id} exists; destroy it before starting it again")
         image_rootfs, image_config, limits = self._admit(config)
-        netns = pod_network.netns_for(self.settings.sandboxes, config)
+        shared = pod_network.namespaces_for(self.settings.sandboxes, config)
         task_dir.path.mkdir(parents=True)
         record = TaskRecord(
             task_id=config.task_id,
@@ -137,7 +137,7 @@ class OciDriver:
         )
         try:
             root = self._prepare_root(image_rootfs, task_dir, record.overlay)
-            task_dir.write_spec(build_spec(config, image_config, limits, root, record.cgroups_path, netns))
+            task_dir.write_spec(build_spec(config, image_config, limits, root, record.cgroups_path, shared))
             container_pid, shim_pid = await self._launch(task_dir, container_id)
         except BaseException:
             await self._remove(task_dir, container_id)

@@ -1,7 +1,7 @@
 """The OCI driver's side of pod sandboxes: the node's NodeSandboxes behind the driver's
 ``PodSandboxes`` ability, with its errors in the driver protocol's terms (no pod CIDR yet ->
 NetworkNotReadyError; a CNI plugin or namespace failure -> SandboxError with the plugin's words),
-and where a container finds its pod's namespace."""
+and where a container finds its pod's namespaces."""
 
 from __future__ import annotations
 
@@ -51,15 +51,16 @@ async def remove_orphans(sandboxes: NodeSandboxes | None, is_live: Callable[[str
         raise SandboxError(str(err)) from None
 
 
-def netns_for(sandboxes: NodeSandboxes | None, config: TaskConfig) -> Path | None:
-    """The namespace the container joins: its pod's (StartError when the pod has none yet), or
-    None for hostNetwork pods and drivers without a pod network (a namespace of its own)."""
+def namespaces_for(sandboxes: NodeSandboxes | None, config: TaskConfig) -> dict[str, Path]:
+    """The namespaces the container joins, by OCI type: its pod's network, UTS and IPC namespaces
+    (StartError when the pod has no sandbox yet), or none for hostNetwork pods and drivers without
+    a pod network (namespaces of its own)."""
     if sandboxes is None or config.host_network:
-        return None
+        return {}
     sandbox = sandboxes.get(config.workload_uid)
     if sandbox is None:
         raise StartError(f"pod {config.workload} has no sandbox yet: the agent makes it before the first container")
-    return Path(sandbox.netns)
+    return sandbox.namespaces()
 
 
 def pod_ip(sandboxes: NodeSandboxes | None, uid: str) -> str:
