@@ -9,9 +9,9 @@ from pathlib import Path
 # Image and container filesystems keep the modes their image gives them (a 0755 /bin/sh): they are
 # the workload's content, not atoll's, and sit inside private directories.
 CONTENT_DIRS = frozenset({"rootfs", "upper", "work", "merged", "layers"})
-# Pinned network namespaces (agent/network/netns.py) are nsfs inodes the kernel shows as 0444 and
+# Pinned namespaces (network, UTS, IPC: agent/network/netns.py) are nsfs inodes the kernel shows as 0444 and
 # no chmod changes; their directory is private, so only it is checked.
-PINNED_NAMESPACE_DIRS = frozenset({"netns"})
+PINNED_NAMESPACE_DIRS = frozenset({"netns", "uts", "ipc"})
 
 
 def readable_by_others(root: Path) -> list[str]:
