@@ -1,0 +1,268 @@
+"""The networking proof, end to end: two real node agents on one machine (``atoll-agent --real
+--node-name`` twice), each in a network namespace of its own, joined by a veth (one L2 segment,
+as two hosts on one switch); ``atoll up`` (mutual TLS) in node A's namespace. Through the CLI:
+
+- the containers of one pod talk on localhost;
+- a pod on node A reaches a pod on node B by IP (host-gw routes, ``proto 212``);
+- a client pod on node A reaches a Service backed by a pod on each node, and both answer over a
+  series of connections (node A's nftables table: DNAT across nodes, masquerade on its bridge);
+- deleting a backend takes it out of node A's rules within 1 s;
+- kill -9 and a restart of agent A leave exactly the same rules, routes, links and addresses.
+
+A VM backend on node B joins once VMs are on the pod network (net-vm's part). Needs root, runc,
+busybox-static, the CNI plugins, nftables and iproute2 (util-linux's nsenter).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from atoll.images import ImageStore, default_image_dir
+from tests.e2e import artifacts
+from tests.e2e.conftest import BUSYBOX_IMAGE
+from tests.e2e.network_lab import Lab
+from tests.support.eventually import until
+from tests.support.system import require_binary
+from tests.support.up_process import UpProcess, start_up
+
+REPO = Path(__file__).resolve().parents[2]
+SEGMENT = {"node-a": "192.168.60.1", "node-b": "192.168.60.2"}
+CLUSTER_CIDR = "10.244.0.0/16"
+SERVICE_CIDR = "10.96.0.0/16"
+CNI_BIN_DIR = Path("/usr/lib/cni")
+
+
+def enter(netns: str) -> tuple[str, ...]:
+    """The command prefix that runs a process in network namespace ``netns`` (and nothing else)."""
+    return ("nsenter", f"--net=/run/netns/{netns}", "--")
+
+
+@dataclass
+class Cluster:
+    lab: Lab
+    tmp: Path
+    up: UpProcess
+    namespaces: dict[str, str]
+    agents: dict[str, subprocess.Popen[bytes]]
+
+    @property
+    def pki(self) -> Path:
+        return self.tmp / "data" / "pki"
+
+    def atoll(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
+        """The ``atoll`` CLI as admin, from node A's namespace (where the API server listens)."""
+        done = subprocess.run(
+            [*enter(self.namespaces["node-a"]), sys.executable, "-m", "allinone", *args,
+             "--server", self.up.address, "--ca", str(self.pki / "ca.pem"), "--cert", str(self.pki / "admin.pem"),
+             "--key", str(self.pki / "admin-key.pem")],
+            input=stdin, capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
+        if check and done.returncode != 0:
+            raise AssertionError(f"atoll {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout
+
+    def get(self, kind: str, name: str) -> dict[str, Any]:
+        """The object as JSON; {} while it does not exist."""
+        return dict(json.loads(self.atoll("get", kind, name, "-o", "json", check=False) or "{}"))
+
+    def start_agent(self, node: str) -> None:
+        state = self.tmp / node
+        # nsenter enters only the network namespace; `ip netns exec` would also remount /sys, hiding
+        # the cgroup filesystem runc needs.
+        args = [*enter(self.namespaces[node]), sys.executable, "-m", "agent.main",
+                "--server", self.up.address, "--ca", str(self.pki / "ca.pem"),
+                "--cert", str(self.pki / "nodes" / f"{node}.pem"), "--key", str(self.pki / "nodes" / f"{node}-key.pem"),
+                "--node-name", node, "--real", "--state-dir", str(state), "--lease-interval", "2",
+                "--logs-listen", f"{SEGMENT[node]}:0", "--metrics-listen", "", "--log-level", "INFO"]
+        log = (self.tmp / f"{node}.log").open("ab")
+        self.agents[node] = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+                                             env={**os.environ, "PYTHONPATH": str(REPO)})
+
+    def kill_agent(self, node: str, signum: int = signal.SIGKILL) -> None:
+        agent = self.agents.pop(node)
+        agent.send_signal(signum)
+        agent.wait(timeout=30)
+
+    def in_node(self, node: str, *argv: str) -> str:
+        return self.lab.exec(self.namespaces[node], *argv)
+
+    def kernel_state(self, node: str) -> dict[str, str]:
+        """What the agent programs and the pod network made, as the kernel lists it."""
+        return {
+            "rules": self.in_node(node, "nft", "list", "table", "ip", "atoll"),
+            "routes": self.in_node(node, "ip", "route", "show", "proto", "212"),
+            "links": "\n".join(sorted(line.split("@")[0] for line in
+                                      self.in_node(node, "ip", "-o", "-br", "link").splitlines())),
+            "addresses": self.in_node(node, "ip", "-o", "-br", "-4", "addr"),
+        }
+
+
+def _prerequisites() -> None:
+    if os.geteuid() != 0:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("two real nodes need root", pytrace=False)
+        pytest.skip("two real nodes need root")
+    for binary, package in (("runc", "runc"), ("nft", "nftables"), ("ip", "iproute2"), ("nsenter", "util-linux")):
+        require_binary(binary, package)
+    if not (CNI_BIN_DIR / "bridge").exists():
+        require_binary("cni-bridge-plugin-in-usr-lib-cni", "containernetworking-plugins")
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path, busybox: Path) -> Iterator[Cluster]:
+    _prerequisites()
+    lab = Lab()
+    up: UpProcess | None = None
+    cluster: Cluster | None = None
+    try:
+        namespaces = {node: lab.netns(node) for node in SEGMENT}
+        lab.link(namespaces["node-a"], f"{SEGMENT['node-a']}/24", namespaces["node-b"], f"{SEGMENT['node-b']}/24")
+        rootfs = artifacts.busybox_rootfs(tmp_path / "rootfs", busybox)
+        for node in SEGMENT:
+            ImageStore(default_image_dir(tmp_path / node)).import_path(rootfs, BUSYBOX_IMAGE)
+        up = start_up(tmp_path / "data", "--sim-nodes", "0", "--san", SEGMENT["node-a"], "--cluster-cidr", CLUSTER_CIDR,
+                      "--service-cidr", SERVICE_CIDR, secure=True, listen=f"{SEGMENT['node-a']}:0",
+                      prefix=enter(namespaces["node-a"]), timeout=60)
+        cluster = Cluster(lab, tmp_path, up, namespaces, {})
+        for node in SEGMENT:
+            subprocess.run([sys.executable, "-m", "allinone", "certs", "node", node, "--dir", str(cluster.pki)],
+                           check=True, capture_output=True, cwd=REPO)
+            cluster.start_agent(node)
+        yield cluster
+    finally:
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                for pod in ("duo", "web-a", "web-b", "direct", "through-service"):
+                    cluster.atoll("delete", "pod", pod, "--wait", check=False)
+            for node in list(cluster.agents):
+                cluster.kill_agent(node, signal.SIGTERM)
+        if up is not None:
+            up.kill(signal.SIGTERM)
+        lab.close()
+        _remove_empty_cgroups()
+
+
+def _remove_empty_cgroups() -> None:
+    """runc leaves each node's (empty) cgroup parent atoll/NODE behind in every hierarchy."""
+    for node in SEGMENT:
+        for directory in sorted(Path("/sys/fs/cgroup").glob(f"**/atoll/{node}"), key=lambda p: -len(p.parts)):
+            for inner in sorted(directory.glob("**/"), key=lambda p: -len(p.parts)):
+                with contextlib.suppress(OSError):
+                    inner.rmdir()
+
+
+def test_two_real_nodes_one_network(two_nodes: Cluster) -> None:
+    c = two_nodes
+    until(lambda: all(c.get("node", node).get("spec", {}).get("podCIDR") for node in SEGMENT), 120,
+          what="both nodes have a pod CIDR")
+    c.atoll("apply", "-f", "-", stdin=MANIFESTS)
+    web_b = until(lambda: c.get("pod", "web-b").get("status", {}).get("podIP"), 180, what="web-b has an address")
+    until(lambda: c.get("pod", "web-a").get("status", {}).get("podIP"), 180, what="web-a has an address")
+    until(lambda: "pod-b" in c.in_node("node-b", "wget", "-q", "-O", "-", f"http://{web_b}/"), 30,
+          what="web-b serves")
+
+    # Containers of one pod talk on localhost.
+    until(lambda: "duo-local" in c.atoll("logs", "pod/duo", "-c", "client", check=False), 120,
+          what="duo's client log")
+
+    # A pod on node A reaches a pod on node B by address (host-gw).
+    c.atoll("apply", "-f", "-", stdin=client_pod("direct", f"http://{web_b}/", 3))
+    direct = until(lambda: finished_log(c, "direct"), 180, what="the direct client finished")
+    assert direct.count("pod-b") == 3, direct
+    assert f"via {SEGMENT['node-b']}" in c.kernel_state("node-a")["routes"]
+
+    # A client pod reaches the Service; both backends (one on each node) answer over a series of connections.
+    cluster_ip = c.get("svc", "web")["spec"]["clusterIP"]
+    until(lambda: len(ready_ips(c)) == 2, 180, what="web's Endpoints list both pods")
+    c.atoll("apply", "-f", "-", stdin=client_pod("through-service", f"http://{cluster_ip}/", 30))
+    answers = until(lambda: finished_log(c, "through-service"), 180, what="the Service client finished")
+    assert answers.count("pod-a") + answers.count("pod-b") == 30, answers
+    assert answers.count("pod-a") > 0 and answers.count("pod-b") > 0, answers
+
+    # kill -9 and a restart of agent A: the same rules, routes, links and addresses.
+    before = c.kernel_state("node-a")
+    programmed = programmed_count(c, "node-a")
+    c.kill_agent("node-a")
+    c.start_agent("node-a")
+    until(lambda: programmed_count(c, "node-a") > programmed, 60, what="the new agent A programmed its table")
+    assert c.kernel_state("node-a") == before
+
+    # Deleting a backend takes it out of node A's rules within 1 s.
+    assert f"{web_b}:80" in c.kernel_state("node-a")["rules"]
+    c.atoll("delete", "pod", "web-b")
+    deleted = time.monotonic()
+    until(lambda: f"{web_b}:80" not in c.in_node("node-a", "nft", "list", "table", "ip", "atoll"), 10, 0.02,
+          what="web-b left node A's rules")
+    assert time.monotonic() - deleted <= 1.0
+
+
+def programmed_count(c: Cluster, node: str) -> int:
+    """How many Service table transactions node's agents logged (agent.network.proxy.proxier)."""
+    return (c.tmp / f"{node}.log").read_text().count("Service table programmed")
+
+
+def ready_ips(c: Cluster) -> set[str]:
+    endpoints = json.loads(c.atoll("get", "ep", "web", "-o", "json", check=False) or "{}")
+    return {address["ip"] for subset in endpoints.get("subsets", []) for address in subset.get("addresses", [])}
+
+
+def finished_log(c: Cluster, pod: str) -> str:
+    phase = c.get("pod", pod).get("status", {}).get("phase")
+    return c.atoll("logs", f"pod/{pod}") if phase in ("Succeeded", "Failed") else ""
+
+
+def client_pod(name: str, urls: str, rounds: int) -> str:
+    loop = (f"for i in $(seq {rounds}); do for u in {urls}; do timeout 5 wget -q -O - $u | head -c 200; echo; "
+            "done; done")
+    return f"""apiVersion: atoll.dev/v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  restartPolicy: Never
+  scheduling: {{nodeSelector: {{atoll.dev/hostname: node-a}}}}
+  containers: [{{name: main, image: {BUSYBOX_IMAGE}, command: [sh, -c, {json.dumps(loop)}]}}]
+"""
+
+
+def server(name: str, node: str) -> str:
+    serve = f"mkdir -p /w && echo {name} > /w/index.html && exec httpd -f -p 80 -h /w"
+    return f"""apiVersion: atoll.dev/v1
+kind: Pod
+metadata: {{name: web-{node[-1]}, labels: {{app: web}}}}
+spec:
+  scheduling: {{nodeSelector: {{atoll.dev/hostname: {node}}}}}
+  containers: [{{name: web, image: {BUSYBOX_IMAGE}, command: [sh, -c, {json.dumps(serve)}]}}]
+"""
+
+
+LOCAL_SERVER = "mkdir -p /w && echo duo-local > /w/index.html && exec httpd -f -p 127.0.0.1:7000 -h /w"
+LOCAL_CLIENT = "until wget -q -O - http://127.0.0.1:7000/; do sleep 0.2; done; sleep 3600"
+MANIFESTS = f"""apiVersion: atoll.dev/v1
+kind: Service
+metadata: {{name: web}}
+spec:
+  selector: {{app: web}}
+  ports: [{{name: http, port: 80, targetPort: 80}}]
+---
+{server("pod-a", "node-a")}---
+{server("pod-b", "node-b")}---
+apiVersion: atoll.dev/v1
+kind: Pod
+metadata: {{name: duo}}
+spec:
+  scheduling: {{nodeSelector: {{atoll.dev/hostname: node-a}}}}
+  containers:
+  - {{name: server, image: {BUSYBOX_IMAGE}, command: [sh, -c, {json.dumps(LOCAL_SERVER)}]}}
+  - {{name: client, image: {BUSYBOX_IMAGE}, command: [sh, -c, {json.dumps(LOCAL_CLIENT)}]}}
+"""
