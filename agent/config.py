@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agent.volumes.claims import VolumeDirs
 from agent.workloads.backoff import RestartBackoff
 from atoll import finalizers, namespaces
 
@@ -25,3 +26,6 @@ class AgentConfig:
     backoff: RestartBackoff = field(default_factory=RestartBackoff)
     finalizer: str = FINALIZER
     events: bool = True
+    # Where this node keeps persistent volume data; None: it makes none (simulated nodes only check
+    # that a workload's claims are bound and placed here).
+    volume_dirs: VolumeDirs | None = None

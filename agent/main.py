@@ -19,6 +19,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from agent import metrics
@@ -32,6 +33,7 @@ from agent.host.devices import ExtendedResourceFlagError, parse_flags
 from agent.network.cni import DEFAULT_BIN_DIR
 from agent.network.node_network import NodeNetworkConfig
 from agent.run import run_agent
+from agent.volumes.claims import VolumeDirs
 from atoll.client_flags import add_client_flags, client_flags
 from atoll.config import ConfigError, resolve_client_config
 from atoll.gc_tuning import tune_gc
@@ -80,6 +82,11 @@ def agent_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cni-bin-dir", type=Path, default=DEFAULT_BIN_DIR, metavar="DIR",
                         help=f"with --real: where the CNI plugins are (default {DEFAULT_BIN_DIR}: "
                              "containernetworking-plugins)")
+    parser.add_argument("--local-volume-dir", type=Path, metavar="DIR",
+                        help="where this node keeps local persistent volumes (default STATE_DIR/volumes with "
+                             "--state-dir; without either the node runs no workload that uses a claim)")
+    parser.add_argument("--shared-storage-dir", type=Path, metavar="DIR",
+                        help="the directory every node mounts at the same path (NFS) for shared volumes")
     parser.add_argument("--extended-resource", action="append", default=[], dest="extended_resources",
                         metavar="NAME=COUNT",
                         help="an extended resource this node offers, in whole units, repeatable (e.g. "
@@ -139,6 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             drivers[:0] = real_drivers(state_dir, vm_image_dirs=tuple(path.resolve() for path in args.vm_image_dirs),
                                        node_name=node_name, cni_bin_dir=args.cni_bin_dir)
             network = NodeNetworkConfig()
+        local = args.local_volume_dir or (state_dir / "volumes" if state_dir else None)
+        if local is not None:
+            dirs = VolumeDirs(local.resolve(), args.shared_storage_dir.resolve() if args.shared_storage_dir else None)
+            config = replace(config, volume_dirs=dirs)
         start_metrics(args.metrics_listen, DEFAULT_METRICS_LISTEN, metrics.REGISTRY, "atoll-agent")
         return _serve(lambda stop: run_agent(server, args.node_name, drivers, stop, state_dir=state_dir,
                                              config=config, logs_listen=args.logs_listen,

@@ -61,6 +61,18 @@ RESTARTS = Counter(
     ("kind",),
     registry=REGISTRY,
 )
+VOLUME_ATTACH_DURATION = Histogram(
+    "atoll_agent_volume_attach_duration_seconds",
+    "Time to make a workload's claimed volumes ready on its node (resolve the claims, make the data on first use).",
+    buckets=_DRIVER_BUCKETS,
+    registry=REGISTRY,
+)
+VOLUME_ATTACH_ERRORS = Counter(
+    "atoll_agent_volume_attach_errors_total",
+    "Workload starts held back by a claimed volume, by reason: VolumeNotReady (retried) or VolumeUnusable.",
+    ("reason",),
+    registry=REGISTRY,
+)
 LEASE_RENEWAL_DURATION = Histogram(
     "atoll_agent_lease_renewal_duration_seconds",
     "Latency of one node Lease renewal (an Update, or a Create when the Lease was missing).",

@@ -29,6 +29,7 @@ from agent.network.address_pool import PodAddressPool
 from agent.network.node_network import NodeNetwork, NodeNetworkConfig
 from agent.node_agent import NodeAgent
 from agent.registration import NodeProfile, format_cpu, format_memory
+from agent.volumes.capacity import volume_capacity
 from agent.workloads.context import NodeContext
 from atoll.client import Client
 from atoll.clock import Clock, SystemClock
@@ -179,6 +180,8 @@ async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: 
         if logs_listen is not None:
             logs = await start_logs_server(logs_listen, server if isinstance(server, ClientConfig) else None)
         endpoint = logs.address if logs else ""
+        if config is not None and config.volume_dirs is not None:
+            extended_resources = {**(extended_resources or {}), **volume_capacity(config.volume_dirs)}
         node_profile = profile or await host_profile(node_name, built, endpoint, extended_resources)
         addresses.node_name = node_profile.name
         running = await start_node(client, node_profile, built, clock=clock, config=config, addresses=addresses)

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from agent import metrics as agent_metrics
+from agent.config import AgentConfig
 from agent.drivers.real import real_drivers
 from agent.hollow.fleet import FleetError, FleetSpec, default_fleet, load_fleet
 from agent.hollow.hollow_fleet import run_hollow_fleet
 from agent.network.cni import DEFAULT_BIN_DIR
 from agent.network.node_network import NodeNetworkConfig
 from agent.run import run_agent
+from agent.volumes.claims import VolumeDirs
 from allinone.metrics_ports import serve_component_metrics
 from allinone.storage_classes import ensure_storage_classes
 from atoll.certs import CertificateError
@@ -134,6 +136,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
              "in, e.g. /run/netns/NAME (default: the host's own)",
     )
     parser.add_argument("--fleet", type=Path, default=None, help="fleet file of simulated nodes (see deploy/fleets/)")
+    parser.add_argument(
+        "--shared-storage-dir", type=Path, default=None, metavar="DIR",
+        help="where volumes of the shared storage class live, for the --real node (default DATA_DIR/shared-volumes; "
+             "on several hosts: one NFS mount at the same path everywhere)",
+    )
     parser.add_argument(
         "--node-grace-period",
         type=float,
@@ -316,8 +323,10 @@ def _start_components(
         state_dir = node_state_dir(data_dir, node)
         drivers = real_drivers(state_dir, vm_image_dirs=tuple(path.resolve() for path in args.vm_image_dirs),
                                node_name=node, cni_bin_dir=args.cni_bin_dir, node_netns=args.node_netns)
+        shared = (args.shared_storage_dir or data_dir / "shared-volumes").expanduser().resolve()
+        config = AgentConfig(volume_dirs=VolumeDirs(state_dir / "volumes", shared))
         components[f"node {node}"] = run_agent(identity, node, drivers, stop, state_dir=state_dir,
-                                               node_network=_node_network_config(args.node_netns))
+                                               node_network=_node_network_config(args.node_netns), config=config)
     for name in components:
         print(f"  {name + ':':<14} running in-process")
     return {name: asyncio.create_task(_supervised(name, work, stop), name=name) for name, work in components.items()}

@@ -62,6 +62,10 @@ VOLUME_PROTECTION_FINALIZER = "atoll.dev/pv-protection"
 # deleted, the node that holds the data (for a shared volume any node with the shared dir) removes
 # the data, then this finalizer; for a local volume whose node is gone, the binding controller.
 VOLUME_DATA_FINALIZER = "atoll.dev/volume-data"
+# The node resource (bytes) local volumes are made from: agents report it in status.capacity and
+# allocatable (the free space of the local volume dir; fleet files: localStorage), the scheduler
+# fits unplaced local claims against it.
+LOCAL_CAPACITY_RESOURCE = "storage.atoll.dev/local"
 # The node label a local volume's node affinity selects on.
 HOSTNAME_LABEL = "atoll.dev/hostname"
 # The file of a VM disk inside a Filesystem volume.

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from atoll import storage
 from atoll.v1 import storage_pb2
 
-# The node capacity (bytes) of local volumes: reported by agents in status.capacity/allocatable.
-LOCAL_CAPACITY = "storage.atoll.dev/local"
+LOCAL_CAPACITY = storage.LOCAL_CAPACITY_RESOURCE
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,16 +63,30 @@ class WindowsOptions:
 
 
 @dataclass(frozen=True)
+class VolumeDisk:
+    """The persistent volume behind a VM disk: ``path`` is the volume's data on this node (a
+    directory, or the raw file of a Block volume; "" on a node that stores no volumes), ``size``
+    its bytes. It outlives every run: drivers never delete it."""
+
+    path: str
+    block: bool
+    size: int
+
+
+@dataclass(frozen=True)
 class VmDisk:
     """One disk of a VM's run, made for the run and gone with it: over ``image`` (a read-only
     base) a copy-on-write overlay, grown to ``size`` bytes when set; without ``image`` a blank disk
-    of ``size`` bytes in ``format`` (qcow2 or raw). ``read_only``: the guest may not write it."""
+    of ``size`` bytes in ``format`` (qcow2 or raw). ``read_only``: the guest may not write it. With
+    ``volume`` the disk is that persistent volume's file instead, kept across runs."""
 
     name: str
     image: str = ""
     size: int = 0
     format: str = "qcow2"
     read_only: bool = False
+    # A disk from a persistent volume claim: the volume's own file instead of image/size.
+    volume: VolumeDisk | None = None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ Other keys per group: ``pods``, ``arch``, ``reserved`` ({cpu, memory}), ``startL
 ``failureRate`` (of the simulated runtimes), ``failProbes`` (the probes its workloads fail unless
 their ``sim.atoll.dev/fail-probes`` annotation says otherwise: ``readiness``, ``liveness:60``;
 agent/drivers/sim/probes.py), and under ``hypervisor``: ``nested``, ``guestOs``,
-``bootSeconds``. ``extendedResources``: whole units per extended resource name (any name but
+``bootSeconds``. ``localStorage``: room for local persistent volumes (default 100Gi; 0: none).
+``extendedResources``: whole units per extended resource name (any name but
 cpu, memory, pods and ephemeral-storage; atoll/extended_resources.py). Errors name the file, the
 group index and the field.
 """
@@ -52,7 +53,7 @@ from atoll.user_text import bounded_repr
 
 _GROUP_KEYS = {"count", "namePrefix", "os", "osBuild", "cpu", "memory", "pods", "ephemeralStorage", "arch",
                "labels", "taints", "isolation", "hypervisor", "reserved", "startLatency", "failureRate",
-               "extendedResources", "failProbes"}
+               "extendedResources", "failProbes", "localStorage"}
 _HYPERVISOR_KEYS = {"type", "name", "nested", "guestOs", "bootSeconds"}
 
 
@@ -80,6 +81,8 @@ class NodeGroup:
     failure_rate: float = 0.0
     extended_resources: Mapping[str, str] = field(default_factory=dict)
     fail_probes: str = ""
+    # Room for local persistent volumes (reported as storage.atoll.dev/local); "" or "0": none.
+    local_storage: str = "100Gi"
 
     def names(self) -> Iterator[str]:
         width = max(4, len(str(self.count - 1)))
@@ -161,7 +164,7 @@ def _group(raw: Any, where: str) -> NodeGroup:
     os_name = str(raw.get("os", "linux"))
     if os_name not in ("linux", "windows"):
         raise FleetError(f"{where}.os: must be linux or windows, got {os_name!r}")
-    for key in ("cpu", "memory", "pods", "ephemeralStorage"):
+    for key in ("cpu", "memory", "pods", "ephemeralStorage", "localStorage"):
         if key in raw:
             _quantity(str(raw[key]), f"{where}.{key}")
     isolation = tuple(str(mode) for mode in raw.get("isolation", ["process"] if os_name == "windows" else []))
@@ -194,6 +197,7 @@ def _group(raw: Any, where: str) -> NodeGroup:
         failure_rate=float(raw.get("failureRate", _DEFAULTS.failure_rate)),
         extended_resources=_extended(raw.get("extendedResources"), f"{where}.extendedResources"),
         fail_probes=_fail_probes(raw.get("failProbes", ""), f"{where}.failProbes"),
+        local_storage=str(raw.get("localStorage", _DEFAULTS.local_storage)),
     )
 
 

@@ -28,10 +28,12 @@ from agent.network.address_pool import PodAddressPool
 from agent.node_agent import NodeAgent
 from agent.registration import NodeProfile, units_offered
 from agent.workloads.context import NodeContext
+from atoll import storage
 from atoll.client import Client
 from atoll.clock import Clock, SystemClock
 from atoll.config import ClientConfig
 from atoll.node_restriction import endpoint_host
+from atoll.quantity import to_bytes
 from atoll.tasks import cancel_and_wait
 from atoll.v1 import api_pb2
 
@@ -69,8 +71,17 @@ def group_profile(group: NodeGroup, name: str, index: int, endpoint: str) -> Nod
         labels={**group.labels, "atoll.dev/hollow": "true"},
         taints=group.taints, reserved=group.reserved, address=endpoint_host(endpoint) or _address(index),
         endpoint=endpoint,
-        extended_resources=group.extended_resources,
+        extended_resources=group_resources(group),
     )
+
+
+def group_resources(group: NodeGroup) -> dict[str, str]:
+    """The group's extended resources and its room for local volumes, in whole units (bytes)."""
+    resources = dict(group.extended_resources)
+    room = to_bytes(group.local_storage) if group.local_storage else 0
+    if room:
+        resources[storage.LOCAL_CAPACITY_RESOURCE] = str(room)
+    return resources
 
 
 @dataclass
@@ -96,7 +107,7 @@ class HollowFleet:
         endpoint = self.logs.address if self.logs else ""
         index = 0
         for group in self.spec.groups:
-            units = units_offered(group.extended_resources)  # one dict shared by the group's nodes
+            units = units_offered(group_resources(group))  # one dict shared by the group's nodes
             for name in group.names():
                 addresses = PodAddressPool(name)
                 ctx = NodeContext(self.client, name, group.os, _address(index),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from agent.drivers.abilities import HostPort, SandboxConfig
 from agent.drivers.protocol import (
     CloudInitData,
@@ -9,9 +11,11 @@ from agent.drivers.protocol import (
     TaskConfig,
     VmDisk,
     VmOptions,
+    VolumeDisk,
     WindowsOptions,
     task_id_for,
 )
+from agent.volumes.claims import ClaimVolume
 from atoll.quantity import QuantityError, cpu_millis, to_bytes
 from atoll.v1 import pod_pb2, virtualmachine_pb2
 from atoll.vm_runs import run_task_name
@@ -123,3 +127,17 @@ def cloud_init_data(vm: virtualmachine_pb2.VirtualMachine) -> CloudInitData:
     spec = vm.spec.cloud_init
     meta_data = spec.meta_data or f"instance-id: {vm.metadata.uid}\nlocal-hostname: {vm.metadata.name}\n"
     return CloudInitData(user_data=spec.user_data, meta_data=meta_data, network_data=spec.network_data)
+
+
+def with_volume_disks(
+    config: TaskConfig, vm: virtualmachine_pb2.VirtualMachine, volumes: dict[str, ClaimVolume]
+) -> TaskConfig:
+    """``config`` with each disk from a claim given its resolved volume."""
+    assert config.vm is not None
+    disks = tuple(
+        replace(disk, volume=VolumeDisk(str(volume.path or ""), volume.block, volume.size))
+        if (volume := volumes.get(spec_disk.persistent_volume_claim)) is not None
+        else disk
+        for disk, spec_disk in zip(config.vm.disks, vm.spec.disks, strict=True)
+    )
+    return replace(config, vm=replace(config.vm, disks=disks))

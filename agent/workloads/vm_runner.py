@@ -40,23 +40,33 @@ from agent.drivers.protocol import (
     ExitResult,
     NetworkNotReadyError,
     StartError,
+    TaskConfig,
     TaskNotFoundError,
     TaskPhase,
+)
+from agent.volumes.claims import (
+    CLAIM_NOT_READY_REASON,
+    CLAIM_UNUSABLE_REASON,
+    ClaimNotReady,
+    ClaimUnusable,
+    resolve_claims,
 )
 from agent.workloads.admission import Refusal, driver_for_vm
 from agent.workloads.context import NodeContext
 from agent.workloads.run_probes import ProbeSpec, RunProbes
-from agent.workloads.specs import vm_config
+from agent.workloads.specs import vm_config, with_volume_disks
 from agent.workloads.vm_run_log import RunLog
 from agent.workloads.workload_runner import WorkloadRunner
 from atoll.clock import to_timestamp
 from atoll.probes import vm_probes
+from atoll.storage import claims_of
 from atoll.user_text import bounded
 from atoll.v1 import meta_pb2, virtualmachine_pb2
 from atoll.vm_runs import run_end_requested, run_number
 
 VirtualMachine = virtualmachine_pb2.VirtualMachine
 PROBED = "vm"  # the name of the VM's probes, the same for every run (whose task names differ)
+VOLUME_RETRY_SECONDS = 2.0  # a claim not bound yet is looked at again this often
 _PHASES = {
     TaskPhase.PROVISIONING: "Starting",
     TaskPhase.BOOTING: "Starting",
@@ -202,12 +212,39 @@ class VmRunner(WorkloadRunner):
             await timed(self.driver.name, "resume", self.driver.resume(self.config.task_id))
             self.phase = "Running"
 
+    async def _with_volumes(self, vm: VirtualMachine) -> TaskConfig | None:
+        """The task config with its disks from claims resolved; None (the reason set, an Event,
+        a retry timer when it may clear) when a claim is not usable here."""
+        if not claims_of(vm):
+            return self.config
+        started = self.ctx.clock.now()
+        try:
+            volumes = await resolve_claims(self.ctx.client, vm, self.ctx.node_name, self.ctx.config.volume_dirs)
+        except ClaimNotReady as err:
+            metrics.VOLUME_ATTACH_ERRORS.labels(CLAIM_NOT_READY_REASON).inc()
+            if (self.reason, self.message) != (CLAIM_NOT_READY_REASON, str(err)):
+                self.ctx.event(self.kind, vm.metadata, CLAIM_NOT_READY_REASON, str(err), warning=True)
+            self.phase, self.reason, self.message = "Starting", CLAIM_NOT_READY_REASON, str(err)
+            self.wake_at(self.ctx.clock.now() + VOLUME_RETRY_SECONDS)
+            return None
+        except ClaimUnusable as err:
+            metrics.VOLUME_ATTACH_ERRORS.labels(CLAIM_UNUSABLE_REASON).inc()
+            self.phase, self.reason, self.message = "Failed", CLAIM_UNUSABLE_REASON, str(err)
+            self.halted_generation = vm.metadata.generation
+            self.ctx.event(self.kind, vm.metadata, "Failed", f"{CLAIM_UNUSABLE_REASON}: {err}", warning=True)
+            return None
+        metrics.VOLUME_ATTACH_DURATION.observe(max(0.0, self.ctx.clock.now() - started))
+        return with_volume_disks(self.config, vm, volumes)
+
     async def _start(self, vm: VirtualMachine) -> None:
         assert self.driver is not None
         if run_number(self.latest) < self.runs.number:
             await self._write_status()  # the status names the run before its task exists (kill -9 safe)
+        config = await self._with_volumes(vm)
+        if config is None:
+            return
         try:
-            handle = await timed(self.driver.name, "start", self.driver.start(self.config))
+            handle = await timed(self.driver.name, "start", self.driver.start(config))
         except CannotRunError as err:
             self.phase, self.reason, self.message = "Failed", "CannotRun", str(err)
             self._end_run(1)

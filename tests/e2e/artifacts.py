@@ -6,7 +6,8 @@ command line can make it power off at once (``atoll.poweroff``), crash (``atoll.
 exits, the kernel panics) or ignore the power button (``atoll.ignore-powerdown``). Before the
 marker, init looks for a cloud-init NoCloud seed (a virtio disk labelled ``cidata``) and runs its
 user-data when that is a shell script (``#!``), between ``CLOUD_INIT_BEGIN`` and
-``CLOUD_INIT_END`` lines on the console.
+``CLOUD_INIT_END`` lines on the console. With ``atoll.disk`` init prints what its first virtio disk
+holds, then writes its boot id there (persistent disks).
 
 scripts/install_runtime_deps.sh fills the same cache (``kernel_cache_dir()``) in CI.
 """
@@ -33,6 +34,8 @@ GUEST_MODULES = ("kernel/drivers/acpi/button.ko", "kernel/drivers/input/evdev.ko
                  "kernel/drivers/virtio/virtio_pci_modern_dev.ko", "kernel/drivers/virtio/virtio_pci_legacy_dev.ko",
                  "kernel/drivers/virtio/virtio_pci.ko", "kernel/drivers/block/virtio_blk.ko",
                  "kernel/drivers/cdrom/cdrom.ko", "kernel/fs/isofs/isofs.ko")
+# With ``atoll.disk`` init prints what the first virtio disk holds, then writes its boot id there.
+DISK_HOLDS = "atoll-guest: disk holds"
 
 INIT_SCRIPT = f"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -59,6 +62,12 @@ if [ -n "$seed" ] && mkdir -p /run/cidata /tmp && mount -o ro "$seed" /run/cidat
   fi
   umount /run/cidata
 fi
+case " $(cat /proc/cmdline) " in *" atoll.disk "*)
+  for wait in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 1; done
+  echo "{DISK_HOLDS} [$(head -c 64 /dev/vda | tr -d '\\000' | head -n 1)]"
+  echo "written-by $(cat /proc/sys/kernel/random/boot_id)" | dd of=/dev/vda conv=fsync 2>/dev/null
+  sync;;
+esac
 echo "{MARKER} $(cat /proc/sys/kernel/random/boot_id)"
 case " $(cat /proc/cmdline) " in
   *" atoll.poweroff "*) echo "atoll-guest: powering off"; poweroff -f;;
@@ -169,10 +178,10 @@ def build_initramfs(dest: Path, busybox: Path, kernel: Kernel) -> Path:
         ("bin/busybox", 0o100755, busybox.read_bytes()),
         ("init", 0o100755, INIT_SCRIPT.encode()),
     ]
-    for module in GUEST_MODULES:
+    for index, module in enumerate(GUEST_MODULES):
         path = kernel.modules / module
-        if path.exists():
-            files.append((f"lib/modules/{path.name}", 0o100644, path.read_bytes()))
+        if path.exists():  # numbered, so that init's glob loads them in GUEST_MODULES order
+            files.append((f"lib/modules/{index:02d}-{path.name}", 0o100644, path.read_bytes()))
     archive = b"".join(_cpio_entry(name, mode, data, ino) for ino, (name, mode, data) in enumerate(files, 1))
     archive += _cpio_entry("TRAILER!!!", 0, ino=0)
     dest.write_bytes(archive)

@@ -2,7 +2,9 @@
 
 - an image disk: a qcow2 overlay over the base image (which VMs share read-only), grown to the
   disk's size when one is given (KubeVirt's containerDisk: what a run writes is gone with it);
-- a blank disk (no image): a new qcow2 or raw file of the disk's size (KubeVirt's emptyDisk).
+- a blank disk (no image): a new qcow2 or raw file of the disk's size (KubeVirt's emptyDisk);
+- a disk from a persistent volume claim: the volume's own file, outside the task directory and
+  kept across runs and nodes (``volume_drive``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.drivers.proc import run_command
-from agent.drivers.protocol import CannotRunError, StartError, VmDisk
+from agent.drivers.protocol import CannotRunError, StartError, VmDisk, VolumeDisk
+from atoll.storage import VM_DISK_FILE
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ async def make_run_disks(qemu_img: str, disks: tuple[VmDisk, ...], task_dir: Pat
     with neither an image nor a size."""
     drives = []
     for index, disk in enumerate(disks):
+        if disk.volume is not None:
+            drives.append(await volume_drive(qemu_img, disk.volume, disk.read_only))
+            continue
         if not disk.image and not disk.size:
             raise CannotRunError(f"disk {disk.name!r} has neither an image nor a size this node can make it from")
         if disk.image:
@@ -73,6 +79,27 @@ async def make_run_disks(qemu_img: str, disks: tuple[VmDisk, ...], task_dir: Pat
             path = await make_blank(qemu_img, task_dir / f"disk{index}.{disk.format}", disk.size, disk.format)
             drives.append(Drive(path, disk.format, disk.read_only))
     return drives
+
+
+async def volume_drive(qemu_img: str, volume: VolumeDisk, read_only: bool) -> Drive:
+    """The drive of a disk from a persistent volume: a Block volume's raw file, or the qcow2 file
+    ``disk.qcow2`` inside a Filesystem volume, made on first use (under a temporary name, renamed
+    when complete) and grown to the volume's size when the volume was expanded."""
+    if not volume.path:
+        raise CannotRunError("a disk from a volume claim needs a node that stores volumes (--local-volume-dir)")
+    if volume.block:
+        return Drive(Path(volume.path), "raw", read_only)
+    image = Path(volume.path) / VM_DISK_FILE
+    if not image.exists():
+        temp = image.with_name(f".tmp-{image.name}")
+        temp.unlink(missing_ok=True)
+        await _create([qemu_img, "create", "-q", "-f", "qcow2", str(temp), str(volume.size)], temp)
+        temp.rename(image)
+    elif (await image_info(qemu_img, image)).virtual_size < volume.size:
+        done = await run_command([qemu_img, "resize", "-q", str(image), str(volume.size)], timeout=60)
+        if done.returncode != 0:
+            raise StartError(f"qemu-img resize {image}: {done.error_line}")
+    return Drive(image, "qcow2", read_only)
 
 
 async def _create(argv: list[str], path: Path) -> None:

@@ -11,6 +11,9 @@ A node may:
 - get Pods and VirtualMachines bound to it (stored ``spec.nodeName == NAME``), update their
   status, and add or remove the node agent's finalizer on them (an Update that changes nothing
   else); list or watch them only with the field selector ``spec.nodeName=NAME``;
+- get PersistentVolumeClaims and PersistentVolumes (to find the data of a workload's claims; wider
+  than Kubernetes' graph authorizer, which limits it to those its workloads name: claims and
+  volumes hold no secrets);
 - create Events.
 Nothing else: not another node's objects, not a workload bound elsewhere, no spec writes of
 workloads, no deletes. Decisions that depend on a workload or a Node read it from the store first.
@@ -76,6 +79,8 @@ class NodeAuthorizer:
                 stored = await self._read(request.kind, request.namespace, request.name)
                 return stored is not None and stored.spec.node_name == node
             return False
+        if kind in ("PersistentVolumeClaim", "PersistentVolume"):
+            return verb == "get"
         if kind == "Event":
             return verb == "create"
         return False

@@ -72,7 +72,16 @@ def test_a_node_reports_extended_resources_as_capacity_and_allocatable() -> None
 def test_a_fleet_group_declares_extended_resources_for_each_of_its_nodes() -> None:
     spec = parse_fleet({"nodes": [{"count": 2, "namePrefix": "gpu-", "extendedResources": {GPU: 4}}]})
     profile = group_profile(spec.groups[0], "gpu-0001", 1, "")
-    assert profile.extended_resources == {GPU: "4"}
+    assert profile.extended_resources == {GPU: "4", "storage.atoll.dev/local": str(100 * 2**30)}
+
+
+def test_a_fleet_group_declares_its_room_for_local_volumes_or_none() -> None:
+    spec = parse_fleet({"nodes": [{"count": 1, "namePrefix": "a-", "localStorage": "2Ti"},
+                                  {"count": 1, "namePrefix": "b-", "localStorage": "0"}]})
+    assert group_profile(spec.groups[0], "a-0000", 0, "").extended_resources == {
+        "storage.atoll.dev/local": str(2 * 2**40)
+    }
+    assert group_profile(spec.groups[1], "b-0000", 1, "").extended_resources == {}
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,14 @@ def local_volume(name: str, node: str, size: str = "10Gi") -> storage_pb2.Persis
     return volume
 
 
+def shared_volume(name: str) -> storage_pb2.PersistentVolume:
+    volume = storage_pb2.PersistentVolume()
+    volume.metadata.name = name
+    volume.spec.capacity[storage.STORAGE] = "10Gi"
+    volume.spec.shared.path = name
+    return volume
+
+
 def cluster(*claims: storage_pb2.PersistentVolumeClaim, room: str = "100Gi") -> Harness:
     harness = Harness(
         make_node("a").hypervisor("type1").offers(LOCAL_CAPACITY, room),
@@ -69,20 +77,14 @@ def test_a_bound_local_claim_pins_the_workload_to_its_volume_node() -> None:
 
 def test_a_shared_claim_fits_every_node() -> None:
     harness = cluster(claim(storage_class=storage.SHARED_CLASS, volume="pv-s", phase="Bound"))
-    shared = storage_pb2.PersistentVolume()
-    shared.metadata.name = "pv-s"
-    shared.spec.capacity[storage.STORAGE] = "10Gi"
-    harness.snapshot.volumes.upsert_volume(volume_facts(shared))
+    harness.snapshot.volumes.upsert_volume(volume_facts(shared_volume("pv-s")))
     harness.bind(make_vm("other").claim("data"), "a")
     assert harness.decide(make_vm().claim("data")).placed
 
 
 def test_a_read_write_once_claim_in_use_on_one_node_keeps_a_second_user_there_or_waiting() -> None:
     harness = cluster(claim(storage_class=storage.SHARED_CLASS, volume="pv-s", phase="Bound"))
-    shared = storage_pb2.PersistentVolume()
-    shared.metadata.name = "pv-s"
-    shared.spec.capacity[storage.STORAGE] = "10Gi"
-    harness.snapshot.volumes.upsert_volume(volume_facts(shared))
+    harness.snapshot.volumes.upsert_volume(volume_facts(shared_volume("pv-s")))
     harness.bind(make_vm("first").claim("data"), "a")
     assert harness.decide(make_vm("second").claim("data")).node == "a"
     harness.snapshot.upsert_workload(make_vm("third").memory("1Ti").claim("data").bound_to("b").info())

@@ -99,6 +99,11 @@ CASES = [
     (attrs("delete", "Event", "e", "default"), False, "may not delete events"),
     (attrs("create", "Deployment", "d", "default"), False, "may not touch deployments"),
     (attrs("get", "RoleBinding", "b"), False, "may not read bindings"),
+    (attrs("get", "PersistentVolumeClaim", "data", "default"), True, "reads a volume claim"),
+    (attrs("get", "PersistentVolume", "pv-1"), True, "reads a volume"),
+    (attrs("update", "PersistentVolume", "pv-1"), False, "may not write a volume"),
+    (attrs("list", "PersistentVolumeClaim"), False, "may not list claims"),
+    (attrs("create", "PersistentVolumeClaim", "data", "default"), False, "may not make claims"),
 ]
 
 
