@@ -30,6 +30,7 @@ from agent.network.node_network import NodeNetwork, NodeNetworkConfig
 from agent.node_agent import NodeAgent
 from agent.registration import NodeProfile, format_cpu, format_memory
 from agent.volumes.capacity import volume_capacity
+from agent.volumes.reclaimer import VolumeReclaimer
 from agent.workloads.context import NodeContext
 from atoll.client import Client
 from atoll.clock import Clock, SystemClock
@@ -187,6 +188,10 @@ async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: 
         running = await start_node(client, node_profile, built, clock=clock, config=config, addresses=addresses)
         if node_network is not None:
             running.tasks += NodeNetwork(client, node_profile.name, clock, node_network).start()
+        dirs = config.volume_dirs if config is not None else None
+        name = node_profile.name
+        running.tasks.append(asyncio.create_task(VolumeReclaimer(client, lambda node: node == name, dirs).run(),
+                                                 name="volume-reclaimer"))
         if logs is not None:
             logs.serve(running.agent)
         try:

@@ -312,7 +312,8 @@ def _start_components(
     if not args.no_controllers:
         identity = internal_client_config(data_dir, server, "controller", dev=args.dev)
         options = ControllerOptions(node_grace_period=args.node_grace_period, cluster_cidr=args.cluster_cidr,
-                                    node_cidr_mask_size=args.node_cidr_mask_size)
+                                    node_cidr_mask_size=args.node_cidr_mask_size,
+                                    shared_storage_dir=str(_shared_dir(args, data_dir)))
         components["controllers"] = run_controllers(identity, stop, options=options)
     if fleet.total:
         identity = internal_client_config(data_dir, server, "fleet", dev=args.dev)
@@ -323,8 +324,7 @@ def _start_components(
         state_dir = node_state_dir(data_dir, node)
         drivers = real_drivers(state_dir, vm_image_dirs=tuple(path.resolve() for path in args.vm_image_dirs),
                                node_name=node, cni_bin_dir=args.cni_bin_dir, node_netns=args.node_netns)
-        shared = (args.shared_storage_dir or data_dir / "shared-volumes").expanduser().resolve()
-        config = AgentConfig(volume_dirs=VolumeDirs(state_dir / "volumes", shared))
+        config = AgentConfig(volume_dirs=VolumeDirs(state_dir / "volumes", _shared_dir(args, data_dir)))
         components[f"node {node}"] = run_agent(identity, node, drivers, stop, state_dir=state_dir,
                                                node_network=_node_network_config(args.node_netns), config=config)
     for name in components:
@@ -338,6 +338,11 @@ def _node_network_config(node_netns: Path | None) -> NodeNetworkConfig:
         return NodeNetworkConfig()
     enter = ("nsenter", f"--net={node_netns}", "--")
     return NodeNetworkConfig(nft=(*enter, "nft"), ip=(*enter, "ip"))
+
+
+def _shared_dir(args: argparse.Namespace, data_dir: Path) -> Path:
+    """The shared volume dir: --shared-storage-dir, else DATA_DIR/shared-volumes."""
+    return Path(args.shared_storage_dir or data_dir / "shared-volumes").expanduser().resolve()
 
 
 async def _supervised(name: str, work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:

@@ -120,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BITS",
         help="prefix length of each node's pod CIDR (default %(default)d)",
     )
+    parser.add_argument(
+        "--shared-storage-dir",
+        default=defaults.shared_storage_dir,
+        metavar="DIR",
+        help="the shared volume dir as mounted here (NFS): the volume-binding controller then removes deleted "
+        "shared volumes' data itself (default: nodes with the dir do)",
+    )
     add_metrics_flag(parser, DEFAULT_METRICS_LISTEN)
     parser.add_argument("--log-level", default="INFO", help="Python log level (default INFO)")
     return parser
@@ -140,6 +147,7 @@ def options_from(args: argparse.Namespace) -> ControllerOptions:
         default_toleration_seconds=args.default_toleration_seconds,
         cluster_cidr=args.cluster_cidr,
         node_cidr_mask_size=args.node_cidr_mask_size,
+        shared_storage_dir=args.shared_storage_dir,
     )
 
 

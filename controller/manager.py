@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from atoll import namespaces
 from atoll.cidrs import DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_MASK_SIZE, check_cluster_cidr
@@ -66,6 +67,8 @@ class ControllerOptions:
     identity: str = ""
     cluster_cidr: str = DEFAULT_CLUSTER_CIDR
     node_cidr_mask_size: int = DEFAULT_NODE_MASK_SIZE
+    # Where the shared volume dir is mounted here ("" when it is not): see volume_binding.
+    shared_storage_dir: str = ""
 
 
 Factory = Callable[[Client, SharedInformers, Clock, ControllerOptions], Reconciler]
@@ -125,6 +128,7 @@ def _volume_binding(
         _workloads(informers),
         informers.informer(node_pb2.Node),
         clock,
+        shared_dir=Path(options.shared_storage_dir) if options.shared_storage_dir else None,
     )
 
 

@@ -27,6 +27,7 @@ from agent.logs_service import LogsServer, start_logs_server
 from agent.network.address_pool import PodAddressPool
 from agent.node_agent import NodeAgent
 from agent.registration import NodeProfile, units_offered
+from agent.volumes.reclaimer import VolumeReclaimer
 from agent.workloads.context import NodeContext
 from atoll import storage
 from atoll.client import Client
@@ -129,6 +130,8 @@ class HollowFleet:
         self.tasks = [
             *start_watches(self.client, None, self._dispatch, self._synced),
             asyncio.create_task(self.lease.run(self.stop), name="hollow-leases"),
+            asyncio.create_task(VolumeReclaimer(self.client, self.agents.__contains__, None).run(),
+                                name="hollow-volume-reclaimer"),
         ]
         log.info("hollow fleet: %d nodes registered", len(self.agents))
 

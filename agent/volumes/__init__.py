@@ -1,2 +1,3 @@
-"""What the node makes of a workload's volumes: claims resolved to their data on this node
-(claims.py), created on first use (data.py)."""
+"""A node's side of persistent volumes: a workload's claims resolved to their data here
+(claims.py), the room for local volumes (capacity.py), deleted volumes' data removed (reclaimer.py).
+Making and removing the data itself is atoll/volume_data.py (the controller removes shared data too)."""

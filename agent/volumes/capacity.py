@@ -7,8 +7,8 @@ from __future__ import annotations
 import shutil
 
 from agent.volumes.claims import VolumeDirs
-from agent.volumes.data import sweep_temporaries
 from atoll import storage
+from atoll.volume_data import sweep_temporaries
 
 
 def volume_capacity(dirs: VolumeDirs) -> dict[str, int]:

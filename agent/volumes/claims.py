@@ -18,11 +18,11 @@ from typing import Any
 
 import grpc
 
-from agent.volumes.data import VolumePathError, ensure_volume, volume_path
 from atoll import storage
 from atoll.client import ApiError
 from atoll.ports import Getter
 from atoll.v1 import storage_pb2
+from atoll.volume_data import VolumePathError, ensure_volume, volume_path
 
 CLAIM_NOT_READY_REASON = "VolumeNotReady"
 CLAIM_UNUSABLE_REASON = "VolumeUnusable"

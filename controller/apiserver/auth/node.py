@@ -13,7 +13,9 @@ A node may:
   else); list or watch them only with the field selector ``spec.nodeName=NAME``;
 - get PersistentVolumeClaims and PersistentVolumes (to find the data of a workload's claims; wider
   than Kubernetes' graph authorizer, which limits it to those its workloads name: claims and
-  volumes hold no secrets);
+  volumes hold no secrets), list and watch PersistentVolumes, and remove the finalizer
+  ``atoll.dev/volume-data`` (an Update that changes nothing else) from a volume local to it or a
+  shared one, once it removed the data;
 - create Events.
 Nothing else: not another node's objects, not a workload bound elsewhere, no spec writes of
 workloads, no deletes. Decisions that depend on a workload or a Node read it from the store first.
@@ -30,7 +32,7 @@ from typing import Any
 
 import grpc
 
-from atoll import finalizers, namespaces, node_restriction
+from atoll import finalizers, namespaces, node_restriction, storage
 from atoll.fields import parse_field_selector
 from atoll.kinds import Kind
 from atoll.labels import SelectorError
@@ -79,8 +81,12 @@ class NodeAuthorizer:
                 stored = await self._read(request.kind, request.namespace, request.name)
                 return stored is not None and stored.spec.node_name == node
             return False
-        if kind in ("PersistentVolumeClaim", "PersistentVolume"):
+        if kind == "PersistentVolumeClaim":
             return verb == "get"
+        if kind == "PersistentVolume":
+            if verb == "update":
+                return await self.allows_volume_data_release(node, request)
+            return verb in ("get", "list", "watch")
         if kind == "Event":
             return verb == "create"
         return False
@@ -90,6 +96,8 @@ class NodeAuthorizer:
         update within ``atoll.node_restriction``) and the agent finalizer on any bound workload."""
         if request.kind.name == "Node":
             return await self.allows_node_write(request)
+        if request.kind.name == "PersistentVolume":
+            return await self.allows_volume_data_release(None, request)
         return await self.allows_finalizer_update(None, request)
 
     async def allows_node_write(self, request: RequestAttributes) -> bool:
@@ -118,14 +126,28 @@ class NodeAuthorizer:
             return False
         return _only_agent_finalizer_changes(stored, request.obj)
 
+    async def allows_volume_data_release(self, node: str | None, request: RequestAttributes) -> bool:
+        """An Update of a deleted PersistentVolume, local to ``node`` (any node when None) or shared,
+        that only removes ``atoll.dev/volume-data``."""
+        if request.verb != "update" or request.kind.name != "PersistentVolume" or request.obj is None:
+            return False
+        stored = await self._read(request.kind, "", request.name)
+        if stored is None or not stored.metadata.HasField("deletion_timestamp"):
+            return False
+        if storage.VOLUME_DATA_FINALIZER in request.obj.metadata.finalizers:
+            return False
+        if stored.spec.HasField("local") and node is not None and storage.volume_node(stored) != node:
+            return False
+        return _only_agent_finalizer_changes(stored, request.obj, storage.VOLUME_DATA_FINALIZER)
 
-def _only_agent_finalizer_changes(stored: Any, wanted: Any) -> bool:
-    """True when ``wanted`` adds or removes the node agent's finalizer and changes nothing else (status and
+
+def _only_agent_finalizer_changes(stored: Any, wanted: Any, finalizer: str = finalizers.NODE_AGENT) -> bool:
+    """True when ``wanted`` adds or removes ``finalizer`` and changes nothing else (status and
     resource_version aside: an Update ignores the first and checks the second itself)."""
     if wanted is None:
         return False
     changed = set(stored.metadata.finalizers) ^ set(wanted.metadata.finalizers)
-    if changed != {finalizers.NODE_AGENT}:
+    if changed != {finalizer}:
         return False
     expected = type(stored)()
     expected.CopyFrom(stored)

@@ -21,8 +21,9 @@ reconcile(claim):
   leaves a volume reserved for the claim, which the next reconcile binds.
 reconcile(volume):
 - Being deleted: ``atoll.dev/pv-protection`` is removed once no existing claim is bound to it;
-  ``atoll.dev/volume-data`` is removed here only for a local volume whose node is gone (its data
-  went with the node); otherwise the node holding the data removes it after deleting the data.
+  ``atoll.dev/volume-data`` is removed here for a local volume whose node is gone (its data went
+  with the node) and, given the shared dir (``--shared-storage-dir``), for a shared volume after
+  removing its data; otherwise the node holding the data does it (agent/volumes/reclaimer.py).
 - Otherwise the protection finalizer is added; no claimRef: Available; its claim exists: Bound;
   its claim is gone: Released (Event), then deleted when its reclaim policy is Delete (the data
   with it, see above), kept with its data when Retain (an admin clears claimRef to reuse it).
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 import grpc
@@ -43,6 +45,7 @@ from atoll.clock import Clock
 from atoll.events import NORMAL, WARNING
 from atoll.ports import Creator, Deleter, StatusUpdater, Updater
 from atoll.v1 import node_pb2, storage_pb2
+from atoll.volume_data import remove_volume, volume_path
 from atoll.watch_events import DELETED
 from controller.controllers.volume_binding.matching import best_volume, first_consumer_node, provisioned_volume
 from controller.controllers.workloads import Workload
@@ -89,8 +92,10 @@ class VolumeBindingController:
         nodes: ObjectCache[node_pb2.Node],
         clock: Clock,
         queue: WorkQueue | None = None,
+        shared_dir: Path | None = None,
     ) -> None:
         self.api = api
+        self.shared_dir = shared_dir
         self.claims, self.volumes, self.classes, self.nodes = claims, volumes, classes, nodes
         self.workloads = workloads
         self.clock = clock
@@ -379,8 +384,7 @@ class VolumeBindingController:
             if storage.VOLUME_PROTECTION_FINALIZER in finalizers and claim is None:
                 finalizers.remove(storage.VOLUME_PROTECTION_FINALIZER)
                 changed = True
-            node = storage.volume_node(volume)
-            if storage.VOLUME_DATA_FINALIZER in finalizers and node is not None and self.nodes.get(node) is None:
+            if storage.VOLUME_DATA_FINALIZER in finalizers and self._remove_data(volume):
                 finalizers.remove(storage.VOLUME_DATA_FINALIZER)
                 changed = True
             if changed:
@@ -413,6 +417,17 @@ class VolumeBindingController:
             await self.events.record(
                 VOLUME, volume, NORMAL, "VolumeDeleted", "its data is removed by the node that holds it"
             )
+
+    def _remove_data(self, volume: storage_pb2.PersistentVolume) -> bool:
+        """Whether this controller disposed of a deleted volume's data: a local volume whose node is
+        gone (the data went with it), a shared one in the shared dir mounted here (removed now)."""
+        node = storage.volume_node(volume)
+        if volume.spec.HasField("local"):
+            return node is not None and self.nodes.get(node) is None
+        if volume.spec.HasField("shared") and self.shared_dir is not None:
+            remove_volume(volume_path(self.shared_dir, volume.spec.shared.path))
+            return True
+        return False
 
     def _claim_of(self, volume: storage_pb2.PersistentVolume) -> storage_pb2.PersistentVolumeClaim | None:
         """The existing claim this volume is bound to (same uid), or None."""

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from agent.volumes.claims import ClaimNotReady, ClaimUnusable, VolumeDirs, resolve_claim
-from agent.volumes.data import VolumePathError, ensure_volume, remove_volume, sweep_temporaries, volume_path
+from agent.volumes.reclaimer import VolumeReclaimer
 from atoll import storage
 from atoll.clock import ManualClock
 from atoll.v1 import storage_pb2
+from atoll.volume_data import VolumePathError, ensure_volume, remove_volume, sweep_temporaries, volume_path
 from tests.support.fake_api import FakeApi
 
 
@@ -104,3 +105,25 @@ async def test_a_pending_or_missing_claim_waits(tmp_path: Path) -> None:
 async def test_a_simulated_node_checks_the_claim_and_makes_no_data(tmp_path: Path) -> None:
     api = await cluster_with("local")
     assert (await resolve_claim(api, "default", "data", "n1", None)).path is None
+
+
+async def test_the_reclaimer_removes_a_deleted_local_volumes_data_then_its_finalizer(tmp_path: Path) -> None:
+    api = await FakeApi(ManualClock()).setup()
+    volume = storage_pb2.PersistentVolume()
+    volume.metadata.name = "pvc-1"
+    volume.metadata.finalizers.append(storage.VOLUME_DATA_FINALIZER)
+    volume.spec.capacity[storage.STORAGE] = "1Gi"
+    volume.spec.access_modes.append(storage.READ_WRITE_ONCE)
+    volume.spec.local.path = "pvc-1"
+    storage.pin_to_node(volume, "n1")
+    await api.create(volume)
+    ensure_volume(tmp_path / "pvc-1", block=False, size=1)
+    await api.delete("PersistentVolume", "pvc-1", "")
+    deleted = (await api.get("PersistentVolume", "pvc-1", "")).persistent_volume
+    elsewhere = VolumeReclaimer(api, lambda node: node == "n2", VolumeDirs(tmp_path))
+    assert not elsewhere.mine(deleted)
+    reclaimer = VolumeReclaimer(api, lambda node: node == "n1", VolumeDirs(tmp_path))
+    assert reclaimer.mine(deleted)
+    await reclaimer.reclaim(deleted)
+    assert not (tmp_path / "pvc-1").exists()
+    assert api.latest("PersistentVolume", "pvc-1", "") is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -216,3 +217,18 @@ async def test_a_class_that_cannot_offer_the_access_mode_leaves_the_claim_pendin
     assert (claim.status.phase, claim.status.reason) == ("Pending", "ProvisioningFailed")
     assert "cannot offer ReadWriteMany" in claim.status.message
     assert await harness.volume_names() == []
+
+
+async def test_a_deleted_shared_volume_loses_its_data_when_the_controller_has_the_shared_dir(
+    harness: Harness, tmp_path: Path
+) -> None:
+    harness.controller.shared_dir = tmp_path
+    await harness.api.create(make_claim(storage_class=storage.SHARED_CLASS))
+    await harness.settle()
+    volume_name = (await harness.claim()).spec.volume_name
+    (tmp_path / volume_name).mkdir()
+    (tmp_path / volume_name / "data").write_text("x")
+    await harness.api.delete("PersistentVolumeClaim", "data", "default")
+    await harness.settle()
+    assert harness.api.latest("PersistentVolume", volume_name, "") is None
+    assert list(tmp_path.iterdir()) == []

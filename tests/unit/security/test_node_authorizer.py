@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from atoll import kinds
+from atoll import kinds, storage
 from atoll.annotations import AGENT_ENDPOINT_ANNOTATION
 from atoll.kinds import Kind
-from atoll.v1 import node_pb2
+from atoll.v1 import node_pb2, storage_pb2
 from controller.apiserver.auth.attributes import RequestAttributes
 from controller.apiserver.auth.identity import UserInfo
 from controller.apiserver.auth.node import NodeAuthorizer, NodeRestrictionError
@@ -26,7 +26,28 @@ def own_node(name: str = "n1", **labels: str) -> node_pb2.Node:
     return node
 
 
+def deleted_volume(name: str) -> storage_pb2.PersistentVolume:
+    """A deleted local volume on the node its name ends with (gone-1 is on n1)."""
+    volume = storage_pb2.PersistentVolume()
+    volume.metadata.name = name
+    volume.metadata.finalizers.append(storage.VOLUME_DATA_FINALIZER)
+    volume.metadata.deletion_timestamp.seconds = 1
+    volume.spec.local.path = name
+    storage.pin_to_node(volume, f"n{name[-1]}")
+    return volume
+
+
+def released(name: str, label: str = "") -> storage_pb2.PersistentVolume:
+    volume = deleted_volume(name)
+    del volume.metadata.finalizers[:]
+    if label:
+        volume.metadata.labels["changed"] = label
+    return volume
+
+
 async def read(kind: Kind, namespace: str, name: str) -> Any | None:
+    if kind.name == "PersistentVolume":
+        return deleted_volume(name) if name.startswith("gone-") else None
     if kind.name == "Node":
         return own_node(name) if name in ("n1", "n2") else None
     if (kind.name, namespace, name) not in STORED:
@@ -102,6 +123,10 @@ CASES = [
     (attrs("get", "PersistentVolumeClaim", "data", "default"), True, "reads a volume claim"),
     (attrs("get", "PersistentVolume", "pv-1"), True, "reads a volume"),
     (attrs("update", "PersistentVolume", "pv-1"), False, "may not write a volume"),
+    (attrs("update", "PersistentVolume", "gone-1", obj=released("gone-1")), True, "releases its deleted volume's data"),
+    (attrs("update", "PersistentVolume", "gone-2", obj=released("gone-2")), False, "not another node's volume"),
+    (attrs("update", "PersistentVolume", "gone-1", obj=released("gone-1", "x")), False, "and changes nothing else"),
+    (attrs("watch", "PersistentVolume"), True, "watches volumes"),
     (attrs("list", "PersistentVolumeClaim"), False, "may not list claims"),
     (attrs("create", "PersistentVolumeClaim", "data", "default"), False, "may not make claims"),
 ]
