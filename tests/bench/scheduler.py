@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from allinone.storage_classes import default_storage_classes
 from scheduler.core import Placement, Scheduler, Unschedulable
 from scheduler.framework.profile import DEFAULT_PROFILE, build_framework, load_profile
 from scheduler.plugins import REGISTRY
@@ -37,7 +38,7 @@ from scheduler.snapshot import ClusterSnapshot
 from tests.bench.calibration import measure
 from tests.bench.supervisor import Supervisor, exit_on_child_death
 from tests.support.hermetic import isolate_environment
-from tests.unit.scheduler.fleet import node_facts, workload_infos
+from tests.unit.scheduler.fleet import claims_of_groups, node_facts, workload_infos
 
 CASES = Path(__file__).with_name("scheduler_cases.yaml")
 
@@ -49,6 +50,10 @@ def run_decisions(case: dict[str, Any], profile_path: str | None, batch: int) ->
         snapshot.upsert_node(facts)
     for index, info in enumerate(workload_infos(case.get("bound", []), prefix="b")):
         snapshot.assume(info, snapshot.nodes.names[index % snapshot.nodes.count])
+    for storage_class in default_storage_classes():
+        snapshot.volumes.upsert_class(storage_class)
+    for claim in claims_of_groups(case["workloads"]):
+        snapshot.volumes.upsert_claim(claim)
     workloads = workload_infos(case["workloads"])
     queue = SchedulingQueue()
     scheduler = Scheduler(build_framework(profile, REGISTRY), snapshot, queue)

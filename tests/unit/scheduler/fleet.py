@@ -6,7 +6,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import zip_longest
 from typing import Any
 
+from atoll.quantity import to_bytes
+from atoll.storage import CLAIM_PENDING, LOCAL_CAPACITY_RESOURCE, LOCAL_CLASS, READ_WRITE_ONCE
 from scheduler.node_facts import NodeFacts
+from scheduler.volumes import ClaimFacts
 from scheduler.workload import WorkloadInfo
 from tests.unit.scheduler.builders import NodeBuilder, PodBuilder, VmBuilder, make_node, make_pod, make_vm
 
@@ -31,6 +34,8 @@ def node_builders(groups: Sequence[Group]) -> list[NodeBuilder]:
                 node.hypervisor(hv["type"], tuple(hv.get("guests", ["linux"])), hv.get("overhead", ""))
             for resource, units in group.get("extended", {}).items():
                 node.offers(resource, str(units))
+            if group.get("local_storage"):
+                node.offers(LOCAL_CAPACITY_RESOURCE, str(to_bytes(str(group["local_storage"]))))
             nodes.append(node)
     return nodes
 
@@ -54,6 +59,8 @@ def _group(g_index: int, group: Group, prefix: str) -> Iterator[PodBuilder | VmB
             vm.guest(group.get("guest", "linux"))
             if group.get("hypervisor"):
                 vm.hypervisor(group["hypervisor"])
+            if group.get("claim_size"):
+                vm.claim(name)  # its own claim, of the same name (claims_of_groups makes them)
             builder = vm
         else:
             pod = make_pod(name, "bench").requests(cpu=str(group.get("cpu", "")), memory=group.get("memory", ""))
@@ -81,3 +88,18 @@ def _group(g_index: int, group: Group, prefix: str) -> Iterator[PodBuilder | VmB
 
 def workload_infos(groups: Sequence[Group], prefix: str = "w") -> list[WorkloadInfo]:
     return [b.info() for b in workload_builders(groups, prefix)]
+
+
+def claims_of_groups(groups: Sequence[Group], prefix: str = "w") -> list[ClaimFacts]:
+    """The claims the workload groups with ``claim_size`` use: one new (Pending) claim of the local
+    class per workload, named after it."""
+    claims = []
+    for g_index, group in enumerate(groups):
+        if group.get("claim_size"):
+            size = to_bytes(str(group["claim_size"]))
+            for i in range(int(group["count"])):
+                claims.append(
+                    ClaimFacts(f"bench/{prefix}{g_index}-{i}", CLAIM_PENDING, LOCAL_CLASS,
+                               frozenset({READ_WRITE_ONCE}), size, "", "", False)
+                )
+    return claims
