@@ -29,3 +29,6 @@ class AgentConfig:
     # Where this node keeps persistent volume data; None: it makes none (simulated nodes only check
     # that a workload's claims are bound and placed here).
     volume_dirs: VolumeDirs | None = None
+    # How long a simulated node (no volume_dirs) takes to attach a workload's volumes, as a real
+    # node needs time to make or map them (hollow fleets: --volume-attach-seconds).
+    sim_volume_attach_seconds: float = 0.0

@@ -100,6 +100,8 @@ def hollow_parser() -> argparse.ArgumentParser:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--fleet", type=Path, help="fleet file (YAML, see deploy/fleets/default.yaml)")
     group.add_argument("--nodes", type=int, help="a default mixed fleet of N nodes")
+    parser.add_argument("--volume-attach-seconds", type=float, default=0.0, metavar="SECONDS",
+                        help="how long a simulated node takes to attach a workload's persistent volumes (default 0)")
     return parser
 
 
@@ -129,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = resolve_client_config(client_flags(args),
                                        notice=lambda line: sys.stderr.write(f"atoll-agent: {line}\n"))
         if hollow:
+            config = replace(config, sim_volume_attach_seconds=args.volume_attach_seconds)
             fleet = load_fleet(args.fleet) if args.fleet else default_fleet(args.nodes)
             start_metrics(args.metrics_listen, DEFAULT_METRICS_LISTEN, metrics.REGISTRY, "atoll-agent")
             return _serve(lambda stop: run_hollow_fleet(server, fleet, stop, config=config,

@@ -112,6 +112,7 @@ class VmRunner(WorkloadRunner):
         self.ip = ""  # the running task's address, from the driver's inspect
         self.last_ip = ""  # the run's last address, for its record
         self.volume_waits = 0  # starts held back in a row by a claim not ready yet
+        self.attach_started = 0.0  # when this start began attaching its volumes (0: not attaching)
         self.reason, self.message = vm.status.reason, vm.status.message
         self.probes = RunProbes(ctx, self.kind, vm.metadata, {PROBED: ProbeSpec(vm_probes(vm.spec))}, self.wake)
         self.probe_ready = True
@@ -220,7 +221,8 @@ class VmRunner(WorkloadRunner):
         a retry timer when it may clear) when a claim is not usable here."""
         if not claims_of(vm):
             return self.config
-        started = self.ctx.clock.now()
+        now = self.ctx.clock.now()
+        self.attach_started = self.attach_started or now
         try:
             volumes = await resolve_claims(self.ctx.client, vm, self.ctx.node_name, self.ctx.config.volume_dirs)
         except ClaimNotReady as err:
@@ -238,7 +240,15 @@ class VmRunner(WorkloadRunner):
             self.ctx.event(self.kind, vm.metadata, "Failed", f"{CLAIM_UNUSABLE_REASON}: {err}", warning=True)
             return None
         self.volume_waits = 0
-        metrics.VOLUME_ATTACH_DURATION.observe(max(0.0, self.ctx.clock.now() - started))
+        attached_at = self.attach_started + (
+            self.ctx.config.sim_volume_attach_seconds if self.ctx.config.volume_dirs is None else 0.0
+        )
+        if now < attached_at:  # a simulated node's attach latency
+            self.phase = "Starting"
+            self.wake_at(attached_at)
+            return None
+        metrics.VOLUME_ATTACH_DURATION.observe(max(0.0, now - self.attach_started))
+        self.attach_started = 0.0
         return with_volume_disks(self.config, vm, volumes)
 
     async def _start(self, vm: VirtualMachine) -> None:
