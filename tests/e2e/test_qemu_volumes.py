@@ -1,7 +1,8 @@
 """Real QEMU VMs on persistent volumes: what a guest writes to a disk from a claim is there after
-the VM is stopped and started and after its VirtualMachine is replaced, and (shared class) when
-the next VM runs on another real node. The guest (``atoll.disk``) prints what its first virtio
-disk holds, then writes its own boot id there."""
+the VM is restarted, stopped and started (each a new run, placed again by the scheduler, which
+keeps it on its local volume's node) and after its VirtualMachine is replaced, and (shared class)
+when the next VM runs on another real node. The guest (``atoll.disk``) prints what its first
+virtio disk holds, then writes its own boot id there."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from agent.run import RunningNode, start_node
 from agent.volumes.claims import VolumeDirs
 from allinone.storage_classes import default_storage_classes
 from atoll import storage
+from atoll.cli.vm import change_for
 from atoll.client import Client
 from atoll.clock import SystemClock
 from atoll.v1 import storage_pb2
 from controller.main import run_controllers
 from controller.manager import ControllerOptions
 from controller.store.memory import MemoryStore
+from scheduler.main import run_scheduler
 from tests.e2e import artifacts
 from tests.e2e.conftest import QemuFactory
 from tests.e2e.test_qemu_agent import BOOT_TIMEOUT, guest, phase_is
@@ -36,18 +39,21 @@ HOLDS = re.compile(rf"{re.escape(artifacts.DISK_HOLDS)} \[(.*)\]")
 
 @contextlib.asynccontextmanager
 async def volume_cluster() -> AsyncIterator[Cluster]:
-    """An API server with the volume binding controller and the two default classes."""
+    """An API server with the scheduler, the volume binding and VirtualMachine controllers and the
+    two default classes."""
     async with running_cluster(MemoryStore()) as cluster:
         for storage_class in default_storage_classes():
             await cluster.client.create(storage_class)
         stop = asyncio.Event()
-        options = ControllerOptions(controllers=("volume-binding",))
+        options = ControllerOptions(controllers=("volume-binding", "virtualmachine"))
         controllers = asyncio.create_task(run_controllers(cluster.api.address, stop, options=options))
+        scheduler = asyncio.create_task(run_scheduler(cluster.api.address, stop=stop))
         try:
             yield cluster
         finally:
             stop.set()
             await controllers
+            await scheduler
 
 
 @contextlib.asynccontextmanager
@@ -94,36 +100,40 @@ async def boot(state: Path, client: Client, name: str, seen: set[str]) -> tuple[
     raise AssertionError(f"vm {name}: no new console with the disk line and the marker; consoles: {tails}")
 
 
-async def set_power(client: Client, name: str, power: str, phase: str) -> None:
+async def vm_action(client: Client, name: str, action: str) -> None:
+    """What `atoll vm ACTION NAME` writes."""
     vm = (await client.get("vm", name)).virtual_machine
-    vm.spec.power_state = power
+    change_for(action, name)(vm)
     await client.update(vm)
-    await eventually(client, "vm", name, phase_is(phase), timeout=BOOT_TIMEOUT)
 
 
-async def test_a_local_volume_keeps_what_the_guest_wrote_across_stop_start_and_a_new_vm_object(
+async def test_a_local_volume_keeps_what_the_guest_wrote_across_restart_stop_start_and_a_new_vm_object(
     qemu: QemuFactory, kernel: artifacts.Kernel, initramfs: Path, tmp_path: Path
 ) -> None:
     dirs = VolumeDirs(tmp_path / "local", tmp_path / "shared")
     seen: set[str] = set()
     async with volume_cluster() as c, real_node(c.client, qemu, "real-1", dirs):
         await c.client.create(claim("data", storage.LOCAL_CLASS))
-        await c.client.create(disk_vm("db", "real-1", "data", kernel, initramfs))
+        await c.client.create(disk_vm("db", "", "data", kernel, initramfs))  # placed by the scheduler
         held, first = await boot(tmp_path, c.client, "db", seen)
         assert held == ""  # a new volume
         bound = (await c.client.get("pvc", "data")).persistent_volume_claim
         assert bound.status.phase == "Bound"
         assert bound.metadata.annotations[storage.SELECTED_NODE_ANNOTATION] == "real-1"
         assert (tmp_path / "local" / bound.spec.volume_name / storage.VM_DISK_FILE).is_file()
-        await set_power(c.client, "db", "Stopped", "Stopped")
-        await set_power(c.client, "db", "Running", "Running")
+        await vm_action(c.client, "db", "restart")
         held, second = await boot(tmp_path, c.client, "db", seen)
-        assert held == f"written-by {first}" and second != first
+        assert held == f"written-by {first}"
+        await vm_action(c.client, "db", "stop")
+        await eventually(c.client, "vm", "db", phase_is("Stopped"), timeout=BOOT_TIMEOUT)
+        await vm_action(c.client, "db", "start")
+        held, third = await boot(tmp_path, c.client, "db", seen)
+        assert held == f"written-by {second}"
         await c.client.delete("vm", "db")
         await eventually(c.client, "vm", "db", lambda vm: vm is None, timeout=60)
-        await c.client.create(disk_vm("db", "real-1", "data", kernel, initramfs))
+        await c.client.create(disk_vm("db", "", "data", kernel, initramfs))
         held, _ = await boot(tmp_path, c.client, "db", seen)
-        assert held == f"written-by {second}"
+        assert held == f"written-by {third}"
 
 
 async def test_a_shared_volume_follows_the_vm_to_another_node(
@@ -140,7 +150,8 @@ async def test_a_shared_volume_follows_the_vm_to_another_node(
         await c.client.create(disk_vm("mover", "real-1", "moving", kernel, initramfs))
         held, first = await boot(tmp_path, c.client, "mover", seen)
         assert held == ""
-        await set_power(c.client, "mover", "Stopped", "Stopped")
+        await vm_action(c.client, "mover", "stop")
+        await eventually(c.client, "vm", "mover", phase_is("Stopped"), timeout=BOOT_TIMEOUT)
         await c.client.delete("vm", "mover")
         await eventually(c.client, "vm", "mover", lambda vm: vm is None, timeout=60)
         await c.client.create(disk_vm("mover", "real-2", "moving", kernel, initramfs))
