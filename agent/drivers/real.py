@@ -17,6 +17,7 @@ from pathlib import Path
 from agent.drivers.oci import OciDriver, OciSettings
 from agent.drivers.protocol import Driver
 from agent.drivers.qemu import QemuDriver, QemuSettings
+from agent.drivers.qemu.network import VmNetworkSettings
 from agent.drivers.task_names import host_name_for
 from agent.network.cni import DEFAULT_BIN_DIR, CniInvoker, NodeCniNetwork, NodeNetworkSettings
 from agent.network.cni.conflist import DEFAULT_BRIDGE
@@ -43,7 +44,8 @@ def real_drivers(
     VMs may use files from the node's image store and ``vm_image_dirs`` (atoll/vm_host_paths.py).
     Pods get one network namespace each on the node's CNI network (plugins in ``cni_bin_dir``,
     bridge ``bridge``, in the namespace ``node_netns`` when given); containers' cgroups go under
-    ``atoll/NODE_NAME``."""
+    ``atoll/NODE_NAME``. VMs are on the same network: a tap on that bridge, an address from
+    the same host-local pool."""
     images = default_image_dir(state_dir)
     sandboxes = node_sandboxes(state_dir, node_name, cni_bin_dir, bridge, node_netns)
     cgroup_parent = f"atoll/{host_name_for(node_name)}" if node_name else "atoll"
@@ -56,5 +58,8 @@ def real_drivers(
                                              image_dir=images, host_ip=host_ip, sandboxes=sandboxes,
                                              cgroup_parent=cgroup_parent)))
     drivers.append(QemuDriver(QemuSettings(state_dir=state_dir / "qemu", accel=qemu_accel,
-                                           vm_image_dirs=(images, *vm_image_dirs))))
+                                           vm_image_dirs=(images, *vm_image_dirs),
+                                           network=VmNetworkSettings(ipam_data_dir=state_dir / "network" / "ipam",
+                                                                     bridge=bridge, plugin_dirs=(cni_bin_dir,),
+                                                                     node_netns=node_netns))))
     return drivers

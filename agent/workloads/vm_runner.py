@@ -254,7 +254,10 @@ class VmRunner(WorkloadRunner):
     async def _start(self, vm: VirtualMachine) -> None:
         assert self.driver is not None
         if run_number(self.latest) < self.runs.number:
-            await self._write_status()  # the status names the run before its task exists (kill -9 safe)
+            # The status names the run before its task exists (kill -9 safe), as Starting: the
+            # previous run's Stopped beside the new run's number would read as this run's end.
+            self.phase, self.reason, self.message = "Starting", "", ""
+            await self._write_status()
         config = await self._with_volumes(vm)
         if config is None:
             return

@@ -4,9 +4,11 @@
     python -m tests.e2e.agent_child oci STATE_DIR IMAGE_DIR TASK_ID COMMAND...
     python -m tests.e2e.agent_child pod STATE_DIR IMAGE_DIR NODE_NETNS POD_CIDR TASK_ID COMMAND...
     python -m tests.e2e.agent_child qemu STATE_DIR TASK_ID KERNEL INITRD FLAG...
+    python -m tests.e2e.agent_child qemu-net IPAM_DIR POD_CIDR STATE_DIR TASK_ID KERNEL INITRD FLAG...
 
 ``pod`` makes the pod's sandbox on a CNI network (node_sandboxes(STATE_DIR, node_netns=NODE_NETNS))
 first, then starts the container in it.
+``qemu-net`` puts the VM on the pod network (bridge atoll0 of the namespace it runs in).
 """
 
 from __future__ import annotations
@@ -19,19 +21,26 @@ from agent.drivers.abilities import SandboxConfig
 from agent.drivers.oci import OciDriver, OciSettings
 from agent.drivers.protocol import Driver, TaskConfig
 from agent.drivers.qemu import QemuDriver, QemuSettings
+from agent.drivers.qemu.network import VmNetworkSettings
 from agent.drivers.real import node_sandboxes
 from tests.e2e.artifacts import Kernel
 from tests.e2e.conftest import container, vm
 
 
 def _driver_and_config(argv: list[str]) -> tuple[Driver, TaskConfig]:
-    kind, state_dir = argv[0], Path(argv[1])
-    if kind == "oci":
-        driver = OciDriver(OciSettings(state_dir=state_dir, image_dir=Path(argv[2])))
+    if argv[0] == "oci":
+        driver = OciDriver(OciSettings(state_dir=Path(argv[1]), image_dir=Path(argv[2])))
         return driver, container(argv[3], *argv[4:])
-    kernel = Path(argv[3])
-    config = vm(argv[2], Kernel(kernel, kernel, kernel, ""), Path(argv[4]), *argv[5:])
-    return QemuDriver(QemuSettings(state_dir=state_dir, vm_image_dirs=(kernel.parent, Path(argv[4]).parent))), config
+    network, cidr = None, ""
+    if argv[0] == "qemu-net":
+        network, cidr = VmNetworkSettings(ipam_data_dir=Path(argv[1])), argv[2]
+        argv = argv[2:]  # the rest as for ``qemu``
+    state_dir, task_id, kernel, initrd = Path(argv[1]), argv[2], Path(argv[3]), Path(argv[4])
+    config = vm(task_id, Kernel(kernel, kernel, kernel, ""), initrd, *argv[5:])
+    driver = QemuDriver(QemuSettings(state_dir=state_dir, vm_image_dirs=(kernel.parent, initrd.parent),
+                                     network=network))
+    driver.set_pod_cidr(cidr)
+    return driver, config
 
 
 def _pod_driver_and_config(argv: list[str]) -> tuple[OciDriver, TaskConfig]:

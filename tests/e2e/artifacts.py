@@ -7,7 +7,11 @@ exits, the kernel panics) or ignore the power button (``atoll.ignore-powerdown``
 marker, init looks for a cloud-init NoCloud seed (a virtio disk labelled ``cidata``) and runs its
 user-data when that is a shell script (``#!``), between ``CLOUD_INIT_BEGIN`` and
 ``CLOUD_INIT_END`` lines on the console. With ``atoll.disk`` init prints what its first virtio disk
-holds, then writes its boot id there (persistent disks).
+holds, then writes its boot id there (persistent disks). With a virtio-net device, init configures it from the
+kernel's ``ip=`` argument (Debian's kernel has no IP autoconfiguration, so init applies it) or,
+with ``atoll.dhcp``, by DHCP (busybox udhcpc) as a disk-booted guest would, before the marker,
+and serves the marker line over HTTP on port 80 (busybox httpd), so a test can reach the guest
+at its address.
 
 scripts/install_runtime_deps.sh fills the same cache (``kernel_cache_dir()``) in CI.
 """
@@ -33,9 +37,13 @@ GUEST_MODULES = ("kernel/drivers/acpi/button.ko", "kernel/drivers/input/evdev.ko
                  "kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko",
                  "kernel/drivers/virtio/virtio_pci_modern_dev.ko", "kernel/drivers/virtio/virtio_pci_legacy_dev.ko",
                  "kernel/drivers/virtio/virtio_pci.ko", "kernel/drivers/block/virtio_blk.ko",
-                 "kernel/drivers/cdrom/cdrom.ko", "kernel/fs/isofs/isofs.ko")
+                 "kernel/drivers/cdrom/cdrom.ko", "kernel/fs/isofs/isofs.ko",
+                 # virtio-net (the pod network)
+                 "kernel/net/core/failover.ko", "kernel/drivers/net/net_failover.ko",
+                 "kernel/drivers/net/virtio_net.ko")
 # With ``atoll.disk`` init prints what the first virtio disk holds, then writes its boot id there.
 DISK_HOLDS = "atoll-guest: disk holds"
+GUEST_HTTP_PORT = 80
 
 INIT_SCRIPT = f"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -52,6 +60,20 @@ for event in /sys/class/input/event*; do
     (head -c 1 "/dev/input/${{event##*/}}" >/dev/null; echo "atoll-guest: power button"; poweroff -f) &
   fi
 done
+ip_arg=""
+for word in $(cat /proc/cmdline); do case "$word" in ip=*) ip_arg="${{word#ip=}}";; esac; done
+case " $(cat /proc/cmdline) " in
+  *" atoll.dhcp "*)
+    ip_arg=""; ifconfig lo 127.0.0.1 up; ifconfig eth0 up
+    udhcpc -i eth0 -q -n -t 60 -T 1 -s /bin/dhcp-event;;
+esac
+if [ -n "$ip_arg" ]; then
+  saved_ifs=$IFS; IFS=:; set -- $ip_arg; IFS=$saved_ifs
+  [ -n "$5" ] && hostname "$5"
+  ifconfig lo 127.0.0.1 up
+  ifconfig "${{6:-eth0}}" "$1" netmask "$4" up && echo "atoll-guest: ${{6:-eth0}} $1"
+  [ -n "$3" ] && route add default gw "$3"
+fi
 seed=$(findfs LABEL=cidata 2>/dev/null)
 if [ -n "$seed" ] && mkdir -p /run/cidata /tmp && mount -o ro "$seed" /run/cidata; then
   if [ "$(head -c 2 /run/cidata/user-data)" = "#!" ]; then
@@ -68,12 +90,24 @@ case " $(cat /proc/cmdline) " in *" atoll.disk "*)
   echo "written-by $(cat /proc/sys/kernel/random/boot_id)" | dd of=/dev/vda conv=fsync 2>/dev/null
   sync;;
 esac
-echo "{MARKER} $(cat /proc/sys/kernel/random/boot_id)"
+mkdir -p /www
+echo "{MARKER} $(cat /proc/sys/kernel/random/boot_id)" | tee /www/index.html
+httpd -p {GUEST_HTTP_PORT} -h /www
 case " $(cat /proc/cmdline) " in
   *" atoll.poweroff "*) echo "atoll-guest: powering off"; poweroff -f;;
   *" atoll.crash "*) echo "atoll-guest: crashing"; exit 1;;
 esac
 while true; do sleep 3600; done
+"""
+
+# udhcpc's event script: applies the lease it got.
+DHCP_EVENT_SCRIPT = """#!/bin/sh
+case "$1" in bound|renew)
+  ifconfig "$interface" "$ip" netmask "$subnet" up
+  [ -n "$hostname" ] && hostname "$hostname"
+  [ -n "$router" ] && route add default gw "$router"
+  echo "atoll-guest: dhcp $interface $ip";;
+esac
 """
 
 
@@ -177,6 +211,7 @@ def build_initramfs(dest: Path, busybox: Path, kernel: Kernel) -> Path:
         ("bin", 0o040755, b""), ("lib", 0o040755, b""), ("lib/modules", 0o040755, b""),
         ("bin/busybox", 0o100755, busybox.read_bytes()),
         ("init", 0o100755, INIT_SCRIPT.encode()),
+        ("bin/dhcp-event", 0o100755, DHCP_EVENT_SCRIPT.encode()),
     ]
     for index, module in enumerate(GUEST_MODULES):
         path = kernel.modules / module

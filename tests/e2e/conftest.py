@@ -15,9 +15,11 @@ from agent.drivers.oci import OciDriver, OciSettings
 from agent.drivers.protocol import Resources, TaskConfig, VmOptions
 from agent.drivers.qemu import QemuDriver, QemuSettings
 from agent.drivers.qemu.console import BOOT_MARKER_ANNOTATION
+from agent.drivers.qemu.network import DEFAULT_PLUGIN_DIRS, VmNetworkSettings
 from agent.network.cni import DEFAULT_BIN_DIR
 from atoll.images import ImageStore
 from tests.e2e import artifacts
+from tests.e2e.netns import entered_netns
 from tests.support.netns import NETNS_DIR, scratch_netns
 from tests.support.system import require_binary
 
@@ -138,20 +140,23 @@ def vm(task_id: str, kernel: artifacts.Kernel, initramfs: Path, *flags: str, **c
     return TaskConfig(**fields)  # type: ignore[arg-type]
 
 
-QemuFactory = Callable[[], QemuDriver]
+QemuFactory = Callable[..., QemuDriver]
+POD_CIDR = "10.250.7.0/24"  # the test node's pod CIDR, inside the test's own network namespace
 
 
-@pytest.fixture
-async def qemu(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[QemuFactory]:
-    """``qemu()`` -> a QEMU driver on this test's state dir whose VMs may use the kernel cache and
-    the session's temporary files; leftovers are destroyed at the end."""
+async def _qemu_drivers(state_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+                        network: VmNetworkSettings | None = None) -> AsyncIterator[QemuFactory]:
+    """Yields ``build(pod_cidr=POD_CIDR)`` -> a QEMU driver on ``state_dir`` whose VMs may use the
+    kernel cache and the session's temporary files (on the pod network ``network`` when given);
+    afterwards destroys what the last driver built holds."""
     require_binary("qemu-system-x86_64", "qemu-system-x86")
     require_binary("qemu-img", "qemu-utils")
     made: list[QemuDriver] = []
 
-    def build() -> QemuDriver:
-        driver = QemuDriver(QemuSettings(state_dir=tmp_path / "qemu", boot_timeout=60,
+    def build(pod_cidr: str = POD_CIDR) -> QemuDriver:
+        driver = QemuDriver(QemuSettings(state_dir=state_dir, boot_timeout=60, network=network,
                                          vm_image_dirs=(artifacts.cache_root(), tmp_path_factory.getbasetemp())))
+        driver.set_pod_cidr(pod_cidr)
         made.append(driver)
         return driver
 
@@ -161,3 +166,35 @@ async def qemu(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Asyn
         for handle in await last.list_tasks():
             await last.recover(handle)
             await last.destroy(handle.task_id, force=True)
+    for driver in made:
+        await driver.close()
+
+
+@pytest.fixture
+async def qemu(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[QemuFactory]:
+    """``qemu()`` -> a QEMU driver on this test's state dir, VMs without a network device;
+    leftovers are destroyed at the end."""
+    async for build in _qemu_drivers(tmp_path / "qemu", tmp_path_factory):
+        yield build
+
+
+@pytest.fixture
+def vm_network(tmp_path: Path) -> Iterator[VmNetworkSettings]:
+    """The test runs inside its own network namespace (removed at the end, with the bridge and
+    every tap in it); the settings put VMs on bridge atoll0 with addresses from a host-local pool
+    in this test's directory."""
+    _require_root()
+    require_binary("ip", "iproute2")
+    if not any((directory / "host-local").is_file() for directory in DEFAULT_PLUGIN_DIRS):
+        _unavailable("CNI plugin host-local not found: install containernetworking-plugins")
+    with entered_netns():
+        yield VmNetworkSettings(ipam_data_dir=tmp_path / "ipam")
+
+
+@pytest.fixture
+async def networked_qemu(vm_network: VmNetworkSettings, tmp_path: Path,
+                         tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[QemuFactory]:
+    """``qemu()`` whose VMs get a tap on the test namespace's bridge and an address from POD_CIDR;
+    leftovers are destroyed (taps and addresses released) before the namespace goes."""
+    async for build in _qemu_drivers(tmp_path / "qemu", tmp_path_factory, vm_network):
+        yield build

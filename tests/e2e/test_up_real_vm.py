@@ -1,13 +1,15 @@
 """`atoll up --real` with a real QEMU VM: its cloud-init user-data script runs in the guest (read
 from the NoCloud seed disk, output in `atoll logs vm/NAME`), and `atoll vm restart`, then `stop`
 and `start`, boot the next runs, each with its seed, while the VirtualMachine keeps its name,
-UID and Events."""
+UID and Events. The node's pod network lives in a namespace of the test's own (``--node-netns``):
+the VM gets an address there."""
 
 from __future__ import annotations
 
 import json
 import signal
 import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from tests.e2e import artifacts
 from tests.e2e.conftest import BASE_CMDLINE, _require_root
 from tests.integration.test_cli_e2e import atoll
 from tests.support.eventually import until
+from tests.support.netns import NETNS_DIR, scratch_netns
 from tests.support.system import require_binary
 from tests.support.up_process import UpProcess, start_up
 
@@ -71,8 +74,17 @@ def test_cloud_init_user_data_runs_in_a_real_guest_and_a_restart_keeps_the_vm(
     require_binary("genisoimage", "genisoimage")
     _require_root()
     node = socket.gethostname()
-    up = start_up(tmp_path / "data", "--real", "--sim-nodes", "0",
-                  "--vm-image-dir", str(artifacts.cache_root()), "--vm-image-dir", str(initramfs.parent))
+    with scratch_netns() as name:  # the node's pod network (bridge, the VM's tap) lives there
+        netns = NETNS_DIR / name
+        up = start_up(tmp_path / "data", "--real", "--sim-nodes", "0", "--node-netns", str(netns),
+                      "--vm-image-dir", str(artifacts.cache_root()), "--vm-image-dir", str(initramfs.parent))
+        _restart_keeps_the_vm(up, node, kernel, initramfs)
+        taps = subprocess.run(["ip", "-n", netns.name, "-j", "link", "show", "type", "tun"], check=True,
+                              capture_output=True, text=True).stdout
+        assert json.loads(taps or "[]") == []  # deleting the VM took its tap
+
+
+def _restart_keeps_the_vm(up: UpProcess, node: str, kernel: artifacts.Kernel, initramfs: Path) -> None:
     try:
         manifest = VM.format(marker=artifacts.MARKER, kernel=kernel.image, initrd=initramfs, cmdline=BASE_CMDLINE,
                              greeting=GREETING, node=node)
@@ -80,6 +92,7 @@ def test_cloud_init_user_data_runs_in_a_real_guest_and_a_restart_keeps_the_vm(
         assert applied.returncode == 0, applied.stderr
         first = until(running_run(up, 1), BOOT_TIMEOUT)
         assert first["spec"]["nodeName"] == node
+        assert first["status"]["ip"] in first["status"]["ips"]  # on the node's pod network
         first_greetings = greetings(up)
         assert len(first_greetings) == 1, first_greetings
 

@@ -1,18 +1,25 @@
 """Addresses on simulated nodes: every pod and VM takes its address from its node's pod CIDR (given
 by the node IPAM controller), waits with NetworkNotReady before the node has one, keeps it across
-an agent restart, and every address atoll reports parses as an IP address."""
+an agent restart, and every address atoll reports parses as an IP address. A real node's driver
+(PodCidrAware) is handed the node's pod CIDR by the agent."""
 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from typing import Any
 
 from agent.config import AgentConfig
+from agent.drivers.fake import FakeDriver
+from agent.drivers.protocol import Capabilities, NetworkNotReadyError, TaskConfig, TaskHandle, TaskStatus
 from agent.hollow.fleet import default_fleet
 from agent.hollow.hollow_fleet import HollowFleet
+from agent.registration import NodeProfile
 from atoll import kinds
+from atoll.cidrs import host_addresses
 from atoll.client import Client
-from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually, node_ipam
+from atoll.clock import ManualClock
+from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually, node, node_ipam
 
 FAST = AgentConfig(lease_interval=0.5)
 
@@ -79,3 +86,41 @@ async def test_a_pod_waits_for_its_nodes_pod_cidr_then_runs_with_an_address_from
                 assert ipaddress.ip_network(node.spec.pod_cidr).prefixlen == 26
         finally:
             await fleet.close()
+
+
+class NetworkedFakeDriver(FakeDriver):
+    """A real node's driver as the agent sees it (PodCidrAware): NetworkNotReady until the agent
+    hands it the node's pod CIDR, then each VM gets the first workload address of that range."""
+
+    def __init__(self) -> None:
+        super().__init__("qemu", Capabilities(kinds=frozenset({"vm"}), guest_os=frozenset({"linux"})))
+        self.cidrs: list[str] = []
+
+    def set_pod_cidr(self, cidr: str) -> bool:
+        if not cidr or self.cidrs[-1:] == [cidr]:
+            return False
+        self.cidrs.append(cidr)
+        return True
+
+    async def start(self, config: TaskConfig) -> TaskHandle:
+        if not self.cidrs:
+            raise NetworkNotReadyError("no pod CIDR yet")
+        return await super().start(config)
+
+    async def inspect(self, task_id: str) -> TaskStatus:
+        status = await super().inspect(task_id)
+        return replace(status, ip=str(host_addresses(self.cidrs[-1])[0]))
+
+
+async def test_a_real_nodes_vm_waits_for_the_pod_cidr_its_driver_is_given_then_reports_the_drivers_address() -> None:
+    driver = NetworkedFakeDriver()
+    async with cluster() as c, node(c.client, NodeProfile(name="real-1"), [driver], ManualClock(1000.0)):
+        await c.client.create(bound_vm("v", "real-1"))
+        waiting = await eventually(c.client, "vm", "v",
+                                   lambda v: v is not None and v.status.reason == "NetworkNotReady")
+        assert waiting.status.ip == "" and waiting.status.restart_count == 0
+        async with node_ipam(c.api.address, "10.60.0.0/16", 24):
+            running = await eventually(c.client, "vm", "v", lambda v: v is not None and v.status.phase == "Running")
+        cidr = kinds.unwrap(await c.client.get("node", "real-1", "")).spec.pod_cidr
+        assert driver.cidrs == [cidr]
+        assert running.status.ip == str(host_addresses(cidr)[0]) and list(running.status.ips) == [running.status.ip]

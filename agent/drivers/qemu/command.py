@@ -15,6 +15,7 @@ from pathlib import Path
 
 from agent.drivers.protocol import CannotRunError, TaskConfig
 from agent.drivers.qemu.disks import Drive
+from agent.drivers.qemu.nic import Nic
 from agent.host.acceleration import Acceleration
 
 MIB = 1024 * 1024
@@ -43,10 +44,12 @@ def memory_mib(config: TaskConfig) -> int:
 
 
 def qemu_argv(qemu: str, config: TaskConfig, acceleration: Acceleration, paths: VmPaths,
-              drives: list[Drive]) -> list[str]:
+              drives: list[Drive], nic: Nic | None = None) -> list[str]:
     """The full command; ``drives`` are the run's disk files in spec order, then the cloud-init
     seed when there is one. Without a kernel the VM boots from the disk ``boot_disk`` names (else
-    the first). CannotRunError when there is nothing to boot."""
+    the first). ``nic``: the VM's interface on the pod network, whose address a directly booted
+    kernel gets as ``ip=`` (last on its command line, so it wins). CannotRunError when there is
+    nothing to boot."""
     vm = config.vm
     if vm is None:
         raise CannotRunError("not a virtual machine")
@@ -74,7 +77,9 @@ def qemu_argv(qemu: str, config: TaskConfig, acceleration: Acceleration, paths: 
         argv += ["-kernel", vm.kernel]
         if vm.initrd:
             argv += ["-initrd", vm.initrd]
-        argv += ["-append", vm.cmdline or "console=ttyS0"]
+        cmdline = vm.cmdline or "console=ttyS0"
+        ip_arg = nic.kernel_ip_arg() if nic else ""
+        argv += ["-append", f"{cmdline} {ip_arg}" if ip_arg else cmdline]
     for index, drive in enumerate(drives):
         boot = ",bootindex=0" if index == boot_index else ""
         read_only = ",readonly=on" if drive.read_only else ""
@@ -82,4 +87,6 @@ def qemu_argv(qemu: str, config: TaskConfig, acceleration: Acceleration, paths: 
             "-drive", f"file={drive.path},if=none,id=disk{index},format={drive.format}{read_only}",
             "-device", f"virtio-blk-pci,drive=disk{index}{boot}",
         ]
+    if nic is not None:
+        argv += nic.qemu_args()
     return argv

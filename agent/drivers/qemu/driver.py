@@ -9,12 +9,19 @@ GuestShutdown; after our ACPI request: Stopped), GUEST_PANICKED or a panic on th
 (GuestCrashed), RESET (BOOTING again). The driver then sends ``quit``; QEMU's exit (a pidfd)
 ends the task and exit.json records why. Run strategies are the agent's business.
 Adoption: ``recover`` reconnects to the VM's QMP socket and asks ``query-status``.
+Network (with ``QemuSettings.network``): before QEMU starts, the VM gets a tap on the node's pod
+bridge and an address from the pods' IPAM pool (network.py), recorded in its task dir; the tap and
+the address are released with the task (``destroy``, or a failed start), kept on adoption, and
+the first ``list_tasks`` of a driver releases what crashed agents left behind. A directly booted
+guest is told its address by the kernel's ``ip=``; others ask by DHCP, which the driver answers
+on the bridge for its VMs' MACs (dhcp.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -47,13 +54,27 @@ from agent.drivers.protocol import (
 from agent.drivers.qemu.cloud_init import build_seed
 from agent.drivers.qemu.command import VmPaths, qemu_argv
 from agent.drivers.qemu.console import ConsoleWatch
+from agent.drivers.qemu.dhcp import Binding, DhcpServer
 from agent.drivers.qemu.disks import Drive, make_run_disks
+from agent.drivers.qemu.links import in_netns
 from agent.drivers.qemu.monitor import Monitor, MonitorError
-from agent.drivers.qemu.record import VmRecord, load_exit, load_record, qmp_socket_path, save_exit, save_record
+from agent.drivers.qemu.network import VmNetwork, VmNetworkSettings
+from agent.drivers.qemu.nic import Nic
+from agent.drivers.qemu.record import (
+    VmRecord,
+    load_exit,
+    load_nic,
+    load_record,
+    qmp_socket_path,
+    save_exit,
+    save_record,
+)
 from agent.drivers.task_names import host_name_for
 from agent.host import acceleration as accel_probe
 from agent.host.acceleration import Acceleration
 from atoll.vm_host_paths import HostPathError, resolve_vm_path
+
+log = logging.getLogger(__name__)
 
 NAME = "qemu"
 SETTLE_TIMEOUT = 15.0
@@ -65,10 +86,12 @@ class QemuSettings:
     """``accel``: auto (probe), kvm or tcg. ``boot_timeout``: seconds after which a VM whose
     console never showed its boot marker is reported RUNNING anyway (guest_booted stays False).
     ``vm_image_dirs``: the only directories whose files a VM may use as kernel, initrd or disk
-    image (atoll/vm_host_paths.py); none by default."""
+    image (atoll/vm_host_paths.py); none by default. ``network``: the node's pod network, on which
+    every VM gets a virtio-net interface (None: VMs have no network device)."""
 
     state_dir: Path
     vm_image_dirs: tuple[Path, ...] = ()
+    network: VmNetworkSettings | None = None
     name: str = NAME
     qemu: str = "qemu-system-x86_64"
     qemu_img: str = "qemu-img"
@@ -83,6 +106,7 @@ class _Vm:
     record: VmRecord
     paths: VmPaths
     console: ConsoleWatch
+    nic: Nic | None = None
     phase: TaskPhase = TaskPhase.BOOTING
     guest_booted: bool = False
     exit: ExitResult | None = None
@@ -106,6 +130,10 @@ class QemuDriver:
         self._listener: Listener = lambda task_id: None
         self._acceleration: Acceleration | None = None
         self._probe_reason = ""
+        self._network = VmNetwork(settings.network) if settings.network else None
+        self._starting: set[Path] = set()  # task dirs of starts in progress (no task.json yet)
+        self._swept = False
+        self._dhcp: DhcpServer | None = None
 
     # --- facts -------------------------------------------------------------------------------
 
@@ -132,6 +160,9 @@ class QemuDriver:
             return DriverFingerprint(healthy=False, reason=f"{self.settings.qemu} not found: install qemu-system-x86")
         if shutil.which(self.settings.qemu_img) is None:
             return DriverFingerprint(healthy=False, reason=f"{self.settings.qemu_img} not found: install qemu-utils")
+        missing = self._network.missing_tools() if self._network else ""
+        if missing:
+            return DriverFingerprint(healthy=False, reason=missing)
         acceleration, why = await self._detect()
         self._acceleration, self._probe_reason = acceleration, why
         if acceleration is None:
@@ -149,6 +180,11 @@ class QemuDriver:
     def set_listener(self, listener: Listener) -> None:
         self._listener = listener
 
+    def set_pod_cidr(self, cidr: str) -> bool:
+        """The node's pod CIDR, for the addresses of VMs started from now on; True when it changed
+        (VMs waiting with NetworkNotReady can start). Without a network setting: always False."""
+        return self._network.set_pod_cidr(cidr) if self._network else False
+
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self, config: TaskConfig) -> TaskHandle:
@@ -159,6 +195,7 @@ class QemuDriver:
         acceleration = await self._admit(config)
         console = ConsoleWatch.for_config(config)
         task_dir.mkdir(parents=True)
+        self._starting.add(task_dir)
         paths = VmPaths(task_dir, qmp_socket_path(task_dir))
         try:
             assert config.vm is not None  # _admit
@@ -166,7 +203,11 @@ class QemuDriver:
             if config.vm.cloud_init is not None:
                 seed = await build_seed(self.settings.genisoimage, config.vm.cloud_init, task_dir)
                 drives.append(Drive(seed, "raw", read_only=True))
-            argv = qemu_argv(self.settings.qemu, config, acceleration, paths, drives)
+            nic = await self._network.attach(task_dir, config) if self._network else None
+            await self._serve_dhcp()
+            argv = qemu_argv(self.settings.qemu, config, acceleration, paths, drives, nic)
+            if self._network is not None:  # QEMU opens the tap where it lives: in the node's namespace
+                argv = [*in_netns(self._network.settings.node_netns), *argv]
             started_at = time.time()
             done = await run_command(argv, timeout=60)
             if done.returncode != 0:
@@ -175,13 +216,15 @@ class QemuDriver:
             record = VmRecord(config.task_id, started_at, pid, str(paths.qmp), acceleration.accel,
                               console.marker.pattern)
             save_record(task_dir, record)
-            vm = _Vm(record, paths, console)
+            vm = _Vm(record, paths, console, nic)
             await self._attach(vm)
             assert vm.monitor is not None
             self._catch_up(vm, await vm.monitor.status())
         except BaseException:
             await self._discard(task_dir)
             raise
+        finally:
+            self._starting.discard(task_dir)
         self._vms[config.task_id] = vm
         return self._handle(vm)
 
@@ -278,12 +321,14 @@ class QemuDriver:
         del self._vms[task_id]
 
     async def _discard(self, task_dir: Path) -> None:
-        """Kill a VM's QEMU if it still runs, remove its QMP socket (which may live outside the
-        task dir) and the task dir."""
+        """Kill a VM's QEMU if it still runs, release its tap and address, remove its QMP socket
+        (which may live outside the task dir) and the task dir."""
         record = load_record(task_dir)
         if record is not None and process_matches(record.pid, record.qmp):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(record.pid, signal.SIGKILL)
+        if self._network is not None:
+            await self._network.detach(task_dir)
         for socket in {qmp_socket_path(task_dir), *([Path(record.qmp)] if record else [])}:
             with contextlib.suppress(FileNotFoundError):
                 socket.unlink()
@@ -291,14 +336,17 @@ class QemuDriver:
 
     async def inspect(self, task_id: str) -> TaskStatus:
         vm = self._vm(task_id)
-        return TaskStatus(task_id, vm.phase, vm.record.started_at, vm.exit, guest_booted=vm.guest_booted)
+        return TaskStatus(task_id, vm.phase, vm.record.started_at, vm.exit, guest_booted=vm.guest_booted,
+                          ip=vm.nic.ip if vm.nic and vm.exit is None else "")
 
     # --- adoption ----------------------------------------------------------------------------
 
     async def list_tasks(self) -> list[TaskHandle]:
+        if not self._swept:
+            await self._sweep()
         handles = {task_id: self._handle(vm) for task_id, vm in self._vms.items()}
         if self._tasks_dir.is_dir():
-            for path in sorted(self._tasks_dir.iterdir()):
+            for path in self._task_dirs():
                 record = load_record(path)
                 if record is not None and record.task_id not in handles:
                     handles[record.task_id] = TaskHandle(record.task_id, self.name, record.started_at,
@@ -312,7 +360,8 @@ class QemuDriver:
         record = load_record(task_dir)
         if record is None:
             return False
-        vm = _Vm(record, VmPaths(task_dir, Path(record.qmp)), ConsoleWatch(re.compile(record.boot_marker)))
+        vm = _Vm(record, VmPaths(task_dir, Path(record.qmp)), ConsoleWatch(re.compile(record.boot_marker)),
+                 load_nic(task_dir))
         self._vms[record.task_id] = vm
         recorded = load_exit(task_dir)
         if recorded is None and not process_matches(record.pid, record.qmp):
@@ -323,8 +372,27 @@ class QemuDriver:
             vm.done.set()
         else:
             await self._adopt(vm)
+            await self._serve_dhcp()
         self._listener(record.task_id)
         return True
+
+    async def _sweep(self) -> None:
+        """Once per driver, before adoption: discard task dirs that a crashed start left without a
+        launch record (their tap and address included), then release VM taps and addresses that
+        no task dir names."""
+        self._swept = True
+        for task_dir in self._task_dirs():
+            if load_record(task_dir) is None and task_dir not in self._starting:
+                await self._discard(task_dir)
+        if self._network is not None:
+            try:
+                for released in await self._network.sweep(self._task_dirs):
+                    log.info("qemu: released %s, which no VM holds", released)
+            except DriverError as err:  # adoption goes on; the next agent start sweeps again
+                log.warning("qemu: releasing leftover taps and addresses failed: %s", err)
+
+    def _task_dirs(self) -> list[Path]:
+        return sorted(self._tasks_dir.iterdir()) if self._tasks_dir.is_dir() else []
 
     async def _adopt(self, vm: _Vm) -> None:
         await self._attach(vm)
@@ -347,10 +415,33 @@ class QemuDriver:
 
     async def close(self) -> None:
         """Disconnect from every VM and forget them, touching none (what an agent exit does; a
-        later driver on the same state dir adopts them over QMP)."""
+        later driver on the same state dir adopts them over QMP); stop answering DHCP."""
         for vm in list(self._vms.values()):
             await self._release(vm)
         self._vms.clear()
+        if self._dhcp is not None:
+            self._dhcp.close()
+            self._dhcp = None
+
+    # --- DHCP --------------------------------------------------------------------------------
+
+    async def _serve_dhcp(self) -> None:
+        """Answer DHCP on the node bridge (once it exists) for the VMs of this driver: guests that
+        boot from a disk learn their address so. A failure to listen (port 67 taken) is logged
+        and tried again with the next VM; guests booted with ``ip=`` do not need it."""
+        if self._network is None or self._dhcp is not None:
+            return
+        try:
+            settings = self._network.settings
+            self._dhcp = await DhcpServer.start(settings.bridge, self._binding, settings.node_netns)
+        except OSError as err:
+            log.warning("qemu: cannot answer DHCP on %s: %s", self._network.settings.bridge, err)
+
+    def _binding(self, mac: str) -> Binding | None:
+        for vm in self._vms.values():
+            if vm.nic is not None and vm.nic.mac == mac and vm.exit is None and vm.nic.address:
+                return Binding(vm.nic.address, vm.nic.gateway, vm.nic.hostname)
+        return None
 
     # --- abilities ---------------------------------------------------------------------------
 
