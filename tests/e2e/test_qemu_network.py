@@ -1,7 +1,8 @@
 """VMs on the pod network, with real QEMU guests inside a network namespace the test makes: an
 address from the node's pod CIDR (host-local, the pods' pool), a tap on the node bridge, the
 guest reachable by TCP from the node; the tap and the address released on destroy, kept across
-an agent crash (adopted, not allocated again), and leftovers of crashed agents swept."""
+an agent crash (adopted, not allocated again), and leftovers of crashed agents swept; a pod on
+the same node (its CNI sandbox) reaches the VM."""
 
 from __future__ import annotations
 
@@ -17,18 +18,21 @@ from pathlib import Path
 
 import pytest
 
+from agent.drivers.abilities import SandboxConfig
+from agent.drivers.oci import OciDriver, OciSettings
 from agent.drivers.protocol import NetworkNotReadyError, TaskPhase
 from agent.drivers.qemu import QemuDriver, QemuSettings
 from agent.drivers.qemu.ipam import HostLocalIpam
 from agent.drivers.qemu.network import VmNetwork, VmNetworkSettings
 from agent.drivers.qemu.nic import GUEST_INTERFACE, mac_for, tap_name
+from agent.drivers.real import node_sandboxes
 from agent.run import close_drivers, start_node
 from atoll import kinds
 from atoll.client import Client
 from atoll.clock import SystemClock
 from tests.e2e import artifacts
 from tests.e2e.children import start_then_crash
-from tests.e2e.conftest import POD_CIDR, QemuFactory, _require_root, vm
+from tests.e2e.conftest import POD_CIDR, QemuFactory, _require_root, container, vm
 from tests.e2e.test_qemu_agent import NODE, QUICK_RESTARTS, guest
 from tests.integration.agent_harness import cluster, eventually, node_ipam
 from tests.support.netns import NETNS_DIR, scratch_netns
@@ -228,3 +232,38 @@ async def test_with_the_node_network_in_a_namespace_of_its_own_qemu_taps_and_dhc
         taps = subprocess.run(["ip", "-n", netns.name, "-j", "link", "show", "type", "tun"], check=True,
                               capture_output=True, text=True).stdout
         assert json.loads(taps or "[]") == [] and _held(settings) == {}
+
+
+async def test_a_pod_on_the_same_node_reaches_a_vm_by_its_address(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, kernel: artifacts.Kernel, initramfs: Path,
+    image_dir: Path, cni_bin_dir: Path, node_netns: Path
+) -> None:
+    """Pods (CNI sandboxes) and VMs of one node, as ``real_drivers`` makes them: one bridge, one
+    address pool, one namespace for the node's network."""
+    state = tmp_path / "node"
+    sandboxes = node_sandboxes(state, "n1", cni_bin_dir, node_netns=node_netns)
+    sandboxes.network.set_pod_cidr(POD_CIDR)
+    pods = OciDriver(OciSettings(state_dir=state / "oci", image_dir=image_dir, sandboxes=sandboxes,
+                                 cgroup_parent="atoll/n1"))
+    network = VmNetworkSettings(ipam_data_dir=state / "network" / "ipam", plugin_dirs=(cni_bin_dir,),
+                                node_netns=node_netns)
+    vms = QemuDriver(QemuSettings(state_dir=state / "qemu", boot_timeout=60, network=network,
+                                  vm_image_dirs=(artifacts.cache_root(), tmp_path_factory.getbasetemp())))
+    vms.set_pod_cidr(POD_CIDR)
+    try:
+        await vms.start(vm("v1:vm", kernel, initramfs))
+        await _running(vms, "v1:vm")
+        vm_ip = (await vms.inspect("v1:vm")).ip
+        pod_ip = await pods.run_sandbox(SandboxConfig("p1", "default", "client"))
+        assert pod_ip != vm_ip and {pod_ip, vm_ip} <= set(map(str, ipaddress.IPv4Network(POD_CIDR).hosts()))
+        # busybox 1.35's wget -T crashes: the guest is up (its marker was seen), so no retry is needed
+        await pods.start(container("p1:main", "wget", "-q", "-O", "-", f"http://{vm_ip}/"))
+        result = await asyncio.wait_for(pods.wait("p1:main"), 60)
+        output = [line async for line in pods.logs("p1:main")]
+        assert result.exit_code == 0 and any(artifacts.MARKER in line for line in output), output
+    finally:
+        await pods.destroy("p1:main", force=True)
+        await pods.remove_sandbox("p1")
+        await vms.destroy("v1:vm", force=True)
+        await vms.close()
+    assert _held(network) == {}
