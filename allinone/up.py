@@ -52,6 +52,7 @@ from atoll.private_files import make_process_private, private_directory
 from atoll.user_text import bounded_repr
 from controller.apiserver import metrics as apiserver_metrics
 from controller.apiserver.auth.config import SecurityConfig, secure_data_dir
+from controller.apiserver.encryption import config as encryption_config
 from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL
 from controller.apiserver.server import start_api_server
 from controller.main import run_controllers
@@ -232,13 +233,23 @@ async def _serve(args: argparse.Namespace) -> int:
         for warning in report.warnings:
             print(f"atoll up: warning: {warning}", file=sys.stderr)
     try:
+        encryption = encryption_config.load(encryption_config.ensure_key_file(data_dir))
+    except encryption_config.EncryptionConfigError as exc:
+        print(f"atoll up: {exc}", file=sys.stderr)
+        return 2
+    try:
         store = await open_store(args.store, data_dir)
     except (ValueError, OSError, StoreUnavailableError) as exc:
         print(f"atoll up: --store {args.store}: {exc}", file=sys.stderr)
         return 2
     try:
         api = await start_api_server(
-            store, args.listen, event_ttl=args.event_ttl, security=security, service_cidr=args.service_cidr
+            store,
+            args.listen,
+            event_ttl=args.event_ttl,
+            security=security,
+            service_cidr=args.service_cidr,
+            encryption=encryption,
         )
     except RuntimeError as exc:
         await store.close()
@@ -256,6 +267,7 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"  audit log:     {security.audit_log}")
     print(f"  store:         {_describe_store(args.store, data_dir)}")
     print(f"  data dir:      {data_dir}")
+    print(f"  encryption:    {data_dir / encryption_config.KEY_FILE_NAME} (Secrets AES-GCM at rest)")
     try:
         _serve_metrics(args, fleet)
     except MetricsListenError as exc:

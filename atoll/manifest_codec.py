@@ -15,6 +15,8 @@ going after a problem and reports every one with the field path where it happene
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import math
 import re
@@ -248,6 +250,8 @@ def _scalar(value: Any, field: FieldDescriptor, path: str, errors: list[DecodeEr
         else:
             errors.append(DecodeError(path, f"expected a string, got {describe(value)}"))
         return False, None
+    if kind == FieldDescriptor.TYPE_BYTES:
+        return _base64(value, path, errors)
     if kind == FieldDescriptor.TYPE_BOOL:
         if isinstance(value, bool):
             return True, value
@@ -267,6 +271,18 @@ def _scalar(value: Any, field: FieldDescriptor, path: str, errors: list[DecodeEr
         errors.append(DecodeError(path, f"expected one of {names}, got {describe(value)}"))
         return False, None
     errors.append(DecodeError(path, f"fields of type {kind} are not supported in manifests"))
+    return False, None
+
+
+def _base64(value: Any, path: str, errors: list[DecodeError]) -> tuple[bool, Any]:
+    """Bytes fields are base64 text, as in Kubernetes (Secret data, ConfigMap binaryData). The
+    message never quotes the text: it may be a credential."""
+    if isinstance(value, str):
+        try:
+            return True, base64.b64decode(value.encode(), validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            pass
+    errors.append(DecodeError(path, "expected base64 text (standard alphabet, padded); the value is not shown"))
     return False, None
 
 
@@ -363,4 +379,6 @@ def _encode_single(field: FieldDescriptor, value: Any) -> Any:
         return encode(value)
     if field.type == FieldDescriptor.TYPE_ENUM:
         return _enum_type(field).values_by_number[value].name
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return base64.b64encode(value).decode()
     return value

@@ -95,7 +95,7 @@ def render(obj: object_pb2.Object, events: Sequence[Any], now: float) -> str:
     kind = kinds.of_object(obj)
     message = kinds.unwrap(obj)
     lines = _metadata_lines(kind, message, now)
-    manifest = to_manifest(obj)
+    manifest = kind.described(message, to_manifest(obj))
     for key, value in manifest.items():
         if key in _METADATA_SECTIONS:
             continue

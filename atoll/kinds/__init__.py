@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from atoll.kinds import (
+    configmap,
     deployment,
     endpoints,
     event,
@@ -21,6 +22,7 @@ from atoll.kinds import (
     pod,
     role,
     rolebinding,
+    secret,
     service,
     storageclass,
     virtualmachine,
@@ -75,6 +77,8 @@ KINDS: tuple[Kind, ...] = register(
     rolebinding.KIND,
     service.KIND,
     endpoints.KIND,
+    configmap.KIND,
+    secret.KIND,
     persistentvolumeclaim.KIND,
     persistentvolume.KIND,
     storageclass.KIND,

@@ -9,6 +9,7 @@ from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, NONE, Column, format_la
 from atoll.kinds.kind import KindStrategy, memoized_spec_rule
 from atoll.kinds.pod import default_pod_spec
 from atoll.kinds.virtualmachine import default_vm_spec
+from atoll.pod_references import host_paths
 from atoll.v1 import deployment_pb2
 from atoll.validation.base import FieldError
 from atoll.validation.deployment import validate_deployment_spec, validate_deployment_status
@@ -68,6 +69,9 @@ class DeploymentKind(KindStrategy[deployment_pb2.Deployment]):
 
     def validate_status(self, obj: deployment_pb2.Deployment, errors: list[FieldError]) -> None:
         validate_deployment_status(obj.status, "status", errors)
+
+    def uses_host_path(self, obj: deployment_pb2.Deployment) -> bool:
+        return obj.spec.template.HasField("pod") and bool(host_paths(obj.spec.template.pod.spec))
 
     def validate_update(
         self, old: deployment_pb2.Deployment, new: deployment_pb2.Deployment, errors: list[FieldError]

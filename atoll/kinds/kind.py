@@ -126,12 +126,22 @@ class KindStrategy(Generic[M]):
         """Problems with turning valid ``old`` into valid ``new`` beyond metadata identity: the
         kind's immutable fields. Default: none."""
 
+    def uses_host_path(self, obj: M) -> bool:
+        """Whether writing ``obj`` mounts a path of the node into a workload (hostPath volumes);
+        the API server's authorizer then also asks for the verb ``hostpath``. Default: no."""
+        return False
+
     # --- printing -------------------------------------------------------------------------------
 
     def describe_tables(self, obj: M, now: float) -> list[tuple[str, list[list[str]]]]:
         """Tables ``atoll describe`` shows after the conditions: (title, rows, header row first).
         Default: none."""
         return []
+
+    def described(self, obj: M, manifest: dict[str, Any]) -> dict[str, Any]:
+        """What ``atoll describe`` shows of ``obj`` given its manifest form: a kind whose fields
+        must not be printed replaces them. Default: the manifest itself."""
+        return manifest
 
     # --- status rules ---------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, Column, is_set, or_none, since
 from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_rule
+from atoll.pod_references import host_paths
 from atoll.probes import container_probes, default_probe
 from atoll.v1 import pod_pb2
 from atoll.validation.base import FieldError
@@ -96,6 +97,9 @@ class PodKind(KindStrategy[pod_pb2.Pod]):
 
     def validate_status(self, obj: pod_pb2.Pod, errors: list[FieldError]) -> None:
         validate_pod_status(obj.status, "status", errors)
+
+    def uses_host_path(self, obj: pod_pb2.Pod) -> bool:
+        return bool(host_paths(obj.spec))
 
     def validate_update(self, old: pod_pb2.Pod, new: pod_pb2.Pod, errors: list[FieldError]) -> None:
         """spec.nodeName once set, container names, os and Windows isolation never change."""

@@ -3,6 +3,7 @@
 isort:skip_file
 """
 
+import atoll.v1.config_pb2
 import atoll.v1.deployment_pb2
 import atoll.v1.event_pb2
 import atoll.v1.lease_pb2
@@ -37,6 +38,8 @@ class Object(google.protobuf.message.Message):
     ROLE_BINDING_FIELD_NUMBER: builtins.int
     SERVICE_FIELD_NUMBER: builtins.int
     ENDPOINTS_FIELD_NUMBER: builtins.int
+    CONFIG_MAP_FIELD_NUMBER: builtins.int
+    SECRET_FIELD_NUMBER: builtins.int
     PERSISTENT_VOLUME_CLAIM_FIELD_NUMBER: builtins.int
     PERSISTENT_VOLUME_FIELD_NUMBER: builtins.int
     STORAGE_CLASS_FIELD_NUMBER: builtins.int
@@ -63,6 +66,10 @@ class Object(google.protobuf.message.Message):
     @property
     def endpoints(self) -> atoll.v1.service_pb2.Endpoints: ...
     @property
+    def config_map(self) -> atoll.v1.config_pb2.ConfigMap: ...
+    @property
+    def secret(self) -> atoll.v1.config_pb2.Secret: ...
+    @property
     def persistent_volume_claim(self) -> atoll.v1.storage_pb2.PersistentVolumeClaim: ...
     @property
     def persistent_volume(self) -> atoll.v1.storage_pb2.PersistentVolume: ...
@@ -82,12 +89,14 @@ class Object(google.protobuf.message.Message):
         role_binding: atoll.v1.rbac_pb2.RoleBinding | None = ...,
         service: atoll.v1.service_pb2.Service | None = ...,
         endpoints: atoll.v1.service_pb2.Endpoints | None = ...,
+        config_map: atoll.v1.config_pb2.ConfigMap | None = ...,
+        secret: atoll.v1.config_pb2.Secret | None = ...,
         persistent_volume_claim: atoll.v1.storage_pb2.PersistentVolumeClaim | None = ...,
         persistent_volume: atoll.v1.storage_pb2.PersistentVolume | None = ...,
         storage_class: atoll.v1.storage_pb2.StorageClass | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["deployment", b"deployment", "endpoints", b"endpoints", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "persistent_volume", b"persistent_volume", "persistent_volume_claim", b"persistent_volume_claim", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "service", b"service", "storage_class", b"storage_class", "virtual_machine", b"virtual_machine"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["deployment", b"deployment", "endpoints", b"endpoints", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "persistent_volume", b"persistent_volume", "persistent_volume_claim", b"persistent_volume_claim", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "service", b"service", "storage_class", b"storage_class", "virtual_machine", b"virtual_machine"]) -> None: ...
-    def WhichOneof(self, oneof_group: typing.Literal["kind", b"kind"]) -> typing.Literal["namespace", "node", "pod", "virtual_machine", "deployment", "event", "lease", "role", "role_binding", "service", "endpoints", "persistent_volume_claim", "persistent_volume", "storage_class"] | None: ...
+    def HasField(self, field_name: typing.Literal["config_map", b"config_map", "deployment", b"deployment", "endpoints", b"endpoints", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "persistent_volume", b"persistent_volume", "persistent_volume_claim", b"persistent_volume_claim", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "secret", b"secret", "service", b"service", "storage_class", b"storage_class", "virtual_machine", b"virtual_machine"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["config_map", b"config_map", "deployment", b"deployment", "endpoints", b"endpoints", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "persistent_volume", b"persistent_volume", "persistent_volume_claim", b"persistent_volume_claim", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "secret", b"secret", "service", b"service", "storage_class", b"storage_class", "virtual_machine", b"virtual_machine"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["kind", b"kind"]) -> typing.Literal["namespace", "node", "pod", "virtual_machine", "deployment", "event", "lease", "role", "role_binding", "service", "endpoints", "config_map", "secret", "persistent_volume_claim", "persistent_volume", "storage_class"] | None: ...
 
 global___Object = Object

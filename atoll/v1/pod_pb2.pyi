@@ -3,6 +3,7 @@
 isort:skip_file
 """
 
+import atoll.v1.config_pb2
 import atoll.v1.meta_pb2
 import atoll.v1.probe_pb2
 import atoll.v1.scheduling_pb2
@@ -22,15 +23,22 @@ class EnvVar(google.protobuf.message.Message):
 
     NAME_FIELD_NUMBER: builtins.int
     VALUE_FIELD_NUMBER: builtins.int
+    VALUE_FROM_FIELD_NUMBER: builtins.int
     name: builtins.str
     value: builtins.str
+    @property
+    def value_from(self) -> atoll.v1.config_pb2.EnvVarSource:
+        """Instead of value: a key of a ConfigMap or Secret, read when the container starts."""
+
     def __init__(
         self,
         *,
         name: builtins.str = ...,
         value: builtins.str = ...,
+        value_from: atoll.v1.config_pb2.EnvVarSource | None = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["name", b"name", "value", b"value"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["value_from", b"value_from"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["name", b"name", "value", b"value", "value_from", b"value_from"]) -> None: ...
 
 global___EnvVar = EnvVar
 
@@ -80,6 +88,8 @@ class Container(google.protobuf.message.Message):
     LIVENESS_PROBE_FIELD_NUMBER: builtins.int
     READINESS_PROBE_FIELD_NUMBER: builtins.int
     STARTUP_PROBE_FIELD_NUMBER: builtins.int
+    VOLUME_MOUNTS_FIELD_NUMBER: builtins.int
+    ENV_FROM_FIELD_NUMBER: builtins.int
     name: builtins.str
     image: builtins.str
     working_dir: builtins.str
@@ -108,6 +118,12 @@ class Container(google.protobuf.message.Message):
     def startup_probe(self) -> atoll.v1.probe_pb2.Probe:
         """Until it passes once, the other probes wait; failing it restarts the container."""
 
+    @property
+    def volume_mounts(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[atoll.v1.config_pb2.VolumeMount]: ...
+    @property
+    def env_from(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[atoll.v1.config_pb2.EnvFromSource]:
+        """Every key of these ConfigMaps and Secrets as variables; env entries win over them."""
+
     def __init__(
         self,
         *,
@@ -124,11 +140,50 @@ class Container(google.protobuf.message.Message):
         liveness_probe: atoll.v1.probe_pb2.Probe | None = ...,
         readiness_probe: atoll.v1.probe_pb2.Probe | None = ...,
         startup_probe: atoll.v1.probe_pb2.Probe | None = ...,
+        volume_mounts: collections.abc.Iterable[atoll.v1.config_pb2.VolumeMount] | None = ...,
+        env_from: collections.abc.Iterable[atoll.v1.config_pb2.EnvFromSource] | None = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["liveness_probe", b"liveness_probe", "readiness_probe", b"readiness_probe", "resources", b"resources", "startup_probe", b"startup_probe"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["args", b"args", "command", b"command", "env", b"env", "host_process", b"host_process", "image", b"image", "liveness_probe", b"liveness_probe", "name", b"name", "ports", b"ports", "read_only_root_filesystem", b"read_only_root_filesystem", "readiness_probe", b"readiness_probe", "resources", b"resources", "startup_probe", b"startup_probe", "working_dir", b"working_dir"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["args", b"args", "command", b"command", "env", b"env", "env_from", b"env_from", "host_process", b"host_process", "image", b"image", "liveness_probe", b"liveness_probe", "name", b"name", "ports", b"ports", "read_only_root_filesystem", b"read_only_root_filesystem", "readiness_probe", b"readiness_probe", "resources", b"resources", "startup_probe", b"startup_probe", "volume_mounts", b"volume_mounts", "working_dir", b"working_dir"]) -> None: ...
 
 global___Container = Container
+
+@typing.final
+class PodVolume(google.protobuf.message.Message):
+    """PodVolume is a named volume the pod's containers can mount."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: builtins.int
+    EMPTY_DIR_FIELD_NUMBER: builtins.int
+    CONFIG_MAP_FIELD_NUMBER: builtins.int
+    SECRET_FIELD_NUMBER: builtins.int
+    HOST_PATH_FIELD_NUMBER: builtins.int
+    name: builtins.str
+    @property
+    def empty_dir(self) -> atoll.v1.config_pb2.EmptyDirVolumeSource: ...
+    @property
+    def config_map(self) -> atoll.v1.config_pb2.ConfigMapVolumeSource: ...
+    @property
+    def secret(self) -> atoll.v1.config_pb2.SecretVolumeSource: ...
+    @property
+    def host_path(self) -> atoll.v1.config_pb2.HostPathVolumeSource:
+        """6: persistent_volume_claim (a claim of storage.proto; added by the storage work)."""
+
+    def __init__(
+        self,
+        *,
+        name: builtins.str = ...,
+        empty_dir: atoll.v1.config_pb2.EmptyDirVolumeSource | None = ...,
+        config_map: atoll.v1.config_pb2.ConfigMapVolumeSource | None = ...,
+        secret: atoll.v1.config_pb2.SecretVolumeSource | None = ...,
+        host_path: atoll.v1.config_pb2.HostPathVolumeSource | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["config_map", b"config_map", "empty_dir", b"empty_dir", "host_path", b"host_path", "secret", b"secret", "source", b"source"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["config_map", b"config_map", "empty_dir", b"empty_dir", "host_path", b"host_path", "name", b"name", "secret", b"secret", "source", b"source"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["source", b"source"]) -> typing.Literal["empty_dir", "config_map", "secret", "host_path"] | None: ...
+
+global___PodVolume = PodVolume
 
 @typing.final
 class WindowsOptions(google.protobuf.message.Message):
@@ -169,6 +224,7 @@ class PodSpec(google.protobuf.message.Message):
     NODE_NAME_FIELD_NUMBER: builtins.int
     RUNTIME_CLASS_NAME_FIELD_NUMBER: builtins.int
     HOSTNAME_FIELD_NUMBER: builtins.int
+    VOLUMES_FIELD_NUMBER: builtins.int
     restart_policy: builtins.str
     """Always (default), OnFailure or Never."""
     os: builtins.str
@@ -186,6 +242,8 @@ class PodSpec(google.protobuf.message.Message):
     def windows(self) -> global___WindowsOptions: ...
     @property
     def scheduling(self) -> atoll.v1.scheduling_pb2.Scheduling: ...
+    @property
+    def volumes(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___PodVolume]: ...
     def __init__(
         self,
         *,
@@ -199,9 +257,10 @@ class PodSpec(google.protobuf.message.Message):
         node_name: builtins.str = ...,
         runtime_class_name: builtins.str = ...,
         hostname: builtins.str = ...,
+        volumes: collections.abc.Iterable[global___PodVolume] | None = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds", "windows", b"windows"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "containers", b"containers", "host_network", b"host_network", "hostname", b"hostname", "node_name", b"node_name", "os", b"os", "restart_policy", b"restart_policy", "runtime_class_name", b"runtime_class_name", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds", "windows", b"windows"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "containers", b"containers", "host_network", b"host_network", "hostname", b"hostname", "node_name", b"node_name", "os", b"os", "restart_policy", b"restart_policy", "runtime_class_name", b"runtime_class_name", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds", "volumes", b"volumes", "windows", b"windows"]) -> None: ...
     def WhichOneof(self, oneof_group: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds"]) -> typing.Literal["termination_grace_period_seconds"] | None: ...
 
 global___PodSpec = PodSpec

@@ -48,6 +48,11 @@ ITEMS: Mapping[str, int] = {
     "atoll.v1.VirtualMachineSpec.disks": 32,
     "atoll.v1.RoleSpec.rules": 1024,
     "atoll.v1.RoleBindingSpec.subjects": 1024,
+    # ConfigMaps and Secrets are bounded by 1 MiB of data in all (atoll/validation/config.py).
+    "atoll.v1.ConfigMap.data": 16384,
+    "atoll.v1.ConfigMap.binary_data": 16384,
+    "atoll.v1.Secret.data": 16384,
+    "atoll.v1.Secret.string_data": 16384,
 }
 # Per string field; for a map, its values (keys are bounded by MAX_CHARS, and by label rules).
 CHARS: Mapping[str, int] = {
@@ -58,6 +63,10 @@ CHARS: Mapping[str, int] = {
     "atoll.v1.CloudInit.user_data": 64 * KIB,
     "atoll.v1.CloudInit.network_data": 64 * KIB,
     "atoll.v1.CloudInit.meta_data": 64 * KIB,
+    "atoll.v1.ConfigMap.data": 1024 * KIB,
+    "atoll.v1.ConfigMap.binary_data": 1024 * KIB,
+    "atoll.v1.Secret.data": 1024 * KIB,
+    "atoll.v1.Secret.string_data": 1024 * KIB,
 }
 # Every field called "message" (conditions, statuses, Events): Kubernetes allows 32 KiB.
 MESSAGE_CHARS = 32 * KIB

@@ -20,6 +20,7 @@ from atoll.validation.meta import validate_conditions
 from atoll.validation.probe import validate_probe
 from atoll.validation.resources import validate_requirements
 from atoll.validation.scheduling import validate_scheduling
+from atoll.validation.volumes import validate_env_sources, validate_mounts, validate_volumes
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 OPERATING_SYSTEMS = ("linux", "windows")
@@ -48,12 +49,15 @@ def validate_pod_spec(spec: pod_pb2.PodSpec, path: str, errors: list[FieldError]
         )
     if not spec.containers:
         errors.append(FieldError(f"{path}.containers", "at least one container is required"))
+    volumes = validate_volumes(list(spec.volumes), f"{path}.volumes", errors)
     seen: set[str] = set()
     host_ports: set[tuple[int, str, str]] = set()
     for index, container in enumerate(spec.containers):
         container_path = f"{path}.containers[{index}]"
         _validate_container(container, container_path, errors, windows=windows)
         _validate_host_ports(spec, container, container_path, host_ports, errors)
+        validate_mounts(container, volumes, container_path, errors)
+        validate_env_sources(container, container_path, errors)
         if container.name in seen:
             errors.append(FieldError(f"{container_path}.name", f"duplicate name {describe(container.name)}"))
         seen.add(container.name)

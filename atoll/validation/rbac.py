@@ -8,8 +8,9 @@ from atoll.manifest_codec import describe
 from atoll.v1 import rbac_pb2
 from atoll.validation.base import FieldError, check_name, check_one_of
 
-# What a rule can grant. Apply needs both create and update; updatestatus is UpdateStatus.
-VERBS = ("get", "list", "watch", "create", "update", "updatestatus", "delete", "bind")
+# What a rule can grant. Apply needs both create and update; updatestatus is UpdateStatus;
+# hostpath is needed besides create/update to write a Pod or Deployment with hostPath volumes.
+VERBS = ("get", "list", "watch", "create", "update", "updatestatus", "delete", "bind", "hostpath")
 READ_VERBS = ("get", "list", "watch")
 WILDCARD = "*"
 # Roles the API server defines itself; a Role object may not take one of these names.

@@ -21,7 +21,10 @@ from atoll.kinds.service import KIND as SERVICE_KIND
 from atoll.v1 import namespace_pb2
 from controller.apiserver.auth.config import SecurityConfig
 from controller.apiserver.auth.guard import SecurityGuard
-from controller.apiserver.auth.setup import build_guard, registry_reader, server_credentials
+from controller.apiserver.auth.setup import build_guard, registry_reader, server_credentials, store_lister
+from controller.apiserver.encryption.aesgcm import DecryptionError, Transformer
+from controller.apiserver.encryption.config import EncryptionConfig
+from controller.apiserver.encryption.store import EncryptingStore
 from controller.apiserver.errors import AlreadyExistsError
 from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL, EventExpirer
 from controller.apiserver.handlers import SERVICE_NAME, add_objects_service
@@ -111,11 +114,15 @@ async def start_api_server(
     event_ttl: float | None = DEFAULT_EVENT_TTL,
     security: SecurityConfig | None = None,
     service_cidr: str = DEFAULT_SERVICE_CIDR,
+    encryption: EncryptionConfig | None = None,
 ) -> ApiServer:
     """Binds ``listen`` (HOST:PORT, port 0 = any free port) and serves atoll.v1.Objects on ``store``.
 
     Plaintext without ``security``; with it, TLS (mutual unless the config says otherwise) only,
     and every Objects call is authenticated, authorized, limited and audited (see auth/).
+
+    With ``encryption``, Secrets are encrypted at rest (encryption/): values not under its first
+    key are rewritten before the server starts; RuntimeError names a Secret no listed key opens.
 
     Compacts store history every ``compact_interval`` seconds and deletes each Event ``event_ttl``
     seconds after its last write (None or 0: never). Creates the built-in namespaces if missing.
@@ -126,6 +133,8 @@ async def start_api_server(
     service_network = check_service_cidr(service_cidr)
     credentials = server_credentials(security) if security else None
     store = InstrumentedStore(store)
+    if encryption is not None:
+        store = await _encrypting(store, encryption)
     namespaces = NamespaceIndex(store)
     cache = WatchCache(store, namespaces)
     service_ips = ServiceIPAllocator(store, service_network, SystemClock())
@@ -146,7 +155,7 @@ async def start_api_server(
             ("grpc.max_concurrent_streams", 100_000),
         ]
     )
-    guard = await build_guard(security, store, registry_reader(registry)) if security else None
+    guard = await build_guard(security, store, registry_reader(registry), store_lister(store)) if security else None
     add_objects_service(server, ObjectsService(store, registry, WatchStreamer(store, cache)), guard)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -185,6 +194,15 @@ async def start_api_server(
     repair = ServiceIPRepair(store, cache, service_ips, SystemClock())
     api.service_ip_repair = asyncio.create_task(repair.run(), name="service-ip-repair")
     return api
+
+
+async def _encrypting(store: Store, encryption: EncryptionConfig) -> Store:
+    encrypting = EncryptingStore(store, Transformer(encryption), (by_name("Secret").prefix(),))
+    try:
+        await encrypting.reencrypt()
+    except DecryptionError as exc:
+        raise RuntimeError(f"encryption at rest: {exc}") from None
+    return encrypting
 
 
 async def _abandon(cache: WatchCache, guard: SecurityGuard | None) -> None:

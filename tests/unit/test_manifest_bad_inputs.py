@@ -24,6 +24,34 @@ TERM = f"{AFFINITY}.nodeSelectorTerms[0].matchExpressions"
 
 CASES: list[tuple[str, list[str], str]] = [
     (
+        "config-and-volume-errors.yaml",
+        [
+            'doc 1: data.password: expected base64 text (standard alphabet, padded); the value is not shown',
+            'doc 1: data[..]: a key may not be ".."',
+            'doc 2: data[a/b]: invalid key "a/b": use letters, digits, \'-\', \'_\' and \'.\'',
+            'doc 2: binaryData["same"]: the key is also in data; a key may be in one only',
+            'doc 3: spec.volumes[0].configMap.items[0].path: may not contain \'..\', got "../etc/passwd"',
+            'doc 3: spec.volumes[0].configMap.items[1].path: may not start with \'..\' (reserved), got "..data/x"',
+            'doc 3: spec.volumes[1].hostPath.path: must be an absolute path without \'..\', got "relative/dir"',
+            'doc 3: spec.volumes[1].hostPath.type: unsupported value "Socket": '
+            "must be one of Directory, DirectoryOrCreate, File, FileOrCreate",
+            'doc 3: spec.volumes[2]: set exactly one source: emptyDir, configMap, secret or hostPath',
+            'doc 3: spec.volumes[3].emptyDir.medium: unsupported value "Disk": must be one of Memory',
+            'doc 3: spec.volumes[3].emptyDir.sizeLimit: invalid quantity "12Gx"',
+            'doc 3: spec.containers[0].volumeMounts[1].name: no volume named "missing" in spec.volumes',
+            'doc 3: spec.containers[0].volumeMounts[1].mountPath: "/etc/web/" is mounted twice',
+            'doc 3: spec.containers[0].volumeMounts[1].subPath: may not contain \'..\', got "../../x"',
+            'doc 3: spec.containers[0].volumeMounts[2].mountPath: must be an absolute path without \'..\', got "data"',
+            'doc 3: spec.containers[0].env[0].valueFrom: may not be set together with value',
+            'doc 3: spec.containers[0].env[0].valueFrom.secretKeyRef.key: invalid key "../password": '
+            "use letters, digits, '-', '_' and '.'",
+            'doc 3: spec.containers[0].env[1].valueFrom: set configMapKeyRef or secretKeyRef',
+            'doc 3: spec.containers[0].envFrom[0].prefix: must not contain \'=\', got "X="',
+            'doc 3: spec.containers[0].envFrom[1]: set configMapRef or secretRef',
+        ],
+        "ConfigMap, Secret, volume, mount and env source problems, never a Secret value",
+    ),
+    (
         "invalid-yaml.yaml",
         [
             "doc 2: invalid YAML at line 10, column 2: expected <block end>, but found '<block mapping start>' "

@@ -12,6 +12,8 @@ from controller.apiserver.objectref import effective_namespace
 
 # Methods that change the store; every call of these is audited.
 MUTATING_METHODS = frozenset({"Create", "BatchCreate", "Update", "UpdateStatus", "Delete", "Apply", "Bind"})
+# Writing a workload that mounts a node's path needs this verb too (admins have it: "*").
+HOST_PATH_VERB = "hostpath"
 _VERB_OF = {
     "Get": "get",
     "List": "list",
@@ -77,7 +79,7 @@ def per_item_targets(method: str, request: Any, attributes: list[RequestAttribut
         items = [_lookup(binding.kind) is not None for binding in request.bindings]
     else:
         return []
-    remaining = iter(attributes)
+    remaining = iter([item for item in attributes if item.verb != HOST_PATH_VERB])
     return [next(remaining) if has_kind else None for has_kind in items]
 
 
@@ -89,6 +91,8 @@ def _object_attributes(method: str, obj: Any) -> list[RequestAttributes]:
     message = getattr(obj, field)
     namespace = effective_namespace(kind, message.metadata.namespace)
     verbs = ("create", "update") if method == "Apply" else (_VERB_OF[method],)
+    if method != "UpdateStatus" and kind.uses_host_path(message):
+        verbs = (*verbs, HOST_PATH_VERB)
     return [RequestAttributes(verb, kind, namespace, message.metadata.name, obj=message) for verb in verbs]
 
 

@@ -27,3 +27,11 @@ class Authorizer:
             # and hold the agent finalizer on any bound workload (and nothing more).
             return await self._nodes.allows_fleet(request)
         return False
+
+    async def allows_data(self, user: UserInfo, request: RequestAttributes) -> bool:
+        """Whether ``request`` (allowed) may see the Secret data it reads (``rules`` module docstring):
+        by a rule naming kind Secret, or as the node a referencing pod is bound to."""
+        if self._policy.policy.allows_data(user, request):
+            return True
+        node = user.node_name
+        return node is not None and await self._nodes.allows(node, request)

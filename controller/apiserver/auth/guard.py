@@ -18,7 +18,10 @@ from typing import Any
 
 import grpc
 
+from atoll import kinds
+from atoll.validation.rbac import READ_VERBS
 from controller.apiserver.auth.attributes import (
+    HOST_PATH_VERB,
     MUTATING_METHODS,
     RequestAttributes,
     attributes_for,
@@ -32,10 +35,12 @@ from controller.apiserver.auth.identity import Peer, UserInfo
 from controller.apiserver.auth.limits import WatchLimiter
 from controller.apiserver.auth.node import NodeRestrictionError
 from controller.apiserver.auth.policy import PolicyCache
+from controller.apiserver.auth.secret_data import redact_response
 from controller.apiserver.errors import StatusError
 from controller.store.protocol import StoreUnavailableError
 
 Context = grpc.aio.ServicerContext[Any, Any]
+SECRET = kinds.by_name("Secret")
 _ANONYMOUS = UserInfo("")
 
 
@@ -70,7 +75,7 @@ class SecurityGuard:
             self._audit.close()
 
     async def unary(self, method: str, request: Any, context: Context, call: Callable[[], Awaitable[Any]]) -> Any:
-        user, peer, requests = await self._admit(method, request, context)
+        user, peer, requests, redacted = await self._admit(method, request, context)
         audited: list[RequestAttributes | None] = [*_audit_targets(method, requests)]
         if method in MUTATING_METHODS and not audited:
             audited = [None]  # a write naming no valid kind: the servicer refuses it, the audit still says so
@@ -96,6 +101,8 @@ class SecurityGuard:
             name = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
             self._record_all(user, peer, method, audited, name, context.details() or "")
             raise
+        if redacted:
+            response = redact_response(response)
         items = per_item_targets(method, request, requests)
         if items and len(items) == len(response.results):
             for target, result in zip(items, response.results, strict=True):  # each item's own outcome
@@ -107,22 +114,23 @@ class SecurityGuard:
     async def stream(
         self, method: str, request: Any, context: Context, call: Callable[[], AsyncIterator[Any]]
     ) -> AsyncIterator[Any]:
-        user, _, _ = await self._admit(method, request, context)
+        user, _, _, redacted = await self._admit(method, request, context)
         try:
             self._watches.acquire(user.name)
         except StatusError as error:
             await context.abort(error.code, error.message)
         try:
             async for item in call():
-                yield item
+                yield redact_response(item) if redacted else item
         finally:
             self._watches.release(user.name)
 
     async def _admit(
         self, method: str, request: Any, context: Context
-    ) -> tuple[UserInfo, Peer, list[RequestAttributes]]:
-        """The caller, what carried it and what it asks for; aborts the call (after auditing)
-        when authentication or any permission fails."""
+    ) -> tuple[UserInfo, Peer, list[RequestAttributes], bool]:
+        """The caller, what carried it, what it asks for and whether Secret data must be taken
+        out of the response (secret_data.py); aborts the call (after auditing) when
+        authentication or any permission fails."""
         requests = attributes_for(method, request)
         auth_context = context.auth_context()
         peer = self._authenticator.peer(auth_context, context.peer())
@@ -142,7 +150,19 @@ class SecurityGuard:
                 message = f"{user.describe()} may not {attributes.describe()}{reason}"
                 self._record(user, peer, method, attributes, "PERMISSION_DENIED", message)
                 await context.abort(grpc.StatusCode.PERMISSION_DENIED, message)
-        return user, peer, (requests if method in MUTATING_METHODS else [])
+        redacted = await self._hides_secret_data(user, requests)
+        return user, peer, (requests if method in MUTATING_METHODS else []), redacted
+
+    async def _hides_secret_data(self, user: UserInfo, requests: list[RequestAttributes]) -> bool:
+        """Whether a response to these (allowed) requests must lose its Secret data: a read needs
+        the data permission for its own verb, a write the data permission for ``get``."""
+        for attributes in requests:
+            if attributes.kind is not SECRET:
+                continue
+            verb = attributes.verb if attributes.verb in READ_VERBS else "get"
+            if not await self._authorizer.allows_data(user, dataclasses.replace(attributes, verb=verb)):
+                return True
+        return False
 
     def _record_all(
         self,
@@ -180,7 +200,9 @@ class SecurityGuard:
 
 
 def _audit_targets(method: str, requests: list[RequestAttributes]) -> list[RequestAttributes]:
-    """One audit line per object touched: Apply's create+update permissions become one ``apply``."""
+    """One audit line per object touched: Apply's create+update permissions become one ``apply``;
+    the extra ``hostpath`` permission of a write is not a second object."""
+    requests = [attributes for attributes in requests if attributes.verb != HOST_PATH_VERB]
     if method == "Apply" and requests:
         return [dataclasses.replace(requests[0], verb="apply")]
     return requests

@@ -16,7 +16,10 @@ A node may:
   volumes hold no secrets), list and watch PersistentVolumes, and remove the finalizer
   ``atoll.dev/volume-data`` (an Update that changes nothing else) from a volume local to it or a
   shared one, once it removed the data;
-- create Events.
+- create Events;
+- get a ConfigMap or Secret (with its data) that a pod bound to it references
+  (``atoll.pod_references``), and list or watch one only with the field selector
+  ``metadata.name=NAME`` in its namespace, on the same condition.
 Nothing else: not another node's objects, not a workload bound elsewhere, no spec writes of
 workloads, no deletes. Decisions that depend on a workload or a Node read it from the store first.
 A fleet (``allows_fleet``) may do the node writes for every node it simulates.
@@ -32,10 +35,11 @@ from typing import Any
 
 import grpc
 
-from atoll import finalizers, namespaces, node_restriction, storage
+from atoll import finalizers, kinds, namespaces, node_restriction, storage
 from atoll.fields import parse_field_selector
 from atoll.kinds import Kind
 from atoll.labels import SelectorError
+from atoll.pod_references import CONFIG_MAP, SECRET, references
 from controller.apiserver.auth.attributes import RequestAttributes
 from controller.apiserver.auth.rules import WORKLOADS
 from controller.apiserver.errors import StatusError
@@ -44,6 +48,9 @@ NODE_LEASE_NAMESPACE = namespaces.NODE_LEASE
 SERVICE_KINDS = frozenset({"Service", "Endpoints"})  # what a node's Service proxy reads
 # Reads one stored object (kind, namespace, name); None when it does not exist.
 ObjectReader = Callable[[Kind, str, str], Awaitable[Any | None]]
+# Every stored object of a kind in one namespace (kind, namespace).
+NamespaceLister = Callable[[Kind, str], Awaitable[list[Any]]]
+_POD = kinds.by_name("Pod")
 
 
 class NodeRestrictionError(StatusError):
@@ -53,8 +60,9 @@ class NodeRestrictionError(StatusError):
 
 
 class NodeAuthorizer:
-    def __init__(self, read: ObjectReader) -> None:
+    def __init__(self, read: ObjectReader, list_namespace: NamespaceLister | None = None) -> None:
         self._read = read
+        self._list_namespace = list_namespace
 
     async def allows(self, node: str, request: RequestAttributes) -> bool:
         """True when node ``node`` may do ``request`` (see the module docstring)."""
@@ -89,6 +97,20 @@ class NodeAuthorizer:
             return verb in ("get", "list", "watch")
         if kind == "Event":
             return verb == "create"
+        if kind in (CONFIG_MAP, SECRET):
+            name = request.name if verb == "get" else _selected_name(request) if verb in ("list", "watch") else None
+            return bool(name) and bool(request.namespace) and await self._referenced(node, request, str(name))
+        return False
+
+    async def _referenced(self, node: str, request: RequestAttributes, name: str) -> bool:
+        """Whether a pod bound to ``node`` in the request's namespace references ConfigMap or
+        Secret ``name``. Reads the namespace's pods: a node asks this once per object it starts
+        a container with or begins to watch, never per event."""
+        if self._list_namespace is None:
+            return False
+        for pod in await self._list_namespace(_POD, request.namespace):
+            if pod.spec.node_name == node and name in references(pod.spec).names(request.kind.name):
+                return True
         return False
 
     async def allows_fleet(self, request: RequestAttributes) -> bool:
@@ -159,6 +181,16 @@ def _only_agent_finalizer_changes(stored: Any, wanted: Any, finalizer: str = fin
     for message in (expected, comparable):
         message.ClearField("status")
     return bool(expected == comparable)
+
+
+def _selected_name(request: RequestAttributes) -> str | None:
+    """The one name a list/watch's field selector asks for (``metadata.name=NAME``), else None."""
+    try:
+        selector = parse_field_selector(request.field_selector, request.kind)
+    except SelectorError:
+        return None
+    names = [r.value for r in selector.requirements if r.field == "metadata.name" and r.equal]
+    return names[0] if len(names) == 1 else None
 
 
 def _selects(request: RequestAttributes, field: str, value: str) -> bool:

@@ -50,6 +50,17 @@ class Policy:
                     return True
         return False
 
+    def allows_data(self, user: UserInfo, request: RequestAttributes) -> bool:
+        """True when some binding of ``user`` grants ``request`` with the object's data (a rule
+        naming the kind itself: ``Rule.grants_data``)."""
+        for binding in self._bindings_of(user):
+            if not within(binding.namespaces, request.kind, request.namespace):
+                continue
+            for rule in self._roles.get(binding.role, ()):
+                if rule.grants_data(request.verb, request.kind, request.namespace):
+                    return True
+        return False
+
     def _bindings_of(self, user: UserInfo) -> Iterable[Binding]:
         yield from self._by_user.get(user.name, ())
         for group in user.groups:

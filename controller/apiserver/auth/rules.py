@@ -2,20 +2,30 @@
 
 Built-in roles (their names are reserved; see ``atoll.validation.rbac.BUILTIN_ROLES``):
 
-- ``admin``: everything.
+- ``admin``: everything, Secret data included.
 - ``editor``: read and write Pods, VirtualMachines, Deployments and Services; read Events and
   Endpoints.
-- ``viewer``: read everything.
+- ``viewer``: read everything; Secrets without their data.
 - ``scheduler``: read everything; bind and write the status (conditions) of Pods and
   VirtualMachines; write Events; Leases for leader election.
 - ``controller``: read everything; write Pods, VirtualMachines, Deployments (and their status),
-  Events, Leases and Endpoints; the status of Services (endpoint counts); update Nodes and their
+  Events, Leases and Endpoints; the status of Services (endpoint counts); Pods with hostPath
+  volumes (a Deployment's template was authorized when it was written); update Nodes and their
   status (node lifecycle).
 - ``node``: no rules: a node identity is authorized by ``node.NodeAuthorizer``.
 - ``fleet``: what a node may do, for every node at once, for a process that simulates many
   nodes with one identity (agent/hollow): read all; update the status of Nodes; Leases; update the
   status of Pods and VirtualMachines; create Events. Node creates and updates go through the node
   authorizer (``node.NodeAuthorizer.allows_fleet``: ``atoll.node_restriction``), as a node's own do.
+
+Secret data: a Secret is returned with its data only when a rule grants the read verb (get, list,
+watch; ``*``) on kind ``Secret`` by name; a rule for kinds ``*`` returns Secrets with their keys
+and empty values (``dataRedacted: true``). So ``viewer`` lists Secrets without data, while a Role
+``{verbs: [get], kinds: [Secret]}`` reads it, as Kubernetes' ``get`` on ``secrets`` does. A node
+reads the data of the Secrets its pods reference (``node.NodeAuthorizer``).
+
+Host paths: writing a Pod or a Deployment whose pods mount hostPath volumes also needs the verb
+``hostpath`` on that kind (admin and controller have it).
 
 Built-in bindings: group ``system:masters`` -> admin, user ``system:scheduler`` -> scheduler,
 user ``system:controller-manager`` -> controller, group ``system:node-fleets`` -> fleet, all cluster-wide.
@@ -53,6 +63,11 @@ class Rule:
             return False
         return within(self.namespaces, kind, namespace)
 
+    def grants_data(self, verb: str, kind: Kind, namespace: str) -> bool:
+        """Whether this rule returns the data of ``kind`` (a Secret) for ``verb``: it must name
+        the kind itself, not only ``*``."""
+        return kind.name in self.kinds and self.grants(verb, kind, namespace)
+
     @classmethod
     def from_proto(cls, rule: rbac_pb2.PolicyRule) -> Rule:
         return cls(frozenset(rule.verbs), frozenset(rule.kinds), frozenset(rule.namespaces))
@@ -71,7 +86,7 @@ def _rule(verbs: Iterable[str], kinds: Iterable[str]) -> Rule:
 
 _WRITE = ("create", "update", "updatestatus", "delete")
 BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
-    "admin": (Rule(_ALL, _ALL),),
+    "admin": (Rule(_ALL, _ALL), _rule(_ALL, ("Secret",))),
     "editor": (
         _rule(
             (*READ_VERBS, "create", "update", "delete"),
@@ -90,6 +105,7 @@ BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
         Rule(_READ, _ALL),
         _rule(_WRITE, ("Pod", "VirtualMachine", "Deployment", "Event", "Lease", "Endpoints")),
         _rule(_WRITE, ("PersistentVolumeClaim", "PersistentVolume")),
+        _rule(("hostpath",), ("Pod",)),
         _rule(("update", "updatestatus"), ("Node",)),
         _rule(("updatestatus",), ("Service",)),
     ),

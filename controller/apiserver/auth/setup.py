@@ -7,6 +7,7 @@ from typing import Any
 import grpc
 
 from atoll.kinds import Kind
+from controller.apiserver import codec
 from controller.apiserver.auth.audit import AuditLog
 from controller.apiserver.auth.audit_budget import AuditBudget
 from controller.apiserver.auth.authn import Authenticator, TokenTable
@@ -15,7 +16,7 @@ from controller.apiserver.auth.buckets import TokenBuckets
 from controller.apiserver.auth.config import SecurityConfig
 from controller.apiserver.auth.guard import SecurityGuard
 from controller.apiserver.auth.limits import FailedAuthLimiter, WatchLimiter
-from controller.apiserver.auth.node import NodeAuthorizer, ObjectReader
+from controller.apiserver.auth.node import NamespaceLister, NodeAuthorizer, ObjectReader
 from controller.apiserver.auth.policy import PolicyCache
 from controller.apiserver.errors import NotFoundError
 from controller.apiserver.registry import Registry
@@ -39,7 +40,9 @@ def server_credentials(config: SecurityConfig) -> grpc.ServerCredentials:
     )
 
 
-async def build_guard(config: SecurityConfig, store: Store, read: ObjectReader) -> SecurityGuard:
+async def build_guard(
+    config: SecurityConfig, store: Store, read: ObjectReader, list_namespace: NamespaceLister | None = None
+) -> SecurityGuard:
     """A started SecurityGuard (its RBAC policy loaded from ``store``); ``close()`` it when done."""
     policy = PolicyCache(store)
     await policy.start()
@@ -56,7 +59,7 @@ async def build_guard(config: SecurityConfig, store: Store, read: ObjectReader) 
     )
     return SecurityGuard(
         Authenticator(tokens, failures),
-        Authorizer(policy, NodeAuthorizer(read)),
+        Authorizer(policy, NodeAuthorizer(read, list_namespace)),
         policy,
         WatchLimiter(config.max_watches_per_user),
         audit,
@@ -75,3 +78,19 @@ def registry_reader(registry: Registry) -> ObjectReader:
             return None
 
     return read
+
+
+def store_lister(store: Store) -> NamespaceLister:
+    """A NamespaceLister over ``store``: every object of a kind in a namespace, decoded."""
+
+    async def list_namespace(kind: Kind, namespace: str) -> list[Any]:
+        found: list[Any] = []
+        start_after: str | None = None
+        while True:
+            page = await store.range(kind.prefix(namespace), start_after=start_after, limit=500)
+            found.extend(codec.decode(kind, kv.value, kv.mod_revision) for kv in page.items)
+            if not page.more:
+                return found
+            start_after = page.items[-1].key
+
+    return list_namespace
