@@ -39,6 +39,9 @@ from atoll.node_restriction import endpoint_host
 from atoll.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
+# Pods' own volumes (emptyDir, ConfigMap, Secret) under an agent's state dir:
+# POD_VOLUMES_DIR_NAME/<pod uid>/<volume name>; apart from STATE_DIR/volumes (persistent volumes).
+POD_VOLUMES_DIR_NAME = "pod-volumes"
 
 
 @dataclass
@@ -59,14 +62,15 @@ class RunningNode:
 
 async def start_node(client: Client, profile: NodeProfile, drivers: Sequence[Driver], *,
                      clock: Clock | None = None, config: AgentConfig | None = None,
-                     addresses: PodAddressPool | None = None) -> RunningNode:
+                     addresses: PodAddressPool | None = None, volumes_dir: Path | None = None) -> RunningNode:
     """Register ``profile`` with ``drivers``, adopt their tasks, then heartbeat and watch.
-    ``addresses``: the pool the simulated ``drivers`` share, given the node's pod CIDR."""
+    ``addresses``: the pool the simulated ``drivers`` share, given the node's pod CIDR;
+    ``volumes_dir``: where pods' volumes are written for drivers that mount them."""
     clock = clock or SystemClock()
     config = config or AgentConfig()
     events = EventRecorder(client, clock, enabled=config.events)
     ctx = NodeContext(client, profile.name, profile.os, profile.address, list(drivers), clock, config, events,
-                      extended_resources=profile.extended_units(), addresses=addresses)
+                      extended_resources=profile.extended_units(), addresses=addresses, volumes_dir=volumes_dir)
     agent = NodeAgent(ctx, profile)
     await agent.start()
     lease = LeaseKeeper(client, clock, interval=config.lease_interval, duration=config.lease_duration, slots=1)
@@ -185,7 +189,9 @@ async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: 
             extended_resources = {**(extended_resources or {}), **volume_capacity(config.volume_dirs)}
         node_profile = profile or await host_profile(node_name, built, endpoint, extended_resources)
         addresses.node_name = node_profile.name
-        running = await start_node(client, node_profile, built, clock=clock, config=config, addresses=addresses)
+        volumes_dir = state_dir / POD_VOLUMES_DIR_NAME if state_dir else None
+        running = await start_node(client, node_profile, built, clock=clock, config=config, addresses=addresses,
+                                   volumes_dir=volumes_dir)
         if node_network is not None:
             running.tasks += NodeNetwork(client, node_profile.name, clock, node_network).start()
         dirs = config.volume_dirs if config is not None else None

@@ -115,6 +115,16 @@ class VmOptions:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A host path (a pod volume's directory or file, or a hostPath) bind-mounted into a container
+    at ``destination``. ``source`` is "" on simulated nodes (recorded, nothing on disk)."""
+
+    source: str
+    destination: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
 class TaskConfig:
     """Everything a driver needs to run one task; built by the agent from the Pod or VM spec."""
 
@@ -137,6 +147,8 @@ class TaskConfig:
     windows: WindowsOptions | None = None
     vm: VmOptions | None = None
     annotations: tuple[tuple[str, str], ...] = ()
+    # Volume mounts, in spec order (drivers with ``Capabilities.mounts`` bind-mount them).
+    mounts: tuple[Mount, ...] = ()
 
     def annotation(self, key: str) -> str:
         return dict(self.annotations).get(key, "")
@@ -193,6 +205,8 @@ class Capabilities:
     isolation: frozenset[str] = frozenset()
     hypervisor_type: str = ""
     guest_os: frozenset[str] = frozenset()
+    # The driver bind-mounts TaskConfig.mounts from the host, so the agent writes volumes to files.
+    mounts: bool = False
 
 
 @dataclass(frozen=True)

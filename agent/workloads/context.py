@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from agent.config import AgentConfig
 from agent.drivers.protocol import Driver, TaskHandle
@@ -33,6 +34,9 @@ class NodeContext:
     extended_resources: Mapping[str, int] = field(default_factory=dict)
     # The node's address pool when its drivers are simulated (set from the Node's spec.podCIDR).
     addresses: PodAddressPool | None = None
+    # Where pods' volumes are written (VOLUMES/<pod uid>/<volume>) for drivers that mount them;
+    # None: volumes are resolved but never written (simulated nodes).
+    volumes_dir: Path | None = None
 
     @property
     def source(self) -> str:

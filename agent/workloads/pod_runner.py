@@ -8,7 +8,11 @@ Each reconcile, in order:
 2. Refused by admission (wrong OS, isolation, runtime handler): status Failed with the reason.
 3. Hold the agent's finalizer before starting anything, so a deletion waits for the stop (Bind
    adds it; only a Pod created with spec.nodeName already set needs the agent's own Update).
-4. Per container: an exited task is recorded and destroyed, then restarted per restart policy
+4. Make the pod's volumes match its spec and the ConfigMaps/Secrets they show (agent/volumes/).
+   What a container needs and cannot get (a missing object or key, a bad host path) keeps it
+   Waiting with reason CreateContainerConfigError, retried, no restart counted; running
+   containers keep running.
+5. Per container: an exited task is recorded and destroyed, then restarted per restart policy
    after the crash-loop back-off (waiting reason CrashLoopBackOff meanwhile); a missing task is
    started (or, at agent start, adopted from the driver: never started twice). A running one is
    probed (run_probes.py): readiness decides its ``ready``; a failed liveness or startup probe
@@ -16,10 +20,10 @@ Each reconcile, in order:
    pod sandboxes (abilities.PodSandboxes) the pod's sandbox is made before its first container
    starts and kept across container restarts; a failure is a Warning Event
    FailedCreatePodSandBox with the network plugin's words, retried with the crash-loop back-off.
-5. Once every container has ended for good (Succeeded, Failed), and on deletion after the last
+6. Once every container has ended for good (Succeeded, Failed), and on deletion after the last
    task is destroyed, the sandbox is torn down (its address released); a failed teardown is
-   retried and holds the finalizer.
-6. Write status when it differs from the stored one.
+   retried and holds the finalizer. The pod's volumes go on deletion, after its sandbox.
+7. Write status when it differs from the stored one.
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ from agent.drivers.protocol import (
     TaskNotFoundError,
     TaskPhase,
 )
+from agent.volumes.env import resolve_env
+from agent.volumes.payload import ConfigError
+from agent.volumes.pod_volumes import PodVolumes
+from agent.volumes.sources import ConfigObjects
 from agent.workloads.admission import Refusal, driver_for_pod, extended_resources_refusal
 from agent.workloads.backoff import should_restart
 from agent.workloads.context import NodeContext
@@ -56,6 +64,8 @@ from atoll.user_text import bounded
 from atoll.v1 import pod_pb2
 
 CANNOT_RUN_EXIT_CODE = 128
+CONFIG_ERROR_REASON = "CreateContainerConfigError"
+CONFIG_RETRY_SECONDS = 2.0
 
 
 class PodRunner(WorkloadRunner):
@@ -77,6 +87,11 @@ class PodRunner(WorkloadRunner):
         self.sandbox_ready = False
         self.sandbox_failures = 0
         self.sandbox_retry_at = 0.0
+        self.containers = {container.name: container for container in pod.spec.containers}
+        writes_files = ctx.volumes_dir is not None and self.driver is not None and self.driver.capabilities().mounts
+        directory = ctx.volumes_dir / pod.metadata.uid if writes_files and ctx.volumes_dir else None
+        self.volumes = PodVolumes(pod.spec, ConfigObjects(ctx.client, pod.metadata.namespace, self.wake), directory)
+        self.config_error = ""  # why containers cannot start now (volumes), "" when they can
         super().__init__(ctx, pod)
 
     def _record(self, pod: pod_pb2.Pod, config: TaskConfig) -> ContainerRecord:
@@ -117,12 +132,26 @@ class PodRunner(WorkloadRunner):
             self.adopt_written(stored)
             if stored.metadata.HasField("deletion_timestamp"):
                 return await self._terminate(stored)
+        try:
+            await self.volumes.prepare()
+            self.config_error = ""
+        except ConfigError as err:
+            self.config_error = str(err)
         for record in self.records:
             await self._sync(record)
         if all(r.final and not r.task_alive for r in self.records):
             await self._remove_sandbox()
         await self._write_status()
         return False
+
+    def _config_blocked(self, record: ContainerRecord, problem: str) -> None:
+        """``record`` cannot start for ``problem``: Waiting CreateContainerConfigError (an Event
+        when the problem is new), retried later; no restart is counted."""
+        pod: pod_pb2.Pod = self.latest
+        if record.waiting != (CONFIG_ERROR_REASON, problem):
+            self.ctx.event("Pod", pod.metadata, "Failed", f"container {record.name}: Error: {problem}", warning=True)
+        record.waiting = (CONFIG_ERROR_REASON, problem)
+        self.wake_at(self.ctx.clock.now() + CONFIG_RETRY_SECONDS)
 
     async def _sync(self, record: ContainerRecord) -> None:
         assert self.driver is not None
@@ -208,8 +237,21 @@ class PodRunner(WorkloadRunner):
     async def _start(self, record: ContainerRecord) -> None:
         assert self.driver is not None
         pod: pod_pb2.Pod = self.latest
+        if self.config_error:
+            self._config_blocked(record, self.config_error)
+            return
+        container = self.containers[record.name]
         try:
-            handle = await timed(self.driver.name, "start", self.driver.start(self.configs[record.name]))
+            config = replace(
+                self.configs[record.name],
+                env=await resolve_env(container, self.volumes.objects),
+                mounts=self.volumes.mounts(container),
+            )
+        except ConfigError as err:
+            self._config_blocked(record, str(err))
+            return
+        try:
+            handle = await timed(self.driver.name, "start", self.driver.start(config))
         except CannotRunError as err:
             result = ExitResult(CANNOT_RUN_EXIT_CODE, "ContainerCannotRun", self.ctx.clock.now(), message=str(err))
             record.terminated, record.last_exit, record.final, record.cannot_run = result, result, True, True
@@ -242,6 +284,7 @@ class PodRunner(WorkloadRunner):
 
     async def close(self) -> None:
         await self.probes.close()
+        await self.volumes.close()
         await super().close()
 
     def _network_not_ready(self, record: ContainerRecord, err: NetworkNotReadyError) -> None:
@@ -306,6 +349,7 @@ class PodRunner(WorkloadRunner):
                     await timed(self.driver.name, "destroy", self.driver.destroy(record.task_id))
                 record.kept = False
         await self._remove_sandbox()
+        await self.volumes.clean_up()
         if self.vanished:
             return True
         stored = await self.set_finalizer(pod, present=False)

@@ -2,8 +2,8 @@
 
 Namespaces: pid, ipc, uts, mount always; network unless ``hostNetwork``. The pod's own network,
 UTS and IPC namespaces (its sandbox's, by path) when given, else new ones. The root is the
-prepared rootfs (read-only on request); /tmp is a writable tmpfs either way; cgroup limits come
-from ``CgroupLimits``.
+prepared rootfs (read-only on request); /tmp is a writable tmpfs either way; the pod's volumes
+are bind mounts (read-only ones ``ro``); cgroup limits come from ``CgroupLimits``.
 Argv follows Kubernetes: ``command`` replaces the image entrypoint, ``args`` replaces its cmd.
 """
 
@@ -78,6 +78,16 @@ def _mounts() -> list[dict[str, Any]]:
     ]
 
 
+def _volume_mounts(config: TaskConfig) -> list[dict[str, Any]]:
+    """The pod's volumes as bind mounts, after the defaults so a volume may cover /tmp."""
+    return [
+        {"destination": mount.destination, "type": "bind", "source": mount.source,
+         "options": ["rbind", "rprivate", "nosuid", "nodev", "ro" if mount.read_only else "rw"]}
+        for mount in config.mounts
+        if mount.source
+    ]
+
+
 def _resources(limits: CgroupLimits) -> dict[str, Any]:
     resources: dict[str, Any] = {"devices": [{"allow": False, "access": "rwm"}]}
     if limits.memory_limit or limits.memory_reservation:
@@ -123,7 +133,7 @@ def build_spec(config: TaskConfig, image: ImageConfig, limits: CgroupLimits, roo
         },
         "root": {"path": str(rootfs), "readonly": config.read_only_root},
         "hostname": hostname,
-        "mounts": _mounts(),
+        "mounts": [*_mounts(), *_volume_mounts(config)],
         "annotations": {TASK_ID_ANNOTATION: config.task_id},
         "linux": {
             "namespaces": namespaces,

@@ -104,7 +104,7 @@ class OciDriver:
     # --- facts -------------------------------------------------------------------------------
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(kinds=frozenset({"container"}), os="linux")
+        return Capabilities(kinds=frozenset({"container"}), os="linux", mounts=True)
 
     async def fingerprint(self) -> DriverFingerprint:
         probe = await self.runtime.probe()
