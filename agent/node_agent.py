@@ -5,7 +5,8 @@ It owns no connection and no watch: ``dispatch`` is fed by a watch that may serv
 - ``start`` fingerprints the drivers, registers the Node, then adopts every task the drivers
   still hold (from an earlier agent process) so runners continue them instead of starting anew.
 - After the first complete list of both kinds (``synced``), adopted tasks no workload claimed
-  are orphans (deleted while the agent was down): they are stopped and destroyed.
+  are orphans (deleted while the agent was down): they are stopped and destroyed, and the
+  volume directories of pods this node no longer runs are removed.
 - Its Node object (at registration, then from a Node watch) tells it the node's pod CIDR: the
   address pool (simulated drivers) and the drivers on the real pod network (PodCidrAware) take
   their range from there, and every runner that waited for it is woken.
@@ -31,6 +32,7 @@ from agent.drivers.abilities import PodCidrAware, PodSandboxes
 from agent.drivers.protocol import Driver, DriverError, DriverFingerprint, TaskHandle, workload_uid_of
 from agent.node_metrics import sample_node
 from agent.registration import NodeProfile
+from agent.volumes.pod_volumes import remove_orphaned_volumes
 from agent.workloads.context import NodeContext
 from agent.workloads.pod_runner import PodRunner
 from agent.workloads.vm_runner import VmRunner
@@ -134,6 +136,8 @@ class NodeAgent:
         if self._synced >= {"Pod", "VirtualMachine"}:
             orphans, self.ctx.adopted = self.ctx.adopted, {}
             self._spawn(self._destroy_orphans(list(orphans.values())))
+            if self.ctx.volumes_dir is not None:
+                self._spawn(remove_orphaned_volumes(self.ctx.volumes_dir, set(self.runners)))
 
     async def _destroy_orphans(self, orphans: list[tuple[Driver, TaskHandle]]) -> None:
         for driver, handle in orphans:

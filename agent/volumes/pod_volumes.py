@@ -90,4 +90,17 @@ class PodVolumes:
         shutil.rmtree(self._directory, ignore_errors=True)
 
 
-__all__ = ["ConfigError", "PodVolumes"]
+async def remove_orphaned_volumes(volumes_dir: Path, running: set[str]) -> None:
+    """Removes the volume directories (``VOLUMES/<pod uid>``) of pods not in ``running``: pods
+    deleted while the agent was down. Their tmpfs volumes are unmounted first."""
+    if not volumes_dir.is_dir():
+        return
+    for pod_dir in volumes_dir.iterdir():
+        if pod_dir.name in running or not pod_dir.is_dir():
+            continue
+        for volume in pod_dir.iterdir():
+            await release(volume)
+        shutil.rmtree(pod_dir, ignore_errors=True)
+
+
+__all__ = ["ConfigError", "PodVolumes", "remove_orphaned_volumes"]

@@ -4,9 +4,8 @@ admins only, and what the audit log never holds."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
@@ -15,7 +14,7 @@ from atoll.client import ApiError
 from atoll.v1 import api_pb2, object_pb2, rbac_pb2
 from tests.support.config_objects import make_config_map, make_pod_using, make_secret, with_host_path
 from tests.support.objects import make_node, make_pod
-from tests.support.secure_cluster import SecureCluster, secure_cluster
+from tests.support.secure_cluster import SecureCluster, secure_cluster, status_of
 
 VALUE = b"s3cr3t-value-that-must-not-leak"
 
@@ -27,14 +26,6 @@ async def cluster(tmp_path: Path) -> AsyncIterator[SecureCluster]:
         await admin.create(make_secret("db", password=VALUE))
         await admin.create(make_config_map("web-config"))
         yield running
-
-
-async def _code(call: Awaitable[Any]) -> grpc.StatusCode:
-    try:
-        await call
-    except ApiError as err:
-        return err.code
-    return grpc.StatusCode.OK
 
 
 async def test_admin_reads_secret_data(cluster: SecureCluster) -> None:
@@ -95,12 +86,12 @@ async def test_a_node_reads_only_what_its_pods_reference(cluster: SecureCluster)
     n2 = cluster.client(cluster.config("node:n2"))
     assert (await n1.get("secret", "db")).secret.data["password"] == VALUE
     assert (await n1.get("configmap", "web-config")).config_map.data["index.html"] == "hello"
-    assert await _code(n1.get("secret", "other")) == grpc.StatusCode.PERMISSION_DENIED
-    assert await _code(n2.get("secret", "db")) == grpc.StatusCode.PERMISSION_DENIED
-    assert await _code(n1.list("secrets", "default")) == grpc.StatusCode.PERMISSION_DENIED
+    assert await status_of(n1.get("secret", "other")) == grpc.StatusCode.PERMISSION_DENIED
+    assert await status_of(n2.get("secret", "db")) == grpc.StatusCode.PERMISSION_DENIED
+    assert await status_of(n1.list("secrets", "default")) == grpc.StatusCode.PERMISSION_DENIED
     selected = await n1.list("secrets", "default", field_selector="metadata.name=db")
     assert [item.secret.data["password"] for item in selected.items] == [VALUE]
-    assert await _code(n2.list("secrets", "default", field_selector="metadata.name=db")) == (
+    assert await status_of(n2.list("secrets", "default", field_selector="metadata.name=db")) == (
         grpc.StatusCode.PERMISSION_DENIED
     )
 
@@ -108,9 +99,9 @@ async def test_a_node_reads_only_what_its_pods_reference(cluster: SecureCluster)
 async def test_host_path_needs_the_hostpath_permission(cluster: SecureCluster) -> None:
     await cluster.bind("eddie-edits", "editor", users=["eddie"])
     editor = cluster.client(cluster.user_config("eddie"))
-    assert await _code(editor.create(with_host_path(make_pod("logs")))) == grpc.StatusCode.PERMISSION_DENIED
-    assert await _code(editor.create(make_pod("plain"))) == grpc.StatusCode.OK
-    assert await _code(cluster.admin().create(with_host_path(make_pod("logs")))) == grpc.StatusCode.OK
+    assert await status_of(editor.create(with_host_path(make_pod("logs")))) == grpc.StatusCode.PERMISSION_DENIED
+    assert await status_of(editor.create(make_pod("plain"))) == grpc.StatusCode.OK
+    assert await status_of(cluster.admin().create(with_host_path(make_pod("logs")))) == grpc.StatusCode.OK
     denied = [r for r in cluster.audit_records() if r["user"] == "eddie" and r["result"] == "PERMISSION_DENIED"]
     assert [(r["verb"], r["name"]) for r in denied] == [("hostpath", "logs")]
 
@@ -122,10 +113,10 @@ async def test_secret_values_never_reach_the_audit_log(cluster: SecureCluster) -
     await admin.update(object_pb2.Object(secret=secret))
     bad = make_secret("bad", password=VALUE)
     bad.secret.data["../escape"] = VALUE
-    assert await _code(admin.create(bad)) == grpc.StatusCode.INVALID_ARGUMENT
+    assert await status_of(admin.create(bad)) == grpc.StatusCode.INVALID_ARGUMENT
     await cluster.bind("vera-views", "viewer", users=["vera"])
     viewer = cluster.client(cluster.user_config("vera"))
-    assert await _code(viewer.create(make_secret("mine", password=VALUE))) == grpc.StatusCode.PERMISSION_DENIED
+    assert await status_of(viewer.create(make_secret("mine", password=VALUE))) == grpc.StatusCode.PERMISSION_DENIED
     await admin.delete("secret", "db")
     assert cluster.security.audit_log is not None
     text = cluster.security.audit_log.read_text()

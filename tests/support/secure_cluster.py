@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import grpc
+
 from atoll import certs, pki
 from atoll.certs import KeyPair, Subject
-from atoll.client import Backoff, Client
+from atoll.client import ApiError, Backoff, Client
 from atoll.config import ClientConfig
 from atoll.tokens import add_token
 from atoll.v1 import object_pb2, rbac_pb2
@@ -99,6 +101,15 @@ class SecureCluster:
     @staticmethod
     def audit_records_of(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+async def status_of(call: Awaitable[Any]) -> grpc.StatusCode:
+    """The status code ``call`` ends with (OK when it succeeds)."""
+    try:
+        await call
+    except ApiError as err:
+        return err.code
+    return grpc.StatusCode.OK
 
 
 def make_pki(directory: Path) -> KeyPair:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from atoll import kinds
+from atoll.cli import printers
 from atoll.kinds import apply_defaults
 from atoll.kinds.checks import validate, validate_update
 from atoll.v1 import object_pb2
@@ -77,3 +79,18 @@ def test_a_redacted_copy_is_refused() -> None:
     obj = make_secret(password=b"")
     obj.secret.data_redacted = True
     assert [error.path for error in validate(obj)] == ["dataRedacted"]
+
+
+def test_get_columns_count_entries_and_name_the_secret_type() -> None:
+    config_map = make_config_map(a="1", b="2")
+    config_map.config_map.binary_data["c"] = b"\x00"
+    secret = make_secret(password=b"x")
+    apply_defaults(secret)
+    for obj in (config_map, secret):
+        kinds.unwrap(obj).metadata.creation_timestamp.FromSeconds(1000)
+    cm_columns = printers.columns_for(kinds.lookup("cm"))
+    secret_columns = printers.columns_for(kinds.lookup("secret"))
+    assert printers.headers(cm_columns) == ["NAME", "DATA", "AGE"]
+    assert printers.rows(cm_columns, [config_map], 1060) == [["web-config", "3", "60s"]]
+    assert printers.headers(secret_columns) == ["NAME", "TYPE", "DATA", "AGE"]
+    assert printers.rows(secret_columns, [secret], 1060) == [["db", "Opaque", "1", "60s"]]

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from atoll import kinds
 from atoll.kinds import Kind
@@ -42,22 +42,21 @@ class Policy:
 
     def allows(self, user: UserInfo, request: RequestAttributes) -> bool:
         """True when some binding of ``user`` (or of one of its groups) grants ``request``."""
-        for binding in self._bindings_of(user):
-            if not within(binding.namespaces, request.kind, request.namespace):
-                continue
-            for rule in self._roles.get(binding.role, ()):
-                if rule.grants(request.verb, request.kind, request.namespace):
-                    return True
-        return False
+        return self._granted(user, request, Rule.grants)
 
     def allows_data(self, user: UserInfo, request: RequestAttributes) -> bool:
         """True when some binding of ``user`` grants ``request`` with the object's data (a rule
         naming the kind itself: ``Rule.grants_data``)."""
+        return self._granted(user, request, Rule.grants_data)
+
+    def _granted(
+        self, user: UserInfo, request: RequestAttributes, grants: Callable[[Rule, str, Kind, str], bool]
+    ) -> bool:
         for binding in self._bindings_of(user):
             if not within(binding.namespaces, request.kind, request.namespace):
                 continue
             for rule in self._roles.get(binding.role, ()):
-                if rule.grants_data(request.verb, request.kind, request.namespace):
+                if grants(rule, request.verb, request.kind, request.namespace):
                     return True
         return False
 

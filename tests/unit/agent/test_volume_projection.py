@@ -10,6 +10,7 @@ import pytest
 from agent.volumes import projection
 from agent.volumes.host import sub_path
 from agent.volumes.payload import ConfigError, volume_payload
+from agent.volumes.pod_volumes import remove_orphaned_volumes
 from atoll.v1 import config_pb2
 
 
@@ -68,3 +69,10 @@ def test_a_sub_path_never_resolves_outside_its_volume(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="resolves outside its volume"):
         sub_path(volume, "escape")
     assert sub_path(volume, "made/here") == (volume / "made" / "here").resolve()
+
+
+async def test_volume_directories_of_pods_gone_while_the_agent_was_down_are_removed(tmp_path: Path) -> None:
+    for uid in ("kept", "gone"):
+        (tmp_path / uid / "config").mkdir(parents=True)
+    await remove_orphaned_volumes(tmp_path, {"kept"})
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["kept"]
