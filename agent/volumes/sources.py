@@ -32,9 +32,10 @@ class ConfigObjects:
 
     async def get(self, kind: str, name: str, *, fresh: bool = False) -> Any | None:
         """The object (its message), or None when it does not exist. A followed object is served
-        from its watch; ``fresh`` reads the API again (what a container start sees)."""
+        from its watch, another one found before from memory (nothing changes it on disk); a
+        missing one is asked for again; ``fresh`` reads the API again (what a container start sees)."""
         key = (kind, name)
-        if fresh or key not in self._known or key not in self._watches:
+        if fresh or key not in self._known or (self._known[key] is None and key not in self._watches):
             self._known[key] = await self._fetch(kind, name)
         return self._known[key]
 
