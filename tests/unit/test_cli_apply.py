@@ -125,3 +125,21 @@ def test_namespace_flag_rules(
     else:
         assert objects is not None
         assert kinds.unwrap(objects[0]).metadata.namespace == expected
+
+
+def test_bad_config_map_secret_and_volumes_are_one_line_each_and_never_show_a_secret_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATOLL_CONFIG", str(tmp_path / "absent.yaml"))
+    big = "x" * (1024 * 1024)
+    secret = f"apiVersion: atoll.dev/v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: {big}}}\n"
+    bad_key = "apiVersion: atoll.dev/v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {../passwd: x}\n"
+    pod = POD % "web" + "  volumes: [{name: cfg, configMap: {name: web, items: [{key: a, path: ../../etc/x}]}}]\n"
+    path = write(tmp_path, "app.yaml", secret, bad_key, pod)
+    assert main(["apply", "-f", path]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        f"error: {path} doc 1: data: keys and values total 1048584 bytes, more than the limit of 1048576 (1 MiB)",
+        f"error: {path} doc 2: data[../passwd]: invalid key \"../passwd\": use letters, digits, '-', '_' and '.'",
+        f"error: {path} doc 3: spec.volumes[0].configMap.items[0].path: may not contain '..', got \"../../etc/x\"",
+    ]
