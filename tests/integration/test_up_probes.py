@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.integration.test_cli_e2e import atoll
+from tests.support.eventually import until
 from tests.support.up_process import UpProcess, start_up
 
 DEPLOYMENT = """
@@ -62,23 +63,14 @@ def get(up: UpProcess, *args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def until(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.2)
-
-
 def ready(pod: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
 
 
 def test_a_rollout_to_replicas_failing_readiness_stalls_and_keeps_the_old_ready_ones(up: UpProcess) -> None:
     assert atoll(up, "apply", "-f", "-", stdin=DEPLOYMENT.format(fail="", image="web:1")).returncode == 0
-    until("three ready replicas", lambda: get(up, "deploy", "web").get("status", {}).get("availableReplicas") == 3)
+    until(lambda: get(up, "deploy", "web").get("status", {}).get("availableReplicas") == 3, 30,
+          what="three ready replicas")
     old = {p["metadata"]["name"] for p in get(up, "pods", "-l", "app=web")["items"]}
     assert atoll(up, "apply", "-f", "-", stdin=DEPLOYMENT.format(fail="readiness", image="web:2")).returncode == 0
 
@@ -86,7 +78,7 @@ def test_a_rollout_to_replicas_failing_readiness_stalls_and_keeps_the_old_ready_
         pods = get(up, "pods", "-l", "app=web")["items"]
         return [p for p in pods if p["metadata"]["name"] not in old and p.get("status", {}).get("phase") == "Running"]
 
-    (new,) = until("the surge replica runs", new_pod_running)
+    (new,) = until(new_pod_running, 30, what="the surge replica runs")
     time.sleep(3)  # three readiness periods: the new replica stays unready, nothing old is deleted
     pods = {p["metadata"]["name"]: p for p in get(up, "pods", "-l", "app=web")["items"]}
     assert set(pods) == old | {new["metadata"]["name"]}
@@ -110,5 +102,5 @@ def test_two_pods_with_one_host_port_do_not_share_the_only_node(up: UpProcess) -
         conditions = pods["second"].get("status", {}).get("conditions", [])
         return any(message in c.get("message", "") for c in conditions)
 
-    until("first placed and second pending with the reason", placed_and_explained)
+    until(placed_and_explained, 30, what="first placed and second pending with the reason")
     assert not get(up, "pod", "second")["spec"].get("nodeName")
