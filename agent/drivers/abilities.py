@@ -117,3 +117,11 @@ class PodCidrAware(Protocol):
     def set_pod_cidr(self, cidr: str) -> bool:
         """The node's pod CIDR (spec.podCIDR) is ``cidr`` from now on; True when it changed (the
         agent then wakes workloads that waited for the network)."""
+
+
+@runtime_checkable
+class NetworkNamespace(Protocol):
+    async def network_namespace(self, task_id: str) -> str | None:
+        """The path of the running task's own network namespace (``/proc/PID/ns/net``) when the
+        node has no address to reach it by (no pod network); None when it has one or shares the
+        host's network. Probes then connect to 127.0.0.1 inside it. TaskNotFoundError if unknown."""

@@ -3,7 +3,9 @@ the workload's address. Every attempt ends within the probe's timeout and yields
 whose ``output`` is bounded (it goes into an Event).
 
 Drivers whose tasks, processes and network are simulated answer probes themselves
-(``SimulatedProbes``): nothing listens on a simulated address.
+(``SimulatedProbes``): nothing listens on a simulated address. A real container in a network
+namespace of its own that has no address the node reaches (no pod network yet) is probed on
+127.0.0.1 from inside that namespace (``NetworkNamespace``, netns.py).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.drivers.abilities import Exec, SimulatedProbes
+from agent.drivers.abilities import Exec, NetworkNamespace, SimulatedProbes
 from agent.drivers.protocol import Driver, DriverError
+from agent.probes.netns import socket_in
 from atoll.probes import resolve_port
 from atoll.user_text import bounded
 from atoll.v1 import pod_pb2, probe_pb2
@@ -24,6 +27,7 @@ from atoll.v1 import pod_pb2, probe_pb2
 OUTPUT_CHARS = 1024  # of a probe's output kept for Events (Kubernetes keeps 10 KiB; ours go into Events)
 HTTP_BODY_BYTES = 10 * 1024
 USER_AGENT = "atoll-probe/1.0"
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -60,11 +64,15 @@ async def run_check(kind: str, probe: probe_pb2.Probe, target: ProbeTarget) -> P
         port = resolve_port(port_text, target.ports)
         if port is None:
             return ProbeResult(False, f"port {bounded(port_text)} names no port of the container")
-        if not target.address:
+        address, netns = target.address, None
+        if not address and isinstance(target.driver, NetworkNamespace):
+            netns = await target.driver.network_namespace(target.task_id)
+            address = LOOPBACK if netns else ""
+        if not address:
             return ProbeResult(False, "the workload has no address yet")
         if handler == "tcp_socket":
-            return await asyncio.wait_for(_tcp(target.address, port), timeout)
-        return await asyncio.wait_for(_http(probe.http_get, target.address, port), timeout)
+            return await asyncio.wait_for(_tcp(address, port, netns), timeout)
+        return await asyncio.wait_for(_http(probe.http_get, address, port, netns), timeout)
     except TimeoutError:
         return ProbeResult(False, f"timeout: no answer within {timeout:g}s")
     except OSError as err:
@@ -84,8 +92,23 @@ async def _exec(target: ProbeTarget, argv: list[str], timeout: float) -> ProbeRe
     return ProbeResult(False, output or f"command exited with code {done.exit_code}")
 
 
-async def _tcp(address: str, port: int) -> ProbeResult:
-    _, writer = await asyncio.open_connection(address, port)
+async def _connect(address: str, port: int, netns: str | None,
+                   context: ssl.SSLContext | None = None) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to ``address:port``, made from inside the network namespace ``netns`` when given."""
+    if netns is None:
+        return await asyncio.open_connection(address, port, ssl=context)
+    sock = await socket_in(netns)
+    try:
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return await asyncio.open_connection(sock=sock, ssl=context, server_hostname="" if context else None)
+
+
+async def _tcp(address: str, port: int, netns: str | None) -> ProbeResult:
+    _, writer = await _connect(address, port, netns)
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
@@ -103,7 +126,7 @@ def _request(action: probe_pb2.HTTPGetAction, address: str, port: int) -> bytes:
     return "\r\n".join(lines).encode("latin-1", "replace")
 
 
-async def _http(action: probe_pb2.HTTPGetAction, address: str, port: int) -> ProbeResult:
+async def _http(action: probe_pb2.HTTPGetAction, address: str, port: int, netns: str | None) -> ProbeResult:
     """GET and judge the status code: 200-399 succeed (redirects are not followed; Kubernetes
     counts a redirect it does not follow as success too)."""
     context: ssl.SSLContext | None = None
@@ -111,7 +134,7 @@ async def _http(action: probe_pb2.HTTPGetAction, address: str, port: int) -> Pro
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # kubelet does not verify probe certificates either
-    reader, writer = await asyncio.open_connection(address, port, ssl=context)
+    reader, writer = await _connect(address, port, netns, context)
     try:
         writer.write(_request(action, address, port))
         await writer.drain()

@@ -4,6 +4,7 @@ the container (``runc exec``), an HTTP liveness probe GETs busybox httpd on the 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
@@ -66,5 +67,30 @@ async def test_exec_readiness_and_http_liveness_on_a_real_container(oci: OciFact
             items, _ = await c.client.list_all("events", "default", field_selector="involvedObject.name=web")
             reasons = {kinds.unwrap(item).reason for item in items}
             assert {"Unhealthy", "Killing", "Started"} <= reasons
+        finally:
+            await running.close()
+
+
+async def test_a_container_in_its_own_network_namespace_is_probed_inside_it(oci: OciFactory) -> None:
+    """No pod network: the node cannot reach the container by address, so TCP and HTTP probes
+    connect to 127.0.0.1 inside the container's network namespace."""
+    obj = bound_pod("isolated", NODE.name)
+    main = obj.pod.spec.containers[0]
+    main.image = BUSYBOX_IMAGE
+    main.command.extend(["sh", "-c", "mkdir -p /www; echo ok > /www/healthz; exec httpd -f -p 127.0.0.1:8080 -h /www"])
+    main.readiness_probe.CopyFrom(probe_pb2.Probe(
+        tcp_socket=probe_pb2.TCPSocketAction(port="8080"), period_seconds=1, failure_threshold=1))
+    main.liveness_probe.CopyFrom(probe_pb2.Probe(
+        http_get=probe_pb2.HTTPGetAction(path="/healthz", port="8080"), period_seconds=1, failure_threshold=1))
+    async with cluster() as c:
+        running = await start_node(c.client, NODE, [oci()], clock=SystemClock(), config=AgentConfig())
+        try:
+            await c.client.create(obj)
+            await eventually(c.client, "pod", "isolated", lambda p: p is not None and condition(p, "Ready") == "True",
+                             timeout=20)
+            await asyncio.sleep(3)  # three liveness periods
+            after = (await c.client.get("pod", "isolated")).pod
+            assert after.status.container_statuses[0].restart_count == 0
+            assert condition(after, "Ready") == "True"
         finally:
             await running.close()

@@ -6,7 +6,8 @@ The shim's exit is watched through a pidfd; its exit.json plus the cgroup's OOM 
 ExitResult (Completed, Error, OOMKilled). stop: SIGTERM, SIGKILL after the grace period.
 destroy: ``RUNTIME delete`` (cgroups), unmount, remove the task dir. After an agent restart,
 ``list_tasks`` reads the task dirs and ``recover`` re-attaches through ``RUNTIME state`` and the
-shim's pid. Abilities: logs (container.log), pause/resume (freezer), exec.
+shim's pid. Abilities: logs (container.log), pause/resume (freezer), exec, and the container's
+network namespace for probes (it has no pod address yet).
 """
 
 from __future__ import annotations
@@ -363,6 +364,14 @@ class OciDriver:
         async for line in logfile.follow_lines(container.dir.log, follow=follow, tail=tail,
                                                ended=lambda: container.exit is not None):
             yield line
+
+    async def network_namespace(self, task_id: str) -> str | None:
+        container = self._task(task_id)
+        if container.record.host_network or container.exit is not None:
+            return None
+        state = await self.runtime.state(container.record.container_id)
+        pid = int((state or {}).get("pid", 0))
+        return f"/proc/{pid}/ns/net" if pid > 0 else None
 
     async def exec(self, task_id: str, argv: Sequence[str], timeout: float) -> ExecResult:
         container = self._task(task_id)
