@@ -8,6 +8,7 @@ happen, and ``atoll get vm`` / ``atoll describe vm`` show the transitions and Ev
 - stop: Always and RerunOnFailure become Halted (as ``virtctl stop``); power state Stopped.
 - restart: a new run now (annotation ``restart``); refused for a Halted VM.
 - pause / resume: power state Paused / Running; pause needs a running VM, resume a paused one.
+- migrate: live-migrate it to another node (vm_migrate.py: ``--to``, ``--wait``, ``--cancel``).
 """
 
 from __future__ import annotations
@@ -18,24 +19,26 @@ from typing import Any
 
 from atoll import kinds
 from atoll.annotations import VM_ACTION_ANNOTATION, VM_ACTION_RESTART, VM_ACTION_START
+from atoll.cli import vm_migrate
 from atoll.cli.common import EXIT_OK, CliError, Streams, add_namespace_flags, add_server_flag, run_with_client
 from atoll.cli.scale import modify
 from atoll.client import Client
 from atoll.v1 import virtualmachine_pb2
 
-ACTIONS = ("start", "stop", "restart", "pause", "resume")
+ACTIONS = ("start", "stop", "restart", "pause", "resume", "migrate")
 _PAST = {"start": "started", "stop": "stopped", "restart": "restarted", "pause": "paused", "resume": "resumed"}
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "vm",
-        help="start, stop, restart, pause or resume a virtual machine",
-        description="Power actions on a VirtualMachine (they set its desired state).",
+        help="start, stop, restart, pause, resume or migrate a virtual machine",
+        description="Power actions on a VirtualMachine (they set its desired state), and live migration.",
     )
     parser.add_argument("action", choices=ACTIONS, metavar="ACTION", help=" | ".join(ACTIONS))
     parser.add_argument("name", metavar="NAME", help="the virtual machine")
     add_namespace_flags(parser)
+    vm_migrate.add_arguments(parser)
     add_server_flag(parser, top_level=False)
     parser.set_defaults(run=run)
 
@@ -79,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def power(client: Client, args: argparse.Namespace, streams: Streams) -> int:
+    if args.action == "migrate":
+        return await vm_migrate.migrate(client, args, streams)
+    if args.to or args.wait or args.cancel:
+        raise CliError("--to, --wait and --cancel are options of `atoll vm migrate`")
     kind = kinds.by_name("VirtualMachine")
     namespace = str(args.namespace or "default")
     await modify(client, kind, namespace, args.name, change_for(args.action, args.name))

@@ -26,6 +26,7 @@ from atoll.kinds import (
     service,
     storageclass,
     virtualmachine,
+    virtualmachinemigration,
 )
 from atoll.kinds.kind import KEY_ROOT, Kind
 from atoll.user_text import bounded_repr
@@ -82,6 +83,7 @@ KINDS: tuple[Kind, ...] = register(
     persistentvolumeclaim.KIND,
     persistentvolume.KIND,
     storageclass.KIND,
+    virtualmachinemigration.KIND,
 )
 
 _BY_FIELD = {kind.field: kind for kind in KINDS}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, NONE, Column, is_set, or_none, since
 from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_rule
 from atoll.kinds.pod import TERMINATION_GRACE_PERIOD_SECONDS
+from atoll.migrations import keep_migration_state, may_switch_over, switch_over
 from atoll.probes import default_probe, vm_probes
 from atoll.v1 import virtualmachine_pb2, vm_identity_pb2
 from atoll.validation.base import FieldError
@@ -84,8 +85,9 @@ class VirtualMachineKind(KindStrategy[virtualmachine_pb2.VirtualMachine]):
         self, old: virtualmachine_pb2.VirtualMachine, new: virtualmachine_pb2.VirtualMachine, errors: list[FieldError]
     ) -> None:
         """spec.nodeName never changes once set, except that it is cleared (an unbind) once the run
-        on that node ended (atoll/vm_runs.py)."""
-        if not may_unbind(old, new):
+        on that node ended (atoll/vm_runs.py), and moves to a live migration's target once the
+        hypervisor completed the move (atoll/migrations.py)."""
+        if not may_unbind(old, new) and not may_switch_over(old, new):
             check_node_name_kept(old.spec.node_name, new.spec.node_name, errors, UNBIND_HINT)
 
     def describe_tables(
@@ -100,17 +102,22 @@ class VirtualMachineKind(KindStrategy[virtualmachine_pb2.VirtualMachine]):
 
     def keep_on_update(self, old: virtualmachine_pb2.VirtualMachine, merged: virtualmachine_pb2.VirtualMachine) -> None:
         """The status stays, except that an unbind begins the next run in the same write (status
-        reset, agent finalizer removed: atoll/vm_runs.py)."""
+        reset, agent finalizer removed: atoll/vm_runs.py), and a migration's switch-over moves the
+        current run to the target in the same write (atoll/migrations.py)."""
         super().keep_on_update(old, merged)
         if old.spec.node_name and not merged.spec.node_name:
             begin_next_run(merged, from_node=old.spec.node_name)
+        elif may_switch_over(old, merged):
+            switch_over(merged)
 
     def status_write(
         self, stored: virtualmachine_pb2.VirtualMachine, desired: virtualmachine_pb2.VirtualMachine
     ) -> virtualmachine_pb2.VirtualMachine:
         """The base rule, and the current run's record repeats the status it was given
-        (atoll/vm_runs.py), whoever wrote it (agent, node lifecycle, scheduler)."""
+        (atoll/vm_runs.py), whoever wrote it (agent, node lifecycle, scheduler); a write without
+        a migration state keeps the stored one (atoll/migrations.py)."""
         merged = super().status_write(stored, desired)
+        keep_migration_state(stored, merged)
         mirror_current_run(merged.status)
         return merged
 

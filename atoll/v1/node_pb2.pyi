@@ -4,6 +4,7 @@ isort:skip_file
 """
 
 import atoll.v1.meta_pb2
+import atoll.v1.migration_pb2
 import atoll.v1.scheduling_pb2
 import builtins
 import collections.abc
@@ -168,6 +169,8 @@ class NodeStatus(google.protobuf.message.Message):
     RUNTIME_HANDLERS_FIELD_NUMBER: builtins.int
     CONDITIONS_FIELD_NUMBER: builtins.int
     ADDRESSES_FIELD_NUMBER: builtins.int
+    CPU_MODELS_FIELD_NUMBER: builtins.int
+    MIGRATION_FIELD_NUMBER: builtins.int
     @property
     def capacity(self) -> google.protobuf.internal.containers.ScalarMap[builtins.str, builtins.str]:
         """Keys cpu, memory, pods, ephemeral-storage; values are quantities."""
@@ -192,6 +195,14 @@ class NodeStatus(google.protobuf.message.Message):
 
     @property
     def addresses(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___NodeAddress]: ...
+    @property
+    def cpu_models(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """CPU models the node's hypervisor offers guests (QEMU -cpu names)."""
+
+    @property
+    def migration(self) -> atoll.v1.migration_pb2.NodeMigrationInfo:
+        """What the node offers live migrations (migration.proto)."""
+
     def __init__(
         self,
         *,
@@ -203,9 +214,11 @@ class NodeStatus(google.protobuf.message.Message):
         runtime_handlers: collections.abc.Iterable[builtins.str] | None = ...,
         conditions: collections.abc.Iterable[atoll.v1.meta_pb2.Condition] | None = ...,
         addresses: collections.abc.Iterable[global___NodeAddress] | None = ...,
+        cpu_models: collections.abc.Iterable[builtins.str] | None = ...,
+        migration: atoll.v1.migration_pb2.NodeMigrationInfo | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["hypervisor", b"hypervisor", "node_info", b"node_info"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["addresses", b"addresses", "allocatable", b"allocatable", "capacity", b"capacity", "conditions", b"conditions", "hypervisor", b"hypervisor", "node_info", b"node_info", "runtime_handlers", b"runtime_handlers", "windows_isolation", b"windows_isolation"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["hypervisor", b"hypervisor", "migration", b"migration", "node_info", b"node_info"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["addresses", b"addresses", "allocatable", b"allocatable", "capacity", b"capacity", "conditions", b"conditions", "cpu_models", b"cpu_models", "hypervisor", b"hypervisor", "migration", b"migration", "node_info", b"node_info", "runtime_handlers", b"runtime_handlers", "windows_isolation", b"windows_isolation"]) -> None: ...
 
 global___NodeStatus = NodeStatus
 

@@ -26,6 +26,7 @@ from atoll.v1 import config_pb2 as atoll_dot_v1_dot_config__pb2
 from atoll.v1 import deployment_pb2 as atoll_dot_v1_dot_deployment__pb2
 from atoll.v1 import event_pb2 as atoll_dot_v1_dot_event__pb2
 from atoll.v1 import lease_pb2 as atoll_dot_v1_dot_lease__pb2
+from atoll.v1 import migration_pb2 as atoll_dot_v1_dot_migration__pb2
 from atoll.v1 import namespace_pb2 as atoll_dot_v1_dot_namespace__pb2
 from atoll.v1 import node_pb2 as atoll_dot_v1_dot_node__pb2
 from atoll.v1 import pod_pb2 as atoll_dot_v1_dot_pod__pb2
@@ -35,13 +36,13 @@ from atoll.v1 import storage_pb2 as atoll_dot_v1_dot_storage__pb2
 from atoll.v1 import virtualmachine_pb2 as atoll_dot_v1_dot_virtualmachine__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x61toll/v1/object.proto\x12\x08\x61toll.v1\x1a\x15\x61toll/v1/config.proto\x1a\x19\x61toll/v1/deployment.proto\x1a\x14\x61toll/v1/event.proto\x1a\x14\x61toll/v1/lease.proto\x1a\x18\x61toll/v1/namespace.proto\x1a\x13\x61toll/v1/node.proto\x1a\x12\x61toll/v1/pod.proto\x1a\x13\x61toll/v1/rbac.proto\x1a\x16\x61toll/v1/service.proto\x1a\x16\x61toll/v1/storage.proto\x1a\x1d\x61toll/v1/virtualmachine.proto\"\xb9\x05\n\x06Object\x12(\n\tnamespace\x18\x01 \x01(\x0b\x32\x13.atoll.v1.NamespaceH\x00\x12\x1e\n\x04node\x18\x02 \x01(\x0b\x32\x0e.atoll.v1.NodeH\x00\x12\x1c\n\x03pod\x18\x03 \x01(\x0b\x32\r.atoll.v1.PodH\x00\x12\x33\n\x0fvirtual_machine\x18\x04 \x01(\x0b\x32\x18.atoll.v1.VirtualMachineH\x00\x12*\n\ndeployment\x18\x05 \x01(\x0b\x32\x14.atoll.v1.DeploymentH\x00\x12 \n\x05\x65vent\x18\x06 \x01(\x0b\x32\x0f.atoll.v1.EventH\x00\x12 \n\x05lease\x18\x07 \x01(\x0b\x32\x0f.atoll.v1.LeaseH\x00\x12\x1e\n\x04role\x18\x08 \x01(\x0b\x32\x0e.atoll.v1.RoleH\x00\x12-\n\x0crole_binding\x18\t \x01(\x0b\x32\x15.atoll.v1.RoleBindingH\x00\x12$\n\x07service\x18\n \x01(\x0b\x32\x11.atoll.v1.ServiceH\x00\x12(\n\tendpoints\x18\x0b \x01(\x0b\x32\x13.atoll.v1.EndpointsH\x00\x12)\n\nconfig_map\x18\x0c \x01(\x0b\x32\x13.atoll.v1.ConfigMapH\x00\x12\"\n\x06secret\x18\r \x01(\x0b\x32\x10.atoll.v1.SecretH\x00\x12\x42\n\x17persistent_volume_claim\x18\x0e \x01(\x0b\x32\x1f.atoll.v1.PersistentVolumeClaimH\x00\x12\x37\n\x11persistent_volume\x18\x0f \x01(\x0b\x32\x1a.atoll.v1.PersistentVolumeH\x00\x12/\n\rstorage_class\x18\x10 \x01(\x0b\x32\x16.atoll.v1.StorageClassH\x00\x42\x06\n\x04kindb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x61toll/v1/object.proto\x12\x08\x61toll.v1\x1a\x15\x61toll/v1/config.proto\x1a\x19\x61toll/v1/deployment.proto\x1a\x14\x61toll/v1/event.proto\x1a\x14\x61toll/v1/lease.proto\x1a\x18\x61toll/v1/migration.proto\x1a\x18\x61toll/v1/namespace.proto\x1a\x13\x61toll/v1/node.proto\x1a\x12\x61toll/v1/pod.proto\x1a\x13\x61toll/v1/rbac.proto\x1a\x16\x61toll/v1/service.proto\x1a\x16\x61toll/v1/storage.proto\x1a\x1d\x61toll/v1/virtualmachine.proto\"\x81\x06\n\x06Object\x12(\n\tnamespace\x18\x01 \x01(\x0b\x32\x13.atoll.v1.NamespaceH\x00\x12\x1e\n\x04node\x18\x02 \x01(\x0b\x32\x0e.atoll.v1.NodeH\x00\x12\x1c\n\x03pod\x18\x03 \x01(\x0b\x32\r.atoll.v1.PodH\x00\x12\x33\n\x0fvirtual_machine\x18\x04 \x01(\x0b\x32\x18.atoll.v1.VirtualMachineH\x00\x12*\n\ndeployment\x18\x05 \x01(\x0b\x32\x14.atoll.v1.DeploymentH\x00\x12 \n\x05\x65vent\x18\x06 \x01(\x0b\x32\x0f.atoll.v1.EventH\x00\x12 \n\x05lease\x18\x07 \x01(\x0b\x32\x0f.atoll.v1.LeaseH\x00\x12\x1e\n\x04role\x18\x08 \x01(\x0b\x32\x0e.atoll.v1.RoleH\x00\x12-\n\x0crole_binding\x18\t \x01(\x0b\x32\x15.atoll.v1.RoleBindingH\x00\x12$\n\x07service\x18\n \x01(\x0b\x32\x11.atoll.v1.ServiceH\x00\x12(\n\tendpoints\x18\x0b \x01(\x0b\x32\x13.atoll.v1.EndpointsH\x00\x12)\n\nconfig_map\x18\x0c \x01(\x0b\x32\x13.atoll.v1.ConfigMapH\x00\x12\"\n\x06secret\x18\r \x01(\x0b\x32\x10.atoll.v1.SecretH\x00\x12\x42\n\x17persistent_volume_claim\x18\x0e \x01(\x0b\x32\x1f.atoll.v1.PersistentVolumeClaimH\x00\x12\x37\n\x11persistent_volume\x18\x0f \x01(\x0b\x32\x1a.atoll.v1.PersistentVolumeH\x00\x12/\n\rstorage_class\x18\x10 \x01(\x0b\x32\x16.atoll.v1.StorageClassH\x00\x12\x46\n\x19virtual_machine_migration\x18\x11 \x01(\x0b\x32!.atoll.v1.VirtualMachineMigrationH\x00\x42\x06\n\x04kindb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atoll.v1.object_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OBJECT']._serialized_start=297
-  _globals['_OBJECT']._serialized_end=994
+  _globals['_OBJECT']._serialized_start=323
+  _globals['_OBJECT']._serialized_end=1092
 # @@protoc_insertion_point(module_scope)

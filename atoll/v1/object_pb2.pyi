@@ -7,6 +7,7 @@ import atoll.v1.config_pb2
 import atoll.v1.deployment_pb2
 import atoll.v1.event_pb2
 import atoll.v1.lease_pb2
+import atoll.v1.migration_pb2
 import atoll.v1.namespace_pb2
 import atoll.v1.node_pb2
 import atoll.v1.pod_pb2
@@ -43,6 +44,7 @@ class Object(google.protobuf.message.Message):
     PERSISTENT_VOLUME_CLAIM_FIELD_NUMBER: builtins.int
     PERSISTENT_VOLUME_FIELD_NUMBER: builtins.int
     STORAGE_CLASS_FIELD_NUMBER: builtins.int
+    VIRTUAL_MACHINE_MIGRATION_FIELD_NUMBER: builtins.int
     @property
     def namespace(self) -> atoll.v1.namespace_pb2.Namespace: ...
     @property
@@ -75,6 +77,8 @@ class Object(google.protobuf.message.Message):
     def persistent_volume(self) -> atoll.v1.storage_pb2.PersistentVolume: ...
     @property
     def storage_class(self) -> atoll.v1.storage_pb2.StorageClass: ...
+    @property
+    def virtual_machine_migration(self) -> atoll.v1.migration_pb2.VirtualMachineMigration: ...
     def __init__(
         self,
         *,
@@ -94,9 +98,10 @@ class Object(google.protobuf.message.Message):
         persistent_volume_claim: atoll.v1.storage_pb2.PersistentVolumeClaim | None = ...,
         persistent_volume: atoll.v1.storage_pb2.PersistentVolume | None = ...,
         storage_class: atoll.v1.storage_pb2.StorageClass | None = ...,
+        virtual_machine_migration: atoll.v1.migration_pb2.VirtualMachineMigration | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["config_map", b"config_map", "deployment", b"deployment", "endpoints", b"endpoints", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "persistent_volume", b"persistent_volume", "persistent_volume_claim", b"persistent_volume_claim", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "secret", b"secret", "service", b"service", "storage_class", b"storage_class", "virtual_machine", b"virtual_machine"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["config_map", b"config_map", "deployment", b"deployment", "endpoints", b"endpoints", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "persistent_volume", b"persistent_volume", "persistent_volume_claim", b"persistent_volume_claim", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "secret", b"secret", "service", b"service", "storage_class", b"storage_class", "virtual_machine", b"virtual_machine"]) -> None: ...
-    def WhichOneof(self, oneof_group: typing.Literal["kind", b"kind"]) -> typing.Literal["namespace", "node", "pod", "virtual_machine", "deployment", "event", "lease", "role", "role_binding", "service", "endpoints", "config_map", "secret", "persistent_volume_claim", "persistent_volume", "storage_class"] | None: ...
+    def HasField(self, field_name: typing.Literal["config_map", b"config_map", "deployment", b"deployment", "endpoints", b"endpoints", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "persistent_volume", b"persistent_volume", "persistent_volume_claim", b"persistent_volume_claim", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "secret", b"secret", "service", b"service", "storage_class", b"storage_class", "virtual_machine", b"virtual_machine", "virtual_machine_migration", b"virtual_machine_migration"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["config_map", b"config_map", "deployment", b"deployment", "endpoints", b"endpoints", "event", b"event", "kind", b"kind", "lease", b"lease", "namespace", b"namespace", "node", b"node", "persistent_volume", b"persistent_volume", "persistent_volume_claim", b"persistent_volume_claim", "pod", b"pod", "role", b"role", "role_binding", b"role_binding", "secret", b"secret", "service", b"service", "storage_class", b"storage_class", "virtual_machine", b"virtual_machine", "virtual_machine_migration", b"virtual_machine_migration"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["kind", b"kind"]) -> typing.Literal["namespace", "node", "pod", "virtual_machine", "deployment", "event", "lease", "role", "role_binding", "service", "endpoints", "config_map", "secret", "persistent_volume_claim", "persistent_volume", "storage_class", "virtual_machine_migration"] | None: ...
 
 global___Object = Object

@@ -24,32 +24,33 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from atoll.v1 import meta_pb2 as atoll_dot_v1_dot_meta__pb2
+from atoll.v1 import migration_pb2 as atoll_dot_v1_dot_migration__pb2
 from atoll.v1 import probe_pb2 as atoll_dot_v1_dot_probe__pb2
 from atoll.v1 import scheduling_pb2 as atoll_dot_v1_dot_scheduling__pb2
 from atoll.v1 import vm_identity_pb2 as atoll_dot_v1_dot_vm__identity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61toll/v1/virtualmachine.proto\x12\x08\x61toll.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13\x61toll/v1/meta.proto\x1a\x14\x61toll/v1/probe.proto\x1a\x19\x61toll/v1/scheduling.proto\x1a\x1a\x61toll/v1/vm_identity.proto\"\x82\x01\n\x04\x44isk\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\x11\n\tread_only\x18\x05 \x01(\x08\x12\x0b\n\x03\x62us\x18\x06 \x01(\t\x12\x1f\n\x17persistent_volume_claim\x18\x07 \x01(\t\"E\n\x04\x42oot\x12\x0e\n\x06kernel\x18\x01 \x01(\t\x12\x0e\n\x06initrd\x18\x02 \x01(\t\x12\x0f\n\x07\x63mdline\x18\x03 \x01(\t\x12\x0c\n\x04\x64isk\x18\x04 \x01(\t\"&\n\tGuestInfo\x12\n\n\x02os\x18\x01 \x01(\t\x12\r\n\x05\x62uild\x18\x02 \x01(\t\"%\n\x15HypervisorRequirement\x12\x0c\n\x04type\x18\x01 \x01(\t\"\x81\x04\n\x12VirtualMachineSpec\x12\r\n\x05vcpus\x18\x01 \x01(\x05\x12\x0e\n\x06memory\x18\x02 \x01(\t\x12\x1d\n\x05\x64isks\x18\x03 \x03(\x0b\x32\x0e.atoll.v1.Disk\x12\x1c\n\x04\x62oot\x18\x04 \x01(\x0b\x32\x0e.atoll.v1.Boot\x12\"\n\x05guest\x18\x05 \x01(\x0b\x32\x13.atoll.v1.GuestInfo\x12\x33\n\nhypervisor\x18\x06 \x01(\x0b\x32\x1f.atoll.v1.HypervisorRequirement\x12\x14\n\x0crun_strategy\x18\x07 \x01(\t\x12\x13\n\x0bpower_state\x18\x08 \x01(\t\x12(\n\nscheduling\x18\t \x01(\x0b\x32\x14.atoll.v1.Scheduling\x12\x11\n\tnode_name\x18\n \x01(\t\x12-\n termination_grace_period_seconds\x18\x0b \x01(\x03H\x00\x88\x01\x01\x12(\n\x0freadiness_probe\x18\x0c \x01(\x0b\x32\x0f.atoll.v1.Probe\x12\'\n\x0eliveness_probe\x18\r \x01(\x0b\x32\x0f.atoll.v1.Probe\x12\'\n\ncloud_init\x18\x0e \x01(\x0b\x32\x13.atoll.v1.CloudInitB#\n!_termination_grace_period_seconds\"\x91\x03\n\x14VirtualMachineStatus\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x13\n\x0bpower_state\x18\x02 \x01(\t\x12\'\n\nconditions\x18\x03 \x03(\x0b\x32\x13.atoll.v1.Condition\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrestart_count\x18\x07 \x01(\x05\x12\x14\n\x0cguest_booted\x18\x08 \x01(\x08\x12\x1b\n\x13nominated_node_name\x18\t \x01(\t\x12\x12\n\nhypervisor\x18\n \x01(\t\x12\n\n\x02ip\x18\x0b \x01(\t\x12\x0b\n\x03ips\x18\x0c \x03(\t\x12\x30\n\x0b\x63urrent_run\x18\r \x01(\x0b\x32\x1b.atoll.v1.VirtualMachineRun\x12\x32\n\rprevious_runs\x18\x0e \x03(\x0b\x32\x1b.atoll.v1.VirtualMachineRun\"\x94\x01\n\x0eVirtualMachine\x12&\n\x08metadata\x18\x01 \x01(\x0b\x32\x14.atoll.v1.ObjectMeta\x12*\n\x04spec\x18\x02 \x01(\x0b\x32\x1c.atoll.v1.VirtualMachineSpec\x12.\n\x06status\x18\x03 \x01(\x0b\x32\x1e.atoll.v1.VirtualMachineStatus\"l\n\x16VirtualMachineTemplate\x12&\n\x08metadata\x18\x01 \x01(\x0b\x32\x14.atoll.v1.ObjectMeta\x12*\n\x04spec\x18\x02 \x01(\x0b\x32\x1c.atoll.v1.VirtualMachineSpecb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61toll/v1/virtualmachine.proto\x12\x08\x61toll.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13\x61toll/v1/meta.proto\x1a\x18\x61toll/v1/migration.proto\x1a\x14\x61toll/v1/probe.proto\x1a\x19\x61toll/v1/scheduling.proto\x1a\x1a\x61toll/v1/vm_identity.proto\"\x82\x01\n\x04\x44isk\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\x11\n\tread_only\x18\x05 \x01(\x08\x12\x0b\n\x03\x62us\x18\x06 \x01(\t\x12\x1f\n\x17persistent_volume_claim\x18\x07 \x01(\t\"E\n\x04\x42oot\x12\x0e\n\x06kernel\x18\x01 \x01(\t\x12\x0e\n\x06initrd\x18\x02 \x01(\t\x12\x0f\n\x07\x63mdline\x18\x03 \x01(\t\x12\x0c\n\x04\x64isk\x18\x04 \x01(\t\"&\n\tGuestInfo\x12\n\n\x02os\x18\x01 \x01(\t\x12\r\n\x05\x62uild\x18\x02 \x01(\t\"%\n\x15HypervisorRequirement\x12\x0c\n\x04type\x18\x01 \x01(\t\"\xaf\x04\n\x12VirtualMachineSpec\x12\r\n\x05vcpus\x18\x01 \x01(\x05\x12\x0e\n\x06memory\x18\x02 \x01(\t\x12\x1d\n\x05\x64isks\x18\x03 \x03(\x0b\x32\x0e.atoll.v1.Disk\x12\x1c\n\x04\x62oot\x18\x04 \x01(\x0b\x32\x0e.atoll.v1.Boot\x12\"\n\x05guest\x18\x05 \x01(\x0b\x32\x13.atoll.v1.GuestInfo\x12\x33\n\nhypervisor\x18\x06 \x01(\x0b\x32\x1f.atoll.v1.HypervisorRequirement\x12\x14\n\x0crun_strategy\x18\x07 \x01(\t\x12\x13\n\x0bpower_state\x18\x08 \x01(\t\x12(\n\nscheduling\x18\t \x01(\x0b\x32\x14.atoll.v1.Scheduling\x12\x11\n\tnode_name\x18\n \x01(\t\x12-\n termination_grace_period_seconds\x18\x0b \x01(\x03H\x00\x88\x01\x01\x12(\n\x0freadiness_probe\x18\x0c \x01(\x0b\x32\x0f.atoll.v1.Probe\x12\'\n\x0eliveness_probe\x18\r \x01(\x0b\x32\x0f.atoll.v1.Probe\x12\'\n\ncloud_init\x18\x0e \x01(\x0b\x32\x13.atoll.v1.CloudInit\x12\x19\n\x11\x65viction_strategy\x18\x14 \x01(\t\x12\x11\n\tcpu_model\x18\x15 \x01(\tB#\n!_termination_grace_period_seconds\"\xeb\x03\n\x14VirtualMachineStatus\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x13\n\x0bpower_state\x18\x02 \x01(\t\x12\'\n\nconditions\x18\x03 \x03(\x0b\x32\x13.atoll.v1.Condition\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrestart_count\x18\x07 \x01(\x05\x12\x14\n\x0cguest_booted\x18\x08 \x01(\x08\x12\x1b\n\x13nominated_node_name\x18\t \x01(\t\x12\x12\n\nhypervisor\x18\n \x01(\t\x12\n\n\x02ip\x18\x0b \x01(\t\x12\x0b\n\x03ips\x18\x0c \x03(\t\x12\x30\n\x0b\x63urrent_run\x18\r \x01(\x0b\x32\x1b.atoll.v1.VirtualMachineRun\x12\x32\n\rprevious_runs\x18\x0e \x03(\x0b\x32\x1b.atoll.v1.VirtualMachineRun\x12?\n\x0fmigration_state\x18\x14 \x01(\x0b\x32&.atoll.v1.VirtualMachineMigrationState\x12\x17\n\x0fmigration_count\x18\x15 \x01(\x05\"\x94\x01\n\x0eVirtualMachine\x12&\n\x08metadata\x18\x01 \x01(\x0b\x32\x14.atoll.v1.ObjectMeta\x12*\n\x04spec\x18\x02 \x01(\x0b\x32\x1c.atoll.v1.VirtualMachineSpec\x12.\n\x06status\x18\x03 \x01(\x0b\x32\x1e.atoll.v1.VirtualMachineStatus\"l\n\x16VirtualMachineTemplate\x12&\n\x08metadata\x18\x01 \x01(\x0b\x32\x14.atoll.v1.ObjectMeta\x12*\n\x04spec\x18\x02 \x01(\x0b\x32\x1c.atoll.v1.VirtualMachineSpecb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atoll.v1.virtualmachine_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DISK']._serialized_start=175
-  _globals['_DISK']._serialized_end=305
-  _globals['_BOOT']._serialized_start=307
-  _globals['_BOOT']._serialized_end=376
-  _globals['_GUESTINFO']._serialized_start=378
-  _globals['_GUESTINFO']._serialized_end=416
-  _globals['_HYPERVISORREQUIREMENT']._serialized_start=418
-  _globals['_HYPERVISORREQUIREMENT']._serialized_end=455
-  _globals['_VIRTUALMACHINESPEC']._serialized_start=458
-  _globals['_VIRTUALMACHINESPEC']._serialized_end=971
-  _globals['_VIRTUALMACHINESTATUS']._serialized_start=974
-  _globals['_VIRTUALMACHINESTATUS']._serialized_end=1375
-  _globals['_VIRTUALMACHINE']._serialized_start=1378
-  _globals['_VIRTUALMACHINE']._serialized_end=1526
-  _globals['_VIRTUALMACHINETEMPLATE']._serialized_start=1528
-  _globals['_VIRTUALMACHINETEMPLATE']._serialized_end=1636
+  _globals['_DISK']._serialized_start=201
+  _globals['_DISK']._serialized_end=331
+  _globals['_BOOT']._serialized_start=333
+  _globals['_BOOT']._serialized_end=402
+  _globals['_GUESTINFO']._serialized_start=404
+  _globals['_GUESTINFO']._serialized_end=442
+  _globals['_HYPERVISORREQUIREMENT']._serialized_start=444
+  _globals['_HYPERVISORREQUIREMENT']._serialized_end=481
+  _globals['_VIRTUALMACHINESPEC']._serialized_start=484
+  _globals['_VIRTUALMACHINESPEC']._serialized_end=1043
+  _globals['_VIRTUALMACHINESTATUS']._serialized_start=1046
+  _globals['_VIRTUALMACHINESTATUS']._serialized_end=1537
+  _globals['_VIRTUALMACHINE']._serialized_start=1540
+  _globals['_VIRTUALMACHINE']._serialized_end=1688
+  _globals['_VIRTUALMACHINETEMPLATE']._serialized_start=1690
+  _globals['_VIRTUALMACHINETEMPLATE']._serialized_end=1798
 # @@protoc_insertion_point(module_scope)

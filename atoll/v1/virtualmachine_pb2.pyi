@@ -4,6 +4,7 @@ isort:skip_file
 """
 
 import atoll.v1.meta_pb2
+import atoll.v1.migration_pb2
 import atoll.v1.probe_pb2
 import atoll.v1.scheduling_pb2
 import atoll.v1.vm_identity_pb2
@@ -142,6 +143,8 @@ class VirtualMachineSpec(google.protobuf.message.Message):
     READINESS_PROBE_FIELD_NUMBER: builtins.int
     LIVENESS_PROBE_FIELD_NUMBER: builtins.int
     CLOUD_INIT_FIELD_NUMBER: builtins.int
+    EVICTION_STRATEGY_FIELD_NUMBER: builtins.int
+    CPU_MODEL_FIELD_NUMBER: builtins.int
     vcpus: builtins.int
     memory: builtins.str
     """Quantity, e.g. 2Gi."""
@@ -151,6 +154,15 @@ class VirtualMachineSpec(google.protobuf.message.Message):
     """Running (default), Paused, Stopped."""
     node_name: builtins.str
     termination_grace_period_seconds: builtins.int
+    eviction_strategy: builtins.str
+    """What a node drain does with the running VM: LiveMigrate (move it without a reboot; the
+    drain waits or fails), LiveMigrateIfPossible (move it when a target fits, else stop it and
+    start it elsewhere), None (stop and start elsewhere). Empty: the cluster default.
+    """
+    cpu_model: builtins.str
+    """The CPU model the guest sees (QEMU -cpu); a migration needs a target that offers it.
+    Empty: the hypervisor's default model for its accelerator.
+    """
     @property
     def disks(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___Disk]: ...
     @property
@@ -190,9 +202,11 @@ class VirtualMachineSpec(google.protobuf.message.Message):
         readiness_probe: atoll.v1.probe_pb2.Probe | None = ...,
         liveness_probe: atoll.v1.probe_pb2.Probe | None = ...,
         cloud_init: atoll.v1.vm_identity_pb2.CloudInit | None = ...,
+        eviction_strategy: builtins.str = ...,
+        cpu_model: builtins.str = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "boot", b"boot", "cloud_init", b"cloud_init", "guest", b"guest", "hypervisor", b"hypervisor", "liveness_probe", b"liveness_probe", "readiness_probe", b"readiness_probe", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "boot", b"boot", "cloud_init", b"cloud_init", "disks", b"disks", "guest", b"guest", "hypervisor", b"hypervisor", "liveness_probe", b"liveness_probe", "memory", b"memory", "node_name", b"node_name", "power_state", b"power_state", "readiness_probe", b"readiness_probe", "run_strategy", b"run_strategy", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds", "vcpus", b"vcpus"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "boot", b"boot", "cloud_init", b"cloud_init", "cpu_model", b"cpu_model", "disks", b"disks", "eviction_strategy", b"eviction_strategy", "guest", b"guest", "hypervisor", b"hypervisor", "liveness_probe", b"liveness_probe", "memory", b"memory", "node_name", b"node_name", "power_state", b"power_state", "readiness_probe", b"readiness_probe", "run_strategy", b"run_strategy", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds", "vcpus", b"vcpus"]) -> None: ...
     def WhichOneof(self, oneof_group: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds"]) -> typing.Literal["termination_grace_period_seconds"] | None: ...
 
 global___VirtualMachineSpec = VirtualMachineSpec
@@ -215,6 +229,8 @@ class VirtualMachineStatus(google.protobuf.message.Message):
     IPS_FIELD_NUMBER: builtins.int
     CURRENT_RUN_FIELD_NUMBER: builtins.int
     PREVIOUS_RUNS_FIELD_NUMBER: builtins.int
+    MIGRATION_STATE_FIELD_NUMBER: builtins.int
+    MIGRATION_COUNT_FIELD_NUMBER: builtins.int
     phase: builtins.str
     """Pending, Scheduled, Starting, Running, Paused, Stopping, Stopped, Failed."""
     power_state: builtins.str
@@ -228,6 +244,8 @@ class VirtualMachineStatus(google.protobuf.message.Message):
     """Hypervisor that actually runs it (qemu-kvm, qemu-tcg, sim-type1, ...)."""
     ip: builtins.str
     """The address of the VM's network interface, from its node's pod CIDR; empty until it has one."""
+    migration_count: builtins.int
+    """Live migrations of this VM that succeeded."""
     @property
     def conditions(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[atoll.v1.meta_pb2.Condition]: ...
     @property
@@ -246,6 +264,12 @@ class VirtualMachineStatus(google.protobuf.message.Message):
     def previous_runs(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[atoll.v1.vm_identity_pb2.VirtualMachineRun]:
         """Earlier runs, newest first, at most 10."""
 
+    @property
+    def migration_state(self) -> atoll.v1.migration_pb2.VirtualMachineMigrationState:
+        """The latest live migration of the VM (migration.proto); kept by status writes that do not
+        carry one, so only the migration controller changes it.
+        """
+
     def __init__(
         self,
         *,
@@ -263,9 +287,11 @@ class VirtualMachineStatus(google.protobuf.message.Message):
         ips: collections.abc.Iterable[builtins.str] | None = ...,
         current_run: atoll.v1.vm_identity_pb2.VirtualMachineRun | None = ...,
         previous_runs: collections.abc.Iterable[atoll.v1.vm_identity_pb2.VirtualMachineRun] | None = ...,
+        migration_state: atoll.v1.migration_pb2.VirtualMachineMigrationState | None = ...,
+        migration_count: builtins.int = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["current_run", b"current_run", "start_time", b"start_time"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["conditions", b"conditions", "current_run", b"current_run", "guest_booted", b"guest_booted", "hypervisor", b"hypervisor", "ip", b"ip", "ips", b"ips", "message", b"message", "nominated_node_name", b"nominated_node_name", "phase", b"phase", "power_state", b"power_state", "previous_runs", b"previous_runs", "reason", b"reason", "restart_count", b"restart_count", "start_time", b"start_time"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["current_run", b"current_run", "migration_state", b"migration_state", "start_time", b"start_time"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["conditions", b"conditions", "current_run", b"current_run", "guest_booted", b"guest_booted", "hypervisor", b"hypervisor", "ip", b"ip", "ips", b"ips", "message", b"message", "migration_count", b"migration_count", "migration_state", b"migration_state", "nominated_node_name", b"nominated_node_name", "phase", b"phase", "power_state", b"power_state", "previous_runs", b"previous_runs", "reason", b"reason", "restart_count", b"restart_count", "start_time", b"start_time"]) -> None: ...
 
 global___VirtualMachineStatus = VirtualMachineStatus
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from atoll.manifest_codec import describe
+from atoll.migrations import EVICTION_STRATEGIES
 from atoll.probes import vm_probes
 from atoll.v1 import virtualmachine_pb2
 from atoll.validation.base import (
@@ -44,6 +45,7 @@ def validate_vm_spec(
     check_one_of(spec.hypervisor.type, HYPERVISOR_REQUIREMENTS, f"{path}.hypervisor.type", errors)
     check_one_of(spec.run_strategy, RUN_STRATEGIES, f"{path}.runStrategy", errors)
     check_one_of(spec.power_state, POWER_STATES, f"{path}.powerState", errors)
+    check_one_of(spec.eviction_strategy, EVICTION_STRATEGIES, f"{path}.evictionStrategy", errors)
     if spec.HasField("termination_grace_period_seconds"):
         check_at_least(
             spec.termination_grace_period_seconds, 0, f"{path}.terminationGracePeriodSeconds", errors

@@ -18,6 +18,7 @@ from atoll.cidrs import DEFAULT_SERVICE_CIDR, check_service_cidr
 from atoll.clock import SystemClock
 from atoll.kinds import by_name
 from atoll.kinds.service import KIND as SERVICE_KIND
+from atoll.kinds.virtualmachinemigration import KIND as MIGRATION_KIND
 from atoll.v1 import namespace_pb2
 from controller.apiserver.auth.config import SecurityConfig
 from controller.apiserver.auth.guard import SecurityGuard
@@ -30,6 +31,7 @@ from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL, EventExpirer
 from controller.apiserver.handlers import SERVICE_NAME, add_objects_service
 from controller.apiserver.instrumented_store import InstrumentedStore
 from controller.apiserver.logs_proxy import LogsProxy, add_logs_service
+from controller.apiserver.migration_admission import MigrationAdmission
 from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.objects_service import ObjectsService
 from controller.apiserver.registry import PROTECTED_NAMESPACES, Registry
@@ -139,7 +141,13 @@ async def start_api_server(
     cache = WatchCache(store, namespaces)
     service_ips = ServiceIPAllocator(store, service_network, SystemClock())
     registry = Registry(
-        store, namespaces, recent=cache.latest, reservers={SERVICE_KIND.name: ClusterIPReserver(service_ips)}
+        store,
+        namespaces,
+        recent=cache.latest,
+        reservers={
+            SERVICE_KIND.name: ClusterIPReserver(service_ips),
+            MIGRATION_KIND.name: MigrationAdmission(store),
+        },
     )
     await cache.start()
     await service_ips.load()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atoll.v1 import event_pb2, node_pb2, object_pb2, pod_pb2, service_pb2, virtualmachine_pb2
+from atoll.v1 import event_pb2, migration_pb2, node_pb2, object_pb2, pod_pb2, service_pb2, virtualmachine_pb2
 
 
 def make_pod(name: str = "web", namespace: str = "default", **labels: str) -> object_pb2.Object:
@@ -57,3 +57,13 @@ def make_event(name: str = "web.1", namespace: str = "default", involved: str = 
     event.metadata.name, event.metadata.namespace = name, namespace
     event.involved_object.kind, event.involved_object.name = "Pod", involved
     return object_pb2.Object(event=event)
+
+
+def make_migration(
+    name: str = "db-move", vm: str = "db", target: str = "", namespace: str = "default"
+) -> object_pb2.Object:
+    """A VirtualMachineMigration of VM ``vm`` (to ``target``, or wherever the scheduler picks)."""
+    migration = migration_pb2.VirtualMachineMigration()
+    migration.metadata.name, migration.metadata.namespace = name, namespace
+    migration.spec.vm_name, migration.spec.target_node = vm, target
+    return object_pb2.Object(virtual_machine_migration=migration)

@@ -16,6 +16,9 @@ A node may:
   volumes hold no secrets), list and watch PersistentVolumes, and remove the finalizer
   ``atoll.dev/volume-data`` (an Update that changes nothing else) from a volume local to it or a
   shared one, once it removed the data;
+- list or watch VirtualMachineMigrations only with the field selector ``status.sourceNode=NAME``
+  or ``status.targetNode=NAME``, get one and update its status when it names the node as source
+  or target; get a VirtualMachine whose active migration targets it (to prepare its side);
 - create Events;
 - get a ConfigMap or Secret (with its data) that a pod bound to it references
   (``atoll.pod_references``), and list or watch one only with the field selector
@@ -39,9 +42,10 @@ from atoll import finalizers, kinds, namespaces, node_restriction, storage
 from atoll.fields import parse_field_selector
 from atoll.kinds import Kind
 from atoll.labels import SelectorError
+from atoll.migrations import migration_target_is
 from atoll.pod_references import CONFIG_MAP, SECRET, references
 from controller.apiserver.auth.attributes import RequestAttributes
-from controller.apiserver.auth.rules import WORKLOADS
+from controller.apiserver.auth.rules import MIGRATION, WORKLOADS
 from controller.apiserver.errors import StatusError
 
 NODE_LEASE_NAMESPACE = namespaces.NODE_LEASE
@@ -80,6 +84,8 @@ class NodeAuthorizer:
         if kind == "Lease":
             own = request.namespace == NODE_LEASE_NAMESPACE and request.name == node
             return own and verb in ("get", "create", "update")
+        if kind == MIGRATION:
+            return await self._allows_migration(node, request)
         if kind in WORKLOADS:
             if verb in ("list", "watch"):
                 return _selects(request, "spec.nodeName", node)
@@ -87,6 +93,8 @@ class NodeAuthorizer:
                 return await self.allows_finalizer_update(node, request)
             if verb in ("get", "updatestatus"):
                 stored = await self._read(request.kind, request.namespace, request.name)
+                if stored is not None and verb == "get" and kind == "VirtualMachine":
+                    return bool(stored.spec.node_name == node or migration_target_is(stored, node))
                 return stored is not None and stored.spec.node_name == node
             return False
         if kind == "PersistentVolumeClaim":
@@ -101,6 +109,16 @@ class NodeAuthorizer:
             name = request.name if verb == "get" else _selected_name(request) if verb in ("list", "watch") else None
             return bool(name) and bool(request.namespace) and await self._referenced(node, request, str(name))
         return False
+
+    async def _allows_migration(self, node: str, request: RequestAttributes) -> bool:
+        """List/watch selecting the node as source or target; get and status writes of one that
+        names it."""
+        if request.verb in ("list", "watch"):
+            return _selects(request, "status.sourceNode", node) or _selects(request, "status.targetNode", node)
+        if request.verb not in ("get", "updatestatus"):
+            return False
+        stored = await self._read(request.kind, request.namespace, request.name)
+        return stored is not None and node in (stored.status.source_node, stored.status.target_node)
 
     async def _referenced(self, node: str, request: RequestAttributes, name: str) -> bool:
         """Whether a pod bound to ``node`` in the request's namespace references ConfigMap or

@@ -3,20 +3,23 @@
 Built-in roles (their names are reserved; see ``atoll.validation.rbac.BUILTIN_ROLES``):
 
 - ``admin``: everything, Secret data included.
-- ``editor``: read and write Pods, VirtualMachines, Deployments and Services; read Events and
-  Endpoints.
+- ``editor``: read and write Pods, VirtualMachines, VirtualMachineMigrations, Deployments and
+  Services; read Events and Endpoints.
 - ``viewer``: read everything; Secrets without their data.
 - ``scheduler``: read everything; bind and write the status (conditions) of Pods and
-  VirtualMachines; write Events; Leases for leader election.
-- ``controller``: read everything; write Pods, VirtualMachines, Deployments (and their status),
+  VirtualMachines; write the status of VirtualMachineMigrations (the target it picks); write
+  Events; Leases for leader election.
+- ``controller``: read everything; write Pods, VirtualMachines, VirtualMachineMigrations,
+  Deployments (and their status),
   Events, Leases and Endpoints; the status of Services (endpoint counts); Pods with hostPath
   volumes (a Deployment's template was authorized when it was written); update Nodes and their
   status (node lifecycle).
 - ``node``: no rules: a node identity is authorized by ``node.NodeAuthorizer``.
 - ``fleet``: what a node may do, for every node at once, for a process that simulates many
   nodes with one identity (agent/hollow): read all; update the status of Nodes; Leases; update the
-  status of Pods and VirtualMachines; create Events. Node creates and updates go through the node
-  authorizer (``node.NodeAuthorizer.allows_fleet``: ``atoll.node_restriction``), as a node's own do.
+  status of Pods, VirtualMachines and VirtualMachineMigrations; create Events. Node creates and
+  updates go through the node authorizer (``node.NodeAuthorizer.allows_fleet``:
+  ``atoll.node_restriction``), as a node's own do.
 
 Secret data: a Secret is returned with its data only when a rule grants the read verb (get, list,
 watch; ``*``) on kind ``Secret`` by name; a rule for kinds ``*`` returns Secrets with their keys
@@ -43,6 +46,7 @@ from atoll.validation.rbac import READ_VERBS, WILDCARD
 
 # Kinds a node agent runs (Pod, VirtualMachine): their kind strategies say so.
 WORKLOADS = frozenset(kind.name for kind in KINDS if kind.node_bound)
+MIGRATION = "VirtualMachineMigration"
 _ALL = frozenset({WILDCARD})
 _READ = frozenset(READ_VERBS)
 
@@ -90,7 +94,7 @@ BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
     "editor": (
         _rule(
             (*READ_VERBS, "create", "update", "delete"),
-            ("Pod", "VirtualMachine", "Deployment", "PersistentVolumeClaim", "Service"),
+            ("Pod", "VirtualMachine", "VirtualMachineMigration", "Deployment", "PersistentVolumeClaim", "Service"),
         ),
         _rule(READ_VERBS, ("Event", "Endpoints")),
     ),
@@ -98,13 +102,14 @@ BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
     "scheduler": (
         Rule(_READ, _ALL),
         _rule(("bind", "updatestatus"), WORKLOADS),
+        _rule(("updatestatus",), (MIGRATION,)),
         _rule(("create", "update"), ("Event",)),
         _rule(("create", "update"), ("Lease",)),
     ),
     "controller": (
         Rule(_READ, _ALL),
         _rule(_WRITE, ("Pod", "VirtualMachine", "Deployment", "Event", "Lease", "Endpoints")),
-        _rule(_WRITE, ("PersistentVolumeClaim", "PersistentVolume")),
+        _rule(_WRITE, ("PersistentVolumeClaim", "PersistentVolume", MIGRATION)),
         _rule(("hostpath",), ("Pod",)),
         _rule(("update", "updatestatus"), ("Node",)),
         _rule(("updatestatus",), ("Service",)),
@@ -115,6 +120,7 @@ BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
         _rule(("updatestatus",), ("Node",)),
         _rule(("create", "update"), ("Lease", "Event")),
         _rule(("updatestatus",), WORKLOADS),
+        _rule(("updatestatus",), (MIGRATION,)),
     ),
 }
 
