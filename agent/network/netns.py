@@ -1,5 +1,6 @@
 """Namespaces pinned by a bind mount, as ``ip netns add`` makes them, in any directory: a pod's
-network namespace, and its UTS (hostname) and IPC namespaces, which its containers share too.
+network namespace, and its UTS (hostname) and IPC namespaces, which its containers share too;
+and sockets made inside such a namespace (``socket_in``).
 
 A pod's namespace must outlive every process in it (between container restarts there is none)
 and an agent restart, so it is held by a bind mount of its nsfs inode at ``DIR/NAME``. ``DIR``
@@ -10,17 +11,24 @@ root, so nothing but the pin holds the namespace and ``remove_netns`` really end
 
 Creation runs ``unshare`` on a short-lived thread of its own (these namespaces belong to a
 thread; the thread returns to the agent's namespaces and ends), never on the event loop's thread:
-a fork of ``ip`` would cost milliseconds on the pod start path. All calls block; run them in a
-worker (``asyncio.to_thread``).
+a fork of ``ip`` would cost milliseconds on the pod start path. All calls but ``socket_in`` block;
+run them in a worker (``asyncio.to_thread``).
+
+A socket belongs to the network namespace its creating thread was in when it was made, and keeps
+it: ``socket_in`` makes one on a short-lived thread that enters the namespace (``setns``) and
+then ends, so the event loop's thread and the worker pool never move. Entering needs
+CAP_SYS_ADMIN (real agents run as root).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import errno
 import os
+import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
@@ -101,3 +109,36 @@ def remove_netns(path: Path) -> None:
         pass
     except OSError as err:
         raise NetnsError(f"cannot remove {path}: {err.strerror}") from None
+
+
+def _made_in(netns: Path, make: Callable[[], socket.socket]) -> socket.socket:
+    made: list[socket.socket | OSError] = []
+
+    def in_own_thread() -> None:
+        try:
+            target = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                if _libc.setns(target, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), f"cannot enter the network namespace {netns}: "
+                                  f"{os.strerror(ctypes.get_errno())}")
+            finally:
+                os.close(target)
+            made.append(make())
+        except OSError as err:
+            made.append(err)
+
+    thread = threading.Thread(target=in_own_thread, name="netns-socket", daemon=True)
+    thread.start()  # it ends after make(): a thread left in another namespace is never reused
+    thread.join()
+    if isinstance(made[0], OSError):
+        raise made[0]
+    return made[0]
+
+
+async def socket_in(netns: Path | None, make: Callable[[], socket.socket]) -> socket.socket:
+    """``make()``'s socket, created in the network namespace at ``netns`` (a pin or
+    ``/proc/PID/ns/net``; None: the agent's own). OSError when the namespace cannot be entered
+    (gone, no privilege) or ``make`` fails."""
+    if netns is None:
+        return make()
+    return await asyncio.to_thread(_made_in, netns, make)

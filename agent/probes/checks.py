@@ -5,7 +5,7 @@ whose ``output`` is bounded (it goes into an Event).
 Drivers whose tasks, processes and network are simulated answer probes themselves
 (``SimulatedProbes``): nothing listens on a simulated address. A real container in a network
 namespace of its own that has no address the node reaches (no pod network yet) is probed on
-127.0.0.1 from inside that namespace (``NetworkNamespace``, netns.py).
+127.0.0.1 from inside that namespace (``NetworkNamespace``; agent/network/netns.py's ``socket_in``).
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from agent.drivers.abilities import Exec, NetworkNamespace, SimulatedProbes
 from agent.drivers.protocol import Driver, DriverError
-from agent.probes.netns import socket_in
+from agent.network.netns import socket_in
 from atoll.probes import resolve_port
 from atoll.user_text import bounded
 from atoll.v1 import pod_pb2, probe_pb2
@@ -97,7 +99,7 @@ async def _connect(address: str, port: int, netns: str | None,
     """A connection to ``address:port``, made from inside the network namespace ``netns`` when given."""
     if netns is None:
         return await asyncio.open_connection(address, port, ssl=context)
-    sock = await socket_in(netns)
+    sock = await socket_in(Path(netns), lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
     try:
         sock.setblocking(False)
         await asyncio.get_running_loop().sock_connect(sock, (address, port))

@@ -22,7 +22,6 @@ from agent.drivers.abilities import SandboxConfig
 from agent.drivers.oci import OciDriver, OciSettings
 from agent.drivers.protocol import NetworkNotReadyError, TaskPhase
 from agent.drivers.qemu import QemuDriver, QemuSettings
-from agent.drivers.qemu.ipam import HostLocalIpam
 from agent.drivers.qemu.network import VmNetwork, VmNetworkSettings
 from agent.drivers.qemu.nic import GUEST_INTERFACE, mac_for, tap_name
 from agent.drivers.real import node_sandboxes
@@ -84,7 +83,8 @@ def _taps() -> list[str]:
 
 
 def _held(settings: VmNetworkSettings) -> dict[str, str]:
-    return HostLocalIpam(settings.network, settings.ipam_data_dir, settings.plugin_dirs).holders()
+    """Address -> holder (workload uid) of every reservation in the node's pool (pods' too)."""
+    return {held.address: held.container_id for held in VmNetwork(settings).addresses.reservations()}
 
 
 async def test_a_vm_gets_an_address_from_the_pod_cidr_answers_the_node_by_tcp_and_destroy_frees_it(
@@ -148,16 +148,15 @@ async def test_without_a_pod_cidr_a_vm_waits_and_nothing_is_made(
 async def test_a_new_driver_sweeps_vm_taps_and_half_started_vms_that_crashed_agents_left(
     networked_qemu: QemuFactory, vm_network: VmNetworkSettings, tmp_path: Path
 ) -> None:
-    ipam = HostLocalIpam(vm_network.network, vm_network.ipam_data_dir, vm_network.plugin_dirs)
-    pod = await ipam.add(POD_CIDR, "pod-kept", GUEST_INTERFACE)  # a pod's address: never the VM sweep's
+    network = VmNetwork(vm_network)
+    network.set_pod_cidr(POD_CIDR)
+    pod = await network.addresses.allocate_address("pod-kept", GUEST_INTERFACE)  # a pod's: never the VM sweep's
     subprocess.run(["ip", "tuntap", "add", "dev", tap_name("gone:vm"), "mode", "tap"], check=True)
     subprocess.run(["ip", "tuntap", "add", "dev", "othertap0", "mode", "tap"], check=True)
     # A start killed after its address and tap were made but before QEMU ran: no task.json; the
     # sweep releases both (its network.json names them).
     half = tmp_path / "qemu" / "tasks" / "half.vm"
     half.mkdir(parents=True)
-    network = VmNetwork(vm_network)
-    network.set_pod_cidr(POD_CIDR)
     await network.attach(half, vm("half:vm", artifacts.Kernel(tmp_path, tmp_path, tmp_path, ""), tmp_path))
     assert sorted(_taps()) == sorted([tap_name("gone:vm"), tap_name("half:vm"), "othertap0"])
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from agent.drivers.qemu.netns_socket import socket_in
+from agent.network.netns import socket_in
 
 SERVER_PORT, CLIENT_PORT = 67, 68
 MAGIC_COOKIE = b"\x63\x82\x53\x63"

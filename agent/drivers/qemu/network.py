@@ -1,8 +1,12 @@
 """VmNetwork: each VM's virtio-net interface on the node's pod network.
 
-    attach: network.json (intent) -> IPAM ADD (host-local, the pods' pool) -> bridge ensured
+    attach: network.json (intent) -> address (host-local ADD, the pods' pool) -> bridge ensured
             -> tap created on the bridge -> network.json (with the address) -> QEMU opens the tap
-    detach: tap deleted -> IPAM DEL -> network.json removed
+    detach: tap deleted -> address released (host-local DEL) -> network.json removed
+
+Addresses come from the node's CNI network (agent/network/cni/network.py's ``allocate_address``
+and ``release_address``: host-local with the pods' network name and data dir), so pods and VMs
+share one pool and one way of calling the plugin.
 
 Both are idempotent and ordered so that a crash at any point leaves a network.json naming what
 exists (detach releases it). ``sweep`` deletes the VM taps on this node's bridge that no task
@@ -13,14 +17,12 @@ pod CIDR, ``attach`` raises NetworkNotReadyError and the VM waits.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from agent.drivers.protocol import DriverError, NetworkNotReadyError, TaskConfig
-from agent.drivers.qemu.ipam import HostLocalIpam
+from agent.drivers.protocol import DriverError, NetworkNotReadyError, StartError, TaskConfig
 from agent.drivers.qemu.links import IP, NodeLinks
 from agent.drivers.qemu.nic import (
     GUEST_INTERFACE,
@@ -31,10 +33,12 @@ from agent.drivers.qemu.nic import (
     tap_name,
 )
 from agent.drivers.qemu.record import forget_nic, load_nic, save_nic
+from agent.network.cni import CniError, CniInvoker, NodeCniNetwork, NodeNetworkSettings
 
 DEFAULT_BRIDGE = "atoll0"
 DEFAULT_NETWORK = "atoll"
 DEFAULT_PLUGIN_DIRS = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
+HOST_LOCAL = "host-local"
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,17 @@ class VmNetworkSettings:
 class VmNetwork:
     def __init__(self, settings: VmNetworkSettings) -> None:
         self.settings = settings
-        self.pod_cidr = ""
-        self.ipam = HostLocalIpam(settings.network, settings.ipam_data_dir, settings.plugin_dirs)
+        # The config list file goes beside host-local's data dir, where the pods' network writes
+        # the same one (real_drivers: STATE_DIR/network/).
+        self.addresses = NodeCniNetwork(
+            CniInvoker(settings.plugin_dirs),
+            NodeNetworkSettings(ipam_dir=settings.ipam_data_dir, bridge=settings.bridge, name=settings.network),
+            settings.ipam_data_dir.parent)
         self.links = NodeLinks(settings.node_netns)
+
+    @property
+    def pod_cidr(self) -> str:
+        return self.addresses.pod_cidr
 
     def missing_tools(self) -> str:
         """Why VMs cannot be networked here (iproute2 or the host-local plugin missing), else ''."""
@@ -65,18 +77,14 @@ class VmNetwork:
         if self.settings.node_netns is not None and shutil.which("nsenter") is None:
             return "nsenter not found: install util-linux"
         try:
-            self.ipam.plugin()
-        except DriverError as err:
+            self.addresses.invoker.find(HOST_LOCAL)
+        except CniError as err:
             return str(err)
         return ""
 
     def set_pod_cidr(self, cidr: str) -> bool:
         """Use ``cidr`` (the node's spec.podCIDR) for VMs started from now on; True when it changed."""
-        if not cidr or cidr == self.pod_cidr:
-            return False
-        ipaddress.IPv4Network(cidr)  # the API server validated it; a bad one is a bug here
-        self.pod_cidr = cidr
-        return True
+        return self.addresses.set_pod_cidr(cidr)
 
     async def attach(self, task_dir: Path, config: TaskConfig) -> Nic:
         """The interface of the VM ``config`` describes, made: an address, the bridge, the tap.
@@ -88,15 +96,17 @@ class VmNetwork:
                   self.settings.bridge, self.pod_cidr, guest_hostname(config.hostname or config.workload))
         save_nic(task_dir, nic)
         try:
-            await self.ipam.delete(nic.subnet, nic.container_id, GUEST_INTERFACE)  # a crashed start's lease
-            lease = await self.ipam.add(nic.subnet, nic.container_id, GUEST_INTERFACE)
+            # A crashed start's address is found and kept: allocate_address returns what the VM holds.
+            lease = await self.addresses.allocate_address(nic.container_id, GUEST_INTERFACE)
             gateway = await self.links.ensure_bridge(nic.bridge, nic.subnet)
             nic = replace(nic, address=lease.address, gateway=lease.gateway or gateway)
             save_nic(task_dir, nic)
             await self.links.create_tap(nic.tap, nic.bridge)
-        except BaseException:
+        except BaseException as err:
             with contextlib.suppress(DriverError):
                 await self.detach(task_dir)
+            if isinstance(err, CniError):
+                raise StartError(str(err)) from None
             raise
         return nic
 
@@ -106,7 +116,10 @@ class VmNetwork:
         if nic is None:
             return
         await self.links.delete_tap(nic.tap)
-        await self.ipam.delete(nic.subnet, nic.container_id, GUEST_INTERFACE)
+        try:
+            await self.addresses.release_address(nic.container_id, GUEST_INTERFACE)
+        except CniError as err:
+            raise StartError(str(err)) from None
         forget_nic(task_dir)
 
     async def sweep(self, task_dirs: Callable[[], Iterable[Path]]) -> list[str]:
