@@ -4,11 +4,11 @@
     python -m tests.e2e.agent_child oci STATE_DIR IMAGE_DIR TASK_ID COMMAND...
     python -m tests.e2e.agent_child pod STATE_DIR IMAGE_DIR NODE_NETNS POD_CIDR TASK_ID COMMAND...
     python -m tests.e2e.agent_child qemu STATE_DIR TASK_ID KERNEL INITRD FLAG...
-    python -m tests.e2e.agent_child qemu-net IPAM_DIR POD_CIDR STATE_DIR TASK_ID KERNEL INITRD FLAG...
+    python -m tests.e2e.agent_child qemu-net NODE_NETNS IPAM_DIR POD_CIDR STATE_DIR TASK_ID KERNEL INITRD FLAG...
 
 ``pod`` makes the pod's sandbox on a CNI network (node_sandboxes(STATE_DIR, node_netns=NODE_NETNS))
 first, then starts the container in it.
-``qemu-net`` puts the VM on the pod network (bridge atoll0 of the namespace it runs in).
+``qemu-net`` puts the VM on the pod network (bridge atoll0 of the namespace pinned at NODE_NETNS).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def _driver_and_config(argv: list[str]) -> tuple[Driver, TaskConfig]:
         return driver, container(argv[3], *argv[4:])
     network, cidr = None, ""
     if argv[0] == "qemu-net":
-        network, cidr = VmNetworkSettings(ipam_data_dir=Path(argv[1])), argv[2]
-        argv = argv[2:]  # the rest as for ``qemu``
+        network, cidr = VmNetworkSettings(ipam_data_dir=Path(argv[2]), node_netns=Path(argv[1])), argv[3]
+        argv = argv[3:]  # the rest as for ``qemu``
     state_dir, task_id, kernel, initrd = Path(argv[1]), argv[2], Path(argv[3]), Path(argv[4])
     config = vm(task_id, Kernel(kernel, kernel, kernel, ""), initrd, *argv[5:])
     driver = QemuDriver(QemuSettings(state_dir=state_dir, vm_image_dirs=(kernel.parent, initrd.parent),

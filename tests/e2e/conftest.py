@@ -19,7 +19,6 @@ from agent.drivers.qemu.network import DEFAULT_PLUGIN_DIRS, VmNetworkSettings
 from agent.network.cni import DEFAULT_BIN_DIR
 from atoll.images import ImageStore
 from tests.e2e import artifacts
-from tests.e2e.netns import entered_netns
 from tests.support.netns import NETNS_DIR, scratch_netns
 from tests.support.system import require_binary
 
@@ -141,7 +140,7 @@ def vm(task_id: str, kernel: artifacts.Kernel, initramfs: Path, *flags: str, **c
 
 
 QemuFactory = Callable[..., QemuDriver]
-POD_CIDR = "10.250.7.0/24"  # the test node's pod CIDR, inside the test's own network namespace
+POD_CIDR = "10.250.7.0/24"  # the test node's pod CIDR, in the node network's namespace of the test's own
 
 
 async def _qemu_drivers(state_dir: Path, tmp_path_factory: pytest.TempPathFactory,
@@ -180,15 +179,18 @@ async def qemu(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Asyn
 
 @pytest.fixture
 def vm_network(tmp_path: Path) -> Iterator[VmNetworkSettings]:
-    """The test runs inside its own network namespace (removed at the end, with the bridge and
-    every tap in it); the settings put VMs on bridge atoll0 with addresses from a host-local pool
-    in this test's directory."""
+    """The node's network in a namespace of the test's own (``node_netns``; removed at the end,
+    with the bridge and every tap in it): VMs on bridge atoll0 there, QEMU and the DHCP socket
+    there too, addresses from a host-local pool in this test's directory. The test process itself
+    never changes namespace (gRPC's threads would connect from the wrong one); it looks inside with
+    tests.support.netns.run_in and sockets made there (agent.network.netns.socket_in)."""
     _require_root()
     require_binary("ip", "iproute2")
+    require_binary("nsenter", "util-linux")
     if not any((directory / "host-local").is_file() for directory in DEFAULT_PLUGIN_DIRS):
         _unavailable("CNI plugin host-local not found: install containernetworking-plugins")
-    with entered_netns():
-        yield VmNetworkSettings(ipam_data_dir=tmp_path / "ipam")
+    with scratch_netns() as name:
+        yield VmNetworkSettings(ipam_data_dir=tmp_path / "ipam", node_netns=NETNS_DIR / name)
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
-"""VMs on the pod network, with real QEMU guests inside a network namespace the test makes: an
-address from the node's pod CIDR (host-local, the pods' pool), a tap on the node bridge, the
-guest reachable by TCP from the node; the tap and the address released on destroy, kept across
-an agent crash (adopted, not allocated again), and leftovers of crashed agents swept; a pod on
-the same node (its CNI sandbox) reaches the VM."""
+"""VMs on the pod network, with real QEMU guests; the node's network (bridge, taps, QEMU, the DHCP
+socket) lives in a network namespace the test makes (``node_netns``, as ``atoll up --node-netns``)
+while the test process, its API server and agent stay where they are: an address from the node's
+pod CIDR (host-local, the pods' pool), a tap on the node bridge, the guest reachable by TCP from
+the node; the tap and the address released on destroy, kept across an agent crash (adopted, not
+allocated again), and leftovers of crashed agents swept; a pod on the same node (its CNI
+sandbox) reaches the VM."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,16 +27,17 @@ from agent.drivers.qemu import QemuDriver, QemuSettings
 from agent.drivers.qemu.network import VmNetwork, VmNetworkSettings
 from agent.drivers.qemu.nic import GUEST_INTERFACE, mac_for, tap_name
 from agent.drivers.real import node_sandboxes
+from agent.network.netns import socket_in
 from agent.run import close_drivers, start_node
 from atoll import kinds
 from atoll.client import Client
 from atoll.clock import SystemClock
 from tests.e2e import artifacts
 from tests.e2e.children import start_then_crash
-from tests.e2e.conftest import POD_CIDR, QemuFactory, _require_root, container, vm
+from tests.e2e.conftest import POD_CIDR, QemuFactory, container, vm
 from tests.e2e.test_qemu_agent import NODE, QUICK_RESTARTS, guest
 from tests.integration.agent_harness import cluster, eventually, node_ipam
-from tests.support.netns import NETNS_DIR, scratch_netns
+from tests.support.netns import run_in
 
 BOOT_TIMEOUT = 90.0
 
@@ -59,13 +62,21 @@ async def _running(driver: QemuDriver, task_id: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def http_get(ip: str, timeout: float = 30.0) -> str:
-    """The guest's HTTP answer on port 80, trying until ``timeout`` (httpd starts after boot)."""
+async def http_get(node: VmNetworkSettings, ip: str, timeout: float = 30.0) -> str:
+    """The guest's HTTP answer on port 80, asked from the node's network namespace, trying until
+    ``timeout`` (httpd starts after boot)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(ip, artifacts.GUEST_HTTP_PORT), 2.0)
+            sock = await socket_in(node.node_netns, socket.socket)
+            sock.setblocking(False)
+            try:
+                await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, (ip, artifacts.GUEST_HTTP_PORT)),
+                                       2.0)
+            except BaseException:
+                sock.close()
+                raise
+            reader, writer = await asyncio.open_connection(sock=sock)
             writer.write(b"GET / HTTP/1.0\r\n\r\n")
             answer = await asyncio.wait_for(reader.read(), 5.0)
             writer.close()
@@ -76,10 +87,20 @@ async def http_get(ip: str, timeout: float = 30.0) -> str:
             await asyncio.sleep(0.2)
 
 
-def _taps() -> list[str]:
-    links = json.loads(subprocess.run(["ip", "-j", "link", "show", "type", "tun"], check=True,
-                                      capture_output=True, text=True).stdout or "[]")
-    return [link["ifname"] for link in links]
+def _in_node(node: VmNetworkSettings, *argv: str) -> str:
+    """``argv``'s output, run in the node's network namespace; AssertionError when it fails."""
+    assert node.node_netns is not None
+    done = run_in(node.node_netns, *argv)
+    assert done.returncode == 0, f"{' '.join(argv)}: {done.stderr.strip()}"
+    return done.stdout
+
+
+def _taps(node: VmNetworkSettings | None = None) -> list[str]:
+    """The taps in the node's network namespace (None: the test process's own)."""
+    argv = ("ip", "-j", "link", "show", "type", "tun")
+    output = _in_node(node, *argv) if node is not None else subprocess.run(
+        argv, check=True, capture_output=True, text=True).stdout
+    return [link["ifname"] for link in json.loads(output or "[]")]
 
 
 def _held(settings: VmNetworkSettings) -> dict[str, str]:
@@ -97,16 +118,17 @@ async def test_a_vm_gets_an_address_from_the_pod_cidr_answers_the_node_by_tcp_an
     network = ipaddress.IPv4Network(POD_CIDR)
     assert ipaddress.IPv4Address(ip) in network and ip != str(network.network_address + 1)
     assert _held(vm_network) == {ip: "n1"}
-    assert _taps() == [tap_name("n1:vm")]
-    answer = await http_get(ip)
+    assert _taps(vm_network) == [tap_name("n1:vm")]
+    assert tap_name("n1:vm") not in _taps()  # nothing in the test's (the agent's) own namespace
+    answer = await http_get(vm_network, ip)
     assert artifacts.MARKER in answer, answer
-    neighbours = subprocess.run(["ip", "neigh", "show", ip], check=True, capture_output=True, text=True).stdout
+    neighbours = _in_node(vm_network, "ip", "neigh", "show", ip)
     assert mac_for("n1") in neighbours  # the guest's NIC has the MAC derived from the VM's UID
 
     await driver.stop("n1:vm", timeout=10)
     assert (await driver.inspect("n1:vm")).ip == ""  # an ended VM has no address
     await driver.destroy("n1:vm")
-    assert _taps() == []
+    assert _taps(vm_network) == []
     assert _held(vm_network) == {}
 
 
@@ -114,8 +136,8 @@ async def test_an_agent_crash_keeps_the_vm_address_and_tap_and_the_next_agent_re
     networked_qemu: QemuFactory, vm_network: VmNetworkSettings, kernel: artifacts.Kernel, initramfs: Path,
     tmp_path: Path
 ) -> None:
-    await start_then_crash("qemu-net", str(vm_network.ipam_data_dir), POD_CIDR, str(tmp_path / "qemu"),
-                           "a1:vm", str(kernel.image), str(initramfs))
+    await start_then_crash("qemu-net", str(vm_network.node_netns), str(vm_network.ipam_data_dir), POD_CIDR,
+                           str(tmp_path / "qemu"), "a1:vm", str(kernel.image), str(initramfs))
     held = _held(vm_network)
     assert list(held.values()) == ["a1"]
     driver = networked_qemu()
@@ -124,12 +146,12 @@ async def test_an_agent_crash_keeps_the_vm_address_and_tap_and_the_next_agent_re
     await _running(driver, "a1:vm")
     ip = (await driver.inspect("a1:vm")).ip
     assert held == {ip: "a1"}  # adopted with its address: nothing allocated again
-    assert _taps() == [tap_name("a1:vm")]
-    assert artifacts.MARKER in await http_get(ip)
+    assert _taps(vm_network) == [tap_name("a1:vm")]
+    assert artifacts.MARKER in await http_get(vm_network, ip)
 
     await driver.stop("a1:vm", timeout=10)
     await driver.destroy("a1:vm")
-    assert _taps() == []
+    assert _taps(vm_network) == []
     assert _held(vm_network) == {}
 
 
@@ -141,7 +163,7 @@ async def test_without_a_pod_cidr_a_vm_waits_and_nothing_is_made(
     with pytest.raises(NetworkNotReadyError, match="no pod CIDR"):
         await driver.start(vm("w1:vm", kernel, initramfs))
     assert list((tmp_path / "qemu" / "tasks").iterdir()) == []
-    assert _taps() == [] and _held(vm_network) == {}
+    assert _taps(vm_network) == [] and _held(vm_network) == {}
     assert driver.set_pod_cidr(POD_CIDR) and not driver.set_pod_cidr(POD_CIDR)
 
 
@@ -151,18 +173,18 @@ async def test_a_new_driver_sweeps_vm_taps_and_half_started_vms_that_crashed_age
     network = VmNetwork(vm_network)
     network.set_pod_cidr(POD_CIDR)
     pod = await network.addresses.allocate_address("pod-kept", GUEST_INTERFACE)  # a pod's: never the VM sweep's
-    subprocess.run(["ip", "tuntap", "add", "dev", tap_name("gone:vm"), "mode", "tap"], check=True)
-    subprocess.run(["ip", "tuntap", "add", "dev", "othertap0", "mode", "tap"], check=True)
+    _in_node(vm_network, "ip", "tuntap", "add", "dev", tap_name("gone:vm"), "mode", "tap")
+    _in_node(vm_network, "ip", "tuntap", "add", "dev", "othertap0", "mode", "tap")
     # A start killed after its address and tap were made but before QEMU ran: no task.json; the
     # sweep releases both (its network.json names them).
     half = tmp_path / "qemu" / "tasks" / "half.vm"
     half.mkdir(parents=True)
     await network.attach(half, vm("half:vm", artifacts.Kernel(tmp_path, tmp_path, tmp_path, ""), tmp_path))
-    assert sorted(_taps()) == sorted([tap_name("gone:vm"), tap_name("half:vm"), "othertap0"])
+    assert sorted(_taps(vm_network)) == sorted([tap_name("gone:vm"), tap_name("half:vm"), "othertap0"])
 
     driver = networked_qemu()
     assert await driver.list_tasks() == []
-    assert _taps() == ["othertap0"]  # not a VM tap: left alone
+    assert _taps(vm_network) == ["othertap0"]  # not a VM tap: left alone
     assert _held(vm_network) == {pod.address.partition("/")[0]: "pod-kept"}
     assert not half.exists()
 
@@ -170,7 +192,7 @@ async def test_a_new_driver_sweeps_vm_taps_and_half_started_vms_that_crashed_age
 async def test_a_vm_applied_to_a_real_node_reports_its_address_keeps_it_across_an_agent_restart_and_frees_it_on_delete(
     networked_qemu: QemuFactory, vm_network: VmNetworkSettings, kernel: artifacts.Kernel, initramfs: Path
 ) -> None:
-    # The API server, the node IPAM controller and the agent all run inside the test's namespace.
+    # The API server, the node IPAM controller and the agent run in the test's own namespace, the VM in the node's.
     async with cluster() as c, node_ipam(c.api.address, "10.250.0.0/16", 24):
         async with agent(c.client, networked_qemu(pod_cidr="")):
             await c.client.create(guest("web", kernel, initramfs, run_strategy="Always"))
@@ -179,7 +201,7 @@ async def test_a_vm_applied_to_a_real_node_reports_its_address_keeps_it_across_a
             cidr = kinds.unwrap(await c.client.get("node", NODE.name, "")).spec.pod_cidr
             assert ipaddress.IPv4Address(vm.status.ip) in ipaddress.IPv4Network(cidr)
             assert list(vm.status.ips) == [vm.status.ip]
-            assert artifacts.MARKER in await http_get(vm.status.ip)
+            assert artifacts.MARKER in await http_get(vm_network, vm.status.ip)
         # A new agent process (same state dir) adopts the VM: same address, nothing allocated again.
         held = _held(vm_network)
         async with agent(c.client, networked_qemu(pod_cidr="")):
@@ -189,7 +211,7 @@ async def test_a_vm_applied_to_a_real_node_reports_its_address_keeps_it_across_a
             assert _held(vm_network) == held == {vm.status.ip: vm.metadata.uid}
             await c.client.delete("vm", "web")
             await eventually(c.client, "vm", "web", lambda v: v is None, timeout=60)
-            assert _taps() == [] and _held(vm_network) == {}
+            assert _taps(vm_network) == [] and _held(vm_network) == {}
 
 
 async def test_a_guest_that_asks_by_dhcp_gets_its_ipam_address_from_the_node(
@@ -201,36 +223,7 @@ async def test_a_guest_that_asks_by_dhcp_gets_its_ipam_address_from_the_node(
     ip = (await driver.inspect("d1:vm")).ip
     console = [line async for line in driver.logs("d1:vm")]
     assert f"atoll-guest: dhcp eth0 {ip}" in console, console[-20:]
-    assert artifacts.MARKER in await http_get(ip)
-
-
-async def test_with_the_node_network_in_a_namespace_of_its_own_qemu_taps_and_dhcp_live_there(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, kernel: artifacts.Kernel, initramfs: Path
-) -> None:
-    """``--node-netns``: the agent stays in its own namespace; the bridge, the tap, QEMU and the
-    DHCP socket are made in the node's."""
-    _require_root()
-    with scratch_netns() as name:
-        netns = NETNS_DIR / name
-        settings = VmNetworkSettings(ipam_data_dir=tmp_path / "ipam", node_netns=netns)
-        driver = QemuDriver(QemuSettings(state_dir=tmp_path / "qemu", boot_timeout=60, network=settings,
-                                         vm_image_dirs=(artifacts.cache_root(), tmp_path_factory.getbasetemp())))
-        driver.set_pod_cidr(POD_CIDR)
-        try:
-            await driver.start(vm("s1:vm", kernel, initramfs, "atoll.dhcp"))
-            await _running(driver, "s1:vm")
-            ip = (await driver.inspect("s1:vm")).ip
-            fetch = f"import urllib.request; print(urllib.request.urlopen('http://{ip}/', timeout=30).read().decode())"
-            in_node = ["nsenter", f"--net={netns}", sys.executable, "-c", fetch]
-            fetched = await asyncio.to_thread(subprocess.run, in_node, capture_output=True, text=True, timeout=60)
-            assert artifacts.MARKER in fetched.stdout, fetched.stderr
-            assert tap_name("s1:vm") not in _taps()  # not in the agent's namespace
-        finally:
-            await driver.destroy("s1:vm", force=True)
-            await driver.close()
-        taps = subprocess.run(["ip", "-n", netns.name, "-j", "link", "show", "type", "tun"], check=True,
-                              capture_output=True, text=True).stdout
-        assert json.loads(taps or "[]") == [] and _held(settings) == {}
+    assert artifacts.MARKER in await http_get(vm_network, ip)
 
 
 async def test_a_pod_on_the_same_node_reaches_a_vm_by_its_address(

@@ -70,7 +70,8 @@ def test_the_interface_record_round_trips_and_a_damaged_one_reads_as_none(tmp_pa
 def test_a_node_without_the_host_local_plugin_says_which_package_is_missing(tmp_path: Path) -> None:
     network = VmNetwork(VmNetworkSettings(ipam_data_dir=tmp_path, plugin_dirs=(tmp_path / "cni",)))
     assert "host-local not found" in network.missing_tools()
-    assert "install containernetworking-plugins" in network.missing_tools()
+    assert "install the Debian package containernetworking-plugins" in network.missing_tools()
     (tmp_path / "cni").mkdir()
     (tmp_path / "cni" / "host-local").write_text("")
+    (tmp_path / "cni" / "host-local").chmod(0o755)  # the invoker runs only an executable plugin
     assert network.missing_tools() in ("", "ip not found: install iproute2")
