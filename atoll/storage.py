@@ -158,9 +158,8 @@ def claims_of(workload: Any) -> tuple[str, ...]:
         if disk.persistent_volume_claim:
             names.append(disk.persistent_volume_claim)
     for volume in getattr(spec, "volumes", ()):
-        source = getattr(volume, "persistent_volume_claim", None)
-        if source is not None and volume.HasField("persistent_volume_claim"):
-            names.append(source.claim_name)
+        if volume.HasField("persistent_volume_claim"):
+            names.append(volume.persistent_volume_claim.claim_name)
     return tuple(dict.fromkeys(names))
 
 

@@ -1,6 +1,7 @@
 """A node's side of volumes.
 
-Persistent volumes: a workload's claims resolved to their data here (claims.py), the room for
+Persistent volumes: a workload's claims resolved to their data here (claims.py) and attached
+before it starts, one rule for pods and VMs (attach.py), the room for
 local volumes (capacity.py), deleted volumes' data removed (reclaimer.py). Making and removing the
 data itself is atoll/volume_data.py (the controller removes shared data too).
 

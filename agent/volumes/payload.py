@@ -9,12 +9,17 @@ from agent.volumes.projection import Payload
 from atoll.user_text import bounded_repr
 
 DEFAULT_MODE = 0o644
+CONFIG_ERROR_REASON = "CreateContainerConfigError"
 
 
 class ConfigError(Exception):
     """A container cannot be configured (a ConfigMap or Secret, or a key of one, is missing;
-    a host path is not what the pod says): its Waiting reason is CreateContainerConfigError.
-    ``str()`` is one line naming the object and key, never a value."""
+    a host path is not what the pod says): its Waiting reason is ``reason``
+    (CreateContainerConfigError unless a subclass says otherwise), retried at ``retry_at`` (None:
+    the runner's own interval). ``str()`` is one line naming the object and key, never a value."""
+
+    reason = CONFIG_ERROR_REASON
+    retry_at: float | None = None
 
 
 def object_data(obj: Any) -> dict[str, bytes]:

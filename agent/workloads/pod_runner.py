@@ -8,10 +8,11 @@ Each reconcile, in order:
 2. Refused by admission (wrong OS, isolation, runtime handler): status Failed with the reason.
 3. Hold the agent's finalizer before starting anything, so a deletion waits for the stop (Bind
    adds it; only a Pod created with spec.nodeName already set needs the agent's own Update).
-4. Make the pod's volumes match its spec and the ConfigMaps/Secrets they show (agent/volumes/).
-   What a container needs and cannot get (a missing object or key, a bad host path) keeps it
-   Waiting with reason CreateContainerConfigError, retried, no restart counted; running
-   containers keep running.
+4. Make the pod's volumes match its spec and the ConfigMaps/Secrets they show, its claims
+   attached first (agent/volumes/). What a container needs and cannot get (a missing object or
+   key, a bad host path) keeps it Waiting with reason CreateContainerConfigError, a claim not
+   usable yet with VolumeNotReady or VolumeUnusable (an Event each), retried, no restart
+   counted; running containers keep running.
 5. Per container: an exited task is recorded and destroyed, then restarted per restart policy
    after the crash-loop back-off (waiting reason CrashLoopBackOff meanwhile); a missing task is
    started (or, at agent start, adopted from the driver: never started twice). A running one is
@@ -48,8 +49,9 @@ from agent.drivers.protocol import (
     TaskNotFoundError,
     TaskPhase,
 )
+from agent.volumes.attach import VolumeAttach
 from agent.volumes.env import resolve_env
-from agent.volumes.payload import ConfigError
+from agent.volumes.payload import CONFIG_ERROR_REASON, ConfigError
 from agent.volumes.pod_volumes import PodVolumes
 from agent.volumes.sources import ConfigObjects
 from agent.workloads.admission import Refusal, driver_for_pod, extended_resources_refusal
@@ -64,7 +66,6 @@ from atoll.user_text import bounded
 from atoll.v1 import pod_pb2
 
 CANNOT_RUN_EXIT_CODE = 128
-CONFIG_ERROR_REASON = "CreateContainerConfigError"
 CONFIG_RETRY_SECONDS = 2.0
 
 
@@ -90,8 +91,11 @@ class PodRunner(WorkloadRunner):
         self.containers = {container.name: container for container in pod.spec.containers}
         writes_files = ctx.volumes_dir is not None and self.driver is not None and self.driver.capabilities().mounts
         directory = ctx.volumes_dir / pod.metadata.uid if writes_files and ctx.volumes_dir else None
-        self.volumes = PodVolumes(pod.spec, ConfigObjects(ctx.client, pod.metadata.namespace, self.wake), directory)
-        self.config_error = ""  # why containers cannot start now (volumes), "" when they can
+        attach = VolumeAttach(ctx.client, ctx.node_name, ctx.config.volume_dirs if directory else None, ctx.clock,
+                              ctx.config.sim_volume_attach_seconds)
+        objects = ConfigObjects(ctx.client, pod.metadata.namespace, self.wake)
+        self.volumes = PodVolumes(pod, objects, directory, attach)
+        self.config_error: ConfigError | None = None  # why containers cannot start now (volumes)
         super().__init__(ctx, pod)
 
     def _record(self, pod: pod_pb2.Pod, config: TaskConfig) -> ContainerRecord:
@@ -134,9 +138,9 @@ class PodRunner(WorkloadRunner):
                 return await self._terminate(stored)
         try:
             await self.volumes.prepare()
-            self.config_error = ""
+            self.config_error = None
         except ConfigError as err:
-            self.config_error = str(err)
+            self.config_error = err
         for record in self.records:
             await self._sync(record)
         if all(r.final and not r.task_alive for r in self.records):
@@ -144,14 +148,19 @@ class PodRunner(WorkloadRunner):
         await self._write_status()
         return False
 
-    def _config_blocked(self, record: ContainerRecord, problem: str) -> None:
-        """``record`` cannot start for ``problem``: Waiting CreateContainerConfigError (an Event
-        when the problem is new), retried later; no restart is counted."""
+    def _config_blocked(self, record: ContainerRecord, problem: ConfigError) -> None:
+        """``record`` cannot start for ``problem``: Waiting with its reason (an Event when the
+        problem is new and is one), retried at its time or later; no restart is counted."""
         pod: pod_pb2.Pod = self.latest
-        if record.waiting != (CONFIG_ERROR_REASON, problem):
-            self.ctx.event("Pod", pod.metadata, "Failed", f"container {record.name}: Error: {problem}", warning=True)
-        record.waiting = (CONFIG_ERROR_REASON, problem)
-        self.wake_at(self.ctx.clock.now() + CONFIG_RETRY_SECONDS)
+        waiting = (problem.reason, str(problem))
+        if record.waiting != waiting and waiting[1]:
+            if problem.reason == CONFIG_ERROR_REASON:
+                self.ctx.event("Pod", pod.metadata, "Failed", f"container {record.name}: Error: {problem}",
+                               warning=True)
+            elif not any(other.waiting == waiting for other in self.records):
+                self.ctx.event("Pod", pod.metadata, problem.reason, str(problem), warning=True)
+        record.waiting = waiting
+        self.wake_at(problem.retry_at or self.ctx.clock.now() + CONFIG_RETRY_SECONDS)
 
     async def _sync(self, record: ContainerRecord) -> None:
         assert self.driver is not None
@@ -237,7 +246,7 @@ class PodRunner(WorkloadRunner):
     async def _start(self, record: ContainerRecord) -> None:
         assert self.driver is not None
         pod: pod_pb2.Pod = self.latest
-        if self.config_error:
+        if self.config_error is not None:
             self._config_blocked(record, self.config_error)
             return
         container = self.containers[record.name]
@@ -248,7 +257,7 @@ class PodRunner(WorkloadRunner):
                 mounts=self.volumes.mounts(container),
             )
         except ConfigError as err:
-            self._config_blocked(record, str(err))
+            self._config_blocked(record, err)
             return
         try:
             handle = await timed(self.driver.name, "start", self.driver.start(config))

@@ -44,13 +44,8 @@ from agent.drivers.protocol import (
     TaskNotFoundError,
     TaskPhase,
 )
-from agent.volumes.claims import (
-    CLAIM_NOT_READY_REASON,
-    CLAIM_UNUSABLE_REASON,
-    ClaimNotReady,
-    ClaimUnusable,
-    resolve_claims,
-)
+from agent.volumes.attach import VolumeAttach, Waiting
+from agent.volumes.claims import CLAIM_NOT_READY_REASON, CLAIM_UNUSABLE_REASON
 from agent.workloads.admission import Refusal, driver_for_vm
 from agent.workloads.context import NodeContext
 from agent.workloads.run_probes import ProbeSpec, RunProbes
@@ -68,7 +63,6 @@ VirtualMachine = virtualmachine_pb2.VirtualMachine
 PROBED = "vm"  # the name of the VM's probes, the same for every run (whose task names differ)
 # A claim not bound yet is looked at again after 0.1 s, doubling up to 2 s: a claim of the local
 # class is bound a moment after its first consumer was placed.
-VOLUME_RETRY_FIRST, VOLUME_RETRY_MAX = 0.1, 2.0
 _PHASES = {
     TaskPhase.PROVISIONING: "Starting",
     TaskPhase.BOOTING: "Starting",
@@ -111,8 +105,8 @@ class VmRunner(WorkloadRunner):
         self.guest_booted = False
         self.ip = ""  # the running task's address, from the driver's inspect
         self.last_ip = ""  # the run's last address, for its record
-        self.volume_waits = 0  # starts held back in a row by a claim not ready yet
-        self.attach_started = 0.0  # when this start began attaching its volumes (0: not attaching)
+        self.volumes = VolumeAttach(ctx.client, ctx.node_name, ctx.config.volume_dirs, ctx.clock,
+                                    ctx.config.sim_volume_attach_seconds)
         self.reason, self.message = vm.status.reason, vm.status.message
         self.probes = RunProbes(ctx, self.kind, vm.metadata, {PROBED: ProbeSpec(vm_probes(vm.spec))}, self.wake)
         self.probe_ready = True
@@ -218,38 +212,24 @@ class VmRunner(WorkloadRunner):
 
     async def _with_volumes(self, vm: VirtualMachine) -> TaskConfig | None:
         """The task config with its disks from claims resolved; None (the reason set, an Event,
-        a retry timer when it may clear) when a claim is not usable here."""
+        a retry timer when it may clear) when a claim is not usable here (agent/volumes/attach.py)."""
         if not claims_of(vm):
             return self.config
-        now = self.ctx.clock.now()
-        self.attach_started = self.attach_started or now
-        try:
-            volumes = await resolve_claims(self.ctx.client, vm, self.ctx.node_name, self.ctx.config.volume_dirs)
-        except ClaimNotReady as err:
-            metrics.VOLUME_ATTACH_ERRORS.labels(CLAIM_NOT_READY_REASON).inc()
-            if (self.reason, self.message) != (CLAIM_NOT_READY_REASON, str(err)):
-                self.ctx.event(self.kind, vm.metadata, CLAIM_NOT_READY_REASON, str(err), warning=True)
-            self.phase, self.reason, self.message = "Starting", CLAIM_NOT_READY_REASON, str(err)
-            self.wake_at(self.ctx.clock.now() + min(VOLUME_RETRY_MAX, VOLUME_RETRY_FIRST * 2**self.volume_waits))
-            self.volume_waits += 1
-            return None
-        except ClaimUnusable as err:
-            metrics.VOLUME_ATTACH_ERRORS.labels(CLAIM_UNUSABLE_REASON).inc()
-            self.phase, self.reason, self.message = "Failed", CLAIM_UNUSABLE_REASON, str(err)
+        attached = await self.volumes.attach(vm)
+        if not isinstance(attached, Waiting):
+            return with_volume_disks(self.config, vm, attached)
+        self.phase = "Starting"
+        if attached.reason == CLAIM_UNUSABLE_REASON:
+            self.phase, self.reason, self.message = "Failed", attached.reason, attached.message
             self.halted_generation = vm.metadata.generation
-            self.ctx.event(self.kind, vm.metadata, "Failed", f"{CLAIM_UNUSABLE_REASON}: {err}", warning=True)
-            return None
-        self.volume_waits = 0
-        attached_at = self.attach_started + (
-            self.ctx.config.sim_volume_attach_seconds if self.ctx.config.volume_dirs is None else 0.0
-        )
-        if now < attached_at:  # a simulated node's attach latency
-            self.phase = "Starting"
-            self.wake_at(attached_at)
-            return None
-        metrics.VOLUME_ATTACH_DURATION.observe(max(0.0, now - self.attach_started))
-        self.attach_started = 0.0
-        return with_volume_disks(self.config, vm, volumes)
+            self.ctx.event(self.kind, vm.metadata, "Failed", f"{attached.reason}: {attached.message}", warning=True)
+        elif attached.reason and (self.reason, self.message) != (attached.reason, attached.message):
+            self.ctx.event(self.kind, vm.metadata, attached.reason, attached.message, warning=True)
+        if attached.reason == CLAIM_NOT_READY_REASON:
+            self.reason, self.message = attached.reason, attached.message
+        if attached.retry_at is not None:
+            self.wake_at(attached.retry_at)
+        return None
 
     async def _start(self, vm: VirtualMachine) -> None:
         assert self.driver is not None

@@ -159,6 +159,7 @@ class PodVolume(google.protobuf.message.Message):
     CONFIG_MAP_FIELD_NUMBER: builtins.int
     SECRET_FIELD_NUMBER: builtins.int
     HOST_PATH_FIELD_NUMBER: builtins.int
+    PERSISTENT_VOLUME_CLAIM_FIELD_NUMBER: builtins.int
     name: builtins.str
     @property
     def empty_dir(self) -> atoll.v1.config_pb2.EmptyDirVolumeSource: ...
@@ -167,9 +168,9 @@ class PodVolume(google.protobuf.message.Message):
     @property
     def secret(self) -> atoll.v1.config_pb2.SecretVolumeSource: ...
     @property
-    def host_path(self) -> atoll.v1.config_pb2.HostPathVolumeSource:
-        """6: persistent_volume_claim (a claim of storage.proto; added by the storage work)."""
-
+    def host_path(self) -> atoll.v1.config_pb2.HostPathVolumeSource: ...
+    @property
+    def persistent_volume_claim(self) -> global___PersistentVolumeClaimVolumeSource: ...
     def __init__(
         self,
         *,
@@ -178,12 +179,36 @@ class PodVolume(google.protobuf.message.Message):
         config_map: atoll.v1.config_pb2.ConfigMapVolumeSource | None = ...,
         secret: atoll.v1.config_pb2.SecretVolumeSource | None = ...,
         host_path: atoll.v1.config_pb2.HostPathVolumeSource | None = ...,
+        persistent_volume_claim: global___PersistentVolumeClaimVolumeSource | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["config_map", b"config_map", "empty_dir", b"empty_dir", "host_path", b"host_path", "secret", b"secret", "source", b"source"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["config_map", b"config_map", "empty_dir", b"empty_dir", "host_path", b"host_path", "name", b"name", "secret", b"secret", "source", b"source"]) -> None: ...
-    def WhichOneof(self, oneof_group: typing.Literal["source", b"source"]) -> typing.Literal["empty_dir", "config_map", "secret", "host_path"] | None: ...
+    def HasField(self, field_name: typing.Literal["config_map", b"config_map", "empty_dir", b"empty_dir", "host_path", b"host_path", "persistent_volume_claim", b"persistent_volume_claim", "secret", b"secret", "source", b"source"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["config_map", b"config_map", "empty_dir", b"empty_dir", "host_path", b"host_path", "name", b"name", "persistent_volume_claim", b"persistent_volume_claim", "secret", b"secret", "source", b"source"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["source", b"source"]) -> typing.Literal["empty_dir", "config_map", "secret", "host_path", "persistent_volume_claim"] | None: ...
 
 global___PodVolume = PodVolume
+
+@typing.final
+class PersistentVolumeClaimVolumeSource(google.protobuf.message.Message):
+    """PersistentVolumeClaimVolumeSource mounts the volume bound to a claim in the pod's namespace
+    (a Filesystem volume's directory); the data outlives the pod.
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    CLAIM_NAME_FIELD_NUMBER: builtins.int
+    READ_ONLY_FIELD_NUMBER: builtins.int
+    claim_name: builtins.str
+    read_only: builtins.bool
+    """Mount it read-only in every container (a ReadOnlyMany-only claim is read-only anyway)."""
+    def __init__(
+        self,
+        *,
+        claim_name: builtins.str = ...,
+        read_only: builtins.bool = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["claim_name", b"claim_name", "read_only", b"read_only"]) -> None: ...
+
+global___PersistentVolumeClaimVolumeSource = PersistentVolumeClaimVolumeSource
 
 @typing.final
 class WindowsOptions(google.protobuf.message.Message):

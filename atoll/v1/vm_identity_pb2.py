@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61toll/v1/vm_identity.proto\x12\x08\x61toll.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\x01\n\x11VirtualMachineRun\x12\x0e\n\x06number\x18\x01 \x01(\x03\x12\x0c\n\x04node\x18\x02 \x01(\t\x12\r\n\x05phase\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\texit_code\x18\x08 \x01(\x05\x12\n\n\x02ip\x18\t \x01(\t\x12\x12\n\nhypervisor\x18\n \x01(\t\"G\n\tCloudInit\x12\x11\n\tuser_data\x18\x01 \x01(\t\x12\x14\n\x0cnetwork_data\x18\x02 \x01(\t\x12\x11\n\tmeta_data\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61toll/v1/vm_identity.proto\x12\x08\x61toll.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\x01\n\x11VirtualMachineRun\x12\x0e\n\x06number\x18\x01 \x01(\x03\x12\x0c\n\x04node\x18\x02 \x01(\t\x12\r\n\x05phase\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07message\x18\x05 \x01(\t\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\texit_code\x18\x08 \x01(\x05\x12\n\n\x02ip\x18\t \x01(\t\x12\x12\n\nhypervisor\x18\n \x01(\t\"\\\n\tCloudInit\x12\x11\n\tuser_data\x18\x01 \x01(\t\x12\x14\n\x0cnetwork_data\x18\x02 \x01(\t\x12\x11\n\tmeta_data\x18\x03 \x01(\t\x12\x13\n\x0bsecret_name\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,5 +35,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VIRTUALMACHINERUN']._serialized_start=74
   _globals['_VIRTUALMACHINERUN']._serialized_end=316
   _globals['_CLOUDINIT']._serialized_start=318
-  _globals['_CLOUDINIT']._serialized_end=389
+  _globals['_CLOUDINIT']._serialized_end=410
 # @@protoc_insertion_point(module_scope)

@@ -83,6 +83,7 @@ class CloudInit(google.protobuf.message.Message):
     USER_DATA_FIELD_NUMBER: builtins.int
     NETWORK_DATA_FIELD_NUMBER: builtins.int
     META_DATA_FIELD_NUMBER: builtins.int
+    SECRET_NAME_FIELD_NUMBER: builtins.int
     user_data: builtins.str
     """user-data: a #cloud-config document or a script (#!/bin/sh ...)."""
     network_data: builtins.str
@@ -91,13 +92,19 @@ class CloudInit(google.protobuf.message.Message):
     """meta-data (YAML); default: "instance-id: <the VM's UID>" (the same for every run, so
     cloud-init's once-per-instance work runs once per VM) and "local-hostname: <the VM's name>".
     """
+    secret_name: builtins.str
+    """A Secret in the VM's namespace holding the user-data (key userdata or userData) and, when
+    present, the network-config (key networkdata or networkData), read by the node for every run
+    (KubeVirt's secretRef); instead of user_data and network_data.
+    """
     def __init__(
         self,
         *,
         user_data: builtins.str = ...,
         network_data: builtins.str = ...,
         meta_data: builtins.str = ...,
+        secret_name: builtins.str = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["meta_data", b"meta_data", "network_data", b"network_data", "user_data", b"user_data"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["meta_data", b"meta_data", "network_data", b"network_data", "secret_name", b"secret_name", "user_data", b"user_data"]) -> None: ...
 
 global___CloudInit = CloudInit

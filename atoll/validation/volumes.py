@@ -3,8 +3,10 @@ environment sources (envFrom, env[].valueFrom).
 
 A mount names a volume of the pod; a container mounts each path once; ``subPath`` and
 ``items[].path`` never leave their volume (relative, no ``..``: atoll/validation/config.py);
-hostPath paths are absolute. Whether the caller may use hostPath at all is the API server's
-authorizer's decision (verb ``hostpath``), not validation's.
+hostPath paths are absolute; a persistentVolumeClaim names a claim (whether it exists and is a
+Filesystem volume the node finds out when the pod starts, as kubelet does). Whether the caller
+may use hostPath at all is the API server's authorizer's decision (verb ``hostpath``), not
+validation's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from atoll.validation.config import check_mode, key_problem, relative_path_probl
 
 EMPTY_DIR_MEDIA = ("", "Memory")
 HOST_PATH_TYPES = ("", "Directory", "DirectoryOrCreate", "File", "FileOrCreate")
+SOURCES = ("emptyDir", "configMap", "secret", "hostPath", "persistentVolumeClaim")
 
 
 def validate_volumes(volumes: list[pod_pb2.PodVolume], path: str, errors: list[FieldError]) -> set[str]:
@@ -32,7 +35,7 @@ def validate_volumes(volumes: list[pod_pb2.PodVolume], path: str, errors: list[F
         source = volume.WhichOneof("source")
         if source is None:
             errors.append(
-                FieldError(volume_path, "set exactly one source: emptyDir, configMap, secret or hostPath")
+                FieldError(volume_path, f"set exactly one source: {', '.join(SOURCES)}")
             )
         elif source == "empty_dir":
             _validate_empty_dir(volume.empty_dir, f"{volume_path}.emptyDir", errors)
@@ -46,6 +49,9 @@ def validate_volumes(volumes: list[pod_pb2.PodVolume], path: str, errors: list[F
             _validate_projection(volume.secret, source_path, errors)
         elif source == "host_path":
             _validate_host_path(volume.host_path, f"{volume_path}.hostPath", errors)
+        elif source == "persistent_volume_claim":
+            claim_path = f"{volume_path}.persistentVolumeClaim.claimName"
+            check_name(volume.persistent_volume_claim.claim_name, claim_path, errors, label=False, required=True)
     return names
 
 

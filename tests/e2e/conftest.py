@@ -12,6 +12,7 @@ from typing import NoReturn
 import pytest
 
 from agent.drivers.oci import OciDriver, OciSettings
+from agent.drivers.oci.driver import CGROUP_PARENT
 from agent.drivers.protocol import Resources, TaskConfig, VmOptions
 from agent.drivers.qemu import QemuDriver, QemuSettings
 from agent.drivers.qemu.console import BOOT_MARKER_ANNOTATION
@@ -70,19 +71,22 @@ OciFactory = Callable[..., OciDriver]
 @pytest.fixture
 async def oci(tmp_path: Path, image_dir: Path) -> AsyncIterator[OciFactory]:
     """``oci(runtime="runc")`` -> a driver on this test's state dir (call again for a second agent
-    process on the same dir). Every task left is destroyed at the end."""
+    process on the same dir); ``oci(node="n2")`` -> one on a state dir and cgroup parent of node
+    n2's own, for a second real node on this host. Every task left is destroyed at the end."""
     _require_root()
-    made: list[OciDriver] = []
+    made: dict[Path, OciDriver] = {}  # the last driver of each state dir
 
-    def build(runtime: str = "runc") -> OciDriver:
+    def build(runtime: str = "runc", node: str = "") -> OciDriver:
         require_binary(runtime, runtime)
-        driver = OciDriver(OciSettings(state_dir=tmp_path / "oci", runtime=runtime, image_dir=image_dir))
-        made.append(driver)
+        state_dir = tmp_path / (f"oci-{node}" if node else "oci")
+        cgroup_parent = f"atoll/{node}" if node else CGROUP_PARENT
+        driver = OciDriver(OciSettings(state_dir=state_dir, runtime=runtime, image_dir=image_dir,
+                                       cgroup_parent=cgroup_parent))
+        made[state_dir] = driver
         return driver
 
     yield build
-    if made:
-        last = made[-1]
+    for last in made.values():
         for handle in await last.list_tasks():
             await last.recover(handle)
             await last.destroy(handle.task_id, force=True)

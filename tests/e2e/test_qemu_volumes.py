@@ -17,43 +17,18 @@ from agent.config import AgentConfig
 from agent.registration import NodeProfile
 from agent.run import RunningNode, start_node
 from agent.volumes.claims import VolumeDirs
-from allinone.storage_classes import default_storage_classes
 from atoll import storage
 from atoll.cli.vm import change_for
 from atoll.client import Client
 from atoll.clock import SystemClock
-from atoll.v1 import storage_pb2
-from controller.main import run_controllers
-from controller.manager import ControllerOptions
-from controller.store.memory import MemoryStore
-from scheduler.main import run_scheduler
 from tests.e2e import artifacts
 from tests.e2e.conftest import QemuFactory
 from tests.e2e.test_qemu_agent import BOOT_TIMEOUT, guest, phase_is
 from tests.integration.agent_harness import eventually
-from tests.support.cluster import Cluster, running_cluster
+from tests.support.volume_cluster import claim, volume_cluster
 
 BOOT_ID = re.compile(rf"{artifacts.MARKER} (\S+)")
 HOLDS = re.compile(rf"{re.escape(artifacts.DISK_HOLDS)} \[(.*)\]")
-
-
-@contextlib.asynccontextmanager
-async def volume_cluster() -> AsyncIterator[Cluster]:
-    """An API server with the scheduler, the volume binding and VirtualMachine controllers and the
-    two default classes."""
-    async with running_cluster(MemoryStore()) as cluster:
-        for storage_class in default_storage_classes():
-            await cluster.client.create(storage_class)
-        stop = asyncio.Event()
-        options = ControllerOptions(controllers=("volume-binding", "virtualmachine"))
-        controllers = asyncio.create_task(run_controllers(cluster.api.address, stop, options=options))
-        scheduler = asyncio.create_task(run_scheduler(cluster.api.address, stop=stop))
-        try:
-            yield cluster
-        finally:
-            stop.set()
-            await controllers
-            await scheduler
 
 
 @contextlib.asynccontextmanager
@@ -65,15 +40,6 @@ async def real_node(client: Client, qemu: QemuFactory, name: str, dirs: VolumeDi
         yield running
     finally:
         await running.close()
-
-
-def claim(name: str, storage_class: str) -> storage_pb2.PersistentVolumeClaim:
-    message = storage_pb2.PersistentVolumeClaim()
-    message.metadata.name, message.metadata.namespace = name, "default"
-    message.spec.access_modes.append(storage.READ_WRITE_ONCE)
-    message.spec.resources.requests[storage.STORAGE] = "64Mi"
-    message.spec.storage_class_name = storage_class
-    return message
 
 
 def disk_vm(name: str, node: str, claim_name: str, kernel: artifacts.Kernel, initramfs: Path) -> Any:
@@ -112,7 +78,7 @@ async def test_a_local_volume_keeps_what_the_guest_wrote_across_restart_stop_sta
 ) -> None:
     dirs = VolumeDirs(tmp_path / "local", tmp_path / "shared")
     seen: set[str] = set()
-    async with volume_cluster() as c, real_node(c.client, qemu, "real-1", dirs):
+    async with volume_cluster("virtualmachine") as c, real_node(c.client, qemu, "real-1", dirs):
         await c.client.create(claim("data", storage.LOCAL_CLASS))
         await c.client.create(disk_vm("db", "", "data", kernel, initramfs))  # placed by the scheduler
         held, first = await boot(tmp_path, c.client, "db", seen)
@@ -142,7 +108,7 @@ async def test_a_shared_volume_follows_the_vm_to_another_node(
     shared = tmp_path / "shared"
     seen: set[str] = set()
     async with (
-        volume_cluster() as c,
+        volume_cluster("virtualmachine") as c,
         real_node(c.client, qemu, "real-1", VolumeDirs(tmp_path / "local-1", shared)),
         real_node(c.client, qemu, "real-2", VolumeDirs(tmp_path / "local-2", shared)),
     ):

@@ -1,18 +1,21 @@
-"""Persistent volumes at a simulated node: a VM whose claim is not bound waits (VolumeNotReady) and
-starts once it is; a local volume of another node is refused (VolumeUnusable); a simulated attach
-takes the configured latency."""
+"""Persistent volumes at a simulated node: a VM or pod whose claim is not bound waits
+(VolumeNotReady) and starts once it is; a local volume of another node is refused (VolumeUnusable:
+the VM's run fails, the pod waits); a simulated attach takes the configured latency."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
+from agent.drivers.sim.linux import SimLinuxDriver
 from agent.registration import NodeProfile
 from atoll import storage
 from atoll.client import Client
 from atoll.clock import ManualClock
-from atoll.v1 import storage_pb2
-from tests.integration.agent_harness import FAST, bound_vm, cluster, eventually, node
+from atoll.v1 import pod_pb2, storage_pb2
+from tests.integration.agent_harness import FAST, bound_pod, bound_vm, cluster, event_reasons, eventually, node
 
 KVM = NodeProfile(name="kvm1", cpu="16", memory="64Gi")
 BOOT = 2.0
@@ -82,3 +85,44 @@ async def test_a_local_volume_of_another_node_is_refused_with_the_reason() -> No
         failed = await eventually(c.client, "vm", "db", lambda vm: vm is not None and vm.status.phase == "Failed")
         assert failed.status.reason == "VolumeUnusable"
         assert "is on node elsewhere, not on kvm1" in failed.status.message
+
+
+def pod_with_claim(name: str = "app", read_only: bool = False) -> object:
+    pod = bound_pod(name, KVM.name)
+    spec = pod.pod.spec
+    spec.volumes.add(name="data").persistent_volume_claim.CopyFrom(
+        pod_pb2.PersistentVolumeClaimVolumeSource(claim_name="data", read_only=read_only)
+    )
+    spec.containers[0].volume_mounts.add(name="data", mount_path="/data")
+    return pod
+
+
+def _waiting(reason: str) -> Callable[[Any], bool]:
+    return lambda pod: (pod is not None and bool(pod.status.container_statuses)
+                        and pod.status.container_statuses[0].state.waiting.reason == reason)
+
+
+async def test_a_pod_waits_for_its_claim_then_attaches_in_the_simulated_latency_and_runs() -> None:
+    clock = ManualClock()
+    config = dataclasses.replace(FAST, sim_volume_attach_seconds=ATTACH)
+    async with cluster() as c, node(c.client, KVM, [SimLinuxDriver(clock=clock)], clock, config=config):
+        await c.client.create(pod_with_claim())
+        waiting = await eventually(c.client, "pod", "app", _waiting("VolumeNotReady"))
+        assert waiting.status.container_statuses[0].state.waiting.message == "claim data not found"
+        assert waiting.status.container_statuses[0].restart_count == 0
+        assert "VolumeNotReady" in await event_reasons(c.client, "app")
+        await claim_on(c.client, KVM.name)
+        clock.advance(2)  # the next retry finds it bound; the attach takes ATTACH from the first attempt
+        await eventually(c.client, "pod", "app", _waiting("ContainerCreating"))
+        clock.advance(ATTACH)
+        await eventually(c.client, "pod", "app", lambda p: p is not None and p.status.phase == "Running")
+
+
+async def test_a_pod_on_the_wrong_node_for_its_local_volume_waits_with_the_reason() -> None:
+    clock = ManualClock()
+    async with cluster() as c, node(c.client, KVM, [SimLinuxDriver(clock=clock)], clock):
+        await claim_on(c.client, "elsewhere")
+        await c.client.create(pod_with_claim())
+        pod = await eventually(c.client, "pod", "app", _waiting("VolumeUnusable"))
+        assert "is on node elsewhere, not on kvm1" in pod.status.container_statuses[0].state.waiting.message
+        assert pod.status.phase == "Pending"

@@ -35,9 +35,13 @@ CASES: list[tuple[str, list[str], str]] = [
             'doc 3: spec.volumes[1].hostPath.path: must be an absolute path without \'..\', got "relative/dir"',
             'doc 3: spec.volumes[1].hostPath.type: unsupported value "Socket": '
             "must be one of Directory, DirectoryOrCreate, File, FileOrCreate",
-            'doc 3: spec.volumes[2]: set exactly one source: emptyDir, configMap, secret or hostPath',
+            "doc 3: spec.volumes[2]: set exactly one source: "
+            "emptyDir, configMap, secret, hostPath, persistentVolumeClaim",
             'doc 3: spec.volumes[3].emptyDir.medium: unsupported value "Disk": must be one of Memory',
             'doc 3: spec.volumes[3].emptyDir.sizeLimit: invalid quantity "12Gx"',
+            'doc 3: spec.volumes[4].persistentVolumeClaim.claimName: invalid name "../db-data": use lowercase '
+            "letters, digits, '-' and '.', starting and ending with a letter or digit (DNS-1123 subdomain)",
+            "doc 3: spec.volumes[5].persistentVolumeClaim.claimName: required",
             'doc 3: spec.containers[0].volumeMounts[1].name: no volume named "missing" in spec.volumes',
             'doc 3: spec.containers[0].volumeMounts[1].mountPath: "/etc/web/" is mounted twice',
             'doc 3: spec.containers[0].volumeMounts[1].subPath: may not contain \'..\', got "../../x"',
