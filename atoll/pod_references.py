@@ -1,13 +1,15 @@
-"""What a pod spec references besides itself: the ConfigMaps and Secrets its volumes and
-environment read, and the host paths it mounts. One rule for the API server (the node
-authorizer lets a node read exactly these; hostPath needs its own permission) and the agent
-(what it fetches and watches for a pod)."""
+"""What a workload references besides itself: the ConfigMaps and Secrets a pod's volumes and
+environment read, the Secret a VM's cloud-init data comes from, and the host paths a pod mounts.
+One rule for the API server (the node authorizer lets a node read exactly these, for the
+workloads bound to it; hostPath needs its own permission) and the agent (what it fetches and
+watches for a pod)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from atoll.v1 import pod_pb2
+from atoll.v1 import pod_pb2, virtualmachine_pb2
 
 CONFIG_MAP = "ConfigMap"
 SECRET = "Secret"
@@ -52,6 +54,18 @@ def references(spec: pod_pb2.PodSpec) -> References:
             elif entry.HasField("secret_ref"):
                 secrets.add(entry.secret_ref.name)
     return References(frozenset(config_maps), frozenset(secrets))
+
+
+def vm_references(spec: virtualmachine_pb2.VirtualMachineSpec) -> References:
+    secret = spec.cloud_init.secret_name
+    return References(frozenset(), frozenset({secret} if secret else ()))
+
+
+def workload_references(workload: Any) -> References:
+    """The references of a Pod or VirtualMachine (by its spec's shape)."""
+    if isinstance(workload.spec, virtualmachine_pb2.VirtualMachineSpec):
+        return vm_references(workload.spec)
+    return references(workload.spec)
 
 
 def host_paths(spec: pod_pb2.PodSpec) -> list[str]:

@@ -10,6 +10,7 @@ from atoll.user_text import bounded_repr
 
 DEFAULT_MODE = 0o644
 CONFIG_ERROR_REASON = "CreateContainerConfigError"
+CONFIG_RETRY_SECONDS = 2.0  # how soon a workload held back by a ConfigError looks again
 
 
 class ConfigError(Exception):

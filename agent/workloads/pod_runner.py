@@ -51,7 +51,7 @@ from agent.drivers.protocol import (
 )
 from agent.volumes.attach import VolumeAttach
 from agent.volumes.env import resolve_env
-from agent.volumes.payload import CONFIG_ERROR_REASON, ConfigError
+from agent.volumes.payload import CONFIG_ERROR_REASON, CONFIG_RETRY_SECONDS, ConfigError
 from agent.volumes.pod_volumes import PodVolumes
 from agent.volumes.sources import ConfigObjects
 from agent.workloads.admission import Refusal, driver_for_pod, extended_resources_refusal
@@ -66,7 +66,6 @@ from atoll.user_text import bounded
 from atoll.v1 import pod_pb2
 
 CANNOT_RUN_EXIT_CODE = 128
-CONFIG_RETRY_SECONDS = 2.0
 
 
 class PodRunner(WorkloadRunner):

@@ -18,6 +18,9 @@ again by the agent. Its next run is the VirtualMachine controller's to make, as 
 (``atoll vm start``, or the run strategy once powerState is Running again), so the two never both
 begin a run.
 Status phases: Starting (provisioning, booting), Running, Paused, Stopping, Stopped, Failed.
+Before each start the VM's claims are attached (agent/volumes/attach.py: waits VolumeNotReady,
+fails VolumeUnusable) and its cloud-init Secret read (waits CloudInitConfigError), each wait
+with an Event when its reason or message is new.
 Deletion stops the guest (ACPI, then quit after the grace period) and removes the finalizer.
 A booted guest is probed against its address (run_probes.py): readiness decides Ready; a failed
 liveness probe stops it and the run ends as Killed (a failure: Always and RerunOnFailure restart).
@@ -29,6 +32,8 @@ a later run than its own: that run belongs to a new binding.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from agent import metrics
 from agent.driver_timing import timed
@@ -46,6 +51,8 @@ from agent.drivers.protocol import (
 )
 from agent.volumes.attach import VolumeAttach, Waiting
 from agent.volumes.claims import CLAIM_NOT_READY_REASON, CLAIM_UNUSABLE_REASON
+from agent.volumes.cloud_init_secret import from_secret
+from agent.volumes.payload import CONFIG_RETRY_SECONDS, ConfigError
 from agent.workloads.admission import Refusal, driver_for_vm
 from agent.workloads.context import NodeContext
 from agent.workloads.run_probes import ProbeSpec, RunProbes
@@ -231,6 +238,23 @@ class VmRunner(WorkloadRunner):
             self.wake_at(attached.retry_at)
         return None
 
+    async def _with_cloud_init_secret(self, config: TaskConfig, vm: VirtualMachine) -> TaskConfig | None:
+        """The task config with its cloud-init data from the Secret the VM names, read for this
+        run (agent/volumes/cloud_init_secret.py); None (reason, an Event, a retry) when it cannot
+        be had."""
+        name = vm.spec.cloud_init.secret_name
+        if not name or config.vm is None or config.vm.cloud_init is None:
+            return config
+        try:
+            data = await from_secret(self.ctx.client, vm.metadata.namespace, name, config.vm.cloud_init)
+        except ConfigError as err:
+            if (self.reason, self.message) != (err.reason, str(err)):
+                self.ctx.event(self.kind, vm.metadata, err.reason, str(err), warning=True)
+            self.phase, self.reason, self.message = "Starting", err.reason, str(err)
+            self.wake_at(self.ctx.clock.now() + CONFIG_RETRY_SECONDS)
+            return None
+        return replace(config, vm=replace(config.vm, cloud_init=data))
+
     async def _start(self, vm: VirtualMachine) -> None:
         assert self.driver is not None
         if run_number(self.latest) < self.runs.number:
@@ -239,6 +263,9 @@ class VmRunner(WorkloadRunner):
             self.phase, self.reason, self.message = "Starting", "", ""
             await self._write_status()
         config = await self._with_volumes(vm)
+        if config is None:
+            return
+        config = await self._with_cloud_init_secret(config, vm)
         if config is None:
             return
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from atoll.manifest_codec import describe
 from atoll.migrations import EVICTION_STRATEGIES
 from atoll.probes import vm_probes
-from atoll.v1 import virtualmachine_pb2
+from atoll.v1 import virtualmachine_pb2, vm_identity_pb2
 from atoll.validation.base import (
     FieldError,
     check_at_least,
@@ -54,6 +54,16 @@ def validate_vm_spec(
     validate_scheduling(spec.scheduling, f"{path}.scheduling", errors)
     for kind, probe in vm_probes(spec):
         validate_probe(probe, kind, f"{path}.{kind}Probe", errors, container_ports=None)
+    _validate_cloud_init(spec.cloud_init, f"{path}.cloudInit", errors)
+
+
+def _validate_cloud_init(cloud_init: vm_identity_pb2.CloudInit, path: str, errors: list[FieldError]) -> None:
+    """A Secret named for the user-data and network-config replaces both inline fields."""
+    check_name(cloud_init.secret_name, f"{path}.secretName", errors, label=False, required=False)
+    if cloud_init.secret_name and (cloud_init.user_data or cloud_init.network_data):
+        errors.append(
+            FieldError(f"{path}.secretName", "the Secret holds userData and networkData: set it or those, not both")
+        )
 
 
 def validate_vm_status(

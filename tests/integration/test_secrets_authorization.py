@@ -13,7 +13,7 @@ import pytest
 from atoll.client import ApiError
 from atoll.v1 import api_pb2, object_pb2, rbac_pb2
 from tests.support.config_objects import make_config_map, make_pod_using, make_secret, with_host_path
-from tests.support.objects import make_node, make_pod
+from tests.support.objects import make_node, make_pod, make_vm
 from tests.support.secure_cluster import SecureCluster, secure_cluster, status_of
 
 VALUE = b"s3cr3t-value-that-must-not-leak"
@@ -94,6 +94,23 @@ async def test_a_node_reads_only_what_its_pods_reference(cluster: SecureCluster)
     assert await status_of(n2.list("secrets", "default", field_selector="metadata.name=db")) == (
         grpc.StatusCode.PERMISSION_DENIED
     )
+
+
+async def test_a_node_reads_the_cloud_init_secret_of_a_vm_bound_to_it_only(cluster: SecureCluster) -> None:
+    admin = cluster.admin()
+    for node in ("n1", "n2"):
+        await admin.create(make_node(node))
+    await admin.create(make_secret("seed", userdata=b"#!/bin/sh\necho hi\n"))
+    vm = make_vm("seeded")
+    vm.virtual_machine.spec.cloud_init.secret_name = "seed"
+    await admin.create(vm)
+    n1 = cluster.client(cluster.config("node:n1"))
+    assert await status_of(n1.get("secret", "seed")) == grpc.StatusCode.PERMISSION_DENIED  # not bound yet
+    await admin.bind([api_pb2.Binding(kind="VirtualMachine", namespace="default", name="seeded", node_name="n1")])
+    assert (await n1.get("secret", "seed")).secret.data["userdata"] == b"#!/bin/sh\necho hi\n"
+    n2 = cluster.client(cluster.config("node:n2"))
+    assert await status_of(n2.get("secret", "seed")) == grpc.StatusCode.PERMISSION_DENIED
+    assert await status_of(n1.get("secret", "db")) == grpc.StatusCode.PERMISSION_DENIED
 
 
 async def test_host_path_needs_the_hostpath_permission(cluster: SecureCluster) -> None:

@@ -17,6 +17,18 @@ CASES: list[Case] = [
     # virtual machines
     (
         "VirtualMachine",
+        {"spec.cloudInit": {"secretName": "seed", "userData": "#!/bin/sh"}},
+        [("spec.cloudInit.secretName", "the Secret holds userData and networkData: set it or those, not both")],
+        "cloud-init from a secret and inline user data at once",
+    ),
+    (
+        "VirtualMachine",
+        {"spec.cloudInit": {"secretName": "../seed"}},
+        [("spec.cloudInit.secretName", "invalid name \"../seed\": use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (DNS-1123 subdomain)")],
+        "a cloud-init secret name that is a path",
+    ),
+    (
+        "VirtualMachine",
         {"spec.memory": "0"},
         [("spec.memory", 'must be greater than zero, got "0"')],
         "zero memory",

@@ -20,9 +20,11 @@ A node may:
   or ``status.targetNode=NAME``, get one and update its status when it names the node as source
   or target; get a VirtualMachine whose active migration targets it (to prepare its side);
 - create Events;
-- get a ConfigMap or Secret (with its data) that a pod bound to it references
-  (``atoll.pod_references``), and list or watch one only with the field selector
-  ``metadata.name=NAME`` in its namespace, on the same condition.
+- get a ConfigMap or Secret (with its data) that a pod or VM bound to it (or a VM migrating to
+  it) references
+  (``atoll.pod_references``: a pod's volumes and environment, a VM's cloud-init Secret), and list
+  or watch one only with the field selector ``metadata.name=NAME`` in its namespace, on the same
+  condition.
 Nothing else: not another node's objects, not a workload bound elsewhere, no spec writes of
 workloads, no deletes. Decisions that depend on a workload or a Node read it from the store first.
 A fleet (``allows_fleet``) may do the node writes for every node it simulates.
@@ -43,7 +45,7 @@ from atoll.fields import parse_field_selector
 from atoll.kinds import Kind
 from atoll.labels import SelectorError
 from atoll.migrations import migration_target_is
-from atoll.pod_references import CONFIG_MAP, SECRET, references
+from atoll.pod_references import CONFIG_MAP, SECRET, workload_references
 from controller.apiserver.auth.attributes import RequestAttributes
 from controller.apiserver.auth.rules import MIGRATION, WORKLOADS
 from controller.apiserver.errors import StatusError
@@ -54,7 +56,8 @@ SERVICE_KINDS = frozenset({"Service", "Endpoints"})  # what a node's Service pro
 ObjectReader = Callable[[Kind, str, str], Awaitable[Any | None]]
 # Every stored object of a kind in one namespace (kind, namespace).
 NamespaceLister = Callable[[Kind, str], Awaitable[list[Any]]]
-_POD = kinds.by_name("Pod")
+_VM = kinds.by_name("VirtualMachine")
+_REFERRERS = (kinds.by_name("Pod"), _VM)
 
 
 class NodeRestrictionError(StatusError):
@@ -121,14 +124,17 @@ class NodeAuthorizer:
         return stored is not None and node in (stored.status.source_node, stored.status.target_node)
 
     async def _referenced(self, node: str, request: RequestAttributes, name: str) -> bool:
-        """Whether a pod bound to ``node`` in the request's namespace references ConfigMap or
-        Secret ``name``. Reads the namespace's pods: a node asks this once per object it starts
-        a container with or begins to watch, never per event."""
+        """Whether a workload bound to ``node`` (or a VM migrating to it) in the request's
+        namespace references ConfigMap or Secret ``name``. Reads the namespace's pods and VMs: a
+        node asks this once per object it starts a container or a VM run with or begins to watch,
+        never per event."""
         if self._list_namespace is None:
             return False
-        for pod in await self._list_namespace(_POD, request.namespace):
-            if pod.spec.node_name == node and name in references(pod.spec).names(request.kind.name):
-                return True
+        for kind in _REFERRERS:
+            for workload in await self._list_namespace(kind, request.namespace):
+                here = workload.spec.node_name == node or (kind is _VM and migration_target_is(workload, node))
+                if here and name in workload_references(workload).names(request.kind.name):
+                    return True
         return False
 
     async def allows_fleet(self, request: RequestAttributes) -> bool:
