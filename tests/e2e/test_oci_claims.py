@@ -6,7 +6,6 @@ claim is used by two pods on two nodes at once, and a readOnly mount of it refus
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,8 +21,9 @@ from atoll.clock import SystemClock
 from atoll.v1 import config_pb2, deployment_pb2, object_pb2, pod_pb2
 from tests.e2e.conftest import BUSYBOX_IMAGE, OciFactory
 from tests.integration.agent_harness import eventually
-from tests.support.objects import make_pod
-from tests.support.volume_cluster import claim, volume_cluster
+from tests.support.eventually import eventually as poll
+from tests.support.objects import make_claim, make_pod
+from tests.support.volume_cluster import volume_cluster
 
 NODES = ("real-1", "real-2")
 TIMEOUT = 60.0
@@ -79,29 +79,28 @@ def deployment(name: str, template: pod_pb2.Pod) -> object_pb2.Object:
 
 async def lines(path: Path, count: int, timeout: float = TIMEOUT) -> list[str]:
     """The lines of ``path`` once it has ``count`` of them."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def check() -> list[str]:
         found = path.read_text().splitlines() if path.exists() else []
-        if len(found) >= count:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{path}: expected {count} lines, saw {found}")
-        await asyncio.sleep(0.1)
+        assert len(found) >= count, f"{path}: expected {count} lines, saw {found}"
+        return found
+
+    result: list[str] = await poll(check, timeout=timeout, interval=0.1)
+    return result
 
 
-async def running_pods(client: Client, app: str) -> list[pod_pb2.Pod]:
-    """The running pods labelled app=``app`` (waits until there is exactly one)."""
-    deadline = asyncio.get_running_loop().time() + TIMEOUT
-    while True:
+async def running_pod(client: Client, app: str) -> pod_pb2.Pod:
+    """The one running pod labelled app=``app`` (waits until there is exactly one)."""
+
+    async def check() -> pod_pb2.Pod:
         pods = [p.pod for p in (await client.list_all("pod", "default", label_selector=f"app={app}"))[0]]
-        running = [p for p in pods if p.status.phase == "Running"
-                   and not p.metadata.HasField("deletion_timestamp")]
-        if len(running) == 1:
-            return running
-        if asyncio.get_running_loop().time() > deadline:
-            seen = [(p.metadata.name, p.status.phase) for p in pods]
-            raise AssertionError(f"app {app}: expected one running pod, saw {seen}")
-        await asyncio.sleep(0.1)
+        running = [p for p in pods if p.status.phase == "Running" and not p.metadata.HasField("deletion_timestamp")]
+        seen = [(p.metadata.name, p.status.phase) for p in pods]
+        assert len(running) == 1, f"app {app}: expected one running pod, saw {seen}"
+        return running[0]
+
+    found: pod_pb2.Pod = await poll(check, timeout=TIMEOUT, interval=0.1)
+    return found
 
 
 async def test_a_local_claim_keeps_a_pods_data_across_re_creation_by_a_deployment_and_by_hand(
@@ -114,9 +113,9 @@ async def test_a_local_claim_keeps_a_pods_data_across_re_creation_by_a_deploymen
         real_node(c.client, oci, NODES[1], tmp_path, shared) as local_2,
     ):
         local = dict(zip(NODES, (local_1, local_2), strict=True))
-        await c.client.create(claim("data", storage.LOCAL_CLASS))
+        await c.client.create(make_claim("data", "64Mi", storage.LOCAL_CLASS))
         await c.client.create(deployment("writer", claim_pod("writer", "data", APPEND)))
-        first = (await running_pods(c.client, "writer"))[0]
+        first = await running_pod(c.client, "writer")
         bound = (await c.client.get("pvc", "data")).persistent_volume_claim
         assert bound.status.phase == storage.CLAIM_BOUND
         node = first.spec.node_name
@@ -126,7 +125,7 @@ async def test_a_local_claim_keeps_a_pods_data_across_re_creation_by_a_deploymen
 
         await c.client.delete("pod", first.metadata.name)  # the Deployment makes another
         await eventually(c.client, "pod", first.metadata.name, lambda p: p is None, timeout=TIMEOUT)
-        second = (await running_pods(c.client, "writer"))[0]
+        second = await running_pod(c.client, "writer")
         assert second.metadata.name != first.metadata.name
         assert second.spec.node_name == node, "the scheduler keeps the pod on its local volume's node"
         assert len(await lines(starts, 2)) == 2
@@ -134,7 +133,7 @@ async def test_a_local_claim_keeps_a_pods_data_across_re_creation_by_a_deploymen
         await c.client.delete("deployment", "writer")
         await eventually(c.client, "pod", second.metadata.name, lambda p: p is None, timeout=TIMEOUT)
         await c.client.create(object_pb2.Object(pod=claim_pod("solo", "data", APPEND)))
-        solo = (await running_pods(c.client, "solo"))[0]
+        solo = await running_pod(c.client, "solo")
         assert solo.spec.node_name == node
         assert len(await lines(starts, 3)) == 3
 
@@ -167,7 +166,7 @@ async def test_a_shared_claim_is_used_by_two_pods_on_two_nodes_at_once(oci: OciF
         real_node(c.client, oci, NODES[0], tmp_path, shared),
         real_node(c.client, oci, NODES[1], tmp_path, shared),
     ):
-        await c.client.create(claim("both", storage.SHARED_CLASS, storage.READ_WRITE_MANY))
+        await c.client.create(make_claim("both", "64Mi", storage.SHARED_CLASS, (storage.READ_WRITE_MANY,)))
         pods: dict[str, Any] = {}
         for name, other, node in (("a", "b", NODES[0]), ("b", "a", NODES[1])):
             script = RWX_SCRIPT.format(name=name, other=other)

@@ -25,7 +25,8 @@ from tests.e2e import artifacts
 from tests.e2e.conftest import QemuFactory
 from tests.e2e.test_qemu_agent import BOOT_TIMEOUT, guest, phase_is
 from tests.integration.agent_harness import eventually
-from tests.support.volume_cluster import claim, volume_cluster
+from tests.support.objects import make_claim
+from tests.support.volume_cluster import volume_cluster
 
 BOOT_ID = re.compile(rf"{artifacts.MARKER} (\S+)")
 HOLDS = re.compile(rf"{re.escape(artifacts.DISK_HOLDS)} \[(.*)\]")
@@ -79,7 +80,7 @@ async def test_a_local_volume_keeps_what_the_guest_wrote_across_restart_stop_sta
     dirs = VolumeDirs(tmp_path / "local", tmp_path / "shared")
     seen: set[str] = set()
     async with volume_cluster("virtualmachine") as c, real_node(c.client, qemu, "real-1", dirs):
-        await c.client.create(claim("data", storage.LOCAL_CLASS))
+        await c.client.create(make_claim("data", "64Mi", storage.LOCAL_CLASS))
         await c.client.create(disk_vm("db", "", "data", kernel, initramfs))  # placed by the scheduler
         held, first = await boot(tmp_path, c.client, "db", seen)
         assert held == ""  # a new volume
@@ -112,7 +113,7 @@ async def test_a_shared_volume_follows_the_vm_to_another_node(
         real_node(c.client, qemu, "real-1", VolumeDirs(tmp_path / "local-1", shared)),
         real_node(c.client, qemu, "real-2", VolumeDirs(tmp_path / "local-2", shared)),
     ):
-        await c.client.create(claim("moving", storage.SHARED_CLASS))
+        await c.client.create(make_claim("moving", "64Mi", storage.SHARED_CLASS))
         await c.client.create(disk_vm("mover", "real-1", "moving", kernel, initramfs))
         held, first = await boot(tmp_path, c.client, "mover", seen)
         assert held == ""

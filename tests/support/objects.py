@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from atoll.v1 import event_pb2, migration_pb2, node_pb2, object_pb2, pod_pb2, service_pb2, virtualmachine_pb2
+from atoll import storage
+from atoll.v1 import (
+    event_pb2,
+    migration_pb2,
+    node_pb2,
+    object_pb2,
+    pod_pb2,
+    service_pb2,
+    storage_pb2,
+    virtualmachine_pb2,
+)
 
 
 def make_pod(name: str = "web", namespace: str = "default", **labels: str) -> object_pb2.Object:
@@ -67,3 +77,15 @@ def make_migration(
     migration.metadata.name, migration.metadata.namespace = name, namespace
     migration.spec.vm_name, migration.spec.target_node = vm, target
     return object_pb2.Object(virtual_machine_migration=migration)
+
+
+def make_claim(
+    name: str = "data", size: str = "1Gi", storage_class: str = "", modes: tuple[str, ...] = (storage.READ_WRITE_ONCE,)
+) -> storage_pb2.PersistentVolumeClaim:
+    """A PersistentVolumeClaim in namespace default (no class: the default class)."""
+    claim = storage_pb2.PersistentVolumeClaim()
+    claim.metadata.name, claim.metadata.namespace = name, "default"
+    claim.spec.access_modes.extend(modes)
+    claim.spec.resources.requests[storage.STORAGE] = size
+    claim.spec.storage_class_name = storage_class
+    return claim

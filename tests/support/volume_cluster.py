@@ -8,8 +8,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from allinone.storage_classes import default_storage_classes
-from atoll import storage
-from atoll.v1 import storage_pb2
 from controller.main import run_controllers
 from controller.manager import ControllerOptions
 from controller.store.memory import MemoryStore
@@ -33,13 +31,3 @@ async def volume_cluster(*controllers: str) -> AsyncIterator[Cluster]:
             stop.set()
             await running
             await scheduler
-
-
-def claim(name: str, storage_class: str, access_mode: str = storage.READ_WRITE_ONCE,
-          size: str = "64Mi") -> storage_pb2.PersistentVolumeClaim:
-    message = storage_pb2.PersistentVolumeClaim()
-    message.metadata.name, message.metadata.namespace = name, "default"
-    message.spec.access_modes.append(access_mode)
-    message.spec.resources.requests[storage.STORAGE] = size
-    message.spec.storage_class_name = storage_class
-    return message

@@ -17,6 +17,7 @@ from atoll.v1 import node_pb2, pod_pb2, storage_pb2, virtualmachine_pb2
 from controller.controllers.volume_binding.reconciler import VolumeBindingController
 from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
+from tests.support.objects import make_claim
 from tests.unit.controllers.builders import make_standalone_vm, node
 
 
@@ -60,17 +61,6 @@ async def harness() -> AsyncIterator[Harness]:
     )
     await api.sync_informers()
     yield Harness(api, controller)
-
-
-def make_claim(
-    name: str = "data", size: str = "1Gi", storage_class: str = "", modes: tuple[str, ...] = (storage.READ_WRITE_ONCE,)
-) -> storage_pb2.PersistentVolumeClaim:
-    claim = storage_pb2.PersistentVolumeClaim()
-    claim.metadata.name, claim.metadata.namespace = name, "default"
-    claim.spec.access_modes.extend(modes)
-    claim.spec.resources.requests[storage.STORAGE] = size
-    claim.spec.storage_class_name = storage_class
-    return claim
 
 
 def vm_using(claim: str, node_name: str = "") -> virtualmachine_pb2.VirtualMachine:
