@@ -45,6 +45,7 @@ from atoll.cli.datadir import DATA_DIR_ENV, default_data_dir
 from atoll.client import Client
 from atoll.config import write_client_config
 from atoll.gc_tuning import tune_gc
+from atoll.image_flags import add_registry_flags
 from atoll.images import node_state_dir
 from atoll.metrics_http import MetricsListenError
 from atoll.pki import PkiError, internal_client_config
@@ -61,7 +62,7 @@ from controller.runtime import metrics as controller_metrics
 from controller.store.factory import open_store
 from controller.store.protocol import StoreUnavailableError
 from scheduler import metrics as scheduler_metrics
-from scheduler.main import run_scheduler
+from scheduler.main import resolution_config, run_scheduler
 
 DEFAULT_LISTEN = "127.0.0.1:7443"
 # API server, scheduler, controllers, simulated nodes: BASE, BASE+1, BASE+2, BASE+3.
@@ -179,6 +180,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--no-metrics", action="store_true", help="serve no Prometheus /metrics")
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default WARNING)")
+    add_registry_flags(parser, resolution=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -205,6 +207,11 @@ async def _serve(args: argparse.Namespace) -> int:
         check_service_cidr(args.service_cidr)
         check_disjoint({"--cluster-cidr": args.cluster_cidr, "--service-cidr": args.service_cidr})
     except CidrError as exc:
+        print(f"atoll up: {exc}", file=sys.stderr)
+        return 2
+    try:
+        resolution_config(args)  # checked here, used by _start_components
+    except ValueError as exc:
         print(f"atoll up: {exc}", file=sys.stderr)
         return 2
     ranges = 1 << (args.node_cidr_mask_size - cluster_cidr.prefixlen)
@@ -320,7 +327,9 @@ def _start_components(
     components: dict[str, Coroutine[Any, Any, None]] = {}
     if not args.no_scheduler:
         scheduler = internal_client_config(data_dir, server, "scheduler", dev=args.dev)
-        components["scheduler"] = run_scheduler(scheduler, args.scheduler_profile, stop)
+        components["scheduler"] = run_scheduler(
+            scheduler, args.scheduler_profile, stop, images=resolution_config(args)
+        )
     if not args.no_controllers:
         identity = internal_client_config(data_dir, server, "controller", dev=args.dev)
         options = ControllerOptions(node_grace_period=args.node_grace_period, cluster_cidr=args.cluster_cidr,

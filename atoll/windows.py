@@ -40,15 +40,25 @@ _RUNS_SERVER_2022_PROCESS_ISOLATED = frozenset(
     {WINDOWS_11_21H2, WINDOWS_11_22H2, WINDOWS_11_23H2, WINDOWS_11_24H2, WINDOWS_11_25H2, SERVER_2025}
 )
 
-# Image tags Microsoft publishes for its base images, so users never have to write builds by hand.
+# Tag words Microsoft publishes for its Windows images (LTSC names and semi-annual release ids), so
+# users never have to write builds by hand. They also appear inside compound tags of the images
+# built on them: ``4.8-windowsservercore-ltsc2019``, ``8.0-nanoserver-1809``.
 _TAG_BUILDS = {
     "ltsc2016": SERVER_2016,
     "1607": SERVER_2016,
+    "1709": 16299,
+    "1803": 17134,
     "ltsc2019": SERVER_2019,
     "1809": SERVER_2019,
+    "1903": 18362,
+    "1909": 18363,
+    "2004": 19041,
+    "20h2": 19042,
     "ltsc2022": SERVER_2022,
     "ltsc2025": SERVER_2025,
 }
+_TAG_WORD = re.compile(r"[A-Za-z0-9.]+")
+_BASE_NAMES = frozenset({"windowsservercore", "nanoserver", "servercore", "windows", "server"})
 _VERSION = re.compile(r"^10\.0\.(\d+)(?:\.(\d+))?$")
 
 
@@ -85,21 +95,33 @@ def parse_build(text: str) -> WindowsBuild:
 
 
 def build_from_image(image: str) -> WindowsBuild | None:
-    """The build an image reference names by its tag (``servercore:ltsc2022``), else None.
+    """The build an image reference names by its tag, else None: the fallback when no registry
+    can be asked for the image's ``os.version`` (scheduler/image_resolution.py).
 
-    Recognises Microsoft's LTSC tags, ``1607``/``1809``, and ``10.0.B[.R]`` tags, optionally
-    followed by a suffix (``ltsc2022-amd64``).
+    Recognises Microsoft's LTSC names, release ids (``1809``, ``20H2``) and ``10.0.B[.R]`` as
+    words of the tag (split at ``-`` and ``_``), so compound tags of images built on Microsoft's
+    (``4.8-windowsservercore-ltsc2019``, ``10.0.17763.5458-amd64``) count too, and words that
+    glue the release to the base name (``windowsservercore1809``). Words naming different builds
+    name none.
     """
     tail = image.rsplit("/", 1)[-1]
     if ":" not in tail:
         return None
     tag = tail.split(":", 1)[1].split("@", 1)[0]
-    for part in (tag, tag.split("-", 1)[0]):
-        if part in _TAG_BUILDS:
-            return WindowsBuild(_TAG_BUILDS[part])
-        match = _VERSION.match(part)
-        if match is not None:
-            return parse_build(part)
+    found: set[WindowsBuild] = set()
+    for word in _TAG_WORD.findall(tag.replace("_", "-")):
+        build = _word_build(word.lower())
+        if build is not None:
+            found.add(build)
+    return found.pop() if len(found) == 1 else None
+
+
+def _word_build(word: str) -> WindowsBuild | None:
+    if _VERSION.match(word):
+        return parse_build(word)
+    for name, build in _TAG_BUILDS.items():
+        if word == name or (word.endswith(name) and word[: -len(name)] in _BASE_NAMES):
+            return WindowsBuild(build)
     return None
 
 

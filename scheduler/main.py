@@ -17,12 +17,14 @@ from atoll.client_flags import add_client_flags, client_flags
 from atoll.clock import SystemClock
 from atoll.config import SERVER_ENV, ClientConfig, ConfigError, default_config_path, resolve_client_config
 from atoll.gc_tuning import tune_gc
+from atoll.image_flags import add_registry_flags, registry_config, resolved_registries
 from atoll.leaderelection import ElectionConfig, LeaderElector, default_identity
 from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
 from scheduler import metrics
 from scheduler.framework.profile import DEFAULT_PROFILE, Profile, ProfileError, build_framework, load_profile
 from scheduler.framework.runtime import Framework
+from scheduler.image_resolution import ImageResolution, ResolutionConfig
 from scheduler.plugins import REGISTRY
 from scheduler.scheduling_loop import SchedulingLoop
 
@@ -50,6 +52,7 @@ async def run_scheduler(
     *,
     batch_size: int = 500,
     election: ElectionConfig | None = None,
+    images: ResolutionConfig | None = None,
 ) -> None:
     """Schedule against the API at ``server`` (an address, or a ClientConfig with TLS) until ``stop``
     is set (forever when None).
@@ -58,6 +61,8 @@ async def run_scheduler(
     With ``election``, several replicas may run: only the holder of that Lease schedules (the
     scheduler is the only binder, so two active replicas could overcommit a node); a standby
     starts from a fresh snapshot when it takes over.
+    ``images``: the registries to ask what images offer (scheduler/image_resolution.py); None
+    places by tag rules only.
     Raises ProfileError for a bad profile before connecting.
     """
     framework = framework_for(profile)
@@ -66,12 +71,12 @@ async def run_scheduler(
     try:
         if election is None:
             metrics.LEADER.set(1)
-            await SchedulingLoop(client, framework, batch_size=batch_size).run(stop)
+            await _loop(client, framework, batch_size, images).run(stop)
             return
         elector = LeaderElector(client, election, SystemClock(), on_change=lambda leading: metrics.LEADER.set(leading))
 
         async def lead() -> None:
-            await SchedulingLoop(client, framework, batch_size=batch_size).run(asyncio.Event())
+            await _loop(client, framework, batch_size, images).run(asyncio.Event())
 
         campaign = asyncio.create_task(elector.run(lead), name="scheduler-leader-election")
         stopping = asyncio.create_task(stop.wait())
@@ -86,6 +91,18 @@ async def run_scheduler(
         await client.close()
 
 
+def _loop(client: Client, framework: Framework, batch_size: int, images: ResolutionConfig | None) -> SchedulingLoop:
+    resolution = None if images is None or not images.registries else ImageResolution(images)
+    return SchedulingLoop(client, framework, batch_size=batch_size, images=resolution)
+
+
+def resolution_config(args: argparse.Namespace) -> ResolutionConfig | None:
+    """The image resolution the registry flags ask for (atoll/image_flags.py); None for none.
+    ValueError, one line, for a bad flag."""
+    registries = resolved_registries(args)
+    return ResolutionConfig(registries, registry_config(args)) if registries else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="atoll-scheduler", description="Place pods and VMs on nodes.")
     add_client_flags(parser)  # default server, when none is configured anywhere: 127.0.0.1:7443
@@ -96,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lease-duration", type=float, default=15.0, help="seconds (default %(default)s)")
     parser.add_argument("--renew-deadline", type=float, default=10.0, help="seconds (default %(default)s)")
     parser.add_argument("--retry-period", type=float, default=2.0, help="seconds (default %(default)s)")
+    add_registry_flags(parser, resolution=True)
     add_metrics_flag(parser, DEFAULT_METRICS_LISTEN)
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default %(default)s)")
     args = parser.parse_args(argv)
@@ -103,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     tune_gc()
     try:
         framework = framework_for(args.profile)
-    except ProfileError as err:
+        images = resolution_config(args)
+    except (ProfileError, ValueError) as err:
         print(f"atoll-scheduler: {err}", file=sys.stderr)
         return 2
     flags = client_flags(args)
@@ -134,16 +153,22 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as err:
             print(f"atoll-scheduler: {err}", file=sys.stderr)
             return 2
-    return asyncio.run(_serve(config, framework, args.batch_size, election))
+    return asyncio.run(_serve(config, framework, args.batch_size, election, images))
 
 
-async def _serve(server: ClientConfig, framework: Framework, batch_size: int, election: ElectionConfig | None) -> int:
+async def _serve(
+    server: ClientConfig,
+    framework: Framework,
+    batch_size: int,
+    election: ElectionConfig | None,
+    images: ResolutionConfig | None,
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     log.warning("scheduling against %s with profile %s", server.server, framework.profile_name)
-    await run_scheduler(server, framework, stop, batch_size=batch_size, election=election)
+    await run_scheduler(server, framework, stop, batch_size=batch_size, election=election, images=images)
     return 0
 
 

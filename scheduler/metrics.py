@@ -96,11 +96,29 @@ PREEMPTION_VICTIMS = Counter(
     "Workloads evicted (deleted) to make room for higher-priority ones.",
     registry=REGISTRY,
 )
+IMAGE_RESOLUTIONS = Counter(
+    "atoll_scheduler_image_resolutions_total",
+    "Image references looked up for placement, by result: hit (answered from the cache), miss "
+    "(asked the registry and got an answer), stale (registry unreachable, an expired answer used), "
+    "error (no answer: the workload waits with the reason).",
+    ("result",),
+    registry=REGISTRY,
+)
+IMAGE_RESOLUTION_DURATION = Histogram(
+    "atoll_scheduler_image_resolution_duration_seconds",
+    "Latency of asking a registry what an image reference offers (manifest or index, plus the "
+    "config of a single-platform image); cache hits are not timed.",
+    buckets=_BIND_BUCKETS,
+    registry=REGISTRY,
+)
 
 QUEUES = ("active", "backoff", "unschedulable", "inflight")
+IMAGE_RESULTS = ("hit", "miss", "stale", "error")
 RESULTS = ("scheduled", "unschedulable", "error")
 for _queue in QUEUES:
     PENDING_WORKLOADS.labels(_queue)
+for _result in IMAGE_RESULTS:
+    IMAGE_RESOLUTIONS.labels(_result)
 for _result in RESULTS:
     SCHEDULE_ATTEMPTS.labels(_result)
     ATTEMPT_DURATION.labels(_result)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from atoll.extended_resources import ExtendedResourceError, is_extended, whole_units
+from atoll.image_platforms import normalize_architecture
 from atoll.v1 import node_pb2
 from atoll.windows import BuildError, WindowsBuild, parse_build
 from scheduler.quantity import QuantityError, amount, cpu_millis
@@ -36,6 +37,9 @@ class NodeFacts:
     ephemeral: int = 0
     os: str = "linux"
     windows_build: WindowsBuild | None = None
+    # GOARCH name (amd64, arm64) and OCI variant (v8); "" when the node did not say.
+    arch: str = "amd64"
+    arch_variant: str = ""
     isolation: frozenset[str] = frozenset()
     hypervisor_type: str = "none"
     guest_os: frozenset[str] = frozenset()
@@ -68,6 +72,8 @@ def from_node(node: node_pb2.Node) -> NodeFacts:
         ephemeral=_safe(amount, alloc.get("ephemeral-storage", "")),
         os=os_name,
         windows_build=build,
+        arch=normalize_architecture(info.arch),
+        arch_variant=status.arch_variant,
         isolation=frozenset(status.windows_isolation)
         or (frozenset({"process"}) if os_name == "windows" else frozenset()),
         hypervisor_type=hv.type or "none",

@@ -61,6 +61,10 @@ class NodeTable:
         self.isolation_bits = np.zeros(capacity, dtype=np.uint8)
         self.hv_type = np.zeros(capacity, dtype=np.int8)
         self.guest_bits = np.zeros(capacity, dtype=np.uint8)
+        # Architecture and variant names as small codes (``name_code``); 0 is "" (not reported).
+        self.arch_code = np.zeros(capacity, dtype=np.int16)
+        self.variant_code = np.zeros(capacity, dtype=np.int16)
+        self._name_codes: dict[str, int] = {"": 0}
         for column in _INT64_COLUMNS:
             setattr(self, column, np.zeros(capacity, dtype=np.int64))
         for column in _FLOAT_COLUMNS:
@@ -118,6 +122,8 @@ class NodeTable:
         self.isolation_bits[slot] = _bits(facts.isolation, ISOLATION_BITS)
         self.hv_type[slot] = HYPERVISOR_CODES.get(facts.hypervisor_type, 0)
         self.guest_bits[slot] = _bits(facts.guest_os, GUEST_BITS)
+        self.arch_code[slot] = self._intern(facts.arch)
+        self.variant_code[slot] = self._intern(facts.arch_variant)
         self.vm_overhead[slot] = facts.per_vm_overhead_memory
         self.uvm_overhead[slot] = utility_vm_memory(facts.per_vm_overhead_memory)
         if previous is None or previous.labels != facts.labels:
@@ -131,6 +137,21 @@ class NodeTable:
             self.extended_column(name)[0][slot] = count
         self.generation += 1
         return slot
+
+    def name_code(self, name: str) -> int:
+        """The code of an architecture or variant name in ``arch_code``/``variant_code``; -1 when
+        no node ever reported it (so a comparison matches no node)."""
+        return self._name_codes.get(name, -1)
+
+    def code_name(self, code: int) -> str:
+        """The name of ``code`` (for explanations)."""
+        return next((name for name, value in self._name_codes.items() if value == code), "")
+
+    def _intern(self, name: str) -> int:
+        code = self._name_codes.get(name)
+        if code is None:
+            code = self._name_codes[name] = len(self._name_codes)
+        return code
 
     def extended_column(self, name: str) -> tuple[I64Array, I64Array]:
         """(allocatable, used) columns of extended resource ``name``, created (zero) when new.

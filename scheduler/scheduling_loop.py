@@ -28,11 +28,12 @@ from atoll.clock import Clock, SystemClock
 from atoll.event_sink import EventSink
 from atoll.tasks import cancel_and_wait
 from atoll.v1 import api_pb2, event_pb2, object_pb2
-from atoll.watch_events import BOOKMARK, DELETED, RESYNC, SYNCED
+from atoll.watch_events import BOOKMARK, DELETED, MODIFIED, RESYNC, SYNCED
 from scheduler import metrics
 from scheduler.api_port import ApiPort
 from scheduler.core import Invalid, Outcome, Placement, Scheduler, Unschedulable
 from scheduler.framework.runtime import Framework
+from scheduler.image_resolution import ImageResolution
 from scheduler.node_facts import from_node
 from scheduler.queue import ClusterEvent, SchedulingQueue
 from scheduler.reporting import UNSCHEDULABLE, failed_scheduling, preempted, scheduled, with_scheduled_condition
@@ -61,6 +62,7 @@ class SchedulingLoop:
         report_queue_limit: int = 20_000,
         clock: Clock | None = None,
         queue: SchedulingQueue | None = None,
+        images: ImageResolution | None = None,
     ) -> None:
         self.api = api
         self.snapshot = ClusterSnapshot()
@@ -80,6 +82,10 @@ class SchedulingLoop:
         self._first_seen: dict[str, float] = {}  # workload key -> clock() when first queued (e2e latency)
         self._decided_in: dict[str, float] = {}  # workload key -> seconds its last decision took
         self._queue_metrics_at = float("-inf")
+        # What registries say the images offer (None: tag rules only, atoll/windows.py).
+        self.images = images
+        if images is not None:
+            images.on_resolved = self._images_resolved
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -91,6 +97,8 @@ class SchedulingLoop:
         finally:
             if self._binds:
                 await asyncio.wait(self._binds)  # bind answers settle what was assumed
+            if self.images is not None:
+                await self.images.close()
             await self._events.close()
             for result in await cancel_and_wait(tasks):
                 if isinstance(result, Exception):
@@ -251,7 +259,21 @@ class SchedulingLoop:
             # Bound, and unbound since (a VM evicted from its node): release that node, place anew.
             self.snapshot.remove_workload(key)
             self.queue.on_event(ClusterEvent.WORKLOAD_DELETED, self.clock.now())
+        if self.images is not None:
+            annotated = self.images.annotate(info)
+            if annotated is None:
+                return  # its images are being looked up; _images_resolved brings it back
+            info = annotated
         self.queue.add(info)
+
+    def _images_resolved(self, keys: set[str]) -> None:
+        """Lookups for these workloads' images ended (or are to be retried): decode them again
+        from their latest object, which annotates and queues them."""
+        for key in keys:
+            latest = self.objects.get(key)
+            if latest is not None:
+                self._on_workload(key.split("/", 1)[0], api_pb2.WatchEvent(type=MODIFIED, object=latest))
+        self.wake.set()
 
     def _report_invalid(self, key: str, obj: object_pb2.Object, message: str) -> None:
         revision = kinds.unwrap(obj).metadata.resource_version
@@ -347,8 +369,11 @@ class SchedulingLoop:
         # The queue keeps the info it popped; give it the newest revision for the retry.
         with contextlib.suppress(WorkloadError):
             message = kinds.unwrap(obj)
-            info = from_pod(message) if kind == POD else from_vm(message)
-            self.queue.update_info(info)
+            info: WorkloadInfo | None = from_pod(message) if kind == POD else from_vm(message)
+            if info is not None and self.images is not None:
+                info = self.images.annotate(info)
+            if info is not None:
+                self.queue.update_info(info)
 
     async def _unschedulable(self, outcome: Unschedulable) -> None:
         info, plan = outcome.workload, outcome.preemption

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import TypedDict
 
 from atoll.extended_resources import ExtendedResourceError, add_container_units
+from atoll.image_resolver import ResolvedImage
 from atoll.labels import LabelSelector, selector_from_proto
 from atoll.labels import SelectorError as LabelSelectorError
 from atoll.storage import claims_of
@@ -96,6 +97,14 @@ class WorkloadInfo:
     os: str = "linux"
     isolation: Isolation | None = None
     image_build: WindowsBuild | None = None
+    # True when image_build is today's guess from a tag (a registry's answer replaces it).
+    image_build_from_tag: bool = False
+    # The distinct container images, in spec order.
+    images: tuple[str, ...] = ()
+    # What registries said the images offer (scheduler/image_resolution.py); None: not asked.
+    image_platforms: tuple[ResolvedImage, ...] | None = None
+    # Why the images could not be resolved (registry down, manifest unknown...); "" when fine.
+    image_problem: str = ""
     # Names of the PersistentVolumeClaims (in its namespace) it uses.
     claims: tuple[str, ...] = ()
     host_network: bool = False
@@ -154,6 +163,7 @@ def from_pod(pod: pod_pb2.Pod) -> WorkloadInfo:
     image_build: WindowsBuild | None = None
     if os_name == "windows":
         isolation, image_build = _windows(spec, where)
+    from_tag = image_build is not None and not spec.windows.image_build
     return WorkloadInfo(
         kind=POD,
         namespace=meta.namespace,
@@ -168,6 +178,8 @@ def from_pod(pod: pod_pb2.Pod) -> WorkloadInfo:
         os=os_name,
         isolation=isolation,
         image_build=image_build,
+        image_build_from_tag=from_tag,
+        images=tuple(dict.fromkeys(container.image for container in spec.containers if container.image)),
         host_network=spec.host_network,
         all_host_process=bool(spec.containers) and all(c.host_process for c in spec.containers),
         extended=tuple(sorted((name, count) for name, count in extended.items() if count)),

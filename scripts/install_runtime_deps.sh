@@ -2,7 +2,8 @@
 # Installs what the real-runtime tests (tests/e2e/test_oci_*, test_qemu_*) need, idempotently and
 # fast when everything is already there:
 #   - Debian packages runc, crun, qemu-system-x86 (+ qemu-utils for qemu-img), busybox-static,
-#     containernetworking-plugins, nftables, iptables, iproute2, dosfstools, mtools, genisoimage;
+#     containernetworking-plugins, nftables, iptables, iproute2, dosfstools, mtools, genisoimage,
+#     skopeo, umoci and docker-registry (image pulls; the registry the image tests start on loopback);
 #   - a Debian kernel (linux-image-amd64's current package) unpacked with `apt-get download` +
 #     `dpkg -x` into the test cache (never installed into /boot); tests/e2e/artifacts.py reads it
 #     and extracts an uncompressed vmlinux from it.
@@ -16,7 +17,8 @@ sudo=""
 
 missing=""
 for pair in runc:runc crun:crun qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils busybox:busybox-static \
-        nft:nftables iptables:iptables ip:iproute2 mkfs.vfat:dosfstools mcopy:mtools genisoimage:genisoimage; do
+        nft:nftables iptables:iptables ip:iproute2 mkfs.vfat:dosfstools mcopy:mtools genisoimage:genisoimage \
+        skopeo:skopeo umoci:umoci docker-registry:docker-registry; do
     binary="${pair%%:*}"
     package="${pair#*:}"
     command -v "$binary" >/dev/null 2>&1 || missing="$missing $package"

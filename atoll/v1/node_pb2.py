@@ -27,7 +27,7 @@ from atoll.v1 import migration_pb2 as atoll_dot_v1_dot_migration__pb2
 from atoll.v1 import scheduling_pb2 as atoll_dot_v1_dot_scheduling__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x61toll/v1/node.proto\x12\x08\x61toll.v1\x1a\x13\x61toll/v1/meta.proto\x1a\x18\x61toll/v1/migration.proto\x1a\x19\x61toll/v1/scheduling.proto\"r\n\x08NodeSpec\x12\x15\n\runschedulable\x18\x01 \x01(\x08\x12\x1f\n\x06taints\x18\x02 \x03(\x0b\x32\x0f.atoll.v1.Taint\x12\x13\n\x0bprovider_id\x18\x03 \x01(\t\x12\x19\n\x08pod_cidr\x18\x04 \x01(\tR\x07podCIDR\"n\n\x0eHypervisorInfo\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06nested\x18\x03 \x01(\x08\x12\x10\n\x08guest_os\x18\x04 \x03(\t\x12\x1e\n\x16per_vm_overhead_memory\x18\x05 \x01(\t\",\n\x0bNodeAddress\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\"e\n\x08NodeInfo\x12\n\n\x02os\x18\x01 \x01(\t\x12\x10\n\x08os_build\x18\x02 \x01(\t\x12\x0c\n\x04\x61rch\x18\x03 \x01(\t\x12\x16\n\x0ekernel_version\x18\x04 \x01(\t\x12\x15\n\ragent_version\x18\x05 \x01(\t\"\x84\x04\n\nNodeStatus\x12\x34\n\x08\x63\x61pacity\x18\x01 \x03(\x0b\x32\".atoll.v1.NodeStatus.CapacityEntry\x12:\n\x0b\x61llocatable\x18\x02 \x03(\x0b\x32%.atoll.v1.NodeStatus.AllocatableEntry\x12%\n\tnode_info\x18\x03 \x01(\x0b\x32\x12.atoll.v1.NodeInfo\x12,\n\nhypervisor\x18\x04 \x01(\x0b\x32\x18.atoll.v1.HypervisorInfo\x12\x19\n\x11windows_isolation\x18\x05 \x03(\t\x12\x18\n\x10runtime_handlers\x18\x06 \x03(\t\x12\'\n\nconditions\x18\x07 \x03(\x0b\x32\x13.atoll.v1.Condition\x12(\n\taddresses\x18\x08 \x03(\x0b\x32\x15.atoll.v1.NodeAddress\x12\x12\n\ncpu_models\x18\x17 \x03(\t\x12.\n\tmigration\x18\x18 \x01(\x0b\x32\x1b.atoll.v1.NodeMigrationInfo\x1a/\n\rCapacityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41llocatableEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"v\n\x04Node\x12&\n\x08metadata\x18\x01 \x01(\x0b\x32\x14.atoll.v1.ObjectMeta\x12 \n\x04spec\x18\x02 \x01(\x0b\x32\x12.atoll.v1.NodeSpec\x12$\n\x06status\x18\x03 \x01(\x0b\x32\x14.atoll.v1.NodeStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x61toll/v1/node.proto\x12\x08\x61toll.v1\x1a\x13\x61toll/v1/meta.proto\x1a\x18\x61toll/v1/migration.proto\x1a\x19\x61toll/v1/scheduling.proto\"r\n\x08NodeSpec\x12\x15\n\runschedulable\x18\x01 \x01(\x08\x12\x1f\n\x06taints\x18\x02 \x03(\x0b\x32\x0f.atoll.v1.Taint\x12\x13\n\x0bprovider_id\x18\x03 \x01(\t\x12\x19\n\x08pod_cidr\x18\x04 \x01(\tR\x07podCIDR\"n\n\x0eHypervisorInfo\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06nested\x18\x03 \x01(\x08\x12\x10\n\x08guest_os\x18\x04 \x03(\t\x12\x1e\n\x16per_vm_overhead_memory\x18\x05 \x01(\t\",\n\x0bNodeAddress\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\"e\n\x08NodeInfo\x12\n\n\x02os\x18\x01 \x01(\t\x12\x10\n\x08os_build\x18\x02 \x01(\t\x12\x0c\n\x04\x61rch\x18\x03 \x01(\t\x12\x16\n\x0ekernel_version\x18\x04 \x01(\t\x12\x15\n\ragent_version\x18\x05 \x01(\t\"\x9a\x04\n\nNodeStatus\x12\x34\n\x08\x63\x61pacity\x18\x01 \x03(\x0b\x32\".atoll.v1.NodeStatus.CapacityEntry\x12:\n\x0b\x61llocatable\x18\x02 \x03(\x0b\x32%.atoll.v1.NodeStatus.AllocatableEntry\x12%\n\tnode_info\x18\x03 \x01(\x0b\x32\x12.atoll.v1.NodeInfo\x12,\n\nhypervisor\x18\x04 \x01(\x0b\x32\x18.atoll.v1.HypervisorInfo\x12\x19\n\x11windows_isolation\x18\x05 \x03(\t\x12\x18\n\x10runtime_handlers\x18\x06 \x03(\t\x12\'\n\nconditions\x18\x07 \x03(\x0b\x32\x13.atoll.v1.Condition\x12(\n\taddresses\x18\x08 \x03(\x0b\x32\x15.atoll.v1.NodeAddress\x12\x14\n\x0c\x61rch_variant\x18\x14 \x01(\t\x12\x12\n\ncpu_models\x18\x17 \x03(\t\x12.\n\tmigration\x18\x18 \x01(\x0b\x32\x1b.atoll.v1.NodeMigrationInfo\x1a/\n\rCapacityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41llocatableEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"v\n\x04Node\x12&\n\x08metadata\x18\x01 \x01(\x0b\x32\x14.atoll.v1.ObjectMeta\x12 \n\x04spec\x18\x02 \x01(\x0b\x32\x12.atoll.v1.NodeSpec\x12$\n\x06status\x18\x03 \x01(\x0b\x32\x14.atoll.v1.NodeStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,11 +47,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NODEINFO']._serialized_start=381
   _globals['_NODEINFO']._serialized_end=482
   _globals['_NODESTATUS']._serialized_start=485
-  _globals['_NODESTATUS']._serialized_end=1001
-  _globals['_NODESTATUS_CAPACITYENTRY']._serialized_start=902
-  _globals['_NODESTATUS_CAPACITYENTRY']._serialized_end=949
-  _globals['_NODESTATUS_ALLOCATABLEENTRY']._serialized_start=951
-  _globals['_NODESTATUS_ALLOCATABLEENTRY']._serialized_end=1001
-  _globals['_NODE']._serialized_start=1003
-  _globals['_NODE']._serialized_end=1121
+  _globals['_NODESTATUS']._serialized_end=1023
+  _globals['_NODESTATUS_CAPACITYENTRY']._serialized_start=924
+  _globals['_NODESTATUS_CAPACITYENTRY']._serialized_end=971
+  _globals['_NODESTATUS_ALLOCATABLEENTRY']._serialized_start=973
+  _globals['_NODESTATUS_ALLOCATABLEENTRY']._serialized_end=1023
+  _globals['_NODE']._serialized_start=1025
+  _globals['_NODE']._serialized_end=1143
 # @@protoc_insertion_point(module_scope)

@@ -169,8 +169,11 @@ class NodeStatus(google.protobuf.message.Message):
     RUNTIME_HANDLERS_FIELD_NUMBER: builtins.int
     CONDITIONS_FIELD_NUMBER: builtins.int
     ADDRESSES_FIELD_NUMBER: builtins.int
+    ARCH_VARIANT_FIELD_NUMBER: builtins.int
     CPU_MODELS_FIELD_NUMBER: builtins.int
     MIGRATION_FIELD_NUMBER: builtins.int
+    arch_variant: builtins.str
+    """The CPU variant within node_info.arch as OCI platforms name it (arm64: v8; arm: v6, v7)."""
     @property
     def capacity(self) -> google.protobuf.internal.containers.ScalarMap[builtins.str, builtins.str]:
         """Keys cpu, memory, pods, ephemeral-storage; values are quantities."""
@@ -214,11 +217,12 @@ class NodeStatus(google.protobuf.message.Message):
         runtime_handlers: collections.abc.Iterable[builtins.str] | None = ...,
         conditions: collections.abc.Iterable[atoll.v1.meta_pb2.Condition] | None = ...,
         addresses: collections.abc.Iterable[global___NodeAddress] | None = ...,
+        arch_variant: builtins.str = ...,
         cpu_models: collections.abc.Iterable[builtins.str] | None = ...,
         migration: atoll.v1.migration_pb2.NodeMigrationInfo | None = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["hypervisor", b"hypervisor", "migration", b"migration", "node_info", b"node_info"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["addresses", b"addresses", "allocatable", b"allocatable", "capacity", b"capacity", "conditions", b"conditions", "cpu_models", b"cpu_models", "hypervisor", b"hypervisor", "migration", b"migration", "node_info", b"node_info", "runtime_handlers", b"runtime_handlers", "windows_isolation", b"windows_isolation"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["addresses", b"addresses", "allocatable", b"allocatable", "arch_variant", b"arch_variant", "capacity", b"capacity", "conditions", b"conditions", "cpu_models", b"cpu_models", "hypervisor", b"hypervisor", "migration", b"migration", "node_info", b"node_info", "runtime_handlers", b"runtime_handlers", "windows_isolation", b"windows_isolation"]) -> None: ...
 
 global___NodeStatus = NodeStatus
 

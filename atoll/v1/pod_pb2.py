@@ -24,46 +24,47 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from atoll.v1 import config_pb2 as atoll_dot_v1_dot_config__pb2
+from atoll.v1 import image_pb2 as atoll_dot_v1_dot_image__pb2
 from atoll.v1 import meta_pb2 as atoll_dot_v1_dot_meta__pb2
 from atoll.v1 import probe_pb2 as atoll_dot_v1_dot_probe__pb2
 from atoll.v1 import scheduling_pb2 as atoll_dot_v1_dot_scheduling__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12\x61toll/v1/pod.proto\x12\x08\x61toll.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x61toll/v1/config.proto\x1a\x13\x61toll/v1/meta.proto\x1a\x14\x61toll/v1/probe.proto\x1a\x19\x61toll/v1/scheduling.proto\"Q\n\x06\x45nvVar\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12*\n\nvalue_from\x18\x03 \x01(\x0b\x32\x16.atoll.v1.EnvVarSource\"s\n\rContainerPort\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0e\x63ontainer_port\x18\x02 \x01(\x05\x12\x11\n\thost_port\x18\x03 \x01(\x05\x12\x10\n\x08protocol\x18\x04 \x01(\t\x12\x17\n\x07host_ip\x18\x05 \x01(\tR\x06hostIP\"\xe3\x03\n\tContainer\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x03 \x03(\t\x12\x0c\n\x04\x61rgs\x18\x04 \x03(\t\x12\x1d\n\x03\x65nv\x18\x05 \x03(\x0b\x32\x10.atoll.v1.EnvVar\x12\x13\n\x0bworking_dir\x18\x06 \x01(\t\x12&\n\x05ports\x18\x07 \x03(\x0b\x32\x17.atoll.v1.ContainerPort\x12\x31\n\tresources\x18\x08 \x01(\x0b\x32\x1e.atoll.v1.ResourceRequirements\x12\x14\n\x0chost_process\x18\t \x01(\x08\x12!\n\x19read_only_root_filesystem\x18\n \x01(\x08\x12\'\n\x0eliveness_probe\x18\x0b \x01(\x0b\x32\x0f.atoll.v1.Probe\x12(\n\x0freadiness_probe\x18\x0c \x01(\x0b\x32\x0f.atoll.v1.Probe\x12&\n\rstartup_probe\x18\r \x01(\x0b\x32\x0f.atoll.v1.Probe\x12,\n\rvolume_mounts\x18\x0e \x03(\x0b\x32\x15.atoll.v1.VolumeMount\x12)\n\x08\x65nv_from\x18\x0f \x03(\x0b\x32\x17.atoll.v1.EnvFromSource\"\xc4\x02\n\tPodVolume\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x33\n\tempty_dir\x18\x02 \x01(\x0b\x32\x1e.atoll.v1.EmptyDirVolumeSourceH\x00\x12\x35\n\nconfig_map\x18\x03 \x01(\x0b\x32\x1f.atoll.v1.ConfigMapVolumeSourceH\x00\x12.\n\x06secret\x18\x04 \x01(\x0b\x32\x1c.atoll.v1.SecretVolumeSourceH\x00\x12\x33\n\thost_path\x18\x05 \x01(\x0b\x32\x1e.atoll.v1.HostPathVolumeSourceH\x00\x12N\n\x17persistent_volume_claim\x18\x06 \x01(\x0b\x32+.atoll.v1.PersistentVolumeClaimVolumeSourceH\x00\x42\x08\n\x06source\"J\n!PersistentVolumeClaimVolumeSource\x12\x12\n\nclaim_name\x18\x01 \x01(\t\x12\x11\n\tread_only\x18\x02 \x01(\x08\"R\n\x0eWindowsOptions\x12\x11\n\tisolation\x18\x01 \x01(\t\x12\x13\n\x0bimage_build\x18\x02 \x01(\t\x12\x18\n\x10run_as_user_name\x18\x03 \x01(\t\"\xfc\x02\n\x07PodSpec\x12\'\n\ncontainers\x18\x01 \x03(\x0b\x32\x13.atoll.v1.Container\x12\x16\n\x0erestart_policy\x18\x02 \x01(\t\x12\n\n\x02os\x18\x03 \x01(\t\x12)\n\x07windows\x18\x04 \x01(\x0b\x32\x18.atoll.v1.WindowsOptions\x12\x14\n\x0chost_network\x18\x05 \x01(\x08\x12(\n\nscheduling\x18\x06 \x01(\x0b\x32\x14.atoll.v1.Scheduling\x12-\n termination_grace_period_seconds\x18\x07 \x01(\x03H\x00\x88\x01\x01\x12\x11\n\tnode_name\x18\x08 \x01(\t\x12\x1a\n\x12runtime_class_name\x18\t \x01(\t\x12\x10\n\x08hostname\x18\n \x01(\t\x12$\n\x07volumes\x18\x0b \x03(\x0b\x32\x13.atoll.v1.PodVolumeB#\n!_termination_grace_period_seconds\"8\n\x15\x43ontainerStateWaiting\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"G\n\x15\x43ontainerStateRunning\x12.\n\nstarted_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbf\x01\n\x18\x43ontainerStateTerminated\x12\x11\n\texit_code\x18\x01 \x01(\x05\x12\x0e\n\x06signal\x18\x02 \x01(\x05\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbb\x01\n\x0e\x43ontainerState\x12\x32\n\x07waiting\x18\x01 \x01(\x0b\x32\x1f.atoll.v1.ContainerStateWaitingH\x00\x12\x32\n\x07running\x18\x02 \x01(\x0b\x32\x1f.atoll.v1.ContainerStateRunningH\x00\x12\x38\n\nterminated\x18\x03 \x01(\x0b\x32\".atoll.v1.ContainerStateTerminatedH\x00\x42\x07\n\x05state\"\xc1\x01\n\x0f\x43ontainerStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0b\x32\x18.atoll.v1.ContainerState\x12,\n\nlast_state\x18\x03 \x01(\x0b\x32\x18.atoll.v1.ContainerState\x12\r\n\x05ready\x18\x04 \x01(\x08\x12\x15\n\rrestart_count\x18\x05 \x01(\x05\x12\r\n\x05image\x18\x06 \x01(\t\x12\x14\n\x0c\x63ontainer_id\x18\x07 \x01(\t\"\xa9\x02\n\tPodStatus\x12\r\n\x05phase\x18\x01 \x01(\t\x12\'\n\nconditions\x18\x02 \x03(\x0b\x32\x13.atoll.v1.Condition\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07host_ip\x18\x05 \x01(\t\x12\x15\n\x06pod_ip\x18\x06 \x01(\tR\x05podIP\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x12\x63ontainer_statuses\x18\x08 \x03(\x0b\x32\x19.atoll.v1.ContainerStatus\x12\x1b\n\x13nominated_node_name\x18\t \x01(\t\x12\x17\n\x07pod_ips\x18\n \x03(\tR\x06podIPs\"s\n\x03Pod\x12&\n\x08metadata\x18\x01 \x01(\x0b\x32\x14.atoll.v1.ObjectMeta\x12\x1f\n\x04spec\x18\x02 \x01(\x0b\x32\x11.atoll.v1.PodSpec\x12#\n\x06status\x18\x03 \x01(\x0b\x32\x13.atoll.v1.PodStatus\"V\n\x0bPodTemplate\x12&\n\x08metadata\x18\x01 \x01(\x0b\x32\x14.atoll.v1.ObjectMeta\x12\x1f\n\x04spec\x18\x02 \x01(\x0b\x32\x11.atoll.v1.PodSpecb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12\x61toll/v1/pod.proto\x12\x08\x61toll.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x61toll/v1/config.proto\x1a\x14\x61toll/v1/image.proto\x1a\x13\x61toll/v1/meta.proto\x1a\x14\x61toll/v1/probe.proto\x1a\x19\x61toll/v1/scheduling.proto\"Q\n\x06\x45nvVar\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12*\n\nvalue_from\x18\x03 \x01(\x0b\x32\x16.atoll.v1.EnvVarSource\"s\n\rContainerPort\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0e\x63ontainer_port\x18\x02 \x01(\x05\x12\x11\n\thost_port\x18\x03 \x01(\x05\x12\x10\n\x08protocol\x18\x04 \x01(\t\x12\x17\n\x07host_ip\x18\x05 \x01(\tR\x06hostIP\"\xfe\x03\n\tContainer\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x03 \x03(\t\x12\x0c\n\x04\x61rgs\x18\x04 \x03(\t\x12\x1d\n\x03\x65nv\x18\x05 \x03(\x0b\x32\x10.atoll.v1.EnvVar\x12\x13\n\x0bworking_dir\x18\x06 \x01(\t\x12&\n\x05ports\x18\x07 \x03(\x0b\x32\x17.atoll.v1.ContainerPort\x12\x31\n\tresources\x18\x08 \x01(\x0b\x32\x1e.atoll.v1.ResourceRequirements\x12\x14\n\x0chost_process\x18\t \x01(\x08\x12!\n\x19read_only_root_filesystem\x18\n \x01(\x08\x12\'\n\x0eliveness_probe\x18\x0b \x01(\x0b\x32\x0f.atoll.v1.Probe\x12(\n\x0freadiness_probe\x18\x0c \x01(\x0b\x32\x0f.atoll.v1.Probe\x12&\n\rstartup_probe\x18\r \x01(\x0b\x32\x0f.atoll.v1.Probe\x12,\n\rvolume_mounts\x18\x0e \x03(\x0b\x32\x15.atoll.v1.VolumeMount\x12)\n\x08\x65nv_from\x18\x0f \x03(\x0b\x32\x17.atoll.v1.EnvFromSource\x12\x19\n\x11image_pull_policy\x18\x14 \x01(\t\"\xc4\x02\n\tPodVolume\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x33\n\tempty_dir\x18\x02 \x01(\x0b\x32\x1e.atoll.v1.EmptyDirVolumeSourceH\x00\x12\x35\n\nconfig_map\x18\x03 \x01(\x0b\x32\x1f.atoll.v1.ConfigMapVolumeSourceH\x00\x12.\n\x06secret\x18\x04 \x01(\x0b\x32\x1c.atoll.v1.SecretVolumeSourceH\x00\x12\x33\n\thost_path\x18\x05 \x01(\x0b\x32\x1e.atoll.v1.HostPathVolumeSourceH\x00\x12N\n\x17persistent_volume_claim\x18\x06 \x01(\x0b\x32+.atoll.v1.PersistentVolumeClaimVolumeSourceH\x00\x42\x08\n\x06source\"J\n!PersistentVolumeClaimVolumeSource\x12\x12\n\nclaim_name\x18\x01 \x01(\t\x12\x11\n\tread_only\x18\x02 \x01(\x08\"R\n\x0eWindowsOptions\x12\x11\n\tisolation\x18\x01 \x01(\t\x12\x13\n\x0bimage_build\x18\x02 \x01(\t\x12\x18\n\x10run_as_user_name\x18\x03 \x01(\t\"\xb8\x03\n\x07PodSpec\x12\'\n\ncontainers\x18\x01 \x03(\x0b\x32\x13.atoll.v1.Container\x12\x16\n\x0erestart_policy\x18\x02 \x01(\t\x12\n\n\x02os\x18\x03 \x01(\t\x12)\n\x07windows\x18\x04 \x01(\x0b\x32\x18.atoll.v1.WindowsOptions\x12\x14\n\x0chost_network\x18\x05 \x01(\x08\x12(\n\nscheduling\x18\x06 \x01(\x0b\x32\x14.atoll.v1.Scheduling\x12-\n termination_grace_period_seconds\x18\x07 \x01(\x03H\x00\x88\x01\x01\x12\x11\n\tnode_name\x18\x08 \x01(\t\x12\x1a\n\x12runtime_class_name\x18\t \x01(\t\x12\x10\n\x08hostname\x18\n \x01(\t\x12$\n\x07volumes\x18\x0b \x03(\x0b\x32\x13.atoll.v1.PodVolume\x12:\n\x12image_pull_secrets\x18\x14 \x03(\x0b\x32\x1e.atoll.v1.LocalObjectReferenceB#\n!_termination_grace_period_seconds\"8\n\x15\x43ontainerStateWaiting\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"G\n\x15\x43ontainerStateRunning\x12.\n\nstarted_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbf\x01\n\x18\x43ontainerStateTerminated\x12\x11\n\texit_code\x18\x01 \x01(\x05\x12\x0e\n\x06signal\x18\x02 \x01(\x05\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbb\x01\n\x0e\x43ontainerState\x12\x32\n\x07waiting\x18\x01 \x01(\x0b\x32\x1f.atoll.v1.ContainerStateWaitingH\x00\x12\x32\n\x07running\x18\x02 \x01(\x0b\x32\x1f.atoll.v1.ContainerStateRunningH\x00\x12\x38\n\nterminated\x18\x03 \x01(\x0b\x32\".atoll.v1.ContainerStateTerminatedH\x00\x42\x07\n\x05state\"\xdc\x01\n\x0f\x43ontainerStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0b\x32\x18.atoll.v1.ContainerState\x12,\n\nlast_state\x18\x03 \x01(\x0b\x32\x18.atoll.v1.ContainerState\x12\r\n\x05ready\x18\x04 \x01(\x08\x12\x15\n\rrestart_count\x18\x05 \x01(\x05\x12\r\n\x05image\x18\x06 \x01(\t\x12\x14\n\x0c\x63ontainer_id\x18\x07 \x01(\t\x12\x19\n\x08image_id\x18\x14 \x01(\tR\x07imageID\"\xa9\x02\n\tPodStatus\x12\r\n\x05phase\x18\x01 \x01(\t\x12\'\n\nconditions\x18\x02 \x03(\x0b\x32\x13.atoll.v1.Condition\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07host_ip\x18\x05 \x01(\t\x12\x15\n\x06pod_ip\x18\x06 \x01(\tR\x05podIP\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x12\x63ontainer_statuses\x18\x08 \x03(\x0b\x32\x19.atoll.v1.ContainerStatus\x12\x1b\n\x13nominated_node_name\x18\t \x01(\t\x12\x17\n\x07pod_ips\x18\n \x03(\tR\x06podIPs\"s\n\x03Pod\x12&\n\x08metadata\x18\x01 \x01(\x0b\x32\x14.atoll.v1.ObjectMeta\x12\x1f\n\x04spec\x18\x02 \x01(\x0b\x32\x11.atoll.v1.PodSpec\x12#\n\x06status\x18\x03 \x01(\x0b\x32\x13.atoll.v1.PodStatus\"V\n\x0bPodTemplate\x12&\n\x08metadata\x18\x01 \x01(\x0b\x32\x14.atoll.v1.ObjectMeta\x12\x1f\n\x04spec\x18\x02 \x01(\x0b\x32\x11.atoll.v1.PodSpecb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atoll.v1.pod_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ENVVAR']._serialized_start=158
-  _globals['_ENVVAR']._serialized_end=239
-  _globals['_CONTAINERPORT']._serialized_start=241
-  _globals['_CONTAINERPORT']._serialized_end=356
-  _globals['_CONTAINER']._serialized_start=359
-  _globals['_CONTAINER']._serialized_end=842
-  _globals['_PODVOLUME']._serialized_start=845
-  _globals['_PODVOLUME']._serialized_end=1169
-  _globals['_PERSISTENTVOLUMECLAIMVOLUMESOURCE']._serialized_start=1171
-  _globals['_PERSISTENTVOLUMECLAIMVOLUMESOURCE']._serialized_end=1245
-  _globals['_WINDOWSOPTIONS']._serialized_start=1247
-  _globals['_WINDOWSOPTIONS']._serialized_end=1329
-  _globals['_PODSPEC']._serialized_start=1332
-  _globals['_PODSPEC']._serialized_end=1712
-  _globals['_CONTAINERSTATEWAITING']._serialized_start=1714
-  _globals['_CONTAINERSTATEWAITING']._serialized_end=1770
-  _globals['_CONTAINERSTATERUNNING']._serialized_start=1772
-  _globals['_CONTAINERSTATERUNNING']._serialized_end=1843
-  _globals['_CONTAINERSTATETERMINATED']._serialized_start=1846
-  _globals['_CONTAINERSTATETERMINATED']._serialized_end=2037
-  _globals['_CONTAINERSTATE']._serialized_start=2040
-  _globals['_CONTAINERSTATE']._serialized_end=2227
-  _globals['_CONTAINERSTATUS']._serialized_start=2230
-  _globals['_CONTAINERSTATUS']._serialized_end=2423
-  _globals['_PODSTATUS']._serialized_start=2426
-  _globals['_PODSTATUS']._serialized_end=2723
-  _globals['_POD']._serialized_start=2725
-  _globals['_POD']._serialized_end=2840
-  _globals['_PODTEMPLATE']._serialized_start=2842
-  _globals['_PODTEMPLATE']._serialized_end=2928
+  _globals['_ENVVAR']._serialized_start=180
+  _globals['_ENVVAR']._serialized_end=261
+  _globals['_CONTAINERPORT']._serialized_start=263
+  _globals['_CONTAINERPORT']._serialized_end=378
+  _globals['_CONTAINER']._serialized_start=381
+  _globals['_CONTAINER']._serialized_end=891
+  _globals['_PODVOLUME']._serialized_start=894
+  _globals['_PODVOLUME']._serialized_end=1218
+  _globals['_PERSISTENTVOLUMECLAIMVOLUMESOURCE']._serialized_start=1220
+  _globals['_PERSISTENTVOLUMECLAIMVOLUMESOURCE']._serialized_end=1294
+  _globals['_WINDOWSOPTIONS']._serialized_start=1296
+  _globals['_WINDOWSOPTIONS']._serialized_end=1378
+  _globals['_PODSPEC']._serialized_start=1381
+  _globals['_PODSPEC']._serialized_end=1821
+  _globals['_CONTAINERSTATEWAITING']._serialized_start=1823
+  _globals['_CONTAINERSTATEWAITING']._serialized_end=1879
+  _globals['_CONTAINERSTATERUNNING']._serialized_start=1881
+  _globals['_CONTAINERSTATERUNNING']._serialized_end=1952
+  _globals['_CONTAINERSTATETERMINATED']._serialized_start=1955
+  _globals['_CONTAINERSTATETERMINATED']._serialized_end=2146
+  _globals['_CONTAINERSTATE']._serialized_start=2149
+  _globals['_CONTAINERSTATE']._serialized_end=2336
+  _globals['_CONTAINERSTATUS']._serialized_start=2339
+  _globals['_CONTAINERSTATUS']._serialized_end=2559
+  _globals['_PODSTATUS']._serialized_start=2562
+  _globals['_PODSTATUS']._serialized_end=2859
+  _globals['_POD']._serialized_start=2861
+  _globals['_POD']._serialized_end=2976
+  _globals['_PODTEMPLATE']._serialized_start=2978
+  _globals['_PODTEMPLATE']._serialized_end=3064
 # @@protoc_insertion_point(module_scope)

@@ -4,6 +4,7 @@ isort:skip_file
 """
 
 import atoll.v1.config_pb2
+import atoll.v1.image_pb2
 import atoll.v1.meta_pb2
 import atoll.v1.probe_pb2
 import atoll.v1.scheduling_pb2
@@ -90,12 +91,15 @@ class Container(google.protobuf.message.Message):
     STARTUP_PROBE_FIELD_NUMBER: builtins.int
     VOLUME_MOUNTS_FIELD_NUMBER: builtins.int
     ENV_FROM_FIELD_NUMBER: builtins.int
+    IMAGE_PULL_POLICY_FIELD_NUMBER: builtins.int
     name: builtins.str
     image: builtins.str
     working_dir: builtins.str
     host_process: builtins.bool
     """Windows HostProcess container: runs on the host itself."""
     read_only_root_filesystem: builtins.bool
+    image_pull_policy: builtins.str
+    """Always, IfNotPresent or Never; default Always for :latest or no tag, else IfNotPresent."""
     @property
     def command(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]: ...
     @property
@@ -142,9 +146,10 @@ class Container(google.protobuf.message.Message):
         startup_probe: atoll.v1.probe_pb2.Probe | None = ...,
         volume_mounts: collections.abc.Iterable[atoll.v1.config_pb2.VolumeMount] | None = ...,
         env_from: collections.abc.Iterable[atoll.v1.config_pb2.EnvFromSource] | None = ...,
+        image_pull_policy: builtins.str = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["liveness_probe", b"liveness_probe", "readiness_probe", b"readiness_probe", "resources", b"resources", "startup_probe", b"startup_probe"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["args", b"args", "command", b"command", "env", b"env", "env_from", b"env_from", "host_process", b"host_process", "image", b"image", "liveness_probe", b"liveness_probe", "name", b"name", "ports", b"ports", "read_only_root_filesystem", b"read_only_root_filesystem", "readiness_probe", b"readiness_probe", "resources", b"resources", "startup_probe", b"startup_probe", "volume_mounts", b"volume_mounts", "working_dir", b"working_dir"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["args", b"args", "command", b"command", "env", b"env", "env_from", b"env_from", "host_process", b"host_process", "image", b"image", "image_pull_policy", b"image_pull_policy", "liveness_probe", b"liveness_probe", "name", b"name", "ports", b"ports", "read_only_root_filesystem", b"read_only_root_filesystem", "readiness_probe", b"readiness_probe", "resources", b"resources", "startup_probe", b"startup_probe", "volume_mounts", b"volume_mounts", "working_dir", b"working_dir"]) -> None: ...
 
 global___Container = Container
 
@@ -250,6 +255,7 @@ class PodSpec(google.protobuf.message.Message):
     RUNTIME_CLASS_NAME_FIELD_NUMBER: builtins.int
     HOSTNAME_FIELD_NUMBER: builtins.int
     VOLUMES_FIELD_NUMBER: builtins.int
+    IMAGE_PULL_SECRETS_FIELD_NUMBER: builtins.int
     restart_policy: builtins.str
     """Always (default), OnFailure or Never."""
     os: builtins.str
@@ -269,6 +275,10 @@ class PodSpec(google.protobuf.message.Message):
     def scheduling(self) -> atoll.v1.scheduling_pb2.Scheduling: ...
     @property
     def volumes(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___PodVolume]: ...
+    @property
+    def image_pull_secrets(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[atoll.v1.image_pb2.LocalObjectReference]:
+        """Secrets (type kubernetes.io/dockerconfigjson) with registry credentials for pulls."""
+
     def __init__(
         self,
         *,
@@ -283,9 +293,10 @@ class PodSpec(google.protobuf.message.Message):
         runtime_class_name: builtins.str = ...,
         hostname: builtins.str = ...,
         volumes: collections.abc.Iterable[global___PodVolume] | None = ...,
+        image_pull_secrets: collections.abc.Iterable[atoll.v1.image_pb2.LocalObjectReference] | None = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds", "windows", b"windows"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "containers", b"containers", "host_network", b"host_network", "hostname", b"hostname", "node_name", b"node_name", "os", b"os", "restart_policy", b"restart_policy", "runtime_class_name", b"runtime_class_name", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds", "volumes", b"volumes", "windows", b"windows"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds", "containers", b"containers", "host_network", b"host_network", "hostname", b"hostname", "image_pull_secrets", b"image_pull_secrets", "node_name", b"node_name", "os", b"os", "restart_policy", b"restart_policy", "runtime_class_name", b"runtime_class_name", "scheduling", b"scheduling", "termination_grace_period_seconds", b"termination_grace_period_seconds", "volumes", b"volumes", "windows", b"windows"]) -> None: ...
     def WhichOneof(self, oneof_group: typing.Literal["_termination_grace_period_seconds", b"_termination_grace_period_seconds"]) -> typing.Literal["termination_grace_period_seconds"] | None: ...
 
 global___PodSpec = PodSpec
@@ -396,11 +407,14 @@ class ContainerStatus(google.protobuf.message.Message):
     RESTART_COUNT_FIELD_NUMBER: builtins.int
     IMAGE_FIELD_NUMBER: builtins.int
     CONTAINER_ID_FIELD_NUMBER: builtins.int
+    IMAGE_ID_FIELD_NUMBER: builtins.int
     name: builtins.str
     ready: builtins.bool
     restart_count: builtins.int
     image: builtins.str
     container_id: builtins.str
+    image_id: builtins.str
+    """The image the container runs, by digest (REPOSITORY@sha256:...), once pulled or resolved."""
     @property
     def state(self) -> global___ContainerState: ...
     @property
@@ -415,9 +429,10 @@ class ContainerStatus(google.protobuf.message.Message):
         restart_count: builtins.int = ...,
         image: builtins.str = ...,
         container_id: builtins.str = ...,
+        image_id: builtins.str = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["last_state", b"last_state", "state", b"state"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["container_id", b"container_id", "image", b"image", "last_state", b"last_state", "name", b"name", "ready", b"ready", "restart_count", b"restart_count", "state", b"state"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["container_id", b"container_id", "image", b"image", "image_id", b"image_id", "last_state", b"last_state", "name", b"name", "ready", b"ready", "restart_count", b"restart_count", "state", b"state"]) -> None: ...
 
 global___ContainerStatus = ContainerStatus
 

@@ -54,6 +54,7 @@ _FILTERS = (
     "NodeUnschedulable",
     "OS",
     "WindowsIsolation",
+    "ImagePlatform",
     "Hypervisor",
     "TaintToleration",
     "NodeAffinity",

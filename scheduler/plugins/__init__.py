@@ -11,6 +11,7 @@ from __future__ import annotations
 from scheduler.framework.registry import PluginRegistry, build_registry
 from scheduler.plugins.balanced_allocation import BalancedAllocation
 from scheduler.plugins.hypervisor import Hypervisor
+from scheduler.plugins.image_platform import ImagePlatform
 from scheduler.plugins.least_allocated import LeastAllocated
 from scheduler.plugins.most_allocated import MostAllocated
 from scheduler.plugins.node_affinity import NodeAffinity
@@ -30,6 +31,7 @@ REGISTRY: PluginRegistry = build_registry(
     NodeUnschedulable,
     OperatingSystem,
     WindowsIsolation,
+    ImagePlatform,
     Hypervisor,
     TaintToleration,
     NodeAffinity,

@@ -2,15 +2,17 @@
 on the node's build in that mode (atoll.windows holds Microsoft's rules).
 
 HostProcess pods must set hostNetwork and make every container HostProcess; that is a property
-of the pod, so it fails in PreFilter for every node at once. An image whose build is neither
-given (``spec.windows.image_build``) nor named by a Microsoft tag gets no build rule.
+of the pod, so it fails in PreFilter for every node at once. A process-isolated pod whose image
+build is neither given (``spec.windows.image_build``), nor named by a Microsoft tag, nor known
+from its registry (ImagePlatform) is not placed by chance: it waits with UNKNOWN_BUILD.
+A Hyper-V pod of unknown build gets no build rule here.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from atoll.windows import SERVER_2016, Isolation, runnable_host_builds
+from atoll.windows import SERVER_2016, Isolation, WindowsBuild, runnable_host_builds
 from scheduler.arrays import BoolArray
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.interfaces import NoArgs, PreFilter, VectorFilter
@@ -21,6 +23,11 @@ from scheduler.workload import WorkloadInfo
 
 NAME = "WindowsIsolation"
 HOSTPROCESS_NEEDS_HOST_NETWORK = "hostprocess pods need hostNetwork: true and every container host_process"
+UNKNOWN_BUILD = (
+    "the image's Windows build is unknown and process isolation needs it: set spec.windows.imageBuild,"
+    " use a tag that names the build (ltsc2022, 10.0.20348.2113), or let the scheduler ask the image's"
+    " registry (--image-registry)"
+)
 
 
 def build_compatible(nodes: NodeTable, workload: WorkloadInfo) -> BoolArray:
@@ -28,6 +35,12 @@ def build_compatible(nodes: NodeTable, workload: WorkloadInfo) -> BoolArray:
     image, mode = workload.image_build, workload.isolation
     if image is None or mode is None or mode is Isolation.HOSTPROCESS:
         return np.ones(nodes.capacity, dtype=np.bool_)
+    return host_build_mask(nodes, image, mode)
+
+
+def host_build_mask(nodes: NodeTable, image: WindowsBuild, mode: Isolation) -> BoolArray:
+    """Per node: a container of ``image`` build runs on the node's Windows build in ``mode``
+    (process or hyperv; atoll.windows has the rules)."""
     allowed = runnable_host_builds(image, mode)
     if isinstance(allowed, tuple):
         ok = (nodes.win_build >= allowed[0]) & (nodes.win_build <= allowed[1])
@@ -58,6 +71,9 @@ class WindowsIsolation(PreFilter, VectorFilter, NoArgs):
             return SKIP
         if workload.isolation is Isolation.HOSTPROCESS and not (workload.host_network and workload.all_host_process):
             return Status.unschedulable(NAME, HOSTPROCESS_NEEDS_HOST_NETWORK, resolvable=False)
+        unknown = workload.image_build is None and workload.image_platforms is None
+        if workload.isolation is Isolation.PROCESS and unknown:
+            return Status.unschedulable(NAME, UNKNOWN_BUILD, resolvable=False)
         return SUCCESS
 
     def filter_nodes(

@@ -23,6 +23,7 @@ class NodeBuilder:
         status.allocatable.update({"cpu": "4", "memory": "16Gi", "pods": "110", "ephemeral-storage": "100Gi"})
         status.node_info.os = "linux"
         status.node_info.os_build = "debian-12"
+        status.node_info.arch = "amd64"
         status.conditions.add(type="Ready", status="True")
 
     def label(self, key: str, value: str) -> Self:
@@ -60,6 +61,11 @@ class NodeBuilder:
         self.node.status.node_info.os_build = build
         if not self.node.status.windows_isolation:
             self.node.status.windows_isolation.append("process")
+        return self
+
+    def arch(self, name: str, variant: str = "") -> Self:
+        self.node.status.node_info.arch = name
+        self.node.status.arch_variant = variant
         return self
 
     def isolation(self, *modes: str) -> Self:
@@ -186,6 +192,10 @@ class PodBuilder(_Placement):
         if isolation == "hostprocess":
             self.pod.spec.host_network = True
             self.pod.spec.containers[0].host_process = True
+        return self
+
+    def image(self, reference: str) -> Self:
+        self.pod.spec.containers[0].image = reference
         return self
 
     def host_network(self, enabled: bool = True) -> Self:

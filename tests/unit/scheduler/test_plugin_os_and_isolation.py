@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from scheduler.plugins.windows_isolation import UNKNOWN_BUILD
 from tests.unit.scheduler.builders import NodeBuilder, PodBuilder, VmBuilder, make_node, make_pod, make_vm
 from tests.unit.scheduler.harness import Harness, assert_single_node_decision
 
@@ -62,9 +63,16 @@ WIN_PROCESS_ONLY = make_node("win").windows("10.0.20348").isolation("process")
         pytest.param(
             WIN2022,
             make_pod().windows("process", image="registry.local/app:v1"),
+            False,
+            f"1 {UNKNOWN_BUILD}",
+            id="a process-isolated image of unknown build waits, never placed on a guess",
+        ),
+        pytest.param(
+            WIN2022,
+            make_pod().windows("hyperv", image="registry.local/app:v1"),
             True,
             "",
-            id="an image with no known build gets no build rule",
+            id="a hyperv image of unknown build gets no build rule",
         ),
     ],
 )
