@@ -34,6 +34,7 @@ from agent.node_metrics import sample_node
 from agent.registration import NodeProfile
 from agent.volumes.pod_volumes import remove_orphaned_volumes
 from agent.workloads.context import NodeContext
+from agent.workloads.migration_runner import MigrationRunner
 from agent.workloads.pod_runner import PodRunner
 from agent.workloads.vm_runner import VmRunner
 from agent.workloads.workload_runner import WorkloadRunner
@@ -42,6 +43,7 @@ from atoll.v1 import api_pb2, node_pb2
 from atoll.watch_events import DELETED
 
 log = logging.getLogger(__name__)
+MIGRATION = "VirtualMachineMigration"
 
 
 class NodeAgent:
@@ -53,6 +55,7 @@ class NodeAgent:
         self.node: node_pb2.Node | None = None
         self._synced: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
+        self.migrations = MigrationRunner(ctx, self._vm_task)
         for driver in ctx.drivers:
             driver.set_listener(self._task_changed)
 
@@ -95,6 +98,9 @@ class NodeAgent:
             if event.type != DELETED:
                 self.node = message
                 self._learn_network(message)
+            return
+        if kind == MIGRATION:
+            self.migrations.observe(event)
             return
         uid = message.metadata.uid
         runner = self.runners.get(uid)
@@ -155,6 +161,16 @@ class NodeAgent:
                 if cleaned:
                     log.info("node %s: removed the pod network of %d gone workloads", self.name, len(cleaned))
 
+    def _vm_task(self, namespace: str, name: str) -> tuple[Driver, str] | None:
+        """The driver and task id of the running VM ``namespace/name`` on this node, if any."""
+        for runner in self.runners.values():
+            meta = runner.latest.metadata
+            if not isinstance(runner, VmRunner) or (meta.namespace, meta.name) != (namespace, name):
+                continue
+            if runner.driver is not None and runner.task_alive and not runner.vanished:
+                return runner.driver, runner.config.task_id
+        return None
+
     def _task_changed(self, task_id: str) -> None:
         runner = self.runners.get(workload_uid_of(task_id))
         if runner is not None:
@@ -177,6 +193,7 @@ class NodeAgent:
 
     async def close(self) -> None:
         metrics.NODES.remove(self.name)
+        await self.migrations.close()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*(runner.close() for runner in self.runners.values()))

@@ -114,6 +114,9 @@ def node_status(profile: NodeProfile, drivers: Sequence[tuple[str, DriverFingerp
         status.hypervisor.name, status.hypervisor.nested = hypervisor.name, hypervisor.nested
         status.hypervisor.guest_os.extend(hypervisor.guest_os)
         status.hypervisor.per_vm_overhead_memory = hypervisor.per_vm_overhead_memory
+        status.migration.accelerator = hypervisor.accelerator
+        status.migration.live_migration = hypervisor.live_migration
+        status.cpu_models.extend(hypervisor.cpu_models)
     modes = sorted({mode for _, fp in healthy for mode in fp.windows_isolation})
     status.windows_isolation.extend(modes)
     status.runtime_handlers.extend(name for name, _ in healthy)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from atoll import namespaces
@@ -18,10 +18,21 @@ from atoll.cidrs import DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_MASK_SIZE, check_clus
 from atoll.client import Client
 from atoll.clock import Clock
 from atoll.ports import ApiObject
-from atoll.v1 import deployment_pb2, lease_pb2, node_pb2, pod_pb2, service_pb2, storage_pb2, virtualmachine_pb2
+from atoll.v1 import (
+    deployment_pb2,
+    lease_pb2,
+    migration_pb2,
+    node_pb2,
+    pod_pb2,
+    service_pb2,
+    storage_pb2,
+    virtualmachine_pb2,
+)
 from controller.controllers.deployment.reconciler import DeploymentController
 from controller.controllers.endpoints.reconciler import EndpointsController
 from controller.controllers.garbage_collector.reconciler import GarbageCollector
+from controller.controllers.migration.policy import MigrationPolicy
+from controller.controllers.migration.reconciler import MigrationController
 from controller.controllers.node_ipam.allocator import NodeRangeAllocator
 from controller.controllers.node_ipam.reconciler import NodeIpamController
 from controller.controllers.node_lifecycle.reconciler import (
@@ -53,6 +64,7 @@ class ControllerOptions:
         "node-ipam",
         "volume-binding",
         "endpoints",
+        "migration",
     )
     workers: int = 4
     node_grace_period: float = 40.0
@@ -69,6 +81,7 @@ class ControllerOptions:
     node_cidr_mask_size: int = DEFAULT_NODE_MASK_SIZE
     # Where the shared volume dir is mounted here ("" when it is not): see volume_binding.
     shared_storage_dir: str = ""
+    migration_policy: MigrationPolicy = field(default_factory=MigrationPolicy)
 
 
 Factory = Callable[[Client, SharedInformers, Clock, ControllerOptions], Reconciler]
@@ -132,6 +145,16 @@ def _volume_binding(
     )
 
 
+def _migration(client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions) -> Reconciler:
+    return MigrationController(
+        client,
+        informers.informer(migration_pb2.VirtualMachineMigration),
+        informers.informer(virtualmachine_pb2.VirtualMachine),
+        clock,
+        options.migration_policy,
+    )
+
+
 def _endpoints(client: Client, informers: SharedInformers, clock: Clock, options: ControllerOptions) -> Reconciler:
     services = informers.informer(service_pb2.Service)
     endpoints = informers.informer(service_pb2.Endpoints)
@@ -146,6 +169,7 @@ CONTROLLERS: dict[str, Factory] = {
     "node-ipam": _node_ipam,
     "volume-binding": _volume_binding,
     "endpoints": _endpoints,
+    "migration": _migration,
 }
 
 

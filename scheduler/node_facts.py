@@ -47,6 +47,11 @@ class NodeFacts:
     taints: tuple[Taint, ...] = ()
     # Allocatable count of each extended resource the node offers (nvidia.com/gpu: 2).
     extended: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # What live migrations need alike on both ends (NodeStatus.migration, cpuModels).
+    hypervisor_name: str = ""
+    accelerator: str = ""
+    cpu_models: frozenset[str] = frozenset()
+    live_migration: bool = False
 
 
 def from_node(node: node_pb2.Node) -> NodeFacts:
@@ -81,6 +86,10 @@ def from_node(node: node_pb2.Node) -> NodeFacts:
         per_vm_overhead_memory=_safe(amount, hv.per_vm_overhead_memory),
         taints=tuple(Taint(t.key, t.value, t.effect or "NoSchedule") for t in node.spec.taints),
         extended=MappingProxyType({name: _whole(text) for name, text in sorted(alloc.items()) if is_extended(name)}),
+        hypervisor_name=hv.name,
+        accelerator=status.migration.accelerator,
+        cpu_models=frozenset(status.cpu_models),
+        live_migration=status.migration.live_migration,
     )
 
 

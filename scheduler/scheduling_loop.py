@@ -23,8 +23,8 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Sequence
 
-from atoll import kinds
-from atoll.clock import Clock, SystemClock
+from atoll import kinds, migrations
+from atoll.clock import Clock, SystemClock, to_timestamp
 from atoll.event_sink import EventSink
 from atoll.tasks import cancel_and_wait
 from atoll.v1 import api_pb2, event_pb2, object_pb2
@@ -34,16 +34,19 @@ from scheduler.api_port import ApiPort
 from scheduler.core import Invalid, Outcome, Placement, Scheduler, Unschedulable
 from scheduler.framework.runtime import Framework
 from scheduler.image_resolution import ImageResolution
+from scheduler.migration import MigrationPlacer, NoTarget, TargetChosen
 from scheduler.node_facts import from_node
 from scheduler.queue import ClusterEvent, SchedulingQueue
 from scheduler.reporting import UNSCHEDULABLE, failed_scheduling, preempted, scheduled, with_scheduled_condition
 from scheduler.snapshot import ClusterSnapshot
 from scheduler.volumes import claim_facts, volume_facts
-from scheduler.workload import POD, WorkloadError, WorkloadInfo, from_pod, from_vm
+from scheduler.workload import MIGRATION, POD, WorkloadError, WorkloadInfo, from_pod, from_vm
 
 log = logging.getLogger(__name__)
 
-WATCHED_KINDS = ("Node", "Pod", "VirtualMachine", "PersistentVolumeClaim", "PersistentVolume", "StorageClass")
+WATCHED_KINDS = (
+    "Node", "Pod", "VirtualMachine", "PersistentVolumeClaim", "PersistentVolume", "StorageClass", MIGRATION,
+)
 VOLUME_KINDS = frozenset({"PersistentVolumeClaim", "PersistentVolume", "StorageClass"})
 QUEUE_METRICS_PERIOD = 1.0  # seconds between pending-workload gauge updates while busy
 
@@ -68,6 +71,7 @@ class SchedulingLoop:
         self.snapshot = ClusterSnapshot()
         self.queue = queue if queue is not None else SchedulingQueue()
         self.scheduler = Scheduler(framework, self.snapshot, self.queue)
+        self.migrations = MigrationPlacer(framework, self.snapshot)
         self.batch_size = batch_size
         self.clock: Clock = clock or SystemClock()
         self.objects: dict[str, object_pb2.Object] = {}  # latest envelope of each unbound workload
@@ -116,6 +120,8 @@ class SchedulingLoop:
                 if len(self.synced) < len(WATCHED_KINDS):
                     await self._wait(stopping, None)
                     continue
+                if self.migrations.pending:
+                    await self._place_migrations()
                 outcomes = self._decide_batch()
                 if outcomes:
                     await self.apply(outcomes, wait_for_binds=False)
@@ -175,6 +181,8 @@ class SchedulingLoop:
             self._on_node(event)
         elif kind in VOLUME_KINDS:
             self._on_volume_object(kind, event)
+        elif kind == MIGRATION:
+            self.migrations.observe(event.object.virtual_machine_migration, deleted=event.type == DELETED)
         else:
             self._on_workload(kind, event)
         self.wake.set()
@@ -289,6 +297,34 @@ class SchedulingLoop:
             resource_version=revision,
         )
         self._enqueue_event(failed_scheduling(info, message, self.clock.now()))
+
+    # -- live migrations (scheduler/migration.py) ------------------------------------------------
+
+    async def _place_migrations(self) -> None:
+        """Write each migration target decided (status.targetNode), or the refusal (phase Failed,
+        reason NoTargetNode, the explanation as message, and a Warning Event)."""
+        for decision in self.migrations.decide():
+            migration = type(decision.migration)()
+            migration.CopyFrom(decision.migration)
+            if isinstance(decision, TargetChosen):
+                migration.status.target_node = decision.node
+            else:
+                migration.status.phase = migrations.FAILED
+                migration.status.reason = migrations.REASON_NO_TARGET
+                migration.status.message = decision.message
+                migration.status.end_time.CopyFrom(to_timestamp(self.clock.now()))
+            try:
+                await self.api.update_status(migration)
+            except Exception as err:  # the next event of the migration brings it back
+                log.info("scheduler: migration %s not written: %s", migration.metadata.name, err)
+                self.migrations.release(decision.migration)
+                continue
+            info = WorkloadInfo(MIGRATION, migration.metadata.namespace, migration.metadata.name,
+                                uid=migration.metadata.uid, resource_version=migration.metadata.resource_version)
+            if isinstance(decision, NoTarget):
+                self._enqueue_event(failed_scheduling(info, decision.message, self.clock.now()))
+            else:
+                self._enqueue_event(scheduled(info, decision.node, self.clock.now()))
 
     # -- outcomes -------------------------------------------------------------------------------
 

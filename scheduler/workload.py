@@ -26,6 +26,8 @@ from scheduler.selectors import Selector, SelectorError, from_match_labels, requ
 EVERYTHING = Selector()
 POD = "Pod"
 VM = "VirtualMachine"
+# The target side of a VM's live migration (scheduler/migration.py): placed like the VM itself.
+MIGRATION = "VirtualMachineMigration"
 
 
 class WorkloadError(ValueError):
@@ -121,6 +123,15 @@ class WorkloadInfo:
     extended: tuple[tuple[str, int], ...] = ()
     # The containers' hostPorts (the NodePorts filter keeps two claims of one apart).
     host_ports: tuple[HostPort, ...] = ()
+    # A VM's CPU model (spec.cpuModel; "" for the hypervisor's default).
+    cpu_model: str = ""
+    # Disks that live on the VM's node only (image overlays, blank disks): a live migration
+    # would have to copy them.
+    local_disks: tuple[str, ...] = ()
+    # Set on the placement of a live migration's target (scheduler/migration.py): the node the
+    # VM runs on now, and the node the user asked for ("" for any).
+    migrating_from: str = ""
+    migration_target: str = ""
 
     @property
     def key(self) -> str:
@@ -134,7 +145,7 @@ class WorkloadInfo:
 
     @property
     def is_vm(self) -> bool:
-        return self.kind == VM
+        return self.kind in (VM, MIGRATION)
 
     @property
     def uses_utility_vm(self) -> bool:
@@ -227,6 +238,8 @@ def from_vm(vm: virtualmachine_pb2.VirtualMachine) -> WorkloadInfo:
         guest_os=guest,
         hypervisor_type=hv_type,
         claims=claims_of(vm),
+        cpu_model=spec.cpu_model,
+        local_disks=tuple(d.name for d in spec.disks if not d.persistent_volume_claim and not d.read_only),
         **_placement(spec.scheduling, where),
     )
 

@@ -219,6 +219,12 @@ class HypervisorFacts:
     guest_os: tuple[str, ...] = ()
     per_vm_overhead_memory: str = ""
     reason: str = ""
+    # Live migration (agent/drivers/migration.py): the accelerator a guest's state belongs to
+    # (kvm, tcg, sim), whether this driver sends and receives migrations, and the CPU models
+    # its guests may be given.
+    accelerator: str = ""
+    live_migration: bool = False
+    cpu_models: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from agent.drivers.sim.linux import SimLinuxDriver
 from agent.drivers.sim.windows import SimWindowsDriver, WindowsHost
 from agent.events import EventRecorder
 from agent.hollow.fleet import FleetSpec, NodeGroup, load_fleet
-from agent.informer import node_of, start_watches
+from agent.informer import nodes_of, start_watches
 from agent.lease import LeaseKeeper
 from agent.logs_service import LogsServer, start_logs_server
 from agent.network.address_pool import PodAddressPool
@@ -136,11 +136,12 @@ class HollowFleet:
         log.info("hollow fleet: %d nodes registered", len(self.agents))
 
     def _dispatch(self, kind: str, event: api_pb2.WatchEvent) -> None:
-        agent = self.agents.get(node_of(event))
-        if agent is None:
-            self.unknown_node_events += 1  # bound to a node this process does not simulate
-            return
-        agent.dispatch(kind, event)
+        for node in nodes_of(event):
+            agent = self.agents.get(node)
+            if agent is None:
+                self.unknown_node_events += 1  # bound to a node this process does not simulate
+                continue
+            agent.dispatch(kind, event)
 
     def _synced(self, kind: str) -> None:
         for agent in self.agents.values():

@@ -37,6 +37,9 @@ class NodeContext:
     # Where pods' volumes are written (VOLUMES/<pod uid>/<volume>) for drivers that mount them;
     # None: volumes are resolved but never written (simulated nodes).
     volumes_dir: Path | None = None
+    # Task ids of VM guests being live-migrated away (migration_runner.py): their runners leave
+    # them alone, so a source guest paused at switch-over is never resumed.
+    migrating: set[str] = field(default_factory=set)
 
     @property
     def source(self) -> str:

@@ -132,6 +132,8 @@ class VmRunner(WorkloadRunner):
         vm: VirtualMachine = self.latest
         if self.vanished or vm.metadata.HasField("deletion_timestamp"):
             return await self._terminate(vm)
+        if self.config.task_id in self.ctx.migrating:
+            return False  # live-migrating away (migration_runner.py): the stream decides its fate
         if self.refusal is not None:
             self.phase, self.reason, self.message = "Failed", self.refusal.reason, self.refusal.message
             if self.runs.ended is None:

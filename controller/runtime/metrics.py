@@ -124,3 +124,29 @@ VOLUME_PROVISIONING_ERRORS = Counter(
     ("provisioner",),
     registry=REGISTRY,
 )
+
+# Live migration (controller/controllers/migration/).
+MIGRATIONS = Counter(
+    "atoll_controller_migrations_total",
+    "VirtualMachineMigrations that ended, by result (Succeeded, Failed, Cancelled).",
+    ("result",),
+    registry=REGISTRY,
+)
+MIGRATIONS_IN_FLIGHT = Gauge(
+    "atoll_controller_migrations_in_flight",
+    "VirtualMachineMigrations past Pending that have not ended.",
+    registry=REGISTRY,
+)
+MIGRATION_DURATION = Histogram(
+    "atoll_controller_migration_duration_seconds",
+    "Time from a migration's start (Scheduling) to its end, by result.",
+    ("result",),
+    buckets=(0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0),
+    registry=REGISTRY,
+)
+MIGRATION_DOWNTIME = Histogram(
+    "atoll_controller_migration_downtime_seconds",
+    "Pause of the guest at switch-over, as the hypervisor measured it, of migrations that succeeded.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0),
+    registry=REGISTRY,
+)

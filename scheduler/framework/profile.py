@@ -50,6 +50,7 @@ class Profile:
 
 
 _FILTERS = (
+    "MigrationTarget",
     "NodeReady",
     "NodeUnschedulable",
     "OS",

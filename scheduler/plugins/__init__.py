@@ -13,6 +13,7 @@ from scheduler.plugins.balanced_allocation import BalancedAllocation
 from scheduler.plugins.hypervisor import Hypervisor
 from scheduler.plugins.image_platform import ImagePlatform
 from scheduler.plugins.least_allocated import LeastAllocated
+from scheduler.plugins.migration_target import MigrationTarget
 from scheduler.plugins.most_allocated import MostAllocated
 from scheduler.plugins.node_affinity import NodeAffinity
 from scheduler.plugins.node_ports import NodePorts
@@ -27,6 +28,7 @@ from scheduler.plugins.windows_isolation import WindowsIsolation
 from scheduler.plugins.workload_anti_affinity import WorkloadAntiAffinity
 
 REGISTRY: PluginRegistry = build_registry(
+    MigrationTarget,
     NodeReady,
     NodeUnschedulable,
     OperatingSystem,

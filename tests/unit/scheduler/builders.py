@@ -82,6 +82,13 @@ class NodeBuilder:
         hv.per_vm_overhead_memory = overhead
         return self
 
+    def migrates(self, accelerator: str = "tcg", *cpu_models: str) -> Self:
+        """The node receives live migrations with ``accelerator`` and offers ``cpu_models``."""
+        self.node.status.migration.live_migration = True
+        self.node.status.migration.accelerator = accelerator
+        self.node.status.cpu_models.extend(cpu_models)
+        return self
+
     def taint(self, key: str, value: str = "", effect: str = "NoSchedule") -> Self:
         self.node.spec.taints.add(key=key, value=value, effect=effect)
         return self
@@ -262,6 +269,10 @@ class VmBuilder(_Placement):
 
     def disk(self, size: str) -> Self:
         self.vm.spec.disks.add(name=f"disk{len(self.vm.spec.disks)}", size=size)
+        return self
+
+    def cpu_model(self, model: str) -> Self:
+        self.vm.spec.cpu_model = model
         return self
 
     def claim(self, name: str) -> Self:

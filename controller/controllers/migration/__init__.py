@@ -1,0 +1,1 @@
+"""The live migration controller: VirtualMachineMigration lifecycle, limits, timeouts, switch-over."""

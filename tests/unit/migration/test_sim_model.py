@@ -1,0 +1,69 @@
+"""The simulated pre-copy model (agent/drivers/sim/migration_model.py) and the controller's
+limits (controller/controllers/migration/policy.py)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from agent.drivers.sim.migration_model import THROTTLE_MAX, GuestModel, passes
+from atoll import migrations
+from atoll.v1 import migration_pb2
+from controller.controllers.migration.policy import MigrationPolicy, admitted
+
+GIB, MIB = 1024**3, 1024**2
+
+
+def test_a_quiet_guest_converges_in_a_few_passes_within_the_downtime_limit() -> None:
+    steps = list(passes(GuestModel(GIB, 32 * MIB, GIB), downtime_limit_ms=300, auto_converge=False))
+    final = steps[-1]
+    assert final.downtime_ms and final.downtime_ms <= 300
+    assert len(steps) <= 4
+    assert final.transferred >= GIB
+    assert sum(step.seconds for step in steps) == pytest.approx(final.transferred / GIB)
+
+
+def test_a_guest_dirtying_faster_than_the_link_never_converges_without_auto_converge() -> None:
+    steps = list(itertools.islice(passes(GuestModel(GIB, 2 * GIB, GIB), 300, auto_converge=False), 50))
+    assert len(steps) == 50 and not any(step.downtime_ms for step in steps)
+    assert not any(step.progressed for step in steps[1:])
+
+
+def test_auto_converge_throttles_the_guest_until_it_converges() -> None:
+    steps = list(itertools.islice(passes(GuestModel(GIB, 2 * GIB, GIB), 300, auto_converge=True), 200))
+    assert steps[-1].downtime_ms, "converged"
+    throttles = [step.throttle for step in steps]
+    assert throttles == sorted(throttles) and 0 < max(throttles) <= THROTTLE_MAX
+
+
+def migration(name: str, source: str, phase: str) -> migration_pb2.VirtualMachineMigration:
+    found = migration_pb2.VirtualMachineMigration()
+    found.metadata.name, found.metadata.uid = name, f"uid-{name}"
+    found.status.source_node, found.status.phase = source, phase
+    return found
+
+
+@pytest.mark.parametrize(
+    ("others", "waits_for"),
+    [
+        ([], ""),
+        ([migration("a", "n1", migrations.RUNNING)], ""),
+        ([migration("a", "n1", migrations.RUNNING), migration("b", "n1", migrations.SCHEDULING)], "leave node n1"),
+        ([migration(f"m{i}", f"n{i + 2}", migrations.RUNNING) for i in range(5)], "run in the cluster (limit 5)"),
+        ([migration(f"m{i}", "n1", migrations.PENDING) for i in range(9)], ""),
+        ([migration(f"m{i}", "n1", migrations.SUCCEEDED) for i in range(9)], ""),
+    ],
+    ids=["nothing else runs", "one more from its node", "two leave its node already", "five run in the cluster",
+         "others only wait", "others ended"],
+)
+def test_limits_on_migrations_at_once(others: list[migration_pb2.VirtualMachineMigration], waits_for: str) -> None:
+    candidate = migration("new", "n1", migrations.PENDING)
+    why = admitted(candidate, others, MigrationPolicy())
+    assert (waits_for in why) if waits_for else why == ""
+
+
+def test_completion_timeout_grows_with_memory() -> None:
+    policy = MigrationPolicy()
+    assert policy.completion_timeout("256Mi") == 150.0
+    assert policy.completion_timeout("4Gi") == 600.0
