@@ -27,6 +27,7 @@ from agent.lease import LeaseKeeper
 from agent.logs_service import LogsServer, start_logs_server
 from agent.network.address_pool import PodAddressPool
 from agent.network.node_network import NodeNetwork, NodeNetworkConfig
+from agent.network.teardown import TeardownError, remove_node_network
 from agent.node_agent import NodeAgent
 from agent.registration import NodeProfile, format_cpu, format_memory
 from agent.volumes.capacity import volume_capacity
@@ -144,6 +145,15 @@ async def host_profile(node_name: str | None, drivers: Sequence[Driver], endpoin
     )
 
 
+async def _remove_node_network(config: NodeNetworkConfig) -> None:
+    """The node's table, routes and unused bridge removed; a failure is one warning (the next
+    start replaces what is left)."""
+    try:
+        await remove_node_network(config.nft, config.ip, config.bridge)
+    except TeardownError as err:
+        log.warning("node network not fully removed: %s", err)
+
+
 async def close_drivers(drivers: Sequence[Driver]) -> None:
     """Lets drivers with connections of their own (QMP sockets, exit watchers) drop them; the
     workloads keep running, to be adopted by the next agent."""
@@ -207,3 +217,5 @@ async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: 
             if logs is not None:
                 await logs.stop()
             await close_drivers(built)
+            if node_network is not None and node_network.remove_on_stop:
+                await _remove_node_network(node_network)

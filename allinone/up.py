@@ -354,11 +354,12 @@ def _start_components(
 
 
 def _node_network_config(node_netns: Path | None) -> NodeNetworkConfig:
-    """Routes and Service rules go where the node's pod network is (``--node-netns``)."""
+    """Routes and Service rules go where the node's pod network is (``--node-netns``); this host's
+    node goes away with the cluster, so a stop removes them (and the bridge when unused)."""
     if node_netns is None:
-        return NodeNetworkConfig()
+        return NodeNetworkConfig(remove_on_stop=True)
     enter = ("nsenter", f"--net={node_netns}", "--")
-    return NodeNetworkConfig(nft=(*enter, "nft"), ip=(*enter, "ip"))
+    return NodeNetworkConfig(nft=(*enter, "nft"), ip=(*enter, "ip"), remove_on_stop=True)
 
 
 def _shared_dir(args: argparse.Namespace, data_dir: Path) -> Path:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.informer import follow
+from agent.network.cni.conflist import DEFAULT_BRIDGE
 from agent.network.proxy.nft import Nft
 from agent.network.proxy.objects import service_ports
 from agent.network.proxy.proxier import RESYNC_INTERVAL, Proxier
@@ -35,10 +36,15 @@ class NodeNetworkConfig:
     """``nft`` and ``ip``: command prefixes (tests prefix ``ip netns exec NS``).
     ``proxy_min_interval``: seconds between the starts of two Service table transactions (bursts
     of changes in between coalesce into one). ``route_resync_interval`` and
-    ``proxy_resync_interval``: seconds between convergence passes without any change."""
+    ``proxy_resync_interval``: seconds between convergence passes without any change.
+    ``remove_on_stop``: when the agent stops, remove the table, the routes and the node bridge
+    ``bridge`` if unused (agent/network/teardown.py; ``atoll up --real``, whose node goes away
+    with its cluster); False keeps them, as a restarting ``atoll-agent`` wants."""
 
     nft: Sequence[str] = ("nft",)
     ip: Sequence[str] = ("ip",)
+    remove_on_stop: bool = False
+    bridge: str = DEFAULT_BRIDGE
     proxy_min_interval: float = 0.05
     route_resync_interval: float = 30.0
     proxy_resync_interval: float = RESYNC_INTERVAL

@@ -20,6 +20,7 @@ from agent.drivers.qemu.network import DEFAULT_PLUGIN_DIRS, VmNetworkSettings
 from agent.network.cni import DEFAULT_BIN_DIR
 from atoll.images import ImageStore
 from tests.e2e import artifacts
+from tests.support.host_network import host_network
 from tests.support.netns import NETNS_DIR, scratch_netns
 from tests.support.system import require_binary
 
@@ -37,6 +38,17 @@ def _unavailable(reason: str) -> NoReturn:
 def _require_root() -> None:
     if os.geteuid() != 0:
         _unavailable("real runtimes need root (cgroups, mounts, namespaces)")
+
+
+@pytest.fixture(autouse=True)
+def host_network_untouched() -> Iterator[None]:
+    """Every real-runtime test leaves the host's network as it found it: no atoll table, bridge or
+    routes there, no namespace of this session left, no thread of this process in another
+    namespace (tests/support/host_network.py). Torn down after the test's own fixtures."""
+    before = host_network()
+    yield
+    leaks = host_network().leaks_since(before)
+    assert not leaks, "the test changed the host's network: " + "; ".join(leaks)
 
 
 @pytest.fixture(scope="session")

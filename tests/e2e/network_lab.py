@@ -15,6 +15,8 @@ import textwrap
 import uuid
 from dataclasses import dataclass, field
 
+from tests.support.netns import SESSION_TAG
+
 # Answers every connection with its name and closes it; prints "listening" once bound.
 _SERVER = textwrap.dedent("""
     import socket, sys
@@ -45,7 +47,7 @@ def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 @dataclass
 class Lab:
-    prefix: str = field(default_factory=lambda: f"al{uuid.uuid4().hex[:6]}")
+    prefix: str = field(default_factory=lambda: f"al{SESSION_TAG}{uuid.uuid4().hex[:4]}")
     namespaces: list[str] = field(default_factory=list)
     servers: list[subprocess.Popen[str]] = field(default_factory=list)
 

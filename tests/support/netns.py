@@ -5,6 +5,7 @@ there (``CniInvoker(node_netns=...)``); ``run_in`` runs a test's own checks ther
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -12,12 +13,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 NETNS_DIR = Path("/run/netns")
+# In the name of every namespace a test of this process makes (here and tests/e2e/network_lab.py),
+# so that one left behind is told apart from other test sessions' on the same host
+# (tests/support/host_network.py).
+SESSION_TAG = f"t{os.getpid()}"
 
 
 @contextmanager
-def scratch_netns(prefix: str = "atoll-t") -> Iterator[str]:
+def scratch_netns(prefix: str = "atoll") -> Iterator[str]:
     """A fresh named namespace with loopback up; deleted afterwards."""
-    name = f"{prefix}-{secrets.token_hex(4)}"
+    name = f"{prefix}-{SESSION_TAG}-{secrets.token_hex(4)}"
     subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
     try:
         subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True, capture_output=True)
@@ -26,7 +31,9 @@ def scratch_netns(prefix: str = "atoll-t") -> Iterator[str]:
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
 
 
-def run_in(netns: Path | str, *argv: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
+def run_in(netns: Path | str, *argv: str, timeout: float = 10,
+           stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """``argv`` inside the namespace pinned at ``netns`` (a path, or a name under /run/netns)."""
     path = netns if isinstance(netns, Path) else NETNS_DIR / netns
-    return subprocess.run(["nsenter", f"--net={path}", *argv], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(["nsenter", f"--net={path}", *argv], capture_output=True, text=True, timeout=timeout,
+                          input=stdin)
