@@ -214,8 +214,8 @@ async def run_agent(server: str | ClientConfig, node_name: str | None, drivers: 
             await stop.wait()
         finally:
             await running.close()
+            if node_network is not None and node_network.remove_on_stop:  # first: it is quick
+                await _remove_node_network(node_network)
             if logs is not None:
                 await logs.stop()
             await close_drivers(built)
-            if node_network is not None and node_network.remove_on_stop:
-                await _remove_node_network(node_network)

@@ -3,14 +3,17 @@
 as two hosts on one switch); ``atoll up`` (mutual TLS) in node A's namespace. Through the CLI:
 
 - the containers of one pod talk on localhost;
-- a pod on node A reaches a pod on node B by IP (host-gw routes, ``proto 212``);
-- a client pod on node A reaches a Service backed by a pod on each node, and both answer over a
-  series of connections (node A's nftables table: DNAT across nodes, masquerade on its bridge);
-- deleting a backend takes it out of node A's rules within 1 s;
-- kill -9 and a restart of agent A leave exactly the same rules, routes, links and addresses.
+- a pod on node A reaches a pod and a real QEMU VM on node B by IP (host-gw routes, ``proto 212``);
+- one Service selects a pod on each node and the VM (VMs and containers on one network, behind
+  one virtual IP): the VM is in its Endpoints, and a client pod on node A reaches every backend
+  through the cluster IP over a series of connections (node A's nftables table: DNAT across
+  nodes, masquerade on its bridge);
+- kill -9 and a restart of agent A leave exactly the same rules, routes, links and addresses;
+- deleting a backend, the pod and then the VM, takes it out of the Endpoints and node A's rules
+  within 1 s.
 
-A VM backend on node B joins once VMs are on the pod network (net-vm's part). Needs root, runc,
-busybox-static, the CNI plugins, nftables and iproute2 (util-linux's nsenter).
+Needs root, runc, QEMU, busybox-static, the CNI plugins, nftables, iproute2 (util-linux's
+nsenter) and the test guest (tests/e2e/artifacts.py).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import pytest
 
 from atoll.images import ImageStore, default_image_dir
 from tests.e2e import artifacts
-from tests.e2e.conftest import BUSYBOX_IMAGE
+from tests.e2e.conftest import BASE_CMDLINE, BUSYBOX_IMAGE
 from tests.e2e.network_lab import Lab
 from tests.support.eventually import until
 from tests.support.system import require_binary
@@ -56,6 +59,7 @@ class Cluster:
     up: UpProcess
     namespaces: dict[str, str]
     agents: dict[str, subprocess.Popen[bytes]]
+    vm_dirs: tuple[Path, ...] = ()  # where the VM's kernel and initramfs are (--vm-image-dir)
 
     @property
     def pki(self) -> Path:
@@ -84,7 +88,8 @@ class Cluster:
                 "--server", self.up.address, "--ca", str(self.pki / "ca.pem"),
                 "--cert", str(self.pki / "nodes" / f"{node}.pem"), "--key", str(self.pki / "nodes" / f"{node}-key.pem"),
                 "--node-name", node, "--real", "--state-dir", str(state), "--lease-interval", "2",
-                "--logs-listen", f"{SEGMENT[node]}:0", "--metrics-listen", "", "--log-level", "INFO"]
+                "--logs-listen", f"{SEGMENT[node]}:0", "--metrics-listen", "", "--log-level", "INFO",
+                *(arg for directory in self.vm_dirs for arg in ("--vm-image-dir", str(directory)))]
         log = (self.tmp / f"{node}.log").open("ab")
         self.agents[node] = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
                                              env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -94,8 +99,8 @@ class Cluster:
         agent.send_signal(signum)
         agent.wait(timeout=30)
 
-    def in_node(self, node: str, *argv: str) -> str:
-        return self.lab.exec(self.namespaces[node], *argv)
+    def in_node(self, node: str, *argv: str, check: bool = True) -> str:
+        return self.lab.exec(self.namespaces[node], *argv, check=check)
 
     def kernel_state(self, node: str) -> dict[str, str]:
         """What the agent programs and the pod network made, as the kernel lists it."""
@@ -113,14 +118,15 @@ def _prerequisites() -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("two real nodes need root", pytrace=False)
         pytest.skip("two real nodes need root")
-    for binary, package in (("runc", "runc"), ("nft", "nftables"), ("ip", "iproute2"), ("nsenter", "util-linux")):
+    for binary, package in (("runc", "runc"), ("qemu-system-x86_64", "qemu-system-x86"), ("nft", "nftables"),
+                            ("ip", "iproute2"), ("nsenter", "util-linux")):
         require_binary(binary, package)
     if not (CNI_BIN_DIR / "bridge").exists():
         require_binary("cni-bridge-plugin-in-usr-lib-cni", "containernetworking-plugins")
 
 
 @pytest.fixture
-def two_nodes(tmp_path: Path, busybox: Path) -> Iterator[Cluster]:
+def two_nodes(tmp_path: Path, busybox: Path, kernel: artifacts.Kernel, initramfs: Path) -> Iterator[Cluster]:
     _prerequisites()
     lab = Lab()
     up: UpProcess | None = None
@@ -134,7 +140,7 @@ def two_nodes(tmp_path: Path, busybox: Path) -> Iterator[Cluster]:
         up = start_up(tmp_path / "data", "--sim-nodes", "0", "--san", SEGMENT["node-a"], "--cluster-cidr", CLUSTER_CIDR,
                       "--service-cidr", SERVICE_CIDR, secure=True, listen=f"{SEGMENT['node-a']}:0",
                       prefix=enter(namespaces["node-a"]), timeout=60)
-        cluster = Cluster(lab, tmp_path, up, namespaces, {})
+        cluster = Cluster(lab, tmp_path, up, namespaces, {}, (kernel.image.parent, initramfs.parent))
         for node in SEGMENT:
             subprocess.run([sys.executable, "-m", "allinone", "certs", "node", node, "--dir", str(cluster.pki)],
                            check=True, capture_output=True, cwd=REPO)
@@ -143,8 +149,9 @@ def two_nodes(tmp_path: Path, busybox: Path) -> Iterator[Cluster]:
     finally:
         if cluster is not None:
             with contextlib.suppress(Exception):
-                for pod in ("duo", "web-a", "web-b", "direct", "through-service"):
-                    cluster.atoll("delete", "pod", pod, "--wait", check=False)
+                for kind, name in (("vm", "vm-b"), *(("pod", pod) for pod in ("duo", "web-a", "web-b", "direct",
+                                                                               "through-service"))):
+                    cluster.atoll("delete", kind, name, "--wait", check=False)
             for node in list(cluster.agents):
                 cluster.kill_agent(node, signal.SIGTERM)
         if up is not None:
@@ -162,33 +169,38 @@ def _remove_empty_cgroups() -> None:
                     inner.rmdir()
 
 
-def test_two_real_nodes_one_network(two_nodes: Cluster) -> None:
+def test_two_real_nodes_one_network(two_nodes: Cluster, kernel: artifacts.Kernel, initramfs: Path) -> None:
     c = two_nodes
     until(lambda: all(c.get("node", node).get("spec", {}).get("podCIDR") for node in SEGMENT), 120,
           what="both nodes have a pod CIDR")
-    c.atoll("apply", "-f", "-", stdin=MANIFESTS)
+    c.atoll("apply", "-f", "-", stdin=manifests(kernel, initramfs))
     web_b = until(lambda: c.get("pod", "web-b").get("status", {}).get("podIP"), 180, what="web-b has an address")
-    until(lambda: c.get("pod", "web-a").get("status", {}).get("podIP"), 180, what="web-a has an address")
-    until(lambda: "pod-b" in c.in_node("node-b", "wget", "-q", "-O", "-", f"http://{web_b}/"), 30,
+    web_a = until(lambda: c.get("pod", "web-a").get("status", {}).get("podIP"), 180, what="web-a has an address")
+    until(lambda: "pod-b" in c.in_node("node-b", "wget", "-q", "-O", "-", f"http://{web_b}/", check=False), 30,
           what="web-b serves")
+    vm_b = until(lambda: c.get("vm", "vm-b").get("status", {}).get("ip"), 300, what="vm-b has an address")
+    until(lambda: artifacts.MARKER in c.in_node("node-b", "wget", "-q", "-O", "-", f"http://{vm_b}/", check=False),
+          120, 1, what="vm-b's guest serves")
 
     # Containers of one pod talk on localhost.
     until(lambda: "duo-local" in c.atoll("logs", "pod/duo", "-c", "client", check=False), 120,
           what="duo's client log")
 
-    # A pod on node A reaches a pod on node B by address (host-gw).
-    c.atoll("apply", "-f", "-", stdin=client_pod("direct", f"http://{web_b}/", 3))
+    # A pod on node A reaches a pod and a VM on node B by address (host-gw).
+    c.atoll("apply", "-f", "-", stdin=client_pod("direct", f"http://{web_b}/ http://{vm_b}/", 3))
     direct = until(lambda: finished_log(c, "direct"), 180, what="the direct client finished")
-    assert direct.count("pod-b") == 3, direct
+    assert direct.count("pod-b") == 3 and direct.count(artifacts.MARKER) == 3, direct
     assert f"via {SEGMENT['node-b']}" in c.kernel_state("node-a")["routes"]
 
-    # A client pod reaches the Service; both backends (one on each node) answer over a series of connections.
+    # One Service in front of a pod on each node and the VM: the VM is one of its endpoints, and a
+    # client pod reaches all three through the cluster IP over a series of connections.
     cluster_ip = c.get("svc", "web")["spec"]["clusterIP"]
-    until(lambda: len(ready_ips(c)) == 2, 180, what="web's Endpoints list both pods")
+    until(lambda: ready_targets(c) == {web_a: "Pod", web_b: "Pod", vm_b: "VirtualMachine"}, 180,
+          what="web's Endpoints list both pods and the VM")
     c.atoll("apply", "-f", "-", stdin=client_pod("through-service", f"http://{cluster_ip}/", 30))
-    answers = until(lambda: finished_log(c, "through-service"), 180, what="the Service client finished")
-    assert answers.count("pod-a") + answers.count("pod-b") == 30, answers
-    assert answers.count("pod-a") > 0 and answers.count("pod-b") > 0, answers
+    answers = until(lambda: finished_log(c, "through-service"), 240, what="the Service client finished")
+    counts = {backend: answers.count(backend) for backend in ("pod-a", "pod-b", artifacts.MARKER)}
+    assert sum(counts.values()) == 30 and all(counts.values()), (counts, answers)
 
     # kill -9 and a restart of agent A: the same rules, routes, links and addresses.
     before = c.kernel_state("node-a")
@@ -198,13 +210,16 @@ def test_two_real_nodes_one_network(two_nodes: Cluster) -> None:
     until(lambda: programmed_count(c, "node-a") > programmed, 60, what="the new agent A programmed its table")
     assert c.kernel_state("node-a") == before
 
-    # Deleting a backend takes it out of node A's rules within 1 s.
-    assert f"{web_b}:80" in c.kernel_state("node-a")["rules"]
-    c.atoll("delete", "pod", "web-b")
-    deleted = time.monotonic()
-    until(lambda: f"{web_b}:80" not in c.in_node("node-a", "nft", "list", "table", "ip", "atoll"), 10, 0.02,
-          what="web-b left node A's rules")
-    assert time.monotonic() - deleted <= 1.0
+    # Deleting a backend, a pod and then the VM, takes it out of the Endpoints and node A's rules within 1 s.
+    for kind, name, ip in (("pod", "web-b", web_b), ("vm", "vm-b", vm_b)):
+        assert f"{ip}:80" in c.kernel_state("node-a")["rules"]
+        c.atoll("delete", kind, name)
+        deleted = time.monotonic()
+        until(lambda ip=ip: f"{ip}:80" not in c.in_node("node-a", "nft", "list", "table", "ip", "atoll"), 10, 0.02,
+              what=f"{name} left node A's rules")
+        assert time.monotonic() - deleted <= 1.0, f"{name} left node A's rules after more than 1 s"
+        assert ip not in ready_targets(c)
+    assert ready_targets(c) == {web_a: "Pod"}
 
 
 def programmed_count(c: Cluster, node: str) -> int:
@@ -212,9 +227,11 @@ def programmed_count(c: Cluster, node: str) -> int:
     return (c.tmp / f"{node}.log").read_text().count("Service table programmed")
 
 
-def ready_ips(c: Cluster) -> set[str]:
+def ready_targets(c: Cluster) -> dict[str, str]:
+    """The ready addresses of web's Endpoints, each with the kind of its target (Pod, VirtualMachine)."""
     endpoints = json.loads(c.atoll("get", "ep", "web", "-o", "json", check=False) or "{}")
-    return {address["ip"] for subset in endpoints.get("subsets", []) for address in subset.get("addresses", [])}
+    return {address["ip"]: address.get("targetRef", {}).get("kind", "")
+            for subset in endpoints.get("subsets", []) for address in subset.get("addresses", [])}
 
 
 def finished_log(c: Cluster, pod: str) -> str:
@@ -248,7 +265,12 @@ spec:
 
 LOCAL_SERVER = "mkdir -p /w && echo duo-local > /w/index.html && exec httpd -f -p 127.0.0.1:7000 -h /w"
 LOCAL_CLIENT = "until wget -q -O - http://127.0.0.1:7000/; do sleep 0.2; done; sleep 3600"
-MANIFESTS = f"""apiVersion: atoll.dev/v1
+
+
+def manifests(kernel: artifacts.Kernel, initramfs: Path) -> str:
+    """The Service web, its backends (a pod on each node, the test guest as a VM on node B: it
+    serves the marker on port 80) and the pod duo, whose two containers talk on localhost."""
+    return f"""apiVersion: atoll.dev/v1
 kind: Service
 metadata: {{name: web}}
 spec:
@@ -257,6 +279,18 @@ spec:
 ---
 {server("pod-a", "node-a")}---
 {server("pod-b", "node-b")}---
+apiVersion: atoll.dev/v1
+kind: VirtualMachine
+metadata:
+  name: vm-b
+  labels: {{app: web}}
+  annotations: {{qemu.atoll.dev/boot-marker: {artifacts.MARKER}}}
+spec:
+  vcpus: 1
+  memory: 256Mi
+  boot: {{kernel: {kernel.image}, initrd: {initramfs}, cmdline: {json.dumps(BASE_CMDLINE)}}}
+  scheduling: {{nodeSelector: {{atoll.dev/hostname: node-b}}}}
+---
 apiVersion: atoll.dev/v1
 kind: Pod
 metadata: {{name: duo}}
