@@ -5,18 +5,24 @@ Mapping (revisions are etcd's own, so they match the protocol: a fresh etcd is a
   update  txn  if key exists [and mod_revision(key) == expected] then put   else get (why it failed)
   delete  txn  same compare, then delete
   range   Range sorted ascending by key, with limit, revision, start key start_after + "\\0"
-  watch   one Watch stream per call, prev_kv, from after_revision (see watch.py)
+  watch   one Watch stream at a time per call, prev_kv, require-leader, progress checks (watch.py);
+          a stream that fails moves to the next endpoint and resumes after the last event it gave
   compact Compact(physical)
 
 Endpoints are tried in order; the first that answers is used. When a call finds the endpoint
 unavailable it raises StoreUnavailableError and the next call reconnects, trying the following
-endpoints first. Use a store from the event loop that connected it (gRPC channels are bound to it).
+endpoints first. A watch does not surface a lost member: it reconnects the same way and resumes
+from the revision of the last event it yielded (no event lost or repeated), and raises
+StoreUnavailableError only when no endpoint takes the watch (CompactedError when the resume point
+was compacted meanwhile: the caller relists). Use a store from the event loop that connected it
+(gRPC channels are bound to it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +31,7 @@ import grpc
 
 from controller.store.etcd import rpc as ops
 from controller.store.etcd.rpc import aetcd, rpc
-from controller.store.etcd.watch import watch_prefix
+from controller.store.etcd.watch import PROGRESS_INTERVAL_SECONDS, watch_prefix
 from controller.store.keys import decode_key, encode_key, range_start, validate_limit
 from controller.store.protocol import (
     CompactedError,
@@ -40,10 +46,14 @@ from controller.store.protocol import (
 )
 from controller.store.revisions import FutureRevisionError, validate_read_revision
 
+log = logging.getLogger(__name__)
+
 CALL_TIMEOUT_SECONDS = 10.0
 PROBE_TIMEOUT_SECONDS = 3.0
 _COMPACTED = "required revision has been compacted"
 _FUTURE = "required revision is a future revision"
+# Keepalive pings find a member that vanished without closing the connection (host down, cable cut).
+CHANNEL_OPTIONS = {"grpc.keepalive_time_ms": 10_000, "grpc.keepalive_timeout_ms": 5_000}
 
 
 @dataclass
@@ -67,11 +77,20 @@ class EtcdStore:
     when no endpoint answers; otherwise the first call connects.
     """
 
-    def __init__(self, endpoints: Sequence[str], *, call_timeout: float = CALL_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        endpoints: Sequence[str],
+        *,
+        call_timeout: float = CALL_TIMEOUT_SECONDS,
+        progress_interval: float = PROGRESS_INTERVAL_SECONDS,
+    ) -> None:
+        """``progress_interval``: how often a quiet watch asks its member for progress; a member
+        that does not answer within about twice that is abandoned for the next one."""
         if not endpoints:
             raise ValueError("EtcdStore needs at least one endpoint")
         self.endpoints = list(endpoints)
         self._call_timeout = call_timeout
+        self._progress_interval = progress_interval
         self._connection: _Connection | None = None
         self._next_endpoint = 0
         self._closed = False
@@ -128,11 +147,32 @@ class EtcdStore:
         return RangeResult(items, at, bool(reply.more))
 
     async def watch(self, prefix: str, after_revision: int) -> AsyncIterator[WatchEvent]:
-        connection = await self._connected()
-        events = watch_prefix(connection.client.channel, connection.metadata, prefix, after_revision)
-        async with contextlib.aclosing(events):
-            async for event in events:
-                yield event
+        last = after_revision
+        failures = 0
+        while True:
+            connection = await self._connected()
+            events = watch_prefix(
+                connection.client.channel,
+                connection.metadata,
+                prefix,
+                last,
+                progress_interval=self._progress_interval,
+                progress_timeout=self._progress_interval,
+            )
+            try:
+                async with contextlib.aclosing(events):
+                    async for event in events:
+                        failures = 0
+                        last = event.kv.mod_revision
+                        yield event
+            except StoreUnavailableError as error:
+                failures += 1
+                if failures >= len(self.endpoints):
+                    raise
+                log.warning(
+                    "etcd watch on %s lost (%s); resuming after revision %d elsewhere", connection.endpoint, error, last
+                )
+                await self._abandon(connection)
 
     async def current_revision(self) -> int:
         reply = await self._kv("Range", rpc.RangeRequest(key=b"\0", count_only=True))
@@ -180,7 +220,7 @@ class EtcdStore:
             if error.code() == grpc.StatusCode.OUT_OF_RANGE:
                 raise
             if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                await self._disconnect()
+                await self._abandon(connection)
                 message = f"etcd at {connection.endpoint} is unavailable: {error.details()}"
                 raise StoreUnavailableError(message) from None
             raise StoreError(f"etcd at {connection.endpoint} refused {method}: {error.details()}") from None
@@ -219,7 +259,9 @@ class EtcdStore:
             index = (self._next_endpoint + offset) % len(self.endpoints)
             endpoint = self.endpoints[index]
             host, _, port = endpoint.rpartition(":")
-            client = aetcd.Client(host=host, port=int(port), timeout=int(CALL_TIMEOUT_SECONDS))
+            client = aetcd.Client(
+                host=host, port=int(port), timeout=int(CALL_TIMEOUT_SECONDS), options=CHANNEL_OPTIONS
+            )
             try:
                 await client.connect()
                 await client.kvstub.Range(
@@ -234,6 +276,11 @@ class EtcdStore:
             self._next_endpoint = (index + 1) % len(self.endpoints)
             return self._connection
         raise StoreUnavailableError(f"no etcd endpoint answered: {'; '.join(failures)}")
+
+    async def _abandon(self, connection: _Connection) -> None:
+        """Drops ``connection`` if it is still the current one (another call may have replaced it)."""
+        if self._connection is connection:
+            await self._disconnect()
 
     async def _disconnect(self) -> None:
         connection, self._connection = self._connection, None

@@ -1,8 +1,19 @@
-"""One etcd watch stream turned into Store.watch events.
+"""One etcd watch stream turned into Store.watch events, with liveness checks.
 
 The stream starts AT ``after_revision`` (not after it) so that etcd itself reports a compaction
 exactly when ``after_revision`` is below the compaction point, as the protocol requires; the event
-at ``after_revision`` itself is skipped. Each Store.watch gets its own gRPC stream.
+at ``after_revision`` itself is skipped. Each call opens its own gRPC stream.
+
+A stream that goes quiet can mean "no writes" or "this member is gone"; two checks tell them apart
+without waiting for a write:
+
+- require-leader (the ``hasleader`` metadata, etcd's ``WithRequireLeader``): a member that loses
+  its leader (cut off from the quorum) cancels the stream, within a few election timeouts;
+- progress requests: every ``progress_interval`` seconds the stream asks for a progress
+  notification; when nothing at all arrives for ``progress_interval + progress_timeout`` seconds
+  the member (or the path to it) is taken for dead.
+
+Either ends the stream with StoreUnavailableError; EtcdStore.watch then resumes on another member.
 """
 
 from __future__ import annotations
@@ -23,24 +34,53 @@ from controller.store.protocol import (
     WatchEvent,
 )
 
+PROGRESS_INTERVAL_SECONDS = 5.0
+PROGRESS_TIMEOUT_SECONDS = 5.0
+REQUIRE_LEADER = ("hasleader", "true")
+
+
+def require_leader(metadata: Any) -> tuple[tuple[str, str], ...]:
+    """``metadata`` (aetcd's, None without auth) plus etcd's require-leader marker."""
+    return (*(metadata or ()), REQUIRE_LEADER)
+
 
 async def watch_prefix(
-    channel: Any, metadata: Any, prefix: str, after_revision: int
+    channel: Any,
+    metadata: Any,
+    prefix: str,
+    after_revision: int,
+    *,
+    progress_interval: float = PROGRESS_INTERVAL_SECONDS,
+    progress_timeout: float = PROGRESS_TIMEOUT_SECONDS,
 ) -> AsyncGenerator[WatchEvent, None]:
-    """Every event on ``prefix`` with revision > ``after_revision``, then live ones."""
+    """Every event on ``prefix`` with revision > ``after_revision``, then live ones.
+
+    Raises CompactedError when ``after_revision`` is compacted, StoreUnavailableError when the
+    stream fails, is cancelled by etcd (no leader), or hears nothing within the liveness window.
+    """
     key, range_end = key_range(prefix)
     create = rpc.WatchCreateRequest(
         key=key, range_end=range_end, start_revision=max(after_revision, 1), prev_kv=True
     )
-    stream_open = asyncio.Event()
 
     async def requests() -> AsyncIterator[Any]:
         yield rpc.WatchRequest(create_request=create)
-        await stream_open.wait()  # never set: the request side stays open until the call ends
+        while True:  # the request side stays open until the call ends
+            await asyncio.sleep(progress_interval)
+            yield rpc.WatchRequest(progress_request=rpc.WatchProgressRequest())
 
-    call = rpc.WatchStub(channel).Watch(requests(), metadata=metadata)
+    call = rpc.WatchStub(channel).Watch(requests(), metadata=require_leader(metadata))
+    silence_limit = progress_interval + progress_timeout
     try:
-        async for response in call:
+        while True:
+            try:
+                response = await asyncio.wait_for(call.read(), timeout=silence_limit)
+            except TimeoutError:
+                raise StoreUnavailableError(
+                    f"etcd watch on {prefix!r}: no answer to progress requests for {silence_limit:g} s"
+                ) from None
+            if response is grpc.aio.EOF:
+                raise StoreUnavailableError(f"etcd ended the watch stream on {prefix!r}")
             if response.compact_revision:
                 raise CompactedError(after_revision, int(response.compact_revision))
             if response.canceled:
@@ -49,7 +89,6 @@ async def watch_prefix(
             for event in response.events:
                 if event.kv.mod_revision > after_revision:
                     yield _to_watch_event(event)
-        raise StoreUnavailableError(f"etcd ended the watch stream on {prefix!r}")
     except grpc.aio.AioRpcError as error:
         raise StoreUnavailableError(f"etcd watch on {prefix!r} failed: {error.details()}") from None
     except asyncio.CancelledError:
