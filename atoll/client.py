@@ -7,7 +7,9 @@ Every method takes kind names as users type them (``pod``, ``pods``, ``po``, ``P
 
 Retries: idempotent calls (get, list, watch (re)connects) retry ``UNAVAILABLE`` with capped
 exponential backoff; writes (create, update, delete, apply, bind) never retry, because a write
-that reached the server before the connection broke must not be repeated blindly.
+that reached the server before the connection broke must not be repeated blindly. Given several
+API servers, the client holds one channel over all of them: a retried call and a resumed watch
+go to a server that is up (atoll/server_addresses.py).
 
 Usage::
 
@@ -34,6 +36,7 @@ import grpc.aio
 from atoll import kinds
 from atoll.config import ClientConfig
 from atoll.ports import Writable
+from atoll.server_addresses import channel_target
 from atoll.v1 import agent_pb2, agent_pb2_grpc, api_pb2, api_pb2_grpc, object_pb2
 from atoll.watch_events import ADDED, BOOKMARK, DELETED, RESYNC, SYNCED
 
@@ -165,22 +168,26 @@ class Client:
         backoff: Backoff | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> Client:
-        """Open a channel to ``server`` (``HOST:PORT`` or a ClientConfig); does not wait for it.
+        """Open a channel to ``server`` (``HOST:PORT``, a comma list of them, or a ClientConfig);
+        does not wait for it. Several servers share one channel that fails over between them
+        (atoll/server_addresses.py); ServerAddressError when one of their names does not resolve.
 
         With a ClientConfig whose ``ca`` is set the channel uses TLS (mutual when ``cert`` and
         ``key`` are set too) and ``token`` is sent with every call. Call it inside a running event
         loop (grpc.aio binds the channel to it).
         """
         config = server if isinstance(server, ClientConfig) else ClientConfig(server=server)
+        target, failover = channel_target(config.servers, tls=bool(config.ca))
+        options = [*CHANNEL_OPTIONS, *failover]
         if config.ca:
             credentials = grpc.ssl_channel_credentials(
                 root_certificates=Path(config.ca).read_bytes(),
                 private_key=Path(config.key).read_bytes() if config.key and config.cert else None,
                 certificate_chain=Path(config.cert).read_bytes() if config.key and config.cert else None,
             )
-            channel = grpc.aio.secure_channel(config.server, credentials, options=CHANNEL_OPTIONS)
+            channel = grpc.aio.secure_channel(target, credentials, options=options)
         else:
-            channel = grpc.aio.insecure_channel(config.server, options=CHANNEL_OPTIONS)
+            channel = grpc.aio.insecure_channel(target, options=options)
         return cls(channel, server=config.server, token=config.token, timeout=timeout, backoff=backoff, sleep=sleep)
 
     async def close(self) -> None:

@@ -22,9 +22,10 @@ def add_client_flags(parser: argparse.ArgumentParser, *, repeated: bool = False)
     default = argparse.SUPPRESS if repeated else None
     parser.add_argument(
         "--server",
-        metavar="HOST:PORT",
+        metavar="HOST:PORT[,HOST:PORT...]",
         default=default,
-        help="API server address (default: $ATOLL_SERVER, then the client config file)",
+        help="API server address, or several to fail over between (port default 7443; "
+        "default: $ATOLL_SERVER, then the client config file)",
     )
     for name, text in _CREDENTIAL_HELP.items():
         metavar = "TOKEN" if name == "token" else "FILE"

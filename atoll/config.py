@@ -2,7 +2,7 @@
 
 The config file is YAML, written by ``atoll up`` (or by hand)::
 
-    server: 127.0.0.1:7443
+    server: 127.0.0.1:7443          # or several: [a:7443, b:7443, c:7443]
     # Optional, for mTLS and token authentication (unused in --dev):
     ca: /path/ca.pem
     cert: /path/client.pem
@@ -12,7 +12,9 @@ The config file is YAML, written by ``atoll up`` (or by hand)::
 Precedence, highest first, as kubectl's (explicit flags, then the environment, then the file):
 
 - the file: ``$ATOLL_CONFIG``, else ``~/.config/atoll/config.yaml``;
-- the server: ``--server``, else ``$ATOLL_SERVER``, else the file's;
+- the server: ``--server``, else ``$ATOLL_SERVER``, else the file's; each may name several API
+  servers (a comma list; a YAML list in the file), which the client fails over between
+  (atoll/server_addresses.py: the address rules, a missing port is 7443);
 - the credentials (ca, cert, key, token) as one set, never mixed from two sources: the flags
   ``--ca/--cert/--key/--token`` when any is given; else the file's, but only when the file is
   written for the server chosen above. A file written for another server lends nothing: the
@@ -34,6 +36,7 @@ from typing import Any
 import yaml
 
 from atoll.atomic_file import write_atomic
+from atoll.server_addresses import ServerAddressError, parse_servers
 
 CONFIG_ENV = "ATOLL_CONFIG"
 SERVER_ENV = "ATOLL_SERVER"
@@ -47,8 +50,9 @@ class ConfigError(Exception):
 class ClientConfig:
     """What a client needs to reach and authenticate to the API server.
 
-    ``ca``, ``cert`` and ``key`` are file paths (PEM); when ``ca`` is set the client speaks TLS,
-    and presents ``cert``/``key`` for mutual TLS when both are set. ``token`` is sent as a bearer
+    ``server`` is one address or several as a comma list (``servers`` splits it). ``ca``,
+    ``cert`` and ``key`` are file paths (PEM); when ``ca`` is set the client speaks TLS, and
+    presents ``cert``/``key`` for mutual TLS when both are set. ``token`` is sent as a bearer
     token on every call.
     """
 
@@ -57,6 +61,11 @@ class ClientConfig:
     cert: str | None = None
     key: str | None = None
     token: str | None = None
+
+    @property
+    def servers(self) -> tuple[str, ...]:
+        """Each API server address in ``server``, normalized (ServerAddressError if malformed)."""
+        return parse_servers(self.server)
 
 
 def default_config_path() -> Path:
@@ -85,8 +94,8 @@ def load_client_config(path: Path | None = None) -> ClientConfig | None:
         raise ConfigError(f"client config {path} is not valid YAML: {_first_line(err)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"client config {path} must be a mapping with a 'server' key")
-    fields: dict[str, str | None] = {}
-    for name in ("server", "ca", "cert", "key", "token"):
+    fields: dict[str, str | None] = {"server": _stored_servers(data.get("server"), path)}
+    for name in ("ca", "cert", "key", "token"):
         value = data.get(name)
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"client config {path}: {name} must be a string")
@@ -95,6 +104,18 @@ def load_client_config(path: Path | None = None) -> ClientConfig | None:
     if not server:
         raise ConfigError(f"client config {path} has no 'server' (run `atoll up` to write one)")
     return ClientConfig(server=server, **fields)
+
+
+def _stored_servers(value: object, path: Path) -> str | None:
+    """The file's ``server`` (a string, comma list or YAML list) normalized, or None when absent."""
+    if value is None or value == "" or value == []:
+        return None
+    if not isinstance(value, str | list):
+        raise ConfigError(f"client config {path}: server must be HOST:PORT or a list of them")
+    try:
+        return ",".join(parse_servers(value))
+    except ServerAddressError as err:
+        raise ConfigError(f"client config {path}: {err}") from None
 
 
 def write_client_config(
@@ -106,14 +127,17 @@ def write_client_config(
     key: str | None = None,
     token: str | None = None,
 ) -> Path:
-    """Store a client config pointing at ``server``; return the path written.
+    """Store a client config pointing at ``server`` (several: a comma list, stored as a YAML list);
+    return the path written.
 
     The write is atomic (temporary file + rename) and the file is private (mode 0600), since it
     may carry a token.
     """
     path = path or default_config_path()
     config = ClientConfig(server=server, ca=ca, cert=cert, key=key, token=token)
-    data = {name: value for name, value in asdict(config).items() if value is not None}
+    data: dict[str, object] = {name: value for name, value in asdict(config).items() if value is not None}
+    if len(config.servers) > 1:
+        data["server"] = list(config.servers)
     write_atomic(path, yaml.safe_dump(data, sort_keys=False).encode())
     return path
 
@@ -145,7 +169,7 @@ def resolve_client_config(flags: ClientFlags | str | None = None, *, notice: Not
     explicitly, or when a credential file that would be used cannot be read.
     """
     given = flags if isinstance(flags, ClientFlags) else ClientFlags(server=flags)
-    override = given.server or os.environ.get(SERVER_ENV)
+    override = _explicit_servers(given.server)
     path = default_config_path()
     try:
         stored = load_client_config(path)
@@ -176,6 +200,17 @@ def resolve_client_config(flags: ClientFlags | str | None = None, *, notice: Not
     config = ClientConfig(server=server, ca=stored.ca, cert=stored.cert, key=stored.key, token=stored.token)
     _require_readable(config, lambda field: f"client config {path}: {field}")
     return config
+
+
+def _explicit_servers(flag: str | None) -> str | None:
+    """``--server``, else ``$ATOLL_SERVER``, normalized; ConfigError naming a bad address."""
+    for value, where in ((flag, "--server"), (os.environ.get(SERVER_ENV), f"${SERVER_ENV}")):
+        if value:
+            try:
+                return ",".join(parse_servers(value))
+            except ServerAddressError as err:
+                raise ConfigError(f"{where}: {err}") from None
+    return None
 
 
 def resolve_server(flag: str | None) -> str:

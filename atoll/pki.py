@@ -25,6 +25,7 @@ from pathlib import Path
 from atoll import certs
 from atoll.certs import KeyPair, Subject
 from atoll.config import ClientConfig
+from atoll.server_addresses import APISERVER_TLS_NAME
 from atoll.validation.base import dns_subdomain_problem
 
 ADMIN_USER = "admin"
@@ -123,14 +124,16 @@ def ensure_pki(
     valid_days: int = certs.DEFAULT_VALID_DAYS,
 ) -> PkiReport:
     """Creates the CA, API server, admin, scheduler, controller and node certificates that are
-    missing; keeps existing ones. The API server certificate gets ``sans`` plus ``LOCAL_SANS``."""
+    missing; keeps existing ones. The API server certificate gets ``sans`` plus ``LOCAL_SANS`` and
+    APISERVER_TLS_NAME (the name clients of several API servers verify; an older certificate
+    without it is issued again)."""
     now = now or certs.utc_now()
     pki = Pki(directory)
     report = PkiReport()
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     ca = _ensure_ca(pki, now, report)
-    wanted = list(dict.fromkeys([*LOCAL_SANS, *sans]))
+    wanted = list(dict.fromkeys([*LOCAL_SANS, APISERVER_TLS_NAME, *sans]))
     current = certs.load_cert(pki.server_cert) if pki.server_cert.exists() else None
     if (
         current is None

@@ -79,3 +79,10 @@ FAILED_AUTHENTICATIONS_LIMITED = Counter(
     "Calls refused with RESOURCE_EXHAUSTED because their peer presented too many wrong tokens.",
     registry=REGISTRY,
 )
+
+STORE_HEALTHY = Gauge(
+    "atoll_apiserver_store_healthy",
+    "1 while this API server's store answers its health probe, 0 while it does not (gRPC health says "
+    "NOT_SERVING then, and clients given several servers use the others).",
+    registry=REGISTRY,
+)

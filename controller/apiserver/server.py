@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from atoll.cidrs import DEFAULT_SERVICE_CIDR, check_service_cidr
@@ -29,6 +29,7 @@ from controller.apiserver.encryption.store import EncryptingStore
 from controller.apiserver.errors import AlreadyExistsError
 from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL, EventExpirer
 from controller.apiserver.handlers import SERVICE_NAME, add_objects_service
+from controller.apiserver.health import SERVING, HealthServicer, follow_store_health
 from controller.apiserver.instrumented_store import InstrumentedStore
 from controller.apiserver.logs_proxy import LogsProxy, add_logs_service
 from controller.apiserver.migration_admission import MigrationAdmission
@@ -59,13 +60,14 @@ class ApiServer:
     host: str
     registry: Registry
     cache: WatchCache
-    health: health.HealthServicer
+    health: HealthServicer
 
     store: Store
     service_ips: ServiceIPAllocator
     compactor: asyncio.Task[None] | None = None
     expirer: asyncio.Task[None] | None = None
     service_ip_repair: asyncio.Task[None] | None = None
+    store_health: asyncio.Task[None] | None = None
     guard: SecurityGuard | None = None
     logs_proxy: LogsProxy | None = None
 
@@ -81,7 +83,7 @@ class ApiServer:
     async def stop(self, grace: float = 2.0) -> None:
         """Stops taking calls, ends watch streams, waits up to ``grace`` seconds for in-flight calls."""
         self.health.enter_graceful_shutdown()
-        for task in (self.compactor, self.expirer, self.service_ip_repair):
+        for task in (self.compactor, self.expirer, self.service_ip_repair, self.store_health):
             if task is not None:
                 task.cancel()
         await self.cache.stop()
@@ -165,7 +167,7 @@ async def start_api_server(
     )
     guard = await build_guard(security, store, registry_reader(registry), store_lister(store)) if security else None
     add_objects_service(server, ObjectsService(store, registry, WatchStreamer(store, cache)), guard)
-    health_servicer = health.HealthServicer()
+    health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     logs_proxy = add_logs_service(server, registry, guard, tls=security)
     reflection.enable_server_reflection(
@@ -182,7 +184,7 @@ async def start_api_server(
         raise RuntimeError(f"cannot listen on {listen}: address in use or not available")
     await server.start()
     for service in ("", SERVICE_NAME):
-        health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+        health_servicer.set(service, SERVING)
     api = ApiServer(
         server,
         port,
@@ -199,6 +201,9 @@ async def start_api_server(
         api.compactor = asyncio.create_task(api.compact_periodically(compact_interval), name="compactor")
     if event_ttl:
         api.expirer = asyncio.create_task(EventExpirer(store, cache, event_ttl).run(), name="event-expiry")
+    api.store_health = asyncio.create_task(
+        follow_store_health(store, health_servicer, ("", SERVICE_NAME)), name="store-health"
+    )
     repair = ServiceIPRepair(store, cache, service_ips, SystemClock())
     api.service_ip_repair = asyncio.create_task(repair.run(), name="service-ip-repair")
     return api

@@ -182,7 +182,7 @@ def test_no_server_anywhere_is_one_line_that_says_what_to_do(config_path: Path) 
     [
         pytest.param("server: [unclosed", "is not valid YAML", id="broken YAML"),
         pytest.param("- a\n- b\n", "must be a mapping", id="not a mapping"),
-        pytest.param("server: 7443\n", "server must be a string", id="wrong type"),
+        pytest.param("server: 7443\n", "server must be HOST:PORT or a list of them", id="wrong type"),
         pytest.param("token: x\n", "has no 'server'", id="no server"),
     ],
 )
