@@ -29,7 +29,8 @@ from atoll.config import write_client_config
 from tests.e2e import artifacts
 from tests.e2e.conftest import _require_root
 from tests.support.etcd_server import etcd_server
-from tests.support.netns import NETNS_DIR, scratch_netns
+from tests.support.eventually import until
+from tests.support.netns import NETNS_DIR, run_in, scratch_netns
 from tests.support.private_files import readable_by_others
 from tests.support.system import require_binary
 from tests.support.up_process import UpProcess, admin_config, start_up
@@ -208,6 +209,14 @@ def test_up_starts_again_with_its_workloads(mode: Mode, signum: signal.Signals, 
             if mode.name == "real":
                 deleted = cli("delete", "pod", "keep", "--wait")  # the agent destroys the real container
                 assert deleted.returncode == 0, deleted.stderr
+                # Stopping the second run (on what the first left, killed or not) removes the node's
+                # Service table and its bridge, unused now.
+                node_netns = netns[-1]
+                until(lambda: run_in(Path(node_netns), "nft", "list", "table", "ip", "atoll").returncode == 0, 30,
+                      what="the node's Service table")
+                assert second.kill(signal.SIGINT) == 0, _tail(second)
+                assert run_in(Path(node_netns), "nft", "list", "table", "ip", "atoll").returncode != 0
+                assert run_in(Path(node_netns), "ip", "link", "show", "atoll0").returncode != 0
         finally:
             for up in (first, second):
                 if up is not None and up.process.poll() is None:
