@@ -156,8 +156,36 @@ def two_nodes(tmp_path: Path, busybox: Path, kernel: artifacts.Kernel, initramfs
                 cluster.kill_agent(node, signal.SIGTERM)
         if up is not None:
             up.kill(signal.SIGTERM)
+        left = _kill_leftover_vms(tmp_path)
         lab.close()
+        left += _release_mounts(tmp_path)
         _remove_empty_cgroups()
+        assert not left, f"left behind after the agents stopped: {left}"
+
+
+def _kill_leftover_vms(root: Path) -> list[str]:
+    """QEMU processes of this test still running (a VM whose delete did not finish), killed."""
+    killed = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"qemu-system-x86_64") and any(str(root).encode() in arg for arg in argv):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGKILL)
+            killed.append(f"qemu pid {proc.name}")
+    return killed
+
+
+def _release_mounts(root: Path) -> list[str]:
+    """Mounts still under ``root`` (a container's rootfs, a pinned pod namespace: a pod whose
+    delete did not finish), unmounted so the next run's cleanup can remove the directory."""
+    mounted = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
+               if line.split()[4].startswith(f"{root}/")]
+    for path in sorted(mounted, key=len, reverse=True):
+        subprocess.run(["umount", "-l", path], check=False, capture_output=True)
+    return mounted
 
 
 def _remove_empty_cgroups() -> None:
