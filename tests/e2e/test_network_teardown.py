@@ -16,7 +16,7 @@ from agent.network.netns import CLONE_NEWNET
 from agent.network.proxy.ruleset import render
 from agent.network.teardown import remove_node_network
 from tests.e2e.conftest import _require_root
-from tests.support.host_network import host_network
+from tests.support.host_network import HostNetwork, host_network
 from tests.support.netns import NETNS_DIR, run_in, scratch_netns
 from tests.support.system import require_binary
 
@@ -91,3 +91,21 @@ def test_the_host_guard_names_a_thread_left_in_another_namespace() -> None:
             release.set()
             thread.join()
     assert host_network().stray_threads == ()
+
+
+@pytest.mark.parametrize(("before", "after", "blamed"), [
+    pytest.param({}, {"table": True, "bridge": True}, ["table ip atoll", "bridge atoll0"],
+                 id="a table and a bridge that appeared during the test are named"),
+    pytest.param({"table": True, "bridge": True}, {"table": True, "bridge": True}, [],
+                 id="what was there before the test is not blamed on it"),
+    pytest.param({}, {"routes": "10.244.2.0/24 via 192.168.60.2 proto 212"}, ["proto 212"],
+                 id="a route of ours in the host is named"),
+    pytest.param({"namespaces": frozenset({"atoll-t1-a"})}, {"namespaces": frozenset({"atoll-t1-a", "atoll-t1-b"})},
+                 ["atoll-t1-b"], id="only the namespace left by this test is named"),
+])
+def test_the_host_guard_names_what_a_test_left(before: dict[str, object], after: dict[str, object],
+                                               blamed: list[str]) -> None:
+    empty: dict[str, object] = {"table": False, "bridge": False, "routes": "", "namespaces": frozenset(),
+                                "stray_threads": ()}
+    leaks = HostNetwork(**{**empty, **after}).leaks_since(HostNetwork(**{**empty, **before}))  # type: ignore[arg-type]
+    assert len(leaks) == len(blamed) and all(word in leak for word, leak in zip(blamed, leaks, strict=True)), leaks
