@@ -15,7 +15,6 @@ Loading reports *every* problem of *every* document at once (decoding and valida
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
@@ -29,6 +28,7 @@ from atoll import kinds
 from atoll.kinds.checks import validate
 from atoll.manifest_codec import DecodeError, decode_into, describe, encode
 from atoll.manifest_yaml import ManifestLoader, json_shape_problem
+from atoll.suggest import did_you_mean
 from atoll.user_text import bounded
 from atoll.v1 import object_pb2
 
@@ -133,15 +133,16 @@ def _at_most(errors: list[ManifestError], source: str) -> list[ManifestError]:
     return [*errors[:MAX_ERRORS_PER_SOURCE], ManifestError(source, 0, "", f"{hidden} more problems not shown")]
 
 
-def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> list[Document]:
-    """Load files, directories (recursively: *.yaml, *.yml, *.json in sorted order) and "-" (stdin).
+def load_paths(paths: Sequence[str], stdin: TextIO | None = None, *, recursive: bool = True) -> list[Document]:
+    """Load files, directories (*.yaml, *.yml, *.json in sorted order; those in subdirectories too
+    when ``recursive``, kubectl's -R) and "-" (stdin).
 
     Everything is decoded and validated before returning; a missing or unreadable path, or a
     directory without manifests, is a ManifestError too. Raises ManifestErrors with all problems.
     """
     documents: list[Document] = []
     errors: list[ManifestError] = []
-    for source, text in _read_sources(paths, stdin, errors):
+    for source, text in _read_sources(paths, stdin, errors, recursive):
         try:
             documents.extend(load_text(text, source))
         except ManifestErrors as failed:
@@ -152,7 +153,7 @@ def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> list[Docume
 
 
 def _read_sources(
-    paths: Sequence[str], stdin: TextIO | None, errors: list[ManifestError]
+    paths: Sequence[str], stdin: TextIO | None, errors: list[ManifestError], recursive: bool
 ) -> Iterator[tuple[str, str]]:
     for path in paths:
         if path == "-":
@@ -161,10 +162,11 @@ def _read_sources(
                 yield STDIN_SOURCE, text
             continue
         if os.path.isdir(path):
-            files = _manifest_files(path)
+            files = _manifest_files(path, recursive)
             if not files:
                 suffixes = ", ".join(f"*{suffix}" for suffix in MANIFEST_SUFFIXES)
-                errors.append(ManifestError(path, 0, "", f"directory holds no manifests ({suffixes})"))
+                below = "" if recursive else "; subdirectories are read only when recursive (-R)"
+                errors.append(ManifestError(path, 0, "", f"directory holds no manifests ({suffixes}){below}"))
             paths_to_read = files
         else:
             paths_to_read = [path]
@@ -217,10 +219,11 @@ def _too_big(source: str) -> ManifestError:
     )
 
 
-def _manifest_files(directory: str) -> list[str]:
+def _manifest_files(directory: str, recursive: bool) -> list[str]:
     found: list[str] = []
     for root, dirs, files in os.walk(directory):
-        dirs.sort()
+        if not recursive:
+            dirs.clear()
         found.extend(os.path.join(root, name) for name in files if name.endswith(MANIFEST_SUFFIXES))
     return sorted(found)
 
@@ -297,8 +300,8 @@ def _kind(name: Any, errors: list[DecodeError]) -> kinds.Kind | None:
     if isinstance(name, str) and name in known:
         return kinds.by_name(name)
     message = f"unknown kind {describe(name)}"
-    close = difflib.get_close_matches(name, known, n=1) if isinstance(name, str) else []
-    hint = f'; did you mean "{close[0]}"?' if close else f"; known kinds: {', '.join(known)}"
+    hint = did_you_mean(name, known) if isinstance(name, str) else ""
+    hint = hint or f"; known kinds: {', '.join(known)}"
     errors.append(DecodeError("kind", message + hint))
     return None
 

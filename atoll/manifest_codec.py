@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from atoll.suggest import did_you_mean
 from atoll.user_text import bounded, quoted
 
 _TIMESTAMP = Timestamp.DESCRIPTOR.full_name
@@ -305,11 +305,7 @@ def _integer(value: Any, field: FieldDescriptor, path: str, errors: list[DecodeE
 
 
 def _unknown_field(key: str, known: list[str]) -> str:
-    message = f"unknown field {describe(key)}"
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    if close:
-        message += f'; did you mean "{close[0]}"?'
-    return message
+    return f"unknown field {describe(key)}{did_you_mean(key, known)}"
 
 
 def _one_of_choices(descriptor: Descriptor, oneof_full_name: str) -> str:

@@ -55,12 +55,18 @@ def add_filename_flag(parser: argparse.ArgumentParser, *, required: bool, verb: 
         default=[] if not required else None,
         required=required,
         metavar="FILE",
-        help=f"manifest file, directory (recursive) or - for stdin; repeatable; objects to {verb}",
+        help=f"manifest file, directory or - for stdin; repeatable or comma-separated; objects to {verb}",
+    )
+    parser.add_argument(
+        "-R", "--recursive", action="store_true", help="read the directories given with -f and all below them"
     )
 
 
-def load_objects(filenames: Sequence[str], namespace: str | None, streams: Streams) -> list[object_pb2.Object] | None:
-    """Decode and validate every manifest; print each problem and return None if there is any.
+def load_objects(
+    filenames: Sequence[str], namespace: str | None, streams: Streams, *, recursive: bool = False
+) -> list[object_pb2.Object] | None:
+    """Decode and validate every manifest (``-f a.yaml,b.yaml`` is two files; a directory's own
+    files, and those below it when ``recursive``); print each problem and return None if any.
 
     Objects of namespaced kinds without a namespace get ``namespace`` when given; a document
     naming another namespace than an explicit ``-n`` is an error, as in kubectl.
@@ -68,7 +74,8 @@ def load_objects(filenames: Sequence[str], namespace: str | None, streams: Strea
     from atoll.manifest import ManifestErrors, load_paths  # deferred: the codec is large
 
     try:
-        documents = load_paths(filenames, sys.stdin if "-" in filenames else None)
+        paths = [part for filename in filenames for part in filename.split(",") if part]
+        documents = load_paths(paths, sys.stdin if "-" in paths else None, recursive=recursive)
     except ManifestErrors as failed:
         for error in failed.errors:
             streams.error(f"error: {error}")
@@ -94,7 +101,7 @@ def load_objects(filenames: Sequence[str], namespace: str | None, streams: Strea
 
 def run(args: argparse.Namespace) -> int:
     streams = Streams()
-    objects = load_objects(args.filenames, args.namespace, streams)
+    objects = load_objects(args.filenames, args.namespace, streams, recursive=args.recursive)
     if objects is None:
         return EXIT_FAILED
     return run_with_client(args, lambda client, s: apply_all(client, objects, s), streams)

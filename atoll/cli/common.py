@@ -9,14 +9,16 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NoReturn, TextIO
+from typing import TextIO
 
 import grpc
 
 from atoll import kinds
+from atoll.cli.parser import OneLineErrorParser as OneLineErrorParser  # re-exported for verb modules
 from atoll.client import ApiError, Backoff, Client
 from atoll.client_flags import add_client_flags, client_flags
 from atoll.config import ConfigError, resolve_client_config
+from atoll.user_text import bounded
 from atoll.v1 import object_pb2
 
 EXIT_OK = 0
@@ -28,13 +30,6 @@ CLI_BACKOFF = Backoff(attempts=3)
 
 class CliError(Exception):
     """A mistake in how the command was used; the message is one actionable line."""
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse that reports a usage mistake as one line and exits 1 (not usage + exit 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_FAILED, f"error: {message} (see '{self.prog} --help')\n")
 
 
 @dataclass
@@ -101,6 +96,23 @@ def server_error_line(err: ApiError, server: str) -> str:
     return f"Error from server ({err.reason}): {err.message}"
 
 
+# gRPC's port for a target without one; `atoll up` listens on 7443 by default.
+GRPC_DEFAULT_PORT = 443
+UP_DEFAULT_PORT = 7443
+
+
+def address_tried(server: str) -> str:
+    """``server`` as gRPC dials it: a host without a port is named with the port gRPC used (443)
+    and the hint that `atoll up` listens on 7443."""
+    host = server.rsplit("/", 1)[-1]  # a scheme such as dns:/// leaves the address last
+    has_port = host.rsplit(":", 1)[-1].isdigit() if not host.endswith("]") else False
+    if not host or has_port or "," in server:
+        return bounded(server, 200)
+    shown = bounded(host, 200)
+    hint = f"no port given; `atoll up` listens on {UP_DEFAULT_PORT}: {shown}:{UP_DEFAULT_PORT}"
+    return f"{shown}:{GRPC_DEFAULT_PORT} ({hint})"
+
+
 def unreachable_line(server: str, details: str) -> str:
     lowered = details.lower()
     if "connection refused" in lowered:
@@ -111,7 +123,7 @@ def unreachable_line(server: str, details: str) -> str:
         cause = "timed out"
     else:
         cause = details
-    return f"cannot reach the atoll server at {server}: {cause} (is `atoll up` running?)"
+    return f"cannot reach the atoll server at {address_tried(server)}: {cause} (is `atoll up` running?)"
 
 
 Body = Callable[[Client, Streams], Awaitable[int]]

@@ -1,4 +1,5 @@
-"""``atoll delete KIND NAME... | -f FILE``: delete objects, optionally waiting until they are gone.
+"""``atoll delete KIND NAME... | KIND/NAME... | KIND -l SELECTOR | -f FILE``: delete objects,
+optionally waiting until they are gone.
 
 An object with finalizers is only marked for deletion; ``--wait`` follows a watch until the
 server reports it DELETED. ``--cascade`` chooses what happens to dependents (the garbage
@@ -28,7 +29,9 @@ from atoll.cli.common import (
     run_with_client,
     server_error_line,
 )
+from atoll.cli.targets import KindRequest, add_kind_and_names, kind_requests
 from atoll.client import ApiError, Client
+from atoll.user_text import bounded
 from atoll.v1 import object_pb2
 from atoll.watch_events import DELETED
 
@@ -53,10 +56,11 @@ def add_parser(subparsers: Any) -> None:
         help="delete objects by name or by manifest",
         description="Delete objects named on the command line (KIND NAME...) or in manifests (-f).",
     )
-    parser.add_argument("kind", metavar="KIND", nargs="?", help="kind of the objects to delete")
-    parser.add_argument("names", metavar="NAME", nargs="*", help="names of the objects to delete")
+    add_kind_and_names(parser, "delete")
     add_filename_flag(parser, required=False, verb="delete")
     add_namespace_flags(parser)
+    parser.add_argument("-l", "--selector", default="", metavar="SELECTOR", help="delete every KIND object matching")
+    parser.add_argument("--all", action="store_true", help="delete every KIND object in the namespace")
     parser.add_argument("--cascade", choices=CASCADE_POLICIES, help="what happens to dependents (default background)")
     parser.add_argument("--wait", action="store_true", help="wait until the objects are gone (finalizers done)")
     parser.add_argument(
@@ -71,19 +75,39 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def targets_from_args(args: argparse.Namespace) -> list[Target]:
-    """The objects named by ``KIND NAME...``; CliError when the arguments name nothing."""
+def requests_from_args(args: argparse.Namespace) -> list[KindRequest]:
+    """The kinds and names ``KIND NAME... | KIND/NAME...`` ask for; a kind without names is all of
+    its objects matching ``-l`` (or every one with ``--all``). CliError when the arguments name
+    nothing or mix ways of choosing."""
     if args.filenames:
         if args.kind:
             raise CliError("give either KIND NAME... or -f FILE, not both")
         return []
     if not args.kind:
-        raise CliError("nothing to delete: give KIND NAME... or -f FILE")
-    kind = kinds.lookup(args.kind)
-    if not args.names:
-        raise CliError(f"give the names of the {kind.plural} to delete")
-    namespace = namespace_of(args, kind)
-    return [Target(kind, namespace, name) for name in args.names]
+        raise CliError("nothing to delete: give KIND NAME..., KIND/NAME..., KIND -l SELECTOR or -f FILE")
+    requests = kind_requests(args.kind, args.names, "delete")
+    by_name = any(request.names for request in requests)
+    if by_name and (args.selector or args.all):
+        raise CliError("give either names or a selector (-l/--all), not both")
+    if not by_name and not (args.selector or args.all):
+        plurals = ",".join(request.kind.plural for request in requests)
+        raise CliError(f"give the names of the {plurals} to delete, -l SELECTOR or --all")
+    return requests
+
+
+async def targets_of(client: Client, requests: Sequence[KindRequest], args: argparse.Namespace) -> list[Target]:
+    """Each named object, and every object of a kind asked for without names that matches -l."""
+    targets: list[Target] = []
+    for request in requests:
+        namespace = namespace_of(args, request.kind)
+        if request.names:
+            targets.extend(Target(request.kind, namespace, name) for name in request.names)
+            continue
+        listed, _ = await client.list_all(request.kind.name, namespace, args.selector)
+        for obj in listed:
+            meta = kinds.unwrap(obj).metadata
+            targets.append(Target(request.kind, meta.namespace if request.kind.namespaced else "", meta.name))
+    return targets
 
 
 def targets_from_objects(objects: Sequence[object_pb2.Object]) -> list[Target]:
@@ -99,16 +123,24 @@ def targets_from_objects(objects: Sequence[object_pb2.Object]) -> list[Target]:
 def run(args: argparse.Namespace) -> int:
     streams = Streams()
     try:
-        targets = targets_from_args(args)
+        requests = requests_from_args(args)
     except (CliError, kinds.UnknownKindError) as err:
         streams.error(f"error: {err}")
         return EXIT_FAILED
     if args.filenames:
-        objects = load_objects(args.filenames, args.namespace, streams)
+        objects = load_objects(args.filenames, args.namespace, streams, recursive=args.recursive)
         if objects is None:
             return EXIT_FAILED
-        targets = targets_from_objects(objects)
-    return run_with_client(args, lambda client, s: delete_all(client, targets, args, s), streams)
+        from_files = targets_from_objects(objects)
+
+    async def body(client: Client, s: Streams) -> int:
+        targets = from_files if args.filenames else await targets_of(client, requests, args)
+        if not targets and not args.filenames:
+            s.error(f"No resources found matching {bounded(args.selector or 'everything', 200)}")
+            return EXIT_OK
+        return await delete_all(client, targets, args, s)
+
+    return run_with_client(args, body, streams)
 
 
 async def delete_all(client: Client, targets: Sequence[Target], args: argparse.Namespace, streams: Streams) -> int:

@@ -18,9 +18,9 @@ from atoll.cli.common import (
     add_server_flag,
     get_named,
     namespace_of,
-    require_kind,
     run_with_client,
 )
+from atoll.cli.targets import add_kind_and_names, kind_requests
 from atoll.client import Client
 from atoll.kinds.columns import NONE, is_set, since
 from atoll.kinds.event import event_last_seen
@@ -36,8 +36,7 @@ def add_parser(subparsers: Any) -> None:
         help="show objects in detail, with their conditions and events",
         description="Show objects in detail: metadata, spec, status, conditions and related events.",
     )
-    parser.add_argument("kind", metavar="KIND", nargs="?", help="pod, vm, deploy, node, event, ns, lease")
-    parser.add_argument("names", metavar="NAME", nargs="*", help="objects to describe (default: all)")
+    add_kind_and_names(parser, "describe (default: all)")
     add_namespace_flags(parser)
     parser.add_argument("-l", "--selector", default="", metavar="SELECTOR", help="label selector (without NAME)")
     add_server_flag(parser, top_level=False)
@@ -50,17 +49,24 @@ def run(args: argparse.Namespace) -> int:
 
 async def execute(client: Client, args: argparse.Namespace, streams: Streams) -> int:
     """Describe each named object (or every match); a missing name is reported and exits 1."""
-    kind = require_kind(args, "describe")
-    namespace = namespace_of(args, kind)
-    if args.names:
-        objects, status = await get_named(client, kind, args.names, namespace, streams)
-    else:
-        objects, _ = await client.list_all(kind.name, namespace, args.selector)
-        status = EXIT_OK
+    status = EXIT_OK
+    objects: list[object_pb2.Object] = []
+    events_namespaces: set[str] = set()
+    for request in kind_requests(args.kind, args.names, "describe"):
+        namespace = namespace_of(args, request.kind)
+        if request.names:
+            found, failed = await get_named(client, request.kind, request.names, namespace, streams)
+            status = max(status, failed)
+        else:
+            found, _ = await client.list_all(request.kind.name, namespace, args.selector)
+        objects.extend(found)
+        if found and request.kind.described_with_events:
+            # Cluster-scoped objects have their events in some namespace: search them all ("").
+            events_namespaces.add(namespace)
     events: list[object_pb2.Object] = []
-    if objects and kind.described_with_events:
-        # Cluster-scoped objects have their events in some namespace: search them all.
-        events, _ = await client.list_all("Event", namespace)
+    for namespace in sorted(events_namespaces) if "" not in events_namespaces else [""]:
+        listed, _ = await client.list_all("Event", namespace)
+        events.extend(listed)
     for index, obj in enumerate(objects):
         if index:
             streams.out.write("\n\n")

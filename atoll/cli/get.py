@@ -1,4 +1,4 @@
-"""``atoll get KIND [NAME...]``: list or fetch objects as a table, wide table, YAML, JSON or names;
+"""``atoll get KIND [NAME...] | KIND/NAME...``: list or fetch objects as a table, wide table, YAML, JSON or names;
 ``-w`` prints the current objects and then follows changes."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from atoll.cli.common import (
     add_server_flag,
     get_named,
     namespace_of,
-    require_kind,
     run_with_client,
 )
+from atoll.cli.targets import KindRequest, add_kind_and_names, kind_requests
 from atoll.client import Client
 from atoll.v1 import object_pb2
 from atoll.watch_events import BOOKMARK
@@ -37,8 +37,7 @@ def add_parser(subparsers: Any) -> None:
         help="list objects of one kind, or show some by name",
         description="List objects of one kind (pods, vms, deploy, nodes, events, ns, leases) or fetch some.",
     )
-    parser.add_argument("kind", metavar="KIND", nargs="?", help="pod/po, vm, deploy, node, event, ns, lease")
-    parser.add_argument("names", metavar="NAME", nargs="*", help="names of objects to show (default: all)")
+    add_kind_and_names(parser, "show (default: all)")
     add_namespace_flags(parser, all_namespaces=True)
     parser.add_argument("-l", "--selector", default="", metavar="SELECTOR", help="label selector: app=web,tier!=db")
     parser.add_argument("--field-selector", default="", metavar="SELECTOR", help="field selector: spec.nodeName=n1")
@@ -61,27 +60,44 @@ def run(args: argparse.Namespace) -> int:
 
 async def execute(client: Client, args: argparse.Namespace, streams: Streams) -> int:
     """Print what ``args`` asks for; per-name server errors are printed and make the exit code 1."""
-    kind = require_kind(args, "get")
-    if args.names and args.all_namespaces:
+    requests = kind_requests(args.kind, args.names, "get")
+    named = any(request.names for request in requests)
+    if named and args.all_namespaces:
         raise CliError("a resource cannot be retrieved by name across all namespaces; use -n NS")
     if args.chunk_size < 0:
         raise CliError(f"--chunk-size must be 0 or more, got {args.chunk_size}")
-    namespace = namespace_of(args, kind)
     if args.watch:
-        return await _watch(client, kind, namespace, args, streams)
-    if args.names:
-        objects, status = await get_named(client, kind, args.names, namespace, streams)
-        if not objects:
-            return status
-    else:
-        objects, _ = await client.list_all(kind.name, namespace, args.selector, args.field_selector, args.chunk_size)
-        status = EXIT_OK
-        if not objects and args.output in ("table", "wide"):
-            streams.error(no_resources_message(kind, namespace))
-            return status
-    single = len(args.names) == 1
-    printer = ObjectPrinter(kind, args.output, streams, all_namespaces=args.all_namespaces)
-    printer.print_all(objects, single=single)
+        if len(requests) != 1:
+            raise CliError("watch is only supported on one kind at a time")
+        return await _watch(client, requests[0], args, streams)
+    status = EXIT_OK
+    found: list[tuple[kinds.Kind, list[object_pb2.Object]]] = []
+    for request in requests:
+        namespace = namespace_of(args, request.kind)
+        if request.names:
+            objects, failed = await get_named(client, request.kind, request.names, namespace, streams)
+            status = max(status, failed)
+        else:
+            objects, _ = await client.list_all(
+                request.kind.name, namespace, args.selector, args.field_selector, args.chunk_size
+            )
+        found.append((request.kind, objects))
+    every = [obj for _, objects in found for obj in objects]
+    if not every:
+        if not named and args.output in ("table", "wide"):
+            streams.error(no_resources_message(requests[0].kind, namespace_of(args, requests[0].kind)))
+        return status
+    if args.output in ("yaml", "json"):
+        single = len(requests) == 1 and len(requests[0].names) == 1
+        ObjectPrinter(requests[0].kind, args.output, streams, all_namespaces=args.all_namespaces).print_all(
+            every, single=single
+        )
+        return status
+    shown = [(kind, objects) for kind, objects in found if objects]
+    for index, (kind, objects) in enumerate(shown):
+        if index and args.output != "name":
+            streams.out.write("\n")
+        ObjectPrinter(kind, args.output, streams, all_namespaces=args.all_namespaces).print_all(objects, single=False)
     return status
 
 
@@ -92,17 +108,19 @@ def no_resources_message(kind: kinds.Kind, namespace: str) -> str:
     return "No resources found"
 
 
-async def _watch(client: Client, kind: kinds.Kind, namespace: str, args: argparse.Namespace, streams: Streams) -> int:
+async def _watch(client: Client, request: KindRequest, args: argparse.Namespace, streams: Streams) -> int:
     """List (or get the one named object), print, then print each change until interrupted."""
-    if len(args.names) > 1:
+    kind, names = request.kind, request.names
+    namespace = namespace_of(args, kind)
+    if len(names) > 1:
         raise CliError("watch is only supported on one object or on a whole list, not on several names")
     field_selector = args.field_selector
-    if args.names:
-        by_name = f"metadata.name={args.names[0]}"
+    if names:
+        by_name = f"metadata.name={names[0]}"
         field_selector = f"{field_selector},{by_name}" if field_selector else by_name
     objects, revision = await client.list_all(kind.name, namespace, args.selector, field_selector, args.chunk_size)
-    if args.names and not objects:
-        await client.get(kind.name, args.names[0], namespace)  # raises the server's NotFound
+    if names and not objects:
+        await client.get(kind.name, names[0], namespace)  # raises the server's NotFound
     printer = ObjectPrinter(kind, args.output, streams, all_namespaces=args.all_namespaces)
     printer.print_stream(objects)
     async for event in client.watch(kind.name, namespace, args.selector, field_selector, resource_version=revision):

@@ -29,6 +29,7 @@ from atoll.kinds import (
     virtualmachinemigration,
 )
 from atoll.kinds.kind import KEY_ROOT, Kind
+from atoll.suggest import did_you_mean
 from atoll.user_text import bounded_repr
 from atoll.v1 import object_pb2
 
@@ -38,6 +39,7 @@ __all__ = [
     "KINDS",
     "Kind",
     "UnknownKindError",
+    "all_aliases",
     "apply_defaults",
     "by_name",
     "kind_of_field",
@@ -104,9 +106,16 @@ def lookup(alias: str) -> Kind:
     """The kind a user means: canonical, singular, plural or short name, any case."""
     kind = _BY_NAME.get(alias) or _BY_ALIAS.get(alias.lower())
     if kind is None:
-        known = ", ".join(f"{k.singular}/{k.plural}" for k in KINDS)
-        raise UnknownKindError(f"unknown kind {bounded_repr(alias)}; known kinds: {known}")
+        hint = did_you_mean(alias, _BY_ALIAS)
+        if not hint:
+            hint = "; known kinds: " + ", ".join(f"{k.singular}/{k.plural}" for k in KINDS)
+        raise UnknownKindError(f"unknown kind {bounded_repr(alias)}{hint}")
     return kind
+
+
+def all_aliases() -> list[str]:
+    """Every word ``lookup`` accepts in lowercase (singular, plural, short names), for completion."""
+    return sorted(_BY_ALIAS)
 
 
 def of_object(obj: object_pb2.Object) -> Kind:

@@ -197,3 +197,23 @@ async def test_watching_one_name_selects_it_by_field() -> None:
         list_request = fake.requests["List"][0]
     assert list_request.field_selector == "metadata.name=web"
     assert kinds.lookup(list_request.kind).name == "Pod"
+
+
+async def test_mixed_kinds_by_kind_slash_name_print_one_table_per_kind() -> None:
+    code, out, err, _ = await run_get("pod/web", "node/n1", "-n", "default", "pods/api")
+    assert (code, err) == (0, "")
+    tables = out.split("\n\n")
+    assert [line.split()[0] for line in tables[0].splitlines()] == ["NAME", "web", "api"]
+    assert [line.split()[0] for line in tables[1].splitlines()] == ["NAME", "n1"]
+
+
+async def test_mixed_kinds_as_yaml_are_one_list() -> None:
+    code, out, _, _ = await run_get("pod/web", "node/n1", "-o", "yaml")
+    document = yaml.safe_load(out)
+    assert code == 0
+    assert [(item["kind"], item["metadata"]["name"]) for item in document["items"]] == [("Pod", "web"), ("Node", "n1")]
+
+
+async def test_comma_separated_kinds_list_each() -> None:
+    code, out, _, _ = await run_get("pods,nodes", "-o", "name")
+    assert (code, out) == (0, "pod/api\npod/web\nnode/n1\n")

@@ -21,6 +21,7 @@ import grpc.aio
 
 from atoll import kinds
 from atoll.client import Backoff, Client
+from atoll.labels import parse_label_selector
 from atoll.v1 import api_pb2, api_pb2_grpc, object_pb2
 from tests.support.objects import make_pod
 
@@ -117,10 +118,13 @@ class FakeObjects(api_pb2_grpc.ObjectsServicer):
 
     async def List(self, request: Any, context: Any) -> api_pb2.ListResponse:
         await self._enter("List", request, context)
+        selector = parse_label_selector(request.label_selector)
         matching = [
             obj
             for (kind, namespace, _), obj in sorted(self.objects.items())
-            if kind == request.kind and (not request.namespace or namespace == request.namespace)
+            if kind == request.kind
+            and (not request.namespace or namespace == request.namespace)
+            and selector.matches(kinds.unwrap(obj).metadata.labels)
         ]
         start = int(getattr(request, "continue") or 0)
         end = start + request.limit if request.limit else len(matching)
