@@ -4,14 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-from collections.abc import Sequence
 from typing import Any
 
-import yaml
-
 from atoll import kinds
-from atoll.cli import printers
 from atoll.cli.common import (
     EXIT_OK,
     CliError,
@@ -22,12 +17,13 @@ from atoll.cli.common import (
     namespace_of,
     run_with_client,
 )
+from atoll.cli.object_printer import DOCUMENT_FORMATS, ObjectPrinter, Shape
+from atoll.cli.output import add_output_flags, label_columns
 from atoll.cli.targets import KindRequest, add_kind_and_names, kind_requests
 from atoll.client import Client
 from atoll.v1 import object_pb2
 from atoll.watch_events import BOOKMARK
 
-OUTPUT_FORMATS = ("table", "wide", "yaml", "json", "name")
 DEFAULT_CHUNK_SIZE = 500
 
 
@@ -41,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
     add_namespace_flags(parser, all_namespaces=True)
     parser.add_argument("-l", "--selector", default="", metavar="SELECTOR", help="label selector: app=web,tier!=db")
     parser.add_argument("--field-selector", default="", metavar="SELECTOR", help="field selector: spec.nodeName=n1")
-    parser.add_argument("-o", "--output", choices=OUTPUT_FORMATS, default="table", help="output format")
+    add_output_flags(parser)
     parser.add_argument("-w", "--watch", action="store_true", help="after listing, follow changes")
     parser.add_argument(
         "--chunk-size",
@@ -84,21 +80,25 @@ async def execute(client: Client, args: argparse.Namespace, streams: Streams) ->
         found.append((request.kind, objects))
     every = [obj for _, objects in found for obj in objects]
     if not every:
-        if not named and args.output in ("table", "wide"):
+        if not named and args.output.is_table:
             streams.error(no_resources_message(requests[0].kind, namespace_of(args, requests[0].kind)))
         return status
-    if args.output in ("yaml", "json"):
+    if args.output.name in DOCUMENT_FORMATS:
         single = len(requests) == 1 and len(requests[0].names) == 1
-        ObjectPrinter(requests[0].kind, args.output, streams, all_namespaces=args.all_namespaces).print_all(
-            every, single=single
-        )
+        printer_for(requests[0].kind, args, streams).print_all(every, single=single)
         return status
     shown = [(kind, objects) for kind, objects in found if objects]
     for index, (kind, objects) in enumerate(shown):
-        if index and args.output != "name":
+        if index and args.output.name != "name":
             streams.out.write("\n")
-        ObjectPrinter(kind, args.output, streams, all_namespaces=args.all_namespaces).print_all(objects, single=False)
+        printer_for(kind, args, streams).print_all(objects, single=False)
     return status
+
+
+def printer_for(kind: kinds.Kind, args: argparse.Namespace, streams: Streams) -> ObjectPrinter:
+    """The printer the output flags ask for (``-o``, ``-L``, ``--show-labels``, ``--sort-by``, ``--no-headers``)."""
+    shape = Shape(tuple(label_columns(args)), args.no_headers, args.sort_by)
+    return ObjectPrinter(kind, args.output, streams, all_namespaces=args.all_namespaces, shape=shape)
 
 
 def no_resources_message(kind: kinds.Kind, namespace: str) -> str:
@@ -121,65 +121,9 @@ async def _watch(client: Client, request: KindRequest, args: argparse.Namespace,
     objects, revision = await client.list_all(kind.name, namespace, args.selector, field_selector, args.chunk_size)
     if names and not objects:
         await client.get(kind.name, names[0], namespace)  # raises the server's NotFound
-    printer = ObjectPrinter(kind, args.output, streams, all_namespaces=args.all_namespaces)
+    printer = printer_for(kind, args, streams)
     printer.print_stream(objects)
     async for event in client.watch(kind.name, namespace, args.selector, field_selector, resource_version=revision):
         if event.type != BOOKMARK and event.HasField("object"):
             printer.print_stream([event.object])
     return EXIT_OK
-
-
-class ObjectPrinter:
-    """Prints objects in one output format; ``print_stream`` keeps table columns aligned across
-    calls and prints the header only once (for watches)."""
-
-    def __init__(self, kind: kinds.Kind, output: str, streams: Streams, *, all_namespaces: bool) -> None:
-        self._kind = kind
-        self._output = output
-        self._streams = streams
-        self._columns = printers.columns_for(kind, wide=output == "wide", all_namespaces=all_namespaces)
-        self._table = printers.TableWriter(streams.out)
-        self._header_printed = False
-
-    def print_all(self, objects: Sequence[object_pb2.Object], *, single: bool) -> None:
-        """Print a complete result; ``single`` (one name asked for) prints YAML/JSON as the object
-        itself rather than a List."""
-        if self._output in ("yaml", "json"):
-            self._write_document(_document(objects, single=single))
-        else:
-            self.print_stream(objects)
-
-    def print_stream(self, objects: Sequence[object_pb2.Object]) -> None:
-        out = self._streams.out
-        if self._output == "name":
-            for obj in objects:
-                out.write(printers.resource_name(obj) + "\n")
-        elif self._output in ("yaml", "json"):
-            for obj in objects:
-                self._write_document(_document([obj], single=True), separate=self._output == "yaml")
-        elif objects:
-            shown = printers.sort_for_display(self._kind, objects)
-            table = printers.rows(self._columns, shown, self._streams.now())
-            if not self._header_printed:
-                table.insert(0, printers.headers(self._columns))
-                self._header_printed = True
-            self._table.write(table)
-        out.flush()
-
-    def _write_document(self, document: dict[str, Any], *, separate: bool = False) -> None:
-        out = self._streams.out
-        if self._output == "json":
-            out.write(json.dumps(document, indent=4) + "\n")
-            return
-        if separate:
-            out.write("---\n")
-        out.write(yaml.safe_dump(document, sort_keys=False, default_flow_style=False))
-
-
-def _document(objects: Sequence[object_pb2.Object], *, single: bool) -> dict[str, Any]:
-    """The manifest of one object, or a ``List`` of manifests."""
-    from atoll.manifest import to_manifest  # deferred: only YAML/JSON output needs the codec
-
-    if single and len(objects) == 1:
-        return to_manifest(objects[0])
-    return {"apiVersion": kinds.API_VERSION, "kind": "List", "items": [to_manifest(obj) for obj in objects]}

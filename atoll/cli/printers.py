@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from atoll import kinds
+from atoll.cli import colour
 from atoll.kinds.columns import NAMESPACE_COLUMN, Column
 from atoll.v1 import object_pb2
 
@@ -49,9 +50,12 @@ def resource_name(obj: object_pb2.Object) -> str:
     return f"{kinds.of_object(obj).singular}/{kinds.unwrap(obj).metadata.name}"
 
 
-def align(table: Sequence[Sequence[str]], widths: list[int] | None = None) -> list[str]:
+def align(
+    table: Sequence[Sequence[str]], widths: list[int] | None = None, *, coloured: bool = False
+) -> list[str]:
     """Lines of ``table`` with columns aligned like kubectl's tabwriter. ``widths`` (updated in
-    place) carries column widths from earlier calls, so that they only grow."""
+    place) carries column widths from earlier calls, so that they only grow. ``coloured`` paints
+    status cells (colour.py) after padding, so escapes never count towards a width."""
     widths = [] if widths is None else widths
     for row in table:
         for index, cell in enumerate(row):
@@ -62,9 +66,15 @@ def align(table: Sequence[Sequence[str]], widths: list[int] | None = None) -> li
                 widths[index] = max(widths[index], width)
     lines = []
     for row in table:
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
-        lines.append("".join(cells) + (row[-1] if row else ""))
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + list(row[-1:])
+        if coloured:
+            cells = [_painted(padded, original) for padded, original in zip(cells, row, strict=True)]
+        lines.append("".join(cells))
     return lines
+
+
+def _painted(padded: str, cell: str) -> str:
+    return colour.paint(cell, colour.status_colour(cell)) + padded[len(cell) :]
 
 
 class TableWriter:
@@ -73,8 +83,14 @@ class TableWriter:
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self._widths: list[int] = []
+        self._coloured = colour.enabled(out)
 
-    def write(self, table: Sequence[Sequence[str]]) -> None:
-        for line in align(table, self._widths):
+    def write(self, table: Sequence[Sequence[str]], *, header: bool = False) -> None:
+        """Write rows; with ``header`` the first row is a header and is never coloured."""
+        if header and table:
+            for line in align(table, self._widths)[:1]:
+                self._out.write(line + "\n")
+            table = table[1:]
+        for line in align(table, self._widths, coloured=self._coloured):
             self._out.write(line + "\n")
         self._out.flush()
