@@ -33,8 +33,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from atoll.atomic_file import write_atomic
 from atoll.server_addresses import ServerAddressError, parse_servers
 
@@ -88,6 +86,8 @@ def load_client_config(path: Path | None = None) -> ClientConfig | None:
         return None
     except OSError as err:
         raise ConfigError(f"cannot read client config {path}: {err.strerror}") from None
+    import yaml  # deferred: `atoll --help` and `atoll version --client` never read the file
+
     try:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as err:
@@ -138,6 +138,8 @@ def write_client_config(
     data: dict[str, object] = {name: value for name, value in asdict(config).items() if value is not None}
     if len(config.servers) > 1:
         data["server"] = list(config.servers)
+    import yaml
+
     write_atomic(path, yaml.safe_dump(data, sort_keys=False).encode())
     return path
 

@@ -79,7 +79,7 @@ async def execute(client: Client, args: argparse.Namespace, streams: Streams) ->
             )
         found.append((request.kind, objects))
     every = [obj for _, objects in found for obj in objects]
-    if not every:
+    if not every and (named or args.output.name not in DOCUMENT_FORMATS):  # an empty list is still a List
         if not named and args.output.is_table:
             streams.error(no_resources_message(requests[0].kind, namespace_of(args, requests[0].kind)))
         return status

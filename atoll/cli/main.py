@@ -1,33 +1,36 @@
 """The ``atoll`` command: parse ``atoll [--server ADDR] VERB ...`` and hand off to the verb's module.
 
 Each verb module offers ``add_parser(subparsers)`` (which sets ``run`` as a default) and
-``run(args) -> int``. A package above ``atoll`` may add verbs of its own through ``lazy_verbs``:
-the ``atoll`` console script (allinone.main) adds ``up``, the composition root that imports every
-component. A lazy verb's module is imported only when it is the verb being run, so other verbs
-never load what it needs; the foundation never imports the package that offers it.
+``run(args) -> int``. Every verb is lazy: ``VERBS`` names its module and its one-line help, and the
+module is imported only when it is the verb being run, so ``atoll --help`` and ``atoll version
+--client`` start in about the time of a bare interpreter (tests/bench/cli_startup.py). A package
+above ``atoll`` may add verbs of its own through ``lazy_verbs``: the ``atoll`` console script
+(allinone.main) adds ``up``, the composition root that imports every component; the foundation
+never imports the package that offers it.
+
+Adding a verb: a module under atoll/cli/ with ``add_parser``/``run`` and one line in ``VERBS``
+(the help given there is the one the module's ``add_parser`` passes: a test keeps them equal).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType, ModuleType
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, Protocol, cast
 
-from atoll.cli import apply, certs, delete, describe, get, image, logs, node, rollout, scale, vm
-from atoll.cli import token as token_verb
-from atoll.cli.common import OneLineErrorParser, add_server_flag
+from atoll.cli.parser import OneLineErrorParser
+from atoll.client_flags import add_client_flags
 
-VERB_MODULES: tuple[ModuleType, ...] = (
-    apply, get, describe, delete, logs, node, image, scale, rollout, vm, certs, token_verb
-)
 VALUE_FLAGS = frozenset({"--server", "--ca", "--cert", "--key", "--token"})
 
 
 class Verb(Protocol):
-    """What a lazily loaded verb module offers."""
+    """What a verb module offers."""
 
     # Any: the verb's own annotation may name ArgumentParser; atoll's subparsers are OneLineErrorParser.
     def add_parser(self, subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -45,23 +48,53 @@ class LazyVerb:
     load: Callable[[], Verb]
 
 
+def module_verb(module: str, help: str) -> LazyVerb:
+    """A verb whose module (``atoll.cli.get``) is imported when it is run."""
+    return LazyVerb(help=help, load=lambda: cast(Verb, importlib.import_module(module)))
+
+
+VERBS: Mapping[str, LazyVerb] = MappingProxyType(
+    {
+        "apply": module_verb("atoll.cli.apply", "create or update objects from manifests"),
+        "get": module_verb("atoll.cli.get", "list objects of one kind, or show some by name"),
+        "describe": module_verb("atoll.cli.describe", "show objects in detail, with their conditions and events"),
+        "delete": module_verb("atoll.cli.delete", "delete objects by name or by manifest"),
+        "logs": module_verb("atoll.cli.logs", "print the output of a pod's container or a VM's console"),
+        "node": module_verb("atoll.cli.node", "cordon, uncordon or drain nodes"),
+        "image": module_verb("atoll.cli.image", "import and list container images on a real node"),
+        "scale": module_verb("atoll.cli.scale", "set the number of replicas of a deployment"),
+        "rollout": module_verb("atoll.cli.rollout", "follow, list or undo deployment rollouts"),
+        "vm": module_verb("atoll.cli.vm", "start, stop, restart, pause or resume a virtual machine"),
+        "certs": module_verb("atoll.cli.certs", "create and check the cluster CA and certificates"),
+        "token": module_verb("atoll.cli.token", "create bearer tokens for users"),
+        "completion": module_verb(
+            "atoll.cli.completion", "print the shell code that completes atoll's verbs, flags, kinds and object names"
+        ),
+    }
+)
 NO_LAZY_VERBS: Mapping[str, LazyVerb] = MappingProxyType({})
 
 
+def all_verbs(lazy_verbs: Mapping[str, LazyVerb] = NO_LAZY_VERBS) -> dict[str, LazyVerb]:
+    """atoll's verbs and those a package above adds, in the order the help lists them."""
+    return {**VERBS, **lazy_verbs}
+
+
 def build_parser(
-    lazy_verbs: Mapping[str, LazyVerb] = NO_LAZY_VERBS, loaded: Mapping[str, Verb] = MappingProxyType({})
+    lazy_verbs: Mapping[str, LazyVerb] = NO_LAZY_VERBS, loaded: Mapping[str, Verb] | None = None
 ) -> argparse.ArgumentParser:
-    """The full parser. A lazy verb present in ``loaded`` gets its own flags; the others appear in
-    the help only, without their flags."""
+    """The full parser. A verb present in ``loaded`` gets its own flags; the others appear in the
+    help only, without their flags. ``loaded`` None: every verb is loaded (tests, completion)."""
+    verbs = all_verbs(lazy_verbs)
+    if loaded is None:
+        loaded = {name: verb.load() for name, verb in verbs.items()}
     parser = OneLineErrorParser(
         prog="atoll",
         description="Declarative virtual machines and containers: apply manifests, inspect, delete.",
     )
-    add_server_flag(parser, top_level=True)
+    add_client_flags(parser)
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for module in VERB_MODULES:
-        module.add_parser(subparsers)
-    for name, lazy in lazy_verbs.items():
+    for name, lazy in verbs.items():
         if name in loaded:
             loaded[name].add_parser(subparsers)
         else:
@@ -85,14 +118,22 @@ def verb_of(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None, *, lazy_verbs: Mapping[str, LazyVerb] = NO_LAZY_VERBS) -> int:
     """Runs one ``atoll`` command line (``sys.argv`` when ``argv`` is None); returns the exit code."""
+    verbs = all_verbs(lazy_verbs)
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (atoll/cli/completion.py)
+        from atoll.cli.completion import complete, words_before_cursor
+
+        typed = words_before_cursor(os.environ.get("COMP_LINE", ""), int(os.environ.get("COMP_POINT", "0") or 0))
+        complete(build_parser(lazy_verbs, _load(verbs, verb_of(typed[:-1]))))  # exits
     argv = list(sys.argv[1:] if argv is None else argv)
-    verb = verb_of(argv)
-    loaded = {verb: lazy_verbs[verb].load()} if verb is not None and verb in lazy_verbs else {}
-    parser = build_parser(lazy_verbs, loaded)
-    args = parser.parse_args(argv)
-    if args.verb in loaded:
-        return int(loaded[args.verb].run(args) or 0)
-    return int(args.run(args))
+    loaded = _load(verbs, verb_of(argv))
+    args = build_parser(lazy_verbs, loaded).parse_args(argv)
+    run = getattr(args, "run", None) or loaded[args.verb].run
+    return int(run(args) or 0)
+
+
+def _load(verbs: Mapping[str, LazyVerb], verb: str | None) -> dict[str, Verb]:
+    """The one verb to load (with its flags): the one named, when it is one."""
+    return {verb: verbs[verb].load()} if verb is not None and verb in verbs else {}
 
 
 if __name__ == "__main__":

@@ -217,3 +217,9 @@ async def test_mixed_kinds_as_yaml_are_one_list() -> None:
 async def test_comma_separated_kinds_list_each() -> None:
     code, out, _, _ = await run_get("pods,nodes", "-o", "name")
     assert (code, out) == (0, "pod/api\npod/web\nnode/n1\n")
+
+
+async def test_an_empty_list_in_json_is_still_a_list_document() -> None:
+    code, out, err, _ = await run_get("pods", "-n", "empty", "-o", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["items"] == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -145,3 +147,22 @@ def test_the_foundation_alone_offers_no_up_verb(capsys: pytest.CaptureFixture[st
     assert exit_info.value.code != 0
     err = capsys.readouterr().err
     assert "invalid choice: 'up'" in err and err.count("\n") == 1
+
+
+def test_each_verb_is_listed_with_the_help_its_module_gives() -> None:
+    """VERBS' one-line help (shown by `atoll --help` without loading modules) is the module's own."""
+    parser = build_parser()
+    verbs_action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    module_help = {choice.dest: choice.help for choice in verbs_action._choices_actions}
+    assert module_help == {name: verb.help for name, verb in cli_main.VERBS.items()}
+
+
+def test_the_help_loads_no_verb_module() -> None:
+    probe = (
+        "import sys\nfrom allinone.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('atoll.cli.', 'grpc', 'google')) and m not in "
+        "('atoll.cli.main', 'atoll.cli.parser')))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
