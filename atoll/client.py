@@ -37,7 +37,7 @@ from atoll import kinds
 from atoll.config import ClientConfig
 from atoll.ports import Writable
 from atoll.server_addresses import channel_target
-from atoll.v1 import agent_pb2, agent_pb2_grpc, api_pb2, api_pb2_grpc, object_pb2
+from atoll.v1 import agent_pb2, agent_pb2_grpc, api_pb2, api_pb2_grpc, object_pb2, version_pb2, version_pb2_grpc
 from atoll.watch_events import ADDED, BOOKMARK, DELETED, RESYNC, SYNCED
 
 if TYPE_CHECKING:
@@ -297,6 +297,11 @@ class Client:
         """Create or update to match ``obj``; ``result`` is created, configured or unchanged."""
         request = api_pb2.ApplyRequest(object=_unwrap_kind(obj))
         return await self._unary(self._stub.Apply, request, idempotent=False)
+
+    async def server_version(self) -> version_pb2.VersionInfo:
+        """The API server's build (its Version service, open to every caller)."""
+        stub = version_pb2_grpc.VersionStub(self._channel)
+        return await self._unary(stub.Get, version_pb2.VersionRequest(), idempotent=True)  # type: ignore[arg-type]
 
     async def bind(self, bindings: Sequence[api_pb2.Binding]) -> api_pb2.BindResponse:
         """Bind workloads to nodes; one result per binding, in order (each succeeds or fails alone)."""

@@ -152,6 +152,8 @@ def run_with_client(args: argparse.Namespace, body: Body, streams: Streams | Non
         streams.error(server_error_line(err, config.server))
     except (CliError, kinds.UnknownKindError) as err:
         streams.error(f"error: {err}")
+    except BrokenPipeError:
+        raise  # the reader went away (atoll get pods | head): main() ends quietly
     except OSError as err:  # a credential file that vanished after it was checked
         streams.error(f"error: {err.strerror or err}: {err.filename}")
     except KeyboardInterrupt:

@@ -26,6 +26,7 @@ from typing import Any, Protocol, cast
 from atoll.cli.parser import OneLineErrorParser
 from atoll.client_flags import add_client_flags
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by the signal
 VALUE_FLAGS = frozenset({"--server", "--ca", "--cert", "--key", "--token"})
 
 
@@ -64,9 +65,11 @@ VERBS: Mapping[str, LazyVerb] = MappingProxyType(
         "image": module_verb("atoll.cli.image", "import and list container images on a real node"),
         "scale": module_verb("atoll.cli.scale", "set the number of replicas of a deployment"),
         "rollout": module_verb("atoll.cli.rollout", "follow, list or undo deployment rollouts"),
-        "vm": module_verb("atoll.cli.vm", "start, stop, restart, pause or resume a virtual machine"),
+        "vm": module_verb("atoll.cli.vm", "start, stop, restart, pause, resume or migrate a virtual machine"),
         "certs": module_verb("atoll.cli.certs", "create and check the cluster CA and certificates"),
         "token": module_verb("atoll.cli.token", "create bearer tokens for users"),
+        "version": module_verb("atoll.cli.version", "print the client's and the API server's versions"),
+        "api-resources": module_verb("atoll.cli.api_resources", "list the kinds of objects the API serves"),
         "completion": module_verb(
             "atoll.cli.completion", "print the shell code that completes atoll's verbs, flags, kinds and object names"
         ),
@@ -128,7 +131,11 @@ def main(argv: Sequence[str] | None = None, *, lazy_verbs: Mapping[str, LazyVerb
     loaded = _load(verbs, verb_of(argv))
     args = build_parser(lazy_verbs, loaded).parse_args(argv)
     run = getattr(args, "run", None) or loaded[args.verb].run
-    return int(run(args) or 0)
+    try:
+        return int(run(args) or 0)
+    except BrokenPipeError:  # the reader went away (`atoll get pods | head`): stop quietly, as kubectl does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush fails silently
+        return EXIT_BROKEN_PIPE
 
 
 def _load(verbs: Mapping[str, LazyVerb], verb: str | None) -> dict[str, Verb]:

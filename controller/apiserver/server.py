@@ -39,6 +39,8 @@ from controller.apiserver.registry import PROTECTED_NAMESPACES, Registry
 from controller.apiserver.service_ips.allocator import ServiceIPAllocator
 from controller.apiserver.service_ips.repair import ServiceIPRepair
 from controller.apiserver.service_ips.reserver import ClusterIPReserver
+from controller.apiserver.version_service import SERVICE_NAME as VERSION_SERVICE_NAME
+from controller.apiserver.version_service import add_version_service
 from controller.apiserver.watch_cache import WatchCache
 from controller.apiserver.watch_stream import WatchStreamer
 from controller.store.protocol import Store
@@ -170,8 +172,9 @@ async def start_api_server(
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     logs_proxy = add_logs_service(server, registry, guard, tls=security)
+    add_version_service(server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, LOGS_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        (SERVICE_NAME, LOGS_SERVICE_NAME, VERSION_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     host, _, port_text = listen.rpartition(":")
     try:
