@@ -68,6 +68,9 @@ VERBS: Mapping[str, LazyVerb] = MappingProxyType(
         "vm": module_verb("atoll.cli.vm", "start, stop, restart, pause, resume or migrate a virtual machine"),
         "certs": module_verb("atoll.cli.certs", "create and check the cluster CA and certificates"),
         "token": module_verb("atoll.cli.token", "create bearer tokens for users"),
+        "label": module_verb("atoll.cli.label", "set or remove labels of objects"),
+        "annotate": module_verb("atoll.cli.annotate", "set or remove annotations of objects"),
+        "patch": module_verb("atoll.cli.patch", "change fields of objects with a strategic, merge or JSON patch"),
         "version": module_verb("atoll.cli.version", "print the client's and the API server's versions"),
         "api-resources": module_verb("atoll.cli.api_resources", "list the kinds of objects the API serves"),
         "completion": module_verb(

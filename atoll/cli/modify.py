@@ -1,0 +1,42 @@
+"""Read-modify-write of one object, as ``label``, ``annotate``, ``patch`` and ``edit`` do it:
+read, change a copy, write with the revision read; when someone else wrote in between (ABORTED)
+read again and change again, so no concurrent write is lost and none is overwritten blindly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+
+from atoll import kinds
+from atoll.client import ApiError, Client
+from atoll.v1 import object_pb2
+
+CONFLICT_RETRIES = 5
+
+Change = Callable[[object_pb2.Object], object_pb2.Object | None]
+
+
+async def modify(
+    client: Client, kind: kinds.Kind, namespace: str, name: str, change: Change
+) -> tuple[object_pb2.Object, bool]:
+    """The object after ``change`` and whether it was written.
+
+    ``change`` gets a copy of the current object and returns the object to write (its
+    resource_version is the one read), or None when nothing is to change. It may raise to refuse
+    (CliError); it is called again after a conflict. Server errors raise ApiError.
+    """
+    for attempt in range(CONFLICT_RETRIES):
+        current = await client.get(kind.name, name, namespace)
+        copy = object_pb2.Object()
+        copy.CopyFrom(current)
+        wanted = change(copy)
+        if wanted is None:
+            return current, False
+        kinds.unwrap(wanted).metadata.resource_version = kinds.unwrap(current).metadata.resource_version
+        try:
+            return await client.update(wanted), True
+        except ApiError as err:
+            if err.code != grpc.StatusCode.ABORTED or attempt == CONFLICT_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
