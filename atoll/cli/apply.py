@@ -25,6 +25,7 @@ from atoll.cli.common import (
     run_with_client,
     server_error_line,
 )
+from atoll.cli.duration import parse_duration
 from atoll.client import ApiError, Client
 from atoll.v1 import object_pb2
 
@@ -33,7 +34,12 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "apply",
         help="create or update objects from manifests",
-        description="Create or update objects from YAML/JSON manifests (files, directories, or - for stdin).",
+        description="Create or update objects from YAML/JSON manifests (files, directories, or - for stdin).\n"
+        "With --wait, then wait until each is ready: pods, VMs and nodes Ready, deployments rolled out,\n"
+        "claims Bound (other kinds are ready once written); a terminal shows one progress line.",
+        epilog="examples:\n  atoll apply -f web.yaml\n  atoll apply -f deploy/ -R --wait --timeout 2m\n"
+        "  atoll apply -f a.yaml,b.yaml -n prod\n  cat web.yaml | atoll apply -f -",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_filename_flag(parser, required=True, verb="apply")
     parser.add_argument(
@@ -41,6 +47,10 @@ def add_parser(subparsers: Any) -> None:
         "--namespace",
         metavar="NS",
         help="namespace for documents that name none (must match those that do)",
+    )
+    parser.add_argument("--wait", action="store_true", help="then wait until every object is ready (see --help)")
+    parser.add_argument(
+        "--timeout", type=parse_duration, default=0.0, metavar="DURATION", help="give up waiting after this (0: never)"
     )
     add_server_flag(parser, top_level=False)
     parser.set_defaults(run=run)
@@ -104,12 +114,27 @@ def run(args: argparse.Namespace) -> int:
     objects = load_objects(args.filenames, args.namespace, streams, recursive=args.recursive)
     if objects is None:
         return EXIT_FAILED
-    return run_with_client(args, lambda client, s: apply_all(client, objects, s), streams)
+
+    async def body(client: Client, s: Streams) -> int:
+        applied: list[object_pb2.Object] = []
+        status = await apply_all(client, objects, s, applied)
+        if args.wait and applied:
+            from atoll.cli.apply_wait import wait_ready
+
+            status = max(status, await wait_ready(client, applied, s, args.timeout or None))
+        return status
+
+    return run_with_client(args, body, streams)
 
 
-async def apply_all(client: Client, objects: Sequence[object_pb2.Object], streams: Streams) -> int:
+async def apply_all(
+    client: Client,
+    objects: Sequence[object_pb2.Object],
+    streams: Streams,
+    applied: list[object_pb2.Object] | None = None,
+) -> int:
     """Apply each object in order, printing ``pod/web created|configured|unchanged`` or the
-    server's error; returns 1 if any failed."""
+    server's error (and appending what the server wrote to ``applied``); returns 1 if any failed."""
     if not objects:
         raise CliError("no objects passed to apply")
     status = EXIT_OK
@@ -122,6 +147,8 @@ async def apply_all(client: Client, objects: Sequence[object_pb2.Object], stream
                 return EXIT_FAILED  # the server is gone: the remaining objects would fail the same way
             status = EXIT_FAILED
             continue
+        if applied is not None:
+            applied.append(response.object)
         streams.out.write(f"{printers.resource_name(obj)} {response.result}\n")
         streams.out.flush()
     return status

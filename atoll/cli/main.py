@@ -71,6 +71,9 @@ VERBS: Mapping[str, LazyVerb] = MappingProxyType(
         "label": module_verb("atoll.cli.label", "set or remove labels of objects"),
         "annotate": module_verb("atoll.cli.annotate", "set or remove annotations of objects"),
         "patch": module_verb("atoll.cli.patch", "change fields of objects with a strategic, merge or JSON patch"),
+        "wait": module_verb(
+            "atoll.cli.wait", "wait until objects meet a condition, are deleted, or a field has a value"
+        ),
         "version": module_verb("atoll.cli.version", "print the client's and the API server's versions"),
         "api-resources": module_verb("atoll.cli.api_resources", "list the kinds of objects the API serves"),
         "completion": module_verb(
