@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from atoll import finalizers, kinds, namespaces
+from atoll.apply_merge import apply_onto
 from atoll.clock import Clock, SystemClock, set_timestamp
 from atoll.conditions import scheduled_condition_type
 from atoll.kinds import Kind, apply_defaults
 from atoll.kinds.checks import validate, validate_status, validate_update
-from atoll.kinds.kind import copy_present
 from atoll.user_text import bounded_repr
 from atoll.v1 import api_pb2, object_pb2
 from atoll.validation.bounds import bounds_errors
@@ -311,7 +311,7 @@ class Registry:
                 except AlreadyExistsError:
                     continue
                 return api_pb2.ApplyResponse(object=kind.wrap(created), result="created")
-            merged = _apply_onto(kind, current.message, desired)
+            merged = apply_onto(kind, current.message, desired)
             merged = self._merge_update(kind, current.message, merged)
             try:
                 written = await self._write(kind, current, merged)
@@ -449,48 +449,3 @@ def _keep_server_metadata(old: Any, new: Any) -> None:
         meta.ClearField("deletion_timestamp")
     meta.generation = was.generation
     meta.namespace = was.namespace
-
-
-def _apply_onto(kind: Kind, old: Any, desired: Any) -> Any:
-    merged = kind.message()
-    merged.CopyFrom(old)
-    meta, want = merged.metadata, desired.metadata
-    _replace_keeping_system_keys(meta.labels, want.labels)
-    _replace_keeping_system_keys(meta.annotations, want.annotations)
-    if want.owner_references:
-        del meta.owner_references[:]
-        meta.owner_references.extend(want.owner_references)
-    if want.finalizers:
-        del meta.finalizers[:]
-        meta.finalizers.extend(want.finalizers)
-    if not kind.has_spec:  # the manifest owns every field but metadata (Events)
-        event = _without_metadata(desired)
-        event.metadata.CopyFrom(meta)
-        return event
-    copy_present(desired, merged, "spec")
-    bound_to = old.spec.node_name if kind.node_bound else ""
-    if bound_to and not merged.spec.node_name:
-        merged.spec.node_name = bound_to
-    return merged
-
-
-def _is_system_key(key: str) -> bool:
-    """Keys under an ``atoll.dev`` prefix (``deployment.atoll.dev/revision``) belong to the system."""
-    prefix, slash, _ = key.partition("/")
-    return bool(slash) and (prefix == "atoll.dev" or prefix.endswith(".atoll.dev"))
-
-
-def _replace_keeping_system_keys(current: Any, wanted: Any) -> None:
-    """The manifest's map replaces ``current``, except system keys the manifest does not mention:
-    an apply must not wipe what controllers recorded (rollout history, template hashes)."""
-    kept = {key: value for key, value in current.items() if _is_system_key(key) and key not in wanted}
-    current.clear()
-    current.update(wanted)
-    current.update(kept)
-
-
-def _without_metadata(message: Any) -> Any:
-    copy = type(message)()
-    copy.CopyFrom(message)
-    copy.ClearField("metadata")
-    return copy
