@@ -71,6 +71,7 @@ VERBS: Mapping[str, LazyVerb] = MappingProxyType(
         "label": module_verb("atoll.cli.label", "set or remove labels of objects"),
         "annotate": module_verb("atoll.cli.annotate", "set or remove annotations of objects"),
         "patch": module_verb("atoll.cli.patch", "change fields of objects with a strategic, merge or JSON patch"),
+        "edit": module_verb("atoll.cli.edit", "edit an object's manifest in $EDITOR and write it back"),
         "diff": module_verb("atoll.cli.diff", "show what apply would change (exit 1 when anything would)"),
         "wait": module_verb(
             "atoll.cli.wait", "wait until objects meet a condition, are deleted, or a field has a value"
