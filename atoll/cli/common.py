@@ -96,23 +96,6 @@ def server_error_line(err: ApiError, server: str) -> str:
     return f"Error from server ({err.reason}): {err.message}"
 
 
-# gRPC's port for a target without one; `atoll up` listens on 7443 by default.
-GRPC_DEFAULT_PORT = 443
-UP_DEFAULT_PORT = 7443
-
-
-def address_tried(server: str) -> str:
-    """``server`` as gRPC dials it: a host without a port is named with the port gRPC used (443)
-    and the hint that `atoll up` listens on 7443."""
-    host = server.rsplit("/", 1)[-1]  # a scheme such as dns:/// leaves the address last
-    has_port = host.rsplit(":", 1)[-1].isdigit() if not host.endswith("]") else False
-    if not host or has_port or "," in server:
-        return bounded(server, 200)
-    shown = bounded(host, 200)
-    hint = f"no port given; `atoll up` listens on {UP_DEFAULT_PORT}: {shown}:{UP_DEFAULT_PORT}"
-    return f"{shown}:{GRPC_DEFAULT_PORT} ({hint})"
-
-
 def unreachable_line(server: str, details: str) -> str:
     lowered = details.lower()
     if "connection refused" in lowered:
@@ -123,7 +106,9 @@ def unreachable_line(server: str, details: str) -> str:
         cause = "timed out"
     else:
         cause = details
-    return f"cannot reach the atoll server at {address_tried(server)}: {cause} (is `atoll up` running?)"
+    # ``server`` is as resolved (atoll/server_addresses.py: a missing port is 7443), so the line
+    # names the very addresses tried.
+    return f"cannot reach the atoll server at {bounded(server, 400)}: {cause} (is `atoll up` running?)"
 
 
 Body = Callable[[Client, Streams], Awaitable[int]]

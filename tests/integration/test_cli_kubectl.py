@@ -108,7 +108,7 @@ def test_did_you_mean_for_kinds_verbs_and_flags(pods: UpProcess) -> None:
 def test_a_server_without_a_port_names_the_address_tried() -> None:
     result = atoll(None, "get", "pods", "--server", "127.0.0.1")
     assert result.returncode == 1
-    assert "127.0.0.1:443 (no port given; `atoll up` listens on 7443" in result.stderr, result.stderr
+    assert "cannot reach the atoll server at 127.0.0.1:7443" in result.stderr, result.stderr
 
 
 def test_output_shapes(pods: UpProcess) -> None:

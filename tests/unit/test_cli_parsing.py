@@ -10,9 +10,10 @@ import pytest
 
 from atoll import kinds
 from atoll.cli.apply import load_objects
-from atoll.cli.common import CliError, Streams, address_tried
+from atoll.cli.common import CliError, Streams, unreachable_line
 from atoll.cli.main import build_parser, main
 from atoll.cli.targets import KindRequest, kind_requests
+from atoll.config import ClientFlags, resolve_client_config
 
 
 @pytest.fixture(autouse=True)
@@ -110,17 +111,10 @@ def test_usage_mistakes_suggest_the_closest_word(
     assert expected in err and err.count("\n") == 1, err
 
 
-@pytest.mark.parametrize(
-    ("server", "expected"),
-    [
-        pytest.param("127.0.0.1", "127.0.0.1:443 (no port given; `atoll up` listens on 7443", id="no port"),
-        pytest.param("localhost", "localhost:443 (no port given", id="a host name without a port"),
-        pytest.param("127.0.0.1:7443", "127.0.0.1:7443", id="a port"),
-        pytest.param("[::1]:7443", "[::1]:7443", id="IPv6 with a port"),
-    ],
-)
-def test_the_address_tried_is_named_with_its_port(server: str, expected: str) -> None:
-    assert address_tried(server).startswith(expected)
+def test_a_server_without_a_port_is_named_with_the_port_tried() -> None:
+    config = resolve_client_config(ClientFlags(server="127.0.0.1"))
+    line = unreachable_line(config.server, "failed to connect: Connection refused")
+    assert line == "cannot reach the atoll server at 127.0.0.1:7443: connection refused (is `atoll up` running?)"
 
 
 NAMESPACE = "apiVersion: atoll.dev/v1\nkind: Namespace\nmetadata: {{name: {name}}}\n"
