@@ -16,8 +16,8 @@ from atoll.cli import colour
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, Streams
 from atoll.cli.follow import states
 from atoll.cli.printers import resource_name
-from atoll.cli.readiness import readiness
 from atoll.client import Client
+from atoll.kinds import of_object
 from atoll.v1 import object_pb2
 
 CLEAR_LINE = "\r\033[K"
@@ -78,7 +78,7 @@ async def wait_ready(
                 failures.append(f"error: {label} was deleted while waiting for it to be ready")
                 progress.done(label, "deleted")
                 return
-            status = readiness(state)
+            status = of_object(state).readiness(kinds.unwrap(state))
             if status.ready:
                 progress.done(label, "ready")
                 return

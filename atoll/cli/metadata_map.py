@@ -25,7 +25,7 @@ from atoll.cli.common import (
     run_with_client,
     server_error_line,
 )
-from atoll.cli.modify import modify
+from atoll.cli.modify import modify_object
 from atoll.cli.printers import resource_name
 from atoll.cli.targets import add_kind_and_names, kind_requests
 from atoll.client import ApiError, Client
@@ -144,7 +144,7 @@ async def _one(
         return obj if dict(entries) != before else None
 
     try:
-        obj, written = await modify(client, kind, namespace, name, change)
+        obj, written = await modify_object(client, kind, namespace, name, change)
     except ApiError as err:
         streams.error(server_error_line(err, client.server))
         return EXIT_FAILED

@@ -1,10 +1,11 @@
-"""Read-modify-write of one object, as ``label``, ``annotate``, ``patch`` and ``edit`` do it:
+"""Read-modify-write of one object, as ``scale``, ``label``, ``patch``, ``vm`` and others do it:
 read, change a copy, write with the revision read; when someone else wrote in between (ABORTED)
 read again and change again, so no concurrent write is lost and none is overwritten blindly."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 
@@ -17,7 +18,19 @@ CONFLICT_RETRIES = 5
 Change = Callable[[object_pb2.Object], object_pb2.Object | None]
 
 
-async def modify(
+async def modify(client: Client, kind: kinds.Kind, namespace: str, name: str, change: Callable[[Any], None]) -> Any:
+    """Read the object, apply ``change`` to its message in place and write it back with its
+    revision as precondition (retried on conflict as ``modify_object``). Returns the written message."""
+
+    def on_object(obj: object_pb2.Object) -> object_pb2.Object:
+        change(kinds.unwrap(obj))
+        return obj
+
+    written, _ = await modify_object(client, kind, namespace, name, on_object)
+    return kinds.unwrap(written)
+
+
+async def modify_object(
     client: Client, kind: kinds.Kind, namespace: str, name: str, change: Change
 ) -> tuple[object_pb2.Object, bool]:
     """The object after ``change`` and whether it was written.

@@ -19,7 +19,7 @@ from atoll.cli.common import (
     run_with_client,
     server_error_line,
 )
-from atoll.cli.modify import modify
+from atoll.cli.modify import modify_object
 from atoll.cli.patching import PATCH_TYPES, apply_patch
 from atoll.cli.printers import resource_name
 from atoll.cli.targets import add_kind_and_names, kind_requests
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         for request in requests:
             for name in request.names:
                 try:
-                    obj, written = await modify(
+                    obj, written = await modify_object(
                         client, request.kind, namespace_of(args, request.kind), name,
                         lambda current: patched_object(current, patch, args.type),
                     )

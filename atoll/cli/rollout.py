@@ -28,6 +28,7 @@ from atoll.cli.common import (
 )
 from atoll.cli.scale import add_target_arguments, modify, target_of
 from atoll.client import Client
+from atoll.kinds.readiness import rollout_progress
 from atoll.manifest_codec import encode
 from atoll.revisions import Revision, current_revision, find_revision, history, template_hash
 from atoll.v1 import deployment_pb2
@@ -62,21 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
 def progress(deployment: deployment_pb2.Deployment) -> tuple[str, bool, bool]:
     """(message, done, failed) for one observed state, with kubectl's wording."""
-    name, spec, status = deployment.metadata.name, deployment.spec, deployment.status
-    if deployment.metadata.generation > status.observed_generation:
-        return "Waiting for deployment spec update to be observed...", False, False
-    for condition in status.conditions:
-        if condition.type == "Progressing" and condition.reason == "ProgressDeadlineExceeded":
-            return f'deployment "{name}" exceeded its progress deadline', False, True
-    waiting = f'Waiting for deployment "{name}" rollout to finish: '
-    updated, available = status.updated_replicas, status.available_replicas
-    if updated < spec.replicas:
-        return f"{waiting}{updated} out of {spec.replicas} new replicas have been updated...", False, False
-    if status.replicas > updated:
-        return f"{waiting}{status.replicas - updated} old replicas are pending termination...", False, False
-    if available < updated:
-        return f"{waiting}{available} of {updated} updated replicas are available...", False, False
-    return f'deployment "{name}" successfully rolled out', True, False
+    return rollout_progress(deployment)
 
 
 async def status(client: Client, args: argparse.Namespace, streams: Streams) -> int:

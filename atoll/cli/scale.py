@@ -7,10 +7,7 @@ read-modify-write loop that retries when someone else wrote the object in betwee
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
-
-import grpc
 
 from atoll import kinds
 from atoll.cli.common import (
@@ -21,9 +18,8 @@ from atoll.cli.common import (
     add_server_flag,
     run_with_client,
 )
-from atoll.client import ApiError, Client
-
-WRITE_ATTEMPTS = 5
+from atoll.cli.modify import modify as modify  # re-exported: vm, node, rollout use it from here
+from atoll.client import Client
 
 
 def add_parser(subparsers: Any) -> None:
@@ -61,22 +57,6 @@ def target_of(args: argparse.Namespace, expected: str) -> tuple[kinds.Kind, str,
         example = kind.short[0] if kind.short else kind.singular
         raise CliError(f"give the name of the {kind.singular}, e.g. {example}/web")
     return kind, str(args.namespace or "default"), name
-
-
-async def modify(
-    client: Client, kind: kinds.Kind, namespace: str, name: str, change: Callable[[Any], None]
-) -> Any:
-    """Read the object, apply ``change`` to it and write it back with its revision as precondition;
-    on a conflict read again and retry (a few times). Returns the written message."""
-    for attempt in range(WRITE_ATTEMPTS):
-        message = kinds.unwrap(await client.get(kind.name, name, namespace))
-        change(message)
-        try:
-            return kinds.unwrap(await client.update(message))
-        except ApiError as err:
-            if err.code != grpc.StatusCode.ABORTED or attempt + 1 == WRITE_ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from atoll.kinds import pod, virtualmachine
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, NONE, Column, format_label_selector
 from atoll.kinds.kind import KindStrategy, memoized_spec_rule
 from atoll.kinds.pod import default_pod_spec
+from atoll.kinds.readiness import Readiness, rollout_progress
 from atoll.kinds.virtualmachine import default_vm_spec
 from atoll.pod_references import host_paths
 from atoll.v1 import deployment_pb2
@@ -79,6 +80,10 @@ class DeploymentKind(KindStrategy[deployment_pb2.Deployment]):
         """The selector never changes: it is how the Deployment finds its replicas."""
         if old.spec.selector != new.spec.selector:
             errors.append(FieldError("spec.selector", "may not change (create a new Deployment instead)"))
+
+    def readiness(self, obj: deployment_pb2.Deployment) -> Readiness:
+        text, done, failed = rollout_progress(obj)
+        return Readiness(done, failed, text)
 
 
 KIND = DeploymentKind(

@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeAlias, TypeVar
 from google.protobuf.message import Message
 
 from atoll.kinds.columns import Column
+from atoll.kinds.readiness import READY, Readiness
 from atoll.v1 import object_pb2
 from atoll.validation.base import FieldError
 
@@ -157,6 +158,10 @@ class KindStrategy(Generic[M]):
         merged.CopyFrom(stored)
         copy_present(desired, merged, "status")
         return merged
+
+    def readiness(self, obj: M) -> Readiness:
+        """Whether ``obj`` is ready for use (``apply --wait``); ready once written unless a kind says more."""
+        return READY
 
     def keep_on_update(self, old: M, merged: M) -> None:
         """Update owns spec and metadata: put back into ``merged`` what only status writes change."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, NONE, Column, or_none
 from atoll.kinds.kind import KindStrategy
+from atoll.kinds.readiness import Readiness, ready_condition
 from atoll.v1 import node_pb2
 from atoll.validation.base import FieldError
 from atoll.validation.cluster import validate_node_spec, validate_node_status
@@ -36,6 +37,9 @@ class NodeKind(KindStrategy[node_pb2.Node]):
 
     def validate_status(self, obj: node_pb2.Node, errors: list[FieldError]) -> None:
         validate_node_status(obj.status, "status", errors)
+
+    def readiness(self, obj: node_pb2.Node) -> Readiness:
+        return ready_condition(obj)
 
 
 KIND = NodeKind(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from atoll import storage
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, Column, or_none
 from atoll.kinds.kind import KindStrategy
+from atoll.kinds.readiness import Readiness
 from atoll.v1 import storage_pb2
 from atoll.validation.base import FieldError
 from atoll.validation.storage import validate_claim_spec, validate_claim_status, validate_claim_update
@@ -36,6 +37,10 @@ class PersistentVolumeClaimKind(KindStrategy[storage_pb2.PersistentVolumeClaim])
         self, old: storage_pb2.PersistentVolumeClaim, new: storage_pb2.PersistentVolumeClaim, errors: list[FieldError]
     ) -> None:
         validate_claim_update(old, new, errors)
+
+    def readiness(self, obj: storage_pb2.PersistentVolumeClaim) -> Readiness:
+        phase = obj.status.phase or "Pending"
+        return Readiness(phase == "Bound", phase == "Lost", phase)
 
 
 KIND = PersistentVolumeClaimKind(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, Column, is_set, or_none, since
 from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_rule
+from atoll.kinds.readiness import Readiness, ready_condition
 from atoll.pod_references import host_paths
 from atoll.probes import container_probes, default_probe
 from atoll.v1 import pod_pb2
@@ -112,6 +113,9 @@ class PodKind(KindStrategy[pod_pb2.Pod]):
             )
         check_unchanged(old.spec.os, new.spec.os, "spec.os", errors)
         check_unchanged(old.spec.windows.isolation, new.spec.windows.isolation, "spec.windows.isolation", errors)
+
+    def readiness(self, obj: pod_pb2.Pod) -> Readiness:
+        return ready_condition(obj)
 
 
 KIND = PodKind(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, NONE, Column, is_set, or_none, since
 from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_rule
 from atoll.kinds.pod import TERMINATION_GRACE_PERIOD_SECONDS
+from atoll.kinds.readiness import Readiness, ready_condition
 from atoll.migrations import keep_migration_state, may_switch_over, switch_over
 from atoll.probes import default_probe, vm_probes
 from atoll.v1 import virtualmachine_pb2, vm_identity_pb2
@@ -120,6 +121,9 @@ class VirtualMachineKind(KindStrategy[virtualmachine_pb2.VirtualMachine]):
         keep_migration_state(stored, merged)
         mirror_current_run(merged.status)
         return merged
+
+    def readiness(self, obj: virtualmachine_pb2.VirtualMachine) -> Readiness:
+        return ready_condition(obj)
 
 
 KIND = VirtualMachineKind(
