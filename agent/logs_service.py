@@ -1,4 +1,5 @@
-"""The agent's AgentLogs gRPC service: a workload's output, read through its driver's LogReader.
+"""The agent's AgentLogs gRPC service: a workload's output, read through its driver's LogReader;
+its server also carries AgentSessions (agent/sessions/service.py: exec, console).
 
 One server per agent process; a hollow fleet registers all of its nodes on one server, and the
 request's ``node_name`` picks the node. The address is published on each Node as the
@@ -19,14 +20,13 @@ from typing import Any
 import grpc
 
 from agent.drivers.abilities import LogReader
-from agent.drivers.protocol import DriverError, TaskNotFoundError, task_id_for
+from agent.drivers.protocol import DriverError, TaskNotFoundError
 from agent.node_agent import NodeAgent
-from agent.workloads.pod_runner import PodRunner
-from agent.workloads.vm_runner import VmRunner
+from agent.sessions.service import AgentSessionsService
+from agent.workload_target import TargetError, find_target
 from atoll.config import ClientConfig
 from atoll.pki import APISERVER_USER
-from atoll.user_text import bounded, bounded_repr
-from atoll.v1 import agent_pb2, agent_pb2_grpc
+from atoll.v1 import access_pb2_grpc, agent_pb2, agent_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
 LINES_PER_CHUNK = 100
@@ -44,35 +44,15 @@ class AgentLogsService(agent_pb2_grpc.AgentLogsServicer):
                 await context.abort(grpc.StatusCode.PERMISSION_DENIED,
                                     f"only {self._require_peer} reads logs here; ask the API server")
                 return
-        label = f"{bounded(request.kind.lower())}/{bounded(request.namespace)}/{bounded(request.name)}"
-        node_name = bounded(request.node_name)
-        node = self.nodes.get(request.node_name)
-        if node is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"node {node_name} is not served by this agent")
+        try:
+            target = find_target(self.nodes, request.node_name, request.kind, request.namespace, request.name,
+                                 request.uid, request.container)
+        except TargetError as err:
+            await context.abort(err.code, err.message)
             return
-        runner = next((r for r in node.runners.values()
-                       if r.latest.metadata.namespace == request.namespace and r.latest.metadata.name == request.name
-                       and (not request.uid or r.uid == request.uid)), None)
-        if runner is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"{label} is not running on node {node_name}")
-            return
-        if isinstance(runner, VmRunner):
-            driver, task = runner.driver, runner.config.task_id
-        elif isinstance(runner, PodRunner):
-            names = [record.name for record in runner.records]
-            container = request.container or (names[0] if len(names) == 1 else "")
-            if container not in names:
-                choice = f"choose one of: {', '.join(names)} (-c NAME)"
-                wrong = f"no container {bounded_repr(container)}; " if container else ""
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{label}: {wrong}{choice}")
-                return
-            driver, task = runner.driver, task_id_for(runner.uid, container)
-        else:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{label}: kind has no logs")
-            return
+        driver, task, label = target.driver, target.task_id, target.label
         if not isinstance(driver, LogReader):
-            name = driver.name if driver is not None else "no driver"
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{label}: driver {name} keeps no logs")
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{label}: driver {driver.name} keeps no logs")
             return
         tail = request.tail_lines if request.tail_lines > 0 else -1
         try:
@@ -95,8 +75,10 @@ class LogsServer:
     server: grpc.aio.Server
     address: str
     service: AgentLogsService = field(default_factory=AgentLogsService)
+    sessions: AgentSessionsService | None = None
 
     def serve(self, node: NodeAgent) -> None:
+        """Serve ``node``'s logs and sessions (both services share one node table)."""
         self.service.nodes[node.name] = node
 
     async def stop(self) -> None:
@@ -104,12 +86,14 @@ class LogsServer:
 
 
 async def start_logs_server(listen: str, tls: ClientConfig | None = None) -> LogsServer:
-    """Serve AgentLogs on ``listen`` (HOST:PORT; port 0 picks a free one). With ``tls`` (the
+    """Serve AgentLogs and AgentSessions on ``listen`` (HOST:PORT; port 0 picks a free one). With ``tls`` (the
     agent's own ClientConfig carrying ca/cert/key), mutual TLS admitting only the API server."""
     server = grpc.aio.server()
     secure = tls is not None and bool(tls.ca and tls.cert and tls.key)
     service = AgentLogsService(require_peer=APISERVER_USER if secure else None)
     agent_pb2_grpc.add_AgentLogsServicer_to_server(service, server)
+    sessions = AgentSessionsService(service.nodes, require_peer=APISERVER_USER if secure else None)
+    access_pb2_grpc.add_AgentSessionsServicer_to_server(sessions, server)
     host = listen.rpartition(":")[0] or "127.0.0.1"
     if secure:
         assert tls is not None and tls.ca and tls.cert and tls.key
@@ -124,4 +108,4 @@ async def start_logs_server(listen: str, tls: ClientConfig | None = None) -> Log
     if port == 0:
         raise RuntimeError(f"cannot listen on {listen} for the agent's log service")
     await server.start()
-    return LogsServer(server, f"{host}:{port}", service)
+    return LogsServer(server, f"{host}:{port}", service, sessions)

@@ -25,7 +25,7 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -112,6 +112,32 @@ PROBE_RESULTS = Counter(
     "Probe attempts of containers and VMs (kubelet's prober_probe_total), by probe (startup, liveness, "
     "readiness) and result (successful, failed), summed over the process's nodes.",
     ("probe", "result"),
+    registry=REGISTRY,
+)
+# exec/attach/console/port-forward sessions (agent/sessions/): seconds to hours.
+_SESSION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 14400.0)
+SESSIONS_OPEN = Gauge(
+    "atoll_agent_sessions_open",
+    "Sessions into workloads open now, by capability (exec, attach, console, port-forward).",
+    ("capability",),
+    registry=REGISTRY,
+)
+SESSION_BYTES = Counter(
+    "atoll_agent_session_bytes_total",
+    "Bytes carried by sessions, by capability and direction (in: to the workload, out: from it).",
+    ("capability", "direction"),
+    registry=REGISTRY,
+)
+SESSION_DURATION = Histogram(
+    "atoll_agent_session_duration_seconds",
+    "How long sessions into workloads lasted, by capability.",
+    ("capability",),
+    buckets=_SESSION_BUCKETS,
+    registry=REGISTRY,
+)
+SESSIONS_REFUSED = Counter(
+    "atoll_agent_sessions_refused_total",
+    "Sessions refused because the node had its maximum open.",
     registry=REGISTRY,
 )
 for _probe in ("startup", "liveness", "readiness"):

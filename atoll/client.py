@@ -37,7 +37,18 @@ from atoll import kinds
 from atoll.config import ClientConfig
 from atoll.ports import Writable
 from atoll.server_addresses import channel_target
-from atoll.v1 import agent_pb2, agent_pb2_grpc, api_pb2, api_pb2_grpc, object_pb2, version_pb2, version_pb2_grpc
+from atoll.sessions import SessionStream
+from atoll.v1 import (
+    access_pb2,
+    access_pb2_grpc,
+    agent_pb2,
+    agent_pb2_grpc,
+    api_pb2,
+    api_pb2_grpc,
+    object_pb2,
+    version_pb2,
+    version_pb2_grpc,
+)
 from atoll.watch_events import ADDED, BOOKMARK, DELETED, RESYNC, SYNCED
 
 if TYPE_CHECKING:
@@ -320,6 +331,21 @@ class Client:
                 yield tuple(chunk.lines)
         except grpc.aio.AioRpcError as err:
             raise ApiError.from_rpc(err) from None
+
+    async def open_session(self, start: access_pb2.SessionStart) -> SessionStream:
+        """Open a session into a workload (exec, attach, console, port-forward; atoll/sessions.py)
+        through the API server; returns once the remote side started. ApiError when it is refused
+        (PERMISSION_DENIED, NOT_FOUND, FAILED_PRECONDITION, RESOURCE_EXHAUSTED, ...). Cancel it
+        (``SessionStream.cancel``) to hang up."""
+        stub = cast("access_pb2_grpc.SessionsAsyncStub", access_pb2_grpc.SessionsStub(self._channel))
+        call = stub.Stream(metadata=self._metadata)
+        session = SessionStream(call, ApiError.from_rpc)
+        try:
+            await session.started(start)
+        except BaseException:
+            call.cancel()
+            raise
+        return session
 
     async def watch(
         self,

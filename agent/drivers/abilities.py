@@ -1,7 +1,8 @@
 """Optional driver abilities, one small protocol each; the agent checks with ``isinstance``.
 
-Kept for the open issues that use them: ``Rebootable`` (restart a VM in place, keeping its
-identity), ``Exec`` (``atoll exec``; exec probes) and ``Console`` (``atoll console vm/NAME``).
+``Rebootable`` (restart a VM in place, keeping its identity), ``Exec`` (exec probes: one-shot;
+``atoll exec``: an interactive ``ProcessSession``, agent/drivers/session.py) and ``Console``
+(``atoll console vm/NAME``: a session on the VM's serial console).
 ``SimulatedProbes``: a simulated runtime answers probes itself (agent/probes/checks.py).
 ``PodSandboxes`` and ``PodCidrAware``: drivers on the node's real pod network (CNI).
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+from agent.drivers.session import ExecOptions, ProcessSession
 
 
 @runtime_checkable
@@ -52,11 +55,20 @@ class Exec(Protocol):
         """Run ``argv`` inside the running task and return its exit code and output. DriverError if
         the task is not RUNNING."""
 
+    async def open_exec(self, task_id: str, options: ExecOptions) -> ProcessSession:
+        """Start ``options.argv`` inside the running task (its namespaces and cgroup) and return
+        the session; a command that cannot start still opens one, ending with 126/127 and the
+        runtime's words on stderr. TaskNotFoundError if unknown; DriverError if not RUNNING."""
+
 
 @runtime_checkable
 class Console(Protocol):
-    def console(self, task_id: str) -> AsyncIterator[str]:
-        """A VM's serial console from boot on, following until the VM stops."""
+    async def open_console(self, task_id: str) -> ProcessSession:
+        """Connect to the running VM's serial console: output from now on (earlier output is in
+        its logs), input typed into the guest. Several sessions may read at once; only the
+        oldest open one writes (the others' input is dropped, and they are told so once on
+        stderr). ``hangup``/``close`` detach, the VM runs on. TaskNotFoundError if unknown;
+        DriverError if not RUNNING."""
 
 
 @runtime_checkable

@@ -61,6 +61,7 @@ VERBS: Mapping[str, LazyVerb] = MappingProxyType(
         "describe": module_verb("atoll.cli.describe", "show objects in detail, with their conditions and events"),
         "delete": module_verb("atoll.cli.delete", "delete objects by name or by manifest"),
         "logs": module_verb("atoll.cli.logs", "print the output of a pod's container or a VM's console"),
+        "exec": module_verb("atoll.cli.exec", "run a command in a running container"),
         "node": module_verb("atoll.cli.node", "cordon, uncordon or drain nodes"),
         "image": module_verb("atoll.cli.image", "import and list container images on a real node"),
         "scale": module_verb("atoll.cli.scale", "set the number of replicas of a deployment"),

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from atoll.manifest_codec import describe
+from atoll.sessions import CAPABILITIES
 from atoll.v1 import rbac_pb2
 from atoll.validation.base import FieldError, check_name, check_one_of
 
 # What a rule can grant. Apply needs both create and update; updatestatus is UpdateStatus;
-# hostpath is needed besides create/update to write a Pod or Deployment with hostPath volumes.
-VERBS = ("get", "list", "watch", "create", "update", "updatestatus", "delete", "bind", "hostpath")
+# hostpath is needed besides create/update to write a Pod or Deployment with hostPath volumes;
+# exec, attach, console and port-forward open sessions into a workload (atoll/sessions.py).
+VERBS = ("get", "list", "watch", "create", "update", "updatestatus", "delete", "bind", "hostpath", *CAPABILITIES)
 READ_VERBS = ("get", "list", "watch")
 WILDCARD = "*"
 # Roles the API server defines itself; a Role object may not take one of these names.

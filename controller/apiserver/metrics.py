@@ -79,6 +79,27 @@ FAILED_AUTHENTICATIONS_LIMITED = Counter(
     "Calls refused with RESOURCE_EXHAUSTED because their peer presented too many wrong tokens.",
     registry=REGISTRY,
 )
+# Sessions into workloads (sessions_proxy.py): an exec of `true` takes 0.05-0.5 s, a shell hours.
+_SESSION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0, 3600.0, 14400.0)
+SESSIONS_OPEN = Gauge(
+    "atoll_apiserver_sessions_open",
+    "Sessions into workloads forwarded right now, by capability (exec, attach, console, port-forward).",
+    ("capability",),
+    registry=REGISTRY,
+)
+SESSION_BYTES = Counter(
+    "atoll_apiserver_session_bytes_total",
+    "Bytes forwarded by sessions, by capability and direction (in: client to workload, out: back).",
+    ("capability", "direction"),
+    registry=REGISTRY,
+)
+SESSION_DURATION = Histogram(
+    "atoll_apiserver_session_duration_seconds",
+    "How long forwarded sessions lasted, by capability.",
+    ("capability",),
+    buckets=_SESSION_BUCKETS,
+    registry=REGISTRY,
+)
 
 STORE_HEALTHY = Gauge(
     "atoll_apiserver_store_healthy",

@@ -20,6 +20,7 @@ from atoll.kinds import by_name
 from atoll.kinds.service import KIND as SERVICE_KIND
 from atoll.kinds.virtualmachinemigration import KIND as MIGRATION_KIND
 from atoll.v1 import namespace_pb2
+from controller.apiserver.agent_route import AgentRoutes
 from controller.apiserver.auth.config import SecurityConfig
 from controller.apiserver.auth.guard import SecurityGuard
 from controller.apiserver.auth.setup import build_guard, registry_reader, server_credentials, store_lister
@@ -31,7 +32,7 @@ from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL, EventExpirer
 from controller.apiserver.handlers import SERVICE_NAME, add_objects_service
 from controller.apiserver.health import SERVING, HealthServicer, follow_store_health
 from controller.apiserver.instrumented_store import InstrumentedStore
-from controller.apiserver.logs_proxy import LogsProxy, add_logs_service
+from controller.apiserver.logs_proxy import add_logs_service
 from controller.apiserver.migration_admission import MigrationAdmission
 from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.objects_service import ObjectsService
@@ -39,6 +40,7 @@ from controller.apiserver.registry import PROTECTED_NAMESPACES, Registry
 from controller.apiserver.service_ips.allocator import ServiceIPAllocator
 from controller.apiserver.service_ips.repair import ServiceIPRepair
 from controller.apiserver.service_ips.reserver import ClusterIPReserver
+from controller.apiserver.sessions_proxy import add_sessions_service
 from controller.apiserver.version_service import SERVICE_NAME as VERSION_SERVICE_NAME
 from controller.apiserver.version_service import add_version_service
 from controller.apiserver.watch_cache import WatchCache
@@ -49,6 +51,7 @@ log = logging.getLogger(__name__)
 
 # Requests above this are refused with RESOURCE_EXHAUSTED before they reach a servicer.
 LOGS_SERVICE_NAME = "atoll.v1.Logs"
+SESSIONS_SERVICE_NAME = "atoll.v1.Sessions"
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
@@ -71,7 +74,7 @@ class ApiServer:
     service_ip_repair: asyncio.Task[None] | None = None
     store_health: asyncio.Task[None] | None = None
     guard: SecurityGuard | None = None
-    logs_proxy: LogsProxy | None = None
+    agent_routes: AgentRoutes | None = None
 
     @property
     def address(self) -> str:
@@ -90,8 +93,8 @@ class ApiServer:
                 task.cancel()
         await self.cache.stop()
         await self.server.stop(grace)
-        if self.logs_proxy is not None:
-            await self.logs_proxy.close()
+        if self.agent_routes is not None:
+            await self.agent_routes.close()
         if self.guard is not None:
             await self.guard.close()
 
@@ -171,10 +174,14 @@ async def start_api_server(
     add_objects_service(server, ObjectsService(store, registry, WatchStreamer(store, cache)), guard)
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    logs_proxy = add_logs_service(server, registry, guard, tls=security)
+    agent_routes = AgentRoutes(registry, security)
+    add_logs_service(server, agent_routes, guard)
+    add_sessions_service(server, agent_routes, guard)
     add_version_service(server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, LOGS_SERVICE_NAME, VERSION_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        (SERVICE_NAME, LOGS_SERVICE_NAME, SESSIONS_SERVICE_NAME, VERSION_SERVICE_NAME, health.SERVICE_NAME,
+         reflection.SERVICE_NAME),
+        server,
     )
     host, _, port_text = listen.rpartition(":")
     try:
@@ -198,7 +205,7 @@ async def start_api_server(
         store,
         service_ips,
         guard=guard,
-        logs_proxy=logs_proxy,
+        agent_routes=agent_routes,
     )
     if compact_interval:
         api.compactor = asyncio.create_task(api.compact_periodically(compact_interval), name="compactor")

@@ -23,6 +23,7 @@ from atoll.cli.common import Streams
 from atoll.client import ApiError, Client
 from atoll.clock import ManualClock
 from atoll.v1 import meta_pb2
+from controller.apiserver.agent_route import AgentRoutes
 from controller.apiserver.logs_proxy import add_logs_service
 from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually, node
 from tests.support.cluster import Cluster
@@ -32,7 +33,8 @@ from tests.support.cluster import Cluster
 async def logs_proxy(c: Cluster) -> AsyncIterator[Client]:
     """A gRPC server with only the Logs proxy on the running API server's registry."""
     server = grpc.aio.server()
-    proxy = add_logs_service(server, c.api.registry)
+    routes = AgentRoutes(c.api.registry)
+    add_logs_service(server, routes)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     client = Client.connect(f"127.0.0.1:{port}")
@@ -40,7 +42,7 @@ async def logs_proxy(c: Cluster) -> AsyncIterator[Client]:
         yield client
     finally:
         await client.close()
-        await proxy.close()
+        await routes.close()
         await server.stop(0)
 
 

@@ -6,8 +6,9 @@ The shim's exit is watched through a pidfd; its exit.json plus the cgroup's OOM 
 ExitResult (Completed, Error, OOMKilled). stop: SIGTERM, SIGKILL after the grace period.
 destroy: ``RUNTIME delete`` (cgroups), unmount, remove the task dir. After an agent restart,
 ``list_tasks`` reads the task dirs and ``recover`` re-attaches through ``RUNTIME state`` and the
-shim's pid. Abilities: logs (container.log), pause/resume (freezer), exec, and the container's
-network namespace for probes (it has no pod address yet).
+shim's pid. Abilities: logs (container.log), pause/resume (freezer), exec (one-shot for probes;
+interactive sessions through oci/exec_session.py), and the container's network namespace for
+probes (it has no pod address yet).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from agent.drivers.abilities import ExecResult, SandboxConfig
 from agent.drivers.oci import pod_network, rootfs
 from agent.drivers.oci.bundle import build_spec
 from agent.drivers.oci.cgroups import memory_cgroup, memory_usage, oom_kills
+from agent.drivers.oci.exec_session import open_exec_session
 from agent.drivers.oci.limits import CgroupLimits, limits_for
 from agent.drivers.oci.runtime import OciRuntime, RuntimeCommandError
 from agent.drivers.oci.taskdir import ExitRecord, TaskDir, TaskRecord, container_id_for
@@ -49,6 +51,7 @@ from agent.drivers.protocol import (
     TaskStatus,
     workload_uid_of,
 )
+from agent.drivers.session import ExecOptions, ProcessSession
 from agent.network.sandboxes import NodeSandboxes
 from atoll.images import ImageConfig, ImageError, ImageStore, default_image_dir
 
@@ -382,6 +385,12 @@ class OciDriver:
         except TimeoutError as err:
             raise DriverError(f"exec in {task_id}: {err}") from None
         return ExecResult(done.returncode, done.stdout + done.stderr)
+
+    async def open_exec(self, task_id: str, options: ExecOptions) -> ProcessSession:
+        container = self._task(task_id)
+        if container.phase is not TaskPhase.RUNNING:
+            raise DriverError(f"task {task_id} is {container.phase.value}, not Running: cannot exec")
+        return await open_exec_session(self.runtime, container.record.container_id, container.dir.path, options)
 
     # --- machinery ---------------------------------------------------------------------------
 

@@ -127,3 +127,11 @@ class OciRuntime:
 
     async def exec(self, container_id: str, argv: list[str], timeout: float) -> Completed:
         return await self._call("exec", container_id, *argv, timeout=timeout)
+
+    def exec_argv(self, container_id: str, argv: list[str], *, tty: bool, pid_file: Path, log_file: Path) -> list[str]:
+        """The command line that runs ``argv`` in the container's namespaces and cgroup, in the
+        foreground (its exit code is the process's, 128+N for signal N); the process's host pid
+        goes to ``pid_file`` and the runtime's own errors (JSON lines) to ``log_file``."""
+        flags = ["--tty"] if tty else []
+        return [*self.argv(), "--log", str(log_file), "--log-format", "json",
+                "exec", *flags, "--pid-file", str(pid_file), container_id, *argv]

@@ -34,9 +34,12 @@ from agent.drivers.protocol import (
     TaskStatus,
     workload_uid_of,
 )
+from agent.drivers.session import ExecOptions, ProcessSession
+from agent.drivers.sim import shell
 from agent.drivers.sim.probes import FAIL_PROBES_ANNOTATION, FailProbesError, parse_fail_probes
 from agent.drivers.sim.script import SCRIPT_ANNOTATION, ScriptError, parse_script, script_of
 from agent.drivers.sim.task import SimTask, TaskFile
+from agent.drivers.task_names import host_name_for
 from agent.network.address_pool import AddressesExhaustedError, NoPodCidrError, PodAddressPool
 from atoll.clock import Clock, SystemClock, Timer
 
@@ -160,6 +163,7 @@ class SimDriver:
             base_memory=self._base_memory(config),
             ip=self._ip(config),
             fail_probes=fail_probes,
+            hostname=config.hostname or config.workload,
             changed=asyncio.Event(),
         )
         task.memory_used = task.base_memory
@@ -241,16 +245,23 @@ class SimDriver:
             seen = task.log_total
 
     async def exec(self, task_id: str, argv: Sequence[str], timeout: float) -> ExecResult:
+        task = self._running_task(task_id, "exec")
+        code, out, err = shell.answer(argv, self._machine(task))
+        return ExecResult(code, out + err)
+
+    async def open_exec(self, task_id: str, options: ExecOptions) -> ProcessSession:
+        task = self._running_task(task_id, "exec")
+        return shell.ScriptedSession(shell.program_for(options.argv, self._machine(task), options.stdin), options.tty)
+
+    def _running_task(self, task_id: str, what: str) -> SimTask:
+        """The task, which must be RUNNING (DriverError names ``what`` could not be done)."""
         task = self._task(task_id)
         if task.phase is not TaskPhase.RUNNING:
-            raise DriverError(f"task {task_id} is {task.phase.value}, not Running: cannot exec")
-        if argv and argv[0] == "echo":
-            return ExecResult(0, " ".join(argv[1:]) + "\n")
-        if argv and argv[0] == "exit":
-            return ExecResult(int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 0, "")
-        if argv and argv[0] in ("true", "false"):
-            return ExecResult(0 if argv[0] == "true" else 1, "")
-        return ExecResult(127, f"{argv[0] if argv else ''}: not found in the simulated runtime\n")
+            raise DriverError(f"task {task_id} is {task.phase.value}, not Running: cannot {what}")
+        return task
+
+    def _machine(self, task: SimTask) -> shell.Machine:
+        return shell.Machine(task.hostname or host_name_for(task.task_id))
 
     async def answer_probe(self, task_id: str, kind: str, handler: str, command: Sequence[str]) -> ExecResult:
         """Fail the kinds the task's fail-probes value names (from their start offset on); else an

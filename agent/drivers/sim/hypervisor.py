@@ -9,7 +9,6 @@ slower than type 1. Run strategies are the agent's business: the driver only rep
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from agent.drivers.migration import MigrationFailed, MigrationParams, MigrationProgress, Report
@@ -23,8 +22,10 @@ from agent.drivers.protocol import (
     TaskHandle,
     TaskPhase,
 )
+from agent.drivers.session import ProcessSession
 from agent.drivers.sim.base import SimDriver, SimSettings
 from agent.drivers.sim.migration_model import GuestModel, passes
+from agent.drivers.sim.shell import ScriptedSession, console
 from agent.drivers.sim.task import SimTask
 from atoll.clock import Clock
 from atoll.migrations import REASON_CANCELLED, REASON_NOT_CONVERGING, REASON_SOURCE_FAILED
@@ -127,8 +128,11 @@ class SimHypervisorDriver(SimDriver):
     async def reboot(self, task_id: str) -> None:
         self._reboot(task_id)
 
-    def console(self, task_id: str) -> AsyncIterator[str]:
-        return self.logs(task_id, follow=True)
+    async def open_console(self, task_id: str) -> ProcessSession:
+        """A scripted serial console (agent/drivers/sim/shell.py): a login prompt, then a shell.
+        Each session is a login of its own (a simulated guest has no shared input to contend for)."""
+        task = self._running_task(task_id, "open the console")
+        return ScriptedSession(lambda io: console(io, self._machine(task)), tty=True)
 
     # --- live migration (agent/drivers/migration.py) ----------------------------------------------
 

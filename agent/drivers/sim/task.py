@@ -41,6 +41,7 @@ class SimTask:
     base_memory: int = 0
     ip: str = ""
     fail_probes: str = ""
+    hostname: str = ""
     phase: TaskPhase = TaskPhase.PROVISIONING
     booted_at: float = 0.0
     cursor: float = 0.0
@@ -99,7 +100,7 @@ class SimTask:
 _SAVED = (
     "task_id", "kind", "image", "started_at", "ready_at", "boot_seconds", "memory_limit", "base_memory",
     "ip", "booted_at", "cursor", "step", "memory_used", "ignore_term", "paused_at", "stop_requested_at",
-    "kill_at", "graceful_exit_at", "reboots", "log_total", "fail_probes",
+    "kill_at", "graceful_exit_at", "reboots", "log_total", "fail_probes", "hostname",
 )
 
 

@@ -12,6 +12,8 @@ from controller.apiserver.objectref import effective_namespace
 
 # Methods that change the store; every call of these is audited.
 MUTATING_METHODS = frozenset({"Create", "BatchCreate", "Update", "UpdateStatus", "Delete", "Apply", "Bind"})
+# A session into a workload (atoll.v1.Sessions; the request is its SessionStart).
+SESSION_METHOD = "Session"
 # Writing a workload that mounts a node's path needs this verb too (admins have it: "*").
 HOST_PATH_VERB = "hostpath"
 _VERB_OF = {
@@ -48,8 +50,8 @@ class RequestAttributes:
 
 def attributes_for(method: str, request: Any) -> list[RequestAttributes]:
     """Every permission ``request`` to ``method`` needs (Apply: create and update; Bind: one per
-    binding; BatchCreate: one create per object). Empty when the request names no valid kind: the
-    servicer then refuses it as invalid."""
+    binding; BatchCreate: one create per object; a Session: its capability as the verb). Empty
+    when the request names no valid kind: the servicer then refuses it as invalid."""
     if method == "Bind":
         return [
             RequestAttributes("bind", kind, effective_namespace(kind, binding.namespace), binding.name)
@@ -63,6 +65,8 @@ def attributes_for(method: str, request: Any) -> list[RequestAttributes]:
     kind = _lookup(request.kind)
     if kind is None:
         return []
+    if method == SESSION_METHOD:  # exec, attach, console, port-forward: the capability is the verb
+        return [RequestAttributes(request.capability, kind, effective_namespace(kind, request.namespace), request.name)]
     if method in ("List", "Watch"):
         namespace = request.namespace if kind.namespaced else ""
         return [RequestAttributes(_VERB_OF[method], kind, namespace, field_selector=request.field_selector)]

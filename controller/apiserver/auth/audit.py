@@ -4,7 +4,9 @@ Each line: ``time`` (RFC 3339, UTC), ``user``, ``groups``, ``certificate`` (the 
 connection's client certificate names, whatever token the call presented; "" without one),
 ``peer`` (the network address), ``verb``, ``kind``, ``namespace``, ``name``, ``result`` (the gRPC
 status name: OK, PERMISSION_DENIED, UNAUTHENTICATED, ...), ``message`` for failures and
-``suppressed`` when records of this caller were left out before it (``audit_budget``). Every
+``suppressed`` when records of this caller were left out before it (``audit_budget``). Sessions
+(exec, attach, console, port-forward) add ``stage`` (started, ended), ``container`` and
+``command`` (at most ``COMMAND_ARGS`` arguments, each bounded). Every
 string a caller chose is bounded (atoll/user_text.py), so one line is at most about 2 KB. When the
 file reaches ``max_bytes`` it becomes ``PATH.1`` (``PATH.1`` becomes ``PATH.2``, ...), keeping
 ``backups`` old files.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -23,6 +25,8 @@ from atoll.clock import Clock, SystemClock
 from atoll.user_text import bounded
 
 MESSAGE_CHARS = 1024
+COMMAND_ARGS = 16
+COMMAND_ARG_CHARS = 64
 
 
 
@@ -55,6 +59,9 @@ class AuditLog:
         certificate: str = "",
         peer: str = "",
         suppressed: int = 0,
+        stage: str = "",
+        container: str = "",
+        command: Sequence[str] = (),
     ) -> None:
         """Appends one line (flushed at once); rotates first when the file is full."""
         entry: dict[str, object] = {
@@ -73,6 +80,12 @@ class AuditLog:
             entry["message"] = bounded(message, MESSAGE_CHARS)
         if suppressed:
             entry["suppressed"] = suppressed
+        if stage:
+            entry["stage"] = stage
+            entry["container"] = bounded(container)
+            entry["command"] = [bounded(arg, COMMAND_ARG_CHARS) for arg in command[:COMMAND_ARGS]]
+            if len(command) > COMMAND_ARGS:
+                entry["commandArgsOmitted"] = len(command) - COMMAND_ARGS
         line = json.dumps(entry, separators=(",", ":")) + "\n"
         if self._file.tell() + len(line) > self._max_bytes and self._file.tell() > 0:
             self._rotate()

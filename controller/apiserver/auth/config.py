@@ -12,6 +12,7 @@ from atoll.tokens import TOKEN_FILE_NAME
 DEFAULT_AUDIT_MAX_BYTES = 16 * 1024 * 1024
 DEFAULT_AUDIT_BACKUPS = 3
 DEFAULT_MAX_WATCHES_PER_USER = 200
+DEFAULT_MAX_SESSIONS_PER_USER = 32
 DEFAULT_REQUEST_TIMEOUT = 60.0
 AUDIT_LOG_NAME = "audit.log"
 # Audit records of refused calls (see audit_budget.py): per caller, then for all callers together.
@@ -31,7 +32,8 @@ class SecurityConfig:
     ``token_file`` (``atoll.tokens`` format) is re-read when it changes; None: no tokens.
     ``audit_log`` None: no audit. ``request_timeout`` bounds every unary call (DEADLINE_EXCEEDED).
     ``audit_refused_*``: the budget of refused calls' audit records (audit_budget.py);
-    ``failed_auth_*``: wrong tokens per peer (limits.FailedAuthLimiter)."""
+    ``failed_auth_*``: wrong tokens per peer (limits.FailedAuthLimiter).
+    ``max_sessions_per_user``: exec/attach/console/port-forward sessions open at once per user."""
 
     server_cert: Path
     server_key: Path
@@ -42,6 +44,7 @@ class SecurityConfig:
     audit_max_bytes: int = DEFAULT_AUDIT_MAX_BYTES
     audit_backups: int = DEFAULT_AUDIT_BACKUPS
     max_watches_per_user: int = DEFAULT_MAX_WATCHES_PER_USER
+    max_sessions_per_user: int = DEFAULT_MAX_SESSIONS_PER_USER
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     audit_refused_burst: float = DEFAULT_AUDIT_REFUSED_BURST
     audit_refused_per_second: float = DEFAULT_AUDIT_REFUSED_PER_SECOND

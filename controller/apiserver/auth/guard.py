@@ -4,6 +4,8 @@ Contract: a call that is not authenticated answers UNAUTHENTICATED and one that 
 permission PERMISSION_DENIED, both before the servicer runs (nothing is read or written on the
 caller's behalf) and both audited. Every mutating call that runs is audited with its outcome
 (BatchCreate and Bind: one record per item, with that item's own result code).
+Sessions (exec, attach, console, port-forward: ``session``) are authorized by their capability as
+the verb and audited when they start and when they end.
 Unary calls are cut off after ``request_timeout`` seconds with DEADLINE_EXCEEDED. Audit records
 name the peer (its certificate's user and address) beside the authenticated user, and refused
 calls are recorded within ``audit_budget.AuditBudget``.
@@ -12,17 +14,20 @@ calls are recorded within ``audit_budget.AuditBudget``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
 
 from atoll import kinds
+from atoll.v1 import access_pb2
 from atoll.validation.rbac import READ_VERBS
 from controller.apiserver.auth.attributes import (
     HOST_PATH_VERB,
     MUTATING_METHODS,
+    SESSION_METHOD,
     RequestAttributes,
     attributes_for,
     per_item_targets,
@@ -31,6 +36,7 @@ from controller.apiserver.auth.audit import AuditLog
 from controller.apiserver.auth.audit_budget import AuditBudget
 from controller.apiserver.auth.authn import Authenticator
 from controller.apiserver.auth.authorizer import Authorizer
+from controller.apiserver.auth.config import DEFAULT_MAX_SESSIONS_PER_USER
 from controller.apiserver.auth.identity import Peer, UserInfo
 from controller.apiserver.auth.limits import WatchLimiter
 from controller.apiserver.auth.node import NodeRestrictionError
@@ -56,6 +62,7 @@ class SecurityGuard:
         audit: AuditLog | None,
         request_timeout: float,
         audit_budget: AuditBudget,
+        sessions: WatchLimiter | None = None,
     ) -> None:
         self._authenticator = authenticator
         self._authorizer = authorizer
@@ -64,6 +71,7 @@ class SecurityGuard:
         self._audit = audit
         self._timeout = request_timeout
         self._budget = audit_budget
+        self._sessions = sessions or WatchLimiter(DEFAULT_MAX_SESSIONS_PER_USER, "sessions")
 
     @property
     def policy(self) -> PolicyCache:
@@ -125,6 +133,40 @@ class SecurityGuard:
         finally:
             self._watches.release(user.name)
 
+    @contextlib.asynccontextmanager
+    async def session(self, start: access_pb2.SessionStart, context: Context) -> AsyncIterator[str]:
+        """Admits a session (``start`` already valid, atoll.sessions.start_problem): authenticates,
+        authorizes its capability as the verb on the workload (auditing a refusal), counts it
+        against the caller's open sessions, and audits its start and its end (stage ``started``
+        / ``ended``, with container and command, and the outcome). Yields the user's name."""
+        user, peer, _, _ = await self._admit(SESSION_METHOD, start, context)
+        try:
+            self._sessions.acquire(user.name)
+        except StatusError as error:
+            await context.abort(error.code, error.message)
+        target = attributes_for(SESSION_METHOD, start)[0]
+        container, command = start.container, tuple(start.command)
+        self._record(user, peer, SESSION_METHOD, target, "OK", "", stage="started", container=container,
+                     command=command)
+        result, message = "OK", ""
+        try:
+            yield user.name
+        except StatusError as error:
+            result, message = error.code.name, error.message
+            raise
+        except asyncio.CancelledError:
+            result = "CANCELLED"
+            raise
+        except BaseException:
+            code = context.code()
+            result = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
+            message = context.details() or ""
+            raise
+        finally:
+            self._sessions.release(user.name)
+            self._record(user, peer, SESSION_METHOD, target, result, message, stage="ended", container=container,
+                         command=command)
+
     async def _admit(
         self, method: str, request: Any, context: Context
     ) -> tuple[UserInfo, Peer, list[RequestAttributes], bool]:
@@ -177,7 +219,17 @@ class SecurityGuard:
             self._record(user, peer, method, attributes, result, message)
 
     def _record(
-        self, user: UserInfo, peer: Peer, method: str, attributes: RequestAttributes | None, result: str, message: str
+        self,
+        user: UserInfo,
+        peer: Peer,
+        method: str,
+        attributes: RequestAttributes | None,
+        result: str,
+        message: str,
+        *,
+        stage: str = "",
+        container: str = "",
+        command: Sequence[str] = (),
     ) -> None:
         if self._audit is None:
             return
@@ -196,6 +248,9 @@ class SecurityGuard:
             result=result,
             message=message,
             suppressed=suppressed,
+            stage=stage,
+            container=container,
+            command=command,
         )
 
 

@@ -13,17 +13,18 @@ from controller.apiserver.errors import TooManyError
 
 
 class WatchLimiter:
-    """At most ``max_per_user`` open watch streams per user; one more is RESOURCE_EXHAUSTED.
-    Every successful ``acquire`` must be paired with one ``release``."""
+    """At most ``max_per_user`` open streams (``noun``: watch streams, sessions) per user; one
+    more is RESOURCE_EXHAUSTED. Every successful ``acquire`` must be paired with one ``release``."""
 
-    def __init__(self, max_per_user: int) -> None:
+    def __init__(self, max_per_user: int, noun: str = "watch streams") -> None:
         self._max = max_per_user
+        self._noun = noun
         self._open: Counter[str] = Counter()
 
     def acquire(self, user: str) -> None:
         if self._open[user] >= self._max:
             raise TooManyError(
-                f"user {bounded_repr(user)} has {self._open[user]} watch streams open, "
+                f"user {bounded_repr(user)} has {self._open[user]} {self._noun} open, "
                 f"the limit is {self._max}; close some"
             )
         self._open[user] += 1

@@ -25,7 +25,8 @@ A node may:
   (``atoll.pod_references``: a pod's volumes and environment, a VM's cloud-init Secret), and list
   or watch one only with the field selector ``metadata.name=NAME`` in its namespace, on the same
   condition.
-Nothing else: not another node's objects, not a workload bound elsewhere, no spec writes of
+Nothing else: no sessions (exec, attach, console, port-forward) into any workload, not another
+node's objects, not a workload bound elsewhere, no spec writes of
 workloads, no deletes. Decisions that depend on a workload or a Node read it from the store first.
 A fleet (``allows_fleet``) may do the node writes for every node it simulates.
 

@@ -4,8 +4,9 @@ Built-in roles (their names are reserved; see ``atoll.validation.rbac.BUILTIN_RO
 
 - ``admin``: everything, Secret data included.
 - ``editor``: read and write Pods, VirtualMachines, VirtualMachineMigrations, Deployments and
-  Services; read Events and Endpoints.
-- ``viewer``: read everything; Secrets without their data.
+  Services; read Events and Endpoints; open sessions into Pods and VirtualMachines (exec, attach,
+  console, port-forward).
+- ``viewer``: read everything; Secrets without their data; no sessions (they run commands).
 - ``scheduler``: read everything; bind and write the status (conditions) of Pods and
   VirtualMachines; write the status of VirtualMachineMigrations (the target it picks); write
   Events; Leases for leader election.
@@ -41,6 +42,7 @@ from dataclasses import dataclass
 
 from atoll.kinds import KINDS, Kind
 from atoll.pki import CONTROLLER_USER, FLEETS_GROUP, MASTERS_GROUP, SCHEDULER_USER
+from atoll.sessions import CAPABILITIES
 from atoll.v1 import rbac_pb2
 from atoll.validation.rbac import READ_VERBS, WILDCARD
 
@@ -97,6 +99,7 @@ BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
             ("Pod", "VirtualMachine", "VirtualMachineMigration", "Deployment", "PersistentVolumeClaim", "Service"),
         ),
         _rule(READ_VERBS, ("Event", "Endpoints")),
+        _rule(CAPABILITIES, WORKLOADS),
     ),
     "viewer": (Rule(_READ, _ALL),),
     "scheduler": (

@@ -65,6 +65,7 @@ async def build_guard(
         audit,
         config.request_timeout,
         budget,
+        sessions=WatchLimiter(config.max_sessions_per_user, "sessions"),
     )
 
 

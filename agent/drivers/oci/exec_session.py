@@ -1,0 +1,79 @@
+"""``atoll exec`` into an OCI container: ``runc exec`` / ``crun exec`` in the foreground, as a
+``HostProcessSession`` (agent/drivers/process_session.py).
+
+Each session gets a directory under the container's task dir (removed on close) for the runtime's
+pid file (the exec'd process's host pid, killed if it outlives a hangup) and its log: when the
+runtime itself cannot start the command (exit 255; it says why on its stderr, which the session
+carries), the logged error makes the exit code 127 (not found) or 126 (found, not executable),
+as a shell answers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from agent.drivers.oci.runtime import OciRuntime
+from agent.drivers.process_session import HostProcessSession
+from agent.drivers.session import ExecOptions
+from atoll.user_text import bounded
+
+RUNTIME_FAILED = 255
+NOT_EXECUTABLE = 126
+NOT_FOUND = 127
+_NOT_FOUND_MARKERS = ("executable file not found", "no such file or directory")
+_NOT_EXECUTABLE_MARKERS = ("permission denied", "is a directory", "exec format error")
+
+
+async def open_exec_session(
+    runtime: OciRuntime, container_id: str, task_dir: Path, options: ExecOptions
+) -> HostProcessSession:
+    work = Path(tempfile.mkdtemp(prefix="exec-", dir=task_dir))
+    pid_file, log_file = work / "exec.pid", work / "runtime.log"
+    argv = runtime.exec_argv(container_id, list(options.argv), tty=options.tty, pid_file=pid_file, log_file=log_file)
+
+    def explain(returncode: int) -> tuple[int, str]:
+        if returncode != RUNTIME_FAILED:
+            return returncode, ""
+        error = runtime_error(log_file).lower()
+        if any(marker in error for marker in _NOT_FOUND_MARKERS):
+            return NOT_FOUND, ""
+        if any(marker in error for marker in _NOT_EXECUTABLE_MARKERS):
+            return NOT_EXECUTABLE, ""
+        return returncode, ""
+
+    def exec_pid() -> list[int]:
+        try:
+            return [int(pid_file.read_text().strip())]
+        except (OSError, ValueError):
+            return []
+
+    try:
+        return await HostProcessSession.start(
+            argv, options, explain=explain, kill_extra=exec_pid,
+            cleanup=lambda: shutil.rmtree(work, ignore_errors=True),
+        )
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def runtime_error(log_file: Path) -> str:
+    """The last error the runtime logged (its JSON ``msg``; a plain line from a runtime that
+    writes text), bounded; '' when it logged none."""
+    try:
+        lines = log_file.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            if line.strip():
+                return bounded(line.strip(), 300)
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("error", "fatal"):
+            return bounded(str(entry.get("msg", "")), 300)
+    return ""

@@ -1,0 +1,1 @@
+"""Sessions into workloads served by the agent: exec and console (service.py)."""

@@ -1,0 +1,213 @@
+"""``atoll exec`` into real runc containers: the driver's sessions (exit codes, 126/127, SIGHUP
+on hangup, a terminal of the asked size) and the whole path, the ``atoll`` command run on a
+pseudo-terminal this test drives with Python's ``pty`` (raw mode, window size, Ctrl-C, the remote
+exit code), through the API server to the node agent."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from agent.config import AgentConfig
+from agent.drivers.oci import OciDriver
+from agent.drivers.session import ExecOptions, ProcessSession
+from agent.logs_service import start_logs_server
+from agent.registration import NodeProfile
+from agent.run import start_node
+from atoll.clock import SystemClock
+from tests.e2e.conftest import BUSYBOX_IMAGE, OciFactory, container
+from tests.integration.agent_harness import bound_pod, cluster, eventually
+
+NODE = NodeProfile(name="real-1", address="127.0.0.1", cpu="2", memory="8Gi")
+
+
+async def _running(driver: OciDriver, task_id: str, *command: str) -> None:
+    await driver.start(container(task_id, *command))
+    for _ in range(100):
+        if (await driver.inspect(task_id)).phase.value == "Running":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{task_id} did not run")
+
+
+async def _drain(session: ProcessSession) -> tuple[bytes, bytes, int]:
+    out, err = b"", b""
+    while not (chunk := await asyncio.wait_for(session.read(), 20)).eof:
+        if chunk.stream == 2:
+            err += chunk.data
+        else:
+            out += chunk.data
+    return out, err, await session.wait()
+
+
+@pytest.mark.parametrize("runtime", [pytest.param("runc", id="runc"), pytest.param("crun", id="crun")])
+async def test_exec_sessions_report_exit_codes_like_a_shell(oci: OciFactory, runtime: str) -> None:
+    driver = oci(runtime)
+    await _running(driver, "u1:main", "sleep", "600")
+    cases = {
+        ("sh", "-c", "echo out; echo err >&2; exit 7"): (b"out\n", b"err\n", 7),
+        ("nosuch",): (b"", b"nosuch", 127),
+        ("/etc/passwd",): (b"", b"ermission denied", 126),
+        ("sh", "-c", "kill -TERM $$"): (b"", b"", 128 + 15),
+    }
+    for argv, (want_out, want_err, want_code) in cases.items():
+        session = await driver.open_exec("u1:main", ExecOptions(argv))
+        try:
+            out, err, code = await _drain(session)
+        finally:
+            await session.close()
+        assert (out, code) == (want_out, want_code), argv
+        assert want_err in err, (argv, err)
+
+
+async def test_a_terminal_has_the_asked_size_follows_resizes_and_stdin_reaches_it(oci: OciFactory) -> None:
+    driver = oci("runc")
+    await _running(driver, "u2:main", "sleep", "600")
+    session = await driver.open_exec("u2:main", ExecOptions(("sh",), stdin=True, tty=True, rows=33, cols=101))
+    try:
+        await session.write(b"stty size\r")
+        seen = b""
+        while b"33 101" not in seen:
+            seen += (await asyncio.wait_for(session.read(), 20)).data
+        session.resize(40, 120)
+        await asyncio.sleep(0.3)  # runc passes the size on when SIGWINCH reaches it
+        await session.write(b"stty size; exit 3\r")
+        out, _, code = await _drain(session)
+    finally:
+        await session.close()
+    assert b"40 120" in out and code == 3
+
+
+async def test_hanging_up_ends_the_process_in_the_container(oci: OciFactory) -> None:
+    driver = oci("runc")
+    await _running(driver, "u3:main", "sleep", "600")
+    session = await driver.open_exec("u3:main", ExecOptions(("sh", "-c", "echo up; exec sleep 4321"), stdin=True))
+    assert (await asyncio.wait_for(session.read(), 20)).data == b"up\n"
+    await session.hangup()
+    await session.close()
+    listing = await driver.exec("u3:main", ["ps"], 10)
+    assert "sleep 4321" not in listing.output
+    assert not list((driver.settings.state_dir).rglob("exec-*")), "the session's directory is removed"
+
+
+@contextlib.asynccontextmanager
+async def real_node(oci: OciFactory) -> AsyncIterator[tuple[str, Any]]:
+    """An API server (plaintext) and node real-1 running runc, serving sessions; yields the API
+    server's address and its client."""
+    agent_server = await start_logs_server("127.0.0.1:0")
+    profile = NodeProfile(name=NODE.name, address="127.0.0.1", cpu="2", memory="8Gi", endpoint=agent_server.address)
+    try:
+        async with cluster() as c:
+            running = await start_node(c.client, profile, [oci()], clock=SystemClock(), config=AgentConfig())
+            agent_server.serve(running.agent)
+            try:
+                yield c.api.address, c.client
+            finally:
+                await running.close()
+    finally:
+        await agent_server.stop()
+
+
+class Terminal:
+    """The ``atoll`` command on a pseudo-terminal of its own (its controlling terminal)."""
+
+    def __init__(self, argv: list[str], rows: int, cols: int) -> None:
+        self.master, slave = pty.openpty()
+        self.resize(rows, cols)
+
+        def controlling_terminal() -> None:
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                                        preexec_fn=controlling_terminal)
+        os.close(slave)
+        os.set_blocking(self.master, False)
+        self.seen = b""
+
+    def resize(self, rows: int, cols: int) -> None:
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def type(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    async def expect(self, wanted: bytes, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while wanted not in self.seen:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{wanted!r} not seen; the terminal shows {self.seen[-500:]!r}")
+            with contextlib.suppress(BlockingIOError, OSError):
+                self.seen += os.read(self.master, 4096)
+            await asyncio.sleep(0.02)
+
+    async def exit_code(self, timeout: float = 30.0) -> int:
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None:
+            with contextlib.suppress(BlockingIOError, OSError):
+                self.seen += os.read(self.master, 4096)
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise AssertionError(f"atoll exec did not end; the terminal shows {self.seen[-500:]!r}")
+            await asyncio.sleep(0.05)
+        return self.process.returncode
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        os.close(self.master)
+
+
+async def test_atoll_exec_it_runs_an_interactive_shell_on_a_real_pty(oci: OciFactory) -> None:
+    async with real_node(oci) as (address, client):
+        web = bound_pod("web", NODE.name)
+        web.pod.spec.containers[0].image = BUSYBOX_IMAGE
+        web.pod.spec.containers[0].command.extend(["sleep", "600"])
+        await client.create(web)
+        await eventually(client, "pod", "web", lambda p: p is not None and p.status.phase == "Running", timeout=30)
+        terminal = Terminal([sys.executable, "-m", "atoll.cli.main", "--server", address,
+                             "exec", "pod/web", "-it", "--", "sh"], rows=30, cols=90)
+        try:
+            await terminal.expect(b"# ")
+            terminal.type(b"stty size\r")
+            await terminal.expect(b"30 90")
+            terminal.resize(44, 132)
+            await asyncio.sleep(0.5)
+            terminal.type(b"stty size\r")
+            await terminal.expect(b"44 132")
+            terminal.type(b"sleep 300\r")
+            await asyncio.sleep(0.5)
+            terminal.type(b"\x03")  # Ctrl-C reaches the remote sleep, not atoll
+            await terminal.expect(b"^C")
+            terminal.type(b"echo still-here\r")
+            await terminal.expect(b"still-here\r\n")
+            terminal.type(b"exit 42\r")
+            assert await terminal.exit_code() == 42
+        finally:
+            terminal.close()
+        code, out, err = await _atoll(address, "exec", "web", "--", "sh", "-c", "hostname; exit 9")
+        assert (code, out) == (9, b"web\n")
+        code, out, err = await _atoll(address, "exec", "web", "--", "nosuch")
+        assert code == 127 and b"executable file not found" in err
+
+
+async def _atoll(address: str, *argv: str) -> tuple[int, bytes, bytes]:
+    """Runs the atoll command without blocking the loop (the API server and agent run on it)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "atoll.cli.main", "--server", address, *argv,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out, err

@@ -1,0 +1,212 @@
+"""``atoll exec`` and ``atoll console`` against simulated nodes, through the API server's Sessions
+proxy to the node agent's AgentSessions: output, stdin, exit codes, refusals, hangups, idle
+timeouts, the per-node cap and flow control (a client that stops reading stalls the process)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import os
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+
+from agent import metrics as agent_metrics
+from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
+from agent.drivers.sim.linux import SimLinuxDriver
+from agent.logs_service import LogsServer, start_logs_server
+from agent.registration import NodeProfile
+from atoll import sessions
+from atoll.cli import exec as exec_verb
+from atoll.cli.common import Streams
+from atoll.client import ApiError, Client
+from atoll.clock import ManualClock
+from atoll.v1 import access_pb2
+from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually, node
+
+
+@contextlib.asynccontextmanager
+async def fleet() -> AsyncIterator[tuple[Client, LogsServer]]:
+    """An API server and one simulated node n1 running pod "web" and VM "box"."""
+    clock = ManualClock()
+    agent_server = await start_logs_server("127.0.0.1:0")
+    profile = NodeProfile(name="n1", address="127.0.0.1", endpoint=agent_server.address)
+    drivers = [SimLinuxDriver(clock=clock), SimHypervisorDriver(HypervisorProfile(boot_seconds=0), clock=clock)]
+    try:
+        async with cluster() as c, node(c.client, profile, drivers, clock) as running:
+            agent_server.serve(running.agent)
+            await c.client.create(bound_pod("web", "n1", "sleep infinity"))
+            await c.client.create(bound_vm("box", "n1"))
+            await eventually(c.client, "pod", "web", lambda p: p is not None and p.status.phase == "Running")
+            await eventually(c.client, "vm", "box", lambda v: v is not None and v.status.phase == "Running")
+            yield c.client, agent_server
+    finally:
+        await agent_server.stop()
+
+
+def _args(*command: str, target: str = "pod/web", stdin: bool = False, tty: bool = False) -> argparse.Namespace:
+    return argparse.Namespace(target=target, command=["--", *command], container="", stdin=stdin, tty=tty,
+                              namespace=None)
+
+
+async def _exec(client: Client, *command: str, **flags: bool) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = await exec_verb.exec_command(client, _args(*command, **flags), Streams(out=out, err=err))
+    return code, out.getvalue(), err.getvalue()
+
+
+async def _collect(session: sessions.SessionStream) -> bytes:
+    return b"".join([data async for _, data in session.output()])
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "out", "err"),
+    [
+        pytest.param(("hostname",), 0, "web\n", "", id="hostname prints the pod's name"),
+        pytest.param(("sh", "-c", "exit 3"), 3, "", "", id="the remote exit code is atoll's exit code"),
+        pytest.param(("cat", "/etc/os-release"), 0, "atoll simulated Linux", "", id="os-release is fixed"),
+        pytest.param(("nosuch",), 127, "", "not found", id="an unknown command is 127 with a message on stderr"),
+    ],
+)
+async def test_exec_answers_the_fixed_commands_of_a_simulated_container(
+    command: tuple[str, ...], code: int, out: str, err: str
+) -> None:
+    async with fleet() as (client, _):
+        got_code, got_out, got_err = await _exec(client, *command)
+    assert got_code == code
+    assert out in got_out if out else got_out == ""
+    assert err in got_err if err else got_err == ""
+
+
+async def test_exec_with_stdin_runs_an_interactive_shell_and_a_pipe() -> None:
+    async with fleet() as (client, _):
+        read_end, write_end = os.pipe()
+        os.write(write_end, b"echo hello there\nexit 4\n")
+        os.close(write_end)
+        out, err = io.StringIO(), io.StringIO()
+        code = await exec_verb.exec_command(client, _args("sh", stdin=True), Streams(out=out, err=err), read_end)
+        os.close(read_end)
+        assert code == 4
+        assert "hello there" in out.getvalue()
+        session = await client.open_session(sessions.exec_start("default", "web", ["cat"], stdin=True))
+        await session.send(b"one\ntwo\n")
+        await session.close_stdin()
+        assert await _collect(session) == b"one\ntwo\n"
+        assert session.exit == sessions.Exited(0)
+
+
+async def test_a_terminal_session_echoes_and_ctrl_c_drops_the_line() -> None:
+    async with fleet() as (client, _):
+        session = await client.open_session(sessions.exec_start("default", "web", ["sh"], stdin=True, tty=True))
+        await session.send(b"echo lost\x03echo kept\r")
+        await session.send(b"exit 0\r")
+        output = await _collect(session)
+    assert b"^C\r\n" in output and b"kept\r\n" in output and b"lost\r\n" not in output
+
+
+@pytest.mark.parametrize(
+    ("start", "code", "words"),
+    [
+        pytest.param(sessions.exec_start("default", "ghost", ["true"]), grpc.StatusCode.NOT_FOUND, "ghost",
+                     id="a pod that does not exist"),
+        pytest.param(sessions.exec_start("default", "web", ["true"], container="nope"),
+                     grpc.StatusCode.INVALID_ARGUMENT, "no container 'nope'; choose one of: main",
+                     id="a container that does not exist"),
+        pytest.param(sessions.exec_start("default", "web", []), grpc.StatusCode.INVALID_ARGUMENT,
+                     "exec needs a command", id="no command"),
+        pytest.param(access_pb2.SessionStart(capability="exec", kind="VirtualMachine", name="box", command=["true"]),
+                     grpc.StatusCode.INVALID_ARGUMENT, "exec reaches a Pod, not 'VirtualMachine'",
+                     id="exec into a VM (that is what console is for)"),
+        pytest.param(access_pb2.SessionStart(capability="teleport", kind="Pod", name="web"),
+                     grpc.StatusCode.INVALID_ARGUMENT, "unknown capability 'teleport'", id="an unknown capability"),
+    ],
+)
+async def test_bad_sessions_are_refused_with_one_line(
+    start: access_pb2.SessionStart, code: grpc.StatusCode, words: str
+) -> None:
+    async with fleet() as (client, _):
+        with pytest.raises(ApiError) as refused:
+            await client.open_session(start)
+    assert refused.value.code == code
+    assert words in refused.value.message and "\n" not in refused.value.message
+
+
+async def test_the_scripted_console_of_a_simulated_vm_logs_in_and_runs_a_command() -> None:
+    async with fleet() as (client, _):
+        start = access_pb2.SessionStart(capability="console", kind="VirtualMachine", name="box")
+        session = await client.open_session(start)
+        await session.send(b"root\r")
+        await session.send(b"secret\r")
+        await session.send(b"cat /etc/os-release\r")
+        output = b""
+        async for _, data in session.output():
+            output += data
+            if b'NAME="atoll simulated Linux"' in output:
+                break
+        session.cancel()
+    assert b"login: " in output and b"Password: " in output
+
+
+async def test_a_dropped_client_hangs_the_session_up_and_nothing_stays_open() -> None:
+    async with fleet() as (client, agent_server):
+        before = agent_metrics.SESSIONS_OPEN.labels("exec")._value.get()
+        session = await client.open_session(sessions.exec_start("default", "web", ["cat"], stdin=True))
+        await session.send(b"ping\n")
+        assert await anext(aiter(session.output())) == (1, b"ping\n")
+        assert agent_metrics.SESSIONS_OPEN.labels("exec")._value.get() == before + 1
+        session.cancel()
+        for _ in range(100):
+            if agent_metrics.SESSIONS_OPEN.labels("exec")._value.get() == before:
+                break
+            await asyncio.sleep(0.02)
+        assert agent_metrics.SESSIONS_OPEN.labels("exec")._value.get() == before
+        assert agent_server.sessions is not None and not agent_server.sessions.open_sessions()
+
+
+async def test_an_idle_session_is_hung_up_with_a_reason() -> None:
+    async with fleet() as (client, agent_server):
+        assert agent_server.sessions is not None
+        agent_server.sessions.idle_timeout = 0.2
+        session = await client.open_session(sessions.exec_start("default", "web", ["cat"], stdin=True))
+        assert await _collect(session) == b""
+    assert session.exit is not None and session.exit.code == 129 and "idle for 0.2 s" in session.exit.reason
+
+
+async def test_the_node_caps_open_sessions() -> None:
+    async with fleet() as (client, agent_server):
+        assert agent_server.sessions is not None
+        agent_server.sessions.max_per_node = 1
+        first = await client.open_session(sessions.exec_start("default", "web", ["cat"], stdin=True))
+        with pytest.raises(ApiError) as refused:
+            await client.open_session(sessions.exec_start("default", "web", ["cat"], stdin=True))
+        assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED and "limit" in refused.value.message
+        first.cancel()
+
+
+async def test_a_client_that_stops_reading_stalls_the_process_instead_of_filling_memory() -> None:
+    """cat echoes what it reads; nobody reads its output, so after a bounded number of frames in
+    flight (gRPC windows and the fixed queues) sending blocks."""
+    async with fleet() as (client, _):
+        session = await client.open_session(sessions.exec_start("default", "web", ["cat"], stdin=True))
+        chunk = b"x" * 32 * 1024
+        sent = 0
+
+        async def flood() -> None:
+            nonlocal sent
+            while True:
+                await session.send(chunk)
+                sent += len(chunk)
+
+        flooding = asyncio.create_task(flood())
+        await asyncio.sleep(2.0)
+        stalled_at = sent
+        await asyncio.sleep(0.5)
+        assert sent == stalled_at, "sending went on with nobody reading"
+        assert sent < 64 * 2**20, f"{sent} bytes were taken with nobody reading"
+        flooding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flooding
+        session.cancel()
