@@ -24,6 +24,7 @@ import pty
 import signal
 import struct
 import termios
+import tty
 from collections.abc import Callable, Sequence
 
 from agent.drivers.session import CHUNK_BYTES, EOF, STDERR, STDOUT, ExecOptions, Output
@@ -62,6 +63,7 @@ class HostProcessSession:
         self._kill_extra = kill_extra
         self._cleanup = cleanup
         self._closed = False
+        self.size = (0, 0)  # the terminal's last size (rows, cols)
 
     @classmethod
     async def start(
@@ -76,6 +78,7 @@ class HostProcessSession:
         """Start ``argv`` (OSError when it cannot be executed) wired as ``options`` say."""
         if options.tty:
             master, slave = pty.openpty()
+            tty.setraw(slave)  # a transport only: the terminal the command sees is the runtime's own
             _set_size(master, options.rows, options.cols)
             try:
                 process = await asyncio.create_subprocess_exec(
@@ -87,7 +90,9 @@ class HostProcessSession:
             finally:
                 os.close(slave)
             os.set_blocking(master, False)
-            return cls(process, {master: STDOUT}, master, master, explain, kill_extra, cleanup)
+            session = cls(process, {master: STDOUT}, master, master, explain, kill_extra, cleanup)
+            session.size = (options.rows, options.cols)
+            return session
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         in_r, in_w = os.pipe() if options.stdin else (None, None)
@@ -159,6 +164,7 @@ class HostProcessSession:
     def resize(self, rows: int, cols: int) -> None:
         if self._master is None or self._process.returncode is not None:
             return
+        self.size = (rows, cols)
         _set_size(self._master, rows, cols)
         with contextlib.suppress(ProcessLookupError):
             self._process.send_signal(signal.SIGWINCH)

@@ -42,6 +42,14 @@ async def _running(driver: OciDriver, task_id: str, *command: str) -> None:
     raise AssertionError(f"{task_id} did not run")
 
 
+async def _until(session: ProcessSession, wanted: bytes) -> None:
+    seen = b""
+    while wanted not in seen:
+        chunk = await asyncio.wait_for(session.read(), 20)
+        assert not chunk.eof, f"ended before {wanted!r}; seen {seen!r}"
+        seen += chunk.data
+
+
 async def _drain(session: ProcessSession) -> tuple[bytes, bytes, int]:
     out, err = b"", b""
     while not (chunk := await asyncio.wait_for(session.read(), 20)).eof:
@@ -77,10 +85,9 @@ async def test_a_terminal_has_the_asked_size_follows_resizes_and_stdin_reaches_i
     await _running(driver, "u2:main", "sleep", "600")
     session = await driver.open_exec("u2:main", ExecOptions(("sh",), stdin=True, tty=True, rows=33, cols=101))
     try:
+        await _until(session, b"# ")  # busybox's line editor asks the terminal where its cursor is first
         await session.write(b"stty size\r")
-        seen = b""
-        while b"33 101" not in seen:
-            seen += (await asyncio.wait_for(session.read(), 20)).data
+        await _until(session, b"33 101")
         session.resize(40, 120)
         await asyncio.sleep(0.3)  # runc passes the size on when SIGWINCH reaches it
         await session.write(b"stty size; exit 3\r")
@@ -191,8 +198,8 @@ async def test_atoll_exec_it_runs_an_interactive_shell_on_a_real_pty(oci: OciFac
             await asyncio.sleep(0.5)
             terminal.type(b"\x03")  # Ctrl-C reaches the remote sleep, not atoll
             await terminal.expect(b"^C")
-            terminal.type(b"echo still-here\r")
-            await terminal.expect(b"still-here\r\n")
+            terminal.type(b"echo still-$((40 + 2))\r")  # the shell's answer, not the echo of the line typed
+            await terminal.expect(b"still-42")
             terminal.type(b"exit 42\r")
             assert await terminal.exit_code() == 42
         finally:

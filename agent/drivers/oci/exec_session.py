@@ -10,6 +10,7 @@ as a shell answers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import tempfile
@@ -21,6 +22,8 @@ from agent.drivers.session import ExecOptions
 from atoll.user_text import bounded
 
 RUNTIME_FAILED = 255
+STARTED_POLLS = 500
+STARTED_POLL_SECONDS = 0.01
 NOT_EXECUTABLE = 126
 NOT_FOUND = 127
 _NOT_FOUND_MARKERS = ("executable file not found", "no such file or directory")
@@ -50,14 +53,32 @@ async def open_exec_session(
         except (OSError, ValueError):
             return []
 
-    try:
-        return await HostProcessSession.start(
-            argv, options, explain=explain, kill_extra=exec_pid,
-            cleanup=lambda: shutil.rmtree(work, ignore_errors=True),
-        )
-    except BaseException:
+    sizing: list[asyncio.Task[None]] = []
+
+    def cleanup() -> None:
+        for task in sizing:
+            task.cancel()
         shutil.rmtree(work, ignore_errors=True)
+
+    try:
+        session = await HostProcessSession.start(argv, options, explain=explain, kill_extra=exec_pid, cleanup=cleanup)
+    except BaseException:
+        cleanup()
         raise
+    if options.tty:
+        sizing.append(asyncio.create_task(_size_once_started(session, pid_file), name="exec-size"))
+    return session
+
+
+async def _size_once_started(session: HostProcessSession, pid_file: Path) -> None:
+    """The runtime copies its terminal's size to the container's when it set that terminal up,
+    which can be after the command already asked for it; once the runtime wrote the process's
+    pid (it runs), the size is sent again (SIGWINCH), so the command sees the right one."""
+    for _ in range(STARTED_POLLS):
+        if pid_file.exists():
+            session.resize(*session.size)
+            return
+        await asyncio.sleep(STARTED_POLL_SECONDS)
 
 
 def runtime_error(log_file: Path) -> str:
