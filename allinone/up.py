@@ -29,6 +29,7 @@ from agent.network.cni import DEFAULT_BIN_DIR
 from agent.network.node_network import NodeNetworkConfig
 from agent.run import run_agent
 from agent.volumes.claims import VolumeDirs
+from allinone import http_listen
 from allinone.metrics_ports import serve_component_metrics
 from allinone.storage_classes import ensure_storage_classes
 from atoll.certs import CertificateError
@@ -179,6 +180,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         f"(default {DEFAULT_METRICS_BASE}, a taken default port is skipped; port 0: any free ports)",
     )
     parser.add_argument("--no-metrics", action="store_true", help="serve no Prometheus /metrics")
+    parser.add_argument(
+        "--http-listen",
+        default=None,
+        metavar="HOST:PORT",
+        help=f"HTTP/JSON API and web console (default {http_listen.DEFAULT_HTTP_LISTEN}, skipped when taken; "
+        "HTTPS with the API server's certificates outside --dev)",
+    )
+    parser.add_argument("--no-http", action="store_true", help="serve no HTTP/JSON API or web console")
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default WARNING)")
     add_registry_flags(parser, resolution=True)
 
@@ -226,8 +235,11 @@ async def _serve(args: argparse.Namespace) -> int:
         return 2
     data_dir = private_directory((args.data_dir or default_data_dir()).expanduser().resolve())
     security: SecurityConfig | None = None
+    http_address, http_warning = http_listen.choose(args.http_listen, args.no_http)
+    if http_warning:
+        print(f"atoll up: warning: {http_warning}", file=sys.stderr)
     if args.dev:
-        problem = _non_loopback(args.listen)
+        problem = _non_loopback(args.listen) or (_non_loopback(http_address) if http_address else None)
         if problem:
             print(f"atoll up: --dev serves plaintext, so it listens on loopback only: {problem}", file=sys.stderr)
             return 2
@@ -257,6 +269,7 @@ async def _serve(args: argparse.Namespace) -> int:
             security=security,
             service_cidr=args.service_cidr,
             encryption=encryption,
+            http_listen=http_address,
         )
     except RuntimeError as exc:
         await store.close()
@@ -269,6 +282,8 @@ async def _serve(args: argparse.Namespace) -> int:
     print(f"atoll control plane is up (pid {os.getpid()})")
     transport = "plaintext, --dev" if security is None else f"mutual TLS, CA {security.client_ca}"
     print(f"  API server:    {api.address} (gRPC, {transport}; health and reflection on)")
+    if api.http is not None:
+        print(f"  HTTP API:      {api.http.url}/apis/atoll.dev/v1 (JSON; web console at {api.http.url}/)")
     if security is not None:
         print(f"  tokens:        {security.token_file} (atoll token create USER --group G)")
         print(f"  audit log:     {security.audit_log}")

@@ -36,7 +36,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN_SOURCE = "<stdin>"
 _ENVELOPE_KEYS = frozenset({"apiVersion", "kind"})
 # One manifest file (or stdin) is at most 4 MiB, the API server's request limit
-# (controller/apiserver/server.py MAX_REQUEST_BYTES): 4 MiB of YAML is thousands of objects, and
+# (controller/apiserver/request_limits.py MAX_REQUEST_BYTES): 4 MiB of YAML is thousands of objects, and
 # Kubernetes stores none over 1.5 MiB. Checked before the file is read, so a 200 MB file costs
 # nothing; a larger set belongs in a directory of files, each under the limit.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024

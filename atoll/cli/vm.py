@@ -1,13 +1,9 @@
-"""``atoll vm start|stop|restart|pause|resume NAME``: change a VirtualMachine's desired power state.
+"""``atoll vm start|stop|restart|pause|resume|migrate NAME``: change a VirtualMachine's desired power state.
 
-The verbs write desired state only; the VirtualMachine controller and the node's agent make it
-happen, and ``atoll get vm`` / ``atoll describe vm`` show the transitions and Events.
+The verbs write desired state only (the rule per action: atoll/vm_power.py); the VirtualMachine
+controller and the node's agent make it happen, and ``atoll get vm`` / ``atoll describe vm`` show
+the transitions and Events.
 
-- start: Halted becomes Always (as ``virtctl start``); power state Running; a stopped VM gets a new
-  run (one-shot annotation ``vm.atoll.dev/action: start`` for the controller).
-- stop: Always and RerunOnFailure become Halted (as ``virtctl stop``); power state Stopped.
-- restart: a new run now (annotation ``restart``); refused for a Halted VM.
-- pause / resume: power state Paused / Running; pause needs a running VM, resume a paused one.
 - migrate: live-migrate it to another node (vm_migrate.py: ``--to``, ``--wait``, ``--cancel``).
 """
 
@@ -17,16 +13,15 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from atoll import kinds
-from atoll.annotations import VM_ACTION_ANNOTATION, VM_ACTION_RESTART, VM_ACTION_START
+from atoll import kinds, vm_power
 from atoll.cli import vm_migrate
 from atoll.cli.common import EXIT_OK, CliError, Streams, add_namespace_flags, add_server_flag, run_with_client
 from atoll.cli.scale import modify
 from atoll.client import Client
 from atoll.v1 import virtualmachine_pb2
 
-ACTIONS = ("start", "stop", "restart", "pause", "resume", "migrate")
-_PAST = {"start": "started", "stop": "stopped", "restart": "restarted", "pause": "paused", "resume": "resumed"}
+ACTIONS = (*vm_power.ACTIONS, "migrate")
+_PAST = vm_power.PAST
 
 
 def add_parser(subparsers: Any) -> None:
@@ -44,37 +39,16 @@ def add_parser(subparsers: Any) -> None:
 
 
 def change_for(action: str, name: str) -> Callable[[virtualmachine_pb2.VirtualMachine], None]:
-    """The edit ``action`` makes to a VirtualMachine; raises CliError when it does not apply."""
+    """The edit ``action`` makes to a VirtualMachine (atoll/vm_power.py); raises CliError when it does not apply."""
+    change = vm_power.change_for(action, name)
 
-    def start(vm: virtualmachine_pb2.VirtualMachine) -> None:
-        if vm.spec.run_strategy == "Halted":
-            vm.spec.run_strategy = "Always"
-        vm.spec.power_state = "Running"
-        vm.metadata.annotations[VM_ACTION_ANNOTATION] = VM_ACTION_START
+    def apply(vm: virtualmachine_pb2.VirtualMachine) -> None:
+        try:
+            change(vm)
+        except vm_power.PowerActionError as exc:
+            raise CliError(str(exc)) from None
 
-    def stop(vm: virtualmachine_pb2.VirtualMachine) -> None:
-        if vm.spec.run_strategy in ("", "Always", "RerunOnFailure"):
-            vm.spec.run_strategy = "Halted"
-        vm.spec.power_state = "Stopped"
-        vm.metadata.annotations.pop(VM_ACTION_ANNOTATION, None)
-
-    def restart(vm: virtualmachine_pb2.VirtualMachine) -> None:
-        if vm.spec.run_strategy == "Halted":
-            raise CliError(f"vm/{name} is halted (run strategy Halted): use `atoll vm start {name}`")
-        vm.spec.power_state = "Running"
-        vm.metadata.annotations[VM_ACTION_ANNOTATION] = VM_ACTION_RESTART
-
-    def pause(vm: virtualmachine_pb2.VirtualMachine) -> None:
-        if vm.status.phase != "Running":
-            raise CliError(f"cannot pause vm/{name}: it is {vm.status.phase or 'Pending'}, not Running")
-        vm.spec.power_state = "Paused"
-
-    def resume(vm: virtualmachine_pb2.VirtualMachine) -> None:
-        if vm.spec.power_state != "Paused" and vm.status.phase != "Paused":
-            raise CliError(f"cannot resume vm/{name}: it is not paused")
-        vm.spec.power_state = "Running"
-
-    return {"start": start, "stop": stop, "restart": restart, "pause": pause, "resume": resume}[action]
+    return apply
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
 
 from atoll.user_text import MESSAGE_CHARS, bounded
@@ -22,7 +24,14 @@ class StatusError(Exception):
 
 
 class InvalidError(StatusError):
+    """``causes``: (field path, problem) pairs when the request failed validation, so an API that
+    can carry them (HTTP's Status details) names each field; the message joins them already."""
+
     code = grpc.StatusCode.INVALID_ARGUMENT
+
+    def __init__(self, message: str, causes: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.causes = tuple((bounded(path, MESSAGE_CHARS), bounded(text, MESSAGE_CHARS)) for path, text in causes)
 
 
 class NotFoundError(StatusError):

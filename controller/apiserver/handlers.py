@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import grpc
@@ -25,6 +26,7 @@ from controller.apiserver.errors import StatusError
 from controller.store.protocol import StoreUnavailableError
 
 SERVICE_NAME = "atoll.v1.Objects"
+_SERVICE = api_pb2.DESCRIPTOR.services_by_name["Objects"]
 _PRE_ENCODED_STREAMS = frozenset({"Watch"})
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -35,9 +37,11 @@ class CallGuard(Protocol):
 
     async def unary(self, method: str, request: Any, context: Context, call: Callable[[], Awaitable[Any]]) -> Any: ...
 
-    def stream(
+    async def stream(
         self, method: str, request: Any, context: Context, call: Callable[[], AsyncIterator[Any]]
-    ) -> AsyncIterator[Any]: ...
+    ) -> AsyncIterator[Any]:
+        """Admits the call (or aborts) before it returns; the iterator it returns runs ``call()``."""
+        ...
 
 
 def _identity(data: bytes) -> bytes:
@@ -96,20 +100,30 @@ async def _fail(context: Context, error: BaseException) -> None:
         await _abort(context, error)
 
 
-def _unary(
-    request_type: type[Message],
-    implementation: Callable[[Any, Context], Awaitable[Any]],
-    guard: CallGuard | None = None,
-    method: str = "",
-) -> Any:
+UnaryCall = Callable[[Any, Context], Awaitable[Any]]
+# A stream call admits (or aborts) when awaited, then yields: so HTTP can answer a refusal with its
+# status code before it starts a streaming response.
+StreamCall = Callable[[Any, Context], Awaitable[AsyncIterator[Any]]]
+
+
+@dataclass(frozen=True)
+class ObjectsCalls:
+    """Every Objects method as a call on a *decoded* request: guard (authentication,
+    authorization, audit, limits), servicer and metrics, in that order. The gRPC handlers decode
+    and call these; the HTTP API (http/) builds the same requests and calls the same functions, so
+    one code path decides for both. ``context`` needs what the guard asks of a grpc context:
+    ``abort``, ``auth_context``, ``peer``, ``invocation_metadata``, ``code`` and ``details``."""
+
+    unary: dict[str, UnaryCall]
+    streams: dict[str, StreamCall]
+
+
+def _unary_call(implementation: UnaryCall, guard: CallGuard | None = None, method: str = "") -> UnaryCall:
     # Metric children by label values: .labels() costs more than the observation itself.
     durations: dict[str, Any] = {}
     counts: dict[tuple[str, str], Any] = {}
 
-    async def handle(raw: bytes, context: Context) -> Any:
-        request = _parse(request_type, raw)
-        if request is None:
-            await _refuse_malformed(request_type, context)
+    async def call(request: Any, context: Context) -> Any:
         kind = _request_kind(request)
         code = "OK"
         started = time.perf_counter()
@@ -133,66 +147,98 @@ def _unary(
                 count = counts[(kind, code)] = metrics.REQUESTS.labels(method, kind, code)
             count.inc()
 
+    return call
+
+
+def _unary(request_type: type[Message], call: UnaryCall) -> Any:
+    async def handle(raw: bytes, context: Context) -> Any:
+        request = _parse(request_type, raw)
+        if request is None:
+            await _refuse_malformed(request_type, context)
+        return await call(request, context)
+
     return handle
 
 
-def _stream(
-    request_type: type[Message],
-    implementation: Callable[[Any, Context], AsyncIterator[Any]],
-    guard: CallGuard | None = None,
-    method: str = "",
-) -> Any:
+def _stream_call(
+    implementation: Callable[[Any, Context], AsyncIterator[Any]], guard: CallGuard | None = None, method: str = ""
+) -> StreamCall:
+    async def open_stream(request: Any, context: Context) -> AsyncIterator[Any]:
+        kind = _request_kind(request)
+        try:
+            if guard is not None:
+                responses = await guard.stream(method, request, context, lambda: implementation(request, context))
+            else:
+                responses = implementation(request, context)
+        except BaseException as error:
+            metrics.REQUESTS.labels(method, kind, _failure_code(context, error)).inc()
+            await _fail(context, error)
+            raise
+        return _counted(responses, context, method, kind)
+
+    return open_stream
+
+
+async def _counted(responses: AsyncIterator[Any], context: Context, method: str, kind: str) -> AsyncIterator[Any]:
+    code = "OK"
+    streams = metrics.WATCH_STREAMS.labels(kind)
+    streams.inc()
+    try:
+        async for response in responses:
+            yield response
+    except BaseException as error:
+        code = _failure_code(context, error)
+        await _fail(context, error)
+        raise
+    finally:
+        streams.dec()
+        metrics.REQUESTS.labels(method, kind, code).inc()
+
+
+def _stream(request_type: type[Message], call: StreamCall) -> Any:
     async def handle(raw: bytes, context: Context) -> AsyncIterator[Any]:
         request = _parse(request_type, raw)
         if request is None:
             await _refuse_malformed(request_type, context)
-        kind = _request_kind(request)
-        code = "OK"
-        responses = (
-            guard.stream(method, request, context, lambda: implementation(request, context))
-            if guard is not None
-            else implementation(request, context)
-        )
-        streams = metrics.WATCH_STREAMS.labels(kind)
-        streams.inc()
-        try:
-            async for response in responses:
-                yield response
-        except BaseException as error:
-            code = _failure_code(context, error)
-            await _fail(context, error)
-            raise
-        finally:
-            streams.dec()
-            metrics.REQUESTS.labels(method, kind, code).inc()
+        async for response in await call(request, context):
+            yield response
 
     return handle
 
 
-def objects_handlers(servicer: Any, guard: CallGuard | None = None) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
-    service = api_pb2.DESCRIPTOR.services_by_name["Objects"]
+def objects_calls(servicer: Any, guard: CallGuard | None = None) -> ObjectsCalls:
+    """The calls of every Objects method on ``servicer``; with ``guard``, each runs inside it."""
+    calls = ObjectsCalls({}, {})
+    for method in _SERVICE.methods:
+        implementation = getattr(servicer, method.name)
+        if method.server_streaming:
+            calls.streams[method.name] = _stream_call(implementation, guard, method.name)
+        else:
+            calls.unary[method.name] = _unary_call(implementation, guard, method.name)
+    return calls
+
+
+def objects_handlers(calls: ObjectsCalls) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
-    for method in service.methods:
+    for method in _SERVICE.methods:
         request_type = message_factory.GetMessageClass(method.input_type)
         response_type = message_factory.GetMessageClass(method.output_type)
-        implementation = getattr(servicer, method.name)
         if method.server_streaming:
             serializer = _identity if method.name in _PRE_ENCODED_STREAMS else response_type.SerializeToString
             handlers[method.name] = grpc.unary_stream_rpc_method_handler(
-                _stream(request_type, implementation, guard, method.name),
+                _stream(request_type, calls.streams[method.name]),
                 request_deserializer=_identity,
                 response_serializer=serializer,
             )
         else:
             handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-                _unary(request_type, implementation, guard, method.name),
+                _unary(request_type, calls.unary[method.name]),
                 request_deserializer=_identity,
                 response_serializer=response_type.SerializeToString,
             )
     return handlers
 
 
-def add_objects_service(server: grpc.aio.Server, servicer: Any, guard: CallGuard | None = None) -> None:
-    """Registers the Objects service; with ``guard``, every call runs inside it."""
-    handlers = objects_handlers(servicer, guard)
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+def add_objects_service(server: grpc.aio.Server, calls: ObjectsCalls) -> None:
+    """Registers the Objects service answering with ``calls`` (``objects_calls``)."""
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, objects_handlers(calls)),))

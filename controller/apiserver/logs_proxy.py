@@ -27,15 +27,17 @@ class LogsProxy(agent_pb2_grpc.LogsServicer):
         self._guard = guard
 
     async def Read(self, request: agent_pb2.LogsRequest, context: Context) -> AsyncIterator[agent_pb2.LogChunk]:
+        async for chunk in await self.open(request, context):
+            yield chunk
+
+    async def open(self, request: agent_pb2.LogsRequest, context: Context) -> AsyncIterator[agent_pb2.LogChunk]:
+        """Admits the read (aborting ``context`` when refused), then returns its chunks; the HTTP
+        API calls this too, so both read logs through one guarded path."""
         if not request.kind:
             request.kind = "Pod"
-        chunks = (
-            self._guard.stream("Get", request, context, lambda: self._read(request, context))
-            if self._guard is not None
-            else self._read(request, context)
-        )
-        async for chunk in chunks:
-            yield chunk
+        if self._guard is None:
+            return self._read(request, context)
+        return await self._guard.stream("Get", request, context, lambda: self._read(request, context))
 
     async def _read(self, request: agent_pb2.LogsRequest, context: Context) -> AsyncIterator[agent_pb2.LogChunk]:
         try:

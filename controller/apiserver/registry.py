@@ -154,7 +154,7 @@ class Registry:
         meta.generation = 1
         errors = validate(obj)
         if errors:
-            raise InvalidError(_join_errors(kind, message, errors))
+            raise _invalid(kind, message, errors)
         await self._require_namespace(kind, meta.namespace)
         key = kind.key(meta.namespace, meta.name)
         reserver = self._reservers.get(kind.name)
@@ -201,7 +201,7 @@ class Registry:
                 merged = kind.status_write(current.message, desired)
                 errors = validate_status(kind, merged)  # the rest is the stored, valid object
                 if errors:
-                    raise InvalidError(_join_errors(kind, merged, errors))
+                    raise _invalid(kind, merged, errors)
             else:
                 merged = self._merge_update(kind, current.message, desired)
             if cached and _unchanged(merged, current):
@@ -224,7 +224,7 @@ class Registry:
             merged.metadata.generation = old.metadata.generation + 1
         errors = validate_update(kind.wrap(old), kind.wrap(merged))
         if errors:
-            raise InvalidError(_join_errors(kind, merged, errors))
+            raise _invalid(kind, merged, errors)
         return merged
 
     async def _write(self, kind: Kind, current: Stored, merged: Any) -> Any:
@@ -422,6 +422,12 @@ def _defaulted(kind: Kind, message: Any) -> Any:
     wrapped = kind.wrap(message)
     apply_defaults(wrapped)
     return kinds.unwrap(wrapped)
+
+
+def _invalid(kind: Kind, message: Any, errors: Sequence[Any]) -> InvalidError:
+    """The InvalidError for validation ``errors`` (FieldErrors), each field path kept as a cause."""
+    shown = errors[:_ERRORS_SHOWN]
+    return InvalidError(_join_errors(kind, message, errors), causes=[(error.path, error.message) for error in shown])
 
 
 def _join_errors(kind: Kind, message: Any, errors: Sequence[Any]) -> str:

@@ -29,14 +29,16 @@ from controller.apiserver.encryption.config import EncryptionConfig
 from controller.apiserver.encryption.store import EncryptingStore
 from controller.apiserver.errors import AlreadyExistsError
 from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL, EventExpirer
-from controller.apiserver.handlers import SERVICE_NAME, add_objects_service
+from controller.apiserver.handlers import SERVICE_NAME, add_objects_service, objects_calls
 from controller.apiserver.health import SERVING, HealthServicer, follow_store_health
+from controller.apiserver.http.server import HttpApi, start_http_api
 from controller.apiserver.instrumented_store import InstrumentedStore
 from controller.apiserver.logs_proxy import add_logs_service
 from controller.apiserver.migration_admission import MigrationAdmission
 from controller.apiserver.namespaces import NamespaceIndex
 from controller.apiserver.objects_service import ObjectsService
 from controller.apiserver.registry import PROTECTED_NAMESPACES, Registry
+from controller.apiserver.request_limits import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES
 from controller.apiserver.service_ips.allocator import ServiceIPAllocator
 from controller.apiserver.service_ips.repair import ServiceIPRepair
 from controller.apiserver.service_ips.reserver import ClusterIPReserver
@@ -49,11 +51,8 @@ from controller.store.protocol import Store
 
 log = logging.getLogger(__name__)
 
-# Requests above this are refused with RESOURCE_EXHAUSTED before they reach a servicer.
 LOGS_SERVICE_NAME = "atoll.v1.Logs"
 SESSIONS_SERVICE_NAME = "atoll.v1.Sessions"
-MAX_REQUEST_BYTES = 4 * 1024 * 1024
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -75,6 +74,7 @@ class ApiServer:
     store_health: asyncio.Task[None] | None = None
     guard: SecurityGuard | None = None
     agent_routes: AgentRoutes | None = None
+    http: HttpApi | None = None
 
     @property
     def address(self) -> str:
@@ -91,6 +91,8 @@ class ApiServer:
         for task in (self.compactor, self.expirer, self.service_ip_repair, self.store_health):
             if task is not None:
                 task.cancel()
+        if self.http is not None:
+            await self.http.stop()
         await self.cache.stop()
         await self.server.stop(grace)
         if self.agent_routes is not None:
@@ -124,6 +126,7 @@ async def start_api_server(
     security: SecurityConfig | None = None,
     service_cidr: str = DEFAULT_SERVICE_CIDR,
     encryption: EncryptionConfig | None = None,
+    http_listen: str | None = None,
 ) -> ApiServer:
     """Binds ``listen`` (HOST:PORT, port 0 = any free port) and serves atoll.v1.Objects on ``store``.
 
@@ -137,7 +140,9 @@ async def start_api_server(
     seconds after its last write (None or 0: never). Creates the built-in namespaces if missing.
     New Services get cluster IPs from ``service_cidr`` (atoll.cidrs.CidrError when it is not a
     usable range: callers check it first to say so in one line).
-    Raises OSError-like RuntimeError if the port is taken.
+    With ``http_listen`` (HOST:PORT), the HTTP/JSON API and web console listen there too (http/),
+    TLS with the same certificates when ``security`` is given; the same guarded calls answer both.
+    Raises OSError-like RuntimeError if a port is taken.
     """
     service_network = check_service_cidr(service_cidr)
     credentials = server_credentials(security) if security else None
@@ -171,11 +176,12 @@ async def start_api_server(
         ]
     )
     guard = await build_guard(security, store, registry_reader(registry), store_lister(store)) if security else None
-    add_objects_service(server, ObjectsService(store, registry, WatchStreamer(store, cache)), guard)
+    calls = objects_calls(ObjectsService(store, registry, WatchStreamer(store, cache)), guard)
+    add_objects_service(server, calls)
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     agent_routes = AgentRoutes(registry, security)
-    add_logs_service(server, agent_routes, guard)
+    logs_proxy = add_logs_service(server, agent_routes, guard)
     add_sessions_service(server, agent_routes, guard)
     add_version_service(server)
     reflection.enable_server_reflection(
@@ -192,6 +198,13 @@ async def start_api_server(
     if port == 0 and port_text != "0":
         await _abandon(cache, guard)
         raise RuntimeError(f"cannot listen on {listen}: address in use or not available")
+    http = None
+    if http_listen is not None:
+        try:
+            http = await start_http_api(calls, guard, logs_proxy, http_listen, security)
+        except RuntimeError:
+            await _abandon(cache, guard)
+            raise
     await server.start()
     for service in ("", SERVICE_NAME):
         health_servicer.set(service, SERVING)
@@ -206,6 +219,7 @@ async def start_api_server(
         service_ips,
         guard=guard,
         agent_routes=agent_routes,
+        http=http,
     )
     if compact_interval:
         api.compactor = asyncio.create_task(api.compact_periodically(compact_interval), name="compactor")

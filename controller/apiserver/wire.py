@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-_EVENTS_TAG = b"\x0a"  # field 1, wire type 2 (length-delimited)
+EVENTS_TAG = b"\x0a"  # field 1, wire type 2 (length-delimited)
 MAX_RESPONSE_BYTES = 1024 * 1024
 _MAX_FRAMING = 6  # the tag and a length varint of up to 5 bytes, per event
 
@@ -30,11 +30,23 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
+def read_varint(data: memoryview, position: int) -> tuple[int, int]:
+    """The varint starting at ``position`` and the position after it (the inverse of ``_varint``)."""
+    value = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, position
+        shift += 7
+
+
 def watch_response(encoded_events: Iterable[bytes]) -> bytes:
     """Wire bytes of a WatchResponse holding the given serialized WatchEvents, in order."""
     parts: list[bytes] = []
     for event in encoded_events:
-        parts.append(_EVENTS_TAG)
+        parts.append(EVENTS_TAG)
         parts.append(_varint(len(event)))
         parts.append(event)
     return b"".join(parts)

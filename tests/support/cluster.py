@@ -19,9 +19,10 @@ class Cluster:
 
 
 @contextlib.asynccontextmanager
-async def running_cluster(store: Store) -> AsyncIterator[Cluster]:
-    """Starts an API server on ``store``; stops it and closes the store afterwards."""
-    api = await start_api_server(store, "127.0.0.1:0")
+async def running_cluster(store: Store, *, http_listen: str | None = None) -> AsyncIterator[Cluster]:
+    """Starts an API server on ``store`` (and its HTTP API on ``http_listen``); stops it and
+    closes the store afterwards."""
+    api = await start_api_server(store, "127.0.0.1:0", http_listen=http_listen)
     client = Client.connect(api.address)
     try:
         yield Cluster(store, api, client)

@@ -119,8 +119,11 @@ def make_pki(directory: Path) -> KeyPair:
 
 
 @contextlib.asynccontextmanager
-async def secure_cluster(directory: Path, **overrides: Any) -> AsyncIterator[SecureCluster]:
-    """A fresh MemoryStore served with mTLS on a free loopback port; ``overrides`` change SecurityConfig fields."""
+async def secure_cluster(
+    directory: Path, *, http_listen: str | None = None, **overrides: Any
+) -> AsyncIterator[SecureCluster]:
+    """A fresh MemoryStore served with mTLS on a free loopback port (and HTTPS on ``http_listen``);
+    ``overrides`` change SecurityConfig fields."""
     ca = make_pki(directory)
     token_file = directory / "tokens.yaml"
     if not token_file.exists():
@@ -130,7 +133,9 @@ async def secure_cluster(directory: Path, **overrides: Any) -> AsyncIterator[Sec
         SecurityConfig.from_pki(directory / "pki", token_file=token_file, audit_log=directory / "audit.log"),
         **overrides,
     )
-    api = await start_api_server(MemoryStore(), "127.0.0.1:0", security=security, compact_interval=None)
+    api = await start_api_server(
+        MemoryStore(), "127.0.0.1:0", security=security, compact_interval=None, http_listen=http_listen
+    )
     cluster = SecureCluster(api, directory, ca, security)
     try:
         yield cluster

@@ -1,6 +1,6 @@
 """Who may call the API server and what they may do: TLS, authentication, authorization, audit, limits.
 
-Pipeline of one call (``guard.SecurityGuard``, hooked in by ``handlers.add_objects_service``)::
+Pipeline of one call (``guard.SecurityGuard``, hooked in by ``handlers.objects_calls``, which gRPC and HTTP share)::
 
     authn.Authenticator      bearer token (token file) or client certificate -> UserInfo; wrong tokens
                              limited per peer (limits.FailedAuthLimiter over buckets.TokenBuckets)

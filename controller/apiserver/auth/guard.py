@@ -122,7 +122,14 @@ class SecurityGuard:
     async def stream(
         self, method: str, request: Any, context: Context, call: Callable[[], AsyncIterator[Any]]
     ) -> AsyncIterator[Any]:
+        """Authenticates and authorizes now (aborting as ``unary`` does); the returned iterator
+        holds one of the caller's watch slots while it runs ``call()``."""
         user, _, _, redacted = await self._admit(method, request, context)
+        return self._limited(user, context, call, redacted)
+
+    async def _limited(
+        self, user: UserInfo, context: Context, call: Callable[[], AsyncIterator[Any]], redacted: bool
+    ) -> AsyncIterator[Any]:
         try:
             self._watches.acquire(user.name)
         except StatusError as error:
@@ -174,26 +181,45 @@ class SecurityGuard:
         out of the response (secret_data.py); aborts the call (after auditing) when
         authentication or any permission fails."""
         requests = attributes_for(method, request)
-        auth_context = context.auth_context()
-        peer = self._authenticator.peer(auth_context, context.peer())
-        try:
-            user = self._authenticator.authenticate(context.invocation_metadata(), auth_context, peer)
-        except StatusError as error:
-            targets: list[RequestAttributes | None] = [*_audit_targets(method, requests)] or [None]
-            self._record_all(_ANONYMOUS, peer, method, targets, error.code.name, error.message)
-            await context.abort(error.code, error.message)
-            raise
+        user, peer = await self._authenticate(method, requests, context)
         for attributes in requests:
-            try:
-                allowed, reason = await self._authorizer.allows(user, attributes), ""
-            except NodeRestrictionError as refusal:
-                allowed, reason = False, f": {refusal.message}"
+            allowed, reason = await self._decide(user, attributes)
             if not allowed:
                 message = f"{user.describe()} may not {attributes.describe()}{reason}"
                 self._record(user, peer, method, attributes, "PERMISSION_DENIED", message)
                 await context.abort(grpc.StatusCode.PERMISSION_DENIED, message)
         redacted = await self._hides_secret_data(user, requests)
         return user, peer, (requests if method in MUTATING_METHODS else []), redacted
+
+    async def review(self, context: Context, attributes: RequestAttributes) -> tuple[UserInfo, bool, str]:
+        """Who the caller is and whether it may do ``attributes`` (with the refusal's reason), as a
+        call would be decided; for a console that offers only what its user may do
+        (SelfSubjectAccessReview). Aborts when authentication fails; otherwise not audited: it
+        changes and reads nothing."""
+        user, _ = await self._authenticate("SelfSubjectAccessReview", [], context)
+        allowed, reason = await self._decide(user, attributes)
+        return user, allowed, reason.removeprefix(": ")
+
+    async def _authenticate(
+        self, method: str, requests: list[RequestAttributes], context: Context
+    ) -> tuple[UserInfo, Peer]:
+        """The caller and what carried it; aborts the call (after auditing) when authentication fails."""
+        auth_context = context.auth_context()
+        peer = self._authenticator.peer(auth_context, context.peer())
+        try:
+            return self._authenticator.authenticate(context.invocation_metadata(), auth_context, peer), peer
+        except StatusError as error:
+            targets: list[RequestAttributes | None] = [*_audit_targets(method, requests)] or [None]
+            self._record_all(_ANONYMOUS, peer, method, targets, error.code.name, error.message)
+            await context.abort(error.code, error.message)
+            raise
+
+    async def _decide(self, user: UserInfo, attributes: RequestAttributes) -> tuple[bool, str]:
+        """Whether ``user`` may do ``attributes``; the reason (": ...") when node restriction refuses."""
+        try:
+            return await self._authorizer.allows(user, attributes), ""
+        except NodeRestrictionError as refusal:
+            return False, f": {refusal.message}"
 
     async def _hides_secret_data(self, user: UserInfo, requests: list[RequestAttributes]) -> bool:
         """Whether a response to these (allowed) requests must lose its Secret data: a read needs

@@ -1,0 +1,261 @@
+"""The HTTP/JSON API end to end over a real listener: every verb, list paging and selectors, watch
+as JSON lines, apply, the status subresource, and bad input answered by a Status with nothing changed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from atoll.manifest import to_manifest
+from controller.store.memory import MemoryStore
+from tests.support.cluster import Cluster, running_cluster
+from tests.support.http_api import API, json_of
+from tests.support.objects import make_node, make_pod, make_vm
+
+PODS = f"{API}/namespaces/default/pods"
+
+
+@pytest.fixture
+async def cluster() -> AsyncIterator[Cluster]:
+    async with running_cluster(MemoryStore(), http_listen="127.0.0.1:0") as running:
+        yield running
+
+
+@pytest.fixture
+async def http(cluster: Cluster) -> AsyncIterator[aiohttp.ClientSession]:
+    assert cluster.api.http is not None
+    async with aiohttp.ClientSession(base_url=cluster.api.http.url) as session:
+        yield session
+
+
+def pod_json(name: str = "web", **labels: str) -> dict[str, object]:
+    return to_manifest(make_pod(name, **labels))
+
+
+async def test_create_get_and_list_answer_the_json_atoll_get_prints(
+    cluster: Cluster, http: aiohttp.ClientSession
+) -> None:
+    created = await http.post(PODS, json=pod_json())
+    assert created.status == 201
+    body = await json_of(created)
+    stored = await cluster.client.get("pod", "web")
+    assert body == to_manifest(stored), "one encoder: the HTTP answer is the CLI's -o json of the object"
+    got = await http.get(f"{PODS}/web")
+    assert got.status == 200 and await json_of(got) == body
+    listed = await json_of(await http.get(f"{API}/pods"))
+    assert listed["kind"] == "List" and [item["metadata"]["name"] for item in listed["items"]] == ["web"]
+    assert listed["metadata"]["resourceVersion"] >= body["metadata"]["resourceVersion"]
+
+
+async def test_list_pages_with_limit_and_continue_and_filters_by_selectors(http: aiohttp.ClientSession) -> None:
+    for index in range(5):
+        assert (await http.post(PODS, json=pod_json(f"p{index}", tier="db" if index % 2 else "web"))).status == 201
+    names: list[str] = []
+    token = ""
+    while True:
+        page = await json_of(await http.get(PODS, params={"limit": "2", "continue": token}))
+        assert len(page["items"]) <= 2
+        names += [item["metadata"]["name"] for item in page["items"]]
+        token = page["metadata"].get("continue", "")
+        if not token:
+            break
+    assert names == [f"p{index}" for index in range(5)]
+    db = await json_of(await http.get(PODS, params={"labelSelector": "tier=db"}))
+    assert [item["metadata"]["name"] for item in db["items"]] == ["p1", "p3"]
+    named = await json_of(await http.get(PODS, params={"fieldSelector": "metadata.name=p4"}))
+    assert [item["metadata"]["name"] for item in named["items"]] == ["p4"]
+
+
+async def test_put_needs_the_current_resource_version_and_status_is_its_own_subresource(
+    http: aiohttp.ClientSession,
+) -> None:
+    pod = await json_of(await http.post(PODS, json=pod_json()))
+    pod["metadata"]["labels"] = {"changed": "yes"}
+    replaced = await http.put(f"{PODS}/web", json=pod)
+    assert replaced.status == 200
+    stale = await http.put(f"{PODS}/web", json=pod)  # still the old resourceVersion
+    assert stale.status == 409 and (await json_of(stale))["reason"] == "Conflict"
+    current = await json_of(await http.get(f"{PODS}/web"))
+    assert current["metadata"]["labels"] == {"changed": "yes"}
+    current["status"] = {"phase": "Running"}
+    current["spec"]["restartPolicy"] = "Never"  # a status write keeps the spec
+    status = await http.put(f"{PODS}/web/status", json=current)
+    assert status.status == 200
+    after = await json_of(await http.get(f"{PODS}/web/status"))
+    assert after["status"]["phase"] == "Running" and after["spec"]["restartPolicy"] == "Always"
+
+
+async def test_apply_creates_then_configures_then_leaves_unchanged(http: aiohttp.ClientSession) -> None:
+    yaml_body = (
+        "apiVersion: atoll.dev/v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: c, image: nginx}]\n"
+    )
+    headers = {"Content-Type": "application/apply-patch+yaml"}
+    first = await http.patch(f"{PODS}/web", data=yaml_body, headers=headers)
+    assert (first.status, first.headers["X-Atoll-Apply-Result"]) == (201, "created")
+    second = await http.patch(f"{PODS}/web", data=yaml_body, headers=headers)
+    assert (second.status, second.headers["X-Atoll-Apply-Result"]) == (200, "unchanged")
+    changed = yaml_body.replace("nginx", "nginx:2")
+    third = await http.patch(f"{PODS}/web", data=changed, headers=headers)
+    assert third.headers["X-Atoll-Apply-Result"] == "configured"
+    assert (await json_of(third))["spec"]["containers"][0]["image"] == "nginx:2"
+
+
+async def test_delete_with_foreground_propagation_keeps_the_object_until_its_finalizer_goes(
+    http: aiohttp.ClientSession,
+) -> None:
+    await http.post(PODS, json=pod_json())
+    pending = await http.delete(f"{PODS}/web", params={"propagationPolicy": "Foreground"})
+    assert pending.status == 202
+    assert "foregroundDeletion" in (await json_of(pending))["metadata"]["finalizers"]
+    await http.post(PODS, json=pod_json("other"))
+    stale = await http.delete(f"{PODS}/other", json={"preconditions": {"resourceVersion": 1}})
+    assert stale.status == 409
+    gone = await http.delete(f"{PODS}/other")
+    assert gone.status == 200
+    assert (await http.get(f"{PODS}/other")).status == 404
+
+
+async def test_cluster_scoped_kinds_have_no_namespace_segment(http: aiohttp.ClientSession) -> None:
+    created = await http.post(f"{API}/nodes", json=to_manifest(make_node("n1")))
+    assert created.status == 201
+    assert (await http.get(f"{API}/nodes/n1")).status == 200
+    wrong = await http.get(f"{API}/namespaces/default/nodes/n1")
+    assert wrong.status == 404 and "cluster-scoped" in (await json_of(wrong))["message"]
+    namespace = await http.get(f"{API}/namespaces/default")
+    assert (await json_of(namespace))["kind"] == "Namespace"
+
+
+async def test_watch_streams_one_json_event_per_line_from_a_resource_version(
+    cluster: Cluster, http: aiohttp.ClientSession
+) -> None:
+    first = await json_of(await http.post(PODS, json=pod_json("a")))
+    revision = first["metadata"]["resourceVersion"]
+    response = await http.get(PODS, params={"watch": "true", "resourceVersion": str(revision)})
+    assert response.status == 200
+    await cluster.client.create(make_pod("b"))
+    await cluster.client.delete("pod", "b")
+    events = []
+    while len(events) < 2:
+        line = await asyncio.wait_for(response.content.readline(), 10)
+        events.append(json.loads(line))
+    assert [(event["type"], event["object"]["metadata"]["name"]) for event in events] == [
+        ("ADDED", "b"),
+        ("DELETED", "b"),
+    ]
+    response.close()
+
+
+async def test_watch_from_zero_lists_first_and_ends_after_timeout_seconds(http: aiohttp.ClientSession) -> None:
+    await http.post(PODS, json=pod_json("a"))
+    response = await http.get(PODS, params={"watch": "1", "timeoutSeconds": "1"})
+    lines = (await asyncio.wait_for(response.read(), 10)).decode().splitlines()
+    assert [json.loads(line)["type"] for line in lines] == ["ADDED"]
+
+
+BAD_REQUESTS = [
+    pytest.param("POST", PODS, b"{not json", "application/json", 400, "invalid JSON", id="malformed JSON is 400"),
+    pytest.param(
+        "POST",
+        PODS,
+        json.dumps(to_manifest(make_node("n9"))).encode(),
+        "application/json",
+        400,
+        "does not match",
+        id="a body of another kind is 400",
+    ),
+    pytest.param(
+        "POST",
+        f"{API}/namespaces/other/pods",
+        json.dumps({**pod_json(), "metadata": {"name": "web", "namespace": "default"}}).encode(),
+        "application/json",
+        400,
+        "metadata.namespace",
+        id="a namespace other than the path's is 400",
+    ),
+    pytest.param("POST", PODS, b"x" * (100 * 1024 * 1024), "application/json", 413, "larger", id="100 MB is 413"),
+    pytest.param("POST", PODS, b"{}", "text/plain", 415, "Content-Type", id="a content type not taken is 415"),
+    pytest.param("GET", f"{API}/gadgets", b"", "", 404, "unknown resource", id="an unknown resource is 404"),
+    pytest.param("GET", "/nothing/here", b"", "", 404, "no such path", id="an unknown path is 404"),
+    pytest.param("POST", f"{PODS}/web", b"{}", "application/json", 405, "not allowed", id="an unknown verb is 405"),
+    pytest.param("GET", PODS + "?limit=ten", b"", "", 400, "limit", id="a bad query parameter is 400"),
+    pytest.param(
+        "PATCH", f"{PODS}/web", b"{}", "application/merge-patch+json", 415, "apply", id="a merge patch is 415"
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "content_type", "code", "words"), BAD_REQUESTS)
+async def test_bad_requests_get_a_status_and_change_nothing(
+    cluster: Cluster,
+    http: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    body: bytes,
+    content_type: str,
+    code: int,
+    words: str,
+) -> None:
+    revision = await cluster.store.current_revision()
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = await http.request(method, path, data=body or None, headers=headers)
+    status = await json_of(response)
+    assert (response.status, status["kind"], status["code"]) == (code, "Status", code)
+    assert words in status["message"] and "\n" not in status["message"]
+    assert await cluster.store.current_revision() == revision
+
+
+async def test_validation_errors_name_each_field_path(http: aiohttp.ClientSession) -> None:
+    pod = pod_json()
+    pod["spec"]["containers"][0]["resources"] = {"requests": {"memory": "12Gx"}}  # type: ignore[index]
+    response = await http.post(PODS, json=pod)
+    status = await json_of(response)
+    assert response.status == 422 and status["reason"] == "Invalid"
+    assert status["details"]["causes"][0]["field"] == "spec.containers[0].resources.requests.memory"
+
+
+async def test_an_invalid_update_found_by_the_server_keeps_its_field_causes(http: aiohttp.ClientSession) -> None:
+    config = {"apiVersion": "atoll.dev/v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "immutable": True}
+    configmaps = f"{API}/namespaces/default/configmaps"
+    created = await json_of(await http.post(configmaps, json={**config, "data": {"a": "1"}}))
+    created["data"] = {"a": "2"}  # valid alone; only the stored object makes it wrong
+    response = await http.put(f"{configmaps}/c", json=created)
+    status = await json_of(response)
+    assert response.status == 422, status
+    assert [cause["field"] for cause in status["details"]["causes"]] == ["data"]
+
+
+async def test_the_http_listener_port_taken_is_one_line(cluster: Cluster, tmp_path: Path) -> None:
+    assert cluster.api.http is not None
+    with pytest.raises(RuntimeError, match="cannot listen on"):
+        async with running_cluster(MemoryStore(), http_listen=f"127.0.0.1:{cluster.api.http.port}"):
+            pass
+
+
+async def test_vm_actions_write_what_atoll_vm_writes(cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    await cluster.client.create(make_vm("db"))
+    vms = f"{API}/namespaces/default/virtualmachines"
+    stopped = await http.post(f"{vms}/db/stop")
+    assert stopped.status == 200
+    spec = (await json_of(stopped))["spec"]
+    assert (spec["runStrategy"], spec["powerState"]) == ("Halted", "Stopped")
+    refused = await http.post(f"{vms}/db/restart")
+    assert refused.status == 400 and "atoll vm start db" in (await json_of(refused))["message"]
+    started = await json_of(await http.post(f"{vms}/db/start"))
+    assert (started["spec"]["runStrategy"], started["spec"]["powerState"]) == ("Always", "Running")
+    not_a_vm = await http.post(f"{PODS}/web/stop")
+    assert not_a_vm.status == 404
+
+
+async def test_logs_of_a_workload_not_scheduled_yet_are_a_status_with_its_code(
+    cluster: Cluster, http: aiohttp.ClientSession
+) -> None:
+    await cluster.client.create(make_pod("web"))
+    response = await http.get(f"{PODS}/web/log")
+    status = await json_of(response)
+    assert (response.status, status["reason"]) == (400, "FailedPrecondition"), status
+    assert (await http.get(f"{PODS}/nothing/log")).status == 404
