@@ -347,6 +347,14 @@ def _is_repeated(field: FieldDescriptor) -> bool:
     return bool(field.is_repeated)
 
 
+# The descriptor reading this codec's JSON follows, for what describes that JSON (the HTTP API's
+# OpenAPI document, controller/apiserver/http/openapi.py).
+is_map = _is_map
+is_repeated = _is_repeated
+message_type = _message_type
+enum_type = _enum_type
+
+
 # ---------------------------------------------------------------------------------------------
 # Encoding
 

@@ -259,3 +259,10 @@ async def test_logs_of_a_workload_not_scheduled_yet_are_a_status_with_its_code(
     status = await json_of(response)
     assert (response.status, status["reason"]) == (400, "FailedPrecondition"), status
     assert (await http.get(f"{PODS}/nothing/log")).status == 404
+
+
+async def test_the_openapi_document_is_served(http: aiohttp.ClientSession) -> None:
+    response = await http.get("/openapi/v3")
+    document = await json_of(response)
+    assert response.status == 200 and document["openapi"].startswith("3.")
+    assert f"{API}/namespaces/{{namespace}}/pods/{{name}}" in document["paths"]

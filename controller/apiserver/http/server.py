@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from aiohttp import web
 from controller.apiserver.auth.config import SecurityConfig
 from controller.apiserver.auth.guard import SecurityGuard
 from controller.apiserver.handlers import ObjectsCalls
+from controller.apiserver.http import openapi
 from controller.apiserver.http.access_review import AccessReviews
 from controller.apiserver.http.logs import LogsApi
 from controller.apiserver.http.objects import ObjectsApi
@@ -58,6 +60,7 @@ def build_app(calls: ObjectsCalls, guard: SecurityGuard | None, logs: LogsProxy 
     objects = ObjectsApi(calls, subresources)
     reviews = AccessReviews(guard)
     app.router.add_post(f"{API_PREFIX}/selfsubjectaccessreviews", reviews.handle)
+    app.router.add_get(openapi.PATH, _openapi_handler(openapi.document_bytes()))
     app.router.add_route("*", API_PREFIX + "/{tail:.*}", objects.handle)
     app.router.add_route("*", "/{tail:.*}", _unknown)
     return app
@@ -95,6 +98,15 @@ async def start_http_api(
             bound = int(address[1])
             break
     return HttpApi(runner, host, bound, ssl_context is not None)
+
+
+def _openapi_handler(body: bytes) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The generated document is the same for every caller (it describes, it reveals no object)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=body, content_type="application/json")
+
+    return handle
 
 
 async def _unknown(request: web.Request) -> web.StreamResponse:
