@@ -236,8 +236,6 @@ async def _serve(args: argparse.Namespace) -> int:
     data_dir = private_directory((args.data_dir or default_data_dir()).expanduser().resolve())
     security: SecurityConfig | None = None
     http_address, http_warning = http_listen.choose(args.http_listen, args.no_http)
-    if http_warning:
-        print(f"atoll up: warning: {http_warning}", file=sys.stderr)
     if args.dev:
         problem = _non_loopback(args.listen) or (_non_loopback(http_address) if http_address else None)
         if problem:
@@ -284,6 +282,8 @@ async def _serve(args: argparse.Namespace) -> int:
     print(f"  API server:    {api.address} (gRPC, {transport}; health and reflection on)")
     if api.http is not None:
         print(f"  HTTP API:      {api.http.url}/apis/atoll.dev/v1 (JSON; web console at {api.http.url}/)")
+    if http_warning:
+        print(f"atoll up: warning: {http_warning}", file=sys.stderr)
     if security is not None:
         print(f"  tokens:        {security.token_file} (atoll token create USER --group G)")
         print(f"  audit log:     {security.audit_log}")

@@ -18,7 +18,7 @@ from aiohttp import web
 from controller.apiserver.auth.config import SecurityConfig
 from controller.apiserver.auth.guard import SecurityGuard
 from controller.apiserver.handlers import ObjectsCalls
-from controller.apiserver.http import openapi
+from controller.apiserver.http import console, openapi
 from controller.apiserver.http.access_review import AccessReviews
 from controller.apiserver.http.logs import LogsApi
 from controller.apiserver.http.objects import ObjectsApi
@@ -61,6 +61,7 @@ def build_app(calls: ObjectsCalls, guard: SecurityGuard | None, logs: LogsProxy 
     reviews = AccessReviews(guard)
     app.router.add_post(f"{API_PREFIX}/selfsubjectaccessreviews", reviews.handle)
     app.router.add_get(openapi.PATH, _openapi_handler(openapi.document_bytes()))
+    console.add_routes(app)
     app.router.add_route("*", API_PREFIX + "/{tail:.*}", objects.handle)
     app.router.add_route("*", "/{tail:.*}", _unknown)
     return app

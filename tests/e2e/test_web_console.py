@@ -1,0 +1,170 @@
+"""The web console in a real browser (headless Chromium through Selenium) against a secure `atoll up`
+with a simulated fleet: log in with a token, the overview's counts, a pod appearing and running
+live, a VM stopped and started, a viewer offered no action and its forged request refused, and
+untrusted text shown as text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.console_browser import (
+    API,
+    ROOT_TOKEN,
+    VIEWER_TOKEN,
+    ConsoleCluster,
+    chromium,
+    console_cluster,
+    until,
+)
+
+POD = {
+    "apiVersion": "atoll.dev/v1",
+    "kind": "Pod",
+    "metadata": {"name": "live"},
+    "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+}
+VM = {
+    "apiVersion": "atoll.dev/v1",
+    "kind": "VirtualMachine",
+    "metadata": {"name": "db"},
+    "spec": {"vcpus": 1, "memory": "512Mi", "boot": {"kernel": "/var/lib/atoll/images/vmlinux"}},
+}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleCluster]:
+    with console_cluster(tmp_path_factory.mktemp("console")) as running:
+        yield running
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with chromium() as driver:
+        yield driver
+
+
+def log_in(browser: Any, cluster: ConsoleCluster, token: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(cluster.url + "/")
+    field = until(lambda: browser.find_element(By.ID, "token"), "the login form")
+    field.send_keys(token)
+    browser.find_element(By.ID, "login-button").click()
+    until(lambda: browser.find_element(By.ID, "who").text.startswith("logged in as"), "the login")
+
+
+def text_of(browser: Any, element_id: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return str(browser.find_element(By.ID, element_id).text)
+
+
+def test_a_wrong_token_is_refused_at_login(browser: Any, cluster: ConsoleCluster) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(cluster.url + "/")
+    until(lambda: browser.find_element(By.ID, "token"), "the login form").send_keys("not-a-token")
+    browser.find_element(By.ID, "login-button").click()
+    assert "not valid" in until(lambda: text_of(browser, "login-error"), "the login error")
+    assert "not-a-token" not in browser.current_url, "no token in URLs"
+
+
+def test_overview_counts_what_the_api_lists(browser: Any, cluster: ConsoleCluster) -> None:
+    log_in(browser, cluster, ROOT_TOKEN)
+    nodes = until(lambda: cluster.call("GET", f"{API}/nodes")[1]["items"], "the fleet's nodes")
+    until(lambda: text_of(browser, "nodes-count") == str(len(nodes)), f"the overview to count {len(nodes)} nodes")
+    assert text_of(browser, "allocated-cpu")
+
+
+def test_a_pod_appears_and_runs_live_in_the_workloads_table(browser: Any, cluster: ConsoleCluster) -> None:
+    from selenium.webdriver.common.by import By
+
+    log_in(browser, cluster, ROOT_TOKEN)
+    browser.get(cluster.url + "/#/workloads")
+    until(lambda: "shown" in text_of(browser, "workloads-shown"), "the workloads table")
+    status, _ = cluster.call("POST", f"{API}/namespaces/default/pods", POD)
+    assert status == 201
+
+    def phase() -> str:
+        row = browser.find_element(By.CSS_SELECTOR, '[data-key="Pod/default/live"]')
+        return str(row.find_elements(By.TAG_NAME, "span")[3].text)
+
+    until(lambda: phase() in ("Pending", "Scheduled", "Running"), "the new pod's row, without a reload")
+    until(lambda: phase() == "Running", "the pod to be Running, live", timeout=60)
+
+
+def test_an_editor_stops_and_starts_a_vm(browser: Any, cluster: ConsoleCluster) -> None:
+    from selenium.webdriver.common.by import By
+
+    cluster.call("POST", f"{API}/namespaces/default/virtualmachines", VM)
+    log_in(browser, cluster, ROOT_TOKEN)
+    browser.get(cluster.url + "/#/object/virtualmachines/default/db")
+    until(lambda: browser.find_element(By.ID, "action-stop"), "the stop button").click()
+
+    def spec() -> dict[str, Any]:
+        return dict(cluster.call("GET", f"{API}/namespaces/default/virtualmachines/db")[1]["spec"])
+
+    until(lambda: spec().get("runStrategy") == "Halted", "the VM to be halted")
+    until(lambda: "Halted" in text_of(browser, "yaml"), "the page to show the new spec live")
+    browser.find_element(By.ID, "action-start").click()
+    until(lambda: spec().get("runStrategy") == "Always", "the VM to be started again")
+
+
+def test_a_viewer_sees_no_action_and_a_forged_request_is_refused(browser: Any, cluster: ConsoleCluster) -> None:
+    from selenium.webdriver.common.by import By
+
+    cluster.call("POST", f"{API}/namespaces/default/virtualmachines", VM)
+    log_in(browser, cluster, VIEWER_TOKEN)
+    browser.get(cluster.url + "/#/object/virtualmachines/default/db")
+    until(lambda: browser.find_element(By.ID, "action-logs"), "the logs button (a viewer may read)")
+    assert not browser.find_elements(By.ID, "action-stop"), "a viewer is offered no VM action"
+    forged = browser.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        fetch('/apis/atoll.dev/v1/namespaces/default/virtualmachines/db/stop',
+              {method: 'POST', headers: {Authorization: 'Bearer ' + sessionStorage.getItem('atoll.token')}})
+          .then(r => done(r.status));"""
+    )
+    assert forged == 403
+    cookieless = browser.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        fetch('/apis/atoll.dev/v1/namespaces/default/virtualmachines/db/stop', {method: 'POST', credentials: 'include'})
+          .then(r => done(r.status));"""
+    )
+    assert cookieless == 401, "without the token header nothing is allowed: no cookie a cross-site form could use"
+
+
+def test_untrusted_text_is_shown_as_text(browser: Any, cluster: ConsoleCluster) -> None:
+    from selenium.webdriver.common.by import By
+
+    cluster.call("POST", f"{API}/namespaces/default/pods", {**POD, "metadata": {"name": "quoted"}})
+    event = {
+        "apiVersion": "atoll.dev/v1",
+        "kind": "Event",
+        "metadata": {"name": "quoted.1"},
+        "involvedObject": {"kind": "Pod", "namespace": "default", "name": "quoted"},
+        "reason": "Test",
+        "type": "Warning",
+        "message": '<img src=x onerror="document.title=\'pwned\'"><b>bold</b>',
+    }
+    status, body = cluster.call("POST", f"{API}/namespaces/default/events", event)
+    assert status == 201, body
+    log_in(browser, cluster, ROOT_TOKEN)
+    browser.get(cluster.url + "/#/object/pods/default/quoted")
+    cell = until(lambda: browser.find_element(By.CSS_SELECTOR, "#events .event-message"), "the event row")
+    assert cell.text == event["message"]
+    assert not browser.find_elements(By.CSS_SELECTOR, "#events img, #events b")
+    assert browser.title != "pwned"
+
+
+def test_the_console_is_served_with_a_strict_content_security_policy(cluster: ConsoleCluster, tmp_path: Path) -> None:
+    import ssl
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=str(cluster.ca))
+    with urllib.request.urlopen(cluster.url + "/", context=context, timeout=10) as response:
+        policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
