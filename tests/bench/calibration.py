@@ -104,7 +104,7 @@ async def measure(
     """Echo calls/s against a fresh echo server (a supervised child, stopped afterwards)."""
     server = children.start("echo-server", [sys.executable, "-m", "tests.bench.echo_server"])
     try:
-        port = await children.guard(_port_of(server))
+        port = await children.guard(port_of(server))
         payload = os.urandom(request_size())
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             echo: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(METHOD)
@@ -115,7 +115,7 @@ async def measure(
     return Calibration(rate, seconds, concurrency, len(payload))
 
 
-async def _port_of(server: Child) -> int:
+async def port_of(server: Child) -> int:
     """The port from the echo server's ``PORT n`` line, once it printed it."""
     while True:
         for line in list(server.last_lines):
