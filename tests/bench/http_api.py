@@ -30,7 +30,7 @@ import aiohttp
 from atoll.client import Client
 from atoll.manifest import to_manifest
 from atoll.v1 import object_pb2
-from tests.bench.calibration import port_of, drive, measure
+from tests.bench.calibration import drive, measure, port_of
 from tests.bench.supervisor import Supervisor, exit_on_child_death
 from tests.support.console_browser import free_port
 from tests.support.hermetic import isolate_environment
