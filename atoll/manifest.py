@@ -126,6 +126,17 @@ def load_text(text: str, source: str) -> list[Document]:
     return documents
 
 
+def parse_text(text: str, source: str) -> list[Any]:
+    """The parsed documents of ``text`` (None for an empty one), not yet decoded: multi-document
+    YAML, or JSON if ``source`` ends in .json, within the bounds ``load_text`` keeps. Raises
+    ManifestErrors for a syntax error."""
+    errors: list[ManifestError] = []
+    documents = [data for _, data in _parse(text, source, errors)]
+    if errors:
+        raise ManifestErrors(errors)
+    return documents
+
+
 def _at_most(errors: list[ManifestError], source: str) -> list[ManifestError]:
     if len(errors) <= MAX_ERRORS_PER_SOURCE:
         return errors

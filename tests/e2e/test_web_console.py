@@ -148,7 +148,7 @@ def test_untrusted_text_is_shown_as_text(browser: Any, cluster: ConsoleCluster) 
         "involvedObject": {"kind": "Pod", "namespace": "default", "name": "quoted"},
         "reason": "Test",
         "type": "Warning",
-        "message": '<img src=x onerror="document.title=\'pwned\'"><b>bold</b>',
+        "message": "<img src=x onerror=\"document.title='pwned'\"><b>bold</b>",
     }
     status, body = cluster.call("POST", f"{API}/namespaces/default/events", event)
     assert status == 201, body
@@ -168,3 +168,38 @@ def test_the_console_is_served_with_a_strict_content_security_policy(cluster: Co
     with urllib.request.urlopen(cluster.url + "/", context=context, timeout=10) as response:
         policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_a_pending_workload_shows_the_schedulers_explanation_per_reason(browser: Any, cluster: ConsoleCluster) -> None:
+    from selenium.webdriver.common.by import By
+
+    huge = {**POD, "metadata": {"name": "huge"}}
+    huge["spec"] = {"containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"memory": "64Ti"}}}]}
+    status, body = cluster.call("POST", f"{API}/namespaces/default/pods", huge)
+    assert status == 201, body
+    log_in(browser, cluster, ROOT_TOKEN)
+    browser.get(cluster.url + "/#/object/pods/default/huge")
+
+    def reasons() -> list[str]:
+        rows = browser.find_elements(By.CSS_SELECTOR, "#explanation-table tr")
+        return [str(row.text) for row in rows]
+
+    rows = until(reasons, "the explanation table", timeout=60)
+    assert any("insufficient memory" in row for row in rows), rows
+
+
+def test_logs_follow_a_running_pod(browser: Any, cluster: ConsoleCluster) -> None:
+    from selenium.webdriver.common.by import By
+
+    cluster.call("POST", f"{API}/namespaces/default/pods", {**POD, "metadata": {"name": "talker"}})
+    until(
+        lambda: (
+            cluster.call("GET", f"{API}/namespaces/default/pods/talker")[1].get("status", {}).get("phase") == "Running"
+        ),
+        "the pod to run",
+        timeout=60,
+    )
+    log_in(browser, cluster, ROOT_TOKEN)
+    browser.get(cluster.url + "/#/object/pods/default/talker")
+    until(lambda: browser.find_element(By.ID, "action-logs"), "the logs button").click()
+    until(lambda: "running busybox" in text_of(browser, "logs"), "the pod's log lines")

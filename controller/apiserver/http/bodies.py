@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from atoll import kinds
-from atoll.manifest import ManifestErrors, load_text
+from atoll.manifest import ManifestErrors, from_manifest, parse_text
 from atoll.user_text import bounded_repr
 from atoll.v1 import object_pb2
 from controller.apiserver.http.paths import Target
@@ -46,19 +46,21 @@ async def read_text(request: web.Request, *, yaml_allowed: bool) -> tuple[str, b
 
 
 def decode_object(text: str, is_json: bool, target: Target) -> object_pb2.Object:
-    """The one object ``text`` holds, checked against the path: its kind must be the path's, its
-    namespace (filled in from the path when absent) and name the path's when the path names them.
-    HttpFailure (422 with one cause per field, 400 for syntax) otherwise."""
+    """The one object ``text`` holds, decoded as ``atoll apply`` decodes manifests and checked
+    against the path: its kind must be the path's, its namespace (filled in from the path when
+    absent) and name the path's when the path names them. HttpFailure otherwise: 400 for syntax,
+    422 with one cause per field. Validation is the registry's, which every call runs anyway."""
+    source = f"{_SOURCE}.json" if is_json else _SOURCE
     try:
-        documents = load_text(text, f"{_SOURCE}.json" if is_json else _SOURCE)
+        documents = [data for data in parse_text(text, source) if data is not None]
+        if len(documents) != 1:
+            raise fail(BAD_REQUEST, f"{_SOURCE}: expected exactly one object, got {len(documents)}")
+        obj = from_manifest(documents[0], source, 1)
     except ManifestErrors as errors:
         problems = [(error.path, error.message) for error in errors.errors]
         causes = [(path, message) for path, message in problems if path]
         message = "; ".join(_clause(path, text) for path, text in problems[:20])
         raise fail(INVALID if causes else BAD_REQUEST, message, causes) from None
-    if len(documents) != 1:
-        raise fail(BAD_REQUEST, f"{_SOURCE}: expected exactly one object, got {len(documents)}")
-    obj = documents[0].object
     kind = kinds.of_object(obj)
     if kind is not target.kind:
         raise fail(BAD_REQUEST, f"{_SOURCE}: kind {kind.name} does not match the path's {target.kind.plural}")

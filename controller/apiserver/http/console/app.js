@@ -551,15 +551,18 @@ function objectPage(plural, namespace, name) {
   const yaml = el("pre", { id: "yaml" });
   const eventsTable = el("table", { id: "events" });
   const logs = el("pre", { id: "logs", hidden: true });
+  const explanation = el("div", { id: "explanation" });
   let logsController = null;
-  root.replaceChildren(el("h1", {}, `${plural}/${namespace ? namespace + "/" : ""}${name}`), actions, message, summary,
+  root.replaceChildren(el("h1", {}, `${plural}/${namespace ? namespace + "/" : ""}${name}`), actions, message, summary, explanation,
     el("h2", {}, "Events"), eventsTable, el("h2", {}, "YAML"), yaml, logs);
   const kindName = plural === "virtualmachines" ? "VirtualMachine" : plural === "pods" ? "Pod" : plural === "nodes" ? "Node" : "";
   const drawObject = redrawer(() => {
+    drawEvents();
     const object = self.items.values().next().value;
     if (!object) { summary.replaceChildren(el("p", {}, self.ready ? "Not found (deleted?)." : "Loading…")); return; }
     const status = object.status || {};
-    const rows = [["Phase", status.phase || ""], ["Node", nodeOf(object)], ["Created", object.metadata.creationTimestamp || ""],
+    const workload = plural === "pods" || plural === "virtualmachines";
+    const rows = [["Phase", workload ? phaseOf(object) : status.phase || ""], ["Node", nodeOf(object)], ["Created", object.metadata.creationTimestamp || ""],
       ["Resource version", String(object.metadata.resourceVersion)]];
     if (status.message) rows.push(["Message", status.message]);
     if (status.reason) rows.push(["Reason", status.reason]);
@@ -570,6 +573,9 @@ function objectPage(plural, namespace, name) {
   });
   const drawEvents = redrawer(() => {
     const events = [...eventList.items.values()].sort((a, b) => String(a.lastTimestamp || "").localeCompare(String(b.lastTimestamp || "")));
+    const object = self.items.values().next().value;
+    const failed = events.filter((event) => event.reason === "FailedScheduling").pop();
+    explanation.replaceChildren(object && !nodeOf(object) && failed ? explanationTable(failed.message) : "");
     eventsTable.replaceChildren(el("tbody", {}, events.length ? events.map((event) => el("tr", {},
       el("td", {}, age(event.lastTimestamp)), el("td", { class: `type-${event.type}` }, event.type), el("td", {}, event.reason),
       el("td", {}, event.count > 1 ? `×${event.count}` : ""), el("td", { class: "event-message" }, event.message))) : el("tr", {}, el("td", {}, "No events."))));
@@ -580,6 +586,21 @@ function objectPage(plural, namespace, name) {
   const eventList = new LiveList("events", { fieldSelector: eventSelector }, drawEvents);
   offerActions(plural, namespace, name, actions, message, logs, (controller) => { logsController = controller; });
   return { stop: () => { self.stop(); eventList.stop(); if (logsController) logsController.abort(); } };
+}
+
+// The scheduler's "0/N nodes are available: A reason, B reason." as a table, largest first.
+function explanationTable(text) {
+  const match = /^0\/(\d+) nodes are available:?\s*([\s\S]*)$/.exec(text || "");
+  if (!match) return el("p", {}, text);
+  const end = /\.(\s|$)/.exec(match[2]);
+  const listed = end ? match[2].slice(0, end.index) : match[2];
+  const rest = end ? match[2].slice(end.index + 1).trim() : "";
+  const reasons = listed ? listed.split(/,\s(?=\d+\s)/) : [];
+  return el("div", {}, el("h2", {}, `Why it is not scheduled: 0 of ${match[1]} nodes fit`),
+    el("table", { id: "explanation-table" }, el("tbody", {}, reasons.map((reason) => {
+      const parts = /^(\d+)\s+([\s\S]*)$/.exec(reason) || [null, "", reason];
+      return el("tr", {}, el("td", {}, parts[1]), el("td", {}, parts[2]));
+    }))), rest ? el("p", {}, rest) : "");
 }
 
 function conditionsTable(conditions) {
