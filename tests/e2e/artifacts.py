@@ -44,6 +44,8 @@ GUEST_MODULES = ("kernel/drivers/acpi/button.ko", "kernel/drivers/input/evdev.ko
 # With ``atoll.disk`` init prints what the first virtio disk holds, then writes its boot id there.
 DISK_HOLDS = "atoll-guest: disk holds"
 GUEST_HTTP_PORT = 80
+# With ``atoll.shell`` init ends in a shell on the console (ttyS0) instead of sleeping.
+SHELL_MARKER = "atoll-guest: shell on the console"
 
 INIT_SCRIPT = f"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -96,6 +98,10 @@ httpd -p {GUEST_HTTP_PORT} -h /www
 case " $(cat /proc/cmdline) " in
   *" atoll.poweroff "*) echo "atoll-guest: powering off"; poweroff -f;;
   *" atoll.crash "*) echo "atoll-guest: crashing"; exit 1;;
+esac
+case " $(cat /proc/cmdline) " in *" atoll.shell "*)
+  echo "{SHELL_MARKER}"
+  while true; do sh; done;;
 esac
 while true; do sleep 3600; done
 """

@@ -5,7 +5,9 @@ attaches to QMP while it boots (keeping the QMP handshake off the boot's critica
 the run state once attached, so nothing that happened before is missed: ``-no-shutdown`` keeps
 QEMU alive after a guest power-off until the driver has seen why and sends ``quit``; a pvpanic
 device with ``-action panic=pause`` turns guest panics into GUEST_PANICKED events. The serial
-console goes to a file that ``atoll logs vm/NAME`` reads.
+console is a unix socket the agent connects to for ``atoll console vm/NAME``
+(serial_console.py), and everything the guest writes to it also goes to the file that ``atoll logs
+vm/NAME`` reads (the chardev's logfile), so both show the same output.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from agent.drivers.protocol import CannotRunError, TaskConfig
 from agent.drivers.qemu.disks import Drive
 from agent.drivers.qemu.nic import Nic
+from agent.drivers.qemu.record import socket_path
 from agent.host.acceleration import Acceleration
 
 MIB = 1024 * 1024
@@ -32,6 +35,10 @@ class VmPaths:
     @property
     def console(self) -> Path:
         return self.dir / "console.log"
+
+    @property
+    def console_socket(self) -> Path:
+        return socket_path(self.dir, "console")
 
     @property
     def pidfile(self) -> Path:
@@ -67,7 +74,7 @@ def qemu_argv(qemu: str, config: TaskConfig, acceleration: Acceleration, paths: 
         "-nodefaults", "-no-user-config", "-display", "none",
         "-daemonize", "-pidfile", str(paths.pidfile),
         "-qmp", f"unix:{paths.qmp},server=on,wait=off",
-        "-chardev", f"file,id=console,path={paths.console}",
+        "-chardev", f"socket,id=console,path={paths.console_socket},server=on,wait=off,logfile={paths.console}",
         "-serial", "chardev:console",
         "-device", "pvpanic",
         "-action", "panic=pause",

@@ -69,6 +69,8 @@ from agent.drivers.qemu.record import (
     save_exit,
     save_record,
 )
+from agent.drivers.qemu.serial_console import ConsoleUnavailableError, SerialConsoles
+from agent.drivers.session import ProcessSession
 from agent.drivers.task_names import host_name_for
 from agent.host import acceleration as accel_probe
 from agent.host.acceleration import Acceleration
@@ -134,6 +136,7 @@ class QemuDriver:
         self._starting: set[Path] = set()  # task dirs of starts in progress (no task.json yet)
         self._swept = False
         self._dhcp: DhcpServer | None = None
+        self._consoles = SerialConsoles()
 
     # --- facts -------------------------------------------------------------------------------
 
@@ -474,8 +477,14 @@ class QemuDriver:
                                                ended=lambda: vm.exit is not None):
             yield line
 
-    def console(self, task_id: str) -> AsyncIterator[str]:
-        return self.logs(task_id, follow=True)
+    async def open_console(self, task_id: str) -> ProcessSession:
+        vm = self._vm(task_id)
+        if vm.phase not in (TaskPhase.RUNNING, TaskPhase.BOOTING, TaskPhase.PAUSED):
+            raise DriverError(f"task {task_id} is {vm.phase.value}: no console to open")
+        try:
+            return await self._consoles.attach(vm.paths.console_socket)
+        except ConsoleUnavailableError as err:
+            raise DriverError(str(err)) from None
 
     # --- machinery ---------------------------------------------------------------------------
 

@@ -36,11 +36,17 @@ class VmRecord:
 
 def qmp_socket_path(task_dir: Path) -> Path:
     """``task_dir/qmp.sock``, or a short path in the temp dir when that would not fit sun_path."""
-    path = task_dir / "qmp.sock"
+    return socket_path(task_dir, "qmp")
+
+
+def socket_path(task_dir: Path, name: str) -> Path:
+    """``task_dir/NAME.sock``, or ``atoll-NAME-DIGEST.sock`` in the temp dir when that would not
+    fit sun_path; the same for the same dir, so a restarted agent finds it again."""
+    path = task_dir / f"{name}.sock"
     if len(str(path)) <= MAX_SOCKET_PATH:
         return path
     digest = hashlib.sha1(str(task_dir).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"atoll-qmp-{digest}.sock"
+    return Path(tempfile.gettempdir()) / f"atoll-{name}-{digest}.sock"
 
 
 def _write(path: Path, data: object) -> None:
