@@ -37,6 +37,7 @@ from agent.volumes.claims import VolumeDirs
 from atoll.client_flags import add_client_flags, client_flags
 from atoll.config import ConfigError, resolve_client_config
 from atoll.gc_tuning import tune_gc
+from atoll.image_flags import add_registry_flags, registry_config
 from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
 from atoll.private_files import make_process_private
@@ -91,6 +92,7 @@ def agent_parser() -> argparse.ArgumentParser:
                         metavar="NAME=COUNT",
                         help="an extended resource this node offers, in whole units, repeatable (e.g. "
                              "nvidia.com/gpu=2); replaces what device discovery finds for NAME (/dev/nvidia[0-9]*)")
+    add_registry_flags(parser, resolution=False)  # with --real: how the node pulls images
     return parser
 
 
@@ -147,7 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             node_name = args.node_name or socket.gethostname()
             state_dir = state_dir or DEFAULT_REAL_STATE / node_name
             drivers[:0] = real_drivers(state_dir, vm_image_dirs=tuple(path.resolve() for path in args.vm_image_dirs),
-                                       node_name=node_name, cni_bin_dir=args.cni_bin_dir)
+                                       node_name=node_name, cni_bin_dir=args.cni_bin_dir,
+                                       registry=registry_config(args))
             network = NodeNetworkConfig()
         local = args.local_volume_dir or (state_dir / "volumes" if state_dir else None)
         if local is not None:
@@ -158,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                              config=config, logs_listen=args.logs_listen,
                                              extended_resources=extended, node_network=network))
     except (ConfigError, FleetError, UnknownDriverError, MetricsListenError, ExtendedResourceFlagError,
-            RuntimeError) as err:
+            RuntimeError, ValueError) as err:
         sys.stderr.write(f"atoll-agent: {err}\n")
         return EXIT_USAGE
 

@@ -143,6 +143,31 @@ SESSIONS_REFUSED = Counter(
 for _probe in ("startup", "liveness", "readiness"):
     for _result in ("successful", "failed"):
         PROBE_RESULTS.labels(_probe, _result)
+IMAGE_PULLS = Counter(
+    "atoll_agent_image_pulls_total",
+    "Image pulls that asked a registry, by result: pulled (downloaded and unpacked), unchanged (the "
+    "registry named a digest already stored), failed (the container waits in ErrImagePull).",
+    ("result",),
+    registry=REGISTRY,
+)
+for _result in ("pulled", "unchanged", "failed"):
+    IMAGE_PULLS.labels(_result)
+IMAGE_PULL_DURATION = Histogram(
+    "atoll_agent_image_pull_duration_seconds",
+    "Time of a pull that downloaded an image: digest lookup, skopeo copy and unpacking into the store.",
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0),
+    registry=REGISTRY,
+)
+IMAGE_PULL_BYTES = Counter(
+    "atoll_agent_image_pull_bytes_total",
+    "Bytes added to the nodes' shared blob caches by pulls (a layer already cached costs nothing).",
+    registry=REGISTRY,
+)
+IMAGE_CACHE_BYTES = Gauge(
+    "atoll_agent_image_cache_bytes",
+    "Size of the shared blob cache of the last node that pulled, after trimming to its limit.",
+    registry=REGISTRY,
+)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from atoll.cli.datadir import DATA_DIR_ENV, default_data_dir
 from atoll.client import Client
 from atoll.config import write_client_config
 from atoll.gc_tuning import tune_gc
-from atoll.image_flags import add_registry_flags
+from atoll.image_flags import add_registry_flags, registry_config
 from atoll.images import node_state_dir
 from atoll.metrics_http import MetricsListenError
 from atoll.pki import PkiError, internal_client_config
@@ -359,7 +359,8 @@ def _start_components(
         identity = internal_client_config(data_dir, server, f"node:{node}", dev=args.dev)
         state_dir = node_state_dir(data_dir, node)
         drivers = real_drivers(state_dir, vm_image_dirs=tuple(path.resolve() for path in args.vm_image_dirs),
-                               node_name=node, cni_bin_dir=args.cni_bin_dir, node_netns=args.node_netns)
+                               node_name=node, cni_bin_dir=args.cni_bin_dir, node_netns=args.node_netns,
+                               registry=registry_config(args))
         config = AgentConfig(volume_dirs=VolumeDirs(state_dir / "volumes", _shared_dir(args, data_dir)))
         components[f"node {node}"] = run_agent(identity, node, drivers, stop, state_dir=state_dir,
                                                node_network=_node_network_config(args.node_netns), config=config)

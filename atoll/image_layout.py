@@ -41,37 +41,40 @@ def is_layout(directory: Path) -> bool:
     return (directory / "index.json").is_file() and (directory / "oci-layout").is_file()
 
 
-def read_layout(layout: Path, max_layers: int) -> LayoutImage:
+def read_layout(layout: Path, max_layers: int, blobs: Path | None = None) -> LayoutImage:
     """The linux/amd64 image of ``layout``; LayoutError when the layout is malformed, has no such
-    image or more than ``max_layers`` layers."""
+    image or more than ``max_layers`` layers. ``blobs``: where its blobs are when not in
+    ``layout/blobs`` (a directory shared by several layouts, skopeo's ``--dest-shared-blob-dir``)."""
+    blobs = blobs or layout / "blobs"
     index = _document(layout / "index.json", "index.json")
-    manifest = _manifest(layout, _pick(_list(index, "manifests", "index.json")), depth=1)
+    manifest = _manifest(blobs, _pick(_list(index, "manifests", "index.json")), depth=1)
     layers = _list(manifest, "layers", "the manifest", required=False)
     if len(layers) > max_layers:
         raise LayoutError(f"the image has {len(layers)} layers; at most {max_layers} are supported")
     config_descriptor = _object(manifest.get("config"), "the manifest's config")
-    config = _document(blob_path(layout, config_descriptor), "the image config").get("config") or {}
+    config = _document(blob_path(blobs, config_descriptor), "the image config").get("config") or {}
     if not isinstance(config, dict):
         raise LayoutError("the image config's config is not an object")
-    return LayoutImage(tuple(blob_path(layout, _object(layer, "a layer")) for layer in layers), config)
+    return LayoutImage(tuple(blob_path(blobs, _object(layer, "a layer")) for layer in layers), config)
 
 
-def blob_path(layout: Path, descriptor: dict[str, Any]) -> Path:
-    """The file of ``descriptor``'s digest under ``layout/blobs``; LayoutError for a bad digest."""
+def blob_path(blobs: Path, descriptor: dict[str, Any]) -> Path:
+    """The file of ``descriptor``'s digest under ``blobs`` (a layout's ``blobs`` directory);
+    LayoutError for a bad digest."""
     digest = descriptor.get("digest")
     if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
         shown = bounded_repr(digest) if isinstance(digest, str) else type(digest).__name__
         raise LayoutError(f"bad digest {shown}")
     algorithm, _, value = digest.partition(":")
-    return layout / "blobs" / algorithm / value
+    return blobs / algorithm / value
 
 
-def _manifest(layout: Path, descriptor: dict[str, Any], depth: int) -> dict[str, Any]:
-    document = _document(blob_path(layout, descriptor), "a manifest")
+def _manifest(blobs: Path, descriptor: dict[str, Any], depth: int) -> dict[str, Any]:
+    document = _document(blob_path(blobs, descriptor), "a manifest")
     if descriptor.get("mediaType") in INDEX_MEDIA_TYPES or "manifests" in document:
         if depth >= MAX_INDEX_DEPTH:
             raise LayoutError(f"image indexes nest deeper than {MAX_INDEX_DEPTH}")
-        return _manifest(layout, _pick(_list(document, "manifests", "an image index")), depth + 1)
+        return _manifest(blobs, _pick(_list(document, "manifests", "an image index")), depth + 1)
     return document
 
 

@@ -1,10 +1,12 @@
 """The node's local image store, shared by the OCI driver (which runs from it) and
 `atoll image import` (which fills it on the node): ``IMAGE_DIR/NAME/TAG/rootfs`` plus ``image.json`` (entrypoint,
-cmd, env, working dir). Pulling from registries is out of scope; images arrive by import:
+cmd, env, working dir, digest). Images arrive by import or by a pull on the node:
 
 - a rootfs directory, or a tarball of one (``docker export``), copied as is;
 - an OCI image layout (directory or tarball with ``oci-layout`` and ``index.json``): the manifest
-  for linux/amd64 is chosen, its layers applied in order (whiteouts honoured), its config kept.
+  for linux/amd64 is chosen, its layers applied in order (whiteouts honoured), its config kept;
+- a pull (agent/images/node_images.py): skopeo's layout of one platform, imported the same way
+  with its registry digest kept (``ImageConfig.digest``).
 
 Archives are hostile input: ``image_layout`` reads a layout with bounds and type checks, and
 ``image_layers`` applies tar layers without the host ever following a link an archive made;
@@ -27,7 +29,7 @@ import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,8 @@ class ImageConfig:
     env: tuple[str, ...] = ()
     working_dir: str = ""
     source: str = ""
+    # The registry digest it was pulled by (agent/images); "" for an imported image.
+    digest: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +79,7 @@ class ImageConfig:
             env=tuple(data.get("env") or ()),
             working_dir=str(data.get("working_dir") or ""),
             source=str(data.get("source") or ""),
+            digest=str(data.get("digest") or ""),
         )
 
 
@@ -139,12 +144,13 @@ class ImageStore:
                 found.append(f"{tag_dir.parent.relative_to(self.root)}:{tag_dir.name}")
         return sorted(found)
 
-    def import_path(self, source: Path, reference: str) -> Image:
+    def import_path(self, source: Path, reference: str, *, digest: str = "", blob_dir: Path | None = None) -> Image:
         """Import ``source`` (rootfs dir, rootfs tarball, OCI layout dir or tarball) as ``reference``,
         replacing an image of the same name. Nothing outside the store is written or removed,
         whatever the archive holds (atoll/image_layers.py); ImageError, one bounded line, when the
         source cannot be read safely or exceeds ``self.limits``. A failed import leaves the store
-        as it was."""
+        as it was. ``digest``: the registry digest a pull fetched it by (kept in image.json);
+        ``blob_dir``: where a layout's blobs are when shared (skopeo's --dest-shared-blob-dir)."""
         target = self.path_of(reference)
         shown = bounded(str(source))
         if not source.exists():
@@ -154,7 +160,7 @@ class ImageStore:
             _remove_leftovers(self.root)
             staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.root))
             try:
-                config = _build(source, staging / ROOTFS, UnpackBudget(self.limits))
+                config = replace(_build(source, staging / ROOTFS, UnpackBudget(self.limits), blob_dir), digest=digest)
                 (staging / IMAGE_CONFIG).write_text(json.dumps(config.to_json(), indent=1))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if target.exists():
@@ -192,10 +198,10 @@ def _error_text(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
-def _build(source: Path, rootfs: Path, budget: UnpackBudget) -> ImageConfig:
+def _build(source: Path, rootfs: Path, budget: UnpackBudget, blob_dir: Path | None = None) -> ImageConfig:
     with _opened_layout(source, budget) as layout:
         if layout is not None:
-            return _apply_layout(layout, rootfs, str(source), budget)
+            return _apply_layout(layout, rootfs, str(source), budget, blob_dir)
     if source.is_dir():
         shutil.copytree(source, rootfs, symlinks=True)
     else:
@@ -230,8 +236,10 @@ def _opened_layout(source: Path, budget: UnpackBudget) -> Iterator[Path | None]:
             yield Path(unpacked)
 
 
-def _apply_layout(layout: Path, rootfs: Path, source: str, budget: UnpackBudget) -> ImageConfig:
-    image = read_layout(layout, budget.limits.max_layers)
+def _apply_layout(
+    layout: Path, rootfs: Path, source: str, budget: UnpackBudget, blob_dir: Path | None = None
+) -> ImageConfig:
+    image = read_layout(layout, budget.limits.max_layers, blob_dir)
     rootfs.mkdir()
     for number, blob in enumerate(image.layers, start=1):
         try:

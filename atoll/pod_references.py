@@ -53,6 +53,7 @@ def references(spec: pod_pb2.PodSpec) -> References:
                 config_maps.add(entry.config_map_ref.name)
             elif entry.HasField("secret_ref"):
                 secrets.add(entry.secret_ref.name)
+    secrets.update(reference.name for reference in spec.image_pull_secrets)  # registry credentials for pulls
     return References(frozenset(config_maps), frozenset(secrets))
 
 

@@ -5,6 +5,7 @@
 (``atoll console vm/NAME``: a session on the VM's serial console).
 ``SimulatedProbes``: a simulated runtime answers probes itself (agent/probes/checks.py).
 ``PodSandboxes`` and ``PodCidrAware``: drivers on the node's real pod network (CNI).
+``ImagePuller``: drivers that run images pulled from registries (agent/images/).
 
 A driver implements only the abilities its runtime has (Nomad's shape): the QEMU driver pauses
 VMs over QMP, the OCI driver serves log files, a simulated driver synthesises logs.
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from agent.drivers.session import ExecOptions, ProcessSession
+from agent.images.pull_types import ImageReady, PullRequest
 
 
 @runtime_checkable
@@ -137,3 +139,18 @@ class NetworkNamespace(Protocol):
         """The path of the running task's own network namespace (``/proc/PID/ns/net``) when the
         node has no address to reach it by (no pod network); None when it has one or shares the
         host's network. Probes then connect to 127.0.0.1 inside it. TaskNotFoundError if unknown."""
+
+
+@runtime_checkable
+class ImagePuller(Protocol):
+    """A driver that runs images from a store it can fill from registries (agent/images/): the
+    pod runner asks it for each container's image before ``start`` and starts the task with
+    ``ImageReady.reference``. Simulated drivers play the same states without a registry."""
+
+    def pull_needed(self, request: PullRequest) -> bool:
+        """Whether ``ensure_image`` would ask a registry (for the Pulling Event); no I/O."""
+
+    async def ensure_image(self, request: PullRequest) -> ImageReady:
+        """The image to run, pulled when the request's policy says so; PullError (its ``reason``
+        is the container's Waiting reason) when there is none. Concurrent requests for one image
+        share one pull. Idempotent."""

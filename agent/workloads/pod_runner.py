@@ -13,7 +13,10 @@ Each reconcile, in order:
    key, a bad host path) keeps it Waiting with reason CreateContainerConfigError, a claim not
    usable yet with VolumeNotReady or VolumeUnusable (an Event each), retried, no restart
    counted; running containers keep running.
-5. Per container: an exited task is recorded and destroyed, then restarted per restart policy
+5. Per container: before a start its image is made present when the driver pulls
+   (agent/images/pod_pulls.py: pull policy, imagePullSecrets, Pulling/Pulled/Failed/BackOff
+   Events, Waiting ErrImagePull/ImagePullBackOff, no restart counted; imageID reported). An
+   exited task is recorded and destroyed, then restarted per restart policy
    after the crash-loop back-off (waiting reason CrashLoopBackOff meanwhile); a missing task is
    started (or, at agent start, adopted from the driver: never started twice). A running one is
    probed (run_probes.py): readiness decides its ``ready``; a failed liveness or startup probe
@@ -35,7 +38,7 @@ from dataclasses import replace
 
 from agent import metrics
 from agent.driver_timing import timed
-from agent.drivers.abilities import PodSandboxes
+from agent.drivers.abilities import ImagePuller, PodSandboxes
 from agent.drivers.protocol import (
     NETWORK_NOT_READY_REASON,
     SANDBOX_FAILED_REASON,
@@ -49,6 +52,7 @@ from agent.drivers.protocol import (
     TaskNotFoundError,
     TaskPhase,
 )
+from agent.images.pod_pulls import PodPulls
 from agent.volumes.attach import VolumeAttach
 from agent.volumes.env import resolve_env
 from agent.volumes.payload import CONFIG_ERROR_REASON, CONFIG_RETRY_SECONDS, ConfigError
@@ -95,6 +99,7 @@ class PodRunner(WorkloadRunner):
         objects = ConfigObjects(ctx.client, pod.metadata.namespace, self.wake)
         self.volumes = PodVolumes(pod, objects, directory, attach)
         self.config_error: ConfigError | None = None  # why containers cannot start now (volumes)
+        self.pulls = PodPulls(ctx, objects, self.wake_at)
         super().__init__(ctx, pod)
 
     def _record(self, pod: pod_pb2.Pod, config: TaskConfig) -> ContainerRecord:
@@ -105,6 +110,7 @@ class PodRunner(WorkloadRunner):
         adopted = self.ctx.claim(config.task_id)
         if before is not None:
             record.restart_count = before.restart_count
+            record.image_id = before.image_id
             record.ever_started = record.ever_ran = bool(before.container_id)
             state = before.state.WhichOneof("state")
             if state == "terminated" and pod.status.phase in ("Succeeded", "Failed") and adopted is None:
@@ -258,6 +264,12 @@ class PodRunner(WorkloadRunner):
         except ConfigError as err:
             self._config_blocked(record, err)
             return
+        if isinstance(self.driver, ImagePuller):
+            ready = await self.pulls.image_for(self.driver, pod, record, container)
+            if ready is None:
+                return  # waiting for its image; no restart counted
+            config = replace(config, image=ready.reference)
+            record.image_id = ready.image_id
         try:
             handle = await timed(self.driver.name, "start", self.driver.start(config))
         except CannotRunError as err:

@@ -48,6 +48,8 @@ class ContainerRecord:
     driver_name: str = ""
     # The run's probes say it is ready (True without probes; set by the runner, agent/workloads/run_probes.py).
     probe_ready: bool = True
+    # REPOSITORY@DIGEST of the image it runs, once pulled (agent/images/); "" for imported images.
+    image_id: str = ""
 
     @property
     def ready(self) -> bool:
@@ -78,7 +80,8 @@ def _terminated(result: ExitResult, started_at: float) -> pod_pb2.ContainerState
 
 
 def container_status(record: ContainerRecord) -> pod_pb2.ContainerStatus:
-    status = pod_pb2.ContainerStatus(name=record.name, image=record.image, restart_count=record.restart_count)
+    status = pod_pb2.ContainerStatus(name=record.name, image=record.image, restart_count=record.restart_count,
+                                     image_id=record.image_id)
     if record.ever_started and record.driver_name:
         status.container_id = f"{record.driver_name}://{record.task_id}"
     if record.running:

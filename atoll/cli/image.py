@@ -1,6 +1,7 @@
 """``atoll image import [NODE] FILE --name NAME:TAG`` and ``atoll image ls [NODE]``: the image store
-of a real node run from this machine (``atoll up --real``). No registry is involved: FILE is a
-rootfs directory, a rootfs tarball, or an OCI image layout (directory or tarball).
+of a real node run from this machine (``atoll up --real``). Import involves no registry (air-gapped
+nodes): FILE is a rootfs directory, a rootfs tarball, or an OCI image layout (directory or
+tarball). ``ls`` lists imported images and those the node pulled, the latter with their digest.
 
 The store lives in ``DATA_DIR/nodes/NODE/images`` (DATA_DIR: ``--data-dir``, ``$ATOLL_DATA_DIR``,
 else ``~/.local/share/atoll``; NODE defaults to this host's name), or exactly ``--image-dir``.
@@ -59,7 +60,8 @@ def run(args: argparse.Namespace, streams: Streams | None = None) -> int:
             return _import(args, streams)
         store = _store(args, args.operands)
         for reference in store.references():
-            streams.out.write(f"{reference}\n")
+            digest = store.resolve(reference).config.digest  # pulled images; imported ones have none
+            streams.out.write(f"{reference}  {digest}\n" if digest else f"{reference}\n")
         return EXIT_OK
     except ImageError as err:
         streams.error(f"error: {err}")

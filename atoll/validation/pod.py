@@ -27,6 +27,7 @@ OPERATING_SYSTEMS = ("linux", "windows")
 WINDOWS_ISOLATION = ("process", "hyperv", "hostprocess")
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 POD_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
+IMAGE_PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 
 
 def validate_pod_spec(spec: pod_pb2.PodSpec, path: str, errors: list[FieldError]) -> None:
@@ -50,6 +51,8 @@ def validate_pod_spec(spec: pod_pb2.PodSpec, path: str, errors: list[FieldError]
     if not spec.containers:
         errors.append(FieldError(f"{path}.containers", "at least one container is required"))
     volumes = validate_volumes(list(spec.volumes), f"{path}.volumes", errors)
+    for index, secret in enumerate(spec.image_pull_secrets):
+        check_name(secret.name, f"{path}.imagePullSecrets[{index}].name", errors, label=False, required=True)
     seen: set[str] = set()
     host_ports: set[tuple[int, str, str]] = set()
     for index, container in enumerate(spec.containers):
@@ -126,6 +129,7 @@ def _validate_container(
     check_name(container.name, f"{path}.name", errors, label=True, required=True)
     if not container.image:
         errors.append(FieldError(f"{path}.image", "required"))
+    check_one_of(container.image_pull_policy, IMAGE_PULL_POLICIES, f"{path}.imagePullPolicy", errors)
     port_names: set[str] = set()
     for index, port in enumerate(container.ports):
         port_path = f"{path}.ports[{index}]"

@@ -4,23 +4,15 @@ are one line on stderr with exit code 1."""
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
 
 import pytest
 
 from atoll.cli import image
-from atoll.cli.common import OneLineErrorParser, Streams
 from tests.e2e import artifacts
+from tests.support.image_cli import run_image_cli
 
-
-def _run(argv: list[str]) -> tuple[int, str, str]:
-    parser = OneLineErrorParser(prog="atoll")
-    image.add_parser(parser.add_subparsers(dest="verb"))
-    args = parser.parse_args(argv)
-    streams = Streams(out=io.StringIO(), err=io.StringIO())
-    code = image.run(args, streams)
-    return code, streams.out.getvalue(), streams.err.getvalue()  # type: ignore[attr-defined]
+_run = run_image_cli
 
 
 def test_an_imported_rootfs_lands_in_the_nodes_store_and_is_listed(tmp_path: Path, busybox: Path) -> None:

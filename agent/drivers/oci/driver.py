@@ -7,8 +7,8 @@ ExitResult (Completed, Error, OOMKilled). stop: SIGTERM, SIGKILL after the grace
 destroy: ``RUNTIME delete`` (cgroups), unmount, remove the task dir. After an agent restart,
 ``list_tasks`` reads the task dirs and ``recover`` re-attaches through ``RUNTIME state`` and the
 shim's pid. Abilities: logs (container.log), pause/resume (freezer), exec (one-shot for probes;
-interactive sessions through oci/exec_session.py), and the container's network namespace for
-probes (it has no pod address yet).
+interactive sessions through oci/exec_session.py), the container's network namespace for
+probes (it has no pod address yet), and image pulls (``settings.pulls``).
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ from agent.drivers.protocol import (
     workload_uid_of,
 )
 from agent.drivers.session import ExecOptions, ProcessSession
+from agent.images.node_images import NodeImages
+from agent.images.pull_types import ImageReady, PullRequest
 from agent.network.sandboxes import NodeSandboxes
 from atoll.images import ImageConfig, ImageError, ImageStore, default_image_dir
 
@@ -82,6 +84,8 @@ class OciSettings:
     python: str = sys.executable
     sandboxes: NodeSandboxes | None = None
     cgroup_parent: str = CGROUP_PARENT
+    # Pulls into the image store (shared by the node's OCI drivers); None: imported images only.
+    pulls: NodeImages | None = None
 
 
 @dataclass
@@ -120,6 +124,16 @@ class OciDriver:
 
     def set_listener(self, listener: Listener) -> None:
         self._listener = listener
+
+    # --- images (abilities.ImagePuller) ------------------------------------------------------
+
+    def pull_needed(self, request: PullRequest) -> bool:
+        return self.settings.pulls is not None and self.settings.pulls.pull_needed(request)
+
+    async def ensure_image(self, request: PullRequest) -> ImageReady:
+        if self.settings.pulls is None:
+            return ImageReady(request.image, "")  # start finds an imported image, or says how to import one
+        return await self.settings.pulls.ensure(request)
 
     # --- lifecycle ---------------------------------------------------------------------------
 

@@ -1,0 +1,92 @@
+"""PodPulls: the images of one pod's containers, as kubelet's image manager does it: the pull
+policy, the pod's imagePullSecrets, Events and Waiting reasons, and the back-off after failures.
+
+    image_for(record, container) ── in back-off? ─▶ Waiting ImagePullBackOff (Event BackOff, once)
+        │ credentials from imagePullSecrets (kubernetes.io/dockerconfigjson Secrets)
+        │ Event Pulling ─▶ driver.ensure_image ─▶ Event Pulled ─▶ ImageReady (imageID)
+        ▼ PullError
+    Waiting ErrImagePull | ErrImageNeverPull | InvalidImageName, Warning Event Failed,
+    retried after pull_policy.backoff_delay (10 s doubling to 5 min); no restart is counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from agent.drivers.abilities import ImagePuller
+from agent.images.pull_policy import ERR_IMAGE_PULL, IMAGE_PULL_BACKOFF, backoff_delay
+from agent.images.pull_types import ImageReady, PullError, PullRequest
+from agent.volumes.sources import ConfigObjects
+from agent.workloads.context import NodeContext
+from agent.workloads.pod_status import ContainerRecord
+from atoll.image_credentials import DOCKER_CONFIG_KEY, CredentialsError, parse_docker_config
+from atoll.image_registry import Credentials
+from atoll.user_text import bounded, quoted
+from atoll.v1 import pod_pb2
+
+BACKOFF_SHOWN_AFTER = 1.0
+
+
+class PodPulls:
+    """One per PodRunner; ``wake_at`` schedules the runner's next reconcile."""
+
+    def __init__(self, ctx: NodeContext, objects: ConfigObjects, wake_at: Callable[[float], None]) -> None:
+        self.ctx = ctx
+        self.objects = objects
+        self.wake_at = wake_at
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
+
+    async def image_for(
+        self, puller: ImagePuller, pod: pod_pb2.Pod, record: ContainerRecord, container: pod_pb2.Container
+    ) -> ImageReady | None:
+        """The image ``container`` runs, or None while it waits (``record.waiting`` says why)."""
+        now = self.ctx.clock.now()
+        shown = quoted(container.image, 200)
+        retry_at = self._retry_at.get(record.name, 0.0)
+        if now < retry_at:
+            message = f"Back-off pulling image {shown}"
+            if record.waiting[0] != IMAGE_PULL_BACKOFF:
+                self.ctx.event("Pod", pod.metadata, "BackOff", message, warning=True)
+            record.waiting = (IMAGE_PULL_BACKOFF, message)
+            self.wake_at(retry_at)
+            return None
+        try:
+            request = PullRequest(container.image, container.image_pull_policy, await self._credentials(pod))
+            if puller.pull_needed(request):
+                self.ctx.event("Pod", pod.metadata, "Pulling", f"Pulling image {shown}")
+            ready = await puller.ensure_image(request)
+        except PullError as err:
+            self._failed(pod, record, shown, err)
+            return None
+        self._failures.pop(record.name, None)
+        self._retry_at.pop(record.name, None)
+        if ready.pulled:
+            self.ctx.event("Pod", pod.metadata, "Pulled", f"Successfully pulled image {shown} in {ready.seconds:.2f}s")
+        return ready
+
+    def _failed(self, pod: pod_pb2.Pod, record: ContainerRecord, shown: str, err: PullError) -> None:
+        failures = self._failures.get(record.name, 0) + 1
+        self._failures[record.name] = failures
+        retry_at = self.ctx.clock.now() + backoff_delay(failures)
+        self._retry_at[record.name] = retry_at
+        message = bounded(f"Failed to pull image {shown}: {err}", 1024)
+        self.ctx.event("Pod", pod.metadata, "Failed", message, warning=True)
+        record.waiting = (err.reason, message)
+        # Look again within the back-off, as kubelet's next sync does: the container then shows
+        # ImagePullBackOff until the retry.
+        self.wake_at(min(retry_at, self.ctx.clock.now() + BACKOFF_SHOWN_AFTER))
+
+    async def _credentials(self, pod: pod_pb2.Pod) -> Mapping[str, Credentials]:
+        """Credentials by registry from the pod's imagePullSecrets, later Secrets winning; a
+        missing Secret is skipped (kubelet pulls anonymously then), a malformed one fails the pull."""
+        found: dict[str, Credentials] = {}
+        for reference in pod.spec.image_pull_secrets:
+            secret = await self.objects.get("Secret", reference.name)
+            if secret is None or DOCKER_CONFIG_KEY not in secret.data:
+                continue
+            try:
+                found.update(parse_docker_config(secret.data[DOCKER_CONFIG_KEY], f"secret {reference.name}"))
+            except CredentialsError as err:
+                raise PullError(ERR_IMAGE_PULL, str(err)) from None
+        return found
