@@ -28,6 +28,9 @@ Other keys per group: ``pods``, ``arch``, ``reserved`` ({cpu, memory}), ``startL
 their ``sim.atoll.dev/fail-probes`` annotation says otherwise: ``readiness``, ``liveness:60``;
 agent/drivers/sim/probes.py), and under ``hypervisor``: ``nested``, ``guestOs``,
 ``bootSeconds``. ``localStorage``: room for local persistent volumes (default 100Gi; 0: none).
+``imagePullSeconds`` and ``missingImages`` (shell patterns of normalised references, such as
+``*/ghost:*``): a simulated registry, so pods go through Pulling/Pulled, ErrImagePull and
+ImagePullBackOff (agent/images/sim_images.py).
 ``extendedResources``: whole units per extended resource name (any name but
 cpu, memory, pods and ephemeral-storage; atoll/extended_resources.py). Errors name the file, the
 group index and the field.
@@ -53,7 +56,7 @@ from atoll.user_text import bounded_repr
 
 _GROUP_KEYS = {"count", "namePrefix", "os", "osBuild", "cpu", "memory", "pods", "ephemeralStorage", "arch",
                "labels", "taints", "isolation", "hypervisor", "reserved", "startLatency", "failureRate",
-               "extendedResources", "failProbes", "localStorage"}
+               "extendedResources", "failProbes", "localStorage", "imagePullSeconds", "missingImages"}
 _HYPERVISOR_KEYS = {"type", "name", "nested", "guestOs", "bootSeconds"}
 
 
@@ -83,6 +86,9 @@ class NodeGroup:
     fail_probes: str = ""
     # Room for local persistent volumes (reported as storage.atoll.dev/local); "" or "0": none.
     local_storage: str = "100Gi"
+    # A simulated registry (agent/images/sim_images.py): pull time, references it does not know.
+    image_pull_seconds: float = 0.0
+    missing_images: tuple[str, ...] = ()
 
     def names(self) -> Iterator[str]:
         width = max(4, len(str(self.count - 1)))
@@ -198,7 +204,21 @@ def _group(raw: Any, where: str) -> NodeGroup:
         extended_resources=_extended(raw.get("extendedResources"), f"{where}.extendedResources"),
         fail_probes=_fail_probes(raw.get("failProbes", ""), f"{where}.failProbes"),
         local_storage=str(raw.get("localStorage", _DEFAULTS.local_storage)),
+        image_pull_seconds=_seconds(raw.get("imagePullSeconds", 0.0), f"{where}.imagePullSeconds"),
+        missing_images=_patterns(raw.get("missingImages") or [], f"{where}.missingImages"),
     )
+
+
+def _seconds(raw: Any, where: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw <= 3600:
+        raise FleetError(f"{where}: {bounded_repr(str(raw))} is not a number of seconds from 0 to 3600")
+    return float(raw)
+
+
+def _patterns(raw: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(item, str) and 0 < len(item) <= 512 for item in raw):
+        raise FleetError(f"{where}: a list of image reference patterns (shell wildcards) is expected")
+    return tuple(raw)
 
 
 def _fail_probes(raw: Any, where: str) -> str:

@@ -50,7 +50,8 @@ def _address(index: int) -> str:
 def group_drivers(group: NodeGroup, index: int, clock: Clock, addresses: PodAddressPool | None = None) -> list[Driver]:
     """The simulated runtimes of one node of ``group``, sharing the node's address pool."""
     settings = SimSettings(start_latency=group.start_latency, failure_rate=group.failure_rate, seed=index,
-                           host_ip=_address(index), addresses=addresses, fail_probes=group.fail_probes)
+                           host_ip=_address(index), addresses=addresses, fail_probes=group.fail_probes,
+                           image_pull_seconds=group.image_pull_seconds, missing_images=group.missing_images)
     drivers: list[Driver] = []
     if group.os == "windows":
         drivers.append(SimWindowsDriver(WindowsHost(os_build=group.os_build, isolation=group.isolation),

@@ -7,10 +7,13 @@ policy, the pod's imagePullSecrets, Events and Waiting reasons, and the back-off
         ▼ PullError
     Waiting ErrImagePull | ErrImageNeverPull | InvalidImageName, Warning Event Failed,
     retried after pull_policy.backoff_delay (10 s doubling to 5 min); no restart is counted.
+    Only registry failures show ImagePullBackOff meanwhile; the others keep their own reason.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Mapping
 
 from agent.drivers.abilities import ImagePuller
@@ -28,14 +31,21 @@ BACKOFF_SHOWN_AFTER = 1.0
 
 
 class PodPulls:
-    """One per PodRunner; ``wake_at`` schedules the runner's next reconcile."""
+    """One per PodRunner; ``wake``/``wake_at`` schedule the runner's next reconcile. A pull runs
+    beside the reconciles (the pod reports Pending, ContainerCreating meanwhile) and wakes the
+    runner when it ends."""
 
-    def __init__(self, ctx: NodeContext, objects: ConfigObjects, wake_at: Callable[[float], None]) -> None:
+    def __init__(
+        self, ctx: NodeContext, objects: ConfigObjects, wake: Callable[[], None], wake_at: Callable[[float], None]
+    ) -> None:
         self.ctx = ctx
         self.objects = objects
+        self.wake = wake
         self.wake_at = wake_at
+        self._pulling: dict[str, asyncio.Task[ImageReady]] = {}  # container -> its pull under way
         self._failures: dict[str, int] = {}
         self._retry_at: dict[str, float] = {}
+        self._last_error: dict[str, tuple[str, str]] = {}  # container -> (reason, message) of its last failure
 
     async def image_for(
         self, puller: ImagePuller, pod: pod_pb2.Pod, record: ContainerRecord, container: pod_pb2.Container
@@ -44,6 +54,11 @@ class PodPulls:
         now = self.ctx.clock.now()
         shown = quoted(container.image, 200)
         retry_at = self._retry_at.get(record.name, 0.0)
+        last = self._last_error.get(record.name)
+        if now < retry_at and last is not None and last[0] != ERR_IMAGE_PULL:
+            record.waiting = last  # ErrImageNeverPull, InvalidImageName: no registry to back off from
+            self.wake_at(retry_at)
+            return None
         if now < retry_at:
             message = f"Back-off pulling image {shown}"
             if record.waiting[0] != IMAGE_PULL_BACKOFF:
@@ -51,19 +66,43 @@ class PodPulls:
             record.waiting = (IMAGE_PULL_BACKOFF, message)
             self.wake_at(retry_at)
             return None
+        pulling = self._pulling.get(record.name)
         try:
-            request = PullRequest(container.image, container.image_pull_policy, await self._credentials(pod))
-            if puller.pull_needed(request):
+            if pulling is None:
+                request = PullRequest(container.image, container.image_pull_policy, await self._credentials(pod))
+                if not puller.pull_needed(request):
+                    return self._succeeded(pod, record, shown, await puller.ensure_image(request))
                 self.ctx.event("Pod", pod.metadata, "Pulling", f"Pulling image {shown}")
-            ready = await puller.ensure_image(request)
+                pulling = self._pulling[record.name] = asyncio.get_running_loop().create_task(
+                    puller.ensure_image(request), name=f"pull {bounded(container.image, 100)}"
+                )
+                pulling.add_done_callback(lambda _: self.wake())
+            if not pulling.done():
+                record.waiting = ("ContainerCreating", f"Pulling image {shown}")
+                return None
+            del self._pulling[record.name]
+            ready = pulling.result()
         except PullError as err:
             self._failed(pod, record, shown, err)
             return None
+        return self._succeeded(pod, record, shown, ready)
+
+    def _succeeded(self, pod: pod_pb2.Pod, record: ContainerRecord, shown: str, ready: ImageReady) -> ImageReady:
         self._failures.pop(record.name, None)
         self._retry_at.pop(record.name, None)
+        self._last_error.pop(record.name, None)
         if ready.pulled:
             self.ctx.event("Pod", pod.metadata, "Pulled", f"Successfully pulled image {shown} in {ready.seconds:.2f}s")
         return ready
+
+    async def close(self) -> None:
+        """Stop waiting for pulls (the pulls themselves go on for other pods; agent/images/)."""
+        for task in self._pulling.values():
+            task.cancel()
+        for task in list(self._pulling.values()):
+            with contextlib.suppress(asyncio.CancelledError, PullError):
+                await task
+        self._pulling.clear()
 
     def _failed(self, pod: pod_pb2.Pod, record: ContainerRecord, shown: str, err: PullError) -> None:
         failures = self._failures.get(record.name, 0) + 1
@@ -72,7 +111,7 @@ class PodPulls:
         self._retry_at[record.name] = retry_at
         message = bounded(f"Failed to pull image {shown}: {err}", 1024)
         self.ctx.event("Pod", pod.metadata, "Failed", message, warning=True)
-        record.waiting = (err.reason, message)
+        record.waiting = self._last_error[record.name] = (err.reason, message)
         # Look again within the back-off, as kubelet's next sync does: the container then shows
         # ImagePullBackOff until the retry.
         self.wake_at(min(retry_at, self.ctx.clock.now() + BACKOFF_SHOWN_AFTER))

@@ -99,7 +99,7 @@ class PodRunner(WorkloadRunner):
         objects = ConfigObjects(ctx.client, pod.metadata.namespace, self.wake)
         self.volumes = PodVolumes(pod, objects, directory, attach)
         self.config_error: ConfigError | None = None  # why containers cannot start now (volumes)
-        self.pulls = PodPulls(ctx, objects, self.wake_at)
+        self.pulls = PodPulls(ctx, objects, self.wake, self.wake_at)
         super().__init__(ctx, pod)
 
     def _record(self, pod: pod_pb2.Pod, config: TaskConfig) -> ContainerRecord:
@@ -303,6 +303,7 @@ class PodRunner(WorkloadRunner):
         self.ctx.event("Pod", pod.metadata, "Started", f"Started container {record.name}")
 
     async def close(self) -> None:
+        await self.pulls.close()
         await self.probes.close()
         await self.volumes.close()
         await super().close()

@@ -40,6 +40,8 @@ from agent.drivers.sim.probes import FAIL_PROBES_ANNOTATION, FailProbesError, pa
 from agent.drivers.sim.script import SCRIPT_ANNOTATION, ScriptError, parse_script, script_of
 from agent.drivers.sim.task import SimTask, TaskFile
 from agent.drivers.task_names import host_name_for
+from agent.images.pull_types import ImageReady, PullRequest
+from agent.images.sim_images import SimImages
 from agent.network.address_pool import AddressesExhaustedError, NoPodCidrError, PodAddressPool
 from atoll.clock import Clock, SystemClock, Timer
 
@@ -55,7 +57,8 @@ class SimSettings:
     the host network takes its workload's address from it (NetworkNotReadyError before the node
     has a pod CIDR). None: no pod network, such tasks get no address.
     ``fail_probes``: the probes every task fails unless its workload's annotation says otherwise
-    (agent/drivers/sim/probes.py)."""
+    (agent/drivers/sim/probes.py). ``image_pull_seconds``/``missing_images``: a simulated
+    registry and pull time (agent/images/sim_images.py); neither set: images are not modelled."""
 
     start_latency: float = 0.0
     failure_rate: float = 0.0
@@ -65,6 +68,8 @@ class SimSettings:
     host_ip: str = "10.0.0.1"
     addresses: PodAddressPool | None = field(default=None, compare=False)
     fail_probes: str = ""
+    image_pull_seconds: float = 0.0
+    missing_images: tuple[str, ...] = ()
 
 
 class SimDriver:
@@ -82,6 +87,20 @@ class SimDriver:
         self._file = TaskFile(self.settings.state_file) if self.settings.state_file else None
         self._detached: dict[str, SimTask] = self._file.load() if self._file else {}
         self._owners: dict[str, str] = {}  # task id -> workload uid, for tasks holding a pool address
+        modelled = self.settings.image_pull_seconds > 0 or self.settings.missing_images
+        self.images = (
+            SimImages(self.clock, self.settings.image_pull_seconds, self.settings.missing_images) if modelled else None
+        )
+
+    # --- images (abilities.ImagePuller) ------------------------------------------------------
+
+    def pull_needed(self, request: PullRequest) -> bool:
+        return self.images is not None and self.images.pull_needed(request)
+
+    async def ensure_image(self, request: PullRequest) -> ImageReady:
+        if self.images is None:
+            return ImageReady(request.image, "")
+        return await self.images.ensure(request)
 
     # --- hooks -------------------------------------------------------------------------------
 

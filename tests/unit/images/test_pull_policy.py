@@ -1,10 +1,13 @@
-"""imagePullPolicy defaults and the pull back-off, as kubelet has them."""
+"""imagePullPolicy defaults and the pull back-off, as kubelet has them; a fleet's simulated registry."""
 
 from __future__ import annotations
 
 import pytest
 
+from agent.hollow.fleet import FleetError, parse_fleet
+from agent.hollow.hollow_fleet import group_drivers
 from agent.images.pull_policy import ALWAYS, IF_NOT_PRESENT, NEVER, backoff_delay, effective_policy
+from atoll.clock import ManualClock
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -26,3 +29,25 @@ def test_effective_policy(policy: str, tag: str, digest: str, expected: str) -> 
 
 def test_backoff_doubles_from_10s_to_5min() -> None:
     assert [backoff_delay(n) for n in (1, 2, 3, 4, 5, 6, 7)] == [10, 20, 40, 80, 160, 300, 300]
+
+
+def test_a_fleet_group_declares_a_simulated_registry() -> None:
+    spec = parse_fleet({"nodes": [{"count": 1, "namePrefix": "h-", "arch": "arm64", "imagePullSeconds": 3,
+                                   "missingImages": ["*/ghost:*"]}]})
+    settings = group_drivers(spec.groups[0], 0, ManualClock())[0].settings
+    assert (settings.image_pull_seconds, settings.missing_images) == (3.0, ("*/ghost:*",))
+    assert spec.groups[0].arch == "arm64"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        pytest.param("imagePullSeconds", -1, "is not a number of seconds from 0 to 3600", id="negative seconds"),
+        pytest.param("imagePullSeconds", "x", "is not a number of seconds", id="text as seconds"),
+        pytest.param("missingImages", "*/ghost:*", "a list of image reference patterns", id="a pattern, not a list"),
+    ],
+)
+def test_bad_simulated_registries_are_one_line_naming_the_field(key: str, value: object, message: str) -> None:
+    with pytest.raises(FleetError) as err:
+        parse_fleet({"nodes": [{"count": 1, "namePrefix": "h-", key: value}]}, "f.yaml")
+    assert str(err.value).startswith(f"f.yaml: nodes[0].{key}: ") and message in str(err.value)
