@@ -24,6 +24,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from scheduler.framework.profile import DEFAULT_PROFILE, build_framework, load_p
 from scheduler.plugins import REGISTRY
 from scheduler.queue import ClusterEvent, SchedulingQueue
 from scheduler.snapshot import ClusterSnapshot
+from scheduler.workload import WorkloadInfo
 from tests.bench.calibration import measure
 from tests.bench.supervisor import Supervisor, exit_on_child_death
 from tests.support.hermetic import isolate_environment
@@ -43,7 +45,12 @@ from tests.unit.scheduler.fleet import claims_of_groups, node_facts, workload_in
 CASES = Path(__file__).with_name("scheduler_cases.yaml")
 
 
-def run_decisions(case: dict[str, Any], profile_path: str | None, batch: int) -> dict[str, Any]:
+def run_decisions(
+    case: dict[str, Any], profile_path: str | None, batch: int,
+    prepare: Callable[[WorkloadInfo], WorkloadInfo] | None = None,
+) -> dict[str, Any]:
+    """Decide the case's workloads; ``prepare`` (timed with the rest) turns each decoded workload
+    into what is queued (tests/bench/images.py attaches image platforms there)."""
     profile = load_profile(profile_path) if profile_path else DEFAULT_PROFILE
     snapshot = ClusterSnapshot(node_capacity=8192, workload_capacity=32768)
     for facts in node_facts(case["nodes"]):
@@ -61,7 +68,7 @@ def run_decisions(case: dict[str, Any], profile_path: str | None, batch: int) ->
     latencies: list[float] = []
     start = time.perf_counter()
     for info in workloads:
-        queue.add(info)
+        queue.add(prepare(info) if prepare else info)
     now = 0.0  # virtual time: jumps to the next backoff expiry when nothing else is ready
     while True:
         batch_infos = queue.pop_batch(now, batch)

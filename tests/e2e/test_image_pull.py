@@ -4,8 +4,6 @@ image waits in ErrImagePull then ImagePullBackOff and never runs."""
 
 from __future__ import annotations
 
-import io
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,20 +22,11 @@ from atoll.images import ImageStore
 from tests.e2e import artifacts
 from tests.e2e.conftest import _require_root
 from tests.integration.agent_harness import bound_pod, cluster, eventually
-from tests.support.registry import LocalRegistry, local_registry
+from tests.support.registry import LocalRegistry, directory_layer, local_registry
 from tests.support.system import require_binary
 
 pytestmark = pytest.mark.timeout(180)
 NODE = NodeProfile(name="puller", cpu="2", memory="8Gi")
-
-
-def directory_layer(root: Path) -> bytes:
-    """``root`` as one gzip tar layer (symlinks kept)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for path in sorted(root.rglob("*")):
-            archive.add(path, arcname=str(path.relative_to(root)), recursive=False)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")

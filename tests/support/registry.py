@@ -11,9 +11,12 @@ index can be built: multi-arch, Windows-shaped (``os.version``), or broken on pu
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
+import io
 import json
 import subprocess
+import tarfile
 import tempfile
 import time
 import urllib.error
@@ -79,7 +82,9 @@ class LocalRegistry:
     ) -> tuple[str, dict[str, Any]]:
         """One single-platform image (config states ``platform``); returns (manifest digest, its
         descriptor for an index). ``tag`` "" pushes it by digest only."""
-        image_config = {**platform, "rootfs": {"type": "layers", "diff_ids": []}, "config": config or {}}
+        # diff_ids: the digests of the uncompressed layers, as the image spec requires (umoci checks).
+        diff_ids = ["sha256:" + hashlib.sha256(gzip.decompress(layer)).hexdigest() for layer in layers]
+        image_config = {**platform, "rootfs": {"type": "layers", "diff_ids": diff_ids}, "config": config or {}}
         manifest = {
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
@@ -98,6 +103,15 @@ class LocalRegistry:
         descriptors = [self.push_image(repository, "", platform, layers)[1] for platform in platforms]
         index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}
         return self.push_manifest(repository, tag, index, OCI_INDEX)
+
+
+def directory_layer(root: Path) -> bytes:
+    """``root`` as one gzip tar layer (symlinks kept), to push a rootfs as an image."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path in sorted(root.rglob("*")):
+            archive.add(path, arcname=str(path.relative_to(root)), recursive=False)
+    return buffer.getvalue()
 
 
 @contextlib.contextmanager
