@@ -1,7 +1,7 @@
 """NodeImages: the node's image store (atoll/images.py) fed from registries, for its OCI drivers.
 
-    ensure(request) ── imported under the name as written? ─▶ as it is (air-gapped nodes)
-        │ policy (pull_policy.py): Never / IfNotPresent with a stored image ─▶ the stored image
+    ensure(request) ── image_source.py's rules (imported under the name as written: as it is,
+        │ for air-gapped nodes; the policy; one pull per reference at a time)
         │ digest: pinned, or the tag asked of the registry (atoll/image_registry.py, credentials)
         │ stored with that digest ─▶ the stored image (nothing downloaded)
         ▼
@@ -30,18 +30,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from agent import metrics
-from agent.images.pull_policy import (
-    ERR_IMAGE_NEVER_PULL,
-    ERR_IMAGE_PULL,
-    IF_NOT_PRESENT,
-    INVALID_IMAGE_NAME,
-    NEVER,
-    effective_policy,
-)
-from agent.images.pull_types import ImageReady, PullError, PullRequest, image_id, store_reference
+from agent.images.image_source import ImageSource
+from agent.images.pull_policy import ERR_IMAGE_PULL
+from agent.images.pull_types import ImageReady, PullError, image_id
 from agent.images.skopeo import SkopeoError, copy_image
 from atoll.image_platforms import Platform
-from atoll.image_reference import ImageReference, ReferenceError, parse_image_reference
+from atoll.image_reference import ImageReference
 from atoll.image_registry import Credentials, RegistryClient, RegistryConfig, RegistryError
 from atoll.images import Image, ImageError, ImageStore
 from atoll.user_text import bounded
@@ -53,7 +47,7 @@ DEFAULT_CACHE_BYTES = 10 * 1024**3
 DEFAULT_PULL_TIMEOUT = 900.0
 
 
-class NodeImages:
+class NodeImages(ImageSource):
     def __init__(
         self,
         store: ImageStore,
@@ -70,47 +64,16 @@ class NodeImages:
         self.skopeo = skopeo
         self.pull_timeout = pull_timeout
         self.cache_bytes = cache_bytes
-        self._pulls: dict[str, asyncio.Task[ImageReady]] = {}
         self._swept = False
+        super().__init__()
 
-    def pull_needed(self, request: PullRequest) -> bool:
-        """Whether ``ensure(request)`` asks a registry (False too for a request it refuses)."""
-        try:
-            return not isinstance(self._local(request), ImageReady)
-        except PullError:
-            return False
+    def _imported(self, reference: str) -> bool:
+        stored = self._stored(reference)
+        return stored is not None and not stored.config.digest
 
-    async def ensure(self, request: PullRequest) -> ImageReady:
-        """The image ``request`` names, pulled when its policy says so (module docstring)."""
-        plan = self._local(request)
-        if isinstance(plan, ImageReady):
-            return plan
-        image, key = plan
-        pull = self._pulls.get(key)
-        if pull is None:
-            pull = asyncio.get_running_loop().create_task(self._pull(image, key, request.credentials))
-            self._pulls[key] = pull
-            pull.add_done_callback(lambda _: self._pulls.pop(key, None))
-        return await asyncio.shield(pull)  # one caller's cancellation leaves the pull to the others
-
-    def _local(self, request: PullRequest) -> ImageReady | tuple[ImageReference, str]:
-        """The stored image when the policy lets it be used without a registry, else what to pull."""
-        imported = self._stored(request.image)
-        if imported is not None and not imported.config.digest:
-            return ImageReady(request.image, "")
-        try:
-            image = parse_image_reference(request.image)
-        except ReferenceError as err:
-            raise PullError(INVALID_IMAGE_NAME, str(err)) from None
-        key = store_reference(image)
+    def _stored_digest(self, key: str) -> str | None:
         stored = self._stored(key)
-        policy = effective_policy(request.policy, image.tag, image.digest)
-        if policy == NEVER or (policy == IF_NOT_PRESENT and stored is not None):
-            if stored is None:
-                raise PullError(ERR_IMAGE_NEVER_PULL, f"image {bounded(request.image)} is not present on the node"
-                                " and its imagePullPolicy is Never")
-            return ImageReady(key, image_id(image, stored.config.digest))
-        return image, key
+        return None if stored is None else stored.config.digest
 
     def _stored(self, reference: str) -> Image | None:
         try:
@@ -183,7 +146,7 @@ class NodeImages:
         while another pull may be reusing them; returns the cache's size."""
         files = [(entry.stat().st_mtime, entry.stat().st_size, entry) for entry in _files(blobs)]
         total = sum(size for _, size, _ in files)
-        if len(self._pulls) <= 1:
+        if self.pulls_in_flight <= 1:
             for _, size, path in sorted(files):
                 if total <= self.cache_bytes:
                     break

@@ -49,18 +49,23 @@ def pod(name: str, image: str, script: str) -> Any:
     return obj
 
 
+def pulling_driver(tmp_path: Path, local: LocalRegistry) -> OciDriver:
+    """A runc driver whose node pulls from ``local`` into its own store under ``tmp_path``."""
+    _require_root()
+    require_binary("runc", "runc")
+    images = tmp_path / "images"
+    pulls = NodeImages(ImageStore(images), Platform("linux", "amd64"), RegistryConfig(insecure=frozenset({local.host})))
+    return OciDriver(OciSettings(state_dir=tmp_path / "oci", image_dir=images, pulls=pulls))
+
+
 def terminated(p: Any) -> bool:
     statuses = p.status.container_statuses if p is not None else ()
     return bool(statuses and statuses[0].state.terminated.reason)
 
 
 async def test_a_pod_pulls_by_tag_and_by_digest_and_runs(tmp_path: Path, registry: tuple[LocalRegistry, str]) -> None:
-    _require_root()
-    require_binary("runc", "runc")
     local, digest = registry
-    images = tmp_path / "images"
-    pulls = NodeImages(ImageStore(images), Platform("linux", "amd64"), RegistryConfig(insecure=frozenset({local.host})))
-    driver = OciDriver(OciSettings(state_dir=tmp_path / "oci", image_dir=images, pulls=pulls))
+    driver = pulling_driver(tmp_path, local)
     async with cluster() as c:
         running = await start_node(c.client, NODE, [driver], clock=SystemClock(), config=AgentConfig())
         try:
@@ -83,12 +88,8 @@ async def test_a_pod_pulls_by_tag_and_by_digest_and_runs(tmp_path: Path, registr
 async def test_an_unknown_image_waits_in_image_pull_backoff(
     tmp_path: Path, registry: tuple[LocalRegistry, str]
 ) -> None:
-    _require_root()
-    require_binary("runc", "runc")
     local, _ = registry
-    images = tmp_path / "images"
-    pulls = NodeImages(ImageStore(images), Platform("linux", "amd64"), RegistryConfig(insecure=frozenset({local.host})))
-    driver = OciDriver(OciSettings(state_dir=tmp_path / "oci", image_dir=images, pulls=pulls))
+    driver = pulling_driver(tmp_path, local)
     async with cluster() as c:
         running = await start_node(c.client, NODE, [driver], clock=SystemClock(), config=AgentConfig())
         try:
