@@ -122,6 +122,8 @@ def test_a_viewer_sees_no_action_and_a_forged_request_is_refused(browser: Any, c
     browser.get(cluster.url + "/#/object/virtualmachines/default/db")
     until(lambda: browser.find_element(By.ID, "action-logs"), "the logs button (a viewer may read)")
     assert not browser.find_elements(By.ID, "action-stop"), "a viewer is offered no VM action"
+    assert not browser.find_elements(By.ID, "action-migrate")
+    browser.get(cluster.url + "/openapi/v3")  # same origin and tab (the session's token), no live page
     forged = browser.execute_async_script(
         """const done = arguments[arguments.length - 1];
         fetch('/apis/atoll.dev/v1/namespaces/default/virtualmachines/db/stop',
@@ -203,3 +205,34 @@ def test_logs_follow_a_running_pod(browser: Any, cluster: ConsoleCluster) -> Non
     browser.get(cluster.url + "/#/object/pods/default/talker")
     until(lambda: browser.find_element(By.ID, "action-logs"), "the logs button").click()
     until(lambda: "running busybox" in text_of(browser, "logs"), "the pod's log lines")
+
+
+def test_a_node_page_lists_its_workloads_live(browser: Any, cluster: ConsoleCluster) -> None:
+
+    cluster.call("POST", f"{API}/namespaces/default/pods", {**POD, "metadata": {"name": "placed"}})
+    node = until(
+        lambda: cluster.call("GET", f"{API}/namespaces/default/pods/placed")[1]["spec"].get("nodeName"),
+        "the pod to be bound",
+        timeout=60,
+    )
+    log_in(browser, cluster, ROOT_TOKEN)
+    browser.get(cluster.url + f"/#/object/nodes//{node}")
+    until(lambda: "default/placed" in text_of(browser, "node-workloads"), "the node's workloads")
+
+
+def test_an_editor_can_ask_for_a_migration(browser: Any, cluster: ConsoleCluster) -> None:
+    from selenium.webdriver.common.by import By
+
+    cluster.call("POST", f"{API}/namespaces/default/virtualmachines", VM)
+    log_in(browser, cluster, ROOT_TOKEN)
+    browser.get(cluster.url + "/#/object/virtualmachines/default/db")
+    until(lambda: browser.find_element(By.ID, "action-migrate"), "the migrate button").click()
+
+    def migrations() -> list[str]:
+        listed = cluster.call("GET", f"{API}/namespaces/default/virtualmachinemigrations")[1]
+        return [item["spec"]["vmName"] for item in listed.get("items", [])]
+
+    def answered() -> bool:
+        return "db" in migrations() or bool(text_of(browser, "action-error"))
+
+    until(answered, "a migration object or a one-line refusal")

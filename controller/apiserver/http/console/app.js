@@ -585,7 +585,8 @@ function objectPage(plural, namespace, name) {
     namespace ? `involvedObject.namespace=${namespace}` : ""].filter(Boolean).join(",");
   const eventList = new LiveList("events", { fieldSelector: eventSelector }, drawEvents);
   offerActions(plural, namespace, name, actions, message, logs, (controller) => { logsController = controller; });
-  return { stop: () => { self.stop(); eventList.stop(); if (logsController) logsController.abort(); } };
+  const hosted = plural === "nodes" ? nodeWorkloads(name, root) : [];
+  return { stop: () => { self.stop(); eventList.stop(); hosted.forEach((list) => list.stop()); if (logsController) logsController.abort(); } };
 }
 
 // The scheduler's "0/N nodes are available: A reason, B reason." as a table, largest first.
@@ -601,6 +602,21 @@ function explanationTable(text) {
       const parts = /^(\d+)\s+([\s\S]*)$/.exec(reason) || [null, "", reason];
       return el("tr", {}, el("td", {}, parts[1]), el("td", {}, parts[2]));
     }))), rest ? el("p", {}, rest) : "");
+}
+
+// The workloads bound to a node, live (a field selector on spec.nodeName, served by the API).
+function nodeWorkloads(node, root) {
+  const table = el("table", { id: "node-workloads" });
+  root.append(el("h2", {}, "Workloads on this node"), table);
+  const draw = redrawer(() => {
+    const rows = [...pods.items.values(), ...vms.items.values()].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+    table.replaceChildren(el("tbody", {}, rows.length ? rows.map((w) => el("tr", {},
+      el("td", {}, w.kind), el("td", {}, el("a", { href: `#/object/${pluralOf(w.kind)}/${w.metadata.namespace}/${w.metadata.name}` },
+        `${w.metadata.namespace}/${w.metadata.name}`)), el("td", {}, phaseOf(w)))) : el("tr", {}, el("td", {}, "None."))));
+  });
+  const pods = new LiveList("pods", { fieldSelector: `spec.nodeName=${node}` }, draw);
+  const vms = new LiveList("virtualmachines", { fieldSelector: `spec.nodeName=${node}` }, draw);
+  return [pods, vms];
 }
 
 function conditionsTable(conditions) {
@@ -624,6 +640,21 @@ async function offerActions(plural, namespace, name, container, message, logs, o
         }
       } }, action[0].toUpperCase() + action.slice(1)));
     }
+  }
+  if (plural === "virtualmachines" && await can("create", "virtualmachinemigrations", namespace)) {
+    container.append(el("button", { type: "button", id: "action-migrate", onclick: async () => {
+      message.textContent = "";
+      const migration = { apiVersion: "atoll.dev/v1", kind: "VirtualMachineMigration",
+        metadata: { name: `${name}-migration-${Date.now().toString(36)}`.slice(-63).replace(/^[^a-z0-9]+/, "") },
+        spec: { vmName: name } };
+      try {
+        await api(collectionPath("virtualmachinemigrations", namespace), {
+          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(migration) });
+        container.setAttribute("data-last-action", "migrate");
+      } catch (error) {
+        message.textContent = `migrate: ${error.message}`;
+      }
+    } }, "Migrate"));
   }
   if ((plural === "pods" || plural === "virtualmachines") && await can("get", plural, namespace, name)) {
     container.append(el("button", { type: "button", id: "action-logs", onclick: () => followLogs(plural, namespace, name, logs, message, onLogs) }, "Logs"));
