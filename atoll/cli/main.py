@@ -78,6 +78,7 @@ VERBS: Mapping[str, LazyVerb] = MappingProxyType(
         "wait": module_verb(
             "atoll.cli.wait", "wait until objects meet a condition, are deleted, or a field has a value"
         ),
+        "explain": module_verb("atoll.cli.explain", "show the documentation of a kind or a field (KIND.FIELD.FIELD)"),
         "version": module_verb("atoll.cli.version", "print the client's and the API server's versions"),
         "api-resources": module_verb("atoll.cli.api_resources", "list the kinds of objects the API serves"),
         "completion": module_verb(
