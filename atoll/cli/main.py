@@ -79,6 +79,7 @@ VERBS: Mapping[str, LazyVerb] = MappingProxyType(
             "atoll.cli.wait", "wait until objects meet a condition, are deleted, or a field has a value"
         ),
         "explain": module_verb("atoll.cli.explain", "show the documentation of a kind or a field (KIND.FIELD.FIELD)"),
+        "top": module_verb("atoll.cli.top", "show CPU and memory requested per node, pod or VM"),
         "version": module_verb("atoll.cli.version", "print the client's and the API server's versions"),
         "api-resources": module_verb("atoll.cli.api_resources", "list the kinds of objects the API serves"),
         "completion": module_verb(

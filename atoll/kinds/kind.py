@@ -159,6 +159,11 @@ class KindStrategy(Generic[M]):
         copy_present(desired, merged, "status")
         return merged
 
+    def node_requests(self, obj: M) -> tuple[int, int] | None:
+        """(CPU millicores, memory bytes) a workload of this kind takes from its node while it
+        holds it (atoll/requests.py), or None: this kind takes nothing (``atoll top``)."""
+        return None
+
     def readiness(self, obj: M) -> Readiness:
         """Whether ``obj`` is ready for use (``apply --wait``); ready once written unless a kind says more."""
         return READY

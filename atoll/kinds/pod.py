@@ -7,6 +7,7 @@ from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_rule
 from atoll.kinds.readiness import Readiness, ready_condition
 from atoll.pod_references import host_paths
 from atoll.probes import container_probes, default_probe
+from atoll.requests import holds_node, pod_requests
 from atoll.v1 import pod_pb2
 from atoll.validation.base import FieldError
 from atoll.validation.pod import validate_pod_spec, validate_pod_status
@@ -116,6 +117,9 @@ class PodKind(KindStrategy[pod_pb2.Pod]):
 
     def readiness(self, obj: pod_pb2.Pod) -> Readiness:
         return ready_condition(obj)
+
+    def node_requests(self, obj: pod_pb2.Pod) -> tuple[int, int] | None:
+        return pod_requests(obj) if holds_node(obj) else None
 
 
 KIND = PodKind(

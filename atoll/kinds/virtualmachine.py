@@ -8,6 +8,7 @@ from atoll.kinds.pod import TERMINATION_GRACE_PERIOD_SECONDS
 from atoll.kinds.readiness import Readiness, ready_condition
 from atoll.migrations import keep_migration_state, may_switch_over, switch_over
 from atoll.probes import default_probe, vm_probes
+from atoll.requests import holds_node, vm_requests
 from atoll.v1 import virtualmachine_pb2, vm_identity_pb2
 from atoll.validation.base import FieldError
 from atoll.validation.update import check_node_name_kept
@@ -124,6 +125,9 @@ class VirtualMachineKind(KindStrategy[virtualmachine_pb2.VirtualMachine]):
 
     def readiness(self, obj: virtualmachine_pb2.VirtualMachine) -> Readiness:
         return ready_condition(obj)
+
+    def node_requests(self, obj: virtualmachine_pb2.VirtualMachine) -> tuple[int, int] | None:
+        return vm_requests(obj) if holds_node(obj) else None
 
 
 KIND = VirtualMachineKind(
