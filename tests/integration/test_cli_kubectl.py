@@ -146,3 +146,123 @@ def test_bash_completes_verbs_flags_kinds_and_live_names(pods: UpProcess) -> Non
 
 def test_completion_is_silent_without_a_server() -> None:
     assert completions(None, "atoll get pods --server 127.0.0.1:1 hu") == []
+
+
+DEPLOYMENT = """
+apiVersion: atoll.dev/v1
+kind: Deployment
+metadata: {name: shop, namespace: gc}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: shop}}
+  template:
+    pod:
+      metadata: {labels: {app: shop}}
+      spec: {containers: [{name: main, image: busybox, resources: {requests: {cpu: 100m, memory: 64Mi}}}]}
+"""
+
+
+def test_version_and_api_resources(pods: UpProcess) -> None:
+    client = atoll(None, "version", "--client")
+    assert client.returncode == 0 and client.stdout.startswith("Client Version: ") and "Server" not in client.stdout
+    both = json.loads(atoll(pods, "version", "-o", "json").stdout)
+    assert both["serverVersion"]["atollVersion"] == both["clientVersion"]["atollVersion"]
+    resources = atoll(pods, "api-resources").stdout.splitlines()
+    assert resources[0].split() == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
+    assert ["pods", "po", "atoll.dev/v1", "true", "Pod"] in [line.split() for line in resources]
+
+
+def test_label_and_annotate_twice(pods: UpProcess) -> None:
+    first = atoll(pods, "label", "pod", "huge", "-n", "gc", "zone=a")
+    second = atoll(pods, "label", "pod/huge", "zone=a", "-n", "gc")
+    assert (first.stdout, second.stdout) == ("pod/huge labeled\n", "pod/huge not labeled\n")
+    refused = atoll(pods, "label", "pod", "huge", "zone=b", "-n", "gc")
+    assert refused.returncode == 1 and "--overwrite is false" in refused.stderr
+    assert atoll(pods, "label", "pods", "-l", "app", "zone-", "-n", "gc").returncode == 0
+    annotated = atoll(pods, "annotate", "pod", "huge", "owner=team a", "-n", "gc")
+    assert annotated.stdout == "pod/huge annotated\n"
+    template = "jsonpath={.metadata.labels.zone}|{.metadata.annotations.owner}"
+    shown = atoll(pods, "get", "pod", "huge", "-n", "gc", "-o", template)
+    assert shown.stdout == "|team a"
+
+
+def test_patch_types_and_a_no_op(pods: UpProcess) -> None:
+    label_p = '{"metadata":{"labels":{"p":"1"}}}'
+    merge = atoll(pods, "patch", "pod", "huge", "-n", "gc", "--type", "merge", "-p", label_p)
+    assert merge.stdout == "pod/huge patched\n", merge.stderr
+    again = atoll(pods, "patch", "pod", "huge", "-n", "gc", "--type", "merge", "-p", label_p)
+    assert again.stdout == "pod/huge patched (no change)\n"
+    json_patch = '[{"op":"replace","path":"/metadata/labels/p","value":"2"}]'
+    assert atoll(pods, "patch", "pod/huge", "-n", "gc", "--type", "json", "-p", json_patch).returncode == 0
+    image = "spec: {containers: [{name: main, image: busybox:2}]}"
+    strategic = atoll(pods, "patch", "pod/huge", "-n", "gc", "-p", image)
+    assert strategic.returncode == 0, strategic.stderr
+    template = "jsonpath={.metadata.labels.p} {.spec.containers[0].image}"
+    got = atoll(pods, "get", "pod", "huge", "-n", "gc", "-o", template)
+    assert got.stdout == "2 busybox:2"
+    bad = atoll(pods, "patch", "pod", "huge", "-n", "gc", "-p", '{"spec":{"bogus":1}}')
+    assert bad.returncode == 1 and 'spec.bogus: unknown field "bogus"' in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_edit_with_a_scripted_editor(pods: UpProcess, tmp_path: Path) -> None:
+    change = tmp_path / "change.sh"
+    change.write_text('#!/bin/sh\nsed -i "s/^  labels:/  labels:\\n    edited: \\"yes\\"/" "$1"\n')
+    breaks = tmp_path / "breaks.sh"  # adds a bad field; leaves the re-opened file as it is
+    breaks.write_text(
+        '#!/bin/sh\ngrep -q "could not be saved" "$1" && exit 0\nsed -i "s/^spec:/spec:\\n  bogus: 1/" "$1"\n'
+    )
+    for script in (change, breaks):
+        script.chmod(0o755)
+    edited = atoll(pods, "edit", "pod/huge", "-n", "gc", EDITOR=str(change))
+    assert (edited.returncode, edited.stdout) == (0, "pod/huge edited\n"), edited.stderr
+    shown = atoll(pods, "get", "pod", "huge", "-n", "gc", "-o", "jsonpath={.metadata.labels.edited}")
+    assert shown.stdout == "yes"
+    unchanged = atoll(pods, "edit", "pod", "huge", "-n", "gc", EDITOR="true")
+    assert (unchanged.returncode, unchanged.stderr) == (0, "Edit cancelled, no changes made.\n")
+    failed = atoll(pods, "edit", "pod", "huge", "-n", "gc", EDITOR=str(breaks))
+    assert failed.returncode == 1 and 'spec.bogus: unknown field "bogus"' in failed.stderr
+    kept = failed.stderr.rsplit('"', 2)[1]
+    assert "bogus: 1" in Path(kept).read_text()
+    Path(kept).unlink()
+
+
+def test_diff_exit_codes(pods: UpProcess, tmp_path: Path) -> None:
+    manifest = tmp_path / "pods.yaml"
+    manifest.write_text(PODS)
+    atoll(pods, "apply", "-f", str(manifest))
+    same = atoll(pods, "diff", "-f", str(manifest))
+    changed_text = PODS.replace("tier: front", "tier: back")
+    manifest.write_text(changed_text)
+    different = atoll(pods, "diff", "-f", str(manifest))
+    broken = atoll(pods, "diff", "-f", str(tmp_path / "missing.yaml"))
+    assert (same.returncode, same.stdout) == (0, ""), same.stdout + same.stderr
+    assert different.returncode == 1
+    assert "-    tier: front" in different.stdout and "+    tier: back" in different.stdout
+    assert broken.returncode == 2 and "no such file" in broken.stderr
+
+
+def test_wait_and_apply_wait(pods: UpProcess) -> None:
+    applied = atoll(pods, "apply", "-f", "-", "--wait", "--timeout", "60s", stdin=DEPLOYMENT)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "deployment/shop ready" in applied.stdout and "\r" not in applied.stdout  # no terminal: no progress line
+    ready = atoll(pods, "wait", "pods", "-l", "app=shop", "-n", "gc", "--for=condition=Ready", "--timeout", "60s")
+    assert ready.returncode == 0 and ready.stdout.count("condition met") == 2, ready.stderr
+    phase = atoll(pods, "wait", "pod/huge", "-n", "gc", "--for=jsonpath={.status.phase}=Running", "--timeout", "60s")
+    assert phase.stdout == "pod/huge condition met\n", phase.stderr
+    late = atoll(pods, "wait", "pod/huge", "-n", "gc", "--for=condition=Ready=False", "--timeout", "1s")
+    assert late.returncode == 1 and "timed out waiting for the condition on pod/huge" in late.stderr
+    atoll(pods, "delete", "deploy", "shop", "-n", "gc")
+    gone = atoll(pods, "wait", "deploy/shop", "-n", "gc", "--for=delete", "--timeout", "60s")
+    assert gone.returncode == 0, gone.stderr
+
+
+def test_top_and_explain(pods: UpProcess) -> None:
+    nodes = atoll(pods, "top", "nodes")
+    assert nodes.stdout.splitlines()[0].split()[:3] == ["NAME", "CPU(requests)", "CPU%"], nodes.stderr
+    top_pods = atoll(pods, "top", "pods", "-n", "gc")
+    assert top_pods.returncode == 0 and "huge" in top_pods.stdout
+    explained = atoll(None, "explain", "pod.spec.windows")
+    assert explained.returncode == 0
+    assert "FIELD: windows <WindowsOptions>" in explained.stdout
+    assert "Windows options of a pod; only with os: windows." in explained.stdout
+    assert "process, hyperv or hostprocess." in explained.stdout
