@@ -15,11 +15,17 @@ from typing import Any, TextIO
 from atoll import certs, pki
 from atoll.cli.common import EXIT_FAILED, EXIT_OK
 from atoll.cli.datadir import DATA_DIR_ENV, default_data_dir
+from atoll.cli.parser import examples
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "certs", help="create and check the cluster CA and certificates", description=__doc__.split("\n\n")[1]
+        "certs", help="create and check the cluster CA and certificates", description=__doc__.split("\n\n")[1],
+        **examples(
+            "atoll certs init --node n1",
+            "atoll certs node n2",
+            "atoll certs check",
+        ),
     )
     actions = parser.add_subparsers(dest="certs_action", metavar="ACTION", required=True)
     init = actions.add_parser("init", help="create the CA and the API server, admin, component and node certificates")

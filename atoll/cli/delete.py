@@ -29,6 +29,7 @@ from atoll.cli.common import (
     run_with_client,
     server_error_line,
 )
+from atoll.cli.parser import examples
 from atoll.cli.targets import KindRequest, add_kind_and_names, kind_requests
 from atoll.client import ApiError, Client
 from atoll.user_text import bounded
@@ -55,6 +56,13 @@ def add_parser(subparsers: Any) -> None:
         "delete",
         help="delete objects by name or by manifest",
         description="Delete objects named on the command line (KIND NAME...) or in manifests (-f).",
+        **examples(
+            "atoll delete pod web api",
+            "atoll delete pod/web vm/db --wait",
+            "atoll delete pods -l app=web -n prod",
+            "atoll delete -f web.yaml",
+            "atoll delete deploy web --cascade foreground",
+        ),
     )
     add_kind_and_names(parser, "delete")
     add_filename_flag(parser, required=False, verb="delete")

@@ -20,6 +20,7 @@ from atoll.cli.common import (
     namespace_of,
     run_with_client,
 )
+from atoll.cli.parser import examples
 from atoll.cli.targets import add_kind_and_names, kind_requests
 from atoll.client import Client
 from atoll.kinds.columns import NONE, is_set, since
@@ -35,6 +36,11 @@ def add_parser(subparsers: Any) -> None:
         "describe",
         help="show objects in detail, with their conditions and events",
         description="Show objects in detail: metadata, spec, status, conditions and related events.",
+        **examples(
+            "atoll describe pod web",
+            "atoll describe pod/web vm/db -n prod",
+            "atoll describe nodes -l zone=a",
+        ),
     )
     add_kind_and_names(parser, "describe (default: all)")
     add_namespace_flags(parser)

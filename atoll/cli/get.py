@@ -19,6 +19,7 @@ from atoll.cli.common import (
 )
 from atoll.cli.object_printer import DOCUMENT_FORMATS, ObjectPrinter, Shape
 from atoll.cli.output import add_output_flags, label_columns
+from atoll.cli.parser import examples
 from atoll.cli.targets import KindRequest, add_kind_and_names, kind_requests
 from atoll.client import Client
 from atoll.v1 import object_pb2
@@ -32,6 +33,16 @@ def add_parser(subparsers: Any) -> None:
         "get",
         help="list objects of one kind, or show some by name",
         description="List objects of one kind (pods, vms, deploy, nodes, events, ns, leases) or fetch some.",
+        **examples(
+            "atoll get pods",
+            "atoll get pod -n prod web api -o wide",
+            "atoll get pod/web vm/db",
+            "atoll get pods -A -l app=web --sort-by .metadata.creationTimestamp",
+            "atoll get pods -o jsonpath='{range .items[*]}{.metadata.name}{\"\\\\n\"}{end}'",
+            "atoll get pods -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName",
+            "atoll get nodes --show-labels -L zone",
+            "atoll get vms -w",
+        ),
     )
     add_kind_and_names(parser, "show (default: all)")
     add_namespace_flags(parser, all_namespaces=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, Streams
 from atoll.cli.datadir import default_data_dir
+from atoll.cli.parser import examples
 from atoll.images import ImageError, ImageStore, image_dir_for
 from atoll.private_files import private_umask
 from atoll.user_text import bounded_repr
@@ -29,6 +30,11 @@ def add_parser(subparsers: Any) -> None:
         "image",
         help="import and list container images on a real node",
         description="Manage the image store of a real node on this machine (no registry pulls).",
+        **examples(
+            "atoll image import ./rootfs.tar --name web:1",
+            "atoll image import node-a ./layout --name web:2",
+            "atoll image ls",
+        ),
     )
     actions = parser.add_subparsers(dest="image_action", metavar="ACTION", required=True)
     importing = actions.add_parser("import", help="import a rootfs dir/tarball or an OCI image layout")

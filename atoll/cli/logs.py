@@ -19,6 +19,7 @@ from atoll.cli.common import (
     add_server_flag,
     run_with_client,
 )
+from atoll.cli.parser import examples
 from atoll.client import Client
 from atoll.user_text import bounded_repr
 from atoll.v1 import agent_pb2
@@ -29,6 +30,11 @@ def add_parser(subparsers: Any) -> None:
         "logs",
         help="print the output of a pod's container or a VM's console",
         description="Print a workload's output: pod/NAME (or NAME), vm/NAME.",
+        **examples(
+            "atoll logs pod/web",
+            "atoll logs web -c sidecar --tail 20 -f",
+            "atoll logs vm/db",
+        ),
     )
     parser.add_argument("target", metavar="pod/NAME|vm/NAME", help="the workload")
     parser.add_argument("-c", "--container", default="", help="the container (required when the pod has several)")

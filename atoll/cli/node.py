@@ -21,6 +21,7 @@ import grpc
 
 from atoll import kinds
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, CliError, Streams, add_server_flag, run_with_client
+from atoll.cli.parser import examples
 from atoll.cli.scale import modify
 from atoll.client import ApiError, Client
 from atoll.vm_runs import request_eviction
@@ -33,7 +34,12 @@ _POLL_SECONDS = 0.5
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "node", help="cordon, uncordon or drain nodes", description="Take nodes out of (or back into) service."
+        "node", help="cordon, uncordon or drain nodes", description="Take nodes out of (or back into) service.",
+        **examples(
+            "atoll node cordon n1",
+            "atoll node drain n1 n2 --timeout 300",
+            "atoll node uncordon n1",
+        ),
     )
     parser.add_argument("action", choices=ACTIONS, help="cordon: no new workloads; drain: cordon and evict")
     parser.add_argument("names", metavar="NAME", nargs="+", help="node names")

@@ -64,3 +64,12 @@ class OneLineErrorParser(argparse.ArgumentParser):
         if flag is not None:
             message += did_you_mean(flag.split("=", 1)[0], self._option_string_actions)
         return message
+
+
+def examples(*lines: str) -> dict[str, Any]:
+    """Keyword arguments giving a verb's ``--help`` an ``examples:`` block, one command a line
+    (``subparsers.add_parser("get", help=..., **examples("atoll get pods", ...))``)."""
+    return {
+        "epilog": "examples:\n" + "\n".join(f"  {line}" for line in lines),
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }

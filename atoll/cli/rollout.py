@@ -26,6 +26,7 @@ from atoll.cli.common import (
     add_server_flag,
     run_with_client,
 )
+from atoll.cli.parser import examples
 from atoll.cli.scale import add_target_arguments, modify, target_of
 from atoll.client import Client
 from atoll.kinds.readiness import rollout_progress
@@ -37,7 +38,12 @@ from atoll.watch_events import DELETED
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "rollout", help="follow, list or undo deployment rollouts", description="Manage Deployment rollouts."
+        "rollout", help="follow, list or undo deployment rollouts", description="Manage Deployment rollouts.",
+        **examples(
+            "atoll rollout status deploy/web",
+            "atoll rollout history deploy/web",
+            "atoll rollout undo deploy/web --to-revision 2",
+        ),
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     status = actions.add_parser("status", help="wait until the rollout finishes, showing progress")

@@ -19,6 +19,7 @@ from atoll.cli.common import (
     run_with_client,
 )
 from atoll.cli.modify import modify as modify  # re-exported: vm, node, rollout use it from here
+from atoll.cli.parser import examples
 from atoll.client import Client
 
 
@@ -27,6 +28,10 @@ def add_parser(subparsers: Any) -> None:
         "scale",
         help="set the number of replicas of a deployment",
         description="Set the replica count of a Deployment: atoll scale deploy/NAME --replicas N.",
+        **examples(
+            "atoll scale deploy/web --replicas 3",
+            "atoll scale deploy web --replicas 0 -n prod",
+        ),
     )
     add_target_arguments(parser)
     parser.add_argument("--replicas", type=int, required=True, metavar="N", help="the new replica count (>= 0)")

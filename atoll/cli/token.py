@@ -14,12 +14,18 @@ from typing import Any, TextIO
 
 from atoll.cli.common import EXIT_FAILED, EXIT_OK
 from atoll.cli.datadir import DATA_DIR_ENV, default_data_dir
+from atoll.cli.parser import examples
 from atoll.tokens import TOKEN_FILE_NAME, TokenFileError, add_token
 from atoll.user_text import bounded_repr
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("token", help="create bearer tokens for users", description=__doc__.split("\n\n")[1])
+    parser = subparsers.add_parser(
+        "token", help="create bearer tokens for users", description=__doc__.split("\n\n")[1],
+        **examples(
+            "atoll token create alice --group editors",
+        ),
+    )
     actions = parser.add_subparsers(dest="token_action", metavar="ACTION", required=True)
     create = actions.add_parser("create", help="create a token for USER and print it (only its hash is stored)")
     create.add_argument("user", metavar="USER", help="user name the token authenticates as")

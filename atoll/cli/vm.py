@@ -16,6 +16,7 @@ from typing import Any
 from atoll import kinds, vm_power
 from atoll.cli import vm_migrate
 from atoll.cli.common import EXIT_OK, CliError, Streams, add_namespace_flags, add_server_flag, run_with_client
+from atoll.cli.parser import examples
 from atoll.cli.scale import modify
 from atoll.client import Client
 from atoll.v1 import virtualmachine_pb2
@@ -29,6 +30,12 @@ def add_parser(subparsers: Any) -> None:
         "vm",
         help="start, stop, restart, pause, resume or migrate a virtual machine",
         description="Power actions on a VirtualMachine (they set its desired state), and live migration.",
+        **examples(
+            "atoll vm start db",
+            "atoll vm stop db -n prod",
+            "atoll vm restart db",
+            "atoll vm migrate db --to node-b --wait",
+        ),
     )
     parser.add_argument("action", choices=ACTIONS, metavar="ACTION", help=" | ".join(ACTIONS))
     parser.add_argument("name", metavar="NAME", help="the virtual machine")
