@@ -3,28 +3,23 @@ the client and the API server's Version service (one definition for both sides).
 
 from __future__ import annotations
 
-import platform
+import os
 import sys
 
-UNKNOWN = "unknown"
+from atoll import __version__
 
 
 def atoll_version() -> str:
-    """The installed distribution's version ("unknown" when run from an uninstalled tree)."""
-    from importlib import metadata  # deferred: a few milliseconds of `atoll --help` otherwise
-
-    try:
-        return metadata.version("atoll")
-    except metadata.PackageNotFoundError:
-        return UNKNOWN
+    """The distribution's version (atoll/__init__.py, which pyproject.toml reads)."""
+    return __version__
 
 
 def build_info() -> dict[str, str]:
     """``atollVersion``, ``pythonVersion``, ``platform`` (and ``grpcVersion`` when grpc is loaded)."""
     info = {
         "atollVersion": atoll_version(),
-        "pythonVersion": platform.python_version(),
-        "platform": f"{sys.platform}/{platform.machine()}",
+        "pythonVersion": ".".join(str(part) for part in sys.version_info[:3]),
+        "platform": f"{sys.platform}/{os.uname().machine if hasattr(os, 'uname') else 'unknown'}",
     }
     grpc = sys.modules.get("grpc")
     if grpc is not None:

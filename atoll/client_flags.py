@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from atoll.config import ClientFlags
+TYPE_CHECKING = False  # not typing's: see atoll/cli/main.py (start-up time)
+if TYPE_CHECKING:  # at run time imported by client_flags(): `atoll --help` never loads the config module
+    from atoll.config import ClientFlags
 
 _CREDENTIAL_HELP = {
     "ca": "CA certificate (PEM) that signed the server's certificate: speak TLS",
@@ -39,4 +41,6 @@ def add_client_flags(parser: argparse.ArgumentParser, *, repeated: bool = False)
 
 def client_flags(args: argparse.Namespace) -> ClientFlags:
     """The flags ``add_client_flags`` defined, as parsed (None for those not given)."""
+    from atoll.config import ClientFlags
+
     return ClientFlags(**{name: getattr(args, name, None) for name in ("server", *_CREDENTIAL_HELP)})

@@ -19,39 +19,52 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Protocol, cast
 
 from atoll.cli.parser import OneLineErrorParser
 from atoll.client_flags import add_client_flags
+
+# Not typing.TYPE_CHECKING: importing typing (and dataclasses) is a good part of a start-up budget
+# of one bare interpreter (tests/bench/cli_startup.py); mypy reads this name the same way.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class Verb(Protocol):
+        """What a verb module offers."""
+
+        # Any: the verb's own annotation may name ArgumentParser; atoll's subparsers are OneLineErrorParser.
+        def add_parser(self, subparsers: argparse._SubParsersAction[Any]) -> None:
+            """Add the verb's subparser with its flags."""
+
+        def run(self, args: argparse.Namespace) -> int:
+            """Run the verb; returns the exit code."""
+
+else:
+    Verb = object  # only ever an annotation at run time
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by the signal
 VALUE_FLAGS = frozenset({"--server", "--ca", "--cert", "--key", "--token"})
 
 
-class Verb(Protocol):
-    """What a verb module offers."""
-
-    # Any: the verb's own annotation may name ArgumentParser; atoll's subparsers are OneLineErrorParser.
-    def add_parser(self, subparsers: argparse._SubParsersAction[Any]) -> None:
-        """Add the verb's subparser with its flags."""
-
-    def run(self, args: argparse.Namespace) -> int:
-        """Run the verb; returns the exit code."""
-
-
-@dataclass(frozen=True)
 class LazyVerb:
     """A verb listed in the help by ``help`` and loaded by ``load()`` only when it is run."""
 
-    help: str
-    load: Callable[[], Verb]
+    __slots__ = ("help", "load")
+
+    def __init__(self, help: str, load: Callable[[], Verb]) -> None:
+        self.help = help
+        self.load = load
 
 
 def module_verb(module: str, help: str) -> LazyVerb:
     """A verb whose module (``atoll.cli.get``) is imported when it is run."""
-    return LazyVerb(help=help, load=lambda: cast(Verb, importlib.import_module(module)))
+
+    def load() -> Verb:
+        imported: Verb = importlib.import_module(module)
+        return imported
+
+    return LazyVerb(help=help, load=load)
 
 
 VERBS: Mapping[str, LazyVerb] = MappingProxyType(

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any, NoReturn
 
-from atoll.suggest import did_you_mean
-from atoll.user_text import bounded, bounded_repr
+TYPE_CHECKING = False  # not typing's: see atoll/cli/main.py (start-up time)
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 EXIT_USAGE = 1
 # argparse's nargs for a subcommand's argument and for "everything else": not intermixable.
@@ -50,6 +50,9 @@ class OneLineErrorParser(argparse.ArgumentParser):
         choices = action.choices
         if choices is None or value in choices:
             return
+        from atoll.suggest import did_you_mean  # deferred, as below: only a mistake needs them
+        from atoll.user_text import bounded_repr
+
         words = [str(choice) for choice in choices]
         hint = did_you_mean(str(value), words) or f" (choose from {', '.join(words)})"
         raise argparse.ArgumentError(action, f"invalid choice: {bounded_repr(str(value))}{hint}")
@@ -58,6 +61,9 @@ class OneLineErrorParser(argparse.ArgumentParser):
         return not any(action.nargs in _NOT_INTERMIXABLE for action in self._get_positional_actions())
 
     def _unrecognized(self, extras: Sequence[str]) -> str:
+        from atoll.suggest import did_you_mean
+        from atoll.user_text import bounded
+
         shown = " ".join(bounded(extra, 100) for extra in extras[:5])
         message = f"unrecognized arguments: {shown}"
         flag = next((extra for extra in extras if extra.startswith("-")), None)

@@ -7,12 +7,14 @@ fast as the interpreter (tests/bench/cli_startup.py).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import Any
 
 from atoll.build_info import build_info
 from atoll.client_flags import add_client_flags
+
+TYPE_CHECKING = False  # not typing's: see atoll/cli/main.py (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMATS = ("text", "json", "yaml")
 
@@ -54,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _print(versions: dict[str, Any], output: str) -> None:
     if output == "json":
+        import json
+
         sys.stdout.write(json.dumps(versions, indent=2) + "\n")
     elif output == "yaml":
         import yaml

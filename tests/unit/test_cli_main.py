@@ -157,12 +157,15 @@ def test_each_verb_is_listed_with_the_help_its_module_gives() -> None:
     assert module_help == {name: verb.help for name, verb in cli_main.VERBS.items()}
 
 
-def test_the_help_loads_no_verb_module() -> None:
+@pytest.mark.parametrize("argv", [["--help"], ["version", "--client"]], ids=["atoll --help", "atoll version --client"])
+def test_start_up_loads_no_verb_module_nor_heavy_library(argv: list[str]) -> None:
+    """What keeps these two near a bare interpreter's start-up (tests/bench/cli_startup.py)."""
+    heavy = ("grpc", "google", "yaml", "typing", "dataclasses", "importlib.metadata", "atoll.config", "atoll.kinds")
     probe = (
         "import sys\nfrom allinone.main import main\n"
-        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('atoll.cli.', 'grpc', 'google')) and m not in "
-        "('atoll.cli.main', 'atoll.cli.parser')))"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('atoll.cli.',) + "
+        f"{heavy!r}) and m not in ('atoll.cli.main', 'atoll.cli.parser', 'atoll.cli.version')))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
