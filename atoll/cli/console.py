@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from atoll.cli.common import EXIT_OK, CliError, Streams, add_namespace_flags, add_server_flag, run_with_client
+from atoll.cli.parser import examples
 from atoll.cli.terminal import copy_stdin, raw_terminal, write_output
 from atoll.client import Client
 from atoll.user_text import bounded_repr
@@ -27,6 +28,10 @@ def add_parser(subparsers: Any) -> None:
         "console",
         help="connect to the serial console of a running VM",
         description="Connect to the serial console of vm/NAME (or NAME); Ctrl-] detaches.",
+        **examples(
+            "atoll console vm/db",
+            "atoll console db -n prod",
+        ),
     )
     parser.add_argument("target", metavar="vm/NAME", help="the virtual machine")
     add_namespace_flags(parser)

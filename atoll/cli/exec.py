@@ -25,6 +25,7 @@ from atoll.cli.common import (
     add_server_flag,
     run_with_client,
 )
+from atoll.cli.parser import examples
 from atoll.cli.terminal import copy_stdin, forward_resizes, raw_terminal, terminal_size, write_output
 from atoll.client import Client
 from atoll.user_text import bounded_repr
@@ -35,6 +36,10 @@ def add_parser(subparsers: Any) -> None:
         "exec",
         help="run a command in a running container",
         description="Run COMMAND in a container of pod/NAME (or NAME): atoll exec web -it -- sh",
+        **examples(
+            "atoll exec web -- ls /",
+            "atoll exec web -it -- sh",
+        ),
     )
     parser.add_argument("target", metavar="pod/NAME", help="the pod")
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARG...]", help="what to run")
