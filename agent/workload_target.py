@@ -27,21 +27,25 @@ class TargetError(Exception):
 @dataclass(frozen=True)
 class Target:
     """``label`` (kind/namespace/name, bounded) names the workload in messages; ``container`` is
-    the pod's container ('' for a VM)."""
+    the pod's container ('' for a VM); ``address``: where the node reaches it ('' when it has
+    none: a container in a network namespace of its own without a pod address)."""
 
     driver: Driver
     task_id: str
     label: str
     container: str = ""
     is_vm: bool = False
+    address: str = ""
 
 
 def find_target(
-    nodes: dict[str, NodeAgent], node_name: str, kind: str, namespace: str, name: str, uid: str, container: str
+    nodes: dict[str, NodeAgent], node_name: str, kind: str, namespace: str, name: str, uid: str, container: str,
+    *, port_forward: bool = False,
 ) -> Target:
     """The workload's task on node ``node_name``; TargetError when the node is not served here
     (NOT_FOUND), the workload does not run there (NOT_FOUND), the container is missing or
-    ambiguous (INVALID_ARGUMENT) or the workload has no driver (FAILED_PRECONDITION)."""
+    ambiguous (INVALID_ARGUMENT) or the workload has no driver (FAILED_PRECONDITION). With
+    ``port_forward`` a pod's container does not matter (the pod's first is taken)."""
     label = f"{bounded(kind.lower())}/{bounded(namespace)}/{bounded(name)}"
     node = nodes.get(node_name)
     if node is None:
@@ -56,12 +60,16 @@ def find_target(
     if runner.driver is None:
         raise TargetError(grpc.StatusCode.FAILED_PRECONDITION, f"{label}: no driver runs it on this node")
     if isinstance(runner, VmRunner):
-        return Target(runner.driver, runner.config.task_id, label, is_vm=True)
+        return Target(runner.driver, runner.config.task_id, label, is_vm=True, address=runner.ip)
     else:
         names = [record.name for record in runner.records]
+        pod_ip = next((record.ip for record in runner.records if record.ip), "")
+        address = pod_ip or (runner.ctx.host_ip if runner.latest.spec.host_network else "")
+        if port_forward:  # a pod's port is the pod's, whichever container listens
+            return Target(runner.driver, task_id_for(runner.uid, names[0]), label, names[0], address=address)
         chosen = container or (names[0] if len(names) == 1 else "")
         if chosen not in names:
             choice = f"choose one of: {', '.join(names)} (-c NAME)"
             wrong = f"no container {bounded_repr(chosen)}; " if chosen else ""
             raise TargetError(grpc.StatusCode.INVALID_ARGUMENT, f"{label}: {wrong}{choice}")
-        return Target(runner.driver, task_id_for(runner.uid, chosen), label, chosen)
+        return Target(runner.driver, task_id_for(runner.uid, chosen), label, chosen, address=address)

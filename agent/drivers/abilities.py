@@ -3,7 +3,8 @@
 ``Rebootable`` (restart a VM in place, keeping its identity), ``Exec`` (exec probes: one-shot;
 ``atoll exec``: an interactive ``ProcessSession``, agent/drivers/session.py) and ``Console``
 (``atoll console vm/NAME``: a session on the VM's serial console).
-``SimulatedProbes``: a simulated runtime answers probes itself (agent/probes/checks.py).
+``SimulatedProbes``, ``SimulatedPorts``: a simulated runtime answers probes and port-forwards
+itself (agent/probes/checks.py, agent/sessions/port_forward.py).
 ``PodSandboxes`` and ``PodCidrAware``: drivers on the node's real pod network (CNI).
 ``ImagePuller``: drivers that run images pulled from registries (agent/images/).
 
@@ -71,6 +72,14 @@ class Console(Protocol):
         oldest open one writes (the others' input is dropped, and they are told so once on
         stderr). ``hangup``/``close`` detach, the VM runs on. TaskNotFoundError if unknown;
         DriverError if not RUNNING."""
+
+
+@runtime_checkable
+class SimulatedPorts(Protocol):
+    async def open_port(self, task_id: str, port: int) -> ProcessSession:
+        """``atoll port-forward`` to a task whose network is simulated: one connection to
+        ``port``, answered by the simulation. TaskNotFoundError if unknown; DriverError if not
+        RUNNING."""
 
 
 @runtime_checkable

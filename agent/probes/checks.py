@@ -5,7 +5,7 @@ whose ``output`` is bounded (it goes into an Event).
 Drivers whose tasks, processes and network are simulated answer probes themselves
 (``SimulatedProbes``): nothing listens on a simulated address. A real container in a network
 namespace of its own that has no address the node reaches (no pod network yet) is probed on
-127.0.0.1 from inside that namespace (``NetworkNamespace``; agent/network/netns.py's ``socket_in``).
+127.0.0.1 from inside that namespace (agent/workload_connect.py, shared with ``atoll port-forward``).
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from agent.drivers.abilities import Exec, NetworkNamespace, SimulatedProbes
+from agent.drivers.abilities import Exec, SimulatedProbes
 from agent.drivers.protocol import Driver, DriverError
-from agent.network.netns import socket_in
+from agent.workload_connect import connect, reach
 from atoll.probes import resolve_port
 from atoll.user_text import bounded
 from atoll.v1 import pod_pb2, probe_pb2
@@ -29,7 +27,6 @@ from atoll.v1 import pod_pb2, probe_pb2
 OUTPUT_CHARS = 1024  # of a probe's output kept for Events (Kubernetes keeps 10 KiB; ours go into Events)
 HTTP_BODY_BYTES = 10 * 1024
 USER_AGENT = "atoll-probe/1.0"
-LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -66,10 +63,7 @@ async def run_check(kind: str, probe: probe_pb2.Probe, target: ProbeTarget) -> P
         port = resolve_port(port_text, target.ports)
         if port is None:
             return ProbeResult(False, f"port {bounded(port_text)} names no port of the container")
-        address, netns = target.address, None
-        if not address and isinstance(target.driver, NetworkNamespace):
-            netns = await target.driver.network_namespace(target.task_id)
-            address = LOOPBACK if netns else ""
+        address, netns = await reach(target.driver, target.task_id, target.address)
         if not address:
             return ProbeResult(False, "the workload has no address yet")
         if handler == "tcp_socket":
@@ -94,23 +88,8 @@ async def _exec(target: ProbeTarget, argv: list[str], timeout: float) -> ProbeRe
     return ProbeResult(False, output or f"command exited with code {done.exit_code}")
 
 
-async def _connect(address: str, port: int, netns: str | None,
-                   context: ssl.SSLContext | None = None) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """A connection to ``address:port``, made from inside the network namespace ``netns`` when given."""
-    if netns is None:
-        return await asyncio.open_connection(address, port, ssl=context)
-    sock = await socket_in(Path(netns), lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-    try:
-        sock.setblocking(False)
-        await asyncio.get_running_loop().sock_connect(sock, (address, port))
-    except BaseException:
-        sock.close()
-        raise
-    return await asyncio.open_connection(sock=sock, ssl=context, server_hostname="" if context else None)
-
-
 async def _tcp(address: str, port: int, netns: str | None) -> ProbeResult:
-    _, writer = await _connect(address, port, netns)
+    _, writer = await connect(address, port, netns)
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
@@ -136,7 +115,7 @@ async def _http(action: probe_pb2.HTTPGetAction, address: str, port: int, netns:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # kubelet does not verify probe certificates either
-    reader, writer = await _connect(address, port, netns, context)
+    reader, writer = await connect(address, port, netns, context)
     try:
         writer.write(_request(action, address, port))
         await writer.drain()

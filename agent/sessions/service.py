@@ -1,5 +1,6 @@
-"""The agent's AgentSessions gRPC service: ``atoll exec`` and ``atoll console`` sessions, each
-pumped between the API server's stream and a driver's ``ProcessSession``.
+"""The agent's AgentSessions gRPC service: ``atoll exec``, ``atoll console`` and ``atoll
+port-forward`` sessions, each pumped between the API server's stream and a ``ProcessSession``
+(a driver's; a TCP connection for port-forward: port_forward.py).
 
 Served on the same endpoint as AgentLogs (agent/logs_service.py; mutual TLS admitting only the
 API server, which authorized the user). One session:
@@ -33,6 +34,7 @@ from agent.drivers.abilities import Console, Exec
 from agent.drivers.protocol import DriverError, TaskNotFoundError
 from agent.drivers.session import STDERR, ExecOptions, ProcessSession
 from agent.node_agent import NodeAgent
+from agent.sessions.port_forward import PortUnreachableError, open_port
 from agent.workload_target import Target, TargetError, find_target
 from atoll import sessions
 from atoll.user_text import bounded
@@ -119,7 +121,7 @@ class AgentSessionsService(access_pb2_grpc.AgentSessionsServicer):
     async def _open_session(self, start: access_pb2.SessionStart) -> tuple[Target, ProcessSession]:
         try:
             target = find_target(self.nodes, start.node_name, start.kind, start.namespace, start.name, start.uid,
-                                 start.container)
+                                 start.container, port_forward=start.capability == sessions.PORT_FORWARD)
         except TargetError as err:
             raise SessionRefused(err.code, err.message) from None
         driver = target.driver
@@ -131,6 +133,10 @@ class AgentSessionsService(access_pb2_grpc.AgentSessionsServicer):
                 return target, await driver.open_exec(target.task_id, options)
             if start.capability == sessions.CONSOLE and isinstance(driver, Console):
                 return target, await driver.open_console(target.task_id)
+            if start.capability == sessions.PORT_FORWARD:
+                return target, await open_port(target, start.port)
+        except PortUnreachableError as err:
+            raise SessionRefused(grpc.StatusCode.FAILED_PRECONDITION, str(err)) from None
         except TaskNotFoundError:
             raise SessionRefused(grpc.StatusCode.FAILED_PRECONDITION,
                                  f"{target.label}: not running now (no task on the node)") from None

@@ -76,6 +76,7 @@ VERBS: Mapping[str, LazyVerb] = MappingProxyType(
         "logs": module_verb("atoll.cli.logs", "print the output of a pod's container or a VM's console"),
         "exec": module_verb("atoll.cli.exec", "run a command in a running container"),
         "console": module_verb("atoll.cli.console", "connect to the serial console of a running VM"),
+        "port-forward": module_verb("atoll.cli.port_forward", "forward local ports to a pod's or VM's ports"),
         "node": module_verb("atoll.cli.node", "cordon, uncordon or drain nodes"),
         "image": module_verb("atoll.cli.image", "import and list container images on a real node"),
         "scale": module_verb("atoll.cli.scale", "set the number of replicas of a deployment"),

@@ -218,3 +218,40 @@ async def _atoll(address: str, *argv: str) -> tuple[int, bytes, bytes]:
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return process.returncode, out, err
+
+
+async def test_port_forward_carries_an_http_exchange_to_a_server_inside_the_pod(oci: OciFactory) -> None:
+    """The pod has no pod network here: the agent connects inside its network namespace."""
+    from atoll import sessions as session_api
+    from atoll.client import ApiError
+    from atoll.v1 import access_pb2
+
+    async with real_node(oci) as (address, client):
+        web = bound_pod("web", NODE.name)
+        web.pod.spec.containers[0].image = BUSYBOX_IMAGE
+        serve = "mkdir -p /tmp/www && echo hello-from-pod > /tmp/www/index.html && httpd -f -p 8080 -h /tmp/www"
+        web.pod.spec.containers[0].command.extend(["sh", "-c", serve])
+        await client.create(web)
+        await eventually(client, "pod", "web", lambda p: p is not None and p.status.phase == "Running", timeout=30)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "atoll.cli.main", "--server", address, "port-forward", "pod/web", "0:8080",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            assert process.stdout is not None
+            line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+            assert line.startswith("Forwarding from 127.0.0.1:") and line.strip().endswith("-> 8080"), line
+            local = int(line.split(":")[1].split()[0])
+            for _ in range(3):  # connections one after another, each its own session
+                reader, writer = await asyncio.open_connection("127.0.0.1", local)
+                writer.write(b"GET /index.html HTTP/1.0\r\n\r\n")
+                await writer.drain()
+                answer = await asyncio.wait_for(reader.read(), 30)
+                writer.close()
+                assert answer.startswith(b"HTTP/1.") and b"hello-from-pod" in answer, answer
+        finally:
+            process.terminate()
+            await process.wait()
+        refused = access_pb2.SessionStart(capability=session_api.PORT_FORWARD, kind="Pod", name="web", port=9)
+        with pytest.raises(ApiError) as nothing:
+            await client.open_session(refused)
+        assert "nothing accepts connections on port 9" in nothing.value.message

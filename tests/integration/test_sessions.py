@@ -210,3 +210,30 @@ async def test_a_client_that_stops_reading_stalls_the_process_instead_of_filling
         with contextlib.suppress(asyncio.CancelledError):
             await flooding
         session.cancel()
+
+
+async def test_port_forward_carries_http_to_a_simulated_pod_and_several_connections_at_once() -> None:
+    from atoll.cli import port_forward
+
+    async with fleet() as (client, _):
+        args = argparse.Namespace(target="pod/web", ports=["0:8080"], namespace=None)
+        ready, bound = asyncio.Event(), []
+        out = io.StringIO()
+        forwarding = asyncio.create_task(port_forward.forward(client, args, Streams(out=out, err=io.StringIO()),
+                                                              ready, bound))
+        await asyncio.wait_for(ready.wait(), 10)
+
+        async def fetch() -> bytes:
+            reader, writer = await asyncio.open_connection("127.0.0.1", bound[0])
+            writer.write(b"GET / HTTP/1.0\r\n\r\n")
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 10)
+            writer.close()
+            return answer
+
+        answers = await asyncio.gather(*(fetch() for _ in range(5)))
+        forwarding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await forwarding
+    assert f"Forwarding from 127.0.0.1:{bound[0]} -> 8080" in out.getvalue()
+    assert all(answer.startswith(b"HTTP/1.0 200 OK") and b"simulated web port 8080" in answer for answer in answers)

@@ -272,6 +272,11 @@ class SimDriver:
         task = self._running_task(task_id, "exec")
         return shell.ScriptedSession(shell.program_for(options.argv, self._machine(task), options.stdin), options.tty)
 
+    async def open_port(self, task_id: str, port: int) -> ProcessSession:
+        task = self._running_task(task_id, "forward a port")
+        machine = self._machine(task)
+        return shell.ScriptedSession(lambda io: shell.http_port(io, machine, port), tty=False)
+
     def _running_task(self, task_id: str, what: str) -> SimTask:
         """The task, which must be RUNNING (DriverError names ``what`` could not be done)."""
         task = self._task(task_id)

@@ -169,6 +169,19 @@ async def console(io: ScriptedIO, machine: Machine) -> int:
         await shell(io, machine, f"{user[:32]}@{machine.hostname}:~$ ")
 
 
+async def http_port(io: ScriptedIO, machine: Machine, port: int) -> int:
+    """A simulated port: reads a request's head, answers one plain-text HTTP response, closes."""
+    request = bytearray()
+    while b"\r\n\r\n" not in request and len(request) < LINE_CHARS:
+        data = await io.input.get()
+        if not data:
+            break
+        request += data
+    body = f"simulated {machine.hostname} port {port}\n"
+    await io.write(f"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n{body}")
+    return 0
+
+
 class ScriptedSession:
     """Implements ``ProcessSession`` (agent/drivers/session.py) for a simulated program."""
 
