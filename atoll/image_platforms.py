@@ -87,6 +87,15 @@ def variant_matches(image_variant: str, node_arch: str, node_variant: str) -> bo
     return image_variant == (node_variant or DEFAULT_VARIANTS.get(node_arch, ""))
 
 
+def runs_on(image: Platform, node: Platform) -> bool:
+    """A node of platform ``node`` (os, architecture, variant) runs an image of platform ``image``
+    (Windows builds aside: atoll/windows.py). The scheduler applies the same rule to whole node
+    columns (scheduler/plugins/image_platform.py); the agent re-checks with this one."""
+    return (image.os, image.architecture) == (node.os, node.architecture) and variant_matches(
+        image.variant, node.architecture, node.variant
+    )
+
+
 def parse_document(data: bytes, what: str) -> dict[str, Any]:
     """A JSON object from ``data`` (already size-bounded by the caller); PlatformError otherwise."""
     try:

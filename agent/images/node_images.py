@@ -2,7 +2,8 @@
 
     ensure(request) ── image_source.py's rules (imported under the name as written: as it is,
         │ for air-gapped nodes; the policy; one pull per reference at a time)
-        │ digest: pinned, or the tag asked of the registry (atoll/image_registry.py, credentials)
+        │ digest and platforms asked of the registry (atoll/image_resolver.py, credentials);
+        │ none for this node's platform ─▶ ErrImagePull naming what the image offers
         │ stored with that digest ─▶ the stored image (nothing downloaded)
         ▼
     one pull per store reference at a time (later callers await the same one):
@@ -34,9 +35,10 @@ from agent.images.image_source import ImageSource
 from agent.images.pull_policy import ERR_IMAGE_PULL
 from agent.images.pull_types import ImageReady, PullError, image_id
 from agent.images.skopeo import SkopeoError, copy_image
-from atoll.image_platforms import Platform
+from atoll.image_platforms import Platform, PlatformError, runs_on
 from atoll.image_reference import ImageReference
 from atoll.image_registry import Credentials, RegistryClient, RegistryConfig, RegistryError
+from atoll.image_resolver import ImageResolver
 from atoll.images import Image, ImageError, ImageStore
 from atoll.user_text import bounded
 
@@ -84,7 +86,7 @@ class NodeImages(ImageSource):
     async def _pull(self, image: ImageReference, key: str, credentials: Mapping[str, Credentials]) -> ImageReady:
         started = time.monotonic()
         try:
-            digest = image.digest or await asyncio.to_thread(self._digest_of, image, credentials)
+            digest = await asyncio.to_thread(self._inspect, image, credentials)
             stored = self._stored(key)
             if stored is not None and stored.config.digest == digest:
                 metrics.IMAGE_PULLS.labels("unchanged").inc()
@@ -99,13 +101,21 @@ class NodeImages(ImageSource):
         metrics.IMAGE_PULL_BYTES.inc(size)
         return ImageReady(key, image_id(image, digest), pulled=True, seconds=seconds)
 
-    def _digest_of(self, image: ImageReference, credentials: Mapping[str, Credentials]) -> str:
+    def _inspect(self, image: ImageReference, credentials: Mapping[str, Credentials]) -> str:
+        """The digest ``image`` names now, once the registry's index or config shows that this node
+        can run it (the scheduler placed it by the same rule; an image that changed since, or a
+        pod bound by hand, is refused here rather than dying with ``exec format error``)."""
         config = RegistryConfig(self.registry.insecure, {**self.registry.credentials, **credentials},
                                 self.registry.timeout)
         try:
-            return RegistryClient(config).manifest(image, image.tag).digest
-        except RegistryError as err:
+            resolved = ImageResolver(RegistryClient(config)).resolve(image)
+        except (RegistryError, PlatformError) as err:
             raise PullError(ERR_IMAGE_PULL, str(err)) from None
+        if not any(runs_on(platform, self.platform) for platform in resolved.platforms):
+            offered = ", ".join(str(platform) for platform in resolved.platforms)
+            raise PullError(ERR_IMAGE_PULL, f"{bounded(str(image))} offers {bounded(offered)}; this node is"
+                            f" {self.platform}")
+        return resolved.digest
 
     async def _copy_and_import(
         self, image: ImageReference, key: str, digest: str, credentials: Mapping[str, Credentials]

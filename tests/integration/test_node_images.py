@@ -106,6 +106,8 @@ async def test_the_node_platform_is_taken_from_an_index(tmp_path: Path, registry
         pytest.param("app/one:1", "Never", "ErrImageNeverPull", "imagePullPolicy is Never", id="Never, not present"),
         pytest.param("App/One", "", "InvalidImageName", "is not [REGISTRY/]NAME", id="a bad name"),
         pytest.param("app/hostile:1", "", "ErrImagePull", "escaped", id="a layer writing outside its root"),
+        pytest.param("app/multi:only-arm64", "", "ErrImagePull", "offers linux/arm64; this node is linux/amd64",
+                     id="an arm64-only image on an amd64 node"),
     ],
 )
 async def test_failed_pulls_say_why_and_leave_the_store_as_it_was(
