@@ -35,6 +35,8 @@ from scheduler.workload import WorkloadInfo
 log = logging.getLogger(__name__)
 EVERY_REGISTRY = "*"
 LOOKUPS_IN_FLIGHT = 8
+MAX_REMEMBERED_REFERENCES = 10_000
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class ImageResolution:
         self._failed_keys: dict[str, set[str]] = {}  # reference -> keys queued with its problem
         self._lookups: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(LOOKUPS_IN_FLIGHT)
+        self._references: dict[str, ImageReference | str | None] = {}
+        self._hits = metrics.IMAGE_RESOLUTIONS.labels("hit")
 
     def asks(self, image: ImageReference) -> bool:
         registries = self.config.registries
@@ -74,13 +78,12 @@ class ImageResolution:
         problems: list[str] = []
         pending = False
         for text in info.images:
-            try:
-                image = parse_image_reference(text)
-            except ReferenceError as err:
-                problems.append(str(err))
+            image = self._parsed(text)
+            if isinstance(image, str):
+                problems.append(image)
                 continue
-            if not self.asks(image):
-                continue
+            if image is None:
+                continue  # not on a registry this scheduler asks
             key = str(image)
             failure = self._failed.get(key)
             if failure is not None:
@@ -89,7 +92,7 @@ class ImageResolution:
                 continue
             hit = self.resolver.cached(image)
             if hit is not None:
-                metrics.IMAGE_RESOLUTIONS.labels("hit").inc()
+                self._hits.inc()
                 answers.append(hit)
                 continue
             self._start(image, info.key)
@@ -103,6 +106,23 @@ class ImageResolution:
         # The registry's os.version replaces a build guessed from a tag; an explicit one still wins.
         build = None if info.image_build_from_tag else info.image_build
         return dataclasses.replace(info, image_platforms=tuple(answers), image_build=build, image_build_from_tag=False)
+
+    def _parsed(self, text: str) -> ImageReference | str | None:
+        """``text`` parsed (an error line for a bad reference), None when not on an asked registry;
+        remembered, since every replica of a Deployment names the same few images."""
+        known = self._references.get(text, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known  # type: ignore[return-value]
+        parsed: ImageReference | str | None
+        try:
+            image = parse_image_reference(text)
+            parsed = image if self.asks(image) else None
+        except ReferenceError as err:
+            parsed = str(err)
+        if len(self._references) >= MAX_REMEMBERED_REFERENCES:
+            self._references.clear()
+        self._references[text] = parsed
+        return parsed
 
     def _start(self, image: ImageReference, workload_key: str) -> None:
         key = str(image)

@@ -35,7 +35,14 @@ SHOWN_REFERENCE = 120
 
 
 class ImagePlatform(PreFilter, VectorFilter, NoArgs):
+    """Keeps the pass mask of each (platforms, isolation, explicit build) until the node table
+    changes: most workloads share a few images, so a warm decision costs one lookup and an AND."""
+
     NAME = NAME
+
+    def __init__(self) -> None:
+        self._masks: dict[tuple[object, ...], BoolArray] = {}
+        self._table: tuple[int, int] = (0, -1)  # (id, generation) of the node table the masks are of
 
     def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status:
         if workload.image_problem:
@@ -48,12 +55,19 @@ class ImagePlatform(PreFilter, VectorFilter, NoArgs):
         self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, explain: bool
     ) -> NodeVerdict:
         nodes = snapshot.nodes
+        if (id(nodes), nodes.generation) != self._table:
+            self._masks.clear()
+            self._table = (id(nodes), nodes.generation)
         passed = np.ones(nodes.capacity, dtype=np.bool_)
         reasons: list[ReasonMask] = []
         for image in workload.image_platforms or ():
-            runs, why = runnable(nodes, workload, image, explain)
+            key = (image.platforms, workload.isolation, workload.image_build is not None)
+            runs = self._masks.get(key)
+            if runs is None or explain:
+                runs, why = runnable(nodes, workload, image, explain)
+                self._masks[key] = runs
+                reasons.extend(why)
             passed &= runs
-            reasons.extend(why)
         return NodeVerdict(passed, tuple(reasons))
 
 
