@@ -150,3 +150,13 @@ def test_an_unresolved_image_waits_with_the_registry_answer() -> None:
     decision = Harness(LINUX_AMD64).decide(info)
     assert not decision.placed and decision.explanation is not None
     assert decision.explanation.message() == "0/1 nodes are available: 1 image r.local/app:1: manifest unknown."
+
+
+def test_a_node_change_is_seen_by_the_next_decision() -> None:
+    harness = Harness(make_node("n1"))
+    arm_only = resolved(make_pod(), ARM64)
+    assert not harness.decide(arm_only).placed
+    harness.add_node(make_node("n1").arch("arm64"))
+    assert harness.decide(arm_only).placed
+    harness.add_node(make_node("n1"))
+    assert not harness.decide(arm_only).placed
