@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from atoll.cli.common import CliError, Streams, add_namespace_flags, add_server_flag, run_with_client
+from atoll.cli.parser import examples
 from atoll.client import ApiError, Client
 from atoll.user_text import bounded_repr
 from atoll.v1 import access_pb2
@@ -31,7 +32,11 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "port-forward",
         help="forward local ports to a pod's or VM's ports",
-        description="Forward local TCP ports to pod/NAME or vm/NAME: atoll port-forward pod/web 8080:80",
+        description="Forward local TCP ports to pod/NAME or vm/NAME (127.0.0.1 only).",
+        **examples(
+            "atoll port-forward pod/web 8080:80",
+            "atoll port-forward vm/db :5432 8443:443",
+        ),
     )
     parser.add_argument("target", metavar="pod/NAME|vm/NAME", help="the workload")
     parser.add_argument("ports", nargs="+", metavar="[LOCAL:]REMOTE", help="ports to forward")
