@@ -107,3 +107,9 @@ STORE_HEALTHY = Gauge(
     "NOT_SERVING then, and clients given several servers use the others).",
     registry=REGISTRY,
 )
+SINGLETON_LEADER = Gauge(
+    "atoll_apiserver_singleton_leader",
+    "1 while this API server holds the Lease atoll-system/atoll-apiserver-singletons and so runs the "
+    "cluster's compaction and Event expiry, else 0 (exactly one server of a cluster says 1).",
+    registry=REGISTRY,
+)

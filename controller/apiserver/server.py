@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import grpc
@@ -19,6 +21,8 @@ from atoll.clock import SystemClock
 from atoll.kinds import by_name
 from atoll.kinds.service import KIND as SERVICE_KIND
 from atoll.kinds.virtualmachinemigration import KIND as MIGRATION_KIND
+from atoll.leaderelection import default_identity
+from atoll.tasks import cancel_and_wait
 from atoll.v1 import namespace_pb2
 from controller.apiserver.agent_route import AgentRoutes
 from controller.apiserver.auth.config import SecurityConfig
@@ -43,6 +47,7 @@ from controller.apiserver.service_ips.allocator import ServiceIPAllocator
 from controller.apiserver.service_ips.repair import ServiceIPRepair
 from controller.apiserver.service_ips.reserver import ClusterIPReserver
 from controller.apiserver.sessions_proxy import add_sessions_service
+from controller.apiserver.singletons import run_singletons
 from controller.apiserver.version_service import SERVICE_NAME as VERSION_SERVICE_NAME
 from controller.apiserver.version_service import add_version_service
 from controller.apiserver.watch_cache import WatchCache
@@ -68,8 +73,7 @@ class ApiServer:
 
     store: Store
     service_ips: ServiceIPAllocator
-    compactor: asyncio.Task[None] | None = None
-    expirer: asyncio.Task[None] | None = None
+    singletons: asyncio.Task[None] | None = None  # compaction and Event expiry, while leading
     service_ip_repair: asyncio.Task[None] | None = None
     store_health: asyncio.Task[None] | None = None
     guard: SecurityGuard | None = None
@@ -88,9 +92,8 @@ class ApiServer:
     async def stop(self, grace: float = 2.0) -> None:
         """Stops taking calls, ends watch streams, waits up to ``grace`` seconds for in-flight calls."""
         self.health.enter_graceful_shutdown()
-        for task in (self.compactor, self.expirer, self.service_ip_repair, self.store_health):
-            if task is not None:
-                task.cancel()
+        # The elector releases its Lease as it ends: before the store goes away with us.
+        await cancel_and_wait([task for task in (self.singletons, self.service_ip_repair, self.store_health) if task])
         if self.http is not None:
             await self.http.stop()
         await self.cache.stop()
@@ -137,7 +140,8 @@ async def start_api_server(
     key are rewritten before the server starts; RuntimeError names a Secret no listed key opens.
 
     Compacts store history every ``compact_interval`` seconds and deletes each Event ``event_ttl``
-    seconds after its last write (None or 0: never). Creates the built-in namespaces if missing.
+    seconds after its last write (None or 0: never); of several servers on one store only the
+    holder of a Lease does (singletons.py). Creates the built-in namespaces if missing.
     New Services get cluster IPs from ``service_cidr`` (atoll.cidrs.CidrError when it is not a
     usable range: callers check it first to say so in one line).
     With ``http_listen`` (HOST:PORT), the HTTP/JSON API and web console listen there too (http/),
@@ -221,10 +225,13 @@ async def start_api_server(
         agent_routes=agent_routes,
         http=http,
     )
+    loops: list[Callable[[], Awaitable[None]]] = []
     if compact_interval:
-        api.compactor = asyncio.create_task(api.compact_periodically(compact_interval), name="compactor")
+        loops.append(functools.partial(api.compact_periodically, compact_interval))
     if event_ttl:
-        api.expirer = asyncio.create_task(EventExpirer(store, cache, event_ttl).run(), name="event-expiry")
+        loops.append(lambda: EventExpirer(store, cache, event_ttl).run())  # fresh schedule each term
+    if loops:
+        api.singletons = asyncio.create_task(run_singletons(registry, loops, default_identity()), name="singletons")
     api.store_health = asyncio.create_task(
         follow_store_health(store, health_servicer, ("", SERVICE_NAME)), name="store-health"
     )
