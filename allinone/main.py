@@ -1,4 +1,4 @@
-"""The ``atoll`` console script: the verbs of atoll.cli.main plus ``up`` from this package.
+"""The ``atoll`` console script: the verbs of atoll.cli.main plus ``up`` and ``store`` from this package.
 
 ``up`` imports every component, so it is offered from above them rather than from the
 foundation (atoll never imports allinone). Its module is loaded only when ``up`` is the verb:
@@ -20,8 +20,15 @@ def _load_up() -> Verb:
     return up
 
 
+def _load_store() -> Verb:
+    from allinone import store_cli
+
+    return store_cli
+
+
 LAZY_VERBS = {
     "up": LazyVerb(help="start a local control plane (API server, controllers, scheduler, agents)", load=_load_up),
+    "store": LazyVerb(help="snapshot, restore and migrate the cluster's store", load=_load_store),
 }
 
 

@@ -28,7 +28,7 @@ START_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass
-class _Member:
+class Member:
     name: str
     client_port: int
     peer_port: int
@@ -45,7 +45,7 @@ class EtcdCluster:
 
     binary: str
     workdir: Path
-    members: list[_Member] = field(default_factory=list)
+    members: list[Member] = field(default_factory=list)
 
     @property
     def endpoints(self) -> list[str]:
@@ -142,7 +142,7 @@ def etcd_cluster(size: int = 3, binary: str = "etcd") -> Iterator[EtcdCluster]:
     workdir = Path(tempfile.mkdtemp(prefix="atoll-etcd-cluster-"))
     cluster = EtcdCluster(path, workdir)
     for index in range(size):
-        cluster.members.append(_Member(f"m{index}", free_loopback_port(), free_loopback_port()))
+        cluster.members.append(Member(f"m{index}", free_loopback_port(), free_loopback_port()))
     try:
         for index in range(size):
             cluster.start(index)
