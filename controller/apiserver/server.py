@@ -22,7 +22,6 @@ from atoll.kinds import by_name
 from atoll.kinds.service import KIND as SERVICE_KIND
 from atoll.kinds.virtualmachinemigration import KIND as MIGRATION_KIND
 from atoll.leaderelection import default_identity
-from atoll.tasks import cancel_and_wait
 from atoll.v1 import namespace_pb2
 from controller.apiserver.agent_route import AgentRoutes
 from controller.apiserver.auth.config import SecurityConfig
@@ -92,8 +91,12 @@ class ApiServer:
     async def stop(self, grace: float = 2.0) -> None:
         """Stops taking calls, ends watch streams, waits up to ``grace`` seconds for in-flight calls."""
         self.health.enter_graceful_shutdown()
-        # The elector releases its Lease as it ends: before the store goes away with us.
-        await cancel_and_wait([task for task in (self.singletons, self.service_ip_repair, self.store_health) if task])
+        tasks = [task for task in (self.singletons, self.service_ip_repair, self.store_health) if task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:  # the elector releases its Lease as it ends: let it, before the store goes away with us
+            # Bounded: Python 3.11's asyncio.wait_for can lose a cancellation (a loop then runs on).
+            await asyncio.wait(tasks, timeout=max(grace, 1.0))
         if self.http is not None:
             await self.http.stop()
         await self.cache.stop()
