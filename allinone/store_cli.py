@@ -28,11 +28,23 @@ from controller.storeops import migrate as migration
 from controller.storeops import snapshot
 
 EXIT_OK, EXIT_FAILED = 0, 1
+EXAMPLES = """examples:
+  atoll store snapshot save backup.snap --data-dir ~/.local/share/atoll
+  atoll store snapshot save backup.snap --store etcd://10.0.0.21:2379,10.0.0.22:2379
+  atoll store snapshot restore backup.snap --data-dir /var/lib/atoll-restored
+  atoll store snapshot inspect backup.snap
+  atoll store migrate --from ~/.local/share/atoll --to etcd://10.0.0.21:2379,10.0.0.22:2379
+"""
 _ETCD_RESTORE_FLAGS = ("name", "initial-cluster", "initial-cluster-token", "initial-advertise-peer-urls")
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("store", help="snapshot, restore and migrate the cluster's store")
+    parser = subparsers.add_parser(
+        "store",
+        help="snapshot, restore and migrate the cluster's store",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = parser.add_subparsers(dest="store_action", metavar="ACTION", required=True)
 
     snapshots = actions.add_parser("snapshot", help="save, restore or inspect a snapshot file")
