@@ -163,6 +163,12 @@ IMAGE_PULL_BYTES = Counter(
     "Bytes added to the nodes' shared blob caches by pulls (a layer already cached costs nothing).",
     registry=REGISTRY,
 )
+IMAGES_COLLECTED = Counter(
+    "atoll_agent_images_collected_total",
+    "Pulled images removed from a node's store because pulled images took more than the node's "
+    "limit and no task used them.",
+    registry=REGISTRY,
+)
 IMAGE_CACHE_BYTES = Gauge(
     "atoll_agent_image_cache_bytes",
     "Size of the shared blob cache of the last node that pulled, after trimming to its limit.",

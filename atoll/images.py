@@ -18,6 +18,7 @@ Pure filesystem work with no agent dependency, so ``atoll image import`` can use
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import lzma
@@ -174,6 +175,28 @@ class ImageStore:
                 if staging.exists():
                     shutil.rmtree(staging, ignore_errors=True)
         return self.resolve(reference)
+
+
+    def remove(self, reference: str) -> bool:
+        """Remove the image ``reference`` (whole: renamed aside under the import lock, then deleted,
+        so a reader never sees half of it); False when there was none."""
+        target = self.path_of(reference)
+        if not (target / IMAGE_CONFIG).exists() and not (target / ROOTFS).exists():
+            return False
+        with _import_lock(self.root):
+            retired = Path(tempfile.mkdtemp(prefix=RETIRED_PREFIX, dir=self.root))
+            target.rename(retired / "old")
+            shutil.rmtree(retired, ignore_errors=True)
+        return True
+
+    def image_bytes(self, reference: str) -> int:
+        """Bytes of the files of image ``reference`` (symlinks not followed)."""
+        total = 0
+        for directory, _, files in os.walk(self.path_of(reference)):
+            for name in files:
+                with contextlib.suppress(OSError):
+                    total += os.lstat(os.path.join(directory, name)).st_size
+        return total
 
 
 @contextmanager

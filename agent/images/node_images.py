@@ -11,6 +11,7 @@
       STORE/.blobs (content-addressed, verified by skopeo, shared by every image of the node)
       -> ImageStore.import_path (bounded, never writes outside the store; whole or nothing)
       -> blob cache trimmed to ``cache_bytes``, least recently used first
+      -> unpacked images no task uses removed while pulled ones exceed ``image_bytes`` (_collect)
 
 Pulled images are stored as ``REGISTRY/REPOSITORY:TAG`` (``:sha256-HEX`` for a digest) with
 their digest in image.json, which is what ``imageID`` reports. Errors are PullError, whose
@@ -27,7 +28,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from agent import metrics
@@ -39,7 +40,7 @@ from atoll.image_platforms import Platform, PlatformError, runs_on
 from atoll.image_reference import ImageReference
 from atoll.image_registry import Credentials, RegistryClient, RegistryConfig, RegistryError
 from atoll.image_resolver import ImageResolver
-from atoll.images import Image, ImageError, ImageStore
+from atoll.images import IMAGE_CONFIG, Image, ImageError, ImageStore
 from atoll.user_text import bounded
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ BLOBS = ".blobs"
 PULLS = ".pulls"
 DEFAULT_CACHE_BYTES = 10 * 1024**3
 DEFAULT_PULL_TIMEOUT = 900.0
+DEFAULT_IMAGE_BYTES = 50 * 1024**3
+FRESH_SECONDS = 300.0  # an image pulled this recently may be about to start: never collected
 
 
 class NodeImages(ImageSource):
@@ -59,6 +62,7 @@ class NodeImages(ImageSource):
         skopeo: str = "skopeo",
         pull_timeout: float = DEFAULT_PULL_TIMEOUT,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
+        image_bytes: int = DEFAULT_IMAGE_BYTES,
     ) -> None:
         self.store = store
         self.platform = platform
@@ -66,8 +70,15 @@ class NodeImages(ImageSource):
         self.skopeo = skopeo
         self.pull_timeout = pull_timeout
         self.cache_bytes = cache_bytes
+        self.image_bytes = image_bytes
+        self._users: list[Callable[[], set[str] | None]] = []
         self._swept = False
         super().__init__()
+
+    def add_user(self, images_in_use: Callable[[], set[str] | None]) -> None:
+        """A driver running images of this store: ``images_in_use`` names the references its tasks
+        run (None: it cannot tell, and nothing is collected)."""
+        self._users.append(images_in_use)
 
     def _imported(self, reference: str) -> bool:
         stored = self._stored(reference)
@@ -92,6 +103,7 @@ class NodeImages(ImageSource):
                 metrics.IMAGE_PULLS.labels("unchanged").inc()
                 return ImageReady(key, image_id(image, digest))
             size = await self._copy_and_import(image, key, digest, credentials)
+            await asyncio.to_thread(self._collect, key)
         except PullError:
             metrics.IMAGE_PULLS.labels("failed").inc()
             raise
@@ -144,6 +156,40 @@ class NodeImages(ImageSource):
             shutil.rmtree(staging, ignore_errors=True)
         after = await asyncio.to_thread(self._trim, blobs)
         return max(0, after - before)
+
+    def _collect(self, keep: str) -> None:
+        """Garbage collection of unpacked images: while pulled images take more than
+        ``image_bytes``, remove the least recently pulled one that no task dir of the node's
+        drivers names, none pulled in the last FRESH_SECONDS, never ``keep`` nor an imported
+        image (air-gapped nodes have no registry to get it back from). Not while another pull
+        runs (its image may be about to start)."""
+        if self.pulls_in_flight > 1:
+            return
+        in_use = {keep}
+        for user in self._users:
+            used = user()
+            if used is None:
+                return
+            in_use |= used
+        now = time.time()
+        pulled = []
+        for reference in self.store.references():
+            stored = self._stored(reference)
+            if stored is None or not stored.config.digest:
+                continue
+            pulled_at = (stored.rootfs.parent / IMAGE_CONFIG).stat().st_mtime
+            pulled.append((pulled_at, reference, self.store.image_bytes(reference)))
+        total = sum(size for _, _, size in pulled)
+        for pulled_at, reference, size in sorted(pulled):
+            if total <= self.image_bytes:
+                break
+            if reference in in_use or now - pulled_at < FRESH_SECONDS:
+                continue
+            if self.store.remove(reference):
+                total -= size
+                metrics.IMAGES_COLLECTED.inc()
+                log.info("removed unused image %s (%d bytes) to keep pulled images under %d bytes",
+                         bounded(reference), size, self.image_bytes)
 
     def _sweep(self, pulls: Path) -> None:
         """Layouts of pulls an earlier agent process was killed in."""

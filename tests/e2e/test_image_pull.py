@@ -79,6 +79,10 @@ async def test_a_pod_pulls_by_tag_and_by_digest_and_runs(tmp_path: Path, registr
             events, _ = await c.client.list_all("Event", "default")
             reasons = {(e.event.involved_object.name, e.event.reason) for e in events}
             assert {("by-tag", "Pulling"), ("by-tag", "Pulled"), ("by-tag", "Started")} <= reasons
+            # Ended containers keep their task (for logs): garbage collection must keep their images.
+            assert driver.images_in_use() == {
+                f"{local.host}/e2e/busybox:1", f"{local.host}/e2e/busybox:{digest.replace(':', '-')}",
+            }
         finally:
             await running.close()
             for handle in await driver.list_tasks():

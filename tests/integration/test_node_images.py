@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent import metrics
+from agent.images import node_images
 from agent.images.node_images import NodeImages
 from agent.images.pull_types import PullError, PullRequest
 from atoll.image_platforms import Platform
@@ -130,3 +131,29 @@ async def test_an_unreachable_registry_is_err_image_pull(tmp_path: Path) -> None
     with pytest.raises(PullError) as caught:
         await images.ensure(PullRequest("127.0.0.1:9/app:1"))
     assert caught.value.reason == "ErrImagePull" and "cannot reach" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("in_use", "kept"),
+    [
+        pytest.param(set(), False, id="an unused image goes when pulled images pass the limit"),
+        pytest.param({"one"}, True, id="an image a task dir names stays"),
+        pytest.param(None, True, id="nothing goes while a driver cannot tell what its tasks run"),
+    ],
+)
+async def test_unused_pulled_images_are_collected_past_the_limit(
+    tmp_path: Path, registry: LocalRegistry, monkeypatch: pytest.MonkeyPatch, in_use: set[str] | None, kept: bool
+) -> None:
+    monkeypatch.setattr(node_images, "FRESH_SECONDS", 0.0)
+    images = NodeImages(ImageStore(tmp_path / "images"), AMD64, RegistryConfig(insecure=frozenset({registry.host})),
+                        image_bytes=1)
+    imported = tmp_path / "rootfs"
+    (imported / "etc").mkdir(parents=True)
+    images.store.import_path(imported, "local/tools:1")
+    one = f"{registry.host}/app/one:1"
+    images.add_user(lambda: None if in_use is None else {one for _ in in_use})
+    await images.ensure(PullRequest(one))
+    second = await images.ensure(PullRequest(f"{registry.host}/app/multi:1"))
+    references = images.store.references()
+    assert second.reference in references and "local/tools:1" in references  # the new one and imports stay
+    assert (one in references) is kept

@@ -108,6 +108,8 @@ class OciDriver:
         self._tasks_dir = settings.state_dir / "tasks"
         self._tasks: dict[str, _Container] = {}
         self._listener: Listener = lambda task_id: None
+        if settings.pulls is not None:
+            settings.pulls.add_user(self.images_in_use)
 
     # --- facts -------------------------------------------------------------------------------
 
@@ -129,6 +131,17 @@ class OciDriver:
 
     def pull_needed(self, request: PullRequest) -> bool:
         return self.settings.pulls is not None and self.settings.pulls.pull_needed(request)
+
+    def images_in_use(self) -> set[str] | None:
+        """The store references of every task dir, running or not yet adopted; None when a record
+        does not say (written before records named their image): then nothing may be collected."""
+        used: set[str] = set()
+        for path in self._tasks_dir.glob("*") if self._tasks_dir.is_dir() else ():
+            record = TaskDir(path).load()
+            if record is None or not record.image:
+                return None
+            used.add(record.image)
+        return used
 
     async def ensure_image(self, request: PullRequest) -> ImageReady:
         if self.settings.pulls is None:
@@ -152,6 +165,7 @@ class OciDriver:
             cgroups_path=f"/{self.settings.cgroup_parent}/{container_id}",
             host_network=config.host_network,
             overlay=not config.read_only_root,
+            image=config.image,
         )
         try:
             root = self._prepare_root(image_rootfs, task_dir, record.overlay)

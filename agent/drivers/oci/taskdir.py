@@ -39,6 +39,9 @@ class TaskRecord:
     overlay: bool = True
     container_pid: int = 0
     shim_pid: int = 0
+    # The image store reference it runs from ("" in records of agents before image pulls): image
+    # garbage collection keeps what any task dir names (agent/images/node_images.py).
+    image: str = ""
 
 
 @dataclass(frozen=True)
