@@ -81,7 +81,7 @@ class PodPulls:
                 record.waiting = ("ContainerCreating", f"Pulling image {shown}")
                 return None
             del self._pulling[record.name]
-            ready = pulling.result()
+            ready = _result(pulling)
         except PullError as err:
             self._failed(pod, record, shown, err)
             return None
@@ -129,3 +129,14 @@ class PodPulls:
             except CredentialsError as err:
                 raise PullError(ERR_IMAGE_PULL, str(err)) from None
         return found
+
+
+def _result(pull: asyncio.Task[ImageReady]) -> ImageReady:
+    """A finished pull's image; whatever else went wrong in it (a full disk, a bug) is an
+    ErrImagePull too: the container waits and retries instead of ending the pod's reconciles."""
+    try:
+        return pull.result()
+    except PullError:
+        raise
+    except Exception as err:  # any failure of a pull is a failed pull
+        raise PullError(ERR_IMAGE_PULL, bounded(f"{type(err).__name__}: {err}", 500)) from None
