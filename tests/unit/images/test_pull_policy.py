@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from agent.hollow.fleet import FleetError, parse_fleet
+from agent.hollow.fleet import FleetError, load_fleet, parse_fleet
 from agent.hollow.hollow_fleet import group_drivers
 from agent.images.pull_policy import ALWAYS, IF_NOT_PRESENT, NEVER, backoff_delay, effective_policy
 from atoll.clock import ManualClock
@@ -51,3 +53,9 @@ def test_bad_simulated_registries_are_one_line_naming_the_field(key: str, value:
     with pytest.raises(FleetError) as err:
         parse_fleet({"nodes": [{"count": 1, "namePrefix": "h-", key: value}]}, "f.yaml")
     assert str(err.value).startswith(f"f.yaml: nodes[0].{key}: ") and message in str(err.value)
+
+
+def test_the_multiarch_example_fleet_loads() -> None:
+    spec = load_fleet(Path(__file__).parents[3] / "deploy" / "fleets" / "multiarch.yaml")
+    assert {group.arch for group in spec.groups} == {"amd64", "arm64"}
+    assert all(group.image_pull_seconds > 0 for group in spec.groups)
