@@ -52,8 +52,8 @@ async def execute(client: Client, args: argparse.Namespace, streams: Streams) ->
     else:
         header, rows = await _nodes(client, args)
     if args.names:
-        rows = [row for row in rows if row[0][-1] in args.names]
-        missing = sorted(set(args.names) - {row[0][-1] for row in rows})
+        rows = [row for row in rows if row[1][0] in args.names]
+        missing = sorted(set(args.names) - {row[1][0] for row in rows})
         if missing:
             raise CliError(f"{kind.plural} not found: {', '.join(missing)}")
     if args.sort_by:
