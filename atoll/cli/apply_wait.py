@@ -30,7 +30,7 @@ class Progress:
         self._streams = streams
         self._total = len(labels)
         self._waiting = {label: "applied" for label in labels}
-        self._live = colour.enabled(streams.out)
+        self._live = colour.is_terminal(streams.out)
 
     def update(self, label: str, detail: str) -> None:
         self._waiting[label] = detail

@@ -23,7 +23,12 @@ STATUS_COLOURS = {
 
 def enabled(stream: TextIO) -> bool:
     """Whether to colour what goes to ``stream``."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+    return is_terminal(stream) and not os.environ.get("NO_COLOR")
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal that can rewrite a line (not ``TERM=dumb``)."""
+    if os.environ.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())

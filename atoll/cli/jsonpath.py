@@ -59,6 +59,8 @@ def compile_expression(expression: str) -> Finder:
     inner = expression.strip()
     if inner.startswith("{") and inner.endswith("}"):
         inner = inner[1:-1].strip()
+    if inner == "end" or inner.startswith("range ") or "}{" in inner:
+        raise _error(expression, "one expression is expected here, not a template with range or several {}")
     return _finder(inner)
 
 
