@@ -13,6 +13,7 @@ from atoll.cli.common import EXIT_OK, CliError, Streams, add_namespace_flags, ad
 from atoll.cli.printers import TableWriter
 from atoll.client import Client
 from atoll.quantity import QuantityError, cpu_millis, to_bytes
+from atoll.user_text import bounded
 
 WHAT = ("nodes", "node", "no", "pods", "pod", "po", "vms", "vm", "virtualmachines")  # kinds.lookup reads them
 EXAMPLES = """examples:
@@ -55,7 +56,7 @@ async def execute(client: Client, args: argparse.Namespace, streams: Streams) ->
         rows = [row for row in rows if row[1][0] in args.names]
         missing = sorted(set(args.names) - {row[1][0] for row in rows})
         if missing:
-            raise CliError(f"{kind.plural} not found: {', '.join(missing)}")
+            raise CliError(f"{kind.plural} not found: {bounded(', '.join(missing), 400)}")
     if args.sort_by:
         index = 1 if args.sort_by == "cpu" else 2
         rows.sort(key=lambda row: row[1][index], reverse=True)
