@@ -236,3 +236,32 @@ def test_an_editor_can_ask_for_a_migration(browser: Any, cluster: ConsoleCluster
         return "db" in migrations() or bool(text_of(browser, "action-error"))
 
     until(answered, "a migration object or a one-line refusal")
+
+
+def test_the_page_reconnects_after_the_server_restarts_and_resumes(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A lost connection (here: kill -9 of atoll up and a start again on the same state) is
+    resumed from the last resource version: a pod created after the restart appears live."""
+    from selenium.webdriver.common.by import By
+
+    from tests.support.console_browser import up_arguments
+    from tests.support.up_process import start_up
+
+    data_dir = tmp_path_factory.mktemp("restart")
+    with console_cluster(data_dir) as cluster:
+        log_in(browser, cluster, ROOT_TOKEN)
+        browser.get(cluster.url + "/#/workloads")
+        until(lambda: "shown" in text_of(browser, "workloads-shown"), "the workloads table")
+        port = int(cluster.url.rsplit(":", 1)[1])
+        cluster.up.kill()
+        until(lambda: "reconnecting" in text_of(browser, "connection"), "the page to notice")
+        cluster.up = start_up(data_dir, *up_arguments(port), secure=True, timeout=60)
+        status, body = cluster.call("POST", f"{API}/namespaces/default/pods", {**POD, "metadata": {"name": "after"}})
+        assert status == 201, body
+        until(
+            lambda: browser.find_elements(By.CSS_SELECTOR, '[data-key="Pod/default/after"]'),
+            "the pod created after the restart, without a reload",
+            timeout=60,
+        )
+        assert text_of(browser, "connection") == "live"

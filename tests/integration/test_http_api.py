@@ -266,3 +266,32 @@ async def test_the_openapi_document_is_served(http: aiohttp.ClientSession) -> No
     document = await json_of(response)
     assert response.status == 200 and document["openapi"].startswith("3.")
     assert f"{API}/namespaces/{{namespace}}/pods/{{name}}" in document["paths"]
+
+
+async def test_a_watcher_that_stops_reading_holds_up_no_other(cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    """Megabytes of events for a client that reads nothing: the server's writes to it wait (and
+    its backlog is bounded by the watch cache), while another watcher gets every event."""
+    assert cluster.api.http is not None
+    path = f"{API}/namespaces/default/configmaps?watch=true"
+    _, writer = await asyncio.open_connection("127.0.0.1", cluster.api.http.port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    await writer.drain()  # and never read
+    fast = await http.get(path)
+    big = "x" * 256 * 1024
+    configmaps = f"{API}/namespaces/default/configmaps"
+    for index in range(32):  # 8 MiB the slow client never reads
+        body = {
+            "apiVersion": "atoll.dev/v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"c{index}"},
+            "data": {"k": big},
+        }
+        assert (await http.post(configmaps, json=body)).status == 201
+    names = []
+    while len(names) < 32:
+        event = json.loads(await asyncio.wait_for(fast.content.readline(), 30))
+        names.append(event["object"]["metadata"]["name"])
+    assert names == [f"c{index}" for index in range(32)]
+    assert (await http.get(f"{configmaps}/c0")).status == 200, "the server still answers"
+    writer.close()
+    fast.close()

@@ -66,9 +66,9 @@ def console_cluster(data_dir: Path, *extra: str) -> Iterator[ConsoleCluster]:
     data_dir.mkdir(parents=True, exist_ok=True)
     add_token(data_dir / "tokens.yaml", "root", ("system:masters",), token=ROOT_TOKEN)
     add_token(data_dir / "tokens.yaml", "vera", (), token=VIEWER_TOKEN)
-    up = start_up(data_dir, "--http-listen", f"127.0.0.1:{port}", *extra, secure=True, timeout=60)
+    up = start_up(data_dir, *up_arguments(port, extra), secure=True, timeout=60)
+    cluster = ConsoleCluster(up, f"https://127.0.0.1:{port}", data_dir / "pki" / "ca.pem")
     try:
-        cluster = ConsoleCluster(up, f"https://127.0.0.1:{port}", data_dir / "pki" / "ca.pem")
         binding = {
             "apiVersion": "atoll.dev/v1",
             "kind": "RoleBinding",
@@ -78,7 +78,12 @@ def console_cluster(data_dir: Path, *extra: str) -> Iterator[ConsoleCluster]:
         until(lambda: cluster.call("POST", f"{API}/rolebindings", binding)[0] in (201, 409), "the viewer binding")
         yield cluster
     finally:
-        up.kill()
+        cluster.up.kill()
+
+
+def up_arguments(port: int, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """`atoll up` arguments for a console cluster whose HTTP listener is ``port``."""
+    return ("--http-listen", f"127.0.0.1:{port}", *extra)
 
 
 def until(check: Callable[[], T], what: str, timeout: float = 30.0, interval: float = 0.1) -> T:
