@@ -295,3 +295,29 @@ async def test_a_watcher_that_stops_reading_holds_up_no_other(cluster: Cluster, 
     assert (await http.get(f"{configmaps}/c0")).status == 200, "the server still answers"
     writer.close()
     fast.close()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Origin": "http://evil.example"}, id="another Origin"),
+        pytest.param({"Origin": "null"}, id="an opaque Origin"),
+        pytest.param({"Sec-Fetch-Site": "cross-site"}, id="a cross-site fetch"),
+    ],
+)
+async def test_a_write_from_another_site_is_refused_even_without_authentication(
+    cluster: Cluster, http: aiohttp.ClientSession, headers: dict[str, str]
+) -> None:
+    await cluster.client.create(make_vm("db"))
+    revision = await cluster.store.current_revision()
+    response = await http.post(f"{API}/namespaces/default/virtualmachines/db/stop", headers=headers)
+    assert response.status == 403 and "cross-site" in (await json_of(response))["message"]
+    assert await cluster.store.current_revision() == revision
+    assert (await http.get(f"{PODS}", headers=headers)).status == 200, "reads are not writes"
+
+
+async def test_a_write_from_the_console_itself_passes(cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    assert cluster.api.http is not None
+    await cluster.client.create(make_vm("db"))
+    headers = {"Origin": cluster.api.http.url, "Sec-Fetch-Site": "same-origin"}
+    assert (await http.post(f"{API}/namespaces/default/virtualmachines/db/stop", headers=headers)).status == 200
