@@ -92,3 +92,21 @@ def find_revision(deployment: deployment_pb2.Deployment, number: int) -> Revisio
     current = current_revision(deployment)
     earlier = [revision for revision in revisions if revision.number < current] if current else revisions[:-1]
     return earlier[-1] if earlier else None
+
+
+class RevisionError(ValueError):
+    """The revision asked for is not recorded; the message names the Deployment and what is kept."""
+
+
+def resolve_revision(deployment: deployment_pb2.Deployment, to_revision: int = 0) -> Revision:
+    """``find_revision`` or RevisionError: revision ``to_revision``, or for 0 the one before the
+    current revision (what ``rollout undo`` restores: copying its template into the spec, nothing
+    to do when ``template_hash`` already matches)."""
+    target = find_revision(deployment, to_revision)
+    if target is not None:
+        return target
+    name = deployment.metadata.name
+    if to_revision:
+        kept = ", ".join(str(revision.number) for revision in history(deployment)) or "none"
+        raise RevisionError(f"deployment/{name}: revision {to_revision} not found (kept: {kept})")
+    raise RevisionError(f"deployment/{name}: no previous revision to roll back to")

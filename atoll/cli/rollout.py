@@ -31,7 +31,7 @@ from atoll.cli.scale import add_target_arguments, modify, target_of
 from atoll.client import Client
 from atoll.kinds.readiness import rollout_progress
 from atoll.manifest_codec import encode
-from atoll.revisions import Revision, current_revision, find_revision, history, template_hash
+from atoll.revisions import Revision, RevisionError, current_revision, history, resolve_revision, template_hash
 from atoll.v1 import deployment_pb2
 from atoll.watch_events import DELETED
 
@@ -116,9 +116,10 @@ async def show_history(client: Client, args: argparse.Namespace, streams: Stream
     deployment = (await client.get(kind.name, name, namespace)).deployment
     revisions = history(deployment)
     if args.revision:
-        found = find_revision(deployment, args.revision)
-        if found is None:
-            raise CliError(_missing_revision(name, args.revision, revisions))
+        try:
+            found = resolve_revision(deployment, args.revision)
+        except RevisionError as exc:
+            raise CliError(str(exc)) from None
         streams.out.write(f"deployment/{name} revision {found.number} (hash {found.template_hash}):\n")
         streams.out.write(_indent(encode(found.template)))
         return EXIT_OK
@@ -138,11 +139,10 @@ async def show_history(client: Client, args: argparse.Namespace, streams: Stream
 async def undo(client: Client, args: argparse.Namespace, streams: Streams) -> int:
     kind, namespace, name = target_of(args, "Deployment")
     deployment = (await client.get(kind.name, name, namespace)).deployment
-    target = find_revision(deployment, args.to_revision)
-    if target is None:
-        if args.to_revision:
-            raise CliError(_missing_revision(name, args.to_revision, history(deployment)))
-        raise CliError(f"deployment/{name}: no previous revision to roll back to")
+    try:
+        target = resolve_revision(deployment, args.to_revision)
+    except RevisionError as exc:
+        raise CliError(str(exc)) from None
     if template_hash(deployment.spec.template) == target.template_hash:
         same = f"the template already equals revision {target.number}"
         streams.out.write(f"deployment/{name} skipped rollback ({same})\n")
@@ -154,11 +154,6 @@ async def undo(client: Client, args: argparse.Namespace, streams: Streams) -> in
     await modify(client, kind, namespace, name, restore)
     streams.out.write(f"deployment/{name} rolled back to revision {target.number}\n")
     return EXIT_OK
-
-
-def _missing_revision(name: str, wanted: int, revisions: list[Revision]) -> str:
-    kept = ", ".join(str(revision.number) for revision in revisions) or "none"
-    return f"deployment/{name}: revision {wanted} not found (kept: {kept})"
 
 
 def _indent(value: Any) -> str:

@@ -265,3 +265,41 @@ def test_the_page_reconnects_after_the_server_restarts_and_resumes(
             timeout=60,
         )
         assert text_of(browser, "connection") == "live"
+
+
+def test_a_deployment_shows_its_rollout_and_an_editor_undoes_it(browser: Any, cluster: ConsoleCluster) -> None:
+    from selenium.webdriver.common.by import By
+
+    deployment = {
+        "apiVersion": "atoll.dev/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"pod": {"metadata": {"labels": {"app": "web"}},
+                                 "spec": {"containers": [{"name": "web", "image": "nginx:1"}]}}},
+        },
+    }  # fmt: skip
+    path = f"{API}/namespaces/default/deployments"
+    assert cluster.call("POST", path, deployment)[0] == 201
+
+    def revision() -> str:
+        return str(cluster.call("GET", f"{path}/web")[1]["metadata"].get("annotations", {}).get(
+            "deployment.atoll.dev/revision", ""))  # fmt: skip
+
+    until(lambda: revision() == "1", "revision 1 recorded", timeout=60)
+    current = cluster.call("GET", f"{path}/web")[1]
+    current["spec"]["template"]["pod"]["spec"]["containers"][0]["image"] = "nginx:2"
+    assert cluster.call("PUT", f"{path}/web", current)[0] == 200
+    until(lambda: revision() == "2", "revision 2 recorded", timeout=60)
+    log_in(browser, cluster, ROOT_TOKEN)
+    browser.get(cluster.url + "/#/object/deployments/default/web")
+    until(lambda: "2 (current)" in text_of(browser, "rollout-history"), "the rollout history")
+    assert "nginx:1" in text_of(browser, "rollout-history")
+    until(lambda: browser.find_element(By.ID, "action-undo"), "the undo button").click()
+
+    def image() -> str:
+        return str(cluster.call("GET", f"{path}/web")[1]["spec"]["template"]["pod"]["spec"]["containers"][0]["image"])
+
+    until(lambda: image() == "nginx:1", "the rollback to nginx:1")

@@ -12,6 +12,8 @@ import aiohttp
 import pytest
 
 from atoll.manifest import to_manifest
+from atoll.revisions import record_current_template
+from atoll.v1 import deployment_pb2, object_pb2
 from controller.store.memory import MemoryStore
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.http_api import API, json_of
@@ -321,3 +323,35 @@ async def test_a_write_from_the_console_itself_passes(cluster: Cluster, http: ai
     await cluster.client.create(make_vm("db"))
     headers = {"Origin": cluster.api.http.url, "Sec-Fetch-Site": "same-origin"}
     assert (await http.post(f"{API}/namespaces/default/virtualmachines/db/stop", headers=headers)).status == 200
+
+
+def _deployment_with_history() -> object_pb2.Object:
+    """A Deployment whose annotations record two revisions (nginx:1, then nginx:2), as the
+    Deployment controller records them."""
+    deployment = deployment_pb2.Deployment()
+    deployment.metadata.name = "web"
+    deployment.metadata.namespace = "default"
+    deployment.spec.replicas = 1
+    deployment.spec.selector.match_labels["app"] = "web"
+    template = deployment.spec.template.pod
+    template.metadata.labels["app"] = "web"
+    template.spec.containers.add(name="web", image="nginx:1")
+    record_current_template(deployment)
+    template.spec.containers[0].image = "nginx:2"
+    record_current_template(deployment)
+    return object_pb2.Object(deployment=deployment)
+
+
+async def test_rollout_history_and_undo_as_atoll_rollout(cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    await cluster.client.create(_deployment_with_history())
+    deployments = f"{API}/namespaces/default/deployments"
+    history = await json_of(await http.get(f"{deployments}/web/history"))
+    assert history["current"] == 2
+    images = [revision["template"]["pod"]["spec"]["containers"][0]["image"] for revision in history["revisions"]]
+    assert images == ["nginx:1", "nginx:2"]
+    undone = await http.post(f"{deployments}/web/undo")
+    assert undone.status == 200
+    assert (await json_of(undone))["spec"]["template"]["pod"]["spec"]["containers"][0]["image"] == "nginx:1"
+    missing = await http.post(f"{deployments}/web/undo", params={"toRevision": "9"})
+    assert missing.status == 404 and "revision 9 not found (kept: 1, 2)" in (await json_of(missing))["message"]
+    assert (await http.get(f"{PODS}/web/history")).status == 404

@@ -18,7 +18,7 @@ from atoll.user_text import bounded_repr
 
 API_PREFIX = f"/apis/{kinds.API_VERSION}"
 # Subresources an object path may end in; which verbs each allows is the handler's business.
-SUBRESOURCES = frozenset({"status", "log", "start", "stop", "restart", "pause", "resume"})
+SUBRESOURCES = frozenset({"status", "log", "start", "stop", "restart", "pause", "resume", "history", "undo"})
 _PLURALS = {kind.plural: kind for kind in kinds.KINDS}
 _NAMESPACES = kinds.by_name("Namespace").plural
 

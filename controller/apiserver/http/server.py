@@ -23,6 +23,7 @@ from controller.apiserver.http.access_review import AccessReviews
 from controller.apiserver.http.logs import LogsApi
 from controller.apiserver.http.objects import ObjectsApi
 from controller.apiserver.http.paths import API_PREFIX
+from controller.apiserver.http.rollouts import Rollouts
 from controller.apiserver.http.same_origin import same_origin_writes
 from controller.apiserver.http.status import NOT_FOUND_PATH, response, status_object
 from controller.apiserver.http.tls import server_ssl_context
@@ -55,7 +56,7 @@ class HttpApi:
 def build_app(calls: ObjectsCalls, guard: SecurityGuard | None, logs: LogsProxy | None) -> web.Application:
     """Every route of the HTTP API; requests over MAX_REQUEST_BYTES are refused with 413."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[same_origin_writes])
-    subresources = VmActions(calls).routes()
+    subresources = VmActions(calls).routes() | Rollouts(calls).routes()
     if logs is not None:
         subresources |= LogsApi(logs).routes()
     objects = ObjectsApi(calls, subresources)

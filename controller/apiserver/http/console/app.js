@@ -586,6 +586,7 @@ function objectPage(plural, namespace, name) {
   const eventList = new LiveList("events", { fieldSelector: eventSelector }, drawEvents);
   offerActions(plural, namespace, name, actions, message, logs, (controller) => { logsController = controller; });
   const hosted = plural === "nodes" ? nodeWorkloads(name, root) : [];
+  if (plural === "deployments") rolloutSection(namespace, name, root, self, message);
   return { stop: () => { self.stop(); eventList.stop(); hosted.forEach((list) => list.stop()); if (logsController) logsController.abort(); } };
 }
 
@@ -602,6 +603,53 @@ function explanationTable(text) {
       const parts = /^(\d+)\s+([\s\S]*)$/.exec(reason) || [null, "", reason];
       return el("tr", {}, el("td", {}, parts[1]), el("td", {}, parts[2]));
     }))), rest ? el("p", {}, rest) : "");
+}
+
+// A Deployment's rollout: progress from its status (live), its revision history from the server
+// (atoll/revisions.py through /history), and Undo for users who may update it.
+function rolloutSection(namespace, name, root, live, message) {
+  const progress = el("p", { id: "rollout-progress" });
+  const table = el("table", { id: "rollout-history" });
+  const undo = el("div", { class: "actions" });
+  root.append(el("h2", {}, "Rollout"), progress, table, undo);
+  let shownRevision = null;
+  const base = objectPath("deployments", namespace, name);
+  async function loadHistory() {
+    const history = await api(`${base}/history`);
+    table.replaceChildren(el("tbody", {}, el("tr", {}, el("th", {}, "revision"), el("th", {}, "hash"), el("th", {}, "template")),
+      history.revisions.map((revision) => el("tr", {},
+        el("td", {}, revision.revision === history.current ? `${revision.revision} (current)` : String(revision.revision)),
+        el("td", {}, revision.hash), el("td", {}, templateSummary(revision.template))))));
+  }
+  const previous = live.onChange;
+  live.onChange = (list) => {
+    previous(list);
+    const object = list.items.values().next().value;
+    if (!object) return;
+    const status = object.status || {};
+    progress.textContent = `${status.updatedReplicas || 0} updated, ${status.readyReplicas || 0} ready, ` +
+      `${status.availableReplicas || 0} available of ${object.spec.replicas || 0} wanted`;
+    const revision = (object.metadata.annotations || {})["deployment.atoll.dev/revision"] || "";
+    if (revision !== shownRevision) { shownRevision = revision; loadHistory().catch((error) => { message.textContent = error.message; }); }
+  };
+  can("update", "deployments", namespace, name).then((allowed) => {
+    if (!allowed) return;
+    undo.append(el("button", { type: "button", id: "action-undo", onclick: async () => {
+      message.textContent = "";
+      try {
+        await api(`${base}/undo`, { method: "POST" });
+        await loadHistory();
+      } catch (error) {
+        message.textContent = `undo: ${error.message}`;
+      }
+    } }, "Undo (roll back to the previous revision)"));
+  });
+}
+
+function templateSummary(template) {
+  if (template.virtualMachine) return `VirtualMachine ${template.virtualMachine.spec.vcpus || ""} vCPU ${template.virtualMachine.spec.memory || ""}`;
+  const containers = (template.pod && template.pod.spec && template.pod.spec.containers) || [];
+  return `Pod ${containers.map((container) => container.image).join(",")}`;
 }
 
 // The workloads bound to a node, live (a field selector on spec.nodeName, served by the API).
