@@ -204,7 +204,11 @@ def test_logs_follow_a_running_pod(browser: Any, cluster: ConsoleCluster) -> Non
     log_in(browser, cluster, ROOT_TOKEN)
     browser.get(cluster.url + "/#/object/pods/default/talker")
     until(lambda: browser.find_element(By.ID, "action-logs"), "the logs button").click()
-    until(lambda: "running busybox" in text_of(browser, "logs"), "the pod's log lines")
+    until(
+        lambda: "running busybox" in text_of(browser, "logs"),
+        "the pod's log lines",
+        message=lambda: f"logs {text_of(browser, 'logs')!r}, error {text_of(browser, 'action-error')!r}",
+    )
 
 
 def test_a_node_page_lists_its_workloads_live(browser: Any, cluster: ConsoleCluster) -> None:

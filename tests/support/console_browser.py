@@ -86,8 +86,15 @@ def up_arguments(port: int, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     return ("--http-listen", f"127.0.0.1:{port}", *extra)
 
 
-def until(check: Callable[[], T], what: str, timeout: float = 30.0, interval: float = 0.1) -> T:
-    """The first truthy result of ``check``; AssertionError naming ``what`` after ``timeout``."""
+def until(
+    check: Callable[[], T],
+    what: str,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    message: Callable[[], str] | None = None,
+) -> T:
+    """The first truthy result of ``check``; AssertionError naming ``what`` (and ``message()``,
+    what the page shows) after ``timeout``."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
@@ -98,7 +105,8 @@ def until(check: Callable[[], T], what: str, timeout: float = 30.0, interval: fl
         if last and not isinstance(last, Exception):
             return last
         time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    shown = f"; {message()}" if message is not None else ""
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r}){shown}")
 
 
 @contextmanager
