@@ -112,6 +112,8 @@ class VmOptions:
     guest_os: str = "linux"
     guest_build: str = ""
     hypervisor_type: str = "any"
+    # The -cpu model (spec.cpuModel); "" for the hypervisor's default.
+    cpu_model: str = ""
 
 
 @dataclass(frozen=True)

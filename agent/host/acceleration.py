@@ -69,6 +69,9 @@ class Acceleration:
 
 KVM = Acceleration("kvm", "host")
 TCG = Acceleration("tcg", "qemu64")
+# The -cpu models a node offers guests (spec.cpuModel), its default first: what a live migration's
+# target must offer (scheduler/plugins/migration_target.py).
+CPU_MODELS = {"kvm": ("host",), "tcg": ("qemu64", "max")}
 QEMU = "qemu-system-x86_64"
 KVM_DEVICE = Path("/dev/kvm")
 DEFAULT_PER_VM_OVERHEAD_MIB = 64
@@ -147,6 +150,9 @@ def hypervisor_facts(
         guest_os=guest_os(acceleration),
         per_vm_overhead_memory=f"{per_vm_overhead_mib}Mi",
         reason="" if acceleration.accel == "kvm" else f"emulated (TCG): {acceleration.reason}",
+        accelerator=acceleration.accel,
+        live_migration=True,
+        cpu_models=CPU_MODELS[acceleration.accel],
     )
 
 

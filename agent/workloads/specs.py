@@ -105,6 +105,7 @@ def vm_config(vm: virtualmachine_pb2.VirtualMachine, run: int) -> TaskConfig:
         guest_os=spec.guest.os or "linux",
         guest_build=spec.guest.build,
         hypervisor_type=spec.hypervisor.type or "any",
+        cpu_model=spec.cpu_model,
     )
     return TaskConfig(
         task_id=task_id_for(meta.uid, run_task_name(run)),

@@ -51,12 +51,13 @@ def memory_mib(config: TaskConfig) -> int:
 
 
 def qemu_argv(qemu: str, config: TaskConfig, acceleration: Acceleration, paths: VmPaths,
-              drives: list[Drive], nic: Nic | None = None) -> list[str]:
+              drives: list[Drive], nic: Nic | None = None, incoming: bool = False) -> list[str]:
     """The full command; ``drives`` are the run's disk files in spec order, then the cloud-init
     seed when there is one. Without a kernel the VM boots from the disk ``boot_disk`` names (else
     the first). ``nic``: the VM's interface on the pod network, whose address a directly booted
     kernel gets as ``ip=`` (last on its command line, so it wins). CannotRunError when there is
-    nothing to boot."""
+    nothing to boot. ``incoming``: the receiving side of a live migration (migration.py): the
+    same machine, waiting for its state (``-incoming defer``)."""
     vm = config.vm
     if vm is None:
         raise CannotRunError("not a virtual machine")
@@ -68,7 +69,7 @@ def qemu_argv(qemu: str, config: TaskConfig, acceleration: Acceleration, paths: 
         qemu,
         "-name", f"guest={config.namespace}/{config.workload},debug-threads=on",
         "-machine", f"pc,accel={acceleration.accel}",
-        "-cpu", acceleration.cpu,
+        "-cpu", vm.cpu_model or acceleration.cpu,
         "-smp", str(max(1, vm.vcpus)),
         "-m", f"{memory_mib(config)}M",
         "-nodefaults", "-no-user-config", "-display", "none",
@@ -96,4 +97,6 @@ def qemu_argv(qemu: str, config: TaskConfig, acceleration: Acceleration, paths: 
         ]
     if nic is not None:
         argv += nic.qemu_args()
+    if incoming:
+        argv += ["-incoming", "defer"]
     return argv

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.drivers import logfile
+from agent.drivers.migration import MigrationFailed, MigrationParams, MigrationProgress, Report
 from agent.drivers.proc import ExitWatch, process_matches, run_command
 from agent.drivers.protocol import (
     CannotRunError,
@@ -51,6 +52,7 @@ from agent.drivers.protocol import (
     TaskStatus,
     VmOptions,
 )
+from agent.drivers.qemu import migration as qemu_migration
 from agent.drivers.qemu.cloud_init import build_seed
 from agent.drivers.qemu.command import VmPaths, qemu_argv
 from agent.drivers.qemu.console import ConsoleWatch
@@ -74,6 +76,7 @@ from agent.drivers.session import ProcessSession
 from agent.drivers.task_names import host_name_for
 from agent.host import acceleration as accel_probe
 from agent.host.acceleration import Acceleration
+from atoll.migrations import REASON_SOURCE_FAILED
 from atoll.vm_host_paths import HostPathError, resolve_vm_path
 
 log = logging.getLogger(__name__)
@@ -101,6 +104,8 @@ class QemuSettings:
     accel: str = "auto"
     boot_timeout: float = 120.0
     per_vm_overhead_mib: int = accel_probe.DEFAULT_PER_VM_OVERHEAD_MIB
+    # Where the receiving side of a live migration listens (the source's QEMU connects there).
+    migration_host: str = "127.0.0.1"
 
 
 @dataclass
@@ -121,6 +126,8 @@ class _Vm:
     process_watch: ExitWatch | None = None
     console_task: asyncio.Task[None] | None = None
     quitting: asyncio.Task[None] | None = None
+    # The receiving side of a live migration until its guest resumes here (migration.py).
+    incoming: bool = False
 
 
 class QemuDriver:
@@ -191,6 +198,10 @@ class QemuDriver:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self, config: TaskConfig) -> TaskHandle:
+        return await self._launch(config, incoming=False)
+
+    async def _launch(self, config: TaskConfig, incoming: bool) -> TaskHandle:
+        """``start``, or with ``incoming`` the receiving side of a live migration."""
         task_dir = self._tasks_dir / host_name_for(config.task_id)
         if config.task_id in self._vms or task_dir.exists():
             raise TaskExistsError(f"task {config.task_id} exists; destroy it before starting it again")
@@ -208,7 +219,7 @@ class QemuDriver:
                 drives.append(Drive(seed, "raw", read_only=True))
             nic = await self._network.attach(task_dir, config) if self._network else None
             await self._serve_dhcp()
-            argv = qemu_argv(self.settings.qemu, config, acceleration, paths, drives, nic)
+            argv = qemu_argv(self.settings.qemu, config, acceleration, paths, drives, nic, incoming)
             if self._network is not None:  # QEMU opens the tap where it lives: in the node's namespace
                 argv = [*in_netns(self._network.settings.node_netns), *argv]
             started_at = time.time()
@@ -219,7 +230,7 @@ class QemuDriver:
             record = VmRecord(config.task_id, started_at, pid, str(paths.qmp), acceleration.accel,
                               console.marker.pattern)
             save_record(task_dir, record)
-            vm = _Vm(record, paths, console, nic)
+            vm = _Vm(record, paths, console, nic, incoming=incoming)
             await self._attach(vm)
             assert vm.monitor is not None
             self._catch_up(vm, await vm.monitor.status())
@@ -486,6 +497,33 @@ class QemuDriver:
         except ConsoleUnavailableError as err:
             raise DriverError(str(err)) from None
 
+    # --- live migration (agent/drivers/migration.py, qemu/migration.py) ---------------------------
+
+    async def prepare_incoming(self, config: TaskConfig) -> tuple[TaskHandle, str]:
+        handle = await self._launch(config, incoming=True)
+        vm = self._vm(config.task_id)
+        assert vm.monitor is not None
+        try:
+            address = await qemu_migration.listen_incoming(vm.monitor, self.settings.migration_host)
+        except MonitorError as err:
+            await self.destroy(config.task_id, force=True)
+            raise StartError(f"cannot receive the migration: {err}") from None
+        return handle, address
+
+    async def migrate_out(
+        self, task_id: str, address: str, params: MigrationParams, report: Report
+    ) -> MigrationProgress:
+        vm = self._vm(task_id)
+        if vm.monitor is None or vm.exit is not None:
+            raise MigrationFailed(REASON_SOURCE_FAILED, f"VM {task_id} is not running")
+        return await qemu_migration.send(vm.monitor, address, params, report)
+
+    async def cancel_migration(self, task_id: str) -> None:
+        vm = self._vms.get(task_id)
+        if vm is not None and vm.monitor is not None:
+            with contextlib.suppress(MonitorError):
+                await qemu_migration.cancel(vm.monitor)
+
     # --- machinery ---------------------------------------------------------------------------
 
     def _vm(self, task_id: str) -> _Vm:
@@ -539,6 +577,11 @@ class QemuDriver:
             self._force_quit(vm, ExitResult(1, "GuestCrashed", now, message="guest panicked (pvpanic)"))
         elif name == "RESET":
             self._rebooting(vm)
+        elif name == "RESUME" and vm.incoming:
+            vm.incoming, vm.guest_booted = False, True  # the migrated guest runs on, booted long ago
+            if vm.boot_timer is not None:
+                vm.boot_timer.cancel()
+            self._set_phase(vm, TaskPhase.RUNNING)
 
     def _force_quit(self, vm: _Vm, result: ExitResult) -> None:
         """Record why the VM ends (the first reason wins) and make QEMU quit."""

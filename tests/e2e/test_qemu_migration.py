@@ -1,0 +1,179 @@
+"""Live migration of a real TCG guest between two real node agents on this machine (two QEMU
+drivers on separate state dirs, the migration stream over loopback), with the API server, the
+scheduler and the migration controller in process: the guest's serial-console ticker keeps
+counting on the target with the same boot id and a growing uptime (no reboot), the VM keeps its
+object and its run, and QEMU's own downtime figure is reported. Cancel leaves it on its source."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.drivers.protocol import task_id_for
+from agent.drivers.qemu import QemuDriver
+from agent.registration import NodeProfile
+from agent.run import RunningNode, start_node
+from atoll import migrations
+from atoll.client import Client
+from atoll.clock import SystemClock
+from atoll.v1 import migration_pb2
+from atoll.vm_runs import run_task_name
+from controller.main import run_controllers
+from controller.manager import ControllerOptions
+from scheduler.main import run_scheduler
+from tests.e2e import artifacts
+from tests.e2e.conftest import BASE_CMDLINE, QemuFactory, _qemu_drivers
+from tests.integration.agent_harness import bound_vm, cluster, eventually
+
+BOOT_TIMEOUT = 120.0
+TICKER = """#!/bin/sh
+(while true; do echo "atoll-tick $(cut -d' ' -f1 /proc/uptime) $(cat /proc/sys/kernel/random/boot_id)"; sleep 1; done) &
+"""
+TICK = re.compile(r"atoll-tick (\d+\.\d+) ([0-9a-f-]{36})")
+
+
+@dataclass
+class TwoNodes:
+    client: Client
+    drivers: dict[str, QemuDriver]
+
+
+@pytest.fixture
+async def second_qemu(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[QemuFactory]:
+    """A QEMU driver on a state dir of its own: the second node's."""
+    async for build in _qemu_drivers(tmp_path / "qemu-b", tmp_path_factory):
+        yield build
+
+
+@contextlib.asynccontextmanager
+async def two_real_nodes(qemu: QemuFactory, second_qemu: QemuFactory) -> AsyncIterator[TwoNodes]:
+    async with cluster() as c:
+        stop = asyncio.Event()
+        drivers = {"real-a": qemu(), "real-b": second_qemu()}
+        nodes: list[RunningNode] = []
+        components = [
+            asyncio.create_task(run_controllers(c.api.address, stop, options=ControllerOptions(
+                controllers=("virtualmachine", "migration")))),
+            asyncio.create_task(run_scheduler(c.api.address, None, stop)),
+        ]
+        try:
+            for name, driver in drivers.items():
+                profile = NodeProfile(name=name, cpu="2", memory="8Gi")
+                nodes.append(await start_node(c.client, profile, [driver], clock=SystemClock()))
+            yield TwoNodes(c.client, drivers)
+        finally:
+            for running in nodes:
+                await running.close()
+            stop.set()
+            await asyncio.gather(*components, return_exceptions=True)
+
+
+def ticking_guest(kernel: artifacts.Kernel, initramfs: Path) -> Any:
+    vm = bound_vm("ticker", "real-a")
+    spec = vm.virtual_machine.spec
+    spec.memory, spec.run_strategy = "256Mi", "Manual"
+    spec.boot.kernel, spec.boot.initrd, spec.boot.cmdline = str(kernel.image), str(initramfs), BASE_CMDLINE
+    spec.cloud_init.user_data = TICKER
+    spec.scheduling.tolerations.add(operator="Exists")
+    vm.virtual_machine.metadata.annotations["qemu.atoll.dev/boot-marker"] = artifacts.MARKER
+    return vm
+
+
+async def ticks(driver: QemuDriver, task_id: str) -> list[tuple[float, str]]:
+    found = []
+    async for line in driver.logs(task_id):
+        match = TICK.search(line)
+        if match:
+            found.append((float(match.group(1)), match.group(2)))
+    return found
+
+
+async def running_ticker(nodes: TwoNodes, kernel: artifacts.Kernel, initramfs: Path) -> tuple[Any, str]:
+    await nodes.client.create(ticking_guest(kernel, initramfs))
+    vm = await eventually(nodes.client, "vm", "ticker",
+                          lambda vm: vm is not None and vm.status.phase == "Running" and vm.status.guest_booted,
+                          timeout=BOOT_TIMEOUT)
+    task_id = task_id_for(vm.metadata.uid, run_task_name(vm.status.current_run.number))
+    for _ in range(60):
+        if len(await ticks(nodes.drivers["real-a"], task_id)) >= 3:
+            break
+        await asyncio.sleep(1)
+    return vm, task_id
+
+
+def migrate(name: str, target: str = "") -> migration_pb2.VirtualMachineMigration:
+    migration = migration_pb2.VirtualMachineMigration()
+    migration.metadata.name, migration.metadata.namespace = name, "default"
+    migration.spec.vm_name, migration.spec.target_node = "ticker", target
+    return migration
+
+
+async def test_a_tcg_guest_moves_to_the_other_node_and_keeps_counting_without_a_reboot(
+    qemu: QemuFactory, second_qemu: QemuFactory, kernel: artifacts.Kernel, initramfs: Path
+) -> None:
+    async with two_real_nodes(qemu, second_qemu) as nodes:
+        before, task_id = await running_ticker(nodes, kernel, initramfs)
+        source_ticks = await ticks(nodes.drivers["real-a"], task_id)
+        assert len(source_ticks) >= 3, "the guest's ticker runs"
+        await nodes.client.create(migrate("move"))
+        done = await eventually(nodes.client, "vmim", "move",
+                                lambda m: m is not None and not migrations.is_active(m), timeout=120)
+        assert done.status.phase == migrations.SUCCEEDED, done.status
+        assert (done.status.source_node, done.status.target_node) == ("real-a", "real-b")
+        downtime = done.status.progress.downtime_ms
+        assert 0 < downtime < 5000, done.status.progress
+        assert done.status.progress.bytes_transferred > 0
+
+        moved = await eventually(nodes.client, "vm", "ticker",
+                                 lambda vm: vm is not None and vm.spec.node_name == "real-b"
+                                 and vm.status.phase == "Running", timeout=60)
+        assert moved.metadata.uid == before.metadata.uid
+        assert moved.status.current_run.number == before.status.current_run.number
+        assert moved.status.restart_count == before.status.restart_count
+        last_uptime, boot_id = source_ticks[-1]
+        target_ticks: list[tuple[float, str]] = []
+        for _ in range(30):
+            target_ticks = await ticks(nodes.drivers["real-b"], task_id)
+            if len(target_ticks) >= 3:
+                break
+            await asyncio.sleep(1)
+        assert len(target_ticks) >= 3, "the ticker goes on on the target"
+        assert all(tick_boot == boot_id for _, tick_boot in target_ticks), "same boot: no reboot"
+        assert target_ticks[-1][0] > last_uptime, "uptime kept growing across the move"
+        # the source's QEMU is gone
+        await eventually(nodes.client, "vm", "ticker", lambda vm: True, timeout=5)
+        for _ in range(30):
+            if not await nodes.drivers["real-a"].list_tasks():
+                break
+            await asyncio.sleep(1)
+        assert await nodes.drivers["real-a"].list_tasks() == []
+
+
+async def test_a_cancelled_migration_leaves_the_guest_running_on_its_source(
+    qemu: QemuFactory, second_qemu: QemuFactory, kernel: artifacts.Kernel, initramfs: Path
+) -> None:
+    async with two_real_nodes(qemu, second_qemu) as nodes:
+        _, task_id = await running_ticker(nodes, kernel, initramfs)
+        created = (await nodes.client.create(migrate("stopped-early"))).virtual_machine_migration
+        created.spec.cancel = True
+        await nodes.client.update(created)
+        done = await eventually(nodes.client, "vmim", "stopped-early",
+                                lambda m: m is not None and not migrations.is_active(m), timeout=60)
+        assert done.status.phase == migrations.CANCELLED, done.status
+        vm = (await nodes.client.get("vm", "ticker")).virtual_machine
+        assert vm.spec.node_name == "real-a"
+        count = len(await ticks(nodes.drivers["real-a"], task_id))
+        await asyncio.sleep(3)
+        assert len(await ticks(nodes.drivers["real-a"], task_id)) > count, "still counting on the source"
+        for _ in range(30):
+            if not await nodes.drivers["real-b"].list_tasks():
+                break
+            await asyncio.sleep(1)
+        assert await nodes.drivers["real-b"].list_tasks() == [], "the target dropped what it prepared"
