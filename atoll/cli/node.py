@@ -6,8 +6,10 @@ Drain cordons, then evicts every workload bound to the node and waits until none
 - a Pod is deleted (its Deployment makes a replacement elsewhere; the agent stops it within its
   grace period first). Like ``kubectl drain``, a Pod no controller owns would be lost for good, so
   drain refuses while there are any, unless ``--force``;
-- a VirtualMachine is never deleted: it is asked to leave the node (atoll/vm_runs.py), stopped
-  there and placed again elsewhere by the scheduler, the same object with the same UID.
+- a VirtualMachine is never deleted: by its ``spec.evictionStrategy`` it is live-migrated to another
+  node without a reboot, or asked to leave the node (atoll/vm_runs.py), stopped there and placed
+  again elsewhere by the scheduler, the same object with the same UID (drain_vms.py). A VM that must
+  live-migrate and cannot makes the drain fail, naming it; the others still leave.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ import grpc
 
 from atoll import kinds
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, CliError, Streams, add_server_flag, run_with_client
+from atoll.cli.drain_vms import Moving, evict_in_place, live_migrates, settle, start_migration
 from atoll.cli.parser import examples
-from atoll.cli.scale import modify
 from atoll.client import ApiError, Client
-from atoll.vm_runs import request_eviction
+from atoll.migrations import LIVE_MIGRATE_IF_POSSIBLE
 
 ACTIONS = ("cordon", "uncordon", "drain")
 # What runs on a node and must leave it when it is drained.
@@ -109,10 +111,16 @@ async def drain(client: Client, name: str, force: bool, timeout: float, streams:
         streams.error(f"error: cannot drain node/{name}: {shown} not managed by a controller "
                       f"(would be lost; use --force to delete them anyway)")
         return EXIT_FAILED
+    moving: dict[str, Moving] = {}
     for kind, workload in workloads:
         label = f"{kinds.by_name(kind).singular}/{workload.metadata.name}"
         try:
-            if kinds.by_name(kind).evicted_in_place:
+            migration = await start_migration(client, workload, name) if live_migrates(kind, workload) else None
+            if migration is not None:
+                fallback = workload.spec.eviction_strategy == LIVE_MIGRATE_IF_POSSIBLE
+                moving[workload.metadata.uid] = Moving(workload, migration, fallback)
+                streams.out.write(f"migrating {label} (virtualmachinemigration/{migration})\n")
+            elif kinds.by_name(kind).evicted_in_place:
                 await evict_in_place(client, kind, workload.metadata.namespace, workload.metadata.name, name)
                 streams.out.write(f"evicting {label} (stopped here, started again elsewhere)\n")
             else:
@@ -122,28 +130,32 @@ async def drain(client: Client, name: str, force: bool, timeout: float, streams:
             if err.code != grpc.StatusCode.NOT_FOUND:
                 raise
     streams.out.flush()
+    evicted = {w.metadata.uid for _, w in workloads}
+    failures: list[str] = []
     try:
-        await asyncio.wait_for(_until_empty(client, name, {w.metadata.uid for _, w in workloads}),
+        await asyncio.wait_for(_until_empty(client, name, evicted, moving, failures, streams),
                                timeout if timeout > 0 else None)
     except TimeoutError:
         streams.error(f"error: timed out after {timeout:g}s waiting for node/{name} to drain")
+        return EXIT_FAILED
+    if failures:
+        for line in failures:
+            streams.error(f"error: {line}")
+        streams.error(f"error: node/{name} not drained: {len(failures)} VM(s) could not live-migrate "
+                      "and still run there")
         return EXIT_FAILED
     streams.out.write(f"node/{name} drained\n")
     return EXIT_OK
 
 
-async def evict_in_place(client: Client, kind: str, namespace: str, name: str, node_name: str) -> None:
-    """Ask workload ``name`` to leave ``node_name`` (no change when it left already or was asked)."""
-
-    def ask(workload: Any) -> None:
-        if workload.spec.node_name == node_name:
-            request_eviction(workload)
-
-    await modify(client, kinds.by_name(kind), namespace, name, ask)
-
-
-async def _until_empty(client: Client, name: str, evicted: set[str]) -> None:
+async def _until_empty(client: Client, name: str, evicted: set[str], moving: dict[str, Moving],
+                       failures: list[str], streams: Streams) -> None:
+    """Until every evicted workload left the node, except the VMs whose required migration failed
+    (``failures``)."""
     while True:
+        for uid, line in await settle(client, moving, name, streams):
+            failures.append(line)
+            evicted.discard(uid)
         remaining = [w for _, w in await bound_workloads(client, name) if w.metadata.uid in evicted]
         if not remaining:
             return

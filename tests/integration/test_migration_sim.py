@@ -132,3 +132,93 @@ def test_second_migration_is_refused_and_cancel_leaves_the_vm_on_its_source(up: 
     # the target dropped what it received: a new migration can start and succeed later
     again = atoll(up, "vm", "migrate", "slow")
     assert again.returncode == 0, again.stderr
+
+
+DRAINED_VM = """apiVersion: atoll.dev/v1
+kind: VirtualMachine
+metadata: {{name: {name}, namespace: default, annotations: {{sim.atoll.dev/script: "sleep infinity"}}}}
+spec:
+  vcpus: 1
+  memory: 1Gi
+  evictionStrategy: {strategy}
+  boot: {{kernel: /var/lib/atoll/images/vmlinuz-6.1}}
+  scheduling:
+    nodeSelector: {{atoll.dev/memory-gib: "128"}}
+    tolerations: [{{key: atoll.dev/hypervisor, operator: Exists}}]
+"""
+PODS = """apiVersion: atoll.dev/v1
+kind: Deployment
+metadata: {name: drained-web, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: drained-web}}
+  template:
+    pod:
+      metadata: {labels: {app: drained-web}}
+      spec:
+        containers: [{name: web, image: busybox, resources: {requests: {cpu: 100m, memory: 64Mi}}}]
+        scheduling:
+          nodeSelector: {atoll.dev/memory-gib: "128"}
+          tolerations: [{key: atoll.dev/hypervisor, operator: Exists}]
+"""
+
+
+def on_node(up: UpProcess, kind: str, node: str) -> list[Any]:
+    result = atoll(up, "get", kind, "--field-selector", f"spec.nodeName={node}", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    return list(json.loads(result.stdout).get("items", []))
+
+
+def cordon(up: UpProcess, node: str) -> None:
+    """Cordon ``node`` once its agent registered it (a registration after the cordon would undo it)."""
+    until(lambda: any(c["type"] == "Ready" and c["status"] == "True"
+                      for c in get(up, "node", node).get("status", {}).get("conditions", [])), timeout=30)
+    assert atoll(up, "node", "cordon", node).returncode == 0
+    assert get(up, "node", node)["spec"]["unschedulable"]
+
+
+def test_drain_live_migrates_the_vms_without_restarts_and_recreates_the_pods(up: UpProcess) -> None:
+    cordon(up, "sim-kvm-0001")  # everything lands on sim-kvm-0000 first
+    names = ("drain-a", "drain-b", "drain-c")
+    for name in names:
+        assert atoll(up, "apply", "-f", "-", stdin=DRAINED_VM.format(name=name, strategy="LiveMigrate")).returncode == 0
+    assert atoll(up, "apply", "-f", "-", stdin=PODS).returncode == 0
+    until(lambda: len([vm for vm in on_node(up, "vm", "sim-kvm-0000")
+                       if vm["metadata"]["name"] in names and vm["status"].get("phase") == "Running"]) == 3, timeout=60)
+    until(lambda: len([p for p in on_node(up, "pod", "sim-kvm-0000")
+                       if p["metadata"]["name"].startswith("drained-web")]) == 2, timeout=60)
+    before = {name: get(up, "vm", name) for name in names}
+    assert atoll(up, "node", "uncordon", "sim-kvm-0001").returncode == 0
+
+    drained = atoll(up, "node", "drain", "sim-kvm-0000", "--timeout", "120")
+    assert drained.returncode == 0, drained.stdout + drained.stderr
+    assert drained.stdout.count("live-migrated to sim-kvm-0001") == 3, drained.stdout
+    assert drained.stdout.rstrip().endswith("node/sim-kvm-0000 drained"), drained.stdout
+    for name in names:
+        after = get(up, "vm", name)
+        assert after["spec"]["nodeName"] == "sim-kvm-0001"
+        assert after["status"]["currentRun"]["number"] == before[name]["status"]["currentRun"]["number"]
+        assert int(after["status"].get("restartCount", 0)) == 0
+    until(lambda: len([p for p in on_node(up, "pod", "sim-kvm-0001")
+                       if p["metadata"]["name"].startswith("drained-web")]) == 2, timeout=60)
+    assert not [w for kind in ("vm", "pod") for w in on_node(up, kind, "sim-kvm-0000")]
+    assert atoll(up, "node", "uncordon", "sim-kvm-0000").returncode == 0
+
+
+def test_drain_fails_naming_a_vm_that_must_live_migrate_and_cannot(up: UpProcess) -> None:
+    cordon(up, "sim-kvm-0000")  # no target for a VM on sim-kvm-0001
+    strategy_of = {"must-move": "LiveMigrate", "may-move": "LiveMigrateIfPossible"}
+    for name, strategy in strategy_of.items():
+        assert atoll(up, "apply", "-f", "-", stdin=DRAINED_VM.format(name=name, strategy=strategy)).returncode == 0
+    until(lambda: all(get(up, "vm", name)["status"].get("phase") == "Running" for name in strategy_of), timeout=60)
+    assert all(get(up, "vm", name)["spec"]["nodeName"] == "sim-kvm-0001" for name in strategy_of)
+    drained = atoll(up, "node", "drain", "sim-kvm-0001", "--timeout", "60")
+    assert drained.returncode == 1, drained.stdout + drained.stderr
+    assert "virtualmachine/may-move: migration failed (NoTargetNode" in drained.stdout, drained.stdout
+    assert "stopping it here to start it elsewhere" in drained.stdout
+    assert "error: virtualmachine/must-move (evictionStrategy LiveMigrate): migration failed: NoTargetNode: " \
+           "0/10 nodes are available for migration" in drained.stderr, drained.stderr
+    assert get(up, "vm", "must-move")["spec"]["nodeName"] == "sim-kvm-0001"
+    assert get(up, "vm", "must-move")["status"]["phase"] == "Running"
+    for node in ("sim-kvm-0000", "sim-kvm-0001"):
+        atoll(up, "node", "uncordon", node)
