@@ -30,9 +30,15 @@ class MigrationPolicy:
         return self.completion_timeout_per_gib * max(1.0, size / GIB)
 
 
-def admitted(candidate: migrations.Migration, others: list[migrations.Migration], policy: MigrationPolicy) -> str:
-    """Why ``candidate`` (Pending, source known) must wait for others to end, or "" to start it."""
-    running = [m for m in others if m.metadata.uid != candidate.metadata.uid and started(m)]
+def admitted(
+    candidate: migrations.Migration, others: list[migrations.Migration], policy: MigrationPolicy,
+    starting: frozenset[str] = frozenset(),
+) -> str:
+    """Why ``candidate`` (Pending, source known) must wait for others to end, or "" to start it.
+    ``starting``: uids of migrations started by this controller that ``others`` (a cache) may
+    still show Pending; they count as running unless ``others`` shows them ended."""
+    running = [m for m in others if m.metadata.uid != candidate.metadata.uid
+               and (started(m) or (m.metadata.uid in starting and migrations.is_active(m)))]
     if len(running) >= policy.parallel_per_cluster:
         return f"{len(running)} migrations run in the cluster (limit {policy.parallel_per_cluster})"
     source = candidate.status.source_node

@@ -21,6 +21,7 @@ the VM for each phase; metrics in controller/runtime/metrics.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Protocol
 
@@ -83,6 +84,10 @@ class MigrationController:
         self.events = EventRecorder(api, f"controller/{NAME}", clock)
         self._progress: dict[str, tuple[int, float]] = {}  # key -> (bytes sent, when that last changed)
         self._reported: dict[str, str] = {}  # key -> the last phase an Event was recorded for
+        # Admission against the limits is one decision at a time, and counts what this controller
+        # started even before its cache shows it (several workers reconcile at once).
+        self._admission = asyncio.Lock()
+        self._starting: set[str] = set()
         migrations_cache.add_handler(lambda _type, m, _previous: self.queue.add(key_of(m)))
         vms.add_handler(lambda _type, vm, _previous: self._vm_changed(vm))
 
@@ -133,17 +138,21 @@ class MigrationController:
             return await self._end(migration, migrations.FAILED, migrations.REASON_VM_NOT_RUNNING,
                                    f"the VM is {vm.status.phase or 'Pending'}, not Running")
         migration.status.source_node = vm.spec.node_name
-        waiting = admitted(migration, list(self.migrations.list()), self.policy)
-        if waiting:
-            if migration.status.message != f"waiting: {waiting}":
-                migration.status.message = f"waiting: {waiting}"
-                await self.api.update_status(migration)
-            return Result(requeue_after=WAIT_FOR_SLOT)
-        migration.status.phase = migrations.SCHEDULING
-        migration.status.run_number = vm.status.current_run.number
-        migration.status.message = ""
-        set_timestamp(migration.status.start_time, self.clock.now())
-        await self.api.update_status(migration)
+        async with self._admission:
+            cached = list(self.migrations.list())
+            self._starting.intersection_update(m.metadata.uid for m in cached if m.status.phase == migrations.PENDING)
+            waiting = admitted(migration, cached, self.policy, frozenset(self._starting))
+            if waiting:
+                if migration.status.message != f"waiting: {waiting}":
+                    migration.status.message = f"waiting: {waiting}"
+                    await self.api.update_status(migration)
+                return Result(requeue_after=WAIT_FOR_SLOT)
+            migration.status.phase = migrations.SCHEDULING
+            migration.status.run_number = vm.status.current_run.number
+            migration.status.message = ""
+            set_timestamp(migration.status.start_time, self.clock.now())
+            await self.api.update_status(migration)
+            self._starting.add(migration.metadata.uid)
         return None  # its own watch event brings it back
 
     async def _check_deadlines(self, key: str, migration: Migration, vm: VirtualMachine) -> Result | None:

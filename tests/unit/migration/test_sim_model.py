@@ -67,3 +67,13 @@ def test_completion_timeout_grows_with_memory() -> None:
     policy = MigrationPolicy()
     assert policy.completion_timeout("256Mi") == 150.0
     assert policy.completion_timeout("4Gi") == 600.0
+
+
+def test_migrations_this_controller_started_count_before_its_cache_shows_them() -> None:
+    candidate = migration("new", "n1", migrations.PENDING)
+    cached = [migration(f"m{i}", f"n{i + 2}", migrations.PENDING) for i in range(5)]
+    started_here = frozenset(m.metadata.uid for m in cached)
+    assert admitted(candidate, cached, MigrationPolicy()) == ""
+    assert "limit 5" in admitted(candidate, cached, MigrationPolicy(), started_here)
+    cached[0].status.phase = migrations.FAILED  # ended: its slot is free again
+    assert admitted(candidate, cached, MigrationPolicy(), started_here) == ""
