@@ -27,7 +27,9 @@ Other keys per group: ``pods``, ``arch``, ``reserved`` ({cpu, memory}), ``startL
 ``failureRate`` (of the simulated runtimes), ``failProbes`` (the probes its workloads fail unless
 their ``sim.atoll.dev/fail-probes`` annotation says otherwise: ``readiness``, ``liveness:60``;
 agent/drivers/sim/probes.py), and under ``hypervisor``: ``nested``, ``guestOs``,
-``bootSeconds``. ``localStorage``: room for local persistent volumes (default 100Gi; 0: none).
+``bootSeconds``, ``migrationBandwidth`` (bytes per second of its simulated live migration link, a
+quantity; default 1Gi; agent/drivers/sim/migration_model.py). ``localStorage``: room for local
+persistent volumes (default 100Gi; 0: none).
 ``imagePullSeconds`` and ``missingImages`` (shell patterns of normalised references, such as
 ``*/ghost:*``): a simulated registry, so pods go through Pulling/Pulled, ErrImagePull and
 ImagePullBackOff (agent/images/sim_images.py).
@@ -57,7 +59,7 @@ from atoll.user_text import bounded_repr
 _GROUP_KEYS = {"count", "namePrefix", "os", "osBuild", "cpu", "memory", "pods", "ephemeralStorage", "arch",
                "labels", "taints", "isolation", "hypervisor", "reserved", "startLatency", "failureRate",
                "extendedResources", "failProbes", "localStorage", "imagePullSeconds", "missingImages"}
-_HYPERVISOR_KEYS = {"type", "name", "nested", "guestOs", "bootSeconds"}
+_HYPERVISOR_KEYS = {"type", "name", "nested", "guestOs", "bootSeconds", "migrationBandwidth"}
 
 
 class FleetError(ValueError):
@@ -282,4 +284,17 @@ def _hypervisor(raw: Any, where: str) -> HypervisorProfile:
         nested=bool(raw.get("nested", False)),
         guest_os=tuple(str(g) for g in raw.get("guestOs", ["linux", "windows"])),
         boot_seconds=float(raw.get("bootSeconds", 2.0)),
+        migration_bandwidth=_bandwidth(raw.get("migrationBandwidth", "1Gi"), f"{where}.migrationBandwidth"),
     )
+
+
+def _bandwidth(raw: Any, where: str) -> int:
+    """Bytes per second of a node group's live migration link, as a quantity (1Gi: 1 GiB/s)."""
+    try:
+        value = int(parse_quantity(str(raw)))
+    except ValueError:
+        shown = str(raw)[:40]
+        raise FleetError(f"{where}: expected a quantity of bytes per second such as 1Gi, got {shown!r}") from None
+    if value <= 0:
+        raise FleetError(f"{where}: must be more than 0")
+    return value

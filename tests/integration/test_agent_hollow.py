@@ -70,6 +70,9 @@ def test_the_gpu_fleet_file_declares_gpus_on_its_gpu_group_only() -> None:
                      id="an unknown field is refused"),
         pytest.param("nodes: [{count: 1, namePrefix: a-, hypervisor: {type: type3}}]", "hypervisor.type",
                      id="an unknown hypervisor type is refused"),
+        pytest.param("nodes: [{count: 1, namePrefix: a-, hypervisor: {migrationBandwidth: fast}}]",
+                     "nodes[0].hypervisor.migrationBandwidth: expected a quantity of bytes per second",
+                     id="a migration bandwidth that is not a quantity is refused"),
         pytest.param("nodes: [{count: 1, namePrefix: a-, labels: {node-role.kubernetes.io/master: ''}}]",
                      "nodes[0].labels: 'node-role.kubernetes.io/master': a node may not set",
                      id="a label only operators may set is refused"),
@@ -94,3 +97,10 @@ def test_fail_probes_of_a_fleet_group_reach_its_simulated_runtimes(tmp_path: Pat
     (group,) = load_fleet(path).groups
     (driver,) = group_drivers(group, 0, ManualClock())
     assert isinstance(driver, SimDriver) and driver.settings.fail_probes == "readiness, liveness:60"
+
+
+def test_a_fleet_group_sets_the_migration_bandwidth_of_its_simulated_hypervisors(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text("nodes: [{count: 1, namePrefix: hv-, hypervisor: {type: type1, migrationBandwidth: 256Mi}}]")
+    (group,) = load_fleet(path).groups
+    assert group.hypervisor is not None and group.hypervisor.migration_bandwidth == 256 * 1024 * 1024
