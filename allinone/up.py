@@ -57,6 +57,7 @@ from controller.apiserver.auth.config import SecurityConfig, secure_data_dir
 from controller.apiserver.encryption import config as encryption_config
 from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL
 from controller.apiserver.server import start_api_server
+from controller.controllers.migration.policy import add_migration_flags, policy_from
 from controller.main import run_controllers
 from controller.manager import ControllerOptions
 from controller.runtime import metrics as controller_metrics
@@ -163,6 +164,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="BITS",
         help=f"prefix length of each node's pod CIDR (default {DEFAULT_NODE_MASK_SIZE})",
     )
+    add_migration_flags(parser)
     parser.add_argument(
         "--service-cidr",
         default=DEFAULT_SERVICE_CIDR,
@@ -220,6 +222,7 @@ async def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         resolution_config(args)  # checked here, used by _start_components
+        policy_from(args)  # likewise
     except ValueError as exc:
         print(f"atoll up: {exc}", file=sys.stderr)
         return 2
@@ -349,7 +352,8 @@ def _start_components(
         identity = internal_client_config(data_dir, server, "controller", dev=args.dev)
         options = ControllerOptions(node_grace_period=args.node_grace_period, cluster_cidr=args.cluster_cidr,
                                     node_cidr_mask_size=args.node_cidr_mask_size,
-                                    shared_storage_dir=str(_shared_dir(args, data_dir)))
+                                    shared_storage_dir=str(_shared_dir(args, data_dir)),
+                                    migration_policy=policy_from(args))
         components["controllers"] = run_controllers(identity, stop, options=options)
     if fleet.total:
         identity = internal_client_config(data_dir, server, "fleet", dev=args.dev)

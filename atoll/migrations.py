@@ -50,6 +50,7 @@ REASON_SUPERSEDED = "AnotherMigrationActive"
 REASON_VM_GONE = "VirtualMachineGone"
 
 Migration = migration_pb2.VirtualMachineMigration
+Parameters = migration_pb2.MigrationParameters
 VirtualMachine = virtualmachine_pb2.VirtualMachine
 
 

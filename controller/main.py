@@ -25,6 +25,7 @@ from atoll.gc_tuning import tune_gc
 from atoll.leaderelection import ElectionConfig, LeaderElector, default_identity
 from atoll.metrics_flag import add_metrics_flag, start_metrics
 from atoll.metrics_http import MetricsListenError
+from controller.controllers.migration.policy import add_migration_flags, policy_from
 from controller.manager import CONTROLLERS, ControllerOptions, check_names, run_all
 from controller.runtime import metrics
 
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the shared volume dir as mounted here (NFS): the volume-binding controller then removes deleted "
         "shared volumes' data itself (default: nodes with the dir do)",
     )
+    add_migration_flags(parser)
     add_metrics_flag(parser, DEFAULT_METRICS_LISTEN)
     parser.add_argument("--log-level", default="INFO", help="Python log level (default INFO)")
     return parser
@@ -148,6 +150,7 @@ def options_from(args: argparse.Namespace) -> ControllerOptions:
         cluster_cidr=args.cluster_cidr,
         node_cidr_mask_size=args.node_cidr_mask_size,
         shared_storage_dir=args.shared_storage_dir,
+        migration_policy=policy_from(args),
     )
 
 

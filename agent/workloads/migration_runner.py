@@ -161,7 +161,8 @@ class MigrationRunner:
             self._stop_sending(uid)
             return
         latest: list[MigrationProgress] = [MigrationProgress()]
-        sending = asyncio.ensure_future(driver.migrate_out(task_id, migration.status.target_address, self.params,
+        params = params_of(migration.status.parameters, self.params)
+        sending = asyncio.ensure_future(driver.migrate_out(task_id, migration.status.target_address, params,
                                                            latest.append))
         written = MigrationProgress()
         try:
@@ -263,6 +264,16 @@ class MigrationRunner:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def params_of(given: migration_pb2.MigrationParameters, default: MigrationParams) -> MigrationParams:
+    """The parameters the controller set on the migration; ``default`` where it set none."""
+    return MigrationParams(
+        downtime_limit_ms=int(given.downtime_limit_ms) or default.downtime_limit_ms,
+        bandwidth=int(given.bandwidth) or default.bandwidth,
+        auto_converge=given.auto_converge if given.downtime_limit_ms else default.auto_converge,
+        progress_timeout=float(given.progress_timeout_seconds) or default.progress_timeout,
+    )
 
 
 def _progress(migration: Migration, progress: MigrationProgress) -> bool:

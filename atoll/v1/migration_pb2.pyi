@@ -96,6 +96,7 @@ class VirtualMachineMigrationStatus(google.protobuf.message.Message):
     RUN_NUMBER_FIELD_NUMBER: builtins.int
     COMPLETED_FIELD_NUMBER: builtins.int
     CONDITIONS_FIELD_NUMBER: builtins.int
+    PARAMETERS_FIELD_NUMBER: builtins.int
     phase: builtins.str
     """Pending, Scheduling, TargetReady, Running, Succeeded, Failed, Cancelled."""
     source_node: builtins.str
@@ -121,6 +122,12 @@ class VirtualMachineMigrationStatus(google.protobuf.message.Message):
     def progress(self) -> global___MigrationProgress: ...
     @property
     def conditions(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[atoll.v1.meta_pb2.Condition]: ...
+    @property
+    def parameters(self) -> global___MigrationParameters:
+        """What the hypervisor is told, set by the migration controller from its policy when the
+        migration starts; the source's agent applies them.
+        """
+
     def __init__(
         self,
         *,
@@ -136,11 +143,40 @@ class VirtualMachineMigrationStatus(google.protobuf.message.Message):
         run_number: builtins.int = ...,
         completed: builtins.bool = ...,
         conditions: collections.abc.Iterable[atoll.v1.meta_pb2.Condition] | None = ...,
+        parameters: global___MigrationParameters | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["end_time", b"end_time", "progress", b"progress", "start_time", b"start_time"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["completed", b"completed", "conditions", b"conditions", "end_time", b"end_time", "message", b"message", "phase", b"phase", "progress", b"progress", "reason", b"reason", "run_number", b"run_number", "source_node", b"source_node", "start_time", b"start_time", "target_address", b"target_address", "target_node", b"target_node"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["end_time", b"end_time", "parameters", b"parameters", "progress", b"progress", "start_time", b"start_time"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["completed", b"completed", "conditions", b"conditions", "end_time", b"end_time", "message", b"message", "parameters", b"parameters", "phase", b"phase", "progress", b"progress", "reason", b"reason", "run_number", b"run_number", "source_node", b"source_node", "start_time", b"start_time", "target_address", b"target_address", "target_node", b"target_node"]) -> None: ...
 
 global___VirtualMachineMigrationStatus = VirtualMachineMigrationStatus
+
+@typing.final
+class MigrationParameters(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    DOWNTIME_LIMIT_MS_FIELD_NUMBER: builtins.int
+    BANDWIDTH_FIELD_NUMBER: builtins.int
+    AUTO_CONVERGE_FIELD_NUMBER: builtins.int
+    PROGRESS_TIMEOUT_SECONDS_FIELD_NUMBER: builtins.int
+    downtime_limit_ms: builtins.int
+    """The longest pause of the guest allowed at switch-over, milliseconds (QEMU's downtime-limit)."""
+    bandwidth: builtins.int
+    """Bytes per second the stream may use; 0: no limit."""
+    auto_converge: builtins.bool
+    """Throttle a guest that dirties memory faster than it is sent."""
+    progress_timeout_seconds: builtins.float
+    """Seconds without progress after which the source gives up."""
+    def __init__(
+        self,
+        *,
+        downtime_limit_ms: builtins.int = ...,
+        bandwidth: builtins.int = ...,
+        auto_converge: builtins.bool = ...,
+        progress_timeout_seconds: builtins.float = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["auto_converge", b"auto_converge", "bandwidth", b"bandwidth", "downtime_limit_ms", b"downtime_limit_ms", "progress_timeout_seconds", b"progress_timeout_seconds"]) -> None: ...
+
+global___MigrationParameters = MigrationParameters
 
 @typing.final
 class VirtualMachineMigration(google.protobuf.message.Message):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,3 +179,33 @@ async def test_a_cancelled_migration_leaves_the_guest_running_on_its_source(
                 break
             await asyncio.sleep(1)
         assert await nodes.drivers["real-b"].list_tasks() == [], "the target dropped what it prepared"
+
+
+async def test_a_target_qemu_killed_mid_migration_fails_it_and_the_guest_runs_on_at_its_source(
+    qemu: QemuFactory, second_qemu: QemuFactory, kernel: artifacts.Kernel, initramfs: Path
+) -> None:
+    async with two_real_nodes(qemu, second_qemu) as nodes:
+        _, task_id = await running_ticker(nodes, kernel, initramfs)
+        await nodes.client.create(migrate("doomed"))
+        target = nodes.drivers["real-b"]
+        for _ in range(600):  # the target's QEMU exists from TargetReady on: kill it at once
+            handles = await target.list_tasks()
+            if handles:
+                os.kill(int(handles[0].state["pid"]), signal.SIGKILL)
+                break
+            await asyncio.sleep(0.02)
+        else:
+            pytest.fail("the target never started its QEMU")
+        done = await eventually(nodes.client, "vmim", "doomed",
+                                lambda m: m is not None and not migrations.is_active(m), timeout=120)
+        if done.status.phase == migrations.SUCCEEDED:
+            pytest.skip("the stream completed before the kill landed")
+        assert done.status.phase == migrations.FAILED, done.status
+        assert done.status.reason in (migrations.REASON_TARGET_FAILED, migrations.REASON_SOURCE_FAILED), done.status
+        vm = await eventually(nodes.client, "vm", "ticker",
+                              lambda vm: vm is not None and vm.status.phase == "Running", timeout=60)
+        assert vm.spec.node_name == "real-a"
+        count = len(await ticks(nodes.drivers["real-a"], task_id))
+        await asyncio.sleep(3)
+        assert len(await ticks(nodes.drivers["real-a"], task_id)) > count, "the guest still counts on its source"
+        assert vm.status.migration_state.phase == migrations.FAILED

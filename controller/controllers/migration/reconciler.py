@@ -148,6 +148,7 @@ class MigrationController:
                     await self.api.update_status(migration)
                 return Result(requeue_after=WAIT_FOR_SLOT)
             migration.status.phase = migrations.SCHEDULING
+            migration.status.parameters.CopyFrom(self.policy.parameters())
             migration.status.run_number = vm.status.current_run.number
             migration.status.message = ""
             set_timestamp(migration.status.start_time, self.clock.now())

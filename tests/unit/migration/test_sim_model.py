@@ -7,10 +7,13 @@ import itertools
 
 import pytest
 
+from agent.drivers.migration import MigrationParams
 from agent.drivers.sim.migration_model import THROTTLE_MAX, GuestModel, passes
+from agent.workloads.migration_runner import params_of
 from atoll import migrations
 from atoll.v1 import migration_pb2
-from controller.controllers.migration.policy import MigrationPolicy, admitted
+from controller.controllers.migration.policy import MigrationPolicy, admitted, policy_from
+from controller.main import build_parser
 
 GIB, MIB = 1024**3, 1024**2
 
@@ -77,3 +80,27 @@ def test_migrations_this_controller_started_count_before_its_cache_shows_them() 
     assert "limit 5" in admitted(candidate, cached, MigrationPolicy(), started_here)
     cached[0].status.phase = migrations.FAILED  # ended: its slot is free again
     assert admitted(candidate, cached, MigrationPolicy(), started_here) == ""
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--migration-bandwidth", "fast"], "--migration-bandwidth: not a quantity: 'fast'"),
+        (["--migrations-per-cluster", "0"], "--migrations-per-cluster: must be at least 1, got 0"),
+        (["--migration-progress-timeout", "-1"], "--migration-progress-timeout: must be more than 0, got -1"),
+    ],
+    ids=["a bandwidth that is no quantity", "no migration at a time", "a negative progress timeout"],
+)
+def test_bad_migration_flags_are_one_line_naming_the_flag(flags: list[str], message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        policy_from(build_parser().parse_args(flags))
+    assert str(err.value) == message
+
+
+def test_migration_flags_become_the_policy_and_the_parameters_agents_apply() -> None:
+    policy = policy_from(build_parser().parse_args(["--migration-bandwidth", "64Mi", "--migrations-per-node", "1"]))
+    assert (policy.bandwidth, policy.parallel_outbound_per_node) == (64 * MIB, 1)
+    given = policy.parameters()
+    params = params_of(given, MigrationParams())
+    assert (params.bandwidth, params.downtime_limit_ms, params.auto_converge) == (64 * MIB, 300, True)
+    assert params_of(migration_pb2.MigrationParameters(), MigrationParams(bandwidth=7)).bandwidth == 7
