@@ -1,6 +1,6 @@
 """``POST .../virtualmachines/NAME/{start,stop,restart,pause,resume}``: the edit ``atoll vm ACTION``
 makes (atoll/vm_power.py), as a Get and an Update through the guarded calls, so the caller needs
-``update`` on the VM and both are audited as any write; a concurrent write is retried, as the CLI does."""
+``update`` on the VM and both are audited as any write; a concurrent write is retried, as the CLI does (modify.py)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,22 @@ import grpc
 from aiohttp import web
 
 from atoll import kinds, vm_power
-from atoll.v1 import api_pb2
+from atoll.v1 import object_pb2
 from controller.apiserver.handlers import ObjectsCalls
 from controller.apiserver.http.context import Context
 from controller.apiserver.http.encoding import object_json
+from controller.apiserver.http.modify import modify
 from controller.apiserver.http.objects import Handler
 from controller.apiserver.http.paths import Target
-from controller.apiserver.http.status import HTTP_OF_GRPC, NOT_FOUND_PATH, HttpFailure, fail
+from controller.apiserver.http.status import HTTP_OF_GRPC, NOT_FOUND_PATH, fail
 
 VIRTUAL_MACHINE = kinds.by_name("VirtualMachine")
-_WRITE_ATTEMPTS = 5
-_CONFLICT = HTTP_OF_GRPC[grpc.StatusCode.ABORTED]
 _NOT_APPLICABLE = HTTP_OF_GRPC[grpc.StatusCode.FAILED_PRECONDITION]
 
 
 class VmActions:
     def __init__(self, calls: ObjectsCalls) -> None:
-        self._get = calls.unary["Get"]
-        self._update = calls.unary["Update"]
+        self._calls = calls
 
     def routes(self) -> dict[tuple[str, str], Handler]:
         """(HTTP method, subresource) -> handler, for ObjectsApi."""
@@ -36,19 +34,14 @@ class VmActions:
             raise fail(
                 NOT_FOUND_PATH, f"{target.subresource} is an action of virtualmachines, not {target.kind.plural}"
             )
-        change = vm_power.change_for(target.subresource, target.name)
-        get = api_pb2.GetRequest(kind=VIRTUAL_MACHINE.name, namespace=target.namespace, name=target.name)
-        for attempt in range(_WRITE_ATTEMPTS):
-            obj = await self._get(get, context)
+        power = vm_power.change_for(target.subresource, target.name)
+
+        def change(obj: object_pb2.Object) -> bool:
             try:
-                change(obj.virtual_machine)
+                power(obj.virtual_machine)
             except vm_power.PowerActionError as exc:
                 raise fail(_NOT_APPLICABLE, str(exc)) from None
-            try:
-                updated = await self._update(api_pb2.UpdateRequest(object=obj), context)
-            except HttpFailure as failure:
-                if failure.status["code"] != _CONFLICT[0] or attempt + 1 == _WRITE_ATTEMPTS:
-                    raise
-                continue
-            return web.Response(body=object_json(updated), content_type="application/json")
-        raise AssertionError("unreachable")
+            return True
+
+        updated = await modify(self._calls, target, change, context)
+        return web.Response(body=object_json(updated), content_type="application/json")
