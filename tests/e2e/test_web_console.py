@@ -108,7 +108,11 @@ def test_an_editor_stops_and_starts_a_vm(browser: Any, cluster: ConsoleCluster) 
     def spec() -> dict[str, Any]:
         return dict(cluster.call("GET", f"{API}/namespaces/default/virtualmachines/db")[1]["spec"])
 
-    until(lambda: spec().get("runStrategy") == "Halted", "the VM to be halted")
+    until(
+        lambda: spec().get("runStrategy") == "Halted",
+        "the VM to be halted",
+        message=lambda: f"page error {text_of(browser, 'action-error')!r}",
+    )
     until(lambda: "Halted" in text_of(browser, "yaml"), "the page to show the new spec live")
     browser.find_element(By.ID, "action-start").click()
     until(lambda: spec().get("runStrategy") == "Always", "the VM to be started again")
