@@ -11,6 +11,7 @@ session's leftovers) is not blamed on it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,10 +49,12 @@ class HostNetwork:
 
 
 def host_network() -> HostNetwork:
-    """The host's state now, as seen from this process's main thread's namespace."""
-    table = subprocess.run(["nft", "list", "table", "ip", TABLE], capture_output=True, timeout=30).returncode == 0
+    """The host's state now, as seen from this process's main thread's namespace (without nft or
+    ip installed, nothing of theirs can be there)."""
+    table = shutil.which("nft") is not None and subprocess.run(
+        ["nft", "list", "table", "ip", TABLE], capture_output=True, timeout=30).returncode == 0
     routes = subprocess.run(["ip", "route", "show", "proto", str(ROUTE_PROTOCOL)], capture_output=True, text=True,
-                            timeout=30).stdout
+                            timeout=30).stdout if shutil.which("ip") else ""
     names = os.listdir(NETNS_DIR) if NETNS_DIR.is_dir() else []
     return HostNetwork(table, Path("/sys/class/net", DEFAULT_BRIDGE).exists(), routes,
                        frozenset(name for name in names if SESSION_TAG in name), _stray_threads())
