@@ -25,6 +25,7 @@ from atoll import kinds
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, CliError, Streams, add_server_flag, run_with_client
 from atoll.cli.drain_vms import Moving, evict_in_place, live_migrates, settle, start_migration
 from atoll.cli.parser import examples
+from atoll.cli.targets import name_of
 from atoll.client import ApiError, Client
 from atoll.migrations import LIVE_MIGRATE_IF_POSSIBLE
 
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def execute(client: Client, args: argparse.Namespace, streams: Streams) -> int:
     status = EXIT_OK
-    for name in args.names:
+    names = [name_of(name, kinds.by_name("Node")) for name in args.names]  # NAME or node/NAME
+    for name in names:
         if args.action == "drain":
             status = max(status, await drain(client, name, args.force, args.timeout, streams))
         else:

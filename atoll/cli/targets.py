@@ -87,3 +87,15 @@ def _unique(found: Iterable[kinds.Kind]) -> list[kinds.Kind]:
         if kind not in chosen:
             chosen.append(kind)
     return chosen
+
+
+def name_of(argument: str, kind: kinds.Kind) -> str:
+    """The name in ``NAME`` or ``KIND/NAME`` for a verb that takes objects of one ``kind`` only
+    (``atoll vm start vm/db``, ``atoll node cordon node/n1``); CliError for another kind."""
+    word, slash, name = argument.partition("/")
+    if not slash:
+        return argument
+    if kinds.lookup(word) is not kind:
+        raise CliError(f"{bounded(argument, 100)!r}: only {kind.plural} can be used here")
+    _check_name(name, kind.plural)
+    return name

@@ -18,6 +18,7 @@ from atoll.cli import vm_migrate
 from atoll.cli.common import EXIT_OK, CliError, Streams, add_namespace_flags, add_server_flag, run_with_client
 from atoll.cli.parser import examples
 from atoll.cli.scale import modify
+from atoll.cli.targets import name_of
 from atoll.client import Client
 from atoll.v1 import virtualmachine_pb2
 
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def power(client: Client, args: argparse.Namespace, streams: Streams) -> int:
+    args.name = name_of(args.name, kinds.by_name("VirtualMachine"))  # NAME or vm/NAME
     if args.action == "migrate":
         return await vm_migrate.migrate(client, args, streams)
     if args.to or args.wait or args.cancel:

@@ -266,3 +266,13 @@ def test_top_and_explain(pods: UpProcess) -> None:
     assert "FIELD: windows <WindowsOptions>" in explained.stdout
     assert "Windows options of a pod; only with os: windows." in explained.stdout
     assert "process, hyperv or hostprocess." in explained.stdout
+
+
+def test_one_kind_verbs_take_kind_slash_name_twice(pods: UpProcess) -> None:
+    node = atoll(pods, "get", "nodes", "-o", "name").stdout.split()[0]  # node/NAME
+    first = atoll(pods, "node", "cordon", node)
+    second = atoll(pods, "node", "cordon", node)
+    assert (first.stdout, second.stdout) == (f"{node} cordoned\n", f"{node} already cordoned\n"), first.stderr
+    assert atoll(pods, "node", "uncordon", node).returncode == 0
+    wrong = atoll(pods, "node", "cordon", "pod/huge")
+    assert wrong.returncode == 1 and "only nodes can be used here" in wrong.stderr

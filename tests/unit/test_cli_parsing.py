@@ -12,7 +12,7 @@ from atoll import kinds
 from atoll.cli.apply import load_objects
 from atoll.cli.common import CliError, Streams, unreachable_line
 from atoll.cli.main import build_parser, main
-from atoll.cli.targets import KindRequest, kind_requests
+from atoll.cli.targets import KindRequest, kind_requests, name_of
 from atoll.config import ClientFlags, resolve_client_config
 
 
@@ -145,3 +145,18 @@ def test_a_directory_with_manifests_only_below_it_points_at_r(
     (tmp_path / "sub" / "a.yaml").write_text(NAMESPACE.format(name="a"))
     assert load_objects([str(tmp_path)], None, Streams()) is None
     assert "(-R)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argument", "expected"),
+    [pytest.param("db", "db", id="a bare name"), pytest.param("vm/db", "db", id="KIND/NAME"),
+     pytest.param("virtualmachines/db", "db", id="a plural kind")],
+)
+def test_one_kind_verbs_take_name_or_kind_slash_name(argument: str, expected: str) -> None:
+    assert name_of(argument, VM) == expected
+
+
+@pytest.mark.parametrize("argument", ["pod/db", "vm/", "vmz/db"])
+def test_one_kind_verbs_refuse_another_kind(argument: str) -> None:
+    with pytest.raises((CliError, kinds.UnknownKindError)):
+        name_of(argument, VM)
