@@ -57,6 +57,15 @@ def log_in(browser: Any, cluster: ConsoleCluster, token: str) -> None:
     until(lambda: browser.find_element(By.ID, "who").text.startswith("logged in as"), "the login")
 
 
+def open_page(browser: Any, cluster: ConsoleCluster, token: str, fragment: str) -> None:
+    """A fresh load of the console at ``fragment``, logged in as ``token`` from session storage
+    (what a reload does), so no other page's watches share the browser's connections."""
+    browser.get(cluster.url + "/openapi/v3")
+    browser.execute_script("sessionStorage.setItem('atoll.token', arguments[0])", token)
+    browser.get("about:blank")
+    browser.get(cluster.url + "/" + fragment)
+
+
 def text_of(browser: Any, element_id: str) -> str:
     from selenium.webdriver.common.by import By
 
@@ -83,8 +92,7 @@ def test_overview_counts_what_the_api_lists(browser: Any, cluster: ConsoleCluste
 def test_a_pod_appears_and_runs_live_in_the_workloads_table(browser: Any, cluster: ConsoleCluster) -> None:
     from selenium.webdriver.common.by import By
 
-    log_in(browser, cluster, ROOT_TOKEN)
-    browser.get(cluster.url + "/#/workloads")
+    open_page(browser, cluster, ROOT_TOKEN, "#/workloads")
     until(lambda: "shown" in text_of(browser, "workloads-shown"), "the workloads table")
     status, _ = cluster.call("POST", f"{API}/namespaces/default/pods", POD)
     assert status == 201
@@ -101,8 +109,7 @@ def test_an_editor_stops_and_starts_a_vm(browser: Any, cluster: ConsoleCluster) 
     from selenium.webdriver.common.by import By
 
     cluster.call("POST", f"{API}/namespaces/default/virtualmachines", VM)
-    log_in(browser, cluster, ROOT_TOKEN)
-    browser.get(cluster.url + "/#/object/virtualmachines/default/db")
+    open_page(browser, cluster, ROOT_TOKEN, "#/object/virtualmachines/default/db")
     until(lambda: browser.find_element(By.ID, "action-stop"), "the stop button").click()
 
     def spec() -> dict[str, Any]:
@@ -122,8 +129,7 @@ def test_a_viewer_sees_no_action_and_a_forged_request_is_refused(browser: Any, c
     from selenium.webdriver.common.by import By
 
     cluster.call("POST", f"{API}/namespaces/default/virtualmachines", VM)
-    log_in(browser, cluster, VIEWER_TOKEN)
-    browser.get(cluster.url + "/#/object/virtualmachines/default/db")
+    open_page(browser, cluster, VIEWER_TOKEN, "#/object/virtualmachines/default/db")
     until(lambda: browser.find_element(By.ID, "action-logs"), "the logs button (a viewer may read)")
     assert not browser.find_elements(By.ID, "action-stop"), "a viewer is offered no VM action"
     assert not browser.find_elements(By.ID, "action-migrate")
@@ -158,8 +164,7 @@ def test_untrusted_text_is_shown_as_text(browser: Any, cluster: ConsoleCluster) 
     }
     status, body = cluster.call("POST", f"{API}/namespaces/default/events", event)
     assert status == 201, body
-    log_in(browser, cluster, ROOT_TOKEN)
-    browser.get(cluster.url + "/#/object/pods/default/quoted")
+    open_page(browser, cluster, ROOT_TOKEN, "#/object/pods/default/quoted")
     cell = until(lambda: browser.find_element(By.CSS_SELECTOR, "#events .event-message"), "the event row")
     assert cell.text == event["message"]
     assert not browser.find_elements(By.CSS_SELECTOR, "#events img, #events b")
@@ -183,8 +188,7 @@ def test_a_pending_workload_shows_the_schedulers_explanation_per_reason(browser:
     huge["spec"] = {"containers": [{"name": "c", "image": "busybox", "resources": {"requests": {"memory": "64Ti"}}}]}
     status, body = cluster.call("POST", f"{API}/namespaces/default/pods", huge)
     assert status == 201, body
-    log_in(browser, cluster, ROOT_TOKEN)
-    browser.get(cluster.url + "/#/object/pods/default/huge")
+    open_page(browser, cluster, ROOT_TOKEN, "#/object/pods/default/huge")
 
     def reasons() -> list[str]:
         rows = browser.find_elements(By.CSS_SELECTOR, "#explanation-table tr")
@@ -205,8 +209,7 @@ def test_logs_follow_a_running_pod(browser: Any, cluster: ConsoleCluster) -> Non
         "the pod to run",
         timeout=60,
     )
-    log_in(browser, cluster, ROOT_TOKEN)
-    browser.get(cluster.url + "/#/object/pods/default/talker")
+    open_page(browser, cluster, ROOT_TOKEN, "#/object/pods/default/talker")
     until(lambda: browser.find_element(By.ID, "action-logs"), "the logs button").click()
     until(
         lambda: "running busybox" in text_of(browser, "logs"),
@@ -223,8 +226,7 @@ def test_a_node_page_lists_its_workloads_live(browser: Any, cluster: ConsoleClus
         "the pod to be bound",
         timeout=60,
     )
-    log_in(browser, cluster, ROOT_TOKEN)
-    browser.get(cluster.url + f"/#/object/nodes//{node}")
+    open_page(browser, cluster, ROOT_TOKEN, f"#/object/nodes//{node}")
     until(lambda: "default/placed" in text_of(browser, "node-workloads"), "the node's workloads")
 
 
@@ -232,8 +234,7 @@ def test_an_editor_can_ask_for_a_migration(browser: Any, cluster: ConsoleCluster
     from selenium.webdriver.common.by import By
 
     cluster.call("POST", f"{API}/namespaces/default/virtualmachines", VM)
-    log_in(browser, cluster, ROOT_TOKEN)
-    browser.get(cluster.url + "/#/object/virtualmachines/default/db")
+    open_page(browser, cluster, ROOT_TOKEN, "#/object/virtualmachines/default/db")
     until(lambda: browser.find_element(By.ID, "action-migrate"), "the migrate button").click()
 
     def migrations() -> list[str]:
@@ -258,8 +259,7 @@ def test_the_page_reconnects_after_the_server_restarts_and_resumes(
 
     data_dir = tmp_path_factory.mktemp("restart")
     with console_cluster(data_dir) as cluster:
-        log_in(browser, cluster, ROOT_TOKEN)
-        browser.get(cluster.url + "/#/workloads")
+        open_page(browser, cluster, ROOT_TOKEN, "#/workloads")
         until(lambda: "shown" in text_of(browser, "workloads-shown"), "the workloads table")
         port = int(cluster.url.rsplit(":", 1)[1])
         cluster.up.kill()
@@ -297,12 +297,15 @@ def test_a_deployment_shows_its_rollout_and_an_editor_undoes_it(browser: Any, cl
             "deployment.atoll.dev/revision", ""))  # fmt: skip
 
     until(lambda: revision() == "1", "revision 1 recorded", timeout=60)
-    current = cluster.call("GET", f"{path}/web")[1]
-    current["spec"]["template"]["pod"]["spec"]["containers"][0]["image"] = "nginx:2"
-    assert cluster.call("PUT", f"{path}/web", current)[0] == 200
+
+    def change_image() -> bool:  # the controller writes it too: a conflict reads again
+        current = cluster.call("GET", f"{path}/web")[1]
+        current["spec"]["template"]["pod"]["spec"]["containers"][0]["image"] = "nginx:2"
+        return cluster.call("PUT", f"{path}/web", current)[0] == 200
+
+    until(change_image, "the template change")
     until(lambda: revision() == "2", "revision 2 recorded", timeout=60)
-    log_in(browser, cluster, ROOT_TOKEN)
-    browser.get(cluster.url + "/#/object/deployments/default/web")
+    open_page(browser, cluster, ROOT_TOKEN, "#/object/deployments/default/web")
     until(lambda: "2 (current)" in text_of(browser, "rollout-history"), "the rollout history")
     assert "nginx:1" in text_of(browser, "rollout-history")
     until(lambda: browser.find_element(By.ID, "action-undo"), "the undo button").click()

@@ -89,7 +89,7 @@ def up_arguments(port: int, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
 def until(
     check: Callable[[], T],
     what: str,
-    timeout: float = 30.0,
+    timeout: float = 60.0,
     interval: float = 0.1,
     message: Callable[[], str] | None = None,
 ) -> T:
