@@ -82,6 +82,11 @@ class LiveMigratable(Protocol):
         at least once a second; returns the final progress once the guest runs on the target
         (``completed``). Raises MigrationFailed (the guest keeps running here), TaskNotFoundError."""
 
+    async def follow_migration(self, task_id: str, params: MigrationParams, report: Report) -> MigrationProgress:
+        """Follow an outgoing migration of ``task_id`` begun before this agent process started
+        (the hypervisor streams on by itself) as ``migrate_out`` would; MigrationFailed when none
+        runs, or it ended without completing."""
+
     async def cancel_migration(self, task_id: str) -> None:
         """Stop an outgoing migration of ``task_id`` (its ``migrate_out`` raises MigrationFailed);
         a no-op when none runs."""

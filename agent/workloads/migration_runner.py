@@ -5,7 +5,8 @@
                  ``prepare_incoming`` (agent/drivers/migration.py); the task goes into
                  NodeContext.adopted for the runner the switch-over brings; then TargetReady
                  with the address
-    source side  TargetReady, source = this node -> send: the task joins NodeContext.migrating
+    source side  TargetReady, source = this node -> send (Running, when this agent started while
+                 it ran: follow the hypervisor's stream, ``follow_migration``): the task joins NodeContext.migrating
                  (its VmRunner leaves it alone: a paused source guest must not be resumed),
                  Running, ``migrate_out`` with progress written about once a second, then
                  ``completed`` (the controller switches the VM over; its VmRunner here then sees
@@ -74,6 +75,9 @@ class MigrationRunner:
         elif status.source_node == me and status.phase == migrations.TARGET_READY and uid not in self._begun:
             self._begun.add(uid)
             self._spawn(self._send(migration))
+        elif status.source_node == me and status.phase == migrations.RUNNING and uid not in self._begun:
+            self._begun.add(uid)  # under way when this agent started: follow what the hypervisor does
+            self._spawn(self._send(migration, resumed=True))
         elif status.source_node == me and migration.spec.cancel and uid in self.outgoing:
             self._spawn(self._cancel(uid))
 
@@ -139,9 +143,16 @@ class MigrationRunner:
 
     # --- source ---------------------------------------------------------------------------------
 
-    async def _send(self, migration: Migration) -> None:
+    async def _send(self, migration: Migration, resumed: bool = False) -> None:
+        """Stream the VM to the target; ``resumed``: the stream began before this agent process
+        (its runner may not have adopted the guest yet: wait for it a moment)."""
         uid = migration.metadata.uid
         found = self.source_task(migration.metadata.namespace, migration.spec.vm_name)
+        for _ in range(VM_READ_ATTEMPTS if resumed else 0):
+            if found is not None:
+                break
+            await self.ctx.clock.sleep(0.25)
+            found = self.source_task(migration.metadata.namespace, migration.spec.vm_name)
         driver = None if found is None else found[0]
         if found is None or not isinstance(driver, LiveMigratable):
             why = "the VM runs nothing here" if found is None else f"driver {found[0].name} cannot send live migrations"
@@ -157,13 +168,14 @@ class MigrationRunner:
             fresh.status.phase = migrations.RUNNING
             return True
 
-        if not await self._write(migration, running):
+        if not resumed and not await self._write(migration, running):
             self._stop_sending(uid)
             return
         latest: list[MigrationProgress] = [MigrationProgress()]
         params = params_of(migration.status.parameters, self.params)
-        sending = asyncio.ensure_future(driver.migrate_out(task_id, migration.status.target_address, params,
-                                                           latest.append))
+        stream = (driver.follow_migration(task_id, params, latest.append) if resumed
+                  else driver.migrate_out(task_id, migration.status.target_address, params, latest.append))
+        sending = asyncio.ensure_future(stream)
         written = MigrationProgress()
         try:
             while not sending.done():

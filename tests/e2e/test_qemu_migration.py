@@ -27,6 +27,7 @@ from atoll.client import Client
 from atoll.clock import SystemClock
 from atoll.v1 import migration_pb2
 from atoll.vm_runs import run_task_name
+from controller.controllers.migration.policy import MigrationPolicy
 from controller.main import run_controllers
 from controller.manager import ControllerOptions
 from scheduler.main import run_scheduler
@@ -45,6 +46,20 @@ TICK = re.compile(r"atoll-tick (\d+\.\d+) ([0-9a-f-]{36})")
 class TwoNodes:
     client: Client
     drivers: dict[str, QemuDriver]
+    factories: dict[str, QemuFactory]
+    running: dict[str, RunningNode]
+
+    async def start(self, name: str) -> None:
+        profile = NodeProfile(name=name, cpu="2", memory="8Gi")
+        self.running[name] = await start_node(self.client, profile, [self.drivers[name]], clock=SystemClock())
+
+    async def restart(self, name: str) -> None:
+        """What an agent restart does: the old process lets go (its QEMUs run on), a new one on the
+        same state dir adopts them."""
+        await self.running.pop(name).close()
+        await self.drivers[name].close()  # the process's QMP connections drop with it
+        self.drivers[name] = self.factories[name]()
+        await self.start(name)
 
 
 @pytest.fixture
@@ -55,23 +70,24 @@ async def second_qemu(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @contextlib.asynccontextmanager
-async def two_real_nodes(qemu: QemuFactory, second_qemu: QemuFactory) -> AsyncIterator[TwoNodes]:
+async def two_real_nodes(qemu: QemuFactory, second_qemu: QemuFactory,
+                         policy: MigrationPolicy | None = None) -> AsyncIterator[TwoNodes]:
     async with cluster() as c:
         stop = asyncio.Event()
-        drivers = {"real-a": qemu(), "real-b": second_qemu()}
-        nodes: list[RunningNode] = []
+        factories = {"real-a": qemu, "real-b": second_qemu}
+        nodes = TwoNodes(c.client, {name: build() for name, build in factories.items()}, factories, {})
+        options = ControllerOptions(controllers=("virtualmachine", "migration"),
+                                    migration_policy=policy or MigrationPolicy())
         components = [
-            asyncio.create_task(run_controllers(c.api.address, stop, options=ControllerOptions(
-                controllers=("virtualmachine", "migration")))),
+            asyncio.create_task(run_controllers(c.api.address, stop, options=options)),
             asyncio.create_task(run_scheduler(c.api.address, None, stop)),
         ]
         try:
-            for name, driver in drivers.items():
-                profile = NodeProfile(name=name, cpu="2", memory="8Gi")
-                nodes.append(await start_node(c.client, profile, [driver], clock=SystemClock()))
-            yield TwoNodes(c.client, drivers)
+            for name in factories:
+                await nodes.start(name)
+            yield nodes
         finally:
-            for running in nodes:
+            for running in nodes.running.values():
                 await running.close()
             stop.set()
             await asyncio.gather(*components, return_exceptions=True)
@@ -209,3 +225,31 @@ async def test_a_target_qemu_killed_mid_migration_fails_it_and_the_guest_runs_on
         await asyncio.sleep(3)
         assert len(await ticks(nodes.drivers["real-a"], task_id)) > count, "the guest still counts on its source"
         assert vm.status.migration_state.phase == migrations.FAILED
+
+
+async def test_a_source_agent_restarted_mid_migration_follows_it_to_the_switch_over(
+    qemu: QemuFactory, second_qemu: QemuFactory, kernel: artifacts.Kernel, initramfs: Path
+) -> None:
+    slow = MigrationPolicy(bandwidth=2 * 1024 * 1024)  # seconds of streaming: time to restart the agent
+    async with two_real_nodes(qemu, second_qemu, slow) as nodes:
+        before, task_id = await running_ticker(nodes, kernel, initramfs)
+        boot_id = (await ticks(nodes.drivers["real-a"], task_id))[-1][1]
+        await nodes.client.create(migrate("across-restart"))
+        await eventually(nodes.client, "vmim", "across-restart",  # QEMU streams: bytes sent
+                         lambda m: m is not None and m.status.progress.bytes_transferred > 0, timeout=60)
+        await nodes.restart("real-a")
+        done = await eventually(nodes.client, "vmim", "across-restart",
+                                lambda m: m is not None and not migrations.is_active(m), timeout=240)
+        assert done.status.phase == migrations.SUCCEEDED, done.status
+        moved = await eventually(nodes.client, "vm", "ticker",
+                                 lambda vm: vm is not None and vm.spec.node_name == "real-b"
+                                 and vm.status.phase == "Running", timeout=60)
+        assert moved.status.current_run.number == before.status.current_run.number
+        await asyncio.sleep(3)
+        target_ticks = await ticks(nodes.drivers["real-b"], task_id)
+        assert target_ticks and all(tick_boot == boot_id for _, tick_boot in target_ticks), "no reboot"
+        for _ in range(30):
+            if not await nodes.drivers["real-a"].list_tasks():
+                break
+            await asyncio.sleep(1)
+        assert await nodes.drivers["real-a"].list_tasks() == [], "the source's paused QEMU is gone"

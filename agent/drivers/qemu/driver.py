@@ -518,6 +518,12 @@ class QemuDriver:
             raise MigrationFailed(REASON_SOURCE_FAILED, f"VM {task_id} is not running")
         return await qemu_migration.send(vm.monitor, address, params, report)
 
+    async def follow_migration(self, task_id: str, params: MigrationParams, report: Report) -> MigrationProgress:
+        vm = self._vm(task_id)
+        if vm.monitor is None or vm.exit is not None:
+            raise MigrationFailed(REASON_SOURCE_FAILED, f"VM {task_id} is not running")
+        return await qemu_migration.follow(vm.monitor, params, report)
+
     async def cancel_migration(self, task_id: str) -> None:
         vm = self._vms.get(task_id)
         if vm is not None and vm.monitor is not None:

@@ -4,6 +4,7 @@ Target: QEMU starts with ``-incoming defer`` (same devices, disks and MAC as the
 command line from the same VM spec), then ``migrate-set-capabilities`` (those both ends must agree
 on) and ``migrate-incoming`` on a TCP port of this host; the guest resumes there by itself when
 the stream completes (QMP event RESUME).
+An agent that restarts while a migration runs ``follow``s it (QEMU streams on by itself).
 Source: capabilities (auto-converge, events; postcopy-ram when asked and the target set it too),
 parameters (downtime-limit, max-bandwidth), ``migrate`` to the target's address, then
 ``query-migrate`` twice a second into the progress until ``completed`` (the source guest stays
@@ -57,6 +58,12 @@ async def send(monitor: Monitor, address: str, params: MigrationParams, report: 
         await monitor.execute("migrate", {"uri": address})
     except MonitorError as err:
         raise MigrationFailed(REASON_TARGET_FAILED, f"migrate to {address}: {err}") from None
+    return await follow(monitor, params, report)
+
+
+async def follow(monitor: Monitor, params: MigrationParams, report: Report) -> MigrationProgress:
+    """Poll the outgoing migration under way (``send``'s, or one an agent before a restart began)
+    until it ends; MigrationFailed unless it completed, also when none ran."""
     best_remaining, since = -1, time.monotonic()
     while True:
         await asyncio.sleep(POLL_SECONDS)
@@ -75,6 +82,8 @@ async def send(monitor: Monitor, address: str, params: MigrationParams, report: 
             raise MigrationFailed(REASON_TARGET_FAILED, f"QEMU: {why[:500]}")
         if state == "cancelled":
             raise MigrationFailed(REASON_CANCELLED, "migration cancelled")
+        if state in ("", "none"):
+            raise MigrationFailed(REASON_SOURCE_FAILED, "no migration under way in the source QEMU")
         remaining = progress.bytes_remaining
         if best_remaining < 0 or remaining < best_remaining * 0.95:
             best_remaining, since = remaining, time.monotonic()

@@ -202,6 +202,10 @@ class SimHypervisorDriver(SimDriver):
                 )
         raise AssertionError("passes() ends with the final pass")
 
+    async def follow_migration(self, task_id: str, params: MigrationParams, report: Report) -> MigrationProgress:
+        """A simulated stream lives in the agent that ran it: none survives a restart."""
+        raise MigrationFailed(REASON_SOURCE_FAILED, "the simulated stream ended with the agent process that ran it")
+
     async def cancel_migration(self, task_id: str) -> None:
         self._cancelled.add(task_id)
 
