@@ -1,6 +1,7 @@
-"""The agent's AgentSessions gRPC service: ``atoll exec``, ``atoll console`` and ``atoll
-port-forward`` sessions, each pumped between the API server's stream and a ``ProcessSession``
-(a driver's; a TCP connection for port-forward: port_forward.py).
+"""The agent's AgentSessions gRPC service: ``atoll exec``, ``attach``, ``console`` and
+``port-forward`` sessions, each pumped between the API server's stream and a ``ProcessSession``
+(a driver's; the container's log followed for attach: attach.py; a TCP connection for
+port-forward: port_forward.py).
 
 Served on the same endpoint as AgentLogs (agent/logs_service.py; mutual TLS admitting only the
 API server, which authorized the user). One session:
@@ -30,10 +31,11 @@ from typing import Any
 import grpc
 
 from agent import metrics
-from agent.drivers.abilities import Console, Exec
+from agent.drivers.abilities import Console, Exec, LogReader
 from agent.drivers.protocol import DriverError, TaskNotFoundError
 from agent.drivers.session import STDERR, ExecOptions, ProcessSession
 from agent.node_agent import NodeAgent
+from agent.sessions.attach import FollowSession
 from agent.sessions.port_forward import PortUnreachableError, open_port
 from agent.workload_target import Target, TargetError, find_target
 from atoll import sessions
@@ -133,6 +135,8 @@ class AgentSessionsService(access_pb2_grpc.AgentSessionsServicer):
                 return target, await driver.open_exec(target.task_id, options)
             if start.capability == sessions.CONSOLE and isinstance(driver, Console):
                 return target, await driver.open_console(target.task_id)
+            if start.capability == sessions.ATTACH and isinstance(driver, LogReader):
+                return target, FollowSession(driver.logs(target.task_id, follow=True, tail=0))
             if start.capability == sessions.PORT_FORWARD:
                 return target, await open_port(target, start.port)
         except PortUnreachableError as err:

@@ -10,7 +10,6 @@ opened. Ctrl-C without ``-t``, or the connection dropping, hangs up: the remote 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import sys
@@ -26,7 +25,7 @@ from atoll.cli.common import (
     run_with_client,
 )
 from atoll.cli.parser import examples
-from atoll.cli.terminal import copy_stdin, forward_resizes, raw_terminal, terminal_size, write_output
+from atoll.cli.terminal import forward_resizes, pump, raw_terminal, terminal_size
 from atoll.client import Client
 from atoll.user_text import bounded_repr
 
@@ -103,23 +102,4 @@ async def exec_command(client: Client, args: argparse.Namespace, streams: Stream
         if on_terminal:
             stack.enter_context(raw_terminal(fd))
             stack.enter_context(forward_resizes(fd, session.resize))
-        return await _pump(session, streams, fd if args.stdin else None)
-
-
-async def _pump(session: sessions.SessionStream, streams: Streams, stdin_fd: int | None) -> int:
-    feeding = asyncio.create_task(copy_stdin(session, stdin_fd)) if stdin_fd is not None else None
-    try:
-        async for stream, data in session.output():
-            write_output(streams.err if stream == 2 else streams.out, data)
-    finally:
-        if feeding is not None:
-            feeding.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await feeding
-        session.cancel()
-    ended = session.exit
-    if ended is None:
-        raise CliError("the session ended without an exit status")
-    if ended.reason:
-        streams.error(f"atoll: {ended.reason}")
-    return ended.code
+        return await pump(session, streams, fd if args.stdin else None)

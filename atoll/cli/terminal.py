@@ -19,6 +19,7 @@ import tty
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import IO, Any
 
+from atoll.cli.common import CliError
 from atoll.fd_wait import readable
 from atoll.sessions import SessionStream
 
@@ -112,3 +113,25 @@ def write_output(out: IO[Any], data: bytes) -> None:
     else:
         out.write(data.decode(errors="replace"))
         out.flush()
+
+
+async def pump(session: SessionStream, streams: Any, stdin_fd: int | None) -> int:
+    """Copies ``stdin_fd`` (None: nothing) to the session and its output to ``streams`` (out,
+    err; atoll.cli.common.Streams) until the remote side exits; returns its exit code. The
+    session is hung up on the way out, whatever ends it."""
+    feeding = asyncio.create_task(copy_stdin(session, stdin_fd)) if stdin_fd is not None else None
+    try:
+        async for stream, data in session.output():
+            write_output(streams.err if stream == 2 else streams.out, data)
+    finally:
+        if feeding is not None:
+            feeding.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await feeding
+        session.cancel()
+    ended = session.exit
+    if ended is None:
+        raise CliError("the session ended without an exit status")
+    if ended.reason:
+        streams.error(f"atoll: {ended.reason}")
+    return ended.code

@@ -237,3 +237,36 @@ async def test_port_forward_carries_http_to_a_simulated_pod_and_several_connecti
             await forwarding
     assert f"Forwarding from 127.0.0.1:{bound[0]} -> 8080" in out.getvalue()
     assert all(answer.startswith(b"HTTP/1.0 200 OK") and b"simulated web port 8080" in answer for answer in answers)
+
+
+async def test_an_agent_going_away_mid_session_ends_it_with_one_line() -> None:
+    async with fleet() as (client, agent_server):
+        session = await client.open_session(sessions.exec_start("default", "web", ["cat"], stdin=True))
+        await agent_server.stop()
+        with pytest.raises(ApiError) as gone:
+            await _collect(session)
+    assert gone.value.code == grpc.StatusCode.UNAVAILABLE
+    assert "n1" in gone.value.message and "\n" not in gone.value.message
+
+
+async def test_attach_follows_the_containers_output_from_now_on_until_it_ends() -> None:
+    clock = ManualClock()
+    agent_server = await start_logs_server("127.0.0.1:0")
+    profile = NodeProfile(name="n1", address="127.0.0.1", endpoint=agent_server.address)
+    try:
+        async with cluster() as c, node(c.client, profile, [SimLinuxDriver(clock=clock)], clock) as running:
+            agent_server.serve(running.agent)
+            await c.client.create(bound_pod("talk", "n1", "echo before; sleep 5; echo after; sleep 5"))
+            await eventually(c.client, "pod", "talk", lambda p: p is not None and p.status.phase == "Running")
+            start = access_pb2.SessionStart(capability="attach", kind="Pod", name="talk")
+            session = await c.client.open_session(start)
+            clock.advance(20)
+            output = await asyncio.wait_for(_collect(session), 10)
+            with pytest.raises(ApiError) as refused:
+                await c.client.open_session(access_pb2.SessionStart(capability="attach", kind="Pod", name="talk",
+                                                                    stdin=True))
+    finally:
+        await agent_server.stop()
+    assert output.startswith(b"after\n") and b"before" not in output  # then the simulation's exit line
+    assert session.exit == sessions.Exited(0)
+    assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT and "without stdin" in refused.value.message

@@ -1,0 +1,46 @@
+"""``atoll attach pod/NAME [-c CONTAINER]``: a running container's own output from now on,
+through the API server (kubectl attach), until the container ends or Ctrl-C. Containers are
+started without stdin (the API has no ``stdin: true`` for them yet), so ``-i`` is refused;
+earlier output is in ``atoll logs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from atoll.cli.common import Streams, add_namespace_flags, add_server_flag, run_with_client
+from atoll.cli.exec import pod_name
+from atoll.cli.parser import examples
+from atoll.cli.terminal import pump
+from atoll.client import Client
+from atoll.sessions import ATTACH
+from atoll.v1 import access_pb2
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "attach",
+        help="follow a running container's own output",
+        description="Follow the output of a container of pod/NAME (or NAME) from now on.",
+        **examples(
+            "atoll attach pod/web",
+            "atoll attach web -c sidecar -n team-a",
+        ),
+    )
+    parser.add_argument("target", metavar="pod/NAME", help="the pod")
+    parser.add_argument("-c", "--container", default="", help="the container (required when the pod has several)")
+    parser.add_argument("-i", "--stdin", action="store_true", help="send stdin (refused: containers have none yet)")
+    add_namespace_flags(parser)
+    add_server_flag(parser, top_level=False)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_with_client(args, lambda client, streams: attach(client, args, streams))
+
+
+async def attach(client: Client, args: argparse.Namespace, streams: Streams) -> int:
+    start = access_pb2.SessionStart(capability=ATTACH, kind="Pod", namespace=args.namespace or "default",
+                                    name=pod_name(args.target), container=args.container, stdin=args.stdin)
+    return await pump(await client.open_session(start), streams, None)
