@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import tempfile
@@ -32,9 +31,9 @@ from pathlib import Path
 
 from atoll.client import Client
 from tests.bench.calibration import measure
-from tests.bench.supervisor import Supervisor, exit_on_child_death
+from tests.bench.report import run_and_report
+from tests.bench.supervisor import Supervisor
 from tests.support.fake_nodes import FakeNodes
-from tests.support.hermetic import isolate_environment
 from tests.support.up_process import start_up
 from tests.unit.controllers.builders import make_deployment
 
@@ -178,15 +177,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.nodes, args.replicas, args.fail, args.grace, args.heartbeat = 500, 1000, 50, 10.0, 3.0
-    isolate_environment("atoll-bench-controllers-")
-    with exit_on_child_death(), Supervisor() as children:
-        results = asyncio.run(run(args, children))
-    print(f"calibration: raw grpc.aio echo {results['calibration_echo_calls_per_s']:,} calls/s (same run); "
-          "each *_in_echo_calls figure is that duration in echo calls")
-    width = max(len(key) for key in results)
-    for key, value in results.items():
-        print(f"{key.ljust(width)}  {value}")
-    print(json.dumps(results))
+    run_and_report("atoll-bench-controllers-", lambda children: run(args, children))
 
 
 if __name__ == "__main__":

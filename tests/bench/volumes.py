@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import tempfile
 import time
@@ -38,8 +37,8 @@ from atoll.v1 import storage_pb2, virtualmachine_pb2
 from atoll.watch_events import ADDED, MODIFIED
 from tests.bench.agent import percentile
 from tests.bench.calibration import measure
-from tests.bench.supervisor import Supervisor, exit_on_child_death
-from tests.support.hermetic import isolate_environment
+from tests.bench.report import run_and_report
+from tests.bench.supervisor import Supervisor
 from tests.support.up_process import start_up
 
 NODE = "bench-volumes"
@@ -178,15 +177,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.vms = 20
-    isolate_environment("atoll-bench-volumes-")
-    with exit_on_child_death(), Supervisor() as children:
-        results = asyncio.run(run(args, children))
-    print(f"calibration: raw grpc.aio echo {results['calibration_echo_calls_per_s']:,} calls/s (same run); "
-          "each *_in_echo_calls figure is that duration in echo calls")
-    width = max(len(key) for key in results)
-    for key, value in results.items():
-        print(f"{key.ljust(width)}  {value}")
-    print(json.dumps(results))
+    run_and_report("atoll-bench-volumes-", lambda children: run(args, children))
 
 
 if __name__ == "__main__":
