@@ -13,7 +13,7 @@ directories, whoever wrote it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from atoll.quantity import QuantityError, parse_quantity
@@ -66,6 +66,11 @@ VOLUME_DATA_FINALIZER = "atoll.dev/volume-data"
 # allocatable (the free space of the local volume dir; fleet files: localStorage), the scheduler
 # fits unplaced local claims against it.
 LOCAL_CAPACITY_RESOURCE = "storage.atoll.dev/local"
+# A node's room for the local volumes of one class (bytes): CLASS_CAPACITY_PREFIX + class name.
+# A class that any node declares this for draws on it alone (a node that declares none has no room
+# for that class); every other local class draws on LOCAL_CAPACITY_RESOURCE. Hollow fleets declare
+# it per group (``storageClasses``), so scale tests model nodes with several kinds of disk.
+CLASS_CAPACITY_PREFIX = "class.storage.atoll.dev/"
 # The node label a local volume's node affinity selects on.
 HOSTNAME_LABEL = "atoll.dev/hostname"
 # The file of a VM disk inside a Filesystem volume.
@@ -88,7 +93,11 @@ def volume_path_problem(name: str) -> str | None:
 def storage_bytes(resources: Mapping[str, str]) -> int | None:
     """The ``storage`` quantity of a requests/capacity map in whole bytes (rounded up); None when
     absent or invalid (validation reports it)."""
-    text = resources.get(STORAGE)
+    return quantity_bytes(resources.get(STORAGE, ""))
+
+
+def quantity_bytes(text: str) -> int | None:
+    """A quantity in whole bytes (rounded up); None when empty or invalid."""
     if not text:
         return None
     try:
@@ -147,6 +156,19 @@ def pin_to_node(volume: storage_pb2.PersistentVolume, node: str) -> None:
     """Give ``volume`` the node affinity of a local volume on ``node``."""
     term = volume.spec.node_affinity.required.node_selector_terms.add()
     term.match_expressions.add(key=HOSTNAME_LABEL, operator="In", values=[node])
+
+
+def class_capacity_resource(class_name: str) -> str:
+    """The node resource that declares room for the local volumes of class ``class_name``."""
+    return CLASS_CAPACITY_PREFIX + class_name
+
+
+def local_pool(class_name: str, declared: Callable[[str], bool]) -> str:
+    """The node resource a local volume of class ``class_name`` takes room from: its class's own
+    (when ``declared(resource)``: some node offers it) or the node's general local room. One rule
+    for the scheduler (where a claim fits) and the binding controller (whether it can provision)."""
+    own = class_capacity_resource(class_name)
+    return own if class_name and declared(own) else LOCAL_CAPACITY_RESOURCE
 
 
 def claims_of(workload: Any) -> tuple[str, ...]:

@@ -2,9 +2,9 @@
 
 Fed by the scheduling loop from watches of PersistentVolumeClaim, PersistentVolume and
 StorageClass; read by the VolumeBinding plugin. It also knows which nodes hold each claim (bound
-workloads that use it, charged by the snapshot) and how much local storage each node has promised:
-local volumes pinned to it, claims whose provisioning chose it, and claims this scheduler assumed
-there before the binding controller has seen them (``assume``/``forget``).
+workloads that use it, charged by the snapshot) and how much local storage each node has promised,
+by class: local volumes pinned to it, claims whose provisioning chose it, and claims this
+scheduler assumed there before the binding controller has seen them (``assume``/``forget``).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class VolumeFacts:
     name: str
     node: str | None  # the node a local volume is on; None: every node reaches it
     size: int
+    class_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,9 @@ def claim_facts(claim: storage_pb2.PersistentVolumeClaim) -> ClaimFacts:
 
 
 def volume_facts(volume: storage_pb2.PersistentVolume) -> VolumeFacts:
-    return VolumeFacts(volume.metadata.name, storage.volume_node(volume), storage.volume_size(volume))
+    return VolumeFacts(
+        volume.metadata.name, storage.volume_node(volume), storage.volume_size(volume), volume.spec.storage_class_name
+    )
 
 
 def class_facts(storage_class: storage_pb2.StorageClass) -> ClassFacts:
@@ -85,7 +88,7 @@ class VolumeIndex:
         self.default_class = ""
         self.users: dict[str, Counter[str]] = defaultdict(Counter)  # claim key -> node -> workloads
         self._assumed: dict[str, tuple[str, int]] = {}  # claim key -> (node, bytes), until seen placed
-        self._used: dict[str, int] | None = None  # local_used(), until claims, volumes or assumptions change
+        self._used: dict[str, Counter[str]] | None = None  # local_used(), until claims, volumes or assumptions change
 
     # -- feeding ----------------------------------------------------------------------------------
 
@@ -109,6 +112,7 @@ class VolumeIndex:
         self.volumes.pop(name, None)
 
     def upsert_class(self, storage_class: storage_pb2.StorageClass) -> None:
+        self._used = None  # the default class may change
         self.classes[storage_class.metadata.name] = class_facts(storage_class)
         if storage.is_default_class(storage_class):
             self.default_class = storage_class.metadata.name
@@ -116,6 +120,7 @@ class VolumeIndex:
             self.default_class = ""
 
     def remove_class(self, name: str) -> None:
+        self._used = None
         self.classes.pop(name, None)
         if self.default_class == name:
             self.default_class = ""
@@ -157,18 +162,22 @@ class VolumeIndex:
         assumed = self._assumed.get(claim.key)
         return assumed[0] if assumed is not None else None
 
-    def local_used(self) -> dict[str, int]:
-        """Bytes of local storage promised on each node."""
+    def local_used(self) -> dict[str, Counter[str]]:
+        """Bytes of local storage promised on each node, by storage class."""
         if self._used is not None:
             return self._used
-        used: Counter[str] = Counter()
+        used: dict[str, Counter[str]] = defaultdict(Counter)
         for volume in self.volumes.values():
             if volume.node is not None:
-                used[volume.node] += volume.size
+                used[volume.node][volume.class_name] += volume.size
         for claim in self.claims.values():
             if not claim.volume_name and claim.selected_node:
-                used[claim.selected_node] += claim.size
-        for node, size in self._assumed.values():
-            used[node] += size
+                used[claim.selected_node][self._class_name(claim)] += claim.size
+        for key, (node, size) in self._assumed.items():
+            assumed = self.claims.get(key)
+            used[node][self._class_name(assumed) if assumed is not None else ""] += size
         self._used = dict(used)
         return self._used
+
+    def _class_name(self, claim: ClaimFacts) -> str:
+        return claim.class_name or self.default_class

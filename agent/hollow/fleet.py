@@ -33,6 +33,10 @@ persistent volumes (default 100Gi; 0: none).
 ``imagePullSeconds`` and ``missingImages`` (shell patterns of normalised references, such as
 ``*/ghost:*``): a simulated registry, so pods go through Pulling/Pulled, ErrImagePull and
 ImagePullBackOff (agent/images/sim_images.py).
+``storageClasses``: room per local storage class (``{fast: 20Gi}``, reported as
+``class.storage.atoll.dev/fast``): once any node declares room for a class, that class's volumes
+are placed and provisioned by it alone, the other local classes by ``localStorage``
+(atoll/storage.py: local_pool).
 ``extendedResources``: whole units per extended resource name (any name but
 cpu, memory, pods and ephemeral-storage; atoll/extended_resources.py). Errors name the file, the
 group index and the field.
@@ -50,6 +54,7 @@ import yaml
 from agent.config import RESERVED_DEFAULT
 from agent.drivers.sim.hypervisor import HypervisorProfile
 from agent.drivers.sim.probes import FailProbesError, parse_fail_probes
+from atoll import storage
 from atoll.extended_resources import ExtendedResourceError, is_extended, whole_units
 from atoll.labels import label_key_problem
 from atoll.node_restriction import RESTRICTED_LABEL_DOMAINS, restricted_labels
@@ -58,7 +63,8 @@ from atoll.user_text import bounded_repr
 
 _GROUP_KEYS = {"count", "namePrefix", "os", "osBuild", "cpu", "memory", "pods", "ephemeralStorage", "arch",
                "labels", "taints", "isolation", "hypervisor", "reserved", "startLatency", "failureRate",
-               "extendedResources", "failProbes", "localStorage", "imagePullSeconds", "missingImages"}
+               "extendedResources", "failProbes", "localStorage", "imagePullSeconds", "missingImages",
+               "storageClasses"}
 _HYPERVISOR_KEYS = {"type", "name", "nested", "guestOs", "bootSeconds", "migrationBandwidth"}
 
 
@@ -91,6 +97,8 @@ class NodeGroup:
     # A simulated registry (agent/images/sim_images.py): pull time, references it does not know.
     image_pull_seconds: float = 0.0
     missing_images: tuple[str, ...] = ()
+    # Room per local storage class (class name -> quantity; class.storage.atoll.dev/CLASS).
+    class_storage: Mapping[str, str] = field(default_factory=dict)
 
     def names(self) -> Iterator[str]:
         width = max(4, len(str(self.count - 1)))
@@ -208,6 +216,7 @@ def _group(raw: Any, where: str) -> NodeGroup:
         local_storage=str(raw.get("localStorage", _DEFAULTS.local_storage)),
         image_pull_seconds=_seconds(raw.get("imagePullSeconds", 0.0), f"{where}.imagePullSeconds"),
         missing_images=_patterns(raw.get("missingImages") or [], f"{where}.missingImages"),
+        class_storage=_class_storage(raw.get("storageClasses"), f"{where}.storageClasses"),
     )
 
 
@@ -221,6 +230,22 @@ def _patterns(raw: Any, where: str) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(item, str) and 0 < len(item) <= 512 for item in raw):
         raise FleetError(f"{where}: a list of image reference patterns (shell wildcards) is expected")
     return tuple(raw)
+
+
+def _class_storage(raw: Any, where: str) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise FleetError(f"{where}: expected a map of storage class name to quantity, e.g. {{fast: 20Gi}}")
+    rooms: dict[str, str] = {}
+    for name, size in raw.items():
+        shown = bounded_repr(str(name))
+        problem = label_key_problem(storage.class_capacity_resource(str(name))) if isinstance(name, str) else "not text"
+        if problem:
+            raise FleetError(f"{where}: {shown} cannot name a storage class's room: {problem}")
+        _quantity(str(size), f"{where}.{name}")
+        rooms[name] = str(size)
+    return rooms
 
 
 def _fail_probes(raw: Any, where: str) -> str:

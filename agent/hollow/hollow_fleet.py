@@ -78,11 +78,14 @@ def group_profile(group: NodeGroup, name: str, index: int, endpoint: str) -> Nod
 
 
 def group_resources(group: NodeGroup) -> dict[str, str]:
-    """The group's extended resources and its room for local volumes, in whole units (bytes)."""
+    """The group's extended resources and its room for local volumes (in all, and per class), in
+    whole units (bytes)."""
     resources = dict(group.extended_resources)
     room = to_bytes(group.local_storage) if group.local_storage else 0
     if room:
         resources[storage.LOCAL_CAPACITY_RESOURCE] = str(room)
+    for class_name, size in group.class_storage.items():
+        resources[storage.class_capacity_resource(class_name)] = str(to_bytes(size))
     return resources
 
 

@@ -4,16 +4,18 @@ VolumeZone in one). A workload that uses claims may only go where their volumes 
 - a claim bound to a local volume: that volume's node (node affinity);
 - a ReadWriteOnce claim already used by a placed workload: that workload's node (a second
   workload on another node waits, with the reason);
-- an unplaced claim of a WaitForFirstConsumer class: a node with enough free local storage
-  (``storage.atoll.dev/local`` in the node's allocatable, minus what local volumes and placed
-  claims already take there); Reserve records the choice until the binding controller's
-  provisioning shows up in the claim;
+- an unplaced claim of a WaitForFirstConsumer class: a node with enough free local storage in
+  its class's pool (atoll.storage.local_pool: ``class.storage.atoll.dev/CLASS`` when nodes
+  declare room per class, else ``storage.atoll.dev/local``; the node's allocatable minus what
+  local volumes and placed claims of that pool already take there); Reserve records the choice
+  until the binding controller's provisioning shows up in the claim;
 - a missing, Lost or deleting claim, or an unbound claim of an Immediate class, fits nowhere yet.
 Claims of the shared class bind at once and fit every node.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +26,7 @@ from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.interfaces import NoArgs, PreFilter, Reserve, VectorFilter
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
 from scheduler.snapshot import ClusterSnapshot
-from scheduler.volumes import LOCAL_CAPACITY, ClaimFacts
+from scheduler.volumes import ClaimFacts
 from scheduler.workload import WorkloadInfo
 
 NAME = "VolumeBinding"
@@ -32,12 +34,19 @@ AFFINITY_REASON = "node(s) had volume node affinity conflict"
 LOCAL_STORAGE_REASON = "node(s) did not have enough free local storage"
 
 
+def _short_of(pool: str) -> str:
+    """The reason a node lacks room in ``pool`` (a class's own pool names the class)."""
+    if pool.startswith(storage.CLASS_CAPACITY_PREFIX):
+        return f"{LOCAL_STORAGE_REASON} of class {pool.removeprefix(storage.CLASS_CAPACITY_PREFIX)}"
+    return LOCAL_STORAGE_REASON
+
+
 @dataclass(slots=True)
 class _Needs:
     """What one workload's claims ask of a node, worked out once per cycle."""
 
     nodes: dict[str, str] = field(default_factory=dict)  # node the workload must run on -> reason
-    local_bytes: int = 0  # local storage to provision on the chosen node
+    local_bytes: dict[str, int] = field(default_factory=dict)  # storage class -> bytes to provision there
     unplaced: list[ClaimFacts] = field(default_factory=list)  # claims whose volume goes where the workload goes
 
 
@@ -68,7 +77,8 @@ class VolumeBinding(PreFilter, VectorFilter, Reserve, NoArgs):
             if node is not None:
                 needs.nodes.setdefault(node, f"{AFFINITY_REASON} (claim {name} is on node {node})")
             elif not claim.volume_name and storage_class and storage_class.provisioner == storage.LOCAL_PROVISIONER:
-                needs.local_bytes += claim.size
+                class_name = storage_class.name
+                needs.local_bytes[class_name] = needs.local_bytes.get(class_name, 0) + claim.size
                 needs.unplaced.append(claim)
             if claim.single_node:
                 for user_node in index.users.get(key, ()):
@@ -94,20 +104,29 @@ class VolumeBinding(PreFilter, VectorFilter, Reserve, NoArgs):
             passed &= only
             reasons.append(ReasonMask(reason, ~only))
         if needs.local_bytes:
-            roomy = self._local_room(snapshot) >= needs.local_bytes
-            passed &= roomy
-            reasons.append(ReasonMask(LOCAL_STORAGE_REASON, ~roomy))
+            declared = table.extended_alloc.__contains__
+            wanted: dict[str, int] = {}
+            for class_name, size in needs.local_bytes.items():
+                pool = storage.local_pool(class_name, declared)
+                wanted[pool] = wanted.get(pool, 0) + size
+            for pool, size in wanted.items():
+                roomy = self._room(snapshot, pool, declared) >= size
+                passed &= roomy
+                reasons.append(ReasonMask(_short_of(pool), ~roomy))
         return NodeVerdict(passed, tuple(reasons) if explain else ())
 
     @staticmethod
-    def _local_room(snapshot: ClusterSnapshot) -> I64Array:
+    def _room(snapshot: ClusterSnapshot, pool: str, declared: Callable[[str], bool]) -> I64Array:
+        """Bytes each node has left in ``pool``: its allocatable minus what local volumes and
+        placed claims of the classes drawing on that pool take there."""
         table = snapshot.nodes
-        capacity = table.extended_alloc.get(LOCAL_CAPACITY)
+        capacity = table.extended_alloc.get(pool)
         room = np.zeros(table.capacity, dtype=np.int64) if capacity is None else capacity.copy()
-        for node, used in snapshot.volumes.local_used().items():
+        for node, by_class in snapshot.volumes.local_used().items():
             slot = table.index.get(node)
-            if slot is not None:
-                room[slot] -= used
+            if slot is None:
+                continue
+            room[slot] -= sum(used for name, used in by_class.items() if storage.local_pool(name, declared) == pool)
         return room
 
     def reserve(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str) -> Status:

@@ -14,7 +14,10 @@ reconcile(claim):
 - Pending: bound to the volume reserved for it, else to the smallest Available volume that serves
   it; else its class provisions one: at once (Immediate) or, for WaitForFirstConsumer, once a
   workload that uses it has been placed (its node is recorded on the claim, annotation
-  ``volume.atoll.dev/selected-node``, and the volume is pinned to it). The provisioned volume is
+  ``volume.atoll.dev/selected-node``, and the volume is pinned to it). A local volume is made only
+  where the node has room for it in its class's pool (atoll.storage.local_pool, less the local
+  volumes of that pool already there); otherwise the claim stays Pending, reason
+  ProvisioningFailed naming the node, the pool, what is left and what the claim asks. The provisioned volume is
   named ``pvc-<claim uid>`` and reserved for the claim, so a repeated reconcile finds it instead of
   making another (a create that finds it exists is that case). Binding writes the volume first
   (claimRef, phase Bound), then the claim (volumeName, phase Bound, capacity): a crash in between
@@ -102,6 +105,7 @@ class VolumeBindingController:
         self.queue = queue or WorkQueue(clock, name=NAME)
         self.events = EventRecorder(api, f"controller/{NAME}", clock)
         self._reported: set[tuple[str, str]] = set()  # (key, reason) of Events recorded once
+        self._pools: frozenset[str] | None = None  # _declared_pools(), until a node changes
         self._export_phases()
         claims.add_handler(self._on_claim)
         volumes.add_handler(self._on_volume)
@@ -146,6 +150,8 @@ class VolumeBindingController:
             self.queue.add(join_key(workload.metadata.namespace, name))
 
     def _on_node(self, event_type: str, node: node_pb2.Node, previous: node_pb2.Node | None) -> None:
+        if previous is None or event_type == DELETED or previous.status.allocatable != node.status.allocatable:
+            self._pools = None
         if event_type != DELETED:
             return
         for volume in self.volumes.list():
@@ -293,6 +299,11 @@ class VolumeBindingController:
                 f"({storage_class.provisioner}) cannot offer {', '.join(sorted(missing))}",
             )
             return
+        short = self._local_room_problem(claim, storage_class, node)
+        if short is not None:
+            metrics.VOLUME_PROVISIONING_ERRORS.labels(storage_class.provisioner).inc()
+            await self._pending(claim, "ProvisioningFailed", short)
+            return
         volume = provisioned_volume(claim, storage_class, node)
         try:
             await self.api.create(volume)
@@ -309,6 +320,44 @@ class VolumeBindingController:
             "ProvisioningSucceeded",
             f"provisioned volume {volume.metadata.name}{where} ({storage_class.provisioner})",
         )
+
+    def _local_room_problem(
+        self, claim: storage_pb2.PersistentVolumeClaim, storage_class: storage_pb2.StorageClass, node: str | None
+    ) -> str | None:
+        """Why a local volume for ``claim`` cannot be made on ``node``: the node's room in the
+        class's pool (atoll.storage.local_pool), minus the local volumes of that pool already
+        there, is smaller than the claim. None when it fits, or the node or its room for that pool
+        is not known here."""
+        found = self.nodes.get(node) if node and storage_class.provisioner == storage.LOCAL_PROVISIONER else None
+        if found is None:
+            return None
+        declared = self._declared_pools()
+        pool = storage.local_pool(storage_class.metadata.name, declared.__contains__)
+        if pool not in found.status.allocatable:
+            return None  # the node states no room: its agent finds out (a directory has no quota)
+        room = storage.quantity_bytes(found.status.allocatable[pool]) or 0
+        for volume in self.volumes.list():
+            here = storage.volume_node(volume) == node and volume.spec.claim_ref.uid != claim.metadata.uid
+            if here and storage.local_pool(volume.spec.storage_class_name, declared.__contains__) == pool:
+                room -= storage.volume_size(volume)
+        wanted = storage.claim_size(claim)
+        if wanted <= room:
+            return None
+        return (
+            f"node {node} has {max(room, 0)} bytes of {pool} left for class {storage_class.metadata.name}, "
+            f"the claim asks {wanted}"
+        )
+
+    def _declared_pools(self) -> frozenset[str]:
+        """The per-class capacity resources any node declares (cached until a node changes)."""
+        if self._pools is None:
+            self._pools = frozenset(
+                name
+                for node in self.nodes.list()
+                for name in node.status.allocatable
+                if name.startswith(storage.CLASS_CAPACITY_PREFIX)
+            )
+        return self._pools
 
     async def _bind(self, claim: storage_pb2.PersistentVolumeClaim, cached: storage_pb2.PersistentVolume) -> None:
         volume = _copy_volume(cached)

@@ -131,3 +131,29 @@ def test_admission_refuses_a_pod_needing_more_units_than_the_node_has(
 
 def test_a_profile_offers_its_whole_units_to_admission() -> None:
     assert NodeProfile(name="n", extended_resources={GPU: "2", "bad.example/x": "0.5"}).extended_units() == {GPU: 2}
+
+
+def test_a_fleet_group_declares_room_per_storage_class() -> None:
+    spec = parse_fleet({"nodes": [{"count": 1, "namePrefix": "a-", "localStorage": "1Ti",
+                                   "storageClasses": {"fast": "20Gi", "bulk.disks": "5Ti"}}]})
+    assert group_profile(spec.groups[0], "a-0000", 0, "").extended_resources == {
+        "storage.atoll.dev/local": str(2**40),
+        "class.storage.atoll.dev/fast": str(20 * 2**30),
+        "class.storage.atoll.dev/bulk.disks": str(5 * 2**40),
+    }
+
+
+@pytest.mark.parametrize(
+    ("classes", "message"),
+    [
+        pytest.param({"fast": "20 GB"}, "f.yaml: nodes[0].storageClasses.fast: invalid quantity", id="a bad size"),
+        pytest.param({"Fast!": "1Gi"}, "f.yaml: nodes[0].storageClasses: 'Fast!' cannot name a storage class's room",
+                     id="a name no resource can carry"),
+        pytest.param(["fast"], "f.yaml: nodes[0].storageClasses: expected a map of storage class name to quantity",
+                     id="a list"),
+    ],
+)
+def test_bad_fleet_storage_classes_are_one_line_naming_the_field(classes: object, message: str) -> None:
+    with pytest.raises(FleetError) as err:
+        parse_fleet({"nodes": [{"count": 1, "namePrefix": "g-", "storageClasses": classes}]}, "f.yaml")
+    assert str(err.value).startswith(message), str(err.value)

@@ -63,8 +63,8 @@ async def harness() -> AsyncIterator[Harness]:
     yield Harness(api, controller)
 
 
-def vm_using(claim: str, node_name: str = "") -> virtualmachine_pb2.VirtualMachine:
-    vm = make_standalone_vm("db")
+def vm_using(claim: str, node_name: str = "", name: str = "db") -> virtualmachine_pb2.VirtualMachine:
+    vm = make_standalone_vm(name)
     del vm.spec.disks[:]
     vm.spec.disks.add(name="root", persistent_volume_claim=claim)
     vm.spec.node_name = node_name
@@ -222,3 +222,29 @@ async def test_a_deleted_shared_volume_loses_its_data_when_the_controller_has_th
     await harness.settle()
     assert harness.api.latest("PersistentVolume", volume_name, "") is None
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_local_volume_is_not_made_where_its_class_has_no_room_left(harness: Harness) -> None:
+    roomy = node("n2")
+    fast = storage.class_capacity_resource("fast")
+    roomy.node.status.allocatable.update({storage.LOCAL_CAPACITY_RESOURCE: "3Gi", fast: "1Gi"})
+    await harness.api.create(roomy)
+    fast_class = storage_pb2.StorageClass(provisioner=storage.LOCAL_PROVISIONER,
+                                          volume_binding_mode=storage.WAIT_FOR_FIRST_CONSUMER)
+    fast_class.metadata.name = "fast"
+    await harness.api.create(fast_class)
+    await harness.api.create(make_claim("quick", "1Gi", "fast"))
+    await harness.api.create(make_claim("more", "1Gi", "fast"))
+    await harness.api.create(make_claim("bulk", "2Gi", storage.LOCAL_CLASS))  # the general room: fits
+    for name in ("quick", "more", "bulk"):
+        await harness.api.create(vm_using(name, node_name="n2", name=name))
+    await harness.settle()
+    assert (await harness.claim("quick")).status.phase == "Bound"
+    assert (await harness.claim("bulk")).status.phase == "Bound"
+    more = await harness.claim("more")
+    assert (more.status.phase, more.status.reason) == ("Pending", "ProvisioningFailed")
+    assert more.status.message == (
+        f"node n2 has 0 bytes of {fast} left for class fast, the claim asks {1 << 30}"
+    )
+    assert "ProvisioningFailed" in await harness.reasons()
+    assert len(await harness.volume_names()) == 2  # nothing half made for the claim that did not fit

@@ -115,3 +115,30 @@ def test_missing_lost_and_immediate_unbound_claims_wait_with_the_reason() -> Non
     assert 'persistentvolumeclaim "nope" not found' in message(harness.place(make_vm("a").claim("nope")))
     assert 'persistentvolumeclaim "lost" is Lost' in message(harness.place(make_vm("b").claim("lost")))
     assert "unbound immediate PersistentVolumeClaims" in message(harness.place(make_vm("c").claim("later")))
+
+
+def fast_class() -> storage_pb2.StorageClass:
+    fast = storage_pb2.StorageClass(provisioner=storage.LOCAL_PROVISIONER,
+                                    volume_binding_mode=storage.WAIT_FOR_FIRST_CONSUMER)
+    fast.metadata.name = "fast"
+    return fast
+
+
+def test_a_class_with_room_declared_per_node_is_placed_by_that_room_alone() -> None:
+    fast = storage.class_capacity_resource("fast")
+    harness = Harness(
+        make_node("a").hypervisor("type1").offers(LOCAL_CAPACITY, "100Gi").offers(fast, "20Gi"),
+        make_node("b").hypervisor("type1").offers(LOCAL_CAPACITY, "50Gi"),  # no fast disks
+    )
+    for storage_class in (*default_storage_classes(), fast_class()):
+        harness.snapshot.volumes.upsert_class(storage_class)
+    fast_claims = (claim("quick", size="15Gi", storage_class="fast"), claim("more", size="15Gi", storage_class="fast"))
+    for message_ in (*fast_claims, claim("bulk", size="90Gi")):
+        harness.snapshot.volumes.upsert_claim(claim_facts(message_))
+    quick = harness.place(make_vm("quick").claim("quick"))
+    assert isinstance(quick, Placement) and quick.node == "a"
+    assert message(harness.place(make_vm("more").claim("more"))) == (
+        "0/2 nodes are available: 2 node(s) did not have enough free local storage of class fast."
+    )
+    bulk = harness.place(make_vm("bulk").claim("bulk"))  # the fast volume takes none of a's general room
+    assert isinstance(bulk, Placement) and bulk.node == "a"
