@@ -118,9 +118,18 @@ VOLUME_BINDING_SECONDS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
     registry=REGISTRY,
 )
+VOLUME_PROVISIONING_SECONDS = Histogram(
+    "atoll_controller_volume_provisioning_seconds",
+    "Time from a claim's first provisioning attempt (once its class may provision: at once for "
+    "Immediate, after its first consumer's placement for WaitForFirstConsumer) to its volume's "
+    "creation, by provisioner; a claim that waited for room on its node counts the wait.",
+    ("provisioner",),
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+    registry=REGISTRY,
+)
 VOLUME_PROVISIONING_ERRORS = Counter(
     "atoll_controller_volume_provisioning_errors_total",
-    "Volume objects a provisioner failed to create, by provisioner.",
+    "Volume objects a provisioner failed to create or a node had no room for, by provisioner.",
     ("provisioner",),
     registry=REGISTRY,
 )

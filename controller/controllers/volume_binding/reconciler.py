@@ -106,6 +106,7 @@ class VolumeBindingController:
         self.events = EventRecorder(api, f"controller/{NAME}", clock)
         self._reported: set[tuple[str, str]] = set()  # (key, reason) of Events recorded once
         self._pools: frozenset[str] | None = None  # _declared_pools(), until a node changes
+        self._provisioning: dict[str, float] = {}  # claim key -> its first provisioning attempt
         self._export_phases()
         claims.add_handler(self._on_claim)
         volumes.add_handler(self._on_volume)
@@ -128,6 +129,7 @@ class VolumeBindingController:
             self.queue.add(claim.spec.volume_name)
         if event_type == DELETED:
             self._reported = {entry for entry in self._reported if entry[0] != key_of(claim)}
+            self._provisioning.pop(key_of(claim), None)
             for volume in self.volumes.list():
                 if volume.spec.claim_ref.uid == claim.metadata.uid:
                     self.queue.add(volume.metadata.name)
@@ -290,6 +292,7 @@ class VolumeBindingController:
     async def _provision(
         self, claim: storage_pb2.PersistentVolumeClaim, storage_class: storage_pb2.StorageClass, node: str | None
     ) -> None:
+        started = self._provisioning.setdefault(key_of(claim), self.clock.now())
         missing = set(claim.spec.access_modes) - storage.PROVISIONER_ACCESS_MODES.get(storage_class.provisioner, set())
         if missing:
             await self._pending(
@@ -311,7 +314,12 @@ class VolumeBindingController:
             if err.code is not grpc.StatusCode.ALREADY_EXISTS:
                 metrics.VOLUME_PROVISIONING_ERRORS.labels(storage_class.provisioner).inc()
                 raise
+            self._provisioning.pop(key_of(claim), None)
             return  # made by an earlier attempt: its watch event binds it
+        self._provisioning.pop(key_of(claim), None)
+        metrics.VOLUME_PROVISIONING_SECONDS.labels(storage_class.provisioner).observe(
+            max(0.0, self.clock.now() - started)
+        )
         where = f" on node {node}" if node else ""
         await self.events.record(
             CLAIM,

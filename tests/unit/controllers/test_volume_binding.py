@@ -15,6 +15,7 @@ from atoll import storage
 from atoll.clock import ManualClock
 from atoll.v1 import node_pb2, pod_pb2, storage_pb2, virtualmachine_pb2
 from controller.controllers.volume_binding.reconciler import VolumeBindingController
+from controller.runtime import metrics
 from controller.runtime.reconciler_runner import drain
 from tests.support.fake_api import FakeApi
 from tests.support.objects import make_claim
@@ -224,7 +225,15 @@ async def test_a_deleted_shared_volume_loses_its_data_when_the_controller_has_th
     assert list(tmp_path.iterdir()) == []
 
 
+def provisioned_count() -> float:
+    sample = metrics.REGISTRY.get_sample_value(
+        "atoll_controller_volume_provisioning_seconds_count", {"provisioner": storage.LOCAL_PROVISIONER}
+    )
+    return sample or 0.0
+
+
 async def test_a_local_volume_is_not_made_where_its_class_has_no_room_left(harness: Harness) -> None:
+    provisioned_before = provisioned_count()
     roomy = node("n2")
     fast = storage.class_capacity_resource("fast")
     roomy.node.status.allocatable.update({storage.LOCAL_CAPACITY_RESOURCE: "3Gi", fast: "1Gi"})
@@ -248,3 +257,4 @@ async def test_a_local_volume_is_not_made_where_its_class_has_no_room_left(harne
     )
     assert "ProvisioningFailed" in await harness.reasons()
     assert len(await harness.volume_names()) == 2  # nothing half made for the claim that did not fit
+    assert provisioned_count() == provisioned_before + 2
