@@ -122,11 +122,17 @@ class VolumeBinding(PreFilter, VectorFilter, Reserve, NoArgs):
         table = snapshot.nodes
         capacity = table.extended_alloc.get(pool)
         room = np.zeros(table.capacity, dtype=np.int64) if capacity is None else capacity.copy()
+        in_pool: dict[str, bool] = {}  # class name -> draws on ``pool``
         for node, by_class in snapshot.volumes.local_used().items():
             slot = table.index.get(node)
             if slot is None:
                 continue
-            room[slot] -= sum(used for name, used in by_class.items() if storage.local_pool(name, declared) == pool)
+            for name, used in by_class.items():
+                drawn = in_pool.get(name)
+                if drawn is None:
+                    drawn = in_pool[name] = storage.local_pool(name, declared) == pool
+                if drawn:
+                    room[slot] -= used
         return room
 
     def reserve(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str) -> Status:
