@@ -4,8 +4,9 @@ apply would change, so the two cannot disagree.
 
 The manifest owns spec, labels and annotations (but not system keys under ``atoll.dev`` it does
 not mention); owner references and finalizers only when it lists some; a kind without a spec
-(Event) is the manifest's whole; a bound workload keeps spec.nodeName when the manifest names
-none. The server then fills defaults and keeps what the kind keeps on update
+(Event) is the manifest's whole; spec fields the system wrote and the manifest leaves empty stay
+(``KindStrategy.keep_on_apply``: a bound workload's spec.nodeName, a claim's volumeName and
+class, a volume's claimRef). The server then fills defaults and keeps what the kind keeps on update
 (``predicted_apply``).
 """
 
@@ -36,9 +37,7 @@ def apply_onto(kind: Kind, old: Any, desired: Any) -> Any:
         event.metadata.CopyFrom(meta)
         return event
     copy_present(desired, merged, "spec")
-    bound_to = old.spec.node_name if kind.node_bound else ""
-    if bound_to and not merged.spec.node_name:
-        merged.spec.node_name = bound_to
+    kind.keep_on_apply(old, merged)
     return merged
 
 

@@ -88,31 +88,32 @@ class VolumeIndex:
         self.default_class = ""
         self.users: dict[str, Counter[str]] = defaultdict(Counter)  # claim key -> node -> workloads
         self._assumed: dict[str, tuple[str, int]] = {}  # claim key -> (node, bytes), until seen placed
-        self._used: dict[str, Counter[str]] | None = None  # local_used(), until claims, volumes or assumptions change
+        # local_used() by (pool, declared class pools), until claims, volumes, classes or assumptions change
+        self._used: dict[tuple[str, frozenset[str]], dict[str, int]] = {}
 
     # -- feeding ----------------------------------------------------------------------------------
 
     def upsert_claim(self, facts: ClaimFacts) -> None:
-        self._used = None
+        self._used = {}
         self.claims[facts.key] = facts
         if facts.volume_name or facts.selected_node:
             self._assumed.pop(facts.key, None)
 
     def remove_claim(self, key: str) -> None:
-        self._used = None
+        self._used = {}
         self.claims.pop(key, None)
         self._assumed.pop(key, None)
 
     def upsert_volume(self, facts: VolumeFacts) -> None:
-        self._used = None
+        self._used = {}
         self.volumes[facts.name] = facts
 
     def remove_volume(self, name: str) -> None:
-        self._used = None
+        self._used = {}
         self.volumes.pop(name, None)
 
     def upsert_class(self, storage_class: storage_pb2.StorageClass) -> None:
-        self._used = None  # the default class may change
+        self._used = {}  # the default class may change
         self.classes[storage_class.metadata.name] = class_facts(storage_class)
         if storage.is_default_class(storage_class):
             self.default_class = storage_class.metadata.name
@@ -120,7 +121,7 @@ class VolumeIndex:
             self.default_class = ""
 
     def remove_class(self, name: str) -> None:
-        self._used = None
+        self._used = {}
         self.classes.pop(name, None)
         if self.default_class == name:
             self.default_class = ""
@@ -139,12 +140,23 @@ class VolumeIndex:
 
     def assume(self, key: str, node: str, size: int) -> None:
         """This scheduler placed the first consumer of unplaced claim ``key`` on ``node``."""
-        self._used = None
+        self.forget(key)
         self._assumed[key] = (node, size)
+        self._shift(key, node, size)
 
     def forget(self, key: str) -> None:
-        self._used = None
-        self._assumed.pop(key, None)
+        previous = self._assumed.pop(key, None)
+        if previous is not None:
+            self._shift(key, previous[0], -previous[1])
+
+    def _shift(self, key: str, node: str, size: int) -> None:
+        """Keeps every cached ``local_used`` true when claim ``key``'s assumption on ``node``
+        comes (+size) or goes (-size): one placement must not cost a recount of every claim."""
+        claim = self.claims.get(key)
+        class_name = (claim.class_name or self.default_class) if claim is not None else ""
+        for (pool, declared), used in self._used.items():
+            if storage.local_pool(class_name, declared.__contains__) == pool:
+                used[node] = used.get(node, 0) + size
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -162,22 +174,33 @@ class VolumeIndex:
         assumed = self._assumed.get(claim.key)
         return assumed[0] if assumed is not None else None
 
-    def local_used(self) -> dict[str, Counter[str]]:
-        """Bytes of local storage promised on each node, by storage class."""
-        if self._used is not None:
-            return self._used
-        used: dict[str, Counter[str]] = defaultdict(Counter)
-        for volume in self.volumes.values():
-            if volume.node is not None:
-                used[volume.node][volume.class_name] += volume.size
-        for claim in self.claims.values():
-            if not claim.volume_name and claim.selected_node:
-                used[claim.selected_node][self._class_name(claim)] += claim.size
-        for key, (node, size) in self._assumed.items():
-            assumed = self.claims.get(key)
-            used[node][self._class_name(assumed) if assumed is not None else ""] += size
-        self._used = dict(used)
-        return self._used
+    def local_used(self, pool: str, declared: frozenset[str]) -> dict[str, int]:
+        """Bytes of local storage promised on each node in ``pool``: by the volumes and claims of
+        the classes that draw on it (atoll.storage.local_pool, given the per-class resources
+        some node ``declared``)."""
+        key = (pool, declared)
+        cached = self._used.get(key)
+        if cached is not None:
+            return cached
+        in_pool: dict[str, bool] = {}
 
-    def _class_name(self, claim: ClaimFacts) -> str:
-        return claim.class_name or self.default_class
+        def counts(class_name: str) -> bool:
+            hit = in_pool.get(class_name)
+            if hit is None:
+                hit = in_pool[class_name] = storage.local_pool(class_name, declared.__contains__) == pool
+            return hit
+
+        used: Counter[str] = Counter()
+        for volume in self.volumes.values():
+            if volume.node is not None and counts(volume.class_name):
+                used[volume.node] += volume.size
+        for claim in self.claims.values():
+            if not claim.volume_name and claim.selected_node and counts(claim.class_name or self.default_class):
+                used[claim.selected_node] += claim.size
+        for claim_key, (node, size) in self._assumed.items():
+            assumed = self.claims.get(claim_key)
+            if counts((assumed.class_name or self.default_class) if assumed is not None else ""):
+                used[node] += size
+        result = self._used[key] = dict(used)
+        return result
+

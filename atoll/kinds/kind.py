@@ -72,6 +72,10 @@ class KindStrategy(Generic[M]):
     # Workloads placed on a node: spec.nodeName is set once by Bind, the node's agent runs them
     # (and serves their logs); an apply keeps the binding.
     node_bound: bool = False
+    # Spec fields the system writes (binding, defaulting) that an apply whose manifest leaves them
+    # empty keeps, as kubectl's three-way merge keeps what it never applied (node_bound kinds keep
+    # spec.nodeName as well).
+    kept_by_apply: tuple[str, ...] = ()
     # Drain evicts such a workload in place: stopped on its node and placed again elsewhere, the
     # same object (atoll/vm_runs.py), instead of deleting it.
     evicted_in_place: bool = False
@@ -167,6 +171,18 @@ class KindStrategy(Generic[M]):
     def readiness(self, obj: M) -> Readiness:
         """Whether ``obj`` is ready for use (``apply --wait``); ready once written unless a kind says more."""
         return READY
+
+    def keep_on_apply(self, old: M, merged: M) -> None:
+        """Puts back into ``merged`` (an apply's result) the system-written spec fields its
+        manifest left empty (``kept_by_apply``, and spec.nodeName of node-bound kinds)."""
+        kept = (*self.kept_by_apply, "node_name") if self.node_bound else self.kept_by_apply
+        was, spec = old.spec, merged.spec  # type: ignore[attr-defined]
+        for name in kept:
+            if spec.DESCRIPTOR.fields_by_name[name].message_type is not None:
+                if not spec.HasField(name) and was.HasField(name):
+                    getattr(spec, name).CopyFrom(getattr(was, name))
+            elif not getattr(spec, name) and getattr(was, name):
+                setattr(spec, name, getattr(was, name))
 
     def keep_on_update(self, old: M, merged: M) -> None:
         """Update owns spec and metadata: put back into ``merged`` what only status writes change."""

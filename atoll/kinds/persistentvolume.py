@@ -46,6 +46,7 @@ KIND = PersistentVolumeKind(
     field="persistent_volume",
     message=storage_pb2.PersistentVolume,
     namespaced=False,
+    kept_by_apply=("claim_ref",),  # written by the binding controller
     columns=(
         NAME_COLUMN,
         Column("CAPACITY", lambda v, now: str(v.spec.capacity.get(storage.STORAGE, ""))),

@@ -50,6 +50,7 @@ KIND = PersistentVolumeClaimKind(
     field="persistent_volume_claim",
     message=storage_pb2.PersistentVolumeClaim,
     namespaced=True,
+    kept_by_apply=("volume_name", "storage_class_name"),  # written by the binding controller
     columns=(
         NAME_COLUMN,
         Column("STATUS", lambda c, now: c.status.phase or storage.CLAIM_PENDING),

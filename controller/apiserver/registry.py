@@ -297,8 +297,9 @@ class Registry:
         """Create-or-update from a whole desired object; result created, configured or unchanged.
 
         The manifest owns spec, labels and annotations. Fields the system set and the manifest
-        leaves empty are kept: status, spec.nodeName of a bound workload, owner references and
-        finalizers when the manifest lists none.
+        leaves empty are kept: status, spec.nodeName of a bound workload, the kind's other
+        ``kept_by_apply`` spec fields (a claim's volumeName and class, a volume's claimRef), owner
+        references and finalizers when the manifest lists none.
         """
         kind, desired = _unpack(obj)
         desired.metadata.namespace = effective_namespace(kind, desired.metadata.namespace)

@@ -15,7 +15,6 @@ Claims of the shared class bind at once and fit every node.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,10 +103,11 @@ class VolumeBinding(PreFilter, VectorFilter, Reserve, NoArgs):
             passed &= only
             reasons.append(ReasonMask(reason, ~only))
         if needs.local_bytes:
-            declared = table.extended_alloc.__contains__
+            prefix = storage.CLASS_CAPACITY_PREFIX
+            declared = frozenset(name for name in table.extended_alloc if name.startswith(prefix))
             wanted: dict[str, int] = {}
             for class_name, size in needs.local_bytes.items():
-                pool = storage.local_pool(class_name, declared)
+                pool = storage.local_pool(class_name, declared.__contains__)
                 wanted[pool] = wanted.get(pool, 0) + size
             for pool, size in wanted.items():
                 roomy = self._room(snapshot, pool, declared) >= size
@@ -116,23 +116,16 @@ class VolumeBinding(PreFilter, VectorFilter, Reserve, NoArgs):
         return NodeVerdict(passed, tuple(reasons) if explain else ())
 
     @staticmethod
-    def _room(snapshot: ClusterSnapshot, pool: str, declared: Callable[[str], bool]) -> I64Array:
+    def _room(snapshot: ClusterSnapshot, pool: str, declared: frozenset[str]) -> I64Array:
         """Bytes each node has left in ``pool``: its allocatable minus what local volumes and
         placed claims of the classes drawing on that pool take there."""
         table = snapshot.nodes
         capacity = table.extended_alloc.get(pool)
         room = np.zeros(table.capacity, dtype=np.int64) if capacity is None else capacity.copy()
-        in_pool: dict[str, bool] = {}  # class name -> draws on ``pool``
-        for node, by_class in snapshot.volumes.local_used().items():
+        for node, used in snapshot.volumes.local_used(pool, declared).items():
             slot = table.index.get(node)
-            if slot is None:
-                continue
-            for name, used in by_class.items():
-                drawn = in_pool.get(name)
-                if drawn is None:
-                    drawn = in_pool[name] = storage.local_pool(name, declared) == pool
-                if drawn:
-                    room[slot] -= used
+            if slot is not None:
+                room[slot] -= used
         return room
 
     def reserve(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, node: str) -> Status:

@@ -13,7 +13,7 @@ import pytest
 from allinone.storage_classes import default_storage_classes
 from atoll import storage
 from atoll.clock import ManualClock
-from atoll.v1 import node_pb2, pod_pb2, storage_pb2, virtualmachine_pb2
+from atoll.v1 import node_pb2, object_pb2, pod_pb2, storage_pb2, virtualmachine_pb2
 from controller.controllers.volume_binding.reconciler import VolumeBindingController
 from controller.runtime import metrics
 from controller.runtime.reconciler_runner import drain
@@ -258,3 +258,19 @@ async def test_a_local_volume_is_not_made_where_its_class_has_no_room_left(harne
     assert "ProvisioningFailed" in await harness.reasons()
     assert len(await harness.volume_names()) == 2  # nothing half made for the claim that did not fit
     assert provisioned_count() == provisioned_before + 2
+
+
+async def test_applying_a_claims_manifest_again_keeps_what_binding_wrote(harness: Harness) -> None:
+    await harness.api.create(static_volume("static", "1Gi"))
+    await harness.api.create(make_claim())  # no class, no volume: the controller writes both
+    await harness.api.create(vm_using("data", node_name="n1"))
+    await harness.settle()
+    bound = await harness.claim()
+    assert (bound.spec.storage_class_name, bound.spec.volume_name) == ("local", "static")
+    again = await harness.api.registry.apply(object_pb2.Object(persistent_volume_claim=make_claim()))
+    assert again.result == "unchanged"
+    volume = storage_pb2.PersistentVolume()
+    volume.CopyFrom(await harness.volume("static"))
+    volume.spec.ClearField("claim_ref")
+    assert (await harness.api.registry.apply(object_pb2.Object(persistent_volume=volume))).result == "unchanged"
+    assert (await harness.volume("static")).spec.claim_ref.uid == bound.metadata.uid
