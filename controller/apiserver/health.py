@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2
 
-from controller.apiserver.metrics import STORE_HEALTHY
+from controller.apiserver.metrics import STORE_HEALTHY, WATCH_LAG
 from controller.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -83,20 +83,24 @@ async def follow_store_health(
     health: HealthServicer,
     services: tuple[str, ...],
     *,
+    seen_revision: Callable[[], int] | None = None,
     interval: float = STORE_PROBE_INTERVAL_SECONDS,
     timeout: float = STORE_PROBE_TIMEOUT_SECONDS,
 ) -> None:
     """Forever: every ``interval`` seconds asks the store for its revision; ``services`` are
     NOT_SERVING while that fails or takes longer than ``timeout``, SERVING again once it answers.
-    Each change is one log line (the store's error, cut short) and the store-healthy gauge."""
+    Each change is one log line (the store's error, cut short) and the store-healthy gauge; the
+    watch-lag gauge is the store's revision minus ``seen_revision()`` (the watch cache's)."""
     healthy = True
     STORE_HEALTHY.set(1)
     while True:
         await asyncio.sleep(interval)
         try:
             async with asyncio.timeout(timeout):
-                await store.current_revision()
+                revision = await store.current_revision()
             problem = ""
+            if seen_revision is not None:
+                WATCH_LAG.set(max(0, revision - seen_revision()))
         except TimeoutError:
             problem = f"no answer within {timeout:g} s"
         except Exception as error:  # every store failure means the same here: not serving

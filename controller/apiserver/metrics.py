@@ -113,3 +113,9 @@ SINGLETON_LEADER = Gauge(
     "cluster's compaction and Event expiry, else 0 (exactly one server of a cluster says 1).",
     registry=REGISTRY,
 )
+WATCH_LAG = Gauge(
+    "atoll_apiserver_watch_lag_revisions",
+    "How many revisions this API server's watch cache is behind its store, as of the last store probe "
+    "(every 2 s): watchers through this server see changes that much later.",
+    registry=REGISTRY,
+)

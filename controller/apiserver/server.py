@@ -235,9 +235,8 @@ async def start_api_server(
         loops.append(lambda: EventExpirer(store, cache, event_ttl).run())  # fresh schedule each term
     if loops:
         api.singletons = asyncio.create_task(run_singletons(registry, loops, default_identity()), name="singletons")
-    api.store_health = asyncio.create_task(
-        follow_store_health(store, health_servicer, ("", SERVICE_NAME)), name="store-health"
-    )
+    health_loop = follow_store_health(store, health_servicer, ("", SERVICE_NAME), seen_revision=lambda: cache.revision)
+    api.store_health = asyncio.create_task(health_loop, name="store-health")
     repair = ServiceIPRepair(store, cache, service_ips, SystemClock())
     api.service_ip_repair = asyncio.create_task(repair.run(), name="service-ip-repair")
     return api
