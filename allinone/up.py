@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import ipaddress
 import logging
 import os
@@ -48,6 +49,7 @@ from atoll.config import write_client_config
 from atoll.gc_tuning import tune_gc
 from atoll.image_flags import add_registry_flags, registry_config
 from atoll.images import node_state_dir
+from atoll.leaderelection import ElectionConfig
 from atoll.metrics_http import MetricsListenError
 from atoll.pki import PkiError, internal_client_config
 from atoll.private_files import make_process_private, private_directory
@@ -64,6 +66,7 @@ from controller.runtime import metrics as controller_metrics
 from controller.store.factory import open_store
 from controller.store.protocol import StoreUnavailableError
 from scheduler import metrics as scheduler_metrics
+from scheduler.main import LEASE_NAME as SCHEDULER_LEASE
 from scheduler.main import resolution_config, run_scheduler
 
 DEFAULT_LISTEN = "127.0.0.1:7443"
@@ -337,6 +340,15 @@ def _serve_metrics(args: argparse.Namespace, fleet: FleetSpec) -> None:
         print(f"atoll up: warning: {warning}", file=sys.stderr)
 
 
+def _election_identity(data_dir: Path) -> str:
+    """The identity this `atoll up` campaigns with for the scheduler's and the controllers' Leases:
+    stable per host and data dir, so that a restart (even after kill -9) takes its own Lease back
+    at once, while a standalone `atoll-scheduler --leader-elect` or another `atoll up` on the same
+    store waits its turn instead of acting beside it."""
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:8]
+    return f"atoll-up-{socket.gethostname()}-{digest}"
+
+
 def _start_components(
     args: argparse.Namespace, server: str, data_dir: Path, fleet: FleetSpec, stop: asyncio.Event
 ) -> dict[str, asyncio.Task[bool]]:
@@ -345,15 +357,17 @@ def _start_components(
     components: dict[str, Coroutine[Any, Any, None]] = {}
     if not args.no_scheduler:
         scheduler = internal_client_config(data_dir, server, "scheduler", dev=args.dev)
+        election = ElectionConfig(SCHEDULER_LEASE, identity=_election_identity(data_dir))
         components["scheduler"] = run_scheduler(
-            scheduler, args.scheduler_profile, stop, images=resolution_config(args)
+            scheduler, args.scheduler_profile, stop, images=resolution_config(args), election=election
         )
     if not args.no_controllers:
         identity = internal_client_config(data_dir, server, "controller", dev=args.dev)
         options = ControllerOptions(node_grace_period=args.node_grace_period, cluster_cidr=args.cluster_cidr,
                                     node_cidr_mask_size=args.node_cidr_mask_size,
                                     shared_storage_dir=str(_shared_dir(args, data_dir)),
-                                    migration_policy=policy_from(args))
+                                    migration_policy=policy_from(args),
+                                    leader_elect=True, identity=_election_identity(data_dir))
         components["controllers"] = run_controllers(identity, stop, options=options)
     if fleet.total:
         identity = internal_client_config(data_dir, server, "fleet", dev=args.dev)
