@@ -32,6 +32,7 @@ from agent.run import run_agent
 from agent.volumes.claims import VolumeDirs
 from allinone import http_listen
 from allinone.metrics_ports import serve_component_metrics
+from allinone.scheduled_snapshots import snapshot_periodically
 from allinone.storage_classes import ensure_storage_classes
 from atoll.certs import CertificateError
 from atoll.cidrs import (
@@ -114,6 +115,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=[],
         metavar="NAME_OR_IP",
         help="extra DNS name or IP address for the API server certificate (repeatable)",
+    )
+    parser.add_argument(
+        "--snapshot-interval", type=float, default=0, metavar="SECONDS",
+        help="snapshot the store every SECONDS into --snapshot-dir (default: never; see `atoll store snapshot`)",
+    )
+    parser.add_argument("--snapshot-dir", type=Path, help="where scheduled snapshots go (default DATA_DIR/snapshots)")
+    parser.add_argument(
+        "--snapshot-keep", type=int, default=5, metavar="N", help="scheduled snapshots kept (default 5)"
     )
     parser.add_argument("--no-scheduler", action="store_true", help="do not start the scheduler in-process")
     parser.add_argument("--no-controllers", action="store_true", help="do not start the controllers in-process")
@@ -369,6 +378,11 @@ def _start_components(
                                     migration_policy=policy_from(args),
                                     leader_elect=True, identity=_election_identity(data_dir))
         components["controllers"] = run_controllers(identity, stop, options=options)
+    if args.snapshot_interval > 0 and args.store != "memory":
+        directory = (args.snapshot_dir or data_dir / "snapshots").expanduser()
+        components["snapshots"] = snapshot_periodically(
+            args.store, data_dir, directory, args.snapshot_interval, max(1, args.snapshot_keep), stop
+        )
     if fleet.total:
         identity = internal_client_config(data_dir, server, "fleet", dev=args.dev)
         components["sim-nodes"] = run_hollow_fleet(identity, fleet, stop)

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from tests.support.etcd_cluster import EtcdCluster, Member
 from tests.support.etcd_server import etcd_server, free_loopback_port
 from tests.support.objects import make_pod
 from tests.support.system import require_binary
+from tests.support.up_process import start_up
 
 
 async def all_items(store: Store) -> dict[str, bytes]:
@@ -157,3 +159,23 @@ async def test_etcd_snapshot_restores_with_etcds_own_tool(tmp_path: Path) -> Non
             await store.close()
     finally:
         restored.kill(0)
+
+
+def test_atoll_up_takes_scheduled_snapshots_and_keeps_the_newest(tmp_path: Path) -> None:
+    up = start_up(tmp_path / "data", "--sim-nodes", "0", "--no-metrics", "--snapshot-interval", "0.5",
+                  "--snapshot-keep", "2")  # fmt: skip
+    try:
+        directory = tmp_path / "data" / "snapshots"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            taken = sorted(directory.glob("atoll-*.snap"))
+            if len(taken) == 2 and (tmp_path / "data" / "snapshots").exists():
+                break
+            time.sleep(0.2)
+        time.sleep(2)  # more intervals pass: still only the newest two
+        taken = sorted(directory.glob("atoll-*.snap"))
+    finally:
+        up.kill()
+    assert len(taken) == 2, taken
+    manifest = snapshot.read_manifest(taken[-1])
+    assert manifest.backend == "sqlite" and manifest.keysByKind.get("Namespace", 0) >= 1
