@@ -10,12 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import re
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,73 +20,14 @@ import pytest
 from atoll.client import ApiError, Backoff, Client
 from atoll.v1 import config_pb2
 from atoll.watch_events import ADDED, MODIFIED, RESYNC
-from tests.support.etcd_cluster import EtcdCluster, etcd_cluster
-from tests.support.etcd_server import free_loopback_port
+from tests.support.apiserver_process import api_servers
+from tests.support.etcd_cluster import etcd_cluster
 from tests.support.system import require_binary
 
 pytestmark = pytest.mark.etcd
 
 WRITERS = 4
 PHASE_SECONDS = 2.0
-START_TIMEOUT = 60.0
-_ADDRESS = re.compile(r"API server:\s+(\S+)")
-
-
-@dataclass
-class ApiServerProcess:
-    """`atoll up` serving only the API on a fixed port, restartable; output to a log file."""
-
-    store: str
-    port: int
-    workdir: Path
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.starts += 1
-        log = self.workdir / f"apiserver-{self.port}-{self.starts}.log"
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "allinone", "up", "--dev", "--no-client-config", "--no-metrics",
-                    "--no-http", "--no-scheduler", "--no-controllers", "--sim-nodes", "0",
-                    "--data-dir", str(self.workdir / f"data-{self.port}"), "--listen", self.address,
-                    "--store", self.store,
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=dict(os.environ, PYTHONUNBUFFERED="1"),
-            )  # fmt: skip
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if _ADDRESS.search(log.read_text(errors="replace")):
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"atoll up on {self.address} did not start:\n{log.read_text(errors='replace')[-3000:]}")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
-
-
-@contextlib.contextmanager
-def api_servers(cluster: EtcdCluster, workdir: Path, count: int) -> Iterator[list[ApiServerProcess]]:
-    store = "etcd://" + ",".join(cluster.endpoints)
-    servers = [ApiServerProcess(store, free_loopback_port(), workdir) for _ in range(count)]
-    try:
-        for server in servers:
-            server.start()
-        yield servers
-    finally:
-        for server in servers:
-            server.kill()
 
 
 @dataclass
