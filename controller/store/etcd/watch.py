@@ -63,18 +63,26 @@ async def watch_prefix(
         key=key, range_end=range_end, start_revision=max(after_revision, 1), prev_kv=True
     )
 
+    finished = asyncio.Event()
+
     async def requests() -> AsyncIterator[Any]:
+        """The create, then a progress request every interval, until this watch ends (then the
+        iterator ends too: no task of gRPC's outlives the call waiting on it)."""
         yield rpc.WatchRequest(create_request=create)
-        while True:  # the request side stays open until the call ends
-            await asyncio.sleep(progress_interval)
-            yield rpc.WatchRequest(progress_request=rpc.WatchProgressRequest())
+        while not finished.is_set():
+            try:
+                async with asyncio.timeout(progress_interval):
+                    await finished.wait()
+            except TimeoutError:
+                yield rpc.WatchRequest(progress_request=rpc.WatchProgressRequest())
 
     call = rpc.WatchStub(channel).Watch(requests(), metadata=require_leader(metadata))
     silence_limit = progress_interval + progress_timeout
     try:
         while True:
-            try:
-                response = await asyncio.wait_for(call.read(), timeout=silence_limit)
+            try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow our own cancellation
+                async with asyncio.timeout(silence_limit):
+                    response = await call.read()
             except TimeoutError:
                 raise StoreUnavailableError(
                     f"etcd watch on {prefix!r}: no answer to progress requests for {silence_limit:g} s"
@@ -98,6 +106,7 @@ async def watch_prefix(
         # The channel was closed under us (store closed or connection replaced).
         raise StoreUnavailableError(f"etcd watch on {prefix!r} ended: connection closed") from None
     finally:
+        finished.set()
         call.cancel()
 
 
