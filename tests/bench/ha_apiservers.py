@@ -9,8 +9,10 @@ server at --concurrency for --seconds. Baselines from the same run: bare etcd pu
 at the same concurrency (the ceiling the API servers share), and the time etcd takes to elect a
 new leader after its leader is killed (the floor under any failover through it). Failover: one
 client given all three servers writes while an API server is killed -9 and while the etcd leader
-is; the gap is the longest stretch without an acknowledged write. Hermetic (no client config is
-read); prints a table, then one JSON line.
+is; the gap is the longest stretch without an acknowledged write. With --check-perf, etcd's own
+load test (`etcdctl check perf --load l`, 60 s, Debian etcd-client) reports the write throughput
+the cluster sustains, etcd's ceiling by its own tool. Hermetic (no client config is read); prints
+the calibration figure (calibration.py), a table, then one JSON line.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,6 +31,8 @@ from pathlib import Path
 from atoll.client import ApiError, Backoff, Client
 from atoll.v1 import config_pb2
 from controller.store.etcd import EtcdStore
+from tests.bench.calibration import measure
+from tests.bench.supervisor import Supervisor
 from tests.support.apiserver_process import ApiServerProcess, api_servers
 from tests.support.etcd_cluster import EtcdCluster, etcd_cluster
 
@@ -142,7 +147,20 @@ async def failover_gap(addresses: str, kill: object, restart: object) -> float:
     return max(gaps, default=float("nan"))
 
 
+def etcd_check_perf(endpoints: list[str]) -> float | None:
+    """Writes/s that `etcdctl check perf --load l` reports for the cluster (its own load test:
+    60 s of puts at up to 8,000/s from 800 clients); None when etcdctl does not print a figure."""
+    done = subprocess.run(
+        ["etcdctl", f"--endpoints={','.join(endpoints)}", "check", "perf", "--load", "l"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    found = re.search(r"Throughput (?:too low: |is )(\d+) writes/s", done.stdout + done.stderr)
+    return float(found.group(1)) if found else None
+
+
 async def main(args: argparse.Namespace) -> None:
+    with Supervisor() as children:
+        calibration = await measure(children)
     with tempfile.TemporaryDirectory(prefix="atoll-bench-ha-") as scratch, etcd_cluster(3) as cluster:
         bare = await bare_etcd(cluster.endpoints, args.seconds, args.concurrency)
         with api_servers(cluster, Path(scratch), 3) as servers:
@@ -157,12 +175,16 @@ async def main(args: argparse.Namespace) -> None:
                                        lambda leader=leader: cluster.restart(leader))
                 )  # fmt: skip
             elections = [election_seconds(cluster) for _ in range(3)]
+        check_perf = etcd_check_perf(cluster.endpoints) if args.check_perf else None
+    print(calibration.line())
     print(f"{'API servers':>12} {'creates/s':>10}   (bare etcd puts/s, same concurrency: {bare:.0f})")
     for n, rate in rates.items():
         print(f"{n:>12} {rate:>10.0f}")
     print(f"failover gap, API server kill -9: {server_gap:.2f} s")
     print(f"failover gap, etcd leader kill -9: {', '.join(f'{gap:.2f}' for gap in leader_gaps)} s; "
           f"bare etcd elections: {', '.join(f'{seconds:.2f}' for seconds in elections)} s")  # fmt: skip
+    if check_perf is not None:
+        print(f"etcdctl check perf --load l: {check_perf:.0f} writes/s (etcd's own ceiling test)")
     print(
         json.dumps(
             {
@@ -174,6 +196,12 @@ async def main(args: argparse.Namespace) -> None:
                 "gap_apiserver_kill_s": round(server_gap, 3),
                 "gap_etcd_leader_kill_s": [round(gap, 3) for gap in leader_gaps],
                 "etcd_election_s": [round(seconds, 3) for seconds in elections],
+                "etcd_check_perf_writes_per_s": None if check_perf is None else round(check_perf),
+                "calibration": calibration.as_json(),
+                **calibration.ratios(
+                    rates={"creates_1": rates[1], "bare_etcd_puts": bare},
+                    durations={"gap_etcd_leader_kill_max": max(leader_gaps)},
+                ),
             }
         )
     )
@@ -183,6 +211,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--check-perf", action="store_true", help="also run etcdctl check perf --load l (60 s)")
     parser.add_argument("--load", metavar="ADDRESS", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", default="load", help=argparse.SUPPRESS)
     parsed = parser.parse_args()

@@ -7,7 +7,8 @@ The source is written straight into a fresh sqlite store (what the API would hav
 their Leases, Pods bound to them, each encoded as the API server encodes it, the built-in
 namespaces), one key per write, so its revision equals its key count. Beside the migration, the
 same run measures a bare etcd write rate (one key per put, 64 in flight: the migration's own
-pattern) as the baseline. Prints a table, then one JSON line.
+pattern) as the baseline. Prints the calibration figure (calibration.py), a table, then one JSON
+line.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from controller.store.etcd import EtcdStore
 from controller.store.factory import SQLITE_FILE_NAME
 from controller.store.sqlite import SqliteStore
 from controller.storeops.migrate import IN_FLIGHT, migrate
+from tests.bench.calibration import measure
+from tests.bench.supervisor import Supervisor
 from tests.support.etcd_cluster import etcd_cluster
 
 BASELINE_WRITES = 10_000
@@ -105,6 +108,8 @@ async def main() -> None:
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--pods-per-node", type=int, default=10)
     args = parser.parse_args()
+    with Supervisor() as children:
+        calibration = await measure(children)
     with tempfile.TemporaryDirectory(prefix="atoll-bench-migrate-") as scratch:
         data = Path(scratch) / "data"
         data.mkdir()
@@ -118,6 +123,7 @@ async def main() -> None:
             report = await migrate(data, cluster.endpoints, progress=lambda _line: None)
             seconds = time.monotonic() - started
     rate = (report.keys + report.padded) / seconds
+    print(calibration.line())
     print(f"{'keys':>10} {'padded':>8} {'seconds':>8} {'writes/s':>9} {'bare etcd writes/s':>19}")
     print(f"{report.keys:>10} {report.padded:>8} {seconds:>8.1f} {rate:>9.0f} {baseline:>19.0f}")
     print(
@@ -133,6 +139,8 @@ async def main() -> None:
                 "writes_per_s": round(rate),
                 "bare_etcd_writes_per_s": round(baseline),
                 "source_build_seconds": round(build_seconds, 2),
+                "calibration": calibration.as_json(),
+                **calibration.ratios(rates={"writes": rate, "bare_etcd_writes": baseline}),
             }
         )
     )
