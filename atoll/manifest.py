@@ -27,7 +27,7 @@ import yaml
 from atoll import kinds
 from atoll.kinds.checks import validate
 from atoll.manifest_codec import DecodeError, decode_into, describe, encode
-from atoll.manifest_yaml import ManifestLoader, json_shape_problem
+from atoll.manifest_yaml import ManifestLoader, json_shape_problem, json_text_is_safe
 from atoll.suggest import did_you_mean
 from atoll.user_text import bounded
 from atoll.v1 import object_pb2
@@ -35,6 +35,7 @@ from atoll.v1 import object_pb2
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN_SOURCE = "<stdin>"
 _ENVELOPE_KEYS = frozenset({"apiVersion", "kind"})
+_KIND_NAMES = dict.fromkeys(kind.name for kind in kinds.KINDS)  # ordered, as error messages list them
 # One manifest file (or stdin) is at most 4 MiB, the API server's request limit
 # (controller/apiserver/request_limits.py MAX_REQUEST_BYTES): 4 MiB of YAML is thousands of objects, and
 # Kubernetes stores none over 1.5 MiB. Checked before the file is read, so a 200 MB file costs
@@ -251,7 +252,7 @@ def _parse(text: str, source: str, errors: list[ManifestError]) -> Iterator[tupl
         except (ValueError, RecursionError) as error:  # over 4300 digits; nesting beyond recursion
             errors.append(ManifestError(source, 1, "", f"invalid JSON: {str(error) or 'nested too deeply'}"))
             return
-        problem = json_shape_problem(data)
+        problem = None if json_text_is_safe(text) else json_shape_problem(data)
         if problem:
             errors.append(ManifestError(source, 1, "", f"invalid JSON: {problem}"))
             return
@@ -304,12 +305,12 @@ def _decode(data: Any) -> tuple[object_pb2.Object | None, list[DecodeError]]:
 
 
 def _kind(name: Any, errors: list[DecodeError]) -> kinds.Kind | None:
-    known = [kind.name for kind in kinds.KINDS]
+    if isinstance(name, str) and name in _KIND_NAMES:
+        return kinds.by_name(name)
+    known = list(_KIND_NAMES)
     if name is None:
         errors.append(DecodeError("kind", f"required: set kind to one of {', '.join(known)}"))
         return None
-    if isinstance(name, str) and name in known:
-        return kinds.by_name(name)
     message = f"unknown kind {describe(name)}"
     hint = did_you_mean(name, known) if isinstance(name, str) else ""
     hint = hint or f"; known kinds: {', '.join(known)}"

@@ -19,7 +19,7 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +130,34 @@ def decode_into(
     return errors
 
 
+# How one field is decoded, worked out once per field from its descriptor (the HTTP API decodes
+# every request body with this; a walk that asked the descriptor on every value cost more than
+# the Create call itself). Each decoder takes (value, message, path, errors).
+FieldDecoder = Callable[[Any, Message, str, list[DecodeError]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldPlan:
+    decode: FieldDecoder
+    oneof: str | None  # full name of the (non-synthetic) oneof holding the field
+
+
+_PLANS: dict[Descriptor, dict[str, _FieldPlan]] = {}
+
+
+def _plan(descriptor: Descriptor) -> dict[str, _FieldPlan]:
+    """The fields of ``descriptor`` by JSON name, each with its decoder (built once, cached)."""
+    plan = _PLANS.get(descriptor)
+    if plan is None:
+        plan = {}
+        for name, field in fields_by_json_name(descriptor).items():
+            oneof = field.containing_oneof
+            in_oneof = oneof is not None and not _is_synthetic(field)
+            plan[name] = _FieldPlan(_field_decoder(field), oneof.full_name if in_oneof and oneof else None)
+        _PLANS[descriptor] = plan
+    return plan
+
+
 def _decode_message(
     data: Any, message: Message, path: str, errors: list[DecodeError], skip: frozenset[str] = frozenset()
 ) -> None:
@@ -137,25 +165,27 @@ def _decode_message(
         errors.append(DecodeError(path, f"expected a mapping, got {describe(data)}"))
         return
     message.SetInParent()
-    fields = fields_by_json_name(_descriptor(message))
-    oneof_members: dict[str, list[str]] = {}
+    plan = _plan(_descriptor(message))
+    oneof_members: dict[str, list[str]] | None = None
     for key, value in data.items():
-        if not isinstance(key, str):
-            errors.append(DecodeError(path, f"field names must be strings, got {describe(key)}"))
+        if skip and key in skip:
             continue
-        if key in skip:
-            continue
-        field_path = child_path(path, key)
-        field = fields.get(key)
+        field = plan.get(key)
         if field is None:
-            errors.append(DecodeError(field_path, _unknown_field(key, [*fields, *skip])))
+            if not isinstance(key, str):
+                errors.append(DecodeError(path, f"field names must be strings, got {describe(key)}"))
+            else:
+                errors.append(DecodeError(child_path(path, key), _unknown_field(key, [*plan, *skip])))
             continue
         if value is None:
             continue
-        oneof = field.containing_oneof
-        if oneof is not None and not _is_synthetic(field):
-            oneof_members.setdefault(oneof.full_name, []).append(key)
-        _decode_field(value, message, field, field_path, errors)
+        if field.oneof is not None:
+            if oneof_members is None:
+                oneof_members = {}
+            oneof_members.setdefault(field.oneof, []).append(key)
+        field.decode(value, message, f"{path}.{key}" if path else key, errors)
+    if oneof_members is None:
+        return
     for oneof_name, members in oneof_members.items():
         if len(members) > 1:
             choices = _one_of_choices(_descriptor(message), oneof_name)
@@ -163,54 +193,128 @@ def _decode_message(
             errors.append(DecodeError(path, f"{quantifier} one of {choices}"))
 
 
-def _decode_field(
-    value: Any, message: Message, field: FieldDescriptor, path: str, errors: list[DecodeError]
-) -> None:
+def _field_decoder(field: FieldDescriptor) -> FieldDecoder:
+    """The decoder of one field: maps, lists, messages, timestamps and scalars each their own."""
+    name = field.name
     if _is_map(field):
-        if not isinstance(value, Mapping):
+        return _map_decoder(name, _message_type(field).fields_by_name["value"])
+    if _is_repeated(field):
+        if field.type != FieldDescriptor.TYPE_MESSAGE:
+            convert = _value_converter(field)
+
+            def append_scalar(item: Any, target: Any, path: str, errors: list[DecodeError]) -> None:
+                converted = convert(item, path, errors)
+                if converted is not _INVALID:
+                    target.append(converted)
+
+            return _list_decoder(name, append_scalar)
+        item_decoder = _decode_timestamp if _message_type(field).full_name == _TIMESTAMP else _decode_message
+
+        def add_message(item: Any, target: Any, path: str, errors: list[DecodeError]) -> None:
+            item_decoder(item, target.add(), path, errors)
+
+        return _list_decoder(name, add_message)
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        child_decoder = _decode_timestamp if _message_type(field).full_name == _TIMESTAMP else _decode_message
+
+        def decode_child(value: Any, message: Message, path: str, errors: list[DecodeError]) -> None:
+            child_decoder(value, getattr(message, name), path, errors)
+
+        return decode_child
+    convert = _value_converter(field)
+
+    def decode_scalar(value: Any, message: Message, path: str, errors: list[DecodeError]) -> None:
+        converted = convert(value, path, errors)
+        if converted is not _INVALID:
+            setattr(message, name, converted)
+
+    return decode_scalar
+
+
+def _map_decoder(name: str, value_field: FieldDescriptor) -> FieldDecoder:
+    messages = value_field.type == FieldDescriptor.TYPE_MESSAGE
+    convert = None if messages else _value_converter(value_field)
+
+    def decode_map(value: Any, message: Message, path: str, errors: list[DecodeError]) -> None:
+        if type(value) is not dict and not isinstance(value, Mapping):
             errors.append(DecodeError(path, f"expected a mapping, got {describe(value)}"))
             return
-        target = getattr(message, field.name)
-        value_field = _message_type(field).fields_by_name["value"]
+        target = getattr(message, name)
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str and not isinstance(key, str):
                 errors.append(DecodeError(path, f"keys must be strings, got {describe(key)}"))
                 continue
             entry_path = key_path(path, key)
-            if value_field.type == FieldDescriptor.TYPE_MESSAGE:
+            if convert is None:
                 _decode_message(item, target[key], entry_path, errors)
                 continue
-            ok, converted = _scalar(item, value_field, entry_path, errors)
-            if ok:
+            converted = convert(item, entry_path, errors)
+            if converted is not _INVALID:
                 target[key] = converted
-        return
-    if _is_repeated(field):
+
+    return decode_map
+
+
+def _list_decoder(name: str, add_item: Callable[[Any, Any, str, list[DecodeError]], None]) -> FieldDecoder:
+    """A repeated field's decoder; ``add_item(item, the repeated field, item path, errors)`` adds one item."""
+
+    def decode_list(value: Any, message: Message, path: str, errors: list[DecodeError]) -> None:
         if not isinstance(value, list):
             errors.append(DecodeError(path, f"expected a list, got {describe(value)}"))
             return
-        target = getattr(message, field.name)
+        target = getattr(message, name)
         for index, item in enumerate(value):
-            item_path = f"{path}[{index}]"
-            if field.type == FieldDescriptor.TYPE_MESSAGE:
-                if _message_type(field).full_name == _TIMESTAMP:
-                    _decode_timestamp(item, target.add(), item_path, errors)
-                else:
-                    _decode_message(item, target.add(), item_path, errors)
-                continue
-            ok, converted = _scalar(item, field, item_path, errors)
-            if ok:
-                target.append(converted)
-        return
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
-        child = getattr(message, field.name)
-        if _message_type(field).full_name == _TIMESTAMP:
-            _decode_timestamp(value, child, path, errors)
-        else:
-            _decode_message(value, child, path, errors)
-        return
+            add_item(item, target, f"{path}[{index}]", errors)
+
+    return decode_list
+
+
+# A scalar converter returns the value to store, or _INVALID after recording why it does not fit.
+Converter = Callable[[Any, str, list[DecodeError]], Any]
+_INVALID = object()
+
+
+def _value_converter(field: FieldDescriptor) -> Converter:
+    """A converter whose common case (the value already has the field's Python type and range) is
+    one check; anything else goes through _scalar, which converts or says why not."""
+    kind = field.type
+    if kind == FieldDescriptor.TYPE_STRING or kind == FieldDescriptor.TYPE_BOOL:
+        exact: type = str if kind == FieldDescriptor.TYPE_STRING else bool
+
+        def convert_exact(value: Any, path: str, errors: list[DecodeError]) -> Any:
+            return value if type(value) is exact else _slow(value, field, path, errors)
+
+        return convert_exact
+    if kind in _INT_RANGES:
+        low, high, _ = _INT_RANGES[kind]
+
+        def convert_integer(value: Any, path: str, errors: list[DecodeError]) -> Any:
+            if type(value) is int and low <= value <= high:
+                return value
+            return _slow(value, field, path, errors)
+
+        return convert_integer
+    if kind == FieldDescriptor.TYPE_ENUM:
+        numbers = {name: value.number for name, value in _enum_type(field).values_by_name.items()}
+
+        def convert_enum(value: Any, path: str, errors: list[DecodeError]) -> Any:
+            if type(value) is str:
+                number = numbers.get(value)
+                if number is not None:
+                    return number
+            return _slow(value, field, path, errors)
+
+        return convert_enum
+
+    def convert_other(value: Any, path: str, errors: list[DecodeError]) -> Any:
+        return _slow(value, field, path, errors)
+
+    return convert_other
+
+
+def _slow(value: Any, field: FieldDescriptor, path: str, errors: list[DecodeError]) -> Any:
     ok, converted = _scalar(value, field, path, errors)
-    if ok:
-        setattr(message, field.name, converted)
+    return converted if ok else _INVALID
 
 
 def _decode_timestamp(value: Any, target: Message, path: str, errors: list[DecodeError]) -> None:
@@ -363,26 +467,44 @@ def encode(message: Message) -> dict[str, Any]:
     """Every set field of ``message`` under its JSON name; maps with sorted keys."""
     result: dict[str, Any] = {}
     for field, value in message.ListFields():
-        result[field.json_name] = _encode_field(field, value)
+        encoder = _ENCODERS.get(field)
+        if encoder is None:
+            encoder = _ENCODERS[field] = _field_encoder(field)
+        result[field.json_name] = encoder(value)
     return result
 
 
-def _encode_field(field: FieldDescriptor, value: Any) -> Any:
+# How one field's value is encoded, worked out once per field (descriptors are long-lived objects).
+_ENCODERS: dict[FieldDescriptor, Callable[[Any], Any]] = {}
+
+
+def _field_encoder(field: FieldDescriptor) -> Callable[[Any], Any]:
     if _is_map(field):
-        value_field = _message_type(field).fields_by_name["value"]
-        return {key: _encode_single(value_field, value[key]) for key in sorted(value)}
+        encode_value = _single_encoder(_message_type(field).fields_by_name["value"])
+        if encode_value is None:
+            return lambda value: {key: value[key] for key in sorted(value)}
+        return lambda value: {key: encode_value(value[key]) for key in sorted(value)}
+    encode_single = _single_encoder(field)
     if _is_repeated(field):
-        return [_encode_single(field, item) for item in value]
-    return _encode_single(field, value)
+        if encode_single is None:
+            return list
+        return lambda value: [encode_single(item) for item in value]
+    return encode_single or _unchanged
 
 
-def _encode_single(field: FieldDescriptor, value: Any) -> Any:
+def _single_encoder(field: FieldDescriptor) -> Callable[[Any], Any] | None:
+    """The encoder of one value of ``field``; None when the value is its own JSON (strings, numbers, bools)."""
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         if _message_type(field).full_name == _TIMESTAMP:
-            return value.ToJsonString()
-        return encode(value)
+            return lambda value: value.ToJsonString()
+        return encode
     if field.type == FieldDescriptor.TYPE_ENUM:
-        return _enum_type(field).values_by_number[value].name
+        names = {number: value.name for number, value in _enum_type(field).values_by_number.items()}
+        return names.__getitem__
     if field.type == FieldDescriptor.TYPE_BYTES:
-        return base64.b64encode(value).decode()
+        return lambda value: base64.b64encode(value).decode()
+    return None
+
+
+def _unchanged(value: Any) -> Any:
     return value

@@ -116,6 +116,13 @@ def is_unicode(text: str) -> bool:
     return True
 
 
+def json_text_is_safe(text: str) -> bool:
+    """True when the JSON ``text`` cannot parse into data that json_shape_problem refuses, so the
+    walk can be skipped: under MAX_DEPTH brackets in all (no deeper nesting is possible), no
+    ``\\u`` escape and no lone surrogate in the text itself (so no string can hold one)."""
+    return text.count("{") + text.count("[") < MAX_DEPTH and "\\u" not in text and is_unicode(text)
+
+
 def json_shape_problem(data: Any) -> str | None:
     """Why parsed JSON cannot be a manifest (nested deeper than MAX_DEPTH, a lone surrogate in a
     string), or None. Iterative: JSON has no aliases, so its size is bounded by its text."""

@@ -51,6 +51,10 @@ def _billion_laughs(levels: int) -> str:
     pytest.param('metadata: {name: "\\ud800"}', "m.yaml", "not valid Unicode", id="a lone surrogate in YAML"),
     pytest.param("[" * 100_000 + "]" * 100_000, "m.json", "invalid JSON", id="JSON nested beyond recursion"),
     pytest.param("[" * 100 + "]" * 100, "m.json", f"nested deeper than {MAX_DEPTH} levels", id="JSON nested 100 deep"),
+    pytest.param("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "m.json", f"nested deeper than {MAX_DEPTH} levels",
+                 id="JSON nested one level deeper than the limit"),
+    pytest.param('{"kind": "Pod", "metadata": {"name": "\\ud83d\\ude00\\ud800"}}', "m.json", "not valid Unicode",
+                 id="a lone surrogate in JSON after a valid pair"),
     pytest.param('{"apiVersion": ' + "9" * 5000 + "}", "m.json", "invalid JSON", id="a JSON integer of 5000 digits"),
     pytest.param('{"kind": "\\ud800"}', "m.json", "not valid Unicode", id="a lone surrogate in JSON"),
 ])
