@@ -36,6 +36,7 @@ from atoll.images import ImageStore, default_image_dir
 from tests.e2e import artifacts
 from tests.e2e.conftest import BASE_CMDLINE, BUSYBOX_IMAGE
 from tests.e2e.network_lab import Lab
+from tests.support.atoll_cli import run_atoll
 from tests.support.eventually import until
 from tests.support.system import require_binary
 from tests.support.up_process import UpProcess, start_up
@@ -67,11 +68,10 @@ class Cluster:
 
     def atoll(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
         """The ``atoll`` CLI as admin, from node A's namespace (where the API server listens)."""
-        done = subprocess.run(
-            [*enter(self.namespaces["node-a"]), sys.executable, "-m", "allinone", *args,
-             "--server", self.up.address, "--ca", str(self.pki / "ca.pem"), "--cert", str(self.pki / "admin.pem"),
-             "--key", str(self.pki / "admin-key.pem")],
-            input=stdin, capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
+        done = run_atoll(
+            [*args, "--server", self.up.address, "--ca", str(self.pki / "ca.pem"),
+             "--cert", str(self.pki / "admin.pem"), "--key", str(self.pki / "admin-key.pem")],
+            prefix=enter(self.namespaces["node-a"]), stdin=stdin, cwd=str(REPO), default=120)
         if check and done.returncode != 0:
             raise AssertionError(f"atoll {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.atoll_cli import run_atoll
 from tests.support.up_process import UpProcess, start_up
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "deploy" / "examples"
@@ -28,14 +29,7 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
 
 def atoll(up: UpProcess, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, ATOLL_SERVER=up.address, ATOLL_CONFIG="/nonexistent/config.yaml")
-    return subprocess.run(
-        [sys.executable, "-m", "allinone", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    return run_atoll(args, env=env, stdin=stdin)
 
 
 NODE = """apiVersion: atoll.dev/v1

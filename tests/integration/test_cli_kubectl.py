@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.atoll_cli import run_atoll
 from tests.support.up_process import UpProcess, start_up
 
 BIN = Path(sys.executable).parent
@@ -61,10 +62,7 @@ def env_for(up: UpProcess | None, **extra: str) -> dict[str, str]:
 
 
 def atoll(up: UpProcess | None, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "allinone", *args],
-        input=stdin, capture_output=True, text=True, env=env_for(up, **env), timeout=60,
-    )
+    return run_atoll(args, env=env_for(up, **env), stdin=stdin)
 
 
 def completions(up: UpProcess | None, line: str) -> list[str]:

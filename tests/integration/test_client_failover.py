@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +20,7 @@ from atoll.watch_events import ADDED
 from controller.apiserver.auth.config import SecurityConfig
 from controller.apiserver.server import ApiServer, start_api_server
 from controller.store.memory import MemoryStore
+from tests.support.atoll_cli import run_atoll
 from tests.support.etcd_server import free_loopback_port
 from tests.support.objects import make_pod
 
@@ -81,9 +81,7 @@ async def test_calls_and_watches_carry_on_when_one_server_stops(tmp_path: Path, 
 
 def atoll_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "ATOLL_CONFIG": str(home / "none.yaml")}
-    return subprocess.run(
-        [sys.executable, "-m", "allinone", *args], capture_output=True, text=True, env=env, timeout=60
-    )
+    return run_atoll(args, env=env)
 
 
 async def test_cli_uses_a_live_server_behind_a_dead_one(tmp_path: Path) -> None:

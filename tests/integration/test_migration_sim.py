@@ -39,6 +39,20 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpProcess]:
     process.kill(signal.SIGTERM)
 
 
+@pytest.fixture(autouse=True)
+def fresh_fleet(up: UpProcess) -> Iterator[None]:
+    """Each test starts on an empty, schedulable fleet: what one test leaves behind (a 64 GiB VM
+    still migrating for a minute, a cordoned node) must not slow down or steer the next one (a
+    drain waited for such a VM to leave its node)."""
+    yield
+    for node in ("sim-kvm-0000", "sim-kvm-0001"):
+        assert atoll(up, "node", "uncordon", node).returncode == 0
+    for kind in ("deployment", "vm", "vmim"):
+        deleted = atoll(up, "delete", kind, "--all", "--wait", "--timeout", "60")
+        assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    until(lambda: not json.loads(atoll(up, "get", "pod", "-o", "json").stdout).get("items"), timeout=60)
+
+
 def get(up: UpProcess, kind: str, name: str) -> Any:
     result = atoll(up, "get", kind, name, "-o", "json")
     assert result.returncode == 0, result.stderr

@@ -5,7 +5,6 @@ source, a non-empty target and a second run are refused in one line; --force com
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from controller.apiserver.server import start_api_server
 from controller.store.etcd import EtcdStore
 from controller.store.factory import open_store
 from controller.store.sqlite import SqliteStore
+from tests.support.atoll_cli import run_atoll
 from tests.support.etcd_cluster import etcd_cluster
 from tests.support.objects import make_pod
 from tests.support.system import require_binary
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.etcd
 
 
 def atoll(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "allinone", *args], capture_output=True, text=True, timeout=300)
+    return run_atoll(args, default=300)
 
 
 async def pods_by_name(client: Client) -> dict[str, tuple[str, int, int]]:

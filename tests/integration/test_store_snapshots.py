@@ -8,7 +8,6 @@ import io
 import json
 import shutil
 import subprocess
-import sys
 import tarfile
 import time
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from controller.store.factory import open_store
 from controller.store.protocol import Store
 from controller.store.sqlite import SqliteStore
 from controller.storeops import snapshot
+from tests.support.atoll_cli import run_atoll
 from tests.support.etcd_cluster import EtcdCluster, Member
 from tests.support.etcd_server import etcd_server, free_loopback_port
 from tests.support.objects import make_pod
@@ -48,7 +48,7 @@ async def fill(store: Store, pods: int = 5) -> None:
 
 
 def atoll(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "allinone", *args], capture_output=True, text=True, timeout=120)
+    return run_atoll(args, default=120)
 
 
 @pytest.fixture
