@@ -13,6 +13,8 @@ from agent.config import AgentConfig
 from agent.registration import NodeProfile
 from agent.run import RunningNode, start_node
 from agent.workloads.backoff import RestartBackoff
+from atoll import kinds
+from atoll.cli.modify import modify
 from atoll.client import Client
 from atoll.clock import SystemClock
 from tests.e2e import artifacts
@@ -42,6 +44,15 @@ def guest(name: str, kernel: artifacts.Kernel, initramfs: Path, *flags: str, **s
     return vm
 
 
+async def set_power_state(client: Client, name: str, power_state: str) -> None:
+    """spec.powerState = ``power_state``, on a fresh read again when the agent wrote in between."""
+
+    def change(vm: Any) -> None:
+        vm.spec.power_state = power_state
+
+    await modify(client, kinds.by_name("VirtualMachine"), "default", name, change)
+
+
 def phase_is(phase: str) -> Any:
     return lambda vm: vm is not None and vm.status.phase == phase
 
@@ -57,9 +68,7 @@ async def test_a_vm_applied_to_a_real_node_runs_pauses_and_stops(
         assert running.status.guest_booted
         assert running.status.hypervisor == node.status.hypervisor.name
         for power_state, phase in (("Paused", "Paused"), ("Running", "Running"), ("Stopped", "Stopped")):
-            vm = (await c.client.get("vm", "web")).virtual_machine
-            vm.spec.power_state = power_state
-            await c.client.update(vm)
+            await set_power_state(c.client, "web", power_state)
             await eventually(c.client, "vm", "web", phase_is(phase), timeout=60)
 
 

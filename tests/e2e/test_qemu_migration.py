@@ -22,7 +22,8 @@ from agent.drivers.protocol import task_id_for
 from agent.drivers.qemu import QemuDriver
 from agent.registration import NodeProfile
 from agent.run import RunningNode, start_node
-from atoll import migrations
+from atoll import kinds, migrations
+from atoll.cli.modify import modify
 from atoll.client import Client
 from atoll.clock import SystemClock
 from atoll.v1 import migration_pb2
@@ -179,9 +180,10 @@ async def test_a_cancelled_migration_leaves_the_guest_running_on_its_source(
 ) -> None:
     async with two_real_nodes(qemu, second_qemu) as nodes:
         _, task_id = await running_ticker(nodes, kernel, initramfs)
-        created = (await nodes.client.create(migrate("stopped-early"))).virtual_machine_migration
-        created.spec.cancel = True
-        await nodes.client.update(created)
+        await nodes.client.create(migrate("stopped-early"))
+        # what `atoll vm migrate --cancel` writes, again on a fresh read when the controller wrote first
+        await modify(nodes.client, kinds.by_name("VirtualMachineMigration"), "default", "stopped-early",
+                     lambda migration: setattr(migration.spec, "cancel", True))
         done = await eventually(nodes.client, "vmim", "stopped-early",
                                 lambda m: m is not None and not migrations.is_active(m), timeout=60)
         assert done.status.phase == migrations.CANCELLED, done.status

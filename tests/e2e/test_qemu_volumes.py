@@ -17,7 +17,8 @@ from agent.config import AgentConfig
 from agent.registration import NodeProfile
 from agent.run import RunningNode, start_node
 from agent.volumes.claims import VolumeDirs
-from atoll import storage
+from atoll import kinds, storage
+from atoll.cli.modify import modify
 from atoll.cli.vm import change_for
 from atoll.client import Client
 from atoll.clock import SystemClock
@@ -68,10 +69,9 @@ async def boot(state: Path, client: Client, name: str, seen: set[str]) -> tuple[
 
 
 async def vm_action(client: Client, name: str, action: str) -> None:
-    """What `atoll vm ACTION NAME` writes."""
-    vm = (await client.get("vm", name)).virtual_machine
-    change_for(action, name)(vm)
-    await client.update(vm)
+    """What `atoll vm ACTION NAME` writes, as it writes it: read, change, write, and again on a
+    fresh read when the agent or a controller wrote the VM in between (a conflict, not a failure)."""
+    await modify(client, kinds.by_name("VirtualMachine"), "default", name, change_for(action, name))
 
 
 async def test_a_local_volume_keeps_what_the_guest_wrote_across_restart_stop_start_and_a_new_vm_object(

@@ -11,6 +11,9 @@ from agent.drivers.protocol import TaskConfig, TaskHandle
 from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.registration import NodeProfile
+from atoll import kinds
+from atoll.cli.modify import modify
+from atoll.cli.vm import change_for
 from atoll.client import Client
 from atoll.clock import ManualClock
 from atoll.v1 import api_pb2
@@ -29,10 +32,13 @@ def phase_is(phase: str) -> Any:
 
 
 async def set_spec(client: Client, name: str, **spec: Any) -> None:
-    vm = (await client.get("vm", name)).virtual_machine
-    for key, value in spec.items():
-        setattr(vm.spec, key, value)
-    await client.update(vm)
+    """Set the VM's spec fields, on a fresh read again when the agent wrote in between."""
+
+    def change(vm: Any) -> None:
+        for key, value in spec.items():
+            setattr(vm.spec, key, value)
+
+    await modify(client, kinds.by_name("VirtualMachine"), "default", name, change)
 
 
 async def test_a_vm_starts_boots_and_runs_and_the_node_reports_its_hypervisor() -> None:
@@ -156,8 +162,7 @@ async def test_a_vm_unbound_and_bound_here_again_gets_a_new_runner_for_its_next_
         await eventually(c.client, "vm", "app", phase_is("Starting"))
         clock.advance(BOOT)
         running = await eventually(c.client, "vm", "app", phase_is("Running"))
-        running.metadata.annotations["vm.atoll.dev/action"] = "restart"  # what `atoll vm restart` writes
-        await c.client.update(running)
+        await modify(c.client, kinds.by_name("VirtualMachine"), "default", "app", change_for("restart", "app"))
         stopped = await eventually(c.client, "vm", "app", phase_is("Stopped"))
         assert stopped.status.current_run.HasField("end_time")
         del stopped.metadata.annotations["vm.atoll.dev/action"]
