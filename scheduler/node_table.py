@@ -2,7 +2,8 @@
 
 Slots are reused after a node is removed (``present`` turns False); filters work on whole
 arrays and treat absent slots as failing. Allocation (``used_*``) is maintained by the
-ClusterSnapshot; this module only stores facts and codes.
+ClusterSnapshot through ``add_usage``/``clear_usage``; ``free_*`` (= ``alloc_* - used_*``, what
+NodeResourcesFit compares against) is kept equal to it here, on every change of either.
 
 Extended resources (nvidia.com/gpu, ...) get a pair of columns per name, created the first time
 a node offers the name or a bound workload holds it (``extended_column``); a name nothing has
@@ -33,6 +34,10 @@ _INT64_COLUMNS = (
     "used_mem",
     "used_pods",
     "used_eph",
+    "free_cpu",
+    "free_mem",
+    "free_pods",
+    "free_eph",
     "vm_overhead",
     "uvm_overhead",
 )
@@ -80,6 +85,10 @@ class NodeTable:
         self.used_mem: I64Array
         self.used_pods: I64Array
         self.used_eph: I64Array
+        self.free_cpu: I64Array
+        self.free_mem: I64Array
+        self.free_pods: I64Array
+        self.free_eph: I64Array
         self.vm_overhead: I64Array
         self.uvm_overhead: I64Array
         self.labels = LabelColumns(capacity)
@@ -113,6 +122,7 @@ class NodeTable:
         self.alloc_mem[slot] = facts.memory
         self.alloc_pods[slot] = facts.pods
         self.alloc_eph[slot] = facts.ephemeral
+        self._refresh_free(slot)
         self.inv_alloc_cpu[slot] = 1.0 / facts.cpu_millis if facts.cpu_millis > 0 else 0.0
         self.inv_alloc_mem[slot] = 1.0 / facts.memory if facts.memory > 0 else 0.0
         self.os_code[slot] = OS_CODES.get(facts.os, 0)
@@ -137,6 +147,25 @@ class NodeTable:
             self.extended_column(name)[0][slot] = count
         self.generation += 1
         return slot
+
+    def add_usage(self, slot: int, cpu: int, memory: int, ephemeral: int, pods: int) -> None:
+        """Charge (or, negative, release) usage on ``slot``; ``free_*`` follows."""
+        self.used_cpu[slot] += cpu
+        self.used_mem[slot] += memory
+        self.used_eph[slot] += ephemeral
+        self.used_pods[slot] += pods
+        self._refresh_free(slot)
+
+    def clear_usage(self, slot: int) -> None:
+        """No usage on ``slot`` (before the snapshot charges its workloads again)."""
+        self.used_cpu[slot] = self.used_mem[slot] = self.used_eph[slot] = self.used_pods[slot] = 0
+        self._refresh_free(slot)
+
+    def _refresh_free(self, slot: int) -> None:
+        self.free_cpu[slot] = self.alloc_cpu[slot] - self.used_cpu[slot]
+        self.free_mem[slot] = self.alloc_mem[slot] - self.used_mem[slot]
+        self.free_eph[slot] = self.alloc_eph[slot] - self.used_eph[slot]
+        self.free_pods[slot] = self.alloc_pods[slot] - self.used_pods[slot]
 
     def name_code(self, name: str) -> int:
         """The code of an architecture or variant name in ``arch_code``/``variant_code``; -1 when

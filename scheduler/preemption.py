@@ -95,8 +95,8 @@ def plan_preemption(
 
 def _deficit(snapshot: ClusterSnapshot, workload: WorkloadInfo) -> FloatArray:
     nodes = snapshot.nodes
-    cpu_short = (workload.cpu_millis - (nodes.alloc_cpu - nodes.used_cpu)) * nodes.inv_alloc_cpu
-    mem_short = (memory_request(workload, nodes) - (nodes.alloc_mem - nodes.used_mem)) * nodes.inv_alloc_mem
+    cpu_short = (workload.cpu_millis - nodes.free_cpu) * nodes.inv_alloc_cpu
+    mem_short = (memory_request(workload, nodes) - nodes.free_mem) * nodes.inv_alloc_mem
     return np.maximum(cpu_short, mem_short)
 
 
@@ -110,10 +110,10 @@ def _victims_on(snapshot: ClusterSnapshot, workload: WorkloadInfo, slot: int) ->
     need_cpu, need_mem, need_eph = snapshot.charge_of(workload, slot)
     names = [name for name, _ in workload.extended]
     free = [
-        int(nodes.alloc_cpu[slot] - nodes.used_cpu[slot]),
-        int(nodes.alloc_mem[slot] - nodes.used_mem[slot]),
-        int(nodes.alloc_eph[slot] - nodes.used_eph[slot]),
-        int(nodes.alloc_pods[slot] - nodes.used_pods[slot]),
+        int(nodes.free_cpu[slot]),
+        int(nodes.free_mem[slot]),
+        int(nodes.free_eph[slot]),
+        int(nodes.free_pods[slot]),
         *(int(nodes.extended_alloc[name][slot] - nodes.extended_used[name][slot]) for name in names),
     ]
 

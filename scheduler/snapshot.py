@@ -7,13 +7,13 @@ next decision already sees the node's new allocation. ``forget`` undoes an assum
 bind failed. Only the scheduler writes here; plugins only read.
 
 Invariant: ``nodes.used_*[slot]`` equals the sum of what the workloads on ``slot`` are
-charged (their requests plus hypervisor overhead on that node, and one pod each), and
+charged (their requests plus hypervisor overhead on that node, and one pod each; charged through
+``NodeTable.add_usage``, which keeps ``free_*`` = ``alloc_* - used_*``), and
 ``nodes.extended_used[name][slot]`` the sum of their requests of extended resource ``name``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 
 from scheduler.node_facts import NodeFacts
@@ -98,7 +98,7 @@ class ClusterSnapshot:
 
     def assume(self, info: WorkloadInfo, node_name: str) -> WorkloadInfo:
         """Charge ``info`` to ``node_name`` before the bind completes; returns the bound info."""
-        bound = dataclasses.replace(info, node_name=node_name)
+        bound = info.bound_to(node_name)
         self.upsert_workload(bound)
         return bound
 
@@ -149,16 +149,15 @@ class ClusterSnapshot:
         assert info is not None
         if sign > 0:
             table.cpu[wslot], table.mem[wslot], table.eph[wslot] = self.charge_of(info, slot)
-        nodes.used_cpu[slot] += sign * table.cpu[wslot]
-        nodes.used_mem[slot] += sign * table.mem[wslot]
-        nodes.used_eph[slot] += sign * table.eph[wslot]
-        nodes.used_pods[slot] += sign
+        nodes.add_usage(
+            slot, sign * int(table.cpu[wslot]), sign * int(table.mem[wslot]), sign * int(table.eph[wslot]), sign
+        )
         for name, count in info.extended:
             nodes.extended_column(name)[1][slot] += sign * count
 
     def _recharge(self, slot: int) -> None:
         nodes = self.nodes
-        nodes.used_cpu[slot] = nodes.used_mem[slot] = nodes.used_eph[slot] = nodes.used_pods[slot] = 0
+        nodes.clear_usage(slot)
         for used in nodes.extended_used.values():
             used[slot] = 0
         for wslot in self.workloads.on_node.get(slot, ()):

@@ -3,7 +3,8 @@ implements (``class NodeAffinity(PreFilter, VectorFilter, Score)``), so mypy che
 against its point and an unimplemented one fails at registration (framework/registry.py).
 
 Order of a cycle: PreFilter (all) -> VectorFilter (profile order, whole arrays) ->
-Filter (profile order, Python, only on surviving nodes) -> Score (feasible nodes) ->
+Filter (profile order, Python, only on surviving nodes) -> Score (the feasible nodes chosen by
+framework/sampling.py) ->
 pick the best node -> Reserve -> (scheduling loop) Bind -> on failure Unreserve.
 
 Contracts shared by all: plugins never mutate the snapshot or the workload; they may write
@@ -15,7 +16,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar, Self
 
-from scheduler.arrays import BoolArray, FloatArray
+from scheduler.arrays import FloatArray, I64Array
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.plugin_args import PluginArgs
 from scheduler.framework.status import NodeVerdict, Status
@@ -72,10 +73,12 @@ class Filter(Plugin):
 class Score(Plugin):
     @abstractmethod
     def score(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slots: I64Array
     ) -> FloatArray:
-        """Scores in [0, 100] for every slot (only ``feasible`` ones are read); higher is better.
-        The framework multiplies by the profile weight and sums."""
+        """Scores in [0, 100], one per node slot of ``slots`` (feasible nodes, a sample of them
+        in a large fleet: framework/sampling.py), in that order; higher is better. A score
+        normalised against the best or worst node is normalised over ``slots``. The framework
+        multiplies by the profile weight and sums."""
 
 
 class Reserve(Plugin):

@@ -1,6 +1,7 @@
 """Profiles: which plugins run, in which order, with which score weights; loaded from YAML.
 
     name: default
+    percentageOfNodesToScore: 0  # feasible nodes scored: 1-100 %, 0 = adaptive (framework/sampling.py)
     plugins:
       - name: NodeResourcesFit
       - name: LeastAllocated
@@ -21,10 +22,11 @@ from pathlib import Path
 
 import yaml
 
-from atoll.user_text import bounded_repr
+from atoll.user_text import bounded, bounded_repr
 from scheduler.framework.plugin_args import PluginArgs, PluginArgsError
 from scheduler.framework.registry import PluginRegistry
 from scheduler.framework.runtime import Framework
+from scheduler.framework.sampling import ADAPTIVE
 
 BUILT_IN = "<built-in profile>"
 
@@ -47,6 +49,7 @@ class Profile:
     name: str
     plugins: tuple[PluginSpec, ...]
     source: str = field(default=BUILT_IN, compare=False)
+    percentage_of_nodes_to_score: int = ADAPTIVE
 
 
 _FILTERS = (
@@ -83,8 +86,17 @@ def parse_profile(data: object, source: str = "<profile>") -> Profile:
     """Validate a decoded YAML document into a Profile."""
     if not isinstance(data, Mapping):
         raise ProfileError(f"{source}: expected a mapping with 'name' and 'plugins'")
+    unknown_fields = set(data) - {"name", "plugins", "percentageOfNodesToScore"}
+    if unknown_fields:
+        raise ProfileError(f"{source}: unknown field(s) {', '.join(sorted(map(str, unknown_fields)))}")
     name = data.get("name", "default")
     plugins = data.get("plugins")
+    percentage = data.get("percentageOfNodesToScore", ADAPTIVE)
+    if isinstance(percentage, bool) or not isinstance(percentage, int) or not 0 <= percentage <= 100:
+        raise ProfileError(
+            f"{source}: percentageOfNodesToScore: expected a whole number 0-100 (0: adaptive), "
+            f"got {bounded(repr(percentage))}"
+        )
     if not isinstance(name, str) or not name:
         raise ProfileError(f"{source}: name: expected a non-empty string")
     if not isinstance(plugins, list) or not plugins:
@@ -113,7 +125,7 @@ def parse_profile(data: object, source: str = "<profile>") -> Profile:
         if not isinstance(args, Mapping):
             raise ProfileError(f"{where}.args: expected a mapping")
         specs.append(PluginSpec(plugin, float(weight), dict(args) or None))
-    return Profile(name, tuple(specs), source)
+    return Profile(name, tuple(specs), source, percentage)
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -150,4 +162,4 @@ def build_framework(profile: Profile, registry: PluginRegistry) -> Framework:
             raise ProfileError(
                 f"{profile.source}: profile {profile.name!r}, plugin {spec.name}: plugins[{index}].{err}"
             ) from None
-    return Framework(profile.name, plugins)
+    return Framework(profile.name, plugins, profile.percentage_of_nodes_to_score)

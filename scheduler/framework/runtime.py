@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scheduler.arrays import BoolArray, FloatArray
+from scheduler.arrays import BoolArray, FloatArray, I64Array
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.explain import Explanation
 from scheduler.framework.interfaces import Filter, Plugin, PreFilter, Reserve, Score, VectorFilter
+from scheduler.framework.sampling import ADAPTIVE, ScoreSampler
 from scheduler.framework.status import SUCCESS, Code, Status
 from scheduler.metrics import PLUGIN_DURATION, sample_plugin_latency
 from scheduler.snapshot import ClusterSnapshot
@@ -51,10 +52,17 @@ class Feasibility:
 
 class Framework:
     """One profile's plugins, sorted by the extension points each declares (subclasses);
-    ``weights`` apply to Score plugins."""
+    ``weights`` apply to Score plugins. ``percentage_of_nodes_to_score``: how many feasible
+    nodes are scored (framework/sampling.py; 0 = kube-scheduler's adaptive default)."""
 
-    def __init__(self, profile_name: str, plugins: Sequence[tuple[Plugin, float]]) -> None:
+    def __init__(
+        self,
+        profile_name: str,
+        plugins: Sequence[tuple[Plugin, float]],
+        percentage_of_nodes_to_score: int = ADAPTIVE,
+    ) -> None:
         self.profile_name = profile_name
+        self.sampler = ScoreSampler(percentage_of_nodes_to_score)
         self.plugins = [plugin for plugin, _ in plugins]
         self.pre_filters = [p for p in self.plugins if isinstance(p, PreFilter)]
         self.vector_filters = [p for p in self.plugins if isinstance(p, VectorFilter)]
@@ -84,8 +92,8 @@ class Framework:
         if slots.size == 1 or not self.scores:
             best = int(slots[0])
         else:
-            totals = self.score(state, workload, snapshot, feasible)
-            best = int(np.argmax(np.where(feasible, totals, -np.inf)))
+            candidates = self.sampler.choose(slots, total)
+            best = int(candidates[int(np.argmax(self.score(state, workload, snapshot, candidates)))])
         return Decision(workload, node=snapshot.nodes.names[best], state=state)
 
     def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status | None:
@@ -147,15 +155,15 @@ class Framework:
         return Feasibility(alive, counts, resolvable)
 
     def score(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slots: I64Array
     ) -> FloatArray:
-        """Weighted sum of every applicable Score plugin, per node slot."""
-        totals = np.zeros(snapshot.nodes.capacity, dtype=np.float64)
+        """Weighted sum of every applicable Score plugin, one total per slot of ``slots``."""
+        totals = np.zeros(slots.size, dtype=np.float64)
         for plugin, weight in self.scores:
             if plugin.NAME in state.skipped:
                 continue
             started = time.perf_counter()
-            totals += weight * plugin.score(state, workload, snapshot, feasible)
+            totals += weight * plugin.score(state, workload, snapshot, slots)
             if state.record_plugin_metrics:
                 _observe(plugin, "Score", started)
         return totals

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scheduler.arrays import BoolArray, FloatArray
+from scheduler.arrays import FloatArray, I64Array
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.interfaces import NoArgs, Score
 from scheduler.plugins.allocation import requested_fractions
@@ -27,6 +27,6 @@ class BalancedAllocation(Score, NoArgs):
     NAME = NAME
 
     def score(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slots: I64Array
     ) -> FloatArray:
-        return balanced(*requested_fractions(snapshot.nodes, workload))
+        return balanced(*requested_fractions(state, snapshot.nodes, workload, slots))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scheduler.arrays import BoolArray, FloatArray
+from scheduler.arrays import FloatArray, I64Array
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.interfaces import NoArgs, PreFilter, Score, VectorFilter
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
@@ -66,7 +66,7 @@ class Hypervisor(PreFilter, VectorFilter, Score, NoArgs):
         )
 
     def score(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slots: I64Array
     ) -> FloatArray:
         """100 on type-1 hosts, 0 elsewhere (only differs when the VM accepts any type)."""
-        return np.where(snapshot.nodes.hv_type == HYPERVISOR_CODES["type1"], 100.0, 0.0)
+        return np.where(snapshot.nodes.hv_type[slots] == HYPERVISOR_CODES["type1"], 100.0, 0.0)

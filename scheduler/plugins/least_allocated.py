@@ -3,11 +3,15 @@ after placing the workload, averaged over the two resources (weights: args.resou
 
 from __future__ import annotations
 
-import numpy as np
-
-from scheduler.arrays import BoolArray, FloatArray
+from scheduler.arrays import FloatArray, I64Array
 from scheduler.framework.cycle_state import CycleState
-from scheduler.plugins.allocation import EQUAL_WEIGHTS, ResourceWeights, WeightedAllocationScore, requested_fractions
+from scheduler.plugins.allocation import (
+    EQUAL_WEIGHTS,
+    ResourceWeights,
+    WeightedAllocationScore,
+    requested_fractions,
+    score_range,
+)
 from scheduler.snapshot import ClusterSnapshot
 from scheduler.workload import WorkloadInfo
 
@@ -18,8 +22,7 @@ def least_allocated(
     cpu_fraction: FloatArray, mem_fraction: FloatArray, weights: ResourceWeights = EQUAL_WEIGHTS
 ) -> FloatArray:
     """Score 0-100: 100 * weighted mean free fraction after placement (never negative)."""
-    result: FloatArray = np.clip(100.0 - weights.mean(cpu_fraction, mem_fraction), 0.0, 100.0)
-    return result
+    return score_range(100.0 - weights.mean(cpu_fraction, mem_fraction))
 
 
 class LeastAllocated(WeightedAllocationScore):
@@ -28,6 +31,6 @@ class LeastAllocated(WeightedAllocationScore):
     NAME = NAME
 
     def score(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slots: I64Array
     ) -> FloatArray:
-        return least_allocated(*requested_fractions(snapshot.nodes, workload), self.weights)
+        return least_allocated(*requested_fractions(state, snapshot.nodes, workload, slots), self.weights)

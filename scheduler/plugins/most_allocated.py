@@ -3,11 +3,15 @@ workload, so whole nodes stay free for large workloads or can be powered down.""
 
 from __future__ import annotations
 
-import numpy as np
-
-from scheduler.arrays import BoolArray, FloatArray
+from scheduler.arrays import FloatArray, I64Array
 from scheduler.framework.cycle_state import CycleState
-from scheduler.plugins.allocation import EQUAL_WEIGHTS, ResourceWeights, WeightedAllocationScore, requested_fractions
+from scheduler.plugins.allocation import (
+    EQUAL_WEIGHTS,
+    ResourceWeights,
+    WeightedAllocationScore,
+    requested_fractions,
+    score_range,
+)
 from scheduler.snapshot import ClusterSnapshot
 from scheduler.workload import WorkloadInfo
 
@@ -18,8 +22,7 @@ def most_allocated(
     cpu_fraction: FloatArray, mem_fraction: FloatArray, weights: ResourceWeights = EQUAL_WEIGHTS
 ) -> FloatArray:
     """Score 0-100: 100 * weighted mean used fraction after placement (capped at 100)."""
-    result: FloatArray = np.clip(weights.mean(cpu_fraction, mem_fraction), 0.0, 100.0)
-    return result
+    return score_range(weights.mean(cpu_fraction, mem_fraction))
 
 
 class MostAllocated(WeightedAllocationScore):
@@ -28,6 +31,6 @@ class MostAllocated(WeightedAllocationScore):
     NAME = NAME
 
     def score(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slots: I64Array
     ) -> FloatArray:
-        return most_allocated(*requested_fractions(snapshot.nodes, workload), self.weights)
+        return most_allocated(*requested_fractions(state, snapshot.nodes, workload, slots), self.weights)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scheduler.arrays import BoolArray, FloatArray
+from scheduler.arrays import BoolArray, FloatArray, I64Array
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.interfaces import NoArgs, PreFilter, Score, VectorFilter
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
@@ -75,11 +75,11 @@ class NodeAffinity(PreFilter, VectorFilter, Score, NoArgs):
         return NodeVerdict(passed, (ReasonMask(SELECTOR_REASON, ~selector), ReasonMask(AFFINITY_REASON, ~affinity)))
 
     def score(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slots: I64Array
     ) -> FloatArray:
         """Sum of the weights of matching preferred terms, scaled so the best node scores 100."""
-        raw = np.zeros(snapshot.nodes.capacity, dtype=np.float64)
+        raw = np.zeros(slots.size, dtype=np.float64)
         for preferred in workload.preferred_terms:
-            raw += preferred.weight * self.cache.mask(preferred.term, snapshot.nodes)
-        top = float(raw[feasible].max(initial=0.0))
+            raw += preferred.weight * self.cache.mask(preferred.term, snapshot.nodes)[slots]
+        top = float(raw.max(initial=0.0))
         return raw * (100.0 / top) if top > 0 else raw

@@ -32,13 +32,16 @@ def insufficient(resource: str) -> str:
     return f"insufficient {resource}"
 
 
-def memory_request(workload: WorkloadInfo, nodes: NodeTable) -> int | I64Array:
-    """Memory ``workload`` needs on each node: its own plus hypervisor overhead where it applies."""
+def memory_request(workload: WorkloadInfo, nodes: NodeTable, slots: I64Array | None = None) -> int | I64Array:
+    """Memory ``workload`` needs on each node (or each of ``slots``): its own plus hypervisor
+    overhead where it applies."""
     if workload.is_vm:
-        return workload.memory + nodes.vm_overhead
-    if workload.uses_utility_vm:
-        return workload.memory + nodes.uvm_overhead
-    return workload.memory
+        overhead = nodes.vm_overhead
+    elif workload.uses_utility_vm:
+        overhead = nodes.uvm_overhead
+    else:
+        return workload.memory
+    return workload.memory + (overhead if slots is None else overhead[slots])
 
 
 class Shortages(NamedTuple):
@@ -89,11 +92,12 @@ def shortages(
 
     ``extra_*`` is capacity to count as free in addition (preemption passes what victims hold).
     """
-    cpu = (nodes.alloc_cpu - nodes.used_cpu + extra_cpu < workload.cpu_millis) if workload.cpu_millis else None
+    cpu = (_plus(nodes.free_cpu, extra_cpu) < workload.cpu_millis) if workload.cpu_millis else None
     mem_need = memory_request(workload, nodes)
-    mem = (nodes.alloc_mem - nodes.used_mem + extra_mem < mem_need) if np.any(mem_need) else None
-    pods = nodes.alloc_pods - nodes.used_pods + extra_pods < 1
-    eph = (nodes.alloc_eph - nodes.used_eph + extra_eph < workload.ephemeral) if workload.ephemeral else None
+    asks_memory = bool(mem_need) if isinstance(mem_need, int) else bool(mem_need.any())
+    mem = (_plus(nodes.free_mem, extra_mem) < mem_need) if asks_memory else None
+    pods = _plus(nodes.free_pods, extra_pods) < 1
+    eph = (_plus(nodes.free_eph, extra_eph) < workload.ephemeral) if workload.ephemeral else None
     if not workload.extended:
         return Shortages(cpu, mem, pods, eph)
     extended = []
@@ -107,6 +111,11 @@ def shortages(
             free = free + extra_extended[name]
         extended.append((name, free < count, bool(alloc.any())))
     return Shortages(cpu, mem, pods, eph, tuple(extended))
+
+
+def _plus(free: I64Array, extra: I64Array | int) -> I64Array:
+    """``free + extra`` without a pass over every node when there is no extra."""
+    return free if isinstance(extra, int) and extra == 0 else free + extra
 
 
 def fits(nodes: NodeTable, workload: WorkloadInfo) -> BoolArray:

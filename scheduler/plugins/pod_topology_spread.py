@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scheduler.arrays import BoolArray, FloatArray, I32Array
+from scheduler.arrays import BoolArray, FloatArray, I32Array, I64Array
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.interfaces import NoArgs, PreFilter, Score, VectorFilter
 from scheduler.framework.status import SKIP, SUCCESS, NodeVerdict, ReasonMask, Status
@@ -91,21 +91,20 @@ class PodTopologySpread(PreFilter, VectorFilter, Score, NoArgs):
         )
 
     def score(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slots: I64Array
     ) -> FloatArray:
         """100 where the soft-constrained domains hold the fewest matching workloads, 0 the most."""
-        nodes = snapshot.nodes
-        raw = np.zeros(nodes.capacity, dtype=np.float64)
+        raw = np.zeros(slots.size, dtype=np.float64)
         soft = [c for c in workload.spread if not c.hard]
         if not soft:
-            return np.full(nodes.capacity, 100.0)
+            return np.full(slots.size, 100.0)
         for constraint in soft:
             codes, per_domain = domain_counts(snapshot, workload.namespace, constraint)
             if codes is None or per_domain.size == 0:
                 continue
+            codes = codes[slots]
             raw += np.where(codes >= 0, per_domain[np.where(codes >= 0, codes, 0)], 0.0)
-        values = raw[feasible]
-        low, high = float(values.min(initial=0.0)), float(values.max(initial=0.0))
+        low, high = float(raw.min(initial=0.0)), float(raw.max(initial=0.0))
         if high == low:
-            return np.full(nodes.capacity, 100.0)
+            return np.full(slots.size, 100.0)
         return 100.0 * (high - raw) / (high - low)

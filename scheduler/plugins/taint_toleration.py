@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from atoll.tolerations import tolerates
-from scheduler.arrays import BoolArray, FloatArray
+from scheduler.arrays import FloatArray, I64Array
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.interfaces import NoArgs, Score, VectorFilter
 from scheduler.framework.status import NodeVerdict, ReasonMask
@@ -19,6 +19,7 @@ from scheduler.workload import Toleration, WorkloadInfo
 
 NAME = "TaintToleration"
 HARD_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
+SOFT_EFFECTS = frozenset({"PreferNoSchedule"})
 
 
 def tolerated(taint: Taint, tolerations: Iterable[Toleration]) -> bool:
@@ -54,14 +55,14 @@ class TaintToleration(VectorFilter, Score, NoArgs):
         return NodeVerdict(~rejected, tuple(reasons))
 
     def score(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slots: I64Array
     ) -> FloatArray:
         """100 for nodes with the fewest untolerated PreferNoSchedule taints, 0 for the most."""
         nodes = snapshot.nodes
-        counts = np.zeros(nodes.capacity, dtype=np.float64)
-        for taint in untolerated(nodes.taint_masks, workload.tolerations, frozenset({"PreferNoSchedule"})):
-            counts += nodes.taint_masks[taint]
-        worst = float(counts[feasible].max(initial=0.0))
+        counts = np.zeros(slots.size, dtype=np.float64)
+        for taint in untolerated(nodes.taint_masks, workload.tolerations, SOFT_EFFECTS):
+            counts += nodes.taint_masks[taint][slots]
+        worst = float(counts.max(initial=0.0))
         if worst == 0:
-            return np.full(nodes.capacity, 100.0)
+            return np.full(slots.size, 100.0)
         return 100.0 * (1.0 - counts / worst)

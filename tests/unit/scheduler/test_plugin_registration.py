@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.arrays import BoolArray, FloatArray
+from scheduler.arrays import FloatArray, I64Array
 from scheduler.framework.cycle_state import CycleState
 from scheduler.framework.interfaces import EXTENSION_POINTS, NoArgs, Plugin, Score, VectorFilter
 from scheduler.framework.plugin_args import PluginArgs
@@ -21,7 +21,7 @@ class Scores(Score, NoArgs):
     NAME = "Scores"
 
     def score(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slots: I64Array
     ) -> FloatArray:
         raise NotImplementedError
 
@@ -34,7 +34,7 @@ class MisspeltScore(Score, NoArgs):
     NAME = "MisspeltScore"
 
     def scroe(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slots: I64Array
     ) -> FloatArray:
         raise NotImplementedError
 
@@ -70,7 +70,7 @@ class NoFactory(VectorFilter):
 
 class Nameless(Score, NoArgs):
     def score(
-        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, feasible: BoolArray
+        self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot, slots: I64Array
     ) -> FloatArray:
         raise NotImplementedError
 

@@ -54,6 +54,21 @@ def test_shipped_profiles(file: str, profile: Profile) -> None:
         pytest.param(
             {"plugins": [{"name": "OS", "wieght": 1}]}, "unknown field(s) wieght", id="a misspelt field is refused"
         ),
+        pytest.param(
+            {"plugins": ["OS"], "percentageOfNodesToScore": 150},
+            "percentageOfNodesToScore: expected a whole number 0-100 (0: adaptive), got 150",
+            id="a percentage of nodes to score above 100 is refused",
+        ),
+        pytest.param(
+            {"plugins": ["OS"], "percentageOfNodesToScore": True},
+            "percentageOfNodesToScore: expected a whole number 0-100",
+            id="a percentage of nodes to score that is not a number is refused",
+        ),
+        pytest.param(
+            {"plugins": ["OS"], "percentageOfNodes": 10},
+            "p.yaml: unknown field(s) percentageOfNodes",
+            id="a misspelt profile field is refused",
+        ),
     ],
 )
 def test_profile_errors_name_the_field(data: object, message: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from scheduler.quantity import QuantityError, amount, cpu_millis
@@ -95,3 +97,19 @@ def test_vm_errors_name_object_and_field(change: object, message: str) -> None:
     assert callable(change)
     with pytest.raises(WorkloadError, match=message.replace("[", r"\[").replace("]", r"\]")):
         from_vm(change(make_vm("v")).build())
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        make_pod("web").labels(app="web").requests(cpu="250m", memory="1Gi").priority(7).tolerate("gpu")
+        .spread("zone", app="web").prefer(5, "zone", "In", "a").host_port(8080).extended("nvidia.com/gpu", "1"),
+        make_vm("vm").vcpus(2).memory("2Gi").guest("windows").disk("10Gi").claim("data"),
+    ],
+    ids=["a pod with every kind of field", "a vm with disks and claims"],
+)
+def test_bound_to_is_replace_with_the_node_name(builder: object) -> None:
+    info = builder.info()  # type: ignore[attr-defined]
+    bound = info.bound_to("node-7")
+    assert bound == dataclasses.replace(info, node_name="node-7")
+    assert bound.node_name == "node-7" and info.node_name == ""

@@ -11,6 +11,11 @@ from tests.unit.scheduler.builders import make_node, make_pod, make_vm
 
 
 def used(snapshot: ClusterSnapshot, node: str) -> tuple[int, int, int]:
+    """Usage of ``node``; checks on the way that every slot's free_* is alloc_* - used_*."""
+    nodes = snapshot.nodes
+    for resource in ("cpu", "mem", "eph", "pods"):
+        free = getattr(nodes, f"alloc_{resource}") - getattr(nodes, f"used_{resource}")
+        assert np.array_equal(getattr(nodes, f"free_{resource}"), free), f"free_{resource} is stale"
     slot = snapshot.nodes.index[node]
     return int(snapshot.nodes.used_cpu[slot]), int(snapshot.nodes.used_mem[slot]), int(snapshot.nodes.used_pods[slot])
 
