@@ -2,43 +2,36 @@
 line (Kubernetes' watch format: ``{"type": "ADDED", "object": {...}}``).
 
 Watchers share one event's JSON: the line for a serialized WatchEvent is kept in a small LRU keyed
-by its bytes, so a change fanned out to many HTTP watchers is encoded to JSON once.
+by its bytes (encoding.EncodedByBytes), so a change fanned out to many HTTP watchers is encoded to
+JSON once.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
+from functools import partial
 
 import grpc
 
 from atoll.manifest import to_manifest
 from atoll.v1 import api_pb2
-from controller.apiserver.http.encoding import dumps
+from controller.apiserver.http.encoding import EncodedByBytes, dumps
 from controller.apiserver.http.status import HttpFailure, for_grpc
 from controller.apiserver.wire import EVENTS_TAG, read_varint
 
-_LINE_CACHE_SIZE = 4096
+_LINE_CACHE_BYTES = 8 * 1024 * 1024
 
 
 class EventLines:
     """JSON lines of wire-encoded WatchResponses; shared by every HTTP watcher of a server."""
 
-    def __init__(self, size: int = _LINE_CACHE_SIZE) -> None:
-        self._size = size
-        self._lines: OrderedDict[bytes, bytes] = OrderedDict()
+    def __init__(self, max_bytes: int = _LINE_CACHE_BYTES) -> None:
+        self._lines = EncodedByBytes(max_bytes)
 
     def lines(self, response: bytes) -> Iterator[bytes]:
         """One JSON line (ending in a newline) per event of ``response``."""
         for event in split_events(response):
-            line = self._lines.get(event)
-            if line is None:
-                line = self._lines[event] = _line(event)
-                if len(self._lines) > self._size:
-                    self._lines.popitem(last=False)
-            else:
-                self._lines.move_to_end(event)
-            yield line
+            yield self._lines.get(event, partial(_line, event))
 
 
 def error_line(failure: HttpFailure) -> bytes:
