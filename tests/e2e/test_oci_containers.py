@@ -23,6 +23,7 @@ from agent.drivers.protocol import (
     TaskRunningError,
 )
 from tests.e2e.conftest import OciFactory, container
+from tests.support.eventually import eventually
 
 RUNTIMES = [pytest.param("runc", id="runc"), pytest.param("crun", id="crun")]
 MIB = 2**20
@@ -91,7 +92,7 @@ async def test_stop_lets_a_container_that_handles_sigterm_finish_cleanly(oci: Oc
     await _wait_for_line(driver, "u1:main", "ready")
     began = time.monotonic()
     result = await driver.stop("u1:main", timeout=10)
-    assert time.monotonic() - began < 5
+    assert time.monotonic() - began < 10, "stop waited out the grace period of a container that had ended"
     assert (result.exit_code, result.reason) == (0, "Completed")
     assert "got-term" in await _logs(driver, "u1:main")
     assert await driver.stop("u1:main", timeout=10) == result
@@ -102,9 +103,8 @@ async def test_stop_kills_a_container_that_ignores_sigterm_after_the_grace_perio
     await driver.start(container("u1:main", "sleep", "600"))  # pid 1 without a handler ignores SIGTERM
     began = time.monotonic()
     result = await driver.stop("u1:main", timeout=1.5)
-    elapsed = time.monotonic() - began
-    assert 1.5 <= elapsed < 6, elapsed
-    assert (result.exit_code, result.signal, result.reason) == (137, 9, "Error")
+    assert time.monotonic() - began >= 1.5, "SIGKILL came before the grace period ended"
+    assert (result.exit_code, result.signal, result.reason) == (137, 9, "Error")  # killed, not stuck
 
 
 @pytest.mark.parametrize(("host_network", "expected"), [
@@ -153,19 +153,22 @@ async def test_pause_freezes_a_container_and_exec_runs_inside_it(oci: OciFactory
     await driver.start(container("u1:main", "sh", "-c", counter))
     count_file = tmp_path / "oci" / "tasks" / "u1.main" / "upper" / "count"  # the overlay's upper layer
 
-    async def count_after(seconds: float) -> int:
-        await asyncio.sleep(seconds)
-        return int(count_file.read_text() or 0)
+    def count() -> int:
+        return int(count_file.read_text() or 0) if count_file.exists() else 0
 
-    await count_after(0.3)
+    async def counted_past(value: int) -> bool:
+        return count() > value
+
+    await eventually(lambda: counted_past(0), timeout=30)
     await driver.pause("u1:main")
     await driver.pause("u1:main")  # a no-op when already paused
     assert (await driver.inspect("u1:main")).phase is TaskPhase.PAUSED
-    frozen = await count_after(0.1)
-    assert await count_after(0.4) == frozen
+    frozen = count()
+    await asyncio.sleep(0.4)  # a frozen cgroup runs nothing, however long one looks
+    assert count() == frozen
     await driver.resume("u1:main")
     assert (await driver.inspect("u1:main")).phase is TaskPhase.RUNNING
-    assert await count_after(0.4) > frozen
+    await eventually(lambda: counted_past(frozen), timeout=30)
     inside = await driver.exec("u1:main", ["cat", "/count"], timeout=10)
     assert inside.exit_code == 0
     assert int(inside.output) > frozen
