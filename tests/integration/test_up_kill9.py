@@ -25,7 +25,10 @@ async def _create_until_killed(address: str, acknowledged: list[str], stop: asyn
                 try:
                     await client.create(make_pod(name))
                 except ApiError as exc:
-                    assert exc.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN)
+                    # Not acknowledged, so not counted: the server died (or, on a loaded machine,
+                    # the call outlived its deadline); this writer stops.
+                    assert exc.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN,
+                                        grpc.StatusCode.DEADLINE_EXCEEDED), exc
                     return
                 acknowledged.append(name)
                 index += 1
@@ -38,8 +41,9 @@ async def test_kill9_during_creates_loses_no_acknowledged_pod(tmp_path: Path) ->
     acknowledged: list[str] = []
     stop = asyncio.Event()
     writers = asyncio.create_task(_create_until_killed(up.address, acknowledged, stop))
-    while len(acknowledged) < 300:
+    while len(acknowledged) < 300 and not writers.done():  # all writers stopped early: its error below
         await asyncio.sleep(0.05)
+    assert not writers.done() or writers.exception() is None, writers.exception()
     up.kill(signal.SIGKILL)
     stop.set()
     await writers
