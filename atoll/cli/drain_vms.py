@@ -9,6 +9,10 @@ By each VM's ``spec.evictionStrategy`` (atoll/migrations.py):
   and starting it elsewhere.
 - None (the default): stopped there and started elsewhere, the same object (atoll/vm_runs.py).
 A VM that is not Running (nothing to migrate) is evicted in place whatever its strategy.
+A VM already migrating when the drain starts (``atoll vm migrate``) is leaving the node: the drain
+waits for that migration as for its own, with the same fallback by strategy, instead of asking a
+VM mid-copy to stop (a LiveMigrate VM would have been restarted; a drain of a node with a large VM
+migrating off it said "stopped here" and then waited for the migration anyway).
 """
 
 from __future__ import annotations
@@ -47,6 +51,19 @@ def live_migrates(kind: str, workload: Any) -> bool:
     vm = workload
     strategy = vm.spec.eviction_strategy
     return strategy in (migrations.LIVE_MIGRATE, migrations.LIVE_MIGRATE_IF_POSSIBLE) and vm.status.phase == "Running"
+
+
+async def migration_under_way(client: Client, kind: str, workload: Any) -> str | None:
+    """The name of an active migration of ``workload`` when it is a VM that has one (it moves the
+    VM off the node it is bound to), else None."""
+    if not kinds.by_name(kind).evicted_in_place:
+        return None
+    vm = workload
+    selector = f"spec.vmName={vm.metadata.name}"
+    found, _ = await client.list_all(MIGRATION.name, vm.metadata.namespace, field_selector=selector)
+    active = sorted(m.virtual_machine_migration.metadata.name for m in found
+                    if migrations.is_active(m.virtual_machine_migration))
+    return active[0] if active else None
 
 
 async def start_migration(client: Client, vm: Any, node: str) -> str | None:

@@ -9,7 +9,8 @@ Drain cordons, then evicts every workload bound to the node and waits until none
 - a VirtualMachine is never deleted: by its ``spec.evictionStrategy`` it is live-migrated to another
   node without a reboot, or asked to leave the node (atoll/vm_runs.py), stopped there and placed
   again elsewhere by the scheduler, the same object with the same UID (drain_vms.py). A VM that must
-  live-migrate and cannot makes the drain fail, naming it; the others still leave.
+  live-migrate and cannot makes the drain fail, naming it; the others still leave. A VM already
+  migrating off the node is waited for, not stopped.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ import grpc
 
 from atoll import kinds
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, CliError, Streams, add_server_flag, run_with_client
-from atoll.cli.drain_vms import Moving, evict_in_place, live_migrates, settle, start_migration
+from atoll.cli.drain_vms import Moving, evict_in_place, live_migrates, migration_under_way, settle, start_migration
 from atoll.cli.parser import examples
 from atoll.cli.targets import name_of
 from atoll.client import ApiError, Client
-from atoll.migrations import LIVE_MIGRATE_IF_POSSIBLE
+from atoll.migrations import LIVE_MIGRATE, LIVE_MIGRATE_IF_POSSIBLE
 
 ACTIONS = ("cordon", "uncordon", "drain")
 # What runs on a node and must leave it when it is drained.
@@ -117,6 +118,11 @@ async def drain(client: Client, name: str, force: bool, timeout: float, streams:
     for kind, workload in workloads:
         label = f"{kinds.by_name(kind).singular}/{workload.metadata.name}"
         try:
+            if under_way := await migration_under_way(client, kind, workload):
+                fallback = workload.spec.eviction_strategy != LIVE_MIGRATE
+                moving[workload.metadata.uid] = Moving(workload, under_way, fallback)
+                streams.out.write(f"migrating {label} (virtualmachinemigration/{under_way}, already under way)\n")
+                continue
             migration = await start_migration(client, workload, name) if live_migrates(kind, workload) else None
             if migration is not None:
                 fallback = workload.spec.eviction_strategy == LIVE_MIGRATE_IF_POSSIBLE

@@ -236,3 +236,23 @@ def test_drain_fails_naming_a_vm_that_must_live_migrate_and_cannot(up: UpProcess
     assert get(up, "vm", "must-move")["status"]["phase"] == "Running"
     for node in ("sim-kvm-0000", "sim-kvm-0001"):
         atoll(up, "node", "uncordon", node)
+
+
+def test_drain_waits_for_a_migration_already_under_way_instead_of_stopping_the_vm(up: UpProcess) -> None:
+    cordon(up, "sim-kvm-0001")  # the VM lands on sim-kvm-0000
+    before = running(up, "leaving", memory="8Gi", dirty="1Mi")  # some seconds of copying
+    assert before["spec"]["nodeName"] == "sim-kvm-0000"
+    assert atoll(up, "node", "uncordon", "sim-kvm-0001").returncode == 0
+    started = atoll(up, "vm", "migrate", "leaving")
+    assert started.returncode == 0, started.stderr
+    migration = started.stdout.split()[0].split("/")[1]
+
+    drained = atoll(up, "node", "drain", "sim-kvm-0000", "--timeout", "120")
+    assert drained.returncode == 0, drained.stdout + drained.stderr
+    assert f"migrating virtualmachine/leaving (virtualmachinemigration/{migration}, already under way)" \
+        in drained.stdout, drained.stdout
+    assert "evicting virtualmachine/leaving" not in drained.stdout, drained.stdout
+    assert "virtualmachine/leaving live-migrated to sim-kvm-0001" in drained.stdout, drained.stdout
+    after = get(up, "vm", "leaving")
+    assert after["spec"]["nodeName"] == "sim-kvm-0001"
+    assert after["status"]["currentRun"]["number"] == before["status"]["currentRun"]["number"], "no new run"
