@@ -30,7 +30,7 @@ from agent.network.cni import DEFAULT_BIN_DIR
 from agent.network.node_network import NodeNetworkConfig
 from agent.run import run_agent
 from agent.volumes.claims import VolumeDirs
-from allinone import http_listen
+from allinone import console_charts, http_listen
 from allinone.metrics_ports import serve_component_metrics
 from allinone.scheduled_snapshots import snapshot_periodically
 from allinone.storage_classes import ensure_storage_classes
@@ -202,6 +202,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "HTTPS with the API server's certificates outside --dev)",
     )
     parser.add_argument("--no-http", action="store_true", help="serve no HTTP/JSON API or web console")
+    console_charts.add_flags(parser)
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default WARNING)")
     add_registry_flags(parser, resolution=True)
 
@@ -251,6 +252,11 @@ async def _serve(args: argparse.Namespace) -> int:
     data_dir = private_directory((args.data_dir or default_data_dir()).expanduser().resolve())
     security: SecurityConfig | None = None
     http_address, http_warning = http_listen.choose(args.http_listen, args.no_http)
+    try:
+        charts = console_charts.settings(args)
+    except ValueError as exc:
+        print(f"atoll up: {exc}", file=sys.stderr)
+        return 2
     if args.dev:
         problem = _non_loopback(args.listen) or (_non_loopback(http_address) if http_address else None)
         if problem:
@@ -283,6 +289,7 @@ async def _serve(args: argparse.Namespace) -> int:
             service_cidr=args.service_cidr,
             encryption=encryption,
             http_listen=http_address,
+            charts=charts,
         )
     except RuntimeError as exc:
         await store.close()

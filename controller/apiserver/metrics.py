@@ -119,3 +119,11 @@ WATCH_LAG = Gauge(
     "(every 2 s): watchers through this server see changes that much later.",
     registry=REGISTRY,
 )
+WORKLOADS = Gauge(
+    "atoll_apiserver_workloads",
+    "Pods and VirtualMachines by kind and status phase (unset counts as Pending), counted at each "
+    "console chart sample (every --chart-interval seconds); the console's phase chart reads it from "
+    "Prometheus when one is configured.",
+    ("kind", "phase"),
+    registry=REGISTRY,
+)

@@ -34,6 +34,7 @@ from controller.apiserver.errors import AlreadyExistsError
 from controller.apiserver.event_ttl import DEFAULT_EVENT_TTL, EventExpirer
 from controller.apiserver.handlers import SERVICE_NAME, add_objects_service, objects_calls
 from controller.apiserver.health import SERVING, HealthServicer, follow_store_health
+from controller.apiserver.http.charts.settings import ChartSettings
 from controller.apiserver.http.server import HttpApi, start_http_api
 from controller.apiserver.instrumented_store import InstrumentedStore
 from controller.apiserver.logs_proxy import add_logs_service
@@ -133,6 +134,7 @@ async def start_api_server(
     service_cidr: str = DEFAULT_SERVICE_CIDR,
     encryption: EncryptionConfig | None = None,
     http_listen: str | None = None,
+    charts: ChartSettings | None = None,
 ) -> ApiServer:
     """Binds ``listen`` (HOST:PORT, port 0 = any free port) and serves atoll.v1.Objects on ``store``.
 
@@ -149,6 +151,8 @@ async def start_api_server(
     usable range: callers check it first to say so in one line).
     With ``http_listen`` (HOST:PORT), the HTTP/JSON API and web console listen there too (http/),
     TLS with the same certificates when ``security`` is given; the same guarded calls answer both.
+    ``charts`` says where the console's charts come from (default: sampled by this server every
+    30 s from its store, without scheduler figures).
     Raises OSError-like RuntimeError if a port is taken.
     """
     service_network = check_service_cidr(service_cidr)
@@ -208,7 +212,9 @@ async def start_api_server(
     http = None
     if http_listen is not None:
         try:
-            http = await start_http_api(calls, guard, logs_proxy, http_listen, security)
+            http = await start_http_api(
+                calls, guard, logs_proxy, http_listen, security, (charts or ChartSettings()).build(guard, store)
+            )
         except RuntimeError:
             await _abandon(cache, guard)
             raise

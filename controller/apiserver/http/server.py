@@ -20,6 +20,8 @@ from controller.apiserver.auth.guard import SecurityGuard
 from controller.apiserver.handlers import ObjectsCalls
 from controller.apiserver.http import console, openapi
 from controller.apiserver.http.access_review import AccessReviews
+from controller.apiserver.http.charts.handler import PATH as CHARTS_PATH
+from controller.apiserver.http.charts.handler import ChartsApi
 from controller.apiserver.http.logs import LogsApi
 from controller.apiserver.http.objects import ObjectsApi
 from controller.apiserver.http.paths import API_PREFIX
@@ -43,6 +45,7 @@ class HttpApi:
     host: str
     port: int
     tls: bool
+    charts: ChartsApi | None = None
 
     @property
     def url(self) -> str:
@@ -50,10 +53,14 @@ class HttpApi:
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     async def stop(self) -> None:
+        if self.charts is not None:
+            await self.charts.stop()
         await self.runner.cleanup()
 
 
-def build_app(calls: ObjectsCalls, guard: SecurityGuard | None, logs: LogsProxy | None) -> web.Application:
+def build_app(
+    calls: ObjectsCalls, guard: SecurityGuard | None, logs: LogsProxy | None, charts: ChartsApi | None = None
+) -> web.Application:
     """Every route of the HTTP API; requests over MAX_REQUEST_BYTES are refused with 413."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[same_origin_writes])
     subresources = VmActions(calls).routes() | Rollouts(calls).routes()
@@ -64,6 +71,8 @@ def build_app(calls: ObjectsCalls, guard: SecurityGuard | None, logs: LogsProxy 
     app.router.add_post(f"{API_PREFIX}/selfsubjectaccessreviews", reviews.handle)
     app.router.add_get(openapi.PATH, _openapi_handler(openapi.document_bytes()))
     console.add_routes(app)
+    if charts is not None:
+        app.router.add_get(CHARTS_PATH, charts.handle)
     app.router.add_route("*", API_PREFIX + "/{tail:.*}", objects.handle)
     app.router.add_route("*", "/{tail:.*}", _unknown)
     return app
@@ -75,9 +84,11 @@ async def start_http_api(
     logs: LogsProxy | None,
     listen: str,
     security: SecurityConfig | None,
+    charts: ChartsApi | None = None,
 ) -> HttpApi:
     """Binds ``listen`` (HOST:PORT; port 0 = any free port), TLS when ``security`` is given;
-    RuntimeError naming the address when it cannot."""
+    RuntimeError naming the address when it cannot. ``charts`` (the console's /console/charts)
+    samples from when the listener is up until ``stop()``."""
     host, _, port_text = listen.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
     try:
@@ -86,7 +97,10 @@ async def start_http_api(
         raise RuntimeError(f"cannot listen on {listen!r}: expected HOST:PORT") from None
     ssl_context = server_ssl_context(security) if security is not None else None
     runner = web.AppRunner(
-        build_app(calls, guard, logs), handler_cancellation=True, access_log=None, shutdown_timeout=_SHUTDOWN_SECONDS
+        build_app(calls, guard, logs, charts),
+        handler_cancellation=True,
+        access_log=None,
+        shutdown_timeout=_SHUTDOWN_SECONDS,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
@@ -100,7 +114,9 @@ async def start_http_api(
         if isinstance(address, tuple):
             bound = int(address[1])
             break
-    return HttpApi(runner, host, bound, ssl_context is not None)
+    if charts is not None:
+        charts.start()
+    return HttpApi(runner, host, bound, ssl_context is not None, charts)
 
 
 def _openapi_handler(body: bytes) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
