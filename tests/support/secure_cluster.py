@@ -18,6 +18,7 @@ from atoll.config import ClientConfig
 from atoll.tokens import add_token
 from atoll.v1 import object_pb2, rbac_pb2
 from controller.apiserver.auth.config import SecurityConfig
+from controller.apiserver.http.charts.settings import ChartSettings
 from controller.apiserver.server import ApiServer, start_api_server
 from controller.store.memory import MemoryStore
 from tests.support.eventually import eventually
@@ -120,10 +121,10 @@ def make_pki(directory: Path) -> KeyPair:
 
 @contextlib.asynccontextmanager
 async def secure_cluster(
-    directory: Path, *, http_listen: str | None = None, **overrides: Any
+    directory: Path, *, http_listen: str | None = None, charts: ChartSettings | None = None, **overrides: Any
 ) -> AsyncIterator[SecureCluster]:
-    """A fresh MemoryStore served with mTLS on a free loopback port (and HTTPS on ``http_listen``);
-    ``overrides`` change SecurityConfig fields."""
+    """A fresh MemoryStore served with mTLS on a free loopback port (and HTTPS on ``http_listen``,
+    with the console charts ``charts`` says); ``overrides`` change SecurityConfig fields."""
     ca = make_pki(directory)
     token_file = directory / "tokens.yaml"
     if not token_file.exists():
@@ -134,7 +135,7 @@ async def secure_cluster(
         **overrides,
     )
     api = await start_api_server(
-        MemoryStore(), "127.0.0.1:0", security=security, compact_interval=None, http_listen=http_listen
+        MemoryStore(), "127.0.0.1:0", security=security, compact_interval=None, http_listen=http_listen, charts=charts
     )
     cluster = SecureCluster(api, directory, ca, security)
     try:
