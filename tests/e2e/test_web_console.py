@@ -37,7 +37,7 @@ VM = {
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleCluster]:
-    with console_cluster(tmp_path_factory.mktemp("console")) as running:
+    with console_cluster(tmp_path_factory.mktemp("console"), "--chart-interval", "1") as running:
         yield running
 
 
@@ -314,3 +314,109 @@ def test_a_deployment_shows_its_rollout_and_an_editor_undoes_it(browser: Any, cl
         return str(cluster.call("GET", f"{path}/web")[1]["spec"]["template"]["pod"]["spec"]["containers"][0]["image"])
 
     until(lambda: image() == "nginx:1", "the rollback to nginx:1")
+
+
+def _group_of(node: dict[str, Any]) -> str:
+    """The console's default node group: operating system (Windows with its build) and hypervisor."""
+    info = node.get("status", {}).get("nodeInfo", {})
+    windows = info.get("os") == "windows" and info.get("osBuild")
+    os = f"windows {info['osBuild']}" if windows else info.get("os", "unknown")
+    hypervisor = node.get("status", {}).get("hypervisor", {}).get("type", "")
+    return f"{os} {hypervisor}" if hypervisor and hypervisor != "none" else os
+
+
+def _workloads(cluster: ConsoleCluster) -> list[dict[str, Any]]:
+    pods: list[dict[str, Any]] = cluster.call("GET", f"{API}/pods")[1]["items"]
+    vms: list[dict[str, Any]] = cluster.call("GET", f"{API}/virtualmachines")[1]["items"]
+    return pods + vms
+
+
+def _cores(millis: int) -> str:
+    """A CPU figure as the console writes it (integers plain, else two decimals)."""
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis / 1000:.2f}"
+
+
+def _expected_allocation(cluster: ConsoleCluster) -> dict[str, tuple[str, str]]:
+    """Group -> (node count, 'allocated / allocatable' CPU) computed from what the API lists."""
+    from atoll.quantity import cpu_millis
+
+    nodes = cluster.call("GET", f"{API}/nodes")[1]["items"]
+    workloads = _workloads(cluster)
+    group_of_node = {node["metadata"]["name"]: _group_of(node) for node in nodes}
+    count: dict[str, int] = {}
+    allocatable: dict[str, int] = {}
+    allocated: dict[str, int] = {}
+    for node in nodes:
+        group = group_of_node[node["metadata"]["name"]]
+        count[group] = count.get(group, 0) + 1
+        allocatable[group] = allocatable.get(group, 0) + cpu_millis(node["status"]["allocatable"].get("cpu", "0"))
+    for workload in workloads:
+        bound_to = group_of_node.get(workload.get("spec", {}).get("nodeName", ""))
+        if bound_to is None or workload.get("status", {}).get("phase") in ("Succeeded", "Failed", "Stopped"):
+            continue
+        if workload["kind"] == "VirtualMachine":
+            millis = workload["spec"].get("vcpus", 0) * 1000
+        else:
+            millis = sum(cpu_millis(c.get("resources", {}).get("requests", {}).get("cpu", "0"))
+                         for c in workload["spec"]["containers"])  # fmt: skip
+        allocated[bound_to] = allocated.get(bound_to, 0) + millis
+    return {
+        group: (str(count[group]), f"{_cores(allocated.get(group, 0))} / {_cores(allocatable[group])}")
+        for group in count
+    }
+
+
+def _phases_from_api(cluster: ConsoleCluster) -> str:
+    """'N Phase, ...' over pods and VMs, sorted by phase, as the phase chart's summary says it."""
+    workloads = _workloads(cluster)
+    counts: dict[str, int] = {}
+    for workload in workloads:
+        phase = workload.get("status", {}).get("phase") or "Pending"
+        counts[phase] = counts.get(phase, 0) + 1
+    return ", ".join(f"{counts[phase]} {phase}" for phase in sorted(counts))
+
+
+def test_the_overview_charts_show_allocation_phases_and_scheduling_with_the_apis_numbers(
+    browser: Any, cluster: ConsoleCluster
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, cluster, ROOT_TOKEN, "#/overview")
+    until(lambda: browser.find_element(By.ID, "scheduled-total"), "the scheduling charts")
+    before = int(text_of(browser, "scheduled-total"))
+    created = 3
+    for index in range(created):
+        pod = dict(POD, metadata={"name": f"charted-{index}", "namespace": "default"})
+        assert cluster.call("POST", f"{API}/namespaces/default/pods", pod)[0] == 201
+
+    def allocation_rows() -> dict[str, tuple[str, str]]:
+        rows = browser.find_elements(By.CSS_SELECTOR, "#chart-allocation tbody tr")
+        cells = [[cell.get_attribute("textContent") for cell in row.find_elements(By.CSS_SELECTOR, "th, td")]
+                 for row in rows]  # fmt: skip
+        return {cell[0]: (cell[1], cell[2]) for cell in cells}
+
+    until(lambda: str(before + created) == text_of(browser, "scheduled-total"),
+          f"{created} more workloads counted as scheduled in the throughput chart",
+          message=lambda: text_of(browser, "scheduled-total"))  # fmt: skip
+    until(lambda: allocation_rows() == _expected_allocation(cluster), "allocation per node group as the API has it",
+          message=lambda: f"{allocation_rows()} vs {_expected_allocation(cluster)}")  # fmt: skip
+
+    def phase_summary() -> str:
+        title = browser.find_element(By.CSS_SELECTOR, "#chart-phases svg title").get_attribute("textContent")
+        return str(title).removeprefix("Workloads by phase, last hour: now ")
+
+    until(lambda: phase_summary() == _phases_from_api(cluster), "the phase chart's counts as the API has them",
+          message=lambda: f"{phase_summary()} vs {_phases_from_api(cluster)}")  # fmt: skip
+
+    def latest_sample() -> list[str]:
+        rows = browser.find_elements(By.CSS_SELECTOR, "#chart-phases table tbody tr")
+        return [str(cell.get_attribute("textContent")) for cell in rows[1].find_elements(By.TAG_NAME, "td")][1:]
+
+    def now_row() -> list[str]:
+        rows = browser.find_elements(By.CSS_SELECTOR, "#chart-phases table tbody tr")
+        return [str(cell.get_attribute("textContent")) for cell in rows[0].find_elements(By.TAG_NAME, "td")][1:]
+
+    until(lambda: latest_sample() == now_row(), "the server's latest sample to agree with the live count",
+          message=lambda: f"{latest_sample()} vs {now_row()}")  # fmt: skip
+    for index in range(created):
+        cluster.call("DELETE", f"{API}/namespaces/default/pods/charted-{index}")

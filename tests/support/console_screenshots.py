@@ -15,6 +15,7 @@ from tests.support.console_browser import API, ROOT_TOKEN, chromium, console_clu
 
 PAGES = {
     "overview": "#/overview",
+    "charts": "#/overview",  # scrolled to the charts
     "nodes": "#/nodes",
     "workloads": "#/workloads",
     "vm": "#/object/virtualmachines/default/db",
@@ -26,8 +27,14 @@ def main(out: Path) -> None:
     from selenium.webdriver.common.by import By
 
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp, console_cluster(Path(tmp)) as cluster, chromium() as browser:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        console_cluster(Path(tmp), "--chart-interval", "2") as cluster,
+        chromium() as browser,
+    ):
         for index in range(12):
+            if index % 4 == 0:
+                time.sleep(4)  # in waves, so the charts have a history
             pod = {"apiVersion": "atoll.dev/v1", "kind": "Pod", "metadata": {"name": f"web-{index}"},
                    "spec": {"containers": [{"name": "web", "image": "nginx",
                                             "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}}]}}
@@ -46,6 +53,8 @@ def main(out: Path) -> None:
         for name, fragment in PAGES.items():
             browser.get(cluster.url + "/" + fragment)
             time.sleep(2)
+            if name == "charts":
+                browser.execute_script("document.getElementById('chart-allocation').scrollIntoView()")
             browser.save_screenshot(str(out / f"{name}.png"))
             print(out / f"{name}.png")
 

@@ -16,6 +16,7 @@ from aiohttp import web
 _FILES = {
     "/": ("index.html", "text/html"),
     "/console/app.js": ("app.js", "text/javascript"),
+    "/console/charts.js": ("charts.js", "text/javascript"),
     "/console/style.css": ("style.css", "text/css"),
 }
 SECURITY_HEADERS = {

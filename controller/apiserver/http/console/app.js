@@ -363,7 +363,9 @@ function overviewPage() {
     }
     const warnings = [...lists.warnings.items.values()]
       .sort((a, b) => String(b.lastTimestamp || "").localeCompare(String(a.lastTimestamp || ""))).slice(0, 10);
-    root.replaceChildren(
+    if (!summary.isConnected) root.replaceChildren(summary, el("h2", {}, "Charts"), groupBy, chartsBox);
+    chartsBox.replaceChildren(chartsSection(nodes, workloads, byPhase, history, groupBy.querySelector("input").value.trim()));
+    summary.replaceChildren(
       el("h1", {}, "Overview"),
       el("div", { class: "cards" },
         card("Nodes", nodes.length, "nodes-count"),
@@ -386,6 +388,27 @@ function overviewPage() {
         el("td", {}, age(event.lastTimestamp)), el("td", {}, `${event.involvedObject.kind}/${event.involvedObject.name}`),
         el("td", { class: "type-Warning" }, event.reason), el("td", {}, event.message))))) : el("p", {}, "None."));
   });
+  // Redraws replace the summary and the charts, never the group-by field (it keeps focus and text).
+  const summary = el("div");
+  const chartsBox = el("div");
+  // The charts' history (workloads by phase, scheduling) comes from the server every interval; the
+  // last point of the phase chart is the live lists' count.
+  const history = { document: null, error: "" };
+  let timer = null;
+  const refresh = async () => {
+    try {
+      history.document = await api(CHARTS);
+      history.error = "";
+    } catch (error) {
+      history.error = error.message || String(error);
+    }
+    draw();
+    if (!stopped) timer = setTimeout(refresh, 1000 * Math.max(5, (history.document && history.document.intervalSeconds) || 30));
+  };
+  let stopped = false;
+  const groupBy = el("div", { class: "filters" },
+    filterInput("Group nodes by label (empty: operating system and hypervisor)", "group-by", () => draw()));
+  refresh();
   const lists = {
     nodes: new LiveList("nodes", {}, draw),
     pods: new LiveList("pods", {}, draw),
@@ -393,7 +416,85 @@ function overviewPage() {
     services: new LiveList("services", {}, draw),
     warnings: new LiveList("events", { fieldSelector: "type=Warning" }, draw),
   };
-  return { stop: () => Object.values(lists).forEach((list) => list.stop()) };
+  return { stop: () => { stopped = true; clearTimeout(timer); Object.values(lists).forEach((list) => list.stop()); } };
+}
+
+const CHARTS = "/console/charts";
+const TERMINAL_PHASES = ["Succeeded", "Failed", "Stopped"];
+
+function nodeGroupOf(node, labelKey) {
+  if (labelKey) return ((node.metadata && node.metadata.labels) || {})[labelKey] || "(no label)";
+  const info = (node.status && node.status.nodeInfo) || {};
+  const os = info.os === "windows" && info.osBuild ? `windows ${info.osBuild}` : info.os || "unknown";
+  const hypervisor = node.status && node.status.hypervisor && node.status.hypervisor.type;
+  return hypervisor && hypervisor !== "none" ? `${os} ${hypervisor}` : os;
+}
+
+// Allocation per node group: what the workloads bound there request, of what the nodes offer.
+function allocationByGroup(nodes, workloads, labelKey) {
+  const groups = new Map();
+  const groupOfNode = new Map();
+  for (const node of nodes) {
+    const name = nodeGroupOf(node, labelKey);
+    groupOfNode.set(node.metadata.name, name);
+    if (!groups.has(name)) groups.set(name, { name, nodes: 0, cpu: [0, 0], memory: [0, 0] });
+    const group = groups.get(name);
+    const allocatable = (node.status && node.status.allocatable) || {};
+    group.nodes += 1;
+    group.cpu[1] += quantity(allocatable.cpu);
+    group.memory[1] += quantity(allocatable.memory);
+  }
+  for (const workload of workloads) {
+    const group = groups.get(groupOfNode.get(nodeOf(workload)));
+    if (!group || TERMINAL_PHASES.includes(phaseOf(workload))) continue;
+    const requests = requestsOf(workload);
+    group.cpu[0] += requests.cpu;
+    group.memory[0] += requests.memory;
+  }
+  return [...groups.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function chartsSection(nodes, workloads, byPhase, history, labelKey) {
+  const groups = allocationByGroup(nodes, workloads, labelKey);
+  const parts = [groups.length
+    ? allocationChart({ id: "chart-allocation", title: "Allocation per node group", groups })
+    : el("p", {}, "No nodes.")];
+  if (history.error) parts.push(el("p", { class: "error", id: "charts-error" }, `Charts: ${history.error}`));
+  const document_ = history.document;
+  if (!document_) return el("div", { class: "charts" }, parts);
+  const samples = document_.samples || [];
+  const now = Date.now() / 1000;
+  const times = [...samples.map((sample) => sample.time), now];
+  const phases = new Set(byPhase.keys());
+  for (const sample of samples) for (const phase of Object.keys(sample.phases || {})) phases.add(phase);
+  const phaseSeries = [...phases].sort().map((phase) => ({
+    name: phase,
+    values: [...samples.map((sample) => (sample.phases ? sample.phases[phase] || 0 : null)), byPhase.get(phase) || 0],
+  }));
+  const counts = [...byPhase.entries()].map(([phase, count]) => `${count} ${phase}`).join(", ") || "none";
+  parts.push(lineChart({ id: "chart-phases", title: "Workloads by phase, last hour", times, series: phaseSeries,
+    format: (value) => String(Math.round(value)), summary: `now ${counts}` }));
+  const source = document_.source === "prometheus" ? `Prometheus ${document_.prometheus}` : "the API server's samples";
+  if (!document_.schedulerMetrics) {
+    parts.push(el("p", { id: "scheduling-note" }, "Scheduling charts: no scheduler metrics at hand (the scheduler runs " +
+      "elsewhere; give atoll up --prometheus-url to read them from Prometheus)."));
+  } else {
+    const sampleTimes = samples.map((sample) => sample.time);
+    const scheduled = samples.reduce((sum, sample) => sum + (sample.scheduled || 0), 0);
+    const rate = samples.map((sample) => sample.scheduledPerSecond);
+    parts.push(lineChart({ id: "chart-scheduling-rate", title: "Scheduling throughput (workloads/s)", times: sampleTimes,
+      series: [{ name: "scheduled/s", values: rate }], format: (value) => (value >= 10 ? value.toFixed(0) : value.toFixed(2)),
+      summary: `${Math.round(scheduled)} scheduled in the last hour` }));
+    parts.push(el("p", {}, "Scheduled in the last hour: ", el("strong", { id: "scheduled-total" }, String(Math.round(scheduled)))));
+    const milliseconds = (value) => `${(value * 1000).toFixed(value < 0.01 ? 1 : 0)} ms`;
+    const p99 = samples.map((sample) => sample.p99Seconds).filter((value) => value !== null);
+    parts.push(lineChart({ id: "chart-scheduling-latency", title: "Scheduling latency, created to bound", times: sampleTimes,
+      series: [{ name: "p50", values: samples.map((sample) => sample.p50Seconds) },
+        { name: "p99", values: samples.map((sample) => sample.p99Seconds) }],
+      format: milliseconds, summary: p99.length ? `latest p99 ${milliseconds(p99[p99.length - 1])}` : "no workloads scheduled" }));
+  }
+  parts.push(el("p", { class: "muted" }, `History from ${source}, one sample every ${document_.intervalSeconds} s.`));
+  return el("div", { class: "charts" }, parts);
 }
 
 function countBy(items, keyFunction) {
