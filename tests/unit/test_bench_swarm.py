@@ -27,7 +27,7 @@ def test_a_bad_size_is_refused_with_the_flag_named(text: str) -> None:
 
 
 def test_without_dockerd_the_benchmark_says_why_it_skips(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(private_dockerd.shutil, "which", lambda name: None if name == "dockerd" else f"/bin/{name}")
+    monkeypatch.setattr("shutil.which", lambda name: None if name == "dockerd" else f"/bin/{name}")
     assert private_dockerd.why_unavailable() == "dockerd not found (apt-get install docker.io)"
 
 
@@ -40,7 +40,7 @@ def _dead_pid() -> int:
 def test_the_sweep_removes_a_dead_runs_scratch_and_keeps_a_live_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(private_dockerd.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
     dead, alive = tmp_path / f"{private_dockerd.SCRATCH_PREFIX}dead", tmp_path / f"{private_dockerd.SCRATCH_PREFIX}live"
     for scratch, owner in ((dead, _dead_pid()), (alive, os.getpid())):
         (scratch / "data").mkdir(parents=True)
