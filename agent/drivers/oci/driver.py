@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import shutil
 import sys
@@ -206,8 +205,7 @@ class OciDriver:
         """Run the shim; (container pid, shim pid) once the container runs."""
         with task_dir.shim_log.open("ab") as shim_log:
             process = await asyncio.create_subprocess_exec(
-                self.settings.python, "-I", "-S", str(SHIM), str(task_dir.path), container_id,
-                json.dumps(self.runtime.argv()),
+                self.settings.python, "-I", "-S", str(SHIM), str(task_dir.path), container_id, *self.runtime.argv(),
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=shim_log,
                 start_new_session=True,
             )
