@@ -25,8 +25,10 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import errno
+import fcntl
 import os
 import socket
+import struct
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -38,6 +40,7 @@ CLONE_NEWIPC = 0x08000000
 KINDS = {"net": CLONE_NEWNET, "uts": CLONE_NEWUTS, "ipc": CLONE_NEWIPC}
 MS_BIND = 4096
 MNT_DETACH = 2
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -60,8 +63,10 @@ def create_netns(path: Path) -> None:
 
 
 def create_namespaces(pins: Mapping[str, Path]) -> None:
-    """Pin one new namespace of each kind (a key of KINDS) at its path, all made by one unshare.
-    Idempotent: when every pin exists nothing is made; pins of a half-made set are replaced."""
+    """Pin one new namespace of each kind (a key of KINDS) at its path, all made by one unshare;
+    a new network namespace has its ``lo`` up (what the CNI loopback plugin would do, without a
+    process per pod). Idempotent: when every pin exists nothing is made; pins of a half-made set
+    are replaced."""
     if all(netns_exists(path) for path in pins.values()):
         return
     for path in pins.values():
@@ -82,6 +87,11 @@ def create_namespaces(pins: Mapping[str, Path]) -> None:
             for kind, path in pins.items():
                 if _libc.mount(f"/proc/thread-self/ns/{kind}".encode(), str(path).encode(), None, MS_BIND, None) != 0:
                     failure.append(_fail(f"pin the {kind} namespace at", path))
+            if "net" in pins:
+                try:
+                    _loopback_up()
+                except OSError as err:
+                    failure.append(NetnsError(f"cannot bring lo up in {pins['net']}: {err.strerror}"))
             for kind, fd in own.items():
                 if _libc.setns(fd, KINDS[kind]) != 0:
                     failure.append(_fail(f"return from the {kind} namespace at", pins[kind]))
@@ -96,6 +106,15 @@ def create_namespaces(pins: Mapping[str, Path]) -> None:
         for path in pins.values():
             remove_netns(path)
         raise failure[0]
+
+
+def _loopback_up() -> None:
+    """``lo`` up in the calling thread's network namespace (SIOCSIFFLAGS on a socket made there)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = bytearray(struct.pack("16sh22x", b"lo", 0))
+        fcntl.ioctl(sock, SIOCGIFFLAGS, request)
+        flags = struct.unpack_from("h", request, 16)[0]
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sh22x", b"lo", flags | IFF_UP))
 
 
 def remove_netns(path: Path) -> None:

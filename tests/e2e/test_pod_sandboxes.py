@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agent.drivers.oci import OciDriver, OciSettings
 from agent.drivers.real import node_sandboxes
+from agent.network.cni.conflist import PortMapping
 from agent.network.netns import create_netns, netns_exists, remove_netns
 from agent.network.sandboxes import NodeSandboxes, SandboxSpec
 from tests.e2e.children import start_then_crash
@@ -88,4 +89,21 @@ async def test_a_sandbox_whose_namespace_vanished_is_made_again_and_its_old_addr
     await until(one_veth, timeout=10)
     await node.remove("p3")
     await node.remove("p3")  # twice: nothing there is fine
+    assert held(node) == [] and veths(node_netns) == 0
+
+
+async def test_a_sandbox_has_lo_up_and_runs_portmap_only_for_a_pod_with_host_ports(
+    tmp_path: Path, node_netns: Path
+) -> None:
+    node = sandboxes(tmp_path / "node", node_netns)
+    plain = await node.ensure(SandboxSpec("p4"))
+    lo_flags = run_in(Path(plain.netns), "ip", "-o", "link", "show", "lo").stdout.split("<")[1].split(">")[0]
+    assert "UP" in lo_flags.split(",")
+    assert "CNI-DN-" not in run_in(node_netns, "iptables-save").stdout  # portmap never ran
+    await node.ensure(SandboxSpec("p5", ports=(PortMapping(18080, 80),)))
+    rules = run_in(node_netns, "iptables-save").stdout
+    assert "CNI-DN-" in rules and "18080" in rules
+    await node.remove("p4")
+    await node.remove("p5")
+    assert "18080" not in run_in(node_netns, "iptables-save").stdout
     assert held(node) == [] and veths(node_netns) == 0

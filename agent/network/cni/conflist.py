@@ -3,8 +3,8 @@
     pod network "atoll":  bridge (atoll0; gateway = first address of the node's pod CIDR; no
                           masquerade; hairpin, so a pod reaches itself through a Service)
                             ipam: host-local, one range = the node's spec.podCIDR, default route
-                          portmap (capability portMappings: the containers' hostPorts)
-    loopback:             lo inside the sandbox, a list of its own (as containerd calls it)
+                          portmap (capability portMappings: the containers' hostPorts), in the
+                          chain only for a pod that has hostPorts (a process fewer for the rest)
     address only:         host-local alone with the same name and dataDir (a VM's tap address):
                           pods and VMs draw from one pool, so no address is handed out twice
 
@@ -64,7 +64,9 @@ def host_local(settings: NodeNetworkSettings, pod_cidr: str) -> dict[str, Any]:
     }
 
 
-def pod_network(settings: NodeNetworkSettings, pod_cidr: str) -> NetworkConfigList:
+def pod_network(settings: NodeNetworkSettings, pod_cidr: str, *, host_ports: bool = True) -> NetworkConfigList:
+    """The pod network; without ``host_ports`` the chain ends at the bridge (portmap with no
+    mappings does nothing, on ADD as on DEL)."""
     bridge: dict[str, Any] = {
         "type": "bridge",
         "bridge": settings.bridge,
@@ -76,11 +78,7 @@ def pod_network(settings: NodeNetworkSettings, pod_cidr: str) -> NetworkConfigLi
     if settings.mtu:
         bridge["mtu"] = settings.mtu
     portmap = {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True}
-    return NetworkConfigList(settings.name, (bridge, portmap))
-
-
-def loopback_network() -> NetworkConfigList:
-    return NetworkConfigList("loopback", ({"type": "loopback"},))
+    return NetworkConfigList(settings.name, (bridge, portmap) if host_ports else (bridge,))
 
 
 def address_network(settings: NodeNetworkSettings, pod_cidr: str) -> NetworkConfigList:

@@ -4,7 +4,8 @@ It learns the node's pod CIDR (``set_pod_cidr``, from the Node object), writes t
 it uses to ``CONF_DIR/atoll.conflist`` for operators (``cnitool`` reads the same file), and calls
 the plugins through one CniInvoker. Two typed entry points:
 
-- ``attach_pod`` / ``detach_pod``: loopback + bridge/host-local/portmap into a pod's netns;
+- ``attach_pod`` / ``detach_pod``: bridge/host-local (+ portmap for hostPorts) into a pod's netns,
+  whose ``lo`` is up from its creation (netns.create_namespaces);
 - ``allocate_address`` / ``release_address``: host-local alone (a VM's tap), same pool.
 
 Every attachment's CNI container id is the workload's uid, so a reservation in host-local's data
@@ -25,7 +26,6 @@ from agent.network.cni.conflist import (
     NodeNetworkSettings,
     PortMapping,
     address_network,
-    loopback_network,
     pod_network,
 )
 from agent.network.cni.errors import CniResultError
@@ -35,7 +35,6 @@ from agent.network.netns import netns_exists
 from atoll.atomic_file import write_atomic
 
 POD_IFNAME = "eth0"
-LOOPBACK_IFNAME = "lo"
 CONFLIST_FILE = "atoll.conflist"
 
 
@@ -86,34 +85,23 @@ class NodeCniNetwork:
     # --- pods --------------------------------------------------------------------------------
 
     async def attach_pod(self, uid: str, netns: Path, ports: Sequence[PortMapping] = ()) -> CniResult:
-        """ADD loopback and the pod network to the network namespace at ``netns``; the pod
-        network's result (its IP is the pod's). On failure nothing stays attached."""
-        network = self.pod_network()
-        await self.invoker.add(loopback_network(), Attachment(uid, str(netns), LOOPBACK_IFNAME))
+        """ADD the pod network to the network namespace at ``netns``; its result (its IP is the
+        pod's). On failure nothing stays attached (the invoker DELs a chain whose ADD failed)."""
+        network = pod_network(self.settings, self._cidr(), host_ports=bool(ports))
         capabilities = {"portMappings": [p.to_json() for p in ports]} if ports else {}
-        try:
-            return await self.invoker.add(network, Attachment(uid, str(netns), POD_IFNAME,
-                                                              capability_args=capabilities))
-        except BaseException:
-            await self._delete_loopback(uid, netns)
-            raise
+        return await self.invoker.add(network, Attachment(uid, str(netns), POD_IFNAME, capability_args=capabilities))
 
     async def detach_pod(self, uid: str, netns: Path, previous: CniResult | None,
                          ports: Sequence[PortMapping] = ()) -> None:
-        """DEL the pod network (then loopback) for ``uid``; succeeds when it is already gone, also
-        when no namespace is pinned at ``netns`` any more: CNI_NETNS is then empty, as the spec
-        allows for DEL, and the plugins release the address and host rules (the veth went with
-        the namespace)."""
+        """DEL the pod network for ``uid``; succeeds when it is already gone, also when no
+        namespace is pinned at ``netns`` any more: CNI_NETNS is then empty, as the spec allows
+        for DEL, and the plugins release the address and host rules (the veth went with the
+        namespace)."""
         capabilities = {"portMappings": [p.to_json() for p in ports]} if ports else {}
-        network = pod_network(self.settings, self.pod_cidr or _cidr_of(previous))
+        network = pod_network(self.settings, self.pod_cidr or _cidr_of(previous), host_ports=bool(ports))
         pinned = str(netns) if netns_exists(netns) else ""
         await self.invoker.delete(network, Attachment(uid, pinned, POD_IFNAME, capability_args=capabilities),
                                   previous)
-        await self._delete_loopback(uid, netns)
-
-    async def _delete_loopback(self, uid: str, netns: Path) -> None:
-        if netns_exists(netns):
-            await self.invoker.delete(loopback_network(), Attachment(uid, str(netns), LOOPBACK_IFNAME))
 
     # --- addresses alone (VMs) ---------------------------------------------------------------
 
