@@ -22,6 +22,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Sequence
+from typing import Any
 
 from atoll import kinds, migrations
 from atoll.clock import Clock, SystemClock, to_timestamp
@@ -242,6 +243,8 @@ class SchedulingLoop:
                 if removed.claims:
                     self.queue.on_event(ClusterEvent.VOLUME_CHANGED, self.clock.now())
             return
+        if self._status_only(key, message):
+            return
         try:
             info = from_pod(message) if kind == POD else from_vm(message)
         except WorkloadError as err:
@@ -273,6 +276,26 @@ class SchedulingLoop:
                 return  # its images are being looked up; _images_resolved brings it back
             info = annotated
         self.queue.add(info)
+
+    def _status_only(self, key: str, message: Any) -> bool:
+        """Whether ``message`` is a bound workload the snapshot already holds as it is, but for
+        its status: same uid, node, labels and generation (the API server bumps it on every spec
+        change). Such writes (an agent reporting Running) change nothing the scheduler reads, and
+        skipping them saves decoding every workload again for each of its status writes."""
+        recorded = self.snapshot.workload(key)
+        meta = message.metadata
+        return (
+            recorded is not None
+            and meta.generation > 0
+            and recorded.generation == meta.generation
+            and recorded.uid == meta.uid
+            and recorded.node_name != ""
+            and recorded.node_name == message.spec.node_name
+            and key not in self.objects
+            and key not in self.binding
+            and not self.snapshot.nominated(key)
+            and recorded.labels == dict(meta.labels)
+        )
 
     def _images_resolved(self, keys: set[str]) -> None:
         """Lookups for these workloads' images ended (or are to be retried): decode them again

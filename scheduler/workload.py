@@ -91,6 +91,9 @@ class WorkloadInfo:
     name: str
     uid: str = ""
     resource_version: int = 0
+    # metadata.generation: the API server bumps it on every spec change, never on status
+    # writes; 0 when unknown (then every change is decoded again).
+    generation: int = 0
     priority: int = 0
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     node_name: str = ""
@@ -196,6 +199,7 @@ def from_pod(pod: pod_pb2.Pod) -> WorkloadInfo:
         name=meta.name,
         uid=meta.uid,
         resource_version=meta.resource_version,
+        generation=meta.generation,
         labels=MappingProxyType(dict(meta.labels)),
         node_name=spec.node_name,
         cpu_millis=cpu,
@@ -244,6 +248,7 @@ def from_vm(vm: virtualmachine_pb2.VirtualMachine) -> WorkloadInfo:
         name=meta.name,
         uid=meta.uid,
         resource_version=meta.resource_version,
+        generation=meta.generation,
         labels=MappingProxyType(dict(meta.labels)),
         node_name=spec.node_name,
         cpu_millis=spec.vcpus * 1000,

@@ -155,3 +155,32 @@ async def test_a_vm_unbound_after_binding_releases_its_node_and_is_placed_again(
     # Only a's room, which db itself held until now, fits it.
     await until(lambda: node_of(api, "db", "VirtualMachine") == "a")
     assert loop.stats["bind_ok"] == 1
+
+
+async def test_a_bound_workloads_status_writes_are_not_decoded_again(running: Running) -> None:
+    """Same generation, node and labels: the snapshot keeps what it holds. A label change or a new
+    generation (a spec change) is decoded and replaces it."""
+    api, loop = running
+    key = "Pod/default/web"
+    await api.put(make_node("a").build())
+
+    def pod(generation: int, cpu: str = "1", **labels: str) -> object:
+        built = make_pod("web").labels(**labels).requests(cpu=cpu).bound_to("a").build()
+        built.metadata.generation = generation
+        return built
+
+    await api.put(pod(1))
+    await until(lambda: loop.snapshot.workload(key) is not None)
+    held = loop.snapshot.workload(key)
+    running_pod = pod(1)
+    running_pod.status.phase = "Running"  # type: ignore[attr-defined]
+    await api.put(running_pod)
+    await api.put(make_node("b").build())  # informers deliver in order: once b is known, so is the write
+    await until(lambda: "b" in loop.snapshot.nodes.index)
+    assert loop.snapshot.workload(key) is held
+
+    await api.put(pod(1, tier="web"))
+    await until(lambda: dict((loop.snapshot.workload(key) or held).labels) == {"tier": "web"})
+    await api.put(pod(2, cpu="2", tier="web"))
+    await until(lambda: (loop.snapshot.workload(key) or held).cpu_millis == 2000)
+    assert int(loop.snapshot.nodes.used_cpu[loop.snapshot.nodes.index["a"]]) == 2000
