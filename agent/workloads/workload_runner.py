@@ -45,8 +45,10 @@ class WorkloadRunner:
         return f"{self.kind.lower()}/{self.latest.metadata.namespace}/{self.latest.metadata.name}"
 
     def observe(self, message: Any) -> None:
-        """A newer version from the watch (older ones, e.g. echoes of our own writes, are ignored)."""
-        if message.metadata.resource_version >= self.latest.metadata.resource_version:
+        """A newer version from the watch. Older ones, and the echo of our own last write (the
+        revision we already hold, adopted from the write's answer), change nothing and wake nothing:
+        a second reconcile per status write would only find the status it just wrote."""
+        if message.metadata.resource_version > self.latest.metadata.resource_version:
             self.latest = message
             self.wake()
 
