@@ -103,3 +103,18 @@ async def test_access_review_without_credentials_is_401(cluster: SecureCluster) 
     async with _session(cluster, _trusting(cluster)) as session:
         response = await session.post(REVIEWS, json=_review("get", "pods"))
     assert response.status == 401
+
+
+async def test_the_openapi_document_takes_any_authenticated_caller_as_kubernetes_does(cluster: SecureCluster) -> None:
+    async with _session(cluster, _trusting(cluster)) as session, session.get("/openapi/v3") as response:
+        assert response.status == 401
+        assert (await json_of(response))["reason"] == "Unauthorized"
+    record = cluster.audit_records()[-1]
+    assert (record["verb"], record["result"]) == ("openapi", "UNAUTHENTICATED")
+    config = cluster.user_config("nobody-in-particular")  # a valid certificate, bound to no role
+    assert config.cert and config.key
+    by_certificate = tls_context(str(cluster.security.client_ca), config.cert, config.key)
+    for context, token in ((_trusting(cluster), "tok-alice"), (by_certificate, None)):
+        async with _session(cluster, context, token) as session, session.get("/openapi/v3") as response:
+            assert response.status == 200
+            assert (await json_of(response))["openapi"].startswith("3.")

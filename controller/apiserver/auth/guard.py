@@ -200,6 +200,13 @@ class SecurityGuard:
         allowed, reason = await self._decide(user, attributes)
         return user, allowed, reason.removeprefix(": ")
 
+    async def identify(self, context: Context, method: str) -> UserInfo:
+        """Who the caller is, for a read that any authenticated caller may make (the API's schema,
+        as Kubernetes' system:discovery grants it); aborts, after auditing under ``method``, when
+        authentication fails."""
+        user, _ = await self._authenticate(method, [], context)
+        return user
+
     async def _authenticate(
         self, method: str, requests: list[RequestAttributes], context: Context
     ) -> tuple[UserInfo, Peer]:

@@ -22,12 +22,13 @@ from controller.apiserver.http import console, openapi
 from controller.apiserver.http.access_review import AccessReviews
 from controller.apiserver.http.charts.handler import PATH as CHARTS_PATH
 from controller.apiserver.http.charts.handler import ChartsApi
+from controller.apiserver.http.context import call_context
 from controller.apiserver.http.logs import LogsApi
 from controller.apiserver.http.objects import ObjectsApi
 from controller.apiserver.http.paths import API_PREFIX
 from controller.apiserver.http.rollouts import Rollouts
 from controller.apiserver.http.same_origin import same_origin_writes
-from controller.apiserver.http.status import NOT_FOUND_PATH, response, status_object
+from controller.apiserver.http.status import NOT_FOUND_PATH, HttpFailure, response, status_object
 from controller.apiserver.http.tls import server_ssl_context
 from controller.apiserver.http.vm_actions import VmActions
 from controller.apiserver.logs_proxy import LogsProxy
@@ -69,7 +70,7 @@ def build_app(
     objects = ObjectsApi(calls, subresources)
     reviews = AccessReviews(guard)
     app.router.add_post(f"{API_PREFIX}/selfsubjectaccessreviews", reviews.handle)
-    app.router.add_get(openapi.PATH, _openapi_handler(openapi.document_bytes()))
+    app.router.add_get(openapi.PATH, _openapi_handler(openapi.document_bytes(), guard))
     console.add_routes(app)
     if charts is not None:
         app.router.add_get(CHARTS_PATH, charts.handle)
@@ -119,10 +120,19 @@ async def start_http_api(
     return HttpApi(runner, host, bound, ssl_context is not None, charts)
 
 
-def _openapi_handler(body: bytes) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """The generated document is the same for every caller (it describes, it reveals no object)."""
+def _openapi_handler(
+    body: bytes, guard: SecurityGuard | None
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The generated document is the same for every caller and reveals no object, but it does say
+    which kinds and fields this server has: like kube-apiserver's /openapi/v3 (system:discovery),
+    any authenticated caller may read it, an unauthenticated one gets 401 (and an audit record)."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        if guard is not None:
+            try:
+                await guard.identify(call_context(request), "OpenAPI")
+            except HttpFailure as failure:
+                return response(failure.status)
         return web.Response(body=body, content_type="application/json")
 
     return handle
