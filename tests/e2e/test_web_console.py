@@ -15,6 +15,7 @@ from tests.support.console_browser import (
     API,
     ROOT_TOKEN,
     VIEWER_TOKEN,
+    ClientCertificate,
     ConsoleCluster,
     chromium,
     console_cluster,
@@ -80,6 +81,37 @@ def test_a_wrong_token_is_refused_at_login(browser: Any, cluster: ConsoleCluster
     browser.find_element(By.ID, "login-button").click()
     assert "not valid" in until(lambda: text_of(browser, "login-error"), "the login error")
     assert "not-a-token" not in browser.current_url, "no token in URLs"
+
+
+def test_certificate_login_without_a_certificate_says_so_and_logs_nobody_in(
+    browser: Any, cluster: ConsoleCluster
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(cluster.url + "/")
+    until(lambda: browser.find_element(By.ID, "certificate-button"), "the login form").click()
+    until(lambda: "no client certificate the server accepts" in text_of(browser, "login-error"), "the refusal",
+          message=lambda: text_of(browser, "login-error"))  # fmt: skip
+    assert browser.find_element(By.ID, "nav").get_attribute("hidden") is not None
+    assert browser.execute_script("return sessionStorage.getItem('atoll.certificate')") is None
+
+
+def test_a_browser_holding_a_client_certificate_logs_in_by_it(cluster: ConsoleCluster) -> None:
+    from selenium.webdriver.common.by import By
+
+    pki = cluster.ca.parent
+    certificate = ClientCertificate(pki / "admin.pem", pki / "admin-key.pem", cluster.url)
+    with chromium(certificate) as browser:
+        browser.get(cluster.url + "/")
+        until(lambda: browser.execute_script("return document.readyState") == "complete", "the console's script")
+        browser.find_element(By.ID, "certificate-button").click()
+        until(lambda: text_of(browser, "who") == "logged in as admin (client certificate)", "the login by certificate",
+              message=lambda: text_of(browser, "login-error"))  # fmt: skip
+        nodes = cluster.call("GET", f"{API}/nodes")[1]["items"]
+        until(lambda: text_of(browser, "nodes-count") == str(len(nodes)), "the overview, read with no token")
+        assert browser.execute_script("return sessionStorage.getItem('atoll.token')") is None
+        browser.refresh()  # the tab stays logged in, by certificate
+        until(lambda: text_of(browser, "who") == "logged in as admin (client certificate)", "the login after a reload")
 
 
 def test_overview_counts_what_the_api_lists(browser: Any, cluster: ConsoleCluster) -> None:

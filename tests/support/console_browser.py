@@ -4,8 +4,11 @@ whose HTTP listener the browser opens, for the web console tests and benchmark."
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
+import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -110,8 +113,9 @@ def until(
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
-    """A headless Chromium WebDriver that accepts the test cluster's self-signed certificate."""
+def chromium(client_certificate: ClientCertificate | None = None) -> Iterator[Any]:
+    """A headless Chromium WebDriver that accepts the test cluster's self-signed certificate; with
+    ``client_certificate``, one that holds it and presents it to its origin without asking."""
     require_binary("chromium", "chromium")
     driver_path = require_binary("chromedriver", "chromium-driver")
     from selenium import webdriver
@@ -122,8 +126,48 @@ def chromium() -> Iterator[Any]:
     for argument in _CHROMIUM_ARGUMENTS:
         options.add_argument(argument)
     options.accept_insecure_certs = True
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    with tempfile.TemporaryDirectory(prefix="atoll-chromium-home-") as home:
+        environment = dict(os.environ)
+        if client_certificate is not None:
+            environment["HOME"] = home  # Chromium on Linux keeps client certificates in $HOME/.pki/nssdb
+            client_certificate.install(Path(home))
+            # What the AutoSelectCertificateForUrls policy sets; without it Chromium would ask (and
+            # headless, wait forever).
+            selection = json.dumps({"pattern": client_certificate.origin, "filter": {}})
+            options.add_experimental_option("prefs", {"profile.managed_auto_select_certificate_for_urls": [selection]})
+        driver = webdriver.Chrome(options=options, service=Service(driver_path, env=environment))
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    """A client certificate (PEM files) for a browser to present to ``origin``."""
+
+    cert: Path
+    key: Path
+    origin: str
+
+    def install(self, home: Path) -> None:
+        """Imports the pair into a fresh NSS database under ``home`` (libnss3-tools)."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import NoEncryption, load_pem_private_key, pkcs12
+
+        certutil = require_binary("certutil", "libnss3-tools")
+        pk12util = require_binary("pk12util", "libnss3-tools")
+        key = load_pem_private_key(self.key.read_bytes(), None)
+        assert isinstance(key, pkcs12.PKCS12PrivateKeyTypes)
+        bundle = pkcs12.serialize_key_and_certificates(
+            b"atoll", key, x509.load_pem_x509_certificate(self.cert.read_bytes()), None, NoEncryption()
+        )
+        database = home / ".pki" / "nssdb"
+        database.mkdir(parents=True)
+        (home / "client.p12").write_bytes(bundle)
+        subprocess.run([certutil, "-N", "-d", f"sql:{database}", "--empty-password"], check=True, capture_output=True)
+        subprocess.run(
+            [pk12util, "-i", str(home / "client.p12"), "-d", f"sql:{database}", "-W", ""],
+            check=True,
+            capture_output=True,
+        )

@@ -1,7 +1,9 @@
 // atoll web console: plain JS, no build step. Every string shown comes from the server and is
 // untrusted: the DOM is built with textContent only (el() below), never innerHTML.
 // The token lives in sessionStorage and travels as an Authorization header (no cookie: nothing
-// for a cross-site request to ride on; never in a URL).
+// for a cross-site request to ride on; never in a URL). A user may log in with the client
+// certificate the browser presents in the TLS handshake instead: then requests carry no token, and
+// a write another site's page makes the browser send is refused by the server (same_origin.py).
 "use strict";
 
 const API = "/apis/atoll.dev/v1";
@@ -9,7 +11,8 @@ const TOKEN_KEY = "atoll.token";
 const PAGE_SIZE = 500;
 const ROW_HEIGHT = 28;
 
-const session = { token: sessionStorage.getItem(TOKEN_KEY) || "", user: "" };
+const CERTIFICATE_KEY = "atoll.certificate"; // "1" while logged in by client certificate
+const session = { token: sessionStorage.getItem(TOKEN_KEY) || "", certificate: sessionStorage.getItem(CERTIFICATE_KEY) === "1", user: "" };
 let page = null; // the current page: { stop() }
 
 // ---------------------------------------------------------------------------------------------
@@ -67,7 +70,11 @@ async function api(path, options) {
   const init = Object.assign({}, options || {});
   init.headers = headers(init.headers);
   const response = await fetch(path, init);
-  if (response.status === 401) { logout("Your token is no longer accepted; log in again."); throw await failure(response); }
+  if (response.status === 401) {
+    logout(session.certificate ? "The server accepts no client certificate from this browser; log in again."
+      : "Your token is no longer accepted; log in again.");
+    throw await failure(response);
+  }
   if (!response.ok) throw await failure(response);
   return response.json();
 }
@@ -836,7 +843,7 @@ async function followLogs(plural, namespace, name, logs, message, onLogs) {
 
 function route() {
   if (page) { page.stop(); page = null; }
-  if (!session.token) { showLogin(); return; }
+  if (!session.token && !session.certificate) { showLogin(); return; }
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   const name = parts[0] || "overview";
   for (const link of document.querySelectorAll("#nav a")) {
@@ -863,22 +870,28 @@ function showLogin(note) {
 
 function buildLogin() {
   return el("form", { id: "login", class: "login" }, el("h1", {}, "Log in"),
-    el("label", { for: "token" }, "Token"), el("input", { id: "token", type: "password", autocomplete: "off", required: true }),
-    el("button", { id: "login-button", type: "submit" }, "Log in"), el("p", { id: "login-error", class: "error", role: "alert" }));
+    el("label", { for: "token" }, "Token"), el("input", { id: "token", type: "password", autocomplete: "off" }),
+    el("button", { id: "login-button", type: "submit" }, "Log in"),
+    el("p", {}, "Or, when your browser holds a client certificate signed by the cluster CA:"),
+    el("button", { id: "certificate-button", type: "button" }, "Log in with my client certificate"),
+    el("p", { id: "login-error", class: "error", role: "alert" }));
 }
 
-async function login(token) {
+// token "" with certificate true: the browser's client certificate says who the user is.
+async function login(token, certificate) {
   session.token = token;
+  session.certificate = Boolean(certificate);
   decisions.clear();
   const review = await api(`${API}/selfsubjectaccessreviews`, {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ spec: { resourceAttributes: { verb: "list", resource: "pods" } } }),
   });
   session.user = review.status.user;
-  sessionStorage.setItem(TOKEN_KEY, token);
+  if (session.certificate) sessionStorage.setItem(CERTIFICATE_KEY, "1"); else sessionStorage.setItem(TOKEN_KEY, token);
   document.getElementById("nav").hidden = false;
   document.getElementById("logout").hidden = false;
-  document.getElementById("who").textContent = session.user ? `logged in as ${session.user}` : "dev mode (no authentication)";
+  const how = session.certificate ? " (client certificate)" : "";
+  document.getElementById("who").textContent = session.user ? `logged in as ${session.user}${how}` : "dev mode (no authentication)";
   if (!location.hash || location.hash === "#/login") location.hash = "#/overview";
   else route();
 }
@@ -886,7 +899,9 @@ async function login(token) {
 function logout(note) {
   if (page) { page.stop(); page = null; }
   session.token = "";
+  session.certificate = false;
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(CERTIFICATE_KEY);
   decisions.clear();
   showLogin(note);
 }
@@ -895,17 +910,30 @@ document.addEventListener("submit", async (event) => {
   if (event.target.id !== "login") return;
   event.preventDefault();
   const token = document.getElementById("token").value.trim();
+  if (!token) { document.getElementById("login-error").textContent = "Paste a token, or log in with a client certificate."; return; }
   try {
-    await login(token);
+    await login(token, false);
   } catch (error) {
     session.token = "";
     document.getElementById("login-error").textContent = error.message;
   }
 });
 
+document.addEventListener("click", async (event) => {
+  if (event.target.id !== "certificate-button") return;
+  try {
+    await login("", true);
+  } catch (error) {
+    session.certificate = false;
+    document.getElementById("login-error").textContent = error.code === 401
+      ? `This browser presented no client certificate the server accepts (${error.message}). Import one signed by the cluster CA (atoll certs), then try again.`
+      : error.message;
+  }
+});
+
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("logout").addEventListener("click", () => logout());
   window.addEventListener("hashchange", route);
-  if (session.token) login(session.token).catch(() => showLogin());
+  if (session.token || session.certificate) login(session.token, session.certificate).catch(() => showLogin());
   else showLogin();
 });
