@@ -98,46 +98,91 @@ def cached_event(event: WatchEvent) -> CachedEvent | None:
 
 
 class Subscription:
-    """Events for one client watch: batches of CachedEvents with revision > ``after``, in order."""
+    """Events for one client watch: batches of CachedEvents with revision > ``after``, in order.
+
+    A deque and one waiter future rather than an asyncio.Queue under ``wait_for``: every event
+    wakes every watcher, and ``wait_for`` costs a task and a timer per wake-up (Python 3.11)."""
 
     def __init__(self, prefix: str, after: int, max_backlog: int) -> None:
         self.prefix = prefix
         self.after = after
-        self._queue: asyncio.Queue[CachedEvent | Exception] = asyncio.Queue()
+        self._pending: deque[CachedEvent | Exception] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        # One timer at a time, re-armed only when it fires early or a shorter wait comes: not a
+        # timer per wake-up (watchers wait with a bookmark timeout and wake on every event).
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
         self._max_backlog = max_backlog
         self._closed = False
 
     def offer(self, event: CachedEvent) -> None:
         if self._closed or event.revision <= self.after or not event.key.startswith(self.prefix):
             return
-        if self._queue.qsize() >= self._max_backlog:
+        if len(self._pending) >= self._max_backlog:
             self.fail(GoneError("watch fell too far behind; list again and watch from the list's revision"))
             return
-        self._queue.put_nowait(event)
+        self._pending.append(event)
+        self._wake()
 
     def fail(self, error: Exception) -> None:
         if not self._closed:
             self._closed = True
-            self._queue.put_nowait(error)
+            self._pending.append(error)
+            self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def next_batch(self, timeout: float | None) -> list[CachedEvent]:
         """Every event ready now (waiting up to ``timeout`` for the first); [] on timeout."""
-        try:
-            first = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return []
+        if not self._pending:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            if timeout is not None:
+                self._arm(loop, loop.time() + timeout)
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+            if not self._pending:
+                return []  # the timeout
         batch: list[CachedEvent] = []
-        item: CachedEvent | Exception = first
-        while True:
+        pending = self._pending
+        while pending:
+            item = pending.popleft()
             if isinstance(item, Exception):
                 if batch:
-                    self._queue.put_nowait(item)  # deliver what came before the failure first
+                    pending.appendleft(item)  # deliver what came before the failure first
                     return batch
                 raise item
             batch.append(item)
-            if self._queue.empty():
-                return batch
-            item = self._queue.get_nowait()
+        return batch
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        self._deadline = deadline
+        if self._timer is not None and self._timer.when() <= deadline:
+            return  # it fires first and re-arms for the rest
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_at(deadline, self._on_timer, loop)
+
+    def _on_timer(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return  # not waiting: the next wait arms its own deadline
+        if loop.time() >= self._deadline:
+            waiter.set_result(None)
+        else:
+            self._timer = loop.call_at(self._deadline, self._on_timer, loop)
+
+    def close(self) -> None:
+        """Drops the timer (the subscription is no longer read)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 class WatchCache:
@@ -263,11 +308,13 @@ class WatchCache:
                 yield subscription
             finally:
                 self._subscribers[kind.name].discard(subscription)
+                subscription.close()
             return
         pump = asyncio.create_task(self._direct(kind, subscription))
         try:
             yield subscription
         finally:
+            subscription.close()
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
