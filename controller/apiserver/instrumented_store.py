@@ -23,6 +23,7 @@ class InstrumentedStore:
             operation: STORE_DURATION.labels(backend, operation).observe
             for operation in ("create", "update", "delete", "get", "range", "current_revision", "compact")
         }
+        self._observe_create, self._observe_update = self._observe["create"], self._observe["update"]
 
     async def _timed(self, operation: str, call: Awaitable[T]) -> T:
         started = time.perf_counter()
@@ -31,11 +32,20 @@ class InstrumentedStore:
         finally:
             self._observe[operation](time.perf_counter() - started)
 
+    # The write path times inline: one coroutine frame less per write than through _timed.
     async def create(self, key: str, value: bytes) -> int:
-        return await self._timed("create", self._inner.create(key, value))
+        started = time.perf_counter()
+        try:
+            return await self._inner.create(key, value)
+        finally:
+            self._observe_create(time.perf_counter() - started)
 
     async def update(self, key: str, value: bytes, expected_revision: int | None = None) -> int:
-        return await self._timed("update", self._inner.update(key, value, expected_revision))
+        started = time.perf_counter()
+        try:
+            return await self._inner.update(key, value, expected_revision)
+        finally:
+            self._observe_update(time.perf_counter() - started)
 
     async def delete(self, key: str, expected_revision: int | None = None) -> int:
         return await self._timed("delete", self._inner.delete(key, expected_revision))
