@@ -82,12 +82,13 @@ class ObjectsService:
         results = await asyncio.gather(*(self._registry.bind_one(binding) for binding in request.bindings))
         return api_pb2.BindResponse(results=results)
 
-    async def Watch(self, request: api_pb2.WatchRequest, context: Context) -> AsyncIterator[bytes]:
-        """Streams pre-serialized WatchResponses (the handler's serializer passes bytes through)."""
+    def Watch(self, request: api_pb2.WatchRequest, context: Context) -> AsyncIterator[bytes]:
+        """Streams pre-serialized WatchResponses (the handler's serializer passes bytes through).
+        Returns the streamer's iterator itself, not a generator re-yielding it: every response
+        to every watcher would pass one more frame. A bad kind raises here, at the call."""
         kind = _kind(request.kind)
         namespace = effective_namespace(kind, request.namespace) if request.namespace else ""
-        async for chunk in self._watches.stream(kind, namespace, request):
-            yield chunk
+        return self._watches.stream(kind, namespace, request)
 
 
 def _kind(name: str) -> Kind:

@@ -290,6 +290,21 @@ async def test_watch_from_compacted_revision_is_out_of_range(cluster: Cluster) -
     assert err.value.code == grpc.StatusCode.OUT_OF_RANGE
 
 
+async def test_watch_of_an_unknown_kind_is_invalid_argument_in_one_line(cluster: Cluster) -> None:
+    async with grpc.aio.insecure_channel(cluster.api.address) as channel:
+        watch = channel.unary_stream(
+            "/atoll.v1.Objects/Watch",
+            request_serializer=api_pb2.WatchRequest.SerializeToString,
+            response_deserializer=api_pb2.WatchResponse.FromString,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            async for _ in watch(api_pb2.WatchRequest(kind="gizmos")):
+                pass
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "unknown kind 'gizmos'" in (err.value.details() or "")
+    assert "\n" not in (err.value.details() or "")
+
+
 async def test_namespace_delete_removes_its_objects(cluster: Cluster) -> None:
     namespace = object_pb2.Object()
     namespace.namespace.metadata.name = "team"
