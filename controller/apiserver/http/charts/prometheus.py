@@ -18,7 +18,8 @@ from atoll.user_text import bounded_repr
 from controller.apiserver.http.charts.exposition import E2E_LATENCY, SCHEDULED
 from controller.apiserver.http.charts.history import SPAN
 
-PHASES = "sum by (phase) (atoll_apiserver_workloads)"
+# Every API server of a cluster reports the whole cluster's count: the max across them, then the kinds' sum.
+PHASES = "sum by (phase) (max by (kind, phase) (atoll_apiserver_workloads))"
 _TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
