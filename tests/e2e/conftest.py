@@ -4,6 +4,7 @@ every task they still hold when the test ends. Missing packages skip the tests (
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -84,14 +85,19 @@ OciFactory = Callable[..., OciDriver]
 async def oci(tmp_path: Path, image_dir: Path) -> AsyncIterator[OciFactory]:
     """``oci(runtime="runc")`` -> a driver on this test's state dir (call again for a second agent
     process on the same dir); ``oci(node="n2")`` -> one on a state dir and cgroup parent of node
-    n2's own, for a second real node on this host. Every task left is destroyed at the end."""
+    n2's own, for a second real node on this host. Every task left is destroyed at the end.
+
+    The cgroup parent is this test process's own (``cgroup_parent_of_this_process``): tests name
+    their tasks alike (``u1:main``), and two test runs at once on one host (CI beside a developer's
+    run) must not share, freeze or remove each other's cgroups."""
     _require_root()
     made: dict[Path, OciDriver] = {}  # the last driver of each state dir
+    parent = cgroup_parent_of_this_process()
 
     def build(runtime: str = "runc", node: str = "") -> OciDriver:
         require_binary(runtime, runtime)
         state_dir = tmp_path / (f"oci-{node}" if node else "oci")
-        cgroup_parent = f"atoll/{node}" if node else CGROUP_PARENT
+        cgroup_parent = f"{parent}/{node}" if node else parent
         driver = OciDriver(OciSettings(state_dir=state_dir, runtime=runtime, image_dir=image_dir,
                                        cgroup_parent=cgroup_parent))
         made[state_dir] = driver
@@ -102,6 +108,29 @@ async def oci(tmp_path: Path, image_dir: Path) -> AsyncIterator[OciFactory]:
         for handle in await last.list_tasks():
             await last.recover(handle)
             await last.destroy(handle.task_id, force=True)
+
+
+def cgroup_parent_of_this_process() -> str:
+    """A cgroup parent (relative to each hierarchy's root) that no other test process uses; every
+    real-runtime test gives its drivers this one (or a node's below it). Removed at the end."""
+    return f"{CGROUP_PARENT}-e2e-{os.getpid()}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cgroups_of_this_process() -> Iterator[None]:
+    yield
+    remove_empty_cgroups(cgroup_parent_of_this_process())
+
+
+def remove_empty_cgroups(parent: str, root: Path = Path("/sys/fs/cgroup")) -> None:
+    """Remove ``parent`` and the empty cgroups below it in every hierarchy (v1 and v2); one still
+    holding a process stays (rmdir refuses)."""
+    for top in (root / parent, *(hierarchy / parent for hierarchy in root.iterdir() if hierarchy.is_dir())):
+        if not top.is_dir():
+            continue
+        for directory in sorted((top, *(p for p in top.rglob("*") if p.is_dir())), key=lambda p: -len(p.parts)):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
 
 
 CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")

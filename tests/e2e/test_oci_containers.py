@@ -77,7 +77,7 @@ async def test_cpu_and_memory_limits_land_in_the_containers_cgroups(oci: OciFact
     config = container("u1:main", "sleep", "30", resources=Resources(cpu_millis=250, memory_limit=48 * MIB),
                        annotations=((CPU_LIMIT_ANNOTATION, "500m"),))
     await driver.start(config)
-    cgroup = "atoll/u1.main"
+    cgroup = f"{driver.settings.cgroup_parent}/u1.main"
     memory = memory_cgroup(f"/{cgroup}")
     cpu = Path("/sys/fs/cgroup/cpu") / cgroup
     assert int((memory / "memory.limit_in_bytes").read_text()) == 48 * MIB

@@ -27,7 +27,7 @@ from agent.run import RunningNode, start_node
 from agent.workloads.backoff import RestartBackoff
 from atoll import kinds
 from atoll.clock import SystemClock
-from tests.e2e.conftest import BUSYBOX_IMAGE
+from tests.e2e.conftest import BUSYBOX_IMAGE, cgroup_parent_of_this_process
 from tests.integration.agent_harness import bound_pod, cluster, eventually, node_ipam
 from tests.support.eventually import eventually as until
 from tests.support.netns import NETNS_DIR, run_in, scratch_netns
@@ -56,7 +56,7 @@ class Node:
 
     def new_driver(self) -> OciDriver:
         return OciDriver(OciSettings(state_dir=self.state / "oci", image_dir=self.image_dir, sandboxes=self.sandboxes,
-                                     cgroup_parent=f"atoll/{self.profile.name}"))
+                                     cgroup_parent=f"{cgroup_parent_of_this_process()}/{self.profile.name}"))
 
     def restarted(self) -> None:
         """Forget everything in memory, as a new agent process on the same state would."""
@@ -244,7 +244,8 @@ async def test_two_agents_share_one_host_each_with_its_own_network_state_and_cgr
                     assert its_node.pinned() == [pod.metadata.uid] and its_node.veths() == 1
                     record = json.loads((its_node.state / "oci" / "tasks" / f"{pod.metadata.uid}.web" / "task.json")
                                         .read_text())
-                    assert record["cgroups_path"] == f"/atoll/{its_node.profile.name}/{pod.metadata.uid}.web"
+                    parent = f"/{cgroup_parent_of_this_process()}/{its_node.profile.name}"
+                    assert record["cgroups_path"] == f"{parent}/{pod.metadata.uid}.web"
                     await until(functools.partial(its_node.answers, f"http://{pod.status.pod_ip}:8080/"), timeout=15)
                 for name in ("on-a", "on-b"):
                     await c.client.delete("pod", name)

@@ -34,7 +34,7 @@ from atoll.client import Client
 from atoll.clock import SystemClock
 from tests.e2e import artifacts
 from tests.e2e.children import start_then_crash
-from tests.e2e.conftest import POD_CIDR, QemuFactory, container, vm
+from tests.e2e.conftest import POD_CIDR, QemuFactory, cgroup_parent_of_this_process, container, vm
 from tests.e2e.test_qemu_agent import NODE, QUICK_RESTARTS, guest
 from tests.integration.agent_harness import cluster, eventually, node_ipam
 from tests.support.netns import run_in
@@ -236,7 +236,7 @@ async def test_a_pod_on_the_same_node_reaches_a_vm_by_its_address(
     sandboxes = node_sandboxes(state, "n1", cni_bin_dir, node_netns=node_netns)
     sandboxes.network.set_pod_cidr(POD_CIDR)
     pods = OciDriver(OciSettings(state_dir=state / "oci", image_dir=image_dir, sandboxes=sandboxes,
-                                 cgroup_parent="atoll/n1"))
+                                 cgroup_parent=f"{cgroup_parent_of_this_process()}/n1"))
     network = VmNetworkSettings(ipam_data_dir=state / "network" / "ipam", plugin_dirs=(cni_bin_dir,),
                                 node_netns=node_netns)
     vms = QemuDriver(QemuSettings(state_dir=state / "qemu", boot_timeout=60, network=network,
