@@ -24,12 +24,13 @@ from agent.drivers.qemu import QemuDriver, QemuSettings
 from agent.drivers.qemu.network import VmNetworkSettings
 from agent.drivers.real import node_sandboxes
 from tests.e2e.artifacts import Kernel
-from tests.e2e.conftest import container, vm
+from tests.e2e.conftest import cgroup_parent_of_this_process, container, vm
 
 
 def _driver_and_config(argv: list[str]) -> tuple[Driver, TaskConfig]:
     if argv[0] == "oci":
-        driver = OciDriver(OciSettings(state_dir=Path(argv[1]), image_dir=Path(argv[2])))
+        driver = OciDriver(OciSettings(state_dir=Path(argv[1]), image_dir=Path(argv[2]),
+                                       cgroup_parent=cgroup_parent_of_this_process()))
         return driver, container(argv[3], *argv[4:])
     network, cidr = None, ""
     if argv[0] == "qemu-net":
@@ -47,7 +48,8 @@ def _pod_driver_and_config(argv: list[str]) -> tuple[OciDriver, TaskConfig]:
     state_dir, image_dir, node_netns, pod_cidr = Path(argv[1]), Path(argv[2]), Path(argv[3]), argv[4]
     sandboxes = node_sandboxes(state_dir, "child", node_netns=node_netns)
     sandboxes.network.set_pod_cidr(pod_cidr)
-    driver = OciDriver(OciSettings(state_dir=state_dir / "oci", image_dir=image_dir, sandboxes=sandboxes))
+    driver = OciDriver(OciSettings(state_dir=state_dir / "oci", image_dir=image_dir, sandboxes=sandboxes,
+                                   cgroup_parent=cgroup_parent_of_this_process()))
     return driver, container(argv[5], *argv[6:])
 
 

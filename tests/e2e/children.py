@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+from tests.e2e.conftest import CGROUP_PARENT_ENV, cgroup_parent_of_this_process
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -16,7 +18,7 @@ async def start_then_crash(*argv: str, timeout: float = 60) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.e2e.agent_child", *argv,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": str(REPO), CGROUP_PARENT_ENV: cgroup_parent_of_this_process()},
     )
     assert process.stdout is not None and process.stderr is not None
     try:

@@ -110,10 +110,14 @@ async def oci(tmp_path: Path, image_dir: Path) -> AsyncIterator[OciFactory]:
             await last.destroy(handle.task_id, force=True)
 
 
+CGROUP_PARENT_ENV = "ATOLL_E2E_CGROUP_PARENT"  # an agent child's: its test process's parent
+
+
 def cgroup_parent_of_this_process() -> str:
     """A cgroup parent (relative to each hierarchy's root) that no other test process uses; every
-    real-runtime test gives its drivers this one (or a node's below it). Removed at the end."""
-    return f"{CGROUP_PARENT}-e2e-{os.getpid()}"
+    real-runtime test gives its drivers this one (or a node's below it), and its agent children
+    (tests/e2e/children.py) get it through CGROUP_PARENT_ENV. Removed at the end."""
+    return os.environ.get(CGROUP_PARENT_ENV) or f"{CGROUP_PARENT}-e2e-{os.getpid()}"
 
 
 @pytest.fixture(scope="session", autouse=True)

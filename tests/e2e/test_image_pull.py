@@ -20,7 +20,7 @@ from atoll.image_platforms import Platform
 from atoll.image_registry import RegistryConfig
 from atoll.images import ImageStore
 from tests.e2e import artifacts
-from tests.e2e.conftest import _require_root
+from tests.e2e.conftest import _require_root, cgroup_parent_of_this_process
 from tests.integration.agent_harness import bound_pod, cluster, eventually
 from tests.support.registry import LocalRegistry, directory_layer, local_registry
 from tests.support.system import require_binary
@@ -55,7 +55,8 @@ def pulling_driver(tmp_path: Path, local: LocalRegistry) -> OciDriver:
     require_binary("runc", "runc")
     images = tmp_path / "images"
     pulls = NodeImages(ImageStore(images), Platform("linux", "amd64"), RegistryConfig(insecure=frozenset({local.host})))
-    return OciDriver(OciSettings(state_dir=tmp_path / "oci", image_dir=images, pulls=pulls))
+    return OciDriver(OciSettings(state_dir=tmp_path / "oci", image_dir=images, pulls=pulls,
+                                 cgroup_parent=cgroup_parent_of_this_process()))
 
 
 def terminated(p: Any) -> bool:

@@ -59,7 +59,8 @@ async def test_a_running_pod_is_adopted_by_a_restarted_agent_without_a_restart(
         before = await eventually(c.client, "pod", "serves", lambda p: p.status.phase == "Running", timeout=20)
         await first.close()
         await first_driver.close()  # the agent process ends; the container does not
-        second_driver = OciDriver(OciSettings(state_dir=tmp_path / "oci", image_dir=image_dir))
+        second_driver = OciDriver(OciSettings(state_dir=tmp_path / "oci", image_dir=image_dir,
+                                              cgroup_parent=first_driver.settings.cgroup_parent))
         second = await start_node(c.client, NODE, [second_driver], clock=SystemClock(), config=AgentConfig())
         try:
             after = await eventually(c.client, "pod", "serves", lambda p: p.status.phase == "Running", timeout=20)

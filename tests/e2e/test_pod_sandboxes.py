@@ -15,6 +15,7 @@ from agent.network.cni.conflist import PortMapping
 from agent.network.netns import create_netns, netns_exists, remove_netns
 from agent.network.sandboxes import NodeSandboxes, SandboxSpec
 from tests.e2e.children import start_then_crash
+from tests.e2e.conftest import cgroup_parent_of_this_process
 from tests.support.eventually import eventually as until
 from tests.support.netns import run_in
 
@@ -46,7 +47,8 @@ async def test_a_sandbox_outlives_an_agent_killed_with_sigkill_and_is_reattached
     assert before is not None and before.ip and netns_exists(Path(before.netns))
     again = await node.ensure(SandboxSpec("p1"))
     assert again.ip == before.ip and held(node) == ["p1"] and veths(node_netns) == 1
-    driver = OciDriver(OciSettings(state_dir=state / "oci", image_dir=image_dir, sandboxes=node))
+    driver = OciDriver(OciSettings(state_dir=state / "oci", image_dir=image_dir, sandboxes=node,
+                                   cgroup_parent=cgroup_parent_of_this_process()))
     (handle,) = await driver.list_tasks()
     assert await driver.recover(handle)
     assert (await driver.inspect("p1:main")).ip == before.ip
