@@ -28,7 +28,8 @@ async def snapshot_periodically(
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     while True:
         try:
-            await asyncio.wait_for(stop.wait(), interval)
+            async with asyncio.timeout(interval):
+                await stop.wait()
             return
         except TimeoutError:
             pass

@@ -44,7 +44,8 @@ async def run_command(argv: Sequence[str], *, timeout: float = 30.0, env: Mappin
         env=dict(env) if env is not None else None,
     )
     try:
-        out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
+        async with asyncio.timeout(timeout):
+            out, err = await process.communicate(stdin)
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             process.kill()

@@ -180,7 +180,8 @@ class HostProcessSession:
             with contextlib.suppress(ProcessLookupError):
                 self._process.send_signal(signal.SIGHUP)
             try:
-                await asyncio.wait_for(asyncio.shield(self._process.wait()), HANGUP_GRACE)
+                async with asyncio.timeout(HANGUP_GRACE):
+                    await asyncio.shield(self._process.wait())
             except TimeoutError:
                 for pid in self._kill_extra():
                     with contextlib.suppress(ProcessLookupError, PermissionError):

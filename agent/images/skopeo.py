@@ -61,7 +61,8 @@ async def copy_image(
         except OSError as err:
             raise SkopeoError(f"cannot run {skopeo}: {err.strerror or err} (Debian package skopeo)") from None
         try:
-            _, stderr = await asyncio.wait_for(process.communicate(), timeout)
+            async with asyncio.timeout(timeout):
+                _, stderr = await process.communicate()
         except TimeoutError:
             raise SkopeoError(f"the pull took longer than {timeout:g}s") from None
         finally:

@@ -66,9 +66,10 @@ async def run_check(kind: str, probe: probe_pb2.Probe, target: ProbeTarget) -> P
         address, netns = await reach(target.driver, target.task_id, target.address)
         if not address:
             return ProbeResult(False, "the workload has no address yet")
-        if handler == "tcp_socket":
-            return await asyncio.wait_for(_tcp(address, port, netns), timeout)
-        return await asyncio.wait_for(_http(probe.http_get, address, port, netns), timeout)
+        async with asyncio.timeout(timeout):
+            if handler == "tcp_socket":
+                return await _tcp(address, port, netns)
+            return await _http(probe.http_get, address, port, netns)
     except TimeoutError:
         return ProbeResult(False, f"timeout: no answer within {timeout:g}s")
     except OSError as err:

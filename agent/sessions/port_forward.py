@@ -31,7 +31,8 @@ async def open_port(target: Target, port: int) -> ProcessSession:
     if not address:
         raise PortUnreachableError(f"{target.label} has no address to forward to yet")
     try:
-        reader, writer = await asyncio.wait_for(connect(address, port, netns), CONNECT_TIMEOUT)
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            reader, writer = await connect(address, port, netns)
     except TimeoutError:
         raise PortUnreachableError(f"{target.label}: port {port} did not answer within {CONNECT_TIMEOUT:g} s") from None
     except OSError as err:

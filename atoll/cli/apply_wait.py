@@ -90,7 +90,8 @@ async def wait_ready(
 
     try:
         waits = (one(obj, label) for obj, label in zip(objects, labels, strict=True))
-        await asyncio.wait_for(asyncio.gather(*waits), timeout)
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*waits)
     except TimeoutError:
         progress.close()
         waiting = progress.waiting()

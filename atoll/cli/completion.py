@@ -123,9 +123,14 @@ def live_names(kind_name: str, parsed_args: argparse.Namespace) -> list[str]:
     """Names of ``kind_name`` objects in the namespace typed (-n, else default; -A: all), from the
     server the command line would use; [] on any failure or after LIVE_NAMES_SECONDS."""
     try:
-        return asyncio.run(asyncio.wait_for(_list_names(kind_name, parsed_args), LIVE_NAMES_SECONDS))
+        return asyncio.run(_list_names_within(kind_name, parsed_args, LIVE_NAMES_SECONDS))
     except Exception:  # completion stays silent whatever went wrong: the user is typing
         return []
+
+
+async def _list_names_within(kind_name: str, parsed_args: argparse.Namespace, seconds: float) -> list[str]:
+    async with asyncio.timeout(seconds):
+        return await _list_names(kind_name, parsed_args)
 
 
 async def _list_names(kind_name: str, parsed_args: argparse.Namespace) -> list[str]:

@@ -176,7 +176,8 @@ async def delete_all(client: Client, targets: Sequence[Target], args: argparse.N
     if args.wait and pending:
         waits = asyncio.gather(*(wait_until_gone(client, target, revision) for target, revision in pending))
         try:
-            await asyncio.wait_for(waits, args.timeout if args.timeout > 0 else None)
+            async with asyncio.timeout(args.timeout if args.timeout > 0 else None):
+                await waits
         except TimeoutError:
             names = ", ".join(str(target) for target, _ in pending)
             streams.error(f"error: timed out after {args.timeout:g}s waiting for {names} to be deleted")

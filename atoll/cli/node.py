@@ -141,8 +141,8 @@ async def drain(client: Client, name: str, force: bool, timeout: float, streams:
     evicted = {w.metadata.uid for _, w in workloads}
     failures: list[str] = []
     try:
-        await asyncio.wait_for(_until_empty(client, name, evicted, moving, failures, streams),
-                               timeout if timeout > 0 else None)
+        async with asyncio.timeout(timeout if timeout > 0 else None):
+            await _until_empty(client, name, evicted, moving, failures, streams)
     except TimeoutError:
         streams.error(f"error: timed out after {timeout:g}s waiting for node/{name} to drain")
         return EXIT_FAILED

@@ -97,7 +97,8 @@ async def status(client: Client, args: argparse.Namespace, streams: Streams) -> 
                 break
 
     try:
-        return await asyncio.wait_for(follow(), args.timeout if args.timeout > 0 else None)
+        async with asyncio.timeout(args.timeout if args.timeout > 0 else None):
+            return await follow()
     except TimeoutError:
         streams.error(f"error: timed out after {args.timeout:g}s waiting for deployment/{name} to roll out")
         return EXIT_FAILED

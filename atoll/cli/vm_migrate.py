@@ -58,7 +58,8 @@ async def migrate(client: Client, args: argparse.Namespace, streams: Streams) ->
         return EXIT_OK
     try:
         timeout = args.timeout if args.timeout > 0 else None
-        ended = await asyncio.wait_for(follow(client, migration, streams), timeout)
+        async with asyncio.timeout(timeout):
+            ended = await follow(client, migration, streams)
     except TimeoutError:
         streams.error(f"error: timed out after {args.timeout:g}s waiting for "
                       f"virtualmachinemigration/{migration.metadata.name}")

@@ -158,7 +158,8 @@ async def execute(client: Client, args: argparse.Namespace, streams: Streams) ->
 
     waits = asyncio.gather(*(one(*target) for target in targets))
     try:
-        await asyncio.wait_for(waits, timeout=max(args.timeout, 0.001))
+        async with asyncio.timeout(max(args.timeout, 0.001)):
+            await waits
     except TimeoutError:
         for label in sorted(pending):
             streams.error(f"error: timed out waiting for the condition on {label}")

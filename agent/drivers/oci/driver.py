@@ -211,7 +211,8 @@ class OciDriver:
             )
         assert process.stdout is not None
         try:
-            line = (await asyncio.wait_for(process.stdout.readline(), HANDSHAKE_TIMEOUT)).decode().strip()
+            async with asyncio.timeout(HANDSHAKE_TIMEOUT):
+                line = (await process.stdout.readline()).decode().strip()
         except TimeoutError:
             raise StartError(f"{self.runtime.name}: shim silent for {HANDSHAKE_TIMEOUT:g}s") from None
         finally:
@@ -243,11 +244,13 @@ class OciDriver:
             if was_paused:
                 await self._try_resume(container)
             try:
-                await asyncio.wait_for(container.done.wait(), max(0.0, timeout))
+                async with asyncio.timeout(max(0.0, timeout)):
+                    await container.done.wait()
             except TimeoutError:
                 await self.runtime.kill(container.record.container_id, "KILL")
         try:
-            return await asyncio.wait_for(self.wait(task_id), KILL_SETTLE_TIMEOUT + max(0.0, timeout))
+            async with asyncio.timeout(KILL_SETTLE_TIMEOUT + max(0.0, timeout)):
+                return await self.wait(task_id)
         except TimeoutError:
             raise DriverError(f"task {task_id} did not end after SIGKILL") from None
 
@@ -263,7 +266,8 @@ class OciDriver:
             await self.runtime.kill(container.record.container_id, "KILL")
             await self._try_resume(container)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(container.done.wait(), KILL_SETTLE_TIMEOUT)
+                async with asyncio.timeout(KILL_SETTLE_TIMEOUT):
+                    await container.done.wait()
         if container.watch is not None:
             container.watch.cancel()
         await self._remove(container.dir, container.record.container_id)

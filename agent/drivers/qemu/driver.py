@@ -309,12 +309,14 @@ class QemuDriver:
                 if was_paused:
                     await self._command(vm, "cont")
                 await self._command(vm, "system_powerdown")
-                await asyncio.wait_for(vm.done.wait(), max(0.0, timeout))
+                async with asyncio.timeout(max(0.0, timeout)):
+                    await vm.done.wait()
             except (TimeoutError, MonitorError):
                 self._force_quit(vm, ExitResult(137, "Killed", time.time(), signal.SIGKILL,
                                                  f"guest did not power off within {timeout:g}s; quit"))
         try:
-            return await asyncio.wait_for(self.wait(task_id), SETTLE_TIMEOUT)
+            async with asyncio.timeout(SETTLE_TIMEOUT):
+                return await self.wait(task_id)
         except TimeoutError:
             raise DriverError(f"VM {task_id} did not end after quit") from None
 
@@ -329,7 +331,8 @@ class QemuDriver:
             vm.stop_requested = True
             self._force_quit(vm, ExitResult(137, "Killed", time.time(), signal.SIGKILL, "destroyed while running"))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(vm.done.wait(), SETTLE_TIMEOUT)
+                async with asyncio.timeout(SETTLE_TIMEOUT):
+                    await vm.done.wait()
         await self._release(vm)
         await self._discard(vm.paths.dir)
         del self._vms[task_id]

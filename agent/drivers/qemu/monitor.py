@@ -36,13 +36,15 @@ class Monitor:
 
     async def connect(self, socket: Path, timeout: float = CONNECT_TIMEOUT) -> None:
         try:
-            await asyncio.wait_for(self._client.connect(str(socket)), timeout)
+            async with asyncio.timeout(timeout):
+                await self._client.connect(str(socket))
         except (QMPError, OSError, TimeoutError) as err:
             raise MonitorError(f"cannot reach QMP at {socket}: {err or type(err).__name__}") from None
 
     async def execute(self, command: str, arguments: Mapping[str, object] | None = None) -> object:
         try:
-            return await asyncio.wait_for(self._client.execute(command, arguments), COMMAND_TIMEOUT)
+            async with asyncio.timeout(COMMAND_TIMEOUT):
+                return await self._client.execute(command, arguments)
         except (QMPError, OSError, TimeoutError) as err:
             raise MonitorError(f"QMP {command}: {err or type(err).__name__}") from None
 
