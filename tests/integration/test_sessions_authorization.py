@@ -14,6 +14,7 @@ import pytest
 from atoll import sessions
 from atoll.client import ApiError, Client
 from atoll.v1 import access_pb2, object_pb2
+from tests.support.eventually import eventually
 from tests.support.objects import make_pod, make_vm
 from tests.support.secure_cluster import SecureCluster, secure_cluster
 
@@ -60,7 +61,11 @@ async def test_an_editor_gets_through_and_start_and_end_are_audited_with_the_com
     refusal = await _refusal(cluster.client(cluster.user_config("eddie")), EXEC)
     assert refusal.code == grpc.StatusCode.FAILED_PRECONDITION, "authorized: the unscheduled pod is the next problem"
     assert "not scheduled to a node yet" in refusal.message
-    started, ended = _sessions_of(cluster, "eddie")
+
+    async def started_and_ended() -> list[dict[str, Any]]:  # "ended" is written as the stream closes
+        return records if len(records := _sessions_of(cluster, "eddie")) == 2 else []
+
+    started, ended = await eventually(started_and_ended)
     assert (started["stage"], started["result"], started["container"], started["command"]) == (
         "started", "OK", "main", ["sh", "-c", "id"])
     assert (ended["stage"], ended["result"]) == ("ended", "FAILED_PRECONDITION")
