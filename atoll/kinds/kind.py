@@ -229,3 +229,27 @@ def memoized_spec_rule(
 
     return check
 
+
+def memoized_spec_default(spec_type: type[Message], default: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``default`` (a pure function of the spec it fills in place) memoized on the spec's
+    canonical bytes, as ``memoized_spec_rule``: a fleet's specs repeat, and defaulting a freshly
+    decoded spec costs a Python wrapper per field it looks at, against one serialization and, when
+    anything was filled, one parse. Specs over MEMO_SPEC_BYTES are defaulted directly."""
+
+    @functools.lru_cache(maxsize=4096)
+    def defaulted(spec_bytes: bytes) -> bytes | None:
+        spec = spec_type.FromString(spec_bytes)
+        default(spec)
+        filled = spec.SerializeToString(deterministic=True)
+        return None if filled == spec_bytes else filled
+
+    def apply(spec: Any) -> None:
+        spec_bytes = spec.SerializeToString(deterministic=True)
+        if len(spec_bytes) > MEMO_SPEC_BYTES:
+            default(spec)
+            return
+        filled = defaulted(spec_bytes)
+        if filled is not None:
+            spec.ParseFromString(filled)
+
+    return apply

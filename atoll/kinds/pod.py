@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, Column, is_set, or_none, since
-from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_rule
+from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_default, memoized_spec_rule
 from atoll.kinds.readiness import Readiness, ready_condition
 from atoll.pod_references import host_paths
 from atoll.probes import container_probes, default_probe
@@ -90,9 +90,12 @@ def pod_restarts(pod: pod_pb2.Pod, now: float) -> str:
     return str(total)
 
 
+_default_spec = memoized_spec_default(pod_pb2.PodSpec, default_pod_spec)
+
+
 class PodKind(KindStrategy[pod_pb2.Pod]):
     def default(self, obj: pod_pb2.Pod) -> None:
-        default_pod_spec(obj.spec)
+        _default_spec(obj.spec)
 
     def validate(self, obj: pod_pb2.Pod, errors: list[FieldError]) -> None:
         _check_spec(obj.spec, errors)

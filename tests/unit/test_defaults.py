@@ -135,3 +135,22 @@ def test_an_empty_object_is_left_alone() -> None:
     obj = object_pb2.Object()
     apply_defaults(obj)
     assert obj == object_pb2.Object()
+
+
+def test_pod_defaults_are_the_same_from_the_memo_as_computed_afresh() -> None:
+    """Pod defaults are memoized on the spec's bytes: the second pod of a spec gets exactly what
+    defaulting it directly gives, and a pod already defaulted is left as it is."""
+    from atoll.kinds.pod import default_pod_spec
+    from tests.support.objects import make_pod
+
+    for _ in range(2):
+        obj = make_pod()
+        obj.pod.spec.containers[0].resources.limits["memory"] = "1Gi"
+        obj.pod.spec.containers[0].ports.add(container_port=80)
+        expected = obj.pod.spec.__class__()
+        expected.CopyFrom(obj.pod.spec)
+        default_pod_spec(expected)
+        apply_defaults(obj)
+        assert obj.pod.spec == expected
+    apply_defaults(obj)
+    assert obj.pod.spec == expected

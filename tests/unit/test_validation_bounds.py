@@ -65,3 +65,21 @@ def test_cloud_init_files_hold_64_kib_each() -> None:
     assert bounds_errors(vm) == []
     vm.spec.cloud_init.user_data += "u"
     assert [e.path for e in bounds_errors(vm)] == ["spec.cloudInit.userData"]
+
+
+def test_a_spec_seen_before_is_judged_by_its_bytes_not_by_its_last_verdict() -> None:
+    """Specs are memoized on their bytes: the same spec again gets the same answer, and a spec
+    that differs (one container too many) is walked, however often its neighbour was seen."""
+    within, over = make_pod("a").pod, make_pod("b").pod
+    for index in range(64):
+        over.spec.containers.add(name=f"c{index}", image="busybox")
+    for _ in range(2):
+        assert bounds_errors(within) == []
+        assert [e.path for e in bounds_errors(over)] == ["spec.containers"]
+
+
+def test_a_spec_too_large_for_the_memo_is_still_bounded() -> None:
+    pod = make_pod().pod
+    for index in range(1025):  # one over the limit, ~30 KiB of spec
+        pod.spec.containers[0].env.add(name=f"E{index}", value="v" * 20)
+    assert [e.path for e in bounds_errors(pod)] == ["spec.containers[0].env"]
