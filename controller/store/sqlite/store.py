@@ -23,9 +23,10 @@ from controller.store.keys import validate_limit
 from controller.store.protocol import KeyValue, RangeResult, StoreUnavailableError, WatchEvent
 from controller.store.revisions import validate_read_revision
 from controller.store.sqlite import queries
+from controller.store.sqlite.batch import Operation
 from controller.store.sqlite.reader_pool import ReaderPool
 from controller.store.sqlite.schema import connect, create_schema
-from controller.store.sqlite.writer import GroupCommitWriter, Operation, WriteRequest, WriteStats
+from controller.store.sqlite.writer import GroupCommitWriter, WriteRequest, WriteStats
 
 
 class SqliteStore:

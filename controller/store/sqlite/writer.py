@@ -18,32 +18,19 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 
-from controller.store.keys import encode_key
 from controller.store.protocol import (
-    ConflictError,
-    EventType,
-    KeyExistsError,
-    KeyNotFoundError,
-    KeyValue,
     StoreError,
     StoreUnavailableError,
     WatchEvent,
 )
 from controller.store.revisions import needs_compaction
+from controller.store.sqlite.batch import BatchChanges, Operation
 from controller.store.sqlite.schema import read_meta
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1024
-
-
-class Operation(Enum):
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-    COMPACT = "compact"
 
 
 @dataclass(slots=True)
@@ -132,19 +119,24 @@ class GroupCommitWriter:
         revision, compacted = self.revision, self.compacted
         try:
             self._connection.execute("BEGIN IMMEDIATE")
+            changes = BatchChanges(self._connection, [request.key for request in batch if request.key])
             for request in batch:
                 try:
                     if request.operation is Operation.COMPACT:
+                        changes.flush()  # compaction looks at history: this batch's rows first
                         compacted = self._compact(request.revision, revision, compacted)
                         outcomes.append(0)
                         continue
-                    event = self._apply(request, revision + 1)
+                    event = changes.apply(
+                        request.operation, request.key, request.value, request.expected_revision, revision + 1
+                    )
                 except StoreError as error:
                     outcomes.append(error)
                     continue
                 revision += 1
                 events.append(event)
                 outcomes.append(revision)
+            changes.flush()
             self._connection.execute("UPDATE meta SET value = ? WHERE name = 'revision'", (revision,))
             self._connection.execute("COMMIT")
         except Exception as error:  # the thread must survive anything, or every caller would hang
@@ -159,56 +151,6 @@ class GroupCommitWriter:
         self._requests += len(batch)
         self._on_commit(events)
         _resolve(batch, outcomes)
-
-    def _apply(self, request: WriteRequest, revision: int) -> WatchEvent:
-        key = encode_key(request.key)
-        row = self._connection.execute(
-            "SELECT value, create_revision, mod_revision FROM current WHERE key = ?", (key,)
-        ).fetchone()
-        if request.operation is Operation.CREATE:
-            if row is not None:
-                raise KeyExistsError(f"key {request.key!r} already exists")
-            self._insert_history(revision, key, request.value, revision, None, deleted=False)
-            self._connection.execute(
-                "INSERT INTO current (key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?)",
-                (key, request.value, revision, revision),
-            )
-            return WatchEvent(EventType.PUT, KeyValue(request.key, request.value, revision, revision), None)
-        if row is None:
-            raise KeyNotFoundError(f"key {request.key!r} not found")
-        old_value, create_revision, mod_revision = bytes(row[0]), int(row[1]), int(row[2])
-        if request.expected_revision is not None and request.expected_revision != mod_revision:
-            raise ConflictError(
-                f"key {request.key!r} is at revision {mod_revision}, expected {request.expected_revision}"
-            )
-        if request.operation is Operation.UPDATE:
-            self._insert_history(revision, key, request.value, create_revision, mod_revision, deleted=False)
-            self._connection.execute(
-                "UPDATE current SET value = ?, mod_revision = ? WHERE key = ?", (request.value, revision, key)
-            )
-            kv = KeyValue(request.key, request.value, create_revision, revision)
-            return WatchEvent(EventType.PUT, kv, old_value)
-        self._insert_history(revision, key, old_value, create_revision, mod_revision, deleted=True)
-        self._connection.execute("DELETE FROM current WHERE key = ?", (key,))
-        return WatchEvent(
-            EventType.DELETE, KeyValue(request.key, old_value, create_revision, revision), old_value
-        )
-
-    def _insert_history(
-        self,
-        revision: int,
-        key: bytes,
-        value: bytes,
-        create_revision: int,
-        prev: int | None,
-        *,
-        deleted: bool,
-    ) -> None:
-        self._connection.execute(
-            "INSERT INTO history (revision, key, value, create_revision, prev_revision, deleted) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (revision, key, value, create_revision, prev, int(deleted)),
-        )
 
     def _compact(self, target: int, current: int, compacted: int) -> int:
         """Deletes history no read at or after ``target`` needs; returns the new compaction point."""
