@@ -13,19 +13,21 @@ server, which authorizes them.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import grpc
 
-from agent.drivers.abilities import LogReader
+from agent.drivers.abilities import KeepsPreviousLogs, LogReader, PreviousLogNotFoundError
+from agent.drivers.log_lines import LogLine, LogQuery, stamped
 from agent.drivers.protocol import DriverError, TaskNotFoundError
 from agent.node_agent import NodeAgent
 from agent.sessions.service import AgentSessionsService
-from agent.workload_target import TargetError, find_target
+from agent.workload_target import Target, TargetError, find_target
 from atoll.config import ClientConfig
 from atoll.pki import APISERVER_USER
+from atoll.user_text import bounded
 from atoll.v1 import access_pb2_grpc, agent_pb2, agent_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -47,6 +49,7 @@ class AgentLogsService(agent_pb2_grpc.AgentLogsServicer):
         try:
             target = find_target(self.nodes, request.node_name, request.kind, request.namespace, request.name,
                                  request.uid, request.container)
+            query = log_query(request, self.nodes[request.node_name].ctx.clock.now())
         except TargetError as err:
             await context.abort(err.code, err.message)
             return
@@ -54,20 +57,61 @@ class AgentLogsService(agent_pb2_grpc.AgentLogsServicer):
         if not isinstance(driver, LogReader):
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{label}: driver {driver.name} keeps no logs")
             return
-        tail = request.tail_lines if request.tail_lines > 0 else -1
         try:
             chunk = agent_pb2.LogChunk()
-            async for line in driver.logs(task, follow=request.follow, tail=tail):
-                chunk.lines.append(line)
+            async for line in _lines(driver, task, query):
+                chunk.lines.append(stamped(line) if query.timestamps else line.text)
                 if len(chunk.lines) >= LINES_PER_CHUNK or request.follow:
                     yield chunk
                     chunk = agent_pb2.LogChunk()
             if chunk.lines:
                 yield chunk
+        except PreviousLogNotFoundError:
+            await context.abort(grpc.StatusCode.NOT_FOUND, _no_previous(target, request))
         except TaskNotFoundError:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"{label}: not running now (no task on the node)")
         except DriverError as err:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{label}: {err}")
+
+
+def log_query(request: agent_pb2.LogsRequest, now: float) -> LogQuery:
+    """What ``request`` asks of the driver; ``now`` (the node's clock) anchors ``since_seconds``.
+    TargetError (INVALID_ARGUMENT) for a negative tail or since."""
+    if request.tail_lines < 0 or request.since_seconds < 0:
+        raise TargetError(grpc.StatusCode.INVALID_ARGUMENT, "tail_lines and since_seconds must not be negative")
+    since_ns: int | None = None
+    if request.since_seconds:
+        since_ns = int((now - request.since_seconds) * 1e9)
+    if request.HasField("since_time"):
+        since_ns = max(since_ns or 0, request.since_time.ToNanoseconds())
+    tail = request.tail_lines if request.HasField("tail_lines") else -1
+    return LogQuery(follow=request.follow and not request.previous, tail=tail,
+                    since_ns=since_ns, previous=request.previous, timestamps=request.timestamps)
+
+
+async def _lines(driver: LogReader, task_id: str, query: LogQuery) -> AsyncIterator[LogLine]:
+    """The driver's lines; when no task runs under the id now (a container waiting out its
+    crash-loop back-off) and the driver kept its last run's log, that log, as kubectl shows it."""
+    try:
+        async for line in driver.logs(task_id, query):
+            yield line
+        return
+    except TaskNotFoundError as err:  # raised before the first line
+        if query.previous or not isinstance(driver, KeepsPreviousLogs):
+            raise
+        gone = err
+    try:
+        async for line in driver.logs(task_id, replace(query, previous=True, follow=False)):
+            yield line
+    except PreviousLogNotFoundError:
+        raise gone from None
+
+
+def _no_previous(target: Target, request: agent_pb2.LogsRequest) -> str:
+    if target.is_vm:
+        return f"{target.label}: no previous run's console log is kept on its node"
+    return (f'previous terminated container "{bounded(target.container)}" in pod '
+            f'"{bounded(request.namespace)}/{bounded(request.name)}" not found')
 
 
 @dataclass

@@ -11,7 +11,8 @@ It owns no connection and no watch: ``dispatch`` is fed by a watch that may serv
   address pool (simulated drivers) and the drivers on the real pod network (PodCidrAware) take
   their range from there, and every runner that waited for it is woken.
 - Then pod sandboxes, namespaces and addresses that belong to no workload of the node (deleted
-  while the agent was down, or half made by a crash) are torn down (PodSandboxes).
+  while the agent was down, or half made by a crash) are torn down (PodSandboxes), and the
+  previous-run logs of such workloads removed (KeepsPreviousLogs).
 - A runner serves one binding of its workload. A VirtualMachine unbound and bound here again (its
   next run, atoll/vm_runs.py) gets a new runner once the old one has finished with its run; the
   new binding waits in ``_next_binding`` meanwhile.
@@ -28,7 +29,7 @@ from typing import Any
 
 from agent import metrics, registration
 from agent.driver_timing import timed
-from agent.drivers.abilities import PodCidrAware, PodSandboxes
+from agent.drivers.abilities import KeepsPreviousLogs, PodCidrAware, PodSandboxes
 from agent.drivers.protocol import Driver, DriverError, DriverFingerprint, TaskHandle, workload_uid_of
 from agent.node_metrics import sample_node
 from agent.registration import NodeProfile
@@ -160,6 +161,10 @@ class NodeAgent:
                     continue
                 if cleaned:
                     log.info("node %s: removed the pod network of %d gone workloads", self.name, len(cleaned))
+            if isinstance(driver, KeepsPreviousLogs):
+                cleaned = await driver.remove_orphan_logs(lambda uid: uid in self.runners)
+                if cleaned:
+                    log.info("node %s: removed the previous logs of %d gone workloads", self.name, len(cleaned))
 
     def _vm_task(self, namespace: str, name: str) -> tuple[Driver, str] | None:
         """The driver and task id of the running VM ``namespace/name`` on this node, if any."""

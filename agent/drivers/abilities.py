@@ -18,8 +18,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from agent.drivers.log_lines import LogLine, LogQuery
+from agent.drivers.protocol import DriverError
 from agent.drivers.session import ExecOptions, ProcessSession
 from agent.images.pull_types import ImageReady, PullRequest
+
+ALL_LINES = LogQuery()
 
 
 @runtime_checkable
@@ -38,12 +42,41 @@ class Rebootable(Protocol):
         """Restart the guest in place (QMP ``system_reset``): the task stays, BOOTING then RUNNING."""
 
 
+class PreviousLogNotFoundError(DriverError):
+    """No previous run's log is kept for the task (it never restarted here)."""
+
+
 @runtime_checkable
 class LogReader(Protocol):
-    def logs(self, task_id: str, *, follow: bool = False, tail: int = -1) -> AsyncIterator[str]:
-        """The task's output lines (stdout and stderr interleaved; a VM's serial console), the last
-        ``tail`` of them (-1: all kept). With ``follow`` it keeps yielding new lines until the task
-        exits. TaskNotFoundError if unknown (raised on first iteration)."""
+    def logs(self, task_id: str, query: LogQuery = ALL_LINES) -> AsyncIterator[LogLine]:
+        """The task's output lines (stdout and stderr interleaved; a VM's serial console) that
+        ``query`` asks for (log_lines.LogQuery: tail, since, follow until the task exits). With
+        ``query.previous`` the log KeepsPreviousLogs kept instead, whether or not a task runs
+        under the id now (PreviousLogNotFoundError when none, or when the driver keeps none).
+        Raised on first iteration: TaskNotFoundError if the task is unknown, DriverError when the
+        log cannot answer (times asked of a log that records none)."""
+
+
+@runtime_checkable
+class KeepsPreviousLogs(Protocol):
+    """The output of a task's run before the current one (``kubectl logs --previous``): the agent
+    calls ``keep_previous_log`` before it destroys an ended task that it will start again,
+    ``forget_logs`` once the workload is gone, and ``remove_orphan_logs`` for workloads deleted
+    while it was down. Exactly one previous log is kept per task id, on the node's disk when the
+    driver has state (it outlives an agent restart)."""
+
+    async def keep_previous_log(self, task_id: str) -> None:
+        """The ended task's log becomes its previous log, replacing the one kept before; called
+        before ``destroy`` when the task will be started again. When the task or its log is gone
+        already (an earlier call moved it; a crash came between), the kept log stays as it is.
+        TaskRunningError while the task runs."""
+
+    async def forget_logs(self, task_id: str) -> None:
+        """Remove the previous log kept for ``task_id``. Idempotent."""
+
+    async def remove_orphan_logs(self, is_live: Callable[[str], bool]) -> list[str]:
+        """Remove every previous log whose workload is not live (``is_live(uid)`` False); the uids
+        cleaned."""
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,31 @@
 """Reading a task's log file (container output, VM serial console) as lines, optionally following
-it while the task runs. The file is written by another process (runtime, QEMU), so following
-polls its size; a partial last line is held back until it is finished or the task has ended.
+it while the task runs. The file is written by another process (the container's shim, QEMU), so
+following polls its size; a partial last line is held back until it is finished or the task has
+ended. What a line holds is the writer's format: plain text here, the CRI's in oci/log_reader.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+
+from agent.drivers.log_lines import LogLine, LogQuery, select
+from agent.drivers.protocol import DriverError
 
 POLL_SECONDS = 0.1
 
 
-def _decode(raw: bytes) -> str:
+def decode_text(raw: bytes) -> str:
     return raw.decode(errors="replace").rstrip("\r")
 
 
-async def follow_lines(path: Path, *, follow: bool, tail: int, ended: Callable[[], bool],
-                       poll: float = POLL_SECONDS) -> AsyncIterator[str]:
-    """The lines of ``path`` (the last ``tail`` of them; -1 for all), then, with ``follow``, every
-    line appended until ``ended()`` is true. A missing file reads as empty."""
+async def follow_batches(path: Path, *, follow: bool, ended: Callable[[], bool],
+                         poll: float = POLL_SECONDS) -> AsyncIterator[list[bytes]]:
+    """The lines of ``path`` (without newlines) in batches: first every line it holds, then, with
+    ``follow``, the lines appended, until ``ended()`` is true. A missing file reads as empty."""
     offset = 0
     pending = b""
-    first = True
     while True:
         done = ended()  # before reading: output written before the end is then surely read
         try:
@@ -38,16 +40,25 @@ async def follow_lines(path: Path, *, follow: bool, tail: int, ended: Callable[[
         if (done or not follow) and pending:
             complete.append(pending)
             pending = b""
-        lines = [_decode(raw) for raw in complete]
-        if first:
-            first = False
-            if 0 <= tail < len(lines):
-                lines = list(deque(lines, maxlen=tail)) if tail else []
-        for line in lines:
-            yield line
+        yield complete
         if not follow or done:
             return
         await asyncio.sleep(poll)
+
+
+async def plain_lines(path: Path, query: LogQuery, ended: Callable[[], bool]) -> AsyncIterator[LogLine]:
+    """``query``'s lines of a log file of plain text lines, which carry no times (a VM's serial
+    console): DriverError when the query needs times."""
+    if query.needs_stamps:
+        raise DriverError("this log records no times: --since and --timestamps need a container's log")
+    batches = follow_batches(path, follow=query.follow, ended=ended)
+    async for line in select(_plain(batches), query):
+        yield line
+
+
+async def _plain(batches: AsyncIterator[list[bytes]]) -> AsyncIterator[list[LogLine]]:
+    async for batch in batches:
+        yield [LogLine(decode_text(raw)) for raw in batch]
 
 
 def read_text(path: Path, limit: int = 1 << 20) -> str:

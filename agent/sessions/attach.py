@@ -10,13 +10,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from agent.drivers.session import EOF, STDOUT, Output
+from agent.drivers import log_lines
+from agent.drivers.log_lines import LogLine
+from agent.drivers.session import EOF, STDERR, STDOUT, Output
 
 
 class FollowSession:
     """Implements ``ProcessSession``: one line of output per read, until the log's end."""
 
-    def __init__(self, lines: AsyncIterator[str]) -> None:
+    def __init__(self, lines: AsyncIterator[LogLine]) -> None:
         self._lines = lines
 
     async def read(self) -> Output:
@@ -24,7 +26,7 @@ class FollowSession:
             line = await anext(self._lines)
         except StopAsyncIteration:
             return EOF
-        return Output(STDOUT, (line + "\n").encode())
+        return Output(STDERR if line.stream == log_lines.STDERR else STDOUT, (line.text + "\n").encode())
 
     async def write(self, data: bytes) -> None:
         """No stdin to write to."""

@@ -32,6 +32,7 @@ import grpc
 
 from agent import metrics
 from agent.drivers.abilities import Console, Exec, LogReader
+from agent.drivers.log_lines import LogQuery
 from agent.drivers.protocol import DriverError, TaskNotFoundError
 from agent.drivers.session import STDERR, ExecOptions, ProcessSession
 from agent.node_agent import NodeAgent
@@ -136,7 +137,7 @@ class AgentSessionsService(access_pb2_grpc.AgentSessionsServicer):
             if start.capability == sessions.CONSOLE and isinstance(driver, Console):
                 return target, await driver.open_console(target.task_id)
             if start.capability == sessions.ATTACH and isinstance(driver, LogReader):
-                return target, FollowSession(driver.logs(target.task_id, follow=True, tail=0))
+                return target, FollowSession(driver.logs(target.task_id, LogQuery(follow=True, tail=0)))
             if start.capability == sessions.PORT_FORWARD:
                 return target, await open_port(target, start.port)
         except PortUnreachableError as err:

@@ -26,7 +26,8 @@ Each reconcile, in order:
    FailedCreatePodSandBox with the network plugin's words, retried with the crash-loop back-off.
 6. Once every container has ended for good (Succeeded, Failed), and on deletion after the last
    task is destroyed, the sandbox is torn down (its address released); a failed teardown is
-   retried and holds the finalizer. The pod's volumes go on deletion, after its sandbox.
+   retried and holds the finalizer. The pod's volumes go on deletion, after its sandbox, and so
+   do the previous-run logs its containers' restarts kept (KeepsPreviousLogs).
 7. Write status when it differs from the stored one.
 """
 
@@ -38,7 +39,7 @@ from dataclasses import replace
 
 from agent import metrics
 from agent.driver_timing import timed
-from agent.drivers.abilities import ImagePuller, PodSandboxes
+from agent.drivers.abilities import ImagePuller, KeepsPreviousLogs, PodSandboxes
 from agent.drivers.protocol import (
     NETWORK_NOT_READY_REASON,
     SANDBOX_FAILED_REASON,
@@ -217,12 +218,15 @@ class PodRunner(WorkloadRunner):
 
     async def _ended(self, record: ContainerRecord, result: ExitResult) -> None:
         """The task of ``record`` ended with ``result``: record it, then destroy the task (a final
-        container's is kept until the pod goes, so its logs stay readable)."""
+        container's is kept until the pod goes, so its logs stay readable), its log kept as the
+        previous run's (``atoll logs --previous``) where the driver keeps one."""
         assert self.driver is not None
         self._exited(record, result)
         if record.final:
             record.kept = True
         else:
+            if isinstance(self.driver, KeepsPreviousLogs):
+                await self.driver.keep_previous_log(record.task_id)
             await timed(self.driver.name, "destroy", self.driver.destroy(record.task_id))
 
     def _exited(self, record: ContainerRecord, result: ExitResult) -> None:
@@ -369,6 +373,8 @@ class PodRunner(WorkloadRunner):
                 with contextlib.suppress(TaskNotFoundError):
                     await timed(self.driver.name, "destroy", self.driver.destroy(record.task_id))
                 record.kept = False
+            if isinstance(self.driver, KeepsPreviousLogs):
+                await self.driver.forget_logs(record.task_id)
         await self._remove_sandbox()
         await self.volumes.clean_up()
         if self.vanished:

@@ -22,21 +22,22 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x61toll/v1/agent.proto\x12\x08\x61toll.v1\"\x93\x01\n\x0bLogsRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\tcontainer\x18\x04 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x05 \x01(\x08\x12\x12\n\ntail_lines\x18\x06 \x01(\x05\x12\x11\n\tnode_name\x18\x07 \x01(\t\x12\x0b\n\x03uid\x18\x08 \x01(\t\"\x19\n\x08LogChunk\x12\r\n\x05lines\x18\x01 \x03(\t2;\n\x04Logs\x12\x33\n\x04Read\x12\x15.atoll.v1.LogsRequest\x1a\x12.atoll.v1.LogChunk0\x01\x32@\n\tAgentLogs\x12\x33\n\x04Read\x12\x15.atoll.v1.LogsRequest\x1a\x12.atoll.v1.LogChunk0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x61toll/v1/agent.proto\x12\x08\x61toll.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x02\n\x0bLogsRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\tcontainer\x18\x04 \x01(\t\x12\x0e\n\x06\x66ollow\x18\x05 \x01(\x08\x12\x17\n\ntail_lines\x18\x06 \x01(\x05H\x00\x88\x01\x01\x12\x11\n\tnode_name\x18\x07 \x01(\t\x12\x0b\n\x03uid\x18\x08 \x01(\t\x12\x10\n\x08previous\x18\t \x01(\x08\x12\x12\n\ntimestamps\x18\n \x01(\x08\x12\x15\n\rsince_seconds\x18\x0b \x01(\x03\x12.\n\nsince_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\r\n\x0b_tail_lines\"\x19\n\x08LogChunk\x12\r\n\x05lines\x18\x01 \x03(\t2;\n\x04Logs\x12\x33\n\x04Read\x12\x15.atoll.v1.LogsRequest\x1a\x12.atoll.v1.LogChunk0\x01\x32@\n\tAgentLogs\x12\x33\n\x04Read\x12\x15.atoll.v1.LogsRequest\x1a\x12.atoll.v1.LogChunk0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'atoll.v1.agent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LOGSREQUEST']._serialized_start=35
-  _globals['_LOGSREQUEST']._serialized_end=182
-  _globals['_LOGCHUNK']._serialized_start=184
-  _globals['_LOGCHUNK']._serialized_end=209
-  _globals['_LOGS']._serialized_start=211
-  _globals['_LOGS']._serialized_end=270
-  _globals['_AGENTLOGS']._serialized_start=272
-  _globals['_AGENTLOGS']._serialized_end=336
+  _globals['_LOGSREQUEST']._serialized_start=68
+  _globals['_LOGSREQUEST']._serialized_end=344
+  _globals['_LOGCHUNK']._serialized_start=346
+  _globals['_LOGCHUNK']._serialized_end=371
+  _globals['_LOGS']._serialized_start=373
+  _globals['_LOGS']._serialized_end=432
+  _globals['_AGENTLOGS']._serialized_start=434
+  _globals['_AGENTLOGS']._serialized_end=498
 # @@protoc_insertion_point(module_scope)

@@ -10,6 +10,7 @@ import collections.abc
 import google.protobuf.descriptor
 import google.protobuf.internal.containers
 import google.protobuf.message
+import google.protobuf.timestamp_pb2
 import typing
 
 DESCRIPTOR: google.protobuf.descriptor.FileDescriptor
@@ -26,6 +27,10 @@ class LogsRequest(google.protobuf.message.Message):
     TAIL_LINES_FIELD_NUMBER: builtins.int
     NODE_NAME_FIELD_NUMBER: builtins.int
     UID_FIELD_NUMBER: builtins.int
+    PREVIOUS_FIELD_NUMBER: builtins.int
+    TIMESTAMPS_FIELD_NUMBER: builtins.int
+    SINCE_SECONDS_FIELD_NUMBER: builtins.int
+    SINCE_TIME_FIELD_NUMBER: builtins.int
     kind: builtins.str
     """Pod or VirtualMachine."""
     namespace: builtins.str
@@ -35,10 +40,20 @@ class LogsRequest(google.protobuf.message.Message):
     follow: builtins.bool
     """Keep streaming new lines until the container or VM ends."""
     tail_lines: builtins.int
-    """The last N lines; 0: every line the node kept."""
+    """The last N lines (0: none, only new ones with follow); unset: every line the node kept."""
     node_name: builtins.str
     """Filled in by the API server when forwarding: the workload's node and uid."""
     uid: builtins.str
+    previous: builtins.bool
+    """The container's run before the current one (kubectl logs --previous); never followed."""
+    timestamps: builtins.bool
+    """Each line starts with the time it was written (RFC 3339, UTC, nanoseconds) and a space."""
+    since_seconds: builtins.int
+    """Only lines written in the last N seconds (by the node's clock) ..."""
+    @property
+    def since_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
+        """... or at or after this time (the later of the two when both are set)."""
+
     def __init__(
         self,
         *,
@@ -47,11 +62,17 @@ class LogsRequest(google.protobuf.message.Message):
         name: builtins.str = ...,
         container: builtins.str = ...,
         follow: builtins.bool = ...,
-        tail_lines: builtins.int = ...,
+        tail_lines: builtins.int | None = ...,
         node_name: builtins.str = ...,
         uid: builtins.str = ...,
+        previous: builtins.bool = ...,
+        timestamps: builtins.bool = ...,
+        since_seconds: builtins.int = ...,
+        since_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["container", b"container", "follow", b"follow", "kind", b"kind", "name", b"name", "namespace", b"namespace", "node_name", b"node_name", "tail_lines", b"tail_lines", "uid", b"uid"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["_tail_lines", b"_tail_lines", "since_time", b"since_time", "tail_lines", b"tail_lines"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["_tail_lines", b"_tail_lines", "container", b"container", "follow", b"follow", "kind", b"kind", "name", b"name", "namespace", b"namespace", "node_name", b"node_name", "previous", b"previous", "since_seconds", b"since_seconds", "since_time", b"since_time", "tail_lines", b"tail_lines", "timestamps", b"timestamps", "uid", b"uid"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["_tail_lines", b"_tail_lines"]) -> typing.Literal["tail_lines"] | None: ...
 
 global___LogsRequest = LogsRequest
 

@@ -206,7 +206,7 @@ async def test_capabilities_and_fingerprint_describe_a_healthy_driver(case: Driv
 async def test_optional_abilities_work_where_a_driver_declares_them(case: DriverCase, clock: ManualClock) -> None:
     driver = await _started(case, clock, "echo hello; sleep infinity")
     if isinstance(driver, LogReader):
-        lines = [line async for line in driver.logs("u1:main")]
+        lines = [line.text async for line in driver.logs("u1:main")]
         assert "hello" in lines
     if isinstance(driver, Pausable):
         await driver.pause("u1:main")

@@ -29,7 +29,7 @@ async def test_a_running_container_is_adopted_after_an_agent_crash_and_can_be_st
     assert (await driver.inspect("u1:main")).phase is TaskPhase.RUNNING
     result = await driver.stop("u1:main", timeout=10)
     assert (result.exit_code, result.reason) == (0, "Completed")
-    assert [line async for line in driver.logs("u1:main")] == ["hello", "bye"]
+    assert [line.text async for line in driver.logs("u1:main")] == ["hello", "bye"]
 
 
 async def test_a_container_that_ended_while_no_agent_ran_is_adopted_with_its_exit(

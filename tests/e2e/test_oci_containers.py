@@ -30,7 +30,7 @@ MIB = 2**20
 
 
 async def _logs(driver: object, task_id: str) -> list[str]:
-    return [line async for line in driver.logs(task_id)]  # type: ignore[attr-defined]
+    return [line.text async for line in driver.logs(task_id)]  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

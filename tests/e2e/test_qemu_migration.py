@@ -108,7 +108,7 @@ def ticking_guest(kernel: artifacts.Kernel, initramfs: Path) -> Any:
 async def ticks(driver: QemuDriver, task_id: str) -> list[tuple[float, str]]:
     found = []
     async for line in driver.logs(task_id):
-        match = TICK.search(line)
+        match = TICK.search(line.text)
         if match:
             found.append((float(match.group(1)), match.group(2)))
     return found

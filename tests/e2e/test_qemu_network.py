@@ -221,7 +221,7 @@ async def test_a_guest_that_asks_by_dhcp_gets_its_ipam_address_from_the_node(
     await driver.start(vm("d1:vm", kernel, initramfs, "atoll.dhcp"))  # init ignores ip= and runs udhcpc
     await _running(driver, "d1:vm")
     ip = (await driver.inspect("d1:vm")).ip
-    console = [line async for line in driver.logs("d1:vm")]
+    console = [line.text async for line in driver.logs("d1:vm")]
     assert f"atoll-guest: dhcp eth0 {ip}" in console, console[-20:]
     assert artifacts.MARKER in await http_get(vm_network, ip)
 
@@ -251,7 +251,7 @@ async def test_a_pod_on_the_same_node_reaches_a_vm_by_its_address(
         # busybox 1.35's wget -T crashes: the guest is up (its marker was seen), so no retry is needed
         await pods.start(container("p1:main", "wget", "-q", "-O", "-", f"http://{vm_ip}/"))
         result = await asyncio.wait_for(pods.wait("p1:main"), 60)
-        output = [line async for line in pods.logs("p1:main")]
+        output = [line.text async for line in pods.logs("p1:main")]
         assert result.exit_code == 0 and any(artifacts.MARKER in line for line in output), output
     finally:
         await pods.destroy("p1:main", force=True)

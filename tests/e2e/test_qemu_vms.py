@@ -29,7 +29,7 @@ async def _phase(driver: QemuDriver, task_id: str, wanted: TaskPhase, timeout: f
 
 
 async def _console(driver: QemuDriver, task_id: str) -> list[str]:
-    return [line async for line in driver.logs(task_id)]
+    return [line.text async for line in driver.logs(task_id)]
 
 
 def _markers(lines: list[str]) -> list[str]:

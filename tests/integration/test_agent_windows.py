@@ -85,7 +85,7 @@ async def test_windows_memory_limits_are_hard_caps_not_oom_kills() -> None:
         assert running.status.container_statuses[0].restart_count == 0
         [handle] = await driver.list_tasks()
         assert (await driver.inspect(handle.task_id)).memory_used == 64 * 2**20
-        lines = [line async for line in driver.logs(handle.task_id)]
+        lines = [line.text async for line in driver.logs(handle.task_id)]
         assert any("allocation failed" in line for line in lines)
 
 

@@ -6,7 +6,8 @@ The shim's exit is watched through a pidfd; its exit.json plus the cgroup's OOM 
 ExitResult (Completed, Error, OOMKilled). stop: SIGTERM, SIGKILL after the grace period.
 destroy: ``RUNTIME delete`` (cgroups), unmount, remove the task dir. After an agent restart,
 ``list_tasks`` reads the task dirs and ``recover`` re-attaches through ``RUNTIME state`` and the
-shim's pid. Abilities: logs (container.log), pause/resume (freezer), exec (one-shot for probes;
+shim's pid. Abilities: logs (container.log, stamped per line by the shim; the previous run's kept
+in ``previous-logs/``), pause/resume (freezer), exec (one-shot for probes;
 interactive sessions through oci/exec_session.py), the container's network namespace for
 probes (it has no pod address yet), and image pulls (``settings.pulls``).
 """
@@ -24,14 +25,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from agent.drivers import logfile
-from agent.drivers.abilities import ExecResult, SandboxConfig
+from agent.drivers.abilities import ALL_LINES, ExecResult, PreviousLogNotFoundError, SandboxConfig
+from agent.drivers.log_lines import LogLine, LogQuery
 from agent.drivers.oci import pod_network, rootfs
 from agent.drivers.oci.bundle import build_spec
 from agent.drivers.oci.cgroups import memory_cgroup, memory_usage, oom_kills
 from agent.drivers.oci.exec_session import open_exec_session
 from agent.drivers.oci.limits import CgroupLimits, limits_for
+from agent.drivers.oci.log_reader import container_lines
 from agent.drivers.oci.runtime import OciRuntime, RuntimeCommandError
 from agent.drivers.oci.taskdir import ExitRecord, TaskDir, TaskRecord, container_id_for
+from agent.drivers.previous_logs import PreviousLogs
 from agent.drivers.proc import ExitWatch, process_matches
 from agent.drivers.protocol import (
     CannotRunError,
@@ -105,6 +109,7 @@ class OciDriver:
         self.images = ImageStore(settings.image_dir or default_image_dir(settings.state_dir))
         self.runtime = OciRuntime(settings.runtime, settings.state_dir / settings.runtime, settings.runtime_binary)
         self._tasks_dir = settings.state_dir / "tasks"
+        self._previous = PreviousLogs(settings.state_dir / "previous-logs")
         self._tasks: dict[str, _Container] = {}
         self._listener: Listener = lambda task_id: None
         if settings.pulls is not None:
@@ -392,11 +397,30 @@ class OciDriver:
         with contextlib.suppress(RuntimeCommandError):
             await self.runtime.resume(container.record.container_id)
 
-    async def logs(self, task_id: str, *, follow: bool = False, tail: int = -1) -> AsyncIterator[str]:
-        container = self._task(task_id)
-        async for line in logfile.follow_lines(container.dir.log, follow=follow, tail=tail,
-                                               ended=lambda: container.exit is not None):
+    async def logs(self, task_id: str, query: LogQuery = ALL_LINES) -> AsyncIterator[LogLine]:
+        if query.previous:
+            path = self._previous.path(task_id)
+            if not path.exists():
+                raise PreviousLogNotFoundError(f"{self.name}: no previous log of task {task_id}")
+            lines = container_lines(path, replace(query, follow=False), ended=lambda: True)
+        else:
+            container = self._task(task_id)
+            lines = container_lines(container.dir.log, query, ended=lambda: container.exit is not None)
+        async for line in lines:
             yield line
+
+    async def keep_previous_log(self, task_id: str) -> None:
+        container = self._tasks.get(task_id)
+        if container is not None and container.exit is None:
+            raise TaskRunningError(f"task {task_id} is {container.phase.value}: its log is still being written")
+        task_dir = container.dir if container else TaskDir(self._tasks_dir / container_id_for(task_id))
+        self._previous.keep(task_id, task_dir.log)
+
+    async def forget_logs(self, task_id: str) -> None:
+        self._previous.forget(task_id)
+
+    async def remove_orphan_logs(self, is_live: Callable[[str], bool]) -> list[str]:
+        return self._previous.remove_orphans(is_live)
 
     async def network_namespace(self, task_id: str) -> str | None:
         container = self._task(task_id)

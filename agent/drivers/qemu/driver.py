@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.drivers import logfile
+from agent.drivers.abilities import ALL_LINES, PreviousLogNotFoundError
+from agent.drivers.log_lines import LogLine, LogQuery
 from agent.drivers.migration import MigrationFailed, MigrationParams, MigrationProgress, Report
 from agent.drivers.proc import ExitWatch, process_matches, run_command
 from agent.drivers.protocol import (
@@ -485,10 +487,11 @@ class QemuDriver:
         await self._command(vm, "system_reset")
         self._rebooting(vm)
 
-    async def logs(self, task_id: str, *, follow: bool = False, tail: int = -1) -> AsyncIterator[str]:
+    async def logs(self, task_id: str, query: LogQuery = ALL_LINES) -> AsyncIterator[LogLine]:
+        if query.previous:  # a VM's runs are instances of their own (atoll/vm_runs.py), not restarts of one task
+            raise PreviousLogNotFoundError(f"{self.name}: no previous console log is kept for VMs")
         vm = self._vm(task_id)
-        async for line in logfile.follow_lines(vm.paths.console, follow=follow, tail=tail,
-                                               ended=lambda: vm.exit is not None):
+        async for line in logfile.plain_lines(vm.paths.console, query, ended=lambda: vm.exit is not None):
             yield line
 
     async def open_console(self, task_id: str) -> ProcessSession:
@@ -611,8 +614,9 @@ class QemuDriver:
 
     async def _follow_console(self, vm: _Vm) -> None:
         """Watch the console for the boot marker and kernel panics."""
-        async for line in logfile.follow_lines(vm.paths.console, follow=True, tail=-1,
-                                               ended=lambda: vm.exit is not None, poll=CONSOLE_POLL):
+        batches = logfile.follow_batches(vm.paths.console, follow=True, ended=lambda: vm.exit is not None,
+                                         poll=CONSOLE_POLL)
+        async for line in (logfile.decode_text(raw) async for batch in batches for raw in batch):
             if vm.console.panicked(line):
                 self._force_quit(vm, ExitResult(1, "GuestCrashed", time.time(), message=line.strip()))
             elif not vm.guest_booted and vm.console.booted(line):

@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.drivers.abilities import ExecResult
+from agent.drivers.abilities import ALL_LINES, ExecResult, PreviousLogNotFoundError
+from agent.drivers.log_lines import LogLine, LogQuery, select
 from agent.drivers.protocol import (
     Capabilities,
     DriverError,
@@ -38,7 +39,7 @@ from agent.drivers.session import ExecOptions, ProcessSession
 from agent.drivers.sim import shell
 from agent.drivers.sim.probes import FAIL_PROBES_ANNOTATION, FailProbesError, parse_fail_probes
 from agent.drivers.sim.script import SCRIPT_ANNOTATION, ScriptError, parse_script, script_of
-from agent.drivers.sim.task import SimTask, TaskFile
+from agent.drivers.sim.task import PreviousLogs, SimTask, TaskFile
 from agent.drivers.task_names import host_name_for
 from agent.images.pull_types import ImageReady, PullRequest
 from agent.images.sim_images import SimImages
@@ -85,7 +86,10 @@ class SimDriver:
         self._listener: Listener = lambda task_id: None
         self._random = random.Random(self.settings.seed)
         self._file = TaskFile(self.settings.state_file) if self.settings.state_file else None
-        self._detached: dict[str, SimTask] = self._file.load() if self._file else {}
+        self._detached: dict[str, SimTask] = {}
+        self._previous: PreviousLogs = {}  # task id -> its previous run's log (KeepsPreviousLogs)
+        if self._file is not None:
+            self._detached, self._previous = self._file.load()
         self._owners: dict[str, str] = {}  # task id -> workload uid, for tasks holding a pool address
         modelled = self.settings.image_pull_seconds > 0 or self.settings.missing_images
         self.images = (
@@ -137,7 +141,7 @@ class SimDriver:
 
     def _over_limit(self, task: SimTask, at: float) -> None:
         """Memory use went over the limit: Linux semantics, the OOM killer ends the task."""
-        task.log(f"oom-kill: memory use {task.memory_used} over limit {task.memory_limit}")
+        task.log(f"oom-kill: memory use {task.memory_used} over limit {task.memory_limit}", at)
         self._exit(task, ExitResult(137, "OOMKilled", at, signal=9, message="memory limit exceeded"))
 
     def _term_exit(self, task: SimTask, at: float) -> ExitResult:
@@ -206,7 +210,7 @@ class SimDriver:
             if not task.ignore_term:
                 task.graceful_exit_at = now + self.settings.term_seconds
             task.phase = TaskPhase.STOPPING
-            task.log("stop requested")
+            task.log("stop requested", now)
             self._advance(task_id)
         return await self.wait(task_id)
 
@@ -249,19 +253,47 @@ class SimDriver:
 
     # --- abilities shared by the simulated runtimes ------------------------------------------
 
-    async def logs(self, task_id: str, *, follow: bool = False, tail: int = -1) -> AsyncIterator[str]:
-        task = self._task(task_id)
-        lines = list(task.logs)
-        for line in lines[len(lines) - tail if 0 <= tail < len(lines) else 0 :]:
+    async def logs(self, task_id: str, query: LogQuery = ALL_LINES) -> AsyncIterator[LogLine]:
+        if query.previous:
+            kept = self._previous.get(task_id)
+            if kept is None:
+                raise PreviousLogNotFoundError(f"{self.name}: no previous log of task {task_id}")
+            batches = _one_batch(kept)
+        else:
+            batches = self._log_batches(self._task(task_id), query.follow)
+        async for line in select(batches, query):
             yield line
+
+    async def _log_batches(self, task: SimTask, follow: bool) -> AsyncIterator[list[LogLine]]:
+        yield list(task.logs)
         seen = task.log_total
         while follow and task.exit is None:
             assert task.changed is not None
             await task.changed.wait()
             fresh = min(task.log_total - seen, len(task.logs))
-            for line in list(task.logs)[len(task.logs) - fresh :]:
-                yield line
+            yield list(task.logs)[len(task.logs) - fresh :]
             seen = task.log_total
+
+    async def keep_previous_log(self, task_id: str) -> None:
+        task = self._tasks.get(task_id)
+        if task is None:
+            return
+        if task.exit is None:
+            raise TaskRunningError(f"task {task_id} is {task.phase.value}: its log is still being written")
+        self._previous[task_id] = tuple(task.logs)
+        self._save()
+
+    async def forget_logs(self, task_id: str) -> None:
+        if self._previous.pop(task_id, None) is not None:
+            self._save()
+
+    async def remove_orphan_logs(self, is_live: Callable[[str], bool]) -> list[str]:
+        gone = [task_id for task_id in self._previous if not is_live(workload_uid_of(task_id))]
+        for task_id in gone:
+            del self._previous[task_id]
+        if gone:
+            self._save()
+        return sorted({workload_uid_of(task_id) for task_id in gone})
 
     async def exec(self, task_id: str, argv: Sequence[str], timeout: float) -> ExecResult:
         task = self._running_task(task_id, "exec")
@@ -316,7 +348,7 @@ class SimDriver:
     def _exit(self, task: SimTask, result: ExitResult) -> None:
         task.exit = result
         task.phase = TaskPhase.EXITED
-        task.log(f"exited: code {result.exit_code} ({result.reason})")
+        task.log(f"exited: code {result.exit_code} ({result.reason})", result.finished_at)
 
     def _advance(self, task_id: str) -> None:
         """Run everything that is due for the task, then arm one timer for what comes next."""
@@ -374,19 +406,19 @@ class SimDriver:
         if task.kind == "vm":
             task.phase = TaskPhase.BOOTING
             task.booted_at = at + task.boot_seconds
-            task.log("booting")
+            task.log("booting", at)
         else:
             self._running(task, at)
 
     def _booted(self, task: SimTask, at: float) -> None:
-        task.log("guest booted")
+        task.log("guest booted", at)
         self._running(task, at)
 
     def _running(self, task: SimTask, at: float) -> None:
         if task.phase is not TaskPhase.STOPPING:
             task.phase = TaskPhase.RUNNING
         task.cursor = at
-        task.log(f"{self.name}: running {task.image}")
+        task.log(f"{self.name}: running {task.image}", at)
 
     def _slept(self, task: SimTask, at: float) -> None:
         task.cursor = at
@@ -396,7 +428,7 @@ class SimDriver:
         step = task.steps[task.step]
         task.step += 1
         if step.verb == "echo":
-            task.log(step.text)
+            task.log(step.text, at)
         elif step.verb == "alloc":
             task.memory_used = task.base_memory + int(step.number)
             if task.memory_limit and int(step.number) > task.memory_limit:
@@ -415,7 +447,7 @@ class SimDriver:
             task.reboots += 1
             task.phase = TaskPhase.BOOTING
             task.booted_at = at + task.boot_seconds
-            task.log("rebooting")
+            task.log("rebooting", at)
 
     def _pause(self, task_id: str) -> None:
         task = self._task(task_id)
@@ -443,9 +475,13 @@ class SimDriver:
         task.reboots += 1
         task.phase = TaskPhase.BOOTING
         task.booted_at = self.clock.now() + task.boot_seconds
-        task.log("rebooting")
+        task.log("rebooting", self.clock.now())
         self._advance(task_id)
 
     def _save(self) -> None:
         if self._file is not None:
-            self._file.save({**self._detached, **self._tasks})
+            self._file.save({**self._detached, **self._tasks}, self._previous)
+
+
+async def _one_batch(lines: tuple[LogLine, ...]) -> AsyncIterator[list[LogLine]]:
+    yield list(lines)

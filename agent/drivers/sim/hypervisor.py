@@ -142,7 +142,7 @@ class SimHypervisorDriver(SimDriver):
         handle = await self.start(config)
         task = self._task(config.task_id)
         task.ready_at, task.boot_seconds = self.clock.now(), 0.0
-        task.log("incoming live migration")
+        task.log("incoming live migration", self.clock.now())
         self._advance(config.task_id)
         return handle, f"sim:{config.task_id}"
 
@@ -191,7 +191,7 @@ class SimHypervisorDriver(SimDriver):
             report(progress)
             if progress.completed:
                 self._pause(task_id)
-                task.log(f"migrated to {address} (downtime {step.downtime_ms} ms)")
+                task.log(f"migrated to {address} (downtime {step.downtime_ms} ms)", self.clock.now())
                 return progress
             if stalled >= params.progress_timeout:
                 raise MigrationFailed(

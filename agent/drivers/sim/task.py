@@ -11,10 +11,12 @@ import asyncio
 import json
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.drivers.log_lines import LogLine
 from agent.drivers.protocol import ExitResult, TaskKind, TaskPhase, TaskStatus
 from agent.drivers.sim.script import Step
 from atoll.atomic_file import write_atomic
@@ -55,7 +57,7 @@ class SimTask:
     exit: ExitResult | None = None
     reboots: int = 0
     log_total: int = 0
-    logs: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LINES_KEPT))
+    logs: deque[LogLine] = field(default_factory=lambda: deque(maxlen=LOG_LINES_KEPT))
     changed: asyncio.Event | None = None
 
     def status(self) -> TaskStatus:
@@ -69,8 +71,9 @@ class SimTask:
             ip=self.ip,
         )
 
-    def log(self, line: str) -> None:
-        self.logs.append(line)
+    def log(self, line: str, at: float) -> None:
+        """The task wrote ``line`` at ``at`` (the driver's clock)."""
+        self.logs.append(LogLine(line, int(at * 1e9)))
         self.log_total += 1
 
     def signal_change(self) -> None:
@@ -83,7 +86,7 @@ class SimTask:
         data["phase"] = self.phase.value
         data["steps"] = [[s.verb, _finite(s.number), s.text] for s in self.steps]
         data["exit"] = None if self.exit is None else vars(self.exit)
-        data["logs"] = list(self.logs)
+        data["logs"] = lines_to_json(self.logs)
         return data
 
     @classmethod
@@ -93,7 +96,7 @@ class SimTask:
         task = cls(**fields, steps=steps)
         task.phase = TaskPhase(data["phase"])
         task.exit = None if data["exit"] is None else ExitResult(**data["exit"])
-        task.logs.extend(data["logs"])
+        task.logs.extend(lines_from_json(data["logs"]))
         return task
 
 
@@ -104,22 +107,42 @@ _SAVED = (
 )
 
 
+def lines_to_json(lines: Iterable[LogLine]) -> list[list[Any]]:
+    return [[line.at_ns, line.text] for line in lines]
+
+
+def lines_from_json(data: list[Any]) -> list[LogLine]:
+    """Lines saved as [at_ns, text]; plain strings (files from before lines were stamped) unstamped."""
+    return [LogLine(item) if isinstance(item, str) else LogLine(item[1], item[0]) for item in data]
+
+
 def _finite(number: float) -> float | None:
     return None if math.isinf(number) else number
 
 
+PreviousLogs = dict[str, tuple[LogLine, ...]]
+
+
 class TaskFile:
-    """A JSON file holding every task of one simulated runtime; written atomically on change."""
+    """A JSON file holding every task of one simulated runtime and the previous run's log of each
+    task that restarted (``{"tasks": {ID: task}, "previousLogs": {ID: lines}}``; a file of tasks
+    alone, from before, still loads); written atomically on change."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> dict[str, SimTask]:
+    def load(self) -> tuple[dict[str, SimTask], PreviousLogs]:
         try:
             raw = json.loads(self.path.read_text())
         except FileNotFoundError:
-            return {}
-        return {task_id: SimTask.from_json(data) for task_id, data in raw.items()}
+            return {}, {}
+        tasks = raw.get("tasks", raw)  # task ids hold a ':', "tasks" does not
+        previous = {task_id: tuple(lines_from_json(lines)) for task_id, lines in raw.get("previousLogs", {}).items()}
+        return {task_id: SimTask.from_json(data) for task_id, data in tasks.items()}, previous
 
-    def save(self, tasks: dict[str, SimTask]) -> None:
-        write_atomic(self.path, json.dumps({task_id: task.to_json() for task_id, task in tasks.items()}).encode())
+    def save(self, tasks: dict[str, SimTask], previous: PreviousLogs) -> None:
+        data = {
+            "tasks": {task_id: task.to_json() for task_id, task in tasks.items()},
+            "previousLogs": {task_id: lines_to_json(lines) for task_id, lines in previous.items()},
+        }
+        write_atomic(self.path, json.dumps(data).encode())

@@ -75,5 +75,5 @@ class SimWindowsDriver(SimDriver):
         return super()._ip(config)
 
     def _over_limit(self, task: SimTask, at: float) -> None:
-        task.log(f"allocation failed: job object memory limit {task.memory_limit} reached")
+        task.log(f"allocation failed: job object memory limit {task.memory_limit} reached", at)
         task.memory_used = task.base_memory + task.memory_limit

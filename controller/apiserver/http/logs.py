@@ -1,7 +1,8 @@
 """``GET .../{pods,virtualmachines}/NAME/log``: the workload's log as text lines, read through the
 same guarded logs proxy ``atoll logs`` uses (needs ``get`` on the workload; counts as a stream).
 
-Parameters: ``container``, ``tailLines``, ``follow=true``. A refusal or a workload that has no
+Parameters (Kubernetes' names): ``container``, ``tailLines``, ``follow=true``, ``previous=true``,
+``timestamps=true``, ``sinceSeconds``, ``sinceTime`` (RFC 3339). A refusal or a workload that has no
 log yet answers a Status with its code when it comes within the first moment; after the 200 has
 started, the stream just ends (as kubectl's does).
 """
@@ -14,12 +15,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from atoll.user_text import bounded_repr
 from atoll.v1 import agent_pb2
 from controller.apiserver.http import query
 from controller.apiserver.http.context import Context
 from controller.apiserver.http.objects import Handler
 from controller.apiserver.http.paths import Target
-from controller.apiserver.http.status import NOT_FOUND_PATH, HttpFailure, fail
+from controller.apiserver.http.status import BAD_REQUEST, NOT_FOUND_PATH, HttpFailure, fail
 from controller.apiserver.logs_proxy import LogsProxy
 
 WORKLOADS = frozenset({"Pod", "VirtualMachine"})
@@ -43,8 +45,19 @@ class LogsApi:
             name=target.name,
             container=query.text(request.query, "container"),
             follow=query.flag(request.query, "follow"),
-            tail_lines=query.integer(request.query, "tailLines"),
+            previous=query.flag(request.query, "previous"),
+            timestamps=query.flag(request.query, "timestamps"),
+            since_seconds=query.integer(request.query, "sinceSeconds"),
         )
+        if request.query.get("tailLines"):
+            logs_request.tail_lines = query.integer(request.query, "tailLines")
+        since_time = query.text(request.query, "sinceTime")
+        if since_time:
+            try:
+                logs_request.since_time.FromJsonString(since_time)
+            except ValueError:
+                message = f"query parameter sinceTime: expected RFC 3339, got {bounded_repr(since_time)}"
+                raise fail(BAD_REQUEST, message) from None
         chunks = await self._proxy.open(logs_request, context)
         first = asyncio.ensure_future(anext(chunks, None))
         try:
