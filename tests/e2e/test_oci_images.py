@@ -98,7 +98,8 @@ async def test_a_container_runs_an_imported_layout_with_its_entrypoint_cmd_env_a
     await driver.start(container("u2:main", image="team/app:v1", args=("custom-arg",)))
     for task_id, argument in (("u1:main", "default-arg"), ("u2:main", "custom-arg")):
         assert (await asyncio.wait_for(driver.wait(task_id), 10)).exit_code == 0
-        assert [line.text async for line in driver.logs(task_id)] == [f"hi from /app: /data: keep /opaque: new {argument}"]
+        lines = [line.text async for line in driver.logs(task_id)]
+        assert lines == [f"hi from /app: /data: keep /opaque: new {argument}"]
 
 
 async def test_an_image_named_with_a_registry_port_runs(oci: OciFactory, tmp_path: Path, busybox: Path) -> None:

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
+from agent.drivers.abilities import PreviousLogNotFoundError
+from agent.drivers.log_lines import LogQuery
 from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.logs_service import start_logs_server
@@ -20,6 +22,7 @@ from atoll.annotations import AGENT_ENDPOINT_ANNOTATION
 from atoll.cli import logs as logs_verb
 from atoll.cli import node as node_verb
 from atoll.cli.common import Streams
+from atoll.cli.main import build_parser
 from atoll.client import ApiError, Client
 from atoll.clock import ManualClock
 from atoll.v1 import meta_pb2
@@ -46,8 +49,15 @@ async def logs_proxy(c: Cluster) -> AsyncIterator[Client]:
         await server.stop(0)
 
 
-def _logs_args(target: str, container: str = "", tail: int = 0) -> argparse.Namespace:
-    return argparse.Namespace(target=target, container=container, follow=False, tail=tail, namespace=None)
+def _logs_args(target: str, container: str = "", tail: int = -1, *flags: str) -> argparse.Namespace:
+    argv = ["logs", target, "--tail", str(tail), *(["-c", container] if container else []), *flags]
+    return build_parser().parse_args(argv)
+
+
+async def _logs(client: Client, target: str, *flags: str) -> list[str]:
+    out = io.StringIO()
+    await logs_verb.print_logs(client, _logs_args(target, "", -1, *flags), Streams(out=out))
+    return out.getvalue().splitlines()
 
 
 async def test_logs_of_a_pod_and_a_vm_come_from_the_nodes_agent() -> None:
@@ -82,6 +92,56 @@ async def test_logs_of_a_pod_and_a_vm_come_from_the_nodes_agent() -> None:
             assert foreign.value.code == grpc.StatusCode.FAILED_PRECONDITION
             assert "'192.0.2.1:22' is not on one of the node's own addresses (127.0.0.1, n1); not dialed" in (
                 foreign.value.message)
+    finally:
+        await logs_server.stop()
+
+
+async def test_previous_since_and_timestamps_of_a_crash_looping_container() -> None:
+    """A container that exits and restarts: --previous shows the run before (one clear line before
+    any restart, as kubectl), --timestamps stamps each line as it was written, --since keeps the
+    recent ones; between runs the last run's log is what plain logs show; deletion forgets it."""
+    clock = ManualClock(1_800_000_000.0)
+    logs_server = await start_logs_server("127.0.0.1:0")
+    profile = NodeProfile(name="n1", address="127.0.0.1", endpoint=logs_server.address)
+    driver = SimLinuxDriver(clock=clock)
+    try:
+        async with cluster() as c, node(c.client, profile, [driver], clock) as running, logs_proxy(c) as via_api:
+            logs_server.serve(running.agent)
+            await c.client.create(bound_pod("crashy", "n1", "echo hello; sleep 5; exit 1"))
+            await eventually(c.client, "pod", "crashy", lambda p: p is not None and p.status.phase == "Running")
+            with pytest.raises(ApiError) as never:
+                await _logs(via_api, "crashy", "--previous")
+            assert never.value.code == grpc.StatusCode.NOT_FOUND
+            assert never.value.message == 'previous terminated container "main" in pod "default/crashy" not found'
+            first_run = await _logs(via_api, "crashy", "--timestamps")
+            clock.advance(5)  # the first run exits; the first restart is immediate
+            await eventually(c.client, "pod", "crashy", lambda p: p.status.container_statuses[0].restart_count == 1
+                             and p.status.phase == "Running")
+            clock.advance(2)
+            previous = await _logs(via_api, "crashy", "--previous", "--timestamps")
+            current = await _logs(via_api, "pod/crashy", "--timestamps")
+            assert previous[: len(first_run)] == first_run, "the previous run's lines, stamped as first read"
+            assert previous[-1].endswith(" exited: code 1 (Error)")
+            assert [line.split(" ", 1)[1] for line in current] == ["sim-linux: running busybox", "hello"]
+            stamps = [line.split(" ", 1)[0] for line in previous + current]
+            assert stamps == sorted(stamps) and stamps[0] == "2027-01-15T08:00:00.000000000Z"
+            assert stamps[-1] == "2027-01-15T08:00:05.000000000Z", "the second run started 5 s in"
+            assert await _logs(via_api, "crashy", "--since", "3s") == ["sim-linux: running busybox", "hello"]
+            assert await _logs(via_api, "crashy", "--since-time", "2027-01-15T08:00:04Z", "--previous") == [
+                "exited: code 1 (Error)"]
+            assert await _logs(via_api, "crashy", "--tail", "0") == []
+
+            clock.advance(3)  # the second run exits: back-off 10 s, no task meanwhile
+            await eventually(c.client, "pod", "crashy", lambda p: p.status.container_statuses[0].state.waiting.reason
+                             == "CrashLoopBackOff")
+            assert (await _logs(via_api, "crashy"))[-2:] == ["hello", "exited: code 1 (Error)"], (
+                "between runs, plain logs show the last run, as kubectl does")
+            assert await _logs(via_api, "crashy", "--previous") == await _logs(via_api, "crashy")
+            task_id = f"{(await c.client.get('pod', 'crashy')).pod.metadata.uid}:main"
+            await c.client.delete("pod", "crashy")
+            await eventually(c.client, "pod", "crashy", lambda p: p is None)
+            with pytest.raises(PreviousLogNotFoundError):
+                [line async for line in driver.logs(task_id, LogQuery(previous=True))]
     finally:
         await logs_server.stop()
 
