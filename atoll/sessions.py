@@ -7,6 +7,7 @@ pods), as Kubernetes' ``pods/exec`` subresource.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,11 @@ KINDS_OF: dict[str, tuple[str, ...]] = {
 CAPABILITIES = tuple(KINDS_OF)
 MAX_COMMAND_ARGS = 256
 MAX_COMMAND_BYTES = 64 * 1024
+# After its exit frame a server keeps the stream open until the client closes its side (or cancels),
+# at most this long: input the client sent as the process ended is then dropped there, never a
+# write into a finished call (which gRPC reports as INTERNAL "Internal error from Core" and which
+# hides the exit status the client had not read yet).
+END_GRACE_SECONDS = 5.0
 
 
 def start_problem(start: access_pb2.SessionStart) -> str | None:
@@ -65,18 +71,24 @@ class SessionStream:
     """One open session (``Client.open_session``). Write with ``send``/``resize``/``close_stdin``,
     read the output with ``async for stream, data in session.output()``; ``exit`` holds how it
     ended once the output is over. gRPC errors are raised as ``wrap(error)`` (the client's
-    ApiError: one line). Each write waits until gRPC took the frame (flow control)."""
+    ApiError: one line) by the reads; a write never fails: once the stream has ended, what is
+    written is dropped and ``output()`` tells how it ended. Each write waits until gRPC took the
+    frame (flow control)."""
 
     def __init__(self, call: Any, wrap: Callable[[grpc.RpcError], Exception]) -> None:
         self._call = call
         self._wrap = wrap
         self.exit: Exited | None = None
+        self._ended = False
+        self._write_failed = False
 
     async def _write(self, frame: access_pb2.SessionFrame) -> None:
+        if self._ended:
+            return
         try:
             await self._call.write(frame)
-        except grpc.aio.AioRpcError as err:
-            raise self._wrap(err) from None
+        except (grpc.aio.AioRpcError, grpc.aio.UsageError, asyncio.InvalidStateError):
+            self._write_failed = True  # the stream ended under the write: the reads say how
 
     async def started(self, start: access_pb2.SessionStart) -> None:
         """Send the first frame and wait for the remote side's ``started`` (or its refusal)."""
@@ -103,8 +115,14 @@ class SessionStream:
             try:
                 frame = await self._call.read()
             except grpc.aio.AioRpcError as err:
+                self._ended = True
+                if self._write_failed and err.code() == grpc.StatusCode.INTERNAL:
+                    # gRPC put its own INTERNAL status in place of the stream's after the failed write
+                    raise self._wrap(_Ended(grpc.StatusCode.UNAVAILABLE,
+                                            "the session ended while input was sent to it")) from None
                 raise self._wrap(err) from None
             if frame is grpc.aio.EOF:
+                self._ended = True
                 code = await self._call.code()
                 if code != grpc.StatusCode.OK:
                     raise self._wrap(_Ended(code, await self._call.details()))
@@ -120,6 +138,7 @@ class SessionStream:
                 yield 2, frame.stderr
             elif which == "exit":
                 self.exit = Exited(frame.exit.code, frame.exit.reason)
+                self._ended = True
                 return
 
     def cancel(self) -> None:

@@ -96,11 +96,13 @@ class AgentSessionsService(access_pb2_grpc.AgentSessionsServicer):
         began = time.monotonic()
         log.info("session %s of %s by %s opened: %s", capability, target.label, bounded(start.user),
                  bounded(" ".join(start.command)))
+        pump = _Pump(session, frames, context, capability, self.idle_timeout)
         try:
             await context.write(access_pb2.SessionFrame(started=True))
-            exit_frame = await _Pump(session, frames, context, capability, self.idle_timeout).run()
-            await context.write(exit_frame)
+            await context.write(await pump.run())
+            await pump.client_closed(sessions.END_GRACE_SECONDS)
         finally:
+            await pump.stop()
             await session.close()
             self._open[node] -= 1
             if self._open[node] <= 0:
@@ -155,7 +157,8 @@ class AgentSessionsService(access_pb2_grpc.AgentSessionsServicer):
 
 
 class _Pump:
-    """Moves frames both ways between one stream and one session until the session's output ends."""
+    """Moves frames both ways between one stream and one session until the session's output ends;
+    after that, input still arriving is dropped until the client closes its side."""
 
     def __init__(self, session: ProcessSession, frames: AsyncIterator[access_pb2.SessionFrame], context: Context,
                  capability: str, idle_timeout: float) -> None:
@@ -167,21 +170,29 @@ class _Pump:
         self._bytes_in = metrics.SESSION_BYTES.labels(capability, "in")
         self._bytes_out = metrics.SESSION_BYTES.labels(capability, "out")
         self._idle = False
+        self._ended = False
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self) -> access_pb2.SessionFrame:
-        inbound = asyncio.create_task(self._inbound(), name="session-in")
-        watchdog = asyncio.create_task(self._watchdog(), name="session-idle")
-        try:
-            await self._outbound()
-            code = await self._session.wait()
-        finally:
-            for task in (inbound, watchdog):
-                task.cancel()
-            for task in (inbound, watchdog):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        """Pump until the session ends; its exit frame."""
+        self._tasks = [asyncio.create_task(self._inbound(), name="session-in"),
+                       asyncio.create_task(self._watchdog(), name="session-idle")]
+        await self._outbound()
+        code = await self._session.wait()
+        self._ended = True
         reason = f"session idle for {self._idle_timeout:g} s: hung up" if self._idle else ""
         return access_pb2.SessionFrame(exit=access_pb2.ExitStatus(code=code, reason=reason))
+
+    async def client_closed(self, grace: float) -> None:
+        """Wait (at most ``grace`` seconds) until the client closed its side of the stream."""
+        await asyncio.wait(self._tasks[:1], timeout=grace)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _outbound(self) -> None:
         while True:
@@ -197,6 +208,8 @@ class _Pump:
     async def _inbound(self) -> None:
         async for frame in self._frames:
             self._last = time.monotonic()
+            if self._ended:
+                continue  # crossed the end: dropped (see sessions.END_GRACE_SECONDS)
             which = frame.WhichOneof("frame")
             if which == "stdin":
                 self._bytes_in.inc(len(frame.stdin))

@@ -5,7 +5,8 @@ through the API server to the agent of the workload's node (agent_route.py), fra
       authorize the capability as the verb, per-user cap, audit "started" -> route to the node's
       agent -> start (node, uid, user filled in) -> AgentSessions.Stream
     then two pumps, each writing a frame before reading the next (no queue here: gRPC's flow
-    control reaches from the client to the process), until the agent's exit frame; audit "ended".
+    control reaches from the client to the process), until the agent's exit frame and the client's
+    close of its side (atoll.sessions.END_GRACE_SECONDS); audit "ended".
 
 The client going away cancels the agent's stream (the process gets SIGHUP there). The agent going
 away mid-session (restart, crash) ends the client's stream with UNAVAILABLE and one line.
@@ -104,6 +105,8 @@ class SessionsProxy(access_pb2_grpc.SessionsServicer):
                 bytes_out.inc(len(frame.stdout) + len(frame.stderr))
                 await context.write(frame)
                 if frame.WhichOneof("frame") == "exit":
+                    # input crossing the end still goes to the agent, which drops it; see END_GRACE_SECONDS
+                    await asyncio.wait({pump}, timeout=sessions.END_GRACE_SECONDS)
                     break
         except grpc.aio.AioRpcError as err:
             code, details = err.code(), err.details() or ""
