@@ -21,7 +21,6 @@ frame saying so. At most ``max_per_node`` sessions per node are open at once (RE
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -40,6 +39,7 @@ from agent.sessions.attach import FollowSession
 from agent.sessions.port_forward import PortUnreachableError, open_port
 from agent.workload_target import Target, TargetError, find_target
 from atoll import sessions
+from atoll.tasks import cancel_and_wait
 from atoll.user_text import bounded
 from atoll.v1 import access_pb2, access_pb2_grpc
 
@@ -188,11 +188,7 @@ class _Pump:
         await asyncio.wait(self._tasks[:1], timeout=grace)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
 
     async def _outbound(self) -> None:
         while True:
