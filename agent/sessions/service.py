@@ -101,15 +101,17 @@ class AgentSessionsService(access_pb2_grpc.AgentSessionsServicer):
             await context.write(access_pb2.SessionFrame(started=True))
             await context.write(await pump.run())
             await pump.client_closed(sessions.END_GRACE_SECONDS)
-        finally:
-            await pump.stop()
-            await session.close()
+        finally:  # the bookkeeping first: the server's stop may cancel this handler again below
             self._open[node] -= 1
             if self._open[node] <= 0:
                 del self._open[node]
             metrics.SESSIONS_OPEN.labels(capability).dec()
             metrics.SESSION_DURATION.labels(capability).observe(time.monotonic() - began)
             log.info("session %s of %s by %s closed", capability, target.label, bounded(start.user))
+            try:
+                await pump.stop()
+            finally:
+                await session.close()
 
     def open_sessions(self) -> dict[str, int]:
         """Sessions open now, per node."""

@@ -191,11 +191,22 @@ class ScriptedSession:
         self._code: int | None = None
 
     async def _run(self, program: Program) -> int:
+        """Run the program, then put the end after its output; a hangup (cancel) puts the end at
+        once, dropping output nobody read, so that closing never waits on a reader that stopped."""
         try:
-            return await program(self._io)
-        finally:
+            code = await program(self._io)
+        except asyncio.CancelledError:
+            while self._io.output.full():
+                self._io.output.get_nowait()
+            self._io.output.put_nowait(EOF)
+            raise
+        except BaseException:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._io.output.put(EOF)
+            raise
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._io.output.put(EOF)
+        return code
 
     async def read(self) -> Output:
         output = await self._io.output.get()
