@@ -14,7 +14,10 @@ The shim starts on every container start's critical path: this module imports on
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+
+TYPE_CHECKING = False  # not typing's (its import costs the shim): see the module docstring
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MAX_PIECE = 16 * 1024
 FULL, PARTIAL = "F", "P"

@@ -27,11 +27,11 @@ import signal
 import sys
 import time
 
-if __name__ == "__main__":  # the shim script (python -I -S: no packages): the stdlib-only module, by path
-    sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # appended: shadows nothing
-    import log_format  # type: ignore[import-not-found]
-else:
+if __name__ != "__main__":
     from agent.drivers import log_format
+else:  # the shim script (python -I -S: no packages): the stdlib-only module, by path
+    sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # appended: shadows nothing
+    import log_format  # type: ignore[import-not-found,no-redef]
 
 PR_SET_CHILD_SUBREAPER = 36
 LOG = "container.log"
