@@ -43,6 +43,14 @@ _INT64_COLUMNS = (
 )
 
 
+def grown_capacity(capacity: int) -> int:
+    """The next size of the columns: a quarter more (at least 64 slots), not twice as many.
+    Every filter and score works on whole columns, so unused slots cost every decision: doubling
+    left a fleet of 5,000 nodes in 8,192 slots (39 % of each pass wasted), this in 5,813 (14 %);
+    the copies of growing stay amortised O(1) per node."""
+    return max(capacity + 64, capacity + capacity // 4)
+
+
 def _bits(names: frozenset[str], table: dict[str, int]) -> int:
     return sum(table.get(name, 0) for name in names)
 
@@ -231,7 +239,7 @@ class NodeTable:
         if self._free:
             return self._free.pop()
         if self._next == self.capacity:
-            self._grow(self.capacity * 2)
+            self._grow(grown_capacity(self.capacity))
         slot = self._next
         self._next += 1
         return slot

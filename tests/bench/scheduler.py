@@ -52,7 +52,7 @@ def run_decisions(
     """Decide the case's workloads; ``prepare`` (timed with the rest) turns each decoded workload
     into what is queued (tests/bench/images.py attaches image platforms there)."""
     profile = load_profile(profile_path) if profile_path else DEFAULT_PROFILE
-    snapshot = ClusterSnapshot(node_capacity=8192, workload_capacity=32768)
+    snapshot = ClusterSnapshot()  # grown as the nodes arrive, as in the scheduling loop
     for facts in node_facts(case["nodes"]):
         snapshot.upsert_node(facts)
     for index, info in enumerate(workload_infos(case.get("bound", []), prefix="b")):
