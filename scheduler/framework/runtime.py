@@ -83,7 +83,7 @@ class Framework:
             resolvable = failed.code is Code.UNSCHEDULABLE
             return Decision(workload, explanation=Explanation(total, counts, resolvable=resolvable), state=state)
         feasible = self.find_feasible(state, workload, snapshot, explain=False).feasible
-        slots = np.flatnonzero(feasible)
+        slots = feasible.nonzero()[0]  # np.flatnonzero, without its ravel and wrapper
         if slots.size == 0:
             why = self.find_feasible(state, workload, snapshot, explain=True)
             return Decision(
@@ -98,11 +98,17 @@ class Framework:
 
     def pre_filter(self, state: CycleState, workload: WorkloadInfo, snapshot: ClusterSnapshot) -> Status | None:
         """Run every PreFilter; returns the first non-success, non-skip status (or None)."""
+        # Every decision runs this over every PreFilter plugin: clock reads only in sampled cycles.
+        record = state.record_plugin_metrics
         for plugin in self.pre_filters:
-            started = time.perf_counter()
-            status = plugin.pre_filter(state, workload, snapshot)
-            if state.record_plugin_metrics:
+            if record:
+                started = time.perf_counter()
+                status = plugin.pre_filter(state, workload, snapshot)
                 _observe(plugin, "PreFilter", started)
+            else:
+                status = plugin.pre_filter(state, workload, snapshot)
+            if status is SUCCESS:
+                continue
             if status.code is Code.SKIP:
                 state.skipped.add(plugin.NAME)
             elif not status.ok:
@@ -121,13 +127,14 @@ class Framework:
         alive = snapshot.nodes.present.copy()
         counts: Counter[str] = Counter()
         resolvable = False
+        record = state.record_plugin_metrics
         for vector in self.vector_filters:
             name = vector.NAME
             if name in state.skipped or name in without:
                 continue
-            started = time.perf_counter()
+            started = time.perf_counter() if record else 0.0
             verdict = vector.filter_nodes(state, workload, snapshot, explain)
-            if state.record_plugin_metrics:
+            if record:
                 _observe(vector, "Filter", started)
             if explain:
                 rejected = alive & ~verdict.passed
