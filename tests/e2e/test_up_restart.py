@@ -60,6 +60,7 @@ apiVersion: atoll.dev/v1
 kind: Pod
 metadata: {name: keep}
 spec:
+  terminationGracePeriodSeconds: 1  # sleep as pid 1 ignores SIGTERM: the delete waits out the grace
   scheduling: {nodeSelector: {atoll.dev/hostname: %s}}
   containers: [{name: main, image: busybox:restart, command: [sh, -c, "echo started; exec sleep 100000"]}]
 """
