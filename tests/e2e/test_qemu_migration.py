@@ -114,6 +114,16 @@ async def ticks(driver: QemuDriver, task_id: str) -> list[tuple[float, str]]:
     return found
 
 
+async def counts_on(driver: QemuDriver, task_id: str, what: str, timeout: float = 60) -> None:
+    """Until the guest's ticker prints another tick on ``driver`` (it ticks every second; a
+    loaded machine may take longer): AssertionError naming ``what`` after ``timeout``."""
+    count = len(await ticks(driver, task_id))
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(await ticks(driver, task_id)) <= count:
+        assert asyncio.get_running_loop().time() < deadline, what
+        await asyncio.sleep(0.5)
+
+
 async def running_ticker(nodes: TwoNodes, kernel: artifacts.Kernel, initramfs: Path) -> tuple[Any, str]:
     await nodes.client.create(ticking_guest(kernel, initramfs))
     vm = await eventually(nodes.client, "vm", "ticker",
@@ -146,8 +156,10 @@ async def test_a_tcg_guest_moves_to_the_other_node_and_keeps_counting_without_a_
                                 lambda m: m is not None and not migrations.is_active(m), timeout=120)
         assert done.status.phase == migrations.SUCCEEDED, done.status
         assert (done.status.source_node, done.status.target_node) == ("real-a", "real-b")
-        downtime = done.status.progress.downtime_ms
-        assert 0 < downtime < 5000, done.status.progress
+        assert done.status.completed, done.status
+        # QEMU measures the switch-over in whole milliseconds: an idle guest this small can make it
+        # within one (seen once as 0 in a full run), so 0 is a measurement, not a missing one.
+        assert 0 <= done.status.progress.downtime_ms < 5000, done.status.progress
         assert done.status.progress.bytes_transferred > 0
 
         moved = await eventually(nodes.client, "vm", "ticker",
@@ -189,9 +201,7 @@ async def test_a_cancelled_migration_leaves_the_guest_running_on_its_source(
         assert done.status.phase == migrations.CANCELLED, done.status
         vm = (await nodes.client.get("vm", "ticker")).virtual_machine
         assert vm.spec.node_name == "real-a"
-        count = len(await ticks(nodes.drivers["real-a"], task_id))
-        await asyncio.sleep(3)
-        assert len(await ticks(nodes.drivers["real-a"], task_id)) > count, "still counting on the source"
+        await counts_on(nodes.drivers["real-a"], task_id, "still counting on the source")
         for _ in range(30):
             if not await nodes.drivers["real-b"].list_tasks():
                 break
@@ -223,9 +233,7 @@ async def test_a_target_qemu_killed_mid_migration_fails_it_and_the_guest_runs_on
         vm = await eventually(nodes.client, "vm", "ticker",
                               lambda vm: vm is not None and vm.status.phase == "Running", timeout=60)
         assert vm.spec.node_name == "real-a"
-        count = len(await ticks(nodes.drivers["real-a"], task_id))
-        await asyncio.sleep(3)
-        assert len(await ticks(nodes.drivers["real-a"], task_id)) > count, "the guest still counts on its source"
+        await counts_on(nodes.drivers["real-a"], task_id, "the guest still counts on its source")
         assert vm.status.migration_state.phase == migrations.FAILED
 
 
@@ -247,7 +255,7 @@ async def test_a_source_agent_restarted_mid_migration_follows_it_to_the_switch_o
                                  lambda vm: vm is not None and vm.spec.node_name == "real-b"
                                  and vm.status.phase == "Running", timeout=60)
         assert moved.status.current_run.number == before.status.current_run.number
-        await asyncio.sleep(3)
+        await counts_on(nodes.drivers["real-b"], task_id, "the ticker goes on on the target")
         target_ticks = await ticks(nodes.drivers["real-b"], task_id)
         assert target_ticks and all(tick_boot == boot_id for _, tick_boot in target_ticks), "no reboot"
         for _ in range(30):
