@@ -61,9 +61,11 @@ def bound_vm(name: str, node_name: str, script: str | None = None, **spec: Any) 
 
 
 async def eventually(client: Client, kind: str, name: str, check: Callable[[Any], bool],
-                     timeout: float = 5.0, namespace: str = "default") -> Any:
+                     timeout: float = 30.0, namespace: str = "default") -> Any:
     """Poll the object until ``check(message)`` holds; returns it. AssertionError with the last
-    state seen on timeout. A missing object is passed to ``check`` as None."""
+    state seen on timeout. A missing object is passed to ``check`` as None. The default timeout
+    is generous on purpose: a wait that holds returns at once, and a 2-core machine shared by
+    other jobs can take many seconds for what takes milliseconds alone."""
     deadline = asyncio.get_running_loop().time() + timeout
     last: Any = None
     while True:

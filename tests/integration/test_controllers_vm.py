@@ -74,7 +74,7 @@ async def test_run_strategies_decide_whether_an_ended_run_is_followed_by_another
             assert second.metadata.uid == first.metadata.uid
             assert second.status.previous_runs[0].phase == ending
         else:
-            await eventually(in_phase(env, ending, run=1), timeout=1.0)
+            await eventually(in_phase(env, ending, run=1))
             with pytest.raises(AssertionError):
                 await eventually(in_phase(env, "Running"), timeout=0.5)
 

@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.05) -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.05) -> Any:
     """Call ``check`` until it returns a truthy value (returned) or raises nothing for ``timeout``
-    seconds; an AssertionError from ``check`` counts as "not yet" and is re-raised at the end."""
+    seconds; an AssertionError from ``check`` counts as "not yet" and is re-raised at the end.
+    Generous by default: a wait that holds returns at once, and a loaded machine is slow."""
     deadline = time.monotonic() + timeout
     last: BaseException | None = None
     while True:
