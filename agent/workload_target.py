@@ -36,6 +36,7 @@ class Target:
     container: str = ""
     is_vm: bool = False
     address: str = ""
+    stdin: bool = False  # the container was started with stdin open (stdin: true)
 
 
 def find_target(
@@ -72,4 +73,5 @@ def find_target(
             choice = f"choose one of: {', '.join(names)} (-c NAME)"
             wrong = f"no container {bounded_repr(chosen)}; " if chosen else ""
             raise TargetError(grpc.StatusCode.INVALID_ARGUMENT, f"{label}: {wrong}{choice}")
-        return Target(runner.driver, task_id_for(runner.uid, chosen), label, chosen, address=address)
+        return Target(runner.driver, task_id_for(runner.uid, chosen), label, chosen, address=address,
+                      stdin=runner.containers[chosen].stdin)

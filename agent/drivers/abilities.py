@@ -79,6 +79,14 @@ class KeepsPreviousLogs(Protocol):
         cleaned."""
 
 
+@runtime_checkable
+class StdinWriter(Protocol):
+    async def write_stdin(self, task_id: str, data: bytes) -> None:
+        """Write ``data`` to the running container's stdin (kept open for it: TaskConfig.stdin),
+        waiting while the container does not read (flow control). TaskNotFoundError if unknown;
+        DriverError if it was started without stdin or is not running."""
+
+
 @dataclass(frozen=True)
 class ExecResult:
     exit_code: int

@@ -151,6 +151,8 @@ class TaskConfig:
     annotations: tuple[tuple[str, str], ...] = ()
     # Volume mounts, in spec order (drivers with ``Capabilities.mounts`` bind-mount them).
     mounts: tuple[Mount, ...] = ()
+    # The container's stdin stays open for writers (``atoll attach -i``; abilities.StdinWriter).
+    stdin: bool = False
 
     def annotation(self, key: str) -> str:
         return dict(self.annotations).get(key, "")

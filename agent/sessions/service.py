@@ -24,13 +24,13 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 
 from agent import metrics
-from agent.drivers.abilities import Console, Exec, LogReader
+from agent.drivers.abilities import Console, Exec, LogReader, StdinWriter
 from agent.drivers.log_lines import LogQuery
 from agent.drivers.protocol import DriverError, TaskNotFoundError
 from agent.drivers.session import STDERR, ExecOptions, ProcessSession
@@ -141,7 +141,8 @@ class AgentSessionsService(access_pb2_grpc.AgentSessionsServicer):
             if start.capability == sessions.CONSOLE and isinstance(driver, Console):
                 return target, await driver.open_console(target.task_id)
             if start.capability == sessions.ATTACH and isinstance(driver, LogReader):
-                return target, FollowSession(driver.logs(target.task_id, LogQuery(follow=True, tail=0)))
+                return target, FollowSession(driver.logs(target.task_id, LogQuery(follow=True, tail=0)),
+                                             _stdin_of(target, driver) if start.stdin else None)
             if start.capability == sessions.PORT_FORWARD:
                 return target, await open_port(target, start.port)
         except PortUnreachableError as err:
@@ -156,6 +157,15 @@ class AgentSessionsService(access_pb2_grpc.AgentSessionsServicer):
                                  f"{target.label}: the runtime could not be started: {bounded(str(err))}") from None
         raise SessionRefused(grpc.StatusCode.FAILED_PRECONDITION,
                              f"{target.label}: driver {driver.name} has no {start.capability}")
+
+
+def _stdin_of(target: Target, driver: object) -> Callable[[bytes], Awaitable[None]]:
+    """A writer of ``target``'s stdin for ``attach -i``; SessionRefused when it has none."""
+    if not target.stdin or not isinstance(driver, StdinWriter):
+        raise SessionRefused(grpc.StatusCode.FAILED_PRECONDITION,
+                             f"{target.label}: container {bounded(target.container)} was started without stdin "
+                             "(stdin: true in its spec); attach without -i shows its output")
+    return lambda data: driver.write_stdin(target.task_id, data)
 
 
 class _Pump:

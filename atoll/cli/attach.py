@@ -1,12 +1,13 @@
 """``atoll attach pod/NAME [-c CONTAINER]``: a running container's own output from now on,
-through the API server (kubectl attach), until the container ends or Ctrl-C. Containers are
-started without stdin (the API has no ``stdin: true`` for them yet), so ``-i`` is refused;
-earlier output is in ``atoll logs``.
+through the API server (kubectl attach), until the container ends or Ctrl-C. ``-i`` sends stdin
+to a container started with ``stdin: true`` (others refuse in one line); earlier output is in
+``atoll logs``.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from atoll.cli.common import Streams, add_namespace_flags, add_server_flag, run_with_client
@@ -30,7 +31,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("target", metavar="pod/NAME", help="the pod")
     parser.add_argument("-c", "--container", default="", help="the container (required when the pod has several)")
-    parser.add_argument("-i", "--stdin", action="store_true", help="send stdin (refused: containers have none yet)")
+    parser.add_argument("-i", "--stdin", action="store_true", help="send stdin (to a container with stdin: true)")
     add_namespace_flags(parser)
     add_server_flag(parser, top_level=False)
     parser.set_defaults(run=run)
@@ -40,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     return run_with_client(args, lambda client, streams: attach(client, args, streams))
 
 
-async def attach(client: Client, args: argparse.Namespace, streams: Streams) -> int:
+async def attach(client: Client, args: argparse.Namespace, streams: Streams, stdin_fd: int | None = None) -> int:
+    """Runs the session; ``stdin_fd``: where ``-i`` reads (default 0)."""
     start = access_pb2.SessionStart(capability=ATTACH, kind="Pod", namespace=args.namespace or "default",
                                     name=pod_name(args.target), container=args.container, stdin=args.stdin)
-    return await pump(await client.open_session(start), streams, None)
+    fd = (sys.stdin.fileno() if stdin_fd is None else stdin_fd) if args.stdin else None
+    return await pump(await client.open_session(start), streams, fd)

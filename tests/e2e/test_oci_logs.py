@@ -24,6 +24,7 @@ from atoll.cli.common import Streams
 from atoll.cli.main import build_parser
 from atoll.client import ApiError, Client
 from atoll.clock import SystemClock
+from atoll.v1 import access_pb2
 from tests.e2e.conftest import BUSYBOX_IMAGE, OciFactory
 from tests.integration.agent_harness import bound_pod, cluster, eventually
 from tests.integration.test_agent_cli import logs_proxy
@@ -107,3 +108,33 @@ async def eventually_lines(client: Client, count: int) -> list[str]:
             return lines[:count]
         await asyncio.sleep(0.05)
     raise AssertionError(f"the container wrote {lines!r}, fewer than {count} lines")
+
+
+async def test_attach_i_writes_to_the_stdin_of_a_real_container_started_with_it(oci: OciFactory) -> None:
+    """stdin: true: the shim gives the container a FIFO as stdin; attach -i writes into it, and
+    the container's answer comes back on the same session."""
+    logs_server = await start_logs_server("127.0.0.1:0")
+    profile = NodeProfile(name="real-1", cpu="2", memory="8Gi", address="127.0.0.1", endpoint=logs_server.address)
+    pod = bound_pod("reader", profile.name, termination_grace_period_seconds=1)
+    container = pod.pod.spec.containers[0]
+    container.image, container.stdin = BUSYBOX_IMAGE, True
+    container.command.extend(["sh", "-c", "while read line; do echo got $line; done"])
+    driver = oci()
+    try:
+        async with cluster() as c:
+            running = await start_node(c.client, profile, [driver], clock=SystemClock(), config=AgentConfig())
+            logs_server.serve(running.agent)
+            try:
+                await c.client.create(pod)
+                await eventually(c.client, "pod", "reader", _restarted(0), timeout=30)
+                for word in (b"hello", b"again"):  # the container's stdin outlives one attach
+                    start = access_pb2.SessionStart(capability="attach", kind="Pod", name="reader", stdin=True)
+                    session = await c.client.open_session(start)
+                    await session.send(word + b"\n")
+                    stream, data = await asyncio.wait_for(anext(session.output()), 20)
+                    assert (stream, data) == (1, b"got " + word + b"\n")
+                    session.cancel()
+            finally:
+                await running.close()
+    finally:
+        await logs_server.stop()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import shutil
 import sys
@@ -58,6 +59,7 @@ from agent.drivers.session import ExecOptions, ProcessSession
 from agent.images.node_images import NodeImages
 from agent.images.pull_types import ImageReady, PullRequest
 from agent.network.sandboxes import NodeSandboxes
+from atoll.fd_wait import writable
 from atoll.images import ImageConfig, ImageError, ImageStore, default_image_dir
 
 NAME = "oci"
@@ -162,6 +164,8 @@ class OciDriver:
         image_rootfs, image_config, limits = self._admit(config)
         shared = pod_network.namespaces_for(self.settings.sandboxes, config)
         task_dir.path.mkdir(parents=True)
+        if config.stdin:
+            os.mkfifo(task_dir.stdin, 0o600)
         record = TaskRecord(
             task_id=config.task_id,
             container_id=container_id,
@@ -421,6 +425,23 @@ class OciDriver:
 
     async def remove_orphan_logs(self, is_live: Callable[[str], bool]) -> list[str]:
         return self._previous.remove_orphans(is_live)
+
+    async def write_stdin(self, task_id: str, data: bytes) -> None:
+        container = self._task(task_id)
+        if container.exit is not None:
+            raise DriverError(f"task {task_id} has ended: its stdin is closed")
+        if not container.dir.stdin.exists():
+            raise DriverError(f"task {task_id} was started without stdin (stdin: true in its container)")
+        fd = os.open(container.dir.stdin, os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            view = memoryview(data)
+            while view:
+                try:
+                    view = view[os.write(fd, view):]
+                except BlockingIOError:
+                    await writable(fd)  # the container does not read: wait, buffer nothing here
+        finally:
+            os.close(fd)
 
     async def network_namespace(self, task_id: str) -> str | None:
         container = self._task(task_id)

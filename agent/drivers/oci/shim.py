@@ -2,7 +2,8 @@
 library only: ``python -I -S shim.py TASK_DIR CONTAINER_ID RUNTIME [RUNTIME_ARGS...]``.
 
 It detaches from the agent (so containers outlive an agent restart), becomes a child subreaper,
-runs ``RUNTIME create`` with the container's stdout and stderr on a pipe it reads, then
+runs ``RUNTIME create`` with the container's stdout and stderr on a pipe it reads (and its stdin
+on ``TASK_DIR/stdin`` when the driver made that FIFO: ``stdin: true``), then
 ``RUNTIME start``, and reports one handshake line on its stdout: ``started CONTAINER_PID SHIM_PID``
 or ``failed MESSAGE``. Every line the container writes is stamped as it arrives and appended to
 ``TASK_DIR/container.log`` in the CRI's format (agent/drivers/log_format.py: time, stream, text),
@@ -38,6 +39,7 @@ LOG = "container.log"
 PID_FILE = "container.pid"
 EXIT_FILE = "exit.json"
 BUNDLE = "bundle"
+STDIN_FIFO = "stdin"  # made by the driver for a container with stdin: its stdin, held open here
 
 
 def _handshake(line: str) -> None:
@@ -101,10 +103,11 @@ class OutputCapture:
             self._done.release()
 
 
-def _runtime(runtime: list[str], args: list[str], log_fd: int) -> int:
-    """Run ``runtime args`` with stdin from /dev/null and its output on ``log_fd``; its exit code
-    (128 + N when killed by signal N)."""
-    actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+def _runtime(runtime: list[str], args: list[str], log_fd: int, stdin_fd: int = -1) -> int:
+    """Run ``runtime args`` with stdin from ``stdin_fd`` (-1: /dev/null) and its output on
+    ``log_fd``; its exit code (128 + N when killed by signal N)."""
+    no_stdin = (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)
+    actions = [(os.POSIX_SPAWN_DUP2, stdin_fd, 0) if stdin_fd >= 0 else no_stdin,
                (os.POSIX_SPAWN_DUP2, log_fd, 1), (os.POSIX_SPAWN_DUP2, log_fd, 2)]
     pid = os.posix_spawnp(runtime[0], [*runtime, *args], os.environ, file_actions=actions)
     code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
@@ -147,7 +150,14 @@ def main(argv: list[str]) -> int:
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
     output = OutputCapture(log_fd)
     bundle = os.path.join(task_dir, BUNDLE)
-    if _runtime(runtime, ["create", "--bundle", bundle, "--pid-file", pid_path, container_id], output.writer) != 0:
+    fifo = os.path.join(task_dir, STDIN_FIFO)
+    # read and write: the container never sees the end of its stdin while writers come and go
+    stdin_fd = os.open(fifo, os.O_RDWR) if os.path.exists(fifo) else -1
+    create = ["create", "--bundle", bundle, "--pid-file", pid_path, container_id]
+    created = _runtime(runtime, create, output.writer, stdin_fd) == 0
+    if stdin_fd >= 0:
+        os.close(stdin_fd)  # the container holds it now
+    if not created:
         output.close_writer()
         output.drain()
         _handshake("failed " + (output.last_line or "create failed"))

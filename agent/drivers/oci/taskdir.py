@@ -4,7 +4,8 @@
         task.json        TaskRecord (written by the driver)
         bundle/          config.json + rootfs (the overlay mount point)
         upper/ work/     the overlay's writable layer
-        container.log    stdout and stderr (written by the container itself)
+        container.log    stdout and stderr, stamped per line (written by the shim)
+        stdin            the container's stdin FIFO, for stdin: true (held open by the container)
         container.pid    the container's init pid (written by the runtime)
         exit.json        how it ended (written by the shim)
         shim.log         the shim's own errors, if any
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.drivers.oci.shim import BUNDLE, EXIT_FILE, LOG
+from agent.drivers.oci.shim import BUNDLE, EXIT_FILE, LOG, STDIN_FIFO
 from agent.drivers.task_names import host_name_for
 from atoll.atomic_file import write_atomic
 
@@ -74,6 +75,11 @@ class TaskDir:
     @property
     def log(self) -> Path:
         return self.path / LOG
+
+    @property
+    def stdin(self) -> Path:
+        """The container's stdin FIFO (only for ``stdin: true``)."""
+        return self.path / STDIN_FIFO
 
     @property
     def shim_log(self) -> Path:

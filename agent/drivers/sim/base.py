@@ -186,6 +186,7 @@ class SimDriver:
             base_memory=self._base_memory(config),
             ip=self._ip(config),
             fail_probes=fail_probes,
+            stdin=config.stdin,
             hostname=config.hostname or config.workload,
             changed=asyncio.Event(),
         )
@@ -294,6 +295,17 @@ class SimDriver:
         if gone:
             self._save()
         return sorted({workload_uid_of(task_id) for task_id in gone})
+
+    async def write_stdin(self, task_id: str, data: bytes) -> None:
+        """A simulated container with stdin echoes each line it reads into its log (as ``cat``)."""
+        task = self._running_task(task_id, "write to its stdin")
+        if not task.stdin:
+            raise DriverError(f"task {task_id} was started without stdin (stdin: true in its container)")
+        now = self.clock.now()
+        for line in data.decode(errors="replace").splitlines():
+            task.log(line, now)
+        task.signal_change()
+        self._save()
 
     async def exec(self, task_id: str, argv: Sequence[str], timeout: float) -> ExecResult:
         task = self._running_task(task_id, "exec")
