@@ -26,6 +26,7 @@ from atoll.client import ApiError, Client
 from atoll.clock import ManualClock
 from atoll.v1 import access_pb2
 from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually, node
+from tests.support.cluster import Cluster
 
 
 @contextlib.asynccontextmanager
@@ -249,57 +250,58 @@ async def test_an_agent_going_away_mid_session_ends_it_with_one_line() -> None:
     assert "n1" in gone.value.message and "\n" not in gone.value.message
 
 
-async def test_attach_follows_the_containers_output_from_now_on_until_it_ends() -> None:
-    clock = ManualClock()
+@contextlib.asynccontextmanager
+async def one_node(clock: ManualClock) -> AsyncIterator[Cluster]:
+    """An API server and one simulated Linux node n1 on ``clock``, reachable for sessions."""
     agent_server = await start_logs_server("127.0.0.1:0")
     profile = NodeProfile(name="n1", address="127.0.0.1", endpoint=agent_server.address)
     try:
         async with cluster() as c, node(c.client, profile, [SimLinuxDriver(clock=clock)], clock) as running:
             agent_server.serve(running.agent)
-            await c.client.create(bound_pod("talk", "n1", "echo before; sleep 5; echo after; sleep 5"))
-            await eventually(c.client, "pod", "talk", lambda p: p is not None and p.status.phase == "Running")
-            start = access_pb2.SessionStart(capability="attach", kind="Pod", name="talk")
-            session = await c.client.open_session(start)
-            clock.advance(20)
-            output = await asyncio.wait_for(_collect(session), 10)
-            with pytest.raises(ApiError) as refused:
-                await c.client.open_session(access_pb2.SessionStart(capability="attach", kind="Pod", name="talk",
-                                                                    stdin=True))
+            yield c
     finally:
         await agent_server.stop()
+
+
+async def test_attach_follows_the_containers_output_from_now_on_until_it_ends() -> None:
+    clock = ManualClock()
+    async with one_node(clock) as c:
+        await c.client.create(bound_pod("talk", "n1", "echo before; sleep 5; echo after; sleep 5"))
+        await eventually(c.client, "pod", "talk", lambda p: p is not None and p.status.phase == "Running")
+        start = access_pb2.SessionStart(capability="attach", kind="Pod", name="talk")
+        session = await c.client.open_session(start)
+        clock.advance(20)
+        output = await asyncio.wait_for(_collect(session), 10)
+        with pytest.raises(ApiError) as refused:
+            await c.client.open_session(access_pb2.SessionStart(capability="attach", kind="Pod", name="talk",
+                                                                stdin=True))
     assert output.startswith(b"after\n") and b"before" not in output  # then the simulation's exit line
     assert session.exit == sessions.Exited(0)
     assert refused.value.code == grpc.StatusCode.FAILED_PRECONDITION
-    assert 'container main was started without stdin (stdin: true in its spec)' in refused.value.message
+    assert "container main was started without stdin (stdin: true in its spec)" in refused.value.message
 
 
 async def test_attach_i_reaches_the_stdin_of_a_container_started_with_it() -> None:
     """stdin: true keeps a container's stdin open: attach -i writes to it (a simulated container
     echoes what it reads); its stdin outlives one attach; attach -t is refused in one line."""
     clock = ManualClock()
-    agent_server = await start_logs_server("127.0.0.1:0")
-    profile = NodeProfile(name="n1", address="127.0.0.1", endpoint=agent_server.address)
-    try:
-        async with cluster() as c, node(c.client, profile, [SimLinuxDriver(clock=clock)], clock) as running:
-            agent_server.serve(running.agent)
-            pod = bound_pod("reader", "n1", "sleep infinity")
-            pod.pod.spec.containers[0].stdin = True
-            await c.client.create(pod)
-            await eventually(c.client, "pod", "reader", lambda p: p is not None and p.status.phase == "Running")
-            for word in (b"hello", b"again"):  # a second attach finds the stdin still open
-                start = access_pb2.SessionStart(capability="attach", kind="Pod", name="reader", stdin=True)
-                session = await c.client.open_session(start)
-                await session.send(word + b"\n")
-                await session.close_stdin()
-                stream, data = await asyncio.wait_for(anext(session.output()), 10)
-                assert (stream, data) == (1, word + b"\n")
-                session.cancel()
-            with pytest.raises(ApiError) as tty:
-                await c.client.open_session(access_pb2.SessionStart(capability="attach", kind="Pod", name="reader",
-                                                                    stdin=True, tty=True))
-            assert tty.value.code == grpc.StatusCode.INVALID_ARGUMENT and "attach -t" in tty.value.message
-    finally:
-        await agent_server.stop()
+    async with one_node(clock) as c:
+        pod = bound_pod("reader", "n1", "sleep infinity")
+        pod.pod.spec.containers[0].stdin = True
+        await c.client.create(pod)
+        await eventually(c.client, "pod", "reader", lambda p: p is not None and p.status.phase == "Running")
+        for word in (b"hello", b"again"):  # a second attach finds the stdin still open
+            start = access_pb2.SessionStart(capability="attach", kind="Pod", name="reader", stdin=True)
+            session = await c.client.open_session(start)
+            await session.send(word + b"\n")
+            await session.close_stdin()
+            stream, data = await asyncio.wait_for(anext(session.output()), 10)
+            assert (stream, data) == (1, word + b"\n")
+            session.cancel()
+        with pytest.raises(ApiError) as tty:
+            await c.client.open_session(access_pb2.SessionStart(capability="attach", kind="Pod", name="reader",
+                                                                stdin=True, tty=True))
+    assert tty.value.code == grpc.StatusCode.INVALID_ARGUMENT and "attach -t" in tty.value.message
 
 
 async def test_stdin_written_while_and_after_the_remote_process_ends_leaves_a_clean_end() -> None:
