@@ -262,6 +262,10 @@ async def test_logs_of_a_workload_not_scheduled_yet_are_a_status_with_its_code(
     status = await json_of(response)
     assert (response.status, status["reason"]) == (400, "FailedPrecondition"), status
     assert (await http.get(f"{PODS}/nothing/log")).status == 404
+    bad_time = await http.get(f"{PODS}/web/log?sinceTime=yesterday")
+    assert (bad_time.status, (await json_of(bad_time))["message"]) == (
+        400, "query parameter sinceTime: expected RFC 3339, got 'yesterday'")
+    assert (await http.get(f"{PODS}/web/log?sinceSeconds=-5")).status == 400
 
 
 async def test_the_openapi_document_is_served(http: aiohttp.ClientSession) -> None:
