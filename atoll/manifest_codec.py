@@ -467,18 +467,20 @@ def encode(message: Message) -> dict[str, Any]:
     """Every set field of ``message`` under its JSON name; maps with sorted keys."""
     result: dict[str, Any] = {}
     for field, value in message.ListFields():
-        encoder = _ENCODERS.get(field)
-        if encoder is None:
-            encoder = _ENCODERS[field] = _field_encoder(field)
-        result[field.json_name] = encoder(value)
+        plan = _ENCODERS.get(field)
+        if plan is None:
+            plan = _ENCODERS[field] = (field.json_name, _field_encoder(field))
+        name, encoder = plan
+        result[name] = value if encoder is None else encoder(value)
     return result
 
 
-# How one field's value is encoded, worked out once per field (descriptors are long-lived objects).
-_ENCODERS: dict[FieldDescriptor, Callable[[Any], Any]] = {}
+# How one field's value is encoded, worked out once per field (descriptors are long-lived objects):
+# its JSON name and encoder, None when the value is its own JSON.
+_ENCODERS: dict[FieldDescriptor, tuple[str, Callable[[Any], Any] | None]] = {}
 
 
-def _field_encoder(field: FieldDescriptor) -> Callable[[Any], Any]:
+def _field_encoder(field: FieldDescriptor) -> Callable[[Any], Any] | None:
     if _is_map(field):
         encode_value = _single_encoder(_message_type(field).fields_by_name["value"])
         if encode_value is None:
@@ -489,14 +491,14 @@ def _field_encoder(field: FieldDescriptor) -> Callable[[Any], Any]:
         if encode_single is None:
             return list
         return lambda value: [encode_single(item) for item in value]
-    return encode_single or _unchanged
+    return encode_single
 
 
 def _single_encoder(field: FieldDescriptor) -> Callable[[Any], Any] | None:
     """The encoder of one value of ``field``; None when the value is its own JSON (strings, numbers, bools)."""
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         if _message_type(field).full_name == _TIMESTAMP:
-            return lambda value: value.ToJsonString()
+            return Timestamp.ToJsonString
         return encode
     if field.type == FieldDescriptor.TYPE_ENUM:
         names = {number: value.name for number, value in _enum_type(field).values_by_number.items()}
@@ -505,6 +507,3 @@ def _single_encoder(field: FieldDescriptor) -> Callable[[Any], Any] | None:
         return lambda value: base64.b64encode(value).decode()
     return None
 
-
-def _unchanged(value: Any) -> Any:
-    return value
