@@ -203,6 +203,7 @@ def copy_present(source: Any, target: Any, field: str) -> None:
 
 
 MEMO_SPEC_BYTES = 16 * 1024
+MEMO_DEFAULTED_SPEC_BYTES = 4 * 1024
 
 
 def memoized_spec_rule(
@@ -234,7 +235,9 @@ def memoized_spec_default(spec_type: type[Message], default: Callable[[Any], Non
     """``default`` (a pure function of the spec it fills in place) memoized on the spec's
     canonical bytes, as ``memoized_spec_rule``: a fleet's specs repeat, and defaulting a freshly
     decoded spec costs a Python wrapper per field it looks at, against one serialization and, when
-    anything was filled, one parse. Specs over MEMO_SPEC_BYTES are defaulted directly."""
+    anything was filled, one parse. It keeps two copies per entry (the spec and its defaulted form),
+    so only specs of at most MEMO_DEFAULTED_SPEC_BYTES (ordinary pod specs are a few hundred
+    bytes) are memoized: at most 4096 x 8 KiB = 32 MiB whatever callers send."""
 
     @functools.lru_cache(maxsize=4096)
     def defaulted(spec_bytes: bytes) -> bytes | None:
@@ -245,7 +248,7 @@ def memoized_spec_default(spec_type: type[Message], default: Callable[[Any], Non
 
     def apply(spec: Any) -> None:
         spec_bytes = spec.SerializeToString(deterministic=True)
-        if len(spec_bytes) > MEMO_SPEC_BYTES:
+        if len(spec_bytes) > MEMO_DEFAULTED_SPEC_BYTES:
             default(spec)
             return
         filled = defaulted(spec_bytes)

@@ -171,8 +171,9 @@ def _within(message: Any, strings: bool) -> bool:
 
 # A kind's spec repeats across a fleet (replicas, batch jobs) where metadata and status do not:
 # its verdict is memoized on its canonical bytes (one C serialization instead of a Python walk
-# that wraps every field of a freshly decoded message). Larger specs are walked each time.
-_MEMO_SPEC_BYTES = 16 * KIB
+# that wraps every field of a freshly decoded message). Larger specs are walked each time, which
+# bounds the memo to 4096 x 4 KiB = 16 MiB whatever callers send.
+_MEMO_SPEC_BYTES = 4 * KIB
 
 
 def _spec_within(spec: Any, strings: bool) -> bool:

@@ -154,3 +154,14 @@ def test_pod_defaults_are_the_same_from_the_memo_as_computed_afresh() -> None:
         assert obj.pod.spec == expected
     apply_defaults(obj)
     assert obj.pod.spec == expected
+
+
+def test_a_pod_spec_too_large_for_the_defaults_memo_is_defaulted_too() -> None:
+    from tests.support.objects import make_pod
+
+    obj = make_pod()
+    for index in range(300):  # ~8 KiB of spec, over the memo's 4 KiB
+        obj.pod.spec.containers[0].env.add(name=f"E{index}", value="v" * 20)
+    apply_defaults(obj)
+    assert obj.pod.spec.restart_policy == "Always"
+    assert obj.pod.spec.termination_grace_period_seconds == 30
