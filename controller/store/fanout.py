@@ -17,13 +17,14 @@ import asyncio
 import collections
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from controller.store.protocol import StoreError, StoreUnavailableError, WatchEvent
 
 # read_history(prefix, after_revision, limit): up to ``limit`` events on ``prefix`` with revision
 # > after_revision, ascending; raises CompactedError when after_revision is compacted.
 ReadHistory = Callable[[str, int, int], Awaitable[list[WatchEvent]]]
+Action = Callable[[], None]
 
 HISTORY_PAGE = 1000
 DEFAULT_MAX_PENDING = 10_000
@@ -82,13 +83,20 @@ class FanOut:
         with self._lock:
             self._subscriptions.discard(subscription)
 
-    def publish(self, events: Sequence[WatchEvent]) -> None:
-        """Hands committed events (ascending revisions) to every subscriber; callable from any thread."""
-        if not events:
+    def publish(
+        self, events: Sequence[WatchEvent], then: Mapping[asyncio.AbstractEventLoop, Action] | None = None
+    ) -> None:
+        """Hands committed events (ascending revisions) to every subscriber; callable from any thread.
+
+        ``then``: per event loop, a callback to run on that loop right after its subscribers got
+        the events, in the same scheduled callback (the sqlite writer settles its callers' futures
+        so: one wake-up of a loop per commit, and watchers still see a write before its caller
+        hears it succeeded). It runs even when there are no events or no subscribers there."""
+        if not events and not then:
             return
         with self._lock:
-            subscriptions = list(self._subscriptions)
-        self._deliver(subscriptions, lambda subscription: subscription.offer(events))
+            subscriptions = list(self._subscriptions) if events else []
+        self._deliver(subscriptions, lambda subscription: subscription.offer(events), then or {})
 
     def close(self, reason: str) -> None:
         """Fails every current and future subscriber with StoreUnavailableError(``reason``)."""
@@ -96,10 +104,14 @@ class FanOut:
             self._closed_reason = reason
             subscriptions = list(self._subscriptions)
             self._subscriptions.clear()
-        self._deliver(subscriptions, lambda subscription: subscription.fail(StoreUnavailableError(reason)))
+        self._deliver(subscriptions, lambda subscription: subscription.fail(StoreUnavailableError(reason)), {})
 
     @staticmethod
-    def _deliver(subscriptions: list[Subscription], action: Callable[[Subscription], None]) -> None:
+    def _deliver(
+        subscriptions: list[Subscription],
+        action: Callable[[Subscription], None],
+        then: Mapping[asyncio.AbstractEventLoop, Action],
+    ) -> None:
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -107,14 +119,15 @@ class FanOut:
         by_loop: dict[asyncio.AbstractEventLoop, list[Subscription]] = {}
         for subscription in subscriptions:
             by_loop.setdefault(subscription.loop, []).append(subscription)
+        for loop in then:
+            by_loop.setdefault(loop, [])
         for loop, members in by_loop.items():
             if loop is running:
-                for subscription in members:
-                    action(subscription)
+                _apply_all(members, action, then.get(loop))
                 continue
-            # A closed loop raises RuntimeError: its subscribers are gone with it.
+            # A closed loop raises RuntimeError: its subscribers (and callers) are gone with it.
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_apply_all, members, action)
+                loop.call_soon_threadsafe(_apply_all, members, action, then.get(loop))
 
     async def follow(
         self, prefix: str, after_revision: int, read_history: ReadHistory
@@ -152,6 +165,8 @@ class FanOut:
             self.unsubscribe(subscription)
 
 
-def _apply_all(subscriptions: list[Subscription], action: Callable[[Subscription], None]) -> None:
+def _apply_all(subscriptions: list[Subscription], action: Callable[[Subscription], None], then: Action | None) -> None:
     for subscription in subscriptions:
         action(subscription)
+    if then is not None:
+        then()

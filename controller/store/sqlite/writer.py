@@ -5,18 +5,21 @@ request queued while the previous commit was in flight and applies them in ONE t
 fsync): each request still gets its own revision and its own outcome, and a request that fails
 its check (exists, not found, conflict) changes nothing and does not disturb its neighbours.
 Futures resolve only after COMMIT returns, so an acknowledged write is durable. Committed events
-go to ``on_commit`` in revision order, from the writer thread.
+go to ``on_commit`` in revision order, from the writer thread, with the settling of the batch's
+futures per event loop (FanOut.publish's ``then``): watchers get a write before its caller hears of
+it, and a loop is woken once per commit, not twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from controller.store.protocol import (
@@ -51,6 +54,8 @@ class WriteRequest:
 
 
 Outcome = int | BaseException
+# on_commit(events, then): FanOut.publish's signature.
+OnCommit = Callable[[list[WatchEvent], Mapping[asyncio.AbstractEventLoop, Callable[[], None]]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +69,7 @@ class WriteStats:
 class GroupCommitWriter:
     """Owns the write connection and the revision counter; see the module docstring."""
 
-    def __init__(self, connection: sqlite3.Connection, on_commit: Callable[[list[WatchEvent]], None]) -> None:
+    def __init__(self, connection: sqlite3.Connection, on_commit: OnCommit) -> None:
         self._connection = connection
         self._on_commit = on_commit
         self.revision = read_meta(connection, "revision")
@@ -149,8 +154,8 @@ class GroupCommitWriter:
         self.revision, self.compacted = revision, compacted
         self._commits += 1
         self._requests += len(batch)
-        self._on_commit(events)
-        _resolve(batch, outcomes)
+        settlements = _settlements_by_loop(batch, outcomes)
+        self._on_commit(events, {loop: functools.partial(_settle, each) for loop, each in settlements.items()})
 
     def _compact(self, target: int, current: int, compacted: int) -> int:
         """Deletes history no read at or after ``target`` needs; returns the new compaction point."""
@@ -169,18 +174,27 @@ class GroupCommitWriter:
         return target
 
 
-def _resolve(batch: list[WriteRequest], outcomes: list[Outcome]) -> None:
-    """Settles each request's future on its own loop, one wake-up per loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], Outcome]]] = {}
+Settlements = list[tuple[asyncio.Future[int], Outcome]]
+
+
+def _settlements_by_loop(
+    batch: list[WriteRequest], outcomes: list[Outcome]
+) -> dict[asyncio.AbstractEventLoop, Settlements]:
+    by_loop: dict[asyncio.AbstractEventLoop, Settlements] = {}
     for request, outcome in zip(batch, outcomes, strict=True):
         by_loop.setdefault(request.loop, []).append((request.future, outcome))
-    for loop, settlements in by_loop.items():
+    return by_loop
+
+
+def _resolve(batch: list[WriteRequest], outcomes: list[Outcome]) -> None:
+    """Settles each request's future on its own loop, one wake-up per loop (a failed commit)."""
+    for loop, settlements in _settlements_by_loop(batch, outcomes).items():
         # A closed loop raises RuntimeError: nobody is waiting there any more.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_settle, settlements)
 
 
-def _settle(settlements: list[tuple[asyncio.Future[int], Outcome]]) -> None:
+def _settle(settlements: Settlements) -> None:
     for future, outcome in settlements:
         if future.done():
             continue
