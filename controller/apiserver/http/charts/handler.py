@@ -1,6 +1,7 @@
-"""``GET /console/charts``: the charts' JSON for the console, for callers who may list Pods across
-namespaces (what the overview shows anyway): from Prometheus when one is configured, else from the
-API server's own history. 503 with a Status naming Prometheus when it cannot answer."""
+"""``GET /console/charts``: the charts' JSON for the console, for callers who may list Pods and
+VirtualMachines across namespaces (what the overview shows anyway): from Prometheus when one is
+configured, else from the API server's own history. 503 with a Status naming Prometheus when it
+cannot answer."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from atoll import kinds
 from controller.apiserver.auth.attributes import RequestAttributes
 from controller.apiserver.auth.guard import SecurityGuard
 from controller.apiserver.http.charts.history import ChartHistory
+from controller.apiserver.http.charts.phases import WORKLOAD_KINDS
 from controller.apiserver.http.charts.prometheus import ChartsUnavailable, PrometheusCharts
 from controller.apiserver.http.context import call_context
 from controller.apiserver.http.encoding import dumps
@@ -41,12 +43,14 @@ class ChartsApi:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
             if self._guard is not None:
-                _, allowed, reason = await self._guard.review(
-                    call_context(request), RequestAttributes("list", kinds.by_name("Pod"))
-                )
-                if not allowed:
-                    message = f"charts: may not list pods{': ' if reason else ''}{reason}"
-                    return response(status_object((403, "Forbidden"), message))
+                context = call_context(request)
+                for name in WORKLOAD_KINDS:  # the phase counts cover both
+                    kind = kinds.by_name(name)
+                    _, allowed, reason = await self._guard.review(context, RequestAttributes("list", kind))
+                    if not allowed:
+                        plural = kind.plural
+                        message = f"charts: may not list {plural}{': ' if reason else ''}{reason}"
+                        return response(status_object((403, "Forbidden"), message))
         except HttpFailure as failure:
             return response(failure.status)
         if self._prometheus is None:
