@@ -59,6 +59,10 @@ class AgentLogsService(agent_pb2_grpc.AgentLogsServicer):
             return
         try:
             chunk = agent_pb2.LogChunk()
+            if query.previous and target.is_vm:  # a VM's runs are tasks of their own: the one before
+                if not target.previous_task_id:
+                    raise PreviousLogNotFoundError("no run before this one")
+                task = target.previous_task_id
             async for line in _lines(driver, task, query):
                 chunk.lines.append(stamped(line) if query.timestamps else line.text)
                 if len(chunk.lines) >= LINES_PER_CHUNK or request.follow:

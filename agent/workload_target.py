@@ -37,6 +37,7 @@ class Target:
     is_vm: bool = False
     address: str = ""
     stdin: bool = False  # the container was started with stdin open (stdin: true)
+    previous_task_id: str = ""  # whose log --previous reads ('' : the task's own previous log)
 
 
 def find_target(
@@ -61,7 +62,8 @@ def find_target(
     if runner.driver is None:
         raise TargetError(grpc.StatusCode.FAILED_PRECONDITION, f"{label}: no driver runs it on this node")
     if isinstance(runner, VmRunner):
-        return Target(runner.driver, runner.config.task_id, label, is_vm=True, address=runner.ip)
+        return Target(runner.driver, runner.config.task_id, label, is_vm=True, address=runner.ip,
+                      previous_task_id=runner.previous_task_id())
     else:
         names = [record.name for record in runner.records]
         pod_ip = next((record.ip for record in runner.records if record.ip), "")

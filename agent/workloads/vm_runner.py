@@ -37,7 +37,7 @@ from dataclasses import replace
 
 from agent import metrics
 from agent.driver_timing import timed
-from agent.drivers.abilities import Pausable
+from agent.drivers.abilities import KeepsPreviousLogs, Pausable
 from agent.drivers.protocol import (
     NETWORK_NOT_READY_REASON,
     CannotRunError,
@@ -48,6 +48,7 @@ from agent.drivers.protocol import (
     TaskConfig,
     TaskNotFoundError,
     TaskPhase,
+    task_id_for,
 )
 from agent.volumes.attach import VolumeAttach, Waiting
 from agent.volumes.claims import CLAIM_NOT_READY_REASON, CLAIM_UNUSABLE_REASON
@@ -64,7 +65,7 @@ from atoll.probes import vm_probes
 from atoll.storage import claims_of
 from atoll.user_text import bounded
 from atoll.v1 import meta_pb2, virtualmachine_pb2
-from atoll.vm_runs import run_end_requested, run_number
+from atoll.vm_runs import run_end_requested, run_number, run_task_name
 
 VirtualMachine = virtualmachine_pb2.VirtualMachine
 PROBED = "vm"  # the name of the VM's probes, the same for every run (whose task names differ)
@@ -295,10 +296,21 @@ class VmRunner(WorkloadRunner):
         self.ctx.event(self.kind, vm.metadata, "Started", f"Started virtual machine on {self.driver.name}")
         self.wake()
 
+    def previous_task_id(self) -> str:
+        """The task of the run before the current one on this node ('' for the first): whose
+        console ``atoll logs vm/NAME --previous`` reads, when the guest restarted here."""
+        number = self.runs.number - 1
+        return task_id_for(self.uid, run_task_name(number)) if number >= 1 else ""
+
     async def _ended(self, result: ExitResult) -> None:
         assert self.driver is not None
         vm: VirtualMachine = self.latest
         self.probes.forget(PROBED)
+        if isinstance(self.driver, KeepsPreviousLogs) and restarts_after(vm.spec.run_strategy or "Always", result) \
+                and desired_power(vm) != "Stopped":  # this run's console becomes the next one's previous
+            await self.driver.keep_previous_log(self.config.task_id)
+            if self.previous_task_id():
+                await self.driver.forget_logs(self.previous_task_id())  # exactly one is kept
         await timed(self.driver.name, "destroy", self.driver.destroy(self.config.task_id))
         self.task_alive, self.guest_booted, self.ip = False, False, ""
         if self.ctx.config.backoff.window_resets(result.finished_at - self.started_at):
@@ -337,6 +349,8 @@ class VmRunner(WorkloadRunner):
 
     async def _terminate(self, vm: VirtualMachine) -> bool:
         await self.probes.close()
+        if isinstance(self.driver, KeepsPreviousLogs) and self.previous_task_id():
+            await self.driver.forget_logs(self.previous_task_id())
         if self.task_alive and self.driver is not None:
             grace = 0.0 if self.vanished else float(vm.spec.termination_grace_period_seconds)
             if not self.vanished:

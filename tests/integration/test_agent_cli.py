@@ -5,6 +5,7 @@ cordon|uncordon|drain`` against a running agent."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import io
 from collections.abc import AsyncIterator
@@ -142,6 +143,43 @@ async def test_previous_since_and_timestamps_of_a_crash_looping_container() -> N
             await eventually(c.client, "pod", "crashy", lambda p: p is None)
             with pytest.raises(PreviousLogNotFoundError):
                 [line async for line in driver.logs(task_id, LogQuery(previous=True))]
+    finally:
+        await logs_server.stop()
+
+
+async def test_previous_console_of_a_vm_whose_guest_crashed_and_booted_again_here() -> None:
+    """A VM's runs are tasks of their own: --previous reads the console of the run before the
+    current one on this node (one line when there is none); exactly one is kept; deletion forgets it."""
+    clock = ManualClock(1_800_000_000.0)
+    logs_server = await start_logs_server("127.0.0.1:0")
+    profile = NodeProfile(name="n1", address="127.0.0.1", endpoint=logs_server.address)
+    driver = SimHypervisorDriver(HypervisorProfile(boot_seconds=0), clock=clock)
+    try:
+        async with cluster() as c, node(c.client, profile, [driver], clock) as running, logs_proxy(c) as via_api:
+            logs_server.serve(running.agent)
+            await c.client.create(bound_vm("box", "n1", "echo up; sleep 30; crash"))
+            await eventually(c.client, "vm", "box", lambda v: v is not None and v.status.phase == "Running")
+            with pytest.raises(ApiError) as never:
+                await _logs(via_api, "vm/box", "--previous")
+            assert never.value.code == grpc.StatusCode.NOT_FOUND
+            assert never.value.message == (
+                "virtualmachine/default/box: no previous run's console log is kept on its node")
+            for restarts in (1, 2):
+                clock.advance(30)  # the guest crashes; Always boots it again here (back-off 10 s the 2nd time)
+                for _ in range(12):
+                    vm = (await c.client.get("vm", "box")).virtual_machine
+                    if vm.status.restart_count == restarts and vm.status.phase == "Running":
+                        break
+                    clock.advance(1)
+                    await asyncio.sleep(0.1)
+                assert (vm.status.restart_count, vm.status.phase) == (restarts, "Running")
+                previous = await _logs(via_api, "vm/box", "--previous")
+                assert previous[-2:] == ["up", "exited: code 1 (GuestCrashed)"], previous
+                assert not (await _logs(via_api, "vm/box"))[-1].startswith("exited"), "the current run's own"
+            assert len(driver._previous) == 1, "exactly one previous console kept"
+            await c.client.delete("vm", "box")
+            await eventually(c.client, "vm", "box", lambda v: v is None)
+            assert driver._previous == {}
     finally:
         await logs_server.stop()
 

@@ -27,7 +27,7 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from agent.drivers import logfile
 from agent.drivers.abilities import ALL_LINES, PreviousLogNotFoundError
 from agent.drivers.log_lines import LogLine, LogQuery
 from agent.drivers.migration import MigrationFailed, MigrationParams, MigrationProgress, Report
+from agent.drivers.previous_logs import PreviousLogs
 from agent.drivers.proc import ExitWatch, process_matches, run_command
 from agent.drivers.protocol import (
     CannotRunError,
@@ -146,6 +147,7 @@ class QemuDriver:
         self._swept = False
         self._dhcp: DhcpServer | None = None
         self._consoles = SerialConsoles()
+        self._previous = PreviousLogs(settings.state_dir / "previous-logs")
 
     # --- facts -------------------------------------------------------------------------------
 
@@ -488,11 +490,29 @@ class QemuDriver:
         self._rebooting(vm)
 
     async def logs(self, task_id: str, query: LogQuery = ALL_LINES) -> AsyncIterator[LogLine]:
-        if query.previous:  # a VM's runs are instances of their own (atoll/vm_runs.py), not restarts of one task
-            raise PreviousLogNotFoundError(f"{self.name}: no previous console log is kept for VMs")
-        vm = self._vm(task_id)
-        async for line in logfile.plain_lines(vm.paths.console, query, ended=lambda: vm.exit is not None):
+        if query.previous:
+            path = self._previous.path(task_id)
+            if not path.exists():
+                raise PreviousLogNotFoundError(f"{self.name}: no console log of task {task_id} is kept")
+            lines = logfile.plain_lines(path, replace(query, follow=False), ended=lambda: True)
+        else:
+            vm = self._vm(task_id)
+            lines = logfile.plain_lines(vm.paths.console, query, ended=lambda: vm.exit is not None)
+        async for line in lines:
             yield line
+
+    async def keep_previous_log(self, task_id: str) -> None:
+        vm = self._vms.get(task_id)
+        if vm is not None and vm.exit is None:
+            raise TaskRunningError(f"task {task_id} is {vm.phase.value}: its console is still being written")
+        console = vm.paths.console if vm else VmPaths(self._tasks_dir / host_name_for(task_id), Path()).console
+        self._previous.keep(task_id, console)
+
+    async def forget_logs(self, task_id: str) -> None:
+        self._previous.forget(task_id)
+
+    async def remove_orphan_logs(self, is_live: Callable[[str], bool]) -> list[str]:
+        return self._previous.remove_orphans(is_live)
 
     async def open_console(self, task_id: str) -> ProcessSession:
         vm = self._vm(task_id)
