@@ -132,7 +132,11 @@ async def test_previous_since_and_timestamps_of_a_crash_looping_container() -> N
         assert await _no_previous(via_api, "crashy") == (
             'previous terminated container "main" in pod "default/crashy" not found')
         first_run = await _logs(via_api, "crashy", "--timestamps")
-        clock.advance(5)  # the first run exits; the first restart is immediate
+        following = asyncio.create_task(_logs(via_api, "crashy", "-f", "--timestamps", "--since", "1h", "--tail", "1"))
+        await asyncio.sleep(0.3)  # the follower is reading before the run ends
+        clock.advance(5)  # the first run exits (the follow ends with it); the first restart is immediate
+        followed = await asyncio.wait_for(following, 10)
+        assert followed == [first_run[-1], "2027-01-15T08:00:05.000000000Z exited: code 1 (Error)"]
         await eventually(c.client, "pod", "crashy", lambda p: p.status.container_statuses[0].restart_count == 1
                          and p.status.phase == "Running")
         clock.advance(2)
