@@ -408,6 +408,22 @@ def _phases_from_api(cluster: ConsoleCluster) -> str:
     return ", ".join(f"{counts[phase]} {phase}" for phase in sorted(counts))
 
 
+def _settled_total(browser: Any, quiet_seconds: float = 4.0) -> int:
+    """'Scheduled in the last hour' once it has not changed for ``quiet_seconds`` (several samples)."""
+    import time
+
+    value, since = text_of(browser, "scheduled-total"), time.monotonic()
+    deadline = since + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = text_of(browser, "scheduled-total")
+        if now != value:
+            value, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_seconds:
+            return int(value)
+    raise AssertionError(f"the scheduled total never settled (last {value})")
+
+
 def test_the_overview_charts_show_allocation_phases_and_scheduling_with_the_apis_numbers(
     browser: Any, cluster: ConsoleCluster
 ) -> None:
@@ -415,7 +431,7 @@ def test_the_overview_charts_show_allocation_phases_and_scheduling_with_the_apis
 
     open_page(browser, cluster, ROOT_TOKEN, "#/overview")
     until(lambda: browser.find_element(By.ID, "scheduled-total"), "the scheduling charts")
-    before = int(text_of(browser, "scheduled-total"))
+    before = _settled_total(browser)  # other tests' workloads (a rollout's replicas) may still be scheduled
     created = 3
     for index in range(created):
         pod = dict(POD, metadata={"name": f"charted-{index}", "namespace": "default"})
