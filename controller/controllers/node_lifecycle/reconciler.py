@@ -39,7 +39,7 @@ from typing import Protocol
 
 import grpc
 
-from atoll import namespaces
+from atoll import finalizers, namespaces
 from atoll.client import ApiError
 from atoll.clock import Clock
 from atoll.events import NORMAL, WARNING
@@ -66,6 +66,10 @@ NODE_NOT_READY_REASON = "NodeNotReady"
 
 def unreachable_taint() -> scheduling_pb2.Taint:
     return scheduling_pb2.Taint(key=UNREACHABLE_TAINT_KEY, effect="NoExecute")
+
+
+# How soon a reconcile looks again at a workload it released from a lost node that is still there.
+RELEASE_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -224,7 +228,8 @@ class NodeLifecycleController:
         failure: ApiError | None = None
         for kind, informer in self.workloads.items():
             for obj in informer.by_index(NODE_INDEX, node.metadata.name):
-                if obj.metadata.HasField("deletion_timestamp") or _already_lost(kind, obj):
+                deleting = obj.metadata.HasField("deletion_timestamp")
+                if _already_lost(kind, obj) or (deleting and finalizers.NODE_AGENT not in obj.metadata.finalizers):
                     continue
                 delay = eviction_delay(obj.spec.scheduling.tolerations, taint, self.options.default_toleration_seconds)
                 if delay is None:
@@ -234,10 +239,18 @@ class NodeLifecycleController:
                     next_due = due if next_due is None else min(next_due, due)
                     continue
                 try:
-                    await self._evict(
-                        kind, obj, node.metadata.name, f"node {node.metadata.name} stopped heartbeating",
-                        "TaintManagerEviction",
-                    )
+                    if deleting:
+                        # Deleting but still held by the agent that cannot let go: an earlier
+                        # release lost a race (release_from_lost_node leaves it to the next
+                        # reconcile), so release it now and come back until it is gone.
+                        await release_from_lost_node(self.api, await self._delete(kind, obj))
+                        retry = now + RELEASE_RETRY_SECONDS
+                        next_due = retry if next_due is None else min(next_due, retry)
+                    else:
+                        await self._evict(
+                            kind, obj, node.metadata.name, f"node {node.metadata.name} stopped heartbeating",
+                            "TaintManagerEviction",
+                        )
                 except ApiError as err:
                     if err.code != grpc.StatusCode.NOT_FOUND:
                         failure = err

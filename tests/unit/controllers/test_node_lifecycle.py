@@ -262,3 +262,15 @@ async def test_workloads_on_a_silent_node_turn_not_ready_at_once_and_stay_until_
     await harness.run_for(60, renew=("n2",))
     assert harness.api.count("update_status", "Pod") == writes  # marked once, not on every reconcile
     assert await harness.exists("Pod", "victim")
+
+
+async def test_a_deleting_pod_still_held_by_a_lost_nodes_agent_is_released(harness: Harness) -> None:
+    """An earlier release that lost a race leaves a pod deleting with the agent's finalizer on a
+    tainted node: the next reconcile releases it, not skips it as already deleting."""
+    pod = await bound_pod("stuck", "n1", seconds=0)
+    pod.pod.metadata.finalizers.append(finalizers.NODE_AGENT)
+    await harness.api.create(pod)
+    await harness.api.delete("Pod", "stuck", "default")  # deletion_timestamp set, the finalizer holds it
+    assert await harness.exists("Pod", "stuck")
+    await harness.run_for(GRACE + 10, renew=("n2",))
+    assert not await harness.exists("Pod", "stuck")
