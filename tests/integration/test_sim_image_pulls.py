@@ -44,6 +44,11 @@ async def test_simulated_pulls_take_their_time_and_fail_like_real_ones() -> None
         assert ("web", "Pulling") in {(e.event.involved_object.name, e.event.reason) for e in events}
         web = await c.client.get("pod", "web")
         assert web.pod.status.phase == "Pending"
+        # the failed pull first (the simulated registry answers "unknown" after 0.1 s), then the
+        # look within its back-off 1 s later (no longer an accidental second reconcile woken by
+        # the watch echo of the runner's own write: 7f6bb47)
+        await clock.advance_and_settle(0.1)
+        await eventually(c.client, "pod", "ghost", waiting("ErrImagePull"))
         await clock.advance_and_settle(1.0)
         await eventually(c.client, "pod", "ghost", waiting("ImagePullBackOff"))
         await clock.advance_and_settle(PULL)
