@@ -38,6 +38,7 @@ SCRATCH_PREFIX = "atoll-bench-dockerd-"
 OWNER_FILE = "owner.pid"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 READY_TIMEOUT_S = 60.0
+NETNS_PREFIX = "atoll-bench-docker"  # scratch_netns adds -t<PID of the benchmark>-<random>
 # Made by every dockerd whatever its roots (its plugin socket directory); removed when empty.
 PLUGIN_SOCKETS = Path("/run/docker/plugins")
 
@@ -107,7 +108,7 @@ async def private_dockerd(children: Supervisor) -> AsyncIterator[Dockerd]:
     tag = scratch.name
     socket = scratch / "docker.sock"
     try:
-        with scratch_netns("atoll-bench-docker") as netns:
+        with scratch_netns(NETNS_PREFIX) as netns:
             child = children.start("dockerd", [
                 "nsenter", f"--net={NETNS_DIR / netns}", "dockerd",
                 "--data-root", str(scratch / "data"), "--exec-root", str(scratch / "exec"),
@@ -147,7 +148,8 @@ async def _until_up(daemon: Dockerd, children: Supervisor) -> None:
 
 
 def sweep_stale() -> None:
-    """Remove what runs killed with SIGKILL left: scratch dirs whose owner process is gone."""
+    """Remove what runs killed with SIGKILL left: scratch dirs whose owner process is gone, and the
+    network namespaces of benchmark processes that are gone."""
     for scratch in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
         try:
             owner = int((scratch / OWNER_FILE).read_text())
@@ -160,6 +162,10 @@ def sweep_stale() -> None:
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
         _clean(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
+    for pinned in NETNS_DIR.glob(f"{NETNS_PREFIX}-t*-*"):
+        tag = pinned.name.removeprefix(f"{NETNS_PREFIX}-t").split("-")[0]
+        if tag.isdigit() and not _alive(int(tag)):
+            subprocess.run(["ip", "netns", "del", pinned.name], check=False, capture_output=True)
 
 
 def _alive(pid: int) -> bool:
