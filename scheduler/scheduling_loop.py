@@ -423,6 +423,10 @@ class SchedulingLoop:
                 latest = self.objects.get(placement.workload.key)
                 if latest is not None and placement.workload.key in self.queue:
                     self._requeue_latest(placement.workload.kind, latest)
+        # The loop may have gone idle while these binds were in flight, its pending gauges still
+        # counting them: wake it so that it publishes them again (it no longer relies on the watch
+        # echo of its own bind, which bound workloads' status writes no longer cause).
+        self.wake.set()
 
     def _requeue_latest(self, kind: str, obj: object_pb2.Object) -> None:
         # The queue keeps the info it popped; give it the newest revision for the retry.
