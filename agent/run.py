@@ -33,6 +33,7 @@ from agent.registration import NodeProfile, format_cpu, format_memory
 from agent.volumes.capacity import volume_capacity
 from agent.volumes.reclaimer import VolumeReclaimer
 from agent.workloads.context import NodeContext
+from agent.workloads.status_batch import StatusBatcher
 from atoll.client import Client
 from atoll.clock import Clock, SystemClock
 from atoll.config import ClientConfig
@@ -50,6 +51,7 @@ class RunningNode:
     agent: NodeAgent
     lease: LeaseKeeper
     events: EventRecorder
+    statuses: StatusBatcher
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -58,6 +60,7 @@ class RunningNode:
         self.stop.set()
         await cancel_and_wait(self.tasks)
         await self.agent.close()
+        await self.statuses.close()
         await self.events.close()
 
 
@@ -70,14 +73,16 @@ async def start_node(client: Client, profile: NodeProfile, drivers: Sequence[Dri
     clock = clock or SystemClock()
     config = config or AgentConfig()
     events = EventRecorder(client, clock, enabled=config.events)
+    statuses = StatusBatcher(client)
     ctx = NodeContext(client, profile.name, profile.os, profile.address, list(drivers), clock, config, events,
-                      extended_resources=profile.extended_units(), addresses=addresses, volumes_dir=volumes_dir)
+                      statuses, extended_resources=profile.extended_units(), addresses=addresses,
+                      volumes_dir=volumes_dir)
     agent = NodeAgent(ctx, profile)
     await agent.start()
     lease = LeaseKeeper(client, clock, interval=config.lease_interval, duration=config.lease_duration, slots=1)
     lease.add(profile.name)
     await lease.renew_all()
-    running = RunningNode(agent, lease, events)
+    running = RunningNode(agent, lease, events, statuses)
     running.tasks = [
         *start_watches(client, profile.name, agent.dispatch, agent.synced),
         asyncio.create_task(lease.run(running.stop), name="lease"),

@@ -285,6 +285,13 @@ class Client:
         request = api_pb2.UpdateRequest(object=_unwrap_kind(obj))
         return await self._unary(self._stub.UpdateStatus, request, idempotent=False)
 
+    async def batch_update_status(self, objects: Sequence[Writable]) -> api_pb2.BatchUpdateStatusResponse:
+        """Replace the status of many objects in one call, each as update_status would; one result
+        per object, in order (``code`` "OK" with the stored ``object``, or the status code name).
+        Never retried."""
+        request = api_pb2.BatchUpdateStatusRequest(objects=[_unwrap_kind(obj) for obj in objects])
+        return await self._unary(self._stub.BatchUpdateStatus, request, idempotent=False)
+
     async def delete(
         self,
         kind: str,

@@ -3,7 +3,8 @@
 Sharing is the point: N nodes cost one gRPC channel, one Pod watch and one VirtualMachine watch
 (``spec.nodeName!=``, dispatched here by node name), one Node watch (each node learns its pod
 CIDR from it), one LeaseKeeper renewing every node once per interval in evenly spread slots, one
-EventRecorder and one log server.
+EventRecorder, one StatusBatcher (every node's workload statuses in shared BatchUpdateStatus
+calls) and one log server.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from agent.node_agent import NodeAgent
 from agent.registration import NodeProfile, units_offered
 from agent.volumes.reclaimer import VolumeReclaimer
 from agent.workloads.context import NodeContext
+from agent.workloads.status_batch import StatusBatcher
 from atoll import storage
 from atoll.client import Client
 from atoll.clock import Clock, SystemClock
@@ -103,6 +105,7 @@ class HollowFleet:
 
     def __post_init__(self) -> None:
         self.events = EventRecorder(self.client, self.clock, enabled=self.config.events)
+        self.statuses = StatusBatcher(self.client)
         slots = max(1, round(self.config.lease_interval / LEASE_SLOT_SECONDS))
         self.lease = LeaseKeeper(self.client, self.clock, interval=self.config.lease_interval,
                                  duration=self.config.lease_duration, slots=slots)
@@ -117,7 +120,7 @@ class HollowFleet:
                 addresses = PodAddressPool(name)
                 ctx = NodeContext(self.client, name, group.os, _address(index),
                                   group_drivers(group, index, self.clock, addresses), self.clock, self.config,
-                                  self.events, extended_resources=units, addresses=addresses)
+                                  self.events, self.statuses, extended_resources=units, addresses=addresses)
                 self.agents[name] = NodeAgent(ctx, group_profile(group, name, index, endpoint))
                 index += 1
         limit = asyncio.Semaphore(REGISTER_CONCURRENCY)
@@ -155,6 +158,7 @@ class HollowFleet:
         self.stop.set()
         await cancel_and_wait(self.tasks)
         await asyncio.gather(*(agent.close() for agent in self.agents.values()))
+        await self.statuses.close()
         await self.events.close()
 
 

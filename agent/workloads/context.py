@@ -1,4 +1,5 @@
-"""What every runner of one node shares: the API client, the node's drivers, time, settings."""
+"""What every runner of one node shares: the API client, the node's drivers, time, settings, and the
+writers of its Events and workload statuses (batched; a hollow fleet shares them across nodes)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from agent.config import AgentConfig
 from agent.drivers.protocol import Driver, TaskHandle
 from agent.events import EventRecorder
 from agent.network.address_pool import PodAddressPool
+from agent.workloads.status_batch import StatusBatcher
 from atoll.client import Client
 from atoll.clock import Clock
 from atoll.v1 import meta_pb2
@@ -29,6 +31,7 @@ class NodeContext:
     clock: Clock
     config: AgentConfig
     events: EventRecorder
+    statuses: StatusBatcher
     adopted: dict[str, tuple[Driver, TaskHandle]] = field(default_factory=dict)
     # Units of each extended resource this node offers (its capacity), for admission.
     extended_resources: Mapping[str, int] = field(default_factory=dict)

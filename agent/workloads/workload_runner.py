@@ -102,7 +102,7 @@ class WorkloadRunner:
         desired = type(message)()
         desired.metadata.CopyFrom(message.metadata)
         desired.status.CopyFrom(status)
-        self.adopt_written(await writes.write_status(self.ctx.client, desired))
+        self.adopt_written(await writes.write_status(self.ctx.statuses, desired))
 
     def adopt_written(self, stored: Any) -> None:
         """Keep what our own write returned as the latest view."""

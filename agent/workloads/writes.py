@@ -1,4 +1,5 @@
-"""The agent's writes to a workload: its finalizer (Update) and its status (UpdateStatus).
+"""The agent's writes to a workload: its finalizer (Update) and its status (UpdateStatus, batched
+with other workloads' by a StatusBatcher).
 
 - The finalizer write is conditional on the revision read, re-reading on conflict, so a user's
   concurrent spec change is never overwritten.
@@ -14,6 +15,7 @@ from typing import Any
 
 import grpc
 
+from agent.workloads.status_batch import StatusBatcher
 from atoll import kinds
 from atoll.client import ApiError, Client
 from atoll.v1 import object_pb2
@@ -58,14 +60,9 @@ async def set_finalizer(client: Client, obj: object_pb2.Object, finalizer: str, 
     raise ApiError(grpc.StatusCode.ABORTED, f"{label}: finalizer update kept conflicting")
 
 
-async def write_status(client: Client, message: Any) -> Any | None:
+async def write_status(statuses: StatusBatcher, message: Any) -> Any | None:
     """UpdateStatus with ``message``'s status, unconditionally; the stored message or None if gone."""
     copy = type(message)()
     copy.CopyFrom(message)
     copy.metadata.resource_version = 0
-    try:
-        return kinds.unwrap(await client.update_status(copy))
-    except ApiError as err:
-        if err.code == grpc.StatusCode.NOT_FOUND:
-            return None
-        raise
+    return await statuses.write(copy)

@@ -435,3 +435,68 @@ class BatchCreateResponse(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["results", b"results"]) -> None: ...
 
 global___BatchCreateResponse = BatchCreateResponse
+
+@typing.final
+class BatchUpdateStatusRequest(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    OBJECTS_FIELD_NUMBER: builtins.int
+    @property
+    def objects(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[atoll.v1.object_pb2.Object]:
+        """Each status is written on its own, as by UpdateStatus; at most 10,000 per call."""
+
+    def __init__(
+        self,
+        *,
+        objects: collections.abc.Iterable[atoll.v1.object_pb2.Object] | None = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["objects", b"objects"]) -> None: ...
+
+global___BatchUpdateStatusRequest = BatchUpdateStatusRequest
+
+@typing.final
+class UpdateStatusResult(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: builtins.int
+    MESSAGE_FIELD_NUMBER: builtins.int
+    OBJECT_FIELD_NUMBER: builtins.int
+    code: builtins.str
+    """"OK" or the status code name UpdateStatus would have failed with (NOT_FOUND, ABORTED,
+    INVALID_ARGUMENT, ...).
+    """
+    message: builtins.str
+    """One line naming the object and what is wrong; empty when OK."""
+    @property
+    def object(self) -> atoll.v1.object_pb2.Object:
+        """The object as stored, when OK (what UpdateStatus returns)."""
+
+    def __init__(
+        self,
+        *,
+        code: builtins.str = ...,
+        message: builtins.str = ...,
+        object: atoll.v1.object_pb2.Object | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["object", b"object"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["code", b"code", "message", b"message", "object", b"object"]) -> None: ...
+
+global___UpdateStatusResult = UpdateStatusResult
+
+@typing.final
+class BatchUpdateStatusResponse(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: builtins.int
+    @property
+    def results(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___UpdateStatusResult]:
+        """One per object, same order."""
+
+    def __init__(
+        self,
+        *,
+        results: collections.abc.Iterable[global___UpdateStatusResult] | None = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["results", b"results"]) -> None: ...
+
+global___BatchUpdateStatusResponse = BatchUpdateStatusResponse

@@ -65,6 +65,11 @@ class ObjectsStub(object):
                 request_serializer=atoll_dot_v1_dot_api__pb2.UpdateRequest.SerializeToString,
                 response_deserializer=atoll_dot_v1_dot_object__pb2.Object.FromString,
                 _registered_method=True)
+        self.BatchUpdateStatus = channel.unary_unary(
+                '/atoll.v1.Objects/BatchUpdateStatus',
+                request_serializer=atoll_dot_v1_dot_api__pb2.BatchUpdateStatusRequest.SerializeToString,
+                response_deserializer=atoll_dot_v1_dot_api__pb2.BatchUpdateStatusResponse.FromString,
+                _registered_method=True)
         self.Delete = channel.unary_unary(
                 '/atoll.v1.Objects/Delete',
                 request_serializer=atoll_dot_v1_dot_api__pb2.DeleteRequest.SerializeToString,
@@ -128,6 +133,14 @@ class ObjectsServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchUpdateStatus(self, request, context):
+        """Writes many statuses in one call (node agents, in bulk); each succeeds or fails on its own,
+        and needs the same permission as its own UpdateStatus.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Delete(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -185,6 +198,11 @@ def add_ObjectsServicer_to_server(servicer, server):
                     servicer.UpdateStatus,
                     request_deserializer=atoll_dot_v1_dot_api__pb2.UpdateRequest.FromString,
                     response_serializer=atoll_dot_v1_dot_object__pb2.Object.SerializeToString,
+            ),
+            'BatchUpdateStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchUpdateStatus,
+                    request_deserializer=atoll_dot_v1_dot_api__pb2.BatchUpdateStatusRequest.FromString,
+                    response_serializer=atoll_dot_v1_dot_api__pb2.BatchUpdateStatusResponse.SerializeToString,
             ),
             'Delete': grpc.unary_unary_rpc_method_handler(
                     servicer.Delete,
@@ -369,6 +387,33 @@ class Objects(object):
             '/atoll.v1.Objects/UpdateStatus',
             atoll_dot_v1_dot_api__pb2.UpdateRequest.SerializeToString,
             atoll_dot_v1_dot_object__pb2.Object.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchUpdateStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/atoll.v1.Objects/BatchUpdateStatus',
+            atoll_dot_v1_dot_api__pb2.BatchUpdateStatusRequest.SerializeToString,
+            atoll_dot_v1_dot_api__pb2.BatchUpdateStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

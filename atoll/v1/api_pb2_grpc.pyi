@@ -53,6 +53,14 @@ class ObjectsStub:
         atoll.v1.object_pb2.Object,
     ]
 
+    BatchUpdateStatus: grpc.UnaryUnaryMultiCallable[
+        atoll.v1.api_pb2.BatchUpdateStatusRequest,
+        atoll.v1.api_pb2.BatchUpdateStatusResponse,
+    ]
+    """Writes many statuses in one call (node agents, in bulk); each succeeds or fails on its own,
+    and needs the same permission as its own UpdateStatus.
+    """
+
     Delete: grpc.UnaryUnaryMultiCallable[
         atoll.v1.api_pb2.DeleteRequest,
         atoll.v1.api_pb2.DeleteResponse,
@@ -107,6 +115,14 @@ class ObjectsAsyncStub:
         atoll.v1.api_pb2.UpdateRequest,
         atoll.v1.object_pb2.Object,
     ]
+
+    BatchUpdateStatus: grpc.aio.UnaryUnaryMultiCallable[
+        atoll.v1.api_pb2.BatchUpdateStatusRequest,
+        atoll.v1.api_pb2.BatchUpdateStatusResponse,
+    ]
+    """Writes many statuses in one call (node agents, in bulk); each succeeds or fails on its own,
+    and needs the same permission as its own UpdateStatus.
+    """
 
     Delete: grpc.aio.UnaryUnaryMultiCallable[
         atoll.v1.api_pb2.DeleteRequest,
@@ -174,6 +190,16 @@ class ObjectsServicer(metaclass=abc.ABCMeta):
         request: atoll.v1.api_pb2.UpdateRequest,
         context: _ServicerContext,
     ) -> typing.Union[atoll.v1.object_pb2.Object, collections.abc.Awaitable[atoll.v1.object_pb2.Object]]: ...
+
+    @abc.abstractmethod
+    def BatchUpdateStatus(
+        self,
+        request: atoll.v1.api_pb2.BatchUpdateStatusRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[atoll.v1.api_pb2.BatchUpdateStatusResponse, collections.abc.Awaitable[atoll.v1.api_pb2.BatchUpdateStatusResponse]]:
+        """Writes many statuses in one call (node agents, in bulk); each succeeds or fails on its own,
+        and needs the same permission as its own UpdateStatus.
+        """
 
     @abc.abstractmethod
     def Delete(

@@ -2,8 +2,10 @@
 under `atoll up`, each serving its own /metrics port).
 
 Label values:
-- ``method``: the Objects RPC (Create, Get, List, Update, UpdateStatus, Delete, Watch, Apply, Bind).
-- ``kind``: the API kind of the request (Pod, Node, ...), or "" when the request names none (Bind).
+- ``method``: the Objects RPC (Create, BatchCreate, Get, List, Update, UpdateStatus, BatchUpdateStatus,
+  Delete, Watch, Apply, Bind).
+- ``kind``: the API kind of the request (Pod, Node, ...), or "" when the request names none (Bind and
+  the batch methods).
 - ``code``: the gRPC status code name (OK, NOT_FOUND, INVALID_ARGUMENT, ...).
 - ``backend``: memory, sqlite or etcd; ``operation``: the Store method (create, update, delete, get,
   range, current_revision, compact).

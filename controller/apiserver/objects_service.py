@@ -21,7 +21,8 @@ from controller.store.protocol import Store
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
-# Bindings in one Bind call, objects in one BatchCreate call; more is INVALID_ARGUMENT.
+# Bindings in one Bind call, objects in one BatchCreate or BatchUpdateStatus call; more is
+# INVALID_ARGUMENT.
 MAX_BINDINGS_PER_CALL = 10_000
 MAX_OBJECTS_PER_CALL = 10_000
 
@@ -69,6 +70,22 @@ class ObjectsService:
     async def UpdateStatus(self, request: api_pb2.UpdateRequest, context: Context) -> object_pb2.Object:
         updated = await self._registry.update(request.object, status_only=True)
         return kinds.of_object(request.object).wrap(updated)
+
+    async def BatchUpdateStatus(
+        self, request: api_pb2.BatchUpdateStatusRequest, context: Context
+    ) -> api_pb2.BatchUpdateStatusResponse:
+        if len(request.objects) > MAX_OBJECTS_PER_CALL:
+            raise InvalidError(f"objects: at most {MAX_OBJECTS_PER_CALL} per call, got {len(request.objects)}")
+        results = await asyncio.gather(*(self._update_status_one(obj) for obj in request.objects))
+        return api_pb2.BatchUpdateStatusResponse(results=results)
+
+    async def _update_status_one(self, obj: object_pb2.Object) -> api_pb2.UpdateStatusResult:
+        """UpdateStatus's outcome as a result: a user error is this object's result, not the call's."""
+        try:
+            updated = await self._registry.update(obj, status_only=True)
+        except StatusError as error:
+            return api_pb2.UpdateStatusResult(code=error.code.name, message=error.message)
+        return api_pb2.UpdateStatusResult(code="OK", object=kinds.of_object(obj).wrap(updated))
 
     async def Delete(self, request: api_pb2.DeleteRequest, context: Context) -> api_pb2.DeleteResponse:
         return await self._registry.delete(request)

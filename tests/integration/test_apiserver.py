@@ -375,6 +375,42 @@ async def test_batch_create_answers_each_object_on_its_own(cluster: Cluster) -> 
     assert (response.results[0].resource_version, response.results[4].resource_version) == (stored["a"], stored["c"])
 
 
+async def test_batch_update_status_answers_each_object_on_its_own(cluster: Cluster) -> None:
+    first = await cluster.client.create(make_pod("first"))
+    second = await cluster.client.create(make_pod("second"))
+    first.pod.status.phase = "Running"
+    first.pod.metadata.labels["ignored"] = "status only"
+    stale = object_pb2.Object()
+    stale.CopyFrom(second)
+    stale.pod.status.phase = "Failed"
+    stale.pod.metadata.resource_version = second.pod.metadata.resource_version - 1
+    gone = make_pod("gone")
+    gone.pod.status.phase = "Running"
+    event = await cluster.client.create(make_event("no-status"))
+    response = await cluster.client.batch_update_status([first, stale, gone, event])
+    assert [result.code for result in response.results] == ["OK", "ABORTED", "NOT_FOUND", "INVALID_ARGUMENT"]
+    assert "kind Event has no status" in response.results[3].message
+    stored = await cluster.client.get("pod", "first")
+    assert stored.pod.status.phase == "Running" and "ignored" not in stored.pod.metadata.labels
+    assert response.results[0].object == stored, "each result carries the object as stored"
+    assert (await cluster.client.get("pod", "second")).pod.status.phase != "Failed"
+    with pytest.raises(ApiError) as err:
+        await cluster.client.get("pod", "gone")
+    assert err.value.code == grpc.StatusCode.NOT_FOUND
+
+
+async def test_batch_update_status_of_too_many_is_refused_whole(cluster: Cluster) -> None:
+    from controller.apiserver.objects_service import MAX_OBJECTS_PER_CALL
+
+    pod = await cluster.client.create(make_pod("only"))
+    pod.pod.status.phase = "Running"
+    with pytest.raises(ApiError) as err:
+        await cluster.client.batch_update_status([pod] * (MAX_OBJECTS_PER_CALL + 1))
+    assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"objects: at most {MAX_OBJECTS_PER_CALL} per call" in err.value.message
+    assert (await cluster.client.get("pod", "only")).pod.status.phase != "Running"
+
+
 async def test_batch_create_of_too_many_is_refused_whole(cluster: Cluster) -> None:
     from controller.apiserver.objects_service import MAX_OBJECTS_PER_CALL
 

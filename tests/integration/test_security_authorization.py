@@ -181,6 +181,34 @@ async def test_node_touches_only_workloads_bound_to_it(cluster: SecureCluster) -
     ]
 
 
+async def test_batch_update_status_needs_updatestatus_on_every_object(cluster: SecureCluster) -> None:
+    admin = cluster.admin()
+    for node in ("n1", "n2"):
+        await admin.create(make_node(node))
+    await _bound_pod(admin, "mine", "n1")
+    await _bound_pod(admin, "also-mine", "n1")
+    await _bound_pod(admin, "theirs", "n2")
+    n1 = cluster.client(cluster.config("node:n1"))
+    mine = [await n1.get("pod", name) for name in ("mine", "also-mine")]
+    for obj in mine:
+        obj.pod.status.phase = "Running"
+    response = await n1.batch_update_status(mine)
+    assert [(r.code, r.object.pod.status.phase) for r in response.results] == [("OK", "Running")] * 2
+    theirs = await admin.get("pod", "theirs")
+    theirs.pod.status.phase = "Failed"
+    mine[0].pod.status.phase = "Succeeded"
+    assert await _code(n1.batch_update_status([mine[0], theirs])) == grpc.StatusCode.PERMISSION_DENIED
+    assert (await admin.get("pod", "theirs")).pod.status.phase != "Failed", "a refused batch writes nothing"
+    assert (await admin.get("pod", "mine")).pod.status.phase == "Running", "not even the allowed object"
+    written = [(r["verb"], r["name"], r["result"]) for r in cluster.audit_records()
+               if r["user"] == "system:node:n1" and r["verb"] == "updatestatus"]
+    assert written == [
+        ("updatestatus", "mine", "OK"),
+        ("updatestatus", "also-mine", "OK"),
+        ("updatestatus", "theirs", "PERMISSION_DENIED"),
+    ]
+
+
 async def _first_event(client: Client, kind: str, field_selector: str = "") -> None:
     async for _ in client.watch(kind, field_selector=field_selector):
         return

@@ -139,6 +139,11 @@ class FakeObjects(api_pb2_grpc.ObjectsServicer):
         await self._enter("UpdateStatus", request, context)
         return self.put(request.object)
 
+    async def BatchUpdateStatus(self, request: Any, context: Any) -> api_pb2.BatchUpdateStatusResponse:
+        await self._enter("BatchUpdateStatus", request, context)
+        results = [api_pb2.UpdateStatusResult(code="OK", object=self.put(obj)) for obj in request.objects]
+        return api_pb2.BatchUpdateStatusResponse(results=results)
+
     async def Delete(self, request: Any, context: Any) -> api_pb2.DeleteResponse:
         await self._enter("Delete", request, context)
         key = (request.kind, request.namespace, request.name)

@@ -11,11 +11,15 @@ from atoll.user_text import bounded_repr
 from controller.apiserver.objectref import effective_namespace
 
 # Methods that change the store; every call of these is audited.
-MUTATING_METHODS = frozenset({"Create", "BatchCreate", "Update", "UpdateStatus", "Delete", "Apply", "Bind"})
+MUTATING_METHODS = frozenset(
+    {"Create", "BatchCreate", "Update", "UpdateStatus", "BatchUpdateStatus", "Delete", "Apply", "Bind"}
+)
 # A session into a workload (atoll.v1.Sessions; the request is its SessionStart).
 SESSION_METHOD = "Session"
 # Writing a workload that mounts a node's path needs this verb too (admins have it: "*").
 HOST_PATH_VERB = "hostpath"
+# Batch methods whose objects each need the permission of this single-object method.
+_BATCH_ITEM_METHOD = {"BatchCreate": "Create", "BatchUpdateStatus": "UpdateStatus"}
 _VERB_OF = {
     "Get": "get",
     "List": "list",
@@ -50,16 +54,18 @@ class RequestAttributes:
 
 def attributes_for(method: str, request: Any) -> list[RequestAttributes]:
     """Every permission ``request`` to ``method`` needs (Apply: create and update; Bind: one per
-    binding; BatchCreate: one create per object; a Session: its capability as the verb). Empty
-    when the request names no valid kind: the servicer then refuses it as invalid."""
+    binding; BatchCreate: one create per object; BatchUpdateStatus: one updatestatus per object;
+    a Session: its capability as the verb). Empty when the request names no valid kind: the
+    servicer then refuses it as invalid."""
     if method == "Bind":
         return [
             RequestAttributes("bind", kind, effective_namespace(kind, binding.namespace), binding.name)
             for binding in request.bindings
             if (kind := _lookup(binding.kind)) is not None
         ]
-    if method == "BatchCreate":
-        return [attributes for obj in request.objects for attributes in _object_attributes("Create", obj)]
+    if method in _BATCH_ITEM_METHOD:
+        item_method = _BATCH_ITEM_METHOD[method]
+        return [attributes for obj in request.objects for attributes in _object_attributes(item_method, obj)]
     if method in ("Create", "Update", "UpdateStatus", "Apply"):
         return _object_attributes(method, request.object)
     kind = _lookup(request.kind)
@@ -74,10 +80,10 @@ def attributes_for(method: str, request: Any) -> list[RequestAttributes]:
 
 
 def per_item_targets(method: str, request: Any, attributes: list[RequestAttributes]) -> list[RequestAttributes | None]:
-    """For BatchCreate and Bind, whose items succeed or fail on their own: ``attributes``
-    (from ``attributes_for``) aligned with the request's objects or bindings, None for an item
-    that named no valid kind. Empty for other methods."""
-    if method == "BatchCreate":
+    """For BatchCreate, BatchUpdateStatus and Bind, whose items succeed or fail on their own:
+    ``attributes`` (from ``attributes_for``) aligned with the request's objects or bindings, None
+    for an item that named no valid kind. Empty for other methods."""
+    if method in _BATCH_ITEM_METHOD:
         items = [obj.WhichOneof("kind") is not None for obj in request.objects]
     elif method == "Bind":
         items = [_lookup(binding.kind) is not None for binding in request.bindings]

@@ -3,7 +3,7 @@
 Contract: a call that is not authenticated answers UNAUTHENTICATED and one that lacks a
 permission PERMISSION_DENIED, both before the servicer runs (nothing is read or written on the
 caller's behalf) and both audited. Every mutating call that runs is audited with its outcome
-(BatchCreate and Bind: one record per item, with that item's own result code).
+(BatchCreate, BatchUpdateStatus and Bind: one record per item, with that item's own result code).
 Sessions (exec, attach, console, port-forward: ``session``) are authorized by their capability as
 the verb and audited when they start and when they end.
 Unary calls are cut off after ``request_timeout`` seconds with DEADLINE_EXCEEDED. Audit records

@@ -4,8 +4,9 @@ gets each one with its keys, empty values and ``dataRedacted: true``; a redacted
 written back (validation refuses it), so a viewer's round trip never wipes data.
 
 ``redact_response`` handles every response shape that can carry a Secret: an Object (Get, Create,
-Update, UpdateStatus), a ListResponse, a DeleteResponse or ApplyResponse (``object``) and the
-pre-serialized WatchResponse bytes of a watch stream.
+Update, UpdateStatus), a ListResponse, a DeleteResponse or ApplyResponse (``object``), a
+BatchUpdateStatusResponse (each result's ``object``) and the pre-serialized WatchResponse bytes of
+a watch stream.
 """
 
 from __future__ import annotations
@@ -42,4 +43,7 @@ def redact_response(response: Any) -> Any:
             redact_object(item)
     elif isinstance(response, api_pb2.DeleteResponse | api_pb2.ApplyResponse):
         redact_object(response.object)
+    elif isinstance(response, api_pb2.BatchUpdateStatusResponse):
+        for result in response.results:
+            redact_object(result.object)
     return response
