@@ -14,6 +14,7 @@ from agent.hollow.fleet import FleetError, default_fleet, load_fleet
 from agent.hollow.hollow_fleet import HollowFleet, group_drivers
 from atoll import kinds
 from atoll.clock import ManualClock
+from controller.apiserver import metrics
 from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually, node_ipam
 from tests.support.objects import make_node
 
@@ -42,6 +43,32 @@ async def test_a_default_fleet_registers_mixed_nodes_and_runs_what_is_bound_to_t
             await eventually(c.client, "pod", "a", lambda p: p is not None and p.status.phase == "Running")
             await eventually(c.client, "vm", "v", lambda v: v is not None and v.status.phase == "Running", timeout=10)
             assert fleet.unknown_node_events == 0
+        finally:
+            await fleet.close()
+
+
+async def test_the_fleet_writes_its_workloads_statuses_in_shared_batch_calls() -> None:
+    def answered(method: str) -> float:
+        return float(metrics.REQUESTS.labels(method, "", "OK")._value.get())
+
+    def single_pod_statuses() -> float:
+        return float(metrics.REQUESTS.labels("UpdateStatus", "Pod", "OK")._value.get())
+
+    async with cluster() as c, node_ipam(c.api.address):
+        fleet = HollowFleet(c.client, default_fleet(10), config=AgentConfig(lease_interval=0.5))
+        await fleet.start()
+        try:
+            for index in range(6):
+                await eventually(c.client, "node", f"sim-lnx-000{index}", lambda n: bool(n.spec.pod_cidr), namespace="")
+            batches, singles = answered("BatchUpdateStatus"), single_pod_statuses()
+            names = [f"p{i}" for i in range(12)]
+            pods = [bound_pod(name, f"sim-lnx-000{i % 6}") for i, name in enumerate(names)]
+            response = await c.client.batch_create(pods)
+            assert [result.code for result in response.results] == ["OK"] * len(names)
+            for name in names:
+                await eventually(c.client, "pod", name, lambda p: p is not None and p.status.phase == "Running")
+            assert single_pod_statuses() == singles, "no pod status goes out alone as UpdateStatus"
+            assert 0 < fleet.statuses.calls == answered("BatchUpdateStatus") - batches
         finally:
             await fleet.close()
 
