@@ -38,6 +38,11 @@ class WorkloadRunner:
         self._wake.set()
         self._timer: Timer | None = None
         self._timer_at = 0.0
+        # While a status write is in flight, a newer version from the watch may be that write's
+        # own echo (watchers can hear of a write before its writer does): the revisions seen
+        # meanwhile are kept, and whether they wake the runner is decided when the write answers.
+        self._writing = False
+        self._seen_while_writing: list[int] = []
         self._task = asyncio.create_task(self._loop(), name=f"{self.kind}/{message.metadata.name}")
 
     @property
@@ -46,11 +51,15 @@ class WorkloadRunner:
 
     def observe(self, message: Any) -> None:
         """A newer version from the watch. Older ones, and the echo of our own last write (the
-        revision we already hold, adopted from the write's answer), change nothing and wake nothing:
-        a second reconcile per status write would only find the status it just wrote."""
+        revision we already hold, adopted from the write's answer, or the one it answers with when
+        the echo came first), change nothing and wake nothing: a second reconcile per status write
+        would only find the status it just wrote."""
         if message.metadata.resource_version > self.latest.metadata.resource_version:
             self.latest = message
-            self.wake()
+            if self._writing:
+                self._seen_while_writing.append(message.metadata.resource_version)
+            else:
+                self.wake()
 
     def serves(self, message: Any) -> bool:
         """Whether ``message`` belongs to the binding this runner serves (else a new runner must
@@ -102,7 +111,16 @@ class WorkloadRunner:
         desired = type(message)()
         desired.metadata.CopyFrom(message.metadata)
         desired.status.CopyFrom(status)
-        self.adopt_written(await writes.write_status(self.ctx.statuses, desired))
+        self._writing, self._seen_while_writing = True, []
+        stored = None
+        try:
+            stored = await writes.write_status(self.ctx.statuses, desired)
+        finally:
+            self._writing = False
+            ours = stored.metadata.resource_version if stored is not None else None
+            if any(revision != ours for revision in self._seen_while_writing):
+                self.wake()  # a change not our own arrived meanwhile (or the write failed: look again)
+        self.adopt_written(stored)
 
     def adopt_written(self, stored: Any) -> None:
         """Keep what our own write returned as the latest view."""
