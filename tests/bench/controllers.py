@@ -2,9 +2,11 @@
 
 Run: python -m tests.bench.controllers [--nodes 5000] [--replicas 10000] [--fail 500] [--quick]
 
-Processes: `atoll up --store memory --no-scheduler` (the API server), `atoll-controller` (every
-controller), and this one, which plays the scheduler and the node agents (tests/support/fake_nodes:
-round-robin binding, Running reported at once, Leases renewed every --heartbeat seconds).
+Processes: `atoll up --store memory --no-scheduler --no-controllers` (the API server alone: its
+in-process controllers, with their own grace period, would fight the measured ones over every
+failed node's taint), `atoll-controller` (every controller), and this one, which plays the
+scheduler and the node agents (tests/support/fake_nodes: round-robin binding, Running reported at
+once, Leases renewed every --heartbeat seconds).
 
 Phases, each timed from the triggering write until the API shows the end state:
 1. scale a Deployment from 0 to --replicas: every replica Running and the Deployment available;
@@ -12,7 +14,9 @@ Phases, each timed from the triggering write until the API shows the end state:
    and available;
 3. --fail nodes stop heartbeating: every affected replica Running on a live node. Reported from
    the first NoExecute taint the controller puts on a failed node (that is, excluding the grace
-   period; pods have no toleration and the eviction delay is 0 here), and in total.
+   period; pods have no toleration and the eviction delay is 0 here), and in total, with the node
+   lifecycle controller's reconciles in that phase and how many of them failed (each failure is
+   retried after a per-node back-off under a global 10 retries/s budget, so failures cost time).
 Hermetic (tests/support/hermetic.py); fails at once if `atoll up` or `atoll-controller` dies
 (supervisor.py). Prints the calibration figure (calibration.py) and each phase in echo calls, a
 table, then one JSON line.
@@ -30,10 +34,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from atoll.client import Client
+from controller.controllers.node_lifecycle.reconciler import NAME
 from tests.bench.calibration import measure
 from tests.bench.report import run_and_report
 from tests.bench.supervisor import Supervisor
 from tests.support.fake_nodes import FakeNodes
+from tests.support.metrics_scrape import free_port, scrape, value
 from tests.support.up_process import start_up
 from tests.unit.controllers.builders import make_deployment
 
@@ -77,18 +83,21 @@ class DeploymentView:
 async def run(args: argparse.Namespace, children: Supervisor) -> dict[str, float | int | None]:
     calibration = await measure(children)
     with tempfile.TemporaryDirectory() as data_dir:
-        up = start_up(Path(data_dir), "--store", "memory", "--no-scheduler", "--sim-nodes", "0")
+        up = start_up(Path(data_dir), "--store", "memory", "--no-scheduler", "--no-controllers", "--sim-nodes", "0")
         children.adopt("atoll up", up.process, up.output)
+        port = free_port()
+        metrics_url = f"http://127.0.0.1:{port}/metrics"
         children.start(
             "atoll-controller",
             [sys.executable, "-m", "controller.main", "--server", up.address, "--log-level", "WARNING",
-             "--node-grace-period", str(args.grace), "--default-toleration-seconds", "0", "--workers", "8"],
+             "--node-grace-period", str(args.grace), "--default-toleration-seconds", "0", "--workers", "8",
+             "--metrics-listen", f"127.0.0.1:{port}"],
         )
         client = Client.connect(up.address, timeout=120)
         names = [f"node-{i:05d}" for i in range(args.nodes)]
         nodes = FakeNodes(client, names, heartbeat=args.heartbeat)
         try:
-            result = await children.guard(_phases(args, client, nodes, names))
+            result = await children.guard(_phases(args, client, nodes, names, metrics_url))
         finally:
             await nodes.stop()
             await client.close()
@@ -104,7 +113,7 @@ async def run(args: argparse.Namespace, children: Supervisor) -> dict[str, float
 
 
 async def _phases(
-    args: argparse.Namespace, client: Client, nodes: FakeNodes, names: list[str]
+    args: argparse.Namespace, client: Client, nodes: FakeNodes, names: list[str], metrics_url: str
 ) -> dict[str, float | int]:
     """The three timed phases of the module docstring; their figures."""
     started = time.perf_counter()
@@ -130,6 +139,7 @@ async def _phases(
 
     victims = set(names[: args.fail])
     affected = sum(1 for node in nodes.bound_to("Pod").values() if node in victims)
+    reconciles_before = _node_lifecycle_reconciles(metrics_url)
     nodes.fail(*victims)
     failed_at = time.perf_counter()
     first_taint = asyncio.create_task(_first_taint(client, victims))
@@ -142,6 +152,9 @@ async def _phases(
     await wait_for(replaced, poll=0.1)
     done_at = time.perf_counter()
     tainted_at = await first_taint
+    reconciles = {
+        result: count - reconciles_before[result] for result, count in _node_lifecycle_reconciles(metrics_url).items()
+    }
     return {
         "nodes": args.nodes,
         "replicas": args.replicas,
@@ -152,9 +165,20 @@ async def _phases(
         "rolling_update_s": round(rolling, 2),
         "node_failure_total_s": round(done_at - failed_at, 2),
         "node_failure_from_first_taint_s": round(done_at - tainted_at, 2),
+        "node_failure_reconciles": sum(reconciles.values()),
+        "node_failure_reconcile_errors": reconciles["error"],
         "grace_s": args.grace,
         "heartbeat_s": args.heartbeat,
         "cpus": os.cpu_count() or 0,
+    }
+
+
+def _node_lifecycle_reconciles(metrics_url: str) -> dict[str, int]:
+    """The node lifecycle controller's reconciles so far by result (success, requeue, error)."""
+    families = scrape(metrics_url)
+    return {
+        result: int(value(families, "atoll_controller_reconciles_total", controller=NAME, result=result) or 0)
+        for result in ("success", "requeue", "error")
     }
 
 

@@ -73,8 +73,7 @@ class FakeNodes:
     # -- internals ----------------------------------------------------------------------------------
 
     async def _register(self, name: str) -> None:
-        node = make_node(name)
-        node.node.status.conditions.add(type="Ready", status="True", reason="AgentReady")
+        node = make_node(name)  # Ready, as its agent reports it
         with contextlib.suppress(ApiError):
             await self.client.create(node)
         lease = lease_pb2.Lease()

@@ -43,7 +43,7 @@ from atoll import finalizers, namespaces
 from atoll.client import ApiError
 from atoll.clock import Clock
 from atoll.events import NORMAL, WARNING
-from atoll.ports import Creator, Deleter, StatusUpdater, Updater
+from atoll.ports import Creator, Deleter, StatusUpdater, Updater, metadata_of
 from atoll.tolerations import eviction_delay
 from atoll.v1 import api_pb2, lease_pb2, node_pb2, scheduling_pb2
 from atoll.watch_events import DELETED
@@ -70,6 +70,12 @@ def unreachable_taint() -> scheduling_pb2.Taint:
 
 # How soon a reconcile looks again at a workload it released from a lost node that is still there.
 RELEASE_RETRY_SECONDS = 1.0
+
+# A workload write that fails because the workload changed or is gone: no reconcile failure, as the
+# watch event of its newer version (or deletion) queues its node again; failing instead would wait
+# for the queue's per-key back-off under its global retry budget (10/s), seconds to minutes once
+# many nodes fail at the same time.
+LOOKED_AT_AGAIN = (grpc.StatusCode.ABORTED, grpc.StatusCode.NOT_FOUND)
 
 
 @dataclass(frozen=True)
@@ -165,10 +171,9 @@ class NodeLifecycleController:
         if silent < grace:
             await self._mark_reachable(node)
             return Result(requeue_after=grace - silent)
-        node = await self._mark_unreachable(node, now)
-        await self._mark_workloads_not_ready(name, now)
+        await self._mark_unreachable(node, now)
         since = self._tainted_since.setdefault(name, now)
-        next_due = await self._evict_due(node, since, now)
+        next_due = await self._handle_workloads(name, since, now)
         return Result(requeue_after=None if next_due is None else max(0.0, next_due - now))
 
     async def _mark_reachable(self, node: node_pb2.Node) -> None:
@@ -186,7 +191,7 @@ class NodeLifecycleController:
                           "the node agent renews its lease again", self.clock.now())
             await self.api.update_status(node)
 
-    async def _mark_unreachable(self, node: node_pb2.Node, now: float) -> node_pb2.Node:
+    async def _mark_unreachable(self, node: node_pb2.Node, now: float) -> None:
         name = node.metadata.name
         ready = find_condition(node.status.conditions, "Ready")
         if ready is None or ready.status != "Unknown":
@@ -196,67 +201,69 @@ class NodeLifecycleController:
             await self.events.record("Node", node, WARNING, "NodeNotReady", f"node {name} is not ready: {message}")
         if not _has_taint(node):
             node.spec.taints.append(unreachable_taint())
-            node = (await self.api.update(node)).node
+            await self.api.update(node)
             self._tainted_since[name] = now
-        return node
 
-    async def _mark_workloads_not_ready(self, node_name: str, now: float) -> None:
-        """Ready=False, reason NodeNotReady, on every workload bound to ``node_name`` that does not
-        say so already (a write per workload, once)."""
+    async def _handle_workloads(self, node_name: str, since: float, now: float) -> float | None:
+        """Each workload bound to the unreachable ``node_name``: Ready=False (once), then evicted
+        when its toleration ran out (tainted ``since``); the earliest future deadline, if any.
+
+        The eviction of a workload marked in the same pass uses the version that write returned,
+        not the informer's (the watch may not have delivered it yet). A write that finds the
+        workload changed or gone is no failure (LOOKED_AT_AGAIN)."""
         failure: ApiError | None = None
-        for informer in self.workloads.values():
-            for obj in informer.by_index(NODE_INDEX, node_name):
-                ready = find_condition(obj.status.conditions, "Ready")
-                if obj.metadata.HasField("deletion_timestamp") or (
-                    ready is not None and ready.status == "False" and ready.reason == NODE_NOT_READY_REASON
-                ):
-                    continue
-                set_condition(obj.status.conditions, "Ready", "False", NODE_NOT_READY_REASON,
-                              f"node {node_name} is not ready", now)
-                try:
-                    await self.api.update_status(obj)
-                except ApiError as err:
-                    if err.code != grpc.StatusCode.NOT_FOUND:
-                        failure = err
-        if failure is not None:
-            raise failure
-
-    async def _evict_due(self, node: node_pb2.Node, since: float, now: float) -> float | None:
-        """Evict the workloads whose toleration ran out; the earliest future deadline, if any."""
-        taint = unreachable_taint()
         next_due: float | None = None
-        failure: ApiError | None = None
         for kind, informer in self.workloads.items():
-            for obj in informer.by_index(NODE_INDEX, node.metadata.name):
-                deleting = obj.metadata.HasField("deletion_timestamp")
-                if _already_lost(kind, obj) or (deleting and finalizers.NODE_AGENT not in obj.metadata.finalizers):
-                    continue
-                delay = eviction_delay(obj.spec.scheduling.tolerations, taint, self.options.default_toleration_seconds)
-                if delay is None:
-                    continue
-                due = since + delay
-                if due > now:
-                    next_due = due if next_due is None else min(next_due, due)
-                    continue
+            for obj in informer.by_index(NODE_INDEX, node_name):
                 try:
-                    if deleting:
-                        # Deleting but still held by the agent that cannot let go: an earlier
-                        # release lost a race (release_from_lost_node leaves it to the next
-                        # reconcile), so release it now and come back until it is gone.
-                        await release_from_lost_node(self.api, await self._delete(kind, obj))
-                        retry = now + RELEASE_RETRY_SECONDS
-                        next_due = retry if next_due is None else min(next_due, retry)
-                    else:
-                        await self._evict(
-                            kind, obj, node.metadata.name, f"node {node.metadata.name} stopped heartbeating",
-                            "TaintManagerEviction",
-                        )
+                    due = await self._handle_workload(kind, obj, node_name, since, now)
                 except ApiError as err:
-                    if err.code != grpc.StatusCode.NOT_FOUND:
+                    if err.code not in LOOKED_AT_AGAIN:
                         failure = err
+                    continue
+                if due is not None:
+                    next_due = due if next_due is None else min(next_due, due)
         if failure is not None:
             raise failure
         return next_due
+
+    async def _handle_workload(
+        self, kind: str, obj: Workload, node_name: str, since: float, now: float
+    ) -> float | None:
+        """One workload of ``_handle_workloads``; when to look at it again, if ever."""
+        if _already_lost(kind, obj):
+            return None
+        if obj.metadata.HasField("deletion_timestamp"):
+            if finalizers.NODE_AGENT not in obj.metadata.finalizers:
+                return None
+        else:
+            await self._mark_not_ready(obj, node_name, now)
+        delay = eviction_delay(
+            obj.spec.scheduling.tolerations, unreachable_taint(), self.options.default_toleration_seconds
+        )
+        if delay is None:
+            return None
+        if since + delay > now:
+            return since + delay
+        if obj.metadata.HasField("deletion_timestamp"):
+            # Deleting but still held by the agent that cannot let go: an earlier release lost a
+            # race (release_from_lost_node leaves it to the next reconcile), so release it now
+            # and come back until it is gone.
+            await release_from_lost_node(self.api, await self._delete(kind, obj))
+            return now + RELEASE_RETRY_SECONDS
+        await self._evict(kind, obj, node_name, f"node {node_name} stopped heartbeating", "TaintManagerEviction")
+        return None
+
+    async def _mark_not_ready(self, obj: Workload, node_name: str, now: float) -> None:
+        """Ready=False, reason NodeNotReady, unless ``obj`` says so already (a write per workload,
+        once); ``obj`` takes the resource version written."""
+        ready = find_condition(obj.status.conditions, "Ready")
+        if ready is not None and ready.status == "False" and ready.reason == NODE_NOT_READY_REASON:
+            return
+        set_condition(obj.status.conditions, "Ready", "False", NODE_NOT_READY_REASON,
+                      f"node {node_name} is not ready", now)
+        written = await self.api.update_status(obj)
+        obj.metadata.resource_version = metadata_of(written).resource_version
 
     async def _collect_orphans(self, name: str, now: float) -> Result | None:
         """Evicts (or releases, when already deleting) what is still bound to the missing node
@@ -278,7 +285,7 @@ class NodeLifecycleController:
                 else:
                     await self._evict(kind, obj, name, f"node {name} no longer exists", "NodeDeleted")
             except ApiError as err:
-                if err.code != grpc.StatusCode.NOT_FOUND:
+                if err.code not in LOOKED_AT_AGAIN:
                     failure = err
         if failure is not None:
             raise failure

@@ -274,3 +274,39 @@ async def test_a_deleting_pod_still_held_by_a_lost_nodes_agent_is_released(harne
     assert await harness.exists("Pod", "stuck")
     await harness.run_for(GRACE + 10, renew=("n2",))
     assert not await harness.exists("Pod", "stuck")
+
+
+async def test_a_workload_due_at_once_is_evicted_in_the_pass_that_marks_it_not_ready(harness: Harness) -> None:
+    """With the watch lagging behind the controller's own writes (as under load), the eviction
+    that follows the Ready=False write must not use the version from before that write: a stale
+    precondition fails, and a failed reconcile waits for the queue's back-off and its global
+    retry budget (10/s), which turned a node failure of a few seconds into tens of seconds."""
+    await harness.api.create(held_by_the_agent(await bound_pod("victim", "n1", seconds=0)))
+    vm = make_standalone_vm("vm1")
+    vm.spec.node_name = "n1"
+    vm.spec.scheduling.tolerations.add(key=UNREACHABLE_TAINT_KEY, operator="Exists", effect="NoExecute")
+    vm.spec.scheduling.tolerations[0].toleration_seconds = 0
+    await harness.api.create(vm)
+    await harness.run_for(GRACE - 5, renew=("n2",))
+    harness.api.hold_events("Pod", "VirtualMachine")
+    await harness.run_for(10, renew=("n2",))
+    assert not await harness.exists("Pod", "victim")
+    lost = (await harness.api.get("VirtualMachine", "vm1")).virtual_machine
+    assert (lost.status.phase, lost.status.reason) == ("Failed", "NodeLost")
+    assert ready_condition(lost) == ("False", "NodeNotReady")
+    assert harness.controller.queue.retries == 0, "no reconcile failed"
+
+
+async def test_an_eviction_that_loses_a_race_waits_for_the_newer_version_not_a_back_off(harness: Harness) -> None:
+    await harness.api.create(held_by_the_agent(await bound_pod("victim", "n1", seconds=30)))
+    await harness.run_for(GRACE + 5, renew=("n2",))  # tainted and marked not ready
+    harness.api.hold_events("Pod")
+    late = (await harness.api.get("Pod", "victim")).pod
+    late.metadata.annotations["agent"] = "a late write the controller has not seen"
+    await harness.api.update(late)
+    await harness.run_for(35, renew=("n2",))  # due: the Delete's precondition is stale
+    assert await harness.exists("Pod", "victim")
+    assert harness.controller.queue.retries == 0, "a conflict is not a failure to back off from"
+    await harness.api.release_events()  # the newer version arrives: the node is looked at again
+    await drain(harness.controller)
+    assert not await harness.exists("Pod", "victim")
