@@ -4,10 +4,14 @@ Run: python -m tests.bench.api [--seconds 5] [--concurrency 32] [--watchers 100]
 
 Each server runs in its own process (as in production), the load generator in this one. Prints a
 table, then one JSON line: echo_calls_per_s (a), create_sqlite_per_s (b), create_etcd_per_s (c),
-watch p50/p99 ms (d), and the ratios b/a and c/a. Targets (issue #22, same-run ratios): b/a >= 0.75
-(median of 5 runs), watch p99 <= 10 ms with 100 watchers. (d) runs 100 watchers of one kind in this
-process while Creates go out at a steady --watch-rate; each latency is from just before the Create
-is sent (so it includes the write itself) to that watcher's receipt of the ADDED event.
+watch p50/p99 ms (d), handler_floor_per_s (e), and the ratios b/a, c/a and e/a. (e) is the API
+server's own gRPC handler stack with a Create that stores nothing (handler_floor_server.py): the
+ceiling of any Create here, so (b)'s distance to it is what validation, the store and the watch
+cache cost, and (e)'s distance to (a) what decoding, metrics and the response cost. Targets
+(issue #22, same-run ratios): b/a >= 0.75 (median of 5 runs), watch p99 <= 10 ms with 100 watchers.
+(d) runs 100 watchers of one kind in this process while Creates go out at a steady --watch-rate;
+each latency is from just before the Create is sent (so it includes the write itself) to that
+watcher's receipt of the ADDED event.
 (a) is also the calibration figure every benchmark prints (calibration.py).
 Hermetic (tests/support/hermetic.py); fails at once if a server process dies (supervisor.py).
 """
@@ -20,13 +24,14 @@ import json
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from atoll.client import Client
 from atoll.v1 import object_pb2
-from tests.bench.calibration import drive, measure, request_size
+from tests.bench.calibration import drive, measure, port_of, request_size
 from tests.bench.supervisor import Supervisor, exit_on_child_death
 from tests.support.etcd_server import etcd_server
 from tests.support.hermetic import isolate_environment
@@ -108,6 +113,10 @@ async def main() -> None:
         # (a) is the calibration figure, with this benchmark's own duration and concurrency.
         calibration = await measure(children, args.seconds, args.concurrency)
         echo = calibration.echo_calls_per_s
+        floor = children.start("handler floor server", [sys.executable, "-m", "tests.bench.handler_floor_server"])
+        floor_address = f"127.0.0.1:{await children.guard(port_of(floor))}"
+        floor_rate = await children.guard(bench_create(floor_address, args.seconds, args.concurrency, "f"))
+        children.stop(floor)
         up = start_up(Path(tmp) / "sqlite", *API_ONLY)
         children.adopt("atoll up (sqlite)", up.process, up.output)
         sqlite_rate = await children.guard(bench_create(up.address, args.seconds, args.concurrency, "c"))
@@ -130,6 +139,8 @@ async def main() -> None:
         watch_p99_ms=round(p99, 2),
         ratio_sqlite_to_echo=round(sqlite_rate / echo, 3),
         ratio_etcd_to_echo=round(etcd_rate / echo, 3) if etcd_rate else None,
+        handler_floor_per_s=round(floor_rate),
+        ratio_floor_to_echo=round(floor_rate / echo, 3),
         **calibration.ratios(durations={"watch_p99": p99 / 1000}),
     )
     rows = [
@@ -146,6 +157,10 @@ async def main() -> None:
         (
             f"(d) watch delivery, {args.watchers} watchers, p99 ms",
             f"{p99:.2f}  (target <= 10; {calibration.in_echo_calls(p99 / 1000):,.0f} echo calls)",
+        ),
+        (
+            "(e) the API's handler stack, a Create storing nothing, calls/s",
+            f"{floor_rate:,.0f}  (e/a = {floor_rate / echo:.2f}: the ceiling of (b))",
         ),
     ]
     width = max(len(label) for label, _ in rows)
