@@ -16,6 +16,7 @@ import grpc
 from atoll.v1 import api_pb2, object_pb2
 from controller.apiserver.handlers import add_objects_service, objects_calls
 from controller.apiserver.request_limits import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES
+from tests.bench.echo_server import serve_on_loopback
 
 
 class StoresNothing:
@@ -42,10 +43,7 @@ async def serve() -> None:
         ]
     )
     add_objects_service(server, objects_calls(StoresNothing()))
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    print(f"PORT {port}", flush=True)
-    await server.wait_for_termination()
+    await serve_on_loopback(server)
 
 
 if __name__ == "__main__":
