@@ -14,6 +14,7 @@ import logging
 
 from atoll.client import ApiError
 from atoll.ports import BatchCreator
+from atoll.queues import next_batch
 from atoll.tasks import cancel_and_wait
 from atoll.v1 import event_pb2, object_pb2
 
@@ -51,9 +52,7 @@ class EventSink:
 
     async def _send(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch = await next_batch(self._queue, self._batch)
             try:
                 await self._write(batch)
             finally:

@@ -21,6 +21,7 @@ import grpc
 from atoll import kinds
 from atoll.client import ApiError
 from atoll.ports import Writable
+from atoll.queues import next_batch
 from atoll.tasks import cancel_and_wait
 from atoll.v1 import api_pb2, object_pb2
 
@@ -67,9 +68,7 @@ class StatusBatcher:
 
     async def _send(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch = await next_batch(self._queue, self._batch)
             waiting = [(obj, future) for obj, future in batch if not future.done()]  # a cancelled writer left
             try:
                 if waiting:

@@ -38,11 +38,10 @@ class WorkloadRunner:
         self._wake.set()
         self._timer: Timer | None = None
         self._timer_at = 0.0
-        # While a status write is in flight, a newer version from the watch may be that write's
-        # own echo (watchers can hear of a write before its writer does): the revisions seen
-        # meanwhile are kept, and whether they wake the runner is decided when the write answers.
-        self._writing = False
-        self._seen_while_writing: list[int] = []
+        # While a status write is in flight (not None), the revisions the watch delivered meanwhile:
+        # one may be that write's own echo (watchers can hear of a write before its writer does),
+        # so whether they wake the runner is decided when the write answers.
+        self._seen_while_writing: list[int] | None = None
         self._task = asyncio.create_task(self._loop(), name=f"{self.kind}/{message.metadata.name}")
 
     @property
@@ -56,7 +55,7 @@ class WorkloadRunner:
         would only find the status it just wrote."""
         if message.metadata.resource_version > self.latest.metadata.resource_version:
             self.latest = message
-            if self._writing:
+            if self._seen_while_writing is not None:
                 self._seen_while_writing.append(message.metadata.resource_version)
             else:
                 self.wake()
@@ -111,14 +110,15 @@ class WorkloadRunner:
         desired = type(message)()
         desired.metadata.CopyFrom(message.metadata)
         desired.status.CopyFrom(status)
-        self._writing, self._seen_while_writing = True, []
+        seen: list[int] = []
+        self._seen_while_writing = seen
         stored = None
         try:
             stored = await writes.write_status(self.ctx.statuses, desired)
         finally:
-            self._writing = False
+            self._seen_while_writing = None
             ours = stored.metadata.resource_version if stored is not None else None
-            if any(revision != ours for revision in self._seen_while_writing):
+            if any(revision != ours for revision in seen):
                 self.wake()  # a change not our own arrived meanwhile (or the write failed: look again)
         self.adopt_written(stored)
 

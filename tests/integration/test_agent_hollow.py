@@ -48,11 +48,9 @@ async def test_a_default_fleet_registers_mixed_nodes_and_runs_what_is_bound_to_t
 
 
 async def test_the_fleet_writes_its_workloads_statuses_in_shared_batch_calls() -> None:
-    def answered(method: str) -> float:
-        return float(metrics.REQUESTS.labels(method, "", "OK")._value.get())
-
-    def single_pod_statuses() -> float:
-        return float(metrics.REQUESTS.labels("UpdateStatus", "Pod", "OK")._value.get())
+    def answered(method: str, kind: str = "") -> float:
+        labels = {"method": method, "kind": kind, "code": "OK"}
+        return metrics.REGISTRY.get_sample_value("atoll_apiserver_requests_total", labels) or 0.0
 
     async with cluster() as c, node_ipam(c.api.address):
         fleet = HollowFleet(c.client, default_fleet(10), config=AgentConfig(lease_interval=0.5))
@@ -60,14 +58,14 @@ async def test_the_fleet_writes_its_workloads_statuses_in_shared_batch_calls() -
         try:
             for index in range(6):
                 await eventually(c.client, "node", f"sim-lnx-000{index}", lambda n: bool(n.spec.pod_cidr), namespace="")
-            batches, singles = answered("BatchUpdateStatus"), single_pod_statuses()
+            batches, singles = answered("BatchUpdateStatus"), answered("UpdateStatus", "Pod")
             names = [f"p{i}" for i in range(12)]
             pods = [bound_pod(name, f"sim-lnx-000{i % 6}") for i, name in enumerate(names)]
             response = await c.client.batch_create(pods)
             assert [result.code for result in response.results] == ["OK"] * len(names)
             for name in names:
                 await eventually(c.client, "pod", name, lambda p: p is not None and p.status.phase == "Running")
-            assert single_pod_statuses() == singles, "no pod status goes out alone as UpdateStatus"
+            assert answered("UpdateStatus", "Pod") == singles, "no pod status goes out alone as UpdateStatus"
             assert 0 < fleet.statuses.calls == answered("BatchUpdateStatus") - batches
         finally:
             await fleet.close()
