@@ -70,6 +70,11 @@ def module_verb(module: str, help: str) -> LazyVerb:
 VERBS: Mapping[str, LazyVerb] = MappingProxyType(
     {
         "apply": module_verb("atoll.cli.apply", "create or update objects from manifests"),
+        "run": module_verb("atoll.cli.run", "create a pod running one image"),
+        "create": module_verb(
+            "atoll.cli.create", "create a deployment, namespace, configmap, secret or service from flags"
+        ),
+        "expose": module_verb("atoll.cli.expose", "create a service selecting a deployment's or a pod's pods"),
         "get": module_verb("atoll.cli.get", "list objects of one kind, or show some by name"),
         "describe": module_verb("atoll.cli.describe", "show objects in detail, with their conditions and events"),
         "delete": module_verb("atoll.cli.delete", "delete objects by name or by manifest"),

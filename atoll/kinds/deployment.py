@@ -6,6 +6,7 @@ from typing import Any
 
 from atoll.kinds import pod, virtualmachine
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, NONE, Column, format_label_selector
+from atoll.kinds.exposure import Exposure, container_ports
 from atoll.kinds.kind import KindStrategy, memoized_spec_rule
 from atoll.kinds.pod import default_pod_spec
 from atoll.kinds.readiness import Readiness, rollout_progress
@@ -80,6 +81,17 @@ class DeploymentKind(KindStrategy[deployment_pb2.Deployment]):
         """The selector never changes: it is how the Deployment finds its replicas."""
         if old.spec.selector != new.spec.selector:
             errors.append(FieldError("spec.selector", "may not change (create a new Deployment instead)"))
+
+    def exposure(self, obj: deployment_pb2.Deployment) -> Exposure:
+        """The selector's matchLabels (a Service cannot select by expressions: then a problem); the
+        pod template's container ports (a VM template declares none)."""
+        selector = obj.spec.selector
+        problem = ""
+        if selector.match_expressions:
+            problem = "its selector has matchExpressions, which a Service cannot select by"
+        template = obj.spec.template
+        ports = container_ports(template.pod.spec.containers) if template.HasField("pod") else ()
+        return Exposure(dict(selector.match_labels), ports, problem)
 
     def readiness(self, obj: deployment_pb2.Deployment) -> Readiness:
         text, done, failed = rollout_progress(obj)

@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeAlias, TypeVar
 from google.protobuf.message import Message
 
 from atoll.kinds.columns import Column
+from atoll.kinds.exposure import Exposure
 from atoll.kinds.readiness import READY, Readiness
 from atoll.v1 import object_pb2
 from atoll.validation.base import FieldError
@@ -166,6 +167,11 @@ class KindStrategy(Generic[M]):
     def node_requests(self, obj: M) -> tuple[int, int] | None:
         """(CPU millicores, memory bytes) a workload of this kind takes from its node while it
         holds it (atoll/requests.py), or None: this kind takes nothing (``atoll top``)."""
+        return None
+
+    def exposure(self, obj: M) -> Exposure | None:
+        """What a Service in front of ``obj`` selects and the ports ``obj`` declares (``atoll
+        expose``), or None: nothing of this kind can be exposed."""
         return None
 
     def readiness(self, obj: M) -> Readiness:

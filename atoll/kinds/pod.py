@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, Column, is_set, or_none, since
+from atoll.kinds.exposure import Exposure, container_ports
 from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_default, memoized_spec_rule
 from atoll.kinds.readiness import Readiness, ready_condition
 from atoll.pod_references import host_paths
@@ -120,6 +121,10 @@ class PodKind(KindStrategy[pod_pb2.Pod]):
 
     def readiness(self, obj: pod_pb2.Pod) -> Readiness:
         return ready_condition(obj)
+
+    def exposure(self, obj: pod_pb2.Pod) -> Exposure:
+        """The pod's labels; its containers' ports."""
+        return Exposure(dict(obj.metadata.labels), container_ports(obj.spec.containers))
 
     def node_requests(self, obj: pod_pb2.Pod) -> tuple[int, int] | None:
         return pod_requests(obj) if holds_node(obj) else None

@@ -7,6 +7,7 @@ endpoints controller keeps the Endpoints of the same name and the endpoint count
 from __future__ import annotations
 
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, NONE, Column
+from atoll.kinds.exposure import Exposure
 from atoll.kinds.kind import KindStrategy
 from atoll.v1 import service_pb2
 from atoll.validation.base import FieldError
@@ -63,6 +64,14 @@ class ServiceKind(KindStrategy[service_pb2.Service]):
         if old.spec.cluster_ip != new.spec.cluster_ip:
             message = f"may not change (it is {old.spec.cluster_ip or NONE}); delete and recreate the Service"
             errors.append(FieldError("spec.clusterIP", message))
+
+    def exposure(self, obj: service_pb2.Service) -> Exposure:
+        """The Service's own selector and ports (a second Service in front of the same pods)."""
+        ports = tuple(
+            service_pb2.ServicePort(port=p.port, target_port=p.target_port, protocol=p.protocol or "TCP")
+            for p in obj.spec.ports
+        )
+        return Exposure(dict(obj.spec.selector), ports)
 
     def keep_on_update(self, old: service_pb2.Service, merged: service_pb2.Service) -> None:
         """Status, and the allocated cluster IP when the update leaves it empty (an apply of the

@@ -19,7 +19,7 @@ from atoll.v1 import object_pb2, pod_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
 # Modules of atoll/kinds/ that are the machinery, not a kind.
-_MACHINERY = {"kind", "columns", "checks", "readiness"}
+_MACHINERY = {"kind", "columns", "checks", "readiness", "exposure"}
 # Where kind names may be compared: each kind's own file, and code whose job is to name kinds.
 # - atoll/kinds/<kind>.py: the strategies themselves.
 # - controller/apiserver/auth/: authorization policy grants verbs on named kinds (built-in roles,

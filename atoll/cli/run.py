@@ -1,0 +1,85 @@
+"""``atoll run NAME --image=IMG [-- ARG...]``: create one Pod running IMG, as ``kubectl run`` does.
+
+The Pod is labelled ``run=NAME`` (``--labels`` replaces that), its one container is called NAME;
+words after ``--`` are the container's args, or its command and args with ``--command``.
+``--restart`` is the Pod's restart policy (Always by default). Containers in atoll have no
+terminal, so ``-t`` is refused in one line (as ``atoll attach`` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from atoll.cli import builders, flag_values
+from atoll.cli.common import CliError
+from atoll.cli.creating import add_creation_flags, create_built, namespace_for
+from atoll.cli.parser import examples
+from atoll.v1 import object_pb2
+from atoll.validation.pod import IMAGE_PULL_POLICIES, RESTART_POLICIES
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="create a pod running one image",
+        description="Create a Pod NAME with one container running IMAGE (labelled run=NAME).",
+        **examples(
+            "atoll run web --image=nginx --port=80",
+            "atoll run job --image=busybox --restart=Never -- sh -c 'echo hi'",
+            "atoll run shell --image=busybox --command -- sleep 3600",
+            "atoll run api --image=app:1.2 --env=MODE=prod --labels=app=api,tier=back -n prod",
+            "atoll run web --image=nginx --dry-run=client -o yaml",
+        ),
+    )
+    parser.add_argument("name", metavar="NAME", help="the pod's name")
+    parser.add_argument(
+        "container_args", metavar="ARG", nargs="*", help="after --: the container's args (command with --command)"
+    )
+    parser.add_argument("--image", required=True, metavar="IMAGE", help="the image the container runs")
+    parser.add_argument("--port", type=flag_values.port, default=0, metavar="N", help="the port the container exposes")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="an environment variable (repeatable)"
+    )
+    parser.add_argument("-l", "--labels", default="", metavar="K=V,...", help="the pod's labels (default run=NAME)")
+    parser.add_argument(
+        "--restart",
+        choices=RESTART_POLICIES,
+        default="Always",
+        metavar="|".join(RESTART_POLICIES),
+        help="the pod's restart policy (default Always)",
+    )
+    parser.add_argument("--command", action="store_true", help="the words after -- are the command, not args")
+    parser.add_argument(
+        "--image-pull-policy",
+        choices=IMAGE_PULL_POLICIES,
+        default="",
+        metavar="|".join(IMAGE_PULL_POLICIES),
+        help="when the node pulls the image (default: the server's)",
+    )
+    parser.add_argument("-t", "--tty", action="store_true", help=argparse.SUPPRESS)
+    add_creation_flags(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return create_built(args, lambda: build(args))
+
+
+def build(args: argparse.Namespace) -> object_pb2.Object:
+    """The Pod the flags describe; CliError for a flag that cannot make one."""
+    if args.tty:
+        raise CliError("-t: containers in atoll have no terminal; use -i (stdin) alone")
+    words = tuple(args.container_args)
+    if args.command and not words:
+        raise CliError("--command needs the command after --, e.g. atoll run NAME --image=IMG --command -- sleep 60")
+    container = builders.ContainerFlags(
+        image=args.image,
+        port=args.port,
+        env=flag_values.env(args.env),
+        command=words if args.command else (),
+        args=() if args.command else words,
+        image_pull_policy=args.image_pull_policy,
+    )
+    labels = flag_values.labels(args.labels, "--labels") if args.labels else {}
+    return builders.run_pod(args.name, namespace_for(args), container, labels=labels, restart_policy=args.restart)
