@@ -52,6 +52,7 @@ def _deployment(objects: Any) -> None:
     parser.add_argument("name", metavar="NAME")
     parser.add_argument(
         "--image",
+        type=flag_values.image,
         action="append",
         required=True,
         metavar="IMAGE",

@@ -1,5 +1,5 @@
 """Values of the imperative verbs' flags, checked before anything is sent, each mistake one line
-naming the flag and the (bounded) value: ``--labels k=v,...``, ``--env K=V``, port numbers."""
+naming the flag and the (bounded) value: ``--image``, ``--labels k=v,...``, ``--env K=V``, port numbers."""
 
 from __future__ import annotations
 
@@ -18,6 +18,13 @@ def port(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PORT:
         raise argparse.ArgumentTypeError(f"must be a port number between 1 and {MAX_PORT}, got {bounded_repr(text)}")
     return int(text)
+
+
+def image(text: str) -> str:
+    """An argparse ``type``: an image reference, not empty (the node resolves the rest)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give an image, e.g. nginx or registry.example/team/app:1.2")
+    return text
 
 
 def labels(text: str, flag: str) -> dict[str, str]:

@@ -36,7 +36,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "container_args", metavar="ARG", nargs="*", help="after --: the container's args (command with --command)"
     )
-    parser.add_argument("--image", required=True, metavar="IMAGE", help="the image the container runs")
+    parser.add_argument(
+        "--image", type=flag_values.image, required=True, metavar="IMAGE", help="the image the container runs"
+    )
     parser.add_argument("--port", type=flag_values.port, default=0, metavar="N", help="the port the container exposes")
     parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="an environment variable (repeatable)"

@@ -173,6 +173,7 @@ def test_output_name_and_json_and_the_plain_line(capsys: pytest.CaptureFixture[s
     ("argv", "expected"),
     [
         (["run", "web"], "--image"),
+        (["run", "web", "--image="], "give an image"),
         (["run", "web", "--image=nginx", "-t"], "no terminal"),
         (["run", "web", "--image=nginx", "--command"], "--command needs the command"),
         (["run", "web", "--image=nginx", "--restart=Nevr"], 'did you mean "Never"'),
