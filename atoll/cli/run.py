@@ -2,8 +2,9 @@
 
 The Pod is labelled ``run=NAME`` (``--labels`` replaces that), its one container is called NAME;
 words after ``--`` are the container's args, or its command and args with ``--command``.
-``--restart`` is the Pod's restart policy (Always by default). Containers in atoll have no
-terminal, so ``-t`` is refused in one line (as ``atoll attach`` does).
+``--restart`` is the Pod's restart policy (Always by default). ``-i`` gives the container stdin
+and attaches to it once it runs, ``--rm`` then deletes the Pod (run_attach.py). Containers in
+atoll have no terminal, so ``-t`` is refused in one line (as ``atoll attach`` does).
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ import argparse
 from typing import Any
 
 from atoll.cli import builders, flag_values
-from atoll.cli.common import CliError
-from atoll.cli.creating import add_creation_flags, create_built, namespace_for
+from atoll.cli.common import CliError, Streams, run_with_client
+from atoll.cli.creating import add_creation_flags, check_creation_flags, create_built, namespace_for
+from atoll.cli.duration import parse_duration
 from atoll.cli.parser import examples
+from atoll.client import Client
 from atoll.v1 import object_pb2
 from atoll.validation.pod import IMAGE_PULL_POLICIES, RESTART_POLICIES
+
+DEFAULT_RUNNING_TIMEOUT = 60.0
 
 
 def add_parser(subparsers: Any) -> None:
@@ -30,6 +35,7 @@ def add_parser(subparsers: Any) -> None:
             "atoll run shell --image=busybox --command -- sleep 3600",
             "atoll run api --image=app:1.2 --env=MODE=prod --labels=app=api,tier=back -n prod",
             "atoll run web --image=nginx --dry-run=client -o yaml",
+            "atoll run -i --rm --restart=Never shell --image=busybox --command -- sh",
         ),
     )
     parser.add_argument("name", metavar="NAME", help="the pod's name")
@@ -59,19 +65,44 @@ def add_parser(subparsers: Any) -> None:
         metavar="|".join(IMAGE_PULL_POLICIES),
         help="when the node pulls the image (default: the server's)",
     )
+    parser.add_argument(
+        "-i", "--stdin", action="store_true", help="attach once it runs: send stdin, print its output (atoll attach -i)"
+    )
+    parser.add_argument("--rm", action="store_true", help="with -i: delete the pod when the session ends")
+    parser.add_argument(
+        "--pod-running-timeout",
+        type=parse_duration,
+        default=DEFAULT_RUNNING_TIMEOUT,
+        metavar="DURATION",
+        help="with -i: how long to wait for the pod to start (default 1m)",
+    )
     parser.add_argument("-t", "--tty", action="store_true", help=argparse.SUPPRESS)
     add_creation_flags(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return create_built(args, lambda: build(args))
+    if not args.stdin:
+        return create_built(args, lambda: build(args))
+
+    async def attached(client: Client, streams: Streams) -> int:
+        from atoll.cli.run_attach import run_attached  # deferred: only -i needs sessions
+
+        check_creation_flags(args)
+        pod = build(args)
+        return await run_attached(client, await client.create(pod), args, streams)
+
+    return run_with_client(args, attached)
 
 
 def build(args: argparse.Namespace) -> object_pb2.Object:
     """The Pod the flags describe; CliError for a flag that cannot make one."""
     if args.tty:
         raise CliError("-t: containers in atoll have no terminal; use -i (stdin) alone")
+    if args.rm and not args.stdin:
+        raise CliError("--rm deletes the pod when an attached session ends: use it with -i")
+    if args.stdin and (args.dry_run != "none" or args.output is not None):
+        raise CliError("-i attaches to the pod it creates: it does not go with --dry-run or -o")
     words = tuple(args.container_args)
     if args.command and not words:
         raise CliError("--command needs the command after --, e.g. atoll run NAME --image=IMG --command -- sleep 60")
@@ -82,6 +113,7 @@ def build(args: argparse.Namespace) -> object_pb2.Object:
         command=words if args.command else (),
         args=() if args.command else words,
         image_pull_policy=args.image_pull_policy,
+        stdin=args.stdin,
     )
     labels = flag_values.labels(args.labels, "--labels") if args.labels else {}
     return builders.run_pod(args.name, namespace_for(args), container, labels=labels, restart_policy=args.restart)

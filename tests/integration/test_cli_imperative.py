@@ -84,6 +84,10 @@ def refused_changing_nothing(up: UpProcess, *args: str) -> str:
     return result.stderr
 
 
+def has_pod(up: UpProcess, name: str) -> bool:
+    return any(item["metadata"]["name"] == name for item in get(up, "pods", "-n", "imp")["items"])
+
+
 def phase(up: UpProcess, name: str) -> str:
     return str(get(up, "pod", name, "-n", "imp").get("status", {}).get("phase", ""))
 
@@ -98,6 +102,48 @@ def test_a_run_pod_reaches_running_and_a_second_run_says_already_exists(up: UpPr
     err = refused_changing_nothing(up, "run", "web", "--image=other", "-n", "imp")
     assert err.startswith("Error from server (AlreadyExists):"), err
     assert get(up, "pod", "web", "-n", "imp")["spec"]["containers"][0]["image"] == "nginx"
+
+
+def test_run_i_sends_stdin_prints_the_whole_log_returns_the_exit_code_and_rm_deletes(up: UpProcess) -> None:
+    """A simulated container with stdin echoes what it reads into its log; the log is followed
+    from its start, so a line written before the attach began is there too."""
+    for _ in range(2):  # --rm leaves nothing behind: the same command works again
+        result = atoll(
+            up,
+            "run",
+            "-i",
+            "--rm",
+            "--restart=Never",
+            "talk",
+            "--image=busybox",
+            "-n",
+            "imp",
+            "--command",
+            "--",
+            "sh",
+            "-c",
+            "echo early; sleep 2; echo late; exit 3",
+            stdin="hello\n",
+        )
+        assert result.returncode == 3, result.stderr
+        lines = result.stdout.splitlines()
+        assert [line for line in lines if line in ("early", "hello", "late")] == ["early", "hello", "late"], lines
+        assert result.stderr == "pod/talk deleted\n"
+        until(lambda: not has_pod(up, "talk"), what="pod/talk gone")
+
+
+def test_ctrl_c_on_run_i_rm_deletes_the_pod(up: UpProcess) -> None:
+    env = dict(os.environ, ATOLL_CONFIG="/nonexistent/config.yaml", ATOLL_SERVER=up.address)
+    argv = [str(BIN / "atoll"), "run", "-i", "--rm", "forever", "--image=nginx", "-n", "imp"]
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        until(lambda: has_pod(up, "forever") and phase(up, "forever") == "Running", what="pod/forever Running")
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and b"pod/forever deleted" in err, err
+    until(lambda: not has_pod(up, "forever"), what="pod/forever gone")
 
 
 def test_an_exposed_deployment_gets_endpoints(up: UpProcess) -> None:
