@@ -15,6 +15,14 @@ and renews every ``retry_period``. The rules that make "exactly one acts" true:
   ``renew_deadline < lease_duration`` and any other candidate observed that last renewal no
   earlier than the attempt started, the old leader has stopped before anyone may acquire.
 - **Release**: a leader cancelled cleanly clears the holder so a successor need not wait.
+- **Dead holder**: a holder that provably no longer runs (``holder_gone``, by default
+  ``atoll.process_identity.holder_is_gone``: a process of this host, boot and pid namespace that
+  is gone, say after kill -9) is treated like a released Lease: a successor, or the same command
+  restarted, takes it at once instead of waiting ``lease_duration``. A dead process acts no more,
+  so this cannot make two act; a holder it cannot prove dead is waited out as above.
+
+While another holds the Lease, the candidate logs one line naming the Lease and the holder
+(again only when the holder changes), so that a process that does nothing says why.
 
 After losing, the elector goes back to being a candidate; ``run`` returns only when cancelled (or
 raises what ``lead()`` raised if it failed on its own).
@@ -24,8 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -36,7 +42,9 @@ from atoll import namespaces
 from atoll.client import ApiError
 from atoll.clock import Clock, to_timestamp
 from atoll.ports import Creator, Getter, Updater
+from atoll.process_identity import holder_is_gone, process_identity
 from atoll.tasks import cancel_and_wait
+from atoll.user_text import bounded
 from atoll.v1 import lease_pb2
 
 log = logging.getLogger(__name__)
@@ -48,7 +56,9 @@ LeadershipListener = Callable[[bool], None]
 
 
 def default_identity() -> str:
-    return f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+    """A new identity naming this process (atoll/process_identity.py): unique per call, and
+    provably dead to a successor on this host once the process is gone."""
+    return process_identity()
 
 
 @dataclass(frozen=True)
@@ -74,12 +84,20 @@ class LeaseApi(Getter, Creator, Updater, Protocol):
 
 class LeaderElector:
     def __init__(
-        self, api: LeaseApi, config: ElectionConfig, clock: Clock, on_change: LeadershipListener | None = None
+        self,
+        api: LeaseApi,
+        config: ElectionConfig,
+        clock: Clock,
+        on_change: LeadershipListener | None = None,
+        holder_gone: Callable[[str], bool] = holder_is_gone,
     ) -> None:
+        """``holder_gone(identity)``: True only when that holder provably no longer runs."""
         self.api = api
         self.config = config
         self.clock = clock
         self._on_change = on_change or (lambda _leading: None)
+        self._holder_gone = holder_gone
+        self._standing_by_for = ""  # the holder last reported in the standby line
         self.is_leader = False
         self.transitions = 0
         self._observed: tuple[str, int] | None = None  # (holder, resource_version) last seen
@@ -92,6 +110,7 @@ class LeaderElector:
         while True:
             await self._acquire()
             self.is_leader = True
+            self._standing_by_for = ""
             self.transitions += 1
             self._on_change(True)
             log.info("%s: became leader of lease %s", self.config.identity, self.config.lease_name)
@@ -128,7 +147,13 @@ class LeaderElector:
         held_by_other = spec.holder_identity and spec.holder_identity != config.identity
         duration = spec.lease_duration_seconds or config.lease_duration
         if held_by_other and self._observed_at + duration > now:
-            return False
+            if not self._holder_gone(spec.holder_identity):
+                self._standing_by(spec.holder_identity, duration)
+                return False
+            log.info(
+                "%s: lease %s is held by %s, a process of this host that is gone; taking it over",
+                bounded(config.identity), config.lease_name, bounded(spec.holder_identity),
+            )  # fmt: skip
         if spec.holder_identity != config.identity:
             spec.acquire_time.CopyFrom(to_timestamp(now))
             spec.lease_transitions += 1
@@ -141,6 +166,18 @@ class LeaderElector:
             return False
         self._observed, self._observed_at = (config.identity, written.metadata.resource_version), now
         return True
+
+    def _standing_by(self, holder: str, duration: float) -> None:
+        """Say once per holder that this candidate waits (a warning, so that it shows at every
+        component's default log level: a process that does nothing should say why)."""
+        if holder == self._standing_by_for:
+            return
+        self._standing_by_for = holder
+        config = self.config
+        log.warning(
+            "%s: standing by: lease %s/%s is held by %s; acting when it is released or not renewed for %gs",
+            bounded(config.identity), config.namespace, config.lease_name, bounded(holder), duration,
+        )  # fmt: skip
 
     async def _create(self, now: float) -> bool:
         lease = lease_pb2.Lease()

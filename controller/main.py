@@ -1,8 +1,16 @@
-"""``atoll-controller``: runs the controllers against an API server, optionally as one of several
-replicas with leader election. ``run_controllers`` is the same thing for in-process use (`atoll up`).
+"""``atoll-controller``: runs the controllers against an API server. ``run_controllers`` is the same
+thing for in-process use (`atoll up`).
 
-    atoll-controller --server HOST:PORT [--leader-elect] [--controllers deployment,node-lifecycle,...]
+    atoll-controller --server HOST:PORT [--no-leader-elect] [--controllers deployment,node-lifecycle,...]
                      [--metrics-listen HOST:PORT]
+
+It elects a leader by default (as kube-controller-manager does): it runs the controllers only
+while it holds the Lease atoll-system/atoll-controller, the one `atoll up`'s in-process
+controllers hold too, so a second manager (another replica, or one started beside `atoll up`)
+stands by instead of fighting the first over every object. Alone, the first acquire is
+immediate (no Lease yet, or a released one); after kill -9 a restart on the same host takes the
+Lease back at once (the default identity names the process: atoll/process_identity.py).
+``--no-leader-elect`` runs at once without a Lease: only for a manager known to be the only one.
 """
 
 from __future__ import annotations
@@ -89,8 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--workers", type=int, default=defaults.workers, help="workers per controller (default %(default)d)"
     )
-    parser.add_argument("--leader-elect", action="store_true", help="run only while holding the leader Lease")
-    parser.add_argument("--identity", default="", help="leader election identity (default HOST_RANDOM)")
+    parser.add_argument(
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"run only while holding the Lease {defaults.lease_namespace}/{defaults.lease_name}, as `atoll up` "
+        "does (default); --no-leader-elect: run at once, only when no other controller manager runs",
+    )
+    parser.add_argument(
+        "--identity",
+        default="",
+        help="leader election identity (default HOST_SPACE_PID_START_NONCE: names this process, so a successor "
+        "on this host takes over at once when it is gone)",
+    )
     parser.add_argument("--lease-duration", type=float, default=defaults.lease_duration, metavar="SECONDS")
     parser.add_argument("--renew-deadline", type=float, default=defaults.renew_deadline, metavar="SECONDS")
     parser.add_argument("--retry-period", type=float, default=defaults.retry_period, metavar="SECONDS")

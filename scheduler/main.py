@@ -1,5 +1,14 @@
-"""``atoll-scheduler --server HOST:PORT [--profile FILE] [--metrics-listen HOST:PORT]``, and
-``run_scheduler`` for ``atoll up``."""
+"""``atoll-scheduler --server HOST:PORT [--profile FILE] [--no-leader-elect] [--metrics-listen HOST:PORT]``,
+and ``run_scheduler`` for ``atoll up``.
+
+The command elects a leader by default (as kube-scheduler does): it schedules only while it holds
+the Lease atoll-system/atoll-scheduler, the one `atoll up`'s in-process scheduler holds too, so a
+second scheduler stands by instead of binding beside the first (two binders overcommit nodes).
+Alone, the first acquire is immediate; after kill -9 a restart on the same host takes the Lease
+back at once (the default identity names the process: atoll/process_identity.py).
+``--no-leader-elect`` schedules at once without a Lease: only for a scheduler known to be the
+only one.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +21,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from atoll import namespaces
 from atoll.client import Client
 from atoll.client_flags import add_client_flags, client_flags
 from atoll.clock import SystemClock
@@ -103,25 +113,55 @@ def resolution_config(args: argparse.Namespace) -> ResolutionConfig | None:
     return ResolutionConfig(registries, registry_config(args)) if registries else None
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="atoll-scheduler", description="Place pods and VMs on nodes.")
     add_client_flags(parser)  # default server, when none is configured anywhere: 127.0.0.1:7443
     parser.add_argument("--profile", help="scheduler profile YAML (default: built-in spread profile)")
     parser.add_argument("--batch-size", type=int, default=500, help="bindings per Bind call (default %(default)s)")
-    parser.add_argument("--leader-elect", action="store_true", help="run as one of several replicas; one schedules")
-    parser.add_argument("--identity", default="", help="this replica's name in the Lease (default host_random)")
+    parser.add_argument(
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"schedule only while holding the Lease {namespaces.SYSTEM}/{LEASE_NAME}, as `atoll up` does "
+        "(default); --no-leader-elect: schedule at once, only when no other scheduler runs",
+    )
+    parser.add_argument(
+        "--identity",
+        default="",
+        help="this replica's name in the Lease (default HOST_SPACE_PID_START_NONCE: names this process, so a "
+        "successor on this host takes over at once when it is gone)",
+    )
     parser.add_argument("--lease-duration", type=float, default=15.0, help="seconds (default %(default)s)")
     parser.add_argument("--renew-deadline", type=float, default=10.0, help="seconds (default %(default)s)")
     parser.add_argument("--retry-period", type=float, default=2.0, help="seconds (default %(default)s)")
     add_registry_flags(parser, resolution=True)
     add_metrics_flag(parser, DEFAULT_METRICS_LISTEN)
     parser.add_argument("--log-level", default="WARNING", help="Python log level (default %(default)s)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def election_from(args: argparse.Namespace) -> ElectionConfig | None:
+    """The leader election the flags ask for (None with --no-leader-elect); ValueError, one line,
+    for lease timings that cannot work."""
+    if not args.leader_elect:
+        return None
+    return ElectionConfig(
+        LEASE_NAME,
+        identity=args.identity or default_identity(),
+        lease_duration=args.lease_duration,
+        renew_deadline=args.renew_deadline,
+        retry_period=args.retry_period,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     tune_gc()
     try:
         framework = framework_for(args.profile)
         images = resolution_config(args)
+        election = election_from(args)
     except (ProfileError, ValueError) as err:
         print(f"atoll-scheduler: {err}", file=sys.stderr)
         return 2
@@ -140,19 +180,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if url:
         log.warning("metrics on %s", url)
-    election: ElectionConfig | None = None
-    if args.leader_elect:
-        try:
-            election = ElectionConfig(
-                LEASE_NAME,
-                identity=args.identity or default_identity(),
-                lease_duration=args.lease_duration,
-                renew_deadline=args.renew_deadline,
-                retry_period=args.retry_period,
-            )
-        except ValueError as err:
-            print(f"atoll-scheduler: {err}", file=sys.stderr)
-            return 2
     return asyncio.run(_serve(config, framework, args.batch_size, election, images))
 
 

@@ -1,5 +1,5 @@
-"""atoll-controller's node IPAM flags: a bad cluster CIDR is one line on stderr and exit code 2,
-before anything connects; good ones reach the options."""
+"""atoll-controller's flags: a bad cluster CIDR is one line on stderr and exit code 2, before
+anything connects; good ones reach the options; leader election is the default."""
 
 from __future__ import annotations
 
@@ -30,3 +30,20 @@ def test_the_flags_reach_the_node_ipam_options() -> None:
     options = options_from(args)
     assert (options.cluster_cidr, options.node_cidr_mask_size) == ("10.8.0.0/14", 26)
     assert "node-ipam" in options.controllers
+
+
+@pytest.mark.parametrize(
+    ("flags", "elects"),
+    [([], True), (["--leader-elect"], True), (["--no-leader-elect"], False)],
+    ids=["by default it elects a leader", "--leader-elect is still accepted", "--no-leader-elect opts out"],
+)
+def test_leader_election_is_the_default(flags: list[str], elects: bool) -> None:
+    options = options_from(build_parser().parse_args(flags))
+    assert options.leader_elect is elects
+    assert (options.lease_namespace, options.lease_name) == ("atoll-system", "atoll-controller"), "atoll up's Lease"
+
+
+def test_lease_timings_that_cannot_work_are_one_line_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--server", "127.0.0.1:1", "--lease-duration", "5", "--renew-deadline", "10"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("atoll-controller: leader election needs 0 < retry period") and err.count("\n") == 1

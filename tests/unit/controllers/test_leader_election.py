@@ -4,6 +4,7 @@ stops before anyone else starts, release on clean shutdown."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import grpc
@@ -155,3 +156,33 @@ async def test_a_leader_that_shuts_down_cleanly_hands_over_within_a_retry_period
 def test_a_renew_deadline_not_shorter_than_the_lease_is_refused() -> None:
     with pytest.raises(ValueError, match="renew deadline < lease duration"):
         ElectionConfig("x", lease_duration=10, renew_deadline=10, retry_period=2)
+
+
+async def test_a_holder_proven_gone_is_taken_over_at_once_and_one_not_proven_is_waited_out(api: FakeApi) -> None:
+    clock = ManualClock()
+    assert await LeaderElector(api, config("killed"), clock).try_acquire_or_renew()  # then killed -9
+    waiting = LeaderElector(api, config("b"), clock, holder_gone=lambda _holder: False)
+    assert not await waiting.try_acquire_or_renew()
+    successor = LeaderElector(api, config("c"), clock, holder_gone=lambda holder: holder == "killed")
+    assert await successor.try_acquire_or_renew()
+    lease = (await api.get("Lease", "atoll-controller", "atoll-system")).lease
+    assert (lease.spec.holder_identity, lease.spec.lease_transitions) == ("c", 1)
+    late = LeaderElector(api, config("d"), clock, holder_gone=lambda holder: holder == "killed")
+    assert not await late.try_acquire_or_renew(), "the successor holds it now, alive"
+
+
+async def test_a_candidate_says_once_per_holder_which_lease_it_waits_for_and_who_holds_it(
+    api: FakeApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock()
+    holder = "h\nforged line " + "h" * 3900  # the API bounds strings at 4,096 characters
+    assert await LeaderElector(api, config(holder), clock).try_acquire_or_renew()
+    waiting = LeaderElector(api, config("b"), clock)
+    with caplog.at_level(logging.WARNING, logger="atoll.leaderelection"):
+        for _ in range(3):
+            assert not await waiting.try_acquire_or_renew()
+            await clock.advance_and_settle(1)
+    lines = [record.getMessage() for record in caplog.records if "standing by" in record.getMessage()]
+    assert len(lines) == 1, lines
+    assert "lease atoll-system/atoll-controller is held by h\\nforged line hhh" in lines[0]
+    assert "\n" not in lines[0] and "(3594 more characters)" in lines[0] and len(lines[0]) < 600
