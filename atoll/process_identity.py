@@ -14,8 +14,9 @@ the holder of a Lease dead and take it over at once instead of waiting out the l
 process's, and that process no longer runs (no such pid, a zombie, or the pid now belongs to a
 process started at another time). Anything it cannot decide (another host or boot, another pid
 namespace such as a restarted container, another identity scheme, no /proc) is False: the
-elector then waits the lease duration as before. Killing a process frees nothing else that
-could still act in its name, so taking its Lease over at once keeps "at most one acts".
+elector then waits the lease duration as before. A process that no longer runs writes nothing
+more (the API server ends the calls of its closed connection, well before a successor has
+started and read the Lease), so taking its Lease over at once keeps "at most one acts".
 
 Off Linux (no /proc), ``process_identity`` falls back to HOST_NONCE, which nothing proves gone.
 """

@@ -87,8 +87,8 @@ PREEMPTION_ATTEMPTS = Counter(
 )
 LEADER = Gauge(
     "atoll_scheduler_leader",
-    "1 while this scheduler replica schedules: it holds the scheduler Lease, or runs without "
-    "--leader-elect; 0 while it waits as a standby.",
+    "1 while this scheduler replica schedules: it holds the scheduler Lease, or runs with "
+    "--no-leader-elect; 0 while it waits as a standby.",
     registry=REGISTRY,
 )
 PREEMPTION_VICTIMS = Counter(

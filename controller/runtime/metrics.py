@@ -7,8 +7,8 @@ Label values:
   see the key again after a delay: a timer such as a grace period) or ``error`` (raised; the key is
   retried with back-off).
 - ``queue``: the work queue's name, which is its controller's name.
-- ``lease``: the leader-election Lease (``atoll-controller`` by default). A process run without
-  ``--leader-elect`` reports itself as leader while its controllers run.
+- ``lease``: the leader-election Lease (``atoll-controller`` by default). A process run with
+  ``--no-leader-elect`` reports itself as leader while its controllers run.
 - ``node``: a Node's name.
 - ``verb``: create, update or delete.
 """

@@ -1,5 +1,5 @@
-"""``atoll-controller --metrics-listen``: every declared family is served; a manager without leader
-election reports itself leader, nodes' readiness is exported, and reconciles are counted."""
+"""``atoll-controller --metrics-listen``: every declared family is served; a lone manager (electing
+by default) reports itself leader, nodes' readiness is exported, and reconciles are counted."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """`atoll up`'s in-process scheduler and controllers hold the Leases a standalone replica would
-campaign for: an `atoll-scheduler --leader-elect` beside it waits instead of scheduling too, and a
-restarted `atoll up` (kill -9) takes its Leases back at once (its identity is stable per data dir)."""
+campaign for: an `atoll-scheduler` beside it (leader election is its default) waits instead of
+scheduling too, and a restarted `atoll up` (kill -9) takes its Leases back at once (its identity is
+stable per data dir)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def test_standalone_scheduler_waits_beside_atoll_up_and_a_restart_takes_the_leas
         assert first["atoll-scheduler"].startswith("atoll-up-"), first
         assert first["atoll-controller"] == first["atoll-scheduler"], first
         standalone = subprocess.Popen(
-            [str(Path(sys.executable).parent / "atoll-scheduler"), "--server", up.address, "--leader-elect",
+            [str(Path(sys.executable).parent / "atoll-scheduler"), "--server", up.address,
              "--metrics-listen", "127.0.0.1:0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
         )  # fmt: skip
