@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.atoll_cli import run_atoll
+from tests.integration.test_cli_e2e import atoll
 from tests.support.eventually import until
 from tests.support.metrics_scrape import free_port, scrape, value
 from tests.support.up_process import UpProcess, start_up
@@ -81,22 +81,17 @@ def api_only(tmp_path: Path) -> Iterator[UpProcess]:
     up.kill(signal.SIGTERM)
 
 
-def atoll(server: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, ATOLL_SERVER=server, ATOLL_CONFIG="/nonexistent/config.yaml")
-    return run_atoll(args, env=env, stdin=stdin)
-
-
-def get(server: str, *args: str) -> Any:
+def get(up: UpProcess, *args: str) -> Any:
     """The object as JSON, or None when it does not exist."""
-    result = atoll(server, "get", *args, "-o", "json")
+    result = atoll(up, "get", *args, "-o", "json")
     if result.returncode != 0:
         assert "not found" in result.stderr.lower(), result.stderr
         return None
     return json.loads(result.stdout)
 
 
-def holder(server: str, lease: str) -> str:
-    found = get(server, "lease", lease, "-n", "atoll-system")
+def holder(up: UpProcess, lease: str) -> str:
+    found = get(up, "lease", lease, "-n", "atoll-system")
     return str(found["spec"].get("holderIdentity", "")) if found else ""
 
 
@@ -106,21 +101,21 @@ def test_a_default_controller_beside_atoll_up_stands_by_while_atoll_ups_controll
     up = start_up(tmp_path / "data", "--sim-nodes", "1", "--no-metrics")
     standalone = None
     try:
-        up_identity = until(lambda: holder(up.address, "atoll-controller"), 60, what="atoll up's controller Lease")
+        up_identity = until(lambda: holder(up, "atoll-controller"), 60, what="atoll up's controller Lease")
         assert up_identity.startswith("atoll-up-")
         standalone = Command("atoll-controller", up.address, tmp_path / "controller.log")
         line = f"standing by: lease atoll-system/atoll-controller is held by {up_identity}"
         until(lambda: line in standalone.output(), 60, what="the standby line")
         assert until(lambda: standalone.leader_gauge() == 0, 30, what="leader gauge 0") is True
-        assert atoll(up.address, "apply", "-f", "-", stdin=DEPLOYMENT).returncode == 0
-        until(lambda: (get(up.address, "deploy", "web") or {}).get("status", {}).get("availableReplicas") == 2, 60,
+        assert atoll(up, "apply", "-f", "-", stdin=DEPLOYMENT).returncode == 0
+        until(lambda: (get(up, "deploy", "web") or {}).get("status", {}).get("availableReplicas") == 2, 60,
               what="the Deployment available")  # fmt: skip
         families = scrape(f"http://127.0.0.1:{standalone.port}/metrics")
         reconciles = sum(families.get("atoll_controller_reconciles", {}).values())
         assert reconciles == 0, "the standby reconciled nothing"
         assert value(families, "atoll_controller_leader", lease="atoll-controller") == 0
         assert standalone.process.poll() is None
-        assert holder(up.address, "atoll-controller") == up_identity
+        assert holder(up, "atoll-controller") == up_identity
         assert standalone.output().count("standing by") == 1, standalone.output()
     finally:
         if standalone is not None:
@@ -138,16 +133,16 @@ def test_a_lone_command_restarted_after_kill_9_takes_its_lease_back_at_once(
     first = Command(name, api_only.address, tmp_path / "first.log", *flags)
     second = None
     try:
-        held = until(lambda: holder(api_only.address, lease), 60, what="the first run's Lease")
+        held = until(lambda: holder(api_only, lease), 60, what="the first run's Lease")
         assert f"_{first.process.pid}_" in held, held
         until(lambda: first.leader_gauge() == 1, 30, what="the first run leading")
         first.stop(signal.SIGKILL)
         second = Command(name, api_only.address, tmp_path / "second.log", *flags, port=first.port)
-        taken = until(lambda: f"_{second.process.pid}_" in holder(api_only.address, lease), 60,
+        taken = until(lambda: f"_{second.process.pid}_" in holder(api_only, lease), 60,
                       what="the restart holding the Lease")  # fmt: skip
         assert taken is True
         until(lambda: second.leader_gauge() == 1, 30, what="the restart leading")
-        lease_object = get(api_only.address, "lease", lease, "-n", "atoll-system")
+        lease_object = get(api_only, "lease", lease, "-n", "atoll-system")
         assert lease_object["spec"]["leaseTransitions"] == 1, lease_object
         assert "standing by" not in second.output(), second.output()
     finally:
@@ -162,10 +157,10 @@ def test_no_leader_elect_acts_at_once_without_a_lease(name: str, api_only: UpPro
     try:
         until(lambda: command.leader_gauge() == 1, 30, what="the leader gauge at 1")
         if name == "atoll-controller":  # and it acts: the Deployment controller makes the pods
-            assert atoll(api_only.address, "apply", "-f", "-", stdin=DEPLOYMENT).returncode == 0
-            until(lambda: len((get(api_only.address, "pods", "-l", "app=web") or {}).get("items", [])) == 2, 30,
+            assert atoll(api_only, "apply", "-f", "-", stdin=DEPLOYMENT).returncode == 0
+            until(lambda: len((get(api_only, "pods", "-l", "app=web") or {}).get("items", [])) == 2, 30,
                   what="two pods")  # fmt: skip
-        assert get(api_only.address, "lease", name, "-n", "atoll-system") is None
+        assert get(api_only, "lease", name, "-n", "atoll-system") is None
         assert "standing by" not in command.output()
     finally:
         command.stop()
