@@ -113,6 +113,7 @@ def complete_outputs(prefix: str, **_: Any) -> list[str]:
 
 _COMPLETERS: dict[str, Callable[..., Iterable[str]]] = {
     "kind": complete_kinds,
+    "target": complete_kinds,  # the KIND/NAME of exec, attach, logs, scale, expose, ...
     "names": complete_names,
     "namespace": complete_namespaces,
     "output": complete_outputs,

@@ -142,6 +142,14 @@ def test_bash_completes_verbs_flags_kinds_and_live_names(pods: UpProcess) -> Non
     assert "gc" in completions(pods, "atoll get pods -n g")
 
 
+def test_bash_completes_the_imperative_verbs_and_kind_slash_name_targets(pods: UpProcess) -> None:
+    assert completions(pods, "atoll create con") == ["configmap"]
+    assert completions(pods, "atoll create secret ") == ["--help", "generic"]
+    assert completions(pods, "atoll run web --restart N") == ["Never"]
+    assert completions(pods, "atoll expose -n gc pod/h") == ["pod/huge"]
+    assert completions(pods, "atoll logs -n gc pod/w") == ["pod/win-old"]
+
+
 def test_completion_is_silent_without_a_server() -> None:
     assert completions(None, "atoll get pods --server 127.0.0.1:1 hu") == []
 
