@@ -22,6 +22,7 @@ from atoll.cli.common import (
     CliError,
     Streams,
     add_server_flag,
+    namespace_name,
     run_with_client,
     server_error_line,
 )
@@ -45,6 +46,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "-n",
         "--namespace",
+        type=namespace_name,
         metavar="NS",
         help="namespace for documents that name none (must match those that do)",
     )

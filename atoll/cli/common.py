@@ -20,6 +20,7 @@ from atoll.client_flags import add_client_flags, client_flags
 from atoll.config import ConfigError, resolve_client_config
 from atoll.user_text import bounded
 from atoll.v1 import object_pb2
+from atoll.validation.base import dns_label_problem
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -51,8 +52,18 @@ def add_server_flag(parser: argparse.ArgumentParser, *, top_level: bool) -> None
     add_client_flags(parser, repeated=not top_level)
 
 
+def namespace_name(text: str) -> str:
+    """``-n``'s type: a namespace name (a DNS-1123 label, as the API server requires of every
+    namespace) or "" (the default); argparse.ArgumentTypeError, one bounded line, for anything else,
+    so no verb ever sends or echoes an impossible one."""
+    problem = dns_label_problem(text) if text else None
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"invalid namespace: {problem}")
+    return text
+
+
 def add_namespace_flags(parser: argparse.ArgumentParser, *, all_namespaces: bool = False) -> None:
-    parser.add_argument("-n", "--namespace", metavar="NS", help="namespace (default: default)")
+    parser.add_argument("-n", "--namespace", type=namespace_name, metavar="NS", help="namespace (default: default)")
     if all_namespaces:
         parser.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace (overrides -n)")
 

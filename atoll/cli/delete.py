@@ -29,6 +29,7 @@ from atoll.cli.common import (
     run_with_client,
     server_error_line,
 )
+from atoll.cli.duration import parse_duration
 from atoll.cli.parser import examples
 from atoll.cli.targets import KindRequest, add_kind_and_names, kind_requests
 from atoll.client import ApiError, Client
@@ -73,10 +74,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--wait", action="store_true", help="wait until the objects are gone (finalizers done)")
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=parse_duration,
         default=0.0,
-        metavar="SECONDS",
-        help="give up waiting after SECONDS (0: never)",
+        metavar="DURATION",
+        help="give up waiting after DURATION (30s, 2m; 0: never)",
     )
     parser.add_argument("--ignore-not-found", action="store_true", help="an absent object is not an error")
     add_server_flag(parser, top_level=False)

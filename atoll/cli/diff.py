@@ -17,7 +17,7 @@ import grpc
 
 from atoll import kinds
 from atoll.cli.apply import add_filename_flag, load_objects
-from atoll.cli.common import Streams, add_server_flag, run_with_client, server_error_line
+from atoll.cli.common import Streams, add_server_flag, namespace_name, run_with_client, server_error_line
 from atoll.cli.printers import resource_name
 from atoll.client import ApiError, Client
 from atoll.v1 import object_pb2
@@ -41,7 +41,9 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_filename_flag(parser, required=True, verb="compare")
-    parser.add_argument("-n", "--namespace", metavar="NS", help="namespace for documents that name none")
+    parser.add_argument(
+        "-n", "--namespace", type=namespace_name, metavar="NS", help="namespace for documents that name none"
+    )
     add_server_flag(parser, top_level=False)
     parser.set_defaults(run=run)
 

@@ -25,6 +25,7 @@ import grpc
 from atoll import kinds
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, CliError, Streams, add_server_flag, run_with_client
 from atoll.cli.drain_vms import Moving, evict_in_place, live_migrates, migration_under_way, settle, start_migration
+from atoll.cli.duration import parse_duration
 from atoll.cli.parser import examples
 from atoll.cli.targets import name_of
 from atoll.client import ApiError, Client
@@ -48,8 +49,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("action", choices=ACTIONS, help="cordon: no new workloads; drain: cordon and evict")
     parser.add_argument("names", metavar="NAME", nargs="+", help="node names")
     parser.add_argument("--force", action="store_true", help="drain: also delete Pods no controller owns")
-    parser.add_argument("--timeout", type=float, default=0.0, metavar="SECONDS",
-                        help="drain: give up waiting after SECONDS (0: never)")
+    parser.add_argument("--timeout", type=parse_duration, default=0.0, metavar="DURATION",
+                        help="drain: give up waiting after DURATION (30s, 2m; 0: never)")
     add_server_flag(parser, top_level=False)
     parser.set_defaults(run=run)
 

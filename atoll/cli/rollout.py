@@ -26,6 +26,7 @@ from atoll.cli.common import (
     add_server_flag,
     run_with_client,
 )
+from atoll.cli.duration import parse_duration
 from atoll.cli.parser import examples
 from atoll.cli.scale import add_target_arguments, modify, target_of
 from atoll.client import Client
@@ -48,7 +49,11 @@ def add_parser(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     status = actions.add_parser("status", help="wait until the rollout finishes, showing progress")
     status.add_argument(
-        "--timeout", type=float, default=0.0, metavar="SECONDS", help="give up after SECONDS (0: never)"
+        "--timeout",
+        type=parse_duration,
+        default=0.0,
+        metavar="DURATION",
+        help="give up after DURATION (30s, 2m; 0: never)",
     )
     status.add_argument("--no-watch", dest="watch", action="store_false", help="print the state once and exit")
     history_parser = actions.add_parser("history", help="list the revisions kept")

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from atoll import kinds, migrations
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, CliError, Streams
+from atoll.cli.duration import parse_duration
 from atoll.cli.scale import modify
 from atoll.client import Client
 from atoll.v1 import migration_pb2
@@ -31,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", metavar="NODE", default="", help="migrate: the target node (default: scheduler picks)")
     parser.add_argument("--wait", action="store_true", help="migrate: follow the migration until it ends")
     parser.add_argument("--cancel", action="store_true", help="migrate: cancel the VM's active migration")
-    parser.add_argument("--timeout", type=float, default=0.0, metavar="SECONDS",
-                        help="migrate --wait: give up waiting after this long (0: never)")
+    parser.add_argument("--timeout", type=parse_duration, default=0.0, metavar="DURATION",
+                        help="migrate --wait: give up waiting after DURATION (30s, 2m; 0: never)")
 
 
 async def migrate(client: Client, args: argparse.Namespace, streams: Streams) -> int:
