@@ -35,6 +35,8 @@ SHOWN_FORMATS = ("yaml", "json", "name", "jsonpath")
 
 Build = Callable[[], object_pb2.Object]
 BuildWithClient = Callable[[Client], Awaitable[object_pb2.Object]]
+# What a verb does with the object the server created instead of printing it (``run -i``).
+AfterCreate = Callable[[Client, object_pb2.Object, Streams], Awaitable[int]]
 
 
 def add_creation_flags(parser: argparse.ArgumentParser) -> None:
@@ -73,9 +75,10 @@ def check_creation_flags(args: argparse.Namespace) -> None:
         raise CliError(f"-o {args.output.name}: a created object is printed as {', '.join(SHOWN_FORMATS)}")
 
 
-def create_built(args: argparse.Namespace, build: Build) -> int:
+def create_built(args: argparse.Namespace, build: Build, then: AfterCreate | None = None) -> int:
     """Run a verb whose object comes from its flags alone: check, build (CliError: one line,
-    nothing sent), then print it (``--dry-run=client``, no server needed) or create it."""
+    nothing sent), then print it (``--dry-run=client``, no server needed) or create it and print
+    the result, or hand what the server created to ``then`` (whose exit code is returned)."""
     streams = Streams()
     try:
         check_creation_flags(args)
@@ -86,7 +89,13 @@ def create_built(args: argparse.Namespace, build: Build) -> int:
     if args.dry_run == "client":
         print_object(obj, args, streams, dry_run=True)
         return EXIT_OK
-    return run_with_client(args, lambda client, s: write(client, obj, args, s), streams)
+    if then is None:
+        return run_with_client(args, lambda client, s: write(client, obj, args, s), streams)
+
+    async def create_then(client: Client, s: Streams) -> int:
+        return await then(client, await client.create(obj), s)
+
+    return run_with_client(args, create_then, streams)
 
 
 def create_read(args: argparse.Namespace, build: BuildWithClient) -> int:

@@ -13,8 +13,8 @@ import argparse
 from typing import Any
 
 from atoll.cli import builders, flag_values
-from atoll.cli.common import CliError, Streams, run_with_client
-from atoll.cli.creating import add_creation_flags, check_creation_flags, create_built, namespace_for
+from atoll.cli.common import CliError, Streams
+from atoll.cli.creating import add_creation_flags, create_built, namespace_for
 from atoll.cli.duration import parse_duration
 from atoll.cli.parser import examples
 from atoll.client import Client
@@ -85,14 +85,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.stdin:
         return create_built(args, lambda: build(args))
 
-    async def attached(client: Client, streams: Streams) -> int:
+    async def attached(client: Client, created: object_pb2.Object, streams: Streams) -> int:
         from atoll.cli.run_attach import run_attached  # deferred: only -i needs sessions
 
-        check_creation_flags(args)
-        pod = build(args)
-        return await run_attached(client, await client.create(pod), args, streams)
+        return await run_attached(client, created, args, streams)
 
-    return run_with_client(args, attached)
+    return create_built(args, lambda: build(args), then=attached)
 
 
 def build(args: argparse.Namespace) -> object_pb2.Object:
