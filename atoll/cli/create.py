@@ -1,6 +1,6 @@
-"""``atoll create deployment|namespace|configmap|secret generic|service clusterip NAME ...``: create
+"""``atoll create deployment|namespace|configmap|secret ...|service clusterip NAME ...``: create
 one object from flags, as ``kubectl create`` does (the objects: builders.py; ConfigMap and Secret
-data: data_sources.py; the write and ``--dry-run``/``-o``: creating.py)."""
+data: data_sources.py; Secrets: create_secret.py; the write and ``--dry-run``/``-o``: creating.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 from atoll.cli import builders, data_sources, flag_values
 from atoll.cli.common import CliError
+from atoll.cli.create_secret import add_secret_parser
 from atoll.cli.creating import add_creation_flags, create_built, namespace_for
 from atoll.cli.parser import examples
-from atoll.kinds.secret import DEFAULT_TYPE
 from atoll.service_ports import target_port_problem
 from atoll.user_text import bounded_repr
 from atoll.v1 import object_pb2, service_pb2
@@ -34,7 +34,7 @@ def add_parser(subparsers: Any) -> None:
     _deployment(objects)
     _namespace(objects)
     _config_map(objects)
-    _secret(objects)
+    add_secret_parser(objects)
     _service(objects)
 
 
@@ -83,23 +83,6 @@ def _namespace(objects: Any) -> None:
     parser.set_defaults(run=lambda args: create_built(args, lambda: builders.namespace(args.name)))
 
 
-def _add_data_flags(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("name", metavar="NAME")
-    parser.add_argument(
-        "--from-literal", action="append", default=[], metavar="KEY=VALUE", help=f"one {what} entry (repeatable)"
-    )
-    parser.add_argument(
-        "--from-file",
-        action="append",
-        default=[],
-        metavar="[KEY=]PATH",
-        help="a file (key: its name, or KEY), or a directory's regular files (repeatable)",
-    )
-    parser.add_argument(
-        "--from-env-file", action="append", default=[], metavar="PATH", help="a file of KEY=VALUE lines (repeatable)"
-    )
-
-
 def _config_map(objects: Any) -> None:
     parser = objects.add_parser(
         "configmap",
@@ -112,7 +95,7 @@ def _config_map(objects: Any) -> None:
             "atoll create configmap app --from-env-file=app.env -n prod",
         ),
     )
-    _add_data_flags(parser, "configmap")
+    data_sources.add_data_flags(parser, "configmap")
     add_creation_flags(parser)
 
     def build(args: argparse.Namespace) -> object_pb2.Object:
@@ -120,36 +103,6 @@ def _config_map(objects: Any) -> None:
         return builders.config_map(args.name, namespace_for(args), entries)
 
     parser.set_defaults(run=lambda args: create_built(args, lambda: build(args)))
-
-
-def _secret(objects: Any) -> None:
-    parser = objects.add_parser(
-        "secret",
-        help="a secret (generic: from literals, files, directories or env files)",
-        description="Create a Secret; atoll create secret generic NAME --from-...",
-        **examples("atoll create secret generic db --from-literal=password=s3cret"),
-    )
-    types = parser.add_subparsers(dest="secret_kind", metavar="TYPE", required=True)
-    generic = types.add_parser(
-        "generic",
-        help="a secret from literals, files, directories or env files",
-        description="Create a Secret NAME of --type (default Opaque) from literals, files or env files.",
-        **examples(
-            "atoll create secret generic db --from-literal=user=app --from-literal=password=s3cret",
-            "atoll create secret generic tls --from-file=tls.crt --from-file=tls.key --type=kubernetes.io/tls",
-        ),
-    )
-    _add_data_flags(generic, "secret")
-    generic.add_argument(
-        "--type", default=DEFAULT_TYPE, metavar="TYPE", help=f"the secret's type (default {DEFAULT_TYPE})"
-    )
-    add_creation_flags(generic)
-
-    def build(args: argparse.Namespace) -> object_pb2.Object:
-        entries = data_sources.gather(args.from_literal, args.from_file, args.from_env_file)
-        return builders.secret(args.name, namespace_for(args), entries, secret_type=args.type)
-
-    generic.set_defaults(run=lambda args: create_built(args, lambda: build(args)))
 
 
 def _service(objects: Any) -> None:

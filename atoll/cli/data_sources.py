@@ -18,6 +18,7 @@ entries per object) are checked here as the data comes in, so a huge file or a d
 
 from __future__ import annotations
 
+import argparse
 import os
 import stat
 from collections.abc import Mapping, Sequence
@@ -58,6 +59,24 @@ class Entries:
     def room(self) -> int:
         """Bytes of value that may still come in."""
         return MAX_DATA_BYTES - self.size
+
+
+def add_data_flags(parser: argparse.ArgumentParser, what: str) -> None:
+    """NAME and the three kinds of source (dests ``from_literal``, ``from_file``, ``from_env_file``)."""
+    parser.add_argument("name", metavar="NAME")
+    parser.add_argument(
+        "--from-literal", action="append", default=[], metavar="KEY=VALUE", help=f"one {what} entry (repeatable)"
+    )
+    parser.add_argument(
+        "--from-file",
+        action="append",
+        default=[],
+        metavar="[KEY=]PATH",
+        help="a file (key: its name, or KEY), or a directory's regular files (repeatable)",
+    )
+    parser.add_argument(
+        "--from-env-file", action="append", default=[], metavar="PATH", help="a file of KEY=VALUE lines (repeatable)"
+    )
 
 
 def gather(

@@ -200,6 +200,11 @@ def test_a_secret_holds_the_bytes_given(up: UpProcess, tmp_path: Path) -> None:
     secret = get(up, "secret", "tls", "-n", "imp")
     assert secret["type"] == "Opaque"
     assert secret["data"] == {"tls.key": "AP9zZWNyZXQ=", "user": "YXBw"}
+    succeeds(
+        up, "create", "secret", "docker-registry", "pull", "-n", "imp", "--docker-server=reg.example:5000",
+        "--docker-username=ci", "--docker-password=s3cret",
+    )
+    assert get(up, "secret", "pull", "-n", "imp")["type"] == "kubernetes.io/dockerconfigjson"
 
 
 def test_a_service_created_by_flags_selects_app_name(up: UpProcess) -> None:

@@ -144,7 +144,7 @@ def test_bash_completes_verbs_flags_kinds_and_live_names(pods: UpProcess) -> Non
 
 def test_bash_completes_the_imperative_verbs_and_kind_slash_name_targets(pods: UpProcess) -> None:
     assert completions(pods, "atoll create con") == ["configmap"]
-    assert completions(pods, "atoll create secret ") == ["--help", "generic"]
+    assert completions(pods, "atoll create secret ") == ["--help", "generic", "docker-registry"]
     assert completions(pods, "atoll run web --restart N") == ["Never"]
     assert completions(pods, "atoll expose -n gc pod/h") == ["pod/huge"]
     assert completions(pods, "atoll logs -n gc pod/w") == ["pod/win-old"]

@@ -4,6 +4,7 @@ usage mistake one line, exit 1, nothing printed on stdout."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import pytest
 import yaml
 
 from atoll.cli.main import main
+from atoll.image_credentials import parse_docker_config
+from atoll.image_registry import Credentials
 
 NO_SERVER = "127.0.0.1:1"  # nothing listens: a dry run must not need the server
 
@@ -207,3 +210,70 @@ def test_a_refused_create_never_reaches_the_server(capsys: pytest.CaptureFixture
     """With nothing listening, a flag mistake is reported as itself, not as an unreachable server."""
     err = refused(capsys, "create", "configmap", "c", "--from-literal=.=1")
     assert "cannot reach" not in err and "may not be" in err
+
+
+def docker_config_of(secret: dict[str, Any]) -> Any:
+    assert secret["type"] == "kubernetes.io/dockerconfigjson" and list(secret["data"]) == [".dockerconfigjson"]
+    return json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+
+
+def test_create_secret_docker_registry_builds_kubectls_config_json(capsys: pytest.CaptureFixture[str]) -> None:
+    # kubectl create secret docker-registry pull --docker-server=reg.example:5000 --docker-username=ci
+    #   --docker-password=s3cret --docker-email=ci@example.com
+    secret = dry_run(
+        capsys,
+        "create",
+        "secret",
+        "docker-registry",
+        "pull",
+        "--docker-server=reg.example:5000",
+        "--docker-username=ci",
+        "--docker-password=s3cret",
+        "--docker-email=ci@example.com",
+    )
+    config = docker_config_of(secret)
+    assert config == {
+        "auths": {
+            "reg.example:5000": {
+                "username": "ci",
+                "password": "s3cret",
+                "email": "ci@example.com",
+                "auth": "Y2k6czNjcmV0",
+            }
+        }
+    }
+    credentials = parse_docker_config(json.dumps(config).encode(), "test")  # what image pulls read
+    assert credentials["reg.example:5000"] == Credentials("ci", "s3cret")
+    hub = docker_config_of(
+        dry_run(capsys, "create", "secret", "docker-registry", "hub", "--docker-username=u", "--docker-password=p")
+    )
+    assert list(hub["auths"]) == ["https://index.docker.io/v1/"]
+
+
+def test_create_secret_docker_registry_from_a_config_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = {"auths": {"reg.example": {"auth": "dTpw"}}}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    for source in (str(path), f".dockerconfigjson={path}"):
+        secret = dry_run(capsys, "create", "secret", "docker-registry", "pull", f"--from-file={source}")
+        assert docker_config_of(secret) == config
+    path.write_text('{"auths": {"reg.example": {"auth": "not base64 of s3cret"}}}')
+    err = refused(capsys, "create", "secret", "docker-registry", "pull", f"--from-file={path}")
+    assert "auth is not base64 of user:password" in err and "s3cret" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--docker-username=ci"], "give --docker-username and --docker-password"),
+        (["--docker-password=s3cret", "--from-file=x"], "either --from-file or"),
+        (["--from-file=key=x"], "holds one key, .dockerconfigjson"),
+        (["--from-file=/dev/zero"], "not a regular file"),
+    ],
+    ids=["no password", "credentials and a file", "another key", "a device"],
+)
+def test_docker_registry_mistakes_are_one_line_without_credentials(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    err = refused(capsys, "create", "secret", "docker-registry", "pull", *argv)
+    assert expected in err and "s3cret" not in err
