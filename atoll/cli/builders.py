@@ -139,13 +139,15 @@ def service(
     selector: Mapping[str, str],
     labels: Mapping[str, str],
     service_type: str,
+    cluster_ip: str = "",
 ) -> object_pb2.Object:
-    """A Service of ``service_type`` (ClusterIP; the cluster IP is the server's to allocate) with
+    """A Service of ``service_type`` (ClusterIP; ``cluster_ip`` empty: the server allocates one,
+    ``None``: headless) with
     copies of ``ports``: a target port left empty is written out as the port (as kubectl does),
     protocol TCP unless given, names ``tcp-PORT`` when there are several."""
     built = service_pb2.Service(
         metadata=meta(name, namespace, labels),
-        spec=service_pb2.ServiceSpec(selector=dict(selector), type=service_type),
+        spec=service_pb2.ServiceSpec(selector=dict(selector), type=service_type, cluster_ip=cluster_ip),
     )
     for given in ports:
         port = built.spec.ports.add()

@@ -121,6 +121,7 @@ def _service(objects: Any) -> None:
         **examples(
             "atoll create service clusterip web --tcp=80:8080",
             "atoll create service clusterip web --tcp=80 --tcp=443:8443 -n prod",
+            "atoll create service clusterip db --tcp=5432 --clusterip=None",
         ),
     )
     cluster_ip.add_argument("name", metavar="NAME")
@@ -131,13 +132,22 @@ def _service(objects: Any) -> None:
         metavar="PORT[:TARGET]",
         help="a port and the pods' port it leads to (a number or a port name; repeatable)",
     )
+    cluster_ip.add_argument(
+        "--clusterip", default="", metavar="IP|None", help="the cluster IP (default: allocated; None: headless)"
+    )
     add_creation_flags(cluster_ip)
 
     def build(args: argparse.Namespace) -> object_pb2.Object:
         ports = [tcp_port(text) for text in args.tcp]
         labels = {"app": args.name}
         return builders.service(
-            args.name, namespace_for(args), ports, selector=labels, labels=labels, service_type="ClusterIP"
+            args.name,
+            namespace_for(args),
+            ports,
+            selector=labels,
+            labels=labels,
+            service_type="ClusterIP",
+            cluster_ip=args.clusterip,
         )
 
     cluster_ip.set_defaults(run=lambda args: create_built(args, lambda: build(args)))

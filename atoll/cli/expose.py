@@ -52,6 +52,9 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--name", default="", metavar="NAME", help="the Service's name (default: the object's)")
     parser.add_argument("--type", choices=SERVICE_TYPES, default="ClusterIP", help="the Service's type")
+    parser.add_argument(
+        "--cluster-ip", default="", metavar="IP|None", help="the cluster IP (default: allocated; None: headless)"
+    )
     parser.add_argument("--selector", default="", metavar="K=V,...", help="select these labels instead")
     parser.add_argument(
         "-l", "--labels", default="", metavar="K=V,...", help="the Service's labels (default: the object's)"
@@ -93,6 +96,7 @@ async def build(client: Client, args: argparse.Namespace) -> object_pb2.Object:
         selector=selector,
         labels=labels,
         service_type=args.type,
+        cluster_ip=args.cluster_ip,
     )
 
 

@@ -156,6 +156,8 @@ def test_create_service_clusterip(capsys: pytest.CaptureFixture[str]) -> None:
         "ports": [{"protocol": "TCP", "port": 80, "targetPort": "8080"}],
         "type": "ClusterIP",
     }
+    headless = dry_run(capsys, "create", "service", "clusterip", "db", "--tcp=5432", "--clusterip=None")
+    assert headless["spec"]["clusterIP"] == "None"
     two = dry_run(capsys, "create", "svc", "clusterip", "web", "--tcp=80", "--tcp=443:https")
     assert [(p["name"], p["port"], p["targetPort"]) for p in two["spec"]["ports"]] == [
         ("tcp-80", 80, "80"),
