@@ -5,14 +5,16 @@ authorization and audit apply exactly as to ``apply``), printed as kubectl print
 
 ``--dry-run=client`` prints the object that would be sent, sends nothing. atoll's API server has
 no server-side dry run, so ``--dry-run=server`` is refused in one line rather than pretended.
-A refused Create changes nothing (each verb writes one object); run again, a create whose name
-is taken says AlreadyExists (exit 1), as kubectl does.
+A refused Create changes nothing: a verb that writes several objects (``run --expose``) deletes
+those it created when a later one is refused. Run again, a create whose name is taken says
+AlreadyExists (exit 1), as kubectl does.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
 
 from atoll import kinds
 from atoll.cli.common import (
@@ -27,13 +29,14 @@ from atoll.cli.common import (
 from atoll.cli.object_printer import ObjectPrinter
 from atoll.cli.output import parse_output
 from atoll.cli.printers import resource_name
-from atoll.client import Client
+from atoll.client import ApiError, Client
 from atoll.v1 import object_pb2
 
 DRY_RUN_STRATEGIES = ("none", "client", "server")
 SHOWN_FORMATS = ("yaml", "json", "name", "jsonpath")
 
-Build = Callable[[], object_pb2.Object]
+# The object a verb builds from its flags, or several, created in order (``run --expose``).
+Build = Callable[[], object_pb2.Object | Sequence[object_pb2.Object]]
 BuildWithClient = Callable[[Client], Awaitable[object_pb2.Object]]
 # What a verb does with the object the server created instead of printing it (``run -i``).
 AfterCreate = Callable[[Client, object_pb2.Object, Streams], Awaitable[int]]
@@ -76,26 +79,30 @@ def check_creation_flags(args: argparse.Namespace) -> None:
 
 
 def create_built(args: argparse.Namespace, build: Build, then: AfterCreate | None = None) -> int:
-    """Run a verb whose object comes from its flags alone: check, build (CliError: one line,
-    nothing sent), then print it (``--dry-run=client``, no server needed) or create it and print
-    the result, or hand what the server created to ``then`` (whose exit code is returned)."""
+    """Run a verb whose objects come from its flags alone: check, build (CliError: one line,
+    nothing sent), then print them (``--dry-run=client``, no server needed) or create them
+    (``create_all``) and print the result, or hand the last one the server created to ``then``
+    (whose exit code is returned)."""
     streams = Streams()
     try:
         check_creation_flags(args)
-        obj = build()
+        built = build()
     except (CliError, kinds.UnknownKindError) as err:
         streams.error(f"error: {err}")
         return EXIT_FAILED
+    objects = [built] if isinstance(built, object_pb2.Object) else list(built)
     if args.dry_run == "client":
-        print_object(obj, args, streams, dry_run=True)
+        print_objects(objects, args, streams, dry_run=True)
         return EXIT_OK
-    if then is None:
-        return run_with_client(args, lambda client, s: write(client, obj, args, s), streams)
 
-    async def create_then(client: Client, s: Streams) -> int:
-        return await then(client, await client.create(obj), s)
+    async def body(client: Client, s: Streams) -> int:
+        created = await create_all(client, objects)
+        if then is not None:
+            return await then(client, created[-1], s)
+        print_objects(created, args, s, dry_run=False)
+        return EXIT_OK
 
-    return run_with_client(args, create_then, streams)
+    return run_with_client(args, body, streams)
 
 
 def create_read(args: argparse.Namespace, build: BuildWithClient) -> int:
@@ -103,25 +110,46 @@ def create_read(args: argparse.Namespace, build: BuildWithClient) -> int:
 
     async def body(client: Client, streams: Streams) -> int:
         check_creation_flags(args)
-        return await write(client, await build(client), args, streams)
+        obj = await build(client)
+        dry_run = args.dry_run == "client"
+        print_objects([obj] if dry_run else await create_all(client, [obj]), args, streams, dry_run=dry_run)
+        return EXIT_OK
 
     return run_with_client(args, body)
 
 
-async def write(client: Client, obj: object_pb2.Object, args: argparse.Namespace, streams: Streams) -> int:
-    """Create ``obj`` (or only print it with ``--dry-run=client``) and print the result. A server
-    refusal (AlreadyExists, Invalid, Forbidden) raises ApiError: run_with_client prints it."""
-    if args.dry_run == "client":
-        print_object(obj, args, streams, dry_run=True)
-    else:
-        print_object(await client.create(obj), args, streams, dry_run=False)
-    return EXIT_OK
+async def create_all(client: Client, objects: Sequence[object_pb2.Object]) -> list[object_pb2.Object]:
+    """Create ``objects`` in order; what the server created. When one is refused (ApiError:
+    AlreadyExists, Invalid, Forbidden) or the command is interrupted, the ones this call created
+    are deleted again before the error goes on, so nothing half-made is left: run_with_client
+    prints the refusal."""
+    created: list[object_pb2.Object] = []
+    try:
+        for obj in objects:
+            created.append(await client.create(obj))
+    except BaseException:
+        for done in reversed(created):
+            meta = kinds.unwrap(done).metadata
+            with contextlib.suppress(ApiError):
+                # No revision precondition: a controller may have written its status meanwhile.
+                await client.delete(kinds.of_object(done).name, meta.name, meta.namespace)
+        raise
+    return created
 
 
-def print_object(obj: object_pb2.Object, args: argparse.Namespace, streams: Streams, *, dry_run: bool) -> None:
+def print_objects(
+    objects: Sequence[object_pb2.Object], args: argparse.Namespace, streams: Streams, *, dry_run: bool
+) -> None:
+    """``KIND/NAME created`` a line each, or the objects in the ``-o`` format (one object as
+    itself; several one after another, YAML documents separated by ``---``, as kubectl prints)."""
     if args.output is None:
-        streams.out.write(f"{resource_name(obj)} created{' (dry run)' if dry_run else ''}\n")
+        for obj in objects:
+            streams.out.write(f"{resource_name(obj)} created{' (dry run)' if dry_run else ''}\n")
         streams.out.flush()
         return
-    printer = ObjectPrinter(kinds.of_object(obj), args.output, streams, all_namespaces=False)
-    printer.print_all([obj], single=True)
+    for obj in objects:
+        printer = ObjectPrinter(kinds.of_object(obj), args.output, streams, all_namespaces=False)
+        if len(objects) == 1:
+            printer.print_all([obj], single=True)
+        else:
+            printer.print_stream([obj])

@@ -2,7 +2,9 @@
 
 The Pod is labelled ``run=NAME`` (``--labels`` replaces that), its one container is called NAME;
 words after ``--`` are the container's args, or its command and args with ``--command``.
-``--restart`` is the Pod's restart policy (Always by default). ``-i`` gives the container stdin
+``--restart`` is the Pod's restart policy (Always by default). ``--expose`` also creates a
+ClusterIP Service NAME selecting the Pod on ``--port`` (created first, as kubectl does, and
+deleted again when the Pod is refused). ``-i`` gives the container stdin
 and attaches to it once it runs, ``--rm`` then deletes the Pod (run_attach.py). Containers in
 atoll have no terminal, so ``-t`` is refused in one line (as ``atoll attach`` does).
 """
@@ -12,13 +14,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from atoll import kinds
 from atoll.cli import builders, flag_values
 from atoll.cli.common import CliError, Streams
 from atoll.cli.creating import add_creation_flags, create_built, namespace_for
 from atoll.cli.duration import parse_duration
 from atoll.cli.parser import examples
 from atoll.client import Client
-from atoll.v1 import object_pb2
+from atoll.v1 import object_pb2, service_pb2
 from atoll.validation.pod import IMAGE_PULL_POLICIES, RESTART_POLICIES
 
 DEFAULT_RUNNING_TIMEOUT = 60.0
@@ -31,6 +34,7 @@ def add_parser(subparsers: Any) -> None:
         description="Create a Pod NAME with one container running IMAGE (labelled run=NAME).",
         **examples(
             "atoll run web --image=nginx --port=80",
+            "atoll run web --image=nginx --port=80 --expose",
             "atoll run job --image=busybox --restart=Never -- sh -c 'echo hi'",
             "atoll run shell --image=busybox --command -- sleep 3600",
             "atoll run api --image=app:1.2 --env=MODE=prod --labels=app=api,tier=back -n prod",
@@ -59,6 +63,9 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--command", action="store_true", help="the words after -- are the command, not args")
     parser.add_argument(
+        "--expose", action="store_true", help="also create a ClusterIP Service NAME selecting the pod (needs --port)"
+    )
+    parser.add_argument(
         "--image-pull-policy",
         choices=IMAGE_PULL_POLICIES,
         default="",
@@ -82,18 +89,33 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.stdin:
-        return create_built(args, lambda: build(args))
-
     async def attached(client: Client, created: object_pb2.Object, streams: Streams) -> int:
         from atoll.cli.run_attach import run_attached  # deferred: only -i needs sessions
 
         return await run_attached(client, created, args, streams)
 
-    return create_built(args, lambda: build(args), then=attached)
+    return create_built(args, lambda: build(args), then=attached if args.stdin else None)
 
 
-def build(args: argparse.Namespace) -> object_pb2.Object:
+def build(args: argparse.Namespace) -> list[object_pb2.Object]:
+    """The Pod the flags describe, after the Service in front of it with ``--expose`` (kubectl's
+    order); CliError for a flag that cannot make them."""
+    pod = build_pod(args)
+    if not args.expose:
+        return [pod]
+    if not args.port:
+        raise CliError("--expose needs --port: the port the Service and the container share")
+    if args.stdin:
+        raise CliError("--expose does not go with -i: create the Service with atoll expose pod/NAME")
+    labels = kinds.unwrap(pod).metadata.labels
+    port = service_pb2.ServicePort(port=args.port)
+    service = builders.service(
+        args.name, namespace_for(args), [port], selector=labels, labels=labels, service_type="ClusterIP"
+    )
+    return [service, pod]
+
+
+def build_pod(args: argparse.Namespace) -> object_pb2.Object:
     """The Pod the flags describe; CliError for a flag that cannot make one."""
     if args.tty:
         raise CliError("-t: containers in atoll have no terminal; use -i (stdin) alone")

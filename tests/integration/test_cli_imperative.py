@@ -146,6 +146,25 @@ def test_ctrl_c_on_run_i_rm_deletes_the_pod(up: UpProcess) -> None:
     until(lambda: not has_pod(up, "forever"), what="pod/forever gone")
 
 
+def test_run_expose_creates_a_service_with_the_pods_endpoint_and_leaves_nothing_half_made(up: UpProcess) -> None:
+    assert succeeds(up, "run", "exposed", "--image=nginx", "--port=80", "--expose", "-n", "imp") == (
+        "service/exposed created\npod/exposed created\n"
+    )
+
+    def endpoint() -> bool:
+        subsets = get(up, "endpoints", "exposed", "-n", "imp").get("subsets", [])
+        return any(s.get("addresses") for s in subsets)
+
+    until(endpoint, what="an endpoint for service/exposed")
+    assert "AlreadyExists" in refused_changing_nothing(
+        up, "run", "exposed", "--image=nginx", "--port=80", "--expose", "-n", "imp"
+    )
+    # The Pod's name is taken but not the Service's: the Service made first is deleted again.
+    succeeds(up, "run", "lonely", "--image=nginx", "-n", "imp")
+    err = refused_changing_nothing(up, "run", "lonely", "--image=nginx", "--port=80", "--expose", "-n", "imp")
+    assert "pod/imp/lonely already exists" in err
+
+
 def test_an_exposed_deployment_gets_endpoints(up: UpProcess) -> None:
     succeeds(up, "create", "deployment", "api", "--image=nginx", "--replicas=2", "--port=8080", "-n", "imp")
     exposed = succeeds(up, "expose", "deploy/api", "--port=80", "--target-port=8080", "-n", "imp", "-o", "name")
@@ -201,8 +220,16 @@ def test_a_secret_holds_the_bytes_given(up: UpProcess, tmp_path: Path) -> None:
     assert secret["type"] == "Opaque"
     assert secret["data"] == {"tls.key": "AP9zZWNyZXQ=", "user": "YXBw"}
     succeeds(
-        up, "create", "secret", "docker-registry", "pull", "-n", "imp", "--docker-server=reg.example:5000",
-        "--docker-username=ci", "--docker-password=s3cret",
+        up,
+        "create",
+        "secret",
+        "docker-registry",
+        "pull",
+        "-n",
+        "imp",
+        "--docker-server=reg.example:5000",
+        "--docker-username=ci",
+        "--docker-password=s3cret",
     )
     assert get(up, "secret", "pull", "-n", "imp")["type"] == "kubernetes.io/dockerconfigjson"
 

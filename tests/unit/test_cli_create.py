@@ -85,6 +85,17 @@ def test_run_with_command_labels_restart_and_namespace(capsys: pytest.CaptureFix
     assert pod["spec"]["restartPolicy"] == "Never"
 
 
+def test_run_expose_builds_the_service_first_selecting_the_pod(capsys: pytest.CaptureFixture[str]) -> None:
+    # kubectl run web --image=nginx --port=80 --expose: a Service web (selector run=web, 80 -> 80), then the Pod
+    code = main(["run", "web", "--image=nginx", "--port=80", "--expose", "--dry-run=client", "-o", "yaml"])
+    service, pod = yaml.safe_load_all(capsys.readouterr().out)
+    assert code == 0 and (service["kind"], pod["kind"]) == ("Service", "Pod")
+    assert service["metadata"]["labels"] == service["spec"]["selector"] == pod["metadata"]["labels"] == {"run": "web"}
+    assert service["spec"]["ports"] == [{"protocol": "TCP", "port": 80, "targetPort": "80"}]
+    assert main(["run", "web", "--image=nginx", "--port=80", "--expose", "--dry-run=client"]) == 0
+    assert capsys.readouterr().out == "service/web created (dry run)\npod/web created (dry run)\n"
+
+
 def test_create_deployment_builds_kubectls_deployment(capsys: pytest.CaptureFixture[str]) -> None:
     # kubectl create deployment web --image=registry:5000/team/my_app:1.2 --image=redis --replicas=3 --port=80
     deployment = dry_run(
@@ -182,6 +193,8 @@ def test_output_name_and_json_and_the_plain_line(capsys: pytest.CaptureFixture[s
         (["run", "web", "--image=nginx", "-t"], "no terminal"),
         (["run", "web", "--image=nginx", "--command"], "--command needs the command"),
         (["run", "web", "--image=nginx", "--rm"], "use it with -i"),
+        (["run", "web", "--image=nginx", "--expose"], "--expose needs --port"),
+        (["run", "web", "--image=nginx", "--expose", "--port=80", "-i"], "--expose does not go with -i"),
         (["run", "web", "--image=nginx", "-i", "--dry-run=client"], "does not go with --dry-run or -o"),
         (["run", "web", "--image=nginx", "-i", "--pod-running-timeout=soon"], "invalid duration"),
         (["run", "web", "--image=nginx", "--restart=Nevr"], 'did you mean "Never"'),
