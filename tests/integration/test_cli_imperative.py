@@ -284,3 +284,14 @@ def test_a_client_dry_run_prints_and_writes_nothing(up: UpProcess) -> None:
     assert json.loads(out)["spec"]["ports"] == [{"protocol": "TCP", "port": 8080, "targetPort": "8080"}]
     assert succeeds(up, "create", "ns", "preview", "--dry-run=client") == "namespace/preview created (dry run)\n"
     assert written(up) == before
+
+
+def test_a_client_dry_run_is_a_manifest_apply_takes(up: UpProcess) -> None:
+    """kubectl's habit: generate with --dry-run=client -o yaml, then apply (what it creates is
+    what the create would have made)."""
+    manifest = succeeds(
+        up, "run", "gen", "--image=nginx", "--port=80", "--expose", "-n", "imp", "--dry-run=client", "-o", "yaml"
+    )
+    applied = atoll(up, "apply", "-f", "-", stdin=manifest)
+    assert (applied.returncode, applied.stdout) == (0, "service/gen created\npod/gen created\n"), applied.stderr
+    assert get(up, "service", "gen", "-n", "imp")["spec"]["selector"] == {"run": "gen"}
