@@ -37,6 +37,7 @@ class Target:
     is_vm: bool = False
     address: str = ""
     stdin: bool = False  # the container was started with stdin open (stdin: true)
+    tty: bool = False  # the container's stdio is a terminal (tty: true)
     previous_task_id: str = ""  # whose log --previous reads ('' : the task's own previous log)
 
 
@@ -76,4 +77,4 @@ def find_target(
             wrong = f"no container {bounded_repr(chosen)}; " if chosen else ""
             raise TargetError(grpc.StatusCode.INVALID_ARGUMENT, f"{label}: {wrong}{choice}")
         return Target(runner.driver, task_id_for(runner.uid, chosen), label, chosen, address=address,
-                      stdin=runner.containers[chosen].stdin)
+                      stdin=runner.containers[chosen].stdin, tty=runner.containers[chosen].tty)

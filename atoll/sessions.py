@@ -48,8 +48,6 @@ def start_problem(start: access_pb2.SessionStart) -> str | None:
         return f"{start.capability} reaches a {reached}, not {bounded_repr(start.kind or '(no kind)')}"
     if not start.name:
         return "the workload's name is empty"
-    if start.capability == ATTACH and start.tty:
-        return "attach -t: containers have no terminal (tty: true is not in the API yet); use attach -i"
     if start.capability == EXEC and not start.command:
         return "exec needs a command (after --)"
     if len(start.command) > MAX_COMMAND_ARGS or sum(len(arg) for arg in start.command) > MAX_COMMAND_BYTES:

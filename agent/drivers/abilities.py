@@ -87,6 +87,18 @@ class StdinWriter(Protocol):
         DriverError if it was started without stdin or is not running."""
 
 
+@runtime_checkable
+class TerminalAttach(Protocol):
+    async def open_terminal(self, task_id: str, rows: int, cols: int, *, stdin: bool) -> ProcessSession:
+        """Attach to the terminal of a running container started with one (TaskConfig.tty):
+        what it draws from now on, as STDOUT (earlier output is in its logs); with ``stdin``,
+        writes are typed into it (Ctrl-C is the byte it is: the terminal interrupts the foreground
+        process), else they are dropped. The terminal becomes ``rows`` x ``cols`` now and at every
+        ``resize`` (its processes get SIGWINCH). ``hangup``/``close`` detach, the container runs
+        on; the output ends when the container does; ``wait`` returns 0. TaskNotFoundError if
+        unknown; DriverError if not RUNNING or started without a terminal."""
+
+
 @dataclass(frozen=True)
 class ExecResult:
     exit_code: int

@@ -153,6 +153,8 @@ class TaskConfig:
     mounts: tuple[Mount, ...] = ()
     # The container's stdin stays open for writers (``atoll attach -i``; abilities.StdinWriter).
     stdin: bool = False
+    # The container's stdio is a pseudo-terminal (``tty: true``; abilities.TerminalAttach).
+    tty: bool = False
 
     def annotation(self, key: str) -> str:
         return dict(self.annotations).get(key, "")

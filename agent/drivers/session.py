@@ -76,3 +76,38 @@ class ProcessSession(Protocol):
 
     async def close(self) -> None:
         """Release what the session holds (descriptors, sockets); hangs up first if needed."""
+
+
+class AttachedSession:
+    """Implements ``ProcessSession`` over ``inner``, the container's own terminal, as one attach
+    sees it: without ``stdin`` what is written is dropped (the client may watch, not type); the
+    end of the client's input leaves the container's open for the next attach (Kubernetes'
+    default, no stdinOnce); ``wait`` is 0, as for every attach."""
+
+    def __init__(self, inner: ProcessSession, *, stdin: bool) -> None:
+        self._inner = inner
+        self._stdin = stdin
+
+    async def read(self) -> Output:
+        return await self._inner.read()
+
+    async def write(self, data: bytes) -> None:
+        if self._stdin:
+            await self._inner.write(data)
+
+    async def close_stdin(self) -> None:
+        """The container's input stays open."""
+
+    def resize(self, rows: int, cols: int) -> None:
+        self._inner.resize(rows, cols)
+
+    async def wait(self) -> int:
+        """0: an attach tells no exit code (the container's is in its status)."""
+        await self._inner.wait()
+        return 0
+
+    async def hangup(self) -> None:
+        await self._inner.hangup()
+
+    async def close(self) -> None:
+        await self._inner.close()

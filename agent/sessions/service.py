@@ -30,7 +30,7 @@ from typing import Any
 import grpc
 
 from agent import metrics
-from agent.drivers.abilities import Console, Exec, LogReader, StdinWriter
+from agent.drivers.abilities import Console, Exec, LogReader, StdinWriter, TerminalAttach
 from agent.drivers.log_lines import LogQuery
 from agent.drivers.protocol import DriverError, TaskNotFoundError
 from agent.drivers.session import STDERR, ExecOptions, ProcessSession
@@ -140,6 +140,8 @@ class AgentSessionsService(access_pb2_grpc.AgentSessionsServicer):
                 return target, await driver.open_exec(target.task_id, options)
             if start.capability == sessions.CONSOLE and isinstance(driver, Console):
                 return target, await driver.open_console(target.task_id)
+            if start.capability == sessions.ATTACH and start.tty:
+                return target, await _open_terminal(target, start)
             if start.capability == sessions.ATTACH and isinstance(driver, LogReader):
                 return target, FollowSession(driver.logs(target.task_id, LogQuery(follow=True, tail=0)),
                                              _stdin_of(target, driver) if start.stdin else None)
@@ -157,6 +159,23 @@ class AgentSessionsService(access_pb2_grpc.AgentSessionsServicer):
                                  f"{target.label}: the runtime could not be started: {bounded(str(err))}") from None
         raise SessionRefused(grpc.StatusCode.FAILED_PRECONDITION,
                              f"{target.label}: driver {driver.name} has no {start.capability}")
+
+
+async def _open_terminal(target: Target, start: access_pb2.SessionStart) -> ProcessSession:
+    """``attach -t``: the container's own terminal; SessionRefused when it has none (kubectl's
+    words), or for ``-i`` when it was started without stdin."""
+    if not target.tty:
+        raise SessionRefused(grpc.StatusCode.FAILED_PRECONDITION,
+                             f"Unable to use a TTY - container {bounded(target.container)} of {target.label} did not "
+                             "allocate one (tty: true in its spec); attach without -t")
+    driver = target.driver
+    if start.stdin:
+        _stdin_of(target, driver)  # refuses a container without stdin as attach -i does
+    if not isinstance(driver, TerminalAttach):
+        raise SessionRefused(grpc.StatusCode.FAILED_PRECONDITION,
+                             f"{target.label}: driver {driver.name} has no terminal attach")
+    size = start.size
+    return await driver.open_terminal(target.task_id, size.rows or 24, size.cols or 80, stdin=start.stdin)
 
 
 def _stdin_of(target: Target, driver: object) -> Callable[[bytes], Awaitable[None]]:

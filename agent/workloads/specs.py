@@ -69,6 +69,7 @@ def container_configs(pod: pod_pb2.Pod) -> list[TaskConfig]:
                 hostname=spec.hostname or meta.name,
                 read_only_root=container.read_only_root_filesystem,
                 stdin=container.stdin,
+                tty=container.tty,
                 windows=None if windows is None else WindowsOptions(
                     windows.isolation, windows.image_build, container.host_process
                 ),

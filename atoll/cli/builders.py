@@ -42,6 +42,7 @@ class ContainerFlags:
     args: tuple[str, ...] = ()
     image_pull_policy: str = ""
     stdin: bool = False
+    tty: bool = False
 
 
 def meta(name: str, namespace: str, labels: Mapping[str, str] | None = None) -> meta_pb2.ObjectMeta:
@@ -57,6 +58,7 @@ def container(name: str, flags: ContainerFlags) -> pod_pb2.Container:
         env=[pod_pb2.EnvVar(name=key, value=value) for key, value in flags.env],
         image_pull_policy=flags.image_pull_policy,
         stdin=flags.stdin,
+        tty=flags.tty,
     )
     if flags.port:
         built.ports.append(pod_pb2.ContainerPort(container_port=flags.port))

@@ -10,8 +10,6 @@ opened. Ctrl-C without ``-t``, or the connection dropping, hangs up: the remote 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
 from typing import Any
 
@@ -25,7 +23,7 @@ from atoll.cli.common import (
     run_with_client,
 )
 from atoll.cli.parser import examples
-from atoll.cli.terminal import forward_resizes, pump, raw_terminal, terminal_size
+from atoll.cli.terminal import run_session
 from atoll.client import Client
 from atoll.user_text import bounded_repr
 
@@ -92,14 +90,6 @@ async def exec_command(client: Client, args: argparse.Namespace, streams: Stream
     if not command:
         raise CliError("give the command after --: atoll exec pod/NAME -- COMMAND [ARG...]")
     fd = (sys.stdin.fileno() if args.stdin or args.tty else -1) if stdin_fd is None else stdin_fd
-    use_tty = bool(args.tty)
-    on_terminal = use_tty and args.stdin and fd >= 0 and os.isatty(fd)
-    rows, cols = terminal_size(fd) if on_terminal else (24, 80)
     start = sessions.exec_start(args.namespace or "default", pod_name(args.target), command,
-                                container=args.container, stdin=args.stdin, tty=use_tty, rows=rows, cols=cols)
-    session = await client.open_session(start)
-    with contextlib.ExitStack() as stack:
-        if on_terminal:
-            stack.enter_context(raw_terminal(fd))
-            stack.enter_context(forward_resizes(fd, session.resize))
-        return await pump(session, streams, fd if args.stdin else None)
+                                container=args.container, stdin=args.stdin, tty=bool(args.tty))
+    return await run_session(client, start, streams, fd)

@@ -80,7 +80,7 @@ VERBS: Mapping[str, LazyVerb] = MappingProxyType(
         "delete": module_verb("atoll.cli.delete", "delete objects by name or by manifest"),
         "logs": module_verb("atoll.cli.logs", "print the output of a pod's container or a VM's console"),
         "exec": module_verb("atoll.cli.exec", "run a command in a running container"),
-        "attach": module_verb("atoll.cli.attach", "follow a running container's own output"),
+        "attach": module_verb("atoll.cli.attach", "follow a running container's own output, or type into its terminal"),
         "console": module_verb("atoll.cli.console", "connect to the serial console of a running VM"),
         "port-forward": module_verb("atoll.cli.port_forward", "forward local ports to a pod's or VM's ports"),
         "node": module_verb("atoll.cli.node", "cordon, uncordon or drain nodes"),

@@ -5,8 +5,9 @@ words after ``--`` are the container's args, or its command and args with ``--co
 ``--restart`` is the Pod's restart policy (Always by default). ``--expose`` also creates a
 ClusterIP Service NAME selecting the Pod on ``--port`` (created first, as kubectl does, and
 deleted again when the Pod is refused). ``-i`` gives the container stdin
-and attaches to it once it runs, ``--rm`` then deletes the Pod (run_attach.py). Containers in
-atoll have no terminal, so ``-t`` is refused in one line (as ``atoll attach`` does).
+and attaches to it once it runs, ``--rm`` then deletes the Pod (run_attach.py). ``-t`` (with
+``-i``, as kubectl requires) also gives it a terminal (``tty: true``) and attaches to that, as
+``atoll attach -it`` does: ``atoll run -it --rm demo --image=busybox -- sh`` is a shell with a prompt.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def add_parser(subparsers: Any) -> None:
             "atoll run api --image=app:1.2 --env=MODE=prod --labels=app=api,tier=back -n prod",
             "atoll run web --image=nginx --dry-run=client -o yaml",
             "atoll run -i --rm --restart=Never shell --image=busybox --command -- sh",
+            "atoll run -it --rm demo --image=busybox -- sh",
         ),
     )
     parser.add_argument("name", metavar="NAME", help="the pod's name")
@@ -83,7 +85,9 @@ def add_parser(subparsers: Any) -> None:
         metavar="DURATION",
         help="with -i: how long to wait for the pod to start (default 1m)",
     )
-    parser.add_argument("-t", "--tty", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "-t", "--tty", action="store_true", help="with -i: give the container a terminal and attach to it (tty: true)"
+    )
     add_creation_flags(parser)
     parser.set_defaults(run=run)
 
@@ -117,8 +121,8 @@ def build(args: argparse.Namespace) -> list[object_pb2.Object]:
 
 def build_pod(args: argparse.Namespace) -> object_pb2.Object:
     """The Pod the flags describe; CliError for a flag that cannot make one."""
-    if args.tty:
-        raise CliError("-t: containers in atoll have no terminal; use -i (stdin) alone")
+    if args.tty and not args.stdin:
+        raise CliError("-t gives the container a terminal to attach to: use it with -i (atoll run -it ...)")
     if args.rm and not args.stdin:
         raise CliError("--rm deletes the pod when an attached session ends: use it with -i")
     if args.stdin and (args.dry_run != "none" or args.output is not None):
@@ -134,6 +138,7 @@ def build_pod(args: argparse.Namespace) -> object_pb2.Object:
         args=() if args.command else words,
         image_pull_policy=args.image_pull_policy,
         stdin=args.stdin,
+        tty=args.tty,
     )
     labels = flag_values.labels(args.labels, "--labels") if args.labels else {}
     return builders.run_pod(args.name, namespace_for(args), container, labels=labels, restart_policy=args.restart)

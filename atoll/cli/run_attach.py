@@ -2,7 +2,10 @@
 the container to start, then send this command's stdin to it (an attach session, as ``atoll
 attach -i``) and print its log from the start, following it until the container ends or Ctrl-C.
 Following the log rather than the attach's output means nothing a short container wrote before
-the attach began is lost. With ``--restart=Never`` the exit code is the container's (kubectl's).
+the attach began is lost. With ``-t`` (the container has a terminal) the session is the terminal
+itself, as ``atoll attach -it`` (raw mode, resizes); what the shell printed before it is the
+prompt, so a line on stderr says to press enter (kubectl's words). With ``--restart=Never`` the
+exit code is the container's (kubectl's).
 
 - ``--rm`` deletes the Pod when the session ends, whatever ended it (the container, Ctrl-C, an
   error); the line saying so goes to stderr, so stdout holds only the container's output. After a
@@ -23,7 +26,7 @@ import grpc
 from atoll import kinds
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, CliError, Streams, server_error_line
 from atoll.cli.follow import states
-from atoll.cli.terminal import copy_stdin
+from atoll.cli.terminal import copy_stdin, run_session
 from atoll.client import ApiError, Client
 from atoll.sessions import ATTACH
 from atoll.v1 import access_pb2, agent_pb2, object_pb2, pod_pb2
@@ -52,10 +55,35 @@ async def _attach_when_started(
     client: Client, namespace: str, name: str, args: argparse.Namespace, streams: Streams, stdin_fd: int | None
 ) -> int:
     pod = await reached(client, namespace, name, STARTED_PHASES, args.pod_running_timeout, "start")
-    feeding = None
-    if pod.status.phase not in ENDED_PHASES:
-        fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
-        feeding = await _feed_stdin(client, namespace, name, fd)
+    fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
+    running = pod.status.phase not in ENDED_PHASES
+    if not (args.tty and running and await _attach_terminal(client, namespace, name, streams, fd)):
+        await _follow_log(client, namespace, name, streams, fd if running else None)
+    if args.restart != "Never":  # the container runs again: there is no last exit code to return
+        return EXIT_OK
+    ended = await reached(client, namespace, name, ENDED_PHASES, ENDED_SECONDS, "end")
+    return exit_code(ended)
+
+
+async def _attach_terminal(client: Client, namespace: str, name: str, streams: Streams, fd: int) -> bool:
+    """``-t``: the container's terminal until it ends; False when it ended before the attach
+    (then its log tells what it did)."""
+    streams.error("If you don't see a command prompt, try pressing enter.")
+    start = access_pb2.SessionStart(capability=ATTACH, kind=POD.name, namespace=namespace, name=name,
+                                    stdin=True, tty=True)
+    try:
+        await run_session(client, start, streams, fd)
+    except ApiError as err:
+        if err.code == grpc.StatusCode.FAILED_PRECONDITION:
+            return False
+        raise
+    return True
+
+
+async def _follow_log(client: Client, namespace: str, name: str, streams: Streams, fd: int | None) -> None:
+    """The container's log from its start until it ends, while ``fd`` (None: nothing) goes to its
+    stdin."""
+    feeding = None if fd is None else await _feed_stdin(client, namespace, name, fd)
     try:
         request = agent_pb2.LogsRequest(kind=POD.name, namespace=namespace, name=name, follow=True)
         async for lines in client.logs(request):
@@ -67,10 +95,6 @@ async def _attach_when_started(
             feeding.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await feeding
-    if args.restart != "Never":  # the container runs again: there is no last exit code to return
-        return EXIT_OK
-    ended = await reached(client, namespace, name, ENDED_PHASES, ENDED_SECONDS, "end")
-    return exit_code(ended)
 
 
 async def _feed_stdin(client: Client, namespace: str, name: str, fd: int) -> asyncio.Task[None] | None:

@@ -20,8 +20,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import IO, Any
 
 from atoll.cli.common import CliError
+from atoll.client import Client
 from atoll.fd_wait import readable
 from atoll.sessions import SessionStream
+from atoll.v1 import access_pb2
 
 READ_BYTES = 32 * 1024
 # atoll console's escape (virtctl's): Ctrl-] detaches.
@@ -135,3 +137,20 @@ async def pump(session: SessionStream, streams: Any, stdin_fd: int | None) -> in
     if ended.reason:
         streams.error(f"atoll: {ended.reason}")
     return ended.code
+
+
+async def run_session(client: Client, start: access_pb2.SessionStart, streams: Any, fd: int) -> int:
+    """Opens the session ``start`` asks for (exec, attach) and pumps it with ``fd`` as stdin
+    (read only with ``start.stdin``) until the remote side exits; its exit code. With
+    ``start.tty`` and ``start.stdin`` on a terminal ``fd``: the session starts at the terminal's
+    size, the terminal is raw while it runs and every size change follows it."""
+    on_terminal = start.tty and start.stdin and fd >= 0 and os.isatty(fd)
+    if on_terminal:
+        rows, cols = terminal_size(fd)
+        start.size.CopyFrom(access_pb2.WindowSize(rows=rows, cols=cols))
+    session = await client.open_session(start)
+    with contextlib.ExitStack() as stack:
+        if on_terminal:
+            stack.enter_context(raw_terminal(fd))
+            stack.enter_context(forward_resizes(fd, session.resize))
+        return await pump(session, streams, fd if start.stdin else None)

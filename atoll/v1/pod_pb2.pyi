@@ -93,6 +93,7 @@ class Container(google.protobuf.message.Message):
     ENV_FROM_FIELD_NUMBER: builtins.int
     IMAGE_PULL_POLICY_FIELD_NUMBER: builtins.int
     STDIN_FIELD_NUMBER: builtins.int
+    TTY_FIELD_NUMBER: builtins.int
     name: builtins.str
     image: builtins.str
     working_dir: builtins.str
@@ -104,6 +105,10 @@ class Container(google.protobuf.message.Message):
     stdin: builtins.bool
     """The container's stdin stays open for `atoll attach -i` (Kubernetes' stdin); a real node holds it
     as a FIFO in the container's task directory, so it outlives agent restarts.
+    """
+    tty: builtins.bool
+    """The container's stdio is a pseudo-terminal (Kubernetes' tty): `atoll attach -t` types into it
+    and sees what it draws; its output is logged as stdout. Usually with stdin (`atoll run -it`).
     """
     @property
     def command(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]: ...
@@ -153,9 +158,10 @@ class Container(google.protobuf.message.Message):
         env_from: collections.abc.Iterable[atoll.v1.config_pb2.EnvFromSource] | None = ...,
         image_pull_policy: builtins.str = ...,
         stdin: builtins.bool = ...,
+        tty: builtins.bool = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["liveness_probe", b"liveness_probe", "readiness_probe", b"readiness_probe", "resources", b"resources", "startup_probe", b"startup_probe"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["args", b"args", "command", b"command", "env", b"env", "env_from", b"env_from", "host_process", b"host_process", "image", b"image", "image_pull_policy", b"image_pull_policy", "liveness_probe", b"liveness_probe", "name", b"name", "ports", b"ports", "read_only_root_filesystem", b"read_only_root_filesystem", "readiness_probe", b"readiness_probe", "resources", b"resources", "startup_probe", b"startup_probe", "stdin", b"stdin", "volume_mounts", b"volume_mounts", "working_dir", b"working_dir"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["args", b"args", "command", b"command", "env", b"env", "env_from", b"env_from", "host_process", b"host_process", "image", b"image", "image_pull_policy", b"image_pull_policy", "liveness_probe", b"liveness_probe", "name", b"name", "ports", b"ports", "read_only_root_filesystem", b"read_only_root_filesystem", "readiness_probe", b"readiness_probe", "resources", b"resources", "startup_probe", b"startup_probe", "stdin", b"stdin", "tty", b"tty", "volume_mounts", b"volume_mounts", "working_dir", b"working_dir"]) -> None: ...
 
 global___Container = Container
 

@@ -132,6 +132,19 @@ def test_run_i_sends_stdin_prints_the_whole_log_returns_the_exit_code_and_rm_del
         until(lambda: not has_pod(up, "talk"), what="pod/talk gone")
 
 
+def test_run_it_gives_a_shell_on_the_containers_terminal_and_its_exit_ends_the_pod(up: UpProcess) -> None:
+    """``atoll run -it --rm demo -- sh``: the container gets stdin and a terminal, the session is
+    that terminal (a simulated shell: a prompt, echoed typing, CRLF line ends), ``exit 3`` ends
+    the container and is atoll's exit code; --rm leaves nothing, so it works twice."""
+    for _ in range(2):
+        result = atoll(up, "run", "-it", "--rm", "--restart=Never", "demo", "--image=busybox", "-n", "imp",
+                       "--", "sh", stdin="echo hi there\nexit 3\n")
+        assert result.returncode == 3, result.stderr
+        assert "# echo hi there\nhi there\n# exit 3" in result.stdout, result.stdout  # text mode: CRLF read as LF
+        assert result.stderr == "If you don't see a command prompt, try pressing enter.\npod/demo deleted\n"
+        until(lambda: not has_pod(up, "demo"), what="pod/demo gone")
+
+
 def test_ctrl_c_on_run_i_rm_deletes_the_pod(up: UpProcess) -> None:
     env = dict(os.environ, ATOLL_CONFIG="/nonexistent/config.yaml", ATOLL_SERVER=up.address)
     argv = [str(BIN / "atoll"), "run", "-i", "--rm", "forever", "--image=nginx", "-n", "imp"]
@@ -251,7 +264,7 @@ def test_a_service_created_by_flags_selects_app_name(up: UpProcess) -> None:
         (["create", "secret", "generic", "s", "--from-file=/nonexistent", "-n", "imp"], "No such file"),
         (["expose", "deploy/missing", "--port=80", "-n", "imp"], "Error from server (NotFound)"),
         (["run", "x", "--image=nginx", "-n", "imp", "--dry-run=server"], "no server-side dry run"),
-        (["run", "x", "--image=nginx", "-n", "imp", "-t"], "no terminal"),
+        (["run", "x", "--image=nginx", "-n", "imp", "-t"], "use it with -i"),
         (["run", "x", "--image=nginx", "-n", "no-such-namespace"], "Error from server"),
     ],
     ids=[
@@ -263,7 +276,7 @@ def test_a_service_created_by_flags_selects_app_name(up: UpProcess) -> None:
         "a missing file",
         "exposing what does not exist",
         "a server dry run",
-        "a terminal",
+        "a terminal without stdin",
         "a namespace that does not exist",
     ],
 )

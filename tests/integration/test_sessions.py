@@ -19,12 +19,13 @@ from agent.drivers.sim.hypervisor import HypervisorProfile, SimHypervisorDriver
 from agent.drivers.sim.linux import SimLinuxDriver
 from agent.logs_service import LogsServer, start_logs_server
 from agent.registration import NodeProfile
-from atoll import sessions
+from atoll import kinds, sessions
+from atoll.cli import attach as attach_verb
 from atoll.cli import exec as exec_verb
 from atoll.cli.common import Streams
 from atoll.client import ApiError, Client
 from atoll.clock import ManualClock
-from atoll.v1 import access_pb2
+from atoll.v1 import access_pb2, pod_pb2
 from tests.integration.agent_harness import bound_pod, bound_vm, cluster, eventually, node
 from tests.support.cluster import Cluster
 
@@ -301,7 +302,74 @@ async def test_attach_i_reaches_the_stdin_of_a_container_started_with_it() -> No
         with pytest.raises(ApiError) as tty:
             await c.client.open_session(access_pb2.SessionStart(capability="attach", kind="Pod", name="reader",
                                                                 stdin=True, tty=True))
-    assert tty.value.code == grpc.StatusCode.INVALID_ARGUMENT and "attach -t" in tty.value.message
+    assert tty.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert "Unable to use a TTY - container main of pod/default/reader did not allocate one" in tty.value.message
+
+
+def _attach_args(target: str, *, stdin: bool, tty: bool) -> argparse.Namespace:
+    return argparse.Namespace(target=target, container="", stdin=stdin, tty=tty, namespace=None)
+
+
+async def test_attach_t_types_into_the_terminal_of_a_container_with_one_and_its_shell_ends_it() -> None:
+    """tty: true: attach -it is the container's terminal (a simulated sh: prompt, echo, CRLF,
+    Ctrl-C drops the line); the end of the client's input leaves the terminal open for the next
+    attach; the shell's exit ends the container with its code."""
+    clock = ManualClock()
+    async with one_node(clock) as c:
+        pod = bound_pod("shell", "n1", "sleep infinity")
+        pod.pod.spec.containers[0].stdin = True
+        pod.pod.spec.containers[0].tty = True
+        await c.client.create(pod)
+        await eventually(c.client, "pod", "shell", lambda p: p is not None and p.status.phase == "Running")
+        start = access_pb2.SessionStart(capability="attach", kind="Pod", name="shell", stdin=True, tty=True)
+        first = await c.client.open_session(start)
+        await first.send(b"echo lost\x03echo kept\r")
+        await first.close_stdin()  # not Ctrl-D: the container's terminal stays open
+        seen = b""
+        async for _, data in first.output():
+            seen += data
+            if b"kept\r\n# " in seen:
+                break
+        first.cancel()
+        assert seen.startswith(b"# ") and b"^C\r\n" in seen and b"lost\r\n" not in seen, seen
+        read_end, write_end = os.pipe()
+        os.write(write_end, b"hostname\rexit 3\r")
+        os.close(write_end)
+        out, err = io.StringIO(), io.StringIO()
+        code = await attach_verb.attach(c.client, _attach_args("pod/shell", stdin=True, tty=True),
+                                        Streams(out=out, err=err), read_end)
+        os.close(read_end)
+        assert (code, err.getvalue()) == (0, "")
+        assert "# hostname\r\nshell\r\n# exit 3\r\n" in out.getvalue()
+        await eventually(c.client, "pod", "shell", lambda p: p is not None and _exited_with(p, 3))
+
+
+def _exited_with(pod: pod_pb2.Pod, code: int) -> bool:
+    """Whether the pod's first container ended with ``code`` (now or in its last run)."""
+    status = pod.status.container_statuses[0] if pod.status.container_statuses else None
+    return status is not None and code in (status.state.terminated.exit_code, status.last_state.terminated.exit_code)
+
+
+async def test_attach_t_without_i_watches_and_attach_it_needs_stdin() -> None:
+    clock = ManualClock()
+    async with one_node(clock) as c:
+        pod = bound_pod("top", "n1", "sleep infinity")
+        pod.pod.spec.containers[0].tty = True
+        await c.client.create(pod)
+        await eventually(c.client, "pod", "top", lambda p: p is not None and p.status.phase == "Running")
+        session = await c.client.open_session(access_pb2.SessionStart(capability="attach", kind="Pod", name="top",
+                                                                      tty=True))
+        await session.send(b"exit 4\r")  # a client attached without -i types nothing
+        stream, data = await asyncio.wait_for(anext(session.output()), 10)
+        session.cancel()
+        with pytest.raises(ApiError) as refused:
+            await c.client.open_session(access_pb2.SessionStart(capability="attach", kind="Pod", name="top",
+                                                                stdin=True, tty=True))
+        running = kinds.unwrap(await c.client.get("Pod", "top", "default"))
+    assert (stream, data) == (1, b"# ")
+    assert refused.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert "container main was started without stdin" in refused.value.message
+    assert running.status.phase == "Running" and not _exited_with(running, 4)
 
 
 async def test_stdin_written_while_and_after_the_remote_process_ends_leaves_a_clean_end() -> None:

@@ -190,7 +190,7 @@ def test_output_name_and_json_and_the_plain_line(capsys: pytest.CaptureFixture[s
     [
         (["run", "web"], "--image"),
         (["run", "web", "--image="], "give an image"),
-        (["run", "web", "--image=nginx", "-t"], "no terminal"),
+        (["run", "web", "--image=nginx", "-t"], "-t gives the container a terminal to attach to: use it with -i"),
         (["run", "web", "--image=nginx", "--command"], "--command needs the command"),
         (["run", "web", "--image=nginx", "--rm"], "use it with -i"),
         (["run", "web", "--image=nginx", "--expose"], "--expose needs --port"),

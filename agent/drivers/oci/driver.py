@@ -194,6 +194,8 @@ class OciDriver:
             raise CannotRunError(f"{self.name} runs containers, not virtual machines")
         if config.os != "linux":
             raise CannotRunError(f"{self.name} runs Linux containers; this pod's os is {config.os}")
+        if config.tty:
+            raise CannotRunError(f"{self.name} gives containers no terminal yet (tty: true); simulated nodes do")
         try:
             image = self.images.resolve(config.image)
         except ImageError as err:

@@ -35,7 +35,7 @@ from agent.drivers.protocol import (
     TaskStatus,
     workload_uid_of,
 )
-from agent.drivers.session import ExecOptions, ProcessSession
+from agent.drivers.session import AttachedSession, ExecOptions, ProcessSession
 from agent.drivers.sim import shell
 from agent.drivers.sim.probes import FAIL_PROBES_ANNOTATION, FailProbesError, parse_fail_probes
 from agent.drivers.sim.script import SCRIPT_ANNOTATION, ScriptError, parse_script, script_of
@@ -187,6 +187,7 @@ class SimDriver:
             ip=self._ip(config),
             fail_probes=fail_probes,
             stdin=config.stdin,
+            tty=config.tty,
             hostname=config.hostname or config.workload,
             changed=asyncio.Event(),
         )
@@ -316,6 +317,23 @@ class SimDriver:
         task = self._running_task(task_id, "exec")
         return shell.ScriptedSession(shell.program_for(options.argv, self._machine(task), options.stdin), options.tty)
 
+    async def open_terminal(self, task_id: str, rows: int, cols: int, *, stdin: bool) -> ProcessSession:
+        """A container with a terminal runs the simulated interactive ``sh`` on it: each attach
+        meets a fresh prompt (the simulated container keeps no terminal state between them), and
+        when that shell exits (``exit N``, Ctrl-D) the container ends with its code, as a real
+        one whose init is the shell."""
+        task = self._running_task(task_id, "attach to its terminal")
+        if not task.tty:
+            raise DriverError(f"task {task_id} was started without a terminal (tty: true in its container)")
+        machine = self._machine(task)
+
+        async def init_shell(io: shell.ScriptedIO) -> int:
+            code = await shell.shell(io, machine, "# ")
+            self._shell_exited(task, code)
+            return code
+
+        return AttachedSession(shell.ScriptedSession(init_shell, tty=True), stdin=stdin)
+
     async def open_port(self, task_id: str, port: int) -> ProcessSession:
         task = self._running_task(task_id, "forward a port")
         machine = self._machine(task)
@@ -361,6 +379,18 @@ class SimDriver:
         task.exit = result
         task.phase = TaskPhase.EXITED
         task.log(f"exited: code {result.exit_code} ({result.reason})", result.finished_at)
+
+    def _shell_exited(self, task: SimTask, code: int) -> None:
+        """The shell on a container's terminal exited: the container ends with its code."""
+        if task.exit is not None or self._tasks.get(task.task_id) is not task:
+            return
+        self._exit(task, ExitResult(code, "Completed" if code == 0 else "Error", self.clock.now()))
+        timer = self._timers.pop(task.task_id, None)
+        if timer is not None:
+            timer.cancel()
+        self._save()
+        task.signal_change()
+        self._listener(task.task_id)
 
     def _advance(self, task_id: str) -> None:
         """Run everything that is due for the task, then arm one timer for what comes next."""

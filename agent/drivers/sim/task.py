@@ -45,6 +45,7 @@ class SimTask:
     fail_probes: str = ""
     hostname: str = ""
     stdin: bool = False
+    tty: bool = False
     phase: TaskPhase = TaskPhase.PROVISIONING
     booted_at: float = 0.0
     cursor: float = 0.0
@@ -105,6 +106,7 @@ _SAVED = (
     "task_id", "kind", "image", "started_at", "ready_at", "boot_seconds", "memory_limit", "base_memory",
     "ip", "booted_at", "cursor", "step", "memory_used", "ignore_term", "paused_at", "stop_requested_at",
     "kill_at", "graceful_exit_at", "reboots", "log_total", "fail_probes", "hostname", "stdin",
+    "tty",
 )
 
 
