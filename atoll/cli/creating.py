@@ -30,6 +30,8 @@ from atoll.cli.object_printer import ObjectPrinter
 from atoll.cli.output import parse_output
 from atoll.cli.printers import resource_name
 from atoll.client import ApiError, Client
+from atoll.kinds.checks import validate
+from atoll.user_text import bounded
 from atoll.v1 import object_pb2
 
 DRY_RUN_STRATEGIES = ("none", "client", "server")
@@ -91,6 +93,11 @@ def create_built(args: argparse.Namespace, build: Build, then: AfterCreate | Non
         streams.error(f"error: {err}")
         return EXIT_FAILED
     objects = [built] if isinstance(built, object_pb2.Object) else list(built)
+    try:
+        check_objects(objects)
+    except CliError as err:
+        streams.error(f"error: {err}")
+        return EXIT_FAILED
     if args.dry_run == "client":
         print_objects(objects, args, streams, dry_run=True)
         return EXIT_OK
@@ -111,11 +118,23 @@ def create_read(args: argparse.Namespace, build: BuildWithClient) -> int:
     async def body(client: Client, streams: Streams) -> int:
         check_creation_flags(args)
         obj = await build(client)
+        check_objects([obj])
         dry_run = args.dry_run == "client"
         print_objects([obj] if dry_run else await create_all(client, [obj]), args, streams, dry_run=dry_run)
         return EXIT_OK
 
     return run_with_client(args, body)
+
+
+def check_objects(objects: Sequence[object_pb2.Object]) -> None:
+    """CliError, one line, when an object breaks a rule the API server would refuse it for: the
+    checks ``apply`` makes of a manifest before sending it (atoll/kinds/checks.py), so a
+    ``--dry-run=client`` never prints what the server would refuse and a mistake needs no server."""
+    for obj in objects:
+        problems = validate(obj)
+        if problems:
+            name = bounded(kinds.unwrap(obj).metadata.name, 100)
+            raise CliError(f"{kinds.of_object(obj).singular}/{name}: " + "; ".join(map(str, problems[:5])))
 
 
 async def create_all(client: Client, objects: Sequence[object_pb2.Object]) -> list[object_pb2.Object]:

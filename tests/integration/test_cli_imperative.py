@@ -257,7 +257,7 @@ def test_a_service_created_by_flags_selects_app_name(up: UpProcess) -> None:
     ("argv", "expected"),
     [
         (["create", "namespace", "imp"], "Error from server (AlreadyExists)"),
-        (["run", "Bad_Name", "--image=nginx", "-n", "imp"], "Error from server (Invalid)"),
+        (["run", "Bad_Name", "--image=nginx", "-n", "imp"], "pod/Bad_Name: metadata.name: invalid name"),
         (["create", "deployment", "web2", "--image=", "-n", "imp"], "give an image"),
         (["create", "configmap", "big", "--from-file=/dev/zero", "-n", "imp"], "not a regular file"),
         (["create", "configmap", "empty", "-n", "imp"], "give the data"),
