@@ -3,7 +3,8 @@
 The cache follows the store from the revision it started at and keeps the most recent events in
 a ring buffer. A client watch from a revision still covered by the buffer is served from memory;
 an older one falls back to a direct store watch (which fails with GoneError when compacted).
-Events are decoded and encoded once, however many watchers receive them.
+Events are encoded once (from their stored bytes, wire.watch_event) and decoded at most once
+(when a selector or a server-side follower asks), however many watchers receive them.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from typing import Any
 
 from atoll import kinds
 from atoll.kinds import Kind
-from atoll.v1 import api_pb2
 from atoll.watch_events import DELETED
-from controller.apiserver import codec
+from controller.apiserver import codec, wire
 from controller.apiserver.errors import GoneError, UnavailableError
 from controller.apiserver.kind_hooks import LATEST_NOT_KEPT
 from controller.apiserver.metrics import OBJECTS
@@ -76,10 +76,9 @@ class CachedEvent:
         memo_key = f"{event_type}-previous" if previous else event_type
         data = self._encoded.get(memo_key)
         if data is None:
-            event = api_pb2.WatchEvent(type=event_type, resource_version=self.revision)
-            getattr(event.object, self.kind.field).CopyFrom(self.old if previous else self.new)
-            data = event.SerializeToString()
-            self._encoded[memo_key] = data
+            stored = self.prev_value if previous else self.value
+            assert stored is not None, "encoded_left of a change with no previous version"
+            data = self._encoded[memo_key] = wire.watch_event(event_type, self.kind, stored, self.revision)
         return data
 
 

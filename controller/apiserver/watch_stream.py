@@ -31,14 +31,15 @@ class WatchStreamer:
     async def stream(self, kind: Kind, namespace: str, request: api_pb2.WatchRequest) -> AsyncIterator[bytes]:
         """Wire-encoded WatchResponses for ``request``; ends only when the client goes away or on error."""
         matches = listing.selector_matcher(kind, request.label_selector, request.field_selector)
-        translate = _translate_all if not request.label_selector and not request.field_selector else _translate
+        selective = bool(request.label_selector or request.field_selector)
+        translate = _translate if selective else _translate_all
         prefix = kind.prefix(namespace)
         after = request.resource_version
         if after < 0:
             raise GoneError(f"resourceVersion: must be >= 0, got {after}")
         if after == 0:
             after = await self._store.current_revision()
-            async for chunk in self._initial(kind, prefix, after, matches):
+            async for chunk in self._initial(kind, prefix, after, matches if selective else None):
                 yield chunk
         timeout = self._bookmark_seconds if request.allow_bookmarks else None
         async with self._cache.subscribe(kind, prefix, after) as subscription:
@@ -51,7 +52,11 @@ class WatchStreamer:
                 for response in wire.watch_responses(encoded):
                     yield response
 
-    async def _initial(self, kind: Kind, prefix: str, revision: int, matches: listing.Matcher) -> AsyncIterator[bytes]:
+    async def _initial(
+        self, kind: Kind, prefix: str, revision: int, matches: listing.Matcher | None
+    ) -> AsyncIterator[bytes]:
+        """ADDED for every object under ``prefix`` at ``revision`` that ``matches`` (None: all,
+        without decoding any)."""
         start_after: str | None = None
         while True:
             try:
@@ -61,11 +66,8 @@ class WatchStreamer:
             events = []
             for kv in chunk.items:
                 start_after = kv.key
-                message = codec.decode(kind, kv.value, kv.mod_revision)
-                if matches(message):
-                    event = api_pb2.WatchEvent(type=ADDED, resource_version=kv.mod_revision)
-                    getattr(event.object, kind.field).CopyFrom(message)
-                    events.append(event.SerializeToString())
+                if matches is None or matches(codec.decode(kind, kv.value, kv.mod_revision)):
+                    events.append(wire.watch_event(ADDED, kind, kv.value, kv.mod_revision))
             for response in wire.watch_responses(events):
                 yield response
             if not chunk.more:
