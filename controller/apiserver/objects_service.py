@@ -42,16 +42,19 @@ class ObjectsService:
     async def BatchCreate(self, request: api_pb2.BatchCreateRequest, context: Context) -> api_pb2.BatchCreateResponse:
         if len(request.objects) > MAX_OBJECTS_PER_CALL:
             raise InvalidError(f"objects: at most {MAX_OBJECTS_PER_CALL} per call, got {len(request.objects)}")
-        results = await asyncio.gather(*(self._create_one(obj) for obj in request.objects))
-        return api_pb2.BatchCreateResponse(results=results)
+        response = api_pb2.BatchCreateResponse()
+        await asyncio.gather(*(self._create_one(obj, response.results.add()) for obj in request.objects))
+        return response
 
-    async def _create_one(self, obj: object_pb2.Object) -> api_pb2.CreateResult:
-        """Create's outcome as a result: a user error is this object's result, not the call's."""
+    async def _create_one(self, obj: object_pb2.Object, result: api_pb2.CreateResult) -> None:
+        """Create's outcome into ``result`` (its slot in the response, in request order); a user
+        error is this object's result, not the call's."""
         try:
             created = await self._registry.create(obj)
         except StatusError as error:
-            return api_pb2.CreateResult(code=error.code.name, message=error.message)
-        return api_pb2.CreateResult(code="OK", resource_version=created.metadata.resource_version)
+            result.code, result.message = error.code.name, error.message
+            return
+        result.code, result.resource_version = "OK", created.metadata.resource_version
 
     async def Get(self, request: api_pb2.GetRequest, context: Context) -> object_pb2.Object:
         kind = _kind(request.kind)
@@ -76,16 +79,21 @@ class ObjectsService:
     ) -> api_pb2.BatchUpdateStatusResponse:
         if len(request.objects) > MAX_OBJECTS_PER_CALL:
             raise InvalidError(f"objects: at most {MAX_OBJECTS_PER_CALL} per call, got {len(request.objects)}")
-        results = await asyncio.gather(*(self._update_status_one(obj) for obj in request.objects))
-        return api_pb2.BatchUpdateStatusResponse(results=results)
+        response = api_pb2.BatchUpdateStatusResponse()
+        await asyncio.gather(*(self._update_status_one(obj, response.results.add()) for obj in request.objects))
+        return response
 
-    async def _update_status_one(self, obj: object_pb2.Object) -> api_pb2.UpdateStatusResult:
-        """UpdateStatus's outcome as a result: a user error is this object's result, not the call's."""
+    async def _update_status_one(self, obj: object_pb2.Object, result: api_pb2.UpdateStatusResult) -> None:
+        """UpdateStatus's outcome into ``result`` (its slot in the response, in request order: no
+        result or object is copied into a response afterwards); a user error is this object's
+        result, not the call's."""
         try:
             updated = await self._registry.update(obj, status_only=True)
         except StatusError as error:
-            return api_pb2.UpdateStatusResult(code=error.code.name, message=error.message)
-        return api_pb2.UpdateStatusResult(code="OK", object=kinds.of_object(obj).wrap(updated))
+            result.code, result.message = error.code.name, error.message
+            return
+        result.code = "OK"
+        getattr(result.object, kinds.of_object(obj).field).CopyFrom(updated)
 
     async def Delete(self, request: api_pb2.DeleteRequest, context: Context) -> api_pb2.DeleteResponse:
         return await self._registry.delete(request)
