@@ -1,9 +1,9 @@
-"""``atoll expose deploy/NAME|pod/NAME|svc/NAME [--port=N] [--target-port=M] [--name S]``: create a
-Service in front of an existing object, as ``kubectl expose`` does.
+"""``atoll expose deploy/NAME|pod/NAME|svc/NAME|vm/NAME [--port=N] [--target-port=M] [--name S]``:
+create a Service in front of an existing object, as ``kubectl expose`` (and ``virtctl expose``) do.
 
 - selector: a Deployment's ``spec.selector`` (only ``matchLabels``: a Service cannot select by
-  expressions, so such a selector is refused unless ``--selector`` is given), a Pod's labels, a
-  Service's selector;
+  expressions, so such a selector is refused unless ``--selector`` is given), a Pod's or a
+  VirtualMachine's labels, a Service's selector (each kind's ``exposure``, atoll/kinds/);
 - ports: ``--port`` (leading to ``--target-port``, default the same number), else every port the
   object declares (a pod's or the pod template's container ports, a Service's ports);
 - labels: ``--labels``, else the exposed object's own; name: ``--name``, else the object's.
@@ -32,16 +32,19 @@ from atoll.validation.service import SERVICE_PROTOCOLS, SERVICE_TYPES
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "expose",
-        help="create a service selecting a deployment's or a pod's pods",
-        description="Create a Service whose selector is the exposed deployment's selector or pod's labels.",
+        help="create a service in front of a deployment, pod, service or VM",
+        description="Create a Service selecting what a deployment selects, or a pod's or VM's labels.",
         **examples(
             "atoll expose deploy/web --port=80 --target-port=8080",
             "atoll expose deployment web --port=80 --name=web-front -n prod",
             "atoll expose pod/api --port=443 --target-port=https",
+            "atoll expose vm/db --port=5432",
             "atoll expose deploy/web --dry-run=client -o yaml",
         ),
     )
-    parser.add_argument("target", metavar="KIND/NAME", help="deploy/NAME, pod/NAME or svc/NAME (or: KIND NAME)")
+    parser.add_argument(
+        "target", metavar="KIND/NAME", help="deploy/NAME, pod/NAME, svc/NAME or vm/NAME (or: KIND NAME)"
+    )
     parser.add_argument("target_name", metavar="NAME", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=flag_values.port, default=0, metavar="N", help="the Service's port")
     parser.add_argument(
@@ -85,7 +88,7 @@ async def build(client: Client, args: argparse.Namespace) -> object_pb2.Object:
     exposed = kinds.unwrap(await client.get(kind.name, name, namespace))
     exposure = kind.exposure(exposed)
     if exposure is None:
-        raise CliError(f"cannot expose a {kind.singular}: expose a deployment, pod or service")
+        raise CliError(f"cannot expose a {kind.singular}: expose a deployment, pod, service or VM")
     what = f"{kind.singular}/{name}"
     selector = flag_values.labels(args.selector, "--selector") if args.selector else selector_of(exposure, what)
     labels = flag_values.labels(args.labels, "--labels") if args.labels else dict(exposed.metadata.labels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from atoll.kinds.columns import AGE_COLUMN, NAME_COLUMN, NONE, Column, is_set, or_none, since
+from atoll.kinds.exposure import Exposure
 from atoll.kinds.kind import NODE_BOUND_FIELDS, KindStrategy, memoized_spec_rule
 from atoll.kinds.pod import TERMINATION_GRACE_PERIOD_SECONDS
 from atoll.kinds.readiness import Readiness, ready_condition
@@ -71,6 +72,10 @@ def run_row(run: vm_identity_pb2.VirtualMachineRun, now: float) -> list[str]:
 
 
 class VirtualMachineKind(KindStrategy[virtualmachine_pb2.VirtualMachine]):
+    def exposure(self, obj: virtualmachine_pb2.VirtualMachine) -> Exposure:
+        """The VM's labels (a Service selects VMs as it selects pods); a VM declares no ports."""
+        return Exposure(dict(obj.metadata.labels))
+
     def default(self, obj: virtualmachine_pb2.VirtualMachine) -> None:
         """Spec defaults, and a new VM's status starts at run 1 (an Update keeps the stored
         status, so this only ever numbers a created VM: atoll/vm_runs.py)."""

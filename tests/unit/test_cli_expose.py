@@ -67,9 +67,19 @@ def test_a_service_is_exposed_with_its_selector_and_ports() -> None:
     assert (dict(exposure.selector), list(exposure.ports)) == ({"app": "web"}, [port(80, "http")])
 
 
-def test_kinds_without_pods_to_select_cannot_be_exposed() -> None:
+def test_a_vms_labels_are_the_selector_and_it_declares_no_ports() -> None:
+    vm = kinds.unwrap(make_vm("db"))
+    vm.metadata.labels["app"] = "db"
+    exposure = kinds.by_name("VirtualMachine").exposure(vm)
+    assert exposure is not None and selector_of(exposure, "virtualmachine/db") == {"app": "db"}
+    with pytest.raises(CliError, match="virtualmachine/db declares no ports; give --port"):
+        ports_for(flags(), exposure, "virtualmachine/db")
+    assert ports_for(flags(port=22), exposure, "virtualmachine/db") == [port(22, "")]
+
+
+def test_kinds_without_workloads_to_select_cannot_be_exposed() -> None:
     assert kinds.by_name("Node").exposure(kinds.unwrap(make_node())) is None
-    assert kinds.by_name("VirtualMachine").exposure(kinds.unwrap(make_vm())) is None
+    assert kinds.by_name("ConfigMap").exposure(kinds.by_name("ConfigMap").message()) is None
 
 
 @pytest.mark.parametrize(
@@ -114,6 +124,7 @@ def test_what_cannot_be_exposed_is_one_line(change: Any, call: Any, expected: st
         ("deployment", "web", ("Deployment", "web")),
         ("po/api", None, ("Pod", "api")),
         ("svc/web", None, ("Service", "web")),
+        ("vm/db", None, ("VirtualMachine", "db")),
     ],
 )
 def test_targets(target: str, name: str | None, expected: tuple[str, str]) -> None:
