@@ -17,7 +17,14 @@ from atoll.validation.bounds import bounds_errors
 from atoll.validation.meta import validate_metadata
 from atoll.validation.update import check_identity_unchanged
 
-__all__ = ["FieldError", "validate", "validate_status", "validate_update"]
+__all__ = [
+    "FieldError",
+    "validate",
+    "validate_message",
+    "validate_message_update",
+    "validate_status",
+    "validate_update",
+]
 
 
 def validate(obj: object_pb2.Object) -> list[FieldError]:
@@ -26,7 +33,12 @@ def validate(obj: object_pb2.Object) -> list[FieldError]:
         kind = kinds.of_object(obj)
     except kinds.UnknownKindError:
         return [FieldError("kind", "required: the object holds no kind")]
-    message = kinds.unwrap(obj)
+    return validate_message(kind, kinds.unwrap(obj))
+
+
+def validate_message(kind: kinds.Kind, message: Any) -> list[FieldError]:
+    """``validate`` of ``kind``'s message itself, outside an ``Object`` envelope (the API server
+    holds messages: wrapping one would copy it)."""
     errors = bounds_errors(message)
     if errors:
         return errors  # the rest may be megabytes of entries: not worth walking one by one
@@ -56,14 +68,18 @@ def validate_update(old: object_pb2.Object, new: object_pb2.Object) -> list[Fiel
     """Everything wrong with replacing ``old`` by ``new``: ``validate(new)`` plus changes to what
     may not change (metadata namespace/name/uid, and the kind's immutable fields). Callers need
     only this call for updates."""
-    errors = validate(new)
     try:
         old_kind, new_kind = kinds.of_object(old), kinds.of_object(new)
     except kinds.UnknownKindError:
-        return errors
+        return validate(new)
     if old_kind != new_kind:
-        return [*errors, FieldError("kind", f"may not change from {old_kind.name} to {new_kind.name}")]
-    old_message, new_message = kinds.unwrap(old), kinds.unwrap(new)
-    check_identity_unchanged(old_message.metadata, new_message.metadata, errors)
-    new_kind.validate_update(old_message, new_message, errors)
+        return [*validate(new), FieldError("kind", f"may not change from {old_kind.name} to {new_kind.name}")]
+    return validate_message_update(new_kind, kinds.unwrap(old), kinds.unwrap(new))
+
+
+def validate_message_update(kind: kinds.Kind, old: Any, new: Any) -> list[FieldError]:
+    """``validate_update`` of two messages of ``kind``, outside ``Object`` envelopes."""
+    errors = validate_message(kind, new)
+    check_identity_unchanged(old.metadata, new.metadata, errors)
+    kind.validate_update(old, new, errors)
     return errors

@@ -34,7 +34,7 @@ from atoll.apply_merge import apply_onto
 from atoll.clock import Clock, SystemClock, set_timestamp
 from atoll.conditions import scheduled_condition_type
 from atoll.kinds import Kind, apply_defaults
-from atoll.kinds.checks import validate, validate_status, validate_update
+from atoll.kinds.checks import validate, validate_message_update, validate_status
 from atoll.user_text import bounded_repr
 from atoll.v1 import api_pb2, object_pb2
 from atoll.validation.bounds import bounds_errors
@@ -222,7 +222,7 @@ class Registry:
         kind.keep_on_update(old, merged)
         if kind.bumps_generation(old, merged):
             merged.metadata.generation = old.metadata.generation + 1
-        errors = validate_update(kind.wrap(old), kind.wrap(merged))
+        errors = validate_message_update(kind, old, merged)
         if errors:
             raise _invalid(kind, merged, errors)
         return merged
@@ -412,17 +412,18 @@ def _kind_of(obj: object_pb2.Object) -> Kind:
 
 
 def _unpack(obj: object_pb2.Object) -> tuple[Kind, Any]:
+    """The kind of ``obj`` and the message inside it: the caller's own, not a copy (every write
+    merges it into a message of its own; only apply stamps its effective namespace on it)."""
     kind = _kind_of(obj)
-    message = kind.message()
-    message.CopyFrom(kinds.unwrap(obj))
-    return kind, message
+    return kind, kinds.unwrap(obj)
 
 
 def _defaulted(kind: Kind, message: Any) -> Any:
     """A copy of ``message`` with server defaults filled in (the input is not changed)."""
-    wrapped = kind.wrap(message)
-    apply_defaults(wrapped)
-    return kinds.unwrap(wrapped)
+    defaulted = kind.message()
+    defaulted.CopyFrom(message)
+    kind.default(defaulted)  # what apply_defaults does to an Object holding it
+    return defaulted
 
 
 def _invalid(kind: Kind, message: Any, errors: Sequence[Any]) -> InvalidError:
