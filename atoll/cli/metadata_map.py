@@ -23,12 +23,11 @@ from atoll.cli.common import (
     add_server_flag,
     namespace_of,
     run_with_client,
-    server_error_line,
 )
-from atoll.cli.modify import modify_object
+from atoll.cli.modify import modify_and_report
 from atoll.cli.printers import resource_name
 from atoll.cli.targets import add_kind_and_names, kind_requests
-from atoll.client import ApiError, Client
+from atoll.client import Client
 from atoll.labels import label_key_problem, label_value_problem
 from atoll.user_text import bounded
 from atoll.v1 import object_pb2
@@ -143,14 +142,4 @@ async def _one(
         entries.update(setting)
         return obj if dict(entries) != before else None
 
-    try:
-        obj, written = await modify_object(client, kind, namespace, name, change)
-    except ApiError as err:
-        streams.error(server_error_line(err, client.server))
-        return EXIT_FAILED
-    except CliError as err:
-        streams.error(f"error: {err}")
-        return EXIT_FAILED
-    streams.out.write(f"{resource_name(obj)} {spec.done if written else 'not ' + spec.done}\n")
-    streams.out.flush()
-    return EXIT_OK
+    return await modify_and_report(client, kind, namespace, name, change, streams, (spec.done, f"not {spec.done}"))

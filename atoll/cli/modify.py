@@ -10,6 +10,8 @@ from typing import Any
 import grpc
 
 from atoll import kinds
+from atoll.cli.common import EXIT_FAILED, EXIT_OK, CliError, Streams, server_error_line
+from atoll.cli.printers import resource_name
 from atoll.client import ApiError, Client
 from atoll.v1 import object_pb2
 
@@ -53,3 +55,28 @@ async def modify_object(
             if err.code != grpc.StatusCode.ABORTED or attempt == CONFLICT_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+async def modify_and_report(
+    client: Client,
+    kind: kinds.Kind,
+    namespace: str,
+    name: str,
+    change: Change,
+    streams: Streams,
+    outcomes: tuple[str, str],
+) -> int:
+    """``modify_object``, then ``KIND/NAME OUTCOME`` on stdout (``outcomes``: when written, when
+    not: ``("labeled", "not labeled")``); a server error or ``change``'s CliError is one line on
+    stderr and makes the exit code EXIT_FAILED, for verbs that go on with their other objects."""
+    try:
+        obj, written = await modify_object(client, kind, namespace, name, change)
+    except ApiError as err:
+        streams.error(server_error_line(err, client.server))
+        return EXIT_FAILED
+    except CliError as err:
+        streams.error(f"error: {err}")
+        return EXIT_FAILED
+    streams.out.write(f"{resource_name(obj)} {outcomes[0] if written else outcomes[1]}\n")
+    streams.out.flush()
+    return EXIT_OK

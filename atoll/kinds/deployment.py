@@ -12,7 +12,7 @@ from atoll.kinds.pod import default_pod_spec
 from atoll.kinds.readiness import Readiness, rollout_progress
 from atoll.kinds.virtualmachine import default_vm_spec
 from atoll.pod_references import host_paths
-from atoll.v1 import deployment_pb2
+from atoll.v1 import deployment_pb2, pod_pb2
 from atoll.validation.base import FieldError
 from atoll.validation.deployment import validate_deployment_spec, validate_deployment_status
 
@@ -81,6 +81,11 @@ class DeploymentKind(KindStrategy[deployment_pb2.Deployment]):
         """The selector never changes: it is how the Deployment finds its replicas."""
         if old.spec.selector != new.spec.selector:
             errors.append(FieldError("spec.selector", "may not change (create a new Deployment instead)"))
+
+    def pod_spec(self, obj: deployment_pb2.Deployment) -> pod_pb2.PodSpec | None:
+        """The pod template's spec (None for a VM template)."""
+        template = obj.spec.template
+        return template.pod.spec if template.HasField("pod") else None
 
     def exposure(self, obj: deployment_pb2.Deployment) -> Exposure:
         """The selector's matchLabels (a Service cannot select by expressions: then a problem); the

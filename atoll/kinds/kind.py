@@ -26,7 +26,7 @@ from google.protobuf.message import Message
 from atoll.kinds.columns import Column
 from atoll.kinds.exposure import Exposure
 from atoll.kinds.readiness import READY, Readiness
-from atoll.v1 import object_pb2
+from atoll.v1 import object_pb2, pod_pb2
 from atoll.validation.base import FieldError
 
 KEY_ROOT = "/atoll/"
@@ -167,6 +167,11 @@ class KindStrategy(Generic[M]):
     def node_requests(self, obj: M) -> tuple[int, int] | None:
         """(CPU millicores, memory bytes) a workload of this kind takes from its node while it
         holds it (atoll/requests.py), or None: this kind takes nothing (``atoll top``)."""
+        return None
+
+    def pod_spec(self, obj: M) -> pod_pb2.PodSpec | None:
+        """The pod spec ``obj`` runs or stamps out, the message itself (changing it changes
+        ``obj``: ``atoll set image``), or None: this kind (or this object) has none."""
         return None
 
     def exposure(self, obj: M) -> Exposure | None:

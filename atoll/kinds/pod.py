@@ -122,6 +122,9 @@ class PodKind(KindStrategy[pod_pb2.Pod]):
     def readiness(self, obj: pod_pb2.Pod) -> Readiness:
         return ready_condition(obj)
 
+    def pod_spec(self, obj: pod_pb2.Pod) -> pod_pb2.PodSpec:
+        return obj.spec
+
     def exposure(self, obj: pod_pb2.Pod) -> Exposure:
         """The pod's labels; its containers' ports."""
         return Exposure(dict(obj.metadata.labels), container_ports(obj.spec.containers))

@@ -137,8 +137,20 @@ def test_run_it_gives_a_shell_on_the_containers_terminal_and_its_exit_ends_the_p
     that terminal (a simulated shell: a prompt, echoed typing, CRLF line ends), ``exit 3`` ends
     the container and is atoll's exit code; --rm leaves nothing, so it works twice."""
     for _ in range(2):
-        result = atoll(up, "run", "-it", "--rm", "--restart=Never", "demo", "--image=busybox", "-n", "imp",
-                       "--", "sh", stdin="echo hi there\nexit 3\n")
+        result = atoll(
+            up,
+            "run",
+            "-it",
+            "--rm",
+            "--restart=Never",
+            "demo",
+            "--image=busybox",
+            "-n",
+            "imp",
+            "--",
+            "sh",
+            stdin="echo hi there\nexit 3\n",
+        )
         assert result.returncode == 3, result.stderr
         assert "# echo hi there\nhi there\n# exit 3" in result.stdout, result.stdout  # text mode: CRLF read as LF
         assert result.stderr == "If you don't see a command prompt, try pressing enter.\npod/demo deleted\n"
@@ -308,3 +320,25 @@ def test_a_client_dry_run_is_a_manifest_apply_takes(up: UpProcess) -> None:
     applied = atoll(up, "apply", "-f", "-", stdin=manifest)
     assert (applied.returncode, applied.stdout) == (0, "service/gen created\npod/gen created\n"), applied.stderr
     assert get(up, "service", "gen", "-n", "imp")["spec"]["selector"] == {"run": "gen"}
+
+
+def test_set_image_rolls_a_deployment_out_and_a_second_run_changes_nothing(up: UpProcess) -> None:
+    succeeds(up, "create", "deployment", "roll", "--image=nginx:1.26", "--replicas=2", "-n", "imp")
+    assert (
+        succeeds(up, "set", "image", "deploy/roll", "nginx=nginx:1.27", "-n", "imp")
+        == "deployment/roll image updated\n"
+    )
+
+    def rolled() -> bool:
+        pods = get(up, "pods", "-n", "imp", "-l", "app=roll")["items"]
+        images = [pod["spec"]["containers"][0]["image"] for pod in pods if "deletionTimestamp" not in pod["metadata"]]
+        return images == ["nginx:1.27", "nginx:1.27"]
+
+    until(rolled, what="both pods of deployment/roll on nginx:1.27")
+    spec = get(up, "deployment", "roll", "-n", "imp")["spec"]  # status may still change: spec may not
+    assert succeeds(up, "set", "image", "deployment", "roll", "*=nginx:1.27", "-n", "imp") == (
+        "deployment/roll image unchanged\n"
+    )
+    err = refused_changing_nothing(up, "set", "image", "deploy/roll", "redis=redis:7", "-n", "imp")
+    assert "no container named 'redis' (it has nginx)" in err
+    assert get(up, "deployment", "roll", "-n", "imp")["spec"] == spec
