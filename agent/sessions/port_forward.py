@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 
 from agent.drivers.abilities import SimulatedPorts
-from agent.drivers.session import CHUNK_BYTES, EOF, STDOUT, Output, ProcessSession
+from agent.drivers.session import ProcessSession
+from agent.drivers.stream_session import StreamSession
 from agent.workload_connect import connect, reach
 from agent.workload_target import Target
 
@@ -41,19 +42,8 @@ async def open_port(target: Target, port: int) -> ProcessSession:
     return TcpSession(reader, writer)
 
 
-class TcpSession:
+class TcpSession(StreamSession):
     """Implements ``ProcessSession`` over an open connection."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
-
-    async def read(self) -> Output:
-        try:
-            data = await self._reader.read(CHUNK_BYTES)
-        except OSError:
-            return EOF
-        return Output(STDOUT, data) if data else EOF
 
     async def write(self, data: bytes) -> None:
         if self._writer.is_closing():
@@ -71,14 +61,3 @@ class TcpSession:
 
     def resize(self, rows: int, cols: int) -> None:
         """A connection has no window."""
-
-    async def wait(self) -> int:
-        return 0
-
-    async def hangup(self) -> None:
-        self._writer.close()
-        with contextlib.suppress(OSError):
-            await self._writer.wait_closed()
-
-    async def close(self) -> None:
-        await self.hangup()

@@ -20,6 +20,9 @@ from atoll.client import Client
 from atoll.sessions import ATTACH
 from atoll.v1 import access_pb2
 
+# kubectl's line: what the container's shell drew before the attach is not drawn again
+PROMPT_HINT = "If you don't see a command prompt, try pressing enter."
+
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -51,4 +54,4 @@ async def attach(client: Client, args: argparse.Namespace, streams: Streams, std
                                     name=pod_name(args.target), container=args.container, stdin=args.stdin,
                                     tty=args.tty)
     fd = (sys.stdin.fileno() if stdin_fd is None else stdin_fd) if args.stdin else -1
-    return await run_session(client, start, streams, fd)
+    return await run_session(client, start, streams, fd, hint=PROMPT_HINT if args.stdin and args.tty else "")

@@ -24,6 +24,7 @@ import sys
 import grpc
 
 from atoll import kinds
+from atoll.cli.attach import PROMPT_HINT
 from atoll.cli.common import EXIT_FAILED, EXIT_OK, CliError, Streams, server_error_line
 from atoll.cli.follow import states
 from atoll.cli.terminal import copy_stdin, run_session
@@ -68,11 +69,10 @@ async def _attach_when_started(
 async def _attach_terminal(client: Client, namespace: str, name: str, streams: Streams, fd: int) -> bool:
     """``-t``: the container's terminal until it ends; False when it ended before the attach
     (then its log tells what it did)."""
-    streams.error("If you don't see a command prompt, try pressing enter.")
     start = access_pb2.SessionStart(capability=ATTACH, kind=POD.name, namespace=namespace, name=name,
                                     stdin=True, tty=True)
     try:
-        await run_session(client, start, streams, fd)
+        await run_session(client, start, streams, fd, hint=PROMPT_HINT)
     except ApiError as err:
         if err.code == grpc.StatusCode.FAILED_PRECONDITION:
             return False

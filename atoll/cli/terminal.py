@@ -139,9 +139,10 @@ async def pump(session: SessionStream, streams: Any, stdin_fd: int | None) -> in
     return ended.code
 
 
-async def run_session(client: Client, start: access_pb2.SessionStart, streams: Any, fd: int) -> int:
+async def run_session(client: Client, start: access_pb2.SessionStart, streams: Any, fd: int, *, hint: str = "") -> int:
     """Opens the session ``start`` asks for (exec, attach) and pumps it with ``fd`` as stdin
-    (read only with ``start.stdin``) until the remote side exits; its exit code. With
+    (read only with ``start.stdin``) until the remote side exits; its exit code. ``hint`` goes to
+    stderr once the session is open. With
     ``start.tty`` and ``start.stdin`` on a terminal ``fd``: the session starts at the terminal's
     size, the terminal is raw while it runs and every size change follows it."""
     on_terminal = start.tty and start.stdin and fd >= 0 and os.isatty(fd)
@@ -149,6 +150,8 @@ async def run_session(client: Client, start: access_pb2.SessionStart, streams: A
         rows, cols = terminal_size(fd)
         start.size.CopyFrom(access_pb2.WindowSize(rows=rows, cols=cols))
     session = await client.open_session(start)
+    if hint:
+        streams.error(hint)
     with contextlib.ExitStack() as stack:
         if on_terminal:
             stack.enter_context(raw_terminal(fd))

@@ -7,14 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import os
-import pty
-import struct
-import subprocess
 import sys
-import termios
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,6 +21,7 @@ from agent.registration import NodeProfile
 from agent.run import start_node
 from atoll.clock import SystemClock
 from tests.e2e.conftest import BUSYBOX_IMAGE, OciFactory, container
+from tests.e2e.pty_terminal import Terminal, read_until, running
 from tests.integration.agent_harness import bound_pod, cluster, eventually
 
 NODE = NodeProfile(name="real-1", address="127.0.0.1", cpu="2", memory="8Gi")
@@ -35,19 +29,7 @@ NODE = NodeProfile(name="real-1", address="127.0.0.1", cpu="2", memory="8Gi")
 
 async def _running(driver: OciDriver, task_id: str, *command: str) -> None:
     await driver.start(container(task_id, *command))
-    for _ in range(100):
-        if (await driver.inspect(task_id)).phase.value == "Running":
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{task_id} did not run")
-
-
-async def _until(session: ProcessSession, wanted: bytes) -> None:
-    seen = b""
-    while wanted not in seen:
-        chunk = await asyncio.wait_for(session.read(), 20)
-        assert not chunk.eof, f"ended before {wanted!r}; seen {seen!r}"
-        seen += chunk.data
+    await running(driver, task_id)
 
 
 async def _drain(session: ProcessSession) -> tuple[bytes, bytes, int]:
@@ -85,9 +67,9 @@ async def test_a_terminal_has_the_asked_size_follows_resizes_and_stdin_reaches_i
     await _running(driver, "u2:main", "sleep", "600")
     session = await driver.open_exec("u2:main", ExecOptions(("sh",), stdin=True, tty=True, rows=33, cols=101))
     try:
-        await _until(session, b"# ")  # busybox's line editor asks the terminal where its cursor is first
+        await read_until(session, b"# ")  # busybox's line editor asks the terminal where its cursor is first
         await session.write(b"stty size\r")
-        await _until(session, b"33 101")
+        await read_until(session, b"33 101")
         session.resize(40, 120)
         await asyncio.sleep(0.3)  # runc passes the size on when SIGWINCH reaches it
         await session.write(b"stty size; exit 3\r")
@@ -127,56 +109,6 @@ async def real_node(oci: OciFactory) -> AsyncIterator[tuple[str, Any]]:
         await agent_server.stop()
 
 
-class Terminal:
-    """The ``atoll`` command on a pseudo-terminal of its own (its controlling terminal)."""
-
-    def __init__(self, argv: list[str], rows: int, cols: int) -> None:
-        self.master, slave = pty.openpty()
-        self.resize(rows, cols)
-
-        def controlling_terminal() -> None:
-            os.setsid()
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
-                                        preexec_fn=controlling_terminal)
-        os.close(slave)
-        os.set_blocking(self.master, False)
-        self.seen = b""
-
-    def resize(self, rows: int, cols: int) -> None:
-        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-    def type(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    async def expect(self, wanted: bytes, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while wanted not in self.seen:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{wanted!r} not seen; the terminal shows {self.seen[-500:]!r}")
-            with contextlib.suppress(BlockingIOError, OSError):
-                self.seen += os.read(self.master, 4096)
-            await asyncio.sleep(0.02)
-
-    async def exit_code(self, timeout: float = 30.0) -> int:
-        deadline = time.monotonic() + timeout
-        while self.process.poll() is None:
-            with contextlib.suppress(BlockingIOError, OSError):
-                self.seen += os.read(self.master, 4096)
-            if time.monotonic() > deadline:
-                self.process.kill()
-                raise AssertionError(f"atoll exec did not end; the terminal shows {self.seen[-500:]!r}")
-            await asyncio.sleep(0.05)
-        return self.process.returncode
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        os.close(self.master)
-
-
 async def test_atoll_exec_it_runs_an_interactive_shell_on_a_real_pty(oci: OciFactory) -> None:
     async with real_node(oci) as (address, client):
         web = bound_pod("web", NODE.name)
@@ -188,18 +120,7 @@ async def test_atoll_exec_it_runs_an_interactive_shell_on_a_real_pty(oci: OciFac
                              "exec", "pod/web", "-it", "--", "sh"], rows=30, cols=90)
         try:
             await terminal.expect(b"# ")
-            terminal.type(b"stty size\r")
-            await terminal.expect(b"30 90")
-            terminal.resize(44, 132)
-            await asyncio.sleep(0.5)
-            terminal.type(b"stty size\r")
-            await terminal.expect(b"44 132")
-            terminal.type(b"sleep 300\r")
-            await asyncio.sleep(0.5)
-            terminal.type(b"\x03")  # Ctrl-C reaches the remote sleep, not atoll
-            await terminal.expect(b"^C")
-            terminal.type(b"echo still-$((40 + 2))\r")  # the shell's answer, not the echo of the line typed
-            await terminal.expect(b"still-42")
+            await terminal.sized_resized_and_interrupted()
             terminal.type(b"exit 42\r")
             assert await terminal.exit_code() == 42
         finally:

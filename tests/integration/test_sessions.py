@@ -339,7 +339,7 @@ async def test_attach_t_types_into_the_terminal_of_a_container_with_one_and_its_
         code = await attach_verb.attach(c.client, _attach_args("pod/shell", stdin=True, tty=True),
                                         Streams(out=out, err=err), read_end)
         os.close(read_end)
-        assert (code, err.getvalue()) == (0, "")
+        assert (code, err.getvalue()) == (0, "If you don't see a command prompt, try pressing enter.\n")
         assert "# hostname\r\nshell\r\n# exit 3\r\n" in out.getvalue()
         await eventually(c.client, "pod", "shell", lambda p: p is not None and _exited_with(p, 3))
 

@@ -123,7 +123,7 @@ def build_spec(config: TaskConfig, image: ImageConfig, limits: CgroupLimits, roo
     return {
         "ociVersion": OCI_VERSION,
         "process": {
-            "terminal": False,
+            "terminal": config.tty,  # the shim takes the master over the console socket
             "user": {"uid": 0, "gid": 0},
             "args": container_argv(config, image),
             "env": container_env(config, image, hostname),

@@ -8,7 +8,8 @@ destroy: ``RUNTIME delete`` (cgroups), unmount, remove the task dir. After an ag
 ``list_tasks`` reads the task dirs and ``recover`` re-attaches through ``RUNTIME state`` and the
 shim's pid. Abilities: logs (container.log, stamped per line by the shim; the previous run's kept
 in ``previous-logs/``), pause/resume (freezer), exec (one-shot for probes;
-interactive sessions through oci/exec_session.py), the container's network namespace for
+interactive sessions through oci/exec_session.py), attach to a ``tty: true`` container's terminal
+(held by its shim: oci/terminal_attach.py), the container's network namespace for
 probes (it has no pod address yet), and image pulls (``settings.pulls``).
 """
 
@@ -35,7 +36,9 @@ from agent.drivers.oci.exec_session import open_exec_session
 from agent.drivers.oci.limits import CgroupLimits, limits_for
 from agent.drivers.oci.log_reader import container_lines
 from agent.drivers.oci.runtime import OciRuntime, RuntimeCommandError
+from agent.drivers.oci.shim import TTY_FLAG
 from agent.drivers.oci.taskdir import ExitRecord, TaskDir, TaskRecord, container_id_for
+from agent.drivers.oci.terminal_attach import open_terminal
 from agent.drivers.previous_logs import PreviousLogs
 from agent.drivers.proc import ExitWatch, process_matches
 from agent.drivers.protocol import (
@@ -55,7 +58,7 @@ from agent.drivers.protocol import (
     TaskStatus,
     workload_uid_of,
 )
-from agent.drivers.session import ExecOptions, ProcessSession
+from agent.drivers.session import AttachedSession, ExecOptions, ProcessSession
 from agent.images.node_images import NodeImages
 from agent.images.pull_types import ImageReady, PullRequest
 from agent.network.sandboxes import NodeSandboxes
@@ -174,11 +177,12 @@ class OciDriver:
             host_network=config.host_network,
             overlay=not config.read_only_root,
             image=config.image,
+            tty=config.tty,
         )
         try:
             root = self._prepare_root(image_rootfs, task_dir, record.overlay)
             task_dir.write_spec(build_spec(config, image_config, limits, root, record.cgroups_path, shared))
-            container_pid, shim_pid = await self._launch(task_dir, container_id)
+            container_pid, shim_pid = await self._launch(task_dir, container_id, tty=config.tty)
         except BaseException:
             await self._remove(task_dir, container_id)
             raise
@@ -194,8 +198,6 @@ class OciDriver:
             raise CannotRunError(f"{self.name} runs containers, not virtual machines")
         if config.os != "linux":
             raise CannotRunError(f"{self.name} runs Linux containers; this pod's os is {config.os}")
-        if config.tty:
-            raise CannotRunError(f"{self.name} gives containers no terminal yet (tty: true); simulated nodes do")
         try:
             image = self.images.resolve(config.image)
         except ImageError as err:
@@ -212,11 +214,14 @@ class OciDriver:
             raise StartError(str(err)) from None
         return task_dir.rootfs
 
-    async def _launch(self, task_dir: TaskDir, container_id: str) -> tuple[int, int]:
-        """Run the shim; (container pid, shim pid) once the container runs."""
+    async def _launch(self, task_dir: TaskDir, container_id: str, *, tty: bool) -> tuple[int, int]:
+        """Run the shim (``tty``: holding the container's terminal); (container pid, shim pid) once
+        the container runs."""
+        flags = [TTY_FLAG] if tty else []
         with task_dir.shim_log.open("ab") as shim_log:
             process = await asyncio.create_subprocess_exec(
-                self.settings.python, "-I", "-S", str(SHIM), str(task_dir.path), container_id, *self.runtime.argv(),
+                self.settings.python, "-I", "-S", str(SHIM), *flags, str(task_dir.path), container_id,
+                *self.runtime.argv(),
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=shim_log,
                 start_new_session=True,
             )
@@ -468,6 +473,16 @@ class OciDriver:
         if container.phase is not TaskPhase.RUNNING:
             raise DriverError(f"task {task_id} is {container.phase.value}, not Running: cannot exec")
         return await open_exec_session(self.runtime, container.record.container_id, container.dir.path, options)
+
+    async def open_terminal(self, task_id: str, rows: int, cols: int, *, stdin: bool) -> ProcessSession:
+        container = self._task(task_id)
+        if container.phase is not TaskPhase.RUNNING:
+            raise DriverError(f"task {task_id} is {container.phase.value}, not Running: cannot attach")
+        if not container.record.tty:
+            raise DriverError(f"task {task_id} was started without a terminal (tty: true in its container)")
+        session = await open_terminal(container.dir.attach_socket, rows, cols,
+                                      lambda data: self.write_stdin(task_id, data))
+        return AttachedSession(session, stdin=stdin)
 
     # --- machinery ---------------------------------------------------------------------------
 

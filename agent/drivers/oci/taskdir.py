@@ -5,7 +5,9 @@
         bundle/          config.json + rootfs (the overlay mount point)
         upper/ work/     the overlay's writable layer
         container.log    stdout and stderr, stamped per line (written by the shim)
-        stdin            the container's stdin FIFO, for stdin: true (held open by the container)
+        stdin            the container's stdin FIFO, for stdin: true (held open by the container,
+                         or by the shim, which types it into the terminal, for tty: true)
+        attach.sock      the terminal's output and resizes, for tty: true (served by the shim)
         container.pid    the container's init pid (written by the runtime)
         exit.json        how it ended (written by the shim)
         shim.log         the shim's own errors, if any
@@ -18,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.drivers.oci.shim import BUNDLE, EXIT_FILE, LOG, STDIN_FIFO
+from agent.drivers.oci.shim import ATTACH_SOCKET, BUNDLE, EXIT_FILE, LOG, STDIN_FIFO
 from agent.drivers.task_names import host_name_for
 from atoll.atomic_file import write_atomic
 
@@ -43,6 +45,7 @@ class TaskRecord:
     # The image store reference it runs from ("" in records of agents before image pulls): image
     # garbage collection keeps what any task dir names (agent/images/node_images.py).
     image: str = ""
+    tty: bool = False  # its stdio is a terminal the shim holds (attach.sock)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,11 @@ class TaskDir:
     def stdin(self) -> Path:
         """The container's stdin FIFO (only for ``stdin: true``)."""
         return self.path / STDIN_FIFO
+
+    @property
+    def attach_socket(self) -> Path:
+        """The shim's socket for the container's terminal (only for ``tty: true``)."""
+        return self.path / ATTACH_SOCKET
 
     @property
     def shim_log(self) -> Path:
