@@ -1,7 +1,8 @@
 """What the imperative verbs (``run``, ``create ...``, ``expose``) share: ``--dry-run``, ``-o``,
-``-n`` and the one write they make, a Create through the API server (so server validation,
-authorization and audit apply exactly as to ``apply``), printed as kubectl prints it:
-``pod/web created``, or the object as the server returned it in the ``-o`` format.
+``-n`` and how they write. Each object is first checked as ``apply`` checks a manifest
+(atoll/kinds/checks.py: one line, no server needed), then created with the normal Create of the
+API server (so server validation, authorization and audit apply exactly as to ``apply``) and
+printed as kubectl prints it: ``pod/web created``, or as the server returned it in the ``-o`` format.
 
 ``--dry-run=client`` prints the object that would be sent, sends nothing. atoll's API server has
 no server-side dry run, so ``--dry-run=server`` is refused in one line rather than pretended.
