@@ -75,7 +75,9 @@ VERBS: Mapping[str, LazyVerb] = MappingProxyType(
             "atoll.cli.create", "create a deployment, namespace, configmap, secret or service from flags"
         ),
         "expose": module_verb("atoll.cli.expose", "create a service in front of a deployment, pod, service or VM"),
-        "set": module_verb("atoll.cli.set_image", "change fields of objects from flags (set image)"),
+        "set": module_verb(
+            "atoll.cli.set_fields", "change container images or environment variables of pods and deployments"
+        ),
         "get": module_verb("atoll.cli.get", "list objects of one kind, or show some by name"),
         "describe": module_verb("atoll.cli.describe", "show objects in detail, with their conditions and events"),
         "delete": module_verb("atoll.cli.delete", "delete objects by name or by manifest"),

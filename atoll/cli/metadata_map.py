@@ -24,6 +24,7 @@ from atoll.cli.common import (
     namespace_of,
     run_with_client,
 )
+from atoll.cli.key_changes import split_key_changes
 from atoll.cli.modify import modify_and_report
 from atoll.cli.printers import resource_name
 from atoll.cli.targets import add_kind_and_names, kind_requests
@@ -67,25 +68,11 @@ def add_map_parser(subparsers: Any, spec: MapVerb, help: str, examples: str) -> 
 
 def split_changes(words: list[str], spec: MapVerb) -> tuple[list[str], dict[str, str], list[str]]:
     """Names, then ``KEY=VALUE`` to set and ``KEY-`` to remove; CliError for a bad key or value."""
-    names: list[str] = []
-    setting: dict[str, str] = {}
-    removing: list[str] = []
-    for word in words:
-        key, equals, value = word.partition("=")
-        if equals:
-            problem = label_key_problem(key) or spec.check_value(value)
-            if problem:
-                raise CliError(f"invalid {spec.what} {bounded(word, 200)!r}: {problem}")
-            setting[key] = value
-        elif word.endswith("-") and len(word) > 1:
-            removing.append(word[:-1])
-        elif setting or removing:
-            raise CliError(f"{bounded(word, 200)!r} is neither KEY=VALUE nor KEY-: give the names before the changes")
-        else:
-            names.append(word)
-    if not setting and not removing:
-        raise CliError(f"give at least one {spec.what} to set (KEY=VALUE) or remove (KEY-)")
-    return names, setting, removing
+
+    def problem(key: str, value: str) -> str | None:
+        return label_key_problem(key) or spec.check_value(value)
+
+    return split_key_changes(words, spec.what, problem)
 
 
 def run(args: argparse.Namespace, spec: MapVerb) -> int:

@@ -2,10 +2,11 @@
 ``kubectl set image`` does, in the pod spec each object runs or stamps out (its kind's
 ``pod_spec``: a Pod's, a Deployment's pod template, which rolls the Deployment out).
 
-``*=IMAGE`` sets every container. A container the object does not have is refused in one line
-naming it and the containers it has, and nothing of that object is written. Each object is
-written with the revision read (modify.py), so a concurrent change is never overwritten; an
-object whose images are already those prints ``image unchanged`` (a second run changes nothing).
+``*=IMAGE`` sets every container (a container named in a pair of its own gets that image). A
+container the object does not have is refused in one line naming it and the containers it has,
+and nothing of that object is written. Each object is written with the revision read
+(setting.py, modify.py), so a concurrent change is never overwritten; an object whose images are
+already those prints ``image unchanged`` (a second run changes nothing).
 """
 
 from __future__ import annotations
@@ -13,40 +14,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from atoll import kinds
 from atoll.cli import flag_values
-from atoll.cli.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    CliError,
-    Streams,
-    add_namespace_flags,
-    add_server_flag,
-    namespace_of,
-    run_with_client,
-)
-from atoll.cli.modify import modify_and_report
+from atoll.cli.common import CliError
+from atoll.cli.modify import Change
 from atoll.cli.parser import examples
-from atoll.cli.printers import resource_name
-from atoll.cli.targets import kind_requests
-from atoll.client import Client
-from atoll.user_text import bounded, bounded_repr
+from atoll.cli.setting import add_objects_then_changes, containers_named, run_changes
+from atoll.user_text import bounded_repr
 from atoll.v1 import object_pb2
 
 EVERY_CONTAINER = "*"
 
 
-def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "set",
-        help="change fields of objects from flags (set image)",
-        description="Change fields of existing objects: atoll set image KIND/NAME CONTAINER=IMAGE ...",
-        **examples(
-            "atoll set image deploy/web nginx=nginx:1.27",
-            "atoll set image pod/api '*=app:1.3' -n prod",
-        ),
-    )
-    actions = parser.add_subparsers(dest="set_what", metavar="WHAT", required=True)
+def add_image_parser(actions: Any) -> None:
+    """``set image`` under the ``set`` verb (set_fields.py)."""
     image = actions.add_parser(
         "image",
         help="set the images of containers of pods and deployments",
@@ -57,11 +37,17 @@ def add_parser(subparsers: Any) -> None:
             "atoll set image pod/api '*=app:1.3'",
         ),
     )
-    image.add_argument("kind", metavar="KIND/NAME", help="deploy/NAME or pod/NAME (repeatable), or KIND NAME...")
-    image.add_argument("words", metavar="ARG", nargs="+", help="more names, then CONTAINER=IMAGE (or *=IMAGE)...")
-    add_namespace_flags(image)
-    add_server_flag(image, top_level=False)
+    add_objects_then_changes(image, "CONTAINER=IMAGE (or *=IMAGE)")
     image.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_changes(args, "set image", split, ("image updated", "image unchanged"))
+
+
+def split(words: list[str]) -> tuple[list[str], Change]:
+    names, images = split_images(words)
+    return names, lambda obj: set_images(obj, images)
 
 
 def split_images(words: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -88,54 +74,12 @@ def split_images(words: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def set_images(obj: object_pb2.Object, images: dict[str, str]) -> object_pb2.Object | None:
-    """``obj`` with the images set (None when they already are); CliError for a kind without a
-    pod spec or a container it does not have."""
-    kind = kinds.of_object(obj)
-    spec = kind.pod_spec(kinds.unwrap(obj))
-    if spec is None:
-        raise CliError(f"{resource_name(obj)} runs no containers whose image could be set")
-    names = [container.name for container in spec.containers]
-    missing = [name for name in images if name != EVERY_CONTAINER and name not in names]
-    if missing:
-        raise CliError(
-            f"{resource_name(obj)}: no container named {bounded_repr(missing[0])} (it has {bounded(', '.join(names))})"
-        )
+    """``obj`` with the images set (None when they already are); CliError for an object without
+    containers or a container it does not have."""
     changed = False
-    for container in spec.containers:
+    for container in containers_named(obj, list(images), EVERY_CONTAINER):
         image = images.get(container.name, images.get(EVERY_CONTAINER))
         if image is not None and container.image != image:
             container.image = image
             changed = True
     return obj if changed else None
-
-
-def run(args: argparse.Namespace) -> int:
-    streams = Streams()
-    try:
-        names, images = split_images(list(args.words))
-        requests = kind_requests(args.kind, names, "set image")
-        if not all(request.names for request in requests):
-            raise CliError("give the objects by name: atoll set image deploy/NAME CONTAINER=IMAGE")
-    except (CliError, kinds.UnknownKindError) as err:
-        streams.error(f"error: {err}")
-        return EXIT_FAILED
-
-    async def body(client: Client, s: Streams) -> int:
-        status = EXIT_OK
-        for request in requests:
-            for name in request.names:
-                status = max(
-                    status, await _one(client, request.kind, namespace_of(args, request.kind), name, images, s)
-                )
-        return status
-
-    return run_with_client(args, body, streams)
-
-
-async def _one(
-    client: Client, kind: kinds.Kind, namespace: str, name: str, images: dict[str, str], streams: Streams
-) -> int:
-    def change(current: object_pb2.Object) -> object_pb2.Object | None:
-        return set_images(current, images)
-
-    return await modify_and_report(client, kind, namespace, name, change, streams, ("image updated", "image unchanged"))

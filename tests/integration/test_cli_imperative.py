@@ -342,3 +342,20 @@ def test_set_image_rolls_a_deployment_out_and_a_second_run_changes_nothing(up: U
     err = refused_changing_nothing(up, "set", "image", "deploy/roll", "redis=redis:7", "-n", "imp")
     assert "no container named 'redis' (it has nginx)" in err
     assert get(up, "deployment", "roll", "-n", "imp")["spec"] == spec
+
+
+def test_set_env_changes_the_template_and_a_second_run_changes_nothing(up: UpProcess) -> None:
+    succeeds(up, "create", "deployment", "envy", "--image=nginx", "-n", "imp")
+    assert succeeds(up, "set", "env", "deploy/envy", "MODE=prod", "LEVEL=debug", "-n", "imp") == (
+        "deployment/envy env updated\n"
+    )
+    assert (
+        succeeds(up, "set", "env", "deploy/envy", "LEVEL-", "MODE=prod", "-n", "imp") == "deployment/envy env updated\n"
+    )
+    assert succeeds(up, "set", "env", "deploy/envy", "LEVEL-", "MODE=prod", "-n", "imp") == (
+        "deployment/envy env unchanged\n"
+    )
+    containers = get(up, "deployment", "envy", "-n", "imp")["spec"]["template"]["pod"]["spec"]["containers"]
+    assert containers[0]["env"] == [{"name": "MODE", "value": "prod"}]
+    err = refused_changing_nothing(up, "set", "env", "deploy/envy", "A=1", "-c", "sidecar", "-n", "imp")
+    assert "no container named 'sidecar' (it has nginx)" in err
