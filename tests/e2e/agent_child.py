@@ -2,6 +2,7 @@
 ``started`` and then idles until it is killed (SIGKILL: no cleanup, like a crashed agent).
 
     python -m tests.e2e.agent_child oci STATE_DIR IMAGE_DIR TASK_ID COMMAND...
+    python -m tests.e2e.agent_child oci-tty STATE_DIR IMAGE_DIR TASK_ID COMMAND...   (stdin and a terminal)
     python -m tests.e2e.agent_child pod STATE_DIR IMAGE_DIR NODE_NETNS POD_CIDR TASK_ID COMMAND...
     python -m tests.e2e.agent_child qemu STATE_DIR TASK_ID KERNEL INITRD FLAG...
     python -m tests.e2e.agent_child qemu-net NODE_NETNS IPAM_DIR POD_CIDR STATE_DIR TASK_ID KERNEL INITRD FLAG...
@@ -28,10 +29,11 @@ from tests.e2e.conftest import cgroup_parent_of_this_process, container, vm
 
 
 def _driver_and_config(argv: list[str]) -> tuple[Driver, TaskConfig]:
-    if argv[0] == "oci":
+    if argv[0] in ("oci", "oci-tty"):
         driver = OciDriver(OciSettings(state_dir=Path(argv[1]), image_dir=Path(argv[2]),
                                        cgroup_parent=cgroup_parent_of_this_process()))
-        return driver, container(argv[3], *argv[4:])
+        terminal = argv[0] == "oci-tty"
+        return driver, container(argv[3], *argv[4:], stdin=terminal, tty=terminal)
     network, cidr = None, ""
     if argv[0] == "qemu-net":
         network, cidr = VmNetworkSettings(ipam_data_dir=Path(argv[2]), node_netns=Path(argv[1])), argv[3]

@@ -1,7 +1,7 @@
 """``tty: true`` on real runc: the shim receives the terminal's master over the console socket and
 holds it; ``attach -t`` types into it and sees what it draws, resizes reach ``stty size``, what it
 shows is in container.log, and the terminal outlives the agent (a new one adopts the container and
-attaches again). The whole path is the ``atoll attach -it`` command on a pseudo-terminal this test
+attaches again, also after a kill -9). The whole path is the ``atoll attach -it`` command on a pseudo-terminal this test
 drives with Python's ``pty`` (tests/e2e/pty_terminal.py), through the API server to the agent."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from pathlib import Path
 
 import grpc
 import pytest
@@ -22,6 +23,7 @@ from agent.run import start_node
 from atoll.client import ApiError
 from atoll.clock import SystemClock
 from atoll.v1 import access_pb2, agent_pb2
+from tests.e2e.children import start_then_crash
 from tests.e2e.conftest import BUSYBOX_IMAGE, OciFactory, container
 from tests.e2e.pty_terminal import Terminal, read_until, running
 from tests.integration.agent_harness import bound_pod, cluster, eventually
@@ -82,6 +84,25 @@ async def test_the_shim_holds_the_terminal_across_an_agent_restart(oci: OciFacto
     assert result.exit_code == 3
     logged = [line.text async for line in adopted.logs("t1:main")]
     assert "42" in logged and "/dev/pts/0" in logged and "again-2" in logged, logged
+
+
+async def test_the_terminal_outlives_an_agent_killed_right_after_the_start(
+    oci: OciFactory, tmp_path: Path, image_dir: Path
+) -> None:
+    """kill -9 of the agent as soon as the container started: the shim and the terminal it holds
+    live on; a new driver adopts the container, attaches and types into it."""
+    await start_then_crash("oci-tty", str(tmp_path / "oci"), str(image_dir), "t3:main", "sh")
+    driver = oci()
+    (handle,) = await driver.list_tasks()
+    assert await driver.recover(handle)
+    session = await driver.open_terminal("t3:main", 24, 80, stdin=True)
+    try:
+        await _session_prompt(session)
+        await session.write(b"echo adopted-$((6*7))\r")
+        await read_until(session, b"adopted-42")
+    finally:
+        await session.close()
+    assert (await driver.inspect("t3:main")).phase is TaskPhase.RUNNING
 
 
 async def test_a_container_without_a_terminal_refuses_and_keeps_running(oci: OciFactory) -> None:
