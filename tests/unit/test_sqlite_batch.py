@@ -49,3 +49,23 @@ async def _take(events: AsyncIterator[WatchEvent], count: int) -> AsyncIterator[
         count -= 1
         if count == 0:
             return
+
+
+async def test_a_batch_larger_than_one_statement_writes_every_row(tmp_path: Path) -> None:
+    """600 creates then 300 deletes, each submitted together (so batches of more rows than one
+    multi-row INSERT or DELETE holds): every key is as written, after a reopen too."""
+    store = SqliteStore(tmp_path / "s.db")
+    start = await store.current_revision()
+    keys = [f"/big/k{index:04d}" for index in range(600)]
+    created = await asyncio.gather(*(store.create(key, key.encode()) for key in keys))
+    assert sorted(created) == list(range(start + 1, start + 601))
+    await asyncio.gather(*(store.delete(key) for key in keys[:300]))
+    assert store.write_stats.commits < 900, "the writes were not batched: the test proves nothing"
+    await store.close()
+    reopened = SqliteStore(tmp_path / "s.db")
+    page = await reopened.range("/big/")
+    assert [kv.key for kv in page.items] == keys[300:]
+    assert all(kv.value == kv.key.encode() for kv in page.items)
+    history = [event async for event in _take(reopened.watch("/big/", start), 900)]
+    assert [event.kv.mod_revision for event in history] == list(range(start + 1, start + 901))
+    await reopened.close()
