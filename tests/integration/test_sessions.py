@@ -324,14 +324,17 @@ async def test_attach_t_types_into_the_terminal_of_a_container_with_one_and_its_
         start = access_pb2.SessionStart(capability="attach", kind="Pod", name="shell", stdin=True, tty=True)
         first = await c.client.open_session(start)
         await first.send(b"echo lost\x03echo kept\r")
+        await first.resize(40, 120)
+        await first.send(b"tty\rstty size\r")
         await first.close_stdin()  # not Ctrl-D: the container's terminal stays open
         seen = b""
         async for _, data in first.output():
             seen += data
-            if b"kept\r\n# " in seen:
+            if b"40 120\r\n# " in seen:
                 break
         first.cancel()
         assert seen.startswith(b"# ") and b"^C\r\n" in seen and b"lost\r\n" not in seen, seen
+        assert b"kept\r\n" in seen and b"/dev/pts/0\r\n" in seen, seen
         read_end, write_end = os.pipe()
         os.write(write_end, b"hostname\rexit 3\r")
         os.close(write_end)

@@ -315,7 +315,8 @@ class SimDriver:
 
     async def open_exec(self, task_id: str, options: ExecOptions) -> ProcessSession:
         task = self._running_task(task_id, "exec")
-        return shell.ScriptedSession(shell.program_for(options.argv, self._machine(task), options.stdin), options.tty)
+        program = shell.program_for(options.argv, self._machine(task), options.stdin)
+        return shell.ScriptedSession(program, options.tty, options.rows, options.cols)
 
     async def open_terminal(self, task_id: str, rows: int, cols: int, *, stdin: bool) -> ProcessSession:
         """A container with a terminal runs the simulated interactive ``sh`` on it: each attach
@@ -332,7 +333,7 @@ class SimDriver:
             self._shell_exited(task, code)
             return code
 
-        return AttachedSession(shell.ScriptedSession(init_shell, tty=True), stdin=stdin)
+        return AttachedSession(shell.ScriptedSession(init_shell, tty=True, rows=rows, cols=cols), stdin=stdin)
 
     async def open_port(self, task_id: str, port: int) -> ProcessSession:
         task = self._running_task(task_id, "forward a port")

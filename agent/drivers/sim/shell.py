@@ -3,8 +3,9 @@ commands, so hollow fleets and tests without root can be looked into.
 
 Commands: ``hostname``, ``cat /etc/os-release``, ``echo ARGS``, ``true``, ``false``, ``exit N``,
 ``sh -c 'COMMAND'`` (one of these), ``cat`` (copies stdin), ``sh`` / ``bash`` (an interactive shell
-of these commands, reading lines from stdin). Anything else: ``sh: NAME: not found``, exit 127
-(exec probes treat that as a pass: the simulated process is healthy).
+of these commands, reading lines from stdin, where ``tty`` and ``stty size`` also answer from the
+session's terminal: /dev/pts/0 and its size, which follows resizes). Anything else:
+``sh: NAME: not found``, exit 127 (exec probes treat that as a pass: the simulated process is healthy).
 A VM's console starts with a login prompt, then the same shell.
 
 The session (``ScriptedSession``) runs the program as a task; its output and input go through
@@ -28,7 +29,8 @@ HANGUP_EXIT = 128 + 1  # SIGHUP
 INTERRUPT = b"\x03"
 END_OF_INPUT = b"\x04"
 LINE_CHARS = 4096
-KNOWN = "it answers hostname, cat /etc/os-release, echo, true, false, exit N, sh -c, cat, sh"
+KNOWN = "it answers hostname, cat /etc/os-release, echo, true, false, exit N, sh -c, cat, sh (tty, stty size)"
+TERMINAL_NAME = "/dev/pts/0"
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,9 @@ def answer(argv: Sequence[str], machine: Machine) -> tuple[int, str, str]:
 class ScriptedIO:
     """The program's side of a session: its input lines and its output."""
 
-    def __init__(self, tty: bool) -> None:
+    def __init__(self, tty: bool, rows: int = 24, cols: int = 80) -> None:
         self.tty = tty
+        self.size = (rows, cols)  # the terminal's, when ``tty``
         self.output: asyncio.Queue[Output] = asyncio.Queue(QUEUE_FRAMES)
         self.input: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_FRAMES)  # b"" is the end of input
         self._pending = bytearray()  # what was typed after the line readline returned
@@ -146,11 +149,21 @@ async def shell(io: ScriptedIO, machine: Machine, prompt: str) -> int:
             await io.write(f"sh: syntax error: {err}\n", STDERR)
             code = 2
             continue
-        code, out, err_text = answer(argv, machine)
+        code, out, err_text = _terminal_answer(argv, io) or answer(argv, machine)
         await io.write(out)
         await io.write(err_text, STDERR)
         if argv and argv[0] == "exit":
             return code
+
+
+def _terminal_answer(argv: Sequence[str], io: ScriptedIO) -> tuple[int, str, str] | None:
+    """``tty`` and ``stty size`` in the interactive shell (from the session's terminal); None for
+    any other command."""
+    if argv == ["tty"]:
+        return (0, TERMINAL_NAME + "\n", "") if io.tty else (1, "not a tty\n", "")
+    if argv == ["stty", "size"]:
+        return (0, f"{io.size[0]} {io.size[1]}\n", "") if io.tty else (1, "", "stty: standard input: Not a tty\n")
+    return None
 
 
 async def console(io: ScriptedIO, machine: Machine) -> int:
@@ -185,8 +198,8 @@ async def http_port(io: ScriptedIO, machine: Machine, port: int) -> int:
 class ScriptedSession:
     """Implements ``ProcessSession`` (agent/drivers/session.py) for a simulated program."""
 
-    def __init__(self, program: Program, tty: bool) -> None:
-        self._io = ScriptedIO(tty)
+    def __init__(self, program: Program, tty: bool, rows: int = 24, cols: int = 80) -> None:
+        self._io = ScriptedIO(tty, rows, cols)
         self._task = asyncio.create_task(self._run(program), name="sim-session")
         self._code: int | None = None
 
@@ -223,7 +236,9 @@ class ScriptedSession:
             await self._io.input.put(END_OF_INPUT if self._io.tty else b"")
 
     def resize(self, rows: int, cols: int) -> None:
-        """A simulated terminal has no size to change."""
+        """The terminal's new size (what ``stty size`` says from now on)."""
+        if self._io.tty and rows > 0 and cols > 0:
+            self._io.size = (rows, cols)
 
     async def wait(self) -> int:
         if self._code is None:
