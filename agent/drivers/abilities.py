@@ -95,8 +95,10 @@ class TerminalAttach(Protocol):
         writes are typed into it (Ctrl-C is the byte it is: the terminal interrupts the foreground
         process), else they are dropped. The terminal becomes ``rows`` x ``cols`` now and at every
         ``resize`` (its processes get SIGWINCH). ``hangup``/``close`` detach, the container runs
-        on; the output ends when the container does; ``wait`` returns 0. TaskNotFoundError if
-        unknown; DriverError if not RUNNING or started without a terminal."""
+        on; the output ends when the container does; ``wait`` returns 0. Unlike exec, a reader
+        that stops never holds the container up (its output is logged whoever reads): a real
+        node's shim drops an attach that takes nothing for 5 s, whose output then ends.
+        TaskNotFoundError if unknown; DriverError if not RUNNING or started without a terminal."""
 
 
 @dataclass(frozen=True)
