@@ -115,3 +115,27 @@ def test_in_dir_keeps_a_socket_path_short_however_deep_the_directory(tmp_path: P
         assert (deep / "attach.sock").is_socket()
     finally:
         os.close(directory)
+
+
+def test_an_attach_that_stops_reading_is_dropped_and_never_holds_the_container_up(
+    tmp_path: Path, container_pty: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shim, "CLIENT_TIMEOUT", 0.2)
+    master, slave = container_pty
+    log_fd = os.open(tmp_path / shim.LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    terminal = shim.Terminal(str(tmp_path))
+    _send_master(terminal.console_path, master)
+    assert terminal.receive_master() == ""
+    screen = shim.OutputCapture(log_fd, terminal.master, terminal.show)
+    terminal.serve(-1)
+    stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stuck.connect(shim.in_dir(terminal.dir_fd, shim.ATTACH_SOCKET))  # and never reads
+    _eventually(lambda: len(terminal._clients) == 1, "the client is accepted")
+    line = b"x" * 1000 + b"\n"
+    for _ in range(2000):  # 2 MB: far more than the socket buffers hold
+        os.write(slave, line)  # would block for good if the stuck client held the shim up
+    os.close(slave)
+    screen.drain()
+    assert terminal._clients == []
+    assert len((tmp_path / shim.LOG).read_bytes().splitlines()) == 2000
+    stuck.close()
