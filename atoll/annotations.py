@@ -8,6 +8,9 @@ TEMPLATE_HASH_LABEL = "atoll.dev/template-hash"
 # On a Deployment: its current revision number, and one entry per kept revision (atoll.revisions).
 REVISION_ANNOTATION = "deployment.atoll.dev/revision"
 HISTORY_PREFIX = "history.deployment.atoll.dev/"
+# On a Deployment's template: when `atoll rollout restart` asked for new replicas (RFC 3339); a
+# changed template is a new revision, so the Deployment replaces every replica (kubectl's restartedAt).
+RESTARTED_AT_ANNOTATION = "atoll.dev/restartedAt"
 # Optional, set by users: why a revision was made; shown by `atoll rollout history`.
 CHANGE_CAUSE_ANNOTATION = "atoll.dev/change-cause"
 

@@ -89,7 +89,7 @@ VERBS: Mapping[str, LazyVerb] = MappingProxyType(
         "node": module_verb("atoll.cli.node", "cordon, uncordon or drain nodes"),
         "image": module_verb("atoll.cli.image", "import and list container images on a real node"),
         "scale": module_verb("atoll.cli.scale", "set the number of replicas of a deployment"),
-        "rollout": module_verb("atoll.cli.rollout", "follow, list or undo deployment rollouts"),
+        "rollout": module_verb("atoll.cli.rollout", "follow, list, undo or restart deployment rollouts"),
         "vm": module_verb("atoll.cli.vm", "start, stop, restart, pause, resume or migrate a virtual machine"),
         "certs": module_verb("atoll.cli.certs", "create and check the cluster CA and certificates"),
         "token": module_verb("atoll.cli.token", "create bearer tokens for users"),

@@ -1,4 +1,5 @@
-"""``atoll rollout status|history|undo deploy/NAME``: follow, list and revert Deployment rollouts.
+"""``atoll rollout status|history|undo|restart deploy/NAME``: follow, list, revert and restart
+Deployment rollouts.
 
 - status: waits (watching the Deployment) until the rollout finishes, printing kubectl's
   progress lines; exits 1 when the Deployment reports ProgressDeadlineExceeded or ``--timeout``
@@ -6,17 +7,21 @@
 - history: the revisions the Deployment keeps (``atoll.revisions``), oldest first.
 - undo: puts the template of the previous revision (or ``--to-revision N``) back into the spec;
   the Deployment controller then rolls it out like any other change.
+- restart: stamps the template with the time (``RESTARTED_AT_ANNOTATION``, kubectl's restartedAt),
+  a new revision, so every replica is replaced by the Deployment's rolling update; refused for a
+  paused Deployment (nothing would roll out), as kubectl refuses it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
 
-from atoll.annotations import CHANGE_CAUSE_ANNOTATION
+from atoll.annotations import CHANGE_CAUSE_ANNOTATION, RESTARTED_AT_ANNOTATION
 from atoll.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -39,11 +44,12 @@ from atoll.watch_events import DELETED
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "rollout", help="follow, list or undo deployment rollouts", description="Manage Deployment rollouts.",
+        "rollout", help="follow, list, undo or restart deployment rollouts", description="Manage Deployment rollouts.",
         **examples(
             "atoll rollout status deploy/web",
             "atoll rollout history deploy/web",
             "atoll rollout undo deploy/web --to-revision 2",
+            "atoll rollout restart deploy/web",
         ),
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -60,7 +66,8 @@ def add_parser(subparsers: Any) -> None:
     history_parser.add_argument("--revision", type=int, default=0, metavar="N", help="show revision N in detail")
     undo = actions.add_parser("undo", help="roll back to the previous revision")
     undo.add_argument("--to-revision", type=int, default=0, metavar="N", help="roll back to revision N")
-    for sub in (status, history_parser, undo):
+    restart_parser = actions.add_parser("restart", help="replace every replica with a new one (a new revision)")
+    for sub in (status, history_parser, undo, restart_parser):
         add_target_arguments(sub)
         add_namespace_flags(sub)
         add_server_flag(sub, top_level=False)
@@ -68,7 +75,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    body = {"status": status, "history": show_history, "undo": undo}[args.action]
+    body = {"status": status, "history": show_history, "undo": undo, "restart": restart}[args.action]
     return run_with_client(args, lambda client, streams: body(client, args, streams))
 
 
@@ -159,6 +166,24 @@ async def undo(client: Client, args: argparse.Namespace, streams: Streams) -> in
 
     await modify(client, kind, namespace, name, restore)
     streams.out.write(f"deployment/{name} rolled back to revision {target.number}\n")
+    return EXIT_OK
+
+
+async def restart(client: Client, args: argparse.Namespace, streams: Streams) -> int:
+    kind, namespace, name = target_of(args, "Deployment")
+    stamp = datetime.fromtimestamp(streams.now(), UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+    def stamped(current: Any) -> None:
+        if current.spec.paused:
+            raise CliError(f"deployment/{name} is paused: nothing would roll out (unpause it first)")
+        template = current.spec.template
+        field = template.WhichOneof("kind")
+        if field is None:
+            raise CliError(f"deployment/{name} has no template to restart")
+        getattr(template, field).metadata.annotations[RESTARTED_AT_ANNOTATION] = stamp
+
+    await modify(client, kind, namespace, name, stamped)
+    streams.out.write(f"deployment/{name} restarted\n")
     return EXIT_OK
 
 

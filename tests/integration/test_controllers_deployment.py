@@ -8,9 +8,11 @@ import io
 from functools import partial
 from typing import Any
 
-from atoll.annotations import TEMPLATE_HASH_LABEL
+import pytest
+
+from atoll.annotations import RESTARTED_AT_ANNOTATION, TEMPLATE_HASH_LABEL
 from atoll.cli import rollout, scale
-from atoll.cli.common import Streams
+from atoll.cli.common import CliError, Streams
 from atoll.cli.main import build_parser
 from atoll.revisions import template_hash
 from tests.support.controller_cluster import ControlledCluster, controlled_cluster
@@ -101,3 +103,26 @@ async def test_rollout_undo_returns_to_the_previous_template_and_history_lists_i
         lines = listing.out.getvalue().splitlines()  # type: ignore[attr-defined]
         assert [line.split()[0] for line in lines[2:]] == ["2", "3"]
         assert "Pod nginx:1" in lines[-1]
+
+
+async def test_rollout_restart_replaces_every_replica_and_is_refused_while_paused() -> None:
+    async with controlled_cluster() as env:
+        await env.client.create(make_deployment(replicas=2))
+        await eventually(lambda: rolled_out(env, 2))
+        before = {pod.metadata.uid for pod in running_pods(env)}
+        out = Streams(out=io.StringIO(), err=io.StringIO(), now=lambda: 1_800_000_000.0)
+        assert await rollout.restart(env.client, parse("rollout", "restart", "deploy/web"), out) == 0
+        assert out.out.getvalue() == "deployment/web restarted\n"  # type: ignore[attr-defined]
+        template = (await deployment(env)).spec.template.pod
+        assert template.metadata.annotations[RESTARTED_AT_ANNOTATION] == "2027-01-15T08:00:00Z"
+
+        async def replaced() -> bool:
+            await rolled_out(env, 2)
+            return not before & {pod.metadata.uid for pod in running_pods(env)}
+
+        await eventually(replaced)
+        paused = await deployment(env)
+        paused.spec.paused = True
+        await env.client.update(paused)
+        with pytest.raises(CliError, match="deployment/web is paused"):
+            await rollout.restart(env.client, parse("rollout", "restart", "deploy/web"), streams())
