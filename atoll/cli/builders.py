@@ -84,20 +84,24 @@ def container_name_for_image(image: str) -> str:
     return last.partition(":")[0].replace("_", "-").lower()
 
 
-def deployment(name: str, namespace: str, images: Sequence[str], *, replicas: int, port: int) -> object_pb2.Object:
-    """``atoll create deployment``'s Deployment: ``app=NAME`` everywhere; every container gets
-    ``port`` (kubectl does the same); two images with one name get ``-2``, ``-3`` suffixes."""
+def deployment(
+    name: str, namespace: str, images: Sequence[str], *, replicas: int, port: int, command: Sequence[str] = ()
+) -> object_pb2.Object:
+    """``atoll create deployment``'s Deployment: ``app=NAME`` everywhere; ``command`` in every
+    container, ``port`` on the first only (both as kubectl does); two images with one name get
+    ``-2``, ``-3`` suffixes (kubectl: a random one)."""
     labels = {"app": name}
     containers = []
     taken: set[str] = set()
-    for image in images:
+    for index, image in enumerate(images):
         base = container_name_for_image(image)
         container_name, suffix = base, 1
         while container_name in taken:
             suffix += 1
             container_name = f"{base}-{suffix}"
         taken.add(container_name)
-        containers.append(container(container_name, ContainerFlags(image=image, port=port)))
+        flags = ContainerFlags(image=image, port=port if index == 0 else 0, command=tuple(command))
+        containers.append(container(container_name, flags))
     template = pod_pb2.PodTemplate(
         metadata=meta_pb2.ObjectMeta(labels=labels), spec=pod_pb2.PodSpec(containers=containers)
     )

@@ -47,9 +47,11 @@ def _deployment(objects: Any) -> None:
         **examples(
             "atoll create deployment web --image=nginx",
             "atoll create deployment web --image=nginx --image=redis --replicas=3 --port=80 -n prod",
+            "atoll create deployment sleeper --image=busybox -- sleep 3600",
         ),
     )
     parser.add_argument("name", metavar="NAME")
+    parser.add_argument("command", metavar="COMMAND", nargs="*", help="after --: the containers' command and args")
     parser.add_argument(
         "--image",
         type=flag_values.image,
@@ -59,7 +61,9 @@ def _deployment(objects: Any) -> None:
         help="an image to run (repeatable: one container each)",
     )
     parser.add_argument("--replicas", type=int, default=1, metavar="N", help="the number of pods (default 1)")
-    parser.add_argument("--port", type=flag_values.port, default=0, metavar="N", help="the port the containers expose")
+    parser.add_argument(
+        "--port", type=flag_values.port, default=0, metavar="N", help="the port the (first) container exposes"
+    )
     add_creation_flags(parser)
     parser.set_defaults(run=lambda args: create_built(args, lambda: build_deployment(args)))
 
@@ -67,7 +71,9 @@ def _deployment(objects: Any) -> None:
 def build_deployment(args: argparse.Namespace) -> object_pb2.Object:
     if args.replicas < 0:
         raise CliError(f"--replicas must not be negative, got {args.replicas}")
-    return builders.deployment(args.name, namespace_for(args), args.image, replicas=args.replicas, port=args.port)
+    return builders.deployment(
+        args.name, namespace_for(args), args.image, replicas=args.replicas, port=args.port, command=args.command
+    )
 
 
 def _namespace(objects: Any) -> None:

@@ -98,6 +98,7 @@ def test_run_expose_builds_the_service_first_selecting_the_pod(capsys: pytest.Ca
 
 def test_create_deployment_builds_kubectls_deployment(capsys: pytest.CaptureFixture[str]) -> None:
     # kubectl create deployment web --image=registry:5000/team/my_app:1.2 --image=redis --replicas=3 --port=80
+    # (the port on the first container only, as kubectl puts it)
     deployment = dry_run(
         capsys,
         "create",
@@ -115,8 +116,17 @@ def test_create_deployment_builds_kubectls_deployment(capsys: pytest.CaptureFixt
     assert template["metadata"] == {"labels": {"app": "web"}}
     assert template["spec"]["containers"] == [
         {"name": "my-app", "image": "registry:5000/team/my_app:1.2", "ports": [{"containerPort": 80}]},
-        {"name": "redis", "image": "redis", "ports": [{"containerPort": 80}]},
+        {"name": "redis", "image": "redis"},
     ]
+
+
+def test_create_deployment_with_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    # kubectl create deployment sleeper --image=busybox --image=alpine -- sleep 3600: the command in each container
+    deployment = dry_run(
+        capsys, "create", "deployment", "sleeper", "--image=busybox", "--image=alpine", "--", "sleep", "3600"
+    )
+    containers = deployment["spec"]["template"]["pod"]["spec"]["containers"]
+    assert [c["command"] for c in containers] == [["sleep", "3600"], ["sleep", "3600"]]
 
 
 def test_two_images_of_one_name_get_distinct_containers(capsys: pytest.CaptureFixture[str]) -> None:
