@@ -1,6 +1,7 @@
 """What e2e tests of interactive sessions share: the ``atoll`` command on a pseudo-terminal a test
 drives (Python's ``pty``: what a user at a terminal types and sees, for ``exec -it`` and
-``attach -it``), and waits on a driver's task and a driver's session."""
+``attach -it``), an API server with one real node serving sessions, and waits on a driver's task
+and a driver's session."""
 
 from __future__ import annotations
 
@@ -13,10 +14,39 @@ import struct
 import subprocess
 import termios
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
+from agent.config import AgentConfig
 from agent.drivers.oci import OciDriver
 from agent.drivers.protocol import TaskPhase
 from agent.drivers.session import ProcessSession
+from agent.logs_service import start_logs_server
+from agent.registration import NodeProfile
+from agent.run import start_node
+from atoll.clock import SystemClock
+from tests.e2e.conftest import OciFactory
+from tests.integration.agent_harness import cluster
+
+NODE = NodeProfile(name="real-1", address="127.0.0.1", cpu="2", memory="8Gi")
+
+
+@contextlib.asynccontextmanager
+async def real_node(oci: OciFactory) -> AsyncIterator[tuple[str, Any]]:
+    """An API server (plaintext) and node real-1 running runc, serving sessions; yields the API
+    server's address and its client."""
+    agent_server = await start_logs_server("127.0.0.1:0")
+    profile = NodeProfile(name=NODE.name, address="127.0.0.1", cpu="2", memory="8Gi", endpoint=agent_server.address)
+    try:
+        async with cluster() as c:
+            running = await start_node(c.client, profile, [oci()], clock=SystemClock(), config=AgentConfig())
+            agent_server.serve(running.agent)
+            try:
+                yield c.api.address, c.client
+            finally:
+                await running.close()
+    finally:
+        await agent_server.stop()
 
 
 async def running(driver: OciDriver, task_id: str) -> None:

@@ -6,25 +6,15 @@ exit code), through the API server to the node agent."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
-from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
-from agent.config import AgentConfig
 from agent.drivers.oci import OciDriver
 from agent.drivers.session import ExecOptions, ProcessSession
-from agent.logs_service import start_logs_server
-from agent.registration import NodeProfile
-from agent.run import start_node
-from atoll.clock import SystemClock
 from tests.e2e.conftest import BUSYBOX_IMAGE, OciFactory, container
-from tests.e2e.pty_terminal import Terminal, read_until, running
-from tests.integration.agent_harness import bound_pod, cluster, eventually
-
-NODE = NodeProfile(name="real-1", address="127.0.0.1", cpu="2", memory="8Gi")
+from tests.e2e.pty_terminal import NODE, Terminal, read_until, real_node, running
+from tests.integration.agent_harness import bound_pod, eventually
 
 
 async def _running(driver: OciDriver, task_id: str, *command: str) -> None:
@@ -89,24 +79,6 @@ async def test_hanging_up_ends_the_process_in_the_container(oci: OciFactory) -> 
     listing = await driver.exec("u3:main", ["ps"], 10)
     assert "sleep 4321" not in listing.output
     assert not list((driver.settings.state_dir).rglob("exec-*")), "the session's directory is removed"
-
-
-@contextlib.asynccontextmanager
-async def real_node(oci: OciFactory) -> AsyncIterator[tuple[str, Any]]:
-    """An API server (plaintext) and node real-1 running runc, serving sessions; yields the API
-    server's address and its client."""
-    agent_server = await start_logs_server("127.0.0.1:0")
-    profile = NodeProfile(name=NODE.name, address="127.0.0.1", cpu="2", memory="8Gi", endpoint=agent_server.address)
-    try:
-        async with cluster() as c:
-            running = await start_node(c.client, profile, [oci()], clock=SystemClock(), config=AgentConfig())
-            agent_server.serve(running.agent)
-            try:
-                yield c.api.address, c.client
-            finally:
-                await running.close()
-    finally:
-        await agent_server.stop()
 
 
 async def test_atoll_exec_it_runs_an_interactive_shell_on_a_real_pty(oci: OciFactory) -> None:

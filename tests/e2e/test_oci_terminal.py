@@ -20,12 +20,13 @@ from agent.drivers.session import ProcessSession
 from agent.logs_service import start_logs_server
 from agent.registration import NodeProfile
 from agent.run import start_node
-from atoll.client import ApiError
+from atoll.client import ApiError, Client
 from atoll.clock import SystemClock
 from atoll.v1 import access_pb2, agent_pb2
+from scheduler.main import run_scheduler
 from tests.e2e.children import start_then_crash
 from tests.e2e.conftest import BUSYBOX_IMAGE, OciFactory, container
-from tests.e2e.pty_terminal import Terminal, read_until, running
+from tests.e2e.pty_terminal import Terminal, read_until, real_node, running
 from tests.integration.agent_harness import bound_pod, cluster, eventually
 
 
@@ -177,3 +178,35 @@ async def test_atoll_attach_it_is_the_containers_terminal_and_outlives_an_agent_
         await agent_server.stop()
     assert "42" in logged and "/dev/pts/0" in logged and "still-42" in logged and "back-2" in logged, logged
 
+
+
+async def test_atoll_run_it_rm_is_a_shell_with_a_prompt_on_a_real_node(oci: OciFactory) -> None:
+    """The iconic ``atoll run -it --rm demo --image=busybox -- sh``: a shell on the container's
+    own terminal, its exit code is atoll's (--restart=Never), the pod is deleted; twice in a row.
+    The pod is placed by the real scheduler (``run`` names no node)."""
+    async with real_node(oci) as (address, client):
+        stop = asyncio.Event()
+        scheduler = asyncio.create_task(run_scheduler(address, stop=stop))
+        try:
+            await _run_it_twice(address, client)
+        finally:
+            stop.set()
+            await asyncio.wait_for(scheduler, 10)
+
+
+async def _run_it_twice(address: str, client: Client) -> None:
+    for _ in range(2):
+        terminal = Terminal([sys.executable, "-m", "atoll.cli.main", "--server", address, "run", "-it", "--rm",
+                             "--restart=Never", "demo", f"--image={BUSYBOX_IMAGE}", "--", "sh"], rows=30, cols=90)
+        try:
+            await terminal.expect(b"If you don't see a command prompt, try pressing enter.")
+            await _prompt(terminal)
+            terminal.type(b"echo $((6*7)); tty\r")
+            await terminal.expect(b"42\r\n/dev/pts/0\r\n")
+            await terminal.sized_resized_and_interrupted()
+            terminal.type(b"exit 7\r")
+            assert await terminal.exit_code() == 7
+            await terminal.expect(b"pod/demo deleted")
+        finally:
+            terminal.close()
+        await eventually(client, "pod", "demo", lambda p: p is None)
