@@ -76,7 +76,7 @@ VERBS: Mapping[str, LazyVerb] = MappingProxyType(
         ),
         "expose": module_verb("atoll.cli.expose", "create a service in front of a deployment, pod, service or VM"),
         "set": module_verb(
-            "atoll.cli.set_fields", "change container images or environment variables of pods and deployments"
+            "atoll.cli.set_fields", "change container images, environment or resources of pods and deployments"
         ),
         "get": module_verb("atoll.cli.get", "list objects of one kind, or show some by name"),
         "describe": module_verb("atoll.cli.describe", "show objects in detail, with their conditions and events"),

@@ -16,10 +16,13 @@ from typing import Any
 from atoll.cli.key_changes import split_key_changes
 from atoll.cli.modify import Change
 from atoll.cli.parser import examples
-from atoll.cli.setting import add_objects_then_changes, containers_named, run_changes
+from atoll.cli.setting import (
+    add_container_flag,
+    add_objects_then_changes,
+    containers_named,
+    run_changes,
+)
 from atoll.v1 import object_pb2, pod_pb2
-
-EVERY_CONTAINER = "*"
 
 
 def add_env_parser(actions: Any) -> None:
@@ -34,9 +37,7 @@ def add_env_parser(actions: Any) -> None:
         ),
     )
     add_objects_then_changes(env, "KEY=VALUE to set and KEY- to remove")
-    env.add_argument(
-        "-c", "--containers", default=EVERY_CONTAINER, metavar="NAME", help="only this container (default: every one)"
-    )
+    add_container_flag(env)
     env.set_defaults(run=run)
 
 
@@ -59,7 +60,7 @@ def set_env(
     """``obj`` with the variables set and removed in ``container`` (``*``: every one), or None
     when that changes nothing; CliError for an object without containers or without that one."""
     changed = False
-    for target in containers_named(obj, [container], EVERY_CONTAINER):
+    for target in containers_named(obj, [container]):
         wanted = _changed_env(target.env, setting, removing)
         if wanted != list(target.env):
             del target.env[:]

@@ -18,11 +18,14 @@ from atoll.cli import flag_values
 from atoll.cli.common import CliError
 from atoll.cli.modify import Change
 from atoll.cli.parser import examples
-from atoll.cli.setting import add_objects_then_changes, containers_named, run_changes
+from atoll.cli.setting import (
+    EVERY_CONTAINER,
+    add_objects_then_changes,
+    containers_named,
+    run_changes,
+)
 from atoll.user_text import bounded_repr
 from atoll.v1 import object_pb2
-
-EVERY_CONTAINER = "*"
 
 
 def add_image_parser(actions: Any) -> None:
@@ -77,7 +80,7 @@ def set_images(obj: object_pb2.Object, images: dict[str, str]) -> object_pb2.Obj
     """``obj`` with the images set (None when they already are); CliError for an object without
     containers or a container it does not have."""
     changed = False
-    for container in containers_named(obj, list(images), EVERY_CONTAINER):
+    for container in containers_named(obj, list(images)):
         image = images.get(container.name, images.get(EVERY_CONTAINER))
         if image is not None and container.image != image:
             container.image = image

@@ -25,16 +25,28 @@ from atoll.client import Client
 from atoll.user_text import bounded, bounded_repr
 from atoll.v1 import object_pb2, pod_pb2
 
+EVERY_CONTAINER = "*"  # a container name standing for all of them (set image '*=IMAGE', -c '*')
 # The words after the objects -> the names among them and the change to make to each object.
 Split = Callable[[list[str]], tuple[list[str], Change]]
 
 
-def add_objects_then_changes(parser: argparse.ArgumentParser, changes: str) -> None:
-    """``KIND/NAME... | KIND NAME...`` then the changes (dests ``kind``, ``words``), -n, server flags."""
+def add_objects_then_changes(parser: argparse.ArgumentParser, changes: str | None) -> None:
+    """``KIND/NAME... | KIND NAME...`` then the changes (dests ``kind``, ``words``), -n, server
+    flags; ``changes`` None: the changes are flags, the words only names."""
     parser.add_argument("kind", metavar="KIND/NAME", help="deploy/NAME or pod/NAME (repeatable), or KIND NAME...")
-    parser.add_argument("words", metavar="ARG", nargs="+", help=f"more names, then {changes}...")
+    if changes is None:
+        parser.add_argument("words", metavar="NAME", nargs="*", help="more names")
+    else:
+        parser.add_argument("words", metavar="ARG", nargs="+", help=f"more names, then {changes}...")
     add_namespace_flags(parser)
     add_server_flag(parser, top_level=False)
+
+
+def add_container_flag(parser: argparse.ArgumentParser) -> None:
+    """``-c/--containers NAME`` (dest ``containers``; default ``EVERY_CONTAINER``)."""
+    parser.add_argument(
+        "-c", "--containers", default=EVERY_CONTAINER, metavar="NAME", help="only this container (default: every one)"
+    )
 
 
 def run_changes(args: argparse.Namespace, verb: str, split: Split, outcomes: tuple[str, str]) -> int:
@@ -69,14 +81,14 @@ def pod_spec_of(obj: object_pb2.Object) -> pod_pb2.PodSpec:
     return spec
 
 
-def containers_named(obj: object_pb2.Object, names: Sequence[str], every: str) -> list[pod_pb2.Container]:
-    """The containers of ``obj``'s pod spec named in ``names`` (``every``: all of them); CliError
-    naming the first one it lacks and those it has."""
+def containers_named(obj: object_pb2.Object, names: Sequence[str]) -> list[pod_pb2.Container]:
+    """The containers of ``obj``'s pod spec named in ``names`` (``EVERY_CONTAINER``: all of them);
+    CliError naming the first one it lacks and those it has."""
     containers = list(pod_spec_of(obj).containers)
     have = [container.name for container in containers]
-    missing = [name for name in names if name != every and name not in have]
+    missing = [name for name in names if name != EVERY_CONTAINER and name not in have]
     if missing:
         raise CliError(
             f"{resource_name(obj)}: no container named {bounded_repr(missing[0])} (it has {bounded(', '.join(have))})"
         )
-    return [container for container in containers if every in names or container.name in names]
+    return [container for container in containers if EVERY_CONTAINER in names or container.name in names]

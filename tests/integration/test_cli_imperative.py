@@ -359,3 +359,28 @@ def test_set_env_changes_the_template_and_a_second_run_changes_nothing(up: UpPro
     assert containers[0]["env"] == [{"name": "MODE", "value": "prod"}]
     err = refused_changing_nothing(up, "set", "env", "deploy/envy", "A=1", "-c", "sidecar", "-n", "imp")
     assert "no container named 'sidecar' (it has nginx)" in err
+
+
+def test_set_resources_and_the_servers_refusal_of_a_request_over_its_limit(up: UpProcess) -> None:
+    succeeds(up, "create", "deployment", "sized", "--image=nginx", "-n", "imp")
+    assert (
+        succeeds(
+            up,
+            "set",
+            "resources",
+            "deploy/sized",
+            "--requests=cpu=100m,memory=64Mi",
+            "--limits=memory=128Mi",
+            "-n",
+            "imp",
+        )
+        == "deployment/sized resource requirements updated\n"
+    )
+    spec = get(up, "deployment", "sized", "-n", "imp")["spec"]
+    assert spec["template"]["pod"]["spec"]["containers"][0]["resources"] == {
+        "requests": {"cpu": "100m", "memory": "64Mi"},
+        "limits": {"memory": "128Mi"},
+    }
+    err = refused_changing_nothing(up, "set", "resources", "deploy/sized", "--requests=memory=1Gi", "-n", "imp")
+    assert "must be less than or equal to the memory limit (128Mi)" in err
+    assert get(up, "deployment", "sized", "-n", "imp")["spec"] == spec
