@@ -11,10 +11,11 @@ alike idle; it takes ``seconds`` (default 2) plus a second of start-up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import grpc
@@ -102,6 +103,18 @@ async def measure(
     children: Supervisor, seconds: float = DEFAULT_SECONDS, concurrency: int = DEFAULT_CONCURRENCY
 ) -> Calibration:
     """Echo calls/s against a fresh echo server (a supervised child, stopped afterwards)."""
+    async with echo_server(children) as (echo, _):
+        rate = await children.guard(drive(echo, seconds, concurrency))
+    return Calibration(rate, seconds, concurrency, request_size())
+
+
+EchoCall = Callable[[int], Awaitable[bytes]]
+
+
+@contextlib.asynccontextmanager
+async def echo_server(children: Supervisor) -> AsyncIterator[tuple[EchoCall, int]]:
+    """A fresh echo server (a supervised child, stopped afterwards), answering once already:
+    the call to ``drive`` (the calibration's message) and the server's pid."""
     server = children.start("echo-server", [sys.executable, "-m", "tests.bench.echo_server"])
     try:
         port = await children.guard(port_of(server))
@@ -109,10 +122,9 @@ async def measure(
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             echo: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(METHOD)
             await echo(payload)
-            rate = await children.guard(drive(lambda _: echo(payload), seconds, concurrency))
+            yield (lambda _: echo(payload)), server.process.pid
     finally:
         children.stop(server)
-    return Calibration(rate, seconds, concurrency, len(payload))
 
 
 async def port_of(server: Child) -> int:
