@@ -123,6 +123,17 @@ async def test_host_path_needs_the_hostpath_permission(cluster: SecureCluster) -
     assert [(r["verb"], r["name"]) for r in denied] == [("hostpath", "logs")]
 
 
+async def test_an_editor_writes_the_configuration_its_workloads_use(cluster: SecureCluster) -> None:
+    """Kubernetes' edit role: ConfigMaps and Secrets (data included) are an editor's to write and read."""
+    await cluster.bind("eddie-edits", "editor", users=["eddie"])
+    editor = cluster.client(cluster.user_config("eddie"))
+    assert await status_of(editor.create(make_config_map("eddie-config"))) == grpc.StatusCode.OK
+    assert await status_of(editor.create(make_secret("eddie-token", token=VALUE))) == grpc.StatusCode.OK
+    assert (await editor.get("secret", "db")).secret.data["password"] == VALUE
+    assert await status_of(editor.delete("configmap", "web-config")) == grpc.StatusCode.OK
+    assert await status_of(editor.create(make_pod_using("reader", secret="db"))) == grpc.StatusCode.OK
+
+
 async def test_secret_values_never_reach_the_audit_log(cluster: SecureCluster) -> None:
     admin = cluster.admin()
     secret = (await admin.get("secret", "db")).secret

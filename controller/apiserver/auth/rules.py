@@ -3,9 +3,10 @@
 Built-in roles (their names are reserved; see ``atoll.validation.rbac.BUILTIN_ROLES``):
 
 - ``admin``: everything, Secret data included.
-- ``editor``: read and write Pods, VirtualMachines, VirtualMachineMigrations, Deployments and
-  Services; read Events and Endpoints; open sessions into Pods and VirtualMachines (exec, attach,
-  console, port-forward).
+- ``editor``: read and write Pods, VirtualMachines, VirtualMachineMigrations, Deployments,
+  PersistentVolumeClaims, Services, ConfigMaps and Secrets (their data included, as Kubernetes'
+  ``edit`` role: an editor configures the workloads it runs); read Events and Endpoints; open
+  sessions into Pods and VirtualMachines (exec, attach, console, port-forward).
 - ``viewer``: read everything; Secrets without their data; no sessions (they run commands).
 - ``scheduler``: read everything; bind and write the status (conditions) of Pods and
   VirtualMachines; write the status of VirtualMachineMigrations (the target it picks); write
@@ -96,7 +97,16 @@ BUILTIN_ROLE_RULES: dict[str, tuple[Rule, ...]] = {
     "editor": (
         _rule(
             (*READ_VERBS, "create", "update", "delete"),
-            ("Pod", "VirtualMachine", "VirtualMachineMigration", "Deployment", "PersistentVolumeClaim", "Service"),
+            (
+                "Pod",
+                "VirtualMachine",
+                "VirtualMachineMigration",
+                "Deployment",
+                "PersistentVolumeClaim",
+                "Service",
+                "ConfigMap",
+                "Secret",
+            ),
         ),
         _rule(READ_VERBS, ("Event", "Endpoints")),
         _rule(CAPABILITIES, WORKLOADS),
