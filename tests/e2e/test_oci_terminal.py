@@ -30,6 +30,16 @@ from tests.e2e.pty_terminal import Terminal, read_until, real_node, running
 from tests.integration.agent_harness import bound_pod, cluster, eventually
 
 
+async def _the_containers_own_terminal(terminal: Terminal) -> None:
+    """An ``atoll attach -it``/``run -it`` started at 30x90 on a busybox sh: kubectl's hint, a
+    prompt, the shell's answers on /dev/pts/0, the size, a resize and Ctrl-C."""
+    await terminal.expect(b"If you don't see a command prompt, try pressing enter.")
+    await _prompt(terminal)
+    terminal.type(b"echo $((6*7)); tty\r")
+    await terminal.expect(b"42\r\n/dev/pts/0\r\n")
+    await terminal.sized_resized_and_interrupted()
+
+
 async def _session_prompt(session: ProcessSession) -> None:
     """Enter until the shell's prompt shows (see ``_prompt``)."""
     for _ in range(20):
@@ -44,6 +54,8 @@ async def _prompt(terminal: Terminal) -> None:
     """Enter until the shell's prompt shows (what was drawn before the attach is not shown again;
     busybox's line editor may also take the first keys as the answer to its cursor query)."""
     for _ in range(20):
+        if terminal.process.poll() is not None:  # (run -it: the container's exit code)
+            raise AssertionError(f"atoll ended ({terminal.process.returncode}) before a prompt: {terminal.seen!r}")
         terminal.type(b"\r")
         with contextlib.suppress(AssertionError):
             await terminal.expect(b"# ", timeout=1.5)
@@ -139,11 +151,7 @@ async def test_atoll_attach_it_is_the_containers_terminal_and_outlives_an_agent_
                     await eventually(c.client, "pod", name, lambda p: p is not None and p.status.phase == "Running")
                 terminal = Terminal([*atoll, "attach", "pod/shell", "-it"], rows=30, cols=90)
                 try:
-                    await terminal.expect(b"If you don't see a command prompt, try pressing enter.")
-                    await _prompt(terminal)
-                    terminal.type(b"echo $((6*7)); tty\r")
-                    await terminal.expect(b"42\r\n/dev/pts/0\r\n")
-                    await terminal.sized_resized_and_interrupted()
+                    await _the_containers_own_terminal(terminal)
                 finally:
                     terminal.close()  # the user's terminal goes away: the container goes on
                 for _ in range(2):  # a refusal changes nothing: the same answer the second time
@@ -199,11 +207,7 @@ async def _run_it_twice(address: str, client: Client) -> None:
         terminal = Terminal([sys.executable, "-m", "atoll.cli.main", "--server", address, "run", "-it", "--rm",
                              "--restart=Never", "demo", f"--image={BUSYBOX_IMAGE}", "--", "sh"], rows=30, cols=90)
         try:
-            await terminal.expect(b"If you don't see a command prompt, try pressing enter.")
-            await _prompt(terminal)
-            terminal.type(b"echo $((6*7)); tty\r")
-            await terminal.expect(b"42\r\n/dev/pts/0\r\n")
-            await terminal.sized_resized_and_interrupted()
+            await _the_containers_own_terminal(terminal)
             terminal.type(b"exit 7\r")
             assert await terminal.exit_code() == 7
             await terminal.expect(b"pod/demo deleted")
