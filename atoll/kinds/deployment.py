@@ -94,8 +94,8 @@ class DeploymentKind(KindStrategy[deployment_pb2.Deployment]):
         problem = ""
         if selector.match_expressions:
             problem = "its selector has matchExpressions, which a Service cannot select by"
-        template = obj.spec.template
-        ports = container_ports(template.pod.spec.containers) if template.HasField("pod") else ()
+        spec = self.pod_spec(obj)
+        ports = container_ports(spec.containers) if spec is not None else ()
         return Exposure(dict(selector.match_labels), ports, problem)
 
     def readiness(self, obj: deployment_pb2.Deployment) -> Readiness:
