@@ -68,6 +68,9 @@ def unreachable_taint() -> scheduling_pb2.Taint:
     return scheduling_pb2.Taint(key=UNREACHABLE_TAINT_KEY, effect="NoExecute")
 
 
+# The taint eviction delays are computed against (read only: one, not a new message per workload).
+_UNREACHABLE_TAINT = unreachable_taint()
+
 # How soon a reconcile looks again at a workload it released from a lost node that is still there.
 RELEASE_RETRY_SECONDS = 1.0
 
@@ -233,19 +236,19 @@ class NodeLifecycleController:
         """One workload of ``_handle_workloads``; when to look at it again, if ever."""
         if _already_lost(kind, obj):
             return None
-        if obj.metadata.HasField("deletion_timestamp"):
-            if finalizers.NODE_AGENT not in obj.metadata.finalizers:
-                return None
-        else:
+        deleting = obj.metadata.HasField("deletion_timestamp")
+        if deleting and finalizers.NODE_AGENT not in obj.metadata.finalizers:
+            return None
+        if not deleting:
             await self._mark_not_ready(obj, node_name, now)
         delay = eviction_delay(
-            obj.spec.scheduling.tolerations, unreachable_taint(), self.options.default_toleration_seconds
+            obj.spec.scheduling.tolerations, _UNREACHABLE_TAINT, self.options.default_toleration_seconds
         )
         if delay is None:
             return None
         if since + delay > now:
             return since + delay
-        if obj.metadata.HasField("deletion_timestamp"):
+        if deleting:
             # Deleting but still held by the agent that cannot let go: an earlier release lost a
             # race (release_from_lost_node leaves it to the next reconcile), so release it now
             # and come back until it is gone.
