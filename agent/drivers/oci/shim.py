@@ -332,7 +332,7 @@ def main(argv: list[str]) -> int:
     created = _runtime(runtime, create, output.writer, -1 if terminal else stdin_fd) == 0
     if stdin_fd >= 0 and terminal is None:
         os.close(stdin_fd)  # the container holds it now
-    problem = "" if not created else terminal.receive_master() if terminal else ""
+    problem = terminal.receive_master() if created and terminal else ""
     if not created or problem:
         if problem:
             _runtime(runtime, ["delete", "--force", container_id], 2)
