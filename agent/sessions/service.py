@@ -134,9 +134,8 @@ class AgentSessionsService(access_pb2_grpc.AgentSessionsServicer):
         driver = target.driver
         try:
             if start.capability == sessions.EXEC and isinstance(driver, Exec):
-                size = start.size
-                options = ExecOptions(tuple(start.command), stdin=start.stdin, tty=start.tty,
-                                      rows=size.rows or 24, cols=size.cols or 80)
+                rows, cols = _window(start)
+                options = ExecOptions(tuple(start.command), stdin=start.stdin, tty=start.tty, rows=rows, cols=cols)
                 return target, await driver.open_exec(target.task_id, options)
             if start.capability == sessions.CONSOLE and isinstance(driver, Console):
                 return target, await driver.open_console(target.task_id)
@@ -174,8 +173,12 @@ async def _open_terminal(target: Target, start: access_pb2.SessionStart) -> Proc
     if not isinstance(driver, TerminalAttach):
         raise SessionRefused(grpc.StatusCode.FAILED_PRECONDITION,
                              f"{target.label}: driver {driver.name} has no terminal attach")
-    size = start.size
-    return await driver.open_terminal(target.task_id, size.rows or 24, size.cols or 80, stdin=start.stdin)
+    return await driver.open_terminal(target.task_id, *_window(start), stdin=start.stdin)
+
+
+def _window(start: access_pb2.SessionStart) -> tuple[int, int]:
+    """The terminal's rows and columns the client asked for; ExecOptions' defaults where it said none."""
+    return start.size.rows or ExecOptions.rows, start.size.cols or ExecOptions.cols
 
 
 def _stdin_of(target: Target, driver: object) -> Callable[[bytes], Awaitable[None]]:
